@@ -1,0 +1,27 @@
+# Shared by scripts/demo.sh and scripts/test.sh: install missing Debian packages and the venv.
+# Debian 12 and Raspberry Pi OS refuse pip into the system Python (PEP 668), so everything
+# Python goes into ./.venv.
+
+ensure_apt() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_venv() {
+    local extra="${1:-}"
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    if [ -n "$extra" ]; then
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
+    else
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+    fi
+}

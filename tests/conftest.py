@@ -1,0 +1,28 @@
+"""Shared fixtures: real temp-file SQLite, the protocol vectors, an injectable clock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--hardware", action="store_true", help="run tests that need real hardware (BLE radio, ESP32)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--hardware"):
+        return
+    skip = pytest.mark.skip(reason="needs real hardware; run with --hardware")
+    for item in items:
+        if "hardware" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def vectors() -> dict:
+    return json.loads((DATA / "vectors.json").read_text())
