@@ -1,0 +1,504 @@
+"""The SQLite store: nodes, raw readings (each closing an energy interval), rollups, events.
+
+One writer (the ingest thread) writes whole batches in one transaction: the readings, the
+rollup increments they produce and each node's last accounted counter, together. Readers
+(CLI, dashboard) open their own connections; WAL lets them read while ingest writes.
+
+Tables of the core (migration set "powergw.core"):
+
+- `nodes`: one row per node, with its accounting state (`acct_*`) and health counters.
+- `readings`: raw READINGs. Each row also closes an energy interval [`start_ms`, `ts_ms`] of
+  `delta_mwh` (integer mWh, exact). No secondary index: rows arrive in time order, so rowid
+  ranges serve retention, re-anchoring and "the last N minutes" without index writes.
+- `usage_minute`, `usage_hour`, `usage_day`: energy per node per UTC minute, local hour and
+  local day, kept forever; clustered by (node, time) so range queries are one seek.
+- `energy_events`: reboots, baselines, gaps of unknown energy, refused readings.
+- `meta`: small key/value facts (clock epochs, retention watermark).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from . import PowerGwError
+from .energy import NodeAccount, split_by_time
+from .localtime import LocalCalendar
+
+core = Migrations("powergw.core")
+
+
+@core()
+def m001_core_tables(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE nodes (
+            node_key INTEGER PRIMARY KEY,
+            node_id TEXT NOT NULL UNIQUE,
+            name TEXT,
+            transport TEXT,
+            first_seen_ms INTEGER,
+            last_seen_ms INTEGER,
+            fw TEXT,
+            sensor_amps INTEGER,
+            sample_rate_hz INTEGER,
+            mains_hz INTEGER,
+            mv_per_a_x10 INTEGER,
+            last_power_dw INTEGER,
+            last_irms_ma INTEGER,
+            last_vrms_dv INTEGER,
+            last_flags INTEGER,
+            acct_boot_id INTEGER,
+            acct_seq INTEGER,
+            acct_energy_mwh INTEGER,
+            acct_uptime_ms INTEGER,
+            acct_ts_ms INTEGER,
+            acct_backwards_run INTEGER NOT NULL DEFAULT 0,
+            energy_total_mwh INTEGER NOT NULL DEFAULT 0,
+            frames_ok INTEGER NOT NULL DEFAULT 0,
+            frames_lost INTEGER NOT NULL DEFAULT 0,
+            reboots INTEGER NOT NULL DEFAULT 0,
+            rejected TEXT NOT NULL DEFAULT '{}',
+            unsupported_version INTEGER
+        );
+        CREATE TABLE readings (
+            id INTEGER PRIMARY KEY,
+            node_key INTEGER NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            start_ms INTEGER NOT NULL,
+            boot_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            uptime_ms INTEGER NOT NULL,
+            power_dw INTEGER NOT NULL,
+            irms_ma INTEGER NOT NULL,
+            vrms_dv INTEGER NOT NULL,
+            energy_mwh INTEGER NOT NULL,
+            delta_mwh INTEGER NOT NULL,
+            flags INTEGER NOT NULL
+        );
+        CREATE TABLE usage_minute (
+            node_key INTEGER NOT NULL,
+            start_ms INTEGER NOT NULL,
+            energy_mwh INTEGER NOT NULL,
+            PRIMARY KEY (node_key, start_ms)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_hour (
+            node_key INTEGER NOT NULL,
+            start_ms INTEGER NOT NULL,
+            energy_mwh INTEGER NOT NULL,
+            PRIMARY KEY (node_key, start_ms)
+        ) WITHOUT ROWID;
+        CREATE TABLE usage_day (
+            node_key INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            energy_mwh INTEGER NOT NULL,
+            PRIMARY KEY (node_key, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE energy_events (
+            id INTEGER PRIMARY KEY,
+            node_key INTEGER NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            gap_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX energy_events_node_ts ON energy_events (node_key, ts_ms);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )
+
+
+class StoreError(PowerGwError):
+    """The database cannot be opened or written (read-only, full disk, corrupt)."""
+
+
+RESOLUTIONS = ("minute", "hour", "day")
+
+_ROLLUP_UPSERT = {
+    "minute": "INSERT INTO usage_minute (node_key, start_ms, energy_mwh) VALUES (?, ?, ?) "
+    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
+    "hour": "INSERT INTO usage_hour (node_key, start_ms, energy_mwh) VALUES (?, ?, ?) "
+    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
+    "day": "INSERT INTO usage_day (node_key, day, energy_mwh) VALUES (?, ?, ?) "
+    "ON CONFLICT (node_key, day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
+}
+
+_READING_INSERT = (
+    "INSERT INTO readings (node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, "
+    "energy_mwh, delta_mwh, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+@dataclass
+class NodeState:
+    """A node as ingest keeps it in memory: key, accounting state, counters, latest values."""
+
+    node_key: int
+    account: NodeAccount
+    frames_ok: int = 0
+    frames_lost: int = 0
+    reboots: int = 0
+    energy_total_mwh: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    last_seen_ms: int | None = None
+    last_power_dw: int | None = None
+    last_irms_ma: int | None = None
+    last_vrms_dv: int | None = None
+    last_flags: int | None = None
+    hello: dict | None = None
+    unsupported_version: int | None = None
+    dirty: bool = False
+
+
+@dataclass
+class Batch:
+    """Everything one ingest commit writes, in one transaction."""
+
+    readings: list[tuple] = field(default_factory=list)
+    minutes: dict[tuple[int, int], int] = field(default_factory=dict)
+    events: list[tuple] = field(default_factory=list)
+    raw_dropped: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.readings or self.minutes or self.events)
+
+    def add_energy(self, node_key: int, start_ms: int, end_ms: int, energy_mwh: int) -> None:
+        minutes = self.minutes
+        for bucket, mwh in split_by_time(start_ms, end_ms, energy_mwh):
+            key = (node_key, bucket)
+            minutes[key] = minutes.get(key, 0) + mwh
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the pragmas every powergw process uses."""
+    path = str(path)
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode: a power cut can lose the last commits, never corrupt. Energy
+            # is not lost with them: the node's cumulative counter covers the gap.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        return conn
+    except (sqlite3.Error, OSError) as err:
+        raise StoreError(f"cannot open database {path}: {err}") from err
+
+
+class Store:
+    """The gateway's SQLite file; `migrations` are the extra sets other parts of powergw own."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        migrations: Sequence[Migrations] = (),
+        timezone: str = "Asia/Kolkata",
+        readonly: bool = False,
+    ):
+        self.path = Path(path)
+        self.calendar = LocalCalendar(timezone)
+        self.conn = connect(self.path, readonly=readonly)
+        self.db = sqlite_utils.Database(self.conn)
+        self.lock = threading.RLock()
+        if not readonly:
+            try:
+                for migration_set in (core, *migrations):
+                    migration_set.apply(self.db)
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot migrate database {self.path}: {err}") from err
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # ---- nodes ---------------------------------------------------------------------------
+
+    def ensure_node(self, node_id: str, transport: str, now_ms: int) -> int:
+        """The node's key, creating its row the first time it is seen."""
+        with self.lock:
+            row = self.conn.execute("SELECT node_key FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
+            if row:
+                return row[0]
+            cur = self.conn.execute(
+                "INSERT INTO nodes (node_id, transport, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)",
+                (node_id, transport, now_ms, now_ms),
+            )
+            return cur.lastrowid
+
+    def load_node_states(self) -> dict[str, NodeState]:
+        rows = self.conn.execute(
+            "SELECT node_key, node_id, acct_boot_id, acct_seq, acct_energy_mwh, acct_uptime_ms, acct_ts_ms, "
+            "acct_backwards_run, frames_ok, frames_lost, reboots, energy_total_mwh, rejected, last_seen_ms, "
+            "last_power_dw, last_irms_ma, last_vrms_dv, last_flags, unsupported_version FROM nodes"
+        ).fetchall()
+        out = {}
+        for r in rows:
+            account = NodeAccount(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+            out[r[1]] = NodeState(
+                node_key=r[0],
+                account=account,
+                frames_ok=r[8],
+                frames_lost=r[9],
+                reboots=r[10],
+                energy_total_mwh=r[11],
+                rejected=json.loads(r[12] or "{}"),
+                last_seen_ms=r[13],
+                last_power_dw=r[14],
+                last_irms_ma=r[15],
+                last_vrms_dv=r[16],
+                last_flags=r[17],
+                unsupported_version=r[18],
+            )
+        return out
+
+    def nodes(self) -> list[dict]:
+        """Every node with its health counters, for `powergw nodes` and the dashboard."""
+        cur = self.conn.execute("SELECT * FROM nodes ORDER BY node_id")
+        cols = [c[0] for c in cur.description]
+        out = []
+        for row in cur.fetchall():
+            item = dict(zip(cols, row))
+            item["rejected"] = json.loads(item["rejected"] or "{}")
+            out.append(item)
+        return out
+
+    # ---- the ingest batch -------------------------------------------------------------------
+
+    def write_batch(self, batch: Batch, states: Iterable[NodeState]) -> None:
+        """Write a batch and the dirty nodes' state in one transaction (or raise StoreError)."""
+        states = list(states)
+        node_rows = [_node_row(s) for s in states if s.dirty]
+        with self.lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                self._apply(batch)
+                if node_rows:
+                    conn.executemany(_NODE_UPDATE, node_rows)
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"cannot write to {self.path}: {err}") from err
+        for s in states:
+            s.dirty = False
+
+    def _apply(self, batch: Batch) -> None:
+        """Readings, rollup increments (minute -> local hour and day) and events of a batch."""
+        conn = self.conn
+        if batch.readings:
+            conn.executemany(_READING_INSERT, batch.readings)
+        if batch.minutes:
+            hours: dict[tuple[int, int], int] = {}
+            days: dict[tuple[int, str], int] = {}
+            cal = self.calendar
+            for (node_key, minute), mwh in batch.minutes.items():
+                hk = (node_key, cal.hour_start_ms(minute))
+                hours[hk] = hours.get(hk, 0) + mwh
+                dk = (node_key, cal.day(minute))
+                days[dk] = days.get(dk, 0) + mwh
+            conn.executemany(_ROLLUP_UPSERT["minute"], [(k[0], k[1], v) for k, v in batch.minutes.items()])
+            conn.executemany(_ROLLUP_UPSERT["hour"], [(k[0], k[1], v) for k, v in hours.items()])
+            conn.executemany(_ROLLUP_UPSERT["day"], [(k[0], k[1], v) for k, v in days.items()])
+        if batch.events:
+            conn.executemany(
+                "INSERT INTO energy_events (node_key, ts_ms, kind, detail, gap_ms) VALUES (?,?,?,?,?)",
+                batch.events,
+            )
+
+    # ---- clock re-anchoring ---------------------------------------------------------------
+
+    def last_reading_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM readings").fetchone()[0]
+
+    def last_event_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM energy_events").fetchone()[0]
+
+    def shift_epoch(self, first_id: int, first_event_id: int, epoch_start_ms: int, delta_ms: int) -> int:
+        """Move readings (id >= first_id) and events (id >= first_event_id) by delta_ms: the
+        clock they were stamped with was wrong until now.
+
+        An interval whose start predates the epoch keeps its start (that side came from an
+        earlier, trusted clock). Rollups are moved with the energy. Returns rows moved.
+        """
+        with self.lock:
+            conn = self.conn
+            rows = conn.execute(
+                "SELECT id, node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id >= ?", (first_id,)
+            ).fetchall()
+            if not rows:
+                return 0
+            change = Batch()
+            updates = []
+            for rid, node_key, start, end, mwh in rows:
+                new_end = end + delta_ms
+                new_start = start + delta_ms if start >= epoch_start_ms else min(start, new_end)
+                if mwh:
+                    change.add_energy(node_key, new_start, new_end, mwh)
+                    for bucket, part in split_by_time(start, end, mwh):
+                        key = (node_key, bucket)
+                        change.minutes[key] = change.minutes.get(key, 0) - part
+                updates.append((new_start, new_end, rid))
+            change.minutes = {k: v for k, v in change.minutes.items() if v}
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
+                conn.execute("UPDATE energy_events SET ts_ms = ts_ms + ? WHERE id >= ?", (delta_ms, first_event_id))
+                self._apply(change)
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"cannot re-anchor readings in {self.path}: {err}") from err
+            return len(updates)
+
+    # ---- retention ----------------------------------------------------------------------------
+
+    def apply_retention(self, now_ms: int, days: int) -> int:
+        """Drop raw readings older than `days`. Their energy is already in the rollups, which
+        are written in the same transaction as the readings, so nothing accounted is lost."""
+        cutoff = now_ms - days * 86_400_000
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT id FROM readings WHERE ts_ms >= ? ORDER BY id LIMIT 1", (cutoff,)
+            ).fetchone()
+            bound = row[0] if row else self.last_reading_id() + 1
+            try:
+                cur = self.conn.execute("DELETE FROM readings WHERE id < ?", (bound,))
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot apply retention in {self.path}: {err}") from err
+            return cur.rowcount
+
+    # ---- queries -------------------------------------------------------------------------------
+
+    def node_keys(self, node_id: str | None = None) -> dict[int, str]:
+        if node_id is None:
+            rows = self.conn.execute("SELECT node_key, node_id FROM nodes").fetchall()
+        else:
+            rows = self.conn.execute("SELECT node_key, node_id FROM nodes WHERE node_id = ?", (node_id,)).fetchall()
+            if not rows:
+                raise StoreError(f"no node {node_id!r} in {self.path}")
+        return dict(rows)
+
+    def usage(self, start_ms: int, end_ms: int, resolution: str, node_id: str | None = None) -> list[dict]:
+        """Energy per node per bucket in [start_ms, end_ms): dicts with node_id, start_ms, end_ms, energy_mwh."""
+        if resolution not in RESOLUTIONS:
+            raise ValueError(f"resolution {resolution!r}: expected one of {', '.join(RESOLUTIONS)}")
+        keys = self.node_keys(node_id)
+        out = []
+        cal = self.calendar
+        for node_key, nid in sorted(keys.items(), key=lambda kv: kv[1]):
+            if resolution == "day":
+                first, last = cal.day(start_ms), cal.day(end_ms - 1)
+                rows = self.conn.execute(
+                    "SELECT day, energy_mwh FROM usage_day WHERE node_key = ? AND day >= ? AND day <= ? ORDER BY day",
+                    (node_key, first, last),
+                ).fetchall()
+                for day, mwh in rows:
+                    s = cal.day_start_ms(day)
+                    e = cal.day_start_ms(dt.date.fromisoformat(day) + dt.timedelta(days=1))
+                    out.append({"node_id": nid, "start_ms": s, "end_ms": e, "energy_mwh": mwh})
+            else:
+                table, width = ("usage_minute", 60_000) if resolution == "minute" else ("usage_hour", 3_600_000)
+                rows = self.conn.execute(
+                    f"SELECT start_ms, energy_mwh FROM {table} WHERE node_key = ? AND start_ms >= ? AND start_ms < ? "
+                    "ORDER BY start_ms",
+                    (node_key, start_ms - start_ms % 60_000, end_ms),
+                ).fetchall()
+                out.extend({"node_id": nid, "start_ms": s, "end_ms": s + width, "energy_mwh": m} for s, m in rows)
+        return out
+
+    def total_energy_mwh(self, node_id: str | None = None) -> int:
+        """Sum of every accounted interval (the day rollups), for one node or all."""
+        if node_id is None:
+            row = self.conn.execute("SELECT coalesce(sum(energy_mwh), 0) FROM usage_day").fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT coalesce(sum(d.energy_mwh), 0) FROM usage_day d JOIN nodes n USING (node_key) WHERE n.node_id = ?",
+                (node_id,),
+            ).fetchone()
+        return row[0]
+
+    def latest_readings(self, window_ms: int, now_ms: int) -> list[dict]:
+        """Raw readings of the last `window_ms`, oldest first, read from the tail of the table."""
+        last = self.last_reading_id()
+        nodes = max(1, self.conn.execute("SELECT count(*) FROM nodes").fetchone()[0])
+        # At most ~1 reading per node per 100 ms; the tail beyond that is older than the window.
+        bound = last - nodes * (window_ms // 100 + 10)
+        rows = self.conn.execute(
+            "SELECT n.node_id, r.ts_ms, r.power_dw, r.irms_ma, r.vrms_dv, r.flags FROM readings r "
+            "JOIN nodes n USING (node_key) WHERE r.id > ? AND r.ts_ms >= ? ORDER BY r.id",
+            (bound, now_ms - window_ms),
+        ).fetchall()
+        return [
+            {"node_id": r[0], "ts_ms": r[1], "power_w": r[2] / 10, "irms_a": r[3] / 1000, "vrms_v": r[4] / 10, "flags": r[5]}
+            for r in rows
+        ]
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.lock:
+            self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+_NODE_UPDATE = (
+    "UPDATE nodes SET acct_boot_id = ?, acct_seq = ?, acct_energy_mwh = ?, acct_uptime_ms = ?, acct_ts_ms = ?, "
+    "acct_backwards_run = ?, frames_ok = ?, frames_lost = ?, reboots = ?, energy_total_mwh = ?, rejected = ?, "
+    "last_seen_ms = ?, last_power_dw = ?, last_irms_ma = ?, last_vrms_dv = ?, last_flags = ?, unsupported_version = ?, "
+    "name = coalesce(?, name), fw = coalesce(?, fw), sensor_amps = coalesce(?, sensor_amps), "
+    "sample_rate_hz = coalesce(?, sample_rate_hz), mains_hz = coalesce(?, mains_hz), "
+    "mv_per_a_x10 = coalesce(?, mv_per_a_x10) WHERE node_key = ?"
+)
+
+
+def _node_row(s: NodeState) -> tuple:
+    a = s.account
+    h = s.hello or {}
+    return (
+        a.boot_id,
+        a.seq,
+        a.energy_mwh,
+        a.uptime_ms,
+        a.ts_ms,
+        a.backwards_run,
+        s.frames_ok,
+        s.frames_lost,
+        s.reboots,
+        s.energy_total_mwh,
+        json.dumps(s.rejected, sort_keys=True),
+        s.last_seen_ms,
+        s.last_power_dw,
+        s.last_irms_ma,
+        s.last_vrms_dv,
+        s.last_flags,
+        s.unsupported_version,
+        h.get("name"),
+        h.get("fw"),
+        h.get("sensor_amps"),
+        h.get("sample_rate_hz"),
+        h.get("mains_hz"),
+        h.get("mv_per_a_x10"),
+        s.node_key,
+    )
