@@ -1,0 +1,59 @@
+"""The composition root: the one place that builds concrete objects and wires them together.
+
+Other parts of powergw plug in through three tables, so adding a part is one line each:
+
+- MIGRATION_SETS: "module:attribute" of a sqlite_utils `Migrations` set a part owns.
+- JOBS: periodic jobs, run by APScheduler in the daemon (`JobSpec`).
+- (config sections live in gateway.config.SECTIONS.)
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import Config
+from .store import Store
+
+MIGRATION_SETS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A periodic job: `target` is "module:function" taking (context: JobContext)."""
+
+    name: str
+    target: str
+    seconds: int
+    first_delay_s: int = 5
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
+)
+
+
+def load_object(dotted: str) -> Any:
+    module, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def migration_sets() -> list:
+    return [load_object(name) for name in MIGRATION_SETS]
+
+
+def open_store(path: Path | str, timezone: str = "Asia/Kolkata", *, readonly: bool = False) -> Store:
+    """The gateway's store with every part's tables migrated: use this, not Store() directly."""
+    return Store(path, migrations=() if readonly else migration_sets(), timezone=timezone, readonly=readonly)
+
+
+@dataclass
+class JobContext:
+    """What a periodic job receives: its own store connection, the config and a clock."""
+
+    store: Store
+    config: Config
+    now_ms: Callable[[], int]
+    extras: dict[str, Any]

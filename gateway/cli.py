@@ -1,0 +1,54 @@
+"""`powergw` command line: one parser, subcommands contributed by each part of powergw.
+
+Each module in COMMAND_MODULES has `register(subparsers)`, which adds its subcommands with
+`set_defaults(func=handler)`; a handler takes the parsed args and returns an exit code.
+Command modules import their heavy libraries inside the handlers, so `powergw --help` is quick
+and the daemon never loads what it does not use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from . import PowerGwError, __version__
+
+COMMAND_MODULES = (
+    "gateway.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="powergw",
+        description="Edge-first home energy gateway: ESP32 nodes in, exact energy accounts, bills and alerts out.",
+    )
+    parser.add_argument("--version", action="version", version=f"powergw {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    if args.command in ("run", "demo", "ui", "sync", "simulate"):
+        level = min(level, logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except PowerGwError as err:
+        print(f"powergw {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
