@@ -1,0 +1,424 @@
+"""Core subcommands: run, demo, simulate, monitor, nodes, usage."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import logging
+import os
+import secrets
+import signal
+import stat
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import PowerGwError
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the gateway daemon", description="Run the gateway: read nodes, account energy, store, alert.")
+    p.add_argument("--config", "-c", type=Path, help="TOML config file (default: none; built-in defaults)")
+    p.add_argument("--db", type=Path, help="SQLite database file (overrides [gateway] db)")
+    p.add_argument("--serial", action="append", metavar="PORT", help="serial port to read; repeatable (overrides [serial] ports)")
+    p.add_argument("--no-ui", action="store_true", help="do not serve the dashboard from this process")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run a demo: simulated nodes, a local database, the dashboard",
+                       description="Two simulated nodes stream into a local SQLite file; the dashboard is on http://127.0.0.1:8080.")
+    p.add_argument("--data-dir", type=Path, default=Path.home() / ".local/share/powergw-demo", help="where the demo database lives")
+    p.add_argument("--port", type=int, default=8080, help="dashboard port (default 8080)")
+    p.add_argument("--history-days", type=int, default=20, help="days of simulated history to fill in at start (default 20)")
+    p.add_argument("--seed", type=int, default=7, help="simulation seed")
+    p.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("simulate", help="play virtual nodes into a serial port, pseudo-terminal or file",
+                       description="Virtual ESP32 nodes of a simulated Indian household, speaking wire protocol v1.")
+    p.add_argument("--out", default="-", help="serial port, pty, or file to write frames to; '-' for stdout (default)")
+    p.add_argument("--nodes", type=int, default=1, help="number of nodes (default 1)")
+    p.add_argument("--preset", default="medium", help="household preset: small, medium or large (default medium)")
+    p.add_argument("--csv", type=Path, help="replay a CSV of ts,power_w instead of the household model")
+    p.add_argument("--seed", type=int, default=1, help="seed for repeatable runs")
+    p.add_argument("--start", help="simulated start time, ISO 8601 with offset (default: now)")
+    p.add_argument("--duration", type=float, default=0, help="simulated seconds (default: forever, or the CSV's length)")
+    p.add_argument("--window-ms", type=int, default=1000, help="measurement window (default 1000)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second; 0 = as fast as possible")
+    p.add_argument("--loss", type=float, default=0.0, help="probability of losing a frame")
+    p.add_argument("--bit-errors", type=float, default=0.0, help="probability of a flipped bit in a frame")
+    p.add_argument("--reboot-every", type=int, default=0, help="reboot each node every N windows")
+    p.add_argument("--no-restore", action="store_true", help="reboots restart the counter at zero")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("monitor", help="decode frames from a port live, for humans")
+    p.add_argument("port", help="serial port or file; '-' reads stdin")
+    p.add_argument("--baudrate", type=int, default=115200)
+    p.add_argument("--count", type=int, default=0, help="stop after this many frames or errors")
+    p.set_defaults(func=cmd_monitor)
+
+    p = sub.add_parser("nodes", help="per-node health counters")
+    p.add_argument("--db", type=Path, required=True)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=cmd_nodes)
+
+    p = sub.add_parser("usage", help="energy by minute, hour or day")
+    p.add_argument("--db", type=Path, required=True)
+    p.add_argument("--from", dest="date_from", required=True, help="first local date, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", required=True, help="last local date, YYYY-MM-DD (inclusive)")
+    p.add_argument("--resolution", choices=("minute", "hour", "day"), default="day")
+    p.add_argument("--node", help="one node id (default: all)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--timezone", default="Asia/Kolkata")
+    p.set_defaults(func=cmd_usage)
+
+
+# ---- run ------------------------------------------------------------------------------------
+
+
+def _start_ui(gw, host: str, port: int) -> object | None:
+    try:
+        import local_ui
+    except ImportError:
+        log.info("dashboard not available in this build")
+        return None
+    app = local_ui.create_app(
+        gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json", config=gw.config
+    )
+    return local_ui.serve_in_thread(app, host, port)
+
+
+def _notifier():
+    try:
+        from .sdnotify import Notifier
+    except ImportError:
+        return None
+    return Notifier()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .daemon import build_gateway
+
+    config = load_config(args.config)
+    gw = build_gateway(config, db_path=args.db, serial_ports=args.serial)
+    gw.notifier = _notifier()
+    if not gw.sources:
+        log.warning("no serial ports configured: give --serial PORT or [serial] ports in the config")
+    if config.ui.enabled and not args.no_ui:
+        gw.ui = _start_ui(gw, config.ui.host, config.ui.port)
+    signal.signal(signal.SIGTERM, lambda *_: gw._stop.set())
+    log.info("powergw running: database %s, ports %s", gw.db_path, ", ".join(s.name for s in gw.sources) or "none")
+    gw.run_forever()
+    return 0
+
+
+# ---- demo -----------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .config import Config
+    from .daemon import build_gateway
+    from .sources.simulator import VirtualNode, household_power, node_id_for
+    from .protocol import encode_wire
+
+    data_dir: Path = args.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / "powergw.db"
+    config = Config({}).replace("gateway", db=str(db), commit_interval_s=2.0)
+    config = config.replace("ui", port=args.port)
+    gw = build_gateway(config, db_path=db, serial_ports=[], runtime_dir=data_dir / "run")
+    print(f"powergw demo: data directory {data_dir}")
+    print(f"powergw demo: database {db}")
+
+    presets = [("mains", "medium"), ("kitchen", "small")]
+    nodes = []
+    for i, (name, preset) in enumerate(presets):
+        node = VirtualNode(node_id_for(i, args.seed), household_power(preset, args.seed + i), name=name, seed=args.seed + i)
+        nodes.append(node)
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    ingest = gw.ingest
+    resume_ms = {st.account.node_id: st.account.ts_ms for st in ingest.states.values() if st.account.ts_ms}
+    if args.history_days > 0 and not resume_ms:
+        print(f"powergw demo: filling in {args.history_days} days of simulated history…", flush=True)
+        start = now - dt.timedelta(days=args.history_days)
+        windows = args.history_days * 24 * 60
+        for node in nodes:
+            node.window_ms = 60_000
+            for end, frames in node.frames(start, windows):
+                ingest.feed(f"sim:{node.name}", b"".join(encode_wire(f) for f in frames), "sim", ts_ms=int(end.timestamp() * 1000))
+            node.window_ms = 1000
+        ingest.flush()
+    elif resume_ms:
+        # A second demo run continues the same nodes: their counters must not look like reboots
+        # to a gateway that already knows them, so start from the stored counters.
+        for node in nodes:
+            st = ingest.states.get(node.node_id)
+            if st and st.account.energy_mwh is not None:
+                node.boot_id, node.seq = st.account.boot_id, (st.account.seq or 0) + 1
+                node.energy_mwh, node.uptime_ms = st.account.energy_mwh, st.account.uptime_ms or 0
+                node._pending_hello = False
+
+    password = os.environ.get("POWERGW_ADMIN_PASSWORD")
+    if not password:
+        password = secrets.token_urlsafe(9)
+        os.environ["POWERGW_ADMIN_PASSWORD"] = password
+    gw.ui = _start_ui(gw, "127.0.0.1", args.port)
+    gw.start()
+    if gw.ui is not None:
+        print(f"powergw demo: dashboard on http://127.0.0.1:{args.port}  (user 'admin', password '{password}')", flush=True)
+    else:
+        print("powergw demo: dashboard not installed; showing live values here", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    started = time.monotonic()
+    t = dt.datetime.now(dt.timezone.utc)
+    last_print = 0.0
+    try:
+        while not stop.is_set():
+            for node in nodes:
+                for _end, frames in node.frames(t, 1):
+                    gw.sink(f"sim:{node.name}", node.wire(frames), "sim")
+            t += dt.timedelta(seconds=1)
+            elapsed = time.monotonic() - started
+            if gw.ui is None and elapsed - last_print >= 5:
+                last_print = elapsed
+                print("  " + "   ".join(f"{n.name}: {ingest.live.nodes.get(n.node_id, {}).get('power_w', 0):7.1f} W" for n in nodes), flush=True)
+            if args.duration and elapsed >= args.duration:
+                break
+            stop.wait(max(0.0, (t - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gw.stop()
+    print(f"powergw demo: stopped; data kept in {data_dir}")
+    return 0
+
+
+# ---- simulate -------------------------------------------------------------------------------
+
+
+class _Output:
+    """Where simulated frames go: a serial device (pyserial), a regular file, or stdout."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self._serial = None
+        self._fh = None
+        if target == "-":
+            self._fh = sys.stdout.buffer
+            return
+        path = Path(target)
+        if path.exists() and stat.S_ISCHR(path.stat().st_mode):
+            import serial
+
+            try:
+                self._serial = serial.serial_for_url(target, baudrate=115200, timeout=1, write_timeout=5)
+            except serial.SerialException as err:
+                raise PowerGwError(f"cannot open {target}: {err}") from err
+        else:
+            try:
+                self._fh = open(path, "ab")
+            except OSError as err:
+                raise PowerGwError(f"cannot open {target}: {err}") from err
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._serial is not None:
+            self._serial.write(data)
+        else:
+            self._fh.write(data)
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self._serial is not None:
+            self._serial.close()
+        elif self._fh is not None and self._fh is not sys.stdout.buffer:
+            self._fh.close()
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .sources.simulator import Faults, VirtualNode, csv_power, household_power, node_id_for
+
+    for name in ("loss", "bit_errors"):
+        value = getattr(args, name)
+        if not 0 <= value <= 1:
+            raise PowerGwError(f"--{name.replace('_', '-')} {value}: expected a probability from 0 to 1")
+    if args.nodes < 1:
+        raise PowerGwError(f"--nodes {args.nodes}: expected at least 1")
+    if args.start:
+        start = dt.datetime.fromisoformat(args.start)
+        if start.tzinfo is None:
+            raise PowerGwError(f"--start {args.start}: give a UTC offset, e.g. 2026-01-01T00:00:00+05:30")
+    else:
+        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    duration = args.duration
+    faults = Faults(args.loss, args.bit_errors, args.reboot_every, not args.no_restore)
+    nodes = []
+    for i in range(args.nodes):
+        if args.csv:
+            power, first, last = csv_power(args.csv)
+            if not args.start:
+                start = first
+            if not duration:
+                duration = (last - first).total_seconds() + args.window_ms / 1000
+        else:
+            power = household_power(args.preset, args.seed + i)
+        nodes.append(VirtualNode(node_id_for(i, args.seed), power, name=f"sim-{i + 1}", window_ms=args.window_ms,
+                                 seed=args.seed + i, faults=faults))
+    out = _Output(args.out)
+    step = args.window_ms / 1000
+    chunk = 1 if args.speed else 600
+    t = start
+    real0 = time.monotonic()
+    simulated = 0.0
+    try:
+        while not duration or simulated < duration:
+            n = chunk if not duration else max(1, min(chunk, int(round((duration - simulated) / step))))
+            blocks = [list(node.frames(t, n)) for node in nodes]
+            for j in range(n):
+                out.write(b"".join(node.wire(block[j][1]) for node, block in zip(nodes, blocks)))
+            t += dt.timedelta(seconds=step * n)
+            simulated += step * n
+            if args.speed:
+                time.sleep(max(0.0, simulated / args.speed - (time.monotonic() - real0)))
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass
+    finally:
+        out.close()
+    for node in nodes:
+        print(f"{node.node_id} {node.name}: {node.windows} windows, {node.sent} frames sent, {node.dropped} lost, "
+              f"counter {node.energy_mwh} mWh", file=sys.stderr)
+    return 0
+
+
+# ---- monitor --------------------------------------------------------------------------------
+
+
+def describe(item) -> str:
+    from .protocol import FrameError, Hello, Log, Reading
+
+    if isinstance(item, FrameError):
+        return f"REJECT {item}"
+    if isinstance(item, Reading):
+        return (f"READING {item.node_id} boot={item.boot_id} seq={item.seq} {item.power_dw / 10:.1f} W "
+                f"{item.irms_ma / 1000:.3f} A {item.vrms_dv / 10:.1f} V energy={item.energy_mwh} mWh flags=0x{item.flags:02x}")
+    if isinstance(item, Hello):
+        return (f"HELLO {item.node_id} boot={item.boot_id} seq={item.seq} fw={item.fw_major}.{item.fw_minor} "
+                f"ACS712-{item.sensor_amps}A {item.sample_rate_hz} Hz mains={item.mains_hz} Hz name={item.name!r}")
+    if isinstance(item, Log):
+        return f"LOG {item.node_id} seq={item.seq} level={item.level} {item.text}"
+    return f"{type(item).__name__} {item}"
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from .protocol import FrameDecoder
+
+    decoder = FrameDecoder()
+    seen = 0
+    if args.port == "-":
+        reader = lambda: sys.stdin.buffer.read1(4096)  # noqa: E731
+        closer = lambda: None  # noqa: E731
+    else:
+        import serial
+
+        try:
+            port = serial.serial_for_url(args.port, baudrate=args.baudrate, timeout=0.5)
+        except (serial.SerialException, ValueError) as err:
+            raise PowerGwError(f"cannot open {args.port}: {err}") from err
+        reader = lambda: port.read(max(1, port.in_waiting))  # noqa: E731
+        closer = port.close
+    try:
+        while True:
+            data = reader()
+            if not data and args.port == "-":
+                break
+            for item in decoder.feed(data):
+                print(describe(item), flush=True)
+                seen += 1
+                if args.count and seen >= args.count:
+                    return 0
+    except KeyboardInterrupt:
+        pass
+    finally:
+        closer()
+    return 0
+
+
+# ---- nodes and usage ------------------------------------------------------------------------
+
+
+def _open_readonly(db: Path, timezone: str = "Asia/Kolkata"):
+    from .store import Store, StoreError
+
+    if not db.exists():
+        raise StoreError(f"no database at {db}")
+    return Store(db, timezone=timezone, readonly=True)
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    store = _open_readonly(args.db)
+    rows = store.nodes()
+    now = int(time.time() * 1000)
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    headers = ("node", "name", "last seen", "power", "ok", "lost", "rejected", "reboots", "fw", "note")
+    table = []
+    for n in rows:
+        ago = "never" if not n["last_seen_ms"] else f"{(now - n['last_seen_ms']) / 1000:.0f} s ago"
+        power = "" if n["last_power_dw"] is None else f"{n['last_power_dw'] / 10:.1f} W"
+        rejected = ", ".join(f"{k} {v}" for k, v in sorted(n["rejected"].items())) or "0"
+        note = f"speaks protocol v{n['unsupported_version']}" if n["unsupported_version"] else ""
+        table.append((n["node_id"], n["name"] or "", ago, power, n["frames_ok"], n["frames_lost"], rejected, n["reboots"], n["fw"] or "", note))
+    print(_table(headers, table))
+    return 0
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    store = _open_readonly(args.db, args.timezone)
+    cal = store.calendar
+    try:
+        first = dt.date.fromisoformat(args.date_from)
+        last = dt.date.fromisoformat(args.date_to)
+    except ValueError as err:
+        raise PowerGwError(f"dates must be YYYY-MM-DD: {err}") from None
+    if last < first:
+        raise PowerGwError(f"--to {last} is before --from {first}")
+    rows = store.usage(cal.day_start_ms(first), cal.day_start_ms(last + dt.timedelta(days=1)), args.resolution, args.node)
+    out = [
+        {"node_id": r["node_id"], "start": cal.isoformat(r["start_ms"]), "end": cal.isoformat(r["end_ms"]),
+         "energy_wh": r["energy_mwh"] / 1000}
+        for r in rows
+    ]
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=["node_id", "start", "end", "energy_wh"])
+        w.writeheader()
+        w.writerows(out)
+        sys.stdout.write(buf.getvalue())
+    else:
+        total = sum(r["energy_wh"] for r in out)
+        print(_table(("node", "start", "end", "energy (Wh)"), [(r["node_id"], r["start"], r["end"], f"{r['energy_wh']:.3f}") for r in out]))
+        print(f"total {total / 1000:.3f} kWh")
+    return 0
+
+
+def _table(headers, rows) -> str:
+    cols = [list(map(str, col)) for col in zip(headers, *rows)] if rows else [[h] for h in headers]
+    widths = [max(len(c) for c in col) for col in cols]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    return "\n".join(lines)

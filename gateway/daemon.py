@@ -1,0 +1,185 @@
+"""The daemon: sources -> one ingest thread -> store, plus scheduled jobs and the dashboard.
+
+Built only by `build_gateway()` (the composition root's daemon half). Sources run on their own
+threads and only enqueue bytes; the ingest thread is the single database writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .app import JOBS, JobContext, JobSpec, load_object, open_store
+from .clock import AnchoredClock, Clock, SystemClock
+from .config import Config
+from .ingest import Ingest, LiveBoard
+from .sources.serial_source import Backoff, SerialSource
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 10_000  # chunks; a stalled writer drops bytes rather than grow without bound
+
+
+@dataclass
+class Gateway:
+    config: Config
+    db_path: Path
+    ingest: Ingest
+    clock: AnchoredClock
+    sources: list[Any] = field(default_factory=list)
+    runtime_dir: Path | None = None
+    jobs: tuple[JobSpec, ...] = JOBS
+    scheduler: Any = None
+    ui: Any = None
+    notifier: Any = None
+
+    def __post_init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dropped_chunks = 0
+        self.started = threading.Event()
+
+    # Sources call this from their threads.
+    def sink(self, source: str, data: bytes, transport: str = "serial") -> None:
+        try:
+            self.queue.put_nowait((source, data, transport))
+        except queue.Full:
+            self.dropped_chunks += 1
+
+    def submit(self, fn: Callable[[Ingest], None]) -> None:
+        """Run `fn(ingest)` on the ingest thread (for sources that deliver decoded readings)."""
+        self.queue.put((None, fn, None))
+
+    def _ingest_loop(self) -> None:
+        ingest = self.ingest
+        while not self._stop.is_set() or not self.queue.empty():
+            try:
+                source, data, transport = self.queue.get(timeout=0.25)
+            except queue.Empty:
+                ingest._check_clock()
+                ingest.tick()
+                continue
+            if source is None:
+                data(ingest)
+                ingest.tick()
+            else:
+                ingest.feed(source, data, transport)
+        ingest.flush()
+        ingest.live.maybe_write(self.clock.now_ms(), force=True)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._ingest_loop, name="ingest", daemon=True)
+        self._thread.start()
+        for src in self.sources:
+            src.start()
+        self._start_scheduler()
+        self.started.set()
+
+    def _start_scheduler(self) -> None:
+        if not self.jobs:
+            return
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        sched = BackgroundScheduler(
+            job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+            timezone=self.config.gateway.timezone,
+        )
+        for spec in self.jobs:
+            sched.add_job(
+                self._run_job,
+                "interval",
+                seconds=spec.seconds,
+                args=(spec,),
+                id=spec.name,
+                next_run_time=_in(spec.first_delay_s),
+            )
+        sched.start()
+        self.scheduler = sched
+
+    def _run_job(self, spec: JobSpec) -> None:
+        """Each run gets its own connection; a failing job is logged, never kills the daemon."""
+        try:
+            fn = load_object(spec.target)
+        except (ImportError, AttributeError) as err:
+            log.error("job %s: cannot load %s: %s", spec.name, spec.target, err)
+            return
+        store = open_store(self.db_path, self.config.gateway.timezone)
+        try:
+            fn(JobContext(store=store, config=self.config, now_ms=self.clock.now_ms, extras={"gateway": self}))
+        except Exception:  # noqa: BLE001 - a job's bug must not take ingest down
+            log.exception("job %s failed", spec.name)
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        for src in self.sources:
+            src.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self.ui is not None:
+            self.ui.stop()
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+
+    def run_forever(self) -> None:
+        self.start()
+        if self.notifier:
+            self.notifier.ready()
+        try:
+            while not self._stop.is_set():
+                time.sleep(1)
+                if self.notifier:
+                    self.notifier.watchdog()
+        finally:
+            self.stop()
+
+
+def _in(seconds: float):
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
+
+
+def default_runtime_dir() -> Path:
+    run = Path("/run/powergw")
+    if run.is_dir():
+        return run
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "powergw-run"
+
+
+def build_gateway(
+    config: Config,
+    *,
+    db_path: Path | None = None,
+    serial_ports: list[str] | None = None,
+    clock: Clock | None = None,
+    runtime_dir: Path | None = None,
+    jobs: tuple[JobSpec, ...] = JOBS,
+) -> Gateway:
+    """Wire a gateway from config (command-line overrides already applied)."""
+    g = config.gateway
+    db_path = Path(db_path or g.db)
+    store = open_store(db_path, g.timezone)
+    anchored = AnchoredClock(clock or SystemClock(), int(g.clock_jump_s * 1000))
+    runtime_dir = runtime_dir or default_runtime_dir()
+    ingest = Ingest(
+        store,
+        anchored,
+        commit_interval_ms=int(g.commit_interval_s * 1000),
+        live=LiveBoard(runtime_dir / "live.json"),
+    )
+    gw = Gateway(config=config, db_path=db_path, ingest=ingest, clock=anchored, runtime_dir=runtime_dir, jobs=jobs)
+    ports = serial_ports if serial_ports is not None else list(config.serial.ports)
+    backoff = Backoff(max_s=config.serial.retry_max_s)
+    for port in ports:
+        gw.sources.append(SerialSource(port, gw.sink, baudrate=config.serial.baudrate, backoff=backoff))
+    return gw
