@@ -1,0 +1,26 @@
+"""Small builders shared by the core tests (real SQLite files, manual clocks, real frames)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.app import open_store
+from gateway.clock import AnchoredClock, ManualClock
+from gateway.ingest import Ingest, LiveBoard
+from gateway.protocol import Reading, encode_wire
+
+NODE = "a4:cf:12:34:56:78"
+T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC = 05:30 IST
+
+
+def make_ingest(db: Path, *, wall_ms: int = T0, synced: bool = True, commit_ms: int = 10_000, live: Path | None = None):
+    store = open_store(db)
+    manual = ManualClock(wall_ms, synced=synced)
+    ingest = Ingest(store, AnchoredClock(manual, 2000), commit_interval_ms=commit_ms, live=LiveBoard(live))
+    return ingest, manual
+
+
+def reading_wire(seq: int, energy_mwh: int, *, node: str = NODE, boot: int = 1, power_dw: int = 10_000,
+                 uptime_ms: int | None = None, flags: int = 0) -> bytes:
+    uptime = uptime_ms if uptime_ms is not None else 1000 * (seq + 1)
+    return encode_wire(Reading(node, boot, seq, uptime, 1000, 4350, 2300, power_dw, energy_mwh, flags))
