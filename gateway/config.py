@@ -47,6 +47,14 @@ class GatewaySection:
     clock_jump_s: float = setting(2.0, min=0.5, max=3600, doc="a wall-clock step larger than this is a clock jump")
     node_offline_minutes: int = setting(5, min=1, max=1440, doc="no frame for this long marks a node offline")
 
+    def validate(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone = {self.timezone!r}: unknown time zone; expected an IANA name like 'Asia/Kolkata'") from None
+
 
 @dataclass(frozen=True)
 class SerialSection:
