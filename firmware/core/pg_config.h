@@ -1,0 +1,55 @@
+/* The node's settings (what is kept in NVS) and the CONFIG `key=value` line that changes them. */
+#ifndef PG_CONFIG_H
+#define PG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pg_frame.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PG_BINDKEY_LEN 16
+
+typedef struct {
+    char name[PG_NAME_MAX + 1];     /* UTF-8, NUL-terminated */
+    uint16_t vnom_dv;               /* nominal mains voltage, 0.1 V */
+    uint16_t mv_per_a_x10;          /* sensor sensitivity, 0.1 mV/A at the sensor's output */
+    uint8_t pf_x100;                /* power factor assumed for real power, 0.01 */
+    bool calibrated;                /* mv_per_a_x10 came from a known-load calibration */
+    int32_t zero_uv;                /* zero-current level at the ADC pin, uV; 0 = not taken */
+    uint32_t noise_uv;              /* RMS noise at zero current at the ADC pin, uV */
+    bool has_bindkey;               /* BTHome advertisements are encrypted with bindkey */
+    uint8_t bindkey[PG_BINDKEY_LEN];
+} pg_config;
+
+/* Datasheet sensitivity of an ACS712 variant (5, 20 or 30 A) in 0.1 mV/A; 0 for others. */
+uint16_t pg_acs712_mv_per_a_x10(uint8_t sensor_amps);
+
+/* Factory settings: 230.0 V, power factor 1.00, the variant's datasheet sensitivity. */
+void pg_config_defaults(pg_config *cfg, uint8_t sensor_amps);
+
+typedef enum {
+    PG_CONFIG_APPLIED = 0, /* cfg changed; store it */
+    PG_CONFIG_ZERO_NOW,    /* `zero=now`: the caller takes the zero from the meter */
+    PG_CONFIG_BAD_SYNTAX,  /* not `key=value`, not UTF-8, too long */
+    PG_CONFIG_BAD_KEY,
+    PG_CONFIG_BAD_VALUE
+} pg_config_status;
+
+/* Apply one CONFIG line to `cfg`. On any error `cfg` is untouched. `msg` receives the text of
+ * the LOG answer: what was applied, or the key, the value and what would be accepted. The bind
+ * key is never echoed. */
+pg_config_status pg_config_apply(pg_config *cfg, const uint8_t *line, size_t len, char *msg, size_t msg_cap);
+
+/* True when `len` bytes are well-formed UTF-8 without control characters. */
+bool pg_utf8_printable(const uint8_t *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1001 @@
+/* Host unit tests of the portable core: protocol vectors, COBS/CRC, CONFIG parsing, the meter on
+ * synthetic sine buffers, the persistence schedule, BTHome payloads and the node's behaviour.
+ * Prints one line per test and ends with "N passed, M failed". */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_bthome.h"
+#include "pg_cobs.h"
+#include "pg_config.h"
+#include "pg_crc16.h"
+#include "pg_frame.h"
+#include "pg_meter.h"
+#include "pg_node.h"
+#include "pg_persist.h"
+#include "synth.h"
+#include "vectors.h"
+
+static int g_failures; /* checks failed in the current test */
+
+static void check_at(int ok, const char *file, int line, const char *fmt, ...)
+{
+    if (ok) {
+        return;
+    }
+    g_failures++;
+    fprintf(stderr, "  FAIL %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+#define CHECK(cond, ...) check_at((cond), __FILE__, __LINE__, __VA_ARGS__)
+#define CHECK_MEM(a, b, n, what) CHECK(memcmp((a), (b), (n)) == 0, "%s differs", what)
+
+static void parse_mac(const char *text, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        mac[i] = (uint8_t)strtoul(text + 3 * i, NULL, 16);
+    }
+}
+
+static void hex_to_bytes(const char *hex, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned b;
+        sscanf(hex + 2 * i, "%2x", &b);
+        out[i] = (uint8_t)b;
+    }
+}
+
+/* ---------------------------------------------------------------- CRC, COBS, vectors */
+
+static void test_crc_check_value(void)
+{
+    CHECK(pg_crc16((const uint8_t *)"123456789", 9) == 0x29B1, "check value");
+}
+
+static void test_cobs_edges_match_python(void)
+{
+    uint8_t in[300] = {0};
+    uint8_t enc[320];
+    uint8_t dec[320];
+    /* cobs.encode(b"") == b"\x01" */
+    CHECK(pg_cobs_encode(in, 0, enc, sizeof enc) == 1 && enc[0] == 0x01, "empty input");
+    /* cobs.encode(b"\x01" * 254): one 0xFF block, no trailing block (255 bytes) */
+    memset(in, 1, 254);
+    size_t n = pg_cobs_encode(in, 254, enc, sizeof enc);
+    CHECK(n == 255 && enc[0] == 0xFF, "254-byte run: %zu bytes", n);
+    /* cobs.encode(b"\x01" * 254 + b"\x00") is 257 bytes ending 01 01 */
+    in[254] = 0;
+    n = pg_cobs_encode(in, 255, enc, sizeof enc);
+    CHECK(n == 257 && enc[255] == 0x01 && enc[256] == 0x01, "254-byte run then zero: %zu bytes", n);
+    long d = pg_cobs_decode(enc, n, dec, sizeof dec);
+    CHECK(d == 255 && memcmp(dec, in, 255) == 0, "round trip of the run");
+    /* all zeros and mixed content round-trip */
+    for (size_t len = 0; len < 300; len += 7) {
+        for (size_t i = 0; i < len; i++) {
+            in[i] = (uint8_t)((i * 37) % 5 == 0 ? 0 : i);
+        }
+        n = pg_cobs_encode(in, len, enc, sizeof enc);
+        CHECK(n > 0 && n <= PG_COBS_MAX_ENCODED(len) && memchr(enc, 0, n) == NULL, "encode len %zu", len);
+        d = pg_cobs_decode(enc, n, dec, sizeof dec);
+        CHECK(d == (long)len && memcmp(dec, in, len) == 0, "round trip len %zu", len);
+    }
+    /* too small an output buffer is refused, never overrun */
+    memset(in, 0x55, 40);
+    CHECK(pg_cobs_encode(in, 40, enc, 40) == 0, "cap too small");
+    CHECK(pg_cobs_decode((const uint8_t *)"\x05\x41\x42\x43", 4, dec, sizeof dec) == -1, "block past the end");
+    CHECK(pg_cobs_decode((const uint8_t *)"\x03\x41\x00", 3, dec, sizeof dec) == -1, "zero inside");
+}
+
+static void header_of(const vector_t *v, pg_header *h)
+{
+    parse_mac(v->node_id, h->node_id);
+    h->boot_id = v->boot_id;
+    h->seq = v->seq;
+}
+
+static void test_every_valid_vector_encodes_byte_for_byte(void)
+{
+    for (size_t i = 0; i < sizeof VALID / sizeof VALID[0]; i++) {
+        const vector_t *v = &VALID[i];
+        pg_header h;
+        header_of(v, &h);
+        uint8_t raw[PG_MAX_RAW];
+        size_t n = 0;
+        if (v->type == PG_TYPE_READING) {
+            pg_reading r = {v->uptime_ms, v->window_ms, v->irms_ma, v->vrms_dv, v->power_dw, v->energy_mwh, v->flags};
+            n = pg_frame_reading(&h, &r, raw, sizeof raw);
+        } else if (v->type == PG_TYPE_HELLO) {
+            pg_hello hello = {v->fw_major, v->fw_minor, v->sensor_amps, v->sample_rate_hz, v->mains_hz,
+                              v->mv_per_a_x10, v->text};
+            n = pg_frame_hello(&h, &hello, raw, sizeof raw);
+        } else {
+            n = pg_frame_log(&h, v->level, v->text, raw, sizeof raw);
+        }
+        CHECK(n == v->frame_len && memcmp(raw, v->frame, n) == 0, "%s: raw frame", v->name);
+        uint8_t wire[PG_MAX_WIRE];
+        size_t w = pg_frame_to_wire(raw, n, wire, sizeof wire);
+        CHECK(w == v->wire_len && memcmp(wire, v->wire, w) == 0, "%s: wire bytes", v->name);
+    }
+}
+
+static void test_every_valid_vector_parses(void)
+{
+    for (size_t i = 0; i < sizeof VALID / sizeof VALID[0]; i++) {
+        const vector_t *v = &VALID[i];
+        pg_rx rx;
+        pg_rx_init(&rx);
+        pg_frame_view f;
+        pg_frame_status st = PG_FRAME_MORE;
+        for (size_t k = 0; k < v->wire_len; k++) {
+            st = pg_rx_feed(&rx, v->wire[k], &f);
+            CHECK(k + 1 == v->wire_len || st == PG_FRAME_MORE, "%s: early status", v->name);
+        }
+        CHECK(st == PG_FRAME_OK, "%s: status %s", v->name, pg_frame_status_name(st));
+        if (st == PG_FRAME_OK) {
+            pg_header h;
+            header_of(v, &h);
+            CHECK(f.type == v->type && f.h.boot_id == h.boot_id && f.h.seq == h.seq &&
+                      memcmp(f.h.node_id, h.node_id, 6) == 0,
+                  "%s: header", v->name);
+            CHECK(f.body_len == v->frame_len - PG_HEADER_LEN - PG_CRC_LEN, "%s: body length", v->name);
+        }
+    }
+}
+
+static pg_frame_status feed_all(pg_rx *rx, const uint8_t *wire, size_t n)
+{
+    pg_frame_view f;
+    pg_frame_status st = PG_FRAME_MORE;
+    for (size_t k = 0; k < n; k++) {
+        st = pg_rx_feed(rx, wire[k], &f);
+    }
+    return st;
+}
+
+static void test_every_invalid_vector_is_rejected_for_its_reason(void)
+{
+    static const struct {
+        const char *name;
+        pg_frame_status reason;
+    } expected[] = {
+        {"crc_mismatch", PG_FRAME_CRC},           {"truncated", PG_FRAME_CRC},
+        {"unknown_version", PG_FRAME_VERSION},    {"reading_wrong_length", PG_FRAME_LENGTH},
+        {"cobs_garbage", PG_FRAME_COBS},          {"boot_rom_text", PG_FRAME_COBS},
+    };
+    CHECK(sizeof INVALID / sizeof INVALID[0] == sizeof expected / sizeof expected[0], "vector count");
+    for (size_t i = 0; i < sizeof INVALID / sizeof INVALID[0]; i++) {
+        pg_frame_status want = PG_FRAME_OK;
+        for (size_t k = 0; k < sizeof expected / sizeof expected[0]; k++) {
+            if (strcmp(expected[k].name, INVALID[i].name) == 0) {
+                want = expected[k].reason;
+            }
+        }
+        pg_rx rx;
+        pg_rx_init(&rx);
+        pg_frame_status st = feed_all(&rx, INVALID[i].wire, INVALID[i].wire_len);
+        CHECK(st == want, "%s: got %s want %s", INVALID[i].name, pg_frame_status_name(st),
+              pg_frame_status_name(want));
+    }
+}
+
+static void test_stream_vector_resynchronises(void)
+{
+    pg_rx rx;
+    pg_rx_init(&rx);
+    int frames = 0;
+    int rejected = 0;
+    for (size_t k = 0; k < sizeof V_stream_wire; k++) {
+        pg_frame_view f;
+        pg_frame_status st = pg_rx_feed(&rx, V_stream_wire[k], &f);
+        frames += st == PG_FRAME_OK;
+        rejected += st != PG_FRAME_OK && st != PG_FRAME_MORE;
+    }
+    CHECK(frames == V_STREAM_FRAMES && rejected == V_STREAM_REJECTED, "frames %d rejected %d", frames, rejected);
+}
+
+static void test_receiver_drops_a_run_longer_than_a_frame(void)
+{
+    pg_rx rx;
+    pg_rx_init(&rx);
+    uint8_t junk[600];
+    memset(junk, 0x41, sizeof junk);
+    CHECK(feed_all(&rx, junk, sizeof junk) == PG_FRAME_MORE, "no status before the delimiter");
+    CHECK(feed_all(&rx, (const uint8_t *)"", 1) == PG_FRAME_TOO_LONG, "too long at the delimiter");
+    /* and the next frame decodes */
+    CHECK(feed_all(&rx, V_hello_wire, sizeof V_hello_wire) == PG_FRAME_OK, "resynchronised");
+    CHECK(feed_all(&rx, (const uint8_t *)"\0\0\0", 3) == PG_FRAME_MORE, "idle delimiters");
+}
+
+static void test_text_is_cut_at_utf8_boundaries(void)
+{
+    pg_header h = {{1, 2, 3, 4, 5, 6}, 1, 0};
+    char name[64];
+    /* 31 ASCII bytes then a 2-byte character: 33 bytes, the character must go whole */
+    memset(name, 'a', 31);
+    strcpy(name + 31, "\xc3\xa9");
+    pg_hello hello = {1, 0, 30, 4000, 50, 660, name};
+    uint8_t raw[PG_MAX_RAW];
+    size_t n = pg_frame_hello(&h, &hello, raw, sizeof raw);
+    CHECK(n == PG_HEADER_LEN + PG_HELLO_FIXED_LEN + 31 + PG_CRC_LEN, "name cut to 31 bytes, got %zu", n);
+    char text[300];
+    memset(text, 'x', 199);
+    strcpy(text + 199, "\xe2\x82\xb9 rupee");
+    n = pg_frame_log(&h, 1, text, raw, sizeof raw);
+    CHECK(n == PG_HEADER_LEN + 1 + 199 + PG_CRC_LEN, "log cut to 199 bytes, got %zu", n);
+    pg_frame_view f;
+    CHECK(pg_frame_parse(raw, n, &f) == PG_FRAME_OK && f.type == PG_TYPE_LOG, "cut log parses");
+    CHECK(pg_frame_log(&h, 1, "hi", raw, 10) == 0, "short buffer refused");
+}
+
+/* ---------------------------------------------------------------- CONFIG */
+
+static pg_config_status apply(pg_config *cfg, const char *line, char *msg)
+{
+    return pg_config_apply(cfg, (const uint8_t *)line, strlen(line), msg, 160);
+}
+
+static void test_config_applies_each_key(void)
+{
+    pg_config cfg;
+    pg_config_defaults(&cfg, 30);
+    CHECK(cfg.vnom_dv == 2300 && cfg.mv_per_a_x10 == 660 && cfg.pf_x100 == 100 && !cfg.calibrated, "defaults");
+    char msg[160];
+    CHECK(apply(&cfg, "name=kitchen-main", msg) == PG_CONFIG_APPLIED && strcmp(cfg.name, "kitchen-main") == 0, "name");
+    CHECK(strcmp(msg, "applied name=kitchen-main") == 0, "message: %s", msg);
+    CHECK(apply(&cfg, "name=रसोई", msg) == PG_CONFIG_APPLIED && strcmp(cfg.name, "रसोई") == 0, "UTF-8 name");
+    CHECK(apply(&cfg, "name=", msg) == PG_CONFIG_APPLIED && cfg.name[0] == '\0', "empty name");
+    CHECK(apply(&cfg, "vnom_dv=2400\n", msg) == PG_CONFIG_APPLIED && cfg.vnom_dv == 2400, "vnom with newline");
+    CHECK(apply(&cfg, "mv_per_a_x10=672", msg) == PG_CONFIG_APPLIED && cfg.mv_per_a_x10 == 672 && cfg.calibrated,
+          "sensitivity marks calibrated");
+    CHECK(apply(&cfg, "pf_x100=85", msg) == PG_CONFIG_APPLIED && cfg.pf_x100 == 85, "power factor");
+    CHECK(apply(&cfg, "zero=now", msg) == PG_CONFIG_ZERO_NOW, "zero=now is the caller's job");
+    CHECK(apply(&cfg, "bindkey=231d39c1d7cc1ab1aee224cd096db932", msg) == PG_CONFIG_APPLIED && cfg.has_bindkey &&
+              cfg.bindkey[0] == 0x23 && cfg.bindkey[15] == 0x32,
+          "bind key");
+    CHECK(strstr(msg, "231d") == NULL, "bind key not echoed: %s", msg);
+    CHECK(apply(&cfg, "bindkey=none", msg) == PG_CONFIG_APPLIED && !cfg.has_bindkey, "bind key off");
+}
+
+static void test_config_rejects_bad_input_and_leaves_settings_alone(void)
+{
+    static const struct {
+        const char *line;
+        pg_config_status status;
+        const char *in_msg;
+    } bad[] = {
+        {"", PG_CONFIG_BAD_SYNTAX, "key=value"},
+        {"vnom_dv", PG_CONFIG_BAD_SYNTAX, "key=value"},
+        {"=5", PG_CONFIG_BAD_SYNTAX, "key=value"},
+        {"volts=230", PG_CONFIG_BAD_KEY, "accepted name, vnom_dv"},
+        {"vnom_dv=", PG_CONFIG_BAD_VALUE, "900..2700"},
+        {"vnom_dv=230.0", PG_CONFIG_BAD_VALUE, "900..2700"},
+        {"vnom_dv=-2300", PG_CONFIG_BAD_VALUE, "900..2700"},
+        {"vnom_dv=99999999", PG_CONFIG_BAD_VALUE, "900..2700"},
+        {"vnom_dv=800", PG_CONFIG_BAD_VALUE, "vnom_dv=800"},
+        {"vnom_dv= 2300", PG_CONFIG_BAD_VALUE, "integer"},
+        {"mv_per_a_x10=0", PG_CONFIG_BAD_VALUE, "100..5000"},
+        {"pf_x100=101", PG_CONFIG_BAD_VALUE, "1..100"},
+        {"pf_x100=0", PG_CONFIG_BAD_VALUE, "1..100"},
+        {"zero=yes", PG_CONFIG_BAD_VALUE, "zero=now"},
+        {"name=abcdefghijklmnopqrstuvwxyz0123456", PG_CONFIG_BAD_VALUE, "0..32 bytes"},
+        {"name=bad\x01", PG_CONFIG_BAD_SYNTAX, "UTF-8"},
+        {"name=\xc3", PG_CONFIG_BAD_SYNTAX, "UTF-8"},
+        {"name=\xc0\xaf", PG_CONFIG_BAD_SYNTAX, "UTF-8"},
+        {"name=\xed\xa0\x80", PG_CONFIG_BAD_SYNTAX, "UTF-8"},
+        {"bindkey=231d39c1d7cc1ab1aee224cd096db93", PG_CONFIG_BAD_VALUE, "32 hex"},
+        {"bindkey=231d39c1d7cc1ab1aee224cd096db93g", PG_CONFIG_BAD_VALUE, "32 hex"},
+        {"name=0123456789012345678901234567890123456789012345678901234567890", PG_CONFIG_BAD_SYNTAX, "1..64"},
+    };
+    pg_config cfg;
+    pg_config_defaults(&cfg, 20);
+    strcpy(cfg.name, "before");
+    pg_config before = cfg;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char msg[160] = "";
+        pg_config_status st = apply(&cfg, bad[i].line, msg);
+        CHECK(st == bad[i].status, "'%s': status %d want %d", bad[i].line, st, bad[i].status);
+        CHECK(strstr(msg, bad[i].in_msg) != NULL, "'%s': message '%s' lacks '%s'", bad[i].line, msg, bad[i].in_msg);
+        CHECK(memcmp(&cfg, &before, sizeof cfg) == 0, "'%s' changed the settings", bad[i].line);
+    }
+    /* a message buffer too small is truncated, not overrun */
+    char tiny[8];
+    CHECK(pg_config_apply(&cfg, (const uint8_t *)"volts=1", 7, tiny, sizeof tiny) == PG_CONFIG_BAD_KEY &&
+              strlen(tiny) == 7,
+          "tiny message buffer");
+}
+
+/* ---------------------------------------------------------------- meter */
+
+typedef struct {
+    double irms_a;    /* measured */
+    double power_w;
+    bool saturated;
+    uint64_t energy_mwh;
+} run_result;
+
+/* Run `windows` windows of the synthetic signal through a fresh meter; returns the last one. */
+static run_result run_meter(pg_synth *s, pg_meter *m, const pg_config *cfg, int windows)
+{
+    static uint16_t buf[8192];
+    pg_window w = {0};
+    for (int k = 0; k < windows; k++) {
+        while (!pg_meter_window_full(m)) {
+            size_t want = m->window_samples - m->n;
+            want = want > 997 ? 997 : want; /* odd chunks: feeding must not care */
+            pg_synth_fill(s, buf, want);
+            pg_meter_feed(m, buf, want);
+        }
+        pg_meter_finish(m, cfg, 0, &w);
+    }
+    return (run_result){w.irms_a, w.power_w, w.saturated, w.energy_mwh};
+}
+
+static double rel_err(double got, double want)
+{
+    return fabs(got - want) / want;
+}
+
+static void test_rms_of_a_clean_sine(void)
+{
+    static const double loads_a[] = {0.5, 1.0, 4.35, 10.0, 20.0};
+    for (size_t i = 0; i < sizeof loads_a / sizeof loads_a[0]; i++) {
+        pg_synth s;
+        pg_synth_defaults(&s, 1);
+        s.noise_mv = 0;
+        s.irms_a = loads_a[i];
+        pg_meter m;
+        pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+        CHECK(pg_meter_init(&m, &p) == 0, "init");
+        pg_config cfg;
+        pg_config_defaults(&cfg, 30);
+        run_result r = run_meter(&s, &m, &cfg, 3);
+        /* 1 mV quantisation at the pin is 23 mA at the sensor: relative error falls with load */
+        double tol = loads_a[i] < 1.0 ? 0.02 : 0.005;
+        CHECK(rel_err(r.irms_a, loads_a[i]) < tol, "%.2f A read as %.4f A", loads_a[i], r.irms_a);
+        CHECK(rel_err(r.power_w, loads_a[i] * 230.0) < tol, "power at %.2f A: %.2f W", loads_a[i], r.power_w);
+        CHECK(!r.saturated, "%.2f A is inside the range", loads_a[i]);
+    }
+}
+
+static void test_rms_ignores_dc_offset_and_tracks_drift(void)
+{
+    pg_synth s;
+    pg_synth_defaults(&s, 2);
+    s.noise_mv = 0;
+    s.irms_a = 5.0;
+    s.zero_error_mv = 45.0; /* the sensor's zero is 45 mV off Vcc/2 */
+    pg_meter m;
+    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+    pg_meter_init(&m, &p);
+    pg_meter_set_zero(&m, 2500.0 / 1.5, 0.0); /* seeded with the nominal zero: 30 mV off at the pin */
+    pg_config cfg;
+    pg_config_defaults(&cfg, 30);
+    run_result first = run_meter(&s, &m, &cfg, 1);
+    CHECK(first.irms_a > 5.0, "a wrong zero reads high at first: %.4f", first.irms_a);
+    run_result later = run_meter(&s, &m, &cfg, 300);
+    CHECK(rel_err(later.irms_a, 5.0) < 0.003, "after tracking: %.4f A", later.irms_a);
+    CHECK(fabs(m.offset_mv - (2500.0 + 45.0) / 1.5) < 0.5, "zero converged to %.2f mV", m.offset_mv);
+    /* the zero drifts by 10 mV (temperature): tracked, no lasting error */
+    s.zero_error_mv = 55.0;
+    later = run_meter(&s, &m, &cfg, 300);
+    CHECK(rel_err(later.irms_a, 5.0) < 0.003, "after drift: %.4f A", later.irms_a);
+}
+
+static void test_rms_over_non_integer_cycle_counts(void)
+{
+    static const double freqs[] = {49.5, 49.73, 50.21, 50.5};
+    for (size_t i = 0; i < sizeof freqs / sizeof freqs[0]; i++) {
+        pg_synth s;
+        pg_synth_defaults(&s, 3);
+        s.noise_mv = 0;
+        s.irms_a = 8.0;
+        s.freq_hz = freqs[i];
+        s.phase_rad = 0.7;
+        pg_meter m;
+        pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+        pg_meter_init(&m, &p);
+        pg_config cfg;
+        pg_config_defaults(&cfg, 30);
+        double worst = 0;
+        run_meter(&s, &m, &cfg, 40); /* let the zero settle */
+        for (int k = 0; k < 20; k++) {
+            run_result r = run_meter(&s, &m, &cfg, 1);
+            double e = rel_err(r.irms_a, 8.0);
+            worst = e > worst ? e : worst;
+        }
+        CHECK(worst < 0.003, "%.2f Hz: worst window error %.4f%%", freqs[i], worst * 100);
+    }
+    /* short windows (10 cycles) with a fractional cycle still stay within 1 % */
+    pg_synth s;
+    pg_synth_defaults(&s, 4);
+    s.noise_mv = 0;
+    s.irms_a = 3.0;
+    s.freq_hz = 50.37;
+    pg_meter m;
+    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+    p.cycles = 10;
+    pg_meter_init(&m, &p);
+    CHECK(m.window_samples == 800 && pg_meter_window_ms(&m) == 200, "10-cycle window");
+    pg_config cfg;
+    pg_config_defaults(&cfg, 30);
+    run_meter(&s, &m, &cfg, 200);
+    for (int k = 0; k < 20; k++) {
+        run_result r = run_meter(&s, &m, &cfg, 1);
+        CHECK(rel_err(r.irms_a, 3.0) < 0.01, "10 cycles at 50.37 Hz: %.4f A", r.irms_a);
+    }
+}
+
+static void test_noise_is_taken_out_after_zero_now(void)
+{
+    pg_synth s;
+    pg_synth_defaults(&s, 5);
+    s.noise_mv = 4.0;
+    pg_meter m;
+    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+    pg_meter_init(&m, &p);
+    pg_config cfg;
+    pg_config_defaults(&cfg, 30);
+    run_result idle = run_meter(&s, &m, &cfg, 3);
+    /* 4 mV at the pin = 6 mV at the sensor = 91 mA of phantom current = 21 W */
+    CHECK(idle.irms_a > 0.07, "noise reads as current before zero=now: %.3f A", idle.irms_a);
+    double mean;
+    double rms;
+    CHECK(pg_meter_last_window(&m, &mean, &rms), "last window");
+    CHECK(fabs(rms - 4.0) < 0.3, "noise rms %.2f mV", rms);
+    pg_meter_set_zero(&m, mean, rms);
+    idle = run_meter(&s, &m, &cfg, 20);
+    CHECK(idle.irms_a < 0.03, "idle after zero=now: %.3f A", idle.irms_a);
+    s.irms_a = 2.0;
+    run_result loaded = run_meter(&s, &m, &cfg, 3);
+    CHECK(rel_err(loaded.irms_a, 2.0) < 0.01, "2 A under 4 mV noise: %.4f A", loaded.irms_a);
+}
+
+static void test_clipping_sets_the_saturation_flag(void)
+{
+    pg_synth s;
+    pg_synth_defaults(&s, 6);
+    s.irms_a = 30.0; /* 42.4 A peak: past the 30 A sensor and the ADC's 3.13 V */
+    pg_meter m;
+    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+    pg_meter_init(&m, &p);
+    pg_config cfg;
+    pg_config_defaults(&cfg, 30);
+    run_result r = run_meter(&s, &m, &cfg, 2);
+    CHECK(r.saturated, "30 A rms on a 30 A sensor saturates");
+    CHECK(r.irms_a < 30.0, "and reads low (%.2f A), which is why it is flagged", r.irms_a);
+    s.irms_a = 12.0;
+    r = run_meter(&s, &m, &cfg, 2);
+    CHECK(!r.saturated && rel_err(r.irms_a, 12.0) < 0.01, "12 A clears it: %.3f A", r.irms_a);
+    /* a 5 A sensor with 10 A through it: the sensor clamps at its rails */
+    pg_synth_defaults(&s, 7);
+    s.sens_mv_per_a = 185.0;
+    s.irms_a = 10.0;
+    pg_meter_init(&m, &p);
+    pg_config_defaults(&cfg, 5);
+    r = run_meter(&s, &m, &cfg, 2);
+    CHECK(r.saturated, "10 A on a 5 A sensor saturates");
+}
+
+static void test_energy_carries_the_sub_mwh_remainder(void)
+{
+    pg_meter m;
+    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+    pg_meter_init(&m, &p);
+    pg_config cfg;
+    pg_config_defaults(&cfg, 30);
+    pg_synth s;
+    pg_synth_defaults(&s, 8);
+    s.noise_mv = 0;
+    /* Energy must equal the sum of the windows' power * time, floored to whole mWh, at all times. */
+    s.irms_a = 0.5;
+    double sum_uj = 0;
+    uint16_t buf[4000];
+    for (int k = 0; k < 3600; k++) {
+        pg_synth_fill(&s, buf, 4000);
+        pg_meter_feed(&m, buf, 4000);
+        pg_window w;
+        pg_meter_finish(&m, &cfg, 1000, &w);
+        sum_uj += llround(w.power_w * 1000.0 * 1000.0);
+        CHECK(w.energy_mwh == (uint64_t)(sum_uj / 3600000.0), "window %d: %llu mWh vs %.3f", k,
+              (unsigned long long)w.energy_mwh, sum_uj / 3600000.0);
+        if (g_failures) {
+            break;
+        }
+    }
+    CHECK(fabs(m.energy_mwh - 0.5 * 230.0 * 1000.0) < 0.01 * 0.5 * 230.0 * 1000.0, "one hour at 115 W: %llu mWh",
+          (unsigned long long)m.energy_mwh);
+    /* 230 W in 1 ms windows is 0.064 mWh a window: only the carried remainder makes it count */
+    pg_meter_init(&m, &p);
+    s.irms_a = 1.0;
+    sum_uj = 0;
+    for (int k = 0; k < 3600; k++) {
+        pg_synth_fill(&s, buf, 4000);
+        pg_meter_feed(&m, buf, 4000);
+        pg_window w;
+        pg_meter_finish(&m, &cfg, 1, &w);
+        sum_uj += llround(w.power_w * 1000.0);
+    }
+    CHECK(m.energy_mwh == (uint64_t)(sum_uj / 3600000.0) && m.energy_mwh >= 228 && m.energy_mwh <= 232,
+          "3.6 s at 230 W in 1 ms steps: %llu mWh", (unsigned long long)m.energy_mwh);
+}
+
+static void test_meter_rejects_impossible_parameters(void)
+{
+    pg_meter m;
+    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+    p.sample_rate_hz = 1000;
+    CHECK(pg_meter_init(&m, &p) == -1, "below 2 kHz");
+    p = (pg_meter_params)PG_METER_PARAMS_DEFAULT;
+    p.cycles = 9;
+    CHECK(pg_meter_init(&m, &p) == -1, "fewer than 10 cycles");
+    p = (pg_meter_params)PG_METER_PARAMS_DEFAULT;
+    p.sample_rate_hz = 4010;
+    CHECK(pg_meter_init(&m, &p) == -1, "not a whole number of samples per cycle");
+    p = (pg_meter_params)PG_METER_PARAMS_DEFAULT;
+    p.mains_hz = 60;
+    p.sample_rate_hz = 3960;
+    p.cycles = 60;
+    CHECK(pg_meter_init(&m, &p) == 0 && m.window_samples == 3960 && pg_meter_window_ms(&m) == 1000, "60 Hz");
+}
+
+/* ---------------------------------------------------------------- persistence */
+
+/* Simulate `seconds` of 1 s windows at a constant power; returns the number of flash writes and
+ * the largest amount of energy that was ever unsaved. */
+static uint64_t simulate_persist(double watts, uint64_t seconds, uint64_t *max_unsaved_mwh)
+{
+    pg_persist_policy p = PG_PERSIST_DEFAULT;
+    uint64_t writes = 0;
+    uint64_t energy_uj = 0;
+    uint64_t saved = 0;
+    uint32_t since = 0;
+    *max_unsaved_mwh = 0;
+    uint64_t uj_per_s = (uint64_t)(watts * 1e6);
+    for (uint64_t t = 0; t < seconds; t++) {
+        energy_uj += uj_per_s;
+        uint64_t mwh = energy_uj / 3600000u;
+        since = since > UINT32_MAX - 1000 ? UINT32_MAX : since + 1000;
+        if (mwh - saved > *max_unsaved_mwh) {
+            *max_unsaved_mwh = mwh - saved;
+        }
+        if (pg_persist_due(&p, mwh, saved, since)) {
+            saved = mwh;
+            since = 0;
+            writes++;
+        }
+    }
+    return writes;
+}
+
+static void test_persist_schedule_keeps_flash_wear_in_budget(void)
+{
+    pg_persist_policy p = PG_PERSIST_DEFAULT;
+    CHECK(!pg_persist_due(&p, 100, 100, UINT32_MAX), "nothing new, no write");
+    CHECK(!pg_persist_due(&p, 99, 100, UINT32_MAX), "counter below saved (new boot), no write");
+    CHECK(!pg_persist_due(&p, 1000000, 0, 119999), "never twice within 2 min");
+    CHECK(pg_persist_due(&p, 10000, 0, 120000), "10 Wh after 2 min");
+    CHECK(!pg_persist_due(&p, 9999, 0, 899999), "under 10 Wh waits for 15 min");
+    CHECK(pg_persist_due(&p, 1, 0, 900000), "any energy after 15 min");
+
+    uint64_t unsaved;
+    uint64_t day = 86400;
+    uint64_t heavy = simulate_persist(7000.0, day, &unsaved); /* a 30 A circuit flat out */
+    CHECK(heavy == day / 120, "heavy load writes every 2 min: %llu a day", (unsigned long long)heavy);
+    CHECK(unsaved <= 7000 * 1000 * 120 / 3600 + 1, "at most 2 min of energy unsaved: %llu mWh",
+          (unsigned long long)unsaved);
+    uint64_t medium = simulate_persist(100.0, day, &unsaved);
+    CHECK(medium == day / 360, "100 W writes every 6 min (10 Wh): %llu a day", (unsigned long long)medium);
+    CHECK(unsaved <= 10000, "at most 10 Wh unsaved: %llu mWh", (unsigned long long)unsaved);
+    uint64_t light = simulate_persist(20.0, day, &unsaved);
+    CHECK(light == day / 900, "20 W writes every 15 min: %llu a day", (unsigned long long)light);
+    CHECK(unsaved <= 5000, "at most 15 min unsaved: %llu mWh", (unsigned long long)unsaved);
+    uint64_t idle = simulate_persist(0.0, day, &unsaved);
+    CHECK(idle == 0, "idle writes nothing");
+    /* Ten years at the worst rate, on the docs' wear model: NVS writes one 32-byte entry per
+     * save, 126 entries per 4 KiB page, and the counter's page rotation spans at least the 4
+     * usable pages of the 20 KiB partition; sectors are rated 100 000 erase cycles. */
+    uint64_t ten_years = heavy * 3653;
+    uint64_t erases_per_sector = ten_years / (126 * 4) + 1;
+    CHECK(ten_years < 2700000 && erases_per_sector < 100000 / 10, "10 years: %llu writes, %llu erases per sector",
+          (unsigned long long)ten_years, (unsigned long long)erases_per_sector);
+    /* even if every write landed on one page */
+    CHECK(ten_years / 126 < 100000 / 4, "single-page worst case: %llu erases", (unsigned long long)(ten_years / 126));
+}
+
+/* ---------------------------------------------------------------- BTHome */
+
+static void test_bthome_plain_matches_the_protocol_example(void)
+{
+    static const uint8_t want[] = {0x40, 0x00, 0x07, 0x0b, 0x02, 0x7f, 0x01, 0x43, 0xfe,
+                                   0x10, 0x4a, 0xfc, 0x08, 0x4d, 0x40, 0xe2, 0x01, 0x00};
+    pg_bthome_values v;
+    /* packet 7, 980.50 W, 4.350 A, 230.0 V, 123.456 kWh - from a READING's own units */
+    pg_bthome_from_reading(&v, 7, 9805, 4350, 2300, 123456789);
+    uint8_t sd[PG_BTHOME_MAX_SERVICE_DATA];
+    size_t n = pg_bthome_plain(&v, sd, sizeof sd);
+    CHECK(n == sizeof want && memcmp(sd, want, n) == 0, "service data");
+    uint8_t adv[PG_BLE_ADV_MAX];
+    size_t a = pg_bthome_adv(sd, n, adv, sizeof adv);
+    static const uint8_t head[] = {0x02, 0x01, 0x06, 0x15, 0x16, 0xd2, 0xfc};
+    CHECK(a == sizeof head + n && memcmp(adv, head, sizeof head) == 0 && memcmp(adv + 7, want, n) == 0,
+          "advertising data with flags, %zu bytes", a);
+    /* export and huge values clamp instead of wrapping */
+    pg_bthome_from_reading(&v, 1, -2760, 70000, 2300, 9223372036854775813ull);
+    CHECK(v.power_cw == 0 && v.current_ma == 0xFFFF && v.energy_wh == 0xFFFFFFFFu, "clamped");
+    pg_bthome_from_reading(&v, 1, 2000000, 0, 2300, 0);
+    CHECK(v.power_cw == 0xFFFFFF, "power clamps at u24");
+}
+
+static void test_bthome_encryption_matches_the_spec_example(void)
+{
+    /* https://bthome.io/encryption/: key, MAC 54:48:E6:8F:80:A5, counter 0x33221100, temperature
+     * 25.06 C and humidity 50.55 % -> 41 a47266c95f73 00112233 78237214 */
+    uint8_t key[16];
+    uint8_t mac[6];
+    hex_to_bytes("231d39c1d7cc1ab1aee224cd096db932", key, 16);
+    hex_to_bytes("5448e68f80a5", mac, 6);
+    static const uint8_t objects[] = {0x02, 0xca, 0x09, 0x03, 0xbf, 0x13};
+    uint8_t want[15];
+    hex_to_bytes("41a47266c95f730011223378237214", want, sizeof want);
+    uint8_t sd[PG_BTHOME_MAX_SERVICE_DATA];
+    size_t n = pg_bthome_encrypt_objects(key, mac, 0x33221100u, objects, sizeof objects, sd, sizeof sd);
+    CHECK(n == sizeof want && memcmp(sd, want, n) == 0, "spec example");
+    uint8_t plain[32];
+    CHECK(pg_bthome_decrypt(key, mac, want, sizeof want, plain, sizeof plain) == 6 && memcmp(plain, objects, 6) == 0,
+          "spec example decrypts");
+}
+
+static void test_bthome_encrypted_round_trip_and_tamper(void)
+{
+    uint8_t key[16];
+    uint8_t mac[6];
+    hex_to_bytes("00112233445566778899aabbccddeeff", key, 16);
+    hex_to_bytes("a4cf1234567a", mac, 6);
+    pg_bthome_values v;
+    pg_bthome_from_reading(&v, 7, 9805, 4350, 2300, 123456789);
+    uint8_t sd[PG_BTHOME_MAX_SERVICE_DATA];
+    size_t n = pg_bthome_encrypt(key, mac, 1234, &v, sd, sizeof sd);
+    CHECK(n == 1 + PG_BTHOME_OBJECTS_LEN + 8 && sd[0] == 0x41, "layout, %zu bytes", n);
+    CHECK(sd[n - 8] == 0xd2 && sd[n - 7] == 0x04 && sd[n - 6] == 0 && sd[n - 5] == 0, "counter in clear, LE");
+    uint8_t plain[32];
+    uint8_t objects[PG_BTHOME_OBJECTS_LEN];
+    pg_bthome_objects(&v, objects, sizeof objects);
+    CHECK(pg_bthome_decrypt(key, mac, sd, n, plain, sizeof plain) == PG_BTHOME_OBJECTS_LEN &&
+              memcmp(plain, objects, sizeof objects) == 0,
+          "round trip");
+    uint8_t other[16];
+    memcpy(other, key, 16);
+    other[0] ^= 1;
+    CHECK(pg_bthome_decrypt(other, mac, sd, n, plain, sizeof plain) == -1, "wrong key");
+    uint8_t mac2[6];
+    memcpy(mac2, mac, 6);
+    mac2[5] ^= 1;
+    CHECK(pg_bthome_decrypt(key, mac2, sd, n, plain, sizeof plain) == -1, "wrong MAC");
+    for (size_t i = 1; i < n; i++) {
+        sd[i] ^= 0x80;
+        CHECK(pg_bthome_decrypt(key, mac, sd, n, plain, sizeof plain) == -1, "byte %zu flipped", i);
+        sd[i] ^= 0x80;
+    }
+    CHECK(pg_bthome_decrypt(key, mac, sd, 9, plain, sizeof plain) == -1, "truncated");
+    uint8_t n2[PG_BTHOME_MAX_SERVICE_DATA];
+    pg_bthome_encrypt(key, mac, 1235, &v, n2, sizeof n2);
+    CHECK(memcmp(sd + 1, n2 + 1, PG_BTHOME_OBJECTS_LEN) != 0, "a new counter changes the ciphertext");
+    uint8_t adv[PG_BLE_ADV_MAX];
+    size_t a = pg_bthome_adv(sd, n, adv, sizeof adv);
+    CHECK(a == 4 + n && a <= 31 && adv[1] == 0x16, "encrypted fits 31 bytes without flags: %zu", a);
+}
+
+static void test_bthome_counter_never_repeats_across_reboots(void)
+{
+    pg_bthome_counter c;
+    pg_bthome_counter_boot(&c, 0);
+    uint32_t stored = 0;
+    uint32_t last = 0;
+    int writes = 0;
+    for (uint32_t i = 0; i < 3 * PG_BTHOME_COUNTER_BLOCK + 5; i++) {
+        if (pg_bthome_counter_needs_reserve(&c)) {
+            stored = pg_bthome_counter_reserve(&c);
+            writes++;
+        }
+        last = pg_bthome_counter_take(&c);
+        CHECK(last < stored, "counter %u used before it was reserved (%u)", last, stored);
+    }
+    CHECK(writes == 4, "one write per block: %d", writes);
+    /* reboot: the next boot starts above everything used */
+    pg_bthome_counter_boot(&c, stored);
+    if (pg_bthome_counter_needs_reserve(&c)) {
+        stored = pg_bthome_counter_reserve(&c);
+    }
+    CHECK(pg_bthome_counter_take(&c) > last, "after reboot");
+}
+
+/* ---------------------------------------------------------------- node */
+
+typedef struct {
+    int count;
+    uint8_t types[16];
+    uint32_t seqs[16];
+    pg_reading readings[16];
+    char text[16][PG_LOG_TEXT_MAX + 1];
+} decoded;
+
+static void decode_out(const pg_out *out, decoded *d)
+{
+    memset(d, 0, sizeof *d);
+    pg_rx rx;
+    pg_rx_init(&rx);
+    for (size_t i = 0; i < out->len; i++) {
+        pg_frame_view f;
+        pg_frame_status st = pg_rx_feed(&rx, out->data[i], &f);
+        if (st == PG_FRAME_MORE) {
+            continue;
+        }
+        CHECK(st == PG_FRAME_OK, "node emitted a bad frame: %s", pg_frame_status_name(st));
+        if (st != PG_FRAME_OK || d->count == 16) {
+            continue;
+        }
+        d->types[d->count] = f.type;
+        d->seqs[d->count] = f.h.seq;
+        if (f.type == PG_TYPE_READING) {
+            const uint8_t *b = f.body;
+            pg_reading *r = &d->readings[d->count];
+            r->irms_ma = (uint32_t)b[6] | (uint32_t)b[7] << 8 | (uint32_t)b[8] << 16 | (uint32_t)b[9] << 24;
+            r->power_dw = (int32_t)((uint32_t)b[12] | (uint32_t)b[13] << 8 | (uint32_t)b[14] << 16 | (uint32_t)b[15] << 24);
+            r->energy_mwh = 0;
+            for (int k = 7; k >= 0; k--) {
+                r->energy_mwh = r->energy_mwh << 8 | b[16 + k];
+            }
+            r->flags = b[24];
+        } else if (f.type == PG_TYPE_LOG) {
+            memcpy(d->text[d->count], f.body + 1, f.body_len - 1);
+        } else if (f.type == PG_TYPE_HELLO) {
+            memcpy(d->text[d->count], f.body + PG_HELLO_FIXED_LEN, f.body_len - PG_HELLO_FIXED_LEN);
+        }
+        d->count++;
+    }
+}
+
+static pg_node_boot boot_args(void)
+{
+    pg_node_boot b = {
+        .node_id = {0xa4, 0xcf, 0x12, 0x34, 0x56, 0x78},
+        .boot_id = 0xbeef,
+        .sensor_amps = 30,
+        .meter = PG_METER_PARAMS_DEFAULT,
+        .persist = PG_PERSIST_DEFAULT,
+    };
+    return b;
+}
+
+/* One window of the synthetic signal through the node. */
+static unsigned node_window(pg_node *n, pg_synth *s, uint32_t uptime_ms, pg_out *out)
+{
+    static uint16_t buf[4000];
+    pg_synth_fill(s, buf, n->meter.window_samples);
+    pg_meter_feed(&n->meter, buf, n->meter.window_samples);
+    return pg_node_window(n, uptime_ms, 0, out);
+}
+
+static void send_config(pg_node *n, const char *line, pg_out *out, const uint8_t *node_id, unsigned *actions)
+{
+    pg_header h;
+    memcpy(h.node_id, node_id, 6);
+    h.boot_id = 0;
+    h.seq = 0;
+    uint8_t raw[PG_MAX_RAW];
+    uint8_t wire[PG_MAX_WIRE];
+    size_t r = pg_frame_config(&h, line, raw, sizeof raw);
+    size_t w = pg_frame_to_wire(raw, r, wire, sizeof wire);
+    *actions = pg_node_receive(n, wire, w, out);
+}
+
+static void test_node_boot_readings_and_hello_schedule(void)
+{
+    pg_node n;
+    pg_node_boot b = boot_args();
+    CHECK(pg_node_init(&n, &b) == 0, "init");
+    uint8_t buf[2048];
+    pg_out out = {buf, 0, sizeof buf, false};
+    pg_node_start(&n, &out);
+    decoded d;
+    decode_out(&out, &d);
+    CHECK(d.count == 2 && d.types[0] == PG_TYPE_HELLO && d.seqs[0] == 0 && d.types[1] == PG_TYPE_LOG && d.seqs[1] == 1,
+          "HELLO then LOG at boot");
+    CHECK(strstr(d.text[1], "starting at 0") != NULL, "boot log: %s", d.text[1]);
+    pg_synth s;
+    pg_synth_defaults(&s, 9);
+    s.irms_a = 4.35;
+    int hellos = 0;
+    uint32_t seq = 2;
+    for (uint32_t k = 1; k <= 130; k++) {
+        out.len = 0;
+        node_window(&n, &s, k * 1000, &out);
+        decode_out(&out, &d);
+        CHECK(d.count >= 1 && d.types[0] == PG_TYPE_READING && d.seqs[0] == seq, "window %u: reading seq", k);
+        CHECK(d.readings[0].flags == (PG_FLAG_NOMINAL_VOLTAGE | PG_FLAG_UNCALIBRATED), "flags 0x%02x",
+              d.readings[0].flags);
+        for (int i = 0; i < d.count; i++) {
+            hellos += d.types[i] == PG_TYPE_HELLO;
+        }
+        seq += (uint32_t)d.count;
+    }
+    CHECK(hellos == 2, "a HELLO each 60 s: %d in 130 s", hellos);
+    CHECK(n.h.seq == seq, "seq counts every frame");
+    CHECK(!out.overflow, "no overflow");
+}
+
+static void test_node_applies_config_and_answers(void)
+{
+    pg_node n;
+    pg_node_boot b = boot_args();
+    pg_node_init(&n, &b);
+    uint8_t buf[2048];
+    pg_out out = {buf, 0, sizeof buf, false};
+    decoded d;
+    unsigned act;
+    send_config(&n, "name=kitchen-main", &out, b.node_id, &act);
+    decode_out(&out, &d);
+    CHECK(act == PG_NODE_SAVE_CONFIG, "store the config");
+    CHECK(d.count == 2 && d.types[0] == PG_TYPE_LOG && d.types[1] == PG_TYPE_HELLO, "LOG then HELLO");
+    CHECK(strcmp(d.text[0], "applied name=kitchen-main") == 0 && strcmp(d.text[1], "kitchen-main") == 0, "%s / %s",
+          d.text[0], d.text[1]);
+
+    out.len = 0;
+    send_config(&n, "pf_x100=150", &out, b.node_id, &act);
+    decode_out(&out, &d);
+    CHECK(act == 0 && d.count == 2 && strstr(d.text[0], "rejected pf_x100=150") != NULL, "bad value: %s", d.text[0]);
+
+    out.len = 0;
+    static const uint8_t other[6] = {1, 2, 3, 4, 5, 6};
+    send_config(&n, "name=x", &out, other, &act);
+    decode_out(&out, &d);
+    CHECK(act == 0 && d.count == 1 && strstr(d.text[0], "not this node") != NULL, "other node: %s", d.text[0]);
+
+    /* zero=now before any window, with a load, then at no load */
+    out.len = 0;
+    send_config(&n, "zero=now", &out, b.node_id, &act);
+    decode_out(&out, &d);
+    CHECK(act == 0 && strstr(d.text[0], "no complete measurement window") != NULL, "%s", d.text[0]);
+    pg_synth s;
+    pg_synth_defaults(&s, 10);
+    s.irms_a = 2.0;
+    node_window(&n, &s, 1000, &out);
+    out.len = 0;
+    send_config(&n, "zero=now", &out, b.node_id, &act);
+    decode_out(&out, &d);
+    CHECK(act == 0 && strstr(d.text[0], "switch the load off") != NULL, "%s", d.text[0]);
+    s.irms_a = 0.0;
+    node_window(&n, &s, 2000, &out);
+    out.len = 0;
+    send_config(&n, "zero=now", &out, b.node_id, &act);
+    decode_out(&out, &d);
+    CHECK(act == PG_NODE_SAVE_CONFIG && strstr(d.text[0], "applied zero=now") != NULL, "%s", d.text[0]);
+    CHECK(n.cfg.zero_uv > 1660000 && n.cfg.zero_uv < 1674000 && n.cfg.noise_uv > 1000 && n.cfg.noise_uv < 3000,
+          "zero %d uV noise %u uV", n.cfg.zero_uv, n.cfg.noise_uv);
+
+    /* corrupted frames are counted and reported once at the next window */
+    out.len = 0;
+    static const uint8_t junk[] = {0x05, 0x41, 0x00, 0x07, 0x01, 0x00};
+    CHECK(pg_node_receive(&n, junk, sizeof junk, &out) == 0 && out.len == 0, "junk is silent");
+    node_window(&n, &s, 3000, &out);
+    decode_out(&out, &d);
+    CHECK(d.count == 2 && d.types[1] == PG_TYPE_LOG && strstr(d.text[1], "2 bad frames") != NULL, "%s", d.text[1]);
+}
+
+static void test_node_restores_energy_and_flags_it(void)
+{
+    pg_node n;
+    pg_node_boot b = boot_args();
+    pg_config cfg;
+    pg_config_defaults(&cfg, 30);
+    cfg.calibrated = true;
+    b.stored_config = &cfg;
+    b.has_stored_energy = true;
+    b.stored_energy_mwh = 123456789;
+    pg_node_init(&n, &b);
+    uint8_t buf[2048];
+    pg_out out = {buf, 0, sizeof buf, false};
+    pg_node_start(&n, &out);
+    decoded d;
+    decode_out(&out, &d);
+    CHECK(strstr(d.text[1], "restored from flash at 123456789 mWh") != NULL, "%s", d.text[1]);
+    pg_synth s;
+    pg_synth_defaults(&s, 11);
+    s.irms_a = 10.0;
+    unsigned saves = 0;
+    uint64_t last = 0;
+    for (uint32_t k = 1; k <= 300; k++) {
+        out.len = 0;
+        unsigned act = node_window(&n, &s, k * 1000, &out);
+        decode_out(&out, &d);
+        CHECK(d.readings[0].flags == (PG_FLAG_NOMINAL_VOLTAGE | PG_FLAG_RESTORED), "flags 0x%02x",
+              d.readings[0].flags);
+        CHECK(d.readings[0].energy_mwh >= last && d.readings[0].energy_mwh > 123456789, "monotonic");
+        last = d.readings[0].energy_mwh;
+        if (act & PG_NODE_SAVE_ENERGY) {
+            saves++;
+            pg_node_energy_saved(&n);
+        }
+    }
+    CHECK(saves == 2, "2.3 kW for 300 s saves at 120 s and 240 s: %u", saves);
+    uint8_t adv[PG_BLE_ADV_MAX];
+    unsigned act = 0;
+    uint8_t mac[6] = {0xa4, 0xcf, 0x12, 0x34, 0x56, 0x7a};
+    size_t a = pg_node_ble_adv(&n, mac, adv, sizeof adv, &act);
+    CHECK(a == 25 && act == 0 && adv[7] == 0x40 && adv[9] == 0, "plain advert, packet id 0");
+    a = pg_node_ble_adv(&n, mac, adv, sizeof adv, &act);
+    CHECK(adv[9] == 1, "packet id moves on");
+    n.cfg.has_bindkey = true;
+    a = pg_node_ble_adv(&n, mac, adv, sizeof adv, &act);
+    CHECK(a == 30 && act == PG_NODE_SAVE_BLE_COUNTER && adv[4] == 0x41, "encrypted advert reserves counters");
+    uint8_t plain[32];
+    CHECK(pg_bthome_decrypt(n.cfg.bindkey, mac, adv + 4, a - 4, plain, sizeof plain) == PG_BTHOME_OBJECTS_LEN &&
+              plain[1] == 2,
+          "it decrypts, packet id 2");
+}
+
+/* ---------------------------------------------------------------- runner */
+
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} test_case;
+
+#define T(fn) {#fn, fn}
+static const test_case TESTS[] = {
+    T(test_crc_check_value),
+    T(test_cobs_edges_match_python),
+    T(test_every_valid_vector_encodes_byte_for_byte),
+    T(test_every_valid_vector_parses),
+    T(test_every_invalid_vector_is_rejected_for_its_reason),
+    T(test_stream_vector_resynchronises),
+    T(test_receiver_drops_a_run_longer_than_a_frame),
+    T(test_text_is_cut_at_utf8_boundaries),
+    T(test_config_applies_each_key),
+    T(test_config_rejects_bad_input_and_leaves_settings_alone),
+    T(test_rms_of_a_clean_sine),
+    T(test_rms_ignores_dc_offset_and_tracks_drift),
+    T(test_rms_over_non_integer_cycle_counts),
+    T(test_noise_is_taken_out_after_zero_now),
+    T(test_clipping_sets_the_saturation_flag),
+    T(test_energy_carries_the_sub_mwh_remainder),
+    T(test_meter_rejects_impossible_parameters),
+    T(test_persist_schedule_keeps_flash_wear_in_budget),
+    T(test_bthome_plain_matches_the_protocol_example),
+    T(test_bthome_encryption_matches_the_spec_example),
+    T(test_bthome_encrypted_round_trip_and_tamper),
+    T(test_bthome_counter_never_repeats_across_reboots),
+    T(test_node_boot_readings_and_hello_schedule),
+    T(test_node_applies_config_and_answers),
+    T(test_node_restores_energy_and_flags_it),
+};
+
+int main(int argc, char **argv)
+{
+    int passed = 0;
+    int failed = 0;
+    for (size_t i = 0; i < sizeof TESTS / sizeof TESTS[0]; i++) {
+        if (argc > 1 && strstr(TESTS[i].name, argv[1]) == NULL) {
+            continue;
+        }
+        g_failures = 0;
+        TESTS[i].fn();
+        printf("%s %s\n", g_failures ? "FAIL" : "ok  ", TESTS[i].name);
+        fflush(stdout);
+        if (g_failures) {
+            failed++;
+        } else {
+            passed++;
+        }
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
