@@ -175,6 +175,7 @@ def build_gateway(
         store,
         anchored,
         commit_interval_ms=int(g.commit_interval_s * 1000),
+        rollup_interval_ms=int(g.rollup_interval_s * 1000),
         live=LiveBoard(runtime_dir / "live.json"),
     )
     gw = Gateway(config=config, db_path=db_path, ingest=ingest, clock=anchored, runtime_dir=runtime_dir, jobs=jobs)

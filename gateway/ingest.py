@@ -82,12 +82,14 @@ class Ingest:
         clock: AnchoredClock,
         *,
         commit_interval_ms: int = 10_000,
+        rollup_interval_ms: int = 300_000,
         live: LiveBoard | None = None,
         on_commit: Callable[[], None] | None = None,
     ):
         self.store = store
         self.clock = clock
         self.commit_interval_ms = commit_interval_ms
+        self.rollup_interval_ms = max(rollup_interval_ms, commit_interval_ms)
         self.live = live or LiveBoard(None)
         self.on_commit = on_commit
         self.states: dict[str, NodeState] = store.load_node_states()
@@ -99,8 +101,9 @@ class Ingest:
         self.frames = 0
         self.commits = 0
         self.write_failures = 0
-        self._last_flush_ms = clock.now_ms()
+        self._last_flush_ms = self._last_rollup_ms = clock.now_ms()
         self._store_failing = False
+        self.replayed = self._replay_pending()
         self._start_epoch(clock.now_ms())
 
     # ---- entry points -------------------------------------------------------------------
@@ -137,16 +140,23 @@ class Ingest:
         now = self.clock.now_ms() if now_ms is None else now_ms
         self.live.maybe_write(now)
         if now - self._last_flush_ms >= self.commit_interval_ms:
-            self.flush(now)
+            self.commit(now, rollup=now - self._last_rollup_ms >= self.rollup_interval_ms)
 
     def flush(self, now_ms: int | None = None) -> bool:
-        """Commit the pending batch; on a disk error keep it in memory and try again later."""
+        """Commit everything pending, rollups and node state included (shutdown, tests, jumps)."""
+        return self.commit(now_ms, rollup=True)
+
+    def commit(self, now_ms: int | None = None, *, rollup: bool) -> bool:
+        """Commit raw readings (and with `rollup`, rollups and node state); on a disk error keep
+        everything in memory and try again at the next commit."""
         now = self.clock.now_ms() if now_ms is None else now_ms
         self._last_flush_ms = now
-        if not self.batch and not any(s.dirty for s in self.states.values()):
+        if rollup:
+            self._last_rollup_ms = now
+        if not self.batch and not (rollup and any(s.dirty for s in self.states.values())):
             return True
         try:
-            self.store.write_batch(self.batch, self.states.values())
+            self.store.write_batch(self.batch, self.states.values(), rollup=rollup)
         except StoreError as err:
             self.write_failures += 1
             if not self._store_failing:
@@ -157,11 +167,41 @@ class Ingest:
         if self._store_failing:
             log.warning("database writable again; pending readings committed")
             self._store_failing = False
-        self.batch = Batch()
+        if rollup:
+            self.batch = Batch()
+        else:
+            self.batch.readings = []
+            self.batch.events = []
         self.commits += 1
         if self.on_commit:
             self.on_commit()
         return True
+
+    def _replay_pending(self) -> int:
+        """After a crash: readings committed after the last rollup go into rollups and accounts."""
+        rows = self.store.pending_readings()
+        if not rows:
+            return 0
+        by_key = {s.node_key: s for s in self.states.values()}
+        for (node_key, ts, start, boot_id, seq, uptime, power_dw, irms, vrms, energy, delta, flags) in rows:
+            state = by_key.get(node_key)
+            if state is None:
+                continue
+            a = state.account
+            if a.boot_id is not None and a.boot_id != boot_id:
+                state.reboots += 1
+            a.boot_id, a.seq, a.energy_mwh, a.uptime_ms, a.ts_ms, a.backwards_run = boot_id, seq, energy, uptime, ts, 0
+            state.frames_ok += 1
+            state.energy_total_mwh += delta
+            state.last_seen_ms, state.last_power_dw, state.last_irms_ma = ts, power_dw, irms
+            state.last_vrms_dv, state.last_flags = vrms, flags
+            state.dirty = True
+            if delta:
+                self.batch.add_energy(node_key, start, ts, delta)
+        self.store.write_batch(self.batch, self.states.values(), rollup=True)
+        self.batch = Batch()
+        log.info("replayed %d readings committed after the last rollup", len(rows))
+        return len(rows)
 
     # ---- frames ---------------------------------------------------------------------------
 

@@ -277,30 +277,60 @@ class Store:
 
     # ---- the ingest batch -------------------------------------------------------------------
 
-    def write_batch(self, batch: Batch, states: Iterable[NodeState]) -> None:
-        """Write a batch and the dirty nodes' state in one transaction (or raise StoreError)."""
+    def write_batch(self, batch: Batch, states: Iterable[NodeState], *, rollup: bool = True) -> None:
+        """Commit a batch in one transaction (or raise StoreError, leaving nothing half-written).
+
+        With `rollup`, the batch's rollup increments, the dirty nodes' accounting state and the
+        rollup watermark (the last reading whose energy the rollups hold) go in too. Without it
+        only raw readings and events are written: one or two pages, which is what keeps SD-card
+        writes low. Readings past the watermark are replayed into the rollups at start-up
+        (`pending_readings`) and counted by the queries, so nothing waits on the next rollup.
+        """
         states = list(states)
-        node_rows = [_node_row(s) for s in states if s.dirty]
+        node_rows = [_node_row(s) for s in states if s.dirty] if rollup else []
         with self.lock:
             conn = self.conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                self._apply(batch)
-                if node_rows:
-                    conn.executemany(_NODE_UPDATE, node_rows)
+                if batch.readings:
+                    conn.executemany(_READING_INSERT, batch.readings)
+                if batch.events:
+                    conn.executemany(
+                        "INSERT INTO energy_events (node_key, ts_ms, kind, detail, gap_ms) VALUES (?,?,?,?,?)",
+                        batch.events,
+                    )
+                if rollup:
+                    self._apply_rollups(batch)
+                    if node_rows:
+                        conn.executemany(_NODE_UPDATE, node_rows)
+                    conn.execute(
+                        "INSERT INTO meta (key, value) SELECT 'rollup_watermark', coalesce(max(id), 0) FROM readings "
+                        "WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                    )
                 conn.execute("COMMIT")
             except sqlite3.Error as err:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise StoreError(f"cannot write to {self.path}: {err}") from err
-        for s in states:
-            s.dirty = False
+        if rollup:
+            for s in states:
+                s.dirty = False
 
-    def _apply(self, batch: Batch) -> None:
-        """Readings, rollup increments (minute -> local hour and day) and events of a batch."""
+    def rollup_watermark(self) -> int:
+        """Id of the last reading whose energy is in the rollups."""
+        return int(self.get_meta("rollup_watermark", "0"))
+
+    def pending_readings(self) -> list[tuple]:
+        """Committed readings whose energy is not yet in the rollups (after a crash), in order."""
+        return self.conn.execute(
+            "SELECT node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, energy_mwh, "
+            "delta_mwh, flags FROM readings WHERE id > ? ORDER BY id",
+            (self.rollup_watermark(),),
+        ).fetchall()
+
+    def _apply_rollups(self, batch: Batch) -> None:
+        """Rollup increments of a batch: minutes, and the local hours and days they fall in."""
         conn = self.conn
-        if batch.readings:
-            conn.executemany(_READING_INSERT, batch.readings)
         if batch.minutes:
             hours: dict[tuple[int, int], int] = {}
             days: dict[tuple[int, str], int] = {}
@@ -313,11 +343,6 @@ class Store:
             conn.executemany(_ROLLUP_UPSERT["minute"], [(k[0], k[1], v) for k, v in batch.minutes.items()])
             conn.executemany(_ROLLUP_UPSERT["hour"], [(k[0], k[1], v) for k, v in hours.items()])
             conn.executemany(_ROLLUP_UPSERT["day"], [(k[0], k[1], v) for k, v in days.items()])
-        if batch.events:
-            conn.executemany(
-                "INSERT INTO energy_events (node_key, ts_ms, kind, detail, gap_ms) VALUES (?,?,?,?,?)",
-                batch.events,
-            )
 
     # ---- clock re-anchoring ---------------------------------------------------------------
 
@@ -357,7 +382,7 @@ class Store:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
                 conn.execute("UPDATE energy_events SET ts_ms = ts_ms + ? WHERE id >= ?", (delta_ms, first_event_id))
-                self._apply(change)
+                self._apply_rollups(change)
                 conn.execute("COMMIT")
             except sqlite3.Error as err:
                 if conn.in_transaction:
@@ -376,6 +401,8 @@ class Store:
                 "SELECT id FROM readings WHERE ts_ms >= ? ORDER BY id LIMIT 1", (cutoff,)
             ).fetchone()
             bound = row[0] if row else self.last_reading_id() + 1
+            # Never drop a reading whose energy is not yet in the committed rollups.
+            bound = min(bound, self.rollup_watermark() + 1)
             try:
                 cur = self.conn.execute("DELETE FROM readings WHERE id < ?", (bound,))
             except sqlite3.Error as err:
@@ -394,43 +421,73 @@ class Store:
         return dict(rows)
 
     def usage(self, start_ms: int, end_ms: int, resolution: str, node_id: str | None = None) -> list[dict]:
-        """Energy per node per bucket in [start_ms, end_ms): dicts with node_id, start_ms, end_ms, energy_mwh."""
+        """Energy per node per bucket in [start_ms, end_ms): dicts with node_id, start_ms, end_ms, energy_mwh.
+
+        Rollups plus the committed readings not yet rolled up, so a query never lags ingest by
+        more than one commit interval.
+        """
         if resolution not in RESOLUTIONS:
             raise ValueError(f"resolution {resolution!r}: expected one of {', '.join(RESOLUTIONS)}")
         keys = self.node_keys(node_id)
-        out = []
         cal = self.calendar
+        pending = self._pending_minutes(keys)
+        out = []
         for node_key, nid in sorted(keys.items(), key=lambda kv: kv[1]):
+            buckets: dict = {}
             if resolution == "day":
                 first, last = cal.day(start_ms), cal.day(end_ms - 1)
                 rows = self.conn.execute(
                     "SELECT day, energy_mwh FROM usage_day WHERE node_key = ? AND day >= ? AND day <= ? ORDER BY day",
                     (node_key, first, last),
                 ).fetchall()
-                for day, mwh in rows:
+                buckets.update(rows)
+                for (k, minute), mwh in pending.items():
+                    day = cal.day(minute)
+                    if k == node_key and first <= day <= last:
+                        buckets[day] = buckets.get(day, 0) + mwh
+                for day in sorted(buckets):
                     s = cal.day_start_ms(day)
                     e = cal.day_start_ms(dt.date.fromisoformat(day) + dt.timedelta(days=1))
-                    out.append({"node_id": nid, "start_ms": s, "end_ms": e, "energy_mwh": mwh})
+                    out.append({"node_id": nid, "start_ms": s, "end_ms": e, "energy_mwh": buckets[day]})
             else:
                 table, width = ("usage_minute", 60_000) if resolution == "minute" else ("usage_hour", 3_600_000)
+                lo = start_ms - start_ms % 60_000
                 rows = self.conn.execute(
                     f"SELECT start_ms, energy_mwh FROM {table} WHERE node_key = ? AND start_ms >= ? AND start_ms < ? "
                     "ORDER BY start_ms",
-                    (node_key, start_ms - start_ms % 60_000, end_ms),
+                    (node_key, lo, end_ms),
                 ).fetchall()
-                out.extend({"node_id": nid, "start_ms": s, "end_ms": s + width, "energy_mwh": m} for s, m in rows)
+                buckets.update(rows)
+                for (k, minute), mwh in pending.items():
+                    b = minute if resolution == "minute" else cal.hour_start_ms(minute)
+                    if k == node_key and lo <= b < end_ms:
+                        buckets[b] = buckets.get(b, 0) + mwh
+                out.extend({"node_id": nid, "start_ms": b, "end_ms": b + width, "energy_mwh": buckets[b]} for b in sorted(buckets))
         return out
 
+    def _pending_minutes(self, keys: dict[int, str]) -> dict[tuple[int, int], int]:
+        rows = self.conn.execute(
+            "SELECT node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id > ? AND delta_mwh != 0",
+            (self.rollup_watermark(),),
+        ).fetchall()
+        batch = Batch()
+        for node_key, start, end, mwh in rows:
+            if node_key in keys:
+                batch.add_energy(node_key, start, end, mwh)
+        return batch.minutes
+
     def total_energy_mwh(self, node_id: str | None = None) -> int:
-        """Sum of every accounted interval (the day rollups), for one node or all."""
-        if node_id is None:
-            row = self.conn.execute("SELECT coalesce(sum(energy_mwh), 0) FROM usage_day").fetchone()
-        else:
-            row = self.conn.execute(
-                "SELECT coalesce(sum(d.energy_mwh), 0) FROM usage_day d JOIN nodes n USING (node_key) WHERE n.node_id = ?",
-                (node_id,),
-            ).fetchone()
-        return row[0]
+        """Every accounted mWh (rollups plus readings not yet rolled up), for one node or all."""
+        keys = self.node_keys(node_id)
+        marks = ",".join("?" * len(keys)) or "NULL"
+        rolled = self.conn.execute(
+            f"SELECT coalesce(sum(energy_mwh), 0) FROM usage_day WHERE node_key IN ({marks})", tuple(keys)
+        ).fetchone()[0]
+        pending = self.conn.execute(
+            f"SELECT coalesce(sum(delta_mwh), 0) FROM readings WHERE id > ? AND node_key IN ({marks})",
+            (self.rollup_watermark(), *keys),
+        ).fetchone()[0]
+        return rolled + pending
 
     def latest_readings(self, window_ms: int, now_ms: int) -> list[dict]:
         """Raw readings of the last `window_ms`, oldest first, read from the tail of the table."""
