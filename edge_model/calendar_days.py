@@ -1,0 +1,77 @@
+"""Which local dates are public holidays for a state: `holidays.India` plus a small override file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import holidays
+
+from edge_model import EdgeModelError
+
+DEFAULT_OVERRIDES = Path(__file__).parent / "data" / "holiday_overrides.toml"
+
+
+@dataclass(frozen=True)
+class StateOverrides:
+    """Names to drop and dated holidays to add for one state."""
+
+    remove: frozenset[str] = frozenset()
+    add: tuple[tuple[dt.date, str], ...] = ()
+
+
+def parse_overrides(text: str) -> dict[str, StateOverrides]:
+    """Parse the override TOML; an unknown key or a bad date names itself."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise EdgeModelError(f"holiday overrides: {err}") from err
+    result = {}
+    for state, table in raw.items():
+        unknown = set(table) - {"remove", "add"}
+        if unknown:
+            raise EdgeModelError(f"holiday overrides [{state}]: unknown key(s) {sorted(unknown)}; accepted: add, remove")
+        added = []
+        for row in table.get("add", []):
+            if not isinstance(row.get("date"), dt.date) or not isinstance(row.get("name"), str):
+                raise EdgeModelError(f"holiday overrides [{state}].add: {row!r} needs date = YYYY-MM-DD and name = \"...\"")
+            added.append((row["date"], row["name"]))
+        result[state] = StateOverrides(frozenset(table.get("remove", [])), tuple(added))
+    return result
+
+
+def load_overrides(path: Path = DEFAULT_OVERRIDES) -> dict[str, StateOverrides]:
+    return parse_overrides(Path(path).read_text(encoding="utf-8"))
+
+
+@dataclass
+class HolidayCalendar:
+    """Holiday names per local date for one state, built per year on first use."""
+
+    state: str = "TN"
+    overrides: dict[str, StateOverrides] = field(default_factory=load_overrides)
+    _years: dict[int, dict[dt.date, str]] = field(default_factory=dict, repr=False)
+
+    def name(self, date: dt.date) -> str:
+        year = self._years.get(date.year)
+        if year is None:
+            year = self._build(date.year)
+            self._years[date.year] = year
+        return year.get(date, "")
+
+    def is_holiday(self, date: dt.date) -> bool:
+        return bool(self.name(date))
+
+    def _build(self, year: int) -> dict[dt.date, str]:
+        rules = self.overrides.get(self.state, StateOverrides())
+        days = {}
+        for date, name in holidays.India(subdiv=self.state, years=year).items():
+            kept = [part.strip() for part in name.split(";") if part.strip() not in rules.remove]
+            if kept:
+                days[date] = "; ".join(kept)
+        for date, name in rules.add:
+            if date.year == year:
+                days[date] = f"{days[date]}; {name}" if date in days else name
+        return days

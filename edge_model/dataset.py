@@ -1,0 +1,147 @@
+"""Labelled training and evaluation data: simulated households with injected attacks and benign anomalies.
+
+Everything here is a pure function of its seeds, so a model's training set is reproducible from
+the `DatasetSpec` in its metadata and never needs to be stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from edge_model.attacks import BENIGN_KINDS, THEFT, THEFT_KINDS, Injection, inject
+from edge_model.calendar_days import HolidayCalendar, StateOverrides, load_overrides
+from edge_model.features import MIN_HISTORY_DAYS, build_features
+from gateway.simulation.household import Household, random_profile
+
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+# Seed ranges keep households apart: training, the fixed promotion check set and evaluation never share one.
+TRAIN_SEEDS = 0
+CHECK_SEEDS = 700_000
+EVAL_SEEDS = 900_000
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to rebuild a labelled data set: households first_seed.., days each, injection rates."""
+
+    first_seed: int = TRAIN_SEEDS
+    households: int = 48
+    days: int = 112
+    theft_fraction: float = 0.6
+    benign_fraction: float = 0.35
+    step_s: float = 300.0  # sampling of the load model before hourly averaging
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class HouseholdData:
+    """One simulated household: hourly power, its features, per-hour labels and what was injected."""
+
+    seed: int
+    state: str
+    first_date: dt.date
+    power_w: np.ndarray  # hourly mean W after injection
+    clean_w: np.ndarray  # the same hours before injection
+    features: np.ndarray
+    theft: np.ndarray  # bool per hour
+    injections: list[Injection] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """The theft kind injected, else the benign kind, else "clean"."""
+        for category in (THEFT, "benign"):
+            for inj in self.injections:
+                if inj.category == category:
+                    return inj.kind
+        return "clean"
+
+
+def hourly_power(household: Household, first_date: dt.date, days: int, step_s: float = 300.0) -> np.ndarray:
+    """Hourly mean W from the load model, local midnight of first_date onwards."""
+    start = dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST)
+    per_hour = int(round(3_600 / step_s))
+    return household.power_w(start, days * 24 * per_hour, step_s).reshape(-1, per_hour).mean(axis=1)
+
+
+def simulate_household(
+    seed: int,
+    days: int,
+    theft_kind: str | None,
+    benign_kind: str | None,
+    overrides: dict[str, StateOverrides],
+    step_s: float = 300.0,
+    theft_start_day: int | None = None,
+    magnitude_w: float | None = None,
+    theft_days: int | None = None,
+) -> HouseholdData:
+    """A household with at most one theft and one benign injection, reproducible from its seed."""
+    rng = np.random.default_rng([seed, 0x5EED])
+    profile = random_profile(rng)
+    first_date = dt.date(2023, 1, 1) + dt.timedelta(days=int(rng.integers(0, 3 * 365)))
+    clean = hourly_power(Household(profile, seed), first_date, days, step_s)
+    power = clean.copy()
+    theft = np.zeros(len(power), dtype=bool)
+    injections = []
+    if benign_kind is not None:
+        start = int(rng.integers(MIN_HISTORY_DAYS + 7, max(MIN_HISTORY_DAYS + 8, days - 5)))
+        power, _, label = inject(power, benign_kind, start, rng)
+        injections.append(label)
+    if theft_kind is not None:
+        start = theft_start_day if theft_start_day is not None else int(rng.integers(21, max(22, days - 3)))
+        power, mask, label = inject(power, theft_kind, start, rng, days=theft_days, magnitude_w=magnitude_w)
+        theft |= mask
+        injections.append(label)
+    calendar = HolidayCalendar(profile.state, overrides)
+    features = build_features(power, first_date, calendar)
+    return HouseholdData(seed, profile.state, first_date, power, clean, features, theft, injections)
+
+
+def draw_kinds(seed: int, spec: DatasetSpec) -> tuple[str | None, str | None]:
+    """Which theft and benign kinds (or None) household `seed` gets under `spec`."""
+    rng = np.random.default_rng([seed, 0x1D])
+    theft = str(rng.choice(THEFT_KINDS)) if rng.random() < spec.theft_fraction else None
+    benign = str(rng.choice(BENIGN_KINDS)) if rng.random() < spec.benign_fraction else None
+    return theft, benign
+
+
+def build_households(spec: DatasetSpec, progress: bool = False) -> list[HouseholdData]:
+    overrides = load_overrides()
+    seeds = range(spec.first_seed, spec.first_seed + spec.households)
+    if progress:
+        from tqdm import tqdm
+
+        seeds = tqdm(seeds, desc="simulating households", unit="household")
+    return [simulate_household(s, spec.days, *draw_kinds(s, spec), overrides, spec.step_s) for s in seeds]
+
+
+@dataclass
+class Examples:
+    """Rows ready for a classifier: features, labels, weights and which household each came from."""
+
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    group: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def to_examples(households: list[HouseholdData]) -> Examples:
+    """Stack households, dropping the first days whose baselines are still too thin."""
+    xs, ys, groups = [], [], []
+    for h in households:
+        keep = slice(MIN_HISTORY_DAYS * 24, None)
+        xs.append(h.features[keep])
+        ys.append(h.theft[keep].astype(np.int64))
+        groups.append(np.full(len(ys[-1]), h.seed))
+    y = np.concatenate(ys)
+    # Balance the classes so the forest's probabilities aren't dominated by clean hours.
+    positive = max(1, int(y.sum()))
+    weight = np.where(y == 1, (len(y) - positive) / positive, 1.0)
+    return Examples(np.concatenate(xs), y, weight, np.concatenate(groups))

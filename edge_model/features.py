@@ -1,0 +1,191 @@
+"""Features per one-hour window, from a household's hourly mean power; pure numpy, float64.
+
+The input is one household's hourly mean power in W (= Wh per hour), aligned to the local midnight
+of `first_date`; NaN marks a missing hour. Every feature at window i uses only hours <= i, so the
+daemon scoring the latest hour and the trainer scoring a year see the same numbers. Rows are
+float64 here; `as_model_input` is the one place they become float32.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from edge_model import EdgeModelError
+from edge_model.calendar_days import HolidayCalendar
+
+FEATURES_VERSION = 1
+
+FEATURE_NAMES = (
+    "hour", "weekday", "weekend", "holiday", "season", "history_days",
+    "power_w", "mean_3h_w", "mean_24h_w", "std_24h_w", "min_24h_w", "max_24h_w", "zero_hours_24h",
+    "how_base_w", "how_dev_w", "how_ratio",
+    "hod_base_w", "hod_dev_w", "hod_dev_mean_24h_w", "hod_dev_same_hour_3d_w",
+    "day_ratio", "min_step_w", "std_ratio",
+    "night_base_w", "night_step_w",
+    "profile_corr", "low_frac_24h", "high_frac_24h",
+)
+N_FEATURES = len(FEATURE_NAMES)
+COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+# Season index by month (0 = January): winter, summer, monsoon, post-monsoon.
+SEASON_BY_MONTH = (0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 3, 0)
+HOW_WEEKS = 4  # same hour of week over the previous 4 weeks
+HOD_DAYS = 7  # same hour of day over the previous 7 days
+LEVEL_DAYS = 14  # daily level, minimum and spread over the previous 14 days
+MIN_HISTORY_DAYS = 7  # below this the baselines are too thin to alert on
+
+
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    """y[i] = x[i - k], NaN before the start."""
+    y = np.full_like(x, np.nan)
+    if k < len(x):
+        y[k:] = x[: len(x) - k]
+    return y
+
+
+def _nanmedian_of_shifts(x: np.ndarray, shifts: range) -> np.ndarray:
+    stack = np.stack([_shift(x, k) for k in shifts])
+    out = np.full(len(x), np.nan)
+    have = ~np.all(np.isnan(stack), axis=0)
+    out[have] = np.nanmedian(stack[:, have], axis=0)
+    return out
+
+
+def _trailing(x: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) views of x[i-width+1 .. i], NaN-padded at the start."""
+    return sliding_window_view(np.concatenate([np.full(width - 1, np.nan), x]), width)
+
+
+def _nan_reduce(fn, windows: np.ndarray) -> np.ndarray:
+    out = np.full(len(windows), np.nan)
+    have = ~np.all(np.isnan(windows), axis=1)
+    out[have] = fn(windows[have], axis=1)
+    return out
+
+
+def calendar_columns(first_date: dt.date, days: int, calendar: HolidayCalendar) -> np.ndarray:
+    """(days, 4): weekday, weekend, holiday, season for each local date."""
+    rows = []
+    for d in range(days):
+        date = first_date + dt.timedelta(days=d)
+        rows.append((date.weekday(), date.weekday() >= 5, calendar.is_holiday(date), SEASON_BY_MONTH[date.month - 1]))
+    return np.asarray(rows, dtype=np.float64).reshape(days, 4)
+
+
+def build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayCalendar) -> np.ndarray:
+    """(n, N_FEATURES) float64 rows, one per hour of `power_w` (n must be a whole number of days)."""
+    with warnings.catch_warnings():
+        # All-NaN slices (no history yet) are expected; they become neutral values below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _build_features(power_w, first_date, calendar)
+
+
+def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayCalendar) -> np.ndarray:
+    x = np.asarray(power_w, dtype=np.float64)
+    n = len(x)
+    if n == 0 or n % 24:
+        raise EdgeModelError(f"features need whole local days of hourly values, got {n} hours")
+    days = n // 24
+    hour = np.tile(np.arange(24, dtype=np.float64), days)
+    day_index = np.repeat(np.arange(days), 24)
+    cal = calendar_columns(first_date, days, calendar)[day_index]
+    history_days = np.minimum(day_index, 28).astype(np.float64)
+
+    w24 = _trailing(x, 24)
+    mean_3h = _nan_reduce(np.nanmean, _trailing(x, 3))
+    mean_24h = _nan_reduce(np.nanmean, w24)
+    std_24h = _nan_reduce(np.nanstd, w24)
+    min_24h = _nan_reduce(np.nanmin, w24)
+    max_24h = _nan_reduce(np.nanmax, w24)
+    zero_hours = np.sum(w24 < 10.0, axis=1).astype(np.float64)
+
+    how_base = _nanmedian_of_shifts(x, range(168, 168 * HOW_WEEKS + 1, 168))
+    hod_base = _nanmedian_of_shifts(x, range(24, 24 * HOD_DAYS + 1, 24))
+    how_base = np.where(np.isnan(how_base), hod_base, how_base)
+    how_dev = x - how_base
+    hod_dev = x - hod_base
+    hod_dev_mean_24h = _nan_reduce(np.nanmean, _trailing(hod_dev, 24))
+    hod_dev_3d = np.nanmean(np.stack([_shift(hod_dev, k) for k in (0, 24, 48)]), axis=0)
+
+    level_shifts = range(24, 24 * LEVEL_DAYS + 1, 24)
+    day_ratio = mean_24h / (_nanmedian_of_shifts(mean_24h, level_shifts) + 20.0)
+    min_step = min_24h - _nanmedian_of_shifts(min_24h, level_shifts)
+    std_ratio = (std_24h + 5.0) / (_nanmedian_of_shifts(std_24h, level_shifts) + 5.0)
+
+    nights = x.reshape(days, 24)[:, :6]
+    night_base_day = np.full(days, np.nan)
+    have = ~np.all(np.isnan(nights), axis=1)
+    night_base_day[have] = np.nanquantile(nights[have], 0.2, axis=1)
+    night_prev = _nanmedian_of_shifts(night_base_day, range(1, LEVEL_DAYS + 1))
+    latest = np.where(hour >= 5, day_index, day_index - 1)
+    valid_night = latest >= 0
+    night_base = np.full(n, np.nan)
+    night_step = np.full(n, np.nan)
+    night_base[valid_night] = night_base_day[latest[valid_night]]
+    night_step[valid_night] = night_base_day[latest[valid_night]] - night_prev[latest[valid_night]]
+
+    b24 = _trailing(hod_base, 24)
+    profile_corr = _rowwise_corr(w24, b24)
+    with np.errstate(invalid="ignore"):
+        low_frac = np.nanmean(np.where(np.isnan(b24), np.nan, w24 < 0.5 * b24), axis=1)
+        high_frac = np.nanmean(np.where(np.isnan(b24), np.nan, (w24 - b24) > np.maximum(60.0, 0.3 * b24)), axis=1)
+
+    columns = [
+        hour, cal[:, 0], cal[:, 1], cal[:, 2], cal[:, 3], history_days,
+        x, mean_3h, mean_24h, std_24h, min_24h, max_24h, zero_hours,
+        how_base, how_dev, x / (how_base + 50.0),
+        hod_base, hod_dev, hod_dev_mean_24h, hod_dev_3d,
+        day_ratio, min_step, std_ratio,
+        night_base, night_step,
+        profile_corr, low_frac, high_frac,
+    ]
+    rows = np.column_stack(columns)
+    return _fill_missing(rows)
+
+
+def _rowwise_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ok = ~(np.isnan(a) | np.isnan(b))
+    count = ok.sum(axis=1)
+    a0 = np.where(ok, a, 0.0)
+    b0 = np.where(ok, b, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ma = a0.sum(axis=1) / count
+        mb = b0.sum(axis=1) / count
+        da = np.where(ok, a0 - ma[:, None], 0.0)
+        db = np.where(ok, b0 - mb[:, None], 0.0)
+        corr = (da * db).sum(axis=1) / np.sqrt((da * da).sum(axis=1) * (db * db).sum(axis=1))
+    corr[count < 12] = np.nan
+    return corr
+
+
+# What a missing value means when history is too short: "no change from usual".
+_NEUTRAL = {
+    "how_dev_w": 0.0, "how_ratio": np.nan, "hod_dev_w": 0.0, "hod_dev_mean_24h_w": 0.0,
+    "hod_dev_same_hour_3d_w": 0.0, "day_ratio": 1.0, "min_step_w": 0.0, "std_ratio": 1.0,
+    "night_step_w": 0.0, "profile_corr": 1.0, "low_frac_24h": 0.0, "high_frac_24h": 0.0,
+}
+
+
+def _fill_missing(rows: np.ndarray) -> np.ndarray:
+    power = rows[:, COLUMN["power_w"]]
+    for name in ("how_base_w", "hod_base_w", "mean_3h_w", "mean_24h_w", "min_24h_w", "max_24h_w", "night_base_w"):
+        col = rows[:, COLUMN[name]]
+        np.copyto(col, power, where=np.isnan(col))
+    ratio = rows[:, COLUMN["how_ratio"]]
+    np.copyto(ratio, power / (rows[:, COLUMN["how_base_w"]] + 50.0), where=np.isnan(ratio))
+    for name, value in _NEUTRAL.items():
+        if not np.isnan(value):
+            col = rows[:, COLUMN[name]]
+            col[np.isnan(col)] = value
+    return np.nan_to_num(rows, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def as_model_input(rows: np.ndarray) -> np.ndarray:
+    """The single float64 -> float32 cast, right before the model."""
+    if rows.ndim != 2 or rows.shape[1] != N_FEATURES:
+        raise EdgeModelError(f"feature rows must be (n, {N_FEATURES}), got {rows.shape}")
+    return np.ascontiguousarray(rows, dtype=np.float32)

@@ -1,0 +1,119 @@
+"""Train the Random Forest, export it to ONNX and prove the export scores like the original.
+
+This is the only module that imports scikit-learn and skl2onnx; the daemon never loads it.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from edge_model import EdgeModelError
+from edge_model.features import FEATURE_NAMES, FEATURES_VERSION, N_FEATURES, as_model_input
+
+
+@dataclass(frozen=True)
+class ForestParams:
+    """Sized so the ONNX file stays a few MB and a Pi can score a day in milliseconds."""
+
+    n_trees: int = 60
+    max_depth: int = 14
+    min_samples_leaf: int = 15
+    max_features: float = 0.35
+    seed: int = 0
+    n_jobs: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def train_forest(X: np.ndarray, y: np.ndarray, weight: np.ndarray, params: ForestParams, progress: bool = True):
+    """Fit a RandomForestClassifier on float32-cast rows, growing trees in steps behind a progress bar."""
+    from sklearn.ensemble import RandomForestClassifier
+    from tqdm import tqdm
+
+    if len(np.unique(y)) < 2:
+        raise EdgeModelError("training needs both theft and normal examples")
+    forest = RandomForestClassifier(
+        n_estimators=0,
+        max_depth=params.max_depth,
+        min_samples_leaf=params.min_samples_leaf,
+        max_features=params.max_features,
+        random_state=params.seed,
+        n_jobs=params.n_jobs,
+        warm_start=True,
+    )
+    X32 = as_model_input(X)
+    step = max(1, params.n_trees // 20)
+    with tqdm(total=params.n_trees, desc="training trees", unit="tree", disable=not progress) as bar:
+        while forest.n_estimators < params.n_trees:
+            forest.n_estimators = min(params.n_trees, forest.n_estimators + step)
+            forest.fit(X32, y, sample_weight=weight)
+            bar.update(forest.n_estimators - bar.n)
+    return forest
+
+
+def export_onnx(forest) -> bytes:
+    """skl2onnx export: float32 input named "features", zipmap off so probabilities are a plain tensor."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    model = convert_sklearn(
+        forest,
+        initial_types=[("features", FloatTensorType([None, N_FEATURES]))],
+        options={id(forest): {"zipmap": False}},
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
+    model.doc_string = f"powergw theft model, features v{FEATURES_VERSION}"
+    return model.SerializeToString()
+
+
+def parity_check(forest, onnx_bytes: bytes, X: np.ndarray) -> dict:
+    """sklearn predict_proba against onnxruntime on the same float32 rows."""
+    import onnxruntime as ort
+
+    X32 = as_model_input(X)
+    p_sk = forest.predict_proba(X32)[:, 1]
+    session = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    labels, probabilities = session.run(None, {"features": X32})
+    p_ort = probabilities[:, 1].astype(np.float64)
+    return {
+        "rows": int(len(X32)),
+        "label_agreement": float(np.mean(labels.astype(np.int64) == forest.predict(X32))),
+        "max_abs_dp": float(np.max(np.abs(p_sk - p_ort))) if len(X32) else 0.0,
+    }
+
+
+def library_versions() -> dict:
+    import onnxruntime
+    import skl2onnx
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skl2onnx": skl2onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def fit_and_export(X, y, weight, params: ForestParams, progress: bool = True) -> tuple[object, bytes, dict]:
+    """Train, export and time it; returns (forest, onnx bytes, training summary)."""
+    t0 = time.perf_counter()
+    forest = train_forest(X, y, weight, params, progress)
+    train_s = time.perf_counter() - t0
+    onnx_bytes = export_onnx(forest)
+    summary = {
+        "rows": int(len(y)),
+        "theft_rows": int(np.sum(y == 1)),
+        "features": list(FEATURE_NAMES),
+        "forest": params.to_dict(),
+        "train_seconds": round(train_s, 1),
+        "onnx_bytes": len(onnx_bytes),
+        "nodes": int(sum(tree.tree_.node_count for tree in forest.estimators_)),
+    }
+    return forest, onnx_bytes, summary
