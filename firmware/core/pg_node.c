@@ -127,6 +127,11 @@ unsigned pg_node_window(pg_node *n, uint32_t uptime_ms, uint32_t elapsed_ms, pg_
                                                                                              : 0u;
 }
 
+void pg_node_log(pg_node *n, uint8_t level, const char *text, pg_out *out)
+{
+    send_log(n, out, level, text);
+}
+
 void pg_node_energy_saved(pg_node *n)
 {
     n->saved_mwh = n->meter.energy_mwh;

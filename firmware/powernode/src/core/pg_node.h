@@ -80,6 +80,8 @@ void pg_node_start(pg_node *n, pg_out *out);
 unsigned pg_node_window(pg_node *n, uint32_t uptime_ms, uint32_t elapsed_ms, pg_out *out);
 /* Bytes from the port: CONFIG frames are applied and answered with a LOG and a HELLO. */
 unsigned pg_node_receive(pg_node *n, const uint8_t *bytes, size_t len, pg_out *out);
+/* A LOG frame from the board glue (dropped samples, a failed flash write). */
+void pg_node_log(pg_node *n, uint8_t level, const char *text, pg_out *out);
 /* The caller has written meter.energy_mwh to flash. */
 void pg_node_energy_saved(pg_node *n);
 /* BTHome advertising data for the last READING (plain, or encrypted when a bind key is set);

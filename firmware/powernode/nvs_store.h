@@ -1,0 +1,17 @@
+// The node's flash: energy counter, settings and the BTHome counter reservation, via Preferences.
+#pragma once
+
+#include "src/core/pg_node.h"
+
+struct StoredState {
+    pg_config cfg;
+    bool has_cfg;
+    bool has_energy;
+    uint64_t energy_mwh;
+    uint32_t ble_counter;
+};
+
+void nvs_begin(StoredState *out);
+bool nvs_save_energy(uint64_t energy_mwh);
+bool nvs_save_config(const pg_config *cfg);
+bool nvs_save_ble_counter(uint32_t reserved_until);
