@@ -17,7 +17,9 @@ from typing import Any, Callable
 from .config import Config
 from .store import Store
 
-MIGRATION_SETS: tuple[str, ...] = ()
+MIGRATION_SETS: tuple[str, ...] = (
+    "cloud_sync.outbox:migrations",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class JobSpec:
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
+    JobSpec("cloud_sync", "cloud_sync.jobs:sync_round", seconds=60, first_delay_s=20),
 )
 
 

@@ -17,6 +17,7 @@ from . import PowerGwError, __version__
 
 COMMAND_MODULES = (
     "gateway.commands",
+    "cloud_sync.commands",
 )
 
 

@@ -85,6 +85,7 @@ SECTIONS: dict[str, str] = {
     "gateway": "gateway.config:GatewaySection",
     "serial": "gateway.config:SerialSection",
     "ui": "gateway.config:UiSection",
+    "cloud": "cloud_sync.settings:CloudSection",
 }
 
 

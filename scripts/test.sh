@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-ensure_apt python3-venv python3-dev build-essential libmbedtls-dev chromium shellcheck mosquitto systemd
+ensure_apt python3-venv python3-dev build-essential libmbedtls-dev chromium shellcheck mosquitto systemd postgresql
 ensure_venv test
 if [ -f firmware/Makefile ]; then
     make -s -C firmware test

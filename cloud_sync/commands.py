@@ -1,0 +1,184 @@
+"""CLI: `powergw cloud register|serve|add-household` and `powergw sync [--once] | sync status`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from . import SyncError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    cloud = sub.add_parser("cloud", help="register with a cloud API, or serve the reference one")
+    cloud_sub = cloud.add_subparsers(dest="cloud_command", metavar="ACTION")
+    cloud_sub.required = True
+
+    p = cloud_sub.add_parser("register", help="register this gateway with a cloud API using a one-time code")
+    _gateway_db_args(p)
+    p.add_argument("--url", required=True, help="base URL of the cloud API (https://...)")
+    p.add_argument("--code", required=True, help="registration code the cloud issued for this household")
+    p.add_argument("--name", default=socket.gethostname(), help="name of this gateway in the cloud (default: host name)")
+    p.set_defaults(func=cmd_register)
+
+    p = cloud_sub.add_parser(
+        "serve",
+        help="serve the reference cloud API",
+        description="Serve the reference cloud API with waitress. Secrets come from the environment: "
+        "POWERGW_CLOUD_ADMIN_TOKEN (operator endpoints) and POWERGW_RAZORPAY_WEBHOOK_SECRET (payment webhook).",
+    )
+    p.add_argument("--db", default="powergw-cloud.db", help="SQLite file or postgresql://user@host:port/db (default powergw-cloud.db)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8700, help="TCP port (default 8700)")
+    p.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    p.add_argument("--payee-vpa", default="powergw@upi", help="UPI address payments are made to")
+    p.add_argument("--payee-name", default="powergw", help="payee name shown by UPI apps")
+    p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
+    p.set_defaults(func=cmd_serve)
+
+    p = cloud_sub.add_parser("add-household", help="create a household in a cloud database and print a registration code")
+    p.add_argument("--db", default="powergw-cloud.db", help="SQLite file or postgresql:// URL")
+    p.add_argument("name", help="household name")
+    p.set_defaults(func=cmd_add_household)
+
+    p = sub.add_parser("sync", help="send queued events to the cloud and pull its changes; `sync status` to inspect")
+    p.add_argument("action", nargs="?", choices=("status",), help="status: queue depth, oldest event, last success and error")
+    _gateway_db_args(p)
+    p.add_argument("--once", action="store_true", help="one round (drain what is due, pull once), then exit")
+    p.add_argument("--json", action="store_true", help="status as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sync)
+
+
+def _gateway_db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", type=Path, help="TOML config file (default: built-in defaults)")
+    p.add_argument("--db", type=Path, help="gateway SQLite database (overrides [gateway] db)")
+
+
+def _open(args: argparse.Namespace):
+    from gateway.app import open_store
+    from gateway.config import load_config
+
+    config = load_config(args.config)
+    return config, open_store(args.db or config.gateway.db, config.gateway.timezone)
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    import requests
+
+    from .client import SyncClient
+    from .outbox import SyncState, transaction
+
+    config, store = _open(args)
+    section = config["cloud"]
+    try:
+        client = SyncClient(
+            requests.Session(), args.url, connect_timeout_s=section.connect_timeout_s,
+            read_timeout_s=section.read_timeout_s, ca_bundle=section.ca_bundle,
+        )
+        answer = client.register(args.code, args.name)
+        state = SyncState(store.conn)
+        with transaction(store.conn):
+            if state.get("url") != client.base_url or state.get("household_id") != str(answer.get("household_id")):
+                state.set("cursor", 0)  # another cloud or household: its change feed starts afresh
+            state.set("url", client.base_url)
+            state.set("token", answer["token"])
+            state.set("gateway_id", answer.get("gateway_id", ""))
+            state.set("household_id", answer.get("household_id", ""))
+    finally:
+        store.close()
+    print(f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at {client.base_url}")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .runtime import build_syncer, is_registered
+
+    config, store = _open(args)
+    section = config["cloud"]
+    try:
+        syncer = build_syncer(store.conn, section)
+        if args.action == "status":
+            return _print_status(syncer.status(), args.json)
+        if not is_registered(store.conn):
+            raise SyncError("this gateway is not registered: run `powergw cloud register --url URL --code CODE` first")
+        while True:
+            result = _round(syncer, section.batch_size, progress=not args.no_progress)
+            print(
+                f"sync: {result.acknowledged} acknowledged ({result.duplicates} already there), {result.deferred} deferred, "
+                f"{result.dead} dead-lettered, {result.pulled} changes pulled; {syncer.outbox.depth()} queued",
+                file=sys.stderr,
+            )
+            if args.once:
+                return 1 if result.errors else 0
+            time.sleep(max(0.5, syncer.next_round_in_s(section.interval_s)))
+    finally:
+        store.close()
+
+
+def _round(syncer, batch_size: int, progress: bool):
+    depth = syncer.outbox.depth()
+    if not progress or depth <= batch_size or not sys.stderr.isatty() and os.environ.get("POWERGW_PROGRESS") != "1":
+        return syncer.run_once()
+    from tqdm import tqdm
+
+    with tqdm(total=depth, unit="ev", desc="sync", file=sys.stderr) as bar:
+        return syncer.run_once(progress=bar.update)
+
+
+def _print_status(status: dict, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(status, indent=2))
+        return 0
+
+    def when(ms):
+        if ms is None:
+            return "never"
+        return dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+    print(f"cloud:          {status['url'] or 'not registered'} (gateway {status['gateway_id']}, household {status['household_id']})")
+    print(f"queue depth:    {status['queue_depth']}")
+    print(f"oldest event:   {when(status['oldest_event_ms']) if status['queue_depth'] else '-'}")
+    print(f"next attempt:   {when(status['next_attempt_ms']) if status['queue_depth'] else '-'}")
+    print(f"dead letters:   {status['dead_letters']}")
+    print(f"last success:   {when(status['last_success_ms'])}")
+    print(f"last pull:      {when(status['last_pull_ms'])} (cursor {status['cursor']})")
+    print(f"last error:     {status['last_error'] or '-'}" + (f" at {when(status['last_error_ms'])}" if status["last_error"] else ""))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .cloud_store import CloudStore
+    from .server import ServerSettings, create_app, serve
+
+    settings = ServerSettings(
+        admin_token=os.environ.get("POWERGW_CLOUD_ADMIN_TOKEN", ""),
+        webhook_secret=os.environ.get("POWERGW_RAZORPAY_WEBHOOK_SECRET", ""),
+        payee_vpa=args.payee_vpa,
+        payee_name=args.payee_name,
+        max_body_bytes=args.max_body_bytes,
+    )
+    store = CloudStore(args.db)
+    print(f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect})", file=sys.stderr, flush=True)
+    try:
+        serve(create_app(store, settings), args.host, args.port, threads=args.threads)
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_add_household(args: argparse.Namespace) -> int:
+    from .cloud_store import CloudStore
+
+    store = CloudStore(args.db)
+    try:
+        household_id, code = store.add_household(args.name)
+    finally:
+        store.close()
+    print(f"household {household_id}: registration code {code} (valid 24 h, single use)")
+    return 0

@@ -1,0 +1,327 @@
+"""The sync round: push due outbox events in batches, then pull the cloud's changes.
+
+Everything outside is injected: the outbox and state (one SQLite connection), the HTTP client, a
+clock, a random source, an alert function and the change handlers. Nothing here sleeps; the
+caller decides when the next round runs (`next_round_in_s`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from . import AuthError, ChecksumError, PermanentError, SyncError, TransientError
+from .backoff import retry_delay_s
+from .client import SyncClient
+from .outbox import Outbox, OutboxEvent, SyncState, transaction
+
+log = logging.getLogger(__name__)
+
+# A change handler applies one pulled change on the gateway's connection, inside the transaction
+# that also advances the cursor: it runs exactly once per change, or not at all.
+ChangeHandler = Callable[[sqlite3.Connection, dict], None]
+
+
+class AlertFn(Protocol):
+    def __call__(self, kind: str, severity: str, message: str, *, now_ms: int, dedup_key: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SyncPolicy:
+    batch_size: int = 200
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 900.0
+    failing_after_ms: int = 6 * 3600 * 1000  # raise "sync_failing" once nothing got through for this long
+    pull_page: int = 100
+
+
+@dataclass
+class RoundResult:
+    """What one round did, for the CLI and the logs."""
+
+    sent: int = 0
+    acknowledged: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    deferred: int = 0
+    pulled: int = 0
+    errors: list[str] = field(default_factory=list)
+    auth_failed: bool = False
+
+
+class StateAlerts:
+    """Fallback alerts while gateway.alerts is not wired: logged and kept in sync_state for `sync status`."""
+
+    def __init__(self, state: SyncState):
+        self.state = state
+
+    def __call__(self, kind: str, severity: str, message: str, *, now_ms: int, dedup_key: str) -> None:
+        log.warning("alert %s (%s): %s", kind, severity, message)
+        self.state.set(f"alert.{kind}", json.dumps({"severity": severity, "message": message, "now_ms": now_ms}))
+
+
+class Syncer:
+    """One gateway's sync with one cloud API."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: SyncClient,
+        *,
+        clock_ms: Callable[[], int],
+        rand: Callable[[], float],
+        alert: AlertFn,
+        handlers: dict[str, ChangeHandler] | None = None,
+        models_dir: Path | None = None,
+        policy: SyncPolicy = SyncPolicy(),
+    ):
+        self.outbox = outbox
+        self.state = SyncState(outbox.conn)
+        self.client = client
+        self.clock_ms = clock_ms
+        self.rand = rand
+        self.alert = alert
+        self.handlers = dict(handlers or {})
+        self.models_dir = models_dir
+        self.policy = policy
+
+    # ---- push -------------------------------------------------------------------------------
+
+    def push(self, progress: Callable[[int], None] | None = None, max_batches: int | None = None) -> RoundResult:
+        """Send due events batch by batch until none is due or the cloud says stop."""
+        result = RoundResult()
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            events = self.outbox.due(self.clock_ms(), self.policy.batch_size)
+            if not events:
+                break
+            batches += 1
+            if not self._send(events, result, progress):
+                break
+        return result
+
+    def _send(self, events: list[OutboxEvent], result: RoundResult, progress: Callable[[int], None] | None) -> bool:
+        """Send one batch; False when the round must stop (the server is unwell or refuses us)."""
+        result.sent += len(events)
+        try:
+            ack = self.client.post_events([e.wire() for e in events])
+        except TransientError as err:
+            self._defer(events, str(err), err.retry_after_s, result)
+            return False
+        except AuthError as err:
+            self._auth_failed(err, result)
+            return False
+        except PermanentError as err:
+            if len(events) > 1:
+                # One bad event must not sink its neighbours: resend one by one to find it.
+                for one in events:
+                    if not self._send([one], result, progress):
+                        return False
+                return True
+            self._dead(events, err, result)
+            return True
+        sent = {e.key for e in events}
+        acked = (set(ack.new) | set(ack.duplicate)) & sent
+        if acked:
+            self.outbox.acknowledge(sorted(acked))
+        result.acknowledged += len(acked)
+        result.duplicates += len(set(ack.duplicate) & sent)
+        missing = [e for e in events if e.key not in acked]
+        now = self.clock_ms()
+        self.state.set("last_success_ms", now)
+        if missing:
+            self._defer(missing, "server did not acknowledge these keys", None, result)
+        if progress is not None and acked:
+            progress(len(acked))
+        return not missing
+
+    def _defer(self, events: list[OutboxEvent], error: str, retry_after_s: float | None, result: RoundResult) -> None:
+        now = self.clock_ms()
+        p = self.policy
+        delays = {
+            e.key: int(1000 * retry_delay_s(e.attempts + 1, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand, retry_after_s=retry_after_s))
+            for e in events
+        }
+        self.outbox.defer(delays, now, error)
+        result.deferred += len(events)
+        self._error(error, result)
+        last_ok = int(self.state.get("last_success_ms", "0") or 0)
+        oldest = self.outbox.oldest_created_ms() or now
+        if now - max(last_ok, oldest) >= p.failing_after_ms:
+            self.alert(
+                "sync_failing", "warning",
+                f"cloud sync has not delivered anything for {(now - max(last_ok, oldest)) // 3_600_000} h: {error}",
+                now_ms=now, dedup_key="cloud_sync:failing",
+            )
+
+    def _dead(self, events: list[OutboxEvent], err: PermanentError, result: RoundResult) -> None:
+        now = self.clock_ms()
+        self.outbox.dead_letter(events, err.status, str(err), now)
+        result.dead += len(events)
+        self._error(str(err), result)
+        for e in events:
+            self.alert(
+                "sync_dead_letter", "warning",
+                f"the cloud refused {e.kind} event {e.key} for good (HTTP {err.status}); kept in outbox_dead",
+                now_ms=now, dedup_key=f"cloud_sync:dead:{e.key}",
+            )
+
+    def _auth_failed(self, err: AuthError, result: RoundResult) -> None:
+        now = self.clock_ms()
+        result.auth_failed = True
+        self._error(str(err), result)
+        self.alert(
+            "cloud_reregister", "critical",
+            f"the cloud refused this gateway's token (HTTP {err.status}): run `powergw cloud register` again; "
+            "queued events are kept",
+            now_ms=now, dedup_key="cloud_sync:reregister",
+        )
+
+    def _error(self, error: str, result: RoundResult) -> None:
+        result.errors.append(error)
+        self.state.set("last_error", error[:500])
+        self.state.set("last_error_ms", self.clock_ms())
+        log.warning("cloud sync: %s", error)
+
+    # ---- pull -------------------------------------------------------------------------------
+
+    def pull(self, result: RoundResult | None = None) -> RoundResult:
+        """Apply the cloud's changes after our cursor, each in one transaction with the cursor."""
+        result = result or RoundResult()
+        while True:
+            try:
+                page = self.client.changes(self.state.cursor(), self.policy.pull_page)
+            except AuthError as err:
+                self._auth_failed(err, result)
+                return result
+            except SyncError as err:
+                self._error(str(err), result)
+                return result
+            for change in page.changes:
+                try:
+                    self._apply(change)
+                except SyncError as err:
+                    self._error(str(err), result)
+                    return result
+                result.pulled += 1
+            if not page.more or not page.changes:
+                self.state.set("last_pull_ms", self.clock_ms())
+                return result
+
+    def _apply(self, change: dict) -> None:
+        seq, type_, data = change.get("seq"), change.get("type"), change.get("data")
+        if not isinstance(seq, int) or not isinstance(type_, str) or not isinstance(data, dict):
+            raise TransientError(f"change {change!r:.200}: expected seq, type, data")
+        status, detail = "applied", ""
+        if type_ == "model_published":
+            try:
+                data = dict(data, file=str(self._fetch_model(data)))
+            except ChecksumError as err:
+                status, detail = "rejected", str(err)
+                self.alert("model_rejected", "warning", str(err), now_ms=self.clock_ms(), dedup_key=f"cloud_sync:model:{seq}")
+        handler = self.handlers.get(type_)
+        if handler is None and status == "applied":
+            status, detail = "pending", "no handler on this gateway yet"
+        conn = self.outbox.conn
+        try:
+            with transaction(conn):
+                cur = conn.execute(
+                    "INSERT INTO sync_inbox (seq, type, data, received_ms, status, detail) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (seq) DO NOTHING",
+                    (seq, type_, json.dumps(data, sort_keys=True), self.clock_ms(), status, detail),
+                )
+                if cur.rowcount == 1 and handler is not None and status == "applied":
+                    handler(conn, data)
+                self.state.set("cursor", max(seq, self.state.cursor()))
+        except SyncError:
+            raise
+        except Exception as err:  # a handler's failure: nothing of this change is kept; retried next round
+            raise SyncError(f"change {seq} ({type_}): handler failed: {err}") from err
+
+    def _fetch_model(self, info: dict) -> Path:
+        """Download a model version, check its SHA-256, and only then put it in models_dir."""
+        version, digest, path = info.get("version"), info.get("sha256"), info.get("path")
+        if not all(isinstance(v, str) for v in (version, digest, path)) or not version.replace(".", "").replace("-", "").replace("_", "").isalnum():
+            raise ChecksumError(f"model announcement {info!r:.200}: bad version, sha256 or path")
+        if self.models_dir is None:
+            raise ChecksumError(f"model {version}: no models_dir configured")
+        target = self.models_dir / f"{version}.onnx"
+        if target.exists() and _sha256(target.read_bytes()) == digest:
+            return target
+        data = self.client.download(path)
+        actual = _sha256(data)
+        if actual != digest:
+            raise ChecksumError(f"model {version}: SHA-256 {actual} is not the announced {digest}; not used")
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        return target
+
+    # ---- a whole round ----------------------------------------------------------------------
+
+    def replay_pending(self) -> int:
+        """Apply inbox changes kept as pending because no handler existed when they arrived."""
+        conn = self.outbox.conn
+        rows = conn.execute("SELECT seq, type, data FROM sync_inbox WHERE status = 'pending' ORDER BY seq").fetchall()
+        applied = 0
+        for seq, type_, data in rows:
+            handler = self.handlers.get(type_)
+            if handler is None:
+                continue
+            with transaction(conn):
+                cur = conn.execute("UPDATE sync_inbox SET status = 'applied', detail = '' WHERE seq = ? AND status = 'pending'", (seq,))
+                if cur.rowcount == 1:
+                    handler(conn, json.loads(data))
+                    applied += 1
+        return applied
+
+    def run_once(self, progress: Callable[[int], None] | None = None) -> RoundResult:
+        """Push what is due, then pull; pending changes that now have a handler are applied first."""
+        self.replay_pending()
+        result = self.push(progress)
+        if not result.auth_failed:
+            self.pull(result)
+        return result
+
+    def next_round_in_s(self, interval_s: float) -> float:
+        """Seconds until the next useful round: the next due event, at most `interval_s`."""
+        due = self.outbox.next_due_ms()
+        if due is None:
+            return interval_s
+        return max(0.0, min(interval_s, (due - self.clock_ms()) / 1000))
+
+    def status(self) -> dict:
+        """Queue depth, oldest event, last success and last error, for `powergw sync status`."""
+        s = self.state
+        return {
+            "url": s.get("url"),
+            "gateway_id": s.get("gateway_id"),
+            "household_id": s.get("household_id"),
+            "queue_depth": self.outbox.depth(),
+            "oldest_event_ms": self.outbox.oldest_created_ms(),
+            "next_attempt_ms": self.outbox.next_due_ms(),
+            "dead_letters": self.outbox.dead_count(),
+            "cursor": s.cursor(),
+            "last_success_ms": _int_or_none(s.get("last_success_ms")),
+            "last_pull_ms": _int_or_none(s.get("last_pull_ms")),
+            "last_error": s.get("last_error"),
+            "last_error_ms": _int_or_none(s.get("last_error_ms")),
+        }
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value else None
