@@ -45,7 +45,7 @@ class GatewaySection:
         min=0.1,
         max=600,
         doc="seconds between commits of raw readings; a power cut loses at most this much raw data, never energy "
-        "(30 s keeps SD-card writes near 1 MB per node-hour; live values do not wait for it)",
+        "(30 s keeps SD-card writes under 1 MB per node-hour; live values do not wait for it)",
     )
     rollup_interval_s: float = setting(
         300.0, min=1, max=3600, doc="seconds between rollup commits (minute/hour/day tables, node state); replayed after a crash"
