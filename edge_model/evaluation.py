@@ -1,0 +1,213 @@
+"""Measure a model on households never used in training: window metrics, alerts, Ignore behaviour.
+
+Scores come from onnxruntime (what the daemon runs); only the metric functions use scikit-learn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from edge_model.alerting import AlertPolicy, Windows, decide, rule_from_alert
+from edge_model.attacks import THEFT_KINDS
+from edge_model.calendar_days import load_overrides
+from edge_model.dataset import EVAL_SEEDS, IST, DatasetSpec, HouseholdData, build_households, simulate_household
+from edge_model.features import COLUMN, MIN_HISTORY_DAYS
+
+TAP_KINDS = ("tap_constant", "tap_night", "tap_intermittent", "tap_recurring")
+IGNORE_KINDS = ("ev_charger", "new_ac_heatwave")
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """Sizes of the evaluation; seeds start at EVAL_SEEDS, far from training and the check set."""
+
+    mixed_households: int = 60
+    clean_households: int = 40
+    tap_households: int = 60
+    ignore_households: int = 30
+    days: int = 112
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def windows_for(h: HouseholdData, scores: np.ndarray) -> Windows:
+    n = len(h.power_w)
+    midnight = dt.datetime(h.first_date.year, h.first_date.month, h.first_date.day, tzinfo=IST).timestamp()
+    day = np.arange(n) // 24
+    return Windows(
+        start_s=midnight + 3_600.0 * np.arange(n),
+        hour=np.arange(n) % 24,
+        weekday=h.features[:, COLUMN["weekday"]].astype(np.int64),
+        day=day,
+        power_w=h.power_w,
+        usual_w=h.features[:, COLUMN["hod_base_w"]],
+        score=scores,
+        history_days=h.features[:, COLUMN["history_days"]],
+    )
+
+
+def window_metrics(households: list[HouseholdData], scores: list[np.ndarray]) -> dict:
+    """ROC-AUC overall and per theft kind, PR-AUC per kind, TPR at 5 % FPR; negatives are all non-theft windows."""
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    keep = slice(MIN_HISTORY_DAYS * 24, None)
+    y = np.concatenate([h.theft[keep] for h in households]).astype(int)
+    p = np.concatenate([s[keep] for s in scores])
+    kind = np.concatenate([np.full(len(h.theft[keep]), h.kind) for h in households])
+    fpr, tpr, _ = roc_curve(y, p)
+    out = {
+        "windows": int(len(y)),
+        "theft_windows": int(y.sum()),
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "tpr_at_5pct_fpr": float(np.interp(0.05, fpr, tpr)),
+        "per_kind": {},
+    }
+    negatives = y == 0
+    for k in THEFT_KINDS:
+        positives = (y == 1) & (kind == k)
+        if positives.sum() == 0:
+            continue
+        sel = positives | negatives
+        out["per_kind"][k] = {
+            "windows": int(positives.sum()),
+            "roc_auc": float(roc_auc_score(y[sel], p[sel])),
+            "pr_auc": float(average_precision_score(y[sel], p[sel])),
+        }
+    return out
+
+
+def _first_alert_day(alerts, start_h: int) -> float | None:
+    after = [a.index for a in alerts if a.index >= start_h]
+    return (after[0] - start_h + 1) / 24 if after else None
+
+
+def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progress: bool = False) -> dict:
+    """Everything the issue asks to measure; `score_fn(features) -> probabilities`."""
+    overrides = load_overrides()
+    bar = _bar(progress, spec)
+    report: dict = {"spec": spec.to_dict(), "policy": asdict(policy)}
+
+    # 1. Window metrics on a mix like the training one.
+    mixed = build_households(DatasetSpec(first_seed=EVAL_SEEDS, households=spec.mixed_households, days=spec.days))
+    mixed_scores = [score_fn(h.features) for h in mixed]
+    bar(spec.mixed_households)
+    report["windows"] = window_metrics(mixed, mixed_scores)
+
+    # 2. False alarms on clean households after persistence rules, and on benign ones (before any Ignore).
+    seed = EVAL_SEEDS + 100_000
+    clean_alerts, clean_months = 0, 0.0
+    for i in range(spec.clean_households):
+        h = simulate_household(seed + i, spec.days, None, None, overrides)
+        alerts = decide(windows_for(h, score_fn(h.features)), policy)
+        clean_alerts += len(alerts)
+        clean_months += (spec.days - MIN_HISTORY_DAYS) / 30.44
+        bar(1)
+    report["false_alarms_per_clean_household_month"] = clean_alerts / clean_months
+
+    # 3. Tapping of at least 100 W: how many caught, how fast.
+    seed += 10_000
+    delays, by_kind = [], {k: [] for k in TAP_KINDS}
+    for i in range(spec.tap_households):
+        kind = TAP_KINDS[i % len(TAP_KINDS)]
+        rng = np.random.default_rng([seed + i, 7])
+        magnitude = float(np.exp(rng.uniform(np.log(100), np.log(2000))))
+        start_day = int(rng.integers(35, spec.days - 21))
+        h = simulate_household(seed + i, spec.days, kind, None, overrides, theft_start_day=start_day, magnitude_w=magnitude, theft_days=21)
+        alerts = decide(windows_for(h, score_fn(h.features)), policy)
+        delay = _first_alert_day(alerts, start_day * 24)
+        delays.append((kind, magnitude, delay))
+        by_kind[kind].append(delay)
+        bar(1)
+    caught3 = [d is not None and d <= 3 for _, _, d in delays]
+    found = [d for _, _, d in delays if d is not None]
+    report["tapping"] = {
+        "households": len(delays),
+        "caught_within_3_days": float(np.mean(caught3)),
+        "caught_within_21_days": float(np.mean([d is not None for _, _, d in delays])),
+        "median_days_to_first_alert": float(np.median(found)) if found else None,
+        "per_kind_caught_within_3_days": {k: float(np.mean([d is not None and d <= 3 for d in v])) for k, v in by_kind.items() if v},
+        "by_magnitude_caught_within_3_days": _by_magnitude(delays),
+    }
+
+    # 4. Ignore: a persistent benign pattern, Ignored at its first alert; then a theft on top of it.
+    seed += 10_000
+    before, after, benign_fa_months = 0, 0, 0.0
+    caught_plain, caught_ruled, ignored = [], [], 0
+    for i in range(spec.ignore_households):
+        kind = IGNORE_KINDS[i % len(IGNORE_KINDS)]
+        h = simulate_household(seed + i, spec.days, None, kind, overrides)
+        w = windows_for(h, score_fn(h.features))
+        alerts = decide(w, policy)
+        benign_fa_months += (spec.days - MIN_HISTORY_DAYS) / 30.44
+        bar(1)
+        if not alerts:
+            continue
+        ignored += 1
+        rule = rule_from_alert(w, alerts[0])
+        later = alerts[0].index
+        before += sum(1 for a in alerts if a.index > later)
+        after += sum(1 for a in decide(w, policy, (rule,)) if a.index > later)
+        # The same household with a theft starting a week after the Ignore, with and without the rule.
+        start_day = later // 24 + 7
+        if start_day + 7 >= spec.days:
+            continue
+        rng = np.random.default_rng([seed + i, 9])
+        theft_kind = TAP_KINDS[int(rng.integers(0, len(TAP_KINDS)))]
+        magnitude = float(np.exp(rng.uniform(np.log(100), np.log(2000))))
+        # Baseline recall: the same theft in the same home without the benign pattern and its rule.
+        common = dict(theft_start_day=start_day, magnitude_w=magnitude, theft_days=14)
+        plain = simulate_household(seed + i, spec.days, theft_kind, None, overrides, **common)
+        on_top = simulate_household(seed + i, spec.days, theft_kind, kind, overrides, **common)
+        first_plain = _first_alert_day(decide(windows_for(plain, score_fn(plain.features)), policy), start_day * 24)
+        ruled = decide(windows_for(on_top, score_fn(on_top.features)), policy, (rule,))
+        first_ruled = _first_alert_day(ruled, start_day * 24)
+        caught_plain.append(first_plain is not None and first_plain <= 7)
+        caught_ruled.append(first_ruled is not None and first_ruled <= 7)
+    report["ignore"] = {
+        "households": spec.ignore_households,
+        "benign_false_alarms_per_household_month_before_ignore": (before + ignored) / benign_fa_months if benign_fa_months else None,
+        "alerted_and_ignored": ignored,
+        "repeat_alerts_without_rule": before,
+        "repeat_alerts_with_rule": after,
+        "repeat_reduction": 1 - after / before if before else None,
+        "theft_on_top_cases": len(caught_ruled),
+        "theft_recall_same_home_without_pattern": float(np.mean(caught_plain)) if caught_plain else None,
+        "theft_on_top_recall_with_rule": float(np.mean(caught_ruled)) if caught_ruled else None,
+    }
+    bar.close()
+    return report
+
+
+def _by_magnitude(delays) -> dict:
+    bands = ((100, 200), (200, 500), (500, 1000), (1000, 2001))
+    out = {}
+    for low, high in bands:
+        sel = [d for _, m, d in delays if low <= m < high]
+        if sel:
+            out[f"{low}-{high - 1 if high == 2001 else high} W"] = float(np.mean([d is not None and d <= 3 for d in sel]))
+    return out
+
+
+class _bar:
+    """A tqdm bar over all simulated households, or nothing."""
+
+    def __init__(self, progress: bool, spec: EvalSpec):
+        self.tqdm = None
+        if progress:
+            from tqdm import tqdm
+
+            total = spec.mixed_households + spec.clean_households + spec.tap_households + spec.ignore_households
+            self.tqdm = tqdm(total=total, desc="evaluating", unit="household")
+
+    def __call__(self, n: int) -> None:
+        if self.tqdm is not None:
+            self.tqdm.update(n)
+
+    def close(self) -> None:
+        if self.tqdm is not None:
+            self.tqdm.close()

@@ -1,0 +1,113 @@
+"""Train, check, version and promote: the steps behind `powergw model train` and `retrain`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge_model.dataset import CHECK_SEEDS, DatasetSpec, Examples, build_households, to_examples
+from edge_model.features import FEATURE_NAMES, FEATURES_VERSION
+from edge_model.registry import ModelRegistry
+from edge_model.scoring import Scorer
+from edge_model.training import ForestParams, fit_and_export, library_versions, parity_check
+
+TARGET_WINDOW_FPR = 0.02  # the global threshold: 2 % of normal windows score above it; persistence does the rest
+# Promotion: the candidate may not lose more than this on the fixed check set.
+MAX_AUC_LOSS = 0.005
+MAX_RECALL_LOSS = 0.02
+
+
+@dataclass(frozen=True)
+class CheckSet:
+    """The fixed check set: simulated households no model ever trains on."""
+
+    households: int = 16
+    days: int = 112
+
+    def examples(self) -> Examples:
+        return to_examples(build_households(DatasetSpec(first_seed=CHECK_SEEDS, households=self.households, days=self.days)))
+
+
+def check_metrics(probabilities: np.ndarray, y: np.ndarray, threshold: float) -> dict:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    flagged = probabilities >= threshold
+    return {
+        "roc_auc": float(roc_auc_score(y, probabilities)),
+        "pr_auc": float(average_precision_score(y, probabilities)),
+        "recall_at_threshold": float(flagged[y == 1].mean()),
+        "window_fpr_at_threshold": float(flagged[y == 0].mean()),
+    }
+
+
+def train_model(
+    spec: DatasetSpec,
+    params: ForestParams,
+    check: CheckSet,
+    extra: Examples | None = None,
+    progress: bool = True,
+) -> tuple[bytes, dict]:
+    """Train on simulated data (+ feedback examples), export, parity-check and pick the threshold on the check set."""
+    data = to_examples(build_households(spec, progress=progress))
+    if extra is not None and len(extra):
+        data = Examples(
+            np.concatenate([data.X, extra.X]),
+            np.concatenate([data.y, extra.y]),
+            np.concatenate([data.weight, extra.weight]),
+            np.concatenate([data.group, extra.group]),
+        )
+    forest, onnx_bytes, summary = fit_and_export(data.X, data.y, data.weight, params, progress)
+    held = check.examples()
+    parity = parity_check(forest, onnx_bytes, held.X)
+    if parity["label_agreement"] < 1.0 or parity["max_abs_dp"] > 1e-6:
+        from edge_model import EdgeModelError
+
+        raise EdgeModelError(f"ONNX export does not score like the forest: {parity}")
+    p = forest.predict_proba(held.X.astype(np.float32))[:, 1]
+    threshold = float(np.quantile(p[held.y == 0], 1 - TARGET_WINDOW_FPR))
+    summary["feedback_rows"] = int(len(extra)) if extra is not None else 0
+    metadata = {
+        "features_version": FEATURES_VERSION,
+        "feature_names": list(FEATURE_NAMES),
+        "threshold": threshold,
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "dataset": spec.to_dict(),
+        "check_set": {"households": check.households, "days": check.days, "rows": int(len(held))},
+        "training": summary,
+        "metrics": {"check_set": check_metrics(p, held.y, threshold), "parity": parity},
+        "libraries": library_versions(),
+    }
+    return onnx_bytes, metadata
+
+
+def check_model(model_dir, check: CheckSet, held: Examples | None = None) -> dict:
+    """Score the check set with onnxruntime, the way the daemon would."""
+    scorer = Scorer(model_dir)
+    held = held if held is not None else check.examples()
+    return check_metrics(scorer.score(held.X), held.y, scorer.threshold)
+
+
+def promote_if_no_regression(registry: ModelRegistry, version: str, check: CheckSet, feedback: Examples | None = None) -> tuple[bool, dict]:
+    """Promote `version` unless it is worse than the current model on the fixed check set (or on the household's own labels)."""
+    held = check.examples()
+    new = check_model(registry.root / version, check, held)
+    old = check_model(registry.current_dir(), check, held)
+    comparison = {"candidate": new, "current": old, "current_version": registry.current() or "shipped"}
+    ok = new["roc_auc"] >= old["roc_auc"] - MAX_AUC_LOSS and new["recall_at_threshold"] >= old["recall_at_threshold"] - MAX_RECALL_LOSS
+    if feedback is not None and len(feedback):
+        new_fb = _feedback_accuracy(registry.root / version, feedback)
+        old_fb = _feedback_accuracy(registry.current_dir(), feedback)
+        comparison["feedback_accuracy"] = {"candidate": new_fb, "current": old_fb}
+        ok = ok and new_fb >= old_fb
+    if ok:
+        registry.promote(version)
+    comparison["promoted"] = ok
+    return ok, comparison
+
+
+def _feedback_accuracy(model_dir, feedback: Examples) -> float:
+    scorer = Scorer(model_dir)
+    predicted = scorer.score(feedback.X) >= scorer.threshold
+    return float(np.average(predicted == (feedback.y == 1), weights=feedback.weight))

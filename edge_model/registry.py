@@ -1,0 +1,89 @@
+"""Versioned model directories: add, promote, roll back; the shipped model is the fallback.
+
+Layout under a registry root (by default under the gateway's data directory):
+    v0001/model.onnx, v0001/metadata.json, ...   every version ever trained, never deleted here
+    state.json                                   {"current": "v0003", "history": ["v0001", "v0003"]}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from edge_model import EdgeModelError
+from edge_model.scoring import METADATA_FILE, MODEL_FILE
+
+SHIPPED_MODEL_DIR = Path(__file__).parent / "models" / "shipped"
+STATE_FILE = "state.json"
+
+
+class ModelRegistry:
+    """Model versions in one directory; `current_dir` falls back to the model shipped in the package."""
+
+    def __init__(self, root: Path, shipped: Path = SHIPPED_MODEL_DIR):
+        self.root = Path(root)
+        self.shipped = Path(shipped)
+
+    def versions(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and (p / MODEL_FILE).is_file())
+
+    def _state(self) -> dict:
+        try:
+            return json.loads((self.root / STATE_FILE).read_text())
+        except FileNotFoundError:
+            return {"current": None, "history": []}
+
+    def _write_state(self, state: dict) -> None:
+        tmp = self.root / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, self.root / STATE_FILE)
+
+    def current(self) -> str | None:
+        return self._state()["current"]
+
+    def current_dir(self) -> Path:
+        current = self.current()
+        return self.root / current if current else self.shipped
+
+    def metadata(self, version: str | None = None) -> dict:
+        path = (self.root / version if version else self.current_dir()) / METADATA_FILE
+        return json.loads(path.read_text())
+
+    def add(self, onnx_bytes: bytes, metadata: dict) -> str:
+        """Store a new version (not yet promoted) and return its name."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        existing = self.versions()
+        number = int(existing[-1][1:]) + 1 if existing else 1
+        version = f"v{number:04d}"
+        path = self.root / version
+        path.mkdir()
+        (path / MODEL_FILE).write_bytes(onnx_bytes)
+        (path / METADATA_FILE).write_text(json.dumps({**metadata, "version": version}, indent=2, sort_keys=True))
+        return version
+
+    def promote(self, version: str) -> None:
+        if version not in self.versions():
+            raise EdgeModelError(f"no model version {version!r} in {self.root}; have {self.versions()}")
+        state = self._state()
+        state["current"] = version
+        state["history"] = [*state["history"], version]
+        self._write_state(state)
+
+    def rollback(self, version: str | None = None) -> str:
+        """Make `version` (default: the one promoted before the current) current again; returns it."""
+        state = self._state()
+        history = state["history"]
+        if version is None:
+            earlier = [v for v in history[:-1] if v != state["current"]]
+            if not earlier:
+                raise EdgeModelError(f"nothing to roll back to in {self.root}: history {history}")
+            version = earlier[-1]
+        if version not in self.versions():
+            raise EdgeModelError(f"no model version {version!r} in {self.root}; have {self.versions()}")
+        state["current"] = version
+        state["history"] = [*history, version]
+        self._write_state(state)
+        return version
