@@ -107,10 +107,10 @@ def parse_event(item: Any, index: int, max_payload_bytes: int) -> tuple[str, str
         raise BadField(f"{where}.{unknown[0]}", "unknown field")
     key = text(item.get("key"), f"{where}.key", max_len=36)
     try:
-        if str(uuid.UUID(key)) != key.lower():
+        if str(uuid.UUID(key)) != key:
             raise ValueError
     except ValueError:
-        raise BadField(f"{where}.key", "expected a UUID in canonical form") from None
+        raise BadField(f"{where}.key", "expected a UUID in canonical lower-case form") from None
     kind = item.get("kind")
     if kind not in EVENT_KINDS:
         raise BadField(f"{where}.kind", f"expected one of {', '.join(EVENT_KINDS)}")
@@ -121,7 +121,7 @@ def parse_event(item: Any, index: int, max_payload_bytes: int) -> tuple[str, str
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     if len(body) > max_payload_bytes:
         raise BadField(f"{where}.payload", f"larger than {max_payload_bytes} bytes")
-    return key.lower(), kind, created, body
+    return key, kind, created, body
 
 
 def upi_intent(vpa: str, payee: str, order_id: str, amount_paise: int, note: str) -> str:

@@ -1,0 +1,278 @@
+"""Shared parts of the cloud sync tests (imported by test_cloud_*.py and test_sync_*.py).
+
+A real PostgreSQL server started by the fixture itself (initdb into a temp dir, pg_ctl on a free
+loopback port), the cloud API as a real process or a waitress thread, a fault-injecting HTTP
+proxy, and an injectable clock. No tests live here.
+"""
+
+from __future__ import annotations
+
+import glob
+import http.client
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class FakeClock:
+    """Milliseconds that move only when a test says so."""
+
+    def __init__(self, start_ms: int = 1_750_000_000_000):
+        self.ms = start_ms
+
+    def __call__(self) -> int:
+        return self.ms
+
+    def advance(self, ms: int) -> None:
+        self.ms += ms
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _pg_bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    return Path(dirs[-1]) if dirs and Path(dirs[-1], "pg_ctl").exists() else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server on 127.0.0.1; yields a URL template with {db}."""
+    bindir = _pg_bindir()
+    if bindir is None or not (bindir / "initdb").exists():
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
+    base = Path(tempfile.mkdtemp(prefix="powergw-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
+        shutil.chown(base, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    data, port = base / "data", free_port()
+    subprocess.run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "powergw", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True, capture_output=True,
+    )
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
+    subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "60", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        yield f"postgresql://powergw@127.0.0.1:{port}/{{db}}"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_db_counter = itertools.count()
+
+
+def fresh_postgres_db(template: str) -> str:
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    with psycopg.connect(template.format(db="postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return template.format(db=name)
+
+
+# ---- the cloud API as a real server ------------------------------------------------------------
+
+
+class ThreadServer:
+    """A WSGI app on waitress in a thread, on a free loopback port."""
+
+    def __init__(self, app, threads: int = 8):
+        from waitress.server import create_server
+
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="test")
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.close()
+        self.thread.join(5)
+
+
+class ServerProcess:
+    """`powergw cloud serve` as a subprocess; kill -9 and start again on the same port."""
+
+    def __init__(self, db: str, port: int | None = None, env: dict | None = None):
+        self.db, self.port = db, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, **(env or {}))
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 20) -> "ServerProcess":
+        cmd = [sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"cloud serve exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                if requests.get(self.url + "/v1/health", timeout=1).ok:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise RuntimeError("cloud serve did not come up")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+# ---- a fault-injecting HTTP proxy --------------------------------------------------------------
+
+
+class FaultProxy:
+    """An HTTP/1.1 proxy on loopback that misbehaves on purpose, one scripted fault per request.
+
+    Faults: "pass", "http500", "http503" (Retry-After), "http429" (Retry-After), "slow" (waits
+    `slow_s` before forwarding), "reset" (RST before forwarding), "reset_after" (forwards, the
+    server stores, then RST instead of the answer: the acknowledgement is lost).
+    """
+
+    def __init__(self, upstream_port: int, retry_after_s: int = 30, slow_s: float = 1.0):
+        self.upstream_port = upstream_port
+        self.retry_after_s = retry_after_s
+        self.slow_s = slow_s
+        self.faults: deque[str] = deque()
+        self.seen: list[tuple[str, str, str]] = []  # (method, path, fault)
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def script(self, *faults: str) -> None:
+        with self.lock:
+            self.faults.extend(faults)
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        try:
+            while True:
+                request = _read_request(reader)
+                if request is None:
+                    return
+                method, path, headers, body = request
+                with self.lock:
+                    fault = self.faults.popleft() if self.faults else "pass"
+                    self.seen.append((method, path, fault))
+                if fault == "reset":
+                    return _reset(conn)
+                if fault in ("http500", "http503", "http429"):
+                    status = int(fault[4:])
+                    extra = f"Retry-After: {self.retry_after_s}\r\n" if status != 500 else ""
+                    msg = b'{"error":"injected"}'
+                    conn.sendall(
+                        f"HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\n{extra}"
+                        f"Content-Length: {len(msg)}\r\n\r\n".encode() + msg
+                    )
+                    continue
+                if fault == "slow":
+                    time.sleep(self.slow_s)
+                status, reason, resp_headers, data = self._forward(method, path, headers, body)
+                if fault == "reset_after":
+                    return _reset(conn)
+                head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(
+                    f"{k}: {v}\r\n" for k, v in resp_headers if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                )
+                conn.sendall(head.encode() + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        except OSError:
+            return
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _forward(self, method, path, headers, body):
+        upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=30)
+        try:
+            upstream.request(method, path, body=body, headers={k: v for k, v in headers if k.lower() != "connection"})
+            resp = upstream.getresponse()
+            return resp.status, resp.reason, resp.getheaders(), resp.read()
+        except OSError:
+            return 502, "Bad Gateway", [], b'{"error":"upstream down"}'
+        finally:
+            upstream.close()
+
+
+def _read_request(reader):
+    line = reader.readline()
+    if not line:
+        return None
+    method, path, _ = line.decode("latin-1").split(" ", 2)
+    headers = []
+    length = 0
+    while True:
+        h = reader.readline().decode("latin-1")
+        if h in ("\r\n", "\n", ""):
+            break
+        k, _, v = h.partition(":")
+        headers.append((k.strip(), v.strip()))
+        if k.strip().lower() == "content-length":
+            length = int(v)
+    body = reader.read(length) if length else b""
+    return method, path, headers, body
+
+
+def _reset(conn: socket.socket) -> None:
+    """Close with an RST (SO_LINGER 0), as a crashed middlebox would."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
