@@ -1,0 +1,204 @@
+"""`powergw model train|retrain|rollback|evaluate|score`: handlers take args and return an exit code.
+
+Heavy libraries (scikit-learn, onnxruntime, numpy) are imported inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_REGISTRY = Path(os.environ.get("POWERGW_DATA_DIR", Path.home() / ".local/share/powergw")) / "models"
+
+
+def register(subparsers) -> None:
+    model = subparsers.add_parser("model", help="theft model: train, retrain, rollback, evaluate, score")
+    sub = model.add_subparsers(dest="model_command", metavar="ACTION")
+    sub.required = True
+
+    def common(p):
+        p.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help=f"model versions directory (default {DEFAULT_REGISTRY})")
+        return p
+
+    p = common(sub.add_parser("train", help="train a model on simulated households, store and promote it"))
+    p.add_argument("--households", type=int, default=48, help="simulated training households (default 48)")
+    p.add_argument("--days", type=int, default=112, help="days per household (default 112)")
+    p.add_argument("--trees", type=int, default=60, help="trees in the forest (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="forest seed (default 0)")
+    p.add_argument("--ship", action="store_true", help="write into the package's shipped model instead of the registry")
+    p.set_defaults(func=cmd_train)
+
+    p = common(sub.add_parser("retrain", help="retrain on simulated data plus this household's Ignore/Raise labels; promote only without regression"))
+    p.add_argument("--feedback", type=Path, help="feedback examples .npz (default: REGISTRY/feedback.npz)")
+    p.add_argument("--households", type=int, default=48)
+    p.add_argument("--days", type=int, default=112)
+    p.add_argument("--trees", type=int, default=60)
+    p.set_defaults(func=cmd_retrain)
+
+    p = common(sub.add_parser("rollback", help="make an earlier model version current again"))
+    p.add_argument("--to", dest="version", help="version name, e.g. v0002 (default: the one before the current)")
+    p.set_defaults(func=cmd_rollback)
+
+    p = common(sub.add_parser("evaluate", help="measure the current model on households never used in training"))
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.add_argument("--quick", action="store_true", help="a quarter of the households (about a minute)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = common(sub.add_parser("score", help="score a CSV of ts,power_w (1 s to 1 min) per hour window"))
+    p.add_argument("--input", required=True, type=Path, help="CSV file, '-' for stdin")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--state", default="TN", help="Indian state code for public holidays (default TN)")
+    p.add_argument("--tz", default="Asia/Kolkata")
+    p.set_defaults(func=cmd_score)
+
+
+def _train_args(args):
+    from edge_model.dataset import DatasetSpec
+    from edge_model.training import ForestParams
+
+    return DatasetSpec(households=args.households, days=args.days), ForestParams(n_trees=args.trees, seed=getattr(args, "seed", 0))
+
+
+def cmd_train(args) -> int:
+    from edge_model.pipeline import CheckSet, train_model
+    from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
+    from edge_model.scoring import METADATA_FILE, MODEL_FILE
+
+    spec, params = _train_args(args)
+    onnx_bytes, metadata = train_model(spec, params, CheckSet(), progress=True)
+    if args.ship:
+        SHIPPED_MODEL_DIR.mkdir(parents=True, exist_ok=True)
+        (SHIPPED_MODEL_DIR / MODEL_FILE).write_bytes(onnx_bytes)
+        (SHIPPED_MODEL_DIR / METADATA_FILE).write_text(json.dumps({**metadata, "version": "shipped"}, indent=2, sort_keys=True) + "\n")
+        where = SHIPPED_MODEL_DIR
+    else:
+        registry = ModelRegistry(args.registry)
+        version = registry.add(onnx_bytes, metadata)
+        registry.promote(version)
+        where = registry.root / version
+    check = metadata["metrics"]["check_set"]
+    print(
+        f"model stored in {where}: {len(onnx_bytes) / 1e6:.2f} MB, trained in {metadata['training']['train_seconds']} s, "
+        f"check-set ROC-AUC {check['roc_auc']:.3f}, threshold {metadata['threshold']:.3f}"
+    )
+    return 0
+
+
+def cmd_retrain(args) -> int:
+    from edge_model.feedback import load_examples
+    from edge_model.pipeline import CheckSet, promote_if_no_regression, train_model
+    from edge_model.registry import ModelRegistry
+
+    registry = ModelRegistry(args.registry)
+    feedback = load_examples(args.feedback or registry.root / "feedback.npz")
+    spec, params = _train_args(args)
+    onnx_bytes, metadata = train_model(spec, params, CheckSet(), extra=feedback, progress=True)
+    version = registry.add(onnx_bytes, metadata)
+    promoted, comparison = promote_if_no_regression(registry, version, CheckSet(), feedback)
+    print(json.dumps({"version": version, **comparison}, indent=2))
+    return 0 if promoted else 1
+
+
+def cmd_rollback(args) -> int:
+    from edge_model.registry import ModelRegistry
+
+    version = ModelRegistry(args.registry).rollback(args.version)
+    print(f"current model is now {version}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from edge_model.alerting import AlertPolicy
+    from edge_model.evaluation import EvalSpec, evaluate
+    from edge_model.registry import ModelRegistry
+    from edge_model.scoring import Scorer
+
+    scorer = Scorer(ModelRegistry(args.registry).current_dir())
+    spec = EvalSpec(mixed_households=15, clean_households=12, tap_households=20, ignore_households=10) if args.quick else EvalSpec()
+    report = evaluate(scorer.score, AlertPolicy(threshold=scorer.threshold), spec, progress=True)
+    report["model"] = scorer.version
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    return 0
+
+
+def _print_report(r: dict) -> None:
+    w = r["windows"]
+    print(f"model {r['model']}: {w['windows']} windows, {w['theft_windows']} theft")
+    print(f"  ROC-AUC {w['roc_auc']:.3f}  PR-AUC {w['pr_auc']:.3f}  TPR at 5% FPR {w['tpr_at_5pct_fpr']:.3f}")
+    for kind, m in w["per_kind"].items():
+        print(f"    {kind:18s} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  ({m['windows']} windows)")
+    print(f"  false alarms per clean household-month: {r['false_alarms_per_clean_household_month']:.2f}")
+    t = r["tapping"]
+    print(f"  tapping >= 100 W caught within 3 days: {t['caught_within_3_days']:.0%} (within 21 days {t['caught_within_21_days']:.0%}, median {t['median_days_to_first_alert']} days)")
+    for kind, v in t["per_kind_caught_within_3_days"].items():
+        print(f"    {kind:18s} {v:.0%}")
+    for band, v in t["by_magnitude_caught_within_3_days"].items():
+        print(f"    {band:18s} {v:.0%}")
+    i = r["ignore"]
+    print(f"  Ignore: {i['alerted_and_ignored']} benign households alerted; repeats {i['repeat_alerts_without_rule']} -> {i['repeat_alerts_with_rule']}")
+    print(f"    theft recall (7 days): same home without the pattern {i['theft_recall_same_home_without_pattern']}, on top of the Ignored pattern {i['theft_on_top_recall_with_rule']}")
+
+
+def cmd_score(args) -> int:
+    import datetime as dt
+
+    import numpy as np
+
+    from edge_model.alerting import AlertPolicy, Windows, adaptive_thresholds
+    from edge_model.calendar_days import HolidayCalendar
+    from edge_model.features import COLUMN, build_features
+    from edge_model.registry import ModelRegistry
+    from edge_model.scoring import Scorer
+    from edge_model.series import hourly_mean_power, parse_csv
+    from zoneinfo import ZoneInfo
+
+    text = sys.stdin.read() if str(args.input) == "-" else args.input.read_text()
+    ts, power = parse_csv(text)
+    first, hourly = hourly_mean_power(ts, power, args.tz)
+    rows = build_features(hourly, first, HolidayCalendar(args.state))
+    scorer = Scorer(ModelRegistry(args.registry).current_dir())
+    scores = scorer.score(rows)
+    zone = ZoneInfo(args.tz)
+    origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
+    n = len(hourly)
+    w = Windows(
+        start_s=origin + 3_600.0 * np.arange(n), hour=np.arange(n) % 24, weekday=rows[:, COLUMN["weekday"]].astype(int),
+        day=np.arange(n) // 24, power_w=np.nan_to_num(hourly), usual_w=rows[:, COLUMN["hod_base_w"]], score=scores,
+        history_days=rows[:, COLUMN["history_days"]],
+    )
+    policy = AlertPolicy(threshold=scorer.threshold)
+    thresholds = adaptive_thresholds(w, policy)
+    out = []
+    for i in range(n):
+        start = dt.datetime.fromtimestamp(w.start_s[i], zone).isoformat()
+        if np.isnan(hourly[i]):
+            out.append({"start": start, "score": None, "alert": False, "reason": "no readings in this hour"})
+            continue
+        alert = bool(scores[i] >= thresholds[i] and w.history_days[i] >= policy.min_history_days)
+        if w.history_days[i] < policy.min_history_days:
+            reason = f"still learning this household ({int(w.history_days[i])} of {policy.min_history_days} days of history)"
+        else:
+            dev = hourly[i] - w.usual_w[i]
+            reason = f"{hourly[i]:.0f} W vs usual {w.usual_w[i]:.0f} W ({dev:+.0f} W); threshold {thresholds[i]:.2f}"
+        out.append({"start": start, "score": round(float(scores[i]), 4), "alert": alert, "reason": reason})
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+    else:
+        print("start,score,alert,reason")
+        for row in out:
+            score = "" if row["score"] is None else row["score"]
+            print(f"{row['start']},{score},{str(row['alert']).lower()},\"{row['reason']}\"")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    parser = argparse.ArgumentParser(prog="powergw")
+    register(parser.add_subparsers(dest="command"))
+    ns = parser.parse_args()
+    sys.exit(ns.func(ns))

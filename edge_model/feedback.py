@@ -1,0 +1,71 @@
+"""Ignore and Raise: labelled examples for retraining and suppression rules, stored as plain files.
+
+Ignore = the alert's windows become normal examples (weight IGNORE_WEIGHT) and a scoped
+SuppressionRule; Raise = they become theft examples with a high weight (RAISE_WEIGHT).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from edge_model.alerting import Alert, SuppressionRule, Windows, rule_from_alert
+from edge_model.dataset import Examples
+
+IGNORE_WEIGHT = 3.0
+RAISE_WEIGHT = 10.0
+
+
+def ignore(features: np.ndarray, w: Windows, alert: Alert, household: int = -1) -> tuple[Examples, SuppressionRule]:
+    """The alert's windows as normal examples, and the rule that keeps that pattern quiet."""
+    hits = np.asarray(alert.hits)
+    examples = Examples(features[hits], np.zeros(len(hits), dtype=np.int64), np.full(len(hits), IGNORE_WEIGHT), np.full(len(hits), household))
+    return examples, rule_from_alert(w, alert)
+
+
+def raise_theft(features: np.ndarray, alert: Alert, household: int = -1) -> Examples:
+    """The alert's windows as theft examples with a high weight; the alert stays open."""
+    hits = np.asarray(alert.hits)
+    return Examples(features[hits], np.ones(len(hits), dtype=np.int64), np.full(len(hits), RAISE_WEIGHT), np.full(len(hits), household))
+
+
+def merge(*parts: Examples | None) -> Examples | None:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return None
+    return Examples(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("X", "y", "weight", "group")))
+
+
+def save_examples(path: Path, examples: Examples) -> None:
+    """Append to the household's feedback file (written atomically)."""
+    path = Path(path)
+    combined = merge(load_examples(path), examples)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, X=combined.X, y=combined.y, weight=combined.weight, group=combined.group)
+    os.replace(tmp, path)
+
+
+def load_examples(path: Path) -> Examples | None:
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        return Examples(data["X"], data["y"], data["weight"], data["group"])
+
+
+def save_rules(path: Path, rules: list[SuppressionRule]) -> None:
+    rows = [{**r.__dict__, "weekdays": sorted(r.weekdays)} for r in rules]
+    Path(path).write_text(json.dumps(rows, indent=2))
+
+
+def load_rules(path: Path, now_s: float | None = None) -> list[SuppressionRule]:
+    """Rules from the file, dropping those expired at now_s."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rules = [SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"])}) for row in json.loads(path.read_text())]
+    return [r for r in rules if now_s is None or r.expires_s > now_s]

@@ -1,0 +1,299 @@
+"""Theft model: calendar, features, attacks, training/export parity, onnxruntime-only scoring, registry, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from edge_model import EdgeModelError
+from edge_model.attacks import KINDS, THEFT, inject
+from edge_model.calendar_days import HolidayCalendar, parse_overrides
+from edge_model.dataset import CHECK_SEEDS, DatasetSpec, build_households, simulate_household, to_examples
+from edge_model.features import COLUMN, FEATURE_NAMES, N_FEATURES, as_model_input, build_features
+from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
+from edge_model.scoring import Scorer
+
+SMALL = DatasetSpec(households=16, days=84)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """A small forest, its ONNX export and metadata, trained in a few seconds."""
+    from edge_model.pipeline import CheckSet, train_model
+    from edge_model.training import ForestParams
+
+    onnx_bytes, metadata = train_model(SMALL, ForestParams(n_trees=12, max_depth=12), CheckSet(households=4, days=112), progress=False)
+    return onnx_bytes, metadata
+
+
+# -- calendar ---------------------------------------------------------------------------------
+
+
+def test_tamil_nadu_overrides_drop_northern_holidays_and_add_local_ones():
+    tn = HolidayCalendar("TN")
+    assert not tn.is_holiday(dt.date(2024, 3, 25))  # Holi
+    assert not tn.is_holiday(dt.date(2025, 2, 26))  # Maha Shivaratri
+    assert tn.name(dt.date(2024, 1, 25)) == "Thai Poosam"
+    assert tn.name(dt.date(2024, 4, 9)) == "Telugu New Year"
+    assert tn.name(dt.date(2024, 1, 15)) == "Pongal"
+    assert tn.name(dt.date(2024, 4, 14)) == "Dr. B. R. Ambedkar's Birthday; Tamil New Year"
+
+
+def test_states_without_overrides_follow_the_holidays_package():
+    import holidays
+
+    ka = HolidayCalendar("KA")
+    expected = holidays.India(subdiv="KA", years=2024)
+    for day in (dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(366)):
+        assert ka.is_holiday(day) == (day in expected)
+
+
+def test_a_bad_override_file_names_the_problem():
+    with pytest.raises(EdgeModelError, match="unknown key"):
+        parse_overrides("[TN]\nremvoe = ['Holi']\n")
+    with pytest.raises(EdgeModelError, match="needs date"):
+        parse_overrides("[TN]\nadd = [{ date = 'soon', name = 'x' }]\n")
+
+
+# -- features ---------------------------------------------------------------------------------
+
+
+def _household(seed=CHECK_SEEDS, days=42, theft=None, benign=None, **kw):
+    from edge_model.calendar_days import load_overrides
+
+    return simulate_household(seed, days, theft, benign, load_overrides(), **kw)
+
+
+def test_features_are_float64_rows_and_cast_once_to_float32():
+    h = _household()
+    assert h.features.shape == (42 * 24, N_FEATURES) == (42 * 24, len(FEATURE_NAMES))
+    assert h.features.dtype == np.float64 and np.all(np.isfinite(h.features))
+    x32 = as_model_input(h.features)
+    assert x32.dtype == np.float32 and x32.flags.c_contiguous
+    with pytest.raises(EdgeModelError):
+        as_model_input(h.features[:, :5])
+
+
+def test_features_use_only_the_past():
+    h = _household()
+    calendar = HolidayCalendar(h.state)
+    changed = h.power_w.copy()
+    changed[30 * 24 :] += 1_500.0
+    a = build_features(h.power_w, h.first_date, calendar)
+    b = build_features(changed, h.first_date, calendar)
+    assert np.array_equal(a[: 30 * 24], b[: 30 * 24])
+    assert not np.array_equal(a[30 * 24 :], b[30 * 24 :])
+
+
+def test_calendar_and_baseline_columns():
+    h = _household(days=35)
+    f = h.features
+    assert list(f[:24, COLUMN["hour"]]) == list(range(24))
+    weekday = (h.first_date + dt.timedelta(days=3)).weekday()
+    assert f[3 * 24, COLUMN["weekday"]] == weekday
+    # The hour-of-day baseline is the median of the previous 7 days at the same hour.
+    i = 20 * 24 + 13
+    expected = np.median(h.power_w[[i - 24 * k for k in range(1, 8)]])
+    assert f[i, COLUMN["hod_base_w"]] == pytest.approx(expected)
+    assert f[i, COLUMN["hod_dev_w"]] == pytest.approx(h.power_w[i] - expected)
+
+
+def test_features_need_whole_days():
+    with pytest.raises(EdgeModelError, match="whole local days"):
+        build_features(np.ones(30), dt.date(2024, 1, 1), HolidayCalendar("TN"))
+
+
+# -- attacks ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_injection_changes_only_its_span_and_is_labelled(kind):
+    x = _household(days=35).clean_w
+    y, mask, label = inject(x, kind, 14, np.random.default_rng(1), days=5)
+    assert label.kind == kind and label.category == KINDS[kind].category
+    assert label.start_h == 14 * 24
+    assert np.array_equal(y[: 14 * 24], x[: 14 * 24])
+    assert mask.any() and not mask[: 14 * 24].any()
+    assert np.all(y >= 0)
+    if KINDS[kind].category == THEFT:
+        assert not mask[label.end_h :].any()
+        assert np.array_equal(y[label.end_h :], x[label.end_h :])
+
+
+def test_jokar_attacks_do_what_the_paper_says():
+    x = _household(days=21).clean_w
+    rng = np.random.default_rng(3)
+    day = slice(14 * 24, 15 * 24)
+    h1, _, _ = inject(x, "h1", 14, rng, days=1)
+    ratio = h1[day] / x[day]
+    assert np.allclose(ratio, ratio[0]) and 0.1 <= ratio[0] <= 0.8
+    h2, _, _ = inject(x, "h2", 14, rng, days=1)
+    assert 4 <= np.sum(h2[day] == 0) <= 24
+    h3, _, _ = inject(x, "h3", 14, rng, days=1)
+    assert np.all((h3[day] / x[day] >= 0.1 - 1e-12) & (h3[day] / x[day] <= 0.8 + 1e-12))
+    h5, _, _ = inject(x, "h5", 14, rng, days=1)
+    assert np.allclose(h5[day], x[day].mean())
+    h6, _, _ = inject(x, "h6", 14, rng, days=1)
+    assert np.array_equal(h6[day], x[day][::-1])
+
+
+def test_tapping_adds_delta_only_where_labelled():
+    x = _household(days=21).clean_w
+    y, mask, label = inject(x, "tap_night", 10, np.random.default_rng(5), days=4, magnitude_w=800.0)
+    assert np.allclose(y[mask] - x[mask], 800.0)
+    assert np.array_equal(y[~mask], x[~mask])
+    hours = set((np.flatnonzero(mask) % 24).tolist())
+    assert hours <= set(range(20, 24)) | set(range(0, 7))
+    assert label.magnitude_w == 800.0
+
+
+# -- training, export, parity -----------------------------------------------------------------
+
+
+def test_onnx_export_scores_like_sklearn_on_ten_thousand_rows(small_model):
+    _, metadata = small_model
+    parity = metadata["metrics"]["parity"]
+    assert parity["rows"] >= 10_000
+    assert parity["label_agreement"] == 1.0
+    assert parity["max_abs_dp"] <= 1e-6
+
+
+def test_parity_check_directly_against_a_fresh_forest():
+    from edge_model.training import ForestParams, export_onnx, parity_check, train_forest
+
+    data = to_examples(build_households(DatasetSpec(households=6, days=84)))
+    assert len(data) >= 10_000
+    forest = train_forest(data.X, data.y, data.weight, ForestParams(n_trees=6, max_depth=12), progress=False)
+    result = parity_check(forest, export_onnx(forest), data.X)
+    assert result == {"rows": len(data), "label_agreement": 1.0, "max_abs_dp": pytest.approx(0.0, abs=1e-6)}
+
+
+def test_metadata_says_what_the_model_is(small_model):
+    _, metadata = small_model
+    from edge_model.features import FEATURES_VERSION
+
+    assert metadata["features_version"] == FEATURES_VERSION
+    assert metadata["feature_names"] == list(FEATURE_NAMES)
+    assert 0 < metadata["threshold"] < 1
+    assert metadata["training"]["rows"] > 0 and metadata["training"]["theft_rows"] > 0
+    assert {"scikit-learn", "skl2onnx", "onnxruntime", "numpy"} <= set(metadata["libraries"])
+    assert metadata["metrics"]["check_set"]["roc_auc"] > 0.6  # a tiny forest on 16 homes; the real figures come from `model evaluate`
+
+
+# -- scoring with onnxruntime only ------------------------------------------------------------
+
+
+def test_the_scoring_path_never_imports_sklearn():
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import numpy as np
+        from edge_model.calendar_days import HolidayCalendar
+        from edge_model.features import build_features
+        from edge_model.scoring import Scorer
+        from edge_model.alerting import AlertPolicy, decide
+        import edge_model.store_job, edge_model.feedback, edge_model.series, edge_model.registry
+        scorer = Scorer({str(SHIPPED_MODEL_DIR)!r})
+        x = 200 + 50 * np.sin(np.arange(21 * 24) / 24 * 2 * np.pi)
+        import datetime as dt
+        p = scorer.score(build_features(x, dt.date(2024, 5, 1), HolidayCalendar("TN")))
+        assert p.shape == (21 * 24,)
+        bad = sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "skl2onnx", "scipy"))
+        print(bad)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_shipped_model_is_small_current_and_catches_a_big_tap():
+    scorer = Scorer(SHIPPED_MODEL_DIR)
+    assert (SHIPPED_MODEL_DIR / "model.onnx").stat().st_size < 10e6
+    assert scorer.metadata["metrics"]["parity"]["max_abs_dp"] <= 1e-6
+    from edge_model.alerting import AlertPolicy, decide
+    from edge_model.evaluation import windows_for
+
+    h = _household(seed=CHECK_SEEDS + 5, days=49, theft="tap_constant", theft_start_day=35, magnitude_w=1_000.0, theft_days=14)
+    alerts = decide(windows_for(h, scorer.score(h.features)), AlertPolicy(threshold=scorer.threshold))
+    first = [a for a in alerts if a.index >= 35 * 24]
+    assert first and (first[0].index - 35 * 24) / 24 <= 3
+    assert "+" in first[0].message and "usual" in first[0].message
+
+
+def test_a_model_for_other_features_is_refused(tmp_path):
+    (tmp_path / "model.onnx").write_bytes((SHIPPED_MODEL_DIR / "model.onnx").read_bytes())
+    meta = json.loads((SHIPPED_MODEL_DIR / "metadata.json").read_text())
+    (tmp_path / "metadata.json").write_text(json.dumps({**meta, "features_version": 999}))
+    with pytest.raises(EdgeModelError, match="features v999"):
+        Scorer(tmp_path)
+
+
+# -- registry, retrain, rollback --------------------------------------------------------------
+
+
+def test_registry_versions_promotion_and_rollback(tmp_path, small_model):
+    onnx_bytes, metadata = small_model
+    registry = ModelRegistry(tmp_path / "models")
+    assert registry.current_dir() == SHIPPED_MODEL_DIR  # a fresh install scores with the shipped model
+    v1 = registry.add(onnx_bytes, metadata)
+    registry.promote(v1)
+    v2 = registry.add(onnx_bytes, {**metadata, "threshold": 0.9})
+    assert registry.current() == v1  # added is not promoted
+    registry.promote(v2)
+    assert registry.current() == v2 and registry.metadata()["threshold"] == 0.9
+    assert registry.rollback() == v1 and registry.current() == v1
+    assert registry.versions() == [v1, v2]  # nothing deleted
+    with pytest.raises(EdgeModelError, match="no model version"):
+        registry.rollback("v0099")
+
+
+def test_a_regressed_candidate_is_not_promoted(tmp_path, small_model):
+    from edge_model.pipeline import CheckSet, promote_if_no_regression
+    from edge_model.training import ForestParams, export_onnx, train_forest
+
+    onnx_bytes, metadata = small_model
+    registry = ModelRegistry(tmp_path / "models")
+    good = registry.add(onnx_bytes, metadata)
+    registry.promote(good)
+    # A stump trained on shuffled labels is the regression the check set must catch.
+    data = to_examples(build_households(DatasetSpec(households=4, days=42)))
+    shuffled = np.random.default_rng(0).permutation(data.y)
+    stump = train_forest(data.X, shuffled, data.weight, ForestParams(n_trees=1, max_depth=1), progress=False)
+    bad = registry.add(export_onnx(stump), {**metadata, "threshold": 0.5})
+    promoted, comparison = promote_if_no_regression(registry, bad, CheckSet(households=2, days=56))
+    assert not promoted and registry.current() == good
+    assert comparison["candidate"]["roc_auc"] < comparison["current"]["roc_auc"]
+
+
+# -- CLI --------------------------------------------------------------------------------------
+
+
+def test_cli_scores_a_csv_at_one_minute(tmp_path, capsys):
+    from gateway.simulation.household import PRESETS, Household
+
+    from edge_model import commands
+
+    start = dt.datetime(2024, 4, 1, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    power = Household(PRESETS["medium"], seed=3).power_w(start, 10 * 1440, 60.0)
+    lines = ["ts,power_w"] + [f"{(start + dt.timedelta(minutes=i)).isoformat()},{p:.1f}" for i, p in enumerate(power)]
+    csv = tmp_path / "usage.csv"
+    csv.write_text("\n".join(lines) + "\n")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["model", "score", "--input", str(csv), "--format", "json", "--registry", str(tmp_path / "none")])
+    assert args.func(args) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 10 * 24
+    assert set(rows[0]) == {"start", "score", "alert", "reason"}
+    assert rows[0]["start"] == "2024-04-01T00:00:00+05:30"
+    assert "still learning" in rows[0]["reason"] and rows[0]["alert"] is False
+    assert all(0 <= r["score"] <= 1 for r in rows)
