@@ -18,6 +18,7 @@ from . import PowerGwError, __version__
 COMMAND_MODULES = (
     "gateway.commands",
     "cloud_sync.commands",
+    "edge_model.commands",
 )
 
 
