@@ -1,0 +1,114 @@
+"""Theft model benchmarks: onnxruntime vs sklearn predict_proba (one window, a day's batch), model size, RSS.
+
+    .venv/bin/python benchmarks/bench_model.py [--json]
+
+Trains the same forest as the shipped model (same data spec and params) so sklearn and
+onnxruntime score the same trees in the same run. Resident memory is measured in fresh
+subprocesses: one that only loads the model with onnxruntime and scores a day (what the daemon
+adds), and one that also imports the gateway's store and alerting core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RSS_PROBE = """
+import datetime as dt, sys
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+base = rss_mb()
+import numpy as np
+from edge_model.calendar_days import HolidayCalendar
+from edge_model.features import build_features
+from edge_model.scoring import Scorer
+from edge_model.registry import SHIPPED_MODEL_DIR
+{extra}
+scorer = Scorer(SHIPPED_MODEL_DIR)
+x = 300 + 100 * np.sin(np.arange(36 * 24) / 24 * 2 * np.pi)
+scorer.score(build_features(x, dt.date(2024, 5, 1), HolidayCalendar("TN")))
+print(base, rss_mb(), "sklearn" in sys.modules)
+"""
+
+
+def _time(fn, repeat: int) -> float:
+    """Median seconds per call over `repeat` calls after a warm-up."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return float(np.median(samples))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    import onnxruntime as ort
+
+    from edge_model.dataset import EVAL_SEEDS, DatasetSpec, build_households, to_examples
+    from edge_model.features import as_model_input
+    from edge_model.registry import SHIPPED_MODEL_DIR
+    from edge_model.training import ForestParams, export_onnx, train_forest
+
+    meta = json.loads((SHIPPED_MODEL_DIR / "metadata.json").read_text())
+    spec = DatasetSpec(**meta["dataset"])
+    params = ForestParams(**meta["training"]["forest"])
+    data = to_examples(build_households(spec))
+    t0 = time.perf_counter()
+    forest = train_forest(data.X, data.y, data.weight, params, progress=False)
+    train_s = time.perf_counter() - t0
+    forest.set_params(n_jobs=1)  # the Pi scores on one core; same for both
+    onnx_bytes = export_onnx(forest)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+
+    rows = as_model_input(to_examples(build_households(DatasetSpec(first_seed=EVAL_SEEDS, households=1, days=28))).X)
+    one, day = rows[:1], rows[:24]
+    results = {
+        "train_seconds_same_params_as_shipped": round(train_s, 1),
+        "model_bytes": len(onnx_bytes),
+        "shipped_model_bytes": (SHIPPED_MODEL_DIR / "model.onnx").stat().st_size,
+        "trees": params.n_trees,
+        "nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
+    }
+    for name, batch, repeat in (("one_window", one, 300), ("day_batch_24", day, 300)):
+        sk = _time(lambda: forest.predict_proba(batch), repeat)
+        ox = _time(lambda: session.run(None, {"features": batch}), repeat)
+        results[name] = {"sklearn_ms": sk * 1e3, "onnxruntime_ms": ox * 1e3, "speedup": sk / ox}
+
+    for label, extra in (("model_only", ""), ("with_gateway_core", "import gateway.store, gateway.protocol, gateway.energy, edge_model.store_job, edge_model.alerting")):
+        out = subprocess.run([sys.executable, "-c", RSS_PROBE.format(extra=extra)], capture_output=True, text=True, cwd=ROOT, check=True)
+        base, loaded, sklearn_loaded = out.stdout.split()
+        results[f"rss_mb_{label}"] = {"interpreter": float(base), "after_load_and_score": float(loaded), "sklearn_imported": sklearn_loaded == "True"}
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"model: {results['trees']} trees, {results['nodes']} nodes, {results['model_bytes'] / 1e6:.2f} MB ONNX (shipped {results['shipped_model_bytes'] / 1e6:.2f} MB); trained in {train_s:.1f} s")
+    for name in ("one_window", "day_batch_24"):
+        r = results[name]
+        print(f"{name:14s} sklearn {r['sklearn_ms']:.3f} ms   onnxruntime {r['onnxruntime_ms']:.3f} ms   onnxruntime is {r['speedup']:.1f}x faster")
+    for label in ("model_only", "with_gateway_core"):
+        r = results[f"rss_mb_{label}"]
+        print(f"RSS {label:18s} {r['after_load_and_score']:.1f} MB (bare interpreter {r['interpreter']:.1f} MB; sklearn imported: {r['sklearn_imported']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
