@@ -114,11 +114,22 @@ class ThreadServer:
 
         self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="test")
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def _run(self) -> None:
+        from waitress import wasyncore
+
+        while not self._stop.is_set():
+            wasyncore.loop(timeout=0.05, map=self.server._map, count=1)
+        # Close every socket (the listener and keep-alive connections) on the loop's own thread.
+        for channel in list(self.server._map.values()):
+            channel.close()
+        self.server.task_dispatcher.shutdown()
+
     def close(self) -> None:
-        self.server.close()
+        self._stop.set()
         self.thread.join(5)
 
 
