@@ -172,6 +172,11 @@ class Outbox:
                 [(now_ms + d, error[:500], k) for k, d in delays_ms.items()],
             )
 
+    def release_deferred(self, now_ms: int) -> int:
+        """Make every waiting event due now: the cloud answered again, so their backoff is over."""
+        with transaction(self.conn):
+            return self.conn.execute("UPDATE outbox SET next_attempt_ms = ? WHERE next_attempt_ms > ?", (now_ms, now_ms)).rowcount
+
     def dead_letter(self, events: Sequence[OutboxEvent], status: int | None, reason: str, now_ms: int) -> None:
         """Move events the cloud refused for good to `outbox_dead`, in one transaction."""
         with transaction(self.conn):

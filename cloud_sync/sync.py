@@ -97,6 +97,9 @@ class Syncer:
         """Send due events batch by batch until none is due or the cloud says stop."""
         result = RoundResult()
         batches = 0
+        released = False
+        if self.clock_ms() < self._hold_until_ms():
+            return result  # the cloud asked us to wait (Retry-After) or is down: the whole queue waits
         while max_batches is None or batches < max_batches:
             events = self.outbox.due(self.clock_ms(), self.policy.batch_size)
             if not events:
@@ -104,6 +107,11 @@ class Syncer:
             batches += 1
             if not self._send(events, result, progress):
                 break
+            if not released and result.acknowledged:
+                # The cloud takes events again: events still waiting out a backoff from the
+                # outage go now, not one by one as their jittered delays expire.
+                self.outbox.release_deferred(self.clock_ms())
+                released = True
         return result
 
     def _send(self, events: list[OutboxEvent], result: RoundResult, progress: Callable[[int], None] | None) -> bool:
@@ -149,6 +157,8 @@ class Syncer:
             for e in events
         }
         self.outbox.defer(delays, now, error)
+        # Not only this batch: every event waits, or the next batch would hit the same outage.
+        self.state.set("hold_until_ms", now + min(delays.values()))
         result.deferred += len(events)
         self._error(error, result)
         last_ok = int(self.state.get("last_success_ms", "0") or 0)
@@ -293,9 +303,17 @@ class Syncer:
             self.pull(result)
         return result
 
+    def _hold_until_ms(self) -> int:
+        return int(self.state.get("hold_until_ms", "0") or 0)
+
+    def next_attempt_ms(self) -> int | None:
+        """When the next push can send something: the next due event, not before a hold."""
+        due = self.outbox.next_due_ms()
+        return None if due is None else max(due, self._hold_until_ms())
+
     def next_round_in_s(self, interval_s: float) -> float:
         """Seconds until the next useful round: the next due event, at most `interval_s`."""
-        due = self.outbox.next_due_ms()
+        due = self.next_attempt_ms()
         if due is None:
             return interval_s
         return max(0.0, min(interval_s, (due - self.clock_ms()) / 1000))
@@ -309,7 +327,7 @@ class Syncer:
             "household_id": s.get("household_id"),
             "queue_depth": self.outbox.depth(),
             "oldest_event_ms": self.outbox.oldest_created_ms(),
-            "next_attempt_ms": self.outbox.next_due_ms(),
+            "next_attempt_ms": self.next_attempt_ms(),
             "dead_letters": self.outbox.dead_count(),
             "cursor": s.cursor(),
             "last_success_ms": _int_or_none(s.get("last_success_ms")),

@@ -186,7 +186,7 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.retry_after_s = retry_after_s
         self.slow_s = slow_s
-        self.faults: deque[str] = deque()
+        self.faults: dict[str, deque[str]] = {}
         self.seen: list[tuple[str, str, str]] = []  # (method, path, fault)
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -197,9 +197,10 @@ class FaultProxy:
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def script(self, *faults: str) -> None:
+    def script(self, *faults: str, path: str = "/v1/events") -> None:
+        """Queue faults for the next requests to `path` (without its query string)."""
         with self.lock:
-            self.faults.extend(faults)
+            self.faults.setdefault(path, deque()).extend(faults)
 
     def close(self) -> None:
         self.closed = True
@@ -222,7 +223,8 @@ class FaultProxy:
                     return
                 method, path, headers, body = request
                 with self.lock:
-                    fault = self.faults.popleft() if self.faults else "pass"
+                    queue = self.faults.get(path.split("?")[0])
+                    fault = queue.popleft() if queue else "pass"
                     self.seen.append((method, path, fault))
                 if fault == "reset":
                     return _reset(conn)

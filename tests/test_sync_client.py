@@ -132,7 +132,7 @@ def test_server_down_defers_with_backoff_and_raises_sync_failing_after_hours(gw,
     delays = []
     for _ in range(8):
         assert syncer.push().deferred == 10
-        delays.append(syncer.outbox.next_due_ms() - clock())
+        delays.append(syncer.next_attempt_ms() - clock())
         clock.advance(delays[-1])
     assert delays == [2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]
     assert alerts.alerts == []

@@ -1,0 +1,213 @@
+"""Fault tests: `powergw cloud serve` as a real process on 127.0.0.1, killed, restarted, and behind
+a proxy that answers 500, 503/429 with Retry-After, stalls past the read timeout and resets
+connections. Afterwards every event is on the server exactly once, the outbox is empty, and a
+payment confirmed in the cloud is in the gateway's balance exactly once. Time is a fake clock:
+backoff delays are checked, never slept.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+
+import pytest
+import requests
+
+from cloud_sync.client import SyncClient
+from cloud_sync.cloud_store import CloudStore
+from cloud_sync.outbox import Outbox, SyncState, transaction
+from cloud_sync.server import razorpay_signature
+from cloud_sync.sync import SyncPolicy, Syncer
+from gateway.app import open_store
+from test_cloud_support import FakeClock, FaultProxy, ServerProcess, free_port
+
+pytestmark = pytest.mark.slow
+
+HOOK = "whsec_fault"
+BILL_PAISE = 150_000
+
+
+@pytest.fixture
+def gw(tmp_path):
+    store = open_store(tmp_path / "gw.db")
+    # Stand-in for the billing ledger until gateway.billing lands: one bill, payments by key.
+    store.conn.execute("CREATE TABLE ledger (idempotency_key TEXT PRIMARY KEY, amount_paise INTEGER NOT NULL)")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def cloud_db(tmp_path):
+    path = str(tmp_path / "cloud.db")
+    store = CloudStore(path)
+    hid, code = store.add_household("Reddy")
+    store.close()
+    return path, hid, code
+
+
+def balance_paise(gw) -> int:
+    return BILL_PAISE - gw.conn.execute("SELECT coalesce(sum(amount_paise), 0) FROM ledger").fetchone()[0]
+
+
+def confirm_payment(conn, data):
+    """The ledger's confirm_payment, as the sync calls it: inside the cursor's transaction."""
+    conn.execute("INSERT INTO ledger VALUES (?, ?)", (data["idempotency_key"], data["amount_paise"]))
+
+
+def syncer_for(gw, url, token, clock, batch=500, read_timeout_s=5.0):
+    client = SyncClient(requests.Session(), url, token, connect_timeout_s=1, read_timeout_s=read_timeout_s,
+                        clock_s=lambda: clock() / 1000)
+    return Syncer(Outbox(gw.conn), client, clock_ms=clock, rand=random.Random(7).random, alert=lambda *a, **k: None,
+                  handlers={"payment_confirmed": confirm_payment},
+                  policy=SyncPolicy(batch_size=batch, backoff_base_s=1, backoff_max_s=120))
+
+
+def drain(syncer, clock, rounds=200):
+    """Run rounds, jumping the fake clock to the next due event, until the outbox is empty;
+    returns how many events the server reported as duplicates on the way."""
+    duplicates = 0
+    for _ in range(rounds):
+        duplicates += syncer.run_once().duplicates
+        if syncer.outbox.depth() == 0:
+            return duplicates
+        clock.ms = max(clock.ms, syncer.next_attempt_ms())
+    raise AssertionError(f"outbox not drained: {syncer.status()}")
+
+
+def enqueue(gw, n, clock):
+    with transaction(gw.conn):
+        return [Outbox.enqueue(gw.conn, "node_health", {"node": f"n{i % 4}", "i": i}, now_ms=clock()) for i in range(n)]
+
+
+def assert_exactly_once(db_path, keys):
+    store = CloudStore(db_path)
+    try:
+        rows, distinct = store.event_counts()
+        with store.tx() as tx:
+            stored = {r[0] for r in tx.all("SELECT key FROM events")}
+    finally:
+        store.close()
+    assert rows == distinct == len(keys) and stored == set(keys)
+
+
+def test_backlog_of_10000_queued_while_down_arrives_exactly_once(gw, cloud_db):
+    path, hid, code = cloud_db
+    clock = FakeClock()
+    server = ServerProcess(path)
+    keys = enqueue(gw, 10_000, clock)
+    offline = syncer_for(gw, server.url, "none-yet", clock)
+    result = offline.run_once()
+    assert result.deferred == 500 and result.acknowledged == 0 and "ConnectionError" in result.errors[0]
+
+    # Ingest keeps writing to the same database while the backlog drains.
+    ingest_db = open_store(gw.path)
+    stop, latencies = threading.Event(), []
+
+    def ingest():
+        n = 0
+        while not stop.is_set():
+            t = time.perf_counter()
+            ingest_db.set_meta("ingest_tick", str(n))
+            latencies.append(time.perf_counter() - t)
+            n += 1
+            time.sleep(0.005)
+
+    server.start()
+    try:
+        token = SyncClient(requests.Session(), server.url).register(code, "pi")["token"]
+        syncer = syncer_for(gw, server.url, token, clock)
+        writer = threading.Thread(target=ingest)
+        writer.start()
+        drain(syncer, clock)
+        stop.set()
+        writer.join()
+        assert syncer.outbox.depth() == 0 and syncer.outbox.dead_count() == 0
+        assert_exactly_once(path, keys)
+        assert len(latencies) > 10 and max(latencies) < 2.0
+    finally:
+        stop.set()
+        ingest_db.close()
+        server.stop()
+
+
+def test_killing_the_server_mid_drain_loses_and_doubles_nothing(gw, cloud_db):
+    path, hid, code = cloud_db
+    clock = FakeClock()
+    server = ServerProcess(path).start()
+    try:
+        token = SyncClient(requests.Session(), server.url).register(code, "pi")["token"]
+        keys = enqueue(gw, 4000, clock)
+        syncer = syncer_for(gw, server.url, token, clock, batch=200)
+        acked = []
+
+        def killer():
+            while sum(acked) < 1000:
+                time.sleep(0.001)
+            server.kill()  # SIGKILL while the client is sending the next batches
+
+        t = threading.Thread(target=killer)
+        t.start()
+        first = syncer.push(progress=acked.append)
+        t.join()
+        assert first.errors and 0 < syncer.outbox.depth() < 4000
+        server.start()
+        drain(syncer, clock)
+        assert_exactly_once(path, keys)
+    finally:
+        server.stop()
+
+
+def test_faulty_network_and_server_answers(gw, cloud_db):
+    path, hid, code = cloud_db
+    clock = FakeClock()
+    env = {"POWERGW_RAZORPAY_WEBHOOK_SECRET": HOOK, "POWERGW_CLOUD_ADMIN_TOKEN": "adm"}
+    server = ServerProcess(path, env=env).start()
+    proxy = FaultProxy(server.port, retry_after_s=30, slow_s=1.0)
+    try:
+        token = SyncClient(requests.Session(), server.url).register(code, "pi")["token"]
+        keys = enqueue(gw, 1000, clock)
+        syncer = syncer_for(gw, proxy.url, token, clock, batch=100, read_timeout_s=0.3)
+
+        proxy.script("http503")
+        syncer.push()
+        assert min(e.next_attempt_ms for e in syncer.outbox.due(clock() + 10**9, 100)) >= clock() + 30_000
+        clock.advance(29_999)
+        assert syncer.push().sent == 0  # Retry-After honoured for the whole queue, not just that batch
+        clock.advance(1)
+
+        proxy.script("http500", "reset", "slow", "reset_after", "http429", "reset_after", "pass", "http500")
+        duplicates = drain(syncer, clock)
+        assert duplicates >= 200  # the batches whose answers were reset were stored, then resent
+        faults = [f for m, p, f in proxy.seen if p == "/v1/events"]
+        assert {"http500", "reset", "slow", "reset_after", "http429"} <= set(faults)
+        assert_exactly_once(path, keys)
+
+        # The same batch delivered twice: the second answer is all duplicates.
+        again = syncer.client.post_events([{"key": k, "kind": "node_health", "created_ms": 1, "payload": {}} for k in keys[:50]])
+        assert again.new == [] and again.duplicate == keys[:50]
+        assert_exactly_once(path, keys)
+
+        # A UPI payment confirmed in the cloud (webhook delivered twice) and a counter payment.
+        order = requests.post(f"{server.url}/v1/households/{hid}/payment-orders", json={"bill_id": "2025-06", "amount_paise": 100_000},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
+        body = json.dumps({"event": "payment.captured", "created_at": int(time.time()), "payload": {"payment": {"entity": {
+            "id": "pay_F1", "amount": 100_000, "order_id": order["order_id"], "method": "upi"}}}}).encode()
+        for event_id in ("evt_a", "evt_a", "evt_b"):
+            r = requests.post(f"{server.url}/v1/webhooks/razorpay", data=body, timeout=5, headers={
+                "X-Razorpay-Signature": razorpay_signature(HOOK, body), "X-Razorpay-Event-Id": event_id,
+                "Content-Type": "application/json"})
+            assert r.status_code == 200
+        requests.post(f"{server.url}/v1/admin/households/{hid}/counter-payments", json={"amount_paise": 20_000, "reference": "c1"},
+                      headers={"Authorization": "Bearer adm"}, timeout=5).raise_for_status()
+
+        proxy.script("reset_after", path="/v1/changes")  # the first page of changes is lost on the way back
+        assert syncer.pull().errors and SyncState(gw.conn).cursor() == 0
+        assert syncer.pull().pulled == 2
+        assert syncer.pull().pulled == 0
+        assert balance_paise(gw) == BILL_PAISE - 100_000 - 20_000
+        assert syncer.outbox.depth() == 0
+    finally:
+        proxy.close()
+        server.stop()
