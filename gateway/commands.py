@@ -84,13 +84,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _start_ui(gw, host: str, port: int) -> object | None:
     try:
         import local_ui
-    except ImportError:
+
+        create_app, serve_in_thread = local_ui.create_app, local_ui.serve_in_thread
+    except (ImportError, AttributeError):
         log.info("dashboard not available in this build")
         return None
-    app = local_ui.create_app(
-        gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json", config=gw.config
-    )
-    return local_ui.serve_in_thread(app, host, port)
+    app = create_app(gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json", config=gw.config)
+    return serve_in_thread(app, host, port)
 
 
 def _notifier():
