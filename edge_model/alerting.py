@@ -91,10 +91,12 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
     """Walk the windows in time order and return the alerts the daemon would have raised."""
     if thresholds is None:
         thresholds = adaptive_thresholds(w, policy)
-    hit = w.score >= thresholds
+    raw = (w.score >= thresholds) & (w.history_days >= policy.min_history_days)
+    suppressed = np.zeros(len(raw), dtype=bool)
     for rule in rules:
-        hit &= ~rule.matches(w.hour, w.weekday, w.power_w, w.start_s)
-    hit &= w.history_days >= policy.min_history_days
+        suppressed |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s)
+    hit = raw & ~suppressed
+    raw_cum = np.concatenate([[0], np.cumsum(raw)])
     alerts: list[Alert] = []
     last_alert = -(10**9)
     hit_idx = np.flatnonzero(hit)
@@ -103,6 +105,11 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
             continue
         recent = hit_idx[(hit_idx > i - policy.window_h) & (hit_idx <= i)]
         if len(recent) < policy.min_hits or len(np.unique(w.day[recent])) < policy.min_days:
+            continue
+        # An Ignored pattern also lifts the day-level features of nearby hours; if most of the
+        # evidence is the Ignored pattern itself, the rest is its shadow, not a new theft.
+        all_recent = raw_cum[i + 1] - raw_cum[max(0, i + 1 - policy.window_h)]
+        if rules and len(recent) < 0.5 * all_recent:
             continue
         message, numbers = explain(w, recent)
         alerts.append(Alert(int(i), float(w.start_s[i]), float(w.score[i]), float(thresholds[i]), tuple(int(r) for r in recent), message, numbers))
@@ -163,12 +170,15 @@ def explain(w: Windows, hits: np.ndarray) -> tuple[str, dict]:
 
 
 def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_factor: float = 1.25) -> SuppressionRule:
-    """Ignore: the alert's hour band, its weekdays (all if it spans 3 or more), a cap 25 % above its peak, 90 days."""
+    """Ignore: the alert's hour band widened by 2 h each side, weekends only if it was a weekend pattern
+    (else every day: two days of evidence cannot tell a weekly habit), a cap 25 % above its peak, 90 days."""
     hits = np.asarray(alert.hits)
     first, last = _hour_band(w.hour[hits])
-    weekdays = frozenset(int(d) for d in w.weekday[hits])
-    if len(weekdays) >= 3:
-        weekdays = frozenset(range(7))
+    if first != last:
+        width = (last - first) % 24
+        first, last = (0, 0) if width + 4 >= 24 else ((first - 2) % 24, (last + 2) % 24)
+    weekend = frozenset((5, 6))
+    weekdays = weekend if set(int(d) for d in w.weekday[hits]) <= weekend else frozenset(range(7))
     return SuppressionRule(
         first_hour=first,
         last_hour=last,
