@@ -19,6 +19,7 @@ from .store import Store
 
 MIGRATION_SETS: tuple[str, ...] = (
     "cloud_sync.outbox:migrations",
+    "gateway.alerts.alert_store:alerts_migrations",
 )
 
 

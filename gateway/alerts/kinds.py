@@ -1,0 +1,50 @@
+"""The alert kinds: one row each, with default severity, whether it emails and how it dedups.
+
+Tables, not if-chains: a new kind is one row here. `dedup` says which earlier alert with the
+same dedup key absorbs a new one: "open" (only an alert still open: the condition can come back
+after it was resolved) or "ever" (any alert: once per key, e.g. once per threshold per cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class AlertKind:
+    """How one kind of alert behaves."""
+
+    name: str
+    title: str
+    severity: str
+    emails: bool
+    dedup: str = "open"
+
+
+KINDS: dict[str, AlertKind] = {
+    k.name: k
+    for k in (
+        AlertKind("budget_threshold", "Budget threshold reached", "warning", emails=True, dedup="ever"),
+        AlertKind("budget_projection", "Projected bill exceeds budget", "warning", emails=True, dedup="ever"),
+        AlertKind("slab_ahead", "Slab crossing ahead", "info", emails=True, dedup="ever"),
+        AlertKind("node_offline", "Node offline", "warning", emails=True),
+        AlertKind("sensor_fault", "Sensor fault", "warning", emails=True),
+        AlertKind("meter_mismatch", "Utility meter and sensors disagree", "critical", emails=True),
+        AlertKind("sync_failing", "Cloud sync failing", "warning", emails=True),
+        AlertKind("theft", "Possible theft or tapping", "critical", emails=True),
+        AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
+        AlertKind("email_failing", "Alert email cannot be sent", "warning", emails=False),
+        AlertKind("clock_jump", "Gateway clock jumped", "info", emails=False),
+    )
+}
+
+STATES = ("open", "ignored", "raised", "resolved")
+
+# action -> (states it may start from, state it leads to)
+ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "ignore": (("open",), "ignored"),
+    "raise": (("open", "ignored"), "raised"),
+    "resolve": (("open", "ignored", "raised"), "resolved"),
+}
