@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +12,17 @@ from gateway.billing import TariffError
 from gateway.billing.tariff import BillOptions, compute_bill, compute_split_bill, slab_position
 from gateway.billing.tariff_book import TariffBook
 
-VECTORS = json.loads((Path(__file__).parent / "data" / "tariff_vectors.json").read_text())["tn-domestic"]
+# Copied from the shared tariffs README (Tamil Nadu LT I-A domestic acceptance vectors);
+# nothing reads ../shared at test time.
+VECTORS = {
+    "bills": [
+        (0, "0.00"), (100, "0.00"), (101, "2.35"), (200, "235.00"), (201, "239.70"), (300, "705.00"),
+        (450, "1490.00"), (500, "1805.00"), (501, "2048.40"), (600, "2880.00"), (1000, "6870.00"), (1001, "6881.55"),
+    ],
+    "crossing_500_adds": "243.40",
+    "till_date": {"cycle_days": 60, "day": 20, "units": 180, "bill": "188.00", "straight_line_units": 540,
+                  "projected_bill": "2376.00"},
+}
 
 
 @pytest.fixture(scope="module")
