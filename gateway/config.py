@@ -86,6 +86,10 @@ SECTIONS: dict[str, str] = {
     "serial": "gateway.config:SerialSection",
     "ui": "gateway.config:UiSection",
     "cloud": "cloud_sync.settings:CloudSection",
+    "backup": "gateway.ops.settings:BackupSection",
+    "mqtt": "gateway.ops.settings:MqttSection",
+    "billing": "gateway.billing.settings:BillingSection",
+    "email": "gateway.alerts.settings:EmailSection",
 }
 
 
