@@ -36,6 +36,7 @@ class JobSpec:
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
     JobSpec("cloud_sync", "cloud_sync.jobs:sync_round", seconds=60, first_delay_s=20),
+    JobSpec("backup", "gateway.ops.backup:backup_job", seconds=1800, first_delay_s=300),
 )
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "gateway.commands",
     "cloud_sync.commands",
     "edge_model.commands",
+    "gateway.ops.commands",
 )
 
 

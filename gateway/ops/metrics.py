@@ -1,0 +1,133 @@
+"""Prometheus metrics (text format, via prometheus_client), computed from the store at each scrape.
+
+A custom collector reads the database read-only when scraped, so the numbers are the ones
+`powergw nodes` and doctor show, whichever process serves them, and ingest never pays for a
+metric update. Mount `make_wsgi_app(db_path)` under /metrics in the dashboard, call
+`render(db_path)` for the text, or run `powergw metrics --port 9101`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import make_wsgi_app as _prometheus_wsgi_app
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+
+from gateway import __version__
+
+from . import OpsError
+from .health import model_registry_root, read_health, read_live, read_model
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class GatewayCollector:
+    """Yields powergw_* metric families from one read of the database (and live.json, if given)."""
+
+    def __init__(self, db_path: Path, runtime_dir: Path | None = None, now_ms: Callable[[], int] | None = None):
+        self.db_path = Path(db_path)
+        self.runtime_dir = runtime_dir
+        self.now_ms = now_ms or (lambda: int(time.time() * 1000))
+
+    def describe(self) -> list:
+        return []  # nothing to pre-register; keeps registration from reading the database
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("powergw_database_up", "1 if the database could be read for this scrape")
+        try:
+            health = read_health(self.db_path)
+        except OpsError:
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        now = self.now_ms()
+        info = InfoMetricFamily("powergw_build", "powergw version")
+        info.add_metric([], {"version": __version__})
+        yield info
+
+        accepted = CounterMetricFamily("powergw_frames_accepted", "frames accepted per node", labels=["node"])
+        lost = CounterMetricFamily("powergw_frames_lost", "frames lost per node (gaps in seq)", labels=["node"])
+        rejected = CounterMetricFamily("powergw_frames_rejected", "frames rejected per node by reason", labels=["node", "reason"])
+        reboots = CounterMetricFamily("powergw_node_reboots", "node reboots seen (boot_id changes)", labels=["node"])
+        energy = CounterMetricFamily("powergw_node_energy_wh", "energy accounted per node, Wh (committed rollups)", labels=["node"])
+        silence = GaugeMetricFamily("powergw_node_last_frame_age_seconds", "seconds since the last frame per node", labels=["node"])
+        for n in health.nodes:
+            accepted.add_metric([n.node_id], n.frames_ok)
+            lost.add_metric([n.node_id], n.frames_lost)
+            for reason, count in sorted(n.rejected.items()):
+                rejected.add_metric([n.node_id, reason], count)
+            reboots.add_metric([n.node_id], n.reboots)
+            energy.add_metric([n.node_id], n.energy_total_mwh / 1000)
+            if n.last_seen_ms is not None:
+                silence.add_metric([n.node_id], max(0.0, (now - n.last_seen_ms) / 1000))
+        yield from (accepted, lost, rejected, reboots, energy, silence)
+
+        if self.runtime_dir is not None:
+            live = read_live(self.runtime_dir)
+            if live is not None:
+                power = GaugeMetricFamily("powergw_node_power_watts", "latest power per node (live.json)", labels=["node"])
+                for node_id, values in sorted(live.get("nodes", {}).items()):
+                    power.add_metric([node_id], float(values.get("power_w", 0.0)))
+                yield power
+
+        size = GaugeMetricFamily("powergw_database_bytes", "size of the SQLite database files", labels=["file"])
+        size.add_metric(["db"], health.db_bytes)
+        size.add_metric(["wal"], health.wal_bytes)
+        yield size
+
+        if health.sync is not None:
+            s = health.sync
+            yield GaugeMetricFamily("powergw_outbox_depth", "events waiting for the cloud", value=s.outbox_depth)
+            yield GaugeMetricFamily("powergw_outbox_dead_letters", "events the cloud refused for good", value=s.dead_letters)
+            yield GaugeMetricFamily(
+                "powergw_sync_failed_attempts", "failed send attempts of events still in the outbox", value=s.failed_attempts
+            )
+            failing = bool(s.last_error_ms and (s.last_success_ms or 0) < s.last_error_ms)
+            yield GaugeMetricFamily("powergw_sync_failing", "1 if the latest sync round ended in an error", value=int(failing))
+            yield GaugeMetricFamily("powergw_sync_registered", "1 if the gateway is registered with a cloud", value=int(s.registered))
+            if s.last_success_ms:
+                yield GaugeMetricFamily(
+                    "powergw_sync_last_success_timestamp_seconds", "time of the last successful sync", value=s.last_success_ms / 1000
+                )
+        if health.open_alerts is not None:
+            alerts = GaugeMetricFamily("powergw_open_alerts", "open alerts by severity", labels=["severity"])
+            for severity, count in sorted(health.open_alerts.items()):
+                alerts.add_metric([severity], count)
+            yield alerts
+
+        try:
+            model = read_model(model_registry_root(self.db_path))
+        except OpsError:
+            model = None
+        if model is not None:
+            m = InfoMetricFamily("powergw_model", "theft model in use")
+            m.add_metric([], {"version": model.version, "source": model.source})
+            yield m
+
+
+def registry_for(db_path: Path, runtime_dir: Path | None = None, now_ms: Callable[[], int] | None = None) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(GatewayCollector(db_path, runtime_dir, now_ms))
+    return registry
+
+
+def render(db_path: Path, runtime_dir: Path | None = None) -> bytes:
+    """The metrics page as Prometheus text format."""
+    return generate_latest(registry_for(db_path, runtime_dir))
+
+
+def make_wsgi_app(db_path: Path, runtime_dir: Path | None = None):
+    """A WSGI app serving the metrics page; mount it at /metrics (e.g. werkzeug DispatcherMiddleware)."""
+    return _prometheus_wsgi_app(registry_for(db_path, runtime_dir))
+
+
+def serve(db_path: Path, host: str, port: int, runtime_dir: Path | None = None) -> None:
+    """`powergw metrics --port`: serve the page with waitress until interrupted."""
+    from waitress import serve as waitress_serve
+
+    waitress_serve(make_wsgi_app(db_path, runtime_dir), host=host, port=port, threads=2, ident="powergw-metrics")

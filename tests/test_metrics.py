@@ -1,0 +1,165 @@
+"""/metrics: Prometheus text from the real database, served by a real WSGI server on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import wsgiref.simple_server
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.app import open_store
+from gateway.ops.metrics import make_wsgi_app, render
+
+from helpers import NODE, T0, make_ingest, reading_wire
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "powergw.db"
+    ingest, clock = make_ingest(path)
+    for seq in list(range(50)) + list(range(55, 60)):  # 5 frames lost
+        ingest.feed("p", reading_wire(seq, seq * 300))
+        clock.advance(1000)
+    ingest.flush()
+    store = ingest.store
+    store.conn.execute("""UPDATE nodes SET rejected = '{"counter_backwards": 2, "implausible": 1}'""")
+    store.conn.execute("INSERT INTO alerts (kind, severity, message, state, created_ms, last_seen_ms) "
+                       "VALUES ('node_offline', 'warning', 'x', 'open', 1, 1), ('node_offline', 'critical', 'y', 'open', 1, 1), "
+                       "('node_offline', 'warning', 'z', 'resolved', 1, 1)")
+    store.conn.execute("INSERT INTO sync_state (key, value) VALUES ('last_error', 'boom'), ('last_error_ms', '5')")
+    from cloud_sync.outbox import Outbox
+
+    for i in range(3):
+        Outbox.enqueue(store.conn, "daily_summary", {"i": i})
+    store.close()
+    return path
+
+
+def samples(text: str) -> dict:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_metrics_report_every_figure_the_issue_asks_for(db, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "live.json").write_text(json.dumps({"ts_ms": T0, "nodes": {NODE: {"power_w": 812.5}}}))
+    s = samples(render(db, run).decode())
+    node = (("node", NODE),)
+    assert s[("powergw_frames_accepted_total", node)] == 55
+    assert s[("powergw_frames_lost_total", node)] == 5
+    assert s[("powergw_frames_rejected_total", (("node", NODE), ("reason", "counter_backwards")))] == 2
+    assert s[("powergw_frames_rejected_total", (("node", NODE), ("reason", "implausible")))] == 1
+    assert s[("powergw_node_last_frame_age_seconds", node)] > 0
+    assert s[("powergw_node_power_watts", node)] == 812.5
+    assert s[("powergw_database_bytes", (("file", "db"),))] > 0
+    assert s[("powergw_outbox_depth", ())] == 3
+    assert s[("powergw_sync_failing", ())] == 1
+    assert s[("powergw_open_alerts", (("severity", "warning"),))] == 1
+    assert s[("powergw_open_alerts", (("severity", "critical"),))] == 1
+    assert s[("powergw_model_info", (("source", "shipped"), ("version", "shipped")))] == 1
+    assert s[("powergw_database_up", ())] == 1
+
+
+def test_unreadable_database_reports_down_not_an_error(tmp_path):
+    s = samples(render(tmp_path / "missing.db").decode())
+    assert s == {("powergw_database_up", ()): 0}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_wsgi_app_mounts_in_a_real_server_and_sees_new_data(db):
+    server = wsgiref.simple_server.make_server("127.0.0.1", 0, make_wsgi_app(db), handler_class=_Quiet)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        r = requests.get(url, timeout=5)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+        assert samples(r.text)[("powergw_frames_accepted_total", (("node", NODE),))] == 55
+        store = open_store(db)
+        store.conn.execute("UPDATE nodes SET frames_ok = 56")
+        store.close()
+        assert samples(requests.get(url, timeout=5).text)[("powergw_frames_accepted_total", (("node", NODE),))] == 56
+    finally:
+        server.shutdown()
+
+
+class _Quiet(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_metrics_command_prints_and_serves(db):
+    out = subprocess.run([sys.executable, "-m", "gateway.cli", "metrics", "--db", str(db)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "powergw_outbox_depth 3.0" in out.stdout
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "metrics", "--db", str(db), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, proc.stderr.read1().decode()
+                time.sleep(0.1)
+        assert "powergw_frames_lost_total" in r.text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_render_time_against_a_hand_written_baseline(tmp_path, capsys):
+    """Not a timed test: prints the figures docs/operations.md quotes, bounds only against disaster."""
+    path = tmp_path / "many.db"
+    store = open_store(path)
+    store.conn.executemany(
+        "INSERT INTO nodes (node_id, transport, frames_ok, frames_lost, rejected, last_seen_ms) VALUES (?, 'serial', ?, ?, ?, ?)",
+        [(f"node-{i:02d}", 10_000 + i, i, json.dumps({"crc": i, "cobs": 1}), T0) for i in range(20)],
+    )
+    store.close()
+
+    def baseline():
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        rows = conn.execute("SELECT node_id, frames_ok, frames_lost, rejected, last_seen_ms FROM nodes").fetchall()
+        conn.close()
+        lines = []
+        for node, ok, lost, rej, seen in rows:
+            lines.append(f'powergw_frames_accepted_total{{node="{node}"}} {ok}')
+            lines.append(f'powergw_frames_lost_total{{node="{node}"}} {lost}')
+            for reason, count in json.loads(rej).items():
+                lines.append(f'powergw_frames_rejected_total{{node="{node}",reason="{reason}"}} {count}')
+            lines.append(f'powergw_node_last_frame_age_seconds{{node="{node}"}} {(T0 - seen) / 1000}')
+        return "\n".join(lines)
+
+    def best(fn, n=30):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return sorted(times)[n // 2]
+
+    render(path)  # warm imports
+    ours, base = best(lambda: render(path)), best(baseline)
+    with capsys.disabled():
+        print(f"\nmetrics render, 20 nodes: {ours * 1000:.2f} ms median; hand-written baseline {base * 1000:.2f} ms")
+    assert ours < 0.5
