@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "cloud_sync.commands",
     "edge_model.commands",
     "gateway.ops.commands",
+    "local_ui.commands",
 )
 
 

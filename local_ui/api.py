@@ -1,0 +1,745 @@
+"""The JSON API under /api/v1: one table of endpoints drives routing, access control, input checks and OpenAPI.
+
+Each row of `ENDPOINTS` names its method, path, the least role allowed (None: public), its
+query parameters (validated from the table before the handler runs) and its body schema.
+State-changing requests from a browser session must carry the session's CSRF token in
+`X-CSRF-Token`; requests with an API token (`Authorization: Bearer pgw_...`) carry no cookie
+and need none. Every refusal is a 4xx JSON body `{"error": {"status", "message"}}`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from flask import Flask, Response, g, jsonify, request, stream_with_context
+
+from gateway import __version__
+
+from .auth import AuthError, Principal, same
+from .periods import PERIODS, RESOLUTIONS, PeriodError, date_range, month_key, parse_date, period
+from .server import LOGIN_COOKIE, SESSION_COOKIE, UiContext
+from .services import Alerts, Billing, InputError, Unavailable, model_status
+
+PREFIX = "/api/v1"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter: its type ('string', 'integer', 'boolean', 'date'), allowed values and bounds."""
+
+    name: str
+    type: str = "string"
+    doc: str = ""
+    enum: tuple | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # Flask rule under /api/v1, e.g. "/alerts/<int:alert_id>"
+    handler: Callable
+    summary: str
+    tag: str
+    role: str | None = "viewer"  # None: anyone, logged in or not
+    params: tuple[Param, ...] = ()
+    body: dict | None = None  # JSON schema of the request body
+    login_csrf: bool = False  # a public write (login, setup): CSRF from the login cookie
+    session_only: bool = False  # API tokens may not call it (users, tokens)
+    produces: tuple[str, ...] = ("application/json",)
+    headers: tuple[Param, ...] = ()
+
+
+# ---- input helpers --------------------------------------------------------------------------
+
+
+def _query(params: tuple[Param, ...]) -> dict[str, Any]:
+    known = {p.name for p in params}
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise ApiError(400, f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(known)) or 'none'}")
+    out: dict[str, Any] = {}
+    for p in params:
+        raw = request.args.get(p.name)
+        if raw is None:
+            if p.required:
+                raise ApiError(400, f"query parameter {p.name!r} is required")
+            out[p.name] = None
+            continue
+        if p.type == "integer":
+            try:
+                value: Any = int(raw)
+            except ValueError:
+                raise ApiError(400, f"{p.name} {raw!r}: expected a whole number") from None
+            if (p.minimum is not None and value < p.minimum) or (p.maximum is not None and value > p.maximum):
+                raise ApiError(400, f"{p.name} {value}: expected {p.minimum} to {p.maximum}")
+        elif p.type == "boolean":
+            if raw not in ("true", "false", "1", "0"):
+                raise ApiError(400, f"{p.name} {raw!r}: expected true or false")
+            value = raw in ("true", "1")
+        elif p.type == "date":
+            try:
+                value = parse_date(p.name, raw)
+            except PeriodError as err:
+                raise ApiError(400, str(err)) from None
+        else:
+            value = raw
+            if len(value) > 200:
+                raise ApiError(400, f"{p.name}: longer than 200 characters")
+        if p.enum is not None and value not in p.enum:
+            raise ApiError(400, f"{p.name} {raw!r}: expected one of {', '.join(map(str, p.enum))}")
+        out[p.name] = value
+    return out
+
+
+def _body(schema: dict | None) -> dict:
+    if schema is None:
+        return {}
+    if not request.is_json:
+        raise ApiError(415, "expected a JSON body (Content-Type: application/json)")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "expected a JSON object as the body")
+    props = schema.get("properties", {})
+    unknown = sorted(set(data) - set(props))
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; known fields: {', '.join(sorted(props))}")
+    for name in schema.get("required", ()):
+        if data.get(name) in (None, ""):
+            raise ApiError(400, f"field {name!r} is required")
+    for name, value in data.items():
+        want = props[name].get("type")
+        ok = {
+            "string": isinstance(value, str),
+            "integer": isinstance(value, int) and not isinstance(value, bool),
+            None: True,
+        }.get(want if isinstance(want, str) else None, True)
+        if value is not None and not ok:
+            raise ApiError(400, f"field {name!r}: expected a {want}")
+        if isinstance(value, str) and len(value) > props[name].get("maxLength", 500):
+            raise ApiError(400, f"field {name!r}: longer than {props[name].get('maxLength', 500)} characters")
+    return data
+
+
+def money(name: str, value: Any, *, allow_zero: bool = False) -> Decimal:
+    """A rupee amount from JSON (a string like "1234.50" or a number): positive, at most 2 decimals."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ApiError(400, f"{name}: expected an amount in rupees such as \"1250.50\"")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ApiError(400, f"{name} {value!r}: expected an amount in rupees such as \"1250.50\"") from None
+    if not amount.is_finite():
+        raise ApiError(400, f"{name} {value!r}: expected a finite amount")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ApiError(400, f"{name} {value}: expected more than 0")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ApiError(400, f"{name} {value}: at most 2 decimals (paise)")
+    return amount.quantize(Decimal("0.01"))
+
+
+def rupees(value: Any) -> str | None:
+    """Money for JSON: a string with 2 decimals (exact), from paise ints or Decimals."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return f"{Decimal(value) / 100:.2f}"
+    return f"{Decimal(value):.2f}"
+
+
+def _ctx() -> UiContext:
+    return g.ctx
+
+
+def _principal() -> Principal:
+    return g.principal
+
+
+def _wrap(ep: Endpoint) -> Callable:
+    def view(**kwargs):
+        ctx = _ctx()
+        try:
+            p = g.principal
+            if request.headers.get("Authorization", "").startswith("Bearer ") and p is None:
+                raise ApiError(401, "API token not recognised (revoked or mistyped)")
+            if ep.role is not None:
+                if p is None:
+                    raise ApiError(401, "log in first (or send an API token as 'Authorization: Bearer ...')")
+                if ep.session_only and p.token_id is not None:
+                    raise ApiError(403, "API tokens cannot manage users or tokens; log in to the dashboard")
+                if not p.can(ep.role):
+                    raise ApiError(403, f"needs the {ep.role} role; you are {p.role}")
+            if ep.method not in ("GET", "HEAD"):
+                _check_csrf(ep, p)
+            args = _query(ep.params)
+            body = _body(ep.body)
+            return ep.handler(ctx, args, body, **kwargs)
+        except ApiError as err:
+            resp = jsonify(error={"status": err.status, "message": err.message})
+            resp.status_code = err.status
+            resp.headers.update(err.headers)
+            return resp
+        except (AuthError, InputError) as err:
+            return jsonify(error={"status": err.status, "message": str(err)}), err.status
+        except Unavailable as err:
+            return jsonify(error={"status": 503, "message": str(err)}), 503
+
+    view.__name__ = f"api_{ep.method.lower()}_{ep.path.strip('/').replace('/', '_').replace('<', '').replace('>', '').replace(':', '_')}"
+    return view
+
+
+def _check_csrf(ep: Endpoint, p: Principal | None) -> None:
+    origin = request.headers.get("Origin")
+    if origin and origin != request.host_url.rstrip("/"):
+        raise ApiError(403, f"cross-origin request from {origin} refused")
+    sent = request.headers.get("X-CSRF-Token")
+    if p is not None and p.token_id is not None:
+        return  # API token: no cookie, so no cross-site forgery to defend against
+    if p is not None and p.csrf is not None:
+        if not same(sent, p.csrf):
+            raise ApiError(403, "missing or wrong CSRF token: send the X-CSRF-Token header from GET /api/v1/session")
+        return
+    if ep.login_csrf and not same(sent, request.cookies.get(LOGIN_COOKIE)):
+        raise ApiError(403, "missing or wrong CSRF token: GET /api/v1/session first and send its csrf as X-CSRF-Token")
+
+
+def register_api(app: Flask, ctx: UiContext) -> None:
+    for ep in ENDPOINTS:
+        app.add_url_rule(PREFIX + ep.path, view_func=_wrap(ep), methods=[ep.method])
+
+    @app.route(PREFIX + "/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def api_not_found(rest: str):
+        return jsonify(error={"status": 404, "message": f"no endpoint /api/v1/{rest}; see /api/v1/openapi.json"}), 404
+
+
+# ---- session, setup, users, tokens -----------------------------------------------------------
+
+
+def _cookie(resp: Response, name: str, value: str, max_age: int | None) -> None:
+    resp.set_cookie(name, value, max_age=max_age, httponly=True, samesite="Strict", secure=request.is_secure, path="/")
+
+
+def _client() -> str:
+    return request.remote_addr or "unknown"
+
+
+def session_get(ctx: UiContext, args, body):
+    p = g.principal
+    out: dict[str, Any] = {
+        "authenticated": p is not None,
+        "setup_required": ctx.setup_code is not None and ctx.accounts().count_admins() == 0,
+        "timezone": ctx.timezone,
+        "version": __version__,
+    }
+    if p is not None:
+        out.update(user=p.username, role=p.role, csrf=p.csrf)
+        return jsonify(out)
+    token = request.cookies.get(LOGIN_COOKIE)
+    if not token or len(token) < 32:
+        import secrets
+
+        token = secrets.token_urlsafe(32)
+    out["csrf"] = token
+    resp = jsonify(out)
+    _cookie(resp, LOGIN_COOKIE, token, 3600)
+    return resp
+
+
+def _logged_in(ctx: UiContext, user: dict, status: int = 200) -> Response:
+    sid, csrf = ctx.accounts().open_session(user["id"])
+    resp = jsonify(user=user["username"], role=user["role"], csrf=csrf)
+    resp.status_code = status
+    _cookie(resp, SESSION_COOKIE, sid, 30 * 86_400)
+    resp.delete_cookie(LOGIN_COOKIE, path="/")
+    return resp
+
+
+def session_post(ctx: UiContext, args, body):
+    username, password = body["username"], body["password"]
+    keys = (f"ip:{_client()}", f"user:{username.lower()}")
+    wait = ctx.limiter.retry_after_s(*keys)
+    if wait:
+        raise ApiError(429, f"too many failed logins; try again in {wait} s", {"Retry-After": str(wait)})
+    user = ctx.accounts().verify(username, password)
+    if user is None:
+        ctx.limiter.failed(*keys)
+        raise ApiError(401, "wrong username or password")
+    ctx.limiter.succeeded(f"user:{username.lower()}")
+    return _logged_in(ctx, user)
+
+
+def session_delete(ctx: UiContext, args, body):
+    p = _principal()
+    if p.session_id:
+        ctx.accounts().close_session(p.session_id)
+    resp = jsonify(ok=True)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+def setup_post(ctx: UiContext, args, body):
+    keys = (f"setup:{_client()}",)
+    wait = ctx.limiter.retry_after_s(*keys)
+    if wait:
+        raise ApiError(429, f"too many wrong setup codes; try again in {wait} s", {"Retry-After": str(wait)})
+    accounts = ctx.accounts()
+    if ctx.setup_code is None or accounts.count_admins():
+        raise ApiError(409, "setup is done: an admin exists; log in instead")
+    if not same(body["code"].strip().upper(), ctx.setup_code):
+        ctx.limiter.failed(*keys)
+        raise ApiError(403, "wrong setup code: use the code printed in the gateway's log")
+    user = accounts.create_user(body["username"], body["password"], "admin", source="setup")
+    ctx.setup_code = None
+    return _logged_in(ctx, user, 201)
+
+
+def users_list(ctx, args, body):
+    return jsonify(users=ctx.accounts().users())
+
+
+def users_create(ctx, args, body):
+    return jsonify(ctx.accounts().create_user(body["username"], body["password"], body.get("role") or "viewer")), 201
+
+
+def users_delete(ctx, args, body, user_id: int):
+    if user_id == _principal().user_id:
+        raise ApiError(409, "you cannot delete yourself; ask another admin")
+    ctx.accounts().delete_user(user_id)
+    return jsonify(ok=True)
+
+
+def password_put(ctx, args, body):
+    p = _principal()
+    accounts = ctx.accounts()
+    if accounts.verify(p.username, body["current_password"]) is None:
+        raise ApiError(403, "current password is wrong")
+    accounts.set_password(p.user_id, body["new_password"])
+    user = {"id": p.user_id, "username": p.username, "role": p.role}
+    return _logged_in(ctx, user)
+
+
+def tokens_list(ctx, args, body):
+    return jsonify(tokens=ctx.accounts().tokens())
+
+
+def tokens_create(ctx, args, body):
+    return jsonify(ctx.accounts().create_token(_principal(), body["name"], body.get("role") or "viewer")), 201
+
+
+def tokens_delete(ctx, args, body, token_id: int):
+    ctx.accounts().revoke_token(token_id)
+    return jsonify(ok=True)
+
+
+# ---- nodes, live, overview, usage -------------------------------------------------------------
+
+
+def node_view(ctx: UiContext, node: dict, live: dict | None, now: int) -> dict:
+    seen = max(node.get("last_seen_ms") or 0, (live or {}).get("ts_ms") or 0) or None
+    ok, lost = node.get("frames_ok") or 0, node.get("frames_lost") or 0
+    return {
+        "node_id": node["node_id"],
+        "name": node.get("name") or (live or {}).get("name") or node["node_id"],
+        "transport": node.get("transport"),
+        "online": seen is not None and now - seen <= ctx.offline_ms,
+        "last_seen_ms": seen,
+        "first_seen_ms": node.get("first_seen_ms"),
+        "power_w": (live or {}).get("power_w", (node.get("last_power_dw") or 0) / 10 if node.get("last_power_dw") is not None else None),
+        "irms_a": (live or {}).get("irms_a"),
+        "vrms_v": (live or {}).get("vrms_v"),
+        "flags": (live or {}).get("flags", node.get("last_flags")),
+        "fw": node.get("fw"),
+        "sensor_amps": node.get("sensor_amps"),
+        "mv_per_a": node["mv_per_a_x10"] / 10 if node.get("mv_per_a_x10") is not None else None,
+        "sample_rate_hz": node.get("sample_rate_hz"),
+        "mains_hz": node.get("mains_hz"),
+        "calibrated": node.get("mv_per_a_x10") is not None,
+        "frames_ok": ok,
+        "frames_lost": lost,
+        "loss_pct": round(100 * lost / (ok + lost), 3) if ok + lost else 0.0,
+        "reboots": node.get("reboots") or 0,
+        "rejected": node.get("rejected") or {},
+        "energy_total_kwh": round((node.get("energy_total_mwh") or 0) / 1e6, 3),
+    }
+
+
+def _nodes(ctx: UiContext) -> list[dict]:
+    live = ctx.live.snapshot()["nodes"]
+    now = ctx.now_ms()
+    return [node_view(ctx, n, live.get(n["node_id"]), now) for n in ctx.store().nodes()]
+
+
+def nodes_list(ctx, args, body):
+    return jsonify(nodes=_nodes(ctx), offline_after_s=ctx.offline_ms // 1000)
+
+
+def live_snapshot(ctx, args, body):
+    return jsonify(ctx.live.snapshot())
+
+
+def live_stream(ctx: UiContext, args, body):
+    if not ctx.open_stream():
+        raise ApiError(503, "too many live streams open; close a tab or use GET /api/v1/live/snapshot", {"Retry-After": "5"})
+    lifetime = args["seconds"] or ctx.stream_seconds
+    live = ctx.live
+
+    def events():
+        try:
+            started = time.monotonic()
+            last_stamp, last_sent = None, 0.0
+            yield "retry: 2000\n\n"
+            while time.monotonic() - started < lifetime:
+                stamp = live.stamp()
+                if stamp != last_stamp:
+                    last_stamp = stamp
+                    last_sent = time.monotonic()
+                    yield "event: live\ndata: " + json.dumps(live.snapshot(), separators=(",", ":")) + "\n\n"
+                elif time.monotonic() - last_sent > 15:
+                    last_sent = time.monotonic()
+                    yield ": keep-alive\n\n"
+                time.sleep(0.2)
+            yield "event: bye\ndata: {}\n\n"
+        finally:
+            ctx.close_stream()
+
+    resp = Response(stream_with_context(events()), mimetype="text/event-stream")
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Accel-Buffering"] = "no"
+    return resp
+
+
+def _today_kwh(ctx: UiContext, now: int) -> float:
+    cal = ctx.calendar
+    start = cal.day_start_ms(cal.today(now))
+    rows = ctx.store().usage(start, now + 1, "day")
+    return sum(r["energy_mwh"] for r in rows) / 1e6
+
+
+def _part(fn: Callable[[], Any]) -> Any:
+    """A part of the overview that another part of powergw provides, or why it is missing."""
+    try:
+        return fn()
+    except Unavailable as err:
+        return {"unavailable": str(err)}
+
+
+def overview(ctx: UiContext, args, body):
+    now = ctx.now_ms()
+    nodes = _nodes(ctx)
+    online = [n for n in nodes if n["online"] and n["power_w"] is not None]
+    return jsonify(
+        now_ms=now,
+        timezone=ctx.timezone,
+        nodes=nodes,
+        power_w=round(sum(n["power_w"] for n in online), 1) if online else None,
+        today_kwh=round(_today_kwh(ctx, now), 3),
+        bill=_part(lambda: _bill_summary(ctx)),
+        alerts=_part(lambda: Alerts(ctx.store(), ctx.config, ctx.now_ms).counts()),
+        model=_part(lambda: model_status(ctx.store(), now, ctx.registry_root)),
+    )
+
+
+def _usage_period(ctx: UiContext, args: dict):
+    tz_today = dt.date.fromisoformat(ctx.calendar.today(ctx.now_ms()))
+    try:
+        if args["start"] or args["end"]:
+            if args["period"]:
+                raise ApiError(400, "give either period (with date) or start and end, not both")
+            if not (args["start"] and args["end"]):
+                raise ApiError(400, "a custom range needs both start and end (YYYY-MM-DD)")
+            return date_range(args["start"], args["end"], args["resolution"] or "day")
+        kind = args["period"] or "day"
+        cycle_day, cycle_months = 1, 1
+        if kind == "cycle":
+            cycle_day, cycle_months = Billing(ctx.store(), ctx.config, ctx.now_ms).cycle()
+        return period(kind, args["date"] or tz_today, args["resolution"], cycle_day=cycle_day, cycle_months=cycle_months)
+    except PeriodError as err:
+        raise ApiError(400, str(err)) from None
+
+
+def usage_series(ctx: UiContext, p, node: str | None) -> dict:
+    cal = ctx.calendar
+    store = ctx.store()
+    start, end = cal.day_start_ms(p.first), cal.day_start_ms(p.end)
+    end = min(end, max(start, ctx.now_ms() + 1)) if p.first <= dt.date.fromisoformat(cal.today(ctx.now_ms())) else end
+    res = "day" if p.resolution == "month" else p.resolution
+    try:
+        rows = store.usage(start, end, res, node)
+    except Exception as err:  # StoreError: an unknown node
+        if type(err).__name__ == "StoreError":
+            raise ApiError(404, str(err)) from None
+        raise
+    names = {n["node_id"]: n.get("name") or n["node_id"] for n in store.nodes()}
+    series: dict[str, dict] = {}
+    for r in rows:
+        s = series.setdefault(r["node_id"], {"node_id": r["node_id"], "name": names.get(r["node_id"]), "points": {}})
+        b = r["start_ms"]
+        if p.resolution == "month":
+            b = cal.day_start_ms(month_key(cal.day(r["start_ms"])) + "-01")
+        s["points"][b] = s["points"].get(b, 0) + r["energy_mwh"]
+    out = []
+    for s in sorted(series.values(), key=lambda s: s["name"] or ""):
+        pts = sorted(s["points"].items())
+        out.append({"node_id": s["node_id"], "name": s["name"], "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts]})
+    total = sum(v for s in out for _, v in s["points"])
+    return {
+        "period": p.kind,
+        "first_day": p.first.isoformat(),
+        "last_day": (p.end - dt.timedelta(days=1)).isoformat(),
+        "start_ms": cal.day_start_ms(p.first),
+        "end_ms": cal.day_start_ms(p.end),
+        "resolution": p.resolution,
+        "total_kwh": round(total, 6),
+        "series": out,
+    }
+
+
+def usage(ctx: UiContext, args, body):
+    p = _usage_period(ctx, args)
+    data = usage_series(ctx, p, args["node"])
+    if args["compare"]:
+        data["previous"] = usage_series(ctx, p.previous(), args["node"])
+    if args["format"] == "csv":
+        return _usage_csv(ctx, data)
+    return jsonify(data)
+
+
+def _usage_csv(ctx: UiContext, data: dict) -> Response:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["start_local", "start_utc_ms", "node_id", "node_name", "energy_kwh"])
+    for s in data["series"]:
+        for b, kwh in s["points"]:
+            w.writerow([ctx.calendar.isoformat(b), b, s["node_id"], s["name"], f"{kwh:.6f}"])
+    name = f"powergw-usage-{data['first_day']}-to-{data['last_day']}-{data['resolution']}.csv"
+    return Response(buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# ---- billing ----------------------------------------------------------------------------------
+
+
+def _billing(ctx: UiContext) -> Billing:
+    return Billing(ctx.store(), ctx.config, ctx.now_ms)
+
+
+def _bill_summary(ctx: UiContext) -> dict:
+    return _billing(ctx).summary()
+
+
+def bill_current(ctx, args, body):
+    return jsonify(_bill_summary(ctx))
+
+
+def bills_list(ctx, args, body):
+    return jsonify(bills=_billing(ctx).bills())
+
+
+def budget_get(ctx, args, body):
+    return jsonify(_billing(ctx).budget())
+
+
+def budget_put(ctx, args, body):
+    amount = money("amount", body["amount"], allow_zero=True)
+    return jsonify(_billing(ctx).set_budget(amount, by=_principal().username))
+
+
+def payments_list(ctx, args, body):
+    return jsonify(payments=_billing(ctx).payments(limit=args["limit"] or 100))
+
+
+def payments_create(ctx, args, body):
+    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    if not key or not 8 <= len(key) <= 100:
+        raise ApiError(400, "an Idempotency-Key header (8 to 100 characters) is required, so a retry records the payment once")
+    amount = money("amount", body["amount"])
+    billing = _billing(ctx)
+    payment, created = billing.pay(amount, key=key, bill_id=body.get("bill_id"), method=body.get("method") or "upi",
+                                   reference=body.get("reference"), by=_principal().username)
+    return jsonify(payment=payment, created=created, balance=billing.balance()), 201 if created else 200
+
+
+def payment_confirm(ctx, args, body, payment_id: int):
+    return jsonify(_billing(ctx).confirm(payment_id, by=_principal().username))
+
+
+def balance_get(ctx, args, body):
+    return jsonify(_billing(ctx).balance())
+
+
+def upi_get(ctx, args, body):
+    amount = money("amount", args["amount"])
+    return jsonify(_billing(ctx).upi(amount))
+
+
+# ---- alerts, model, settings -------------------------------------------------------------------
+
+
+def _alerts(ctx: UiContext) -> Alerts:
+    return Alerts(ctx.store(), ctx.config, ctx.now_ms)
+
+
+def alerts_list(ctx, args, body):
+    a = _alerts(ctx)
+    states = None
+    if args["state"]:
+        states = tuple(s for s in args["state"].split(",") if s)
+        bad = [s for s in states if s not in a.states]
+        if bad:
+            raise ApiError(400, f"state {bad[0]!r}: expected one of {', '.join(a.states)} (comma-separated)")
+    if args["kind"] and args["kind"] not in a.kinds:
+        raise ApiError(400, f"kind {args['kind']!r}: expected one of {', '.join(sorted(a.kinds))}")
+    since = ctx.calendar.day_start_ms(args["since"]) if args["since"] else None
+    items = a.list(state=states, kind=args["kind"], since_ms=since, limit=args["limit"] or 100, node_id=args["node"])
+    return jsonify(alerts=items, counts=a.counts(), kinds=a.kinds, actions={k: v[0] for k, v in a.actions.items()})
+
+
+def alert_get(ctx, args, body, alert_id: int):
+    return jsonify(_alerts(ctx).get(alert_id))
+
+
+def _act(action: str):
+    def handler(ctx, args, body, alert_id: int):
+        comment = (body.get("comment") or "").strip()
+        return jsonify(_alerts(ctx).act(alert_id, action, _principal().username, comment))
+
+    handler.__name__ = f"alert_{action}"
+    return handler
+
+
+def model_get(ctx, args, body):
+    return jsonify(model_status(ctx.store(), ctx.now_ms(), ctx.registry_root))
+
+
+def settings_get(ctx: UiContext, args, body):
+    """The configuration in force (read from the config file at start-up) and the accounts."""
+    sections: dict[str, Any] = {}
+    if ctx.config is not None:
+        import dataclasses
+
+        from gateway.config import SECTIONS
+
+        for name in SECTIONS:
+            try:
+                section = ctx.config[name]
+            except Exception:  # a part whose section class is not installed
+                continue
+            values = {}
+            for f in dataclasses.fields(section):
+                v = getattr(section, f.name)
+                if any(word in f.name for word in ("password", "secret", "token", "key")) and v:
+                    v = "(set)"
+                values[f.name] = str(v) if not isinstance(v, (int, float, bool, list, dict, type(None))) else v
+            sections[name] = values
+    p = _principal()
+    out: dict[str, Any] = {
+        "timezone": ctx.timezone,
+        "config_source": getattr(ctx.config, "source", None),
+        "sections": sections,
+        "me": {"username": p.username, "role": p.role},
+        "offline_after_s": ctx.offline_ms // 1000,
+    }
+    if p.can("admin") and p.token_id is None:
+        out["users"] = ctx.accounts().users()
+        out["tokens"] = ctx.accounts().tokens()
+    return jsonify(out)
+
+
+def openapi_get(ctx, args, body):
+    from .openapi import document
+
+    return jsonify(document(ENDPOINTS, PREFIX))
+
+
+# ---- the table -----------------------------------------------------------------------------------
+
+_LOGIN = {"type": "object", "required": ["username", "password"],
+          "properties": {"username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}
+_COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
+_USAGE_PARAMS = (
+    Param("period", doc="day, week (Mon-Sun), month, billing cycle or year containing `date`", enum=PERIODS),
+    Param("date", "date", "a local date inside the period (default today)"),
+    Param("start", "date", "first local day of a custom range"),
+    Param("end", "date", "last local day of a custom range (included)"),
+    Param("resolution", doc="bucket size (default: hour for day/week, day for month/cycle, month for year)", enum=RESOLUTIONS),
+    Param("node", doc="one node's id (default: every node)"),
+    Param("compare", "boolean", "also return the previous period as `previous`"),
+    Param("format", doc="json (default) or csv", enum=("json", "csv")),
+)
+_LIMIT = Param("limit", "integer", "at most this many, newest first", minimum=1, maximum=1000)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/openapi.json", openapi_get, "This document", "meta", role=None),
+    Endpoint("GET", "/session", session_get, "Who is logged in, the CSRF token to send on writes, and whether first-time setup is needed", "auth", role=None),
+    Endpoint("POST", "/session", session_post, "Log in (rate-limited: 5 failures per 15 min per address and per user)", "auth", role=None, body=_LOGIN, login_csrf=True),
+    Endpoint("DELETE", "/session", session_delete, "Log out", "auth"),
+    Endpoint("POST", "/setup", setup_post, "First-time setup: create the admin with the one-time code from the gateway's log", "auth", role=None, login_csrf=True,
+             body={"type": "object", "required": ["code", "username", "password"], "properties": {
+                 "code": {"type": "string", "maxLength": 20}, "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}),
+    Endpoint("PUT", "/me/password", password_put, "Change your own password (ends your other sessions)", "auth",
+             body={"type": "object", "required": ["current_password", "new_password"], "properties": {
+                 "current_password": {"type": "string", "maxLength": 256}, "new_password": {"type": "string", "maxLength": 256}}}, session_only=True),
+    Endpoint("GET", "/users", users_list, "Dashboard users", "auth", role="admin", session_only=True),
+    Endpoint("POST", "/users", users_create, "Add a user (admin or viewer)", "auth", role="admin", session_only=True,
+             body={"type": "object", "required": ["username", "password"], "properties": {
+                 "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256},
+                 "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
+    Endpoint("DELETE", "/users/<int:user_id>", users_delete, "Remove a user (never the last admin)", "auth", role="admin", session_only=True),
+    Endpoint("GET", "/tokens", tokens_list, "API tokens (never their secret)", "auth", role="admin", session_only=True),
+    Endpoint("POST", "/tokens", tokens_create, "Create an API token for scripts; the secret is shown once", "auth", role="admin", session_only=True,
+             body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 64},
+                                                                          "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
+    Endpoint("DELETE", "/tokens/<int:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
+    Endpoint("GET", "/overview", overview, "Live watts per node, today's units, bill till date and projection, open alerts, model status", "data"),
+    Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, calibration", "data"),
+    Endpoint("GET", "/live", live_stream, "Live readings as server-sent events (`event: live`), a new value within about a second", "data",
+             params=(Param("seconds", "integer", "close the stream after this many seconds (default 300; EventSource reconnects)", minimum=1, maximum=3600),),
+             produces=("text/event-stream",)),
+    Endpoint("GET", "/live/snapshot", live_snapshot, "The latest live readings, once", "data"),
+    Endpoint("GET", "/usage", usage, "Energy (kWh) per node per bucket for a period or a custom range; CSV with format=csv", "data",
+             params=_USAGE_PARAMS, produces=("application/json", "text/csv")),
+    Endpoint("GET", "/bill", bill_current, "This cycle: units and bill till date, projection, budget, slab position and breakdown", "billing"),
+    Endpoint("GET", "/bills", bills_list, "Closed bills, newest first", "billing"),
+    Endpoint("GET", "/budget", budget_get, "The budget in rupees per cycle", "billing"),
+    Endpoint("PUT", "/budget", budget_put, "Set the budget (0 turns budget alerts off)", "billing", role="admin",
+             body={"type": "object", "required": ["amount"], "properties": {"amount": {"type": ["string", "number"], "description": "rupees, e.g. \"2500.00\""}}}),
+    Endpoint("GET", "/payments", payments_list, "Payments, newest first", "billing", params=(_LIMIT,)),
+    Endpoint("POST", "/payments", payments_create, "Record a payment (part or full); the Idempotency-Key header makes a retry record it once", "billing", role="admin",
+             headers=(Param("Idempotency-Key", required=True, doc="8 to 100 characters, unique per intended payment"),),
+             body={"type": "object", "required": ["amount"], "properties": {
+                 "amount": {"type": ["string", "number"], "description": "rupees, > 0, at most 2 decimals"},
+                 "bill_id": {"type": "integer"}, "method": {"type": "string", "enum": ["upi", "cash", "card", "netbanking", "other"]},
+                 "reference": {"type": "string", "maxLength": 100}, "idempotency_key": {"type": "string", "maxLength": 100}}}),
+    Endpoint("POST", "/payments/<int:payment_id>/confirm", payment_confirm, "Confirm a pending (UPI) payment as received by the utility", "billing", role="admin"),
+    Endpoint("GET", "/payments/upi", upi_get, "The UPI payment link and QR code (SVG) for an amount to the utility's VPA", "billing",
+             params=(Param("amount", required=True, doc="rupees, > 0, at most 2 decimals"),)),
+    Endpoint("GET", "/balance", balance_get, "Signed running balance: positive is owed, negative is credit", "billing"),
+    Endpoint("GET", "/alerts", alerts_list, "Alerts newest first, with counts per state", "alerts", params=(
+        Param("state", doc="one or more of open, ignored, raised, resolved (comma-separated)"),
+        Param("kind", doc="one alert kind"),
+        Param("node", doc="one node's id"),
+        Param("since", "date", "only alerts seen on or after this local date"),
+        _LIMIT)),
+    Endpoint("GET", "/alerts/<int:alert_id>", alert_get, "One alert with its history of actions", "alerts"),
+    Endpoint("POST", "/alerts/<int:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT),
+    Endpoint("POST", "/alerts/<int:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
+    Endpoint("POST", "/alerts/<int:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
+    Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned", "data"),
+    Endpoint("GET", "/settings", settings_get, "Configuration in force; users and tokens for admins", "settings"),
+)

@@ -1,0 +1,74 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the endpoint table so it cannot drift from the code."""
+
+from __future__ import annotations
+
+import re
+
+from gateway import __version__
+
+_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"}, "boolean": {"type": "boolean"},
+          "date": {"type": "string", "format": "date"}}
+_ERROR = {"description": "what is wrong", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _param(p, where: str) -> dict:
+    schema = dict(_TYPES[p.type])
+    if p.enum:
+        schema["enum"] = list(p.enum)
+    if p.minimum is not None:
+        schema["minimum"] = p.minimum
+    if p.maximum is not None:
+        schema["maximum"] = p.maximum
+    return {"name": p.name, "in": where, "required": p.required, "description": p.doc, "schema": schema}
+
+
+def document(endpoints, prefix: str) -> dict:
+    paths: dict[str, dict] = {}
+    for ep in endpoints:
+        path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.path)
+        params = [_param(p, "query") for p in ep.params] + [_param(p, "header") for p in ep.headers]
+        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+                   for n in re.findall(r"<int:(\w+)>", ep.path)]
+        op: dict = {
+            "summary": ep.summary,
+            "tags": [ep.tag],
+            "operationId": ep.handler.__name__,
+            "responses": {
+                "200": {"description": "OK", "content": {m: {} for m in ep.produces}},
+                "400": _ERROR,
+            },
+        }
+        if params:
+            op["parameters"] = params
+        if ep.body:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.body}}}
+        if ep.role is None:
+            op["security"] = []
+        else:
+            op["x-role"] = ep.role
+            op["responses"].update({"401": _ERROR, "403": _ERROR})
+        if ep.method != "GET":
+            op["description"] = ("Browser sessions send the session's CSRF token as X-CSRF-Token; API tokens need none."
+                                 if not ep.login_csrf else "Send the csrf from GET /session as X-CSRF-Token.")
+        if ep.tag == "billing":
+            op["responses"]["503"] = _ERROR
+        paths.setdefault(path, {})[ep.method.lower()] = op
+    paths["/healthz"] = {"get": {"summary": "Liveness: the dashboard can read the database", "security": [],
+                                 "responses": {"200": {"description": "OK"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "powergw gateway API", "version": __version__,
+                 "description": "The LAN dashboard's JSON API. Money is a string of rupees with 2 decimals; "
+                                "times are UTC milliseconds (`*_ms`); local dates are YYYY-MM-DD in the household's zone."},
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "pgw_session"},
+                "token": {"type": "http", "scheme": "bearer", "description": "an API token (pgw_...) from Settings"},
+            },
+            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "status": {"type": "integer"}, "message": {"type": "string"}}}}}},
+        },
+        "security": [{"session": []}, {"token": []}],
+        "paths": paths,
+    }

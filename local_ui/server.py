@@ -1,0 +1,280 @@
+"""The Flask app factory, request authentication, static files, and the waitress server.
+
+`create_app` builds one `UiContext` (paths, clock, calendar, login limiter, setup code) and
+hangs it on the app; nothing is module-level state. Each waitress thread opens its own SQLite
+connection, so readers never queue behind one another and WAL lets ingest keep writing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import mimetypes
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from flask import Flask, Response, g, jsonify, request, send_file
+from werkzeug.exceptions import HTTPException
+
+from gateway.app import open_store
+from gateway.localtime import LocalCalendar
+from gateway.store import Store
+
+from .auth import Accounts, LoginLimiter, migrations
+from .live import LiveSource
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+SESSION_COOKIE = "pgw_session"
+LOGIN_COOKIE = "pgw_login"
+COMPRESSIBLE = {".js", ".css", ".html", ".json", ".svg", ".webmanifest"}
+
+
+def _system_now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class UiContext:
+    """Everything a request handler needs, built once by `create_app`."""
+
+    db_path: Path
+    timezone: str
+    live_path: Path | None
+    config: Any
+    now_ms: Callable[[], int]
+    registry_root: Path | None = None
+    offline_ms: int = 5 * 60_000
+    max_streams: int = 8
+    stream_seconds: float = 300.0
+    setup_code: str | None = None
+    calendar: LocalCalendar = field(init=False)
+    limiter: LoginLimiter = field(init=False)
+    live: LiveSource = field(init=False)
+    streams: int = 0
+    static_cache: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.calendar = LocalCalendar(self.timezone)
+        self.limiter = LoginLimiter(self.now_ms)
+        self.live = LiveSource(self.live_path, self.store, self.now_ms)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def store(self) -> Store:
+        """This thread's connection to the gateway's database."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.db_path, timezone=self.timezone)
+            store.conn.execute("PRAGMA foreign_keys = ON")
+            self._local.store = store
+        return store
+
+    def accounts(self) -> Accounts:
+        return Accounts(self.store().conn, self.now_ms)
+
+    def open_stream(self) -> bool:
+        with self._lock:
+            if self.streams >= self.max_streams:
+                return False
+            self.streams += 1
+            return True
+
+    def close_stream(self) -> None:
+        with self._lock:
+            self.streams -= 1
+
+
+def create_app(
+    db_path: Path | str,
+    *,
+    timezone: str = "Asia/Kolkata",
+    live_path: Path | str | None = None,
+    config: Any = None,
+    clock: Callable[[], int] | None = None,
+    registry_root: Path | None = None,
+    admin_password: str | None = None,
+) -> Flask:
+    """The dashboard for the gateway database at `db_path`.
+
+    The first admin password comes from `admin_password` or POWERGW_ADMIN_PASSWORD; without
+    either, and with no admin yet, a one-time setup code is logged.
+    """
+    from .api import register_api
+    from .pages import register_pages
+
+    offline_ms = 5 * 60_000
+    if config is not None:
+        timezone = config.gateway.timezone
+        offline_ms = config.gateway.node_offline_minutes * 60_000
+    ctx = UiContext(
+        Path(db_path),
+        timezone,
+        Path(live_path) if live_path else None,
+        config,
+        clock or _system_now_ms,
+        registry_root=registry_root,
+        offline_ms=offline_ms,
+    )
+    # Every part's tables (alerts, billing, ...) plus the dashboard's own accounts.
+    setup = open_store(ctx.db_path, timezone)
+    try:
+        migrations.apply(setup.db)
+        accounts = Accounts(setup.conn, ctx.now_ms)
+        ctx.setup_code = accounts.bootstrap_admin(admin_password or os.environ.get("POWERGW_ADMIN_PASSWORD"))
+    finally:
+        setup.close()
+    if ctx.setup_code:
+        log.warning(
+            "dashboard: no admin yet. One-time setup code: %s  (open the dashboard, choose 'First-time setup', "
+            "enter the code and choose the admin password; or start with POWERGW_ADMIN_PASSWORD set)",
+            ctx.setup_code,
+        )
+
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.extensions["powergw"] = ctx
+
+    @app.before_request
+    def identify() -> None:
+        g.ctx = ctx
+        g.principal = None
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            g.principal = ctx.accounts().token(auth[7:].strip())
+            g.via = "token"
+        elif SESSION_COOKIE in request.cookies:
+            g.principal = ctx.accounts().session(request.cookies[SESSION_COOKIE])
+            g.via = "session"
+
+    @app.after_request
+    def harden(resp: Response) -> Response:
+        h = resp.headers
+        # Vue compiles its templates in the browser (no build step on the Pi), which needs
+        # 'unsafe-eval'; everything still comes from this gateway only.
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/"):
+            h.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            return jsonify(error={"status": err.code, "message": err.description}), err.code
+        return err
+
+    @app.get("/healthz")
+    def healthz():
+        store = ctx.store()
+        store.conn.execute("SELECT 1").fetchone()
+        return jsonify(status="ok", time_ms=ctx.now_ms())
+
+    @app.get("/static/<path:name>")
+    def static_file(name: str):
+        return serve_static(ctx, name)
+
+    register_api(app, ctx)
+    register_pages(app, ctx)
+    return app
+
+
+def serve_static(ctx: UiContext, name: str, *, max_age: int = 86_400) -> Response:
+    """A file under static/, gzipped once in memory when the client accepts it, with an ETag."""
+    path = (STATIC / name).resolve()
+    if STATIC.resolve() not in path.parents or not path.is_file():
+        return Response("not found", 404)
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    entry = ctx.static_cache.get(key)
+    if entry is None:
+        raw = path.read_bytes()
+        packed = gzip.compress(raw, 9, mtime=0) if path.suffix in COMPRESSIBLE else None
+        entry = (raw, packed, '"' + hashlib.sha256(raw).hexdigest()[:20] + '"')
+        ctx.static_cache[key] = entry
+    raw, packed, etag = entry
+    if request.headers.get("If-None-Match") == etag:
+        resp = Response(status=304)
+    else:
+        gz = packed is not None and "gzip" in request.headers.get("Accept-Encoding", "")
+        body = packed if gz else raw
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if path.suffix == ".js":
+            mime = "text/javascript"
+        elif path.suffix == ".webmanifest":
+            mime = "application/manifest+json"
+        resp = Response(body, mimetype=mime)
+        if gz:
+            resp.headers["Content-Encoding"] = "gzip"
+    resp.headers["ETag"] = etag
+    resp.headers["Vary"] = "Accept-Encoding"
+    resp.headers["Cache-Control"] = f"public, max-age={max_age}" if "/vendor/" in str(path) else "no-cache"
+    return resp
+
+
+# ---- waitress ------------------------------------------------------------------------------
+
+
+class ServerHandle:
+    """A waitress server running on its own thread; `stop()` closes it and waits."""
+
+    def __init__(self, server, thread: threading.Thread):
+        self.server = server
+        self.thread = thread
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.effective_host, self.server.effective_port
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return self.server.effective_port
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.server.close()
+        task_dispatcher = getattr(self.server, "task_dispatcher", None)
+        if task_dispatcher is not None:
+            task_dispatcher.shutdown(timeout=timeout)
+        self.thread.join(timeout)
+
+
+def _server(app: Flask, host: str, port: int, threads: int):
+    from waitress.server import create_server
+
+    ctx: UiContext = app.extensions["powergw"]
+    # Live streams each hold a thread; keep at least four for everything else.
+    ctx.max_streams = max(1, threads - 4)
+    return create_server(app, host=host, port=port, threads=threads, ident="powergw", channel_timeout=60,
+                         clear_untrusted_proxy_headers=True)
+
+
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 12) -> None:
+    """Serve in the foreground until interrupted."""
+    server = _server(app, host, port, threads)
+    log.info("dashboard on http://%s:%s", server.effective_host, server.effective_port)
+    try:
+        server.run()
+    finally:
+        server.close()
+
+
+def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 12) -> ServerHandle:
+    """Serve on a background thread (port 0 picks a free one); returns a handle with stop()."""
+    server = _server(app, host, port, threads)
+    thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
+    thread.start()
+    log.info("dashboard on http://%s:%s", server.effective_host, server.effective_port)
+    return ServerHandle(server, thread)

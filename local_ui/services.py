@@ -1,0 +1,161 @@
+"""The dashboard's corner of the composition: the other parts of powergw it shows, looked up here only.
+
+Alerts (gateway.alerts), billing (gateway.billing) and the theft model's registry are separate
+parts that land on their own schedule. Each is bound here through its public API; a part that is
+not installed answers `Unavailable` (HTTP 503 with a message), never made-up numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from . import UiError
+
+log = logging.getLogger(__name__)
+
+
+class Unavailable(UiError):
+    """A part of powergw the dashboard would show is not installed or not configured."""
+
+    status = 503
+
+
+class InputError(UiError):
+    """A request value the part behind the dashboard refused; the message says why."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def _optional(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        if err.name and module.startswith(err.name):
+            return None
+        raise
+
+
+# ---- alerts ---------------------------------------------------------------------------------
+
+
+class Alerts:
+    """gateway.alerts.AlertStore on the request's store, with the listeners the config asks for."""
+
+    def __init__(self, store, config, now_ms: Callable[[], int]):
+        mod = _optional("gateway.alerts")
+        if mod is None:
+            raise Unavailable("alerts are not installed in this build")
+        self.mod = mod
+        listeners: tuple = ()
+        factory = getattr(mod, "alert_listeners", None)
+        if factory is not None and config is not None:
+            listeners = tuple(factory(config))
+        self.alerts = mod.AlertStore(store, listeners=listeners)
+        self.now_ms = now_ms
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return tuple(self.mod.STATES)
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {name: k.title for name, k in self.mod.KINDS.items()}
+
+    @property
+    def actions(self) -> dict[str, tuple[tuple[str, ...], str]]:
+        return dict(self.mod.ACTIONS)
+
+    def list(self, **filters) -> list[dict]:
+        try:
+            return self.alerts.list(**filters)
+        except self.mod.AlertError as err:
+            raise InputError(str(err)) from err
+
+    def counts(self) -> dict[str, int]:
+        return self.alerts.counts()
+
+    def get(self, alert_id: int) -> dict:
+        try:
+            return self.alerts.get(alert_id)
+        except self.mod.AlertError as err:
+            raise InputError(str(err), 404) from err
+
+    def act(self, alert_id: int, action: str, by: str, comment: str) -> dict:
+        self.get(alert_id)
+        try:
+            return self.alerts.act(alert_id, action, by, comment, now_ms=self.now_ms())
+        except self.mod.AlertError as err:
+            raise InputError(str(err), 409) from err
+
+
+# ---- billing --------------------------------------------------------------------------------
+
+
+class Billing:
+    """Bill till date, projection, slab position, bills, budget, payments and balance.
+
+    Bound to gateway.billing's public API when that part is installed.
+    """
+
+    def __init__(self, store, config, now_ms: Callable[[], int]):
+        mod = _optional("gateway.billing")
+        api = getattr(mod, "BillingService", None) if mod is not None else None
+        if api is None:
+            raise Unavailable("billing is not installed in this build yet")
+        self.service = api(store, config, now_ms=now_ms)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.service, name)
+
+
+# ---- theft model ----------------------------------------------------------------------------
+
+
+def model_registry_root() -> Path:
+    """Where `powergw model` keeps model versions (the same default as its CLI)."""
+    data = Path(os.environ.get("POWERGW_DATA_DIR", Path.home() / ".local/share/powergw"))
+    return data / "models"
+
+
+def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
+    """Which model scores this household, how it did on its check set, and whether it is still learning.
+
+    Reads the registry's files (state.json, metadata.json) rather than importing the scorer, so
+    the dashboard never loads onnxruntime.
+    """
+    spec = importlib.util.find_spec("edge_model")
+    if spec is None or not spec.submodule_search_locations:
+        raise Unavailable("theft detection is not installed in this build")
+    root = registry_root or model_registry_root()
+    try:
+        current = json.loads((root / "state.json").read_text()).get("current")
+    except (OSError, ValueError):
+        current = None
+    model_dir = root / current if current else Path(next(iter(spec.submodule_search_locations))) / "models" / "shipped"
+    try:
+        meta = json.loads((model_dir / "metadata.json").read_text())
+    except (OSError, ValueError) as err:
+        raise Unavailable(f"no usable theft model in {model_dir}: {err}") from err
+    from edge_model.features import MIN_HISTORY_DAYS
+
+    days = store.conn.execute("SELECT count(DISTINCT day) FROM usage_day").fetchone()[0]
+    check = (meta.get("metrics") or {}).get("check_set") or {}
+    return {
+        "version": meta.get("version") or current or "shipped",
+        "source": "registry" if current else "shipped",
+        "trained_at": meta.get("trained_at"),
+        "features_version": meta.get("features_version"),
+        "threshold": meta.get("threshold"),
+        "check_set": {k: check.get(k) for k in ("roc_auc", "pr_auc", "recall_at_threshold", "window_fpr_at_threshold")},
+        "history_days": days,
+        "min_history_days": MIN_HISTORY_DAYS,
+        "learning": days < MIN_HISTORY_DAYS,
+    }

@@ -1,0 +1,560 @@
+// The pages except Usage: Overview, Bill & payments, Alerts, Nodes, Settings, Login, Setup.
+import { ref, reactive, computed, onMounted, onUnmounted, watch } from "./vendor/vue/vue.esm-browser.prod.js";
+import { api, get } from "./api.js";
+import { t, inr, num, watts, dateTime, dayOfIso, ago, time } from "./format.js";
+import { state, loadSession, go, toast } from "./store.js";
+
+const isAdmin = () => state.session?.role === "admin";
+
+// A tiny loader: data, error and a reload(), shared by every page.
+function useLoad(fn, { every = 0 } = {}) {
+  const data = ref(null), error = ref(null), loading = ref(true);
+  let timer = null;
+  async function reload() {
+    try { data.value = await fn(); error.value = null; }
+    catch (e) { error.value = e; }
+    finally { loading.value = false; }
+  }
+  onMounted(() => { reload(); if (every) timer = setInterval(reload, every); });
+  onUnmounted(() => clearInterval(timer));
+  return { data, error, loading, reload };
+}
+
+// A part another piece of powergw provides can be missing: {unavailable: "why"}, or a 503.
+const Unavailable = {
+  props: ["reason"],
+  setup: () => ({ t }),
+  template: `<div class="unavailable"><b>{{ t('not_available') }}</b><span class="muted small">{{ reason }}</span></div>`,
+};
+
+const Loading = { setup: () => ({ t }), template: `<div class="loading"><span class="spinner"></span>{{ t('loading') }}</div>` };
+
+const ErrorBox = {
+  props: ["error"],
+  emits: ["retry"],
+  setup: () => ({ t }),
+  template: `<div v-if="error && error.status === 503"><Unavailable :reason="error.message"/></div>
+    <div v-else class="error-box">{{ t('error_generic', { message: error.message }) }} <button class="link" @click="$emit('retry')">{{ t('retry') }}</button></div>`,
+  components: { Unavailable },
+};
+
+const shared = { Unavailable, Loading, ErrorBox };
+
+// ---- Overview ---------------------------------------------------------------------------------
+
+export const Overview = {
+  components: shared,
+  setup() {
+    const { data, error, loading, reload } = useLoad(() => get("/overview"), { every: 30000 });
+    watch(data, (d) => { if (d?.alerts && !d.alerts.unavailable) state.alertsOpen = d.alerts.open; });
+    const nodes = computed(() => {
+      const list = data.value?.nodes || [];
+      return list.map((n) => {
+        const live = state.live.nodes?.[n.node_id];
+        return live ? { ...n, power_w: live.power_w, irms_a: live.irms_a, vrms_v: live.vrms_v, live_ts: live.ts_ms } : n;
+      });
+    });
+    const total = computed(() => {
+      const live = Object.values(state.live.nodes || {});
+      if (live.length) return live.reduce((a, n) => a + (n.power_w || 0), 0);
+      return data.value?.power_w ?? null;
+    });
+    const liveAge = computed(() => (state.live.ts_ms ? state.now - state.liveReceivedAt : null));
+    const bill = computed(() => data.value?.bill);
+    const budgetPct = computed(() => {
+      const b = bill.value;
+      if (!b || b.unavailable || !b.budget || Number(b.budget) <= 0) return null;
+      return Math.min(100, (100 * Number(b.bill_till_date)) / Number(b.budget));
+    });
+    const projPct = computed(() => {
+      const b = bill.value;
+      if (!b || b.unavailable || !b.budget || Number(b.budget) <= 0 || !b.projection) return null;
+      return Math.min(100, (100 * Number(b.projection.bill)) / Number(b.budget));
+    });
+    return { data, error, loading, reload, nodes, total, state, t, inr, num, watts, ago, time, dayOfIso, liveAge, bill, budgetPct, projPct, go };
+  },
+  template: `
+  <section>
+    <Loading v-if="loading && !data"/>
+    <ErrorBox v-else-if="error && !data" :error="error" @retry="reload"/>
+    <template v-else>
+      <div class="grid hero-grid">
+        <div class="card hero">
+          <div class="card-title">{{ t('live_now') }} <span class="live-dot" :class="{ on: liveAge !== null && liveAge < 5000 }"></span></div>
+          <div class="big" data-testid="live-total">{{ watts(total) }}</div>
+          <div class="muted small" v-if="state.liveReceivedAt">{{ t('live_updated', { ago: ago(state.live.ts_ms, state.now) }) }}</div>
+          <div class="muted small" v-else>{{ t('live_waiting') }}</div>
+        </div>
+        <div class="card">
+          <div class="card-title">{{ t('today_units') }}</div>
+          <div class="big">{{ num(data.today_kwh, 2) }} <small>kWh</small></div>
+          <div class="muted small">{{ t('today_units_sub') }}</div>
+        </div>
+        <div class="card" data-testid="bill-card">
+          <div class="card-title">{{ t('bill_till_date') }}</div>
+          <Unavailable v-if="bill.unavailable" :reason="bill.unavailable"/>
+          <template v-else>
+            <div class="big">{{ inr(bill.bill_till_date) }}</div>
+            <div class="muted small">{{ t('units_till_date', { units: num(Number(bill.units_till_date), 1) }) }}
+              <span v-if="bill.cycle"> · {{ t('cycle_day', { day: bill.cycle.day_index, days: bill.cycle.days }) }}</span></div>
+          </template>
+        </div>
+        <div class="card" v-if="!bill.unavailable && bill.projection">
+          <div class="card-title">{{ t('projection') }}</div>
+          <div class="big" :class="{ warn: bill.projected_over_budget }">{{ inr(bill.projection.bill) }}</div>
+          <div class="muted small">{{ t('projection_sub', { units: num(Number(bill.projection.units), 0), date: dayOfIso(bill.cycle?.last_day) }) }}</div>
+          <div class="muted small" v-if="bill.linear_projection">{{ t('projection_linear', { amount: inr(bill.linear_projection.bill) }) }}</div>
+          <div v-if="budgetPct !== null" class="meter" :title="t('budget')">
+            <div class="meter-fill" :style="{ width: budgetPct + '%' }"></div>
+            <div class="meter-proj" :style="{ left: projPct + '%' }"></div>
+          </div>
+          <div class="small" v-if="bill.budget">{{ t('budget_of', { used: inr(bill.bill_till_date), budget: inr(bill.budget) }) }} ·
+            <b :class="bill.projected_over_budget ? 'text-warn' : 'text-ok'">{{ bill.projected_over_budget ? t('budget_over') : t('budget_ok') }}</b></div>
+          <div class="small muted" v-else>{{ t('budget_none') }}</div>
+        </div>
+        <div class="card" v-if="!bill.unavailable && bill.slab">
+          <div class="card-title">{{ t('slab_position') }}</div>
+          <div class="slab-text">{{ bill.slab.text }}</div>
+        </div>
+      </div>
+
+      <div class="grid nodes-grid">
+        <div v-for="n in nodes" :key="n.node_id" class="card node" :data-node="n.node_id">
+          <div class="row between">
+            <div class="card-title">{{ n.name }}</div>
+            <span class="pill" :class="n.online ? 'ok' : 'bad'">{{ n.online ? t('node_online') : t('node_offline') }}</span>
+          </div>
+          <div class="big" data-testid="node-power">{{ watts(n.power_w) }}</div>
+          <div class="muted small">{{ num(n.irms_a, 2) }} A · {{ num(n.vrms_v, 0) }} V · {{ ago(n.live_ts || n.last_seen_ms, state.now) }}</div>
+        </div>
+      </div>
+
+      <div class="grid two">
+        <div class="card">
+          <div class="card-title">{{ t('open_alerts') }}</div>
+          <Unavailable v-if="data.alerts.unavailable" :reason="data.alerts.unavailable"/>
+          <template v-else>
+            <div class="big" :class="{ warn: data.alerts.open }">{{ data.alerts.open }}</div>
+            <div class="muted small">{{ data.alerts.open ? t('open_alerts_some', { n: data.alerts.open }) : t('open_alerts_none') }}</div>
+            <a class="button ghost small-btn" href="#/alerts">{{ t('view_alerts') }}</a>
+          </template>
+        </div>
+        <div class="card">
+          <div class="card-title">{{ t('model_title') }}</div>
+          <Unavailable v-if="data.model.unavailable" :reason="data.model.unavailable"/>
+          <template v-else>
+            <div class="model-line" v-if="data.model.learning">{{ t('model_learning', { days: data.model.history_days, min: data.model.min_history_days }) }}</div>
+            <div class="model-line" v-else>{{ t('model_active', { version: data.model.version }) }}</div>
+            <div class="progress" v-if="data.model.learning"><div :style="{ width: Math.min(100, 100 * data.model.history_days / data.model.min_history_days) + '%' }"></div></div>
+          </template>
+        </div>
+      </div>
+    </template>
+  </section>`,
+};
+
+// ---- Bill & payments ---------------------------------------------------------------------------
+
+function idempotencyKey() {
+  const a = new Uint8Array(16);
+  crypto.getRandomValues(a);
+  return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export const Bill = {
+  components: shared,
+  setup() {
+    const bill = useLoad(() => get("/bill"));
+    const balance = useLoad(() => get("/balance"));
+    const payments = useLoad(() => get("/payments"));
+    const bills = useLoad(() => get("/bills"));
+    const budget = useLoad(() => get("/budget"));
+    const budgetInput = ref("");
+    watch(budget.data, (b) => { if (b && b.amount !== undefined) budgetInput.value = b.amount ?? ""; });
+    const pay = reactive({ amount: "", method: "upi", reference: "", key: idempotencyKey(), qr: null, busy: false, error: null });
+    function payFull() { pay.amount = balance.data.value?.balance > 0 ? balance.data.value.balance : ""; pay.qr = null; }
+    async function showQr() {
+      pay.error = null;
+      try { pay.qr = await get("/payments/upi?amount=" + encodeURIComponent(pay.amount)); }
+      catch (e) { pay.error = e.message; }
+    }
+    async function record() {
+      pay.busy = true; pay.error = null;
+      try {
+        const body = { amount: pay.amount, method: pay.method };
+        if (pay.reference) body.reference = pay.reference;
+        const r = await api("POST", "/payments", body, { "Idempotency-Key": pay.key });
+        toast(t("pay_recorded", { amount: inr(r.payment.amount) }));
+        balance.data.value = r.balance;
+        pay.amount = ""; pay.reference = ""; pay.qr = null; pay.key = idempotencyKey();
+        payments.reload(); bill.reload();
+      } catch (e) { pay.error = e.message; }
+      finally { pay.busy = false; }
+    }
+    async function saveBudget() {
+      try {
+        await api("PUT", "/budget", { amount: String(budgetInput.value || "0") });
+        toast(t("budget_saved"));
+        budget.reload(); bill.reload();
+      } catch (e) { toast(e.message, "bad"); }
+    }
+    async function confirmPayment(p) {
+      try { await api("POST", `/payments/${p.id}/confirm`, {}); payments.reload(); balance.reload(); }
+      catch (e) { toast(e.message, "bad"); }
+    }
+    return { bill, balance, payments, bills, budget, budgetInput, pay, payFull, showQr, record, saveBudget, confirmPayment, t, inr, num, dateTime, dayOfIso, isAdmin };
+  },
+  template: `
+  <section>
+    <h1>{{ t('bill_title') }}</h1>
+    <div class="grid two">
+      <div class="card">
+        <div class="card-title">{{ t('bill_till_date') }}</div>
+        <Loading v-if="bill.loading.value"/>
+        <ErrorBox v-else-if="bill.error.value" :error="bill.error.value" @retry="bill.reload"/>
+        <template v-else>
+          <div class="big">{{ inr(bill.data.value.bill_till_date) }}</div>
+          <div class="muted small">{{ t('units_till_date', { units: num(Number(bill.data.value.units_till_date), 1) }) }}</div>
+          <div class="slab-text" v-if="bill.data.value.slab">{{ bill.data.value.slab.text }}</div>
+          <h3>{{ t('breakdown') }}</h3>
+          <table class="table">
+            <thead><tr><th>{{ t('slab') }}</th><th class="num">{{ t('units') }}</th><th class="num">{{ t('rate') }}</th><th class="num">{{ t('amount') }}</th></tr></thead>
+            <tbody>
+              <tr v-for="line in bill.data.value.breakdown"><td>{{ line.label }}</td><td class="num">{{ line.units ?? '' }}</td>
+                <td class="num">{{ line.rate ? inr(line.rate) : '' }}</td><td class="num">{{ inr(line.amount) }}</td></tr>
+            </tbody>
+            <tfoot><tr><th colspan="3">{{ t('total') }}</th><th class="num">{{ inr(bill.data.value.bill_till_date) }}</th></tr></tfoot>
+          </table>
+        </template>
+      </div>
+      <div class="card" data-testid="balance-card">
+        <div class="card-title">{{ t('balance') }}</div>
+        <Loading v-if="balance.loading.value"/>
+        <ErrorBox v-else-if="balance.error.value" :error="balance.error.value" @retry="balance.reload"/>
+        <template v-else>
+          <div class="big" data-testid="balance">{{ inr(String(balance.data.value.balance).replace('-', '')) }}</div>
+          <div class="small" :class="Number(balance.data.value.balance) > 0 ? 'text-warn' : 'text-ok'">
+            {{ Number(balance.data.value.balance) > 0 ? t('balance_owed') : Number(balance.data.value.balance) < 0 ? t('balance_credit') : t('balance_clear') }}</div>
+          <form v-if="isAdmin()" class="pay-form" @submit.prevent="record">
+            <h3>{{ t('pay_title') }}</h3>
+            <div class="row gap">
+              <button type="button" class="button ghost" @click="payFull" :disabled="!(Number(balance.data.value.balance) > 0)">{{ t('pay_full') }}</button>
+            </div>
+            <label>{{ t('pay_amount') }}<input name="amount" v-model="pay.amount" inputmode="decimal" autocomplete="off" placeholder="500.00" required></label>
+            <label>{{ t('pay_method') }}
+              <select v-model="pay.method" name="method">
+                <option v-for="m in ['upi','cash','card','netbanking','other']" :value="m">{{ t('method_' + m) }}</option>
+              </select></label>
+            <label v-if="pay.method === 'upi'">{{ t('pay_reference') }}<input v-model="pay.reference" name="reference" autocomplete="off"></label>
+            <div class="row gap wrap">
+              <button type="button" class="button ghost" v-if="pay.method === 'upi'" @click="showQr" :disabled="!pay.amount">{{ t('pay_show_qr') }}</button>
+              <button class="button" :disabled="pay.busy || !pay.amount" data-testid="record-payment">{{ t('pay_record') }}</button>
+            </div>
+            <div v-if="pay.error" class="error-box">{{ pay.error }}</div>
+            <div v-if="pay.qr" class="qr">
+              <img :src="'data:image/svg+xml;utf8,' + encodeURIComponent(pay.qr.qr_svg)" alt="UPI QR code" width="200" height="200">
+              <div class="small muted">{{ t('pay_qr_help') }}</div>
+              <a class="small" :href="pay.qr.link">{{ pay.qr.vpa }}</a>
+            </div>
+          </form>
+        </template>
+      </div>
+    </div>
+
+    <div class="grid two">
+      <div class="card">
+        <div class="card-title">{{ t('budget_title') }}</div>
+        <ErrorBox v-if="budget.error.value" :error="budget.error.value" @retry="budget.reload"/>
+        <form v-else class="row gap wrap end" @submit.prevent="saveBudget">
+          <label class="grow">{{ t('budget') }} (₹)<input name="budget" v-model="budgetInput" inputmode="decimal" :disabled="!isAdmin()" placeholder="2500"></label>
+          <button class="button" v-if="isAdmin()" data-testid="save-budget">{{ t('save') }}</button>
+        </form>
+        <p class="muted small">{{ t('budget_help') }}</p>
+      </div>
+      <div class="card">
+        <div class="card-title">{{ t('bills_history') }}</div>
+        <ErrorBox v-if="bills.error.value" :error="bills.error.value" @retry="bills.reload"/>
+        <p v-else-if="bills.data.value && !bills.data.value.bills.length" class="muted">{{ t('bills_none') }}</p>
+        <table v-else-if="bills.data.value" class="table">
+          <thead><tr><th>{{ t('date') }}</th><th class="num">{{ t('units') }}</th><th class="num">{{ t('amount') }}</th></tr></thead>
+          <tbody><tr v-for="b in bills.data.value.bills"><td>{{ dayOfIso(b.cycle_start) }} – {{ dayOfIso(b.cycle_end) }}</td><td class="num">{{ b.units }}</td><td class="num">{{ inr(b.amount) }}</td></tr></tbody>
+        </table>
+      </div>
+    </div>
+
+    <div class="card">
+      <div class="card-title">{{ t('payments_history') }}</div>
+      <ErrorBox v-if="payments.error.value" :error="payments.error.value" @retry="payments.reload"/>
+      <p v-else-if="payments.data.value && !payments.data.value.payments.length" class="muted">{{ t('payments_none') }}</p>
+      <table v-else-if="payments.data.value" class="table" data-testid="payments">
+        <thead><tr><th>{{ t('date') }}</th><th>{{ t('pay_method') }}</th><th>{{ t('status') }}</th><th class="num">{{ t('amount') }}</th><th></th></tr></thead>
+        <tbody><tr v-for="p in payments.data.value.payments">
+          <td>{{ dateTime(p.created_ms) }}</td><td>{{ t('method_' + p.method) }}</td>
+          <td><span class="pill" :class="p.status === 'confirmed' ? 'ok' : 'warn'">{{ t('status_' + p.status) }}</span></td>
+          <td class="num">{{ inr(p.amount) }}</td>
+          <td><button v-if="isAdmin() && p.status === 'pending'" class="link" @click="confirmPayment(p)">{{ t('confirm') }}</button></td>
+        </tr></tbody>
+      </table>
+    </div>
+  </section>`,
+};
+
+// ---- Alerts ------------------------------------------------------------------------------------
+
+const STATE_FILTERS = ["open", "raised", "ignored", "resolved", "all"];
+
+export const Alerts = {
+  components: shared,
+  setup() {
+    const filter = reactive({ state: "open", kind: "" });
+    const { data, error, loading, reload } = useLoad(() => {
+      const q = new URLSearchParams();
+      if (filter.state !== "all") q.set("state", filter.state);
+      if (filter.kind) q.set("kind", filter.kind);
+      q.set("limit", "200");
+      return get("/alerts?" + q);
+    });
+    watch(filter, reload);
+    watch(data, (d) => { if (d) state.alertsOpen = d.counts.open; });
+    const acting = reactive({ id: null, action: null, comment: "" });
+    const expanded = reactive({});
+    function start(a, action) { acting.id = a.id; acting.action = action; acting.comment = ""; }
+    async function act() {
+      try {
+        await api("POST", `/alerts/${acting.id}/${acting.action}`, { comment: acting.comment });
+        toast(t("alert_done", { action: t("state_" + { ignore: "ignored", raise: "raised", resolve: "resolved" }[acting.action]).toLowerCase() }));
+        acting.id = null;
+        reload();
+      } catch (e) { toast(e.message, "bad"); }
+    }
+    async function toggle(a) {
+      if (expanded[a.id]) { delete expanded[a.id]; return; }
+      expanded[a.id] = await get(`/alerts/${a.id}`);
+    }
+    const can = (a, action) => isAdmin() && data.value?.actions?.[action]?.includes(a.state);
+    const numbers = (a) => Object.entries(a.data || {}).filter(([, v]) => v !== null && typeof v !== "object").slice(0, 8);
+    return { filter, data, error, loading, reload, acting, start, act, can, numbers, expanded, toggle, STATE_FILTERS, t, dateTime, ago, state };
+  },
+  template: `
+  <section>
+    <h1>{{ t('alerts_title') }}</h1>
+    <div class="filters">
+      <div class="chips" role="group" :aria-label="t('filter_state')">
+        <button v-for="s in STATE_FILTERS" :key="s" class="chip" :class="{ on: filter.state === s }" @click="filter.state = s" :data-filter="s">
+          {{ t('state_' + s) }}<b v-if="data && s !== 'all'"> {{ data.counts[s] }}</b></button>
+      </div>
+      <select v-model="filter.kind" :aria-label="t('filter_kind')" v-if="data">
+        <option value="">{{ t('all_kinds') }}</option>
+        <option v-for="(title, k) in data.kinds" :value="k">{{ title }}</option>
+      </select>
+    </div>
+    <Loading v-if="loading && !data"/>
+    <ErrorBox v-else-if="error" :error="error" @retry="reload"/>
+    <p v-else-if="!data.alerts.length" class="empty">{{ t('alerts_none') }}</p>
+    <div v-else class="alerts">
+      <article v-for="a in data.alerts" :key="a.id" class="card alert" :class="'sev-' + a.severity" :data-alert="a.id">
+        <div class="row between wrap">
+          <div class="card-title">{{ data.kinds[a.kind] || a.kind }}</div>
+          <span class="pill" :class="'st-' + a.state">{{ t('state_' + a.state) }}</span>
+        </div>
+        <p class="alert-msg">{{ a.message }}</p>
+        <dl class="numbers" v-if="numbers(a).length">
+          <template v-for="[k, v] in numbers(a)"><dt>{{ k.replace(/_/g, ' ') }}</dt><dd>{{ v }}</dd></template>
+        </dl>
+        <div class="muted small">{{ t('alert_seen', { first: dateTime(a.created_ms), last: ago(a.last_seen_ms, state.now) }) }}
+          <span v-if="a.repeat_count > 1"> · {{ t('alert_repeats', { n: a.repeat_count }) }}</span>
+          <span v-if="a.acted_by"> · {{ t('alert_by', { action: t('state_' + a.state), by: a.acted_by, when: ago(a.acted_ms, state.now) }) }}</span></div>
+        <div class="muted small" v-if="a.action_comment">“{{ a.action_comment }}”</div>
+        <div class="row gap wrap actions">
+          <button class="button ghost" v-if="can(a, 'ignore')" @click="start(a, 'ignore')" data-action="ignore">{{ t('alert_ignore') }}</button>
+          <button class="button danger" v-if="can(a, 'raise')" @click="start(a, 'raise')" data-action="raise">{{ t('alert_raise') }}</button>
+          <button class="button ghost" v-if="can(a, 'resolve')" @click="start(a, 'resolve')" data-action="resolve">{{ t('alert_resolve') }}</button>
+          <button class="link" @click="toggle(a)">{{ t('alert_history') }}</button>
+        </div>
+        <form v-if="acting.id === a.id" class="act-form" @submit.prevent="act">
+          <p class="small muted" v-if="acting.action !== 'resolve'">{{ t('alert_' + acting.action + '_help') }}</p>
+          <label>{{ t('alert_comment') }}<textarea v-model="acting.comment" rows="2" maxlength="500" name="comment"></textarea></label>
+          <div class="row gap"><button class="button" data-action="confirm">{{ t('alert_' + acting.action) }}</button>
+            <button type="button" class="button ghost" @click="acting.id = null">{{ t('cancel') }}</button></div>
+        </form>
+        <ul v-if="expanded[a.id]" class="history">
+          <li v-for="h in expanded[a.id].actions">{{ dateTime(h.ts_ms) }} — {{ h.action }} ({{ h.from_state }} → {{ h.to_state }}) by {{ h.by }}<span v-if="h.comment">: “{{ h.comment }}”</span></li>
+          <li v-if="!expanded[a.id].actions.length" class="muted">—</li>
+        </ul>
+      </article>
+    </div>
+  </section>`,
+};
+
+// ---- Nodes ---------------------------------------------------------------------------------------
+
+export const Nodes = {
+  components: shared,
+  setup() {
+    const { data, error, loading, reload } = useLoad(() => get("/nodes"), { every: 10000 });
+    return { data, error, loading, reload, t, num, watts, ago, dateTime, state };
+  },
+  template: `
+  <section>
+    <h1>{{ t('nodes_title') }}</h1>
+    <Loading v-if="loading && !data"/>
+    <ErrorBox v-else-if="error" :error="error" @retry="reload"/>
+    <p v-else-if="!data.nodes.length" class="empty">{{ t('nodes_none') }}</p>
+    <div v-else class="grid nodes-grid">
+      <div v-for="n in data.nodes" :key="n.node_id" class="card">
+        <div class="row between"><div class="card-title">{{ n.name }}</div>
+          <span class="pill" :class="n.online ? 'ok' : 'bad'">{{ n.online ? t('node_online') : t('node_offline') }}</span></div>
+        <div class="mono small muted">{{ n.node_id }}</div>
+        <dl class="facts">
+          <dt>{{ t('last_seen') }}</dt><dd :title="dateTime(n.last_seen_ms)">{{ ago(n.last_seen_ms, state.now) }}</dd>
+          <dt>{{ t('frames_lost') }}</dt><dd>{{ n.frames_lost }} ({{ num(n.loss_pct, 2) }} %)</dd>
+          <dt>{{ t('firmware') }}</dt><dd>{{ n.fw || '—' }}</dd>
+          <dt>{{ t('calibration') }}</dt><dd>{{ n.calibrated ? t('calibrated', { mv: num(n.mv_per_a, 1), amps: n.sensor_amps }) : t('uncalibrated') }}</dd>
+          <dt>{{ t('reboots') }}</dt><dd>{{ n.reboots }}</dd>
+          <dt>{{ t('energy_total') }}</dt><dd>{{ num(n.energy_total_kwh, 2) }} kWh</dd>
+          <dt>{{ t('transport') }}</dt><dd>{{ n.transport || '—' }}</dd>
+        </dl>
+      </div>
+    </div>
+  </section>`,
+};
+
+// ---- Settings --------------------------------------------------------------------------------------
+
+export const Settings = {
+  components: shared,
+  setup() {
+    const { data, error, loading, reload } = useLoad(() => get("/settings"));
+    const newUser = reactive({ username: "", password: "", role: "viewer" });
+    const newToken = reactive({ name: "", role: "viewer", created: null });
+    const pw = reactive({ current_password: "", new_password: "" });
+    async function run(fn, ok) {
+      try { await fn(); if (ok) toast(ok); reload(); } catch (e) { toast(e.message, "bad"); }
+    }
+    const addUser = () => run(async () => { await api("POST", "/users", { ...newUser }); newUser.username = newUser.password = ""; }, null);
+    const delUser = (u) => run(() => api("DELETE", `/users/${u.id}`), null);
+    const addToken = () => run(async () => { newToken.created = await api("POST", "/tokens", { name: newToken.name, role: newToken.role }); newToken.name = ""; }, null);
+    const revoke = (tk) => run(() => api("DELETE", `/tokens/${tk.id}`), null);
+    const changePw = () => run(async () => { await api("PUT", "/me/password", { ...pw }); pw.current_password = pw.new_password = ""; await loadSession(); }, t("password_changed"));
+    return { data, error, loading, reload, newUser, newToken, pw, addUser, delUser, addToken, revoke, changePw, t, dateTime, ago, isAdmin };
+  },
+  template: `
+  <section>
+    <h1>{{ t('settings_title') }}</h1>
+    <Loading v-if="loading && !data"/>
+    <ErrorBox v-else-if="error" :error="error" @retry="reload"/>
+    <template v-else>
+      <div class="grid two">
+        <div class="card">
+          <div class="card-title">{{ t('change_password') }}</div>
+          <form class="stack" @submit.prevent="changePw">
+            <label>{{ t('current_password') }}<input type="password" v-model="pw.current_password" autocomplete="current-password" required></label>
+            <label>{{ t('new_password') }}<input type="password" v-model="pw.new_password" autocomplete="new-password" minlength="8" required></label>
+            <button class="button">{{ t('save') }}</button>
+          </form>
+        </div>
+        <div class="card">
+          <div class="card-title">{{ t('timezone') }}</div>
+          <div class="big-ish">{{ data.timezone }}</div>
+          <p class="small"><a href="/api/v1/openapi.json" target="_blank" rel="noopener">{{ t('api_docs') }}</a></p>
+          <p class="small muted" v-if="!isAdmin()">{{ t('viewer_note') }}</p>
+        </div>
+      </div>
+      <div class="card" v-if="data.users">
+        <div class="card-title">{{ t('settings_users') }}</div>
+        <table class="table"><thead><tr><th>{{ t('username') }}</th><th>{{ t('role') }}</th><th>{{ t('created') }}</th><th></th></tr></thead>
+          <tbody><tr v-for="u in data.users"><td>{{ u.username }}</td><td>{{ t('role_' + u.role) }}</td><td>{{ dateTime(u.created_ms) }}</td>
+            <td><button class="link" v-if="u.username !== data.me.username" @click="delUser(u)">{{ t('delete') }}</button></td></tr></tbody></table>
+        <form class="row gap wrap end" @submit.prevent="addUser">
+          <label>{{ t('username') }}<input v-model="newUser.username" autocomplete="off" required></label>
+          <label>{{ t('password') }}<input type="password" v-model="newUser.password" autocomplete="new-password" minlength="8" required></label>
+          <label>{{ t('role') }}<select v-model="newUser.role"><option value="viewer">{{ t('role_viewer') }}</option><option value="admin">{{ t('role_admin') }}</option></select></label>
+          <button class="button">{{ t('add_user') }}</button>
+        </form>
+      </div>
+      <div class="card" v-if="data.tokens">
+        <div class="card-title">{{ t('settings_tokens') }}</div>
+        <p class="small muted">{{ t('tokens_help') }}</p>
+        <div v-if="newToken.created" class="notice"><div>{{ t('token_created') }}</div><code class="mono">{{ newToken.created.token }}</code></div>
+        <table class="table" v-if="data.tokens.length"><thead><tr><th>{{ t('token_name') }}</th><th>{{ t('role') }}</th><th>{{ t('last_used') }}</th><th></th></tr></thead>
+          <tbody><tr v-for="tk in data.tokens"><td>{{ tk.name }}</td><td>{{ t('role_' + tk.role) }}</td><td>{{ tk.last_used_ms ? ago(tk.last_used_ms) : t('never') }}</td>
+            <td><button class="link" @click="revoke(tk)">{{ t('revoke') }}</button></td></tr></tbody></table>
+        <form class="row gap wrap end" @submit.prevent="addToken">
+          <label>{{ t('token_name') }}<input v-model="newToken.name" autocomplete="off" required maxlength="64"></label>
+          <label>{{ t('role') }}<select v-model="newToken.role"><option value="viewer">{{ t('role_viewer') }}</option><option value="admin">{{ t('role_admin') }}</option></select></label>
+          <button class="button">{{ t('create_token') }}</button>
+        </form>
+      </div>
+      <div class="card">
+        <div class="card-title">{{ t('settings_config') }}</div>
+        <p class="small muted">{{ t('settings_config_help', { source: data.config_source || 'built-in defaults' }) }}</p>
+        <details v-for="(values, name) in data.sections" :key="name" class="config-section">
+          <summary>[{{ name }}]</summary>
+          <dl class="facts"><template v-for="(v, k) in values"><dt class="mono">{{ k }}</dt><dd class="mono">{{ Array.isArray(v) ? v.join(', ') || '—' : String(v) }}</dd></template></dl>
+        </details>
+      </div>
+    </template>
+  </section>`,
+};
+
+// ---- Login and first-time setup -------------------------------------------------------------------
+
+export const Login = {
+  setup() {
+    const form = reactive({ username: "", password: "", error: null, busy: false });
+    async function submit() {
+      form.busy = true; form.error = null;
+      try {
+        await api("POST", "/session", { username: form.username, password: form.password });
+        await loadSession();
+        go("overview");
+      } catch (e) {
+        form.error = e.status === 401 ? t("login_failed") : e.message;
+        await loadSession().catch(() => {});
+      } finally { form.busy = false; }
+    }
+    return { form, submit, t, state };
+  },
+  template: `
+  <div class="auth-card card">
+    <img src="/static/icon.svg" alt="" width="56" height="56">
+    <h1>{{ t('login_title') }}</h1>
+    <p class="muted">{{ t('login_subtitle') }}</p>
+    <form class="stack" @submit.prevent="submit">
+      <label>{{ t('username') }}<input name="username" v-model="form.username" autocomplete="username" autocapitalize="none" required></label>
+      <label>{{ t('password') }}<input name="password" type="password" v-model="form.password" autocomplete="current-password" required></label>
+      <div v-if="form.error" class="error-box" role="alert">{{ form.error }}</div>
+      <button class="button wide" :disabled="form.busy">{{ t('login_button') }}</button>
+    </form>
+    <a v-if="state.session?.setup_required" href="#/setup" class="small">{{ t('first_setup') }}</a>
+  </div>`,
+};
+
+export const Setup = {
+  setup() {
+    const form = reactive({ code: "", username: "admin", password: "", error: null });
+    async function submit() {
+      form.error = null;
+      try {
+        await api("POST", "/setup", { code: form.code, username: form.username, password: form.password });
+        await loadSession();
+        go("overview");
+      } catch (e) { form.error = e.message; }
+    }
+    return { form, submit, t };
+  },
+  template: `
+  <div class="auth-card card">
+    <img src="/static/icon.svg" alt="" width="56" height="56">
+    <h1>{{ t('setup_title') }}</h1>
+    <p class="muted small">{{ t('setup_help') }}</p>
+    <form class="stack" @submit.prevent="submit">
+      <label>{{ t('setup_code') }}<input name="code" v-model="form.code" autocomplete="one-time-code" placeholder="ABCD-EF23" required></label>
+      <label>{{ t('username') }}<input name="username" v-model="form.username" autocomplete="username" required></label>
+      <label>{{ t('password') }}<input name="password" type="password" v-model="form.password" autocomplete="new-password" minlength="8" required></label>
+      <div v-if="form.error" class="error-box" role="alert">{{ form.error }}</div>
+      <button class="button wide">{{ t('setup_button') }}</button>
+    </form>
+    <a href="#/login" class="small">{{ t('back_to_login') }}</a>
+  </div>`,
+};

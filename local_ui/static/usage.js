@@ -1,0 +1,155 @@
+// The Usage page: energy per node for a day / week / month / bill cycle / year, with the previous
+// period overlaid, drawn by uPlot (loaded with this page only) and downloadable as CSV.
+import { ref, reactive, computed, onMounted, onUnmounted, watch, nextTick } from "./vendor/vue/vue.esm-browser.prod.js";
+import uPlot from "./vendor/uplot/uPlot.esm.js";
+import { get } from "./api.js";
+import { t, num, todayIso, getZone, dayOfIso } from "./format.js";
+
+const PERIODS = ["day", "week", "month", "cycle", "year"];
+const COLORS = ["#0f766e", "#d97706", "#7c3aed", "#2563eb", "#db2777", "#65a30d"];
+
+function loadCss(href) {
+  if (document.querySelector(`link[href="${href}"]`)) return;
+  const l = document.createElement("link");
+  l.rel = "stylesheet"; l.href = href;
+  document.head.appendChild(l);
+}
+
+function shiftDate(iso, kind, dir) {
+  const [y, m, d] = iso.split("-").map(Number);
+  const dt = new Date(Date.UTC(y, m - 1, d));
+  if (kind === "day") dt.setUTCDate(dt.getUTCDate() + dir);
+  else if (kind === "week") dt.setUTCDate(dt.getUTCDate() + 7 * dir);
+  else if (kind === "year") dt.setUTCFullYear(dt.getUTCFullYear() + dir);
+  else { dt.setUTCDate(1); dt.setUTCMonth(dt.getUTCMonth() + dir); }
+  return dt.toISOString().slice(0, 10);
+}
+
+// uPlot draws in the browser's zone; shift timestamps so axes read in the household's zone.
+function tzShift(ms) {
+  const zone = getZone();
+  const p = Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(ms).map((x) => [x.type, x.value]));
+  const asUtc = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+  const local = new Date(asUtc);
+  return (asUtc + local.getTimezoneOffset() * 60000) / 1000;
+}
+
+export const Usage = {
+  setup() {
+    loadCss("/static/vendor/uplot/uPlot.min.css");
+    const sel = reactive({ period: "day", date: todayIso(), node: "", compare: true });
+    const data = ref(null), error = ref(null), loading = ref(false), nodes = ref([]);
+    const chartEl = ref(null);
+    let chart = null;
+
+    const query = computed(() => {
+      const q = new URLSearchParams({ period: sel.period, date: sel.date });
+      if (sel.node) q.set("node", sel.node);
+      return q;
+    });
+    const csvHref = computed(() => `/api/v1/usage?${query.value}&format=csv`);
+
+    async function load() {
+      loading.value = true;
+      try {
+        const q = new URLSearchParams(query.value);
+        if (sel.compare) q.set("compare", "true");
+        data.value = await get("/usage?" + q);
+        error.value = null;
+        await nextTick();
+        draw();
+      } catch (e) { error.value = e; data.value = null; if (chart) { chart.destroy(); chart = null; } }
+      finally { loading.value = false; }
+    }
+
+    function draw() {
+      if (!chartEl.value || !data.value) return;
+      const d = data.value;
+      // One x axis: the buckets of this period; the previous period is aligned by position.
+      const xs = [...new Set(d.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+      const idx = new Map(xs.map((x, i) => [x, i]));
+      const series = [{}], cols = [xs.map(tzShift)];
+      d.series.forEach((s, i) => {
+        const ys = xs.map(() => null);
+        s.points.forEach(([x, v]) => { ys[idx.get(x)] = v; });
+        cols.push(ys);
+        series.push({ label: s.name, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] + "22", width: 2,
+          paths: uPlot.paths.bars({ size: [0.8 / Math.max(1, d.series.length), 60], align: 0 }), value: (u, v) => v == null ? "—" : num(v, 3) + " kWh" });
+      });
+      if (d.previous && d.previous.series.length) {
+        const pxs = [...new Set(d.previous.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+        const offset = d.start_ms - d.previous.start_ms;
+        const prevTotals = new Map();
+        d.previous.series.forEach((s) => s.points.forEach(([x, v]) => prevTotals.set(x + offset, (prevTotals.get(x + offset) || 0) + v)));
+        cols.push(xs.map((x) => prevTotals.get(x) ?? null));
+        series.push({ label: t("previous_period"), stroke: "#64748b", dash: [6, 4], width: 2, points: { show: false },
+          value: (u, v) => v == null ? "—" : num(v, 3) + " kWh" });
+        void pxs;
+      }
+      const width = chartEl.value.clientWidth || 320;
+      const opts = {
+        width, height: Math.max(220, Math.min(360, Math.round(width * 0.5))),
+        series,
+        scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+        axes: [{ stroke: "#475569", grid: { stroke: "#e2e8f0" } }, { stroke: "#475569", grid: { stroke: "#e2e8f0" }, size: 56,
+          values: (u, ticks) => ticks.map((v) => num(v, v < 1 ? 2 : 1)), label: "kWh" }],
+        legend: { live: true },
+        cursor: { drag: { x: true, y: false } },
+      };
+      if (chart) chart.destroy();
+      chart = new uPlot(opts, cols, chartEl.value);
+    }
+
+    function onResize() { if (chart && chartEl.value) chart.setSize({ width: chartEl.value.clientWidth, height: chart.height }); }
+    onMounted(async () => {
+      window.addEventListener("resize", onResize);
+      try { nodes.value = (await get("/nodes")).nodes; } catch (e) { /* the chart shows the error */ }
+      load();
+    });
+    onUnmounted(() => { window.removeEventListener("resize", onResize); if (chart) chart.destroy(); });
+    watch(sel, load);
+
+    const change = computed(() => {
+      const d = data.value;
+      if (!d?.previous || !d.previous.total_kwh) return null;
+      return (100 * (d.total_kwh - d.previous.total_kwh)) / d.previous.total_kwh;
+    });
+    const step = (dir) => { sel.date = shiftDate(sel.date, sel.period === "cycle" ? "month" : sel.period, dir); };
+    const today = () => { sel.date = todayIso(); };
+    return { sel, data, error, loading, nodes, chartEl, csvHref, change, step, today, PERIODS, t, num, dayOfIso, load };
+  },
+  template: `
+  <section>
+    <h1>{{ t('usage_title') }}</h1>
+    <div class="toolbar">
+      <div class="segmented" role="tablist">
+        <button v-for="p in PERIODS" :key="p" :class="{ on: sel.period === p }" @click="sel.period = p" :data-period="p">{{ t('period_' + p) }}</button>
+      </div>
+      <div class="row gap wrap">
+        <button class="button ghost icon" @click="step(-1)" :aria-label="t('previous')">‹</button>
+        <input type="date" v-model="sel.date" aria-label="date">
+        <button class="button ghost icon" @click="step(1)" :aria-label="t('next')">›</button>
+        <button class="button ghost" @click="today">{{ t('today') }}</button>
+      </div>
+      <div class="row gap wrap">
+        <select v-model="sel.node" aria-label="node"><option value="">{{ t('all_nodes') }}</option>
+          <option v-for="n in nodes" :value="n.node_id">{{ n.name }}</option></select>
+        <label class="check"><input type="checkbox" v-model="sel.compare"> {{ t('compare_previous') }}</label>
+        <a class="button ghost" :href="csvHref" download data-testid="csv">{{ t('download_csv') }}</a>
+      </div>
+    </div>
+    <div class="card">
+      <div v-if="data" class="row gap wrap stats">
+        <div><div class="muted small">{{ t('total') }} · {{ dayOfIso(data.first_day) }}<span v-if="data.last_day !== data.first_day"> – {{ dayOfIso(data.last_day) }}</span></div>
+          <div class="big" data-testid="usage-total">{{ num(data.total_kwh, 2) }} <small>kWh</small></div></div>
+        <div v-if="data.previous"><div class="muted small">{{ t('previous_period') }}</div><div class="big-ish">{{ num(data.previous.total_kwh, 2) }} kWh</div></div>
+        <div v-if="change !== null"><div class="muted small">{{ t('change') }}</div>
+          <div class="big-ish" :class="change > 0 ? 'text-warn' : 'text-ok'">{{ change > 0 ? '+' : '' }}{{ num(change, 1) }} %</div></div>
+      </div>
+      <div v-if="error" class="error-box">{{ error.message }}</div>
+      <p v-else-if="data && !data.series.length" class="empty">{{ t('no_data') }}</p>
+      <div ref="chartEl" class="chart" :class="{ dim: loading }" data-testid="chart"></div>
+    </div>
+  </section>`,
+};
