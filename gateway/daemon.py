@@ -131,13 +131,17 @@ class Gateway:
     def run_forever(self) -> None:
         self.start()
         if self.notifier:
-            self.notifier.ready()
+            self.notifier.ready(f"reading {len(self.sources)} source(s)")
         try:
             while not self._stop.is_set():
-                time.sleep(1)
-                if self.notifier:
+                self._stop.wait(1)
+                # The watchdog is fed only while the single writer is alive: a wedged ingest
+                # thread makes systemd restart the service.
+                if self.notifier and self._thread is not None and self._thread.is_alive():
                     self.notifier.watchdog()
         finally:
+            if self.notifier:
+                self.notifier.stopping()
             self.stop()
 
 
