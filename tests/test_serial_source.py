@@ -6,7 +6,6 @@ import os
 import threading
 import time
 import tty
-from pathlib import Path
 
 from gateway.config import Config
 from gateway.daemon import build_gateway
