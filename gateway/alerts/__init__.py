@@ -6,8 +6,34 @@ config asks for (email today; cloud sync adds its outbox writer to LISTENER_FACT
 
 from __future__ import annotations
 
-from .alert_store import AlertError, AlertListener, AlertStore, alerts_migrations
+import importlib
+from typing import Any
+
+from .alert_store import AlertError, AlertListener, AlertStore
+from .schema import alerts_migrations
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES, AlertKind
+
+# "module:function" taking (config, calendar) and returning a listener or None. One line per part
+# that reacts to alerts in the same transaction (cloud sync's outbox writer goes here).
+LISTENER_FACTORIES: tuple[str, ...] = (
+    "gateway.alerts.email:listener_from_config",
+)
+
+
+def alert_listeners(config: Any, calendar: Any = None) -> list[AlertListener]:
+    """The listeners the config asks for, in LISTENER_FACTORIES order."""
+    out = []
+    for dotted in LISTENER_FACTORIES:
+        module, _, attr = dotted.partition(":")
+        listener = getattr(importlib.import_module(module), attr)(config, calendar)
+        if listener is not None:
+            out.append(listener)
+    return out
+
+
+def alert_store(store: Any, config: Any) -> AlertStore:
+    """An AlertStore with the configured listeners: what jobs and commands use."""
+    return AlertStore(store, alert_listeners(config, getattr(store, "calendar", None)))
 
 __all__ = [
     "ACTIONS",
@@ -18,5 +44,7 @@ __all__ = [
     "AlertKind",
     "AlertListener",
     "AlertStore",
+    "alert_listeners",
+    "alert_store",
     "alerts_migrations",
 ]

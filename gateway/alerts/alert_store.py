@@ -13,54 +13,11 @@ import json
 import sqlite3
 from typing import Any, Callable, Iterable, Sequence
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
 from .. import PowerGwError
 from ..store import Store
+from .schema import alerts_migrations  # noqa: F401 - re-exported for gateway.app
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES
 from .transaction import ConnectionStore, as_store, transaction
-
-alerts_migrations = Migrations("powergw.alerts")
-
-
-@alerts_migrations()
-def m001_alerts(db: sqlite_utils.Database) -> None:
-    for sql in (
-        """CREATE TABLE alerts (
-            id INTEGER PRIMARY KEY,
-            kind TEXT NOT NULL,
-            severity TEXT NOT NULL,
-            message TEXT NOT NULL,
-            node_id TEXT,
-            dedup_key TEXT,
-            data TEXT NOT NULL DEFAULT '{}',
-            state TEXT NOT NULL DEFAULT 'open',
-            created_ms INTEGER NOT NULL,
-            last_seen_ms INTEGER NOT NULL,
-            repeat_count INTEGER NOT NULL DEFAULT 1,
-            acted_by TEXT,
-            acted_ms INTEGER,
-            action_comment TEXT
-        )""",
-        # At most one open alert per dedup key: the database itself refuses a storm.
-        "CREATE UNIQUE INDEX alerts_open_dedup ON alerts (dedup_key) WHERE state = 'open' AND dedup_key IS NOT NULL",
-        "CREATE INDEX alerts_dedup ON alerts (dedup_key)",
-        "CREATE INDEX alerts_state_created ON alerts (state, created_ms)",
-        """CREATE TABLE alert_actions (
-            id INTEGER PRIMARY KEY,
-            alert_id INTEGER NOT NULL REFERENCES alerts (id),
-            action TEXT NOT NULL,
-            from_state TEXT NOT NULL,
-            to_state TEXT NOT NULL,
-            by TEXT NOT NULL,
-            comment TEXT NOT NULL DEFAULT '',
-            ts_ms INTEGER NOT NULL
-        )""",
-        "CREATE INDEX alert_actions_alert ON alert_actions (alert_id)",
-    ):
-        db.execute(sql)
-
 
 class AlertError(PowerGwError):
     """An alert request that cannot be carried out (unknown kind, bad action, no such alert)."""

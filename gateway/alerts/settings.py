@@ -19,6 +19,7 @@ class EmailSection:
     username: str = setting("", doc="SMTP login; empty = no login")
     password: str = setting("", doc="SMTP password (prefer password_file)")
     password_file: Path | None = setting(None, doc="file holding the SMTP password (mode 600)")
+    ca_file: Path | None = setting(None, doc="extra CA certificate to trust (a LAN relay with its own certificate); verification is never off")
     from_addr: str = setting("powergw@localhost", doc="From: address")
     to: list[str] = setting(default_factory=list, doc="recipients of alert emails")
     subject_prefix: str = setting("[powergw]", doc="put before every subject")
