@@ -27,25 +27,56 @@ class AlertPolicy:
 
 @dataclass(frozen=True)
 class SuppressionRule:
-    """Made by Ignore: windows in this hour band and on these weekdays, up to max_power_w, are normal until expiry."""
+    """Made by Ignore: the Ignored pattern becomes part of this household's usual load.
+
+    In the hour band, on the weekdays, from start_s until expires_s, up to excess_cap_w above
+    the usual load of that hour (as it was before the pattern) is taken out of the series
+    before features are computed: a baseline reset. A repeat of the pattern then looks like an
+    ordinary day, while a theft on top of it still shows (everything above the cap, and every
+    hour outside the band), and a much larger deviation still alerts.
+    """
 
     first_hour: int  # local hour of day, inclusive
-    last_hour: int  # exclusive; last < first wraps midnight (21 -> 2 is 21:00-01:59)
+    last_hour: int  # exclusive; last < first wraps midnight (21 -> 2 is 21:00-01:59); equal = all day
     weekdays: frozenset[int]
-    max_power_w: float  # the magnitude cap: more than this still alerts
+    max_power_w: float  # the magnitude cap as a power: the usual load plus excess_cap_w, at its highest
     expires_s: float  # epoch seconds
+    excess_cap_w: float = 0.0  # at most this much above usual is the Ignored pattern
+    usual_w: tuple[float, ...] = ()  # 24 values: the usual load per local hour before the pattern
+    start_s: float = 0.0  # the rule covers windows from here (the pattern's first day)
 
-    def matches(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray) -> np.ndarray:
-        if self.first_hour < self.last_hour:
+    def in_scope(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray) -> np.ndarray:
+        if self.first_hour == self.last_hour:
+            in_band = np.ones(len(hour), dtype=bool)
+        elif self.first_hour < self.last_hour:
             in_band = (hour >= self.first_hour) & (hour < self.last_hour)
         else:
             in_band = (hour >= self.first_hour) | (hour < self.last_hour)
-        return in_band & np.isin(weekday, list(self.weekdays)) & (power_w <= self.max_power_w) & (start_s < self.expires_s)
+        return in_band & np.isin(weekday, list(self.weekdays)) & (start_s >= self.start_s) & (start_s < self.expires_s)
+
+    def matches(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray) -> np.ndarray:
+        return self.in_scope(hour, weekday, start_s) & (power_w <= self.max_power_w)
+
+    def discount(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, power_w: np.ndarray) -> np.ndarray:
+        """The series with the Ignored pattern (at most excess_cap_w over the pre-pattern usual) taken out."""
+        usual = np.asarray(self.usual_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24]
+        excess = np.clip(power_w - usual, 0.0, self.excess_cap_w)
+        return np.where(self.in_scope(hour, weekday, start_s), power_w - excess, power_w)
 
     def describe(self) -> str:
         days = "every day" if len(self.weekdays) == 7 else ", ".join(dt.date(2024, 1, 1 + d).strftime("%a") for d in sorted(self.weekdays))
         until = dt.datetime.fromtimestamp(self.expires_s, dt.timezone.utc).date().isoformat()
-        return f"up to {self.max_power_w:.0f} W from {self.first_hour:02d}:00 to {self.last_hour:02d}:00, {days}, until {until}"
+        span = "all day" if self.first_hour == self.last_hour else f"from {self.first_hour:02d}:00 to {self.last_hour:02d}:00"
+        return f"up to +{self.excess_cap_w:.0f} W over usual {span}, {days}, until {until}"
+
+
+def discount_ignored(power_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, rules) -> np.ndarray:
+    """Apply every Ignore rule's baseline reset to an hourly series (NaN stays NaN)."""
+    out = np.asarray(power_w, dtype=np.float64)
+    for rule in rules:
+        if rule.usual_w:
+            out = np.where(np.isnan(out), out, rule.discount(hour, weekday, start_s, np.nan_to_num(out)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -92,11 +123,12 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
     if thresholds is None:
         thresholds = adaptive_thresholds(w, policy)
     raw = (w.score >= thresholds) & (w.history_days >= policy.min_history_days)
+    # The rules' baseline reset already took their pattern out of the scores (discount_ignored);
+    # a window inside a rule's scope and under its cap does not count as evidence either.
     suppressed = np.zeros(len(raw), dtype=bool)
     for rule in rules:
         suppressed |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s)
     hit = raw & ~suppressed
-    raw_cum = np.concatenate([[0], np.cumsum(raw)])
     alerts: list[Alert] = []
     last_alert = -(10**9)
     hit_idx = np.flatnonzero(hit)
@@ -105,11 +137,6 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
             continue
         recent = hit_idx[(hit_idx > i - policy.window_h) & (hit_idx <= i)]
         if len(recent) < policy.min_hits or len(np.unique(w.day[recent])) < policy.min_days:
-            continue
-        # An Ignored pattern also lifts the day-level features of nearby hours; if most of the
-        # evidence is the Ignored pattern itself, the rest is its shadow, not a new theft.
-        all_recent = raw_cum[i + 1] - raw_cum[max(0, i + 1 - policy.window_h)]
-        if rules and len(recent) < 0.5 * all_recent:
             continue
         message, numbers = explain(w, recent)
         alerts.append(Alert(int(i), float(w.start_s[i]), float(w.score[i]), float(thresholds[i]), tuple(int(r) for r in recent), message, numbers))
@@ -165,24 +192,52 @@ def explain(w: Windows, hits: np.ndarray) -> tuple[str, dict]:
         "days_seen": days_seen,
         "days_considered": int(len(recent_days)),
         "windows_over_threshold": int(len(hits)),
+        "window_starts_s": [float(w.start_s[h]) for h in hits],
     }
     return message, numbers
 
 
-def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_factor: float = 1.25) -> SuppressionRule:
-    """Ignore: the alert's hour band widened by 2 h each side, weekends only if it was a weekend pattern
-    (else every day: two days of evidence cannot tell a weekly habit), a cap 25 % above its peak, 90 days."""
+def _in_band(hour: np.ndarray, first: int, last: int) -> np.ndarray:
+    if first == last:
+        return np.ones(len(hour), dtype=bool)
+    if first < last:
+        return (hour >= first) & (hour < last)
+    return (hour >= first) | (hour < last)
+
+
+def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_factor: float = 1.25, widen_h: int = 1) -> SuppressionRule:
+    """Ignore: the alert's hour band widened by widen_h each side, weekends only if it was a weekend
+    pattern (else every day: two days of evidence cannot tell a weekly habit), a cap 25 % above the
+    pattern's largest excess over the usual load, for valid_days."""
     hits = np.asarray(alert.hits)
     first, last = _hour_band(w.hour[hits])
     if first != last:
         width = (last - first) % 24
-        first, last = (0, 0) if width + 4 >= 24 else ((first - 2) % 24, (last + 2) % 24)
+        first, last = (0, 0) if width + 2 * widen_h >= 24 else ((first - widen_h) % 24, (last + widen_h) % 24)
+    # The usual load per hour as it was before the pattern: the window's own baseline, by hour of day.
+    before = np.arange(max(0, int(hits[0]) - 24), int(hits[0]))
+    usual = np.zeros(24)
+    for k in before:
+        usual[int(w.hour[k]) % 24] = w.usual_w[k]
+    if len(before) < 24:
+        usual[:] = float(np.median(w.usual_w[: int(hits[0]) + 1]))
+    excess = w.power_w[hits] - usual[w.hour[hits] % 24]
+    cap = float(cap_factor * max(0.0, float(np.max(excess))))
+    # Weekends only if, over the last 14 days, the pattern showed on weekend days alone; an alert
+    # fired on a Sunday has its hits on a weekend whatever the habit is.
+    recent = np.arange(max(0, alert.index - 14 * 24 + 1), alert.index + 1)
+    band = _in_band(w.hour[recent], first, last)
+    lifted = band & (w.power_w[recent] - usual[w.hour[recent] % 24] > 0.5 * max(float(np.median(excess)), 1.0))
+    seen_on = set(int(d) for d in w.weekday[recent][lifted])
     weekend = frozenset((5, 6))
-    weekdays = weekend if set(int(d) for d in w.weekday[hits]) <= weekend else frozenset(range(7))
+    weekdays = weekend if seen_on and seen_on <= weekend else frozenset(range(7))
     return SuppressionRule(
         first_hour=first,
         last_hour=last,
         weekdays=weekdays,
-        max_power_w=float(cap_factor * np.max(w.power_w[hits])),
+        max_power_w=float(np.max(usual) + cap),
         expires_s=float(w.start_s[alert.index] + valid_days * 86_400),
+        excess_cap_w=cap,
+        usual_w=tuple(float(u) for u in usual),
+        start_s=float(w.start_s[int(hits[0])] - 3 * 86_400),
     )

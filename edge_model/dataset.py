@@ -32,6 +32,7 @@ class DatasetSpec:
     days: int = 112
     theft_fraction: float = 0.6
     benign_fraction: float = 0.35
+    benign_weight: float = 1.0  # weight of the hours a benign anomaly touched (they are labelled normal)
     step_s: float = 300.0  # sampling of the load model before hourly averaging
 
     def to_dict(self) -> dict:
@@ -50,6 +51,7 @@ class HouseholdData:
     features: np.ndarray
     theft: np.ndarray  # bool per hour
     injections: list[Injection] = field(default_factory=list)
+    benign: np.ndarray | None = None  # bool per hour a benign anomaly touched
 
     @property
     def kind(self) -> str:
@@ -86,10 +88,11 @@ def simulate_household(
     clean = hourly_power(Household(profile, seed), first_date, days, step_s)
     power = clean.copy()
     theft = np.zeros(len(power), dtype=bool)
+    benign = np.zeros(len(power), dtype=bool)
     injections = []
     if benign_kind is not None:
         start = int(rng.integers(MIN_HISTORY_DAYS + 7, max(MIN_HISTORY_DAYS + 8, days - 5)))
-        power, _, label = inject(power, benign_kind, start, rng)
+        power, benign, label = inject(power, benign_kind, start, rng)
         injections.append(label)
     if theft_kind is not None:
         start = theft_start_day if theft_start_day is not None else int(rng.integers(21, max(22, days - 3)))
@@ -98,7 +101,7 @@ def simulate_household(
         injections.append(label)
     calendar = HolidayCalendar(profile.state, overrides)
     features = build_features(power, first_date, calendar)
-    return HouseholdData(seed, profile.state, first_date, power, clean, features, theft, injections)
+    return HouseholdData(seed, profile.state, first_date, power, clean, features, theft, injections, benign)
 
 
 def draw_kinds(seed: int, spec: DatasetSpec) -> tuple[str | None, str | None]:
@@ -132,16 +135,18 @@ class Examples:
         return len(self.y)
 
 
-def to_examples(households: list[HouseholdData]) -> Examples:
+def to_examples(households: list[HouseholdData], benign_weight: float = 1.0) -> Examples:
     """Stack households, dropping the first days whose baselines are still too thin."""
-    xs, ys, groups = [], [], []
+    xs, ys, groups, benign = [], [], [], []
     for h in households:
         keep = slice(MIN_HISTORY_DAYS * 24, None)
         xs.append(h.features[keep])
         ys.append(h.theft[keep].astype(np.int64))
         groups.append(np.full(len(ys[-1]), h.seed))
+        benign.append((h.benign if h.benign is not None else np.zeros(len(h.theft), dtype=bool))[keep])
     y = np.concatenate(ys)
     # Balance the classes so the forest's probabilities aren't dominated by clean hours.
     positive = max(1, int(y.sum()))
     weight = np.where(y == 1, (len(y) - positive) / positive, 1.0)
+    weight = np.where(np.concatenate(benign) & (y == 0), benign_weight, weight)
     return Examples(np.concatenate(xs), y, weight, np.concatenate(groups))

@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from edge_model import EdgeModelError
 from edge_model.calendar_days import HolidayCalendar
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 FEATURE_NAMES = (
     "hour", "weekday", "weekend", "holiday", "season", "history_days",
@@ -27,6 +27,13 @@ FEATURE_NAMES = (
     "day_ratio", "min_step_w", "std_ratio",
     "night_base_w", "night_step_w",
     "profile_corr", "low_frac_24h", "high_frac_24h",
+    # v2: robust deviation, k-of-n persistence against a lagged reference, the night floor against
+    # it, and the day so far (and yesterday) against the household's usual day and its mirror image.
+    "hod_mad_w", "hod_z", "ref_dev_w", "up_days_7", "up_hours_24h", "down_days_7",
+    "night_ref_step_w", "night_up_3",
+    "dsf_ratio", "dsf_corr", "dsf_rev_corr", "prev_day_ratio", "prev_day_corr", "prev_day_rev_corr",
+    # the shape of the excess over the last 24 h: a tap is a flat rectangle, an AC's duty cycle is not
+    "up_run_h", "excess_mean_24h_w", "excess_cv_24h", "excess_vs_band",
 )
 N_FEATURES = len(FEATURE_NAMES)
 COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -37,6 +44,9 @@ HOW_WEEKS = 4  # same hour of week over the previous 4 weeks
 HOD_DAYS = 7  # same hour of day over the previous 7 days
 LEVEL_DAYS = 14  # daily level, minimum and spread over the previous 14 days
 MIN_HISTORY_DAYS = 7  # below this the baselines are too thin to alert on
+MAD_DAYS = 14  # spread of the same hour over the previous 14 days
+REF_LAG_DAYS = (8, 28)  # the lagged reference: same hour 8..28 days back, before a recent step
+PERSIST_DAYS = 7  # k-of-n: on how many of the last 7 days this hour was far above / below the reference
 
 
 def _shift(x: np.ndarray, k: int) -> np.ndarray:
@@ -134,6 +144,38 @@ def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayC
         low_frac = np.nanmean(np.where(np.isnan(b24), np.nan, w24 < 0.5 * b24), axis=1)
         high_frac = np.nanmean(np.where(np.isnan(b24), np.nan, (w24 - b24) > np.maximum(60.0, 0.3 * b24)), axis=1)
 
+    # v2 ---------------------------------------------------------------------------------------
+    mad_shifts = range(24, 24 * MAD_DAYS + 1, 24)
+    base14 = _nanmedian_of_shifts(x, mad_shifts)
+    hod_mad = _mad_of_shifts(x, base14, mad_shifts)
+    hod_z = (x - base14) / (hod_mad + 15.0)
+    ref = _nanmedian_of_shifts(x, range(24 * REF_LAG_DAYS[0], 24 * REF_LAG_DAYS[1] + 1, 24))
+    ref = np.where(np.isnan(ref), base14, ref)
+    ref_dev = x - ref
+    up = np.where(np.isnan(ref), np.nan, ref_dev > np.maximum(40.0, 0.3 * ref))
+    down = np.where(np.isnan(ref), np.nan, x < 0.6 * ref - 20.0)
+    up_days = _sum_of_shifts(up, range(0, 24 * PERSIST_DAYS, 24))
+    down_days = _sum_of_shifts(down, range(0, 24 * PERSIST_DAYS, 24))
+    up_hours = _nan_reduce(np.nansum, _trailing(up, 24))
+
+    night_ref = _nanmedian_of_shifts(night_base_day, range(REF_LAG_DAYS[0], REF_LAG_DAYS[1] + 1))
+    night_ref = np.where(np.isnan(night_ref), night_prev, night_ref)
+    night_ref_step_day = night_base_day - night_ref
+    night_up_day = np.where(np.isnan(night_ref_step_day), np.nan, night_ref_step_day > np.maximum(30.0, 0.3 * night_ref))
+    night_up3_day = _sum_of_shifts(night_up_day, range(0, 3))
+    night_ref_step = np.full(n, np.nan)
+    night_up3 = np.full(n, np.nan)
+    night_ref_step[valid_night] = night_ref_step_day[latest[valid_night]]
+    night_up3[valid_night] = night_up3_day[latest[valid_night]]
+
+    # Against the lagged reference, so a multi-day h1/h6 does not become its own baseline after 4 days.
+    dsf_ratio, dsf_corr, dsf_rev = _day_so_far(x.reshape(days, 24), ref.reshape(days, 24))
+    up_run = _run_length(np.nan_to_num(up) > 0)
+    excess_w = _trailing(np.where(np.nan_to_num(up) > 0, ref_dev, np.nan), 24)
+    excess_mean = _nan_reduce(np.nanmean, excess_w)
+    excess_cv = _nan_reduce(np.nanstd, excess_w) / (np.abs(excess_mean) + 20.0)
+    excess_vs_band = ref_dev / (np.abs(excess_mean) + 20.0)
+    prev = lambda a: _shift(a.reshape(days, 24)[:, -1].repeat(24), 24)  # noqa: E731 - yesterday's full-day value
     columns = [
         hour, cal[:, 0], cal[:, 1], cal[:, 2], cal[:, 3], history_days,
         x, mean_3h, mean_24h, std_24h, min_24h, max_24h, zero_hours,
@@ -142,9 +184,53 @@ def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayC
         day_ratio, min_step, std_ratio,
         night_base, night_step,
         profile_corr, low_frac, high_frac,
+        hod_mad, hod_z, ref_dev, up_days, up_hours, down_days,
+        night_ref_step, night_up3,
+        dsf_ratio.ravel(), dsf_corr.ravel(), dsf_rev.ravel(), prev(dsf_ratio), prev(dsf_corr), prev(dsf_rev),
+        up_run, excess_mean, excess_cv, excess_vs_band,
     ]
     rows = np.column_stack(columns)
     return _fill_missing(rows)
+
+
+def _mad_of_shifts(x: np.ndarray, centre: np.ndarray, shifts: range) -> np.ndarray:
+    """Median absolute deviation of x[i - k] (k in shifts) from centre[i]."""
+    stack = np.abs(np.stack([_shift(x, k) for k in shifts]) - centre)
+    out = np.full(len(x), np.nan)
+    have = ~np.all(np.isnan(stack), axis=0)
+    out[have] = np.nanmedian(stack[:, have], axis=0)
+    return out
+
+
+def _sum_of_shifts(x: np.ndarray, shifts: range) -> np.ndarray:
+    """Sum of x[i - k] over shifts, NaN (unknown) counted as 0; NaN where x[i] itself is unknown."""
+    total = np.nansum(np.stack([_shift(x, k) for k in shifts]), axis=0)
+    return np.where(np.isnan(x), np.nan, total)
+
+
+def _run_length(flag: np.ndarray) -> np.ndarray:
+    """How many consecutive hours up to and including i are flagged."""
+    idx = np.arange(len(flag))
+    last_off = np.maximum.accumulate(np.where(flag, -1, idx))
+    return (idx - last_off).astype(np.float64)
+
+
+def _day_so_far(x: np.ndarray, usual: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(days, 24) each: energy so far today against the usual so far, and the correlation of today so far
+    with the usual day and with the usual day reversed (h6), from running sums over hours 0..h."""
+    mirror = usual[:, ::-1]
+    count = np.arange(1, 25, dtype=np.float64)
+    sx = np.cumsum(x, axis=1)
+    ratio = (sx + 50.0) / (np.cumsum(usual, axis=1) + 50.0)
+
+    def corr(b):
+        sb, sxx, sbb, sxb = np.cumsum(b, axis=1), np.cumsum(x * x, axis=1), np.cumsum(b * b, axis=1), np.cumsum(x * b, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (count * sxb - sx * sb) / np.sqrt(np.maximum(count * sxx - sx * sx, 0) * np.maximum(count * sbb - sb * sb, 0))
+        c[:, :4] = np.nan  # too few hours to say
+        return c
+
+    return ratio, corr(usual), corr(mirror)
 
 
 def _rowwise_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -167,6 +253,10 @@ _NEUTRAL = {
     "how_dev_w": 0.0, "how_ratio": np.nan, "hod_dev_w": 0.0, "hod_dev_mean_24h_w": 0.0,
     "hod_dev_same_hour_3d_w": 0.0, "day_ratio": 1.0, "min_step_w": 0.0, "std_ratio": 1.0,
     "night_step_w": 0.0, "profile_corr": 1.0, "low_frac_24h": 0.0, "high_frac_24h": 0.0,
+    "hod_z": 0.0, "ref_dev_w": 0.0, "up_days_7": 0.0, "up_hours_24h": 0.0, "down_days_7": 0.0,
+    "night_ref_step_w": 0.0, "night_up_3": 0.0, "dsf_ratio": 1.0, "dsf_corr": 1.0, "dsf_rev_corr": 0.0,
+    "prev_day_ratio": 1.0, "prev_day_corr": 1.0, "prev_day_rev_corr": 0.0,
+    "excess_mean_24h_w": 0.0, "excess_cv_24h": 0.0, "excess_vs_band": 0.0,
 }
 
 

@@ -67,5 +67,5 @@ def load_rules(path: Path, now_s: float | None = None) -> list[SuppressionRule]:
     path = Path(path)
     if not path.is_file():
         return []
-    rules = [SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"])}) for row in json.loads(path.read_text())]
+    rules = [SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ()))}) for row in json.loads(path.read_text())]
     return [r for r in rules if now_s is None or r.expires_s > now_s]

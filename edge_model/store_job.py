@@ -64,7 +64,13 @@ def score_recent(
     start_day = int(known_days[0])
     power = power_w[start_day * 24 :]
     first = first_date + dt.timedelta(days=start_day)
-    rows = build_features(np.where(np.isnan(power), np.nanmedian(power), power), first, calendar)
+    filled = np.where(np.isnan(power), np.nanmedian(power), power)
+    n = len(power)
+    origin_s = dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
+    weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
+    from edge_model.alerting import discount_ignored
+
+    rows = build_features(discount_ignored(filled, np.arange(n) % 24, weekday, origin_s + 3_600.0 * np.arange(n), rules), first, calendar)
     scores = scorer.score(rows)
     valid = ~np.isnan(power)
     scores[~valid] = 0.0
@@ -78,3 +84,144 @@ def score_recent(
     )
     alerts = [a for a in decide(w, policy, rules) if a.start_s >= since_s]
     return ScoringResult(alerts, history, False, f"watching: {history} days of history, model {scorer.version}")
+
+
+# -- the daemon's jobs (JOBS in gateway.app): the shared alerts table, feedback, retraining ----------
+
+STATUS_KEY = "theft.status"  # JSON for the dashboard: learning, history_days, status, model, last_run_ms
+SCORED_KEY = "theft.scored_until_s"  # alerts at windows before this were already raised
+FEEDBACK_KEY = "theft.feedback_done"  # JSON list of alert ids whose Ignore/Raise became feedback
+RULES_KEY = "theft.rules"  # JSON list of SuppressionRule
+RETRAIN_KEY = "theft.retrained_feedback_rows"
+FEEDBACK_FILE = "feedback.npz"
+
+
+def registry_root(ctx) -> "Path":
+    """Model versions and feedback live next to the gateway's database."""
+    from pathlib import Path
+
+    return Path(ctx.config.gateway.db).parent / "models"
+
+
+def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
+    """(alert id, rule) pairs from the meta table, without the expired ones."""
+    import json
+
+    out = []
+    for row in json.loads(store.get_meta(RULES_KEY, "[]")):
+        row = dict(row)
+        alert_id = row.pop("alert_id", -1)
+        rule = SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ()))})
+        if rule.expires_s > now_s:
+            out.append((alert_id, rule))
+    return out
+
+
+def _save_rules(store, rules: list[tuple[int, SuppressionRule]]) -> None:
+    import json
+
+    rows = [{**r.__dict__, "weekdays": sorted(r.weekdays), "usual_w": list(r.usual_w), "alert_id": i} for i, r in rules]
+    store.set_meta(RULES_KEY, json.dumps(rows))
+
+
+def _windows_and_rows(first: dt.date, power: np.ndarray, rules, calendar, tz: str):
+    """Feature rows of the series with the Ignored patterns taken out, and its Windows (scores still zero)."""
+    zone = ZoneInfo(tz)
+    origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
+    n = len(power)
+    start_s = origin + 3_600.0 * np.arange(n)
+    weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
+    from edge_model.alerting import discount_ignored
+
+    filled = np.where(np.isnan(power), np.nanmedian(power), power)
+    rows = build_features(discount_ignored(filled, np.arange(n) % 24, weekday, start_s, rules), first, calendar)
+    w = Windows(
+        start_s=start_s, hour=np.arange(n) % 24, weekday=weekday, day=np.arange(n) // 24, power_w=np.nan_to_num(power),
+        usual_w=rows[:, COLUMN["hod_base_w"]], score=np.zeros(n), history_days=rows[:, COLUMN["history_days"]],
+    )
+    return rows, w
+
+
+def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, rules: list, calendar, tz: str) -> list:
+    """Ignore/Raise on theft alerts -> suppression rules (meta) and labelled examples (root/feedback.npz), once per action.
+
+    A Raise after an Ignore takes the Ignore's rule back: the owner has changed their mind.
+    """
+    import json
+
+    from edge_model import feedback
+
+    done = set(json.loads(store.get_meta(FEEDBACK_KEY, "[]")))
+    acted = [a for a in alerts.list(state=("ignored", "raised"), kind="theft", limit=1000) if f"{a['id']}:{a['state']}" not in done]
+    if not acted:
+        return rules
+    rows, w = _windows_and_rows(first, power, [r for _, r in rules], calendar, tz)
+    position = {round(s): i for i, s in enumerate(w.start_s)}
+    for a in acted:
+        hits = [position[round(s)] for s in a["data"].get("window_starts_s", []) if round(s) in position]
+        if hits:
+            alert = Alert(hits[-1], w.start_s[hits[-1]], 0.0, 0.0, tuple(hits), a["message"], a["data"])
+            if a["state"] == "ignored":
+                examples, rule = feedback.ignore(rows, w, alert)
+                rules = [*rules, (a["id"], rule)]
+            else:
+                examples = feedback.raise_theft(rows, alert)
+                rules = [(i, r) for i, r in rules if i != a["id"]]
+            feedback.save_examples(root / FEEDBACK_FILE, examples)
+        done.add(f"{a['id']}:{a['state']}")
+    _save_rules(store, rules)
+    store.set_meta(FEEDBACK_KEY, json.dumps(sorted(done)))
+    return rules
+
+
+def score_job(ctx, state: str = "TN") -> ScoringResult:
+    """Scheduled scoring: feedback first, then score recent hours and raise new "theft" alerts (deduplicated)."""
+    import json
+
+    from gateway.alerts import AlertStore
+
+    from edge_model.registry import ModelRegistry
+
+    store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
+    root = registry_root(ctx)
+    alerts = AlertStore(store)
+    calendar = HolidayCalendar(state)
+    first, power = hourly_from_store(store, now_ms, tz)
+    rules = apply_feedback(store, alerts, root, first, power, _load_rules(store, now_ms / 1000), calendar, tz)
+    scorer = Scorer(ModelRegistry(root).current_dir())
+    since_s = float(store.get_meta(SCORED_KEY, "0"))
+    result = score_recent(first, power, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r for _, r in rules), calendar, since_s, tz)
+    for a in result.alerts:
+        n = a.numbers
+        data = {**n, "score": round(a.score, 4), "threshold": round(a.threshold, 4), "model": scorer.version,
+                "window_starts_s": [float(s) for s in a.numbers.get("window_starts_s", [])]}
+        # One open alert per hour band: a pattern that keeps firing counts repeats instead of storming.
+        alerts.raise_alert("theft", None, a.message, now_ms=now_ms, dedup_key=f"theft:{n['first_hour']:02d}-{n['last_hour']:02d}", data=data)
+    store.set_meta(SCORED_KEY, str(now_ms / 1000))
+    store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
+                                           "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))
+    return result
+
+
+def retrain_job(ctx) -> bool:
+    """Weekly: retrain on simulated data plus this household's feedback, promote only without regression."""
+    import json
+
+    from edge_model.dataset import DatasetSpec
+    from edge_model.feedback import load_examples
+    from edge_model.pipeline import CheckSet, promote_if_no_regression, train_model
+    from edge_model.registry import ModelRegistry
+    from edge_model.training import ForestParams
+
+    root = registry_root(ctx)
+    feedback = load_examples(root / FEEDBACK_FILE)
+    rows = 0 if feedback is None else len(feedback)
+    if rows == 0 or rows == int(ctx.store.get_meta(RETRAIN_KEY, "0")):
+        return False  # nothing new to learn: don't spend a Pi's CPU on it
+    registry = ModelRegistry(root)
+    onnx_bytes, metadata = train_model(DatasetSpec(), ForestParams(n_jobs=1), CheckSet(), extra=feedback, progress=False)
+    version = registry.add(onnx_bytes, metadata)
+    promoted, comparison = promote_if_no_regression(registry, version, CheckSet(), feedback)
+    ctx.store.set_meta(RETRAIN_KEY, str(rows))
+    ctx.store.set_meta("theft.last_retrain", json.dumps({"version": version, "promoted": promoted, "at_ms": ctx.now_ms()}))
+    return promoted
