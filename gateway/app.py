@@ -36,8 +36,7 @@ class JobSpec:
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
     JobSpec("cloud_sync", "cloud_sync.jobs:sync_round", seconds=60, first_delay_s=20),
-    JobSpec("theft_score", "edge_model.store_job:score_job", seconds=3600, first_delay_s=120),
-    JobSpec("theft_retrain", "edge_model.store_job:retrain_job", seconds=7 * 86400, first_delay_s=6 * 3600),
+    JobSpec("email", "gateway.alerts.jobs:send_email", seconds=60, first_delay_s=30),
     JobSpec("theft_score", "edge_model.store_job:score_job", seconds=3600, first_delay_s=120),
     JobSpec("theft_retrain", "edge_model.store_job:retrain_job", seconds=7 * 86400, first_delay_s=6 * 3600),
     JobSpec("backup", "gateway.ops.backup:backup_job", seconds=1800, first_delay_s=300),
