@@ -20,6 +20,7 @@ from .store import Store
 MIGRATION_SETS: tuple[str, ...] = (
     "cloud_sync.outbox:migrations",
     "gateway.alerts.schema:alerts_migrations",
+    "gateway.billing.ledger:billing_migrations",
 )
 
 
