@@ -186,4 +186,10 @@ def build_gateway(
     backoff = Backoff(max_s=config.serial.retry_max_s)
     for port in ports:
         gw.sources.append(SerialSource(port, gw.sink, baudrate=config.serial.baudrate, backoff=backoff))
+    # BLE (BTHome v2) nodes: decoded readings reach the ingest thread through gw.submit; the
+    # tracker resumes from ingest's accounts so a gateway restart is not a node restart.
+    if config.ble.enabled:
+        from .sources.ble_source import BleSource
+
+        gw.sources.append(BleSource.from_config(config.ble, gw.submit, anchored.now_ms, ingest.states))
     return gw
