@@ -1,0 +1,200 @@
+"""Billing on live data: cycles, till-date and projected bills from the store, budget and slab
+alerts once per cycle, meter reconciliation, closing a cycle into the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from gateway.alerts import AlertStore
+from gateway.app import JobContext, open_store
+from gateway.billing import LedgerError
+from gateway.billing.cycle import Cycle, add_months, cycle_containing
+from gateway.billing.estimate import cycle_estimate
+from gateway.billing.jobs import check_budget, close_cycles
+from gateway.billing.ledger import Ledger
+from gateway.billing.projection import profile_projection, straight_line
+from gateway.billing.reconcile import compare, record_billed_units, record_meter_reading
+from gateway.billing.tariff_book import TariffBook
+from gateway.config import parse_config
+from gateway.store import Batch
+
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+START = dt.date(2025, 7, 5)  # meter-reading date: the cycle runs 5 Jul – 3 Sep (60 days)
+
+
+def ms(day: dt.date, hour: int = 0) -> int:
+    return int(dt.datetime.combine(day, dt.time(hour), IST).timestamp() * 1000)
+
+
+def fill(store, first: dt.date, days: int, wh_per_hour, node="main"):
+    """Write energy into the store the way ingest does: one interval per hour."""
+    key = store.ensure_node(node, "test", ms(first))
+    batch = Batch()
+    for d in range(days):
+        day = first + dt.timedelta(days=d)
+        for h in range(24):
+            wh = wh_per_hour(day, h) if callable(wh_per_hour) else wh_per_hour
+            if wh:
+                batch.add_energy(key, ms(day, h), ms(day, h) + 3_600_000, int(wh * 1000))
+    store.write_batch(batch, [])
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "gw.db")
+    yield s
+    s.close()
+
+
+def config(**billing):
+    return parse_config({"billing": {"meter_reading_date": START.isoformat(), "holiday_state": ""} | billing})
+
+
+BOOK = TariffBook.load()
+
+
+def test_cycles_from_the_meter_reading_date():
+    assert cycle_containing(START, 2, dt.date(2025, 7, 24)) == Cycle(START, dt.date(2025, 9, 5))
+    assert cycle_containing(START, 2, dt.date(2025, 7, 4)) == Cycle(dt.date(2025, 5, 5), START)
+    assert cycle_containing(START, 2, dt.date(2026, 1, 5)).start == dt.date(2026, 1, 5)
+    assert cycle_containing(START, 1, dt.date(2024, 12, 31)) == Cycle(dt.date(2024, 12, 5), dt.date(2025, 1, 5))
+    jan31 = dt.date(2024, 1, 31)
+    assert add_months(jan31, 1) == dt.date(2024, 2, 29) and add_months(jan31, 2) == dt.date(2024, 3, 31)
+    assert cycle_containing(jan31, 1, dt.date(2024, 3, 1)) == Cycle(dt.date(2024, 2, 29), dt.date(2024, 3, 31))
+    assert Cycle(START, dt.date(2025, 9, 5)).days == 62
+
+
+def test_till_date_and_straight_line_vector(store):
+    # The shared vector: day 20 of a 60-day cycle, 180 units so far → ₹188.00; straight line 540 units → ₹2376.00.
+    anchor = dt.date(2024, 2, 1)  # 1 Feb – 31 Mar 2024 (a leap year) is 60 days
+    assert cycle_containing(anchor, 2, dt.date(2024, 2, 21)).days == 60
+    fill(store, anchor, 20, 375)  # 9 kWh a day
+    est = cycle_estimate(store, config(meter_reading_date=anchor.isoformat()).billing, BOOK, ms(dt.date(2024, 2, 21)))
+    assert est.units == Decimal("180.00") and f"{est.bill.total:.2f}" == "188.00" and est.elapsed_days == 20
+    straight = est.projections[0]
+    assert straight.projection.method == "straight_line" and round(straight.projection.units, 6) == 540
+    assert f"{straight.bill.total:.2f}" == "2376.00"
+    assert straight.projection.low == straight.projection.high == 540  # perfectly steady days: no spread
+    profile = est.projections[1]  # a flat profile projects the same
+    assert profile.projection.method == "profile" and round(profile.projection.units) == 540
+    assert est.position.message() == "20 units to 200; above it each unit costs ₹4.70 (now ₹2.35); at 500 the bill jumps by ₹243.40"
+    j = est.as_json()
+    assert j["till_date"]["total"] == "188.00" and j["projections"][0]["total"] == "2376.00"
+
+
+def test_profile_projection_knows_the_week():
+    # Weekdays 5 kWh, weekends 20 kWh: the straight line through a weekday-heavy start is wrong,
+    # the profile is not.
+    now = dt.datetime(2025, 7, 5, 0, 0, tzinfo=IST)  # a Saturday
+    history = []
+    for d in range(28):
+        day = now.date() - dt.timedelta(days=28 - d)
+        per_hour = (20 if day.weekday() >= 5 else 5) / 24
+        history += [(dt.datetime.combine(day, dt.time(h), IST), per_hour) for h in range(24)]
+    end = now + dt.timedelta(days=14)
+    p = profile_projection(history, now, end, 0.0)
+    assert p.units == pytest.approx(2 * (5 * 5 + 2 * 20), rel=1e-6)  # two weeks: 130 kWh
+    assert p.low < p.units < p.high or p.low == p.high
+    assert profile_projection(history[: 24 * 6], now, end, 0.0) is None  # under 7 days: no profile
+    assert straight_line(10.0, 1.0, 60.0, []).note == "too early in the cycle to say how sure"
+    s = straight_line(100.0, 10.0, 60.0, [8, 12, 9, 11, 10, 10, 9, 11, 12, 8])
+    assert s.units == 600 and s.low < 600 < s.high and s.confidence == "high"
+
+
+def test_budget_alerts_once_per_threshold_per_cycle(store):
+    cfg = config(budget_inr=400)
+    fill(store, START, 10, 1000)  # 24 kWh a day: 240 units in 10 days → ₹423.00 (235 + 40 × 4.70)
+    clock = [ms(dt.date(2025, 7, 15))]
+    ctx = JobContext(store=store, config=cfg, now_ms=lambda: clock[0], extras={})
+    for _ in range(5):  # the job runs every 15 min: no storm
+        check_budget(ctx)
+    alerts = AlertStore(store)
+    kinds = sorted((a["kind"], a["dedup_key"]) for a in alerts.list())
+    assert kinds == [
+        ("budget_projection", "budget_projection:2025-07-05"),
+        ("budget_threshold", "budget:2025-07-05:100"),
+        ("budget_threshold", "budget:2025-07-05:50"),
+        ("budget_threshold", "budget:2025-07-05:80"),
+        ("slab_ahead", "slab:2025-07-05:500"),
+    ]
+    hundred = alerts.list(kind="budget_threshold")[0]
+    assert hundred["message"] == "100% of the budget used: ₹423.00 of ₹400.00 (240.00 units) on day 11 of 62"
+    assert hundred["repeat_count"] == 5
+    proj = alerts.list(kind="budget_projection")[0]["message"]
+    assert proj.startswith("projected bill ₹") and "exceeds the budget of ₹400.00" in proj
+    # Resolving does not bring it back in the same cycle...
+    alerts.act(hundred["id"], "resolve", "asha", now_ms=clock[0])
+    check_budget(ctx)
+    assert len(alerts.list(kind="budget_threshold")) == 3
+    # ...but the next cycle starts afresh.
+    fill(store, dt.date(2025, 9, 5), 10, 1000)
+    clock[0] = ms(dt.date(2025, 9, 15))
+    check_budget(ctx)
+    assert len(alerts.list(kind="budget_threshold")) == 6
+
+
+def test_monthly_budget_scales_to_a_two_month_cycle(store):
+    fill(store, START, 5, 500)  # 60 units
+    est = cycle_estimate(store, config(budget_inr=500, budget_period="month").billing, BOOK, ms(dt.date(2025, 7, 10)))
+    assert est.budget_paise == 100_000
+    assert est.as_json()["budget"] == {"amount": "1000.00", "spent_pct": 0.0, "projected": f"{est.best.bill.total:.2f}"}
+
+
+def test_metered_nodes_only(store):
+    fill(store, START, 2, 500, node="main")
+    fill(store, START, 2, 100, node="fridge")  # a sub-circuit: inside "main" already
+    assert cycle_estimate(store, config().billing, BOOK, ms(dt.date(2025, 7, 7))).units == Decimal("28.80")
+    est = cycle_estimate(store, config(metered_nodes=["main"]).billing, BOOK, ms(dt.date(2025, 7, 7)))
+    assert est.units == Decimal("24.00")
+
+
+def test_reconcile_flags_a_gap_beyond_the_threshold(store):
+    fill(store, START, 10, 1000)  # sensors: 240 kWh
+    section = config(meter_mismatch_pct=5.0).billing
+    alerts = AlertStore(store)
+    _, none = record_meter_reading(store, section, alerts, "10000", at_ms=ms(START), now_ms=ms(START))
+    assert none is None
+    _, ok = record_meter_reading(store, section, alerts, "10245", at_ms=ms(dt.date(2025, 7, 15)), now_ms=ms(dt.date(2025, 7, 15)))
+    assert not ok.flagged and ok.gap_pct == Decimal("2.0") and alerts.list() == []
+    # A real bill says 270 units for the 10 days: the sensors saw 11.1 % less.
+    _, bad = record_billed_units(store, section, alerts, "270", start_ms=ms(START), end_ms=ms(dt.date(2025, 7, 15)),
+                                 now_ms=ms(dt.date(2025, 7, 16)))
+    assert bad.flagged and bad.gap_pct == Decimal("11.1")
+    [alert] = alerts.list(kind="meter_mismatch")
+    assert alert["message"] == (
+        "meter 270 kWh, sensors 240.00 kWh from 2025-07-05 to 2025-07-14: sensors 11.1% below the meter, more than 5.0%: "
+        "a load between the meter and the sensors (tapping) or an unmonitored circuit"
+    )
+    high = compare(Decimal(200), Decimal(240), Decimal(5))
+    assert high.flagged and "sensors 20.0% above the meter" in high.message("") and "calibration" in high.message("")
+    with pytest.raises(LedgerError, match="less than the previous reading 10245"):
+        record_meter_reading(store, section, alerts, "10200", at_ms=ms(dt.date(2025, 7, 16)), now_ms=0)
+    for bad_value, message in (("-1", "at least 0"), ("12.3456", "at most 3 decimals"), ("abc", "expected a number"), (12.5, "as text")):
+        with pytest.raises(LedgerError, match=message):
+            record_meter_reading(store, section, alerts, bad_value, at_ms=ms(dt.date(2025, 7, 17)), now_ms=0)
+    assert store.conn.execute("SELECT count(*) FROM meter_readings").fetchone()[0] == 3
+
+
+def test_close_cycle_job_bills_once(store):
+    fill(store, START, 62, 250)  # 6 kWh a day: 372 units in the cycle
+    cfg = config()
+    clock = [ms(dt.date(2025, 9, 6), 1)]
+    ctx = JobContext(store=store, config=cfg, now_ms=lambda: clock[0], extras={})
+    [bill] = close_cycles(ctx)
+    assert bill["units"] == "372" and bill["amount_paise"] == 104340  # 235 + 172 × 4.70
+    assert close_cycles(ctx) == []
+    assert Ledger(store).balance()["balance_paise"] == bill["amount_paise"]
+    [alert] = AlertStore(store).list(kind="bill_closed")
+    assert alert["message"].startswith("bill #1 for 2025-07-05 to 2025-09-04: 372 units (sensor), ₹")
+
+
+def test_close_cycle_prefers_billed_units(store):
+    fill(store, START, 62, 250)
+    cfg = config()
+    record_billed_units(store, cfg.billing, AlertStore(store), "400", start_ms=ms(START), end_ms=ms(dt.date(2025, 9, 5)), now_ms=0)
+    ctx = JobContext(store=store, config=cfg, now_ms=lambda: ms(dt.date(2025, 9, 6)), extras={})
+    [bill] = close_cycles(ctx)
+    assert bill["source"] == "meter" and bill["amount_paise"] == 117500  # 235 + 200 × 4.70
