@@ -341,7 +341,7 @@ export const Alerts = {
     <div class="filters">
       <div class="chips" role="group" :aria-label="t('filter_state')">
         <button v-for="s in STATE_FILTERS" :key="s" class="chip" :class="{ on: filter.state === s }" @click="filter.state = s" :data-filter="s">
-          {{ t('state_' + s) }}<b v-if="data && s !== 'all'"> {{ data.counts[s] }}</b></button>
+          {{ t('state_' + s) }}<span v-if="data && s !== 'all'" class="count">{{ data.counts[s] }}</span></button>
       </div>
       <select v-model="filter.kind" :aria-label="t('filter_kind')" v-if="data">
         <option value="">{{ t('all_kinds') }}</option>

@@ -1,0 +1,589 @@
+"""The dashboard's JSON API through Flask's test client, on a real SQLite file: every endpoint,
+unauthenticated, with the wrong role, without CSRF, and with malformed or out-of-range input."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from local_ui import create_app
+from local_ui.api import ENDPOINTS
+from local_ui.auth import Accounts
+from test_ui_support import ADMIN_PASSWORD, KITCHEN, MAINS, NOW_MS, FixedClock, raise_alerts, seed_usage, ui_db  # noqa: F401
+
+
+@pytest.fixture
+def clock():
+    return FixedClock()
+
+
+@pytest.fixture
+def app(ui_db, clock, tmp_path, monkeypatch):
+    monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
+    return create_app(ui_db, live_path=tmp_path / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
+                      registry_root=tmp_path / "models")
+
+
+def csrf_of(client) -> str:
+    return client.get("/api/v1/session").get_json()["csrf"]
+
+
+def login(client, username="admin", password=ADMIN_PASSWORD) -> str:
+    resp = client.post("/api/v1/session", json={"username": username, "password": password},
+                       headers={"X-CSRF-Token": csrf_of(client)})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()["csrf"]
+
+
+@pytest.fixture
+def admin(app):
+    client = app.test_client()
+    client.csrf = login(client)
+    return client
+
+
+@pytest.fixture
+def viewer(app, admin):
+    r = admin.post("/api/v1/users", json={"username": "amma", "password": "viewer-pass-1", "role": "viewer"},
+                   headers={"X-CSRF-Token": admin.csrf})
+    assert r.status_code == 201
+    client = app.test_client()
+    client.csrf = login(client, "amma", "viewer-pass-1")
+    return client
+
+
+def write(client, method, path, body=None, **headers):
+    headers.setdefault("X-CSRF-Token", client.csrf)
+    return client.open(path, method=method, json=body if body is not None else {}, headers=headers)
+
+
+def concrete(path: str) -> str:
+    return "/api/v1" + re.sub(r"<int:\w+>", "1", path)
+
+
+def error(resp) -> str:
+    body = resp.get_json()
+    assert set(body) == {"error"} and body["error"]["status"] == resp.status_code
+    return body["error"]["message"]
+
+
+# ---- access control over the whole endpoint table -------------------------------------------------
+
+
+@pytest.mark.parametrize("ep", [e for e in ENDPOINTS if e.role is not None], ids=lambda e: f"{e.method} {e.path}")
+def test_every_protected_endpoint_refuses_anonymous(app, ep):
+    client = app.test_client()
+    resp = client.open(concrete(ep.path), method=ep.method, json={}, headers={"X-CSRF-Token": csrf_of(client)})
+    assert resp.status_code == 401
+    assert "log in" in error(resp)
+
+
+@pytest.mark.parametrize("ep", [e for e in ENDPOINTS if e.role == "admin"], ids=lambda e: f"{e.method} {e.path}")
+def test_every_admin_endpoint_refuses_a_viewer(viewer, ep):
+    resp = write(viewer, ep.method, concrete(ep.path)) if ep.method != "GET" else viewer.get(concrete(ep.path))
+    assert resp.status_code == 403
+    assert "needs the admin role" in error(resp)
+
+
+@pytest.mark.parametrize("ep", [e for e in ENDPOINTS if e.method != "GET" and e.role is not None],
+                         ids=lambda e: f"{e.method} {e.path}")
+def test_every_write_needs_the_csrf_token(admin, ep):
+    for token in (None, "wrong-token"):
+        headers = {} if token is None else {"X-CSRF-Token": token}
+        resp = admin.open(concrete(ep.path), method=ep.method, json={}, headers=headers)
+        assert resp.status_code == 403, (ep.path, token)
+        assert "CSRF" in error(resp)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/session", "/api/v1/setup"])
+def test_login_and_setup_need_the_login_csrf_cookie(app, path):
+    client = app.test_client()
+    resp = client.post(path, json={"username": "admin", "password": ADMIN_PASSWORD, "code": "X"})
+    assert resp.status_code == 403 and "CSRF" in error(resp)
+
+
+def test_cross_origin_write_is_refused_even_with_the_token(admin):
+    resp = write(admin, "PUT", "/api/v1/budget", {"amount": "100"}, Origin="http://evil.example")
+    assert resp.status_code == 403 and "cross-origin" in error(resp)
+
+
+def test_openapi_lists_every_endpoint_and_is_public(app):
+    doc = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    for ep in ENDPOINTS:
+        path = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.path)
+        assert ep.method.lower() in doc["paths"][path], path
+    assert "/healthz" in doc["paths"]
+    usage = doc["paths"]["/api/v1/usage"]["get"]
+    assert {p["name"] for p in usage["parameters"]} >= {"period", "date", "resolution", "node", "compare", "format"}
+
+
+def test_unknown_api_path_is_json_404(admin):
+    resp = admin.get("/api/v1/nope")
+    assert resp.status_code == 404 and "openapi" in error(resp)
+
+
+def test_healthz_is_public(app):
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "ok"
+
+
+# ---- login, sessions, setup -------------------------------------------------------------------------
+
+
+def test_session_cookie_is_httponly_strict_and_secure_only_under_https(app):
+    client = app.test_client()
+    csrf = csrf_of(client)
+    resp = client.post("/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf})
+    cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    secure = app.test_client()
+    csrf = secure.get("/api/v1/session", base_url="https://gw.local").get_json()["csrf"]
+    resp = secure.post("/api/v1/session", base_url="https://gw.local", json={"username": "admin", "password": ADMIN_PASSWORD},
+                       headers={"X-CSRF-Token": csrf, "Origin": "https://gw.local"})
+    cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
+    assert "Secure" in cookie
+
+
+def test_logout_ends_the_session_on_the_server(admin):
+    assert admin.get("/api/v1/overview").status_code == 200
+    cookie = admin.get_cookie("pgw_session").value
+    assert write(admin, "DELETE", "/api/v1/session").status_code == 200
+    admin.set_cookie("pgw_session", cookie)  # a stolen copy of the cookie is dead too
+    assert admin.get("/api/v1/overview").status_code == 401
+
+
+def test_wrong_password_then_rate_limit_then_window_passes(app, clock):
+    client = app.test_client()
+    csrf = csrf_of(client)
+    for _ in range(5):
+        r = client.post("/api/v1/session", json={"username": "admin", "password": "guess-guess"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 401 and error(r) == "wrong username or password"
+    r = client.post("/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    clock.advance(15 * 60_000 + 1000)
+    r = client.post("/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"username": "admin"}, 400, "'password' is required"),
+    ({"username": "admin", "password": 5}, 400, "expected a string"),
+    ({"username": "admin", "password": "x", "extra": 1}, 400, "unknown field 'extra'"),
+    ({"username": "a" * 40, "password": "x"}, 400, "longer than 32"),
+])
+def test_login_input_errors(app, body, status, words):
+    client = app.test_client()
+    r = client.post("/api/v1/session", json=body, headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == status and words in error(r)
+
+
+def test_login_body_must_be_json(app):
+    client = app.test_client()
+    r = client.post("/api/v1/session", data="username=admin", content_type="application/x-www-form-urlencoded",
+                    headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 415
+
+
+def test_no_default_password_setup_code_flow(tmp_path, clock, monkeypatch, caplog):
+    monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
+    app = create_app(tmp_path / "fresh.db", clock=clock)
+    code = app.extensions["powergw"].setup_code
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code)
+    assert code in caplog.text
+    client = app.test_client()
+    info = client.get("/api/v1/session").get_json()
+    assert info["setup_required"] is True and info["authenticated"] is False
+    for password in ("admin", "password", "powergw", ""):
+        r = client.post("/api/v1/session", json={"username": "admin", "password": password or "x"}, headers={"X-CSRF-Token": info["csrf"]})
+        assert r.status_code == 401
+    r = client.post("/api/v1/setup", json={"code": "AAAA-BBBB", "username": "owner", "password": "long-enough-1"},
+                    headers={"X-CSRF-Token": info["csrf"]})
+    assert r.status_code == 403 and "setup code" in error(r)
+    r = client.post("/api/v1/setup", json={"code": code.lower(), "username": "owner", "password": "short"},
+                    headers={"X-CSRF-Token": info["csrf"]})
+    assert r.status_code == 400 and "password" in error(r)
+    r = client.post("/api/v1/setup", json={"code": code.lower(), "username": "owner", "password": "long-enough-1"},
+                    headers={"X-CSRF-Token": info["csrf"]})
+    assert r.status_code == 201 and r.get_json()["role"] == "admin"
+    assert client.get("/api/v1/overview").status_code == 200
+    other = app.test_client()
+    r = other.post("/api/v1/setup", json={"code": code, "username": "mallory", "password": "long-enough-2"},
+                   headers={"X-CSRF-Token": csrf_of(other)})
+    assert r.status_code == 409
+    # A restart with an admin present prints no new code.
+    assert create_app(tmp_path / "fresh.db", clock=clock).extensions["powergw"].setup_code is None
+
+
+def test_env_password_follows_the_env_until_changed_in_the_dashboard(tmp_path, clock, monkeypatch):
+    db = tmp_path / "env.db"
+    monkeypatch.setenv("POWERGW_ADMIN_PASSWORD", "first-demo-pass")
+    app = create_app(db, clock=clock)
+    assert app.extensions["powergw"].setup_code is None
+    c = app.test_client()
+    login(c, password="first-demo-pass")
+    monkeypatch.setenv("POWERGW_ADMIN_PASSWORD", "second-demo-pass")  # `powergw demo` prints a new one each run
+    app = create_app(db, clock=clock)
+    c = app.test_client()
+    login(c, password="second-demo-pass")
+    c.csrf = login(c, password="second-demo-pass")
+    r = write(c, "PUT", "/api/v1/me/password", {"current_password": "second-demo-pass", "new_password": "my-own-choice"})
+    assert r.status_code == 200
+    monkeypatch.setenv("POWERGW_ADMIN_PASSWORD", "third-demo-pass")
+    app = create_app(db, clock=clock)
+    login(app.test_client(), password="my-own-choice")
+
+
+def test_password_hashes_are_argon2id(app, ui_db):
+    from gateway.app import open_store
+
+    store = open_store(ui_db)
+    (stored,) = store.conn.execute("SELECT password_hash FROM ui_users WHERE username = 'admin'").fetchone()
+    assert stored.startswith("$argon2id$") and ADMIN_PASSWORD not in stored
+    sessions = store.conn.execute("SELECT count(*) FROM ui_sessions").fetchone()[0]
+    assert sessions == 0
+
+
+def test_password_change_needs_the_current_one_and_ends_other_sessions(app, admin):
+    other = app.test_client()
+    login(other)
+    r = write(admin, "PUT", "/api/v1/me/password", {"current_password": "nope-nope", "new_password": "new-password-1"})
+    assert r.status_code == 403
+    r = write(admin, "PUT", "/api/v1/me/password", {"current_password": ADMIN_PASSWORD, "new_password": "new-password-1"})
+    assert r.status_code == 200
+    admin.csrf = r.get_json()["csrf"]
+    assert admin.get("/api/v1/overview").status_code == 200
+    assert other.get("/api/v1/overview").status_code == 401
+
+
+# ---- users and tokens -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"username": "Amma!", "password": "long-enough"}, 400, "username"),
+    ({"username": "amma", "password": "short"}, 400, "password"),
+    ({"username": "amma", "password": "long-enough", "role": "root"}, 400, "role"),
+    ({"username": "admin", "password": "long-enough"}, 409, "taken"),
+])
+def test_user_creation_errors(admin, body, status, words):
+    r = write(admin, "POST", "/api/v1/users", body)
+    assert r.status_code == status and words in error(r)
+
+
+def test_users_cannot_remove_the_last_admin_or_themselves(admin):
+    me = next(u for u in admin.get("/api/v1/users").get_json()["users"] if u["username"] == "admin")
+    r = write(admin, "DELETE", f"/api/v1/users/{me['id']}")
+    assert r.status_code == 409
+    assert write(admin, "DELETE", "/api/v1/users/999").status_code == 404
+
+
+def test_api_tokens(app, admin):
+    r = write(admin, "POST", "/api/v1/tokens", {"name": "grafana", "role": "viewer"})
+    assert r.status_code == 201
+    token = r.get_json()["token"]
+    assert token.startswith("pgw_")
+    bot = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert bot.get("/api/v1/overview", headers=auth).status_code == 200
+    # A viewer token cannot act, and no token may manage users or tokens.
+    r = bot.put("/api/v1/budget", json={"amount": "10"}, headers=auth)
+    assert r.status_code == 403
+    r = write(admin, "POST", "/api/v1/tokens", {"name": "script", "role": "admin"})
+    admin_token = r.get_json()["token"]
+    r = bot.get("/api/v1/users", headers={"Authorization": f"Bearer {admin_token}"})
+    assert r.status_code == 403 and "API tokens cannot manage" in error(r)
+    listed = admin.get("/api/v1/tokens").get_json()["tokens"]
+    assert {t["name"] for t in listed} == {"grafana", "script"} and all("token" not in t for t in listed)
+    assert listed[0]["last_used_ms"] == NOW_MS
+    r = write(admin, "DELETE", f"/api/v1/tokens/{listed[0]['id']}")
+    assert r.status_code == 200
+    r = bot.get("/api/v1/overview", headers=auth)
+    assert r.status_code == 401 and "not recognised" in error(r)
+    assert write(admin, "POST", "/api/v1/tokens", {"name": ""}).status_code == 400
+
+
+def test_admin_token_writes_without_csrf(app, admin, ui_db):
+    ids = raise_alerts(ui_db)
+    token = write(admin, "POST", "/api/v1/tokens", {"name": "bot", "role": "admin"}).get_json()["token"]
+    r = app.test_client().post(f"/api/v1/alerts/{ids[2]}/resolve", json={"comment": "scripted"},
+                               headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.get_json()["state"] == "resolved" and r.get_json()["acted_by"] == "admin"
+
+
+# ---- nodes, live, overview --------------------------------------------------------------------------
+
+
+def test_nodes_with_health(admin, clock):
+    nodes = admin.get("/api/v1/nodes").get_json()["nodes"]
+    by_id = {n["node_id"]: n for n in nodes}
+    k = by_id[KITCHEN]
+    assert k["name"] == "kitchen" and k["online"] is True and k["fw"] == "1.2.0"
+    assert k["mv_per_a"] == 66.0 and k["calibrated"] is True
+    assert k["loss_pct"] == pytest.approx(100 * 5 / 1005, abs=1e-3)
+    clock.advance(10 * 60_000)
+    assert all(not n["online"] for n in admin.get("/api/v1/nodes").get_json()["nodes"])
+
+
+def test_live_snapshot_prefers_live_json_and_falls_back_to_the_store(admin, tmp_path):
+    snap = admin.get("/api/v1/live/snapshot").get_json()
+    assert snap["source"] == "database"
+    live = tmp_path / "run" / "live.json"
+    live.parent.mkdir(parents=True, exist_ok=True)
+    live.write_text(json.dumps({"ts_ms": NOW_MS, "nodes": {KITCHEN: {"name": "kitchen", "power_w": 980.5, "irms_a": 4.35,
+                                                                      "vrms_v": 230.0, "ts_ms": NOW_MS, "flags": 0}}}))
+    snap = admin.get("/api/v1/live/snapshot").get_json()
+    assert snap["source"] == "live" and snap["nodes"][KITCHEN]["power_w"] == 980.5
+    over = admin.get("/api/v1/overview").get_json()
+    kitchen = next(n for n in over["nodes"] if n["node_id"] == KITCHEN)
+    assert kitchen["power_w"] == 980.5
+    live.write_text("{not json")  # never happens with atomic replace, but must not break the page
+    assert admin.get("/api/v1/live/snapshot").get_json()["source"] == "database"
+
+
+def test_overview_reports_today_and_each_part(admin, ui_db):
+    over = admin.get("/api/v1/overview").get_json()
+    # Seeded 1400 W in whole UTC hours up to 06:00 UTC (11:30 IST): 11.5 h since local midnight.
+    assert over["today_kwh"] == pytest.approx(11.5 * 1.4)
+    assert over["timezone"] == "Asia/Kolkata"
+    assert over["alerts"] == {"open": 0, "ignored": 0, "raised": 0, "resolved": 0}
+    assert over["model"]["learning"] is False and over["model"]["history_days"] >= 7
+    assert "bill" in over
+
+
+def test_live_stream_limit(app, admin):
+    ctx = app.extensions["powergw"]
+    ctx.streams = ctx.max_streams
+    r = admin.get("/api/v1/live")
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    ctx.streams = 0
+
+
+@pytest.mark.parametrize("query", ["seconds=0", "seconds=abc", "seconds=99999", "foo=1"])
+def test_live_stream_bad_input(admin, query):
+    assert admin.get(f"/api/v1/live?{query}").status_code == 400
+
+
+# ---- usage --------------------------------------------------------------------------------------------
+
+
+def test_usage_day_by_hour_in_local_time(admin):
+    data = admin.get("/api/v1/usage?period=day&date=2026-03-14").get_json()
+    assert data["resolution"] == "hour" and data["first_day"] == "2026-03-14"
+    assert data["start_ms"] == 1773426600000  # 2026-03-14 00:00 IST
+    assert [s["name"] for s in data["series"]] == ["kitchen", "mains"]
+    kitchen = data["series"][0]["points"]
+    assert len(kitchen) == 24 and all(v == pytest.approx(0.4) for _, v in kitchen)
+    assert data["total_kwh"] == pytest.approx(24 * 1.4)
+
+
+def test_usage_periods_and_compare(admin):
+    week = admin.get("/api/v1/usage?period=week&date=2026-03-11&resolution=day&compare=true").get_json()
+    assert (week["first_day"], week["last_day"]) == ("2026-03-09", "2026-03-15")
+    assert week["previous"]["first_day"] == "2026-03-02"
+    assert week["previous"]["total_kwh"] == pytest.approx(7 * 24 * 1.4)
+    month = admin.get("/api/v1/usage?period=month&date=2026-02-10").get_json()
+    assert month["resolution"] == "day" and month["last_day"] == "2026-02-28"
+    year = admin.get("/api/v1/usage?period=year&date=2026-03-01&node=" + MAINS).get_json()
+    assert year["resolution"] == "month" and [s["node_id"] for s in year["series"]] == [MAINS]
+    pts = year["series"][0]["points"]
+    assert len(pts) in (2, 3)  # history starts in early February
+    assert sum(v for _, v in pts) == pytest.approx(year["total_kwh"])
+    custom = admin.get("/api/v1/usage?start=2026-03-01&end=2026-03-02&resolution=hour").get_json()
+    assert len(custom["series"][0]["points"]) == 48
+
+
+def test_usage_csv(admin):
+    r = admin.get("/api/v1/usage?period=day&date=2026-03-14&format=csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert "attachment" in r.headers["Content-Disposition"]
+    lines = r.get_data(as_text=True).strip().splitlines()
+    assert lines[0] == "start_local,start_utc_ms,node_id,node_name,energy_kwh"
+    assert lines[1].startswith("2026-03-14T00:00:00+05:30,")
+    assert len(lines) == 1 + 48
+
+
+@pytest.mark.parametrize("query, status, words", [
+    ("period=decade", 400, "expected one of day, week, month, cycle, year"),
+    ("period=day&date=2026-13-01", 400, "YYYY-MM-DD"),
+    ("period=day&date=1850-01-01", 400, "2000 to 2100"),
+    ("period=year&resolution=minute", 400, "too many points"),
+    ("period=day&resolution=second", 400, "resolution"),
+    ("start=2026-03-01", 400, "needs both start and end"),
+    ("start=2026-03-05&end=2026-03-01", 400, "before start"),
+    ("period=day&start=2026-03-01&end=2026-03-02", 400, "not both"),
+    ("period=day&compare=maybe", 400, "true or false"),
+    ("period=day&format=xml", 400, "json, csv"),
+    ("period=day&color=red", 400, "unknown query parameter 'color'"),
+    ("period=day&node=ff:ff:ff:ff:ff:ff", 404, "no node"),
+])
+def test_usage_bad_input(admin, query, status, words):
+    r = admin.get("/api/v1/usage?" + query)
+    assert r.status_code == status and words in error(r)
+
+
+# ---- alerts -------------------------------------------------------------------------------------------
+
+
+def test_alerts_list_filter_ignore_raise_and_history(admin, ui_db):
+    theft, offline, slab = raise_alerts(ui_db)
+    data = admin.get("/api/v1/alerts").get_json()
+    assert [a["id"] for a in data["alerts"]] == [slab, offline, theft]
+    assert data["counts"]["open"] == 3 and data["kinds"]["theft"]
+    assert admin.get("/api/v1/alerts?kind=theft").get_json()["alerts"][0]["data"] == {"extra_w": 850, "usual_w": 120}
+    assert [a["id"] for a in admin.get(f"/api/v1/alerts?node={KITCHEN}").get_json()["alerts"]] == [offline]
+
+    r = write(admin, "POST", f"/api/v1/alerts/{theft}/ignore", {"comment": "guests staying this week"})
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["state"] == "ignored" and body["acted_by"] == "admin" and body["action_comment"] == "guests staying this week"
+    r = write(admin, "POST", f"/api/v1/alerts/{offline}/raise", {})
+    assert r.status_code == 200 and r.get_json()["state"] == "raised"
+    r = write(admin, "POST", f"/api/v1/alerts/{theft}/ignore", {"comment": "again"})
+    assert r.status_code == 409 and "is ignored" in error(r)
+    r = write(admin, "POST", f"/api/v1/alerts/{theft}/raise", {"comment": "not guests after all"})
+    assert r.status_code == 200
+    history = admin.get(f"/api/v1/alerts/{theft}").get_json()["actions"]
+    assert [(h["action"], h["from_state"], h["to_state"], h["comment"]) for h in history] == [
+        ("ignore", "open", "ignored", "guests staying this week"), ("raise", "ignored", "raised", "not guests after all")]
+    assert admin.get("/api/v1/alerts?state=raised").get_json()["counts"] == {"open": 1, "ignored": 0, "raised": 2, "resolved": 0}
+    assert len(admin.get("/api/v1/alerts?state=open,raised").get_json()["alerts"]) == 3
+
+
+@pytest.mark.parametrize("query, words", [
+    ("state=closed", "state 'closed'"),
+    ("kind=ufo", "kind 'ufo'"),
+    ("limit=0", "limit 0"),
+    ("limit=5000", "limit 5000"),
+    ("since=yesterday", "YYYY-MM-DD"),
+])
+def test_alerts_bad_filters(admin, query, words):
+    r = admin.get("/api/v1/alerts?" + query)
+    assert r.status_code == 400 and words in error(r)
+
+
+def test_alert_action_errors(admin, ui_db):
+    theft, _, _ = raise_alerts(ui_db)
+    assert write(admin, "POST", "/api/v1/alerts/9999/ignore", {}).status_code == 404
+    r = write(admin, "POST", f"/api/v1/alerts/{theft}/ignore", {"comment": "x" * 501})
+    assert r.status_code == 400 and "longer than 500" in error(r)
+    r = write(admin, "POST", f"/api/v1/alerts/{theft}/ignore", {"comment": 42})
+    assert r.status_code == 400
+    r = admin.post(f"/api/v1/alerts/{theft}/ignore", data="comment", headers={"X-CSRF-Token": admin.csrf})
+    assert r.status_code == 415
+    # Nothing was half-written by the refusals.
+    assert admin.get(f"/api/v1/alerts/{theft}").get_json()["state"] == "open"
+
+
+def test_viewer_reads_alerts_but_cannot_act(viewer, ui_db):
+    theft, _, _ = raise_alerts(ui_db)
+    assert viewer.get("/api/v1/alerts").status_code == 200
+    assert write(viewer, "POST", f"/api/v1/alerts/{theft}/raise", {}).status_code == 403
+
+
+# ---- billing, model, settings -------------------------------------------------------------------------
+
+
+BILLING_READS = ["/api/v1/bill", "/api/v1/bills", "/api/v1/budget", "/api/v1/payments", "/api/v1/balance",
+                 "/api/v1/payments/upi?amount=100"]
+
+
+@pytest.mark.parametrize("path", BILLING_READS)
+def test_billing_reads_answer_or_say_why_not(admin, path):
+    r = admin.get(path)
+    assert r.status_code in (200, 503)
+    if r.status_code == 503:
+        assert "billing" in error(r)
+
+
+@pytest.mark.parametrize("body, headers, words", [
+    ({"amount": "0"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
+    ({"amount": "-5"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
+    ({"amount": "10.005"}, {"Idempotency-Key": "k-00000001"}, "2 decimals"),
+    ({"amount": "ten"}, {"Idempotency-Key": "k-00000001"}, "amount in rupees"),
+    ({"amount": "NaN"}, {"Idempotency-Key": "k-00000001"}, "finite"),
+    ({"amount": True}, {"Idempotency-Key": "k-00000001"}, "amount in rupees"),
+    ({"amount": "100"}, {}, "Idempotency-Key"),
+    ({"amount": "100"}, {"Idempotency-Key": "short"}, "Idempotency-Key"),
+    ({"amount": "100", "method": 3}, {"Idempotency-Key": "k-00000001"}, "expected a string"),
+    ({}, {"Idempotency-Key": "k-00000001"}, "'amount' is required"),
+])
+def test_payment_input_errors(admin, body, headers, words):
+    r = write(admin, "POST", "/api/v1/payments", body, **headers)
+    assert r.status_code == 400 and words in error(r)
+
+
+@pytest.mark.parametrize("body, words", [({"amount": "abc"}, "amount"), ({"amount": "-1"}, "more than 0"), ({}, "required")])
+def test_budget_input_errors(admin, body, words):
+    r = write(admin, "PUT", "/api/v1/budget", body)
+    assert r.status_code == 400 and words in error(r)
+
+
+def test_upi_amount_is_checked(admin):
+    assert admin.get("/api/v1/payments/upi").status_code == 400
+    assert admin.get("/api/v1/payments/upi?amount=1.234").status_code == 400
+
+
+def test_model_status(admin, tmp_path):
+    m = admin.get("/api/v1/model").get_json()
+    assert m["source"] == "shipped" and m["features_version"] >= 1 and 0 < m["threshold"] < 1
+    assert m["history_days"] == 41 and m["learning"] is False
+    assert 0.5 < m["check_set"]["roc_auc"] <= 1
+
+
+def test_settings_for_admin_and_viewer(admin, viewer):
+    a = admin.get("/api/v1/settings").get_json()
+    assert a["timezone"] == "Asia/Kolkata" and {u["username"] for u in a["users"]} == {"admin", "amma"}
+    v = viewer.get("/api/v1/settings").get_json()
+    assert "users" not in v and "tokens" not in v and v["me"] == {"username": "amma", "role": "viewer"}
+
+
+def test_settings_show_config_without_secrets(tmp_path, clock, ui_db):
+    from gateway.config import parse_config
+
+    config = parse_config({"gateway": {"timezone": "Asia/Kolkata", "node_offline_minutes": 7}})
+    app = create_app(ui_db, config=config, clock=clock, admin_password=ADMIN_PASSWORD)
+    c = app.test_client()
+    login(c)
+    s = c.get("/api/v1/settings").get_json()
+    assert s["sections"]["gateway"]["node_offline_minutes"] == 7 and s["offline_after_s"] == 420
+    flat = json.dumps(s)
+    assert ADMIN_PASSWORD not in flat
+
+
+# ---- pages and static files ---------------------------------------------------------------------------
+
+
+def test_index_manifest_and_static_files(app):
+    c = app.test_client()
+    r = c.get("/")
+    assert r.status_code == 200 and b'type="module"' in r.data
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    m = c.get("/manifest.webmanifest")
+    assert m.mimetype == "application/manifest+json" and json.loads(m.data)["display"] == "standalone"
+    vue = c.get("/static/vendor/vue/vue.esm-browser.prod.js", headers={"Accept-Encoding": "gzip"})
+    assert vue.headers["Content-Encoding"] == "gzip" and vue.mimetype == "text/javascript"
+    assert len(vue.data) < 80_000
+    again = c.get("/static/vendor/vue/vue.esm-browser.prod.js", headers={"If-None-Match": vue.headers["ETag"]})
+    assert again.status_code == 304
+    assert c.get("/static/../server.py").status_code == 404
+    assert c.get("/static/vendor/vue/LICENSE").status_code == 200
+
+
+def test_request_body_size_is_bounded(admin):
+    r = admin.post("/api/v1/users", data="x" * 70_000, content_type="application/json", headers={"X-CSRF-Token": admin.csrf})
+    assert r.status_code == 413
+
+
+def test_accounts_store_only_digests(app, ui_db, clock):
+    from gateway.app import open_store
+
+    store = open_store(ui_db)
+    accounts = Accounts(store.conn, clock)
+    user = accounts.verify("admin", ADMIN_PASSWORD)
+    sid, _ = accounts.open_session(user["id"])
+    stored = [r[0] for r in store.conn.execute("SELECT id_sha256 FROM ui_sessions")]
+    assert sid not in stored and len(stored[0]) == 64

@@ -1,0 +1,82 @@
+"""Builders shared by the dashboard tests: a real gateway database with nodes, usage and alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from gateway.app import open_store
+from gateway.store import Batch
+
+KITCHEN = "a4:cf:12:34:56:78"
+MAINS = "a4:cf:12:34:56:79"
+# 2026-03-15 12:00 IST: a Sunday afternoon in the middle of a month.
+NOW_MS = int(dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))).timestamp() * 1000)
+ADMIN_PASSWORD = "correct horse battery"
+
+
+class FixedClock:
+    """An injected clock the tests move by hand."""
+
+    def __init__(self, now_ms: int = NOW_MS):
+        self.now = now_ms
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+def seed_usage(db: Path, *, days: int = 40, now_ms: int = NOW_MS, nodes=((KITCHEN, "kitchen", 400), (MAINS, "mains", 1000))) -> None:
+    """Constant power per node, one interval per hour, through the store's own rollup code."""
+    store = open_store(db)
+    try:
+        start = now_ms - days * 86_400_000
+        start -= start % 3_600_000
+        for node_id, name, watts in nodes:
+            key = store.ensure_node(node_id, "serial", start)
+            store.conn.execute(
+                "UPDATE nodes SET name = ?, last_seen_ms = ?, fw = '1.2.0', sensor_amps = 30, mv_per_a_x10 = 660, "
+                "frames_ok = 1000, frames_lost = 5, last_power_dw = ? WHERE node_key = ?",
+                (name, now_ms - 10_000, watts * 10, key),
+            )
+            batch = Batch()
+            t = start
+            while t + 3_600_000 <= now_ms:
+                batch.add_energy(key, t, t + 3_600_000, watts * 1000)  # W for one hour = W·1000 mWh
+                t += 3_600_000
+            with store.lock:
+                store.conn.execute("BEGIN IMMEDIATE")
+                store._apply_rollups(batch)
+                store.conn.execute("COMMIT")
+    finally:
+        store.close()
+
+
+def raise_alerts(db: Path, now_ms: int = NOW_MS) -> list[int]:
+    from gateway.alerts import AlertStore
+
+    store = open_store(db)
+    try:
+        alerts = AlertStore(store)
+        ids = [
+            alerts.raise_alert("theft", None, "+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W",
+                               now_ms=now_ms - 3_600_000, dedup_key="theft:1", data={"extra_w": 850, "usual_w": 120})[0],
+            alerts.raise_alert("node_offline", None, "kitchen: no frames for 12 minutes", now_ms=now_ms - 600_000,
+                               node_id=KITCHEN, dedup_key="offline:kitchen", data={"minutes": 12})[0],
+            alerts.raise_alert("slab_ahead", None, "37 units to 500; crossing it adds ₹243.40", now_ms=now_ms - 60_000,
+                               dedup_key="slab:500", data={"units_to_next": 37})[0],
+        ]
+        return ids
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def ui_db(tmp_path) -> Path:
+    db = tmp_path / "powergw.db"
+    seed_usage(db)
+    return db
