@@ -90,7 +90,11 @@ def _start_ui(gw, host: str, port: int) -> object | None:
         log.info("dashboard not available in this build")
         return None
     app = create_app(gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json", config=gw.config)
-    return serve_in_thread(app, host, port)
+    try:
+        return serve_in_thread(app, host, port)
+    except OSError as err:
+        raise PowerGwError(f"cannot serve the dashboard on {host}:{port}: {err.strerror or err}; "
+                           "choose another port (--port, or [ui] port)") from None
 
 
 def _notifier():
@@ -136,7 +140,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"powergw demo: data directory {data_dir}")
     print(f"powergw demo: database {db}")
 
-    presets = [("mains", "medium"), ("kitchen", "small")]
+    # A two-storey house with a distribution board per floor, a node on each: the two nodes
+    # measure disjoint circuits, so the household is their sum.
+    presets = [("ground-floor", "medium"), ("first-floor", "small")]
     nodes = []
     for i, (name, preset) in enumerate(presets):
         node = VirtualNode(node_id_for(i, args.seed), household_power(preset, args.seed + i), name=name, seed=args.seed + i)
