@@ -66,19 +66,38 @@ def test_one_node_and_an_unknown_node(db):
 
 def test_bills_and_payments_export_the_ledger_tables_with_exact_rupees(db):
     path, _ = db
-    out, _ = export("bills", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-31")
-    assert out.returncode == 2 and "billing is not set up" in out.stderr
-    store = open_store(path)
-    if "payments" not in store.db.table_names():  # billing not installed in this tree: its shape, minimally
-        store.conn.execute("CREATE TABLE payments (id INTEGER PRIMARY KEY, amount_paise INTEGER, paid_ms INTEGER, method TEXT)")
-    cols = {c.name for c in store.db["payments"].columns}
-    row = {"amount_paise": 123456, "paid_ms": 1_767_312_000_000}
-    store.db["payments"].insert({k: v for k, v in row.items() if k in cols}, alter=False)
+    out, rows = export("bills", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-31")
+    assert out.returncode == 0 and rows == []
+    store = open_store(path)  # the billing ledger's tables, as gateway.billing.ledger creates them
+    store.conn.execute(
+        "INSERT INTO bills (cycle_start, cycle_end, tariff, units, amount_paise, previous_balance_paise, lines, source, "
+        "closed_ms, due_date) VALUES ('2025-11-01', '2026-01-01', 'tn-domestic', '412', 176050, 0, '[]', 'estimate', ?, '2026-01-21')",
+        (1_767_225_600_000,),
+    )
+    store.conn.execute(
+        "INSERT INTO payments (payment_key, amount_paise, currency, bill_id, method, state, created_ms) "
+        "VALUES ('k1', 123456, 'INR', 1, 'upi', 'confirmed', ?), ('k2', 5000, 'INR', 1, 'cash', 'confirmed', ?)",
+        (1_767_312_000_000, 1_777_312_000_000),
+    )
     store.close()
+    out, rows = export("bills", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-31")
+    assert out.returncode == 0, out.stderr
+    assert rows[0]["amount_inr"] == "1760.50" and rows[0]["closed_local"] == "2026-01-01T05:30:00+05:30"
     out, rows = export("payments", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-31")
     assert out.returncode == 0, out.stderr
-    assert rows[-1]["amount_inr"] == "1234.56"
-    assert rows[-1]["paid_local"] == "2026-01-02T05:30:00+05:30"
+    assert [r["amount_inr"] for r in rows] == ["1234.56"]  # the second is outside the range
+    assert rows[0]["created_local"] == "2026-01-02T05:30:00+05:30"
+
+
+def test_a_database_without_billing_says_so(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "bare.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE nodes (node_key INTEGER PRIMARY KEY, node_id TEXT, name TEXT)")
+    conn.close()
+    out, _ = export("payments", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-31")
+    assert out.returncode == 2 and "billing is not set up" in out.stderr
 
 
 def test_bad_dates(db):

@@ -123,7 +123,7 @@ def test_once_publishes_discovery_states_and_availability(tmp_path, broker, reco
     out = cli("mqtt", "--once", "--config", str(write_config(tmp_path, db, broker)), "--runtime-dir", str(run))
     assert out.returncode == 0, out.stderr
     configs = {}
-    recorder.wait_for(lambda r: sum(t.endswith("/config") for t in r.latest) >= 2 and any(t.endswith("/state") for t in r.latest))
+    recorder.wait_for(lambda r: sum(t.endswith("/config") for t in r.latest) >= 4 and any(t.endswith("/bill/state") for t in r.latest))
     for topic, payload in recorder.latest.items():
         if topic.startswith("homeassistant/sensor/") and topic.endswith("/config"):
             configs[json.loads(payload)["unique_id"]] = json.loads(payload)
@@ -141,6 +141,11 @@ def test_once_publishes_discovery_states_and_availability(tmp_path, broker, reco
     status_topic = power["availability"][0]["topic"]
     assert [p for t, p in recorder.history if t == status_topic] == ["online", "offline"]
     assert recorder.latest[power["availability"][1]["topic"]] == "online"
+    # Billing is installed in this tree: the household's bill entities come from its estimate.
+    bill = next(c for k, c in configs.items() if k.endswith("_bill_projected"))
+    assert (bill["device_class"], bill["unit_of_measurement"]) == ("monetary", "INR")
+    figures = json.loads(recorder.latest[bill["state_topic"]])
+    assert figures["projected_inr"] >= figures["till_date_inr"] >= 0 and figures["cycle_start"] <= figures["cycle_end"]
 
 
 def test_daemon_mode_keeps_publishing_and_its_last_will_marks_it_offline(tmp_path, broker, recorder, gateway):

@@ -209,21 +209,11 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 # ---- mqtt ------------------------------------------------------------------------------------
 
 
-def _bill_fn():
-    """The billing part's current-bill function, if billing is installed (see docs/operations.md)."""
-    from gateway.app import load_object
-
-    try:
-        return load_object("gateway.billing.ha:current_bill")
-    except (ImportError, AttributeError):
-        return None
-
-
 def cmd_mqtt(args: argparse.Namespace) -> int:
     from gateway.store import Store, StoreError
 
     from .health import read_live
-    from .mqtt import MqttLink, Topics, default_gateway_id, read_password, run_publisher, take_snapshot
+    from .mqtt import MqttLink, Topics, billing_bill_fn, default_gateway_id, read_password, run_publisher, take_snapshot
 
     config = _config(args)
     section = config["mqtt"]
@@ -236,7 +226,7 @@ def cmd_mqtt(args: argparse.Namespace) -> int:
     store = Store(db, timezone=config.gateway.timezone, readonly=True)
     topics = Topics(default_gateway_id(), section.topic_prefix, section.discovery_prefix)
     offline_ms = config.gateway.node_offline_minutes * 60_000
-    bill_fn = _bill_fn()
+    bill_fn = billing_bill_fn(config)
 
     def snapshot():
         return take_snapshot(store, topics.gateway_id, read_live(args.runtime_dir), _now_ms(), offline_ms, bill_fn)

@@ -103,8 +103,8 @@ def _table_export(table: str, time_columns: tuple[str, ...]) -> Callable[[sqlite
 EXPORTS: dict[str, tuple[str, Callable[[sqlite3.Connection, ExportRange], Iterator[list]]]] = {
     "readings": ("raw readings (1 per node per window), kept for [gateway] retention_days", export_readings),
     "daily": ("energy per node per local day", export_daily),
-    "bills": ("bills as the billing ledger stores them", _table_export("bills", ("period_start_ms", "created_ms", "issued_ms"))),
-    "payments": ("payments as the billing ledger stores them", _table_export("payments", ("paid_ms", "created_ms"))),
+    "bills": ("bills as the billing ledger stores them", _table_export("bills", ("closed_ms", "created_ms"))),
+    "payments": ("payments as the billing ledger stores them", _table_export("payments", ("created_ms", "confirmed_ms"))),
 }
 
 

@@ -17,6 +17,7 @@ turns it "offline" the moment the process dies) and each node's (offline after
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -207,6 +208,29 @@ def take_snapshot(store, gateway_id: str, live: dict | None, now_ms: int, offlin
         except Exception:  # noqa: BLE001 - a billing bug must not stop power and energy
             log.exception("mqtt: cannot compute the bill; publishing without it")
     return Snapshot(gateway_id, nodes, bill)
+
+
+def billing_bill_fn(config, every_ms: int = 60_000) -> BillFn | None:
+    """Till-date and projected bill from gateway.billing's estimate, recomputed at most once a minute."""
+    try:
+        from gateway.billing.estimate import cycle_estimate
+        from gateway.billing.money import to_paise
+        from gateway.billing.tariff_book import TariffBook
+    except ImportError:
+        return None
+    section = config["billing"]
+    book = TariffBook.load(section.tariff_dir)
+    last: list = [None, None]  # (computed at ms, figures): this closure's cache, not module state
+
+    def bill(store, now_ms: int) -> BillFigures:
+        if last[0] is None or now_ms - last[0] >= every_ms or now_ms < last[0]:
+            est = cycle_estimate(store, section, book, now_ms)
+            last_day = est.cycle.end - dt.timedelta(days=1)
+            last[:] = [now_ms, BillFigures(to_paise(est.bill.total), to_paise(est.best.bill.total),
+                                           est.cycle.start.isoformat(), last_day.isoformat())]
+        return last[1]
+
+    return bill
 
 
 def default_gateway_id() -> str:
