@@ -36,6 +36,7 @@ class JobSpec:
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
+    JobSpec("node_health", "gateway.node_health:check_nodes", seconds=60, first_delay_s=90),
     JobSpec("cloud_sync", "cloud_sync.jobs:sync_round", seconds=60, first_delay_s=20),
     JobSpec("email", "gateway.alerts.jobs:send_email", seconds=60, first_delay_s=30),
     JobSpec("theft_score", "edge_model.store_job:score_job", seconds=3600, first_delay_s=120),

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "edge_model.commands",
     "gateway.ops.commands",
     "local_ui.commands",
+    "gateway.billing.commands",
+    "gateway.alerts.commands",
 )
 
 
