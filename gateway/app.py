@@ -39,6 +39,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("node_health", "gateway.node_health:check_nodes", seconds=60, first_delay_s=90),
     JobSpec("cloud_sync", "cloud_sync.jobs:sync_round", seconds=60, first_delay_s=20),
     JobSpec("email", "gateway.alerts.jobs:send_email", seconds=60, first_delay_s=30),
+    JobSpec("billing_check", "gateway.billing.jobs:check_budget", seconds=900, first_delay_s=90),
+    JobSpec("billing_close", "gateway.billing.jobs:close_cycles", seconds=3600, first_delay_s=150),
     JobSpec("theft_score", "edge_model.store_job:score_job", seconds=3600, first_delay_s=120),
     JobSpec("theft_retrain", "edge_model.store_job:retrain_job", seconds=7 * 86400, first_delay_s=6 * 3600),
     JobSpec("backup", "gateway.ops.backup:backup_job", seconds=1800, first_delay_s=300),

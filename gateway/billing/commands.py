@@ -1,0 +1,335 @@
+"""Billing subcommands: bill, tariffs, meter, pay, balance."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import secrets
+import time
+from pathlib import Path
+
+
+def _common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
+    p.add_argument("--config", "-c", type=Path, help="TOML config file (default: built-in defaults)")
+    if db:
+        p.add_argument("--db", type=Path, help="SQLite database file (overrides [gateway] db)")
+    p.add_argument("--at", help="pretend it is this local date/time (YYYY-MM-DD[THH:MM]); default now")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bill", help="the bill for N units, or the current cycle till date and projected",
+                       description="Bill breakdown by slab. Without --units: this cycle's units and bill till date, "
+                                   "projections at cycle end, slab position and budget, from the gateway's data.")
+    p.add_argument("--units", help="units (kWh) in the cycle, e.g. 463")
+    p.add_argument("--tariff", help="tariff name or .toml path (default: [billing] tariff)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _common(p)
+    p.set_defaults(func=cmd_bill)
+
+    p = sub.add_parser("tariffs", help="list the tariffs, or check a tariff file")
+    p.add_argument("--check", type=Path, metavar="FILE", help="validate a tariff file and bill a few unit counts with it")
+    _common(p, db=False)
+    p.set_defaults(func=cmd_tariffs)
+
+    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--reading", help="meter register reading in kWh, e.g. 12345.6")
+    g.add_argument("--billed-units", help="units on the utility's bill for --from..--to")
+    p.add_argument("--from", dest="date_from", help="first day of the billed period (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", help="day the period ended, exclusive: the next meter-reading day (YYYY-MM-DD)")
+    p.add_argument("--note", default="", help="a note kept with the entry")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _common(p)
+    p.set_defaults(func=cmd_meter)
+
+    p = sub.add_parser("pay", help="record a payment (or make a UPI link and QR code for one)",
+                       description="Record a payment. With --upi the payment is pending until confirmed "
+                                   "(`powergw pay --confirm KEY`, or by the cloud).")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--amount", help="rupees, at most 2 decimals, e.g. 1805.00")
+    g.add_argument("--confirm", metavar="KEY", help="confirm the pending payment with this key")
+    g.add_argument("--cancel", metavar="KEY", help="cancel the pending payment with this key")
+    p.add_argument("--bill", type=int, help="the bill id it pays (see `powergw balance`)")
+    p.add_argument("--currency", default="INR", help="only INR is accepted")
+    p.add_argument("--key", help="idempotency key (default: a new random key; reuse it to retry safely)")
+    p.add_argument("--method", default=None, help="cash, upi, card, netbanking, other (default cash, or upi with --upi)")
+    p.add_argument("--upi", action="store_true", help="make a upi://pay link and QR code; the payment stays pending")
+    p.add_argument("--qr", type=Path, help="also save the QR code to this .png or .svg file")
+    p.add_argument("--reference", help="UPI/UTR reference when confirming")
+    p.add_argument("--by", default="user", help="who records or confirms it")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _common(p)
+    p.set_defaults(func=cmd_pay)
+
+    p = sub.add_parser("balance", help="what is owed or in credit, pending payments, and the statement")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _common(p)
+    p.set_defaults(func=cmd_balance)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _config(args):
+    from ..config import load_config
+
+    return load_config(args.config)
+
+
+def _open(args, config):
+    from ..app import open_store
+
+    return open_store(args.db or config.gateway.db, config.gateway.timezone)
+
+
+def _now_ms(args, calendar) -> int:
+    if not args.at:
+        return time.time_ns() // 1_000_000
+    from . import BillingError
+
+    try:
+        when = dt.datetime.fromisoformat(args.at)
+    except ValueError:
+        raise BillingError(f"--at {args.at!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=calendar.tz)
+    return int(when.timestamp() * 1000)
+
+
+def _table(rows: list[list[str]], right: set[int] = frozenset()) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        out.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+    return "\n".join(out)
+
+
+def _bill_table(bill) -> str:
+    rows = [["line", "units", "rate", "amount"]]
+    for line in bill.lines:
+        rows.append([
+            line.label,
+            "" if line.units is None else format(line.units.normalize(), "f"),
+            f"₹{line.rate:.2f}" if line.rate is not None else (f"{line.percent.normalize():f}%" if line.percent is not None else ""),
+            f"{line.amount:.2f}",
+        ])
+    rows.append(["total", format(bill.units.normalize(), "f"), "", f"{bill.total:.2f}"])
+    text = _table(rows, right={1, 3})
+    for note in bill.notes:
+        text += f"\n({note})"
+    return text
+
+
+# ---- handlers ------------------------------------------------------------------------------------
+
+
+def cmd_bill(args: argparse.Namespace) -> int:
+    from .estimate import bill_options, cycle_estimate
+    from .tariff import compute_bill, slab_position
+    from .tariff_book import TariffBook
+
+    config = _config(args)
+    section = config.billing
+    book = TariffBook.load(section.tariff_dir)
+    name = args.tariff or section.tariff
+    if args.units is not None:
+        from ..localtime import LocalCalendar
+
+        day = dt.date.fromisoformat(LocalCalendar(config.gateway.timezone).day(_now_ms(args, LocalCalendar(config.gateway.timezone))))
+        tariff = book.in_force(name, day)
+        options = bill_options(section)
+        bill = compute_bill(tariff, args.units, options)
+        position = slab_position(lambda u: compute_bill(tariff, u, options), tariff.boundaries(), bill.units)
+        if args.format == "json":
+            out = bill.as_json() | {"tariff_effective_from": tariff.effective_from.isoformat(), "slab_position": position.message()}
+            print(json.dumps(out, indent=2, ensure_ascii=False))
+        else:
+            print(f"{tariff.title} (from {tariff.effective_from}; {tariff.source})")
+            print(_bill_table(bill))
+            print(position.message())
+        return 0
+    store = _open(args, config)
+    try:
+        est = cycle_estimate(store, section, book, _now_ms(args, store.calendar), tariff=args.tariff)
+    finally:
+        store.close()
+    if args.format == "json":
+        out = est.as_json()
+        out["total"] = out["till_date"]["total"]
+        out["lines"] = out["till_date"]["lines"]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(est.lines()))
+        print()
+        print(_bill_table(est.bill))
+    return 0
+
+
+def cmd_tariffs(args: argparse.Namespace) -> int:
+    from .tariff import compute_bill, load_tariff_file
+    from .tariff_book import TariffBook
+
+    config = _config(args)
+    if args.check:
+        t = load_tariff_file(args.check)
+        print(f"{args.check}: OK: {t.name} ({t.title}), from {t.effective_from}, {t.cycle_months}-monthly cycle")
+        needs_load = any(f.basis == "per_kw" for f in t.fixed)
+        from .estimate import bill_options
+
+        for units in (0, 50, 100, 200, 300, 500, 800, 1200):
+            print(f"  {units:>5} units: ₹{compute_bill(t, units, bill_options(config.billing)).total:>10.2f}")
+        if needs_load:
+            print(f"  (fixed charge for sanctioned_load_kw = {config.billing.sanctioned_load_kw})")
+        return 0
+    book = TariffBook.load(config.billing.tariff_dir)
+    rows = [["name", "from", "cycle", "title", "file"]]
+    for name in book.names():
+        for t in book.versions[name]:
+            rows.append([t.name + (" (default)" if t.name == config.billing.tariff else ""), str(t.effective_from),
+                         f"{t.cycle_months} month", t.title, t.path])
+    print(_table(rows))
+    return 0
+
+
+def cmd_meter(args: argparse.Namespace) -> int:
+    from ..alerts import alert_store
+    from . import LedgerError
+    from .reconcile import record_billed_units, record_meter_reading
+
+    config = _config(args)
+    store = _open(args, config)
+    try:
+        now = _now_ms(args, store.calendar)
+        alerts = alert_store(store, config)
+        if args.reading is not None:
+            row, comparison = record_meter_reading(store, config.billing, alerts, args.reading, at_ms=now, now_ms=now,
+                                                   note=args.note)
+            period = "since the previous reading"
+        else:
+            if not args.date_from or not args.date_to:
+                raise LedgerError("--billed-units needs --from and --to (the bill's period)")
+            try:
+                start = store.calendar.day_start_ms(args.date_from)
+                end = store.calendar.day_start_ms(args.date_to)
+            except ValueError:
+                raise LedgerError(f"--from/--to {args.date_from!r}/{args.date_to!r}: expected YYYY-MM-DD") from None
+            row, comparison = record_billed_units(store, config.billing, alerts, args.billed_units, start_ms=start,
+                                                  end_ms=end, now_ms=now, note=args.note)
+            period = f"from {args.date_from} to {args.date_to}"
+    finally:
+        store.close()
+    if args.format == "json":
+        out = {"id": row["id"], "value_kwh": row["value_kwh"]}
+        if comparison:
+            out |= {"meter_kwh": str(comparison.meter_kwh), "sensor_kwh": str(comparison.sensor_kwh),
+                    "gap_pct": str(comparison.gap_pct), "flagged": comparison.flagged}
+        print(json.dumps(out, indent=2))
+    elif comparison is None:
+        print(f"meter reading {row['value_kwh']} kWh saved; the next reading will be compared with the sensors")
+    else:
+        print(comparison.message(period))
+    return 1 if comparison is not None and comparison.flagged else 0
+
+
+def cmd_pay(args: argparse.Namespace) -> int:
+    from ..localtime import LocalCalendar
+    from .ledger_wiring import ledger_for
+    from .money import format_inr, paise_str
+
+    config = _config(args)
+    store = _open(args, config)
+    try:
+        now = _now_ms(args, LocalCalendar(config.gateway.timezone))
+        ledger = ledger_for(store, config)
+        if args.confirm or args.cancel:
+            if args.confirm:
+                row, changed = ledger.confirm_payment(args.confirm, now_ms=now, by=args.by, reference=args.reference)
+                verb = "confirmed" if changed else "was already confirmed"
+            else:
+                row, verb = ledger.cancel_payment(args.cancel, now_ms=now, by=args.by), "cancelled"
+            print(f"payment #{row['id']} {format_inr(row['amount_paise'])} ({row['payment_key']}) {verb}")
+            return 0
+        key = args.key or f"cli-{secrets.token_hex(8)}"
+        link = None
+        if args.upi:
+            from .money import parse_amount
+            from .upi import upi_link
+
+            paise = parse_amount(args.amount, currency=args.currency, max_paise=config.billing.max_payment_inr * 100)
+            note = f"Electricity bill #{args.bill}" if args.bill else "Electricity bill"
+            link = upi_link(config.billing.upi_vpa, config.billing.upi_payee_name, paise, note, key)
+        row, created = ledger.record_payment(
+            args.amount, payment_key=key, now_ms=now, currency=args.currency, bill_id=args.bill,
+            method=args.method or ("upi" if args.upi else "cash"), confirmed=not args.upi, upi_link=link, by=args.by,
+        )
+        balance = ledger.balance()
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps({"payment": {k: row[k] for k in ("id", "payment_key", "state", "bill_id", "method", "upi_link")}
+                          | {"amount": paise_str(row["amount_paise"])}, "created": created,
+                          "balance": paise_str(balance["balance_paise"])}, indent=2))
+        return 0
+    state = "recorded" if created else "already recorded (same key)"
+    print(f"payment #{row['id']} of {format_inr(row['amount_paise'])} {state}: {row['state']}; key {row['payment_key']}")
+    if row["upi_link"]:
+        from .upi import terminal_qr, write_qr
+
+        print(row["upi_link"])
+        print(terminal_qr(row["upi_link"]))
+        if args.qr:
+            print(f"QR code saved to {write_qr(row['upi_link'], args.qr)}")
+        print(f"once paid: powergw pay --confirm {row['payment_key']} [--reference UTR]")
+    print(_balance_line(balance))
+    return 0
+
+
+def _balance_line(b: dict) -> str:
+    from .money import format_inr
+
+    if b["balance_paise"] > 0:
+        text = f"balance: {format_inr(b['arrears_paise'])} due"
+    elif b["balance_paise"] < 0:
+        text = f"balance: {format_inr(b['credit_paise'])} in credit"
+    else:
+        text = "balance: nothing due"
+    if b["pending_count"]:
+        text += f"; {b['pending_count']} pending payment(s) of {format_inr(b['pending_paise'])} not yet confirmed"
+    return text
+
+
+def cmd_balance(args: argparse.Namespace) -> int:
+    from .ledger_wiring import ledger_for
+    from .money import format_inr, paise_str
+
+    config = _config(args)
+    store = _open(args, config)
+    try:
+        ledger = ledger_for(store, config)
+        balance, statement, bills, pending = ledger.balance(), ledger.statement(), ledger.bills(), ledger.payments("pending")
+        cal = store.calendar
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps({
+            "balance": paise_str(balance["balance_paise"]), "arrears": paise_str(balance["arrears_paise"]),
+            "credit": paise_str(balance["credit_paise"]), "pending": paise_str(balance["pending_paise"]),
+            "statement": [{"date": cal.day(e["ts_ms"]), "text": e["text"], "amount": paise_str(e["amount_paise"]),
+                           "balance": paise_str(e["balance_paise"])} for e in statement],
+            "bills": [{"id": b["id"], "cycle_start": b["cycle_start"], "cycle_end": b["cycle_end"], "units": b["units"],
+                       "amount": paise_str(b["amount_paise"]), "due": paise_str(b["amount_due_paise"]), "due_date": b["due_date"]}
+                      for b in bills],
+            "pending_payments": [{"key": p["payment_key"], "amount": paise_str(p["amount_paise"]), "upi_link": p["upi_link"]}
+                                 for p in pending],
+        }, indent=2, ensure_ascii=False))
+        return 0
+    print(_balance_line(balance))
+    if statement:
+        rows = [["date", "entry", "amount", "balance"]]
+        rows += [[cal.day(e["ts_ms"]), e["text"], format_inr(e["amount_paise"]), format_inr(e["balance_paise"])] for e in statement]
+        print()
+        print(_table(rows, right={2, 3}))
+    for p in pending:
+        print(f"pending: {format_inr(p['amount_paise'])} key {p['payment_key']} ({p['method']})")
+    return 0
