@@ -144,6 +144,19 @@ class Gateway:
             self.stop()
 
 
+def _clock_jump_alert(store, config: Config, jump, moved: int) -> None:
+    """Tell the household the clock jumped, and what was done about it (info, no email)."""
+    from .alerts import alert_store
+
+    when = store.calendar.isoformat(jump.at_ms)
+    action = (f"{moved} readings stamped before it were moved by the same amount" if not jump.was_trusted
+              else "earlier readings were kept as they were (the clock had been synchronised)")
+    alert_store(store, config).raise_alert(
+        "clock_jump", None, f"The gateway clock jumped by {jump.delta_ms / 1000:+.0f} s at {when}; {action}",
+        now_ms=jump.at_ms, data={"delta_ms": jump.delta_ms, "moved": moved, "was_synchronised": jump.was_trusted},
+    )
+
+
 def _in(seconds: float):
     import datetime as dt
 
@@ -182,6 +195,7 @@ def build_gateway(
         live=LiveBoard(runtime_dir / "live.json"),
     )
     gw = Gateway(config=config, db_path=db_path, ingest=ingest, clock=anchored, runtime_dir=runtime_dir, jobs=jobs)
+    ingest.on_jump = lambda jump, moved: _clock_jump_alert(store, config, jump, moved)
     ports = serial_ports if serial_ports is not None else list(config.serial.ports)
     backoff = Backoff(max_s=config.serial.retry_max_s)
     for port in ports:

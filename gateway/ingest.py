@@ -85,6 +85,7 @@ class Ingest:
         rollup_interval_ms: int = 300_000,
         live: LiveBoard | None = None,
         on_commit: Callable[[], None] | None = None,
+        on_jump: Callable[[Jump, int], None] | None = None,
     ):
         self.store = store
         self.clock = clock
@@ -92,6 +93,7 @@ class Ingest:
         self.rollup_interval_ms = max(rollup_interval_ms, commit_interval_ms)
         self.live = live or LiveBoard(None)
         self.on_commit = on_commit
+        self.on_jump = on_jump  # (jump, readings moved): the daemon turns it into an alert
         self.states: dict[str, NodeState] = store.load_node_states()
         self.names: dict[str, str | None] = {n["node_id"]: n["name"] for n in store.nodes()}
         self.decoders: dict[str, FrameDecoder] = {}
@@ -323,6 +325,7 @@ class Ingest:
             # stamped before; only new readings use the new time.
             self.flush()
             self._start_epoch(self.clock.now_ms())
+            self._report_jump(jump, 0)
             return
         # Everything stamped since the epoch began used a wrong wall clock: commit it, then move
         # it (and the in-memory accounts that point into it) by the jump.
@@ -343,6 +346,15 @@ class Ingest:
         log.warning("moved %d readings stamped before the clock was set", moved)
         self.flush()
         self._start_epoch(self.clock.now_ms())
+        self._report_jump(jump, moved)
+
+    def _report_jump(self, jump: Jump, moved: int) -> None:
+        if self.on_jump is None:
+            return
+        try:
+            self.on_jump(jump, moved)
+        except Exception:  # noqa: BLE001 - a failing report must not stop ingest
+            log.exception("cannot report the clock jump")
 
     # ---- helpers ----------------------------------------------------------------------------
 

@@ -286,3 +286,19 @@ def test_raw_commits_between_rollups_are_counted_and_replayed_after_a_crash(tmp_
     assert again.states[NODE].account.seq == 121 and last_seq < 121
     # Retention never drops a reading whose energy is not yet rolled up.
     assert again.store.rollup_watermark() == stored(db, "SELECT max(id) FROM readings")[0][0]
+
+
+def test_clock_jump_becomes_an_alert_in_the_daemon(tmp_path):
+    from gateway.alerts import AlertStore
+    from gateway.clock import ManualClock
+    from gateway.config import Config
+    from gateway.daemon import build_gateway
+
+    clock = ManualClock(T0, synced=False)
+    gw = build_gateway(Config({}), db_path=tmp_path / "g.db", serial_ports=[], clock=clock, runtime_dir=tmp_path / "run", jobs=())
+    gw.ingest.feed("p", reading_wire(0, 0))
+    clock.step_wall(3 * 3_600_000, synced=True)
+    clock.advance(1000)
+    gw.ingest.feed("p", reading_wire(1, 100))
+    [alert] = AlertStore(gw.ingest.store).list(kind="clock_jump")
+    assert "+10800 s" in alert["message"] and "1 readings" in alert["message"]
