@@ -140,12 +140,23 @@ class Estimate:
         return out
 
 
-def budget_for_cycle(section: BillingSection, tariff: Tariff) -> int | None:
+BUDGET_META_KEY = "billing.budget_paise"
+
+
+def budget_setting_paise(store: Store, section: BillingSection) -> int:
+    """The budget per [billing] budget_period in paise: set from the dashboard (kept in the store's
+    meta table) or else the config's budget_inr; 0 = no budget."""
+    override = store.get_meta(BUDGET_META_KEY)
+    return int(override) if override is not None else section.budget_inr * 100
+
+
+def budget_for_cycle(store: Store, section: BillingSection, tariff: Tariff) -> int | None:
     """The budget in paise for one cycle (a monthly budget × the cycle's months)."""
-    if not section.budget_inr:
+    per_period = budget_setting_paise(store, section)
+    if not per_period:
         return None
     months = tariff.cycle_months if section.budget_period == "month" else 1
-    return section.budget_inr * 100 * months
+    return per_period * months
 
 
 def bill_options(section: BillingSection) -> BillOptions:
@@ -217,5 +228,5 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
         elapsed_days=elapsed_days,
         projections=projected,
         position=slab_position(bill_of, boundaries, units),
-        budget_paise=budget_for_cycle(section, first),
+        budget_paise=budget_for_cycle(store, section, first),
     )
