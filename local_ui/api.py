@@ -405,7 +405,7 @@ def live_stream(ctx: UiContext, args, body):
             started = time.monotonic()
             last_stamp, last_sent = None, 0.0
             yield "retry: 2000\n\n"
-            while time.monotonic() - started < lifetime:
+            while time.monotonic() - started < lifetime and not ctx.closing.is_set():
                 stamp = live.stamp()
                 if stamp != last_stamp:
                     last_stamp = stamp
@@ -414,7 +414,7 @@ def live_stream(ctx: UiContext, args, body):
                 elif time.monotonic() - last_sent > 15:
                     last_sent = time.monotonic()
                     yield ": keep-alive\n\n"
-                time.sleep(0.2)
+                ctx.closing.wait(0.2)
             yield "event: bye\ndata: {}\n\n"
         finally:
             ctx.close_stream()
@@ -500,6 +500,7 @@ def usage_series(ctx: UiContext, p, node: str | None) -> dict:
         out.append({"node_id": s["node_id"], "name": s["name"], "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts]})
     total = sum(v for s in out for _, v in s["points"])
     return {
+        "buckets": _buckets(ctx, p),
         "period": p.kind,
         "first_day": p.first.isoformat(),
         "last_day": (p.end - dt.timedelta(days=1)).isoformat(),
@@ -509,6 +510,19 @@ def usage_series(ctx: UiContext, p, node: str | None) -> dict:
         "total_kwh": round(total, 6),
         "series": out,
     }
+
+
+def _buckets(ctx: UiContext, p) -> list[int]:
+    """Every bucket start of the period, so charts span it whole and periods line up by position."""
+    cal = ctx.calendar
+    days = [p.first + dt.timedelta(days=i) for i in range(p.days)]
+    if p.resolution == "day":
+        return [cal.day_start_ms(d) for d in days]
+    if p.resolution == "month":
+        return [cal.day_start_ms(d) for d in days if d.day == 1]
+    width = 60_000 if p.resolution == "minute" else 3_600_000
+    start, end = cal.day_start_ms(p.first), cal.day_start_ms(p.end)
+    return list(range(start, end, width))
 
 
 def usage(ctx: UiContext, args, body):
@@ -585,7 +599,9 @@ def balance_get(ctx, args, body):
 
 def upi_get(ctx, args, body):
     amount = money("amount", args["amount"])
-    return jsonify(_billing(ctx).upi(amount))
+    billing = _billing(ctx)
+    billing.upi_ready()
+    return jsonify(billing.upi(amount))
 
 
 # ---- alerts, model, settings -------------------------------------------------------------------

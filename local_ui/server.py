@@ -59,6 +59,7 @@ class UiContext:
     live: LiveSource = field(init=False)
     streams: int = 0
     static_cache: dict = field(default_factory=dict)
+    closing: threading.Event = field(default_factory=threading.Event)  # set by stop(): live streams end
 
     def __post_init__(self) -> None:
         self.calendar = LocalCalendar(self.timezone)
@@ -109,10 +110,12 @@ def create_app(
     from .api import register_api
     from .pages import register_pages
 
-    offline_ms = 5 * 60_000
-    if config is not None:
-        timezone = config.gateway.timezone
-        offline_ms = config.gateway.node_offline_minutes * 60_000
+    if config is None:
+        from gateway.config import Config
+
+        config = Config({}).replace("gateway", timezone=timezone)
+    timezone = config.gateway.timezone
+    offline_ms = config.gateway.node_offline_minutes * 60_000
     ctx = UiContext(
         Path(db_path),
         timezone,
@@ -230,9 +233,10 @@ def serve_static(ctx: UiContext, name: str, *, max_age: int = 86_400) -> Respons
 class ServerHandle:
     """A waitress server running on its own thread; `stop()` closes it and waits."""
 
-    def __init__(self, server, thread: threading.Thread):
+    def __init__(self, server, thread: threading.Thread, ctx: UiContext):
         self.server = server
         self.thread = thread
+        self.ctx = ctx
 
     @property
     def url(self) -> str:
@@ -244,6 +248,7 @@ class ServerHandle:
         return self.server.effective_port
 
     def stop(self, timeout: float = 5.0) -> None:
+        self.ctx.closing.set()
         self.server.close()
         task_dispatcher = getattr(self.server, "task_dispatcher", None)
         if task_dispatcher is not None:
@@ -277,4 +282,4 @@ def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 8080, threa
     thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
     thread.start()
     log.info("dashboard on http://%s:%s", server.effective_host, server.effective_port)
-    return ServerHandle(server, thread)
+    return ServerHandle(server, thread, app.extensions["powergw"])

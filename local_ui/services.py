@@ -102,18 +102,44 @@ class Alerts:
 class Billing:
     """Bill till date, projection, slab position, bills, budget, payments and balance.
 
-    Bound to gateway.billing's public API when that part is installed.
+    gateway.billing.BillingService does the work; this adapter turns its refusals into 4xx
+    answers (a bad amount 400, an unknown bill or payment 404, a reused idempotency key 409) and
+    a tariff the config cannot load into 503, since no request can fix that.
     """
 
     def __init__(self, store, config, now_ms: Callable[[], int]):
         mod = _optional("gateway.billing")
-        api = getattr(mod, "BillingService", None) if mod is not None else None
+        api = None
+        if mod is not None:
+            service = _optional("gateway.billing.service")
+            api = getattr(service, "BillingService", None) if service is not None else None
         if api is None:
             raise Unavailable("billing is not installed in this build yet")
+        self.mod = mod
+        self.section = config["billing"]
         self.service = api(store, config, now_ms=now_ms)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.service, name)
+        fn = getattr(self.service, name)
+        if not callable(fn):
+            return fn
+
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except self.mod.TariffError as err:
+                raise Unavailable(f"billing cannot load its tariff: {err}") from err
+            except self.mod.PaymentError as err:
+                raise InputError(str(err), 400) from err
+            except self.mod.BillingError as err:
+                text = str(err)
+                raise InputError(text, 404 if text.startswith("no ") else 409) from err
+
+        return call
+
+    def upi_ready(self) -> None:
+        if not (self.section.upi_vpa and self.section.upi_payee_name):
+            raise Unavailable("UPI payments need [billing] upi_vpa and upi_payee_name in the config")
 
 
 # ---- theft model ----------------------------------------------------------------------------

@@ -54,10 +54,10 @@ export const Overview = {
         return live ? { ...n, power_w: live.power_w, irms_a: live.irms_a, vrms_v: live.vrms_v, live_ts: live.ts_ms } : n;
       });
     });
+    // Every online node, with its live value where the stream has one.
     const total = computed(() => {
-      const live = Object.values(state.live.nodes || {});
-      if (live.length) return live.reduce((a, n) => a + (n.power_w || 0), 0);
-      return data.value?.power_w ?? null;
+      const on = nodes.value.filter((n) => (n.live_ts ? state.now - n.live_ts < 300000 : n.online) && n.power_w != null);
+      return on.length ? on.reduce((a, n) => a + n.power_w, 0) : null;
     });
     const liveAge = computed(() => (state.live.ts_ms ? state.now - state.liveReceivedAt : null));
     const bill = computed(() => data.value?.bill);

@@ -66,34 +66,42 @@ export const Usage = {
     function draw() {
       if (!chartEl.value || !data.value) return;
       const d = data.value;
-      // One x axis: the buckets of this period; the previous period is aligned by position.
-      const xs = [...new Set(d.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+      // One x axis: every bucket of this period; the previous period lines up by position
+      // (day 5 of this month against day 5 of the last), whatever their lengths.
+      const xs = d.buckets;
       const idx = new Map(xs.map((x, i) => [x, i]));
+      const many = d.series.length > 2;
       const series = [{}], cols = [xs.map(tzShift)];
       d.series.forEach((s, i) => {
         const ys = xs.map(() => null);
-        s.points.forEach(([x, v]) => { ys[idx.get(x)] = v; });
+        s.points.forEach(([x, v]) => { if (idx.has(x)) ys[idx.get(x)] = v; });
         cols.push(ys);
-        series.push({ label: s.name, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] + "22", width: 2,
-          paths: uPlot.paths.bars({ size: [0.8 / Math.max(1, d.series.length), 60], align: 0 }), value: (u, v) => v == null ? "—" : num(v, 3) + " kWh" });
+        const color = COLORS[i % COLORS.length];
+        series.push({
+          label: s.name, stroke: color, fill: many ? undefined : color + "cc", width: many ? 2 : 0, points: { show: false },
+          // Two nodes side by side around each tick; more than two read better as lines.
+          paths: many ? uPlot.paths.stepped({ align: 1 }) : uPlot.paths.bars({ size: [d.series.length > 1 ? 0.42 : 0.7, 48], align: d.series.length > 1 ? (i ? 1 : -1) : 0 }),
+          value: (u, v) => (v == null ? "—" : num(v, 3) + " kWh"),
+        });
       });
       if (d.previous && d.previous.series.length) {
-        const pxs = [...new Set(d.previous.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
-        const offset = d.start_ms - d.previous.start_ms;
-        const prevTotals = new Map();
-        d.previous.series.forEach((s) => s.points.forEach(([x, v]) => prevTotals.set(x + offset, (prevTotals.get(x + offset) || 0) + v)));
-        cols.push(xs.map((x) => prevTotals.get(x) ?? null));
-        series.push({ label: t("previous_period"), stroke: "#64748b", dash: [6, 4], width: 2, points: { show: false },
-          value: (u, v) => v == null ? "—" : num(v, 3) + " kWh" });
-        void pxs;
+        const totals = d.previous.buckets.map(() => null);
+        const pidx = new Map(d.previous.buckets.map((x, i) => [x, i]));
+        d.previous.series.forEach((s) => s.points.forEach(([x, v]) => {
+          const i = pidx.get(x);
+          if (i !== undefined) totals[i] = (totals[i] || 0) + v;
+        }));
+        cols.push(xs.map((_, i) => (i < totals.length ? totals[i] : null)));
+        series.push({ label: t("previous_period"), stroke: "#475569", dash: [5, 4], width: 1.5, points: { show: false },
+          paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => (v == null ? "—" : num(v, 3) + " kWh") });
       }
       const width = chartEl.value.clientWidth || 320;
       const opts = {
         width, height: Math.max(220, Math.min(360, Math.round(width * 0.5))),
         series,
         scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-        axes: [{ stroke: "#475569", grid: { stroke: "#e2e8f0" } }, { stroke: "#475569", grid: { stroke: "#e2e8f0" }, size: 56,
-          values: (u, ticks) => ticks.map((v) => num(v, v < 1 ? 2 : 1)), label: "kWh" }],
+        axes: [{ stroke: "#475569", grid: { stroke: "#eef2f1" } }, { stroke: "#475569", grid: { stroke: "#e2e8e6" }, size: 50,
+          values: (u, ticks) => ticks.map((v) => num(v, v < 1 ? 2 : 1)), label: "kWh", labelSize: 18 }],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
       };
@@ -126,7 +134,7 @@ export const Usage = {
       <div class="segmented" role="tablist">
         <button v-for="p in PERIODS" :key="p" :class="{ on: sel.period === p }" @click="sel.period = p" :data-period="p">{{ t('period_' + p) }}</button>
       </div>
-      <div class="row gap wrap">
+      <div class="row gap daterow">
         <button class="button ghost icon" @click="step(-1)" :aria-label="t('previous')">‹</button>
         <input type="date" v-model="sel.date" aria-label="date">
         <button class="button ghost icon" @click="step(1)" :aria-label="t('next')">›</button>

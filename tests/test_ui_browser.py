@@ -1,0 +1,259 @@
+"""The dashboard in real headless Chromium (Debian's, driven by Playwright) against waitress on loopback.
+
+A real Ingest writes live.json while the test feeds it frames, so "the live value changes on
+screen" goes through the same path as a node on a serial port. Screenshots go to
+test-artifacts/ui/ (gitignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.app import open_store
+from gateway.clock import AnchoredClock, ManualClock
+from gateway.ingest import Ingest, LiveBoard
+from gateway.protocol import Reading, encode_wire
+from local_ui import create_app, serve_in_thread
+from test_ui_support import ADMIN_PASSWORD, KITCHEN, NOW_MS, raise_alerts, seed_usage
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("POWERGW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and shutil.which("chromium") is None, reason="needs Debian's chromium"),
+]
+
+
+class Streamer:
+    """A node streaming through a real Ingest that writes live.json, on a manual clock."""
+
+    def __init__(self, db: Path, live: Path):
+        self.clock = ManualClock(int(time.time() * 1000))
+        self.ingest = Ingest(open_store(db), AnchoredClock(self.clock, 2000), commit_interval_ms=5000, live=LiveBoard(live))
+        self.seq = 0
+        self.energy_mwh = 0
+
+    def send(self, power_w: float) -> None:
+        power_dw = round(power_w * 10)
+        self.energy_mwh += power_dw // 36  # ~1 s at this power, in mWh
+        frame = Reading(KITCHEN, 7, self.seq, 1000 * (self.seq + 1), 1000, 4350, 2300, power_dw, self.energy_mwh, 0)
+        self.seq += 1
+        self.clock.advance(1000)
+        self.ingest.feed("test", encode_wire(frame))
+        self.ingest.tick()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui-browser")
+    db, live = tmp / "powergw.db", tmp / "run" / "live.json"
+    now = int(time.time() * 1000)
+    seed_usage(db, days=40, now_ms=now)
+    alert_ids = raise_alerts(db, now)
+    app = create_app(db, live_path=live, admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    streamer = Streamer(db, live)
+    streamer.send(512.0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield {"url": server.url, "db": db, "live": live, "streamer": streamer, "alerts": alert_ids, "app": app}
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, site, *, phone=False):
+    viewport = {"width": 360, "height": 740} if phone else {"width": 1280, "height": 860}
+    context = browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    return page
+
+
+def log_in(page, site, password=ADMIN_PASSWORD):
+    page.goto(site["url"] + "/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", password)
+    page.click("button:has-text('Log in')")
+    page.wait_for_selector("[data-testid=live-total]")
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_wrong_password_then_login(browser, site):
+    page = open_page(browser, site)
+    page.goto(site["url"] + "/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "not-the-password")
+    page.click("button:has-text('Log in')")
+    page.wait_for_selector("[role=alert]")
+    assert "Wrong username or password" in page.inner_text("[role=alert]")
+    shot(page, "login-failed")
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_selector("[data-testid=live-total]")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["pgw_session"]["httpOnly"] and cookies["pgw_session"]["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # nothing readable by scripts
+    assert not page.errors
+    page.context.close()
+
+
+def test_live_value_changes_on_screen_within_two_seconds(browser, site):
+    page = open_page(browser, site)
+    log_in(page, site)
+    card = page.locator(f"[data-node='{KITCHEN}'] [data-testid=node-power]")
+    page.wait_for_function("el => el.textContent.includes('512')", arg=card.element_handle(), timeout=5000)
+    shot(page, "overview-desktop")
+    lags = []
+    for watts, shown in ((2345.6, "2,346 W"), (87.0, "87 W"), (1234.0, "1,234 W")):
+        site["streamer"].send(watts)
+        sent = time.monotonic()
+        page.wait_for_function("([el, want]) => el.textContent.trim() === want", arg=[card.element_handle(), shown], timeout=2000)
+        lags.append(time.monotonic() - sent)
+    assert max(lags) < 2.0, lags
+    assert page.inner_text("[data-testid=live-total]").endswith("W")
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_usage_chart_compare_and_csv(browser, site):
+    page = open_page(browser, site)
+    log_in(page, site)
+    page.click("[data-nav=usage]")
+    page.wait_for_selector("[data-testid=chart] canvas")
+    total_day = page.inner_text("[data-testid=usage-total]")
+    assert re.match(r"[\d,.]+ kWh", total_day)
+    page.click("[data-period=month]")
+    page.wait_for_function("t => document.querySelector('[data-testid=usage-total]').textContent !== t", arg=total_day)
+    assert page.locator("text=Previous period").count() >= 1
+    shot(page, "usage-month")
+    with page.expect_download() as dl:
+        page.click("[data-testid=csv]")
+    path = dl.value.path()
+    head = Path(path).read_text().splitlines()[0]
+    assert head == "start_local,start_utc_ms,node_id,node_name,energy_kwh"
+    page.click("[data-period=year]")
+    page.wait_for_selector("[data-testid=chart] canvas")
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_ignore_and_raise_alerts(browser, site):
+    page = open_page(browser, site)
+    log_in(page, site)
+    page.click("[data-nav=alerts]")
+    theft, offline, _ = site["alerts"]
+    page.wait_for_selector(f"[data-alert='{theft}']")
+    shot(page, "alerts-open")
+    card = page.locator(f"[data-alert='{theft}']")
+    card.locator("[data-action=ignore]").click()
+    card.locator("textarea[name=comment]").fill("guests this week")
+    card.locator("[data-action=confirm]").click()
+    page.wait_for_selector(f"[data-alert='{theft}']", state="detached")  # gone from the Open filter
+    page.locator(f"[data-alert='{offline}'] [data-action=raise]").click()
+    page.locator(f"[data-alert='{offline}'] [data-action=confirm]").click()
+    page.wait_for_selector(f"[data-alert='{offline}']", state="detached")
+    page.click("[data-filter=all]")
+    page.wait_for_selector(f"[data-alert='{theft}'] .pill.st-ignored")
+    assert "guests this week" in page.inner_text(f"[data-alert='{theft}']")
+    page.wait_for_selector(f"[data-alert='{offline}'] .pill.st-raised")
+    page.locator(f"[data-alert='{theft}'] button:has-text('History')").click()
+    page.wait_for_selector(f"[data-alert='{theft}'] .history li")
+    shot(page, "alerts-after-actions")
+    store = open_store(site["db"])
+    states = dict(store.conn.execute("SELECT id, state FROM alerts").fetchall())
+    assert states[theft] == "ignored" and states[offline] == "raised"
+    by = store.conn.execute("SELECT by, comment FROM alert_actions WHERE alert_id = ?", (theft,)).fetchone()
+    assert by == ("admin", "guests this week")
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def _billing_ready(site) -> bool:
+    from local_ui.services import Billing, Unavailable
+
+    try:
+        Billing(open_store(site["db"]), site["app"].extensions["powergw"].config, lambda: NOW_MS)
+        return True
+    except Unavailable:
+        return False
+
+
+def test_budget_and_partial_payment(browser, site):
+    if not _billing_ready(site):
+        pytest.skip("gateway.billing does not offer the dashboard's billing API in this build yet")
+    page = open_page(browser, site)
+    log_in(page, site)
+    page.click("[data-nav=bill]")
+    page.wait_for_selector("input[name=budget]")
+    page.fill("input[name=budget]", "2500")
+    page.click("[data-testid=save-budget]")
+    page.wait_for_selector("text=Budget saved.")
+    before = page.inner_text("[data-testid=balance]")
+    page.fill("input[name=amount]", "350.50")
+    page.select_option("select[name=method]", "cash")
+    page.click("[data-testid=record-payment]")
+    page.wait_for_selector("text=Payment of ₹350.50 recorded.")
+    page.wait_for_function("b => document.querySelector('[data-testid=balance]').textContent !== b", arg=before)
+    assert "₹350.50" in page.inner_text("[data-testid=payments]")
+    shot(page, "bill-after-payment")
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_phone_viewport(browser, site):
+    page = open_page(browser, site, phone=True)
+    log_in(page, site)
+    # Nothing wider than the screen: no sideways scrolling on a 360 px phone.
+    for route in ("overview", "usage", "bill", "alerts", "nodes", "settings"):
+        page.click(f"[data-nav={route}]")
+        page.wait_for_timeout(600)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, (route, width)
+        shot(page, f"phone-{route}")
+    nav = page.locator("nav.tabs").bounding_box()
+    assert nav["y"] > 600  # the tab bar sits at the bottom, under the thumb
+    page.click("[data-nav=alerts]")
+    page.click("[data-filter=open]")
+    _, _, slab = site["alerts"]
+    card = page.locator(f"[data-alert='{slab}']")
+    card.locator("[data-action=ignore]").click()
+    card.locator("[data-action=confirm]").click()
+    page.wait_for_selector(f"[data-alert='{slab}']", state="detached")
+    assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_indian_money_and_household_time_formatting(browser, site):
+    page = open_page(browser, site)
+    page.goto(site["url"] + "/")
+    page.wait_for_selector("input[name=username]")
+    out = page.evaluate("""async () => {
+        const f = await import('/static/format.js');
+        f.setZone('Asia/Kolkata');
+        return [f.inr('123456.78'), f.inr('1234567890.5'), f.inr('0'), f.inr('-2048.40'), f.inr('999'),
+                f.todayIso(Date.UTC(2026, 0, 1, 19, 0)), f.groupIndian('100000')];
+    }""")
+    assert out == ["₹1,23,456.78", "₹1,23,45,67,890.50", "₹0.00", "−₹2,048.40", "₹999.00", "2026-01-02", "1,00,000"]
+    page.context.close()
