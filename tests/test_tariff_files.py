@@ -121,3 +121,14 @@ def test_book_lookup_errors(tmp_path):
         book.resolve(str(tmp_path / "nope.toml"))
     with pytest.raises(TariffError, match=r"tariff folder .* does not exist"):
         TariffBook.load(tmp_path / "missing")
+
+
+def test_the_worked_example_in_docs_tariffs_md():
+    """docs/tariffs.md's worked example, read from the doc itself, bills as the doc says."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "tariffs.md").read_text()
+    text = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    t = parse_tariff_text(text, "docs/tariffs.md")
+    assert f"{compute_bill(t, 350).total:.2f}" == "1534.05"
+    assert f"{compute_bill(t, 50).total:.2f}" == "0.00" and compute_bill(t, 51).total > 0
