@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.app import open_store  # noqa: E402
-from gateway.billing.estimate import cycle_estimate  # noqa: E402
-from gateway.billing.ledger import Ledger  # noqa: E402
-from gateway.billing.tariff import BillOptions, compute_bill, slab_position  # noqa: E402
-from gateway.billing.tariff_book import TariffBook  # noqa: E402
-from gateway.config import parse_config  # noqa: E402
-from gateway.store import Batch  # noqa: E402
+from gateway.app import open_store
+from gateway.billing.estimate import cycle_estimate
+from gateway.billing.ledger import Ledger
+from gateway.billing.tariff import BillOptions, compute_bill, slab_position
+from gateway.billing.tariff_book import TariffBook
+from gateway.config import parse_config
+from gateway.store import Batch
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 UNITS = [Decimal(u) for u in range(0, 1200, 7)]

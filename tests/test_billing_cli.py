@@ -6,12 +6,11 @@ import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from test_billing import START, fill
 
 from gateway.app import open_store
 from gateway.billing.ledger import Ledger
 from gateway.cli import main
-
-from test_billing import START, fill
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from test_billing import START, fill, ms
 
 from gateway.app import open_store
 from gateway.billing import BillingService, PaymentError
 from gateway.config import parse_config
-
-from test_billing import START, fill, ms
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def test_budget_override(service):
     assert service.budget() == {"amount": "150.00", "period": "cycle", "source": "config"}
     assert service.set_budget(Decimal("2500.00"), by="asha") == {"amount": "2500.00", "period": "cycle", "source": "dashboard"}
     assert service.summary()["budget"] == "2500.00"
-    assert service.set_budget(Decimal("0"), by="asha")["amount"] is None
+    assert service.set_budget(Decimal(0), by="asha")["amount"] is None
     assert service.summary()["budget"] is None
     with pytest.raises(PaymentError, match="at most 2 decimal"):
         service.set_budget(Decimal("1.001"), by="asha")

@@ -4,8 +4,8 @@ delivered, delayed (never lost) while the server is down, retried with backoff, 
 from __future__ import annotations
 
 import socket
-import subprocess
 import ssl
+import subprocess
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -67,7 +67,7 @@ def smtp():
 
 
 def test_backoff_doubles_and_caps():
-    assert [backoff_s(n, 60, 900) for n in range(0, 7)] == [0, 60, 120, 240, 480, 900, 900]
+    assert [backoff_s(n, 60, 900) for n in range(7)] == [0, 60, 120, 240, 480, 900, 900]
     assert backoff_s(10_000, 1, 3600) == 3600
 
 

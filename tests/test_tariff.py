@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from gateway.billing import TariffError
-from gateway.billing.tariff import BillOptions, compute_bill, compute_split_bill, slab_position
+from gateway.billing.tariff import (
+    BillOptions,
+    compute_bill,
+    compute_split_bill,
+    slab_position,
+)
 from gateway.billing.tariff_book import TariffBook
 
 # Copied from the shared tariffs README (Tamil Nadu LT I-A domestic acceptance vectors);

@@ -10,8 +10,8 @@ import importlib
 from typing import Any
 
 from .alert_store import AlertError, AlertListener, AlertStore
-from .schema import alerts_migrations
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES, AlertKind
+from .schema import alerts_migrations
 
 # "module:function" taking (config, calendar) and returning a listener or None. One line per part
 # that reacts to alerts in the same transaction (cloud sync's outbox writer goes here).

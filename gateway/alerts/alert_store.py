@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from .. import PowerGwError
 from ..store import Store
-from .schema import alerts_migrations  # noqa: F401 - re-exported for gateway.app
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES
+from .schema import alerts_migrations  # noqa: F401 - re-exported for gateway.app
 from .transaction import ConnectionStore, as_store, transaction
+
 
 class AlertError(PowerGwError):
     """An alert request that cannot be carried out (unknown kind, bad action, no such alert)."""

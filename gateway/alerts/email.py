@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-import socket
 import sqlite3
 import ssl
 from dataclasses import dataclass
@@ -202,7 +201,7 @@ class SmtpTransport:
         self.section = section
         self.smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "SmtpTransport":
+    def __enter__(self) -> SmtpTransport:
         s = self.section
         try:
             context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
@@ -238,11 +237,11 @@ class SmtpTransport:
         if self.smtp is not None:
             try:
                 self.smtp.quit()
-            except (smtplib.SMTPException, OSError, socket.error):
+            except (smtplib.SMTPException, OSError):
                 self.smtp.close()
             self.smtp = None
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._close()
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..store import Store, StoreError
 
@@ -33,7 +33,7 @@ class ConnectionStore:
         self.path = Path(conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
 
 
-def as_store(store_or_conn: "Store | ConnectionStore | sqlite3.Connection") -> "Store | ConnectionStore":
+def as_store(store_or_conn: Store | ConnectionStore | sqlite3.Connection) -> Store | ConnectionStore:
     """Accept a Store or a bare connection."""
     if isinstance(store_or_conn, sqlite3.Connection):
         return ConnectionStore(store_or_conn)
@@ -41,7 +41,7 @@ def as_store(store_or_conn: "Store | ConnectionStore | sqlite3.Connection") -> "
 
 
 @contextmanager
-def transaction(store: "Store | ConnectionStore") -> Iterator[sqlite3.Connection]:
+def transaction(store: Store | ConnectionStore) -> Iterator[sqlite3.Connection]:
     """Yield the connection inside a write transaction; roll back on any exception."""
     with store.lock:
         conn = store.conn

@@ -16,7 +16,14 @@ from .cycle import Cycle, cycle_containing
 from .money import format_inr, paise_str, to_paise
 from .projection import Projection, profile_projection, season_factor, straight_line
 from .settings import BillingSection
-from .tariff import Bill, BillOptions, SlabPosition, Tariff, compute_split_bill, slab_position
+from .tariff import (
+    Bill,
+    BillOptions,
+    SlabPosition,
+    Tariff,
+    compute_split_bill,
+    slab_position,
+)
 from .tariff_book import TariffBook
 
 MWH_PER_KWH = 1_000_000
@@ -164,7 +171,7 @@ def bill_options(section: BillingSection) -> BillOptions:
 
 
 def _units(value: float | Decimal) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    return Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
 def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_ms: int, *,

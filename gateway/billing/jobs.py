@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ..alerts import alert_store
 from ..app import JobContext
-from .cycle import previous_cycle, cycle_containing
+from .cycle import cycle_containing, previous_cycle
 from .estimate import Estimate, bill_options, cycle_estimate, energy_mwh, kwh
 from .ledger_wiring import ledger_for
 from .money import format_inr, to_paise
@@ -95,7 +95,7 @@ def close_cycles(ctx: JobContext) -> list[dict]:
         mwh = energy_mwh(store, start_ms, end_ms, section)
         if mwh == 0:
             return []  # nothing measured (the gateway was not running): nothing to bill
-        units, source = kwh(mwh).quantize(Decimal("1"), rounding=ROUND_HALF_UP), "sensor"
+        units, source = kwh(mwh).quantize(Decimal(1), rounding=ROUND_HALF_UP), "sensor"
     else:
         units, source = billed, "meter"
     bill = compute_split_bill(book.parts_for_cycle(section.tariff, cycle.start, cycle.end), units, bill_options(section))

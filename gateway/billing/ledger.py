@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations

@@ -126,7 +126,7 @@ def profile_projection(
     remaining = profile_kwh(profile, hour, holidays) * (1 - (now - hour).total_seconds() / 3600)
     t = hour + dt.timedelta(hours=1)
     # Step in UTC so a DST change (not in India, but anywhere) neither skips nor repeats an hour.
-    t_utc, end_utc = t.astimezone(dt.timezone.utc), cycle_end.astimezone(dt.timezone.utc)
+    t_utc, end_utc = t.astimezone(dt.UTC), cycle_end.astimezone(dt.UTC)
     while t_utc < end_utc:
         remaining += profile_kwh(profile, t_utc.astimezone(tz), holidays)
         t_utc += dt.timedelta(hours=1)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from . import LedgerError
 from .estimate import BUDGET_META_KEY, budget_setting_paise, cycle_estimate

@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import TariffError
 
@@ -440,7 +441,7 @@ class _Fields:
             raise self.err(key, value, "one of " + ", ".join(repr(c) for c in choices))
         return value
 
-    def tables(self, key: str, *, required: bool) -> list["_Fields"]:
+    def tables(self, key: str, *, required: bool) -> list[_Fields]:
         if key not in self.table:
             if required:
                 raise self.missing(key)

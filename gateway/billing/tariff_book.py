@@ -34,7 +34,7 @@ class TariffBook:
             same.sort(key=lambda t: t.effective_from)
 
     @classmethod
-    def load(cls, *dirs: Path | None) -> "TariffBook":
+    def load(cls, *dirs: Path | None) -> TariffBook:
         """Shipped tariffs plus every *.toml in `dirs` (a user's own tariffs)."""
         files: list[Path] = sorted(SHIPPED_DIR.glob("*.toml"))
         for d in dirs:
