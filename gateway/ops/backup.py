@@ -231,11 +231,12 @@ def restore_backup(backup: Path, db_path: Path, *, now_ms: int | None = None) ->
     tmp = db_path.with_name(f".restoring-{db_path.name}")
     _copy_db(backup, tmp)
     if owner:
-        try:
-            os.chown(tmp, owner[0], owner[1])
-        except PermissionError:
-            pass
-        os.chmod(tmp, owner[2])
+        for path in (tmp, kept):
+            try:
+                os.chown(path, owner[0], owner[1])
+            except PermissionError:
+                pass
+            os.chmod(path, owner[2])
     for side in ("-wal", "-shm"):
         Path(f"{db_path}{side}").unlink(missing_ok=True)
     os.replace(tmp, db_path)
