@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_apt python3-venv python3-dev build-essential
-ensure_venv
+ensure_venv ""
 exec .venv/bin/powergw demo "$@"

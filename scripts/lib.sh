@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo.sh and scripts/test.sh: install missing Debian packages and the venv.
 # Debian 12 and Raspberry Pi OS refuse pip into the system Python (PEP 668), so everything
 # Python goes into ./.venv.
@@ -15,8 +16,9 @@ ensure_apt() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# ensure_venv EXTRA: install powergw editable with the named extra ("" for none).
 ensure_venv() {
-    local extra="${1:-}"
+    local extra="$1"
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
     if [ -n "$extra" ]; then
