@@ -190,7 +190,10 @@ def _wrap(ep: Endpoint) -> Callable:
                 _check_csrf(ep, p)
             args = _query(ep.params)
             body = _body(ep.body)
-            return ep.handler(ctx, args, body, **kwargs)
+            resp = ep.handler(ctx, args, body, **kwargs)
+            if ep.method != "GET":
+                ctx.wrote()
+            return resp
         except ApiError as err:
             resp = jsonify(error={"status": err.status, "message": err.message})
             resp.status_code = err.status
@@ -449,10 +452,10 @@ def overview(ctx: UiContext, args, body):
         timezone=ctx.timezone,
         nodes=nodes,
         power_w=round(sum(n["power_w"] for n in online), 1) if online else None,
-        today_kwh=round(_today_kwh(ctx, now), 3),
+        today_kwh=round(ctx.memo(("today", ctx.calendar.today(now)), lambda: _today_kwh(ctx, now)), 3),
         bill=_part(lambda: _bill_summary(ctx)),
         alerts=_part(lambda: Alerts(ctx.store(), ctx.config, ctx.now_ms).counts()),
-        model=_part(lambda: model_status(ctx.store(), now, ctx.registry_root)),
+        model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root))),
     )
 
 
@@ -488,11 +491,13 @@ def usage_series(ctx: UiContext, p, node: str | None) -> dict:
         raise
     names = {n["node_id"]: n.get("name") or n["node_id"] for n in store.nodes()}
     series: dict[str, dict] = {}
+    month_starts: dict[str, int] = {}
     for r in rows:
         s = series.setdefault(r["node_id"], {"node_id": r["node_id"], "name": names.get(r["node_id"]), "points": {}})
         b = r["start_ms"]
         if p.resolution == "month":
-            b = cal.day_start_ms(month_key(cal.day(r["start_ms"])) + "-01")
+            month = month_key(cal.day(b))
+            b = month_starts.get(month) or month_starts.setdefault(month, cal.day_start_ms(month + "-01"))
         s["points"][b] = s["points"].get(b, 0) + r["energy_mwh"]
     out = []
     for s in sorted(series.values(), key=lambda s: s["name"] or ""):
@@ -527,9 +532,15 @@ def _buckets(ctx: UiContext, p) -> list[int]:
 
 def usage(ctx: UiContext, args, body):
     p = _usage_period(ctx, args)
-    data = usage_series(ctx, p, args["node"])
-    if args["compare"]:
-        data["previous"] = usage_series(ctx, p.previous(), args["node"])
+    today = ctx.calendar.today(ctx.now_ms())
+
+    def compute() -> dict:
+        data = usage_series(ctx, p, args["node"])
+        if args["compare"]:
+            data["previous"] = usage_series(ctx, p.previous(), args["node"])
+        return data
+
+    data = ctx.memo(("usage", p, args["node"], bool(args["compare"]), today), compute)
     if args["format"] == "csv":
         return _usage_csv(ctx, data)
     return jsonify(data)
@@ -554,7 +565,7 @@ def _billing(ctx: UiContext) -> Billing:
 
 
 def _bill_summary(ctx: UiContext) -> dict:
-    return _billing(ctx).summary()
+    return ctx.memo(("bill",), lambda: _billing(ctx).summary())
 
 
 def bill_current(ctx, args, body):

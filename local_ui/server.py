@@ -60,6 +60,8 @@ class UiContext:
     streams: int = 0
     static_cache: dict = field(default_factory=dict)
     closing: threading.Event = field(default_factory=threading.Event)  # set by stop(): live streams end
+    memo_ttl_ms: int = 15_000
+    write_generation: int = 0  # bumped by every write through the API: cached answers go stale at once
 
     def __post_init__(self) -> None:
         self.calendar = LocalCalendar(self.timezone)
@@ -67,6 +69,35 @@ class UiContext:
         self.live = LiveSource(self.live_path, self.store, self.now_ms)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._memo: dict = {}
+
+    def data_version(self) -> tuple:
+        """Changes whenever ingest commits readings or rollups, or the API writes anything."""
+        store = self.store()
+        return store.last_reading_id(), store.rollup_watermark(), self.write_generation
+
+    def memo(self, key: tuple, fn: Callable[[], Any], ttl_ms: int | None = None) -> Any:
+        """`fn()`, reused while the data version is unchanged and for at most `ttl_ms`.
+
+        Usage and the bill are sums over years of rollups; twenty phones refreshing the same
+        overview must not recompute them twenty times. Live watts never go through here.
+        """
+        version, now = self.data_version(), self.now_ms()
+        ttl = self.memo_ttl_ms if ttl_ms is None else ttl_ms
+        with self._lock:
+            hit = self._memo.get(key)
+        if hit is not None and hit[0] == version and 0 <= now - hit[1] < ttl:
+            return hit[2]
+        value = fn()
+        with self._lock:
+            if len(self._memo) >= 256:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = (version, now, value)
+        return value
+
+    def wrote(self) -> None:
+        with self._lock:
+            self.write_generation += 1
 
     def store(self) -> Store:
         """This thread's connection to the gateway's database."""
