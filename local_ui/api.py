@@ -133,6 +133,9 @@ def _body(schema: dict | None) -> dict:
         }.get(want if isinstance(want, str) else None, True)
         if value is not None and not ok:
             raise ApiError(400, f"field {name!r}: expected a {want}")
+        allowed = props[name].get("enum")
+        if allowed is not None and value is not None and value not in allowed:
+            raise ApiError(400, f"field {name!r} = {value!r}: expected one of {', '.join(allowed)}")
         if isinstance(value, str) and len(value) > props[name].get("maxLength", 500):
             raise ApiError(400, f"field {name!r}: longer than {props[name].get('maxLength', 500)} characters")
     return data

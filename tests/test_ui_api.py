@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -587,3 +588,73 @@ def test_accounts_store_only_digests(app, ui_db, clock):
     sid, _ = accounts.open_session(user["id"])
     stored = [r[0] for r in store.conn.execute("SELECT id_sha256 FROM ui_sessions")]
     assert sid not in stored and len(stored[0]) == 64
+
+
+# ---- billing through gateway.billing (when that part is installed) -------------------------------------
+
+
+@pytest.fixture
+def billing(admin):
+    r = admin.get("/api/v1/balance")
+    if r.status_code == 503:
+        pytest.skip("gateway.billing's BillingService is not in this build: " + error(r))
+    return admin
+
+
+def test_bill_summary_slabs_and_budget(billing):
+    bill = billing.get("/api/v1/bill").get_json()
+    lines = bill["breakdown"]
+    assert sum(Decimal(line["amount"]) for line in lines) == Decimal(bill["bill_till_date"])
+    assert bill["slab"]["text"] and bill["projection"]["bill"]
+    r = write(billing, "PUT", "/api/v1/budget", {"amount": "2500"})
+    assert r.status_code == 200 and r.get_json()["amount"] == "2500.00"
+    # The cached summary is dropped by the write: the budget shows at once.
+    assert billing.get("/api/v1/bill").get_json()["budget"] == "2500.00"
+    assert billing.get("/api/v1/budget").get_json()["source"] == "dashboard"
+    assert write(billing, "PUT", "/api/v1/budget", {"amount": "0"}).get_json()["amount"] is None
+
+
+def test_partial_payment_is_recorded_once_and_moves_the_balance(billing):
+    headers = {"Idempotency-Key": "pay-2026-03-15-a"}
+    r = write(billing, "POST", "/api/v1/payments", {"amount": "350.50", "method": "cash"}, **headers)
+    assert r.status_code == 201 and r.get_json()["created"] is True
+    assert r.get_json()["balance"]["balance"] == "-350.50"
+    again = write(billing, "POST", "/api/v1/payments", {"amount": "350.50", "method": "cash"}, **headers)
+    assert again.status_code == 200 and again.get_json()["created"] is False
+    clash = write(billing, "POST", "/api/v1/payments", {"amount": "351", "method": "cash"}, **headers)
+    assert clash.status_code == 409 and "already used" in error(clash)
+    assert [p["amount"] for p in billing.get("/api/v1/payments").get_json()["payments"]] == ["350.50"]
+    assert billing.get("/api/v1/balance").get_json()["credit"] == "350.50"
+
+
+def test_upi_payment_stays_pending_until_confirmed(billing):
+    r = write(billing, "POST", "/api/v1/payments", {"amount": "100", "method": "upi"}, **{"Idempotency-Key": "upi-0000001"})
+    payment = r.get_json()["payment"]
+    assert payment["status"] == "pending" and billing.get("/api/v1/balance").get_json()["pending"] == "100.00"
+    r = write(billing, "POST", f"/api/v1/payments/{payment['id']}/confirm")
+    assert r.status_code == 200 and r.get_json()["status"] == "confirmed"
+    assert write(billing, "POST", "/api/v1/payments/999/confirm").status_code == 404
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"amount": "99999999"}, 400, "limit"),
+    ({"amount": "100", "bill_id": 77}, 404, "no bill #77"),
+    ({"amount": "100", "method": "barter"}, 400, "expected one of upi, cash"),
+])
+def test_payment_refusals_from_the_ledger(billing, body, status, words):
+    r = write(billing, "POST", "/api/v1/payments", body, **{"Idempotency-Key": "refused-0001"})
+    assert r.status_code == status and words in error(r)
+    assert billing.get("/api/v1/payments").get_json()["payments"] == []
+
+
+def test_upi_qr_needs_a_configured_vpa(billing, ui_db, clock):
+    r = billing.get("/api/v1/payments/upi?amount=100")
+    assert r.status_code == 503 and "upi_vpa" in error(r)
+    from gateway.config import parse_config
+
+    config = parse_config({"billing": {"upi_vpa": "tnpdcl@sbi", "upi_payee_name": "TNPDCL"}})
+    c = create_app(ui_db, config=config, clock=clock, admin_password=ADMIN_PASSWORD).test_client()
+    login(c)
+    qr = c.get("/api/v1/payments/upi?amount=1250.50").get_json()
+    assert qr["link"].startswith("upi://pay?pa=tnpdcl@sbi&pn=TNPDCL&am=1250.50&cu=INR")
+    assert qr["qr_svg"].lstrip().startswith("<svg")

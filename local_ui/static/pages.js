@@ -97,6 +97,7 @@ export const Overview = {
             <div class="big">{{ inr(bill.bill_till_date) }}</div>
             <div class="muted small">{{ t('units_till_date', { units: num(Number(bill.units_till_date), 1) }) }}
               <span v-if="bill.cycle"> · {{ t('cycle_day', { day: bill.cycle.day_index, days: bill.cycle.days }) }}</span></div>
+            <div class="slab-text small" v-if="bill.slab" data-testid="slab">{{ bill.slab.text }}</div>
           </template>
         </div>
         <div class="card" v-if="!bill.unavailable && bill.projection">
@@ -110,11 +111,7 @@ export const Overview = {
           </div>
           <div class="small" v-if="bill.budget">{{ t('budget_of', { used: inr(bill.bill_till_date), budget: inr(bill.budget) }) }} ·
             <b :class="bill.projected_over_budget ? 'text-warn' : 'text-ok'">{{ bill.projected_over_budget ? t('budget_over') : t('budget_ok') }}</b></div>
-          <div class="small muted" v-else>{{ t('budget_none') }}</div>
-        </div>
-        <div class="card" v-if="!bill.unavailable && bill.slab">
-          <div class="card-title">{{ t('slab_position') }}</div>
-          <div class="slab-text">{{ bill.slab.text }}</div>
+          <a class="small" href="#/bill" v-else>{{ t('budget_none') }}</a>
         </div>
       </div>
 
@@ -125,7 +122,7 @@ export const Overview = {
             <span class="pill" :class="n.online ? 'ok' : 'bad'">{{ n.online ? t('node_online') : t('node_offline') }}</span>
           </div>
           <div class="big" data-testid="node-power">{{ watts(n.power_w) }}</div>
-          <div class="muted small">{{ num(n.irms_a, 2) }} A · {{ num(n.vrms_v, 0) }} V · {{ ago(n.live_ts || n.last_seen_ms, state.now) }}</div>
+          <div class="muted small"><span v-if="n.irms_a != null">{{ num(n.irms_a, 2) }} A · </span><span v-if="n.vrms_v != null">{{ num(n.vrms_v, 0) }} V · </span>{{ ago(n.live_ts || n.last_seen_ms, state.now) }}</div>
         </div>
       </div>
 
@@ -145,6 +142,7 @@ export const Overview = {
           <template v-else>
             <div class="model-line" v-if="data.model.learning">{{ t('model_learning', { days: data.model.history_days, min: data.model.min_history_days }) }}</div>
             <div class="model-line" v-else>{{ t('model_active', { version: data.model.version }) }}</div>
+            <div class="muted small" v-if="data.model.check_set.roc_auc">{{ t('model_figures', { auc: num(data.model.check_set.roc_auc, 2), days: data.model.history_days }) }}</div>
             <div class="progress" v-if="data.model.learning"><div :style="{ width: Math.min(100, 100 * data.model.history_days / data.model.min_history_days) + '%' }"></div></div>
           </template>
         </div>

@@ -52,7 +52,7 @@ export default {
   projection_linear: "straight line: {amount}",
   budget: "Budget",
   budget_of: "{used} of {budget}",
-  budget_none: "No budget set",
+  budget_none: "No budget set — set one",
   budget_over: "Projected over budget",
   budget_ok: "On track",
   slab_position: "Slab position",
@@ -63,6 +63,7 @@ export default {
   model_title: "Theft detection",
   model_learning: "Learning your home: {days} of {min} days",
   model_active: "Watching · model {version}",
+  model_figures: "ROC-AUC {auc} on its check set · {days} days of your history",
   cycle_day: "Day {day} of {days}",
 
   usage_title: "Usage",
@@ -117,7 +118,7 @@ export default {
   status_confirmed: "confirmed",
   confirm: "Confirm",
   date: "Date",
-  budget_title: "Monthly budget",
+  budget_title: "Budget",
   budget_help: "Alerts at 50 %, 80 % and 100 % of the budget, and as soon as the projection goes over it. 0 turns them off.",
   budget_saved: "Budget saved.",
 
