@@ -15,6 +15,7 @@ def register(subparsers) -> None:
     p.add_argument("--db", type=Path, help="gateway database (default: [gateway] db from the config)")
     p.add_argument("--host", help="address to listen on (default: [ui] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default: [ui] port, 8080)")
+    p.add_argument("--threads", type=int, default=12, help="worker threads (default 12; each open live view holds one)")
     p.add_argument("--live", type=Path, help="the ingest daemon's live.json (default: its runtime directory, /run/powergw/live.json)")
     p.set_defaults(func=cmd_ui)
 
@@ -28,6 +29,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if args.port is not None and not 1 <= args.port <= 65535:
         print(f"powergw ui: --port {args.port}: expected 1 to 65535")
         return 2
+    if not 6 <= args.threads <= 64:
+        print(f"powergw ui: --threads {args.threads}: expected 6 to 64")
+        return 2
     db = args.db or config.gateway.db
     if args.live is None:
         from gateway.daemon import default_runtime_dir
@@ -36,7 +40,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     live = args.live
     app = create_app(db, live_path=live, config=config)
     try:
-        serve(app, args.host or config.ui.host, args.port or config.ui.port)
+        serve(app, args.host or config.ui.host, args.port or config.ui.port, threads=args.threads)
     except OSError as err:
         print(f"powergw ui: cannot listen on {args.host or config.ui.host}:{args.port or config.ui.port}: {err}")
         return 2

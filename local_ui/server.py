@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "pgw_session"
 LOGIN_COOKIE = "pgw_login"
+DEFAULT_THREADS = 12  # each open live view holds one; at least 4 stay free for everything else
 COMPRESSIBLE = {".js", ".css", ".html", ".json", ".svg", ".webmanifest"}
 
 
@@ -287,17 +288,18 @@ class ServerHandle:
         self.thread.join(timeout)
 
 
-def _server(app: Flask, host: str, port: int, threads: int):
+def _server(app: Flask, host: str, port: int, threads: int | None):
     from waitress.server import create_server
 
     ctx: UiContext = app.extensions["powergw"]
+    threads = threads or DEFAULT_THREADS
     # Live streams each hold a thread; keep at least four for everything else.
     ctx.max_streams = max(1, threads - 4)
     return create_server(app, host=host, port=port, threads=threads, ident="powergw", channel_timeout=60,
                          clear_untrusted_proxy_headers=True)
 
 
-def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 12) -> None:
+def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int | None = None) -> None:
     """Serve in the foreground until interrupted."""
     server = _server(app, host, port, threads)
     log.info("dashboard on http://%s:%s", server.effective_host, server.effective_port)
@@ -307,7 +309,7 @@ def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 
         server.close()
 
 
-def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int = 12) -> ServerHandle:
+def serve_in_thread(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int | None = None) -> ServerHandle:
     """Serve on a background thread (port 0 picks a free one); returns a handle with stop()."""
     server = _server(app, host, port, threads)
     thread = threading.Thread(target=server.run, name="dashboard", daemon=True)

@@ -214,6 +214,10 @@ export const Bill = {
           <div class="big">{{ inr(bill.data.value.bill_till_date) }}</div>
           <div class="muted small">{{ t('units_till_date', { units: num(Number(bill.data.value.units_till_date), 1) }) }}</div>
           <div class="slab-text" v-if="bill.data.value.slab">{{ bill.data.value.slab.text }}</div>
+          <div class="projection-line" v-if="bill.data.value.projection">
+            {{ t('projection') }}: <b>{{ inr(bill.data.value.projection.bill) }}</b>
+            <span class="muted small">{{ t('projection_sub', { units: num(Number(bill.data.value.projection.units), 0), date: dayOfIso(bill.data.value.cycle?.last_day) }) }}</span>
+          </div>
           <h3>{{ t('breakdown') }}</h3>
           <table class="table">
             <thead><tr><th>{{ t('slab') }}</th><th class="num">{{ t('units') }}</th><th class="num">{{ t('rate') }}</th><th class="num">{{ t('amount') }}</th></tr></thead>
