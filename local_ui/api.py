@@ -472,10 +472,8 @@ def _usage_period(ctx: UiContext, args: dict):
                 raise ApiError(400, "a custom range needs both start and end (YYYY-MM-DD)")
             return date_range(args["start"], args["end"], args["resolution"] or "day")
         kind = args["period"] or "day"
-        cycle_day, cycle_months = 1, 1
-        if kind == "cycle":
-            cycle_day, cycle_months = Billing(ctx.store(), ctx.config, ctx.now_ms).cycle()
-        return period(kind, args["date"] or tz_today, args["resolution"], cycle_day=cycle_day, cycle_months=cycle_months)
+        cycles = Billing(ctx.store(), ctx.config, ctx.now_ms).cycle_dates() if kind == "cycle" else None
+        return period(kind, args["date"] or tz_today, args["resolution"], cycles=cycles)
     except PeriodError as err:
         raise ApiError(400, str(err)) from None
 

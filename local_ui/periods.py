@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 PERIODS = ("day", "week", "month", "cycle", "year")
 RESOLUTIONS = ("minute", "hour", "day", "month")
@@ -22,13 +23,17 @@ class PeriodError(ValueError):
     """A period, date or resolution the usage API cannot accept; the message says why."""
 
 
+# A billing cycle comes from billing itself: local date -> (first day, day after the last).
+CycleFn = Callable[[dt.date], "tuple[dt.date, dt.date]"]
+
+
 @dataclass(frozen=True)
 class Period:
     kind: str
     first: dt.date  # first local day
     end: dt.date  # the day after the last
     resolution: str
-    cycle_day: int = 1
+    cycles: CycleFn | None = field(default=None, compare=False)
 
     @property
     def days(self) -> int:
@@ -40,7 +45,7 @@ class Period:
         if self.kind == "week":
             return period("week", self.first - dt.timedelta(days=7), self.resolution)
         if self.kind in ("month", "cycle"):
-            return period(self.kind, self.first - dt.timedelta(days=1), self.resolution, cycle_day=self.cycle_day)
+            return period(self.kind, self.first - dt.timedelta(days=1), self.resolution, cycles=self.cycles)
         if self.kind == "year":
             return period("year", self.first.replace(year=self.first.year - 1), self.resolution)
         span = self.end - self.first
@@ -53,8 +58,8 @@ def _add_months(d: dt.date, months: int, day: int) -> dt.date:
     return dt.date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
-def period(kind: str, anchor: dt.date, resolution: str | None = None, *, cycle_day: int = 1, cycle_months: int = 1) -> Period:
-    """The `kind` period containing local date `anchor`."""
+def period(kind: str, anchor: dt.date, resolution: str | None = None, *, cycles: CycleFn | None = None) -> Period:
+    """The `kind` period containing local date `anchor`; a billing cycle needs billing's `cycles`."""
     if kind not in PERIODS:
         raise PeriodError(f"period {kind!r}: expected one of {', '.join(PERIODS)}")
     if kind == "day":
@@ -67,17 +72,12 @@ def period(kind: str, anchor: dt.date, resolution: str | None = None, *, cycle_d
         end = _add_months(first, 1, 1)
     elif kind == "year":
         first, end = dt.date(anchor.year, 1, 1), dt.date(anchor.year + 1, 1, 1)
-    else:  # billing cycle: starts on the meter-reading day, lasts cycle_months
-        if not 1 <= cycle_day <= 28:
-            raise PeriodError(f"cycle day {cycle_day}: expected 1 to 28")
-        first = _add_months(anchor, 0 if anchor.day >= cycle_day else -1, cycle_day)
-        # Two-monthly cycles (Tamil Nadu) are anchored on even month counts from year 0.
-        if cycle_months > 1:
-            offset = (first.year * 12 + first.month - 1) % cycle_months
-            first = _add_months(first, -offset, cycle_day)
-        end = _add_months(first, cycle_months, cycle_day)
+    else:
+        if cycles is None:
+            raise PeriodError("a billing cycle needs billing's cycle dates")
+        first, end = cycles(anchor)
     res = resolution or DEFAULT_RESOLUTION[kind]
-    p = Period(kind, first, end, res, cycle_day)
+    p = Period(kind, first, end, res, cycles)
     check_range(p)
     return p
 

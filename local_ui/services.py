@@ -137,6 +137,19 @@ class Billing:
 
         return call
 
+    def cycle_dates(self) -> Callable:
+        """local date -> (first day, day after the last) of its billing cycle, as billing counts them."""
+        from gateway.billing.cycle import cycle_containing
+
+        months = self.cycle()[1]
+        anchor = self.section.anchor
+
+        def cycles(day):
+            c = cycle_containing(anchor, months, day)
+            return c.start, c.end
+
+        return cycles
+
     def upi_ready(self) -> None:
         if not (self.section.upi_vpa and self.section.upi_payee_name):
             raise Unavailable("UPI payments need [billing] upi_vpa and upi_payee_name in the config")

@@ -658,3 +658,11 @@ def test_upi_qr_needs_a_configured_vpa(billing, ui_db, clock):
     qr = c.get("/api/v1/payments/upi?amount=1250.50").get_json()
     assert qr["link"].startswith("upi://pay?pa=tnpdcl@sbi&pn=TNPDCL&am=1250.50&cu=INR")
     assert qr["qr_svg"].lstrip().startswith("<svg")
+
+
+def test_usage_cycle_is_billings_cycle(billing):
+    bill = billing.get("/api/v1/bill").get_json()
+    usage = billing.get("/api/v1/usage?period=cycle&compare=true").get_json()
+    assert usage["first_day"] == bill["cycle"]["start"] and usage["last_day"] == bill["cycle"]["last_day"]
+    assert Decimal(str(usage["total_kwh"])) == Decimal(bill["units_till_date"])
+    assert usage["previous"]["last_day"] < usage["first_day"]
