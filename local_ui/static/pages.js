@@ -216,7 +216,7 @@ export const Bill = {
           <div class="slab-text" v-if="bill.data.value.slab">{{ bill.data.value.slab.text }}</div>
           <div class="projection-line" v-if="bill.data.value.projection">
             {{ t('projection') }}: <b>{{ inr(bill.data.value.projection.bill) }}</b>
-            <span class="muted small">{{ t('projection_sub', { units: num(Number(bill.data.value.projection.units), 0), date: dayOfIso(bill.data.value.cycle?.last_day) }) }}</span>
+            <span class="muted small block">{{ t('projection_sub', { units: num(Number(bill.data.value.projection.units), 0), date: dayOfIso(bill.data.value.cycle?.last_day) }) }}</span>
           </div>
           <h3>{{ t('breakdown') }}</h3>
           <table class="table">
