@@ -102,7 +102,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     config, store = _open(args)
     section = config["cloud"]
     try:
-        syncer = build_syncer(store.conn, section)
+        syncer = build_syncer(store.conn, section, config=config)
         if args.action == "status":
             return _print_status(syncer.status(), args.json)
         if not is_registered(store.conn):

@@ -1,4 +1,4 @@
-"""The daemon's periodic cloud sync job (JOBS in gateway.app)."""
+"""The daemon's periodic cloud jobs (JOBS in gateway.app): the sync round and the periodic reports."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import requests
 
 from gateway.app import JobContext
 
+from .reports import queue_daily_summaries, queue_node_health
 from .runtime import build_syncer, is_registered
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,16 @@ def sync_round(ctx: JobContext) -> int:
     if not section.enabled or not is_registered(conn):
         return 0
     with requests.Session() as session:
-        result = build_syncer(conn, section, session=session, clock_ms=ctx.now_ms).run_once()
+        result = build_syncer(conn, section, session=session, clock_ms=ctx.now_ms, config=ctx.config).run_once()
     if result.acknowledged or result.pulled:
         log.info("cloud sync: %d events acknowledged, %d changes pulled", result.acknowledged, result.pulled)
     return result.acknowledged
+
+
+def queue_reports(ctx: JobContext) -> int:
+    """Queue the daily summaries of closed days and this hour's node health, once registered."""
+    section = ctx.config["cloud"]
+    if not section.enabled or not is_registered(ctx.store.conn):
+        return 0
+    now = ctx.now_ms()
+    return queue_daily_summaries(ctx.store, now) + queue_node_health(ctx.store, now)

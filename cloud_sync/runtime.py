@@ -1,8 +1,8 @@
 """Builds a Syncer for one gateway database from the config: used by the CLI and the daemon job.
 
-This is cloud_sync's corner of the composition: the parts it plugs into (the ledger's
-confirm_payment, the alert store, the theft-model loader) are looked up here and nowhere else,
-so when one of them lands only this file changes.
+This is cloud_sync's corner of the composition: the parts it plugs into (the ledger for
+payment_confirmed, the alert store; later the tariff book and the theft-model loader) are looked
+up here and nowhere else, so when one of them lands only this file changes.
 """
 
 from __future__ import annotations
@@ -15,10 +15,17 @@ from typing import Any
 
 import requests
 
+from gateway.alerts import KINDS, alert_store
+from gateway.alerts.transaction import ConnectionStore
+from gateway.billing.ledger import Ledger
+from gateway.billing.ledger_wiring import ledger_listeners
+from gateway.config import Config
+
 from .client import SyncClient
 from .outbox import Outbox, SyncState
+from .payments import apply_payment_confirmed
 from .settings import CloudSection
-from .sync import AlertFn, ChangeHandler, StateAlerts, SyncPolicy, Syncer
+from .sync import AlertFn, ChangeHandler, Syncer, SyncPolicy
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +38,31 @@ def policy_from(section: CloudSection) -> SyncPolicy:
     return SyncPolicy(batch_size=section.batch_size, backoff_base_s=section.backoff_base_s, backoff_max_s=section.backoff_max_s)
 
 
-def alert_fn(conn: sqlite3.Connection) -> AlertFn:
-    """The alert sink. Until gateway.alerts exposes an AlertStore, alerts are logged and kept in
-    sync_state (shown by `powergw sync status`)."""
-    return StateAlerts(SyncState(conn))
+def alert_fn(conn: sqlite3.Connection, config: Config | None = None) -> AlertFn:
+    """The gateway's AlertStore.raise_alert on `conn`, with the listeners the config asks for
+    (email, the cloud outbox). A sync alert kind the alerts table does not know yet
+    (cloud_reregister, sync_dead_letter, model_rejected) is raised as `sync_failing` with its
+    own severity and dedup key, and the sync's name for it in `data["sync_kind"]`."""
+    config = config or Config({})
+    alerts = alert_store(ConnectionStore(conn, config.gateway.timezone), config)
+
+    def raise_alert(kind: str, severity: str, message: str, *, now_ms: int, dedup_key: str) -> Any:
+        known = kind if kind in KINDS else "sync_failing"
+        return alerts.raise_alert(known, severity, message, now_ms=now_ms, dedup_key=dedup_key, data={"sync_kind": kind})
+
+    return raise_alert
 
 
-def change_handlers(conn: sqlite3.Connection) -> dict[str, ChangeHandler]:
-    """Handlers for pulled changes. Types without one are kept in sync_inbox as pending and
-    applied by `Syncer.replay_pending` once a handler exists (the ledger's confirm_payment for
-    payment_confirmed, the tariff store for tariff_updated, the model loader for model_published)."""
-    return {}
+def change_handlers(conn: sqlite3.Connection, config: Config | None = None) -> dict[str, ChangeHandler]:
+    """Handlers for pulled changes: payment_confirmed goes to the ledger on the same connection,
+    inside the cursor's transaction. Types without one (tariff_updated, model_published: no
+    consumer on the gateway yet) are kept in sync_inbox as pending and applied by
+    `Syncer.replay_pending` once a handler exists."""
+    config = config or Config({})
+    # No payment limit here: the money was already taken in the cloud, and refusing it would
+    # only stop the change feed.
+    ledger = Ledger(ConnectionStore(conn, config.gateway.timezone), ledger_listeners(config), max_payment_paise=None)
+    return {"payment_confirmed": lambda c, data: apply_payment_confirmed(ledger, c, data)}
 
 
 def build_syncer(
@@ -53,6 +74,7 @@ def build_syncer(
     alert: AlertFn | None = None,
     clock_ms: Any = now_ms,
     rand: Any = random.random,
+    config: Config | None = None,
 ) -> Syncer:
     """A Syncer on `conn` (the gateway's database, outbox tables migrated) for the registered cloud."""
     outbox = Outbox(conn)
@@ -72,8 +94,8 @@ def build_syncer(
         client,
         clock_ms=clock_ms,
         rand=rand,
-        alert=alert or alert_fn(conn),
-        handlers=change_handlers(conn) if handlers is None else handlers,
+        alert=alert or alert_fn(conn, config),
+        handlers=change_handlers(conn, config) if handlers is None else handlers,
         models_dir=section.models_dir,
         policy=policy_from(section),
     )

@@ -56,7 +56,7 @@ class RoundResult:
 
 
 class StateAlerts:
-    """Fallback alerts while gateway.alerts is not wired: logged and kept in sync_state for `sync status`."""
+    """An alert sink needing only sync_state (tools and tests without the alerts table): logged and kept."""
 
     def __init__(self, state: SyncState):
         self.state = state

@@ -38,6 +38,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
     JobSpec("node_health", "gateway.node_health:check_nodes", seconds=60, first_delay_s=90),
     JobSpec("cloud_sync", "cloud_sync.jobs:sync_round", seconds=60, first_delay_s=20),
+    JobSpec("cloud_reports", "cloud_sync.jobs:queue_reports", seconds=300, first_delay_s=40),
     JobSpec("email", "gateway.alerts.jobs:send_email", seconds=60, first_delay_s=30),
     JobSpec("billing_check", "gateway.billing.jobs:check_budget", seconds=900, first_delay_s=90),
     JobSpec("billing_close", "gateway.billing.jobs:close_cycles", seconds=3600, first_delay_s=150),

@@ -1,12 +1,13 @@
 """Fault tests: `powergw cloud serve` as a real process on 127.0.0.1, killed, restarted, and behind
 a proxy that answers 500, 503/429 with Retry-After, stalls past the read timeout and resets
 connections. Afterwards every event is on the server exactly once, the outbox is empty, and a
-payment confirmed in the cloud is in the gateway's balance exactly once. Time is a fake clock:
-backoff delays are checked, never slept.
+payment confirmed in the cloud is in the gateway's real ledger balance exactly once. Time is a
+fake clock: backoff delays are checked, never slept.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import threading
@@ -14,26 +15,33 @@ import time
 
 import pytest
 import requests
+from test_cloud_support import FakeClock, FaultProxy, ServerProcess
 
 from cloud_sync.client import SyncClient
 from cloud_sync.cloud_store import CloudStore
 from cloud_sync.outbox import Outbox, SyncState, transaction
+from cloud_sync.runtime import change_handlers
 from cloud_sync.server import razorpay_signature
-from cloud_sync.sync import SyncPolicy, Syncer
+from cloud_sync.sync import Syncer, SyncPolicy
 from gateway.app import open_store
-from test_cloud_support import FakeClock, FaultProxy, ServerProcess, free_port
+from gateway.billing.cycle import Cycle
+from gateway.billing.ledger import Ledger
+from gateway.billing.tariff import compute_bill
+from gateway.billing.tariff_book import TariffBook
+from gateway.config import parse_config
 
 pytestmark = pytest.mark.slow
 
 HOOK = "whsec_fault"
-BILL_PAISE = 150_000
+CYCLE = Cycle(dt.date(2025, 5, 5), dt.date(2025, 7, 5))
 
 
 @pytest.fixture
 def gw(tmp_path):
+    """The gateway's store with one real bill in its ledger (₹1490.00)."""
     store = open_store(tmp_path / "gw.db")
-    # Stand-in for the billing ledger until gateway.billing lands: one bill, payments by key.
-    store.conn.execute("CREATE TABLE ledger (idempotency_key TEXT PRIMARY KEY, amount_paise INTEGER NOT NULL)")
+    tariff = TariffBook.load().in_force("tn-domestic", dt.date(2025, 7, 1))
+    store.bill, _ = Ledger(store).close_bill(CYCLE, compute_bill(tariff, 450), source="sensor", now_ms=1_720_000_000_000)
     yield store
     store.close()
 
@@ -48,19 +56,16 @@ def cloud_db(tmp_path):
 
 
 def balance_paise(gw) -> int:
-    return BILL_PAISE - gw.conn.execute("SELECT coalesce(sum(amount_paise), 0) FROM ledger").fetchone()[0]
-
-
-def confirm_payment(conn, data):
-    """The ledger's confirm_payment, as the sync calls it: inside the cursor's transaction."""
-    conn.execute("INSERT INTO ledger VALUES (?, ?)", (data["idempotency_key"], data["amount_paise"]))
+    return Ledger(gw).balance()["balance_paise"]
 
 
 def syncer_for(gw, url, token, clock, batch=500, read_timeout_s=5.0):
+    """A Syncer with the gateway's real change handlers (the ledger) and its ledger's cloud listener."""
     client = SyncClient(requests.Session(), url, token, connect_timeout_s=1, read_timeout_s=read_timeout_s,
                         clock_s=lambda: clock() / 1000)
+    config = parse_config({"cloud": {"url": url}})
     return Syncer(Outbox(gw.conn), client, clock_ms=clock, rand=random.Random(7).random, alert=lambda *a, **k: None,
-                  handlers={"payment_confirmed": confirm_payment},
+                  handlers=change_handlers(gw.conn, config),
                   policy=SyncPolicy(batch_size=batch, backoff_base_s=1, backoff_max_s=120))
 
 
@@ -189,9 +194,14 @@ def test_faulty_network_and_server_answers(gw, cloud_db):
         assert again.new == [] and again.duplicate == keys[:50]
         assert_exactly_once(path, keys)
 
-        # A UPI payment confirmed in the cloud (webhook delivered twice) and a counter payment.
-        order = requests.post(f"{server.url}/v1/households/{hid}/payment-orders", json={"bill_id": "2025-06", "amount_paise": 100_000},
+        # A UPI payment confirmed in the cloud (webhook delivered three times, two event ids) for
+        # an order the gateway made and recorded as pending, and a counter payment it never saw.
+        bill_paise = gw.bill["amount_paise"]
+        order = requests.post(f"{server.url}/v1/households/{hid}/payment-orders", json={"bill_id": CYCLE.key, "amount_paise": 100_000},
                               headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
+        Ledger(gw).record_payment("1000", payment_key=order["order_id"], now_ms=clock(), bill_id=gw.bill["id"], method="upi",
+                                  confirmed=False)
+        assert balance_paise(gw) == bill_paise
         body = json.dumps({"event": "payment.captured", "created_at": int(time.time()), "payload": {"payment": {"entity": {
             "id": "pay_F1", "amount": 100_000, "order_id": order["order_id"], "method": "upi"}}}}).encode()
         for event_id in ("evt_a", "evt_a", "evt_b"):
@@ -206,7 +216,16 @@ def test_faulty_network_and_server_answers(gw, cloud_db):
         assert syncer.pull().errors and SyncState(gw.conn).cursor() == 0
         assert syncer.pull().pulled == 2
         assert syncer.pull().pulled == 0
-        assert balance_paise(gw) == BILL_PAISE - 100_000 - 20_000
+        assert balance_paise(gw) == bill_paise - 100_000 - 20_000
+        payments = Ledger(gw).payments()
+        assert [(p["payment_key"], p["state"], p["amount_paise"], p["confirmed_by"]) for p in payments] == [
+            (order["order_id"], "confirmed", 100_000, "cloud"), (payments[1]["payment_key"], "confirmed", 20_000, "cloud")]
+        SyncState(gw.conn).set("cursor", 0)  # even a lost cursor applies nothing twice
+        assert syncer.pull().pulled == 2 and balance_paise(gw) == bill_paise - 100_000 - 20_000
+        # The ledger reported both to the cloud in the same transactions: the confirmation of the
+        # pending one and the counter payment it recorded; they drain like everything else.
+        assert syncer.outbox.depth() == 2
+        drain(syncer, clock)
         assert syncer.outbox.depth() == 0
     finally:
         proxy.close()

@@ -21,7 +21,8 @@ from gateway.app import open_store
 @pytest.fixture
 def store(tmp_path):
     s = open_store(tmp_path / "gw.db")
-    s.conn.execute("CREATE TABLE bills (id TEXT PRIMARY KEY, amount_paise INTEGER)")
+    # A change table of our own: the real ledger's `bills` is tested with its listener in test_sync_wiring.py.
+    s.conn.execute("CREATE TABLE reported_changes (id TEXT PRIMARY KEY, amount_paise INTEGER)")
     yield s
     s.close()
 
@@ -29,17 +30,17 @@ def store(tmp_path):
 def test_event_commits_and_rolls_back_with_the_change(store):
     conn = store.conn
     with transaction(conn):
-        conn.execute("INSERT INTO bills VALUES ('b1', 120000)")
+        conn.execute("INSERT INTO reported_changes VALUES ('b1', 120000)")
         key = Outbox.enqueue(conn, "bill_closed", {"bill_id": "b1", "amount_paise": 120000}, now_ms=5)
     with pytest.raises(RuntimeError):
         with transaction(conn):
-            conn.execute("INSERT INTO bills VALUES ('b2', 1)")
+            conn.execute("INSERT INTO reported_changes VALUES ('b2', 1)")
             Outbox.enqueue(conn, "bill_closed", {"bill_id": "b2"})
             raise RuntimeError("the billing code failed after queueing")
     box = Outbox(conn)
     [e] = box.due(now_ms=10, limit=10)
     assert (e.key, e.kind, e.payload, e.created_ms, e.attempts) == (key, "bill_closed", {"amount_paise": 120000, "bill_id": "b1"}, 5, 0)
-    assert conn.execute("SELECT count(*) FROM bills").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM reported_changes").fetchone()[0] == 1
 
 
 def test_a_natural_key_queues_once(store):

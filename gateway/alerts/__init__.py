@@ -17,6 +17,7 @@ from .schema import alerts_migrations
 # that reacts to alerts in the same transaction (cloud sync's outbox writer goes here).
 LISTENER_FACTORIES: tuple[str, ...] = (
     "gateway.alerts.email:listener_from_config",
+    "cloud_sync.listeners:alert_listener",
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from .ledger import Ledger, LedgerListener
 
-LISTENER_FACTORIES: tuple[str, ...] = ()
+LISTENER_FACTORIES: tuple[str, ...] = ("cloud_sync.listeners:ledger_listener",)
 
 
 def ledger_listeners(config: Any) -> list[LedgerListener]:
