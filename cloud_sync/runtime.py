@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from gateway.alerts import KINDS, alert_store
+from gateway.alerts import alert_store
 from gateway.alerts.transaction import ConnectionStore
 from gateway.billing.ledger import Ledger
 from gateway.billing.ledger_wiring import ledger_listeners
@@ -40,15 +40,13 @@ def policy_from(section: CloudSection) -> SyncPolicy:
 
 def alert_fn(conn: sqlite3.Connection, config: Config | None = None) -> AlertFn:
     """The gateway's AlertStore.raise_alert on `conn`, with the listeners the config asks for
-    (email, the cloud outbox). A sync alert kind the alerts table does not know yet
-    (cloud_reregister, sync_dead_letter, model_rejected) is raised as `sync_failing` with its
-    own severity and dedup key, and the sync's name for it in `data["sync_kind"]`."""
+    (email, the cloud outbox). Every kind sync raises (sync_failing, cloud_reregister,
+    sync_dead_letter, model_rejected) is a row of gateway.alerts.kinds."""
     config = config or Config({})
     alerts = alert_store(ConnectionStore(conn, config.gateway.timezone), config)
 
     def raise_alert(kind: str, severity: str, message: str, *, now_ms: int, dedup_key: str) -> Any:
-        known = kind if kind in KINDS else "sync_failing"
-        return alerts.raise_alert(known, severity, message, now_ms=now_ms, dedup_key=dedup_key, data={"sync_kind": kind})
+        return alerts.raise_alert(kind, severity, message, now_ms=now_ms, dedup_key=dedup_key)
 
     return raise_alert
 
