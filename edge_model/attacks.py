@@ -3,8 +3,10 @@
 Theft: tapping (extra load delta through this connection: constant, night-only, intermittent,
 recurring on some weekdays) and the false-data attacks h1-h6 of Jokar, Arianpoo and Leung (IEEE
 Trans. Smart Grid, 2016). Benign: what a household really does that looks odd (a new AC in a heat
-wave, guests, a festival, a holiday away, an EV charger); these are labelled normal, and are what
-Ignore is for. All functions are pure: (hourly power, span, rng) -> (new power, per-hour mask).
+wave, guests, a festival, a holiday away, an EV charger); these are what Ignore is for. Training
+labels the short ones normal and the new persistent loads (PERSISTENT_BENIGN_KINDS) "alert once"
+(see `dataset.to_examples`), because hour by hour they look like a tap. All functions are pure:
+(hourly power, span, rng) -> (new power, per-hour mask).
 """
 
 from __future__ import annotations
@@ -190,6 +192,7 @@ KINDS: dict[str, Kind] = {
 }
 THEFT_KINDS = tuple(k for k, v in KINDS.items() if v.category == THEFT)
 BENIGN_KINDS = tuple(k for k, v in KINDS.items() if v.category == BENIGN)
+PERSISTENT_BENIGN_KINDS = ("new_ac_heatwave", "ev_charger")  # run from their start to the end of the series
 
 
 def inject(
@@ -210,6 +213,6 @@ def inject(
     start_h = start_day * 24
     end_h = min(len(x), start_h + days * 24)
     y, mask = spec.apply(np.asarray(x, dtype=np.float64), start_h, end_h, rng, magnitude_w)
-    if spec.category == BENIGN and kind in ("new_ac_heatwave", "ev_charger"):
+    if kind in PERSISTENT_BENIGN_KINDS:
         end_h = len(x)
     return np.maximum(y, 0.0), mask, Injection(kind, spec.category, start_h, end_h, magnitude_w)

@@ -130,7 +130,7 @@ def cmd_evaluate(args) -> int:
 def _print_report(r: dict) -> None:
     w = r["windows"]
     print(f"model {r['model']}: {w['windows']} windows, {w['theft_windows']} theft")
-    print(f"  ROC-AUC {w['roc_auc']:.3f}  PR-AUC {w['pr_auc']:.3f}  TPR at 5% FPR {w['tpr_at_5pct_fpr']:.3f}")
+    print(f"  ROC-AUC {w['roc_auc']:.3f} (without benign windows {w['roc_auc_without_benign_windows']:.3f})  PR-AUC {w['pr_auc']:.3f}  TPR at 5% FPR {w['tpr_at_5pct_fpr']:.3f}")
     for kind, m in w["per_kind"].items():
         print(f"    {kind:18s} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  ({m['windows']} windows)")
     print(f"  false alarms per clean household-month: {r['false_alarms_per_clean_household_month']:.2f}")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from edge_model.attacks import BENIGN_KINDS, THEFT, THEFT_KINDS, Injection, inject
+from edge_model.attacks import BENIGN_KINDS, PERSISTENT_BENIGN_KINDS, THEFT, THEFT_KINDS, Injection, inject
 from edge_model.calendar_days import HolidayCalendar, StateOverrides, load_overrides
 from edge_model.features import MIN_HISTORY_DAYS, build_features
 from gateway.simulation.household import Household, random_profile
@@ -32,7 +32,11 @@ class DatasetSpec:
     days: int = 112
     theft_fraction: float = 0.6
     benign_fraction: float = 0.35
-    benign_weight: float = 1.0  # weight of the hours a benign anomaly touched (they are labelled normal)
+    benign_weight: float = 1.0  # weight of the hours a short benign anomaly touched (labelled normal)
+    # The hours of a new persistent load (new AC, EV charger) are labelled "alert" (1): hour by hour
+    # they are the same rectangle as a night tap, so teaching the forest they are normal teaches it to
+    # miss taps. The household's Ignore quiets them instead. "normal" is the v1/v2 behaviour.
+    persistent_benign: str = "alert"
     step_s: float = 300.0  # sampling of the load model before hourly averaging
 
     def to_dict(self) -> dict:
@@ -135,13 +139,21 @@ class Examples:
         return len(self.y)
 
 
-def to_examples(households: list[HouseholdData], benign_weight: float = 1.0) -> Examples:
-    """Stack households, dropping the first days whose baselines are still too thin."""
+def to_examples(households: list[HouseholdData], benign_weight: float = 1.0, persistent_benign: str = "alert") -> Examples:
+    """Stack households, dropping the first days whose baselines are still too thin.
+
+    y is 1 for theft and, with persistent_benign="alert", for the hours of a new persistent load.
+    """
+    if persistent_benign not in ("alert", "normal"):
+        raise ValueError(f"persistent_benign must be 'alert' or 'normal', got {persistent_benign!r}")
     xs, ys, groups, benign = [], [], [], []
     for h in households:
         keep = slice(MIN_HISTORY_DAYS * 24, None)
         xs.append(h.features[keep])
-        ys.append(h.theft[keep].astype(np.int64))
+        label = h.theft.copy()
+        if persistent_benign == "alert" and h.benign is not None and any(i.kind in PERSISTENT_BENIGN_KINDS for i in h.injections):
+            label |= h.benign
+        ys.append(label[keep].astype(np.int64))
         groups.append(np.full(len(ys[-1]), h.seed))
         benign.append((h.benign if h.benign is not None else np.zeros(len(h.theft), dtype=bool))[keep])
     y = np.concatenate(ys)

@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from edge_model import EdgeModelError
 from edge_model.calendar_days import HolidayCalendar
 
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 
 FEATURE_NAMES = (
     "hour", "weekday", "weekend", "holiday", "season", "history_days",
@@ -34,6 +34,11 @@ FEATURE_NAMES = (
     "dsf_ratio", "dsf_corr", "dsf_rev_corr", "prev_day_ratio", "prev_day_corr", "prev_day_rev_corr",
     # the shape of the excess over the last 24 h: a tap is a flat rectangle, an AC's duty cycle is not
     "up_run_h", "excess_mean_24h_w", "excess_cv_24h", "excess_vs_band",
+    # v3: against the household's own range rather than its median: is this hour a new high for
+    # this hour of day (over 14 days, and over the lagged 8-28 days), on how many hours and days;
+    # the night core (00:00-04:00, inside every night tap) against the household's earlier nights.
+    "rank_14", "over_max_14_w", "over_lag_max_w", "new_high_hours_24h", "new_high_days_7",
+    "night_core_w", "night_core_over_max_14_w", "night_core_over_lag_w", "night_core_rank_14",
 )
 N_FEATURES = len(FEATURE_NAMES)
 COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -175,6 +180,25 @@ def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayC
     excess_mean = _nan_reduce(np.nanmean, excess_w)
     excess_cv = _nan_reduce(np.nanstd, excess_w) / (np.abs(excess_mean) + 20.0)
     excess_vs_band = ref_dev / (np.abs(excess_mean) + 20.0)
+    # v3 ---------------------------------------------------------------------------------------
+    prev14 = np.stack([_shift(x, 24 * k) for k in range(1, 15)])
+    max14 = _nan_reduce_axis0(np.nanmax, prev14)
+    rank14 = _rank(prev14, x)
+    lag = np.stack([_shift(x, 24 * k) for k in range(REF_LAG_DAYS[0], REF_LAG_DAYS[1] + 1)])
+    lag_max = _nan_reduce_axis0(np.nanmax, lag)
+    lag_max = np.where(np.isnan(lag_max), max14, lag_max)
+    new_high = np.where(np.isnan(lag_max), np.nan, x > lag_max + np.maximum(30.0, 0.1 * lag_max))
+    new_high_hours = _nan_reduce(np.nansum, _trailing(new_high, 24))
+    new_high_days = _sum_of_shifts(new_high, range(0, 24 * PERSIST_DAYS, 24))
+    core = _night_core(x.reshape(days, 24))
+    core_day = core[:, -1]  # the whole night's core, known from 04:00
+    core_prev = np.stack([_shift(core_day, k) for k in range(1, 15)])
+    core_max14 = _nan_reduce_axis0(np.nanmax, core_prev).repeat(24)
+    core_rank = _rank(core_prev, core_day).repeat(24)
+    core_rank = np.where(hour < 4, np.nan, core_rank)  # before 04:00 tonight's core is not complete
+    core_lag = _nanmedian_of_shifts(core_day, range(REF_LAG_DAYS[0], REF_LAG_DAYS[1] + 1)).repeat(24)
+    core_lag = np.where(np.isnan(core_lag), core_max14, core_lag)
+    core_now = core.ravel()
     prev = lambda a: _shift(a.reshape(days, 24)[:, -1].repeat(24), 24)  # noqa: E731 - yesterday's full-day value
     columns = [
         hour, cal[:, 0], cal[:, 1], cal[:, 2], cal[:, 3], history_days,
@@ -188,9 +212,37 @@ def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayC
         night_ref_step, night_up3,
         dsf_ratio.ravel(), dsf_corr.ravel(), dsf_rev.ravel(), prev(dsf_ratio), prev(dsf_corr), prev(dsf_rev),
         up_run, excess_mean, excess_cv, excess_vs_band,
+        rank14, x - max14, x - lag_max, new_high_hours, new_high_days,
+        core_now, core_now - core_max14, core_now - core_lag, core_rank,
     ]
     rows = np.column_stack(columns)
     return _fill_missing(rows)
+
+
+def _nan_reduce_axis0(fn, stack: np.ndarray) -> np.ndarray:
+    out = np.full(stack.shape[1], np.nan)
+    have = ~np.all(np.isnan(stack), axis=0)
+    out[have] = fn(stack[:, have], axis=0)
+    return out
+
+
+def _rank(stack: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Share of the earlier values (rows of stack) at or above x: 0 = a new high; NaN without history."""
+    known = (~np.isnan(stack)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.sum(stack >= x, axis=0) / known
+    return np.where((known == 0) | np.isnan(x), np.nan, share)
+
+
+def _night_core(x: np.ndarray) -> np.ndarray:
+    """(days, 24): the mean of 00:00-03:59 of the latest night so far (running before 04:00, then fixed)."""
+    core = x[:, :4]
+    running = np.cumsum(np.nan_to_num(core), axis=1) / np.cumsum(~np.isnan(core), axis=1).clip(min=1)
+    out = np.empty_like(x)
+    out[:, :4] = running
+    out[:, 4:] = running[:, -1:]
+    out[np.all(np.isnan(core), axis=1)] = np.nan
+    return out
 
 
 def _mad_of_shifts(x: np.ndarray, centre: np.ndarray, shifts: range) -> np.ndarray:
@@ -257,12 +309,14 @@ _NEUTRAL = {
     "night_ref_step_w": 0.0, "night_up_3": 0.0, "dsf_ratio": 1.0, "dsf_corr": 1.0, "dsf_rev_corr": 0.0,
     "prev_day_ratio": 1.0, "prev_day_corr": 1.0, "prev_day_rev_corr": 0.0,
     "excess_mean_24h_w": 0.0, "excess_cv_24h": 0.0, "excess_vs_band": 0.0,
+    "rank_14": 0.5, "over_max_14_w": 0.0, "over_lag_max_w": 0.0, "new_high_hours_24h": 0.0, "new_high_days_7": 0.0,
+    "night_core_over_max_14_w": 0.0, "night_core_over_lag_w": 0.0, "night_core_rank_14": 0.5,
 }
 
 
 def _fill_missing(rows: np.ndarray) -> np.ndarray:
     power = rows[:, COLUMN["power_w"]]
-    for name in ("how_base_w", "hod_base_w", "mean_3h_w", "mean_24h_w", "min_24h_w", "max_24h_w", "night_base_w"):
+    for name in ("how_base_w", "hod_base_w", "mean_3h_w", "mean_24h_w", "min_24h_w", "max_24h_w", "night_base_w", "night_core_w"):
         col = rows[:, COLUMN[name]]
         np.copyto(col, power, where=np.isnan(col))
     ratio = rows[:, COLUMN["how_ratio"]]

@@ -50,7 +50,7 @@ def train_model(
     progress: bool = True,
 ) -> tuple[bytes, dict]:
     """Train on simulated data (+ feedback examples), export, parity-check and pick the threshold on the check set."""
-    data = to_examples(build_households(spec, progress=progress), spec.benign_weight)
+    data = to_examples(build_households(spec, progress=progress), spec.benign_weight, spec.persistent_benign)
     if extra is not None and len(extra):
         data = Examples(
             np.concatenate([data.X, extra.X]),

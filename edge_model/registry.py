@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from edge_model import EdgeModelError
+from edge_model.features import FEATURES_VERSION
 from edge_model.scoring import METADATA_FILE, MODEL_FILE
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "models" / "shipped"
@@ -45,8 +46,12 @@ class ModelRegistry:
         return self._state()["current"]
 
     def current_dir(self) -> Path:
+        """The current version, or the shipped model while there is none or it was trained on other
+        features (after an upgrade that bumped FEATURES_VERSION, until a retrain adds a new version)."""
         current = self.current()
-        return self.root / current if current else self.shipped
+        if current and self.metadata(current).get("features_version") == FEATURES_VERSION:
+            return self.root / current
+        return self.shipped
 
     def metadata(self, version: str | None = None) -> dict:
         path = (self.root / version if version else self.current_dir()) / METADATA_FILE

@@ -104,6 +104,16 @@ def test_calendar_and_baseline_columns():
     assert f[i, COLUMN["hod_dev_w"]] == pytest.approx(h.power_w[i] - expected)
 
 
+def test_a_night_tap_is_a_new_high_for_the_night_core():
+    x = _household(days=35).clean_w
+    tapped, mask, _ = inject(x, "tap_night", 28, np.random.default_rng(5), days=4, magnitude_w=800.0)
+    f = build_features(tapped, _household(days=35).first_date, HolidayCalendar("TN"))
+    night = 28 * 24 + 4  # 04:00 after the first tapped night
+    assert f[night, COLUMN["night_core_rank_14"]] == 0.0  # higher than any of the 14 nights before
+    assert f[night, COLUMN["night_core_over_lag_w"]] > 600
+    assert np.median(f[14 * 24 : 28 * 24, COLUMN["night_core_over_lag_w"]]) < 100  # AC nights reach 940 W here
+
+
 def test_features_need_whole_days():
     with pytest.raises(EdgeModelError, match="whole local days"):
         build_features(np.ones(30), dt.date(2024, 1, 1), HolidayCalendar("TN"))
@@ -151,6 +161,18 @@ def test_tapping_adds_delta_only_where_labelled():
     hours = set((np.flatnonzero(mask) % 24).tolist())
     assert hours <= set(range(20, 24)) | set(range(0, 7))
     assert label.magnitude_w == 800.0
+
+
+def test_new_persistent_loads_are_labelled_alert_for_training_and_short_ones_normal():
+    from edge_model.calendar_days import load_overrides
+
+    overrides = load_overrides()
+    ev = simulate_household(CHECK_SEEDS + 1, 42, None, "ev_charger", overrides)
+    guests = simulate_household(CHECK_SEEDS + 2, 42, None, "guests", overrides)
+    keep = slice(7 * 24, None)
+    assert np.array_equal(to_examples([ev]).y, ev.benign[keep]) and ev.benign.any()
+    assert not to_examples([ev], persistent_benign="normal").y.any()
+    assert not to_examples([guests]).y.any() and guests.benign.any()
 
 
 # -- training, export, parity -----------------------------------------------------------------
@@ -252,6 +274,9 @@ def test_registry_versions_promotion_and_rollback(tmp_path, small_model):
     assert registry.versions() == [v1, v2]  # nothing deleted
     with pytest.raises(EdgeModelError, match="no model version"):
         registry.rollback("v0099")
+    v3 = registry.add(onnx_bytes, {**metadata, "features_version": 1})
+    registry.promote(v3)
+    assert registry.current_dir() == SHIPPED_MODEL_DIR  # after an upgrade: the shipped model until a retrain
 
 
 def test_a_regressed_candidate_is_not_promoted(tmp_path, small_model):
