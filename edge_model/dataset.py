@@ -11,7 +11,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from edge_model.attacks import BENIGN_KINDS, PERSISTENT_BENIGN_KINDS, THEFT, THEFT_KINDS, Injection, inject
+from edge_model.attacks import (
+    BENIGN_KINDS,
+    PERSISTENT_BENIGN_KINDS,
+    THEFT,
+    THEFT_KINDS,
+    Injection,
+    inject,
+)
 from edge_model.calendar_days import HolidayCalendar, StateOverrides, load_overrides
 from edge_model.features import MIN_HISTORY_DAYS, build_features
 from gateway.simulation.household import Household, random_profile

@@ -106,7 +106,7 @@ def test_calendar_and_baseline_columns():
 
 def test_a_night_tap_is_a_new_high_for_the_night_core():
     x = _household(days=35).clean_w
-    tapped, mask, _ = inject(x, "tap_night", 28, np.random.default_rng(5), days=4, magnitude_w=800.0)
+    tapped, _, _ = inject(x, "tap_night", 28, np.random.default_rng(5), days=4, magnitude_w=800.0)
     f = build_features(tapped, _household(days=35).first_date, HolidayCalendar("TN"))
     night = 28 * 24 + 4  # 04:00 after the first tapped night
     assert f[night, COLUMN["night_core_rank_14"]] == 0.0  # higher than any of the 14 nights before
