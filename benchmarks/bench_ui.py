@@ -35,12 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.app import open_store  # noqa: E402
-from gateway.clock import AnchoredClock, SystemClock  # noqa: E402
-from gateway.ingest import Ingest, LiveBoard  # noqa: E402
-from gateway.protocol import Reading, encode_wire  # noqa: E402
-from gateway.store import Batch  # noqa: E402
-from local_ui.auth import Accounts, migrations  # noqa: E402
+from gateway.app import open_store
+from gateway.clock import AnchoredClock, SystemClock
+from gateway.ingest import Ingest, LiveBoard
+from gateway.protocol import Reading, encode_wire
+from gateway.store import Batch
+from local_ui.auth import Accounts, migrations
 
 CHROMIUM = os.environ.get("POWERGW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -331,7 +331,7 @@ def main() -> int:
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
         "history": {"years": 4, "nodes": len(NODES), "db_mb": round(db.stat().st_size / 1e6, 1), "fill_s": round(fill_s, 1)},
         "clients": args.clients, "api": api, "cache_miss_sequential": misses, "first_load": size, "live": live_fig,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     print(json.dumps(result, indent=2))
     if args.json:

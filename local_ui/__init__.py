@@ -11,6 +11,6 @@ class UiError(PowerGwError):
     """Root of every error the dashboard raises on purpose."""
 
 
-from .server import ServerHandle, create_app, serve, serve_in_thread  # noqa: E402
+from .server import ServerHandle, create_app, serve, serve_in_thread
 
 __all__ = ["ServerHandle", "UiError", "create_app", "serve", "serve_in_thread"]

@@ -13,20 +13,31 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, request, stream_with_context
 
 from gateway import __version__
 
 from .auth import AuthError, Principal, same
-from .periods import PERIODS, RESOLUTIONS, PeriodError, date_range, month_key, parse_date, period
+from .periods import (
+    PERIODS,
+    RESOLUTIONS,
+    PeriodError,
+    date_range,
+    month_key,
+    parse_date,
+    period,
+)
 from .server import LOGIN_COOKIE, SESSION_COOKIE, UiContext
 from .services import Alerts, Billing, InputError, Unavailable, model_status
 
+log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 
 
@@ -666,7 +677,8 @@ def settings_get(ctx: UiContext, args, body):
         for name in SECTIONS:
             try:
                 section = ctx.config[name]
-            except Exception:  # a part whose section class is not installed
+            except (ImportError, AttributeError):
+                log.debug("settings: section [%s] belongs to a part not installed here", name)
                 continue
             values = {}
             for f in dataclasses.fields(section):

@@ -16,8 +16,8 @@ import secrets
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sqlite_utils
 from argon2 import PasswordHasher

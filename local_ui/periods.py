@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 PERIODS = ("day", "week", "month", "cycle", "year")
 RESOLUTIONS = ("minute", "hour", "day", "month")
@@ -39,7 +39,7 @@ class Period:
     def days(self) -> int:
         return (self.end - self.first).days
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         if self.kind == "day":
             return period("day", self.first - dt.timedelta(days=1), self.resolution)
         if self.kind == "week":

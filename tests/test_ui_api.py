@@ -8,11 +8,26 @@ import re
 from decimal import Decimal
 
 import pytest
+from test_ui_support import (
+    ADMIN_PASSWORD,
+    KITCHEN,
+    MAINS,
+    NOW_MS,
+    FixedClock,
+    raise_alerts,
+    seed_usage,
+)
 
 from local_ui import create_app
 from local_ui.api import ENDPOINTS
 from local_ui.auth import Accounts
-from test_ui_support import ADMIN_PASSWORD, KITCHEN, MAINS, NOW_MS, FixedClock, raise_alerts, seed_usage, ui_db  # noqa: F401
+
+
+@pytest.fixture
+def ui_db(tmp_path):
+    db = tmp_path / "powergw.db"
+    seed_usage(db)
+    return db
 
 
 @pytest.fixture

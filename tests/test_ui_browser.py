@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from test_ui_support import ADMIN_PASSWORD, KITCHEN, NOW_MS, raise_alerts, seed_usage
 
 from gateway.app import open_store
 from gateway.clock import AnchoredClock, ManualClock
 from gateway.ingest import Ingest, LiveBoard
 from gateway.protocol import Reading, encode_wire
 from local_ui import create_app, serve_in_thread
-from test_ui_support import ADMIN_PASSWORD, KITCHEN, NOW_MS, raise_alerts, seed_usage
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
-
 from gateway.app import open_store
 from gateway.store import Batch
 
@@ -73,10 +71,3 @@ def raise_alerts(db: Path, now_ms: int = NOW_MS) -> list[int]:
         return ids
     finally:
         store.close()
-
-
-@pytest.fixture
-def ui_db(tmp_path) -> Path:
-    db = tmp_path / "powergw.db"
-    seed_usage(db)
-    return db
