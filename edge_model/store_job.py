@@ -178,13 +178,14 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     """Scheduled scoring: feedback first, then score recent hours and raise new "theft" alerts (deduplicated)."""
     import json
 
-    from gateway.alerts import AlertStore
+    from gateway.alerts import alert_store
 
     from edge_model.registry import ModelRegistry
 
     store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
     root = registry_root(ctx)
-    alerts = AlertStore(store)
+    # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
+    alerts = alert_store(store, ctx.config)
     calendar = HolidayCalendar(state)
     first, power = hourly_from_store(store, now_ms, tz)
     rules = apply_feedback(store, alerts, root, first, power, _load_rules(store, now_ms / 1000), calendar, tz)
