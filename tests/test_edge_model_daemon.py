@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from edge_model import store_job
 from edge_model.calendar_days import load_overrides
 from edge_model.dataset import CHECK_SEEDS, IST, simulate_household
 from gateway.alerts import AlertStore, alerts_migrations
+from gateway.config import Config
 from gateway.app import JobContext
 from gateway.store import Batch, Store
 
@@ -30,7 +30,7 @@ def _store_with_usage(path, power_w: np.ndarray, first_date: dt.date) -> Store:
 
 
 def _ctx(store: Store, tmp_path, now_ms: int) -> JobContext:
-    config = SimpleNamespace(gateway=SimpleNamespace(db=tmp_path / "powergw.db", timezone="Asia/Kolkata"))
+    config = Config({}).replace("gateway", db=str(tmp_path / "powergw.db"), timezone="Asia/Kolkata")
     return JobContext(store=store, config=config, now_ms=lambda: now_ms, extras={})
 
 
