@@ -55,11 +55,9 @@ class Alerts:
         if mod is None:
             raise Unavailable("alerts are not installed in this build")
         self.mod = mod
-        listeners: tuple = ()
-        factory = getattr(mod, "alert_listeners", None)
-        if factory is not None and config is not None:
-            listeners = tuple(factory(config))
-        self.alerts = mod.AlertStore(store, listeners=listeners)
+        # With the configured listeners (e-mail, cloud outbox), as the CLI and the jobs use it.
+        factory = getattr(mod, "alert_store", None)
+        self.alerts = factory(store, config) if factory is not None else mod.AlertStore(store)
         self.now_ms = now_ms
 
     @property
