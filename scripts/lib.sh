@@ -20,7 +20,7 @@ ensure_apt() {
 ensure_venv() {
     local extra="$1"
     [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
     if [ -n "$extra" ]; then
         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
     else
