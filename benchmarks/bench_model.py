@@ -30,7 +30,7 @@ def rss_mb():
             return int(line.split()[1]) / 1024
 base = rss_mb()
 import numpy as np
-from edge_model.calendar_days import HolidayCalendar
+from gateway.public_holidays import HolidayCalendar
 from edge_model.features import build_features
 from edge_model.scoring import Scorer
 from edge_model.registry import SHIPPED_MODEL_DIR

@@ -151,7 +151,7 @@ def cmd_score(args) -> int:
     import numpy as np
 
     from edge_model.alerting import AlertPolicy, Windows, adaptive_thresholds
-    from edge_model.calendar_days import HolidayCalendar
+    from gateway.public_holidays import HolidayCalendar
     from edge_model.features import COLUMN, build_features
     from edge_model.registry import ModelRegistry
     from edge_model.scoring import Scorer

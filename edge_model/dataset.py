@@ -19,7 +19,7 @@ from edge_model.attacks import (
     Injection,
     inject,
 )
-from edge_model.calendar_days import HolidayCalendar, StateOverrides, load_overrides
+from gateway.public_holidays import HolidayCalendar, StateOverrides, load_overrides
 from edge_model.features import MIN_HISTORY_DAYS, build_features
 from gateway.simulation.household import Household, random_profile
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from edge_model.alerting import AlertPolicy, Windows, decide, discount_ignored, rule_from_alert
 from edge_model.attacks import THEFT_KINDS
-from edge_model.calendar_days import load_overrides
+from gateway.public_holidays import load_overrides
 from edge_model.dataset import EVAL_SEEDS, IST, DatasetSpec, HouseholdData, build_households, simulate_household
-from edge_model.calendar_days import HolidayCalendar
+from gateway.public_holidays import HolidayCalendar
 from edge_model.features import COLUMN, MIN_HISTORY_DAYS, build_features
 
 TAP_KINDS = ("tap_constant", "tap_night", "tap_intermittent", "tap_recurring")

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from edge_model import EdgeModelError
-from edge_model.calendar_days import HolidayCalendar
+from gateway.public_holidays import HolidayCalendar
 
 FEATURES_VERSION = 3
 

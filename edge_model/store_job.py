@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from edge_model.alerting import Alert, AlertPolicy, SuppressionRule, Windows, decide
-from edge_model.calendar_days import HolidayCalendar
+from gateway.public_holidays import HolidayCalendar
 from edge_model.features import COLUMN, HOW_WEEKS, MIN_HISTORY_DAYS, build_features
 from edge_model.scoring import Scorer
 

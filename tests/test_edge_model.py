@@ -13,7 +13,7 @@ import pytest
 
 from edge_model import EdgeModelError
 from edge_model.attacks import KINDS, THEFT, inject
-from edge_model.calendar_days import HolidayCalendar, parse_overrides
+from gateway.public_holidays import HolidayCalendar, HolidayDataError, parse_overrides
 from edge_model.dataset import CHECK_SEEDS, DatasetSpec, build_households, simulate_household, to_examples
 from edge_model.features import COLUMN, FEATURE_NAMES, N_FEATURES, as_model_input, build_features
 from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
@@ -55,9 +55,9 @@ def test_states_without_overrides_follow_the_holidays_package():
 
 
 def test_a_bad_override_file_names_the_problem():
-    with pytest.raises(EdgeModelError, match="unknown key"):
+    with pytest.raises(HolidayDataError, match="unknown key"):
         parse_overrides("[TN]\nremvoe = ['Holi']\n")
-    with pytest.raises(EdgeModelError, match="needs date"):
+    with pytest.raises(HolidayDataError, match="needs date"):
         parse_overrides("[TN]\nadd = [{ date = 'soon', name = 'x' }]\n")
 
 
@@ -65,7 +65,7 @@ def test_a_bad_override_file_names_the_problem():
 
 
 def _household(seed=CHECK_SEEDS, days=42, theft=None, benign=None, **kw):
-    from edge_model.calendar_days import load_overrides
+    from gateway.public_holidays import load_overrides
 
     return simulate_household(seed, days, theft, benign, load_overrides(), **kw)
 
@@ -164,7 +164,7 @@ def test_tapping_adds_delta_only_where_labelled():
 
 
 def test_new_persistent_loads_are_labelled_alert_for_training_and_short_ones_normal():
-    from edge_model.calendar_days import load_overrides
+    from gateway.public_holidays import load_overrides
 
     overrides = load_overrides()
     ev = simulate_household(CHECK_SEEDS + 1, 42, None, "ev_charger", overrides)
@@ -216,7 +216,7 @@ def test_the_scoring_path_never_imports_sklearn():
         f"""
         import sys
         import numpy as np
-        from edge_model.calendar_days import HolidayCalendar
+        from gateway.public_holidays import HolidayCalendar
         from edge_model.features import build_features
         from edge_model.scoring import Scorer
         from edge_model.alerting import AlertPolicy, decide

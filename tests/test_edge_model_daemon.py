@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge_model import store_job
-from edge_model.calendar_days import load_overrides
+from gateway.public_holidays import load_overrides
 from edge_model.dataset import CHECK_SEEDS, IST, simulate_household
 from gateway.alerts import AlertStore, alerts_migrations
 from gateway.config import Config

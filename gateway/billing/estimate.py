@@ -66,11 +66,13 @@ def hourly_kwh(store: Store, start_ms: int, end_ms: int, section: BillingSection
 
 
 def holidays_for(state: str, years: set[int]) -> set[dt.date]:
-    import holidays
+    """The state's public holidays in those years, with the state's corrections applied."""
+    from ..public_holidays import HolidayCalendar
 
     if not state:
         return set()
-    return set(holidays.India(subdiv=state, years=sorted(years)).keys())
+    calendar = HolidayCalendar(state)
+    return {date for year in sorted(years) for date in calendar.dates(year)}
 
 
 @dataclass(frozen=True)

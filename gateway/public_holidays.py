@@ -1,4 +1,10 @@
-"""Which local dates are public holidays for a state: `holidays.India` plus a small override file."""
+"""Which local dates are public holidays for a state: `holidays.India` plus a small override file.
+
+The `holidays` package's state lists differ from the states' official ones (its Tamil Nadu list
+has Holi and Maha Shivaratri, which are not Tamil Nadu holidays, and misses Thai Poosam and
+Telugu New Year); data/holiday_overrides.toml corrects them. Used by billing's projection and
+by the theft model's features.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,13 @@ from pathlib import Path
 
 import holidays
 
-from edge_model import EdgeModelError
+from . import PowerGwError
 
 DEFAULT_OVERRIDES = Path(__file__).parent / "data" / "holiday_overrides.toml"
+
+
+class HolidayDataError(PowerGwError):
+    """The override file cannot be used; names the state and key."""
 
 
 @dataclass(frozen=True)
@@ -27,16 +37,16 @@ def parse_overrides(text: str) -> dict[str, StateOverrides]:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise EdgeModelError(f"holiday overrides: {err}") from err
+        raise HolidayDataError(f"holiday overrides: {err}") from err
     result = {}
     for state, table in raw.items():
         unknown = set(table) - {"remove", "add"}
         if unknown:
-            raise EdgeModelError(f"holiday overrides [{state}]: unknown key(s) {sorted(unknown)}; accepted: add, remove")
+            raise HolidayDataError(f"holiday overrides [{state}]: unknown key(s) {sorted(unknown)}; accepted: add, remove")
         added = []
         for row in table.get("add", []):
             if not isinstance(row.get("date"), dt.date) or not isinstance(row.get("name"), str):
-                raise EdgeModelError(f"holiday overrides [{state}].add: {row!r} needs date = YYYY-MM-DD and name = \"...\"")
+                raise HolidayDataError(f"holiday overrides [{state}].add: {row!r} needs date = YYYY-MM-DD and name = \"...\"")
             added.append((row["date"], row["name"]))
         result[state] = StateOverrides(frozenset(table.get("remove", [])), tuple(added))
     return result
@@ -63,6 +73,12 @@ class HolidayCalendar:
 
     def is_holiday(self, date: dt.date) -> bool:
         return bool(self.name(date))
+
+    def dates(self, year: int) -> set[dt.date]:
+        """Every public holiday of the state in `year`."""
+        if year not in self._years:
+            self._years[year] = self._build(year)
+        return set(self._years[year])
 
     def _build(self, year: int) -> dict[dt.date, str]:
         rules = self.overrides.get(self.state, StateOverrides())
