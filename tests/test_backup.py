@@ -39,7 +39,7 @@ def total_mwh(db: Path) -> int:
         store.close()
 
 
-def test_backup_is_consistent_while_ingest_keeps_writing(tmp_path):
+def test_full_backup_is_consistent_while_ingest_keeps_writing(tmp_path):
     db = tmp_path / "g.db"
     ingest, counter = fill(db, 300)
     stop = threading.Event()
@@ -55,7 +55,7 @@ def test_backup_is_consistent_while_ingest_keeps_writing(tmp_path):
     t = threading.Thread(target=writer)
     t.start()
     try:
-        results = [take_backup(db, tmp_path / "bk", keep=10, now_ms=T0 + i * 1000, force=True) for i in range(5)]
+        results = [take_backup(db, tmp_path / "bk", keep=10, now_ms=T0 + i * 1000, force=True, kind="full") for i in range(5)]
     finally:
         stop.set()
         t.join()
@@ -78,7 +78,7 @@ def test_rotation_keeps_the_newest_and_unchanged_databases_are_skipped(tmp_path)
         r = take_backup(db, bk, keep=3, now_ms=T0 + day * 86_400_000, force=True)
         assert r.path is not None
     names = [b.path.name for b in list_backups(bk)]
-    assert names == ["powergw-20260105T000000Z.db", "powergw-20260104T000000Z.db", "powergw-20260103T000000Z.db"]
+    assert names == ["powergw-20260105T000000Z-compact.db", "powergw-20260104T000000Z-compact.db", "powergw-20260103T000000Z-compact.db"]
     skipped = take_backup(db, bk, keep=3, now_ms=T0 + 6 * 86_400_000)
     assert skipped.path is None and "unchanged" in skipped.skipped
     fill(db, 5, start_seq=10, counter=3000)[0].store.close()
@@ -91,7 +91,7 @@ def test_stale_partial_files_are_removed_and_missing_database_is_an_error(tmp_pa
     (tmp_path / "bk").mkdir()
     (tmp_path / "bk" / ".partial-powergw-20250101T000000Z.db").write_bytes(b"half")
     take_backup(db, tmp_path / "bk", keep=2, now_ms=T0)
-    assert [p.name for p in (tmp_path / "bk").iterdir()] == ["powergw-20260101T000000Z.db"]
+    assert [p.name for p in (tmp_path / "bk").iterdir()] == ["powergw-20260101T000000Z-compact.db"]
     with pytest.raises(OpsError, match="no database"):
         take_backup(tmp_path / "none.db", tmp_path / "bk", keep=2)
 
@@ -159,7 +159,7 @@ def test_backup_job_is_registered_and_takes_a_backup(tmp_path):
     store = open_store(db)
     try:
         result = backup_job(JobContext(store=store, config=config, now_ms=lambda: T0, extras={}))
-        assert result.path and result.path.parent == tmp_path / "bk"
+        assert result.path and result.path.parent == tmp_path / "bk" and result.kind == "compact"
         assert backup_job(JobContext(store=store, config=config, now_ms=lambda: T0 + HOUR_MS, extras={})) is None
         off = config.replace("backup", enabled=False)
         assert backup_job(JobContext(store=store, config=off, now_ms=lambda: T0 + 3 * 86_400_000, extras={})) is None
@@ -178,10 +178,14 @@ def test_backup_and_restore_from_the_command_line(tmp_path):
     bk = tmp_path / "bk"
     out = run("backup", "--db", str(db), "--dir", str(bk))
     assert out.returncode == 0, out.stderr
-    assert "backup " in out.stdout
+    assert "backup " in out.stdout and "(compact, " in out.stdout
     assert "skipped" in run("backup", "--db", str(db), "--dir", str(bk)).stdout
-    listed = run("backup", "--db", str(db), "--dir", str(bk), "--list").stdout
-    assert "powergw-" in listed
+    # Nothing changed, but the newest backup is compact: --full is not skipped.
+    out = run("backup", "--db", str(db), "--dir", str(bk), "--full")
+    assert out.returncode == 0, out.stderr
+    assert "(full, " in out.stdout
+    listed = run("backup", "--db", str(db), "--dir", str(bk), "--list").stdout.splitlines()
+    assert len(listed) == 2 and "full" in listed[0] and "compact" in listed[1]
     fill(db, 20, start_seq=20, counter=6000)[0].store.close()
     out = run("restore", "--latest", "--db", str(db), "--dir", str(bk))
     assert out.returncode == 0, out.stderr

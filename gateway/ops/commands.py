@@ -28,11 +28,14 @@ def _common(p: argparse.ArgumentParser, *, runtime: bool = False) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backup", help="back up the database now (SQLite online backup), or list backups",
-                       description="Take a consistent copy of the database while the daemon runs; keep the newest [backup] keep.")
+    p = sub.add_parser("backup", help="back up the database now (compact, or --full), or list backups",
+                       description="Take a consistent copy of the database while the daemon runs; keep the newest [backup] keep. "
+                       "A compact backup ([backup] kind, the default) keeps every table but only the raw readings of the "
+                       "last [backup] raw_hours and those not yet rolled up; --full copies every page.")
     _common(p)
     p.add_argument("--dir", type=Path, help="backup directory (overrides [backup] dir)")
     p.add_argument("--keep", type=int, help="backups to keep (overrides [backup] keep)")
+    p.add_argument("--full", action="store_true", help="copy the whole database, all raw readings included (SQLite online backup)")
     p.add_argument("--force", action="store_true", help="back up even if nothing changed since the newest backup")
     p.add_argument("--list", action="store_true", help="list backups instead of taking one")
     p.set_defaults(func=cmd_backup)
@@ -126,18 +129,20 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if args.list:
         backups = list_backups(dest)
         for b in backups:
-            print(f"{b.path}  {b.taken_utc.astimezone().isoformat(timespec='seconds')}  {_size(b.size_bytes)}")
+            print(f"{b.path}  {b.taken_utc.astimezone().isoformat(timespec='seconds')}  {b.kind:7}  {_size(b.size_bytes)}")
         if not backups:
             print(f"no backups in {dest}")
         return 0
     keep = args.keep if args.keep is not None else section.keep
     if keep < 1:
         raise OpsError(f"--keep {keep}: expected at least 1")
-    result = take_backup(config.gateway.db, dest, keep=keep, force=args.force)
+    kind = "full" if args.full else section.kind
+    result = take_backup(config.gateway.db, dest, keep=keep, force=args.force, kind=kind, raw_hours=section.raw_hours)
     if result.path is None:
         print(f"backup skipped: database {result.skipped} (use --force to copy anyway)")
         return 0
-    print(f"backup {result.path} ({_size(result.size_bytes)} in {result.seconds:.2f} s)")
+    detail = f", {result.readings_left_out} raw readings older than {section.raw_hours} h left to the rollups" if kind == "compact" else ""
+    print(f"backup {result.path} ({kind}, {_size(result.size_bytes)} in {result.seconds:.2f} s{detail})")
     for old in result.removed:
         print(f"removed old backup {old}")
     return 0

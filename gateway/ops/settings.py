@@ -19,6 +19,15 @@ class BackupSection:
     )
     keep: int = setting(7, min=1, max=365, doc="backups kept; older ones are deleted after a new one is complete")
     at_hour: int = setting(2, min=0, max=23, doc="local hour of the nightly backup; missed ones (power off) are caught up within two days")
+    kind: str = setting(
+        "compact",
+        choices=("compact", "full"),
+        doc="compact: every table but only recent raw readings (their energy is in the rollups), a few MiB a night; "
+        "full: every page, as big as the database",
+    )
+    raw_hours: int = setting(
+        24, min=0, max=24 * 3650, doc="hours of raw 1 s readings a compact backup keeps (readings not yet rolled up are always kept)"
+    )
 
 
 @dataclass(frozen=True)
