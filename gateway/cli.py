@@ -27,31 +27,34 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="powergw",
-        description="Edge-first home energy gateway: ESP32 nodes in, exact energy accounts, bills and alerts out.",
-    )
+DESCRIPTION = "Edge-first home energy gateway: ESP32 nodes in, exact energy accounts, bills and alerts out."
+# Commands that run for long and whose progress a user wants to see without -v.
+CHATTY = ("run", "demo", "ui", "sync", "simulate", "cloud")
+
+
+def build_parser(modules: tuple[str, ...] = COMMAND_MODULES, prog: str = "powergw") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"powergw {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, *, modules: tuple[str, ...] = COMMAND_MODULES, prog: str = "powergw") -> int:
+    """Parse, set up logging, run the handler; a PowerGwError is one line and exit code 2."""
+    parser = build_parser(modules, prog)
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    if args.command in ("run", "demo", "ui", "sync", "simulate"):
+    if args.command in CHATTY:
         level = min(level, logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except PowerGwError as err:
-        print(f"powergw {args.command}: error: {err}", file=sys.stderr)
+        print(f"{prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -23,6 +23,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture
+def store(tmp_path):
+    """A real gateway database in a temp file, every part's migrations applied."""
+    from gateway.app import open_store
+
+    s = open_store(tmp_path / "gw.db")
+    yield s
+    s.close()
+
+
 @pytest.fixture(scope="session")
 def vectors() -> dict:
     return json.loads((DATA / "vectors.json").read_text())

@@ -12,13 +12,6 @@ from gateway.app import open_store
 T0 = 1_720_000_000_000
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "gw.db")
-    yield s
-    s.close()
-
-
 def test_raise_and_get(store):
     alerts = AlertStore(store)
     alert_id, created = alerts.raise_alert(

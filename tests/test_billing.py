@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.alerts import AlertStore
-from gateway.app import JobContext, open_store
+from gateway.app import JobContext
 from gateway.billing import LedgerError
 from gateway.billing.cycle import Cycle, add_months, cycle_containing
 from gateway.billing.estimate import cycle_estimate
@@ -40,13 +40,6 @@ def fill(store, first: dt.date, days: int, wh_per_hour, node="main"):
             if wh:
                 batch.add_energy(key, ms(day, h), ms(day, h) + 3_600_000, int(wh * 1000))
     store.write_batch(batch, [])
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "gw.db")
-    yield s
-    s.close()
 
 
 def config(**billing):

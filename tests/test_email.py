@@ -43,13 +43,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "gw.db")
-    yield s
-    s.close()
-
-
 def config_for(port, **extra):
     email = {"enabled": True, "host": "127.0.0.1", "port": port, "security": "none", "to": ["asha@example.in"],
              "from_addr": "gw@example.in", "retry_base_s": 60.0, "retry_max_s": 900.0} | extra

@@ -22,13 +22,6 @@ C1 = Cycle(dt.date(2025, 5, 5), dt.date(2025, 7, 5))
 C2 = Cycle(dt.date(2025, 7, 5), dt.date(2025, 9, 5))
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "gw.db")
-    yield s
-    s.close()
-
-
 @pytest.fixture(scope="module")
 def tn():
     return TariffBook.load().in_force("tn-domestic", dt.date(2025, 7, 1))

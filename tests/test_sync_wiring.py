@@ -23,7 +23,7 @@ from cloud_sync.reports import queue_daily_summaries, queue_node_health
 from cloud_sync.runtime import alert_fn, change_handlers
 from cloud_sync.sync import Syncer
 from gateway.alerts import AlertStore, alert_store
-from gateway.app import JOBS, JobContext, open_store
+from gateway.app import JOBS, JobContext
 from gateway.billing.cycle import Cycle
 from gateway.billing.ledger import Ledger
 from gateway.billing.ledger_wiring import ledger_for, ledger_listeners
@@ -35,13 +35,6 @@ from gateway.store import Batch
 T0 = 1_751_328_000_000  # 2025-07-01 00:00 UTC
 C1 = Cycle(dt.date(2025, 5, 5), dt.date(2025, 7, 5))
 CLOUD = parse_config({"cloud": {"url": "https://cloud.example.in"}})
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "gw.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")
