@@ -113,7 +113,8 @@ class Ingest:
     def feed(self, source: str, data: bytes, transport: str = "serial", ts_ms: int | None = None) -> None:
         """Bytes read from one source (a port); any number of frames or fragments.
 
-        `ts_ms` stamps them with a given time instead of the clock's (replaying history).
+        `ts_ms` stamps them with a given time instead of the clock's (replaying history); a replay
+        neither commits nor publishes live values by itself: the caller flushes.
         """
         if ts_ms is None:
             self._check_clock()
@@ -135,7 +136,8 @@ class Ingest:
                 # Only a node never seen before needs the disk here; its first reading is a
                 # baseline anyway, so skipping it until the disk recovers loses no energy.
                 self._log_once(("register",), logging.ERROR, "%s", err)
-        self.tick(ts)
+        if ts_ms is None:
+            self.tick(ts)  # a replay of history (ts_ms given) commits when its caller flushes
 
     def tick(self, now_ms: int | None = None) -> None:
         """Commit if the interval has passed; publish live values. Call this at least every second."""
