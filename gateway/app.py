@@ -21,6 +21,7 @@ MIGRATION_SETS: tuple[str, ...] = (
     "cloud_sync.outbox:migrations",
     "gateway.alerts.schema:alerts_migrations",
     "gateway.billing.ledger:billing_migrations",
+    "gateway.settings_store:settings_migrations",
 )
 
 

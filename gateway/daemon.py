@@ -17,6 +17,7 @@ from .app import JOBS, JobContext, JobSpec, load_object, open_store
 from .clock import AnchoredClock, Clock, SystemClock
 from .config import Config
 from .ingest import Ingest, LiveBoard
+from .settings_store import effective_config
 from .sources.serial_source import Backoff, SerialSource
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,9 @@ class Gateway:
             return
         store = open_store(self.db_path, self.config.gateway.timezone)
         try:
-            fn(JobContext(store=store, config=self.config, now_ms=self.clock.now_ms, extras={"gateway": self}))
+            # The household's dashboard settings (tariff, cycle date, budget, email) apply from the next run.
+            config = effective_config(store, self.config)
+            fn(JobContext(store=store, config=config, now_ms=self.clock.now_ms, extras={"gateway": self}))
         except Exception:  # noqa: BLE001 - a job's bug must not take ingest down
             log.exception("job %s failed", spec.name)
         finally:
@@ -205,5 +208,7 @@ def build_gateway(
     if config.ble.enabled:
         from .sources.ble_source import BleSource
 
-        gw.sources.append(BleSource.from_config(config.ble, gw.submit, anchored.now_ms, ingest.states))
+        # Bind keys set on the dashboard's Settings page are read here, once: they apply after a restart.
+        ble = effective_config(store, config).ble
+        gw.sources.append(BleSource.from_config(ble, gw.submit, anchored.now_ms, ingest.states))
     return gw

@@ -35,7 +35,7 @@ from .periods import (
     period,
 )
 from .server import LOGIN_COOKIE, SESSION_COOKIE, UiContext
-from .services import Alerts, Billing, InputError, Unavailable, model_status
+from .services import Alerts, Billing, HouseholdSettings, InputError, MeterReadings, Unavailable, model_status
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
@@ -468,7 +468,7 @@ def overview(ctx: UiContext, args, body):
         power_w=round(sum(n["power_w"] for n in online), 1) if online else None,
         today_kwh=round(ctx.memo(("today", ctx.calendar.today(now)), lambda: _today_kwh(ctx, now)), 3),
         bill=_part(lambda: _bill_summary(ctx)),
-        alerts=_part(lambda: Alerts(ctx.store(), ctx.config, ctx.now_ms).counts()),
+        alerts=_part(lambda: Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms).counts()),
         model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root))),
     )
 
@@ -483,7 +483,7 @@ def _usage_period(ctx: UiContext, args: dict):
                 raise ApiError(400, "a custom range needs both start and end (YYYY-MM-DD)")
             return date_range(args["start"], args["end"], args["resolution"] or "day")
         kind = args["period"] or "day"
-        cycles = Billing(ctx.store(), ctx.config, ctx.now_ms).cycle_dates() if kind == "cycle" else None
+        cycles = Billing(ctx.store(), ctx.effective_config(), ctx.now_ms).cycle_dates() if kind == "cycle" else None
         return period(kind, args["date"] or tz_today, args["resolution"], cycles=cycles)
     except PeriodError as err:
         raise ApiError(400, str(err)) from None
@@ -573,7 +573,7 @@ def _usage_csv(ctx: UiContext, data: dict) -> Response:
 
 
 def _billing(ctx: UiContext) -> Billing:
-    return Billing(ctx.store(), ctx.config, ctx.now_ms)
+    return Billing(ctx.store(), ctx.effective_config(), ctx.now_ms)
 
 
 def _bill_summary(ctx: UiContext) -> dict:
@@ -631,7 +631,7 @@ def upi_get(ctx, args, body):
 
 
 def _alerts(ctx: UiContext) -> Alerts:
-    return Alerts(ctx.store(), ctx.config, ctx.now_ms)
+    return Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms)
 
 
 def alerts_list(ctx, args, body):
@@ -667,7 +667,7 @@ def model_get(ctx, args, body):
 
 
 def settings_get(ctx: UiContext, args, body):
-    """The configuration in force (read from the config file at start-up) and the accounts."""
+    """The keys the household may set (value in force, source, when a change applies), the config file, the accounts."""
     sections: dict[str, Any] = {}
     if ctx.config is not None:
         import dataclasses
@@ -689,6 +689,7 @@ def settings_get(ctx: UiContext, args, body):
             sections[name] = values
     p = _principal()
     out: dict[str, Any] = {
+        "editable": HouseholdSettings(ctx.store(), ctx.config).describe(),
         "timezone": ctx.timezone,
         "config_source": getattr(ctx.config, "source", None),
         "sections": sections,
@@ -699,6 +700,37 @@ def settings_get(ctx: UiContext, args, body):
         out["users"] = ctx.accounts().users()
         out["tokens"] = ctx.accounts().tokens()
     return jsonify(out)
+
+
+def settings_patch(ctx: UiContext, args, body):
+    """Set or reset household settings: all validated first, then written together, or none."""
+    set_values = {} if body.get("set") is None else body["set"]
+    reset = [] if body.get("reset") is None else body["reset"]
+    if not isinstance(set_values, dict) or not isinstance(reset, list) or not all(isinstance(k, str) for k in reset):
+        raise ApiError(400, "expected {\"set\": {key: value, ...}, \"reset\": [key, ...]}")
+    if not set_values and not reset:
+        raise ApiError(400, "nothing to change: send \"set\" and/or \"reset\"")
+    editable = HouseholdSettings(ctx.store(), ctx.config).change(set_values, reset, by=_principal().username, now_ms=ctx.now_ms())
+    return jsonify(editable=editable)
+
+
+def _meter(ctx: UiContext) -> MeterReadings:
+    return MeterReadings(ctx.store(), ctx.effective_config(), ctx.now_ms)
+
+
+def meter_readings_list(ctx, args, body):
+    return jsonify(readings=_meter(ctx).list(limit=args["limit"] or 100))
+
+
+def meter_readings_create(ctx, args, body):
+    has_reading, has_units = body.get("reading") is not None, body.get("billed_units") is not None
+    if has_reading == has_units:
+        raise ApiError(400, "send either reading (the meter's register in kWh) or billed_units with from and to")
+    if has_reading and (body.get("from") or body.get("to")):
+        raise ApiError(400, "from/to go with billed_units; a register reading is taken now")
+    row = _meter(ctx).record(reading=body.get("reading"), billed_units=body.get("billed_units"), date_from=body.get("from"),
+                             date_to=body.get("to"), note=(body.get("note") or "").strip())
+    return jsonify(row), 201
 
 
 def openapi_get(ctx, args, body):
@@ -781,5 +813,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/alerts/<int:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
     Endpoint("POST", "/alerts/<int:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
     Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned", "data"),
-    Endpoint("GET", "/settings", settings_get, "Configuration in force; users and tokens for admins", "settings"),
+    Endpoint("GET", "/meter-readings", meter_readings_list, "Meter readings and billed units entered, each with its gap to the sensors and any meter_mismatch alert", "billing",
+             params=(_LIMIT,)),
+    Endpoint("POST", "/meter-readings", meter_readings_create, "Enter the meter's register reading (taken now) or a real bill's units for a period; compared with the sensors", "billing",
+             role="admin", body={"type": "object", "properties": {
+                 "reading": {"type": "string", "maxLength": 20, "description": "meter register in kWh, e.g. \"12345.6\""},
+                 "billed_units": {"type": "string", "maxLength": 20, "description": "units on the utility's bill for from..to"},
+                 "from": {"type": "string", "maxLength": 10, "description": "first day of the billed period (YYYY-MM-DD)"},
+                 "to": {"type": "string", "maxLength": 10, "description": "the next meter-reading day, exclusive (YYYY-MM-DD)"},
+                 "note": {"type": "string", "maxLength": 200}}}),
+    Endpoint("GET", "/settings", settings_get, "Household settings in force and where each comes from; the config file; users and tokens for admins", "settings"),
+    Endpoint("PATCH", "/settings", settings_patch, "Set (\"set\": {key: value}) or reset to the config file (\"reset\": [key]) household settings; "
+             "validated like the config file, all or nothing", "settings", role="admin",
+             body={"type": "object", "properties": {
+                 "set": {"type": "object", "description": "e.g. {\"billing.tariff\": \"delhi-domestic\", \"ble.bindkeys.A4:CF:12:34:56:7A\": \"<32 hex>\"}; "
+                         "secrets (email.password, ble.bindkeys.*) are write-only"},
+                 "reset": {"type": "array", "items": {"type": "string"}, "description": "keys to take from the config file again"}}}),
 )

@@ -110,6 +110,12 @@ class UiContext:
             self._local.store = store
         return store
 
+    def effective_config(self) -> Any:
+        """The config file's values with the household's Settings-page overrides (read per request)."""
+        from gateway.settings_store import effective_config
+
+        return effective_config(self.store(), self.config)
+
     def accounts(self) -> Accounts:
         return Accounts(self.store().conn, self.now_ms)
 

@@ -7,12 +7,14 @@ not installed answers `Unavailable` (HTTP 503 with a message), never made-up num
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import importlib.util
 import json
 import logging
 import os
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -197,3 +199,88 @@ def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
         "min_history_days": MIN_HISTORY_DAYS,
         "learning": days < MIN_HISTORY_DAYS,
     }
+
+
+# ---- household settings and meter readings ----------------------------------------------------------
+
+
+class HouseholdSettings:
+    """gateway.settings_store on the request's store: the keys the household may set, and their refusals as 400s."""
+
+    def __init__(self, store, config):
+        from gateway import settings_store
+
+        self.mod = settings_store
+        self.store = store
+        self.config = config
+
+    def describe(self) -> list[dict]:
+        return self.mod.describe(self.store, self.config)
+
+    def change(self, set_values: dict, reset: list[str], *, by: str, now_ms: int) -> list[dict]:
+        try:
+            self.mod.apply_changes(self.store, self.config, set_values, reset, by=by, now_ms=now_ms)
+        except self.mod.SettingsError as err:
+            raise InputError(str(err)) from err
+        return self.describe()
+
+
+class MeterReadings:
+    """The utility meter's readings (or a real bill's units) against the sensors, as `powergw meter` records them."""
+
+    def __init__(self, store, config, now_ms: Callable[[], int]):
+        mod = _optional("gateway.billing")
+        if mod is None:
+            raise Unavailable("billing is not installed in this build yet")
+        from gateway.alerts import alert_store
+        from gateway.billing import reconcile
+
+        self.mod, self.reconcile = mod, reconcile
+        self.store, self.config, self.now_ms = store, config, now_ms
+        self.alerts = alert_store(store, config)
+
+    def record(self, *, reading: Any = None, billed_units: Any = None, date_from: str | None = None,
+               date_to: str | None = None, note: str = "") -> dict:
+        now = self.now_ms()
+        section = self.config["billing"]
+        try:
+            if reading is not None:
+                row, _ = self.reconcile.record_meter_reading(self.store, section, self.alerts, reading, at_ms=now,
+                                                             now_ms=now, note=note)
+            else:
+                try:
+                    start, end = (self.store.calendar.day_start_ms(dt.date.fromisoformat(d)) for d in (date_from, date_to))
+                except (TypeError, ValueError):
+                    raise InputError(f"from/to {date_from!r}/{date_to!r}: billed units need the bill's period as "
+                                     "YYYY-MM-DD dates (to = the next meter-reading day)") from None
+                row, _ = self.reconcile.record_billed_units(self.store, section, self.alerts, billed_units,
+                                                            start_ms=start, end_ms=end, now_ms=now, note=note)
+        except self.mod.BillingError as err:
+            raise InputError(str(err)) from err
+        return next(r for r in self.list(limit=1000) if r["id"] == row["id"])
+
+    def list(self, limit: int = 100) -> list[dict]:
+        """Newest first, each with its gap, whether it was flagged and the meter_mismatch alert it raised."""
+        cal = self.store.calendar
+        rows = self.store.conn.execute(
+            "SELECT m.id, m.kind, m.ts_ms, m.value_kwh, m.period_start_ms, m.meter_kwh, m.sensor_kwh, m.gap_pct, m.flagged, "
+            "m.entered_ms, m.note, a.id, a.state FROM meter_readings m LEFT JOIN alerts a ON a.id = ("
+            "  SELECT max(id) FROM alerts WHERE dedup_key = 'meter_mismatch:' || m.period_start_ms || ':' || m.ts_ms) "
+            "ORDER BY m.ts_ms DESC, m.id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        threshold = Decimal(str(self.config["billing"].meter_mismatch_pct))
+        out = []
+        for (rid, kind, ts, value, start, meter, sensor, gap, flagged, entered, note, alert_id, alert_state) in rows:
+            message = None
+            if gap is not None:
+                comparison = self.reconcile.Comparison(Decimal(meter), Decimal(sensor), Decimal(gap), bool(flagged), threshold)
+                end_day = cal.day(ts - 1) if kind == "billed_units" else cal.day(ts)
+                message = comparison.message(f"from {cal.day(start)} to {end_day}")
+            out.append({
+                "id": rid, "kind": kind, "ts_ms": ts, "date": cal.day(ts), "value_kwh": value,
+                "period_start_ms": start, "period_start": cal.day(start) if start is not None else None,
+                "meter_kwh": meter, "sensor_kwh": sensor, "gap_pct": gap, "flagged": bool(flagged),
+                "alert_id": alert_id, "alert_state": alert_state, "entered_ms": entered, "note": note, "message": message,
+            })
+        return out

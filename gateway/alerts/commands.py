@@ -42,8 +42,11 @@ def _open(args):
     from ..app import open_store
     from ..config import load_config
 
+    from ..settings_store import effective_config
+
     config = load_config(args.config)
-    return config, open_store(args.db or config.gateway.db, config.gateway.timezone)
+    store = open_store(args.db or config.gateway.db, config.gateway.timezone)
+    return effective_config(store, config), store  # with the dashboard's Settings
 
 
 def _now() -> int:

@@ -9,6 +9,8 @@ import secrets
 import time
 from pathlib import Path
 
+from ..settings_store import effective_config
+
 
 def _common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
     p.add_argument("--config", "-c", type=Path, help="TOML config file (default: built-in defaults)")
@@ -151,6 +153,8 @@ def cmd_bill(args: argparse.Namespace) -> int:
         return 0
     store = _open(args, config)
     try:
+        section = effective_config(store, config).billing  # with the dashboard's Settings
+        book = TariffBook.load(section.tariff_dir)
         est = cycle_estimate(store, section, book, _now_ms(args, store.calendar), tariff=args.tariff)
     finally:
         store.close()
@@ -199,6 +203,7 @@ def cmd_meter(args: argparse.Namespace) -> int:
 
     config = _config(args)
     store = _open(args, config)
+    config = effective_config(store, config)  # with the dashboard's Settings
     try:
         now = _now_ms(args, store.calendar)
         alerts = alert_store(store, config)
@@ -239,6 +244,7 @@ def cmd_pay(args: argparse.Namespace) -> int:
 
     config = _config(args)
     store = _open(args, config)
+    config = effective_config(store, config)  # with the dashboard's Settings
     try:
         now = _now_ms(args, LocalCalendar(config.gateway.timezone))
         ledger = ledger_for(store, config)
@@ -305,6 +311,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
     config = _config(args)
     store = _open(args, config)
+    config = effective_config(store, config)  # with the dashboard's Settings
     try:
         ledger = ledger_for(store, config)
         balance, statement, bills, pending = ledger.balance(), ledger.statement(), ledger.bills(), ledger.payments("pending")
