@@ -51,11 +51,15 @@ class SettingsError(PowerGwError):
     """A setting that cannot be accepted; the message names the key, the value and what would be."""
 
 
-def _known_tariff(config: Config) -> None:
+def _tariff_names(config: Config) -> list[str]:
     from .billing.tariff_book import TariffBook
 
+    return TariffBook.load(config.billing.tariff_dir).names()
+
+
+def _known_tariff(config: Config) -> None:
     section = config.billing
-    names = TariffBook.load(section.tariff_dir).names()
+    names = _tariff_names(config)
     if section.tariff not in names:
         raise SettingsError(f"billing.tariff = {section.tariff!r}: unknown tariff; expected one of {', '.join(names)}")
 
@@ -70,6 +74,7 @@ class Editable:
     write_only: bool = False  # a secret: accepted, never returned (only whether it is set)
     per_node: bool = False  # one override per BLE address: "<section>.<name>.<address>"
     check: Callable[[Config], None] | None = None  # beyond the file's validators (names the dashboard may pick)
+    options: Callable[[Config], list] | None = None  # the values a picker offers, when not the field's `choices`
 
     @property
     def key(self) -> str:
@@ -79,7 +84,7 @@ class Editable:
 BUDGET_KEY = "billing.budget_inr"
 
 EDITABLE: tuple[Editable, ...] = (
-    Editable("billing", "tariff", check=_known_tariff),
+    Editable("billing", "tariff", check=_known_tariff, options=_tariff_names),
     Editable("billing", "meter_reading_date"),
     Editable("billing", "budget_inr"),
     Editable("billing", "budget_period"),
@@ -177,7 +182,8 @@ def describe(store: Any, config: Config) -> list[dict]:
         default = cls_field.default_factory() if cls_field.default_factory is not dataclasses.MISSING else cls_field.default
         meta = dict(cls_field.metadata)
         base = {"section": e.section, "name": e.name, "applies": e.applies, "write_only": e.write_only,
-                "doc": meta.get("doc", ""), "choices": list(meta["choices"]) if meta.get("choices") else None}
+                "doc": meta.get("doc", ""),
+                "choices": e.options(config) if e.options else list(meta["choices"]) if meta.get("choices") else None}
         if e.per_node:
             file_keys = {a.lower() for a in getattr(config[e.section], e.name)}
             mine = {k[len(e.key) + 1:] for k in stored if k.startswith(e.key + ".")}

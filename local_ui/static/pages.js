@@ -196,11 +196,24 @@ export const Bill = {
         budget.reload(); bill.reload();
       } catch (e) { toast(e.message, "bad"); }
     }
+    const readings = useLoad(() => get("/meter-readings"));
+    const meter = reactive({ mode: "reading", reading: "", billed_units: "", from: "", to: "", note: "", error: null, last: null });
+    async function saveReading() {
+      meter.error = null;
+      const body = meter.mode === "reading" ? { reading: meter.reading } : { billed_units: meter.billed_units, from: meter.from, to: meter.to };
+      if (meter.note) body.note = meter.note;
+      try {
+        meter.last = await api("POST", "/meter-readings", body);
+        toast(meter.last.flagged ? t("meter_flagged") : t("meter_saved"), meter.last.flagged ? "bad" : "ok");
+        meter.reading = meter.billed_units = meter.note = "";
+        readings.reload();
+      } catch (e) { meter.error = e.message; }
+    }
     async function confirmPayment(p) {
       try { await api("POST", `/payments/${p.id}/confirm`, {}); payments.reload(); balance.reload(); }
       catch (e) { toast(e.message, "bad"); }
     }
-    return { bill, balance, payments, bills, budget, budgetInput, pay, payFull, showQr, record, saveBudget, confirmPayment, t, inr, num, dateTime, dayOfIso, isAdmin };
+    return { bill, balance, payments, bills, budget, budgetInput, pay, payFull, showQr, record, saveBudget, confirmPayment, readings, meter, saveReading, t, inr, num, dateTime, dayOfIso, isAdmin };
   },
   template: `
   <section>
@@ -211,8 +224,10 @@ export const Bill = {
         <Loading v-if="bill.loading.value"/>
         <ErrorBox v-else-if="bill.error.value" :error="bill.error.value" @retry="bill.reload"/>
         <template v-else>
-          <div class="big">{{ inr(bill.data.value.bill_till_date) }}</div>
+          <div class="big" data-testid="bill-total">{{ inr(bill.data.value.bill_till_date) }}</div>
           <div class="muted small">{{ t('units_till_date', { units: num(Number(bill.data.value.units_till_date), 1) }) }}</div>
+          <div class="muted small" data-testid="bill-cycle">{{ t('bill_tariff_cycle', { tariff: bill.data.value.tariff, start: dayOfIso(bill.data.value.cycle.start), end: dayOfIso(bill.data.value.cycle.last_day) }) }}
+            <a href="#/settings" v-if="isAdmin()">{{ t('change') }}</a></div>
           <div class="slab-text" v-if="bill.data.value.slab">{{ bill.data.value.slab.text }}</div>
           <div class="projection-line" v-if="bill.data.value.projection">
             {{ t('projection') }}: <b>{{ inr(bill.data.value.projection.bill) }}</b>
@@ -282,6 +297,38 @@ export const Bill = {
           <tbody><tr v-for="b in bills.data.value.bills"><td>{{ dayOfIso(b.cycle_start) }} – {{ dayOfIso(b.cycle_end) }}</td><td class="num">{{ b.units }}</td><td class="num">{{ inr(b.amount) }}</td></tr></tbody>
         </table>
       </div>
+    </div>
+
+    <div class="card" data-testid="meter-card">
+      <div class="card-title">{{ t('meter_title') }}</div>
+      <p class="muted small">{{ t('meter_help') }}</p>
+      <form v-if="isAdmin()" class="row gap wrap end" @submit.prevent="saveReading">
+        <label>{{ t('meter_mode') }}<select v-model="meter.mode" name="meter-mode">
+          <option value="reading">{{ t('meter_mode_reading') }}</option><option value="billed_units">{{ t('meter_mode_billed') }}</option></select></label>
+        <label v-if="meter.mode === 'reading'">{{ t('meter_reading') }}<input name="meter-reading" v-model="meter.reading" inputmode="decimal" placeholder="12345.6" required></label>
+        <template v-else>
+          <label>{{ t('meter_billed_units') }}<input name="billed-units" v-model="meter.billed_units" inputmode="decimal" placeholder="463" required></label>
+          <label>{{ t('meter_from') }}<input type="date" name="billed-from" v-model="meter.from" required></label>
+          <label>{{ t('meter_to') }}<input type="date" name="billed-to" v-model="meter.to" required></label>
+        </template>
+        <label class="grow">{{ t('meter_note') }}<input name="meter-note" v-model="meter.note" maxlength="200"></label>
+        <button class="button" data-testid="save-reading">{{ t('save') }}</button>
+      </form>
+      <div v-if="meter.error" class="error-box">{{ meter.error }}</div>
+      <ErrorBox v-if="readings.error.value" :error="readings.error.value" @retry="readings.reload"/>
+      <p v-else-if="readings.data.value && !readings.data.value.readings.length" class="muted">{{ t('meter_none') }}</p>
+      <table v-else-if="readings.data.value" class="table" data-testid="meter-readings">
+        <thead><tr><th>{{ t('date') }}</th><th>{{ t('meter_kind') }}</th><th class="num">kWh</th><th class="num">{{ t('meter_sensors') }}</th><th class="num">{{ t('meter_gap') }}</th><th></th></tr></thead>
+        <tbody><tr v-for="r in readings.data.value.readings" :key="r.id" :title="r.message || ''">
+          <td>{{ dayOfIso(r.date) }}<span v-if="r.period_start" class="muted small block">{{ t('meter_since', { date: dayOfIso(r.period_start) }) }}</span></td>
+          <td>{{ t('meter_kind_' + r.kind) }}</td>
+          <td class="num">{{ r.value_kwh }}</td>
+          <td class="num">{{ r.sensor_kwh ?? '—' }}</td>
+          <td class="num">{{ r.gap_pct === null ? '—' : r.gap_pct + ' %' }}</td>
+          <td><span v-if="r.gap_pct !== null" class="pill" :class="r.flagged ? 'bad' : 'ok'">{{ r.flagged ? t('meter_mismatch') : t('meter_ok') }}</span>
+            <a v-if="r.alert_id" class="small" href="#/alerts">{{ t('meter_alert', { id: r.alert_id }) }}</a></td>
+        </tr></tbody>
+      </table>
     </div>
 
     <div class="card">
@@ -423,8 +470,106 @@ export const Nodes = {
 
 // ---- Settings --------------------------------------------------------------------------------------
 
+// The keys the household may set, grouped by when a change takes effect. Values live in the gateway's
+// database (the config file stays read-only); each shows where it comes from, with a reset to the file.
+const GROUPS = [
+  { id: "billing", title: "hs_billing", applies: "hs_applies_now", keys: ["billing.tariff", "billing.meter_reading_date", "billing.budget_inr", "billing.budget_period"] },
+  { id: "email", title: "hs_email", applies: "hs_applies_email", keys: ["email.enabled", "email.to", "email.host", "email.port", "email.security", "email.username", "email.password"] },
+];
+const NUMBER_KEYS = new Set(["billing.budget_inr", "email.port"]);
+
+const HouseholdSettings = {
+  props: ["editable"],
+  emits: ["changed"],
+  setup(props, { emit }) {
+    const byKey = computed(() => Object.fromEntries(props.editable.map((e) => [e.key, e])));
+    const nodeKeys = computed(() => props.editable.filter((e) => e.node));
+    const draft = reactive({});
+    const errors = reactive({});
+    const newKey = reactive({ node: "", key: "" });
+    function fill() {
+      for (const e of props.editable) {
+        if (e.write_only) draft[e.key] = "";
+        else if (Array.isArray(e.value)) draft[e.key] = e.value.join(", ");
+        else draft[e.key] = e.value;
+      }
+    }
+    watch(() => props.editable, fill, { immediate: true });
+    const shown = (e) => (Array.isArray(e.value) ? e.value.join(", ") : String(e.value));
+    function valueOf(key) {
+      const v = draft[key];
+      if (key === "email.to") return String(v || "").split(",").map((x) => x.trim()).filter(Boolean);
+      if (NUMBER_KEYS.has(key)) return v === "" || v === null ? v : Number(v);
+      return v;
+    }
+    function changed(key) {
+      const e = byKey.value[key];
+      if (!e) return false;
+      if (e.write_only) return draft[key] !== "";
+      return JSON.stringify(valueOf(key)) !== JSON.stringify(e.value) && !(key === "billing.budget_inr" && Number(draft[key]) === Number(e.value));
+    }
+    async function send(group, body) {
+      errors[group] = null;
+      try {
+        await api("PATCH", "/settings", body);
+        toast(t("hs_saved"));
+        emit("changed");
+      } catch (e) { errors[group] = e.message; }
+    }
+    function save(g) {
+      const set = {};
+      for (const k of g.keys) if (changed(k)) set[k] = valueOf(k);
+      if (!Object.keys(set).length) { toast(t("hs_nothing")); return; }
+      send(g.id, { set });
+    }
+    const reset = (group, key) => send(group, { reset: [key] });
+    function addKey() { send("ble", { set: { ["ble.bindkeys." + newKey.node.trim()]: newKey.key.trim() } }).then(() => { if (!errors.ble) newKey.node = newKey.key = ""; }); }
+    return { GROUPS, byKey, nodeKeys, draft, errors, newKey, shown, save, reset, addKey, t, isAdmin };
+  },
+  template: `
+  <div class="card" data-testid="household-settings">
+    <div class="card-title">{{ t('hs_title') }}</div>
+    <p class="small muted">{{ t('hs_help') }}</p>
+    <form v-for="g in GROUPS" :key="g.id" class="hs-group" @submit.prevent="save(g)">
+      <h3>{{ t(g.title) }} <span class="pill">{{ t(g.applies) }}</span></h3>
+      <div v-for="k in g.keys" :key="k" class="hs-row" v-show="byKey[k]">
+        <template v-if="byKey[k]">
+        <label>{{ t('hs_' + k.replace('.', '_')) }}
+          <select v-if="byKey[k].choices" v-model="draft[k]" :name="k" :disabled="!isAdmin()">
+            <option v-for="c in byKey[k].choices" :value="c">{{ c }}</option></select>
+          <input v-else-if="typeof byKey[k].value === 'boolean'" type="checkbox" v-model="draft[k]" :name="k" :disabled="!isAdmin()">
+          <input v-else-if="k === 'billing.meter_reading_date'" type="date" v-model="draft[k]" :name="k" :disabled="!isAdmin()">
+          <input v-else-if="byKey[k].write_only" type="password" v-model="draft[k]" :name="k" autocomplete="new-password"
+                 :placeholder="byKey[k].is_set ? t('hs_secret_set') : t('hs_secret_unset')" :disabled="!isAdmin()">
+          <input v-else v-model="draft[k]" :name="k" :inputmode="k === 'billing.budget_inr' || k === 'email.port' ? 'numeric' : 'text'" :disabled="!isAdmin()">
+        </label>
+        <span class="small muted hs-source" :data-source="byKey[k].source">{{ t('hs_source_' + byKey[k].source) }}
+          <span v-if="byKey[k].source === 'dashboard' && !byKey[k].write_only && byKey[k].file_value !== undefined"> · {{ t('hs_file_value', { value: shown({ value: byKey[k].file_value }) || '—' }) }}</span>
+          <button type="button" class="link" v-if="isAdmin() && byKey[k].source === 'dashboard'" @click="reset(g.id, k)" :data-reset="k">{{ t('hs_reset') }}</button></span>
+        </template>
+      </div>
+      <div v-if="errors[g.id]" class="error-box" role="alert">{{ errors[g.id] }}</div>
+      <button class="button" v-if="isAdmin()" :data-testid="'save-' + g.id">{{ t('save') }}</button>
+    </form>
+    <div class="hs-group">
+      <h3>{{ t('hs_ble') }} <span class="pill warn">{{ t('hs_applies_restart') }}</span></h3>
+      <p class="small muted">{{ t('hs_ble_help') }}</p>
+      <table class="table" v-if="nodeKeys.length"><tbody>
+        <tr v-for="e in nodeKeys" :key="e.key"><td class="mono">{{ e.node }}</td><td>{{ t('hs_key_masked') }}</td><td class="small muted">{{ t('hs_source_' + e.source) }}</td>
+          <td><button class="link" v-if="isAdmin() && e.source === 'dashboard'" @click="reset('ble', e.key)">{{ t('hs_reset') }}</button></td></tr>
+      </tbody></table>
+      <form v-if="isAdmin()" class="row gap wrap end" @submit.prevent="addKey">
+        <label>{{ t('hs_ble_address') }}<input v-model="newKey.node" name="ble-address" placeholder="A4:CF:12:34:56:7A" autocomplete="off" required></label>
+        <label class="grow">{{ t('hs_ble_key') }}<input type="password" v-model="newKey.key" name="ble-key" autocomplete="off" maxlength="32" required></label>
+        <button class="button">{{ t('hs_ble_add') }}</button>
+      </form>
+      <div v-if="errors.ble" class="error-box" role="alert">{{ errors.ble }}</div>
+    </div>
+  </div>`,
+};
+
 export const Settings = {
-  components: shared,
+  components: { ...shared, HouseholdSettings },
   setup() {
     const { data, error, loading, reload } = useLoad(() => get("/settings"));
     const newUser = reactive({ username: "", password: "", role: "viewer" });
@@ -462,6 +607,7 @@ export const Settings = {
           <p class="small muted" v-if="!isAdmin()">{{ t('viewer_note') }}</p>
         </div>
       </div>
+      <HouseholdSettings v-if="data.editable" :editable="data.editable" @changed="reload"/>
       <div class="card" v-if="data.users">
         <div class="card-title">{{ t('settings_users') }}</div>
         <table class="table"><thead><tr><th>{{ t('username') }}</th><th>{{ t('role') }}</th><th>{{ t('created') }}</th><th></th></tr></thead>
