@@ -82,8 +82,10 @@ def list_backups(dest_dir: Path) -> list[BackupInfo]:
         m = NAME_RE.match(p.name)
         if m and p.is_file():
             taken = dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
-            out.append(BackupInfo(p, taken, p.stat().st_size, "compact" if m.group(2) else "full"))
-    return sorted(out, key=lambda b: b.taken_utc, reverse=True)
+            st = p.stat()
+            out.append((st.st_mtime_ns, BackupInfo(p, taken, st.st_size, "compact" if m.group(2) else "full")))
+    # Names have whole seconds: two backups in one second are ordered by when their file was written.
+    return [info for _, info in sorted(out, key=lambda t: (t[1].taken_utc, t[0]), reverse=True)]
 
 
 def _changed_since(db_path: Path, when_s: float) -> bool:
