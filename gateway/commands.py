@@ -134,8 +134,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     db = data_dir / "powergw.db"
+    # Everything the demo writes stays under its data directory (nothing in /var/lib/powergw).
     config = Config({}).replace("gateway", db=str(db), commit_interval_s=2.0)
     config = config.replace("ui", port=args.port)
+    config = config.replace("backup", dir=str(data_dir / "backups"))
+    config = config.replace("cloud", models_dir=str(data_dir / "models"))
     gw = build_gateway(config, db_path=db, serial_ports=[], runtime_dir=data_dir / "run")
     print(f"powergw demo: data directory {data_dir}")
     print(f"powergw demo: database {db}")

@@ -224,7 +224,7 @@ def check_nodes(s: Situation) -> Iterable[Finding]:
         if age > 24 * 3600_000:
             yield Finding(label, PROBLEM, text, "the node has been silent for over a day: check its power and cable, or remove it")
         elif age > offline_ms:
-            yield Finding(label, WARNING, text, "offline: check its power, USB cable or Wi-Fi; `powergw monitor` shows what arrives")
+            yield Finding(label, WARNING, text, "offline: check its power, its USB cable or (BLE) its distance from the gateway; `powergw monitor` shows what arrives")
         elif loss > LOSS_WARNING or rejected > n.frames_ok * LOSS_WARNING:
             yield Finding(label, WARNING, text, "many frames lost or rejected: a loose cable, a long USB lead, or electrical noise")
         else:
