@@ -288,8 +288,21 @@ class ServerHandle:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.ctx.closing.set()
-        self.server.close()
-        task_dispatcher = getattr(self.server, "task_dispatcher", None)
+        server = self.server
+        trigger = getattr(server, "trigger", None)
+        if trigger is not None and self.thread.is_alive():
+            # Close every socket from inside the serving thread's own loop: closing them from
+            # here while that loop sits in select() makes it fail with EBADF. With its map
+            # empty, the loop returns and the thread ends.
+            def close_all() -> None:
+                for channel in list(server._map.values()):
+                    channel.close()
+
+            trigger.pull_trigger(close_all)
+            self.thread.join(timeout)
+        else:
+            server.close()
+        task_dispatcher = getattr(server, "task_dispatcher", None)
         if task_dispatcher is not None:
             task_dispatcher.shutdown(timeout=timeout)
         self.thread.join(timeout)
