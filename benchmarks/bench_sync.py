@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from cloud_sync.client import SyncClient  # noqa: E402
 from cloud_sync.cloud_store import CloudStore  # noqa: E402
-from cloud_sync.outbox import Outbox, transaction  # noqa: E402
+from cloud_sync.outbox import Outbox  # noqa: E402
+from gateway.store import transaction  # noqa: E402
 from cloud_sync.sync import SyncPolicy, Syncer  # noqa: E402
 from gateway.app import open_store  # noqa: E402
 

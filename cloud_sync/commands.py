@@ -72,7 +72,9 @@ def cmd_register(args: argparse.Namespace) -> int:
     import requests
 
     from .client import SyncClient
-    from .outbox import SyncState, transaction
+    from gateway.store import transaction
+
+    from .outbox import SyncState
 
     config, store = _open(args)
     section = config["cloud"]

@@ -16,12 +16,13 @@ import json
 import sqlite3
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+from gateway.store import transaction
 
 from . import OutboxError
 
@@ -100,18 +101,6 @@ def _check_key(key: str) -> str:
         return str(uuid.UUID(str(key)))
     except ValueError:
         raise OutboxError(f"idempotency key {key!r}: expected a UUID such as {uuid.uuid4()}") from None
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection (isolation_level=None), rollback on error."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 class Outbox:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.store import Store
+from gateway.store import Store, transaction
 
 from .events import daily_summary, event_key, node_health
-from .outbox import Outbox, SyncState, transaction
+from .outbox import Outbox, SyncState
 
 DAY_GRACE_MS = 3_600_000  # a day is summarised an hour after local midnight: late frames of it are in
 HEALTH_EVERY_MS = 3_600_000

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 import re
 import time
 import urllib.parse

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from gateway.store import transaction
+
 from . import AuthError, ChecksumError, PermanentError, SyncError, TransientError
 from .backoff import retry_delay_s
 from .client import SyncClient
-from .outbox import Outbox, OutboxEvent, SyncState, transaction
+from .outbox import Outbox, OutboxEvent, SyncState
 
 log = logging.getLogger(__name__)
 

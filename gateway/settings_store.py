@@ -211,7 +211,7 @@ def apply_changes(store: Any, config: Config, set_values: dict[str, Any], reset:
 
     Returns the new effective config. Raises SettingsError (nothing written) on the first bad value.
     """
-    from .alerts.transaction import transaction
+    from .store import transaction
 
     stored = overrides(store)
     for key in reset:

@@ -23,6 +23,8 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -297,10 +299,8 @@ class Store:
         """
         states = list(states)
         node_rows = [_node_row(s) for s in states if s.dirty] if rollup else []
-        with self.lock:
-            conn = self.conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
+        try:
+            with transaction(self) as conn:
                 if batch.readings:
                     conn.executemany(_READING_INSERT, batch.readings)
                 if batch.events:
@@ -316,11 +316,8 @@ class Store:
                         "INSERT INTO meta (key, value) SELECT 'rollup_watermark', coalesce(max(id), 0) FROM readings "
                         "WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value"
                     )
-                conn.execute("COMMIT")
-            except sqlite3.Error as err:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise StoreError(f"cannot write to {self.path}: {err}") from err
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot write to {self.path}: {err}") from err
         if rollup:
             for s in states:
                 s.dirty = False
@@ -388,14 +385,11 @@ class Store:
                 updates.append((new_start, new_end, rid))
             change.minutes = {k: v for k, v in change.minutes.items() if v}
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
-                conn.execute("UPDATE energy_events SET ts_ms = ts_ms + ? WHERE id >= ?", (delta_ms, first_event_id))
-                self._apply_rollups(change)
-                conn.execute("COMMIT")
+                with transaction(self):
+                    conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
+                    conn.execute("UPDATE energy_events SET ts_ms = ts_ms + ? WHERE id >= ?", (delta_ms, first_event_id))
+                    self._apply_rollups(change)
             except sqlite3.Error as err:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
                 raise StoreError(f"cannot re-anchor readings in {self.path}: {err}") from err
             return len(updates)
 
@@ -527,6 +521,56 @@ class Store:
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+class ConnectionStore:
+    """The part of a Store that alerts, the ledger and cloud sync use, around a bare connection.
+
+    For callers that hold only a `sqlite3.Connection` in autocommit mode; the tables must already
+    be migrated (`gateway.app.open_store` does it).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, timezone: str = "Asia/Kolkata"):
+        self.conn = conn
+        self.lock = threading.RLock()
+        self.calendar = LocalCalendar(timezone)
+        self.path = Path(conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
+
+
+def as_store(store_or_conn: "Store | ConnectionStore | sqlite3.Connection") -> "Store | ConnectionStore":
+    """Accept a Store or a bare connection."""
+    if isinstance(store_or_conn, sqlite3.Connection):
+        return ConnectionStore(store_or_conn)
+    return store_or_conn
+
+
+@contextmanager
+def transaction(store: "Store | ConnectionStore | sqlite3.Connection") -> Iterator[sqlite3.Connection]:
+    """Yield the connection inside a write transaction (BEGIN IMMEDIATE … COMMIT); roll back on
+    any exception. Joins a transaction the caller already holds, so an alert raised inside a
+    ledger write, or an outbox row written by a listener, commits or rolls back with it."""
+    store = as_store(store)
+    with store.lock:
+        conn = store.conn
+        if conn.in_transaction:
+            yield conn  # joined: the outermost caller commits or rolls back
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot start a write transaction on {store.path}: {err}") from err
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"cannot commit to {store.path}: {err}") from err
 
 
 _NODE_UPDATE = (

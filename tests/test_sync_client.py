@@ -13,9 +13,9 @@ import requests
 from cloud_sync import TransientError
 from cloud_sync.client import SyncClient
 from cloud_sync.cloud_store import CloudStore
-from cloud_sync.outbox import Outbox, SyncState, transaction
+from cloud_sync.outbox import Outbox, SyncState
+from gateway.store import transaction
 from cloud_sync.server import ServerSettings, create_app
-from cloud_sync.settings import CloudSection
 from cloud_sync.sync import StateAlerts, SyncPolicy, Syncer
 from gateway import cli
 from gateway.app import open_store

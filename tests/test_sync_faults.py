@@ -19,7 +19,8 @@ from test_cloud_support import FakeClock, FaultProxy, ServerProcess
 
 from cloud_sync.client import SyncClient
 from cloud_sync.cloud_store import CloudStore
-from cloud_sync.outbox import Outbox, SyncState, transaction
+from cloud_sync.outbox import Outbox, SyncState
+from gateway.store import transaction
 from cloud_sync.runtime import change_handlers
 from cloud_sync.server import razorpay_signature
 from cloud_sync.sync import Syncer, SyncPolicy

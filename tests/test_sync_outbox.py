@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from cloud_sync import OutboxError
 from cloud_sync.backoff import Outcome, classify, parse_retry_after, retry_delay_s
-from cloud_sync.outbox import Outbox, transaction
+from cloud_sync.outbox import Outbox
+from gateway.store import transaction
 from gateway.app import open_store
 
 

@@ -24,7 +24,7 @@ from .. import PowerGwError
 from .alert_store import AlertListener
 from .kinds import KINDS
 from .settings import EmailSection
-from .transaction import as_store, transaction
+from ..store import as_store, transaction
 
 
 class EmailError(PowerGwError):

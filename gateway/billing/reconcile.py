@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ..alerts import AlertStore
-from ..alerts.transaction import transaction
+from ..store import transaction
 from ..store import Store
 from . import LedgerError
 from .estimate import energy_mwh, kwh
