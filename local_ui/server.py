@@ -293,18 +293,30 @@ class ServerHandle:
         if trigger is not None and self.thread.is_alive():
             # Close every socket from inside the serving thread's own loop: closing them from
             # here while that loop sits in select() makes it fail with EBADF. With its map
-            # empty, the loop returns and the thread ends.
+            # empty, the loop returns and the thread ends. The trigger's pipe stays open (it
+            # only leaves the map), and the listening socket is closed as a plain dispatcher:
+            # the server's own close() would close the trigger too, and the loop may run this
+            # thunk (woken by a worker's pull) before the write below has happened.
+            from waitress import wasyncore
+
             def close_all() -> None:
                 for channel in list(server._map.values()):
-                    channel.close()
+                    if channel is trigger:
+                        trigger.del_channel()
+                    elif channel is server:
+                        wasyncore.dispatcher.close(server)
+                    else:
+                        channel.close()
 
             trigger.pull_trigger(close_all)
             self.thread.join(timeout)
-        else:
-            server.close()
+        # Workers still finishing a response pull the trigger when they are done, so its pipe
+        # is closed only after they have stopped: a write to a closed (and maybe reused) fd
+        # number could land in any file this process opens next.
         task_dispatcher = getattr(server, "task_dispatcher", None)
         if task_dispatcher is not None:
             task_dispatcher.shutdown(timeout=timeout)
+        server.close()
         self.thread.join(timeout)
 
 

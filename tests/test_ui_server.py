@@ -73,6 +73,49 @@ def test_live_stream_through_waitress_delivers_each_new_value(tmp_path):
         assert time.monotonic() - t0 < 3  # open streams end with the server
 
 
+def test_stop_while_requests_are_answered_never_fails(tmp_path, caplog):
+    """stop() races the serving loop: a worker that just finished a response pulls waitress's
+    trigger too, so the loop can run stop()'s thunk before stop() has written its own byte.
+    CI once failed here with EBADF from that write: the thunk closed the trigger's pipe (through
+    the server's own close()). Stop many times under load; no worker may hit a closed pipe."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.WARNING, logger="waitress")
+
+    db = tmp_path / "g.db"
+    seed_usage(db, days=1)
+    app = create_app(db, live_path=tmp_path / "live.json", admin_password=ADMIN_PASSWORD)
+    for _ in range(60):
+        server = serve_in_thread(app, "127.0.0.1", 0)
+        port, done, answered = server.port, threading.Event(), []
+
+        def hammer() -> None:
+            while not done.is_set():
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                    conn.request("GET", "/healthz")
+                    answered.append(conn.getresponse().status)
+                    conn.close()
+                except OSError:
+                    return  # the server is gone: that is what we are testing
+
+        clients = [threading.Thread(target=hammer) for _ in range(3)]
+        for c in clients:
+            c.start()
+        while not answered:
+            time.sleep(0.001)
+        server.stop()
+        done.set()
+        for c in clients:
+            c.join(5)
+        assert not server.thread.is_alive()
+        assert set(answered) == {200}
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 def test_powergw_ui_command_serves_the_database(tmp_path):
     db = tmp_path / "g.db"
     seed_usage(db, days=1)
