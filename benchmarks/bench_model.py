@@ -37,7 +37,7 @@ from edge_model.registry import SHIPPED_MODEL_DIR
 {extra}
 scorer = Scorer(SHIPPED_MODEL_DIR)
 x = 300 + 100 * np.sin(np.arange(36 * 24) / 24 * 2 * np.pi)
-scorer.score(build_features(x, dt.date(2024, 5, 1), HolidayCalendar("TN")))
+scorer.score(build_features(x, dt.date(2024, 5, 1), HolidayCalendar("TN"), floor_w=0.5 * x))
 print(base, rss_mb(), "sklearn" in sys.modules)
 """
 

@@ -25,6 +25,9 @@ class AlertPolicy:
     min_history_days: int = 7  # below this: "still learning", never an alert
 
 
+FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new steady load, not the pattern
+
+
 @dataclass(frozen=True)
 class SuppressionRule:
     """Made by Ignore: the Ignored pattern becomes part of this household's usual load.
@@ -32,9 +35,11 @@ class SuppressionRule:
     In the hour band, on the weekdays, from start_s until expires_s, up to excess_cap_w above
     the usual load of that hour (as it was before the pattern) is taken out of the series
     before features are computed: a baseline reset. The cap is the pattern's own high (the
-    95th percentile of its excess), so a repeat of the pattern looks like an ordinary day,
+    90th percentile of its excess), so a repeat of the pattern looks like an ordinary day,
     while a theft on top of it still shows: everything above the cap stays, hour by hour, and
-    so does every hour outside the band.
+    so does every hour outside the band. The hour's floor (its lowest 5-minute mean) is reset
+    the same way against the usual floor, up to what the pattern itself lifted it (floor_cap_w):
+    an Ignored AC cycles and lifts it little, so a steady tap on top of it still shows there.
     """
 
     first_hour: int  # local hour of day, inclusive
@@ -45,6 +50,8 @@ class SuppressionRule:
     excess_cap_w: float = 0.0  # at most this much above usual is the Ignored pattern
     usual_w: tuple[float, ...] = ()  # 24 values: the usual load per local hour before the pattern
     start_s: float = 0.0  # the rule covers windows from here (the pattern's first day)
+    usual_floor_w: tuple[float, ...] = ()  # 24 values: the usual floor per local hour before the pattern
+    floor_cap_w: float | None = None  # at most this much above the usual floor is the pattern (None: excess_cap_w)
 
     def in_scope(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray) -> np.ndarray:
         if self.first_hour == self.last_hour:
@@ -55,19 +62,35 @@ class SuppressionRule:
             in_band = (hour >= self.first_hour) | (hour < self.last_hour)
         return in_band & np.isin(weekday, list(self.weekdays)) & (start_s >= self.start_s) & (start_s < self.expires_s)
 
-    def matches(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray) -> np.ndarray:
-        """Windows the rule explains: in scope and no higher than that hour's usual load plus the cap."""
+    def matches(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray,
+                floor_w: np.ndarray | None = None) -> np.ndarray:
+        """Windows the rule explains: in scope, no higher than that hour's usual load plus the cap and,
+        when the floor is known, no steadier than the pattern was (a tap on top lifts the floor)."""
+        h = np.asarray(hour, dtype=np.int64) % 24
         if self.usual_w:
-            limit = np.asarray(self.usual_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24] + self.excess_cap_w
+            limit = np.asarray(self.usual_w, dtype=np.float64)[h] + self.excess_cap_w
         else:  # a rule saved before usual_w existed
             limit = np.full(len(hour), self.max_power_w)
-        return self.in_scope(hour, weekday, start_s) & (power_w <= limit)
+        explained = self.in_scope(hour, weekday, start_s) & (power_w <= limit)
+        if floor_w is not None and self.usual_floor_w and self.floor_cap_w is not None:
+            floor_limit = np.asarray(self.usual_floor_w, dtype=np.float64)[h] + self.floor_cap_w + FLOOR_MARGIN_W
+            explained &= floor_w <= floor_limit
+        return explained
 
     def discount(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, power_w: np.ndarray) -> np.ndarray:
         """The series with the Ignored pattern (at most excess_cap_w over the pre-pattern usual) taken out."""
         usual = np.asarray(self.usual_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24]
         excess = np.clip(power_w - usual, 0.0, self.excess_cap_w)
         return np.where(self.in_scope(hour, weekday, start_s), power_w - excess, power_w)
+
+    def discount_floor(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, floor_w: np.ndarray) -> np.ndarray:
+        """The hourly floor with the pattern's steady part (at most excess_cap_w over the usual floor) taken out."""
+        if not self.usual_floor_w:
+            return floor_w  # a rule from before floors: build_features keeps the floor under the reset mean
+        usual = np.asarray(self.usual_floor_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24]
+        cap = self.excess_cap_w if self.floor_cap_w is None else self.floor_cap_w
+        excess = np.clip(floor_w - usual, 0.0, cap)
+        return np.where(self.in_scope(hour, weekday, start_s), floor_w - excess, floor_w)
 
     def describe(self) -> str:
         days = "every day" if len(self.weekdays) == 7 else ", ".join(dt.date(2024, 1, 1 + d).strftime("%a") for d in sorted(self.weekdays))
@@ -85,6 +108,14 @@ def discount_ignored(power_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray,
     return out
 
 
+def discount_ignored_floor(floor_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, rules) -> np.ndarray:
+    """The same baseline reset for the hourly floor (NaN stays NaN)."""
+    out = np.asarray(floor_w, dtype=np.float64)
+    for rule in rules:
+        out = np.where(np.isnan(out), out, rule.discount_floor(hour, weekday, start_s, np.nan_to_num(out)))
+    return out
+
+
 @dataclass(frozen=True)
 class Windows:
     """One household's scored hourly windows, oldest first."""
@@ -97,6 +128,8 @@ class Windows:
     usual_w: np.ndarray  # the household's usual power at this hour (median of the previous week)
     score: np.ndarray
     history_days: np.ndarray
+    usual_floor_w: np.ndarray | None = None  # the household's usual floor at this hour, for Ignore rules
+    floor_w: np.ndarray | None = None  # the window's floor (lowest 5-minute mean), as metered
 
 
 @dataclass(frozen=True)
@@ -130,10 +163,11 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
         thresholds = adaptive_thresholds(w, policy)
     raw = (w.score >= thresholds) & (w.history_days >= policy.min_history_days)
     # The rules' baseline reset already took their pattern out of the scores (discount_ignored);
-    # a window inside a rule's scope and under its cap does not count as evidence either.
+    # a window inside a rule's scope, under its cap and (where known) with no steadier floor than
+    # the pattern's does not count as evidence either.
     suppressed = np.zeros(len(raw), dtype=bool)
     for rule in rules:
-        suppressed |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s)
+        suppressed |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s, w.floor_w)
     hit = raw & ~suppressed
     alerts: list[Alert] = []
     last_alert = -(10**9)
@@ -211,15 +245,16 @@ def _in_band(hour: np.ndarray, first: int, last: int) -> np.ndarray:
     return (hour >= first) | (hour < last)
 
 
-def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile: float = 0.95, widen_h: int = 1) -> SuppressionRule:
+def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile: float = 0.9, widen_h: int = 1) -> SuppressionRule:
     """Ignore: the alert's hour band widened by widen_h each side, weekends only if it was a weekend
     pattern (else every day: two days of evidence cannot tell a weekly habit), a cap at the pattern's
     own high (the cap_quantile of its excess over the usual load in the band's lifted hours of the
     last 14 days), for valid_days.
 
-    The cap is the trade-off between quieting repeats and still catching a theft on top: measured
-    with `powergw model evaluate` (docs/theft-detection.md), 1.25 x the largest excess quieted 85 %
-    of repeats but hid a theft on top in 29 more cases in 100; this cap quiets 79 % and hides 5 more.
+    The cap is the trade-off between quieting repeats and still catching a theft on top, measured
+    with `powergw model evaluate` (docs/theft-detection.md): 1.25 x the largest excess quieted 85 %
+    of repeats but hid a theft on top in 29 more cases in 100; the 90th percentile, with the floor
+    test, quiets about 80 % and hides about 5 more.
     """
     hits = np.asarray(alert.hits)
     first, last = _hour_band(w.hour[hits])
@@ -240,6 +275,18 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     excess = w.power_w[recent] - usual[w.hour[recent] % 24]
     lifted = _in_band(w.hour[recent], first, last) & (excess > 0.5 * typical)
     cap = float(np.quantile(excess[lifted], cap_quantile)) if lifted.any() else typical
+    # The same for the floor: a steady pattern (a charger) lifted it, a cycling one (an AC) hardly did,
+    # and only what the pattern itself lifted is taken out of it.
+    usual_floor, floor_cap = (), None
+    if w.usual_floor_w is not None and w.floor_w is not None:
+        base = np.zeros(24)
+        for k in before:
+            base[int(w.hour[k]) % 24] = w.usual_floor_w[k]
+        if len(before) < 24:
+            base[:] = float(np.median(w.usual_floor_w[: int(hits[0]) + 1]))
+        usual_floor = tuple(float(u) for u in base)
+        floor_excess = w.floor_w[recent] - base[w.hour[recent] % 24]
+        floor_cap = float(max(0.0, np.quantile(floor_excess[lifted], cap_quantile))) if lifted.any() else 0.0
     # Weekends only if, over the last 14 days, the pattern showed on weekend days alone; an alert
     # fired on a Sunday has its hits on a weekend whatever the habit is.
     seen_on = set(int(d) for d in w.weekday[recent][lifted])
@@ -254,4 +301,6 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         excess_cap_w=cap,
         usual_w=tuple(float(u) for u in usual),
         start_s=float(w.start_s[int(hits[0])] - 3 * 86_400),
+        usual_floor_w=usual_floor,
+        floor_cap_w=floor_cap,
     )

@@ -195,6 +195,42 @@ BENIGN_KINDS = tuple(k for k, v in KINDS.items() if v.category == BENIGN)
 PERSISTENT_BENIGN_KINDS = ("new_ac_heatwave", "ev_charger")  # run from their start to the end of the series
 
 
+# How each kind moves the hour's *floor* (its lowest 5-minute mean; edge_model.series). The
+# injections work on hourly means; a steady load lifts the floor by what it adds to the mean, a
+# load that cycles or runs part of the hour mostly does not, and the false-data attacks scale,
+# flatten or mirror the floor with the mean.
+STEADY_KINDS = ("tap_constant", "tap_night", "tap_recurring", "festival", "ev_charger")
+SCALING_KINDS = ("h1", "h2", "h3", "guests")
+FLAT_KINDS = ("h4", "h5")
+
+
+def floor_after(kind: str, before: np.ndarray, after: np.ndarray, floor: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The hourly floor after injecting `kind` (before/after: the hourly means around the injection)."""
+    before = np.asarray(before, dtype=np.float64)
+    after = np.asarray(after, dtype=np.float64)
+    added = after - before
+    if kind in STEADY_KINDS:
+        out = floor + added
+    elif kind == "new_ac_heatwave":
+        # A compressor off for less than a 5-minute slot leaves part of its power in the lowest slot:
+        # duty 0.5-0.85 of a 15-30 minute cycle (as in the household simulator).
+        duty = rng.uniform(0.5, 0.85, len(added))
+        off_s = (1.0 - duty) * rng.uniform(900.0, 1_800.0, len(added))
+        out = floor + (added / duty) * np.clip(1.0 - off_s / 300.0, 0.0, None)
+    elif kind in SCALING_KINDS:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(before > 0, floor * after / before, after)
+    elif kind in FLAT_KINDS:
+        out = np.where(added != 0, after, floor)
+    elif kind == "h6":
+        days = len(after) // 24
+        changed = (added.reshape(days, 24) != 0).any(axis=1).repeat(24)
+        out = np.where(changed, floor.reshape(days, 24)[:, ::-1].ravel(), floor)
+    else:  # tap_intermittent runs part of each hour; away only lowers the mean
+        out = floor.copy()
+    return np.clip(np.minimum(out, after), 0.0, None)
+
+
 def inject(
     x: np.ndarray,
     kind: str,

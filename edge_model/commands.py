@@ -24,18 +24,18 @@ def register(subparsers) -> None:
         return p
 
     p = common(sub.add_parser("train", help="train a model on simulated households, store and promote it"))
-    p.add_argument("--households", type=int, default=48, help="simulated training households (default 48)")
+    p.add_argument("--households", type=int, default=96, help="simulated training households (default 96)")
     p.add_argument("--days", type=int, default=112, help="days per household (default 112)")
-    p.add_argument("--trees", type=int, default=60, help="trees in the forest (default 60)")
+    p.add_argument("--trees", type=int, default=100, help="trees in the forest (default 100)")
     p.add_argument("--seed", type=int, default=0, help="forest seed (default 0)")
     p.add_argument("--ship", action="store_true", help="write into the package's shipped model instead of the registry")
     p.set_defaults(func=cmd_train)
 
     p = common(sub.add_parser("retrain", help="retrain on simulated data plus this household's Ignore/Raise labels; promote only without regression"))
     p.add_argument("--feedback", type=Path, help="feedback examples .npz (default: REGISTRY/feedback.npz)")
-    p.add_argument("--households", type=int, default=48)
+    p.add_argument("--households", type=int, default=96)
     p.add_argument("--days", type=int, default=112)
-    p.add_argument("--trees", type=int, default=60)
+    p.add_argument("--trees", type=int, default=100)
     p.set_defaults(func=cmd_retrain)
 
     p = common(sub.add_parser("rollback", help="make an earlier model version current again"))
@@ -155,13 +155,13 @@ def cmd_score(args) -> int:
     from edge_model.features import COLUMN, build_features
     from edge_model.registry import ModelRegistry
     from edge_model.scoring import Scorer
-    from edge_model.series import hourly_mean_power, parse_csv
+    from edge_model.series import hourly_mean_and_floor, parse_csv
     from zoneinfo import ZoneInfo
 
     text = sys.stdin.read() if str(args.input) == "-" else args.input.read_text()
     ts, power = parse_csv(text)
-    first, hourly = hourly_mean_power(ts, power, args.tz)
-    rows = build_features(hourly, first, HolidayCalendar(args.state))
+    first, hourly, floor = hourly_mean_and_floor(ts, power, args.tz)
+    rows = build_features(hourly, first, HolidayCalendar(args.state), floor_w=floor)
     scorer = Scorer(ModelRegistry(args.registry).current_dir())
     scores = scorer.score(rows)
     zone = ZoneInfo(args.tz)

@@ -17,10 +17,12 @@ from edge_model.attacks import (
     THEFT,
     THEFT_KINDS,
     Injection,
+    floor_after,
     inject,
 )
 from gateway.public_holidays import HolidayCalendar, StateOverrides, load_overrides
 from edge_model.features import MIN_HISTORY_DAYS, build_features
+from edge_model.series import SLOT_S, SLOTS_PER_HOUR, floor_of_slots
 from gateway.simulation.household import Household, random_profile
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
@@ -35,7 +37,7 @@ class DatasetSpec:
     """How to rebuild a labelled data set: households first_seed.., days each, injection rates."""
 
     first_seed: int = TRAIN_SEEDS
-    households: int = 48
+    households: int = 96
     days: int = 112
     theft_fraction: float = 0.6
     benign_fraction: float = 0.35
@@ -44,7 +46,7 @@ class DatasetSpec:
     # they are the same rectangle as a night tap, so teaching the forest they are normal teaches it to
     # miss taps. The household's Ignore quiets them instead. "normal" is the v1/v2 behaviour.
     persistent_benign: str = "alert"
-    step_s: float = 300.0  # sampling of the load model before hourly averaging
+    step_s: float = 60.0  # sampling of the load model: 5-minute means (the floor) and hourly means from it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +62,7 @@ class HouseholdData:
     power_w: np.ndarray  # hourly mean W after injection
     clean_w: np.ndarray  # the same hours before injection
     features: np.ndarray
+    floor_w: np.ndarray  # hourly floor (lowest 5-minute mean) after injection
     theft: np.ndarray  # bool per hour
     injections: list[Injection] = field(default_factory=list)
     benign: np.ndarray | None = None  # bool per hour a benign anomaly touched
@@ -74,11 +77,15 @@ class HouseholdData:
         return "clean"
 
 
-def hourly_power(household: Household, first_date: dt.date, days: int, step_s: float = 300.0) -> np.ndarray:
-    """Hourly mean W from the load model, local midnight of first_date onwards."""
+def hourly_power(household: Household, first_date: dt.date, days: int, step_s: float = 60.0) -> tuple[np.ndarray, np.ndarray]:
+    """(hourly mean W, hourly floor W) from the load model, local midnight of first_date onwards."""
     start = dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST)
-    per_hour = int(round(3_600 / step_s))
-    return household.power_w(start, days * 24 * per_hour, step_s).reshape(-1, per_hour).mean(axis=1)
+    per_slot = int(round(SLOT_S / step_s))
+    if per_slot < 1 or abs(per_slot * step_s - SLOT_S) > 1e-9:
+        raise ValueError(f"step_s must divide {SLOT_S} s, got {step_s}")
+    samples = household.power_w(start, days * 24 * SLOTS_PER_HOUR * per_slot, step_s)
+    slots = samples.reshape(-1, per_slot).mean(axis=1)
+    return slots.reshape(-1, SLOTS_PER_HOUR).mean(axis=1), floor_of_slots(slots)
 
 
 def simulate_household(
@@ -87,7 +94,7 @@ def simulate_household(
     theft_kind: str | None,
     benign_kind: str | None,
     overrides: dict[str, StateOverrides],
-    step_s: float = 300.0,
+    step_s: float = 60.0,
     theft_start_day: int | None = None,
     magnitude_w: float | None = None,
     theft_days: int | None = None,
@@ -96,23 +103,28 @@ def simulate_household(
     rng = np.random.default_rng([seed, 0x5EED])
     profile = random_profile(rng)
     first_date = dt.date(2023, 1, 1) + dt.timedelta(days=int(rng.integers(0, 3 * 365)))
-    clean = hourly_power(Household(profile, seed), first_date, days, step_s)
+    clean, floor = hourly_power(Household(profile, seed), first_date, days, step_s)
+    floor_rng = np.random.default_rng([seed, 0xF100])  # its own stream: the injections draw as before
     power = clean.copy()
     theft = np.zeros(len(power), dtype=bool)
     benign = np.zeros(len(power), dtype=bool)
     injections = []
     if benign_kind is not None:
         start = int(rng.integers(MIN_HISTORY_DAYS + 7, max(MIN_HISTORY_DAYS + 8, days - 5)))
+        before = power
         power, benign, label = inject(power, benign_kind, start, rng)
+        floor = floor_after(benign_kind, before, power, floor, floor_rng)
         injections.append(label)
     if theft_kind is not None:
         start = theft_start_day if theft_start_day is not None else int(rng.integers(21, max(22, days - 3)))
+        before = power
         power, mask, label = inject(power, theft_kind, start, rng, days=theft_days, magnitude_w=magnitude_w)
+        floor = floor_after(theft_kind, before, power, floor, floor_rng)
         theft |= mask
         injections.append(label)
     calendar = HolidayCalendar(profile.state, overrides)
-    features = build_features(power, first_date, calendar)
-    return HouseholdData(seed, profile.state, first_date, power, clean, features, theft, injections, benign)
+    features = build_features(power, first_date, calendar, floor_w=floor)
+    return HouseholdData(seed, profile.state, first_date, power, clean, features, floor, theft, injections, benign)
 
 
 def draw_kinds(seed: int, spec: DatasetSpec) -> tuple[str | None, str | None]:

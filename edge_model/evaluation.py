@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from edge_model.alerting import AlertPolicy, Windows, decide, discount_ignored, rule_from_alert
+from edge_model.alerting import AlertPolicy, Windows, decide, discount_ignored, discount_ignored_floor, rule_from_alert
 from edge_model.attacks import THEFT_KINDS
 from gateway.public_holidays import load_overrides
 from edge_model.dataset import EVAL_SEEDS, IST, DatasetSpec, HouseholdData, build_households, simulate_household
@@ -48,6 +48,8 @@ def windows_for(h: HouseholdData, scores: np.ndarray) -> Windows:
         usual_w=h.features[:, COLUMN["hod_base_w"]],
         score=scores,
         history_days=h.features[:, COLUMN["history_days"]],
+        usual_floor_w=h.features[:, COLUMN["floor_base_w"]],
+        floor_w=h.floor_w,
     )
 
 
@@ -56,8 +58,10 @@ def windows_with_rules(h: HouseholdData, score_fn, rules, overrides) -> Windows:
     Ignored pattern taken out (the baseline reset); the explanation still shows the metered power."""
     w = windows_for(h, np.zeros(len(h.power_w)))
     reset = discount_ignored(h.power_w, w.hour, w.weekday, w.start_s, rules)
-    rows = build_features(reset, h.first_date, HolidayCalendar(h.state, overrides))
-    return Windows(w.start_s, w.hour, w.weekday, w.day, h.power_w, rows[:, COLUMN["hod_base_w"]], score_fn(rows), w.history_days)
+    reset_floor = discount_ignored_floor(h.floor_w, w.hour, w.weekday, w.start_s, rules)
+    rows = build_features(reset, h.first_date, HolidayCalendar(h.state, overrides), floor_w=reset_floor)
+    return Windows(w.start_s, w.hour, w.weekday, w.day, h.power_w, rows[:, COLUMN["hod_base_w"]], score_fn(rows), w.history_days,
+                   rows[:, COLUMN["floor_base_w"]], h.floor_w)
 
 
 def window_metrics(households: list[HouseholdData], scores: list[np.ndarray]) -> dict:

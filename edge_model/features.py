@@ -1,7 +1,8 @@
-"""Features per one-hour window, from a household's hourly mean power; pure numpy, float64.
+"""Features per one-hour window, from a household's hourly mean power and floor; pure numpy, float64.
 
-The input is one household's hourly mean power in W (= Wh per hour), aligned to the local midnight
-of `first_date`; NaN marks a missing hour. Every feature at window i uses only hours <= i, so the
+The input is one household's hourly mean power in W (= Wh per hour) and hourly floor (the lowest
+5-minute mean of the hour, `edge_model.series`), aligned to the local midnight of `first_date`;
+NaN marks a missing hour. Every feature at window i uses only hours <= i, so the
 daemon scoring the latest hour and the trainer scoring a year see the same numbers. Rows are
 float64 here; `as_model_input` is the one place they become float32.
 """
@@ -17,7 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from edge_model import EdgeModelError
 from gateway.public_holidays import HolidayCalendar
 
-FEATURES_VERSION = 3
+FEATURES_VERSION = 4
 
 FEATURE_NAMES = (
     "hour", "weekday", "weekend", "holiday", "season", "history_days",
@@ -39,6 +40,11 @@ FEATURE_NAMES = (
     # the night core (00:00-04:00, inside every night tap) against the household's earlier nights.
     "rank_14", "over_max_14_w", "over_lag_max_w", "new_high_hours_24h", "new_high_days_7",
     "night_core_w", "night_core_over_max_14_w", "night_core_over_lag_w", "night_core_rank_14",
+    # v4: the hour's floor, its lowest 5-minute mean: what ran all hour. A tap is a steady load and
+    # lifts it by its full power; an AC compressor or a fridge cycles and barely moves it. Against
+    # the same hour's earlier floors, and the lowest floor of the last 24 h against earlier days'.
+    "floor_w", "floor_share", "floor_base_w", "floor_dev_w", "floor_over_max_14_w", "floor_over_lag_w",
+    "floor_min_24h_w", "floor_min_step_w", "floor_min_over_max_14_w", "floor_up_days_7",
 )
 N_FEATURES = len(FEATURE_NAMES)
 COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -91,19 +97,23 @@ def calendar_columns(first_date: dt.date, days: int, calendar: HolidayCalendar) 
     return np.asarray(rows, dtype=np.float64).reshape(days, 4)
 
 
-def build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayCalendar) -> np.ndarray:
-    """(n, N_FEATURES) float64 rows, one per hour of `power_w` (n must be a whole number of days)."""
+def build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayCalendar, *, floor_w: np.ndarray) -> np.ndarray:
+    """(n, N_FEATURES) float64 rows, one per hour of `power_w` and `floor_w` (n must be a whole number of days)."""
     with warnings.catch_warnings():
         # All-NaN slices (no history yet) are expected; they become neutral values below.
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _build_features(power_w, first_date, calendar)
+        return _build_features(power_w, first_date, calendar, floor_w)
 
 
-def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayCalendar) -> np.ndarray:
+def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayCalendar, floor_w: np.ndarray) -> np.ndarray:
     x = np.asarray(power_w, dtype=np.float64)
     n = len(x)
     if n == 0 or n % 24:
         raise EdgeModelError(f"features need whole local days of hourly values, got {n} hours")
+    f = np.asarray(floor_w, dtype=np.float64)
+    if f.shape != x.shape:
+        raise EdgeModelError(f"floor_w must have one value per hour like power_w ({n}), got {f.shape}")
+    f = np.where(np.isnan(f), x, np.minimum(f, x))  # a floor is never above its hour's mean
     days = n // 24
     hour = np.tile(np.arange(24, dtype=np.float64), days)
     day_index = np.repeat(np.arange(days), 24)
@@ -199,6 +209,14 @@ def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayC
     core_lag = _nanmedian_of_shifts(core_day, range(REF_LAG_DAYS[0], REF_LAG_DAYS[1] + 1)).repeat(24)
     core_lag = np.where(np.isnan(core_lag), core_max14, core_lag)
     core_now = core.ravel()
+    # v4 ---------------------------------------------------------------------------------------
+    floor_base = _nanmedian_of_shifts(f, range(24, 24 * HOD_DAYS + 1, 24))
+    floor_max14 = _nan_reduce_axis0(np.nanmax, np.stack([_shift(f, 24 * k) for k in range(1, 15)]))
+    floor_lag = _nanmedian_of_shifts(f, range(24 * REF_LAG_DAYS[0], 24 * REF_LAG_DAYS[1] + 1, 24))
+    floor_lag = np.where(np.isnan(floor_lag), _nanmedian_of_shifts(f, mad_shifts), floor_lag)
+    floor_up = np.where(np.isnan(floor_lag), np.nan, f > floor_lag + np.maximum(30.0, 0.3 * floor_lag))
+    fmin24 = _nan_reduce(np.nanmin, _trailing(f, 24))
+    fmin_prev = np.stack([_shift(fmin24, k) for k in level_shifts])
     prev = lambda a: _shift(a.reshape(days, 24)[:, -1].repeat(24), 24)  # noqa: E731 - yesterday's full-day value
     columns = [
         hour, cal[:, 0], cal[:, 1], cal[:, 2], cal[:, 3], history_days,
@@ -214,6 +232,9 @@ def _build_features(power_w: np.ndarray, first_date: dt.date, calendar: HolidayC
         up_run, excess_mean, excess_cv, excess_vs_band,
         rank14, x - max14, x - lag_max, new_high_hours, new_high_days,
         core_now, core_now - core_max14, core_now - core_lag, core_rank,
+        f, f / (x + 20.0), floor_base, f - floor_base, f - floor_max14, f - floor_lag,
+        fmin24, fmin24 - _nan_reduce_axis0(np.nanmedian, fmin_prev), fmin24 - _nan_reduce_axis0(np.nanmax, fmin_prev),
+        _sum_of_shifts(floor_up, range(0, 24 * PERSIST_DAYS, 24)),
     ]
     rows = np.column_stack(columns)
     return _fill_missing(rows)
@@ -311,6 +332,8 @@ _NEUTRAL = {
     "excess_mean_24h_w": 0.0, "excess_cv_24h": 0.0, "excess_vs_band": 0.0,
     "rank_14": 0.5, "over_max_14_w": 0.0, "over_lag_max_w": 0.0, "new_high_hours_24h": 0.0, "new_high_days_7": 0.0,
     "night_core_over_max_14_w": 0.0, "night_core_over_lag_w": 0.0, "night_core_rank_14": 0.5,
+    "floor_dev_w": 0.0, "floor_over_max_14_w": 0.0, "floor_over_lag_w": 0.0, "floor_min_step_w": 0.0,
+    "floor_min_over_max_14_w": 0.0, "floor_up_days_7": 0.0,
 }
 
 
@@ -319,6 +342,10 @@ def _fill_missing(rows: np.ndarray) -> np.ndarray:
     for name in ("how_base_w", "hod_base_w", "mean_3h_w", "mean_24h_w", "min_24h_w", "max_24h_w", "night_base_w", "night_core_w"):
         col = rows[:, COLUMN[name]]
         np.copyto(col, power, where=np.isnan(col))
+    floor = rows[:, COLUMN["floor_w"]]
+    for name in ("floor_base_w", "floor_min_24h_w"):
+        col = rows[:, COLUMN[name]]
+        np.copyto(col, floor, where=np.isnan(col))
     ratio = rows[:, COLUMN["how_ratio"]]
     np.copyto(ratio, power / (rows[:, COLUMN["how_base_w"]] + 50.0), where=np.isnan(ratio))
     for name, value in _NEUTRAL.items():

@@ -10,10 +10,15 @@ import json
 import os
 from pathlib import Path
 
+import logging
+
 import numpy as np
 
 from edge_model.alerting import Alert, SuppressionRule, Windows, rule_from_alert
 from edge_model.dataset import Examples
+from edge_model.features import N_FEATURES
+
+log = logging.getLogger(__name__)
 
 IGNORE_WEIGHT = 3.0
 RAISE_WEIGHT = 10.0
@@ -40,7 +45,7 @@ def merge(*parts: Examples | None) -> Examples | None:
 
 
 def save_examples(path: Path, examples: Examples) -> None:
-    """Append to the household's feedback file (written atomically)."""
+    """Append to the household's feedback file (written atomically); rows of an older features version are replaced."""
     path = Path(path)
     combined = merge(load_examples(path), examples)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,11 +55,20 @@ def save_examples(path: Path, examples: Examples) -> None:
 
 
 def load_examples(path: Path) -> Examples | None:
+    """The household's labelled examples; None when there are none for this gateway's features.
+
+    Rows computed by an older features version (another width) cannot train today's model; they
+    are left in the file, unused, and the household's next Ignore/Raise starts a new one.
+    """
     path = Path(path)
     if not path.is_file():
         return None
     with np.load(path) as data:
-        return Examples(data["X"], data["y"], data["weight"], data["group"])
+        examples = Examples(data["X"], data["y"], data["weight"], data["group"])
+    if examples.X.ndim != 2 or examples.X.shape[1] != N_FEATURES:
+        log.warning("%s: feedback rows have %s features, this gateway computes %d; not used", path, examples.X.shape[1:], N_FEATURES)
+        return None
+    return examples
 
 
 def save_rules(path: Path, rules: list[SuppressionRule]) -> None:
@@ -67,5 +81,6 @@ def load_rules(path: Path, now_s: float | None = None) -> list[SuppressionRule]:
     path = Path(path)
     if not path.is_file():
         return []
-    rules = [SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ()))}) for row in json.loads(path.read_text())]
+    rules = [SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ())),
+                                "usual_floor_w": tuple(row.get("usual_floor_w", ()))}) for row in json.loads(path.read_text())]
     return [r for r in rules if now_s is None or r.expires_s > now_s]

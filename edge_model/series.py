@@ -1,4 +1,8 @@
-"""Readings at any resolution (1 s .. 1 min) to whole local days of hourly mean power, and back to windows."""
+"""Readings at any resolution (1 s .. 1 min) to whole local days of hourly mean power and hourly floor.
+
+The *floor* of an hour is the lowest of its twelve 5-minute mean powers: what ran the whole hour.
+A tap is a steady load and lifts it; an AC compressor or a fridge cycles and does not.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,34 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from edge_model import EdgeModelError
+
+
+SLOT_S = 300  # the floor's resolution: 5-minute means
+SLOTS_PER_HOUR = 3_600 // SLOT_S
+
+
+def floor_of_slots(slot_means: np.ndarray) -> np.ndarray:
+    """Hourly floor from consecutive 5-minute means (NaN = no data): the lowest known slot of each hour."""
+    slots = np.asarray(slot_means, dtype=np.float64).reshape(-1, SLOTS_PER_HOUR)
+    out = np.full(len(slots), np.nan)
+    have = ~np.all(np.isnan(slots), axis=1)
+    out[have] = np.nanmin(slots[have], axis=1)
+    return out
+
+
+def hourly_mean_and_floor(ts_s: np.ndarray, power_w: np.ndarray, tz: str = "Asia/Kolkata") -> tuple[dt.date, np.ndarray, np.ndarray]:
+    """(first local date, hourly mean W, hourly floor W) over whole local days; hours with no sample are NaN."""
+    first, mean = hourly_mean_power(ts_s, power_w, tz)
+    ts_s = np.asarray(ts_s, dtype=np.float64)
+    zone = ZoneInfo(tz)
+    origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
+    n_slots = len(mean) * SLOTS_PER_HOUR
+    index = ((ts_s - origin) // SLOT_S).astype(np.int64)
+    total = np.bincount(index, weights=np.asarray(power_w, dtype=np.float64), minlength=n_slots)[:n_slots]
+    count = np.bincount(index, minlength=n_slots)[:n_slots]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slots = np.where(count > 0, total / count, np.nan)
+    return first, mean, floor_of_slots(slots)
 
 
 def hourly_mean_power(ts_s: np.ndarray, power_w: np.ndarray, tz: str = "Asia/Kolkata") -> tuple[dt.date, np.ndarray]:

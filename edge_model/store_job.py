@@ -7,7 +7,8 @@ returns what to raise; the caller (the gateway's job runner) writes alerts to th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -16,6 +17,9 @@ from edge_model.alerting import Alert, AlertPolicy, SuppressionRule, Windows, de
 from gateway.public_holidays import HolidayCalendar
 from edge_model.features import COLUMN, HOW_WEEKS, MIN_HISTORY_DAYS, build_features
 from edge_model.scoring import Scorer
+from edge_model.series import SLOT_S, floor_of_slots
+
+log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 7 * HOW_WEEKS + 8  # enough for every baseline feature, plus a week to score
 
@@ -30,8 +34,9 @@ class ScoringResult:
     status: str
 
 
-def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, days: int = HISTORY_DAYS) -> tuple[dt.date, np.ndarray]:
-    """Whole local days up to today of hourly mean W (Wh per hour) summed over nodes; NaN where nothing was recorded."""
+def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, days: int = HISTORY_DAYS) -> tuple[dt.date, np.ndarray, np.ndarray]:
+    """Whole local days up to today of hourly mean W (Wh per hour) and hourly floor W (the lowest
+    5-minute mean, from the minute rollups), summed over nodes; NaN where nothing was recorded."""
     zone = ZoneInfo(tz)
     today = dt.datetime.fromtimestamp(now_ms / 1000, zone).date()
     first = today - dt.timedelta(days=days - 1)
@@ -41,12 +46,23 @@ def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, d
         i = (row["start_ms"] - start_ms) // 3_600_000
         if 0 <= i < len(power):
             power[i] = np.nan_to_num(power[i]) + row["energy_mwh"] / 1000.0
-    return first, power
+    minute_w = np.full(days * 24 * 60, np.nan)
+    for row in store.usage(start_ms, now_ms, "minute", node_id):
+        i = (row["start_ms"] - start_ms) // 60_000
+        if 0 <= i < len(minute_w):
+            minute_w[i] = np.nan_to_num(minute_w[i]) + row["energy_mwh"] * 60 / 1000.0  # mWh in a minute -> W
+    per_slot = SLOT_S // 60
+    slots = minute_w.reshape(-1, per_slot)
+    have = ~np.all(np.isnan(slots), axis=1)
+    slot_w = np.full(len(slots), np.nan)
+    slot_w[have] = np.nanmean(slots[have], axis=1)
+    return first, power, floor_of_slots(slot_w)
 
 
 def score_recent(
     first_date: dt.date,
     power_w: np.ndarray,
+    floor_w: np.ndarray,
     scorer: Scorer,
     policy: AlertPolicy,
     rules: tuple[SuppressionRule, ...],
@@ -64,24 +80,10 @@ def score_recent(
     start_day = int(known_days[0])
     power = power_w[start_day * 24 :]
     first = first_date + dt.timedelta(days=start_day)
-    filled = np.where(np.isnan(power), np.nanmedian(power), power)
-    n = len(power)
-    origin_s = dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
-    weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
-    from edge_model.alerting import discount_ignored
-
-    rows = build_features(discount_ignored(filled, np.arange(n) % 24, weekday, origin_s + 3_600.0 * np.arange(n), rules), first, calendar)
+    rows, w = _windows_and_rows(first, power, floor_w[start_day * 24 :], rules, calendar, tz)
     scores = scorer.score(rows)
-    valid = ~np.isnan(power)
-    scores[~valid] = 0.0
-    zone = ZoneInfo(tz)
-    origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
-    n = len(power)
-    w = Windows(
-        start_s=origin + 3_600.0 * np.arange(n), hour=np.arange(n) % 24, weekday=rows[:, COLUMN["weekday"]].astype(int),
-        day=np.arange(n) // 24, power_w=np.nan_to_num(power), usual_w=rows[:, COLUMN["hod_base_w"]], score=scores,
-        history_days=rows[:, COLUMN["history_days"]],
-    )
+    scores[np.isnan(power)] = 0.0
+    w = replace(w, score=scores)
     alerts = [a for a in decide(w, policy, rules) if a.start_s >= since_s]
     return ScoringResult(alerts, history, False, f"watching: {history} days of history, model {scorer.version}")
 
@@ -111,7 +113,8 @@ def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
     for row in json.loads(store.get_meta(RULES_KEY, "[]")):
         row = dict(row)
         alert_id = row.pop("alert_id", -1)
-        rule = SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ()))})
+        rule = SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ())),
+                                  "usual_floor_w": tuple(row.get("usual_floor_w", ()))})
         if rule.expires_s > now_s:
             out.append((alert_id, rule))
     return out
@@ -120,29 +123,37 @@ def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
 def _save_rules(store, rules: list[tuple[int, SuppressionRule]]) -> None:
     import json
 
-    rows = [{**r.__dict__, "weekdays": sorted(r.weekdays), "usual_w": list(r.usual_w), "alert_id": i} for i, r in rules]
+    rows = [{**r.__dict__, "weekdays": sorted(r.weekdays), "usual_w": list(r.usual_w), "usual_floor_w": list(r.usual_floor_w), "alert_id": i}
+            for i, r in rules]
     store.set_meta(RULES_KEY, json.dumps(rows))
 
 
-def _windows_and_rows(first: dt.date, power: np.ndarray, rules, calendar, tz: str):
-    """Feature rows of the series with the Ignored patterns taken out, and its Windows (scores still zero)."""
+def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rules, calendar, tz: str):
+    """Feature rows of the series with the Ignored patterns taken out, and its Windows (scores still zero).
+
+    Missing hours are filled with the median hour (mean and floor alike) for the features only."""
     zone = ZoneInfo(tz)
     origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
     n = len(power)
     start_s = origin + 3_600.0 * np.arange(n)
+    hour = np.arange(n) % 24
     weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
-    from edge_model.alerting import discount_ignored
+    from edge_model.alerting import discount_ignored, discount_ignored_floor
 
-    filled = np.where(np.isnan(power), np.nanmedian(power), power)
-    rows = build_features(discount_ignored(filled, np.arange(n) % 24, weekday, start_s, rules), first, calendar)
+    missing = np.isnan(power)
+    filled = np.where(missing, np.nanmedian(power), power)
+    floor = np.where(missing | np.isnan(floor), np.where(missing, np.nanmedian(floor), filled), floor)
+    rows = build_features(discount_ignored(filled, hour, weekday, start_s, rules), first, calendar,
+                          floor_w=discount_ignored_floor(floor, hour, weekday, start_s, rules))
     w = Windows(
-        start_s=start_s, hour=np.arange(n) % 24, weekday=weekday, day=np.arange(n) // 24, power_w=np.nan_to_num(power),
+        start_s=start_s, hour=hour, weekday=weekday, day=np.arange(n) // 24, power_w=np.nan_to_num(power),
         usual_w=rows[:, COLUMN["hod_base_w"]], score=np.zeros(n), history_days=rows[:, COLUMN["history_days"]],
+        usual_floor_w=rows[:, COLUMN["floor_base_w"]], floor_w=floor,
     )
     return rows, w
 
 
-def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, rules: list, calendar, tz: str) -> list:
+def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor: np.ndarray, rules: list, calendar, tz: str) -> list:
     """Ignore/Raise on theft alerts -> suppression rules (meta) and labelled examples (root/feedback.npz), once per action.
 
     A Raise after an Ignore takes the Ignore's rule back: the owner has changed their mind.
@@ -155,7 +166,7 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, rules
     acted = [a for a in alerts.list(state=("ignored", "raised"), kind="theft", limit=1000) if f"{a['id']}:{a['state']}" not in done]
     if not acted:
         return rules
-    rows, w = _windows_and_rows(first, power, [r for _, r in rules], calendar, tz)
+    rows, w = _windows_and_rows(first, power, floor, [r for _, r in rules], calendar, tz)
     position = {round(s): i for i, s in enumerate(w.start_s)}
     for a in acted:
         hits = [position[round(s)] for s in a["data"].get("window_starts_s", []) if round(s) in position]
@@ -187,11 +198,11 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
     alerts = alert_store(store, ctx.config)
     calendar = HolidayCalendar(state)
-    first, power = hourly_from_store(store, now_ms, tz)
-    rules = apply_feedback(store, alerts, root, first, power, _load_rules(store, now_ms / 1000), calendar, tz)
+    first, power, floor = hourly_from_store(store, now_ms, tz)
+    rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, now_ms / 1000), calendar, tz)
     scorer = Scorer(ModelRegistry(root).current_dir())
     since_s = float(store.get_meta(SCORED_KEY, "0"))
-    result = score_recent(first, power, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r for _, r in rules), calendar, since_s, tz)
+    result = score_recent(first, power, floor, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r for _, r in rules), calendar, since_s, tz)
     for a in result.alerts:
         n = a.numbers
         data = {**n, "score": round(a.score, 4), "threshold": round(a.threshold, 4), "model": scorer.version,
@@ -202,6 +213,23 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
                                            "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))
     return result
+
+
+# Training the default recipe (96 simulated households x 112 days, 100 trees) peaked at 522 MB
+# resident here (`/usr/bin/time -v powergw model train`); with the daemon beside it, ask for more.
+RETRAIN_MIN_AVAILABLE_MB = 700
+
+
+def _available_mb() -> float | None:
+    """MemAvailable from /proc/meminfo in MB, or None where there is no such file."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def retrain_job(ctx) -> bool:
@@ -219,6 +247,14 @@ def retrain_job(ctx) -> bool:
     rows = 0 if feedback is None else len(feedback)
     if rows == 0 or rows == int(ctx.store.get_meta(RETRAIN_KEY, "0")):
         return False  # nothing new to learn: don't spend a Pi's CPU on it
+    available = _available_mb()
+    if available is not None and available < RETRAIN_MIN_AVAILABLE_MB:
+        # A Pi Zero 2 W (512 MB) cannot hold the training set and the forest; the shipped model and
+        # the Ignore rules keep working, and the feedback waits for a bigger gateway or a manual retrain.
+        log.warning("theft retrain skipped: %.0f MB of memory available, it needs about %d MB", available, RETRAIN_MIN_AVAILABLE_MB)
+        ctx.store.set_meta("theft.last_retrain", json.dumps({"skipped": f"{available:.0f} MB available, needs {RETRAIN_MIN_AVAILABLE_MB} MB",
+                                                             "at_ms": ctx.now_ms()}))
+        return False
     registry = ModelRegistry(root)
     onnx_bytes, metadata = train_model(DatasetSpec(), ForestParams(n_jobs=1), CheckSet(), extra=feedback, progress=False)
     version = registry.add(onnx_bytes, metadata)

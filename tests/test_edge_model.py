@@ -83,10 +83,11 @@ def test_features_are_float64_rows_and_cast_once_to_float32():
 def test_features_use_only_the_past():
     h = _household()
     calendar = HolidayCalendar(h.state)
-    changed = h.power_w.copy()
+    changed, floor = h.power_w.copy(), h.floor_w.copy()
     changed[30 * 24 :] += 1_500.0
-    a = build_features(h.power_w, h.first_date, calendar)
-    b = build_features(changed, h.first_date, calendar)
+    floor[30 * 24 :] += 1_500.0
+    a = build_features(h.power_w, h.first_date, calendar, floor_w=h.floor_w)
+    b = build_features(changed, h.first_date, calendar, floor_w=floor)
     assert np.array_equal(a[: 30 * 24], b[: 30 * 24])
     assert not np.array_equal(a[30 * 24 :], b[30 * 24 :])
 
@@ -105,9 +106,9 @@ def test_calendar_and_baseline_columns():
 
 
 def test_a_night_tap_is_a_new_high_for_the_night_core():
-    x = _household(days=35).clean_w
-    tapped, _, _ = inject(x, "tap_night", 28, np.random.default_rng(5), days=4, magnitude_w=800.0)
-    f = build_features(tapped, _household(days=35).first_date, HolidayCalendar("TN"))
+    h = _household(days=35)
+    tapped, _, _ = inject(h.clean_w, "tap_night", 28, np.random.default_rng(5), days=4, magnitude_w=800.0)
+    f = build_features(tapped, h.first_date, HolidayCalendar("TN"), floor_w=h.floor_w)
     night = 28 * 24 + 4  # 04:00 after the first tapped night
     assert f[night, COLUMN["night_core_rank_14"]] == 0.0  # higher than any of the 14 nights before
     assert f[night, COLUMN["night_core_over_lag_w"]] > 600
@@ -116,7 +117,48 @@ def test_a_night_tap_is_a_new_high_for_the_night_core():
 
 def test_features_need_whole_days():
     with pytest.raises(EdgeModelError, match="whole local days"):
-        build_features(np.ones(30), dt.date(2024, 1, 1), HolidayCalendar("TN"))
+        build_features(np.ones(30), dt.date(2024, 1, 1), HolidayCalendar("TN"), floor_w=np.ones(30))
+    with pytest.raises(EdgeModelError, match="floor_w"):
+        build_features(np.ones(48), dt.date(2024, 1, 1), HolidayCalendar("TN"), floor_w=np.ones(24))
+
+
+def test_the_floor_is_the_lowest_five_minute_mean_and_a_tap_lifts_it_while_an_ac_does_not():
+    from edge_model.attacks import floor_after
+    from edge_model.series import hourly_mean_and_floor
+
+    # One hour at 1 s: 200 W, with a 1.5 kW compressor on for 20 minutes of it (two 10-minute runs).
+    ts = 1_704_047_400.0 + np.arange(3_600)  # 2024-01-01 00:00 IST
+    power = np.full(3_600, 200.0)
+    power[300:900] += 1_500.0
+    power[2_100:2_700] += 1_500.0
+    first, mean, floor = hourly_mean_and_floor(np.concatenate([ts, ts + 86_400 - 1]), np.concatenate([power, power]))
+    assert first == dt.date(2024, 1, 1) and len(mean) == 48
+    assert mean[0] == pytest.approx(700.0) and floor[0] == pytest.approx(200.0)
+    assert np.isnan(mean[1]) and np.isnan(floor[1])  # no readings in that hour
+    # Injections move the floor as the load would: a steady tap by its power, an intermittent one not at all.
+    h = _household(days=35)
+    rng = np.random.default_rng(3)
+    night, mask, _ = inject(h.power_w, "tap_night", 28, rng, days=4, magnitude_w=400.0)
+    lifted = floor_after("tap_night", h.power_w, night, h.floor_w, rng)
+    assert np.allclose((lifted - h.floor_w)[mask], 400.0) and np.array_equal(lifted[~mask], h.floor_w[~mask])
+    part, mask, _ = inject(h.power_w, "tap_intermittent", 28, rng, days=4, magnitude_w=400.0)
+    assert np.array_equal(floor_after("tap_intermittent", h.power_w, part, h.floor_w, rng), np.minimum(h.floor_w, part))
+    flat, mask, _ = inject(h.power_w, "h5", 28, rng, days=1)
+    assert np.array_equal(floor_after("h5", h.power_w, flat, h.floor_w, rng)[mask], flat[mask])
+    for kind in KINDS:
+        y, _, _ = inject(h.power_w, kind, 28, np.random.default_rng(4), days=3)
+        moved = floor_after(kind, h.power_w, y, h.floor_w, np.random.default_rng(4))
+        assert np.all(moved <= y + 1e-9) and np.all(moved >= 0)  # never above its hour's mean
+
+
+def test_a_tap_lifts_the_floor_features_an_ac_night_hardly_does():
+    h = _household(seed=CHECK_SEEDS + 3, days=42, theft="tap_night", theft_start_day=35, magnitude_w=300.0, theft_days=7)
+    ac = _household(seed=CHECK_SEEDS + 3, days=42, benign="new_ac_heatwave")
+    tapped = h.theft
+    assert np.median(h.features[tapped, COLUMN["floor_dev_w"]]) > 200
+    lifted_by_ac = ac.benign & (ac.power_w - ac.clean_w > 300)
+    assert lifted_by_ac.sum() > 24
+    assert np.median(ac.features[lifted_by_ac, COLUMN["floor_dev_w"]]) < 0.5 * np.median((ac.power_w - ac.clean_w)[lifted_by_ac])
 
 
 # -- attacks ----------------------------------------------------------------------------------
@@ -224,7 +266,7 @@ def test_the_scoring_path_never_imports_sklearn():
         scorer = Scorer({str(SHIPPED_MODEL_DIR)!r})
         x = 200 + 50 * np.sin(np.arange(21 * 24) / 24 * 2 * np.pi)
         import datetime as dt
-        p = scorer.score(build_features(x, dt.date(2024, 5, 1), HolidayCalendar("TN")))
+        p = scorer.score(build_features(x, dt.date(2024, 5, 1), HolidayCalendar("TN"), floor_w=0.5 * x))
         assert p.shape == (21 * 24,)
         bad = sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "skl2onnx", "scipy"))
         print(bad)

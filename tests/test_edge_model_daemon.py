@@ -17,14 +17,19 @@ from gateway.app import JobContext
 from gateway.store import Batch, Store
 
 
-def _store_with_usage(path, power_w: np.ndarray, first_date: dt.date) -> Store:
-    """A real SQLite file holding `power_w` (hourly mean W) as one node's energy."""
+def _store_with_usage(path, power_w: np.ndarray, first_date: dt.date, floor_w: np.ndarray) -> Store:
+    """A real SQLite file holding one node's energy in 5-minute intervals: each hour has `power_w`
+    as its mean and `floor_w` as its lowest 5-minute mean (the first slot; the other 11 share the rest)."""
     store = Store(path, migrations=[alerts_migrations])
     origin_ms = int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000)
     node = store.ensure_node("main", "sim", origin_ms)
     batch = Batch()
-    for i, p in enumerate(power_w):
-        batch.add_energy(node, origin_ms + i * 3_600_000, origin_ms + (i + 1) * 3_600_000, int(round(p * 1000)))
+    slot_ms = 300_000
+    for i, (p, f) in enumerate(zip(power_w, floor_w)):
+        rest = (12 * p - f) / 11
+        for k, w in enumerate([f] + [rest] * 11):
+            start = origin_ms + i * 3_600_000 + k * slot_ms
+            batch.add_energy(node, start, start + slot_ms, int(round(w * 1000 / 12)))  # mWh in 5 minutes
     store.write_batch(batch, [], rollup=True)
     return store
 
@@ -41,7 +46,7 @@ def _end_of_day_ms(first_date: dt.date, days: int) -> int:
 @pytest.fixture
 def tapped(tmp_path):
     h = simulate_household(CHECK_SEEDS + 5, 40, "tap_constant", None, load_overrides(), theft_start_day=35, magnitude_w=1_000.0, theft_days=5)
-    return h, _store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date)
+    return h, _store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date, h.floor_w)
 
 
 def test_a_tap_becomes_one_theft_alert_with_numbers_and_never_a_storm(tmp_path, tapped):
@@ -54,6 +59,25 @@ def test_a_tap_becomes_one_theft_alert_with_numbers_and_never_a_storm(tmp_path, 
     assert "usual" in rows[0]["message"] and rows[0]["data"]["excess_w"] > 500
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
     assert status["learning"] is False and status["model"] == "shipped"
+
+
+def test_hourly_mean_and_floor_come_back_from_the_stores_rollups(tapped):
+    h, store = tapped
+    first, power, floor = store_job.hourly_from_store(store, _end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=40)
+    assert first == h.first_date
+    assert np.allclose(power, h.power_w, atol=0.01)
+    assert np.allclose(floor, h.floor_w, atol=0.05)  # the lowest 5-minute mean, from the minute rollups
+    _, power, floor = store_job.hourly_from_store(store, _end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=45)
+    assert np.isnan(power[:5 * 24]).all() and np.isnan(floor[:5 * 24]).all()  # before the first reading
+
+
+def test_feedback_of_another_features_version_is_left_unused(tmp_path, caplog):
+    from edge_model.feedback import load_examples
+
+    path = tmp_path / "feedback.npz"
+    np.savez(path, X=np.zeros((3, 55)), y=np.zeros(3), weight=np.ones(3), group=np.zeros(3))
+    assert load_examples(path) is None
+    assert "55" in caplog.text and "not used" in caplog.text
 
 
 def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(tmp_path, tapped):
@@ -69,6 +93,7 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
     store_job.score_job(ctx)  # feedback is taken once
     (rule,) = json.loads(store.get_meta(store_job.RULES_KEY))
     assert rule["excess_cap_w"] > 500 and len(rule["usual_w"]) == 24
+    assert len(rule["usual_floor_w"]) == 24 and rule["floor_cap_w"] > 500  # a steady 1 kW load lifted the floor
     examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
     assert len(examples) == alert["data"]["windows_over_threshold"] and not examples.y.any()
     alerts.act(alert["id"], "raise", "owner", "no, it is not ours", now_ms=ctx.now_ms())
@@ -80,7 +105,7 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
 
 def test_a_short_history_says_still_learning_and_never_alerts(tmp_path):
     h = simulate_household(CHECK_SEEDS + 6, 4, None, None, load_overrides())
-    store = _store_with_usage(tmp_path / "powergw.db", h.power_w + 2_000.0, h.first_date)
+    store = _store_with_usage(tmp_path / "powergw.db", h.power_w + 2_000.0, h.first_date, h.floor_w + 2_000.0)
     result = store_job.score_job(_ctx(store, tmp_path, _end_of_day_ms(h.first_date, 4)))
     assert result.learning and not AlertStore(store).list(kind="theft")
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
@@ -90,3 +115,18 @@ def test_a_short_history_says_still_learning_and_never_alerts(tmp_path):
 def test_the_weekly_retrain_does_nothing_without_new_feedback(tmp_path, tapped):
     _, store = tapped
     assert store_job.retrain_job(_ctx(store, tmp_path, 0)) is False
+
+
+def test_the_weekly_retrain_waits_when_the_gateway_has_too_little_memory(tmp_path, tapped, monkeypatch, caplog):
+    from edge_model.dataset import Examples
+    from edge_model.features import N_FEATURES
+    from edge_model.feedback import save_examples
+
+    _, store = tapped
+    save_examples(tmp_path / "models" / store_job.FEEDBACK_FILE, Examples(np.zeros((4, N_FEATURES)), np.zeros(4, dtype=np.int64), np.ones(4), np.zeros(4)))
+    monkeypatch.setattr(store_job, "_available_mb", lambda: 380.0)  # a Pi Zero 2 W with the daemon running
+    assert store_job.retrain_job(_ctx(store, tmp_path, 1_000)) is False
+    last = json.loads(store.get_meta("theft.last_retrain"))
+    assert "380 MB available" in last["skipped"] and last["at_ms"] == 1_000
+    assert "retrain skipped" in caplog.text
+    assert not (tmp_path / "models" / "state.json").exists()  # nothing was trained
