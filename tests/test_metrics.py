@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 import wsgiref.simple_server
+from pathlib import Path
 
 import pytest
 import requests
@@ -38,6 +40,12 @@ def db(tmp_path):
 
     for i in range(3):
         Outbox.enqueue(store.conn, "daily_summary", {"i": i})
+    # One event the cloud refused for good, one pulled change the gateway rejected.
+    box = Outbox(store.conn)
+    refused = Outbox.enqueue(store.conn, "alert", {"kind": "bad"})
+    box.dead_letter([e for e in box.due(T0 * 2, 10) if e.key == refused], 422, "HTTP 422: unknown alert kind", now_ms=7)
+    store.conn.execute("INSERT INTO sync_inbox (seq, type, data, received_ms, status, detail) "
+                       "VALUES (1, 'model_published', '{}', 6, 'rejected', 'SHA-256 mismatch')")
     store.close()
     return path
 
@@ -65,10 +73,28 @@ def test_metrics_report_every_figure_the_issue_asks_for(db, tmp_path):
     assert s[("powergw_database_bytes", (("file", "db"),))] > 0
     assert s[("powergw_outbox_depth", ())] == 3
     assert s[("powergw_sync_failing", ())] == 1
+    assert s[("powergw_sync_events_refused_total", ())] == 1
+    assert s[("powergw_sync_changes_rejected_total", ())] == 1
+    assert s[("powergw_sync_last_error_timestamp_seconds", ())] == 0.005
     assert s[("powergw_open_alerts", (("severity", "warning"),))] == 1
     assert s[("powergw_open_alerts", (("severity", "critical"),))] == 1
     assert s[("powergw_model_info", (("source", "shipped"), ("version", "shipped")))] == 1
     assert s[("powergw_database_up", ())] == 1
+
+
+def test_sync_errors_are_counters_of_rows_nothing_deletes(db):
+    """The sync error counters count outbox_dead and rejected sync_inbox rows; they stay counters
+    only while no code deletes those rows or moves a change out of 'rejected'."""
+    types = {f.name: f.type for f in text_string_to_metric_families(render(db).decode())}
+    assert types["powergw_sync_events_refused"] == types["powergw_sync_changes_rejected"] == "counter"
+    assert "powergw_outbox_dead_letters" not in types  # the old gauge of the same rows
+    repo = Path(__file__).resolve().parent.parent
+    for path in [*repo.glob("gateway/**/*.py"), *repo.glob("cloud_sync/**/*.py"), *repo.glob("local_ui/**/*.py"),
+                 *repo.glob("edge_model/**/*.py")]:
+        text = path.read_text()
+        assert not re.search(r"DELETE\s+FROM\s+(outbox_dead|sync_inbox)\b", text, re.I), path
+        for update in re.findall(r"UPDATE\s+sync_inbox\b[^\"]*", text, re.I):
+            assert "status = 'pending'" in update, (path, update)  # only pending changes move on
 
 
 def test_unreadable_database_reports_down_not_an_error(tmp_path):

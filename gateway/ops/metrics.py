@@ -8,6 +8,7 @@ metric update. Mount `make_wsgi_app(db_path)` under /metrics in the dashboard, c
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from gateway import __version__
 
 from . import OpsError
-from .health import model_registry_root, read_health, read_live, read_model
+from .health import connect_readonly, model_registry_root, read_health, read_live, read_model
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -35,10 +36,21 @@ class GatewayCollector:
     def describe(self) -> list:
         return []  # nothing to pre-register; keeps registration from reading the database
 
+    def _read(self) -> tuple:
+        conn = connect_readonly(self.db_path)
+        try:
+            health = read_health(self.db_path, conn)
+            rejected = rejected_changes(conn)
+            return health, rejected
+        except sqlite3.Error as err:
+            raise OpsError(f"cannot read {self.db_path}: {err}") from err
+        finally:
+            conn.close()
+
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("powergw_database_up", "1 if the database could be read for this scrape")
         try:
-            health = read_health(self.db_path)
+            health, rejected_changes_count = self._read()
         except OpsError:
             up.add_metric([], 0)
             yield up
@@ -83,7 +95,17 @@ class GatewayCollector:
         if health.sync is not None:
             s = health.sync
             yield GaugeMetricFamily("powergw_outbox_depth", "events waiting for the cloud", value=s.outbox_depth)
-            yield GaugeMetricFamily("powergw_outbox_dead_letters", "events the cloud refused for good", value=s.dead_letters)
+            # Sync errors that are kept for good: outbox_dead and sync_inbox rows are never deleted,
+            # so their counts only grow. Transient failures are not stored as a count (see docs).
+            yield CounterMetricFamily(
+                "powergw_sync_events_refused", "events the cloud refused for good (moved to outbox_dead)", value=s.dead_letters
+            )
+            if rejected_changes_count is not None:
+                yield CounterMetricFamily(
+                    "powergw_sync_changes_rejected",
+                    "changes pulled from the cloud that the gateway rejected (sync_inbox status rejected)",
+                    value=rejected_changes_count,
+                )
             yield GaugeMetricFamily(
                 "powergw_sync_failed_attempts", "failed send attempts of events still in the outbox", value=s.failed_attempts
             )
@@ -93,6 +115,10 @@ class GatewayCollector:
             if s.last_success_ms:
                 yield GaugeMetricFamily(
                     "powergw_sync_last_success_timestamp_seconds", "time of the last successful sync", value=s.last_success_ms / 1000
+                )
+            if s.last_error_ms:
+                yield GaugeMetricFamily(
+                    "powergw_sync_last_error_timestamp_seconds", "time of the latest sync error of any kind", value=s.last_error_ms / 1000
                 )
         if health.open_alerts is not None:
             alerts = GaugeMetricFamily("powergw_open_alerts", "open alerts by severity", labels=["severity"])
@@ -108,6 +134,13 @@ class GatewayCollector:
             m = InfoMetricFamily("powergw_model", "theft model in use")
             m.add_metric([], {"version": model.version, "source": model.source})
             yield m
+
+
+def rejected_changes(conn: sqlite3.Connection) -> int | None:
+    """Changes from the cloud the gateway rejected (a model whose checksum did not match); None without cloud_sync."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_inbox'").fetchone() is None:
+        return None
+    return conn.execute("SELECT count(*) FROM sync_inbox WHERE status = 'rejected'").fetchone()[0]
 
 
 def registry_for(db_path: Path, runtime_dir: Path | None = None, now_ms: Callable[[], int] | None = None) -> CollectorRegistry:
