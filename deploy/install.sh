@@ -11,7 +11,7 @@
 #   /usr/local/bin/powergw                 -> /opt/powergw/venv/bin/powergw
 #   /etc/powergw/config.toml               created from the example once, never overwritten
 #   /etc/powergw/config.example.toml       refreshed on every run: diff it after an upgrade
-#   /etc/systemd/system/powergw{,-ui,-mqtt}.service
+#   /etc/systemd/system/powergw{,-ui,-metrics,-mqtt}.service
 #   /etc/udev/rules.d/99-powergw.rules     /dev/powergw/<chip>-<serial> for ESP32 USB bridges
 #   /etc/systemd/journald.conf.d/powergw-volatile.conf   journal in RAM (not with --persistent-logs)
 #   /var/lib/powergw/, /var/lib/powergw/backups/          data, owned by the powergw user
@@ -34,7 +34,9 @@ VOLATILE_LOGS=1
 ENABLE_MQTT=0
 PYTHON="${PYTHON:-python3}"
 SERVICE_USER=powergw
-UNITS=(powergw.service powergw-ui.service powergw-mqtt.service)
+UNITS=(powergw.service powergw-ui.service powergw-metrics.service powergw-mqtt.service)
+# Enabled and started on every install and upgrade; MQTT only with --enable-mqtt.
+ENABLED_UNITS=(powergw.service powergw-ui.service powergw-metrics.service)
 
 usage() {
     cat <<EOF
@@ -241,7 +243,7 @@ do_install() {
     local upgrading=0
     [ -e "$MANIFEST" ] && upgrading=1
     if was_active; then
-        system systemctl stop powergw-mqtt.service powergw-ui.service powergw.service
+        system systemctl stop powergw-mqtt.service powergw-metrics.service powergw-ui.service powergw.service
     fi
     if [ "$upgrading" -eq 1 ] && [ -e "$DATA/powergw.db" ]; then
         say "upgrading: backing up the database first"
@@ -255,10 +257,10 @@ do_install() {
     system udevadm control --reload-rules
     system udevadm trigger --subsystem-match=tty --action=add
     if [ "$VOLATILE_LOGS" -eq 1 ]; then system systemctl restart systemd-journald.service; fi
-    system systemctl enable powergw.service powergw-ui.service
+    system systemctl enable "${ENABLED_UNITS[@]}"
     if [ "$ENABLE_MQTT" -eq 1 ]; then system systemctl enable powergw-mqtt.service; fi
     if [ "$DO_START" -eq 1 ]; then
-        system systemctl restart powergw.service powergw-ui.service
+        system systemctl restart "${ENABLED_UNITS[@]}"
         if [ "$ENABLE_MQTT" -eq 1 ]; then system systemctl restart powergw-mqtt.service; fi
     fi
     say "$([ "$upgrading" -eq 1 ] && echo upgraded || echo installed) powergw under ${ROOT:-/}"
@@ -269,6 +271,7 @@ Next:
   2. put it in [serial] ports:                     sudoedit /etc/powergw/config.toml
   3. apply and check:                              sudo systemctl restart powergw && powergw doctor
   Logs: journalctl -u powergw -f     Dashboard: powergw-ui.service, [ui] host/port in the config
+  Metrics: powergw-metrics.service, /metrics on [metrics] host/port (default 0.0.0.0:9101)
 EOF
 }
 

@@ -89,6 +89,7 @@ SECTIONS: dict[str, str] = {
     "cloud": "cloud_sync.settings:CloudSection",
     "backup": "gateway.ops.settings:BackupSection",
     "mqtt": "gateway.ops.settings:MqttSection",
+    "metrics": "gateway.ops.metrics:MetricsSection",
     "billing": "gateway.billing.settings:BillingSection",
     "email": "gateway.alerts.settings:EmailSection",
 }

@@ -19,13 +19,14 @@ from gateway.ops.config_example import UNSET, render_example, uncommented
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
 INSTALL = DEPLOY / "install.sh"
-UNITS = ("powergw.service", "powergw-ui.service", "powergw-mqtt.service")
+UNITS = ("powergw.service", "powergw-ui.service", "powergw-metrics.service", "powergw-mqtt.service")
 
 # Every file the installer lays down under --root (directories and the venv aside), with its mode
 # and where its content comes from (None: checked separately).
 EXPECTED = {
     "etc/systemd/system/powergw.service": (0o644, "systemd/powergw.service"),
     "etc/systemd/system/powergw-ui.service": (0o644, "systemd/powergw-ui.service"),
+    "etc/systemd/system/powergw-metrics.service": (0o644, "systemd/powergw-metrics.service"),
     "etc/systemd/system/powergw-mqtt.service": (0o644, "systemd/powergw-mqtt.service"),
     "etc/udev/rules.d/99-powergw.rules": (0o644, "udev/99-powergw.rules"),
     "etc/systemd/journald.conf.d/powergw-volatile.conf": (0o644, "journald/powergw-volatile.conf"),
@@ -64,6 +65,10 @@ def test_installer_lays_down_exactly_the_expected_files(tmp_path):
     # A scratch root never touches the system: every system step is reported as skipped.
     for step in ("system user powergw", "systemctl daemon-reload", "udevadm control", "powergw migrate"):
         assert re.search(rf"skipped.*{step}", out.stdout), step
+    # The daemon, the dashboard and the metrics endpoint are enabled and started; MQTT is opt-in.
+    for verb in ("enable", "restart"):
+        [line] = [x for x in out.stdout.splitlines() if re.search(rf"skipped.*systemctl {verb} powergw", x)]
+        assert line.split(f"systemctl {verb} ")[1].split() == ["powergw.service", "powergw-ui.service", "powergw-metrics.service"]
 
 
 def test_rerun_upgrades_in_place_keeping_the_config_and_data(tmp_path):
@@ -89,7 +94,9 @@ def test_persistent_logs_option_removes_the_journald_dropin(tmp_path):
 def test_uninstall_keeps_data_and_config_unless_purged(tmp_path):
     install(tmp_path)
     (tmp_path / "var/lib/powergw/powergw.db").write_bytes(b"data")
-    install(tmp_path, "--uninstall")
+    out = install(tmp_path, "--uninstall")
+    for unit in UNITS:
+        assert re.search(rf"skipped.*systemctl disable --now {unit}", out.stdout), unit
     left = set(files_under(tmp_path))
     assert left == {"etc/powergw/config.toml", "var/lib/powergw/powergw.db"}
     install(tmp_path, "--uninstall", "--purge")
@@ -143,16 +150,32 @@ def test_units_have_the_hardening_and_watchdog_the_issue_asks_for():
     for name in UNITS:
         s = unit_settings(name)
         for key, value in (("ProtectSystem", "strict"), ("NoNewPrivileges", "yes"), ("PrivateTmp", "yes"),
-                           ("ReadWritePaths", "/var/lib/powergw"), ("User", "powergw"), ("StandardOutput", "journal"),
-                           ("Restart", "on-failure")):
-            assert s.get(key) == [value], (name, key)
-        assert "StartLimitBurst" in s and "StartLimitIntervalSec" in s
+                           ("User", "powergw"), ("StandardOutput", "journal"), ("Restart", "on-failure"),
+                           ("CapabilityBoundingSet", ""), ("SystemCallFilter", "@system-service")):
+            assert s.get(key, [None])[0] == value, (name, key)
+        assert s["StartLimitBurst"] == ["10"] and s["StartLimitIntervalSec"] == ["600"], name
+        if name != "powergw-metrics.service":
+            assert s["ReadWritePaths"] == ["/var/lib/powergw"], name
     daemon = unit_settings("powergw.service")
     assert daemon["Type"] == ["notify"] and daemon["WatchdogSec"] == ["30"] and daemon["RuntimeDirectory"] == ["powergw"]
     assert "run --config /etc/powergw/config.toml" in daemon["ExecStart"][0]
     assert "ProtectClock" not in daemon  # it would hide the kernel's NTP state (adjtimex) from ingest
     assert "adjtimex" in daemon["SystemCallFilter"]
     assert " ui " in unit_settings("powergw-ui.service")["ExecStart"][0] + " "
+
+
+def test_metrics_unit_serves_the_config_address_with_a_read_only_file_system():
+    s = unit_settings("powergw-metrics.service")
+    assert s["ExecStart"] == ["/opt/powergw/venv/bin/powergw metrics --serve --config /etc/powergw/config.toml --runtime-dir /run/powergw"]
+    # The LAN-facing process writes nothing: no ReadWritePaths under ProtectSystem=strict, no runtime dir of its own.
+    assert "ReadWritePaths" not in s and "RuntimeDirectory" not in s and "StateDirectory" not in s
+    assert s["PrivateDevices"] == ["yes"] and s["ProtectClock"] == ["yes"]
+    # Clients only from this machine and the private ranges, whatever [metrics] host says.
+    assert s["IPAddressDeny"] == ["any"]
+    allowed = s["IPAddressAllow"][0].split()
+    assert {"localhost", "link-local", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"} == set(allowed)
+    # Not tied to the daemon: with the daemon down it still answers (powergw_database_up says what it can).
+    assert "Wants" not in s and "Requires" not in s and "BindsTo" not in s
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (scripts/test.sh installs it)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import open_store
+from gateway.config import ConfigError, parse_config
 from gateway.ops.metrics import make_wsgi_app, render
 
 from helpers import NODE, T0, make_ingest, reading_wire
@@ -97,6 +99,20 @@ def test_sync_errors_are_counters_of_rows_nothing_deletes(db):
             assert "status = 'pending'" in update, (path, update)  # only pending changes move on
 
 
+def test_metrics_config_section_names_the_bad_key():
+    section = parse_config({"metrics": {}})["metrics"]
+    assert (section.enabled, section.host, section.port) == (True, "0.0.0.0", 9101)
+    assert parse_config({"metrics": {"host": "::1"}})["metrics"].host == "::1"
+    for values, message in (({"host": "lan"}, "[metrics] host = 'lan': expected an IP address"),
+                            ({"host": "192.168.1.300"}, "[metrics] host = '192.168.1.300'"),
+                            ({"port": 0}, "[metrics] port = 0: expected a whole number from 1 to 65535"),
+                            ({"port": "9101"}, "[metrics] port = '9101'"),
+                            ({"enabled": "yes"}, "[metrics] enabled = 'yes': expected true or false"),
+                            ({"bind": "0.0.0.0"}, "[metrics] unknown key 'bind'")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            parse_config({"metrics": values})
+
+
 def test_unreadable_database_reports_down_not_an_error(tmp_path):
     s = samples(render(tmp_path / "missing.db").decode())
     assert s == {("powergw_database_up", ()): 0}
@@ -130,25 +146,123 @@ class _Quiet(wsgiref.simple_server.WSGIRequestHandler):
         pass
 
 
-def test_metrics_command_prints_and_serves(db):
-    out = subprocess.run([sys.executable, "-m", "gateway.cli", "metrics", "--db", str(db)], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and "powergw_outbox_depth 3.0" in out.stdout
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "metrics", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def powergw(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def scrape_served(cmd: list[str], port: int) -> requests.Response:
+    """Start `cmd` (a server), GET /metrics from it on 127.0.0.1:`port`, stop it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                r = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
-                break
+                return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
             except requests.ConnectionError:
-                assert time.monotonic() < deadline, proc.stderr.read1().decode()
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "server did not answer in 20 s"
                 time.sleep(0.1)
-        assert "powergw_frames_lost_total" in r.text
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def metrics_config(tmp_path, **values) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text("[metrics]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
+    return path
+
+
+def test_metrics_command_prints_and_serves(db):
+    out = powergw("metrics", "--db", str(db))
+    assert out.returncode == 0 and "powergw_outbox_depth 3.0" in out.stdout
+    port = free_port()
+    r = scrape_served([sys.executable, "-m", "gateway.cli", "metrics", "--db", str(db), "--port", str(port), "--host", "127.0.0.1"], port)
+    assert "powergw_frames_lost_total" in r.text
+
+
+def test_serve_listens_where_the_config_says(db, tmp_path):
+    """What powergw-metrics.service runs: `--serve` on [metrics] host and port, from the real database file."""
+    port = free_port()
+    config = metrics_config(tmp_path, host="127.0.0.1", port=port)
+    r = scrape_served([sys.executable, "-m", "gateway.cli", "metrics", "--serve", "-c", str(config), "--db", str(db)], port)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    s = samples(r.text)
+    assert s[("powergw_frames_accepted_total", (("node", NODE),))] == 55
+    assert s[("powergw_sync_events_refused_total", ())] == 1
+
+
+def test_serve_disabled_in_the_config_exits_cleanly(db, tmp_path):
+    port = free_port()
+    out = powergw("metrics", "--serve", "-c", str(metrics_config(tmp_path, enabled=False, port=port)), "--db", str(db))
+    assert out.returncode == 0 and "[metrics] enabled = false" in out.stderr
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # nothing took the port
+
+
+def test_serve_errors_name_the_setting(db, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = metrics_config(tmp_path, host="127.0.0.1", port=port)
+        out = powergw("metrics", "--serve", "-c", str(config), "--db", str(db))
+        assert out.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and f"change [metrics] host and port ({config})" in out.stderr
+        out = powergw("metrics", "--port", str(port), "--host", "127.0.0.1", "--db", str(db))
+        assert out.returncode == 2 and "change --host and --port, or stop what is using that port" in out.stderr
+    out = powergw("metrics", "--port", str(free_port()), "--host", "192.0.2.1", "--db", str(db))  # not this machine's address
+    assert out.returncode == 2 and "cannot listen on 192.0.2.1" in out.stderr and out.stderr.rstrip().endswith("change --host and --port")
+    out = powergw("metrics", "--host", "pi.local", "--db", str(db))
+    assert out.returncode == 2 and "--host = 'pi.local': expected an IP address" in out.stderr
+    out = powergw("metrics", "--port", "70000", "--db", str(db))
+    assert out.returncode == 2 and "--port = 70000: expected a whole number from 1 to 65535" in out.stderr
+    out = powergw("metrics", "--serve", "-c", str(metrics_config(tmp_path, host="everywhere")), "--db", str(db))
+    assert out.returncode == 2 and "[metrics] host = 'everywhere'" in out.stderr
+
+
+def _read_only_mount_prefix(tmp_path) -> list[str] | None:
+    """A command prefix running its tail in a mount namespace where `tmp_path/data` is read-only
+    (as powergw-metrics.service sees /var/lib/powergw), or None where namespaces are not allowed."""
+    if shutil.which("unshare") is None:
+        return None
+    data = tmp_path / "data"
+    for flags in (["-m"], ["-r", "-m"]):  # root, or an unprivileged user namespace
+        probe = subprocess.run(["unshare", *flags, "sh", "-c", f'mount --bind -o ro "{data}" "{data}" && ! touch "{data}/x"'],
+                               capture_output=True, timeout=10)
+        if probe.returncode == 0:
+            return ["unshare", *flags, "sh", "-c", f'mount --bind -o ro "{data}" "{data}" && exec "$0" "$@"']
+    return None
+
+
+def test_reads_a_live_database_on_a_read_only_file_system(db, tmp_path):
+    """powergw-metrics.service has no write access to /var/lib/powergw. While another process has
+    the database open (the daemon), SQLite reads it, WAL included, through a read-only -shm; once
+    the last writer closes it cleanly the -wal is gone and the page says powergw_database_up 0, with
+    a log line saying why."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "powergw.db"
+    shutil.move(db, path)
+    prefix = _read_only_mount_prefix(tmp_path)
+    if prefix is None:
+        pytest.skip("no mount namespaces here (unshare -m / -rm refused)")
+    cmd = [*prefix, sys.executable, "-m", "gateway.cli", "metrics", "--db", str(path)]
+    writer = open_store(path)  # the daemon's side: WAL mode, connection held open
+    try:
+        writer.conn.execute("UPDATE nodes SET frames_ok = 56")  # committed to the WAL, not yet checkpointed
+        assert Path(f"{path}-wal").stat().st_size > 0
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        s = samples(out.stdout)
+        assert s[("powergw_database_up", ())] == 1
+        assert s[("powergw_frames_accepted_total", (("node", NODE),))] == 56
+    finally:
+        writer.close()
+    assert not Path(f"{path}-wal").exists()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and samples(out.stdout) == {("powergw_database_up", ()): 0}
+    assert "is read-only here and powergw.db-wal is gone" in out.stderr and "is powergw.service running?" in out.stderr
 
 
 def test_render_time_against_a_hand_written_baseline(tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import json
 import os
 import signal
@@ -57,11 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("metrics", help="Prometheus metrics: print them, or serve /metrics on a port",
-                       description="Prometheus text format computed from the database at each scrape.")
+    p = sub.add_parser("metrics", help="Prometheus metrics: print them, or serve /metrics",
+                       description="Prometheus text format computed from the database at each scrape. Without options "
+                       "print the page once; --serve serves http://<host>:<port>/metrics from [metrics] in the config "
+                       "(what powergw-metrics.service runs); --host and --port override it.")
     _common(p, runtime=True)
-    p.add_argument("--port", type=int, help="serve on this port (e.g. 9101) instead of printing once")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on with --port (default 127.0.0.1)")
+    p.add_argument("--serve", action="store_true", help="serve on [metrics] host and port until stopped")
+    p.add_argument("--port", type=int, help="serve on this port (implies --serve; overrides [metrics] port)")
+    p.add_argument("--host", help="serve on this IP address (implies --serve; overrides [metrics] host)")
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("mqtt", help="publish to Home Assistant over MQTT (discovery, power, energy, bill)",
@@ -199,15 +203,32 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from .metrics import render, serve
+    from .metrics import check_listen_address, render, serve
 
     config = _config(args)
     db = Path(config.gateway.db)
-    if args.port is None:
+    if not (args.serve or args.port is not None or args.host is not None):
         sys.stdout.write(render(db, args.runtime_dir).decode())
         return 0
-    print(f"powergw metrics: http://{args.host}:{args.port}/metrics", flush=True)
-    serve(db, args.host, args.port, args.runtime_dir)
+    section = config["metrics"]
+    if args.port is None and args.host is None and not section.enabled:
+        print("powergw metrics: [metrics] enabled = false in the config; not serving", file=sys.stderr)
+        return 0
+    try:
+        host = check_listen_address(args.host, "--host") if args.host is not None else section.host
+    except ValueError as err:
+        raise OpsError(str(err)) from None
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise OpsError(f"--port = {args.port}: expected a whole number from 1 to 65535")
+    port = args.port if args.port is not None else section.port
+    print(f"powergw metrics: http://{f'[{host}]' if ':' in host else host}:{port}/metrics", flush=True)
+    try:
+        serve(db, host, port, args.runtime_dir)
+    except OpsError as err:
+        given = " and ".join(f"--{k}" for k in ("host", "port") if getattr(args, k) is not None)
+        origin = given or f"[metrics] host and port ({config.source})"
+        busy = isinstance(err.__cause__, OSError) and err.__cause__.errno == errno.EADDRINUSE
+        raise OpsError(f"{err}; change {origin}" + (", or stop what is using that port" if busy else "")) from None
     return 0
 
 

@@ -2,14 +2,18 @@
 
 A custom collector reads the database read-only when scraped, so the numbers are the ones
 `powergw nodes` and doctor show, whichever process serves them, and ingest never pays for a
-metric update. Mount `make_wsgi_app(db_path)` under /metrics in the dashboard, call
-`render(db_path)` for the text, or run `powergw metrics --port 9101`.
+metric update. `powergw metrics --serve` (powergw-metrics.service) serves them on [metrics]
+host and port; `make_wsgi_app(db_path)` mounts them elsewhere, `render(db_path)` gives the text.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import os
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -18,11 +22,42 @@ from prometheus_client import make_wsgi_app as _prometheus_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 
 from gateway import __version__
+from gateway.config import setting
 
 from . import OpsError
 from .health import connect_readonly, model_registry_root, read_health, read_live, read_model
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+log = logging.getLogger(__name__)
+
+
+def check_listen_address(host: str, key: str) -> str:
+    """`host` if it is an IP address to listen on; else ValueError naming `key`."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(
+            f"{key} = {host!r}: expected an IP address to listen on, such as 0.0.0.0 (every interface, the LAN) "
+            "or 127.0.0.1 (this machine only)"
+        ) from None
+    return host
+
+
+@dataclass(frozen=True)
+class MetricsSection:
+    """[metrics]: the Prometheus endpoint served by powergw-metrics.service (`powergw metrics --serve`)."""
+
+    enabled: bool = setting(True, doc="serve /metrics from powergw-metrics.service; false makes the service exit at start")
+    host: str = setting(
+        "0.0.0.0",
+        doc="IP address to listen on: 0.0.0.0 lets a Prometheus server on the LAN scrape it "
+        "(the unit refuses clients outside private and link-local ranges); 127.0.0.1 for this machine only",
+    )
+    port: int = setting(9101, min=1, max=65535, doc="TCP port of http://<host>:<port>/metrics")
+
+    def validate(self) -> None:
+        check_listen_address(self.host, "host")
 
 
 class GatewayCollector:
@@ -32,6 +67,7 @@ class GatewayCollector:
         self.db_path = Path(db_path)
         self.runtime_dir = runtime_dir
         self.now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self._down_reason: str | None = None  # logged once when the database becomes unreadable, not per scrape
 
     def describe(self) -> list:
         return []  # nothing to pre-register; keeps registration from reading the database
@@ -42,19 +78,36 @@ class GatewayCollector:
             health = read_health(self.db_path, conn)
             rejected = rejected_changes(conn)
             return health, rejected
+        except OpsError as err:
+            raise OpsError(f"{err}{self._hint()}") from err
         except sqlite3.Error as err:
-            raise OpsError(f"cannot read {self.db_path}: {err}") from err
+            raise OpsError(f"cannot read {self.db_path}: {err}{self._hint()}") from err
         finally:
             conn.close()
+
+    def _hint(self) -> str:
+        # powergw-metrics.service sees /var/lib/powergw read-only: SQLite can then read the WAL
+        # database only while a writer keeps its -wal and -shm files, which a clean close removes.
+        wal = Path(f"{self.db_path}-wal")
+        if not wal.exists() and not os.access(self.db_path.parent, os.W_OK):
+            return (f" ({self.db_path.parent} is read-only here and {wal.name} is gone: a read-only reader needs "
+                    "another powergw process, normally the daemon, to have the database open; is powergw.service running?)")
+        return ""
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("powergw_database_up", "1 if the database could be read for this scrape")
         try:
             health, rejected_changes_count = self._read()
-        except OpsError:
+        except OpsError as err:
+            if self._down_reason != str(err):
+                log.warning("metrics: %s; reporting powergw_database_up 0", err)
+            self._down_reason = str(err)
             up.add_metric([], 0)
             yield up
             return
+        if self._down_reason is not None:
+            log.warning("metrics: %s can be read again; powergw_database_up 1", self.db_path)
+            self._down_reason = None
         up.add_metric([], 1)
         yield up
         now = self.now_ms()
@@ -160,7 +213,11 @@ def make_wsgi_app(db_path: Path, runtime_dir: Path | None = None):
 
 
 def serve(db_path: Path, host: str, port: int, runtime_dir: Path | None = None) -> None:
-    """`powergw metrics --port`: serve the page with waitress until interrupted."""
-    from waitress import serve as waitress_serve
+    """`powergw metrics --serve`: serve the page with waitress until stopped; OpsError if it cannot listen."""
+    from waitress.server import create_server
 
-    waitress_serve(make_wsgi_app(db_path, runtime_dir), host=host, port=port, threads=2, ident="powergw-metrics")
+    try:
+        server = create_server(make_wsgi_app(db_path, runtime_dir), host=host, port=port, threads=2, ident="powergw-metrics")
+    except OSError as err:
+        raise OpsError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
+    server.run()
