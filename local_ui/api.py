@@ -35,7 +35,16 @@ from .periods import (
     period,
 )
 from .server import LOGIN_COOKIE, SESSION_COOKIE, UiContext
-from .services import Alerts, Billing, HouseholdSettings, InputError, MeterReadings, Unavailable, model_status
+from .services import (
+    Alerts,
+    Billing,
+    HouseholdSettings,
+    InputError,
+    MeterReadings,
+    Unavailable,
+    household_nodes,
+    model_status,
+)
 
 log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
@@ -442,11 +451,18 @@ def live_stream(ctx: UiContext, args, body):
     return resp
 
 
-def _today_kwh(ctx: UiContext, now: int) -> float:
-    cal = ctx.calendar
-    start = cal.day_start_ms(cal.today(now))
-    rows = ctx.store().usage(start, now + 1, "day")
-    return sum(r["energy_mwh"] for r in rows) / 1e6
+def _today_kwh(ctx: UiContext, now: int) -> float | None:
+    """The household's kWh since local midnight; None where billing cannot count them (the bill part says why)."""
+    try:
+        billing = _billing(ctx)
+    except Unavailable:  # billing not installed: no [billing] metered_nodes, so every node is the household
+        cal = ctx.calendar
+        rows = ctx.store().usage(cal.day_start_ms(cal.today(now)), now + 1, "day")
+        return round(sum(r["energy_mwh"] for r in rows) / 1e6, 3)
+    try:
+        return round(float(billing.today_kwh()), 3)
+    except Unavailable:
+        return None
 
 
 def _part(fn: Callable[[], Any]) -> Any:
@@ -459,14 +475,16 @@ def _part(fn: Callable[[], Any]) -> Any:
 
 def overview(ctx: UiContext, args, body):
     now = ctx.now_ms()
-    nodes = _nodes(ctx)
-    online = [n for n in nodes if n["online"] and n["power_w"] is not None]
+    household = household_nodes(ctx.effective_config())
+    # Every node is listed; only the whole-house ones ([billing] metered_nodes) make the totals.
+    nodes = [n | {"metered": household is None or n["node_id"] in household} for n in _nodes(ctx)]
+    online = [n for n in nodes if n["metered"] and n["online"] and n["power_w"] is not None]
     return jsonify(
         now_ms=now,
         timezone=ctx.timezone,
         nodes=nodes,
         power_w=round(sum(n["power_w"] for n in online), 1) if online else None,
-        today_kwh=round(ctx.memo(("today", ctx.calendar.today(now)), lambda: _today_kwh(ctx, now)), 3),
+        today_kwh=ctx.memo(("today", ctx.calendar.today(now)), lambda: _today_kwh(ctx, now)),
         bill=_part(lambda: _bill_summary(ctx)),
         alerts=_part(lambda: Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms).counts()),
         model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root))),
@@ -778,7 +796,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 64},
                                                                           "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
     Endpoint("DELETE", "/tokens/<int:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
-    Endpoint("GET", "/overview", overview, "Live watts per node, today's units, bill till date and projection, open alerts, model status", "data"),
+    Endpoint("GET", "/overview", overview, "Live watts per node and of the whole house, today's units, bill till date and "
+             "projection, open alerts, model status", "data"),
     Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, calibration", "data"),
     Endpoint("GET", "/live", live_stream, "Live readings as server-sent events (`event: live`), a new value within about a second", "data",
              params=(Param("seconds", "integer", "close the stream after this many seconds (default 300; EventSource reconnects)", minimum=1, maximum=3600),),

@@ -117,8 +117,26 @@ class Billing:
         if api is None:
             raise Unavailable("billing is not installed in this build yet")
         self.mod = mod
+        self.store = store
+        self.now_ms = now_ms
         self.section = config["billing"]
         self.service = api(store, config, now_ms=now_ms)
+
+    def _call(self, fn: Callable, *args, **kwargs) -> Any:
+        from gateway.store import StoreError
+
+        try:
+            return fn(*args, **kwargs)
+        except self.mod.TariffError as err:
+            raise Unavailable(f"billing cannot load its tariff: {err}") from err
+        except self.mod.PaymentError as err:
+            raise InputError(str(err), 400) from err
+        except self.mod.BillingError as err:
+            text = str(err)
+            raise InputError(text, 404 if text.startswith("no ") else 409) from err
+        except StoreError as err:
+            # A node named in [billing] metered_nodes that has never reported: no request can fix that.
+            raise Unavailable(f"billing cannot count the household's units: {err} (check [billing] metered_nodes)") from err
 
     def __getattr__(self, name: str) -> Any:
         fn = getattr(self.service, name)
@@ -126,17 +144,17 @@ class Billing:
             return fn
 
         def call(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except self.mod.TariffError as err:
-                raise Unavailable(f"billing cannot load its tariff: {err}") from err
-            except self.mod.PaymentError as err:
-                raise InputError(str(err), 400) from err
-            except self.mod.BillingError as err:
-                text = str(err)
-                raise InputError(text, 404 if text.startswith("no ") else 409) from err
+            return self._call(fn, *args, **kwargs)
 
         return call
+
+    def today_kwh(self) -> Decimal:
+        """The household's units since local midnight: the metered nodes, counted as the cycle's units are."""
+        from gateway.billing.estimate import energy_mwh, kwh
+
+        now = self.now_ms()
+        midnight = self.store.calendar.day_start_ms(self.store.calendar.day(now))
+        return self._call(lambda: kwh(energy_mwh(self.store, midnight, now, self.section)))
 
     def cycle_dates(self) -> Callable:
         """local date -> (first day, day after the last) of its billing cycle, as billing counts them."""
@@ -154,6 +172,14 @@ class Billing:
     def upi_ready(self) -> None:
         if not (self.section.upi_vpa and self.section.upi_payee_name):
             raise Unavailable("UPI payments need [billing] upi_vpa and upi_payee_name in the config")
+
+
+def household_nodes(config) -> frozenset[str] | None:
+    """The node ids whose sum is the whole house: [billing] metered_nodes, the rule billing counts a
+    cycle's units by; None when that list is empty (every node). Other nodes are sub-circuits."""
+    if _optional("gateway.billing") is None:
+        return None
+    return frozenset(config["billing"].metered_nodes) or None
 
 
 # ---- theft model ----------------------------------------------------------------------------

@@ -368,6 +368,50 @@ def test_overview_reports_today_and_each_part(admin, ui_db):
     assert "bill" in over
 
 
+def household_app(tmp_path, clock, metered_nodes):
+    """Mains 1500 W and a 420 W kitchen sub-circuit, cycles from the 11th; logged in as admin."""
+    from gateway.config import parse_config
+
+    db = tmp_path / "household.db"
+    seed_usage(db, nodes=((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)))
+    config = parse_config({"billing": {"meter_reading_date": "2026-01-11", "metered_nodes": metered_nodes}})
+    client = create_app(db, config=config, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models").test_client()
+    login(client)
+    return client
+
+
+@pytest.mark.parametrize("metered, watts, before, till_now", [
+    # Every node: 1920 W. Cycle from 11 March: 4 days before today = 184.32 units; today till 12:00
+    # IST (data up to 11:30) 11.5 h = 22.08 more.
+    ([], 1920.0, "184.32", "206.40"),
+    # Only the mains (1500 W): 144.00 units before today, 161.25 now.
+    ([MAINS], 1500.0, "144.00", "161.25"),
+])
+def test_overview_household_totals_are_the_metered_nodes(tmp_path, clock, metered, watts, before, till_now):
+    client = household_app(tmp_path, clock, metered)
+    over = client.get("/api/v1/overview").get_json()
+    assert over["today_kwh"] == pytest.approx(float(Decimal(till_now) - Decimal(before)))
+    # Counted as the Bill page counts the cycle's units.
+    assert over["bill"]["units_till_date"] == till_now
+    # The household's live watts are the metered nodes'; every node is still listed with its own.
+    assert over["power_w"] == watts
+    by_id = {n["node_id"]: n for n in over["nodes"]}
+    assert by_id[KITCHEN]["power_w"] == 420.0 and by_id[MAINS]["power_w"] == 1500.0
+    assert by_id[KITCHEN]["metered"] is (not metered) and by_id[MAINS]["metered"] is True
+
+
+def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock):
+    client = household_app(tmp_path, clock, ["ff:ff:ff:ff:ff:ff"])
+    r = client.get("/api/v1/overview")
+    assert r.status_code == 200
+    over = r.get_json()
+    assert over["today_kwh"] is None and over["power_w"] is None
+    assert "metered_nodes" in over["bill"]["unavailable"] and "ff:ff:ff:ff:ff:ff" in over["bill"]["unavailable"]
+    assert [n["power_w"] for n in over["nodes"]] == [420.0, 1500.0]  # each node still shows
+    r = client.get("/api/v1/bill")
+    assert r.status_code == 503 and "metered_nodes" in error(r)
+
+
 def test_live_stream_limit(app, admin):
     ctx = app.extensions["powergw"]
     ctx.streams = ctx.max_streams

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_ui_support import ADMIN_PASSWORD, KITCHEN, NOW_MS, raise_alerts, seed_usage
+from test_ui_support import ADMIN_PASSWORD, KITCHEN, MAINS, NOW_MS, raise_alerts, seed_usage
 
 from gateway.app import open_store
 from gateway.clock import AnchoredClock, ManualClock
@@ -243,6 +243,35 @@ def test_phone_viewport(browser, site):
     page.wait_for_selector(f"[data-alert='{slab}']", state="detached")
     assert not page.errors, page.errors
     page.context.close()
+
+
+def test_whole_house_total_leaves_out_sub_circuits(browser, site):
+    page = open_page(browser, site)
+    log_in(page, site)
+    page.wait_for_selector(f"[data-node='{KITCHEN}']")
+    assert page.locator("[data-testid=metered-note]").count() == 0  # no metered_nodes: every node is the house
+    page.context.close()
+
+    # The same gateway with [billing] metered_nodes = the mains: the kitchen is a sub-circuit,
+    # shown on its own card but not added to the household's total.
+    from gateway.config import parse_config
+
+    config = parse_config({"billing": {"metered_nodes": [MAINS]}})
+    app = create_app(site["db"], live_path=site["live"], config=config, admin_password=ADMIN_PASSWORD,
+                     registry_root=site["db"].parent / "models")
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    try:
+        page = open_page(browser, site)
+        log_in(page, {"url": server.url})
+        page.wait_for_selector("[data-testid=metered-note]")
+        assert page.inner_text("[data-testid=live-total]") == "1,000 W"  # the mains' last reading
+        kitchen = page.inner_text(f"[data-node='{KITCHEN}'] [data-testid=node-power]")
+        assert kitchen.endswith(" W") and kitchen != "—"
+        shot(page, "overview-metered")
+        assert not page.errors, page.errors
+        page.context.close()
+    finally:
+        server.stop()
 
 
 def test_indian_money_and_household_time_formatting(browser, site):

@@ -54,11 +54,13 @@ export const Overview = {
         return live ? { ...n, power_w: live.power_w, irms_a: live.irms_a, vrms_v: live.vrms_v, live_ts: live.ts_ms } : n;
       });
     });
-    // Every online node, with its live value where the stream has one.
+    // The whole house: every online node counted in the totals ([billing] metered_nodes; every node
+    // when that is empty), with its live value where the stream has one. Sub-circuits show on their own.
     const total = computed(() => {
-      const on = nodes.value.filter((n) => (n.live_ts ? state.now - n.live_ts < 300000 : n.online) && n.power_w != null);
+      const on = nodes.value.filter((n) => n.metered !== false && (n.live_ts ? state.now - n.live_ts < 300000 : n.online) && n.power_w != null);
       return on.length ? on.reduce((a, n) => a + n.power_w, 0) : null;
     });
+    const subCircuits = computed(() => nodes.value.filter((n) => n.metered === false).length);
     const liveAge = computed(() => (state.live.ts_ms ? state.now - state.liveReceivedAt : null));
     const bill = computed(() => data.value?.bill);
     const budgetPct = computed(() => {
@@ -71,7 +73,7 @@ export const Overview = {
       if (!b || b.unavailable || !b.budget || Number(b.budget) <= 0 || !b.projection) return null;
       return Math.min(100, (100 * Number(b.projection.bill)) / Number(b.budget));
     });
-    return { data, error, loading, reload, nodes, total, state, t, inr, num, watts, ago, time, dayOfIso, liveAge, bill, budgetPct, projPct, go };
+    return { data, error, loading, reload, nodes, total, subCircuits, state, t, inr, num, watts, ago, time, dayOfIso, liveAge, bill, budgetPct, projPct, go };
   },
   template: `
   <section>
@@ -84,6 +86,7 @@ export const Overview = {
           <div class="big" data-testid="live-total">{{ watts(total) }}</div>
           <div class="muted small" v-if="state.liveReceivedAt">{{ t('live_updated', { ago: ago(state.live.ts_ms, state.now) }) }}</div>
           <div class="muted small" v-else>{{ t('live_waiting') }}</div>
+          <div class="muted small" v-if="subCircuits" data-testid="metered-note">{{ t('live_metered_only', { n: subCircuits }) }}</div>
         </div>
         <div class="card">
           <div class="card-title">{{ t('today_units') }}</div>
