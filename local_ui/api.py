@@ -451,18 +451,25 @@ def live_stream(ctx: UiContext, args, body):
     return resp
 
 
-def _today_kwh(ctx: UiContext, now: int) -> float | None:
-    """The household's kWh since local midnight; None where billing cannot count them (the bill part says why)."""
+def _today(ctx: UiContext, now: int) -> tuple[float | None, str | None]:
+    """The household's kWh since local midnight and what they add to the cycle's bill (rupees).
+
+    None where billing cannot count or price them; the overview's bill part then says why.
+    """
     try:
         billing = _billing(ctx)
     except Unavailable:  # billing not installed: no [billing] metered_nodes, so every node is the household
         cal = ctx.calendar
         rows = ctx.store().usage(cal.day_start_ms(cal.today(now)), now + 1, "day")
-        return round(sum(r["energy_mwh"] for r in rows) / 1e6, 3)
+        return round(sum(r["energy_mwh"] for r in rows) / 1e6, 3), None
     try:
-        return round(float(billing.today_kwh()), 3)
+        units = round(float(billing.today_kwh()), 3)
     except Unavailable:
-        return None
+        return None, None
+    try:
+        return units, rupees(billing.today_cost())
+    except Unavailable:
+        return units, None
 
 
 def _part(fn: Callable[[], Any]) -> Any:
@@ -479,12 +486,14 @@ def overview(ctx: UiContext, args, body):
     # Every node is listed; only the whole-house ones ([billing] metered_nodes) make the totals.
     nodes = [n | {"metered": household is None or n["node_id"] in household} for n in _nodes(ctx)]
     online = [n for n in nodes if n["metered"] and n["online"] and n["power_w"] is not None]
+    today_kwh, today_cost = ctx.memo(("today", ctx.calendar.today(now)), lambda: _today(ctx, now))
     return jsonify(
         now_ms=now,
         timezone=ctx.timezone,
         nodes=nodes,
         power_w=round(sum(n["power_w"] for n in online), 1) if online else None,
-        today_kwh=ctx.memo(("today", ctx.calendar.today(now)), lambda: _today_kwh(ctx, now)),
+        today_kwh=today_kwh,
+        today_cost=today_cost,
         bill=_part(lambda: _bill_summary(ctx)),
         alerts=_part(lambda: Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms).counts()),
         model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root))),
@@ -796,7 +805,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 64},
                                                                           "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
     Endpoint("DELETE", "/tokens/<int:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
-    Endpoint("GET", "/overview", overview, "Live watts per node and of the whole house, today's units, bill till date and "
+    Endpoint("GET", "/overview", overview, "Live watts per node and of the whole house, today's units and cost, bill till date and "
              "projection, open alerts, model status", "data"),
     Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, calibration", "data"),
     Endpoint("GET", "/live", live_stream, "Live readings as server-sent events (`event: live`), a new value within about a second", "data",

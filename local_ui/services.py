@@ -156,6 +156,13 @@ class Billing:
         midnight = self.store.calendar.day_start_ms(self.store.calendar.day(now))
         return self._call(lambda: kwh(energy_mwh(self.store, midnight, now, self.section)))
 
+    def today_cost(self) -> Decimal:
+        """What today's units add to this cycle's bill, in rupees (slab-aware: see estimate.today_cost)."""
+        from gateway.billing.estimate import today_cost
+        from gateway.billing.tariff_book import TariffBook
+
+        return self._call(lambda: today_cost(self.store, self.section, TariffBook.load(self.section.tariff_dir), self.now_ms()))
+
     def cycle_dates(self) -> Callable:
         """local date -> (first day, day after the last) of its billing cycle, as billing counts them."""
         from gateway.billing.cycle import cycle_containing

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from test_ui_support import (
@@ -362,37 +362,85 @@ def test_overview_reports_today_and_each_part(admin, ui_db):
     over = admin.get("/api/v1/overview").get_json()
     # Seeded 1400 W in whole UTC hours up to 06:00 UTC (11:30 IST): 11.5 h since local midnight.
     assert over["today_kwh"] == pytest.approx(11.5 * 1.4)
+    # tn-domestic, cycle from 1 March: 470.40 units before today, 486.50 now, all in its ₹6.30 slab.
+    assert over["today_cost"] == "101.43"
     assert over["timezone"] == "Asia/Kolkata"
     assert over["alerts"] == {"open": 0, "ignored": 0, "raised": 0, "resolved": 0}
     assert over["model"]["learning"] is False and over["model"]["history_days"] >= 7
     assert "bill" in over
 
 
+# A made-up monthly tariff, so the test can bill by hand: telescopic ₹3 up to 100 units, ₹4.50 up to
+# 200, ₹6 above; a flat ₹50 fixed charge; 5 % duty on energy. Each line is rounded to paise, half up.
+SLAB_TARIFF = """
+name = "test-slabs"
+effective_from = 2025-01-01
+source = "made up for the dashboard tests"
+cycle_months = 1
+
+[[energy]]
+method = "telescopic"
+slabs = [{ up_to = 100, rate = 3 }, { up_to = 200, rate = 4.50 }, { rate = 6 }]
+
+[[fixed]]
+label = "Fixed charge"
+basis = "flat"
+per = "month"
+amount = 50
+
+[[charges]]
+id = "duty"
+label = "Electricity duty 5%"
+percent = 5
+on = ["energy"]
+"""
+
+
+def slab_bill(units: str) -> Decimal:
+    """SLAB_TARIFF's bill for a cycle's units, worked out by hand."""
+    paise = Decimal("0.01")
+    left, energy = Decimal(units), Decimal(0)
+    for width, rate in ((Decimal(100), Decimal(3)), (Decimal(100), Decimal("4.50")), (None, Decimal(6))):
+        here = left if width is None else min(left, width)
+        energy += (here * rate).quantize(paise, rounding=ROUND_HALF_UP)
+        left -= here
+    duty = (energy * Decimal("0.05")).quantize(paise, rounding=ROUND_HALF_UP)
+    return energy + duty + Decimal(50)
+
+
 def household_app(tmp_path, clock, metered_nodes):
-    """Mains 1500 W and a 420 W kitchen sub-circuit, cycles from the 11th; logged in as admin."""
+    """Mains 1500 W and a 420 W kitchen sub-circuit on SLAB_TARIFF, cycles from the 11th; logged in as admin."""
     from gateway.config import parse_config
 
     db = tmp_path / "household.db"
     seed_usage(db, nodes=((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)))
-    config = parse_config({"billing": {"meter_reading_date": "2026-01-11", "metered_nodes": metered_nodes}})
+    tariffs = tmp_path / "tariffs"
+    tariffs.mkdir()
+    (tariffs / "test-slabs.toml").write_text(SLAB_TARIFF)
+    config = parse_config({"billing": {"tariff": "test-slabs", "tariff_dir": str(tariffs), "meter_reading_date": "2026-01-11",
+                                       "metered_nodes": metered_nodes}})
     client = create_app(db, config=config, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models").test_client()
     login(client)
     return client
 
 
-@pytest.mark.parametrize("metered, watts, before, till_now", [
+@pytest.mark.parametrize("metered, watts, before, till_now, today_cost", [
     # Every node: 1920 W. Cycle from 11 March: 4 days before today = 184.32 units; today till 12:00
-    # IST (data up to 11:30) 11.5 h = 22.08 more.
-    ([], 1920.0, "184.32", "206.40"),
-    # Only the mains (1500 W): 144.00 units before today, 161.25 now.
-    ([MAINS], 1500.0, "144.00", "161.25"),
+    # IST (data up to 11:30) 11.5 h = 22.08 more, 206.40: today's units cross the 200-unit slab.
+    # (300 + 450 + 6.40 × 6 = 788.40, duty 39.42) − (300 + 84.32 × 4.50 = 679.44, duty 33.97) = 114.41
+    ([], 1920.0, "184.32", "206.40", "114.41"),
+    # Only the mains (1500 W): 144.00 units before today, 161.25 now, both in the ₹4.50 slab:
+    # (300 + 275.63 = 575.63, duty 28.78) − (300 + 198.00 = 498.00, duty 24.90) = 81.51
+    ([MAINS], 1500.0, "144.00", "161.25", "81.51"),
 ])
-def test_overview_household_totals_are_the_metered_nodes(tmp_path, clock, metered, watts, before, till_now):
+def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(tmp_path, clock, metered, watts, before, till_now, today_cost):
     client = household_app(tmp_path, clock, metered)
     over = client.get("/api/v1/overview").get_json()
+    assert over["today_cost"] == today_cost
+    assert Decimal(today_cost) == slab_bill(till_now) - slab_bill(before)  # the by-hand bill agrees
     assert over["today_kwh"] == pytest.approx(float(Decimal(till_now) - Decimal(before)))
-    # Counted as the Bill page counts the cycle's units.
-    assert over["bill"]["units_till_date"] == till_now
+    # The same cycle and tariff as the Bill page: its bill till date is the by-hand bill of the cycle's units.
+    assert over["bill"]["units_till_date"] == till_now and over["bill"]["bill_till_date"] == str(slab_bill(till_now))
     # The household's live watts are the metered nodes'; every node is still listed with its own.
     assert over["power_w"] == watts
     by_id = {n["node_id"]: n for n in over["nodes"]}
@@ -405,7 +453,7 @@ def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock):
     r = client.get("/api/v1/overview")
     assert r.status_code == 200
     over = r.get_json()
-    assert over["today_kwh"] is None and over["power_w"] is None
+    assert over["today_kwh"] is None and over["today_cost"] is None and over["power_w"] is None
     assert "metered_nodes" in over["bill"]["unavailable"] and "ff:ff:ff:ff:ff:ff" in over["bill"]["unavailable"]
     assert [n["power_w"] for n in over["nodes"]] == [420.0, 1500.0]  # each node still shows
     r = client.get("/api/v1/bill")

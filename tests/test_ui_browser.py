@@ -245,6 +245,20 @@ def test_phone_viewport(browser, site):
     page.context.close()
 
 
+def test_overview_shows_todays_cost(browser, site):
+    page = open_page(browser, site)
+    log_in(page, site)
+    cost = page.locator("[data-testid=today-cost]")
+    cost.wait_for()
+    want = page.evaluate("""async () => {
+        const o = await (await fetch('/api/v1/overview')).json();
+        return (await import('/static/format.js')).inr(o.today_cost);
+    }""")
+    assert re.fullmatch(r"₹[\d,]+\.\d\d", want) and cost.inner_text() == want
+    assert not page.errors, page.errors
+    page.context.close()
+
+
 def test_whole_house_total_leaves_out_sub_circuits(browser, site):
     page = open_page(browser, site)
     log_in(page, site)

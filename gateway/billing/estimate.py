@@ -239,3 +239,26 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
         position=slab_position(bill_of, boundaries, units),
         budget_paise=budget_for_cycle(store, section, first),
     )
+
+
+def today_cost(store: Store, section: BillingSection, book: TariffBook, now_ms: int, *,
+               tariff: str | None = None) -> Decimal:
+    """What today's units add to the cycle's bill: bill(cycle till now) − bill(cycle till local midnight).
+
+    With slabs a unit's price depends on the units before it in the cycle, so today's cost is the
+    bill's growth today, not today's units times one rate. Same cycle, tariff versions, units
+    rounding and metered nodes as `cycle_estimate`; fixed charges cancel out.
+    """
+    cal = store.calendar
+    name = tariff or section.tariff
+    today = dt.date.fromisoformat(cal.day(now_ms))
+    cycle = cycle_containing(section.anchor, book.in_force(name, today).cycle_months, today)
+    parts = book.parts_for_cycle(name, cycle.start, cycle.end)
+    options = bill_options(section)
+    start_ms = cal.day_start_ms(cycle.start)
+
+    def bill_till(end_ms: int) -> Decimal:
+        units = kwh(energy_mwh(store, start_ms, end_ms, section)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return compute_split_bill(parts, units, options).total
+
+    return bill_till(now_ms) - bill_till(cal.day_start_ms(today))

@@ -92,6 +92,10 @@ export const Overview = {
           <div class="card-title">{{ t('today_units') }}</div>
           <div class="big">{{ num(data.today_kwh, 2) }} <small>kWh</small></div>
           <div class="muted small">{{ t('today_units_sub') }}</div>
+          <template v-if="data.today_cost != null">
+            <div class="big-ish today-cost" data-testid="today-cost">{{ inr(data.today_cost) }}</div>
+            <div class="muted small">{{ t('today_cost_sub') }}</div>
+          </template>
         </div>
         <div class="card" data-testid="bill-card">
           <div class="card-title">{{ t('bill_till_date') }}</div>
