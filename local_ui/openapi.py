@@ -50,7 +50,7 @@ def document(endpoints, prefix: str) -> dict:
         if ep.method != "GET":
             op["description"] = ("Browser sessions send the session's CSRF token as X-CSRF-Token; API tokens need none."
                                  if not ep.login_csrf else "Send the csrf from GET /session as X-CSRF-Token.")
-        if ep.tag == "billing":
+        if ep.tag in ("billing", "export"):
             op["responses"]["503"] = _ERROR
         paths.setdefault(path, {})[ep.method.lower()] = op
     paths["/healthz"] = {"get": {"summary": "Liveness: the dashboard can read the database", "security": [],

@@ -3,6 +3,8 @@ unauthenticated, with the wrong role, without CSRF, and with malformed or out-of
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -134,6 +136,11 @@ def test_openapi_lists_every_endpoint_and_is_public(app):
     assert "/healthz" in doc["paths"]
     usage = doc["paths"]["/api/v1/usage"]["get"]
     assert {p["name"] for p in usage["parameters"]} >= {"period", "date", "resolution", "node", "compare", "format"}
+    for kind, params in (("readings", {"from", "to", "node"}), ("daily", {"from", "to", "node"}), ("bills", {"from", "to"}),
+                         ("payments", {"from", "to"})):
+        export = doc["paths"][f"/api/v1/export/{kind}.csv"]["get"]
+        assert {p["name"] for p in export["parameters"]} == params and list(export["responses"]["200"]["content"]) == ["text/csv"]
+        assert export["x-role"] == "viewer" and f"powergw export {kind}" in export["summary"]
 
 
 def test_unknown_api_path_is_json_404(admin):
@@ -529,6 +536,124 @@ def test_usage_csv(admin):
 def test_usage_bad_input(admin, query, status, words):
     r = admin.get("/api/v1/usage?" + query)
     assert r.status_code == status and words in error(r)
+
+
+# ---- CSV export ---------------------------------------------------------------------------------------
+
+
+def cli_csv(db, kind, first, last, node=None) -> str:
+    """What `powergw export KIND --from --to` writes for the same range (gateway.ops.export.write_csv)."""
+    import datetime as dt
+
+    from gateway.localtime import LocalCalendar
+    from gateway.ops.export import ExportRange, write_csv
+    from gateway.ops.health import connect_readonly
+
+    cal = LocalCalendar("Asia/Kolkata")
+    rng = ExportRange(cal.day_start_ms(first), cal.day_start_ms(dt.date.fromisoformat(last) + dt.timedelta(days=1)), cal, node)
+    conn, out = connect_readonly(db), io.StringIO()
+    try:
+        write_csv(kind, conn, rng, out)
+    finally:
+        conn.close()
+    return out.getvalue()
+
+
+def test_export_daily_csv(admin, viewer, ui_db):
+    r = viewer.get("/api/v1/export/daily.csv?from=2026-03-13&to=2026-03-14")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="powergw-daily-2026-03-13-to-2026-03-14.csv"'
+    body = r.get_data(as_text=True)
+    assert body.splitlines() == [
+        "date,node_id,node_name,energy_wh",
+        f"2026-03-13,{KITCHEN},kitchen,9600.000",  # 400 W for 24 h
+        f"2026-03-13,{MAINS},mains,24000.000",
+        f"2026-03-14,{KITCHEN},kitchen,9600.000",
+        f"2026-03-14,{MAINS},mains,24000.000",
+    ]
+    assert body == cli_csv(ui_db, "daily", "2026-03-13", "2026-03-14")  # the CLI's file, byte for byte
+    one = admin.get(f"/api/v1/export/daily.csv?from=2026-03-14&to=2026-03-14&node={MAINS}").get_data(as_text=True)
+    assert one.splitlines()[1:] == [f"2026-03-14,{MAINS},mains,24000.000"]
+    # Without a range: the CLI's default, the 30 days before today and today.
+    r = admin.get("/api/v1/export/daily.csv")
+    assert 'filename="powergw-daily-2026-02-13-to-2026-03-15.csv"' in r.headers["Content-Disposition"]
+    assert r.get_data(as_text=True) == cli_csv(ui_db, "daily", "2026-02-13", "2026-03-15")
+
+
+def test_export_readings_csv(admin, ui_db):
+    from helpers import make_ingest, reading_wire
+
+    ingest, wall = make_ingest(ui_db, wall_ms=NOW_MS - 20 * 60_000)
+    for seq in range(900):  # a reading a second at 1000 W from 11:40 IST: more than one 64 KiB chunk of CSV
+        ingest.feed("test", reading_wire(seq, 278 * seq, node=KITCHEN, uptime_ms=1000 * seq + 1000))
+        wall.advance(1000)
+    ingest.flush()
+    ingest.store.close()
+    r = admin.get(f"/api/v1/export/readings.csv?from=2026-03-15&to=2026-03-15&node={KITCHEN}")
+    assert r.status_code == 200
+    assert r.headers["Content-Disposition"] == 'attachment; filename="powergw-readings-2026-03-15-to-2026-03-15.csv"'
+    body = r.get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) >= 890 and len(body) > 65_536 and {r["node_id"] for r in rows} == {KITCHEN}
+    assert all(r["power_w"] == "1000.0" and r["start"].startswith("2026-03-15T11:") and r["start"].endswith("+05:30") for r in rows)
+    assert body == cli_csv(ui_db, "readings", "2026-03-15", "2026-03-15", KITCHEN)
+
+
+def test_export_bills_and_payments_csv(admin, ui_db):
+    import datetime as dt
+
+    from gateway.app import open_store
+    from gateway.billing.cycle import Cycle
+    from gateway.billing.ledger import Ledger
+    from gateway.billing.tariff import BillOptions, compute_bill
+    from gateway.billing.tariff_book import TariffBook
+
+    store = open_store(ui_db)
+    try:
+        tariff = TariffBook.load().in_force("tn-domestic", dt.date(2026, 1, 1))
+        Ledger(store).close_bill(Cycle(dt.date(2026, 1, 1), dt.date(2026, 3, 1)), compute_bill(tariff, 463, BillOptions()),
+                                 source="sensors", now_ms=NOW_MS - 14 * 86_400_000)
+    finally:
+        store.close()
+    r = write(admin, "POST", "/api/v1/payments", {"amount": "1250.50", "method": "cash"}, **{"Idempotency-Key": "export-pay-1"})
+    assert r.status_code == 201
+
+    r = admin.get("/api/v1/export/bills.csv")
+    assert r.headers["Content-Disposition"] == 'attachment; filename="powergw-bills-all-to-2026-03-15.csv"'
+    (bill,) = csv.DictReader(io.StringIO(r.get_data(as_text=True)))
+    # 463 units on tn-domestic: 100 free, then 100 × 2.35 + 200 × 4.70 + 63 × 6.30 = 235 + 940 + 396.90
+    assert (bill["cycle_start"], bill["units"], bill["amount_inr"]) == ("2026-01-01", "463", "1571.90")
+    assert bill["closed_local"] == "2026-03-01T12:00:00+05:30"
+    r = admin.get("/api/v1/export/payments.csv?from=2026-03-15&to=2026-03-15")
+    (payment,) = csv.DictReader(io.StringIO(r.get_data(as_text=True)))
+    assert (payment["payment_key"], payment["amount_inr"], payment["method"], payment["state"]) == ("export-pay-1", "1250.50", "cash", "confirmed")
+    assert payment["created_local"] == "2026-03-15T12:00:00+05:30"
+    # A range that holds none of them: the header only.
+    r = admin.get("/api/v1/export/bills.csv?from=2026-03-02&to=2026-03-15")
+    assert r.status_code == 200 and len(r.get_data(as_text=True).splitlines()) == 1
+
+
+@pytest.mark.parametrize("path, status, words", [
+    ("daily.csv?from=2026-13-01", 400, "from '2026-13-01': expected a date as YYYY-MM-DD"),
+    ("readings.csv?to=yesterday", 400, "YYYY-MM-DD"),
+    ("daily.csv?from=1850-01-01", 400, "2000 to 2100"),
+    ("daily.csv?from=2026-03-10&to=2026-03-01", 400, "to 2026-03-01 is before from 2026-03-10"),
+    ("payments.csv?node=" + KITCHEN, 400, "unknown query parameter 'node'"),
+    ("bills.csv?start=2026-01-01", 400, "unknown query parameter 'start'; known: from, to"),
+    ("readings.csv?node=ff:ff:ff:ff:ff:ff", 404, "no node 'ff:ff:ff:ff:ff:ff'"),
+    ("energy.csv", 404, "no endpoint"),
+])
+def test_export_bad_input(admin, path, status, words):
+    r = admin.get("/api/v1/export/" + path)
+    assert r.status_code == status and words in error(r)
+
+
+def test_export_needs_a_login_or_a_token(app, admin):
+    r = app.test_client().get("/api/v1/export/payments.csv")
+    assert r.status_code == 401 and "log in" in error(r)
+    token = write(admin, "POST", "/api/v1/tokens", {"name": "sheets", "role": "viewer"}).get_json()["token"]
+    r = app.test_client().get("/api/v1/export/daily.csv?from=2026-03-14&to=2026-03-14", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and len(r.get_data(as_text=True).splitlines()) == 3
 
 
 # ---- alerts -------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ test-artifacts/ui/ (gitignored) for people to look at.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
@@ -153,6 +155,15 @@ def test_usage_chart_compare_and_csv(browser, site):
     path = dl.value.path()
     head = Path(path).read_text().splitlines()[0]
     assert head == "start_local,start_utc_ms,node_id,node_name,energy_kwh"
+    # The month's daily usage as `powergw export daily` writes it, through the export endpoint.
+    with page.expect_download() as dl:
+        page.click("[data-testid=export-daily]")
+    assert re.fullmatch(r"powergw-daily-\d{4}-\d{2}-01-to-\d{4}-\d{2}-\d{2}\.csv", dl.value.suggested_filename)
+    lines = Path(dl.value.path()).read_text().splitlines()
+    month = dl.value.suggested_filename[len("powergw-daily-"):][:7]
+    assert lines[0] == "date,node_id,node_name,energy_wh"
+    assert len(lines) > 2 and all(line.startswith(month) for line in lines[1:])
+    assert {line.split(",")[2] for line in lines[1:]} == {"kitchen", "mains"}
     page.click("[data-period=year]")
     page.wait_for_selector("[data-testid=chart] canvas")
     assert not page.errors, page.errors
@@ -218,6 +229,10 @@ def test_budget_and_partial_payment(browser, site):
     page.wait_for_function("b => document.querySelector('[data-testid=balance]').textContent !== b", arg=before)
     assert "₹350.50" in page.inner_text("[data-testid=payments]")
     shot(page, "bill-after-payment")
+    with page.expect_download() as dl:
+        page.click("[data-testid=export-payments]")
+    payments = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert [(p["amount_inr"], p["method"], p["state"]) for p in payments] == [("350.50", "cash", "confirmed")]
     assert not page.errors, page.errors
     page.context.close()
 

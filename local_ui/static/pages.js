@@ -303,6 +303,7 @@ export const Bill = {
           <thead><tr><th>{{ t('date') }}</th><th class="num">{{ t('units') }}</th><th class="num">{{ t('amount') }}</th></tr></thead>
           <tbody><tr v-for="b in bills.data.value.bills"><td>{{ dayOfIso(b.cycle_start) }} – {{ dayOfIso(b.cycle_end) }}</td><td class="num">{{ b.units }}</td><td class="num">{{ inr(b.amount) }}</td></tr></tbody>
         </table>
+        <a class="button ghost small-btn" href="/api/v1/export/bills.csv" download data-testid="export-bills">{{ t('export_bills') }}</a>
       </div>
     </div>
 
@@ -351,6 +352,7 @@ export const Bill = {
           <td><button v-if="isAdmin() && p.status === 'pending'" class="link" @click="confirmPayment(p)">{{ t('confirm') }}</button></td>
         </tr></tbody>
       </table>
+      <a class="button ghost small-btn" href="/api/v1/export/payments.csv" download data-testid="export-payments">{{ t('export_payments') }}</a>
     </div>
   </section>`,
 };

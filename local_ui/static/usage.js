@@ -49,6 +49,14 @@ export const Usage = {
       return q;
     });
     const csvHref = computed(() => `/api/v1/usage?${query.value}&format=csv`);
+    // The same files as `powergw export daily|readings`, for the days this page shows.
+    const exportHref = (kind) => {
+      const d = data.value;
+      if (!d) return null;
+      const q = new URLSearchParams({ from: d.first_day, to: d.last_day });
+      if (sel.node) q.set("node", sel.node);
+      return `/api/v1/export/${kind}.csv?${q}`;
+    };
 
     async function load() {
       loading.value = true;
@@ -125,7 +133,7 @@ export const Usage = {
     });
     const step = (dir) => { sel.date = shiftDate(sel.date, sel.period === "cycle" ? "month" : sel.period, dir); };
     const today = () => { sel.date = todayIso(); };
-    return { sel, data, error, loading, nodes, chartEl, csvHref, change, step, today, PERIODS, t, num, dayOfIso, load };
+    return { sel, data, error, loading, nodes, chartEl, csvHref, exportHref, change, step, today, PERIODS, t, num, dayOfIso, load };
   },
   template: `
   <section>
@@ -158,6 +166,11 @@ export const Usage = {
       <div v-if="error" class="error-box">{{ error.message }}</div>
       <p v-else-if="data && !data.series.length" class="empty">{{ t('no_data') }}</p>
       <div ref="chartEl" class="chart" :class="{ dim: loading }" data-testid="chart"></div>
+    </div>
+    <div class="row gap wrap export-row" v-if="data">
+      <a class="button ghost" :href="exportHref('daily')" download data-testid="export-daily">{{ t('export_daily') }}</a>
+      <a class="button ghost" :href="exportHref('readings')" download data-testid="export-readings">{{ t('export_readings') }}</a>
+      <span class="muted small">{{ t('export_help', { days: data.first_day === data.last_day ? dayOfIso(data.first_day) : dayOfIso(data.first_day) + ' – ' + dayOfIso(data.last_day) }) }}</span>
     </div>
   </section>`,
 };
