@@ -104,6 +104,9 @@ class Gateway:
 
     def _run_job(self, spec: JobSpec) -> None:
         """Each run gets its own connection; a failing job is logged, never kills the daemon."""
+        if spec.isolated:
+            self._run_isolated(spec)
+            return
         try:
             fn = load_object(spec.target)
         except (ImportError, AttributeError) as err:
@@ -118,6 +121,33 @@ class Gateway:
             log.exception("job %s failed", spec.name)
         finally:
             store.close()
+
+    def _run_isolated(self, spec: JobSpec) -> None:
+        """Run the job in a fresh interpreter (spawn: nothing of the daemon's threads or sockets is
+        inherited) and wait for it; its exit code says whether it worked."""
+        import multiprocessing
+        import resource
+        import time
+
+        from .app import run_isolated_job
+
+        proc = multiprocessing.get_context("spawn").Process(
+            target=run_isolated_job, name=f"powergw-job-{spec.name}", daemon=True,
+            args=(spec.target, str(self.db_path), self.config, self.clock.now_ms(), logging.getLogger().getEffectiveLevel()),
+        )
+        started = time.monotonic()
+        proc.start()
+        proc.join(spec.timeout_s)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(10)
+            log.error("job %s: still running after %d s, stopped", spec.name, spec.timeout_s)
+        elif proc.exitcode != 0:
+            log.error("job %s failed in its own process (exit code %s; its traceback is above)", spec.name, proc.exitcode)
+        else:
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            log.info("job %s: done in its own process in %.1f s (largest job process so far: %.0f MB resident)",
+                     spec.name, time.monotonic() - started, peak_mb)
 
     def stop(self) -> None:
         for src in self.sources:
