@@ -6,6 +6,13 @@ path (`edge_model.scoring`) needs onnxruntime only.
 
 from gateway import PowerGwError
 
+# Bumped whenever the feature columns change; a model records the version it was trained on, and
+# a gateway scores only with models of its own version. Here, not in features.py, so that reading
+# a model's version (doctor, /metrics, the dashboard) imports neither numpy nor onnxruntime.
+FEATURES_VERSION = 4
+MODEL_FILE = "model.onnx"
+METADATA_FILE = "metadata.json"
+
 
 class EdgeModelError(PowerGwError):
     """Root of every error edge_model raises on purpose."""

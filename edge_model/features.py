@@ -15,10 +15,8 @@ import warnings
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from edge_model import EdgeModelError
+from edge_model import FEATURES_VERSION, EdgeModelError  # noqa: F401 - FEATURES_VERSION is part of this module's interface
 from gateway.public_holidays import HolidayCalendar
-
-FEATURES_VERSION = 4
 
 FEATURE_NAMES = (
     "hour", "weekday", "weekend", "holiday", "season", "history_days",

@@ -11,9 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from edge_model import EdgeModelError
-from edge_model.features import FEATURES_VERSION
-from edge_model.scoring import METADATA_FILE, MODEL_FILE
+from edge_model import FEATURES_VERSION, METADATA_FILE, MODEL_FILE, EdgeModelError
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "models" / "shipped"
 STATE_FILE = "state.json"

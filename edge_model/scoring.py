@@ -8,11 +8,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from edge_model import EdgeModelError
+from edge_model import METADATA_FILE, MODEL_FILE, EdgeModelError  # noqa: F401 - the file names are re-exported
 from edge_model.features import FEATURES_VERSION, as_model_input
-
-MODEL_FILE = "model.onnx"
-METADATA_FILE = "metadata.json"
 
 
 class Scorer:
