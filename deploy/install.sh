@@ -216,6 +216,12 @@ install_files() {
         say "keeping your $ETC/config.toml (compare it with config.example.toml for new keys)"
     else
         run install -m 0640 "$HERE/config.example.toml" "$ETC/config.toml"
+        # An installed gateway's dashboard is for the household's phones: listen on the LAN (it
+        # needs a login; there is no default password). `powergw ui` run by hand stays on loopback.
+        if [ "$DRY_RUN" -eq 0 ]; then
+            awk '/^\[/ { section = $0 } section == "[ui]" && $0 == "# host = \"127.0.0.1\"" { print "host = \"0.0.0.0\""; next } { print }' \
+                "$HERE/config.example.toml" > "$ETC/config.toml"
+        fi
         if [ "$DO_SYSTEM" -eq 1 ]; then run chown "root:$SERVICE_USER" "$ETC/config.toml"; fi
     fi
     run ln -sfn /opt/powergw/venv/bin/powergw "$BIN_LINK"
@@ -270,7 +276,7 @@ Next:
   1. plug in a node, then list its stable name:   ls -l /dev/powergw/
   2. put it in [serial] ports:                     sudoedit /etc/powergw/config.toml
   3. apply and check:                              sudo systemctl restart powergw && powergw doctor
-  Logs: journalctl -u powergw -f     Dashboard: powergw-ui.service, [ui] host/port in the config
+  Logs: journalctl -u powergw -f     Dashboard: http://<this Pi>:8080 on the LAN ([ui] host/port in the config)
   Metrics: powergw-metrics.service, /metrics on [metrics] host/port (default 0.0.0.0:9101)
 EOF
 }

@@ -31,7 +31,7 @@ EXPECTED = {
     "etc/udev/rules.d/99-powergw.rules": (0o644, "udev/99-powergw.rules"),
     "etc/systemd/journald.conf.d/powergw-volatile.conf": (0o644, "journald/powergw-volatile.conf"),
     "etc/powergw/config.example.toml": (0o644, "config.example.toml"),
-    "etc/powergw/config.toml": (0o640, "config.example.toml"),
+    "etc/powergw/config.toml": (0o640, None),  # the example with the dashboard on the LAN: checked below
     "opt/powergw/install-manifest": (0o644, None),
 }
 EXPECTED_DIRS = {"var/lib/powergw": 0o750, "var/lib/powergw/backups": 0o750, "etc/powergw": 0o750}
@@ -56,6 +56,14 @@ def test_installer_lays_down_exactly_the_expected_files(tmp_path):
         if source:
             assert (tmp_path / rel).read_bytes() == (DEPLOY / source).read_bytes(), rel
     assert os.readlink(tmp_path / "usr/local/bin/powergw") == "/opt/powergw/venv/bin/powergw"
+    # The fresh config is the example with one line changed: the dashboard listens on the LAN
+    # (the household's phones), while the MQTT broker's host in the same file stays as it was.
+    example = (DEPLOY / "config.example.toml").read_text().splitlines()
+    config = (tmp_path / "etc/powergw/config.toml").read_text().splitlines()
+    changed = [(a, b) for a, b in zip(example, config) if a != b]
+    assert len(example) == len(config) and changed == [('# host = "127.0.0.1"', 'host = "0.0.0.0"')]
+    assert config.index('host = "0.0.0.0"') > config.index("[ui]") and config.index('host = "0.0.0.0"') < config.index("[ble]")
+    assert parse_config(tomllib.loads("\n".join(config)), "installed").ui.host == "0.0.0.0"
     for rel, mode in EXPECTED_DIRS.items():
         assert stat.S_IMODE((tmp_path / rel).stat().st_mode) == mode, rel
     manifest = (tmp_path / "opt/powergw/install-manifest").read_text().split()
