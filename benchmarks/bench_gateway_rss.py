@@ -1,0 +1,152 @@
+"""Resident memory of the whole gateway as it runs on a Pi: `powergw run --no-ui` (ingest from a
+serial port, every periodic job, the theft model scored by onnxruntime) and `powergw ui` (the
+dashboard), two processes as deploy/ installs them.
+
+A database with `--history-days` of simulated history is made first (`powergw demo` fills it);
+then `powergw simulate` streams one node through a pair of pseudo-terminals into the daemon, the
+dashboard answers a few pages, and both processes' VmRSS / VmHWM are sampled from /proc until
+the daemon's first `theft_score` run (120 s after start) is over. Baseline, in the same run: a
+bare interpreter. The goal (issue 5): the whole gateway under 150 MB.
+
+    .venv/bin/python benchmarks/bench_gateway_rss.py [--seconds 170] [--history-days 36] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tty
+import urllib.request
+from pathlib import Path
+
+
+def status_kb(pid: int) -> dict[str, int]:
+    out = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":")
+                out[key] = int(value.split()[0])
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pty_pair():
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    return master, slave, os.ttyname(slave)
+
+
+def relay(src: int, dst: int, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            data = os.read(src, 4096)
+        except OSError:
+            return
+        while data:
+            data = data[os.write(dst, data):]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=170.0, help="how long to sample (the theft job runs at 120 s)")
+    ap.add_argument("--history-days", type=int, default=36, help="days of history in the database (the theft job reads 36)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    py = sys.executable
+    env = {**os.environ, "POWERGW_ADMIN_PASSWORD": "bench-password-1"}
+
+    bare = subprocess.Popen([py, "-c", "import time; time.sleep(3)"])
+    time.sleep(1.0)
+    baseline_kb = status_kb(bare.pid)["VmRSS"]
+    bare.wait()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subprocess.run([py, "-m", "gateway.cli", "demo", "--data-dir", str(tmp), "--port", str(free_port()),
+                        "--history-days", str(args.history_days), "--duration", "1"],
+                       check=True, env=env, capture_output=True, timeout=900)
+        db = tmp / "powergw.db"
+        cfg = tmp / "config.toml"
+        cfg.write_text(f'[gateway]\ndb = "{db}"\n[ui]\nenabled = false\n[backup]\ndir = "{tmp / "backups"}"\n')
+        node_m, node_s, node_path = pty_pair()
+        gw_m, gw_s, gw_path = pty_pair()
+        stop = threading.Event()
+        threading.Thread(target=relay, args=(node_m, gw_m, stop), daemon=True).start()
+        port = free_port()
+        daemon_log = tmp / "daemon.log"
+        daemon = subprocess.Popen([py, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path],
+                                  env=env, stderr=daemon_log.open("w"))
+        ui = subprocess.Popen([py, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port)],
+                              env=env, stderr=subprocess.DEVNULL)
+        sim = subprocess.Popen([py, "-m", "gateway.cli", "simulate", "--out", node_path, "--speed", "1",
+                                "--duration", str(int(args.seconds) + 30)], stderr=subprocess.DEVNULL)
+        samples = []
+        try:
+            started = time.monotonic()
+            while time.monotonic() - started < args.seconds:
+                time.sleep(5.0)
+                for page in ("/healthz", "/", "/api/v1/openapi.json"):
+                    try:
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=5).read()
+                    except OSError:
+                        pass
+                samples.append((time.monotonic() - started, status_kb(daemon.pid), status_kb(ui.pid)))
+        finally:
+            for p in (sim, ui, daemon):
+                p.terminate()
+            for p in (sim, ui, daemon):
+                p.wait(timeout=30)
+            stop.set()
+            for fd in (node_m, node_s, gw_m, gw_s):
+                os.close(fd)
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'theft.status'").fetchone()
+        theft_status = json.loads(row[0]) if row else None
+        # The theft job runs in a child process of its own; the daemon logs the largest one's peak.
+        job_peaks = [float(line.rsplit("so far: ", 1)[1].split()[0]) for line in daemon_log.read_text().splitlines()
+                     if "job theft_score: done in its own process" in line]
+
+    daemon_peak = max(s[1]["VmHWM"] for s in samples) / 1024
+    ui_peak = max(s[2]["VmHWM"] for s in samples) / 1024
+    result = {
+        "baseline_bare_interpreter_mb": round(baseline_kb / 1024, 1),
+        "daemon_peak_mb": round(daemon_peak, 1),
+        "daemon_last_rss_mb": round(samples[-1][1]["VmRSS"] / 1024, 1),
+        "ui_peak_mb": round(ui_peak, 1),
+        "ui_last_rss_mb": round(samples[-1][2]["VmRSS"] / 1024, 1),
+        "whole_gateway_peak_mb": round(daemon_peak + ui_peak, 1),
+        "theft_job_process_peak_mb": job_peaks[-1] if job_peaks else None,
+        "daemon_vs_bare": round(daemon_peak / (baseline_kb / 1024), 1),
+        "theft_job_ran": theft_status is not None,
+        "theft_status": theft_status and theft_status.get("status"),
+        "seconds": args.seconds,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"bare interpreter          {result['baseline_bare_interpreter_mb']:7.1f} MB")
+        print(f"daemon (run --no-ui) peak {result['daemon_peak_mb']:7.1f} MB  ({result['daemon_vs_bare']}x bare)  last {result['daemon_last_rss_mb']} MB")
+        print(f"dashboard (ui) peak       {result['ui_peak_mb']:7.1f} MB  last {result['ui_last_rss_mb']} MB")
+        print(f"whole gateway peak        {result['whole_gateway_peak_mb']:7.1f} MB  (goal < 150 MB)")
+        print(f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)")
+        print(f"theft job: {result['theft_status'] or 'did not run'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
