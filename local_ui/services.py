@@ -129,14 +129,16 @@ class Billing:
             return fn(*args, **kwargs)
         except self.mod.TariffError as err:
             raise Unavailable(f"billing cannot load its tariff: {err}") from err
+        except self.mod.MeteredNodeError as err:
+            # A node named in [billing] metered_nodes that has never reported: no request can fix that.
+            raise Unavailable(f"billing cannot count the household's units: {err}") from err
         except self.mod.PaymentError as err:
             raise InputError(str(err), 400) from err
         except self.mod.BillingError as err:
             text = str(err)
             raise InputError(text, 404 if text.startswith("no ") else 409) from err
         except StoreError as err:
-            # A node named in [billing] metered_nodes that has never reported: no request can fix that.
-            raise Unavailable(f"billing cannot count the household's units: {err} (check [billing] metered_nodes)") from err
+            raise Unavailable(f"billing cannot read the database: {err}") from err
 
     def __getattr__(self, name: str) -> Any:
         fn = getattr(self.service, name)
@@ -288,6 +290,8 @@ class MeterReadings:
                                      "YYYY-MM-DD dates (to = the next meter-reading day)") from None
                 row, _ = self.reconcile.record_billed_units(self.store, section, self.alerts, billed_units,
                                                             start_ms=start, end_ms=end, now_ms=now, note=note)
+        except self.mod.MeteredNodeError as err:
+            raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
         except self.mod.BillingError as err:
             raise InputError(str(err)) from err
         return next(r for r in self.list(limit=1000) if r["id"] == row["id"])

@@ -4,13 +4,14 @@ alerts once per cycle, meter reconciliation, closing a cycle into the ledger."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 import pytest
 
 from gateway.alerts import AlertStore
 from gateway.app import JobContext
-from gateway.billing import LedgerError
+from gateway.billing import LedgerError, MeteredNodeError
 from gateway.billing.cycle import Cycle, add_months, cycle_containing
 from gateway.billing.estimate import cycle_estimate
 from gateway.billing.jobs import check_budget, close_cycles
@@ -191,3 +192,81 @@ def test_close_cycle_prefers_billed_units(store):
     ctx = JobContext(store=store, config=cfg, now_ms=lambda: ms(dt.date(2025, 9, 6)), extras={})
     [bill] = close_cycles(ctx)
     assert bill["source"] == "meter" and bill["amount_paise"] == 117500  # 235 + 200 × 4.70
+
+
+def test_a_metered_node_that_never_reported_is_one_named_error(store):
+    fill(store, START, 2, 500, node="main")
+    fill(store, START, 2, 100, node="fridge")
+    with pytest.raises(MeteredNodeError) as caught:
+        cycle_estimate(store, config(metered_nodes=["main", "mian"]).billing, BOOK, ms(dt.date(2025, 7, 7)))
+    err = caught.value
+    assert (err.unknown, err.known, err.problem) == (("mian",), ("fridge", "main"), "metered_nodes:mian")
+    assert str(err) == ("[billing] metered_nodes lists 'mian', but no node with that id has reported; "
+                        "known nodes: 'fridge', 'main'")
+    # Every path that counts the house refuses the same way: a meter reading records nothing.
+    with pytest.raises(MeteredNodeError, match="'mian'"):
+        record_billed_units(store, config(metered_nodes=["mian"]).billing, AlertStore(store), "30",
+                            start_ms=ms(START), end_ms=ms(dt.date(2025, 7, 7)), now_ms=0)
+    assert store.conn.execute("SELECT count(*) FROM meter_readings").fetchone()[0] == 0
+
+
+
+class Daemon:
+    """The real daemon (no sources, no scheduler) on the test's database: runs jobs as the scheduler does."""
+
+    def __init__(self, db, first_ms: int):
+        from gateway.clock import ManualClock
+        from gateway.daemon import build_gateway
+
+        self.db, self.clock = db, ManualClock(first_ms)
+        self.gw = build_gateway(config(), db_path=db, serial_ports=[], clock=self.clock, runtime_dir=db.parent / "run", jobs=())
+
+    def run(self, target: str, billing: dict, times: int = 1) -> None:
+        """Run a billing job `times` times, 15 minutes apart, with these [billing] settings."""
+        from gateway.app import JobSpec
+
+        self.gw.config = config(**billing)
+        for _ in range(times):
+            self.gw._run_job(JobSpec(target.rpartition(":")[2], target, seconds=900))
+            self.clock.advance(900_000)
+
+    def close(self) -> None:
+        self.gw.ingest.store.close()
+
+
+def test_budget_job_reports_an_unknown_metered_node_once_and_keeps_running(store, caplog):
+    fill(store, START, 10, 1000, node="main")
+    fill(store, START, 10, 200, node="ac")  # the AC's circuit: inside "main"
+    caplog.set_level(logging.INFO)
+    daemon = Daemon(store.path, ms(dt.date(2025, 7, 15)))
+    alerts = AlertStore(store)
+    try:
+        # A typo in the config: the budget check runs every 15 minutes for five hours.
+        daemon.run("gateway.billing.jobs:check_budget", {"metered_nodes": ["mian"], "budget_inr": 100}, times=20)
+        daemon.run("gateway.billing.jobs:close_cycles", {"metered_nodes": ["mian"]}, times=4)
+        [alert] = alerts.list()
+        assert alert["kind"] == "metered_node_unknown" and alert["state"] == "open" and alert["dedup_key"] == "metered_nodes:mian"
+        assert alert["message"] == ("[billing] metered_nodes lists 'mian', but no node with that id has reported; known nodes: "
+                                    "'ac', 'main'. No bill is computed until the id is corrected or the node reports.")
+        assert alert["repeat_count"] == 24 and alert["data"] == {"unknown": ["mian"], "known": ["ac", "main"]}
+        logged = [r for r in caplog.records if r.name.startswith("gateway")]
+        assert [(r.levelname, r.getMessage()) for r in logged] == [
+            ("WARNING", "billing: [billing] metered_nodes lists 'mian', but no node with that id has reported; known nodes: "
+                        "'ac', 'main'; no bill until it is fixed"),
+        ]  # once, and no "job billing_check failed" traceback: the daemon carries on
+        assert Ledger(store).bills() == []  # nothing billed from part of the house
+
+        # Another mistake is another problem: the first is resolved, the new one raised (and logged) once.
+        caplog.clear()
+        daemon.run("gateway.billing.jobs:check_budget", {"metered_nodes": ["main", "solar"], "budget_inr": 100}, times=3)
+        assert [(a["dedup_key"], a["state"]) for a in alerts.list(kind="metered_node_unknown")] == [
+            ("metered_nodes:solar", "open"), ("metered_nodes:mian", "resolved")]
+        assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+        # Fixed: the alert is resolved and billing works again (budget alerts from the whole house).
+        daemon.run("gateway.billing.jobs:check_budget", {"metered_nodes": ["main"], "budget_inr": 100}, times=2)
+        assert alerts.list(kind="metered_node_unknown", state="open") == []
+        assert alerts.get(alerts.list(kind="metered_node_unknown")[0]["id"])["actions"][0]["by"] == "powergw"
+        assert {a["kind"] for a in alerts.list(state="open")} >= {"budget_threshold", "budget_projection"}
+    finally:
+        daemon.close()

@@ -85,6 +85,22 @@ def test_live_bill(capsys, setup):
     assert "Budget: ₹188.00 of ₹1,000.00 (19%)" in out
 
 
+def test_live_bill_with_a_metered_node_that_never_reported(capsys, setup):
+    cfg, db = setup
+    store = open_store(db)
+    fill(store, START, 20, 375)  # node "main"
+    fill(store, START, 20, 100, node="ac")
+    store.close()
+    cfg.write_text(cfg.read_text() + 'metered_nodes = ["mian"]\n')  # a typo for "main"
+    for fmt in ("table", "json"):
+        code, out, err = run(capsys, "bill", "-c", cfg, "--at", "2025-07-25", "--format", fmt)
+        assert code == 2 and out == ""
+        assert err == ("powergw bill: error: [billing] metered_nodes lists 'mian', but no node with that id has reported; "
+                       "known nodes: 'ac', 'main'\n")
+    code, out, _ = run(capsys, "bill", "-c", cfg, "--units", "180", "--format", "json")  # no store, no nodes needed
+    assert code == 0 and json.loads(out)["total"] == "188.00"
+
+
 def test_pay_and_balance(capsys, setup):
     cfg, db = setup
     code, out, _ = run(capsys, "pay", "-c", cfg, "--amount", "500", "--key", "k1")

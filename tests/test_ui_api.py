@@ -464,7 +464,14 @@ def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock):
     assert "metered_nodes" in over["bill"]["unavailable"] and "ff:ff:ff:ff:ff:ff" in over["bill"]["unavailable"]
     assert [n["power_w"] for n in over["nodes"]] == [420.0, 1500.0]  # each node still shows
     r = client.get("/api/v1/bill")
-    assert r.status_code == 503 and "metered_nodes" in error(r)
+    assert r.status_code == 503 and error(r) == (
+        "billing cannot count the household's units: [billing] metered_nodes lists 'ff:ff:ff:ff:ff:ff', but no node with "
+        f"that id has reported; known nodes: '{KITCHEN}', '{MAINS}'")
+    # A meter reading cannot be compared with the sensors either: refused as unavailable, nothing recorded.
+    r = client.post("/api/v1/meter-readings", json={"billed_units": "300", "from": "2026-02-11", "to": "2026-03-11"},
+                    headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 503 and "'ff:ff:ff:ff:ff:ff'" in error(r)
+    assert client.get("/api/v1/meter-readings").get_json()["readings"] == []
 
 
 def test_live_stream_limit(app, admin):

@@ -38,6 +38,8 @@ KINDS: dict[str, AlertKind] = {
         AlertKind("model_rejected", "A theft model from the cloud failed its checksum", "warning", emails=False),
         AlertKind("theft", "Possible theft or tapping", "critical", emails=True),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
+        AlertKind("metered_node_unknown", "A whole-house node in [billing] metered_nodes has never reported", "warning",
+                  emails=True),
         AlertKind("email_failing", "Alert email cannot be sent", "warning", emails=False),
         AlertKind("clock_jump", "Gateway clock jumped", "info", emails=False),
     )

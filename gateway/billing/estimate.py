@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..store import Store
+from . import MeteredNodeError
 from .cycle import Cycle, cycle_containing
 from .money import format_inr, paise_str, to_paise
 from .projection import Projection, profile_projection, season_factor, straight_line
@@ -33,8 +34,15 @@ def kwh(mwh: int) -> Decimal:
     return Decimal(mwh) / MWH_PER_KWH
 
 
-def _nodes(section: BillingSection) -> list[str | None]:
-    return list(section.metered_nodes) or [None]
+def metered_nodes(store: Store, section: BillingSection) -> list[str | None]:
+    """The node ids whose sum is the house ([None] = every node); MeteredNodeError if one never reported."""
+    if not section.metered_nodes:
+        return [None]
+    known = set(store.node_keys().values())
+    unknown = [n for n in section.metered_nodes if n not in known]
+    if unknown:
+        raise MeteredNodeError(tuple(unknown), tuple(sorted(known)))
+    return list(section.metered_nodes)
 
 
 def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection) -> int:
@@ -48,7 +56,7 @@ def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection
     h1 = cal.hour_start_ms(end_ms)
     spans = [(start_ms, end_ms, "minute")] if h0 >= h1 else [(start_ms, h0, "minute"), (h0, h1, "hour"), (h1, end_ms, "minute")]
     total = 0
-    for node in _nodes(section):
+    for node in metered_nodes(store, section):
         for a, b, res in spans:
             if b > a:
                 total += sum(r["energy_mwh"] for r in store.usage(a, b, res, node))
@@ -58,7 +66,7 @@ def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection
 def hourly_kwh(store: Store, start_ms: int, end_ms: int, section: BillingSection) -> list[tuple[dt.datetime, float]]:
     """(local hour start, kWh) of the metered nodes, summed across nodes."""
     sums: dict[int, int] = {}
-    for node in _nodes(section):
+    for node in metered_nodes(store, section):
         for r in store.usage(start_ms, end_ms, "hour", node):
             sums[r["start_ms"]] = sums.get(r["start_ms"], 0) + r["energy_mwh"]
     cal = store.calendar
@@ -197,7 +205,7 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
     total_days = (end_ms - start_ms) / 86_400_000
 
     daily = []
-    for node in _nodes(section):
+    for node in metered_nodes(store, section):
         for r in store.usage(start_ms, cal.day_start_ms(today), "day", node):
             daily.append((r["start_ms"], r["energy_mwh"]))
     per_day: dict[int, int] = {}

@@ -12,8 +12,9 @@ import datetime as dt
 import logging
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..alerts import alert_store
+from ..alerts import AlertStore, alert_store
 from ..app import JobContext
+from . import MeteredNodeError
 from .cycle import cycle_containing, previous_cycle
 from .estimate import Estimate, bill_options, cycle_estimate, energy_mwh, kwh
 from .ledger_wiring import ledger_for
@@ -64,15 +65,49 @@ def budget_alerts(est: Estimate, slab_warning_units: int) -> list[tuple[str, str
     return out
 
 
+METERED_NODES_KIND = "metered_node_unknown"
+
+
+def report_metered_nodes(alerts: AlertStore, err: MeteredNodeError | None, now_ms: int, *, resolve: bool = True) -> None:
+    """One metered_node_unknown alert (and one log line) per distinct problem while it lasts.
+
+    The job runs every 15 minutes; the alert's dedup key names the unknown ids, so a repeat only
+    counts on the open alert and logs nothing. With `resolve`, open alerts for another problem (or
+    for none: the config was fixed) are resolved, so a later typo is news again.
+    """
+    key = err.problem if err is not None else None
+    if resolve:
+        for old in alerts.list(state="open", kind=METERED_NODES_KIND, limit=1000):
+            if old["dedup_key"] != key:
+                alerts.act(old["id"], "resolve", "powergw", "billing counts the metered nodes again", now_ms=now_ms)
+                log.info("billing: %s resolved", old["dedup_key"])
+    if err is None:
+        return
+    _, created = alerts.raise_alert(
+        METERED_NODES_KIND, None, f"{err}. No bill is computed until the id is corrected or the node reports.",
+        now_ms=now_ms, dedup_key=key, data={"unknown": list(err.unknown), "known": list(err.known)},
+    )
+    if created:
+        log.warning("billing: %s; no bill until it is fixed", err)
+
+
 def check_budget(ctx: JobContext) -> Estimate | None:
-    """Raise budget, projection and slab alerts for the current cycle (each once per cycle)."""
+    """Raise budget, projection and slab alerts for the current cycle (each once per cycle).
+
+    A metered node that never reported stops the estimate: one metered_node_unknown alert says so.
+    """
     section = ctx.config["billing"]
     book = TariffBook.load(section.tariff_dir)
     now = ctx.now_ms()
     if not ctx.store.node_keys():
         return None
-    est = cycle_estimate(ctx.store, section, book, now)
     alerts = alert_store(ctx.store, ctx.config)
+    try:
+        est = cycle_estimate(ctx.store, section, book, now)
+    except MeteredNodeError as err:
+        report_metered_nodes(alerts, err, now)
+        return None
+    report_metered_nodes(alerts, None, now)
     for kind, key, message, data in budget_alerts(est, section.slab_warning_units):
         alerts.raise_alert(kind, None, message, now_ms=now, dedup_key=key, data=data)
     return est
@@ -92,7 +127,12 @@ def close_cycles(ctx: JobContext) -> list[dict]:
     start_ms, end_ms = cal.day_start_ms(cycle.start), cal.day_start_ms(cycle.end)
     billed = billed_units_for(store, start_ms, end_ms)
     if billed is None:
-        mwh = energy_mwh(store, start_ms, end_ms, section)
+        try:
+            mwh = energy_mwh(store, start_ms, end_ms, section)
+        except MeteredNodeError as err:
+            # Not billed from part of the house; closed on the first run after the config is fixed.
+            report_metered_nodes(alert_store(store, ctx.config), err, now, resolve=False)
+            return []
         if mwh == 0:
             return []  # nothing measured (the gateway was not running): nothing to bill
         units, source = kwh(mwh).quantize(Decimal(1), rounding=ROUND_HALF_UP), "sensor"
