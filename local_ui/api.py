@@ -48,6 +48,7 @@ from .services import (
     MeterReadings,
     Unavailable,
     household_nodes,
+    household_nodes_checked,
     model_status,
 )
 
@@ -521,7 +522,13 @@ def _usage_period(ctx: UiContext, args: dict):
         raise ApiError(400, str(err)) from None
 
 
-def usage_series(ctx: UiContext, p, node: str | None) -> dict:
+def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] | None, no_total: str | None) -> dict:
+    """Every node's energy per bucket, and the household's total by billing's rule.
+
+    The total (`total_kwh`, `total_points`) counts the nodes in `household` ([billing]
+    metered_nodes; None = every node), or the one node asked for; `no_total` says why there is
+    none (a metered node that never reported).
+    """
     cal = ctx.calendar
     store = ctx.store()
     start, end = cal.day_start_ms(p.first), cal.day_start_ms(p.end)
@@ -543,11 +550,25 @@ def usage_series(ctx: UiContext, p, node: str | None) -> dict:
             month = month_key(cal.day(b))
             b = month_starts.get(month) or month_starts.setdefault(month, cal.day_start_ms(month + "-01"))
         s["points"][b] = s["points"].get(b, 0) + r["energy_mwh"]
+
+    def metered(node_id: str) -> bool:
+        return household is None or node_id in household
+
+    def counted(node_id: str) -> bool:
+        return node is not None or metered(node_id)
+
+    if node is not None:
+        no_total = None  # one node's own total needs no household rule
+    total_mwh: dict[int, int] = {}
+    for s in series.values():
+        if counted(s["node_id"]):
+            for b, mwh in s["points"].items():
+                total_mwh[b] = total_mwh.get(b, 0) + mwh
     out = []
     for s in sorted(series.values(), key=lambda s: s["name"] or ""):
         pts = sorted(s["points"].items())
-        out.append({"node_id": s["node_id"], "name": s["name"], "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts]})
-    total = sum(v for s in out for _, v in s["points"])
+        out.append({"node_id": s["node_id"], "name": s["name"], "metered": metered(s["node_id"]),
+                    "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts]})
     return {
         "buckets": _buckets(ctx, p),
         "period": p.kind,
@@ -556,7 +577,10 @@ def usage_series(ctx: UiContext, p, node: str | None) -> dict:
         "start_ms": cal.day_start_ms(p.first),
         "end_ms": cal.day_start_ms(p.end),
         "resolution": p.resolution,
-        "total_kwh": round(total, 6),
+        "total_kwh": None if no_total else round(sum(total_mwh.values()) / 1e6, 6),
+        "total_points": None if no_total else [[b, round(mwh / 1e6, 6)] for b, mwh in sorted(total_mwh.items())],
+        "total_unavailable": no_total,
+        "excluded_from_total": [s["node_id"] for s in out if not counted(s["node_id"])],
         "series": out,
     }
 
@@ -579,9 +603,14 @@ def usage(ctx: UiContext, args, body):
     today = ctx.calendar.today(ctx.now_ms())
 
     def compute() -> dict:
-        data = usage_series(ctx, p, args["node"])
+        # The household's total follows the bill: [billing] metered_nodes, refused as billing refuses it.
+        try:
+            household, no_total = household_nodes_checked(ctx.store(), ctx.effective_config()), None
+        except Unavailable as err:
+            household, no_total = frozenset(ctx.effective_config()["billing"].metered_nodes), str(err)
+        data = usage_series(ctx, p, args["node"], household, no_total)
         if args["compare"]:
-            data["previous"] = usage_series(ctx, p.previous(), args["node"])
+            data["previous"] = usage_series(ctx, p.previous(), args["node"], household, no_total)
         return data
 
     data = ctx.memo(("usage", p, args["node"], bool(args["compare"]), today), compute)
@@ -887,7 +916,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              params=(Param("seconds", "integer", "close the stream after this many seconds (default 300; EventSource reconnects)", minimum=1, maximum=3600),),
              produces=("text/event-stream",)),
     Endpoint("GET", "/live/snapshot", live_snapshot, "The latest live readings, once", "data"),
-    Endpoint("GET", "/usage", usage, "Energy (kWh) per node per bucket for a period or a custom range; CSV with format=csv", "data",
+    Endpoint("GET", "/usage", usage, "Energy (kWh) per node per bucket for a period or a custom range, and the household's total ([billing] metered_nodes); CSV with format=csv", "data",
              params=_USAGE_PARAMS, produces=("application/json", "text/csv")),
     Endpoint("GET", "/bill", bill_current, "This cycle: units and bill till date, projection, budget, slab position and breakdown", "billing"),
     Endpoint("GET", "/bills", bills_list, "Closed bills, newest first", "billing"),

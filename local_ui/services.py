@@ -191,6 +191,22 @@ def household_nodes(config) -> frozenset[str] | None:
     return frozenset(config["billing"].metered_nodes) or None
 
 
+def household_nodes_checked(store, config) -> frozenset[str] | None:
+    """`household_nodes`, refused as billing refuses them: Unavailable (with billing's reason) when a
+    listed node has never reported, so no household total is made from part of the house."""
+    nodes = household_nodes(config)
+    if nodes is None:
+        return None
+    from gateway.billing import MeteredNodeError
+    from gateway.billing.estimate import metered_nodes
+
+    try:
+        metered_nodes(store, config["billing"])
+    except MeteredNodeError as err:
+        raise Unavailable(f"billing cannot count the household's units: {err}") from err
+    return nodes
+
+
 # ---- theft model ----------------------------------------------------------------------------
 
 

@@ -905,3 +905,45 @@ def test_usage_cycle_is_billings_cycle(billing):
     assert usage["first_day"] == bill["cycle"]["start"] and usage["last_day"] == bill["cycle"]["last_day"]
     assert Decimal(str(usage["total_kwh"])) == Decimal(bill["units_till_date"])
     assert usage["previous"]["last_day"] < usage["first_day"]
+
+
+@pytest.mark.parametrize("metered, watts, units", [
+    ([], 1920, "206.40"),  # every node is the house (the units as in the today's-cost test above)
+    ([MAINS], 1500, "161.25"),  # the kitchen is a sub-circuit, already inside the mains
+])
+def test_usage_totals_follow_the_bills_metered_nodes(tmp_path, clock, metered, watts, units):
+    client = household_app(tmp_path, clock, metered)
+    bill = client.get("/api/v1/bill").get_json()
+    usage = client.get("/api/v1/usage?period=cycle&compare=true").get_json()
+    assert (usage["first_day"], usage["last_day"]) == (bill["cycle"]["start"], bill["cycle"]["last_day"]) == ("2026-03-11", "2026-04-10")
+    assert bill["units_till_date"] == units and Decimal(str(usage["total_kwh"])) == Decimal(units)
+    # Every node keeps its own series; only the total (and its per-day points) leaves sub-circuits out.
+    assert [(s["node_id"], s["metered"]) for s in usage["series"]] == [(KITCHEN, not metered), (MAINS, True)]
+    assert usage["excluded_from_total"] == ([KITCHEN] if metered else []) and usage["total_unavailable"] is None
+    assert usage["total_points"][0] == [usage["buckets"][0], pytest.approx(24 * watts / 1000)]
+    assert sum(v for _, v in usage["total_points"]) == pytest.approx(usage["total_kwh"])
+    # The comparison is by the same rule: 11 Feb – 10 Mar, 28 whole days.
+    previous = usage["previous"]
+    assert previous["first_day"] == "2026-02-11" and previous["total_kwh"] == pytest.approx(28 * 24 * watts / 1000)
+    assert previous["total_points"][5] == [previous["buckets"][5], pytest.approx(24 * watts / 1000)]
+    # One node asked for: its own total, whatever it is.
+    week = client.get(f"/api/v1/usage?period=week&date=2026-03-04&resolution=day&node={KITCHEN}").get_json()
+    assert week["total_kwh"] == pytest.approx(7 * 24 * 0.42) and week["excluded_from_total"] == []
+    # The chart's CSV still has every node's rows (it has no total column).
+    rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/usage?period=day&date=2026-03-14&format=csv").get_data(as_text=True))))
+    assert {r["node_id"] for r in rows} == {KITCHEN, MAINS} and len(rows) == 48
+
+
+def test_usage_with_a_metered_node_that_never_reported(tmp_path, clock):
+    client = household_app(tmp_path, clock, [MAINS, "ff:ff:ff:ff:ff:ff"])
+    r = client.get("/api/v1/usage?period=month&compare=true")
+    assert r.status_code == 200
+    usage = r.get_json()
+    # No household total from part of the house; why, in billing's words; every node's series still there.
+    assert usage["total_kwh"] is None and usage["total_points"] is None and usage["previous"]["total_kwh"] is None
+    assert usage["total_unavailable"] == (
+        "billing cannot count the household's units: [billing] metered_nodes lists 'ff:ff:ff:ff:ff:ff', but no node "
+        f"with that id has reported; known nodes: '{KITCHEN}', '{MAINS}'")
+    assert [s["node_id"] for s in usage["series"]] == [KITCHEN, MAINS] and usage["excluded_from_total"] == [KITCHEN]
+    one = client.get(f"/api/v1/usage?period=day&date=2026-03-14&node={MAINS}").get_json()
+    assert one["total_kwh"] == pytest.approx(24 * 1.5) and one["total_unavailable"] is None

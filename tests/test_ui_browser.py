@@ -297,6 +297,17 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
         kitchen = page.inner_text(f"[data-node='{KITCHEN}'] [data-testid=node-power]")
         assert kitchen.endswith(" W") and kitchen != "—"
         shot(page, "overview-metered")
+        # The Usage page's total is the mains' too (the bill's rule), and says the kitchen is left out.
+        page.click("[data-nav=usage]")
+        page.wait_for_selector("[data-testid=usage-metered-note]")
+        assert "1 sub-circuit node(s)" in page.inner_text("[data-testid=usage-metered-note]")
+        want = page.evaluate("""async () => {
+            const u = await (await fetch('/api/v1/usage?period=day&compare=true')).json();
+            const mains = u.series.find((s) => s.metered).points.reduce((a, [, v]) => a + v, 0);
+            return [(await import('/static/format.js')).num(u.total_kwh, 2), Math.abs(mains - u.total_kwh) < 1e-6];
+        }""")
+        assert want[1] and page.inner_text("[data-testid=usage-total]") == want[0] + " kWh"
+        shot(page, "usage-metered")
         assert not page.errors, page.errors
         page.context.close()
     finally:

@@ -92,13 +92,14 @@ export const Usage = {
           value: (u, v) => (v == null ? "—" : num(v, 3) + " kWh"),
         });
       });
-      if (d.previous && d.previous.series.length) {
+      // The previous period's household total (the server's: [billing] metered_nodes, as the bill counts).
+      if (d.previous && d.previous.total_points && d.previous.total_points.length) {
         const totals = d.previous.buckets.map(() => null);
         const pidx = new Map(d.previous.buckets.map((x, i) => [x, i]));
-        d.previous.series.forEach((s) => s.points.forEach(([x, v]) => {
+        d.previous.total_points.forEach(([x, v]) => {
           const i = pidx.get(x);
-          if (i !== undefined) totals[i] = (totals[i] || 0) + v;
-        }));
+          if (i !== undefined) totals[i] = v;
+        });
         cols.push(xs.map((_, i) => (i < totals.length ? totals[i] : null)));
         series.push({ label: t("previous_period"), stroke: "#475569", dash: [5, 4], width: 1.5, points: { show: false },
           paths: uPlot.paths.stepped({ align: 1 }), value: (u, v) => (v == null ? "—" : num(v, 3) + " kWh") });
@@ -128,7 +129,7 @@ export const Usage = {
 
     const change = computed(() => {
       const d = data.value;
-      if (!d?.previous || !d.previous.total_kwh) return null;
+      if (d?.total_kwh == null || !d.previous || !d.previous.total_kwh) return null;
       return (100 * (d.total_kwh - d.previous.total_kwh)) / d.previous.total_kwh;
     });
     const step = (dir) => { sel.date = shiftDate(sel.date, sel.period === "cycle" ? "month" : sel.period, dir); };
@@ -158,8 +159,10 @@ export const Usage = {
     <div class="card">
       <div v-if="data" class="row gap wrap stats">
         <div><div class="muted small">{{ t('total') }} · {{ dayOfIso(data.first_day) }}<span v-if="data.last_day !== data.first_day"> – {{ dayOfIso(data.last_day) }}</span></div>
-          <div class="big" data-testid="usage-total">{{ num(data.total_kwh, 2) }} <small>kWh</small></div></div>
-        <div v-if="data.previous"><div class="muted small">{{ t('previous_period') }}</div><div class="big-ish">{{ num(data.previous.total_kwh, 2) }} kWh</div></div>
+          <div class="big" data-testid="usage-total">{{ num(data.total_kwh, 2) }} <small v-if="data.total_kwh != null">kWh</small></div>
+          <div class="muted small" v-if="data.excluded_from_total.length" data-testid="usage-metered-note">{{ t('usage_metered_only', { n: data.excluded_from_total.length }) }}</div>
+          <div class="muted small" v-if="data.total_unavailable" data-testid="usage-no-total">{{ data.total_unavailable }}</div></div>
+        <div v-if="data.previous && data.previous.total_kwh != null"><div class="muted small">{{ t('previous_period') }}</div><div class="big-ish">{{ num(data.previous.total_kwh, 2) }} kWh</div></div>
         <div v-if="change !== null"><div class="muted small">{{ t('change') }}</div>
           <div class="big-ish" :class="change > 0 ? 'text-warn' : 'text-ok'">{{ change > 0 ? '+' : '' }}{{ num(change, 1) }} %</div></div>
       </div>

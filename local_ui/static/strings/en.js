@@ -86,6 +86,7 @@ export default {
   export_bills: "Bills (CSV)",
   export_payments: "Payments (CSV)",
   total: "Total",
+  usage_metered_only: "Whole-house meters only: the {n} sub-circuit node(s) in the chart are already inside this total",
   previous_period: "Previous period",
   change: "Change",
   units_kwh: "kWh",
