@@ -41,5 +41,19 @@ class AuthError(SyncError):
         self.status = status
 
 
-class ChecksumError(SyncError):
+class ModelRejected(SyncError):
+    """A theft model from the cloud that this gateway will not use: its announcement, metadata,
+    features version, checksum or file is wrong. Recorded as `rejected`; never retried."""
+
+
+class ChecksumError(ModelRejected):
     """A downloaded theft model whose SHA-256 is not the one the cloud announced."""
+
+
+class MetadataError(ModelRejected):
+    """A model's metadata that lacks or misstates what the registry needs; `field` names it."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

@@ -311,11 +311,12 @@ class CloudStore:
         with self.tx() as tx:
             return self.add_change(tx, household_id, "tariff_updated", {"tariff": tariff}, now)
 
-    def publish_model(self, version: str, data: bytes, now: int | None = None) -> dict:
-        """Store a theft-model version and announce it, with its SHA-256, to every household."""
+    def publish_model(self, version: str, data: bytes, metadata: dict, now: int | None = None) -> dict:
+        """Store a theft-model version and announce it to every household with its SHA-256 and its
+        metadata (the registry's metadata.json: features version, threshold, check-set figures)."""
         now = now_ms() if now is None else now
         digest = hashlib.sha256(data).hexdigest()
-        info = {"version": version, "sha256": digest, "size_bytes": len(data), "path": f"/v1/models/{version}"}
+        info = {"version": version, "sha256": digest, "size_bytes": len(data), "path": f"/v1/models/{version}", "metadata": metadata}
         with self.tx() as tx:
             tx.execute(
                 "INSERT INTO models (version, sha256, size_bytes, data, created_ms) VALUES (?, ?, ?, ?, ?)",

@@ -21,7 +21,9 @@ from typing import Any, Callable
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import MetadataError
 from .cloud_store import Caller, CloudStore
+from .model_updates import parse_metadata
 from .outbox import EVENT_KINDS
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class ServerSettings:
     payee_vpa: str = "powergw@upi"
     payee_name: str = "powergw"
     max_body_bytes: int = 1 << 20
+    max_model_bytes: int = 32 << 20  # a model upload only; the shipped forest is 3 MB
     max_batch: int = 1000
     max_payload_bytes: int = 16 << 10
 
@@ -366,16 +369,27 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
 
     @app.put("/v1/admin/models/<version>")
     def publish_model(version: str) -> Response:
+        """multipart/form-data: `model` (model.onnx) and `metadata` (its metadata.json, a file or a field)."""
         admin()
+        request.max_content_length = settings.max_model_bytes  # before the body is read
         text(version, "version", max_len=64)
         if not re.fullmatch(r"[A-Za-z0-9._-]+", version):
             raise BadField("version", "letters, digits, '.', '_' and '-' only")
-        data = request.get_data(cache=True)
+        if request.mimetype != "multipart/form-data":
+            raise BadField("body", "expected multipart/form-data with the model file as 'model' and its metadata.json as 'metadata'")
+        part = request.files.get("model")
+        data = part.read() if part is not None else b""
         if not data:
-            raise BadField("body", "expected the model's bytes")
+            raise BadField("model", "expected the model's bytes (model.onnx)")
+        meta_part = request.files.get("metadata")
+        raw = meta_part.read() if meta_part is not None else request.form.get("metadata", "").encode("utf-8")
+        try:
+            metadata = parse_metadata(json_object(raw, "metadata"))
+        except MetadataError as err:
+            raise BadField(err.field, err.reason) from None
         if store.model(version) is not None:
             return fail(409, f"model version {version!r} exists; versions are immutable", "version")
-        return jsonify(store.publish_model(version, data, clock())), 201
+        return jsonify(store.publish_model(version, data, metadata, clock())), 201
 
     @app.get("/v1/health")
     def health() -> Response:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +18,8 @@ from test_cloud_support import FakeClock, ThreadServer, fresh_postgres_db, postg
 
 ADMIN = "admin-secret"
 HOOK = "whsec_test"
+SHIPPED = Path(__file__).resolve().parent.parent / "edge_model" / "models" / "shipped"
+METADATA = json.loads((SHIPPED / "metadata.json").read_text())  # what `powergw model train` writes
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -225,7 +229,8 @@ def test_changes_are_paged_by_cursor_and_scoped_to_the_household(api):
     api.admin("post", f"/v1/admin/households/{hid}/counter-payments", json={"bill_id": "b1", "amount_paise": 50000, "reference": "r1"})
     api.admin("post", f"/v1/admin/households/{other}/counter-payments", json={"amount_paise": 1, "reference": "r2"})
     api.admin("post", "/v1/admin/tariffs", json={"tariff": {"slabs": [[100, 350], [None, 700]]}})
-    r = api.admin("put", "/v1/admin/models/v2", data=b"onnx-bytes")
+    r = api.admin("put", "/v1/admin/models/v2", data={"model": (io.BytesIO(b"onnx-bytes"), "model.onnx"),
+                                                      "metadata": (io.BytesIO(json.dumps(METADATA).encode()), "metadata.json")})
     assert r.status_code == 201 and len(r.json["sha256"]) == 64
     page = api.as_gw(token, "get", "/v1/changes?cursor=0&limit=2").json
     assert [c["type"] for c in page["changes"]] == ["payment_confirmed", "tariff_updated"] and page["more"]
@@ -238,6 +243,76 @@ def test_changes_are_paged_by_cursor_and_scoped_to_the_household(api):
     assert api.as_gw(token, "get", "/v1/changes?cursor=-1").status_code == 400
     dup = api.admin("post", f"/v1/admin/households/{hid}/counter-payments", json={"bill_id": "b1", "amount_paise": 50000, "reference": "r1"})
     assert dup.json["status"] == "duplicate"
+
+
+def model_upload(model: bytes, metadata) -> dict:
+    meta = metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode()
+    return {"model": (io.BytesIO(model), "model.onnx"), "metadata": (io.BytesIO(meta), "metadata.json")}
+
+
+def test_a_model_is_announced_with_its_metadata_and_may_be_larger_than_other_bodies(api):
+    _, token = api.gateway()
+    onnx = (SHIPPED / "model.onnx").read_bytes()  # 3 MB, over the 64 KiB body limit of events
+    r = api.admin("put", "/v1/admin/models/2025-06", data=model_upload(onnx, METADATA))
+    assert r.status_code == 201, r.json
+    [change] = api.as_gw(token, "get", "/v1/changes?cursor=0").json["changes"]
+    assert change["type"] == "model_published"
+    assert change["data"]["metadata"] == METADATA and change["data"]["size_bytes"] == len(onnx)
+    got = api.as_gw(token, "get", change["data"]["path"])
+    assert got.data == onnx and got.headers["X-Content-SHA256"] == change["data"]["sha256"]
+    again = api.admin("put", "/v1/admin/models/2025-06", data=model_upload(onnx, METADATA))
+    assert again.status_code == 409 and again.json["field"] == "version"
+
+
+def without(path: str) -> dict:
+    """METADATA without one (dotted) key."""
+    meta = json.loads(json.dumps(METADATA))
+    *parents, last = path.split(".")
+    node = meta
+    for key in parents:
+        node = node[key]
+    del node[last]
+    return meta
+
+
+@pytest.mark.parametrize("model, metadata, field", [
+    (b"m", None, "metadata"),
+    (None, METADATA, "model"),
+    (b"", METADATA, "model"),
+    (b"m", b"not json", "metadata"),
+    (b"m", b'{"features_version": 4, "threshold": NaN}', "metadata"),
+    (b"m", [METADATA], "metadata"),
+    (b"m", without("features_version"), "metadata.features_version"),
+    (b"m", {**METADATA, "features_version": "4"}, "metadata.features_version"),
+    (b"m", without("threshold"), "metadata.threshold"),
+    (b"m", {**METADATA, "threshold": 1.5}, "metadata.threshold"),
+    (b"m", without("check_set"), "metadata.check_set"),
+    (b"m", without("check_set.days"), "metadata.check_set.days"),
+    (b"m", without("metrics"), "metadata.metrics.check_set"),
+    (b"m", without("metrics.check_set.roc_auc"), "metadata.metrics.check_set.roc_auc"),
+    (b"m", {**METADATA, "feature_names": "power_w"}, "metadata.feature_names"),
+])
+def test_a_model_without_what_gateways_need_is_refused_naming_the_field(api, model, metadata, field):
+    upload = model_upload(model if model is not None else b"", metadata if metadata is not None else b"")
+    if model is None:
+        del upload["model"]
+    if metadata is None:
+        del upload["metadata"]
+    r = api.admin("put", "/v1/admin/models/m1", data=upload)
+    assert r.status_code == 400 and r.json["field"] == field, r.json
+    assert api.store.model("m1") is None
+
+
+def test_a_model_upload_is_multipart_and_bounded(store):
+    raw = create_app(store, ServerSettings(admin_token=ADMIN)).test_client()
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    r = raw.put("/v1/admin/models/m1", data=b"onnx bytes alone", headers=auth, content_type="application/octet-stream")
+    assert r.status_code == 400 and r.json["field"] == "body"  # the metadata is not optional any more
+    small = create_app(store, ServerSettings(admin_token=ADMIN, max_model_bytes=10_000)).test_client()
+    r = small.put("/v1/admin/models/m1", data=model_upload(b"x" * 20_000, METADATA), headers=auth)
+    assert r.status_code == 413 and store.model("m1") is None
+    r = raw.put("/v1/admin/models/m1", data=model_upload(b"x", METADATA))
+    assert r.status_code == 401
 
 
 def test_payment_order_carries_a_upi_intent(api):
@@ -305,3 +380,12 @@ def test_no_input_makes_a_500(api, body):
         r = api.as_gw(api.token, "post", path, data=body, content_type="application/json",
                       headers={"X-Razorpay-Signature": razorpay_signature(HOOK, body), "X-Razorpay-Event-Id": "e"})
         assert r.status_code < 500, (path, r.status_code, r.data[:200])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(model=st.binary(max_size=50), metadata=st.one_of(st.binary(max_size=100), json_values.map(lambda v: json.dumps(v).encode()),
+                                                        st.fixed_dictionaries({}, optional={k: json_values for k in METADATA}).map(
+                                                            lambda d: json.dumps(d).encode())))
+def test_no_model_upload_makes_a_500(api, model, metadata):
+    r = api.admin("put", "/v1/admin/models/fuzz", data=model_upload(model, metadata))
+    assert r.status_code in (201, 400, 409), (r.status_code, r.data[:200])

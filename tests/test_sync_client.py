@@ -150,7 +150,7 @@ def test_pull_applies_each_change_once_and_verifies_models(gw, cloud, tmp_path):
     cloud.store.record_counter_payment(hid, "2025-06", 45000, "rcpt-1")
     cloud.store.publish_tariff(hid, {"slabs": [[100, 350]]})
     model = b"\x08\x07onnx model bytes"
-    cloud.store.publish_model("v3", model)
+    cloud.store.publish_model("v3", model, {"features_version": 4})
     result = syncer.pull()
     assert result.pulled == 3 and not result.errors
     assert gw.conn.execute("SELECT amount_paise FROM ledger").fetchall() == [(45000,)]
@@ -165,7 +165,7 @@ def test_pull_applies_each_change_once_and_verifies_models(gw, cloud, tmp_path):
 def test_a_model_with_the_wrong_checksum_is_not_used(gw, cloud, tmp_path):
     alerts = Recorder()
     syncer = make_syncer(gw, cloud, FakeClock(), alerts=alerts, models_dir=tmp_path / "models")
-    cloud.store.publish_model("v4", b"real bytes")
+    cloud.store.publish_model("v4", b"real bytes", {"features_version": 4})
     with cloud.store.tx() as tx:  # an announcement whose checksum does not match the file
         tx.execute("UPDATE changes SET data = ?", (json.dumps({"version": "v4", "sha256": hashlib.sha256(b"other").hexdigest(), "path": "/v1/models/v4"}),))
     assert syncer.pull().pulled == 1
