@@ -151,6 +151,9 @@ def _print_status(status: dict, as_json: bool) -> int:
     print(f"last success:   {when(status['last_success_ms'])}")
     print(f"last pull:      {when(status['last_pull_ms'])} (cursor {status['cursor']})")
     print(f"last error:     {status['last_error'] or '-'}" + (f" at {when(status['last_error_ms'])}" if status["last_error"] else ""))
+    print(f"theft models:   {status['model_registry'] or '-'}")
+    last = status["last_model"]
+    print(f"last model:     {last['version']} ({last['status']}): {last['detail']}" if last else "last model:     -")
     return 0
 
 

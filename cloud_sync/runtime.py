@@ -1,8 +1,8 @@
 """Builds a Syncer for one gateway database from the config: used by the CLI and the daemon job.
 
 This is cloud_sync's corner of the composition: the parts it plugs into (the ledger for
-payment_confirmed, the alert store; later the tariff book and the theft-model loader) are looked
-up here and nowhere else, so when one of them lands only this file changes.
+payment_confirmed, the alert store, the theft-model registry for model_published; later the
+tariff book) are looked up here and nowhere else, so when one of them lands only this file changes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import random
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -22,6 +23,7 @@ from gateway.billing.ledger_wiring import ledger_listeners
 from gateway.config import Config
 
 from .client import SyncClient
+from .model_updates import ModelInstaller
 from .outbox import Outbox, SyncState
 from .payments import apply_payment_confirmed
 from .settings import CloudSection
@@ -53,14 +55,45 @@ def alert_fn(conn: sqlite3.Connection, config: Config | None = None) -> AlertFn:
 
 def change_handlers(conn: sqlite3.Connection, config: Config | None = None) -> dict[str, ChangeHandler]:
     """Handlers for pulled changes: payment_confirmed goes to the ledger on the same connection,
-    inside the cursor's transaction. Types without one (tariff_updated, model_published: no
-    consumer on the gateway yet) are kept in sync_inbox as pending and applied by
-    `Syncer.replay_pending` once a handler exists."""
+    inside the cursor's transaction. Types without one (tariff_updated: no consumer on the gateway
+    yet) are kept in sync_inbox as pending and applied by `Syncer.replay_pending` once a handler
+    exists. model_published is not a handler: see `model_installer`."""
     config = config or Config({})
     # No payment limit here: the money was already taken in the cloud, and refusing it would
     # only stop the change feed.
     ledger = Ledger(ConnectionStore(conn, config.gateway.timezone), ledger_listeners(config), max_payment_paise=None)
     return {"payment_confirmed": lambda c, data: apply_payment_confirmed(ledger, c, data)}
+
+
+def database_file(conn: sqlite3.Connection) -> Path | None:
+    """The file of the connection's main database; None for an in-memory one."""
+    for _, name, file in conn.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file) if file else None
+    return None
+
+
+def registry_root(conn: sqlite3.Connection) -> Path | None:
+    """The theft-model registry the theft job scores with: `models` beside the gateway database
+    (edge_model.store_job.registry_root), the one place models live."""
+    db = database_file(conn)
+    return db.parent / "models" if db is not None else None
+
+
+def model_installer(conn: sqlite3.Connection, section: CloudSection) -> ModelInstaller | None:
+    """Cloud theft models into the registry beside the database; None without a database file or
+    without edge_model (model changes then wait in the inbox as pending). `[cloud] models_dir` is
+    no longer where they go: when a config sets it to another directory, installing a model says so."""
+    root = registry_root(conn)
+    if root is None:
+        return None
+    try:
+        from edge_model import FEATURES_VERSION  # the package alone: neither numpy nor onnxruntime
+        from edge_model.registry import ModelRegistry
+    except ImportError:
+        return None
+    legacy_dir = section.models_dir if section.models_dir != CloudSection().models_dir else None
+    return ModelInstaller(ModelRegistry(root), FEATURES_VERSION, legacy_dir=legacy_dir)
 
 
 def build_syncer(
@@ -69,6 +102,7 @@ def build_syncer(
     *,
     session: requests.Session | None = None,
     handlers: dict[str, ChangeHandler] | None = None,
+    models: ModelInstaller | None = None,
     alert: AlertFn | None = None,
     clock_ms: Any = now_ms,
     rand: Any = random.random,
@@ -94,7 +128,7 @@ def build_syncer(
         rand=rand,
         alert=alert or alert_fn(conn, config),
         handlers=change_handlers(conn, config) if handlers is None else handlers,
-        models_dir=section.models_dir,
+        models=model_installer(conn, section) if models is None else models,
         policy=policy_from(section),
     )
 

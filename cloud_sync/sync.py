@@ -10,17 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from gateway.store import transaction
 
-from . import AuthError, ChecksumError, PermanentError, SyncError, TransientError
+from . import AuthError, ChecksumError, ModelRejected, PermanentError, SyncError, TransientError
 from .backoff import retry_delay_s
 from .client import SyncClient
+from .model_updates import ModelInstaller
 from .outbox import Outbox, OutboxEvent, SyncState
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ class Syncer:
         rand: Callable[[], float],
         alert: AlertFn,
         handlers: dict[str, ChangeHandler] | None = None,
-        models_dir: Path | None = None,
+        models: ModelInstaller | None = None,
         policy: SyncPolicy = SyncPolicy(),
     ):
         self.outbox = outbox
@@ -90,7 +89,9 @@ class Syncer:
         self.rand = rand
         self.alert = alert
         self.handlers = dict(handlers or {})
-        self.models_dir = models_dir
+        # model_published changes go to the theft-model registry through this; without one
+        # (no registry on this gateway) they wait in the inbox as pending.
+        self.models = models
         self.policy = policy
 
     # ---- push -------------------------------------------------------------------------------
@@ -230,17 +231,20 @@ class Syncer:
         seq, type_, data = change.get("seq"), change.get("type"), change.get("data")
         if not isinstance(seq, int) or not isinstance(type_, str) or not isinstance(data, dict):
             raise TransientError(f"change {change!r:.200}: expected seq, type, data")
+        conn = self.outbox.conn
+        if conn.execute("SELECT 1 FROM sync_inbox WHERE seq = ?", (seq,)).fetchone():
+            # Pulled before (a lost cursor, a page read twice): nothing is fetched, installed or applied again.
+            self.state.set("cursor", max(seq, self.state.cursor()))
+            return
+        handler = self.handlers.get(type_)
         status, detail = "applied", ""
         if type_ == "model_published":
-            try:
-                data = dict(data, file=str(self._fetch_model(data)))
-            except ChecksumError as err:
-                status, detail = "rejected", str(err)
-                self.alert("model_rejected", "warning", str(err), now_ms=self.clock_ms(), dedup_key=f"cloud_sync:model:{seq}")
-        handler = self.handlers.get(type_)
-        if handler is None and status == "applied":
+            # Outside the transaction below: a download and a child process must not hold the
+            # database's write lock that ingest needs.
+            status, detail, data = self._model(seq, data)
+            handler = None
+        elif handler is None:
             status, detail = "pending", "no handler on this gateway yet"
-        conn = self.outbox.conn
         try:
             with transaction(conn):
                 cur = conn.execute(
@@ -256,37 +260,45 @@ class Syncer:
         except Exception as err:  # a handler's failure: nothing of this change is kept; retried next round
             raise SyncError(f"change {seq} ({type_}): handler failed: {err}") from err
 
-    def _fetch_model(self, info: dict) -> Path:
-        """Download a model version, check its SHA-256, and only then put it in models_dir."""
-        version, digest, path = info.get("version"), info.get("sha256"), info.get("path")
-        if not all(isinstance(v, str) for v in (version, digest, path)) or not version.replace(".", "").replace("-", "").replace("_", "").isalnum():
-            raise ChecksumError(f"model announcement {info!r:.200}: bad version, sha256 or path")
-        if self.models_dir is None:
-            raise ChecksumError(f"model {version}: no models_dir configured")
-        target = self.models_dir / f"{version}.onnx"
-        if target.exists() and _sha256(target.read_bytes()) == digest:
-            return target
-        data = self.client.download(path)
+    def _model(self, seq: int, data: dict) -> tuple[str, str, dict]:
+        """A model_published change -> (inbox status, detail, data to keep). A model the gateway
+        will not use is `rejected` with an alert; a network failure raises and is retried."""
+        if self.models is None:
+            return "pending", "no theft-model registry on this gateway", data
+        try:
+            done = self.models.install(seq, data, self._fetch_model)
+        except ModelRejected as err:
+            log.warning("cloud sync: %s", err)
+            self.alert("model_rejected", "warning", str(err), now_ms=self.clock_ms(), dedup_key=f"cloud_sync:model:{seq}")
+            return "rejected", str(err), data
+        except OSError as err:  # staging or the registry's disk (full, read-only): retried next round
+            raise SyncError(f"change {seq} (model_published): {err}") from err
+        log.info("cloud sync: %s", done.detail)
+        return "applied", done.detail, dict(data, **done.record)
+
+    def _fetch_model(self, path: str, digest: str) -> bytes:
+        """Download a model's bytes and return them only if their SHA-256 is the announced one."""
+        try:
+            data = self.client.download(path)
+        except PermanentError as err:  # e.g. 404: the cloud does not serve what it announced
+            raise ModelRejected(f"model at {path}: {err}") from err
         actual = _sha256(data)
         if actual != digest:
-            raise ChecksumError(f"model {version}: SHA-256 {actual} is not the announced {digest}; not used")
-        self.models_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-        return target
+            raise ChecksumError(f"model at {path}: SHA-256 {actual} is not the announced {digest}; not used")
+        return data
 
     # ---- a whole round ----------------------------------------------------------------------
 
     def replay_pending(self) -> int:
-        """Apply inbox changes kept as pending because no handler existed when they arrived."""
+        """Apply inbox changes kept as pending because no handler (or no model registry) existed
+        when they arrived; returns how many were applied."""
         conn = self.outbox.conn
         rows = conn.execute("SELECT seq, type, data FROM sync_inbox WHERE status = 'pending' ORDER BY seq").fetchall()
         applied = 0
         for seq, type_, data in rows:
+            if type_ == "model_published":
+                applied += self._replay_model(seq, json.loads(data))
+                continue
             handler = self.handlers.get(type_)
             if handler is None:
                 continue
@@ -296,6 +308,22 @@ class Syncer:
                     handler(conn, json.loads(data))
                     applied += 1
         return applied
+
+    def _replay_model(self, seq: int, data: dict) -> int:
+        if self.models is None:
+            return 0
+        try:
+            status, detail, data = self._model(seq, data)
+        except SyncError as err:  # the download failed: the change stays pending for the next round
+            log.warning("cloud sync: model change %d: %s", seq, err)
+            return 0
+        conn = self.outbox.conn
+        with transaction(conn):
+            cur = conn.execute(
+                "UPDATE sync_inbox SET status = ?, detail = ?, data = ? WHERE seq = ? AND status = 'pending'",
+                (status, detail, json.dumps(data, sort_keys=True), seq),
+            )
+        return int(cur.rowcount == 1 and status == "applied")
 
     def run_once(self, progress: Callable[[int], None] | None = None) -> RoundResult:
         """Push what is due, then pull; pending changes that now have a handler are applied first."""
@@ -336,7 +364,20 @@ class Syncer:
             "last_pull_ms": _int_or_none(s.get("last_pull_ms")),
             "last_error": s.get("last_error"),
             "last_error_ms": _int_or_none(s.get("last_error_ms")),
+            "model_registry": str(self.models.root) if self.models is not None else None,
+            "last_model": self.last_model(),
         }
+
+    def last_model(self) -> dict | None:
+        """The latest model_published change: the cloud's name for it, what became of it, and why."""
+        row = self.outbox.conn.execute(
+            "SELECT seq, data, status, detail FROM sync_inbox WHERE type = 'model_published' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[1])
+        return {"seq": row[0], "version": data.get("version"), "registry_version": data.get("registry_version"),
+                "status": row[2], "detail": row[3]}
 
 
 def _sha256(data: bytes) -> str:
