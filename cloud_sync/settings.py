@@ -21,7 +21,7 @@ class CloudSection:
     backoff_base_s: float = setting(2.0, min=0.01, max=600, doc="first retry delay; doubles per attempt, with jitter")
     backoff_max_s: float = setting(900.0, min=0.1, max=86400, doc="longest delay between two attempts of one event")
     interval_s: int = setting(60, min=5, max=86400, doc="seconds between sync rounds in the daemon")
-    models_dir: Path = setting(Path("/var/lib/powergw/models"), doc="where verified theft-model versions are stored")
+    models_dir: Path = setting(Path("/var/lib/powergw/models"), doc="no longer used: cloud models go to the theft registry beside the database (kept so old configs load; another value logs a warning)")
 
     def validate(self) -> None:
         if self.url and not self.url.startswith(("https://", "http://")):

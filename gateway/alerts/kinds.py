@@ -35,7 +35,7 @@ KINDS: dict[str, AlertKind] = {
         AlertKind("sync_failing", "Cloud sync failing", "warning", emails=True),
         AlertKind("cloud_reregister", "Cloud refused this gateway: register it again", "critical", emails=True),
         AlertKind("sync_dead_letter", "An event the cloud will never accept", "warning", emails=True),
-        AlertKind("model_rejected", "A theft model from the cloud failed its checksum", "warning", emails=False),
+        AlertKind("model_rejected", "A theft model from the cloud was refused (checksum, features version, metadata or it cannot be scored)", "warning", emails=False),
         AlertKind("theft", "Possible theft or tapping", "critical", emails=True),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
         AlertKind("metered_node_unknown", "A whole-house node in [billing] metered_nodes has never reported", "warning",
