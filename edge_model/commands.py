@@ -12,6 +12,20 @@ import sys
 from pathlib import Path
 
 DEFAULT_REGISTRY = Path(os.environ.get("POWERGW_DATA_DIR", Path.home() / ".local/share/powergw")) / "models"
+INSTALLED_CONFIG = Path("/etc/powergw/config.toml")
+
+
+def registry_root(args) -> Path:
+    """--registry; else the daemon's own registry beside the database of --config (or of the installed
+    /etc/powergw/config.toml), as `theft_score` uses it; else $POWERGW_DATA_DIR or ~/.local/share/powergw."""
+    if args.registry is not None:
+        return args.registry
+    config = args.config if args.config is not None else (INSTALLED_CONFIG if INSTALLED_CONFIG.exists() else None)
+    if config is None or os.environ.get("POWERGW_DATA_DIR"):
+        return DEFAULT_REGISTRY
+    from gateway.config import load_config
+
+    return Path(load_config(config).gateway.db).parent / "models"
 
 
 def register(subparsers) -> None:
@@ -20,7 +34,9 @@ def register(subparsers) -> None:
     sub.required = True
 
     def common(p):
-        p.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY, help=f"model versions directory (default {DEFAULT_REGISTRY})")
+        p.add_argument("--registry", type=Path, help="model versions directory (default: beside the database of --config, "
+                       f"or of {INSTALLED_CONFIG} if it exists; else {DEFAULT_REGISTRY})")
+        p.add_argument("--config", "-c", type=Path, help=f"the gateway's TOML config (default {INSTALLED_CONFIG} if it exists)")
         return p
 
     p = common(sub.add_parser("train", help="train a model on simulated households, store and promote it"))
@@ -75,7 +91,7 @@ def cmd_train(args) -> int:
         (SHIPPED_MODEL_DIR / METADATA_FILE).write_text(json.dumps({**metadata, "version": "shipped"}, indent=2, sort_keys=True) + "\n")
         where = SHIPPED_MODEL_DIR
     else:
-        registry = ModelRegistry(args.registry)
+        registry = ModelRegistry(registry_root(args))
         version = registry.add(onnx_bytes, metadata)
         registry.promote(version)
         where = registry.root / version
@@ -92,7 +108,7 @@ def cmd_retrain(args) -> int:
     from edge_model.pipeline import CheckSet, promote_if_no_regression, train_model
     from edge_model.registry import ModelRegistry
 
-    registry = ModelRegistry(args.registry)
+    registry = ModelRegistry(registry_root(args))
     feedback = load_examples(args.feedback or registry.root / "feedback.npz")
     spec, params = _train_args(args)
     onnx_bytes, metadata = train_model(spec, params, CheckSet(), extra=feedback, progress=True)
@@ -105,7 +121,7 @@ def cmd_retrain(args) -> int:
 def cmd_rollback(args) -> int:
     from edge_model.registry import ModelRegistry
 
-    version = ModelRegistry(args.registry).rollback(args.version)
+    version = ModelRegistry(registry_root(args)).rollback(args.version)
     print(f"current model is now {version}")
     return 0
 
@@ -116,7 +132,7 @@ def cmd_evaluate(args) -> int:
     from edge_model.registry import ModelRegistry
     from edge_model.scoring import Scorer
 
-    scorer = Scorer(ModelRegistry(args.registry).current_dir())
+    scorer = Scorer(ModelRegistry(registry_root(args)).current_dir())
     spec = EvalSpec(mixed_households=15, clean_households=12, tap_households=20, ignore_households=10) if args.quick else EvalSpec()
     report = evaluate(scorer.score, AlertPolicy(threshold=scorer.threshold), spec, progress=True)
     report["model"] = scorer.version
@@ -162,7 +178,7 @@ def cmd_score(args) -> int:
     ts, power = parse_csv(text)
     first, hourly, floor = hourly_mean_and_floor(ts, power, args.tz)
     rows = build_features(hourly, first, HolidayCalendar(args.state), floor_w=floor)
-    scorer = Scorer(ModelRegistry(args.registry).current_dir())
+    scorer = Scorer(ModelRegistry(registry_root(args)).current_dir())
     scores = scorer.score(rows)
     zone = ZoneInfo(args.tz)
     origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()

@@ -321,6 +321,26 @@ def test_registry_versions_promotion_and_rollback(tmp_path, small_model):
     assert registry.current_dir() == SHIPPED_MODEL_DIR  # after an upgrade: the shipped model until a retrain
 
 
+def test_model_commands_find_the_daemons_registry_through_the_config(tmp_path, small_model, monkeypatch, capsys):
+    """`powergw model rollback --config /etc/powergw/config.toml` acts on the registry the daemon
+    scores with (beside its database), not on a registry in the caller's home directory."""
+    from gateway.cli import main
+
+    monkeypatch.delenv("POWERGW_DATA_DIR", raising=False)
+    onnx_bytes, metadata = small_model
+    registry = ModelRegistry(tmp_path / "data" / "models")
+    v1, v2 = registry.add(onnx_bytes, metadata), registry.add(onnx_bytes, metadata)
+    registry.promote(v1)
+    registry.promote(v2)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[gateway]\ndb = "{tmp_path / "data" / "powergw.db"}"\n')
+    assert main(["model", "rollback", "--config", str(config)]) == 0
+    assert registry.current() == v1
+    assert main(["model", "rollback", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml does not exist" in capsys.readouterr().err
+    assert registry.current() == v1
+
+
 def test_a_regressed_candidate_is_not_promoted(tmp_path, small_model):
     from edge_model.pipeline import CheckSet, promote_if_no_regression
     from edge_model.training import ForestParams, export_onnx, train_forest

@@ -90,7 +90,7 @@ def test_the_alert_explains_itself_in_numbers():
     alert = decide(windows(power_w=power, usual_w=np.full(DAYS * 24, 120.0), score=score), POLICY)[0]
     assert alert.message == "+850 W from 01:00 to 04:00 on 2 of the last 4 nights; usual 120 W"
     assert alert.numbers["excess_w"] == 850.0 and alert.numbers["first_hour"] == 1 and alert.numbers["last_hour"] == 4
-    message, numbers = explain(windows(power_w=power, score=score), np.asarray(alert.hits))
+    _, numbers = explain(windows(power_w=power, score=score), np.asarray(alert.hits))
     assert numbers["windows_over_threshold"] == len(alert.hits)
 
 
@@ -143,7 +143,7 @@ def test_the_rule_takes_a_repeat_out_but_leaves_a_tap_on_top_and_other_hours_alo
     assert np.allclose(reset_tapped[late], tapped[late] - np.clip(tapped[late] - usual[late], 0, rule.excess_cap_w))
     noon = np.array([at(d, 12) for d in range(DAYS)])
     assert np.array_equal(reset[noon], repeat[noon])
-    before = np.array([at(d, 1) for d in range(0, 16)])  # the rule starts 3 days before the pattern
+    before = np.array([at(d, 1) for d in range(16)])  # the rule starts 3 days before the pattern
     assert np.array_equal(discount_ignored(repeat, w.hour, w.weekday, w.start_s, (rule,))[before], repeat[before])
     # As evidence: the repeat's windows are the rule's (all but its highest few: the cap is its
     # 90th percentile); the tapped ones are not.
@@ -189,7 +189,7 @@ def test_a_steady_tap_on_top_of_an_ignored_ac_shows_in_the_floor():
     w = Windows(windows().start_s, windows().hour, windows().weekday, windows().day, power, usual, np.zeros(DAYS * 24),
                 windows().history_days, usual_floor_w=np.full(DAYS * 24, 120.0), floor_w=floor)
     rule = rule_from_alert(w, Alert(hits[-1], float(w.start_s[hits[-1]]), 0.9, 0.5, tuple(hits), "", {}))
-    assert rule.floor_cap_w < 80 < 800 < rule.excess_cap_w
+    assert rule.floor_cap_w < 80 and rule.excess_cap_w > 800
     night = np.array([at(d, h) for d in range(30, DAYS) for h in range(4)])
     quiet_ac = power[night] - 400.0  # a cooler night: the AC runs less ...
     tapped_floor = floor[night] + 400.0  # ... and a 400 W tap runs all night
