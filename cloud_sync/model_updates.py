@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from gateway.ops.health import available_memory_mb as available_mb
+
 from . import MetadataError, ModelRejected, SyncError
 
 log = logging.getLogger(__name__)
@@ -170,18 +172,6 @@ def describe(name: str, answer: dict) -> str:
 
 
 # ---- adapters: memory, the child process --------------------------------------------------------
-
-
-def available_mb() -> float | None:
-    """MemAvailable from /proc/meminfo in MB, or None where there is no such file."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def run_child(root: Path, staged: Path, rule: str, timeout_s: float = CHILD_TIMEOUT_S) -> dict:

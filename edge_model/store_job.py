@@ -18,6 +18,7 @@ from gateway.public_holidays import HolidayCalendar
 from edge_model.features import COLUMN, HOW_WEEKS, MIN_HISTORY_DAYS, build_features
 from edge_model.scoring import Scorer
 from edge_model.series import SLOT_S, floor_of_slots
+from gateway.ops.health import available_memory_mb as _available_mb
 
 log = logging.getLogger(__name__)
 
@@ -218,18 +219,6 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
 # Training the default recipe (96 simulated households x 112 days, 100 trees) peaked at 522 MB
 # resident here (`/usr/bin/time -v powergw model train`); with the daemon beside it, ask for more.
 RETRAIN_MIN_AVAILABLE_MB = 700
-
-
-def _available_mb() -> float | None:
-    """MemAvailable from /proc/meminfo in MB, or None where there is no such file."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def retrain_job(ctx) -> bool:

@@ -137,6 +137,19 @@ def read_health(db_path: Path, conn: sqlite3.Connection | None = None) -> Health
             conn.close()
 
 
+def available_memory_mb() -> float | None:
+    """MemAvailable from /proc/meminfo in MB (what can still be allocated without swapping), or
+    None where there is no such file. Heavy jobs check it before they start on a small Pi."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def model_registry_root(db_path: Path) -> Path:
     """Where the theft model's versions live: $POWERGW_DATA_DIR/models, else beside the database."""
     data_dir = os.environ.get("POWERGW_DATA_DIR")
