@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -99,10 +100,8 @@ RETRAIN_KEY = "theft.retrained_feedback_rows"
 FEEDBACK_FILE = "feedback.npz"
 
 
-def registry_root(ctx) -> "Path":
+def registry_root(ctx) -> Path:
     """Model versions and feedback live next to the gateway's database."""
-    from pathlib import Path
-
     return Path(ctx.config.gateway.db).parent / "models"
 
 
