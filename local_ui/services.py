@@ -239,6 +239,11 @@ def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
 
     days = store.conn.execute("SELECT count(DISTINCT day) FROM usage_day").fetchone()[0]
     check = (meta.get("metrics") or {}).get("check_set") or {}
+    # What the daemon's hourly theft job last said (edge_model.store_job writes it); none before its first run.
+    try:
+        last = json.loads(store.get_meta("theft.status", "null") or "null") or {}
+    except ValueError:
+        last = {}
     return {
         "version": meta.get("version") or current or "shipped",
         "source": "registry" if current else "shipped",
@@ -249,6 +254,9 @@ def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
         "history_days": days,
         "min_history_days": MIN_HISTORY_DAYS,
         "learning": days < MIN_HISTORY_DAYS,
+        "last_run_ms": last.get("last_run_ms"),
+        "last_status": last.get("status"),
+        "last_model": last.get("model"),
     }
 
 

@@ -765,11 +765,20 @@ def test_upi_amount_is_checked(admin):
     assert admin.get("/api/v1/payments/upi?amount=1.234").status_code == 400
 
 
-def test_model_status(admin, tmp_path):
+def test_model_status(admin, tmp_path, ui_db):
     m = admin.get("/api/v1/model").get_json()
     assert m["source"] == "shipped" and m["features_version"] >= 1 and 0 < m["threshold"] < 1
     assert m["history_days"] == 41 and m["learning"] is False
     assert 0.5 < m["check_set"]["roc_auc"] <= 1
+    from gateway.app import open_store
+
+    assert m["last_run_ms"] is None  # the daemon's theft job has not run on this database
+    store = open_store(ui_db)
+    store.set_meta("theft.status", json.dumps({"learning": False, "history_days": 41, "status": "watching: 41 days of history, model shipped",
+                                               "model": "shipped", "last_run_ms": NOW_MS - 600_000}))
+    store.close()
+    m = admin.get("/api/v1/model").get_json()
+    assert m["last_run_ms"] == NOW_MS - 600_000 and m["last_status"].startswith("watching") and m["last_model"] == "shipped"
 
 
 def test_settings_for_admin_and_viewer(admin, viewer):

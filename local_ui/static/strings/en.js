@@ -66,6 +66,8 @@ export default {
   model_learning: "Learning your home: {days} of {min} days",
   model_active: "Watching · model {version}",
   model_figures: "ROC-AUC {auc} on its check set · {days} days of your history",
+  model_last_run: "Last checked {when}",
+  model_not_run: "Not checked yet: the gateway checks every hour",
   cycle_day: "Day {day} of {days}",
 
   usage_title: "Usage",
