@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from gateway.app import open_store
@@ -18,6 +21,32 @@ def make_ingest(db: Path, *, wall_ms: int = T0, synced: bool = True, commit_ms: 
     manual = ManualClock(wall_ms, synced=synced)
     ingest = Ingest(store, AnchoredClock(manual, 2000), commit_interval_ms=commit_ms, live=LiveBoard(live))
     return ingest, manual
+
+
+@contextmanager
+def stand_in_writer(db: Path, every_s: float = 0.005):
+    """A second writer on the same database while the block runs, as the daemon's ingest would be
+    (a meta key every `every_s`); yields the list of its write latencies in seconds."""
+    store = open_store(db)
+    stop, latencies = threading.Event(), []
+
+    def write() -> None:
+        n = 0
+        while not stop.is_set():
+            t = time.perf_counter()
+            store.set_meta("ingest_tick", str(n))
+            latencies.append(time.perf_counter() - t)
+            n += 1
+            time.sleep(every_s)
+
+    writer = threading.Thread(target=write, name="stand-in-ingest")
+    writer.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        writer.join()
+        store.close()
 
 
 def reading_wire(seq: int, energy_mwh: int, *, node: str = NODE, boot: int = 1, power_dw: int = 10_000,

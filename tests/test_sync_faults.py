@@ -15,6 +15,7 @@ import time
 
 import pytest
 import requests
+from helpers import stand_in_writer
 from test_cloud_support import FakeClock, FaultProxy, ServerProcess
 
 from cloud_sync.client import SyncClient
@@ -107,34 +108,17 @@ def test_backlog_of_10000_queued_while_down_arrives_exactly_once(gw, cloud_db):
     result = offline.run_once()
     assert result.deferred == 500 and result.acknowledged == 0 and "ConnectionError" in result.errors[0]
 
-    # Ingest keeps writing to the same database while the backlog drains.
-    ingest_db = open_store(gw.path)
-    stop, latencies = threading.Event(), []
-
-    def ingest():
-        n = 0
-        while not stop.is_set():
-            t = time.perf_counter()
-            ingest_db.set_meta("ingest_tick", str(n))
-            latencies.append(time.perf_counter() - t)
-            n += 1
-            time.sleep(0.005)
-
     server.start()
     try:
         token = SyncClient(requests.Session(), server.url).register(code, "pi")["token"]
         syncer = syncer_for(gw, server.url, token, clock)
-        writer = threading.Thread(target=ingest)
-        writer.start()
-        drain(syncer, clock)
-        stop.set()
-        writer.join()
+        # Ingest keeps writing to the same database while the backlog drains.
+        with stand_in_writer(gw.path) as latencies:
+            drain(syncer, clock)
         assert syncer.outbox.depth() == 0 and syncer.outbox.dead_count() == 0
         assert_exactly_once(path, keys)
         assert len(latencies) > 10 and max(latencies) < 2.0
     finally:
-        stop.set()
-        ingest_db.close()
         server.stop()
 
 

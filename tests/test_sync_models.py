@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +28,7 @@ from gateway import cli
 from gateway.alerts import AlertStore
 from gateway.app import JobContext, open_store
 from gateway.config import parse_config
+from helpers import stand_in_writer
 from test_cloud_support import FakeClock, ThreadServer
 
 ADMIN = "adm"
@@ -104,27 +103,9 @@ def test_a_published_model_becomes_the_current_version_and_scores_while_ingest_k
     from edge_model.scoring import Scorer
 
     info = publish(cloud, "2025-06")
-    ingest_db = open_store(gw.path)
-    stop, latencies = threading.Event(), []
-
-    def ingest():
-        n = 0
-        while not stop.is_set():
-            t = time.perf_counter()
-            ingest_db.set_meta("ingest_tick", str(n))
-            latencies.append(time.perf_counter() - t)
-            n += 1
-            time.sleep(0.005)
-
-    writer = threading.Thread(target=ingest)
-    writer.start()
-    try:
+    with stand_in_writer(gw.path) as latencies:
         sync = syncer(gw)
         result = sync.run_once()
-    finally:
-        stop.set()
-        writer.join()
-        ingest_db.close()
     assert result.pulled == 1 and not result.errors
     # The download and the check ran outside any transaction: ingest never waited for them (~2 s).
     assert len(latencies) > 50 and max(latencies) < 1.0
