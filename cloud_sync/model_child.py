@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 from .model_updates import CHECK_SET_RULE, METADATA_FILE, MODEL_FILE, RECORDED_RULE, recorded_comparison
@@ -30,10 +31,8 @@ def main(argv: list[str]) -> int:
     if rule not in (CHECK_SET_RULE, RECORDED_RULE):
         print(f"unknown rule {rule!r}", file=sys.stderr)
         return 2
-    try:
+    with suppress(OSError):  # where renicing is refused the check runs at the same priority
         os.nice(10)  # the daemon's ingest comes first
-    except OSError:
-        pass
     import numpy as np
 
     from edge_model.features import N_FEATURES

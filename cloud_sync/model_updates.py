@@ -6,8 +6,8 @@ gateway refuses it before downloading anything when that metadata lacks what the
 the promotion need or was computed on other features; otherwise the Syncer downloads the bytes
 and checks them against the announced SHA-256, and a child process (`cloud_sync.model_child`)
 loads them with onnxruntime, adds them to the registry as a new version and makes it current only
-if it does not regress. Nothing here imports edge_model: the registry and the features version
-are given by runtime.py, and the heavy work happens in the child.
+if it does not regress. Only edge_model's light package constants are imported here: the registry
+and the features version are given by runtime.py, and the heavy work happens in the child.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+# The registry's file names and promotion tolerances; importing the edge_model package itself
+# loads neither numpy nor onnxruntime.
+from edge_model import MAX_AUC_LOSS, MAX_RECALL_LOSS, METADATA_FILE, MODEL_FILE  # noqa: F401 - file names re-exported for model_child
 from gateway.ops.health import available_memory_mb as available_mb
 
 from . import MetadataError, ModelRejected, SyncError
@@ -30,14 +33,6 @@ from . import MetadataError, ModelRejected, SyncError
 log = logging.getLogger(__name__)
 
 MAX_METADATA_BYTES = 64 << 10
-# The registry's own file names (edge_model.MODEL_FILE and METADATA_FILE; a test checks they
-# agree), so the child can load the staged directory as it is.
-MODEL_FILE = "model.onnx"
-METADATA_FILE = "metadata.json"
-# The promotion tolerances of a local retrain (edge_model.pipeline.MAX_AUC_LOSS and
-# MAX_RECALL_LOSS; a test checks they agree), for the rule on recorded figures.
-MAX_AUC_LOSS = 0.005
-MAX_RECALL_LOSS = 0.02
 # The full check peaked at 238 MB resident in its child process here (numpy, onnxruntime,
 # scikit-learn's metrics, the check set, one model at a time); with less memory available than
 # this the figures recorded in the metadata decide instead.

@@ -12,6 +12,10 @@ from gateway import PowerGwError
 FEATURES_VERSION = 4
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
+# A new model version is made current only if it loses no more than this on the fixed check set
+# (ROC-AUC, and recall at its threshold): a local retrain and a model from the cloud alike.
+MAX_AUC_LOSS = 0.005
+MAX_RECALL_LOSS = 0.02
 
 
 class EdgeModelError(PowerGwError):
