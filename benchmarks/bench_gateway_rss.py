@@ -93,7 +93,7 @@ def main() -> int:
                               env=env, stderr=subprocess.DEVNULL)
         sim = subprocess.Popen([py, "-m", "gateway.cli", "simulate", "--out", node_path, "--speed", "1",
                                 "--duration", str(int(args.seconds) + 30)], stderr=subprocess.DEVNULL)
-        samples = []
+        samples, pages_ok, page_errors = [], 0, []
         try:
             started = time.monotonic()
             while time.monotonic() - started < args.seconds:
@@ -101,8 +101,9 @@ def main() -> int:
                 for page in ("/healthz", "/", "/api/v1/openapi.json"):
                     try:
                         urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=5).read()
-                    except OSError:
-                        pass
+                        pages_ok += 1
+                    except OSError as err:  # counted and shown: a dashboard that fails is not a light one
+                        page_errors.append(f"{page}: {err}")
                 samples.append((time.monotonic() - started, status_kb(daemon.pid), status_kb(ui.pid)))
         finally:
             for p in (sim, ui, daemon):
@@ -132,6 +133,8 @@ def main() -> int:
         "whole_gateway_peak_mb": round(daemon_peak + ui_peak, 1),
         "theft_job_process_peak_mb": job_peaks[-1] if job_peaks else None,
         "daemon_vs_bare": round(daemon_peak / (baseline_kb / 1024), 1),
+        "pages_answered": pages_ok,
+        "page_errors": page_errors[:5],
         "theft_job_ran": theft_status is not None,
         "theft_status": theft_status and theft_status.get("status"),
         "seconds": args.seconds,
@@ -145,6 +148,9 @@ def main() -> int:
         print(f"whole gateway peak        {result['whole_gateway_peak_mb']:7.1f} MB  (goal < 150 MB)")
         print(f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)")
         print(f"theft job: {result['theft_status'] or 'did not run'}")
+        print(f"dashboard pages answered: {pages_ok}; failed: {len(page_errors)} {page_errors[:3]}")
+    if page_errors or theft_status is None:
+        return 1  # the figures above are not of a working gateway
     return 0
 
 
