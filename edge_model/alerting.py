@@ -6,7 +6,7 @@ Pure: arrays and values in, `Alert`s out. The daemon job and the evaluation both
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -32,14 +32,16 @@ FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new stea
 class SuppressionRule:
     """Made by Ignore: the Ignored pattern becomes part of this household's usual load.
 
-    In the hour band, on the weekdays, from start_s until expires_s, up to excess_cap_w above
-    the usual load of that hour (as it was before the pattern) is taken out of the series
-    before features are computed: a baseline reset. The cap is the pattern's own high (the
-    90th percentile of its excess), so a repeat of the pattern looks like an ordinary day,
-    while a theft on top of it still shows: everything above the cap stays, hour by hour, and
-    so does every hour outside the band. The hour's floor (its lowest 5-minute mean) is reset
-    the same way against the usual floor, up to what the pattern itself lifted it (floor_cap_w):
-    an Ignored AC cycles and lifts it little, so a steady tap on top of it still shows there.
+    In the pattern's hours of day (`hours`, every hour it lifted, e.g. an AC's nights and its
+    afternoons; rules saved before `hours` use the band first_hour..last_hour), on the weekdays, from
+    start_s until expires_s, up to excess_cap_w above the usual load of that hour (as it was before
+    the pattern) is taken out of the series before features are computed: a baseline reset. The cap
+    is the pattern's own high (the 90th percentile of its excess), so a repeat of the pattern looks
+    like an ordinary day, while a theft on top of it still shows: everything above the cap stays,
+    hour by hour, and so does every hour outside the rule's hours. The hour's floor (its lowest
+    5-minute mean) is reset the same way against the usual floor, up to what the pattern itself
+    lifted it (floor_cap_w): an Ignored AC cycles and lifts it little, so a steady tap on top of it
+    still shows there. While the pattern keeps showing, the rule stays in force (`renewed`).
     """
 
     first_hour: int  # local hour of day, inclusive
@@ -52,14 +54,14 @@ class SuppressionRule:
     start_s: float = 0.0  # the rule covers windows from here (the pattern's first day)
     usual_floor_w: tuple[float, ...] = ()  # 24 values: the usual floor per local hour before the pattern
     floor_cap_w: float | None = None  # at most this much above the usual floor is the pattern (None: excess_cap_w)
+    renew_days: float = 0.0  # each window the rule explains keeps it in force this long after it (0: fixed expiry, rules before renewal)
+    hours: tuple[int, ...] = ()  # the local hours of day the pattern lifted; () = the band first_hour..last_hour (rules before hours)
 
     def in_scope(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray) -> np.ndarray:
-        if self.first_hour == self.last_hour:
-            in_band = np.ones(len(hour), dtype=bool)
-        elif self.first_hour < self.last_hour:
-            in_band = (hour >= self.first_hour) & (hour < self.last_hour)
+        if self.hours:
+            in_band = np.isin(np.asarray(hour, dtype=np.int64) % 24, self.hours)
         else:
-            in_band = (hour >= self.first_hour) | (hour < self.last_hour)
+            in_band = _in_band(np.asarray(hour), self.first_hour, self.last_hour)
         return in_band & np.isin(weekday, list(self.weekdays)) & (start_s >= self.start_s) & (start_s < self.expires_s)
 
     def matches(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray,
@@ -92,11 +94,59 @@ class SuppressionRule:
         excess = np.clip(floor_w - usual, 0.0, cap)
         return np.where(self.in_scope(hour, weekday, start_s), floor_w - excess, floor_w)
 
+    def renewed(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray,
+                floor_w: np.ndarray | None = None) -> SuppressionRule:
+        """The rule kept in force while its pattern keeps showing: every window in which the pattern
+        showed (at least half the cap over usual) and that the rule explains, before the rule expires,
+        pushes the expiry to renew_days after that window. Causal: whether a window is in force
+        depends only on the windows before it."""
+        if self.renew_days <= 0 or not self.usual_w:
+            return self
+        h = np.asarray(hour, dtype=np.int64) % 24
+        showed = power_w - np.asarray(self.usual_w, dtype=np.float64)[h] >= 0.5 * self.excess_cap_w
+        explained = replace(self, expires_s=np.inf).matches(hour, weekday, power_w, start_s, floor_w)
+        expires = self.expires_s
+        for s in np.asarray(start_s, dtype=np.float64)[showed & explained]:
+            if s >= expires:
+                break
+            expires = max(expires, float(s) + self.renew_days * 86_400)
+        return replace(self, expires_s=expires)
+
     def describe(self) -> str:
+        """The rule in words, for the dashboard and the daemon's log."""
         days = "every day" if len(self.weekdays) == 7 else ", ".join(dt.date(2024, 1, 1 + d).strftime("%a") for d in sorted(self.weekdays))
         until = dt.datetime.fromtimestamp(self.expires_s, dt.timezone.utc).date().isoformat()
-        span = "all day" if self.first_hour == self.last_hour else f"from {self.first_hour:02d}:00 to {self.last_hour:02d}:00"
-        return f"up to +{self.excess_cap_w:.0f} W over usual {span}, {days}, until {until}"
+        if self.hours:
+            span = " and ".join(f"from {a:02d}:00 to {b:02d}:00" for a, b in _runs(self.hours))
+        else:
+            span = "all day" if self.first_hour == self.last_hour else f"from {self.first_hour:02d}:00 to {self.last_hour:02d}:00"
+        renew = f" (renewed for {self.renew_days:.0f} days each time it shows)" if self.renew_days > 0 else ""
+        return f"up to +{self.excess_cap_w:.0f} W over usual {span}, {days}, until {until}{renew}"
+
+    def to_dict(self) -> dict:
+        """A JSON-ready row (lists for the tuples and the weekdays)."""
+        return {**self.__dict__, "weekdays": sorted(self.weekdays), "usual_w": list(self.usual_w),
+                "usual_floor_w": list(self.usual_floor_w), "hours": list(self.hours)}
+
+    @classmethod
+    def from_dict(cls, row: dict) -> SuppressionRule:
+        """A rule from `to_dict`'s row, including rows saved by older versions (without usual_w,
+        usual_floor_w, floor_cap_w, hours or renew_days: they keep their band and fixed expiry)."""
+        return cls(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ())),
+                      "usual_floor_w": tuple(row.get("usual_floor_w", ())), "hours": tuple(row.get("hours", ()))})
+
+
+def _runs(hours) -> list[tuple[int, int]]:
+    """Circular runs of hours of day as (first, last exclusive): (0, 1, 2, 22, 23) -> [(22, 3)]."""
+    present = {int(h) % 24 for h in hours}
+    starts = [h for h in sorted(present) if (h - 1) % 24 not in present]
+    out = []
+    for a in starts:
+        b = a
+        while (b + 1) % 24 in present and (b + 1) % 24 != a:
+            b = (b + 1) % 24
+        out.append((a, (b + 1) % 24))
+    return out
 
 
 def discount_ignored(power_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, rules) -> np.ndarray:
@@ -245,22 +295,47 @@ def _in_band(hour: np.ndarray, first: int, last: int) -> np.ndarray:
     return (hour >= first) | (hour < last)
 
 
-def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile: float = 0.9, widen_h: int = 1) -> SuppressionRule:
-    """Ignore: the alert's hour band widened by widen_h each side, weekends only if it was a weekend
-    pattern (else every day: two days of evidence cannot tell a weekly habit), a cap at the pattern's
-    own high (the cap_quantile of its excess over the usual load in the band's lifted hours of the
-    last 14 days), for valid_days.
+def _runs_widened(mask: np.ndarray, widen_h: int) -> np.ndarray:
+    """A 24-hour mask with every run of hours widened by widen_h each side (circularly)."""
+    out = mask.copy()
+    for k in range(1, widen_h + 1):
+        out |= np.roll(mask, k) | np.roll(mask, -k)
+    return out
 
-    The cap is the trade-off between quieting repeats and still catching a theft on top, measured
-    with `powergw model evaluate` (docs/theft-detection.md): 1.25 x the largest excess quieted 85 %
-    of repeats but hid a theft on top in 29 more cases in 100; the 90th percentile, with the floor
-    test, quiets about 80 % and hides about 5 more.
+
+PATTERN_MIN_DAYS = 2  # an hour of day is the pattern's when it was lifted on at least this many of the pattern's days ...
+PATTERN_MARGIN = 0.25  # ... on a share of them at least this much above the share of the days before the pattern
+
+
+def _pattern_hours(w: Windows, recent: np.ndarray, since_i: int, raised: np.ndarray) -> np.ndarray:
+    """The hours of day a pattern lifted: lifted on PATTERN_MIN_DAYS of its days (recent windows from
+    since_i on), clearly more often than the same hour was on the days before (the household's own habits)."""
+    day, hour = w.day[recent], w.hour[recent] % 24
+    since = recent >= since_i
+    n_since, n_before = len(np.unique(day[since])), len(np.unique(day[~since]))
+    mask = np.zeros(24, dtype=bool)
+    for h in range(24):
+        lifted_on = raised & (hour == h)
+        k_since = len(np.unique(day[since & lifted_on]))
+        rate_before = len(np.unique(day[~since & lifted_on])) / n_before if n_before else 0.0
+        mask[h] = k_since >= PATTERN_MIN_DAYS and k_since / max(n_since, 1) >= rate_before + PATTERN_MARGIN
+    return mask
+
+
+def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile: float = 0.9, widen_h: int = 2) -> SuppressionRule:
+    """Ignore: every hour of day the Ignored pattern lifted, not only the alert's band, each run of
+    them widened by widen_h hours each side (an AC's bedtime and a charge's start move); weekends only
+    if the pattern showed on weekend days alone over at least a week of its life (else every day); a
+    cap at the pattern's own high (the cap_quantile of its excess over the usual load in its lifted
+    hours of the last 14 days); in force for valid_days after the last hour the pattern showed.
+
+    The pattern's hours are the alert's hours plus those lifted (by half the alert's typical excess
+    over the pre-pattern usual) on at least 2 of the pattern's days (from 3 days before its first
+    hit) and clearly more often than on the days before it: a new AC Ignored at night also stays
+    quiet on its afternoons. The cap is the trade-off between quieting repeats and still catching a
+    theft on top, measured with `powergw model evaluate` (docs/theft-detection.md).
     """
     hits = np.asarray(alert.hits)
-    first, last = _hour_band(w.hour[hits])
-    if first != last:
-        width = (last - first) % 24
-        first, last = (0, 0) if width + 2 * widen_h >= 24 else ((first - widen_h) % 24, (last + widen_h) % 24)
     # The usual load per hour as it was before the pattern: the window's own baseline, by hour of day.
     before = np.arange(max(0, int(hits[0]) - 24), int(hits[0]))
     usual = np.zeros(24)
@@ -270,10 +345,19 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         usual[:] = float(np.median(w.usual_w[: int(hits[0]) + 1]))
     hit_excess = w.power_w[hits] - usual[w.hour[hits] % 24]
     typical = max(float(np.median(hit_excess)), 1.0)
-    # The pattern's hours over the last 14 days: in the band and lifted by at least half its typical excess.
     recent = np.arange(max(0, alert.index - 14 * 24 + 1), alert.index + 1)
     excess = w.power_w[recent] - usual[w.hour[recent] % 24]
-    lifted = _in_band(w.hour[recent], first, last) & (excess > 0.5 * typical)
+    raised = excess > 0.5 * typical
+    start_i = max(0, int(hits[0]) - 3 * 24)
+    mask = _pattern_hours(w, recent, start_i, raised)
+    mask[np.asarray(w.hour[hits]) % 24] = True
+    mask = _runs_widened(mask, widen_h)
+    if mask.all():
+        first, last, hours = 0, 0, ()
+    else:
+        (first, last), hours = _hour_band(np.flatnonzero(mask)), tuple(int(h) for h in np.flatnonzero(mask))
+    # The pattern's hours over the last 14 days: in the rule's hours and lifted by at least half its typical excess.
+    lifted = mask[w.hour[recent] % 24] & raised
     cap = float(np.quantile(excess[lifted], cap_quantile)) if lifted.any() else typical
     # The same for the floor: a steady pattern (a charger) lifted it, a cycling one (an AC) hardly did,
     # and only what the pattern itself lifted is taken out of it.
@@ -287,11 +371,12 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         usual_floor = tuple(float(u) for u in base)
         floor_excess = w.floor_w[recent] - base[w.hour[recent] % 24]
         floor_cap = float(max(0.0, np.quantile(floor_excess[lifted], cap_quantile))) if lifted.any() else 0.0
-    # Weekends only if, over the last 14 days, the pattern showed on weekend days alone; an alert
-    # fired on a Sunday has its hits on a weekend whatever the habit is.
-    seen_on = set(int(d) for d in w.weekday[recent][lifted])
+    # Weekends only if the pattern showed on weekend days alone over at least a week of its life: a
+    # pattern two days old that began on a Saturday says nothing about a weekly habit.
+    seen_on = {int(d) for d in w.weekday[recent][lifted]}
+    week_old = lifted.any() and alert.index - int(recent[lifted][0]) >= 7 * 24
     weekend = frozenset((5, 6))
-    weekdays = weekend if seen_on and seen_on <= weekend else frozenset(range(7))
+    weekdays = weekend if seen_on and seen_on <= weekend and week_old else frozenset(range(7))
     return SuppressionRule(
         first_hour=first,
         last_hour=last,
@@ -303,4 +388,6 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         start_s=float(w.start_s[int(hits[0])] - 3 * 86_400),
         usual_floor_w=usual_floor,
         floor_cap_w=floor_cap,
+        renew_days=float(valid_days),
+        hours=hours,
     )

@@ -171,7 +171,9 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         if not mine:
             continue
         ignored += 1
-        rule = rule_from_alert(w, mine[0])
+        # The rule stays in force while the pattern keeps showing (renewed on the series it is applied to).
+        ignored_rule = rule_from_alert(w, mine[0])
+        rule = _renewed(ignored_rule, w)
         later = mine[0].index
         before += sum(1 for a in alerts if a.index > later)
         after += sum(1 for a in decide(windows_with_rules(h, score_fn, (rule,), overrides), policy, (rule,)) if a.index > later)
@@ -187,7 +189,8 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         plain = simulate_household(seed + i, spec.days, theft_kind, None, overrides, **common)
         on_top = simulate_household(seed + i, spec.days, theft_kind, kind, overrides, **common)
         first_plain = _first_alert_day(decide(windows_for(plain, score_fn(plain.features)), policy), start_day * 24)
-        ruled = decide(windows_with_rules(on_top, score_fn, (rule,), overrides), policy, (rule,))
+        on_top_rule = _renewed(ignored_rule, windows_for(on_top, np.zeros(len(on_top.power_w))))
+        ruled = decide(windows_with_rules(on_top, score_fn, (on_top_rule,), overrides), policy, (on_top_rule,))
         first_ruled = _first_alert_day(ruled, start_day * 24)
         caught_plain.append(first_plain is not None and first_plain <= 7)
         caught_ruled.append(first_ruled is not None and first_ruled <= 7)
@@ -204,6 +207,11 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
     }
     bar.close()
     return report
+
+
+def _renewed(rule, w: Windows):
+    """The rule as the daemon keeps it: renewed while the pattern shows in this household's metered series."""
+    return rule.renewed(w.hour, w.weekday, w.power_w, w.start_s, w.floor_w)
 
 
 def _by_magnitude(delays) -> dict:

@@ -72,8 +72,7 @@ def load_examples(path: Path) -> Examples | None:
 
 
 def save_rules(path: Path, rules: list[SuppressionRule]) -> None:
-    rows = [{**r.__dict__, "weekdays": sorted(r.weekdays)} for r in rules]
-    Path(path).write_text(json.dumps(rows, indent=2))
+    Path(path).write_text(json.dumps([r.to_dict() for r in rules], indent=2))
 
 
 def load_rules(path: Path, now_s: float | None = None) -> list[SuppressionRule]:
@@ -81,6 +80,5 @@ def load_rules(path: Path, now_s: float | None = None) -> list[SuppressionRule]:
     path = Path(path)
     if not path.is_file():
         return []
-    rules = [SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ())),
-                                "usual_floor_w": tuple(row.get("usual_floor_w", ()))}) for row in json.loads(path.read_text())]
+    rules = [SuppressionRule.from_dict(row) for row in json.loads(path.read_text())]
     return [r for r in rules if now_s is None or r.expires_s > now_s]

@@ -113,8 +113,7 @@ def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
     for row in json.loads(store.get_meta(RULES_KEY, "[]")):
         row = dict(row)
         alert_id = row.pop("alert_id", -1)
-        rule = SuppressionRule(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ())),
-                                  "usual_floor_w": tuple(row.get("usual_floor_w", ()))})
+        rule = SuppressionRule.from_dict(row)
         if rule.expires_s > now_s:
             out.append((alert_id, rule))
     return out
@@ -123,9 +122,23 @@ def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
 def _save_rules(store, rules: list[tuple[int, SuppressionRule]]) -> None:
     import json
 
-    rows = [{**r.__dict__, "weekdays": sorted(r.weekdays), "usual_w": list(r.usual_w), "usual_floor_w": list(r.usual_floor_w), "alert_id": i}
-            for i, r in rules]
+    rows = [{**r.to_dict(), "alert_id": i} for i, r in rules]
     store.set_meta(RULES_KEY, json.dumps(rows))
+
+
+def renew_rules(store, rules: list[tuple[int, SuppressionRule]], first: dt.date, power: np.ndarray, floor: np.ndarray,
+                tz: str) -> list[tuple[int, SuppressionRule]]:
+    """Keep each Ignore rule in force while its pattern keeps showing in the metered series
+    (`SuppressionRule.renewed`); saved when an expiry moved."""
+    zone = ZoneInfo(tz)
+    n = len(power)
+    start_s = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() + 3_600.0 * np.arange(n)
+    hour = np.arange(n) % 24
+    weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
+    renewed = [(i, r.renewed(hour, weekday, power, start_s, floor)) for i, r in rules]
+    if any(new.expires_s != old.expires_s for (_, new), (_, old) in zip(renewed, rules)):
+        _save_rules(store, renewed)
+    return renewed
 
 
 def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rules, calendar, tz: str):
@@ -200,6 +213,7 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     calendar = HolidayCalendar(state)
     first, power, floor = hourly_from_store(store, now_ms, tz)
     rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, now_ms / 1000), calendar, tz)
+    rules = renew_rules(store, rules, first, power, floor, tz)
     scorer = Scorer(ModelRegistry(root).current_dir())
     since_s = float(store.get_meta(SCORED_KEY, "0"))
     result = score_recent(first, power, floor, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r for _, r in rules), calendar, since_s, tz)

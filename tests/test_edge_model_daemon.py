@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -94,6 +95,7 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
     (rule,) = json.loads(store.get_meta(store_job.RULES_KEY))
     assert rule["excess_cap_w"] > 500 and len(rule["usual_w"]) == 24
     assert len(rule["usual_floor_w"]) == 24 and rule["floor_cap_w"] > 500  # a steady 1 kW load lifted the floor
+    assert "hours" in rule and rule["renew_days"] == 90  # the hours the pattern lifted (a constant load: all day); kept while it shows
     examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
     assert len(examples) == alert["data"]["windows_over_threshold"] and not examples.y.any()
     alerts.act(alert["id"], "raise", "owner", "no, it is not ours", now_ms=ctx.now_ms())
@@ -133,3 +135,22 @@ def test_the_weekly_retrain_waits_when_the_gateway_has_too_little_memory(tmp_pat
     from gateway.ops.health import available_memory_mb
 
     assert available_memory_mb() > 1  # the real reading, from /proc/meminfo
+
+
+def test_rules_saved_by_an_older_gateway_load_and_a_showing_pattern_renews_its_rule(tmp_path, tapped):
+    h, store = tapped
+    now_ms = _end_of_day_ms(h.first_date, 40)
+    origin_s = dt.datetime(h.first_date.year, h.first_date.month, h.first_date.day, tzinfo=IST).timestamp()
+    old_row = {"first_hour": 0, "last_hour": 0, "weekdays": list(range(7)), "max_power_w": 5000.0,
+               "expires_s": now_ms / 1000 + 3_600, "excess_cap_w": 1200.0, "usual_w": [float(np.median(h.power_w[:24 * 30]))] * 24,
+               "start_s": origin_s + 34 * 86_400, "usual_floor_w": [0.0] * 24, "floor_cap_w": 1200.0, "alert_id": 7}
+    store.set_meta(store_job.RULES_KEY, json.dumps([old_row]))  # no hours, no renew_days: a rule from before them
+    ((alert_id, rule),) = store_job._load_rules(store, now_ms / 1000)
+    assert alert_id == 7 and rule.hours == () and rule.renew_days == 0
+    first, power, floor = store_job.hourly_from_store(store, now_ms, "Asia/Kolkata", days=40)
+    assert store_job.renew_rules(store, [(7, rule)], first, power, floor, "Asia/Kolkata")[0][1] == rule  # fixed expiry
+    renewing = replace(rule, renew_days=30.0, expires_s=origin_s + 36 * 86_400)
+    ((_, kept),) = store_job.renew_rules(store, [(7, renewing)], first, power, floor, "Asia/Kolkata")
+    assert kept.expires_s > origin_s + 36 * 86_400 + 29 * 86_400  # the 1 kW load kept showing up to day 40
+    (saved,) = json.loads(store.get_meta(store_job.RULES_KEY))
+    assert saved["expires_s"] == kept.expires_s and saved["alert_id"] == 7
