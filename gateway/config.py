@@ -85,7 +85,7 @@ SECTIONS: dict[str, str] = {
     "gateway": "gateway.config:GatewaySection",
     "serial": "gateway.config:SerialSection",
     "ui": "gateway.config:UiSection",
-    "ble": "gateway.sources.ble_source:BleSection",
+    "ble": "gateway.sources.ble_settings:BleSection",
     "cloud": "cloud_sync.settings:CloudSection",
     "backup": "gateway.ops.settings:BackupSection",
     "mqtt": "gateway.ops.settings:MqttSection",
