@@ -191,6 +191,7 @@ KINDS: dict[str, Kind] = {
     "ev_charger": Kind(BENIGN, ev_charger, (500, 3300), (30, 30)),
 }
 THEFT_KINDS = tuple(k for k, v in KINDS.items() if v.category == THEFT)
+TAP_KINDS = ("tap_constant", "tap_night", "tap_intermittent", "tap_recurring")  # someone drawing power through this connection
 BENIGN_KINDS = tuple(k for k, v in KINDS.items() if v.category == BENIGN)
 PERSISTENT_BENIGN_KINDS = ("new_ac_heatwave", "ev_charger")  # run from their start to the end of the series
 

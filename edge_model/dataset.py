@@ -14,6 +14,7 @@ import numpy as np
 from edge_model.attacks import (
     BENIGN_KINDS,
     PERSISTENT_BENIGN_KINDS,
+    TAP_KINDS,
     THEFT,
     THEFT_KINDS,
     Injection,
@@ -47,9 +48,19 @@ class DatasetSpec:
     # miss taps. The household's Ignore quiets them instead. "normal" is the v1/v2 behaviour.
     persistent_benign: str = "alert"
     step_s: float = 60.0  # sampling of the load model: 5-minute means (the floor) and hourly means from it
+    # How much likelier a theft household is to get each of the four tapping kinds than each of h1-h6.
+    # 1.0 draws the ten kinds alike (the fixed check set and the evaluation's mix keep it); the training
+    # recipe (TRAINING_SPEC) uses 2.5, which takes the tapping kinds from 4 in 10 theft households to 5 in 8.
+    tap_weight: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# The recipe `powergw model train` and the retrain job use, and the shipped model was trained with.
+# Tapping is the theft the issue's 3-day goal is about and the one the hourly data shows least well,
+# so the training households lean towards it; measured in docs/theft-detection.md ("Training mix").
+TRAINING_SPEC = DatasetSpec(households=128, tap_weight=2.5)
 
 
 @dataclass
@@ -130,7 +141,13 @@ def simulate_household(
 def draw_kinds(seed: int, spec: DatasetSpec) -> tuple[str | None, str | None]:
     """Which theft and benign kinds (or None) household `seed` gets under `spec`."""
     rng = np.random.default_rng([seed, 0x1D])
-    theft = str(rng.choice(THEFT_KINDS)) if rng.random() < spec.theft_fraction else None
+    if spec.tap_weight == 1.0:
+        theft = str(rng.choice(THEFT_KINDS)) if rng.random() < spec.theft_fraction else None
+    else:
+        if spec.tap_weight <= 0:
+            raise ValueError(f"tap_weight must be > 0, got {spec.tap_weight}")
+        weights = np.array([spec.tap_weight if k in TAP_KINDS else 1.0 for k in THEFT_KINDS])
+        theft = str(rng.choice(THEFT_KINDS, p=weights / weights.sum())) if rng.random() < spec.theft_fraction else None
     benign = str(rng.choice(BENIGN_KINDS)) if rng.random() < spec.benign_fraction else None
     return theft, benign
 

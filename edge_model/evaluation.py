@@ -11,13 +11,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from edge_model.alerting import AlertPolicy, Windows, decide, discount_ignored, discount_ignored_floor, rule_from_alert
-from edge_model.attacks import THEFT_KINDS
+from edge_model.attacks import TAP_KINDS, THEFT_KINDS
 from gateway.public_holidays import load_overrides
 from edge_model.dataset import EVAL_SEEDS, IST, DatasetSpec, HouseholdData, build_households, simulate_household
 from gateway.public_holidays import HolidayCalendar
 from edge_model.features import COLUMN, MIN_HISTORY_DAYS, build_features
 
-TAP_KINDS = ("tap_constant", "tap_night", "tap_intermittent", "tap_recurring")
 IGNORE_KINDS = ("ev_charger", "new_ac_heatwave")
 
 

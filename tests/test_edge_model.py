@@ -217,6 +217,36 @@ def test_new_persistent_loads_are_labelled_alert_for_training_and_short_ones_nor
     assert not to_examples([guests]).y.any() and guests.benign.any()
 
 
+def test_the_training_mix_leans_towards_tapping_while_check_and_evaluation_sets_keep_theirs():
+    from edge_model.attacks import TAP_KINDS
+    from edge_model.dataset import TRAINING_SPEC, draw_kinds
+
+    seeds = range(2_000)
+    alike = [draw_kinds(s, DatasetSpec()) for s in seeds]
+    leaning = [draw_kinds(s, TRAINING_SPEC) for s in seeds]
+
+    def tap_share(draws):
+        thefts = [t for t, _ in draws if t is not None]
+        return sum(t in TAP_KINDS for t in thefts) / len(thefts)
+
+    assert 0.35 < tap_share(alike) < 0.45  # 4 of 10 kinds
+    assert 0.57 < tap_share(leaning) < 0.68  # 4 x 2.5 of 4 x 2.5 + 6
+    # The same households are theft households either way; only which theft kind changes.
+    assert [t is None for t, _ in alike] == [t is None for t, _ in leaning]
+    # tap_weight 1 is exactly the draw the fixed check set was built with before the field existed.
+    rng_draws = []
+    for s in range(50):
+        rng = np.random.default_rng([s, 0x1D])
+        from edge_model.attacks import BENIGN_KINDS, THEFT_KINDS
+
+        theft = str(rng.choice(THEFT_KINDS)) if rng.random() < 0.6 else None
+        benign = str(rng.choice(BENIGN_KINDS)) if rng.random() < 0.35 else None
+        rng_draws.append((theft, benign))
+    assert rng_draws == alike[:50]
+    with pytest.raises(ValueError, match="tap_weight"):
+        draw_kinds(1, DatasetSpec(tap_weight=0.0))
+
+
 # -- training, export, parity -----------------------------------------------------------------
 
 
