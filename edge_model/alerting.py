@@ -23,6 +23,11 @@ class AlertPolicy:
     adaptive_quantile: float = 0.995  # the household's own high scores, from 7..35 days ago
     threshold_cap: float = 0.85  # the adaptive threshold never rises above this
     min_history_days: int = 7  # below this: "still learning", never an alert
+    # A single day is enough when it is unmistakable: this many hits within 24 h, each scoring at least
+    # strong_score. A tap on 2-3 weekdays often shows once in its first 3 days; on 80 clean households
+    # (two sets of 40) this added no false alarm (docs/theft-detection.md, "Single-day alerts").
+    strong_hits: int = 4
+    strong_score: float = 0.9
 
 
 FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new steady load, not the pattern
@@ -227,7 +232,9 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
             continue
         recent = hit_idx[(hit_idx > i - policy.window_h) & (hit_idx <= i)]
         if len(recent) < policy.min_hits or len(np.unique(w.day[recent])) < policy.min_days:
-            continue
+            today = recent[recent > i - 24]
+            if (w.score[today] >= policy.strong_score).sum() < policy.strong_hits:
+                continue
         message, numbers = explain(w, recent)
         alerts.append(Alert(int(i), float(w.start_s[i]), float(w.score[i]), float(thresholds[i]), tuple(int(r) for r in recent), message, numbers))
         last_alert = i

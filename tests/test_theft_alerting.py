@@ -51,12 +51,27 @@ POLICY = AlertPolicy(threshold=0.5)
 
 def test_hits_on_one_day_alone_never_alert_but_five_over_two_days_do():
     score = np.full(DAYS * 24, 0.05)
-    score[at(20, 0) : at(20, 12)] = 0.9  # twelve hits, all on one day
+    score[at(20, 0) : at(20, 12)] = 0.8  # twelve hits, all on one day, none unmistakable
     assert decide(windows(score=score), POLICY) == []
-    score[at(21, 1) : at(21, 3)] = 0.9  # two more on the next day: 14 hits over 2 days in 48 h
+    score[at(21, 1) : at(21, 3)] = 0.8  # two more on the next day: 14 hits over 2 days in 48 h
     alerts = decide(windows(score=score), POLICY)
     assert [a.index for a in alerts] == [at(21, 1)]
     assert len(alerts[0].hits) >= POLICY.min_hits
+
+
+def test_one_unmistakable_day_is_enough_three_strong_hours_are_not():
+    score = np.full(DAYS * 24, 0.05)
+    score[at(20, 10) : at(20, 13)] = 0.95  # three strong hours: not yet
+    score[at(20, 13)] = 0.85  # a fourth hit, not strong
+    assert decide(windows(score=score), POLICY) == []
+    score[at(20, 14)] = 0.92  # the fourth strong hour within 24 h
+    alerts = decide(windows(score=score), POLICY)
+    assert [a.index for a in alerts] == [at(20, 14)]
+    assert "from 10:00 to 15:00" in alerts[0].message
+    # Strong hours spread over more than 24 h are not one day's evidence (and here not enough hits either).
+    score = np.full(DAYS * 24, 0.05)
+    score[[at(20, 10), at(20, 11), at(21, 12), at(21, 13)]] = 0.95
+    assert decide(windows(score=score), replace(POLICY, min_hits=6)) == []
 
 
 def test_a_pattern_that_keeps_firing_alerts_once_per_cooldown():
