@@ -1,6 +1,6 @@
 """Resident memory of the whole gateway as it runs on a Pi: `powergw run --no-ui` (ingest from a
 serial port, every periodic job, the theft model scored by onnxruntime) and `powergw ui` (the
-dashboard), two processes as deploy/ installs them.
+dashboard), two processes as deploy/ installs them (with the units' MALLOC_* settings).
 
 A database with `--history-days` of simulated history is made first (`powergw demo` fills it);
 then `powergw simulate` streams one node through a pair of pseudo-terminals into the daemon, the
@@ -87,6 +87,19 @@ def login(base: str, password: str) -> urllib.request.OpenerDirector:
     return opener
 
 
+def unit_malloc_env(unit: str) -> dict[str, str]:
+    """The glibc MALLOC_* variables the deploy/ systemd unit sets, so the processes run as installed."""
+    path = Path(__file__).resolve().parent.parent / "deploy" / "systemd" / unit
+    env = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("Environment="):
+            for item in line.removeprefix("Environment=").split():
+                key, _, value = item.partition("=")
+                if key.startswith("MALLOC_"):
+                    env[key] = value
+    return env
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=170.0, help="how long to sample (the theft job runs at 120 s)")
@@ -116,10 +129,11 @@ def main() -> int:
         threading.Thread(target=relay, args=(node_m, gw_m, stop), daemon=True).start()
         port = free_port()
         daemon_log = tmp / "daemon.log"
+        daemon_env, ui_env = unit_malloc_env("powergw.service"), unit_malloc_env("powergw-ui.service")
         daemon = subprocess.Popen([py, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path],
-                                  env=env, stderr=daemon_log.open("w"))
+                                  env=env | daemon_env, stderr=daemon_log.open("w"))
         ui = subprocess.Popen([py, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port)],
-                              env=env, stderr=subprocess.DEVNULL)
+                              env=env | ui_env, stderr=subprocess.DEVNULL)
         sim = subprocess.Popen([py, "-m", "gateway.cli", "simulate", "--out", node_path, "--speed", "1",
                                 "--duration", str(int(args.seconds) + 30)], stderr=subprocess.DEVNULL)
         samples, pages_ok, page_errors = [], 0, []
@@ -168,6 +182,7 @@ def main() -> int:
         "theft_job_ran": theft_status is not None,
         "theft_status": theft_status and theft_status.get("status"),
         "seconds": args.seconds,
+        "malloc_env": {"daemon": daemon_env, "ui": ui_env},
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -178,6 +193,7 @@ def main() -> int:
         print(f"whole gateway peak        {result['whole_gateway_peak_mb']:7.1f} MB  (goal < 150 MB)")
         print(f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)")
         print(f"theft job: {result['theft_status'] or 'did not run'}")
+        print(f"malloc settings from deploy/systemd: daemon {daemon_env or 'none'}, dashboard {ui_env or 'none'}")
         print(f"dashboard pages answered: {pages_ok}; failed: {len(page_errors)} {page_errors[:3]}")
     if page_errors or theft_status is None:
         return 1  # the figures above are not of a working gateway
