@@ -9,11 +9,13 @@ by the theft model's features.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import sys
+import threading
 import tomllib
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import holidays
 
 from . import PowerGwError
 
@@ -56,6 +58,42 @@ def load_overrides(path: Path = DEFAULT_OVERRIDES) -> dict[str, StateOverrides]:
     return parse_overrides(Path(path).read_text(encoding="utf-8"))
 
 
+_INDIA_MODULE = "holidays.countries.india"
+_india_import = threading.Lock()
+
+
+def india_holidays() -> type:
+    """`holidays.India`, imported without the package's other 250 countries.
+
+    `holidays.India` (or `from holidays.countries import India`) runs holidays/countries/__init__,
+    which imports every country: about 8 MB resident in the daemon and the dashboard, for the one
+    they use. India's module needs only the package's core, so it is imported under a bare stand-in
+    for `holidays.countries`, removed again at once: a later `import holidays.countries` anywhere
+    is the real package, and it reuses the India module. Should a holidays release move India, the
+    whole package is imported as before.
+    """
+    with _india_import:
+        module = sys.modules.get(_INDIA_MODULE)
+        if module is None:
+            import holidays  # the core only: constants, HolidayBase, calendars, lazy country loaders
+
+            parent = "holidays.countries"
+            spec = importlib.util.find_spec(parent) if parent not in sys.modules else None
+            if spec is None or not spec.submodule_search_locations:
+                return holidays.India
+            stand_in = types.ModuleType(parent)
+            stand_in.__path__ = list(spec.submodule_search_locations)
+            sys.modules[parent] = stand_in
+            try:
+                module = importlib.import_module(_INDIA_MODULE)
+            except ImportError:
+                return holidays.India
+            finally:
+                if sys.modules.get(parent) is stand_in:
+                    del sys.modules[parent]
+        return module.India
+
+
 @dataclass
 class HolidayCalendar:
     """Holiday names per local date for one state, built per year on first use."""
@@ -83,7 +121,7 @@ class HolidayCalendar:
     def _build(self, year: int) -> dict[dt.date, str]:
         rules = self.overrides.get(self.state, StateOverrides())
         days = {}
-        for date, name in holidays.India(subdiv=self.state, years=year).items():
+        for date, name in india_holidays()(subdiv=self.state, years=year).items():
             kept = [part.strip() for part in name.split(";") if part.strip() not in rules.remove]
             if kept:
                 days[date] = "; ".join(kept)
