@@ -66,6 +66,15 @@ def register(subparsers) -> None:
     p.add_argument("--quick", action="store_true", help="a quarter of the households (about a minute)")
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("evaluate-learning", help="measure whether retraining on one household's Ignore/Raise feedback changes its alerts")
+    p.add_argument("--households", type=int, default=10, help="benign households whose first alert is Ignored, one retrain each (default 10)")
+    p.add_argument("--raise-households", type=int, default=4, help="tapped households whose first alert is Raised, one retrain each (default 4)")
+    p.add_argument("--train-households", type=int, default=32, help="households in the small training recipe (default 32)")
+    p.add_argument("--trees", type=int, default=30, help="trees in each forest (default 30)")
+    p.add_argument("--days", type=int, default=112, help="days of each measured household (default 112)")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.set_defaults(func=cmd_evaluate_learning)
+
     p = common(sub.add_parser("score", help="score a CSV of ts,power_w (1 s to 1 min) per hour window"))
     p.add_argument("--input", required=True, type=Path, help="CSV file, '-' for stdin")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
@@ -144,6 +153,46 @@ def cmd_evaluate(args) -> int:
     else:
         _print_report(report)
     return 0
+
+
+def cmd_evaluate_learning(args) -> int:
+    from edge_model.learning import LearningSpec, evaluate_learning
+
+    spec = LearningSpec(ignore_households=args.households, raise_households=args.raise_households,
+                        train_households=args.train_households, trees=args.trees, days=args.days)
+    report = evaluate_learning(spec, progress=args.format == "table")
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        _print_learning(report)
+    return 0
+
+
+def _print_learning(r: dict) -> None:
+    def row(label: str, by_model: dict, fmt=str) -> None:
+        cells = [("-" if by_model.get(m) is None else fmt(by_model[m])) for m in ("baseline", "retrained", "control")]
+        print(f"  {label:58s} {cells[0]:>10s} {cells[1]:>10s} {cells[2]:>10s}")
+
+    score = "{:.3f}".format
+    i, k = r["ignore"], r["raise"]
+    print(f"small recipe: {r['spec']['train_households']} households, {r['spec']['trees']} trees; {r['seconds']['total']:.0f} s")
+    print(f"  {'':58s} {'baseline':>10s} {'retrained':>10s} {'control':>10s}")
+    print(f"Ignore: {i['alerted_and_ignored']} of {i['households']} benign households alerted and Ignored, {i['feedback_rows']} feedback rows")
+    row("repeat alerts, no rule", {m: v["without_rule"] for m, v in i["repeat_alerts"].items()})
+    row("repeat alerts, with the Ignore rule", {m: v["with_rule"] for m, v in i["repeat_alerts"].items()})
+    row("mean score of the Ignored windows", i["mean_score_of_ignored_windows"], score)
+    row("mean score of the pattern's later windows", i["mean_score_of_later_pattern_windows"], score)
+    n = i["theft_on_top_cases"]
+    for key, label in (("same_home_without_pattern", "theft caught in 7 d, same home without pattern"),
+                       ("on_top_without_rule", "theft on top caught in 7 d, no rule"), ("on_top_with_rule", "theft on top caught in 7 d, with rule")):
+        row(f"{label} (of {n})", {m: v[key] for m, v in i["theft_caught_within_7_days"].items()})
+    print(f"Raise: {k['alerted_and_raised']} of {k['households']} tapped households alerted and Raised, {k['feedback_rows']} feedback rows")
+    n = k["alerted_and_raised"]
+    row(f"same tap later caught within 3 days (of {n})", k["second_tap_caught_within_3_days"])
+    row(f"same tap later caught while it ran (of {n})", k["second_tap_caught_while_it_ran"])
+    row("median days to its first alert", k["median_days_to_first_alert_when_caught"], "{:.2f}".format)
+    row("mean score of its windows", k["mean_score_of_second_tap_windows"], score)
+    row("alerts on the same home without a tap", k["alerts_on_the_same_home_without_a_tap"])
 
 
 def _print_report(r: dict) -> None:
