@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge_model import MAX_AUC_LOSS, MAX_RECALL_LOSS
-from edge_model.dataset import CHECK_SEEDS, DatasetSpec, Examples, build_households, to_examples
-from edge_model.features import FEATURE_NAMES, FEATURES_VERSION
+from edge_model.dataset import CHECK_SEEDS, DatasetSpec, Examples, build_households, to_examples, training_examples
+from edge_model.features import FEATURE_NAMES, FEATURES_VERSION, as_model_input
 from edge_model.registry import ModelRegistry
 from edge_model.scoring import Scorer
 from edge_model.training import ForestParams, fit_and_export, library_versions, parity_check
@@ -49,10 +49,10 @@ def train_model(
     progress: bool = True,
 ) -> tuple[bytes, dict]:
     """Train on simulated data (+ feedback examples), export, parity-check and pick the threshold on the check set."""
-    data = to_examples(build_households(spec, progress=progress), spec.benign_weight, spec.persistent_benign)
+    data = training_examples(spec, progress=progress)
     if extra is not None and len(extra):
         data = Examples(
-            np.concatenate([data.X, extra.X]),
+            np.concatenate([data.X, as_model_input(extra.X)]),
             np.concatenate([data.y, extra.y]),
             np.concatenate([data.weight, extra.weight]),
             np.concatenate([data.group, extra.group]),
@@ -64,7 +64,7 @@ def train_model(
         from edge_model import EdgeModelError
 
         raise EdgeModelError(f"ONNX export does not score like the forest: {parity}")
-    p = forest.predict_proba(held.X.astype(np.float32))[:, 1]
+    p = forest.predict_proba(as_model_input(held.X))[:, 1]
     threshold = float(np.quantile(p[held.y == 0], 1 - TARGET_WINDOW_FPR))
     summary["feedback_rows"] = int(len(extra)) if extra is not None else 0
     metadata = {

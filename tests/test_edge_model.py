@@ -414,3 +414,20 @@ def test_cli_scores_a_csv_at_one_minute(tmp_path, capsys):
     assert rows[0]["start"] == "2024-04-01T00:00:00+05:30"
     assert "still learning" in rows[0]["reason"] and rows[0]["alert"] is False
     assert all(0 <= r["score"] <= 1 for r in rows)
+
+
+def test_training_examples_stream_households_into_float32_rows_like_stacking_them():
+    from edge_model.dataset import training_examples
+
+    spec = DatasetSpec(households=3, days=21, tap_weight=2.5)
+    streamed = training_examples(spec)
+    stacked = to_examples(build_households(spec))
+    assert streamed.X.dtype == np.float32 and streamed.X.flags.c_contiguous
+    assert np.array_equal(streamed.X, stacked.X) and np.array_equal(streamed.y, stacked.y)
+    assert np.array_equal(streamed.weight, stacked.weight) and np.array_equal(streamed.group, stacked.group)
+    assert len(streamed) == 3 * (21 - 7) * 24
+    # A wrong row count keeps every row, in order, whichever way it is wrong.
+    households = build_households(spec)
+    for hint in (1, 100, len(streamed) + 50):
+        again = to_examples(iter(households), rows_hint=hint)
+        assert np.array_equal(again.X, stacked.X) and np.array_equal(again.y, stacked.y)
