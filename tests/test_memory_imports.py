@@ -22,7 +22,7 @@ def loaded_after(code: str) -> set[str]:
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 
-def test_the_daemon_with_every_command_registered_loads_no_numpy_dashboard_or_simulator():
+def test_the_daemon_with_every_command_and_config_section_loads_no_numpy_dashboard_or_simulator():
     modules = loaded_after("""
         from gateway.cli import build_parser
         from gateway.config import load_config
@@ -35,7 +35,7 @@ def test_the_daemon_with_every_command_registered_loads_no_numpy_dashboard_or_si
     assert sorted(modules & set(HEAVY_FOR_THE_DAEMON + SIMULATOR)) == []
 
 
-def test_the_dashboard_loads_no_numpy_or_simulator():
+def test_importing_the_dashboard_loads_no_numpy_or_simulator():
     modules = loaded_after("""
         from gateway.cli import build_parser
         import local_ui.api, local_ui.server, local_ui.services
