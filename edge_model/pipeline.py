@@ -57,7 +57,9 @@ def train_model(
             np.concatenate([data.weight, extra.weight]),
             np.concatenate([data.group, extra.group]),
         )
-    forest, onnx_bytes, summary = fit_and_export(data.X, data.y, data.weight, params, progress)
+    holder = [data]
+    del data  # fit_and_export frees the rows before the export
+    forest, onnx_bytes, summary = fit_and_export(holder, params, progress)
     held = check.examples()
     parity = parity_check(forest, onnx_bytes, held.X)
     if parity["label_agreement"] < 1.0 or parity["max_abs_dp"] > 1e-6:
