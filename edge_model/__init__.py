@@ -10,6 +10,7 @@ from gateway import PowerGwError
 # a gateway scores only with models of its own version. Here, not in features.py, so that reading
 # a model's version (doctor, /metrics, the dashboard) imports neither numpy nor onnxruntime.
 FEATURES_VERSION = 4
+MIN_HISTORY_DAYS = 7  # below this the baselines are too thin to alert on ("still learning"; the dashboard says so)
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 # A new model version is made current only if it loses no more than this on the fixed check set

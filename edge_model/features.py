@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from edge_model import FEATURES_VERSION, EdgeModelError  # noqa: F401 - FEATURES_VERSION is part of this module's interface
+from edge_model import FEATURES_VERSION, MIN_HISTORY_DAYS, EdgeModelError  # noqa: F401 - FEATURES_VERSION and MIN_HISTORY_DAYS are part of this module's interface
 from gateway.public_holidays import HolidayCalendar
 
 FEATURE_NAMES = (
@@ -52,7 +52,6 @@ SEASON_BY_MONTH = (0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 3, 0)
 HOW_WEEKS = 4  # same hour of week over the previous 4 weeks
 HOD_DAYS = 7  # same hour of day over the previous 7 days
 LEVEL_DAYS = 14  # daily level, minimum and spread over the previous 14 days
-MIN_HISTORY_DAYS = 7  # below this the baselines are too thin to alert on
 MAD_DAYS = 14  # spread of the same hour over the previous 14 days
 REF_LAG_DAYS = (8, 28)  # the lagged reference: same hour 8..28 days back, before a recent step
 PERSIST_DAYS = 7  # k-of-n: on how many of the last 7 days this hour was far above / below the reference

@@ -235,7 +235,7 @@ def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
         meta = json.loads((model_dir / "metadata.json").read_text())
     except (OSError, ValueError) as err:
         raise Unavailable(f"no usable theft model in {model_dir}: {err}") from err
-    from edge_model.features import MIN_HISTORY_DAYS
+    from edge_model import MIN_HISTORY_DAYS
 
     days = store.conn.execute("SELECT count(DISTINCT day) FROM usage_day").fetchone()[0]
     check = (meta.get("metrics") or {}).get("check_set") or {}

@@ -67,3 +67,14 @@ def test_a_process_that_loaded_numpy_first_keeps_it_for_sqlite_utils():
         assert sqlite_utils.db.np is not None
     """)
     assert "numpy" in modules
+
+
+def test_the_theft_card_reads_the_model_without_numpy(tmp_path):
+    modules = loaded_after(f"""
+        from gateway.store import Store
+        from local_ui.services import model_status
+        store = Store({str(tmp_path / 'powergw.db')!r})
+        status = model_status(store, 0, registry_root=__import__('pathlib').Path({str(tmp_path / 'models')!r}))
+        assert status["learning"] is True, status
+    """)
+    assert sorted(modules & {"numpy", "onnxruntime", "sklearn"}) == []
