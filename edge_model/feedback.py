@@ -44,13 +44,47 @@ def merge(*parts: Examples | None) -> Examples | None:
     return Examples(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("X", "y", "weight", "group")))
 
 
-def save_examples(path: Path, examples: Examples) -> None:
-    """Append to the household's feedback file (written atomically); rows of an older features version are replaced."""
+def save_examples(path: Path, examples: Examples, alert_id: int = -1) -> None:
+    """Append to the household's feedback file (written atomically); rows of an older features version are replaced.
+
+    alert_id tags the rows with the alert they came from (-1: none), so that a later change of mind
+    about that alert can take them back (`forget_alert`).
+    """
     path = Path(path)
-    combined = merge(load_examples(path), examples)
+    old = load_examples(path)
+    old_ids = _alert_ids(path, len(old)) if old is not None else np.zeros(0, dtype=np.int64)
+    combined = merge(old, examples)
+    ids = np.concatenate([old_ids, np.full(len(examples), alert_id, dtype=np.int64)]) if len(examples) else old_ids
+    _write(path, combined, ids)
+
+
+def forget_alert(path: Path, alert_id: int) -> int:
+    """Take back the rows an earlier action on `alert_id` stored (a Raise after an Ignore); returns how many."""
+    path = Path(path)
+    examples = load_examples(path)
+    if examples is None:
+        return 0
+    ids = _alert_ids(path, len(examples))
+    keep = ids != alert_id
+    if keep.all():
+        return 0
+    _write(path, Examples(examples.X[keep], examples.y[keep], examples.weight[keep], examples.group[keep]), ids[keep])
+    return int((~keep).sum())
+
+
+def _alert_ids(path: Path, n: int) -> np.ndarray:
+    """The alert each stored row came from; files written before the tag existed say -1 for every row."""
+    with np.load(path) as data:
+        ids = data["alert"] if "alert" in data.files else None
+    return ids.astype(np.int64) if ids is not None and len(ids) == n else np.full(n, -1, dtype=np.int64)
+
+
+def _write(path: Path, examples: Examples | None, alert_ids: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, X=combined.X, y=combined.y, weight=combined.weight, group=combined.group)
+    if examples is None:
+        examples = Examples(np.zeros((0, N_FEATURES)), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+    np.savez(tmp, X=examples.X, y=examples.y, weight=examples.weight, group=examples.group, alert=alert_ids)
     os.replace(tmp, path)
 
 

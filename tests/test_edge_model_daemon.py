@@ -97,11 +97,12 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
     assert len(rule["usual_floor_w"]) == 24 and rule["floor_cap_w"] > 500  # a steady 1 kW load lifted the floor
     assert "hours" in rule and rule["renew_days"] == 90  # the hours the pattern lifted (a constant load: all day); kept while it shows
     examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
-    assert len(examples) == alert["data"]["windows_over_threshold"] and not examples.y.any()
+    assert len(examples) >= alert["data"]["windows_over_threshold"] and not examples.y.any()
     alerts.act(alert["id"], "raise", "owner", "no, it is not ours", now_ms=ctx.now_ms())
     store_job.score_job(ctx)
     examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
-    assert examples.y.sum() == alert["data"]["windows_over_threshold"]
+    # The Raise replaced the Ignore's normal examples: the windows are taught one way only.
+    assert examples.y.all() and len(examples) == alert["data"]["windows_over_threshold"]
     assert json.loads(store.get_meta(store_job.RULES_KEY)) == []  # the Raise took the Ignore's rule back
 
 
@@ -154,3 +155,22 @@ def test_rules_saved_by_an_older_gateway_load_and_a_showing_pattern_renews_its_r
     assert kept.expires_s > origin_s + 36 * 86_400 + 29 * 86_400  # the 1 kW load kept showing up to day 40
     (saved,) = json.loads(store.get_meta(store_job.RULES_KEY))
     assert saved["expires_s"] == kept.expires_s and saved["alert_id"] == 7
+
+
+def test_feedback_rows_remember_their_alert_and_files_from_before_the_tag_still_load(tmp_path):
+    from edge_model.dataset import Examples
+    from edge_model.feedback import forget_alert, load_examples, save_examples
+    from edge_model.features import N_FEATURES
+
+    def rows(n, label):
+        return Examples(np.full((n, N_FEATURES), float(label)), np.full(n, label, dtype=np.int64), np.ones(n), np.zeros(n))
+
+    path = tmp_path / "feedback.npz"
+    np.savez(path, X=np.zeros((2, N_FEATURES)), y=np.zeros(2, dtype=np.int64), weight=np.ones(2), group=np.zeros(2))  # an old file
+    save_examples(path, rows(3, 0), alert_id=7)
+    save_examples(path, rows(4, 0), alert_id=8)
+    assert len(load_examples(path)) == 9
+    assert forget_alert(path, 7) == 3 and forget_alert(path, 7) == 0
+    left = load_examples(path)
+    assert len(left) == 6 and not left.y.any()
+    assert forget_alert(path, -5) == 0 and forget_alert(tmp_path / "none.npz", 1) == 0
