@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from edge_model import TRAINING_HOUSEHOLDS, TRAINING_TAP_WEIGHT
+
 DEFAULT_REGISTRY = Path(os.environ.get("POWERGW_DATA_DIR", Path.home() / ".local/share/powergw")) / "models"
 INSTALLED_CONFIG = Path("/etc/powergw/config.toml")
 
@@ -40,10 +42,10 @@ def register(subparsers) -> None:
         return p
 
     p = common(sub.add_parser("train", help="train a model on simulated households, store and promote it"))
-    p.add_argument("--households", type=int, default=128, help="simulated training households (default 128)")
+    p.add_argument("--households", type=int, default=TRAINING_HOUSEHOLDS, help=f"simulated training households (default {TRAINING_HOUSEHOLDS})")
     p.add_argument("--days", type=int, default=112, help="days per household (default 112)")
-    p.add_argument("--tap-weight", type=float, default=2.5,
-                   help="how much likelier each tapping kind is than each of h1-h6 in a theft household (default 2.5; 1 = alike)")
+    p.add_argument("--tap-weight", type=float, default=TRAINING_TAP_WEIGHT,
+                   help=f"how much likelier each tapping kind is than each of h1-h6 in a theft household (default {TRAINING_TAP_WEIGHT}; 1 = alike)")
     p.add_argument("--trees", type=int, default=100, help="trees in the forest (default 100)")
     p.add_argument("--seed", type=int, default=0, help="forest seed (default 0)")
     p.add_argument("--ship", action="store_true", help="write into the package's shipped model instead of the registry")
@@ -51,9 +53,9 @@ def register(subparsers) -> None:
 
     p = common(sub.add_parser("retrain", help="retrain on simulated data plus this household's Ignore/Raise labels; promote only without regression"))
     p.add_argument("--feedback", type=Path, help="feedback examples .npz (default: REGISTRY/feedback.npz)")
-    p.add_argument("--households", type=int, default=128)
+    p.add_argument("--households", type=int, default=TRAINING_HOUSEHOLDS)
     p.add_argument("--days", type=int, default=112)
-    p.add_argument("--tap-weight", type=float, default=2.5)
+    p.add_argument("--tap-weight", type=float, default=TRAINING_TAP_WEIGHT)
     p.add_argument("--trees", type=int, default=100)
     p.set_defaults(func=cmd_retrain)
 
