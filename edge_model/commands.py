@@ -66,6 +66,8 @@ def register(subparsers) -> None:
     p = common(sub.add_parser("evaluate", help="measure the current model on households never used in training"))
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.add_argument("--quick", action="store_true", help="a quarter of the households (about a minute)")
+    p.add_argument("--first-seed", type=int, default=None,
+                   help="another set of households built the same way (default 900000; e.g. 400000): choose on one set, report on the other")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("evaluate-learning", help="measure whether retraining on one household's Ignore/Raise feedback changes its alerts")
@@ -147,7 +149,8 @@ def cmd_evaluate(args) -> int:
     from edge_model.scoring import Scorer
 
     scorer = Scorer(ModelRegistry(registry_root(args)).current_dir())
-    spec = EvalSpec(mixed_households=15, clean_households=12, tap_households=20, ignore_households=10) if args.quick else EvalSpec()
+    sizes = dict(mixed_households=15, clean_households=12, tap_households=20, ignore_households=10) if args.quick else {}
+    spec = EvalSpec(**sizes, **({"first_seed": args.first_seed} if args.first_seed is not None else {}))
     report = evaluate(scorer.score, AlertPolicy(threshold=scorer.threshold), spec, progress=True)
     report["model"] = scorer.version
     if args.format == "json":

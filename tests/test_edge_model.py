@@ -431,3 +431,15 @@ def test_training_examples_stream_households_into_float32_rows_like_stacking_the
     for hint in (1, 100, len(streamed) + 50):
         again = to_examples(iter(households), rows_hint=hint)
         assert np.array_equal(again.X, stacked.X) and np.array_equal(again.y, stacked.y)
+
+
+def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_seeds():
+    from edge_model.alerting import AlertPolicy
+    from edge_model.evaluation import EvalSpec, evaluate
+
+    spec = EvalSpec(mixed_households=2, clean_households=1, tap_households=1, ignore_households=1, days=63, first_seed=400_000)
+    report = evaluate(lambda rows: np.zeros(len(rows)), AlertPolicy(), spec)
+    assert report["spec"]["first_seed"] == 400_000 and report["false_alarms_per_clean_household_month"] == 0
+    for bad in (100, 650_000):
+        with pytest.raises(EdgeModelError, match="check set|training"):
+            EvalSpec(first_seed=bad)
