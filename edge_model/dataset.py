@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from edge_model import TRAINING_HOUSEHOLDS, TRAINING_TAP_WEIGHT
+from edge_model import TRAINING_HOUSEHOLDS, TRAINING_TAP_WEIGHT, EdgeModelError
 from edge_model.attacks import (
     BENIGN_KINDS,
     PERSISTENT_BENIGN_KINDS,
@@ -54,6 +54,13 @@ class DatasetSpec:
     # 1.0 draws the ten kinds alike (the fixed check set and the evaluation's mix keep it); the training
     # recipe (TRAINING_SPEC) uses 2.5, which takes the tapping kinds from 4 in 10 theft households to 5 in 8.
     tap_weight: float = 1.0
+
+    def __post_init__(self):
+        if self.households < 1 or self.days <= MIN_HISTORY_DAYS or not self.tap_weight > 0:
+            raise EdgeModelError(
+                f"a data set needs at least 1 household (got {self.households}), more than {MIN_HISTORY_DAYS} days "
+                f"(got {self.days}) and a tap weight above 0 (got {self.tap_weight})"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -146,8 +153,6 @@ def draw_kinds(seed: int, spec: DatasetSpec) -> tuple[str | None, str | None]:
     if spec.tap_weight == 1.0:
         theft = str(rng.choice(THEFT_KINDS)) if rng.random() < spec.theft_fraction else None
     else:
-        if spec.tap_weight <= 0:
-            raise ValueError(f"tap_weight must be > 0, got {spec.tap_weight}")
         weights = np.array([spec.tap_weight if k in TAP_KINDS else 1.0 for k in THEFT_KINDS])
         theft = str(rng.choice(THEFT_KINDS, p=weights / weights.sum())) if rng.random() < spec.theft_fraction else None
     benign = str(rng.choice(BENIGN_KINDS)) if rng.random() < spec.benign_fraction else None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_model import METADATA_FILE, MODEL_FILE, feedback
+from edge_model import METADATA_FILE, MODEL_FILE, EdgeModelError, feedback
 from edge_model.alerting import AlertPolicy, decide
 from edge_model.attacks import TAP_KINDS
 from edge_model.dataset import (
@@ -64,6 +64,12 @@ class LearningSpec:
     check_days: int = 112
     ignore_seed: int = IGNORE_SEEDS
     raise_seed: int = RAISE_SEEDS
+
+    def __post_init__(self):
+        if min(self.ignore_households, self.raise_households) < 0 or self.ignore_households + self.raise_households == 0:
+            raise EdgeModelError(f"measure at least one household (got {self.ignore_households} Ignore, {self.raise_households} Raise)")
+        if self.trees < 1 or self.days < 56:
+            raise EdgeModelError(f"need at least 1 tree (got {self.trees}) and 56 days per household (got {self.days})")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -243,8 +243,20 @@ def test_the_training_mix_leans_towards_tapping_while_check_and_evaluation_sets_
         benign = str(rng.choice(BENIGN_KINDS)) if rng.random() < 0.35 else None
         rng_draws.append((theft, benign))
     assert rng_draws == alike[:50]
-    with pytest.raises(ValueError, match="tap_weight"):
-        draw_kinds(1, DatasetSpec(tap_weight=0.0))
+    for bad in (dict(tap_weight=0.0), dict(tap_weight=-1.0), dict(households=0), dict(days=7)):
+        with pytest.raises(EdgeModelError, match="tap weight above 0|at least 1 household|more than 7 days"):
+            DatasetSpec(**bad)
+
+
+def test_bad_training_and_learning_settings_are_refused_on_the_command_line(capsys):
+    from gateway.cli import main
+
+    assert main(["model", "train", "--tap-weight", "0", "--registry", "/nonexistent/models"]) == 2
+    assert "tap weight above 0 (got 0.0)" in capsys.readouterr().err
+    assert main(["model", "evaluate-learning", "--households", "-1"]) == 2
+    assert "measure at least one household" in capsys.readouterr().err
+    assert main(["model", "evaluate-learning", "--households", "1", "--trees", "0"]) == 2
+    assert "at least 1 tree" in capsys.readouterr().err
 
 
 # -- training, export, parity -----------------------------------------------------------------
