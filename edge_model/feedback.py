@@ -7,10 +7,11 @@ SuppressionRule; Raise = they become theft examples with a high weight (RAISE_WE
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
-
 import logging
+import os
+import time
+import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -97,8 +98,18 @@ def load_examples(path: Path) -> Examples | None:
     path = Path(path)
     if not path.is_file():
         return None
-    with np.load(path) as data:
-        examples = Examples(data["X"], data["y"], data["weight"], data["group"])
+    try:
+        with np.load(path) as data:
+            examples = Examples(data["X"], data["y"], data["weight"], data["group"])
+        if len({len(examples.X), len(examples.y), len(examples.weight), len(examples.group)}) != 1:
+            raise ValueError("its columns have different lengths")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        # A cut-off write or a damaged card: keep the file for whoever looks, and start a new one, so
+        # that one bad file does not stop every later Ignore/Raise from being stored.
+        aside = path.with_name(f"{path.stem}.unreadable-{int(time.time())}{path.suffix}")
+        os.replace(path, aside)
+        log.error("%s: unreadable feedback file (%s); moved to %s, the next Ignore/Raise starts a new one", path, err, aside.name)
+        return None
     if examples.X.ndim != 2 or examples.X.shape[1] != N_FEATURES:
         log.warning("%s: feedback rows have %s features, this gateway computes %d; not used", path, examples.X.shape[1:], N_FEATURES)
         return None

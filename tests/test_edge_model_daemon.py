@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from edge_model import store_job
-from gateway.public_holidays import load_overrides
 from edge_model.dataset import CHECK_SEEDS, IST, simulate_household
 from gateway.alerts import AlertStore, alerts_migrations
-from gateway.config import Config
 from gateway.app import JobContext
+from gateway.config import Config
+from gateway.public_holidays import load_overrides
 from gateway.store import Batch, Store
 
 
@@ -159,8 +159,8 @@ def test_rules_saved_by_an_older_gateway_load_and_a_showing_pattern_renews_its_r
 
 def test_feedback_rows_remember_their_alert_and_files_from_before_the_tag_still_load(tmp_path):
     from edge_model.dataset import Examples
-    from edge_model.feedback import forget_alert, load_examples, save_examples
     from edge_model.features import N_FEATURES
+    from edge_model.feedback import forget_alert, load_examples, save_examples
 
     def rows(n, label):
         return Examples(np.full((n, N_FEATURES), float(label)), np.full(n, label, dtype=np.int64), np.ones(n), np.zeros(n))
@@ -174,3 +174,19 @@ def test_feedback_rows_remember_their_alert_and_files_from_before_the_tag_still_
     left = load_examples(path)
     assert len(left) == 6 and not left.y.any()
     assert forget_alert(path, -5) == 0 and forget_alert(tmp_path / "none.npz", 1) == 0
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 cut off", b"not a numpy file at all"])
+def test_an_unreadable_feedback_file_is_kept_aside_and_the_next_feedback_starts_a_new_one(tmp_path, caplog, damage):
+    from edge_model.dataset import Examples
+    from edge_model.features import N_FEATURES
+    from edge_model.feedback import load_examples, save_examples
+
+    path = tmp_path / "feedback.npz"
+    path.write_bytes(damage)
+    with caplog.at_level("ERROR"):
+        assert load_examples(path) is None
+    (aside,) = tmp_path.glob("feedback.unreadable-*.npz")
+    assert aside.read_bytes() == damage and "unreadable feedback file" in caplog.text  # kept, not lost
+    save_examples(path, Examples(np.ones((3, N_FEATURES)), np.zeros(3, dtype=np.int64), np.ones(3), np.zeros(3)), alert_id=4)
+    assert len(load_examples(path)) == 3
