@@ -19,7 +19,15 @@ class AlertPolicy:
     window_h: int = 48  # persistence: look back this many hours ...
     min_hits: int = 5  # ... and need at least this many windows over the threshold
     min_days: int = 2  # ... spread over at least this many local days
-    cooldown_h: int = 7 * 24  # one alert per pattern per week
+    # One alert per pattern per week. A pattern is an alert's band of hours (its message's "from ..
+    # to .."): during its cooldown, hits more than pattern_widen_h hours outside the band are another
+    # pattern and alert on their own evidence, unless the alerted load ran on without a break (a
+    # constant tap scoring high at other hours later); hits inside it alert again only with a
+    # typical excess at least `escalation` times the alerted one (a tap on top of an AC's nights).
+    # Before, any alert silenced the whole household for a week (docs/theft-detection.md, "Cooldown").
+    cooldown_h: int = 7 * 24
+    pattern_widen_h: int = 3  # 1 and 2 caught as many taps with more false alarms (docs)
+    escalation: float = 2.0  # 0 turns escalation off
     adaptive_quantile: float = 0.995  # the household's own high scores, from 7..35 days ago
     threshold_cap: float = 0.85  # the adaptive threshold never rises above this
     min_history_days: int = 7  # below this: "still learning", never an alert
@@ -225,20 +233,64 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
         suppressed |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s, w.floor_w)
     hit = raw & ~suppressed
     alerts: list[Alert] = []
-    last_alert = -(10**9)
     hit_idx = np.flatnonzero(hit)
     for i in hit_idx:  # an alert can only fire at a window that is itself a hit
-        if i - last_alert < policy.cooldown_h:
-            continue
         recent = hit_idx[(hit_idx > i - policy.window_h) & (hit_idx <= i)]
+        cooling = [a for a in alerts if i - a.index < policy.cooldown_h]
+        if cooling:
+            # Inside a cooldown only another pattern may alert: hits away from the cooling alerts'
+            # hours, judged on their own; or, in those hours, a much larger excess (below).
+            busy = np.zeros(24, dtype=bool)
+            for a in cooling:
+                busy |= _band_of(a, policy.pattern_widen_h)
+            if busy[int(w.hour[i]) % 24]:
+                if policy.escalation <= 0:
+                    continue
+            elif any(_ran_on(w, a, i) for a in cooling):
+                continue  # the alerted load never stopped (a constant tap's other hours): the same pattern
+            else:
+                recent = recent[~busy[np.asarray(w.hour[recent], dtype=np.int64) % 24]]
         if len(recent) < policy.min_hits or len(np.unique(w.day[recent])) < policy.min_days:
             today = recent[recent > i - 24]
             if (w.score[today] >= policy.strong_score).sum() < policy.strong_hits:
                 continue
         message, numbers = explain(w, recent)
+        if cooling and busy[int(w.hour[i]) % 24]:
+            hour = int(w.hour[i]) % 24
+            alerted = max(max(float(a.numbers.get("excess_w", 0.0)), ESCALATION_FLOOR_W) for a in cooling
+                          if _band_of(a, policy.pattern_widen_h)[hour])
+            if numbers["excess_w"] < policy.escalation * alerted:
+                continue
         alerts.append(Alert(int(i), float(w.start_s[i]), float(w.score[i]), float(thresholds[i]), tuple(int(r) for r in recent), message, numbers))
-        last_alert = i
     return alerts
+
+
+# Escalation is for a larger load on top (never an under-reading); an alerted excess below this
+# (a repeat after the usual load took the pattern in) counts as this much.
+ESCALATION_FLOOR_W = 100.0
+CONTINUOUS_SHARE = 0.8  # a load that lifted this share of the hours since an alert is still that alert's
+
+
+def _band_of(alert: Alert, widen_h: int) -> np.ndarray:
+    """A 24-hour mask of the alert's band (its message's "from .. to ..") widened by widen_h each side."""
+    first, last = int(alert.numbers["first_hour"]), int(alert.numbers["last_hour"])
+    return _runs_widened(_in_band(np.arange(24), first, last), widen_h)
+
+
+def _ran_on(w: Windows, earlier: Alert, i: int) -> bool:
+    """Whether `earlier`'s load ran on without a break up to window i: at least CONTINUOUS_SHARE of
+    the windows from its last hit to i carry half its typical excess (same sign) over the usual load
+    of their hour as it was before the alert (the usual of later days has taken the load in)."""
+    excess = float(earlier.numbers.get("excess_w", 0.0))
+    first = int(earlier.hits[0])
+    before = np.arange(max(0, first - 24), first)
+    if abs(excess) == 0 or len(before) < 24:
+        return False
+    usual = np.empty(24)
+    usual[np.asarray(w.hour[before], dtype=np.int64) % 24] = w.usual_w[before]
+    span = np.arange(int(earlier.hits[-1]), i + 1)
+    lifted = np.sign(excess) * (w.power_w[span] - usual[np.asarray(w.hour[span], dtype=np.int64) % 24]) >= 0.5 * abs(excess)
+    return bool(lifted.mean() >= CONTINUOUS_SHARE)
 
 
 def _hour_band(hours: np.ndarray) -> tuple[int, int]:

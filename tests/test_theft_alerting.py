@@ -83,6 +83,59 @@ def test_a_pattern_that_keeps_firing_alerts_once_per_cooldown():
     assert len(alerts) == 3 and (gaps >= POLICY.cooldown_h).all()
 
 
+def test_the_cooldown_is_per_pattern_another_pattern_alerts_inside_it():
+    # Night hits from day 14 alert once a week; an afternoon pattern from day 16 is another pattern
+    # (no hour within 3 h of the nights' hours) and alerts inside the nights' cooldown, on its own hits.
+    alerts = decide(windows(score=_nights_and(14)), POLICY)
+    assert [a.index for a in alerts] == [at(15, 2), at(17, 15)]  # each: 5 hits over 2 days
+    assert "from 14:00 to 17:00" in alerts[1].message and alerts[1].numbers["windows_over_threshold"] == 5
+    # Hits within the widening (3 h) of the nights' hours are the same pattern: no new alert.
+    assert [a.index for a in decide(windows(score=_nights_and(6)), POLICY)] == [at(15, 2)]
+    assert len(decide(windows(score=_nights_and(7)), POLICY)) == 2
+    assert len(decide(windows(score=_nights_and(7)), replace(POLICY, pattern_widen_h=4))) == 1
+    # Once the cooldown is over, the same hours alert again (the week-by-week behaviour above).
+    assert [a.index for a in decide(windows(score=_nights_and(6, nights=range(14, 24))), POLICY)] == [at(15, 2), at(22, 2)]
+
+
+def _nights_and(hour: int, nights=range(14, 20)) -> np.ndarray:
+    """Hits (0.8, not "unmistakable") at 01:00-03:59 on `nights` and, on days 16-17, at hour..hour+2."""
+    score = np.full(DAYS * 24, 0.05)
+    for day in nights:
+        score[at(day, 1) : at(day, 4)] = 0.8
+    for day in range(16, 18):
+        score[at(day, hour) : at(day, hour + 3)] = 0.8
+    return score
+
+
+def test_a_load_that_never_stopped_is_one_pattern_whatever_hours_score_high():
+    # A constant +800 W from day 14: the model's hits come at night first, later in the afternoons,
+    # but the load ran on all the while (over the usual as it was before the alert): one alert, no storm.
+    power = np.full(DAYS * 24, 300.0)
+    power[at(14, 0) :] = 1_100.0
+    alerts = decide(windows(power_w=power, score=_nights_and(14)), POLICY)
+    assert [a.index for a in alerts] == [at(15, 2)]
+    # The same afternoon hits without the load running on in between are another pattern (above).
+    assert len(decide(windows(score=_nights_and(14)), POLICY)) == 2
+
+
+def test_a_much_larger_load_in_the_same_hours_breaks_the_cooldown():
+    # +400 W at night alerts on day 15; from day 17 the same nights carry +1300 W (a tap on top): the
+    # hits' typical excess reaches twice the alerted one, so it alerts again inside the cooldown.
+    power = np.full(DAYS * 24, 300.0)
+    score = np.full(DAYS * 24, 0.05)
+    for day in range(14, 20):
+        power[at(day, 1) : at(day, 4)] = 700.0 if day < 17 else 1_600.0
+        score[at(day, 1) : at(day, 4)] = 0.8
+    alerts = decide(windows(power_w=power, score=score), POLICY)
+    assert [a.index for a in alerts] == [at(15, 2), at(17, 3)]  # at 03:00 the median of the last 48 h doubled
+    assert alerts[0].numbers["excess_w"] == 400.0 and alerts[1].numbers["excess_w"] >= 800.0
+    # Only 1.5 times larger: the same pattern, quiet until the cooldown ends; escalation 0 turns it off.
+    power[power == 1_600.0] = 900.0
+    assert [a.index for a in decide(windows(power_w=power, score=score), POLICY)] == [at(15, 2)]
+    power[power == 900.0] = 1_600.0
+    assert [a.index for a in decide(windows(power_w=power, score=score), replace(POLICY, escalation=0))] == [at(15, 2)]
+
+
 def test_a_household_still_being_learned_never_alerts():
     score = np.full(DAYS * 24, 0.95)
     w = windows(score=score, history_from_day=DAYS)  # never 7 days of history
