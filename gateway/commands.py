@@ -63,19 +63,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("nodes", help="per-node health counters")
-    p.add_argument("--db", type=Path, required=True)
+    _db_args(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_nodes)
 
     p = sub.add_parser("usage", help="energy by minute, hour or day")
-    p.add_argument("--db", type=Path, required=True)
+    _db_args(p)
     p.add_argument("--from", dest="date_from", required=True, help="first local date, YYYY-MM-DD")
     p.add_argument("--to", dest="date_to", required=True, help="last local date, YYYY-MM-DD (inclusive)")
     p.add_argument("--resolution", choices=("minute", "hour", "day"), default="day")
     p.add_argument("--node", help="one node id (default: all)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--timezone", default="Asia/Kolkata")
+    p.add_argument("--timezone", help="IANA time zone of the local dates (default: [gateway] timezone, Asia/Kolkata)")
     p.set_defaults(func=cmd_usage)
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", type=Path, help="TOML config file: its [gateway] db and timezone (default: built-in defaults)")
+    p.add_argument("--db", type=Path, help="SQLite database file (overrides [gateway] db)")
 
 
 # ---- run ------------------------------------------------------------------------------------
@@ -365,16 +370,22 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 # ---- nodes and usage ------------------------------------------------------------------------
 
 
-def _open_readonly(db: Path, timezone: str = "Asia/Kolkata"):
+def _open_readonly(args: argparse.Namespace):
+    """The database of --db, else of the config's [gateway] db, read-only, in --timezone, else the
+    config's [gateway] timezone (days of `usage` are the household's local days, as on its bills)."""
+    from .config import load_config
     from .store import Store, StoreError
 
+    gateway = load_config(args.config).gateway
+    db = Path(args.db) if args.db is not None else Path(gateway.db)
+    timezone = getattr(args, "timezone", None) or gateway.timezone
     if not db.exists():
         raise StoreError(f"no database at {db}")
     return Store(db, timezone=timezone, readonly=True)
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    store = _open_readonly(args.db)
+    store = _open_readonly(args)
     rows = store.nodes()
     now = int(time.time() * 1000)
     if args.format == "json":
@@ -393,7 +404,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_usage(args: argparse.Namespace) -> int:
-    store = _open_readonly(args.db, args.timezone)
+    store = _open_readonly(args)
     cal = store.calendar
     try:
         first = dt.date.fromisoformat(args.date_from)

@@ -77,6 +77,21 @@ def test_usage_bad_input_is_a_clear_error(history_db, tmp_path):
     assert out.returncode == 2 and b"no node" in out.stderr
 
 
+def test_usage_and_nodes_take_the_db_and_the_timezone_from_the_config(history_db, tmp_path):
+    db, total = history_db
+    config = tmp_path / "config.toml"
+    config.write_text(f'[gateway]\ndb = "{db}"\ntimezone = "Europe/London"\n', encoding="utf-8")
+    days = json.loads(run("usage", "-c", str(config), "--from", "2026-01-01", "--to", "2026-01-05", "--format", "json").stdout)
+    assert days[0]["start"] == "2026-01-01T00:00:00+00:00"  # the household's local days, not India's
+    assert round(sum(d["energy_wh"] for d in days) * 1000) == total
+    out = run("usage", "-c", str(config), "--timezone", "Asia/Kolkata", "--from", "2026-01-01", "--to", "2026-01-04", "--format", "json")
+    assert json.loads(out.stdout)[0]["start"].endswith("+05:30")  # --timezone wins over the file
+    assert NODE.encode() in run("nodes", "-c", str(config)).stdout
+    config.write_text('[gateway]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    out = run("usage", "-c", str(config), "--db", str(db), "--from", "2026-01-01", "--to", "2026-01-04")
+    assert out.returncode == 2 and b"Mars/Olympus" in out.stderr and b"Traceback" not in out.stderr
+
+
 def test_nodes_shows_health(history_db):
     db, _ = history_db
     out = run("nodes", "--db", str(db), "--format", "json")
