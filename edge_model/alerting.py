@@ -261,6 +261,8 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
                           if _band_of(a, policy.pattern_widen_h)[hour])
             if numbers["excess_w"] < policy.escalation * alerted:
                 continue
+            message += f"; up from +{alerted:.0f} W a few days ago"
+            numbers["escalated_from_w"] = round(alerted, 1)
         alerts.append(Alert(int(i), float(w.start_s[i]), float(w.score[i]), float(thresholds[i]), tuple(int(r) for r in recent), message, numbers))
     return alerts
 

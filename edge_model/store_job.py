@@ -38,21 +38,26 @@ class ScoringResult:
 
 def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, days: int = HISTORY_DAYS) -> tuple[dt.date, np.ndarray, np.ndarray]:
     """Whole local days up to today of hourly mean W (Wh per hour) and hourly floor W (the lowest
-    5-minute mean, from the minute rollups), summed over nodes; NaN where nothing was recorded."""
+    5-minute mean, from the minute rollups), summed over nodes (one node with `node_id`; without
+    it every node, an ESP32 reporting over both serial and BLE counted once: gateway.household);
+    NaN where nothing was recorded."""
+    from gateway.household import Household
+
     zone = ZoneInfo(tz)
     today = dt.datetime.fromtimestamp(now_ms / 1000, zone).date()
     first = today - dt.timedelta(days=days - 1)
     start_ms = int(dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() * 1000)
+    house = Household(store, None if node_id is None else [node_id])
     power = np.full(days * 24, np.nan)
-    for row in store.usage(start_ms, now_ms, "hour", node_id):
-        i = (row["start_ms"] - start_ms) // 3_600_000
+    for bucket, mwh in house.usage(start_ms, now_ms, "hour").items():
+        i = (bucket - start_ms) // 3_600_000
         if 0 <= i < len(power):
-            power[i] = np.nan_to_num(power[i]) + row["energy_mwh"] / 1000.0
+            power[i] = np.nan_to_num(power[i]) + mwh / 1000.0
     minute_w = np.full(days * 24 * 60, np.nan)
-    for row in store.usage(start_ms, now_ms, "minute", node_id):
-        i = (row["start_ms"] - start_ms) // 60_000
+    for bucket, mwh in house.usage(start_ms, now_ms, "minute").items():
+        i = (bucket - start_ms) // 60_000
         if 0 <= i < len(minute_w):
-            minute_w[i] = np.nan_to_num(minute_w[i]) + row["energy_mwh"] * 60 / 1000.0  # mWh in a minute -> W
+            minute_w[i] = np.nan_to_num(minute_w[i]) + mwh * 60 / 1000.0  # mWh in a minute -> W
     per_slot = SLOT_S // 60
     slots = minute_w.reshape(-1, per_slot)
     have = ~np.all(np.isnan(slots), axis=1)
@@ -224,7 +229,9 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
         data = {**n, "score": round(a.score, 4), "threshold": round(a.threshold, 4), "model": scorer.version,
                 "window_starts_s": [float(s) for s in a.numbers.get("window_starts_s", [])]}
         # One open alert per hour band: a pattern that keeps firing counts repeats instead of storming.
-        alerts.raise_alert("theft", None, a.message, now_ms=now_ms, dedup_key=f"theft:{n['first_hour']:02d}-{n['last_hour']:02d}", data=data)
+        # A much larger load in the band (escalated) is news: its own alert, e-mailed like a new one.
+        key = f"theft:{n['first_hour']:02d}-{n['last_hour']:02d}" + (":escalated" if "escalated_from_w" in n else "")
+        alerts.raise_alert("theft", None, a.message, now_ms=now_ms, dedup_key=key, data=data)
     store.set_meta(SCORED_KEY, str(now_ms / 1000))
     store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
                                            "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))

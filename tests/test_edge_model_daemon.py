@@ -62,6 +62,23 @@ def test_a_tap_becomes_one_theft_alert_with_numbers_and_never_a_storm(tmp_path, 
     assert status["learning"] is False and status["model"] == "shipped"
 
 
+def test_a_much_larger_load_in_an_alerted_band_is_a_new_alert_not_a_silent_repeat(tmp_path):
+    # +500 W every night 00:00-05:00 from day 30 alerts; from day 34 the same nights carry +1500 W
+    # (something on top): inside the first alert's cooldown and band, but news, so its own row.
+    h = simulate_household(CHECK_SEEDS + 5, 40, None, None, load_overrides())
+    power, floor = h.power_w.copy(), h.floor_w.copy()
+    for day in range(30, 40):
+        night = slice(day * 24, day * 24 + 5)
+        power[night] += 500.0 if day < 34 else 1_500.0
+        floor[night] += 500.0 if day < 34 else 1_500.0
+    store = _store_with_usage(tmp_path / "powergw.db", power, h.first_date, floor)
+    for day in range(31, 40):
+        store_job.score_job(_ctx(store, tmp_path, _end_of_day_ms(h.first_date, day)))
+    first, bigger = sorted(AlertStore(store).list(kind="theft"), key=lambda r: r["id"])
+    assert first["dedup_key"] == "theft:00-05" and bigger["dedup_key"] == "theft:00-05:escalated"
+    assert "up from +" in bigger["message"] and bigger["data"]["excess_w"] >= 2 * first["data"]["excess_w"]
+
+
 def test_hourly_mean_and_floor_come_back_from_the_stores_rollups(tapped):
     h, store = tapped
     first, power, floor = store_job.hourly_from_store(store, _end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=40)

@@ -129,6 +129,8 @@ def test_a_much_larger_load_in_the_same_hours_breaks_the_cooldown():
     alerts = decide(windows(power_w=power, score=score), POLICY)
     assert [a.index for a in alerts] == [at(15, 2), at(17, 3)]  # at 03:00 the median of the last 48 h doubled
     assert alerts[0].numbers["excess_w"] == 400.0 and alerts[1].numbers["excess_w"] >= 800.0
+    assert alerts[1].numbers["escalated_from_w"] == 400.0 and alerts[1].message.endswith("up from +400 W a few days ago")
+    assert "escalated_from_w" not in alerts[0].numbers
     # Only 1.5 times larger: the same pattern, quiet until the cooldown ends; escalation 0 turns it off.
     power[power == 1_600.0] = 900.0
     assert [a.index for a in decide(windows(power_w=power, score=score), POLICY)] == [at(15, 2)]
