@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..household import Household
 from ..store import Store
 from . import MeteredNodeError
 from .cycle import Cycle, cycle_containing
@@ -45,30 +46,32 @@ def metered_nodes(store: Store, section: BillingSection) -> list[str | None]:
     return list(section.metered_nodes)
 
 
-def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection) -> int:
+def household(store: Store, section: BillingSection) -> Household:
+    """The house as billing counts it: [billing] metered_nodes as listed, or every node with each
+    ESP32 that reports over both serial and BLE counted once (gateway/household.py)."""
+    nodes = metered_nodes(store, section)
+    return Household(store, None if nodes == [None] else nodes)
+
+
+def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection, *,
+               house: Household | None = None) -> int:
     """Energy of the metered nodes in [start_ms, end_ms): hour rollups inside, minutes at the edges."""
     if end_ms <= start_ms:
         return 0
+    house = house or household(store, section)
     cal = store.calendar
     h0 = cal.hour_start_ms(start_ms)
     if h0 < start_ms:
         h0 = cal.hour_start_ms(h0 + 3_600_000 + 60_000)
     h1 = cal.hour_start_ms(end_ms)
     spans = [(start_ms, end_ms, "minute")] if h0 >= h1 else [(start_ms, h0, "minute"), (h0, h1, "hour"), (h1, end_ms, "minute")]
-    total = 0
-    for node in metered_nodes(store, section):
-        for a, b, res in spans:
-            if b > a:
-                total += sum(r["energy_mwh"] for r in store.usage(a, b, res, node))
-    return total
+    return sum(sum(house.usage(a, b, res).values()) for a, b, res in spans if b > a)
 
 
-def hourly_kwh(store: Store, start_ms: int, end_ms: int, section: BillingSection) -> list[tuple[dt.datetime, float]]:
+def hourly_kwh(store: Store, start_ms: int, end_ms: int, section: BillingSection, *,
+               house: Household | None = None) -> list[tuple[dt.datetime, float]]:
     """(local hour start, kWh) of the metered nodes, summed across nodes."""
-    sums: dict[int, int] = {}
-    for node in metered_nodes(store, section):
-        for r in store.usage(start_ms, end_ms, "hour", node):
-            sums[r["start_ms"]] = sums.get(r["start_ms"], 0) + r["energy_mwh"]
+    sums = (house or household(store, section)).usage(start_ms, end_ms, "hour")
     cal = store.calendar
     return [(cal.to_datetime(s), m / MWH_PER_KWH) for s, m in sorted(sums.items())]
 
@@ -199,23 +202,18 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
     def bill_of(units: Any) -> Bill:
         return compute_split_bill(parts, units, options)
 
-    mwh = energy_mwh(store, start_ms, now_ms, section)
+    house = household(store, section)
+    mwh = energy_mwh(store, start_ms, now_ms, section, house=house)
     units = kwh(mwh).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     elapsed_days = (now_ms - start_ms) / 86_400_000
     total_days = (end_ms - start_ms) / 86_400_000
 
-    daily = []
-    for node in metered_nodes(store, section):
-        for r in store.usage(start_ms, cal.day_start_ms(today), "day", node):
-            daily.append((r["start_ms"], r["energy_mwh"]))
-    per_day: dict[int, int] = {}
-    for s, m in daily:
-        per_day[s] = per_day.get(s, 0) + m
+    per_day = house.usage(start_ms, cal.day_start_ms(today), "day")
     straight = straight_line(float(units), elapsed_days, total_days, [m / MWH_PER_KWH for m in per_day.values()])
     projections = [straight]
 
     lookback_ms = section.projection_lookback_days * 86_400_000
-    history = hourly_kwh(store, now_ms - lookback_ms, now_ms, section)
+    history = hourly_kwh(store, now_ms - lookback_ms, now_ms, section, house=house)
     if history:
         now = cal.to_datetime(now_ms)
         end = cal.to_datetime(end_ms)
@@ -223,8 +221,8 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
         holidays = holidays_for(section.holiday_state, years)
         year_ms = 365 * 86_400_000
         season = season_factor(
-            energy_mwh(store, now_ms - lookback_ms - year_ms, now_ms - year_ms, section) / MWH_PER_KWH,
-            energy_mwh(store, now_ms - year_ms, end_ms - year_ms, section) / MWH_PER_KWH,
+            energy_mwh(store, now_ms - lookback_ms - year_ms, now_ms - year_ms, section, house=house) / MWH_PER_KWH,
+            energy_mwh(store, now_ms - year_ms, end_ms - year_ms, section, house=house) / MWH_PER_KWH,
             lookback_ms / 86_400_000, (end_ms - now_ms) / 86_400_000,
         )
         profile = profile_projection(history, now, end, float(units), holidays, season)
@@ -264,9 +262,10 @@ def today_cost(store: Store, section: BillingSection, book: TariffBook, now_ms: 
     parts = book.parts_for_cycle(name, cycle.start, cycle.end)
     options = bill_options(section)
     start_ms = cal.day_start_ms(cycle.start)
+    house = household(store, section)
 
     def bill_till(end_ms: int) -> Decimal:
-        units = kwh(energy_mwh(store, start_ms, end_ms, section)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        units = kwh(energy_mwh(store, start_ms, end_ms, section, house=house)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         return compute_split_bill(parts, units, options).total
 
     return bill_till(now_ms) - bill_till(cal.day_start_ms(today))

@@ -1,0 +1,269 @@
+"""One ESP32 reporting over USB serial and advertising over BLE is two node ids (its base MAC, and
+that + 2 in the last byte); every sum over "all nodes" must count it once. The pure pairing rule
+and the per-minute counting rule, then a real Ingest writing both identities into a temp SQLite
+file: the bill, today's units, the hourly history, the theft job's series, `powergw nodes` and
+the dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+from helpers import make_ingest
+
+from gateway.billing.estimate import cycle_estimate, energy_mwh, hourly_kwh, today_cost
+from gateway.billing.tariff_book import TariffBook
+from gateway.cli import main
+from gateway.config import parse_config
+from gateway.household import Household, ble_stand_in
+from gateway.node_identity import ble_address_of, ble_twins
+from gateway.protocol import Reading
+
+NODE = "a4:cf:12:34:56:78"  # the serial node id: the ESP32's base MAC
+TWIN = "a4:cf:12:34:56:7a"  # the BLE address the same ESP32 advertises from
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
+DAY = dt.date(2025, 7, 10)  # day 6 of the cycle from the meter-reading date, 5 July
+STEP_MS = 10_000  # a reading every 10 s over serial; BLE every third step (firmware: every 5 windows)
+BOOK = TariffBook.load()
+
+
+def at(hour: int, minute: int = 0, second: int = 0, day: dt.date = DAY) -> int:
+    return int(dt.datetime.combine(day, dt.time(hour, minute, second), IST).timestamp() * 1000)
+
+
+def config(**billing):
+    return parse_config({"billing": {"meter_reading_date": "2025-07-05", "holiday_state": ""} | billing})
+
+
+# ---- which ids are one node ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base, ble", [
+    (NODE, TWIN),
+    ("a4:cf:12:34:56:fd", "a4:cf:12:34:56:ff"),
+    # esp_read_mac: mac[5] += 2 on a uint8_t. The last byte wraps; nothing carries into the fifth.
+    ("a4:cf:12:34:56:fe", "a4:cf:12:34:56:00"),
+    ("a4:cf:12:34:56:ff", "a4:cf:12:34:56:01"),
+    ("ff:ff:ff:ff:ff:ff", "ff:ff:ff:ff:ff:01"),
+    ("A4-CF-12-34-56-78", TWIN),  # either case and separator in, the stored form out
+])
+def test_ble_address_is_the_base_mac_plus_two_in_the_last_byte(base, ble):
+    assert ble_address_of(base) == ble
+
+
+@pytest.mark.parametrize("bad", ["", "main", "a4:cf:12:34:56", "a4:cf:12:34:56:78:9a", "a4:cf:12:34:56:zz",
+                                 "a4:cf:12-34:56:78", "a4:cf:12:34:56:+7", "a4cf12345678",
+                                 "0f3a6c2e-8d1b-4c5e-9f00-1234567890ab", None])
+def test_an_id_that_is_not_a_mac_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="not a MAC address"):
+        ble_address_of(bad)
+
+
+def test_only_a_ble_node_can_be_the_twin_of_a_wired_one():
+    nodes = [
+        (NODE, "serial"), (TWIN, "ble"),
+        ("24:6f:28:00:00:04", "sim"), ("24:6f:28:00:00:06", "ble"),  # any wired transport
+        ("a4:cf:12:34:56:fe", "serial"), ("A4:CF:12:34:56:00", "ble"),  # wrapped, stored in upper case
+        ("a4:cf:12:34:57:00", "ble"),  # what a carry would give: another node
+        ("a4:cf:12:34:56:7c", "ble"),  # its base would be TWIN, which is BLE itself
+        ("a4:cf:12:34:56:90", "ble"), ("a4:cf:12:34:56:8e", "ble"),  # two BLE nodes: never twins
+        ("0f3a6c2e-8d1b-4c5e-9f00-1234567890ab", "ble"), ("kitchen", "ble"), ("main", "test"), ("", None),
+    ]
+    assert ble_twins(nodes) == {TWIN: NODE, "24:6f:28:00:00:06": "24:6f:28:00:00:04", "A4:CF:12:34:56:00": "a4:cf:12:34:56:fe"}
+    assert ble_twins([]) == {} and ble_twins([(TWIN, "ble")]) == {} and ble_twins([(NODE, "serial")]) == {}
+
+
+def test_per_minute_serial_first_ble_where_serial_has_nothing_the_larger_at_its_edges():
+    m = 60_000
+    serial = {0: 1000, m: 1000, 2 * m: 400}  # the cable comes out 24 s into minute 2
+    ble = {0: 0, m: 2000, 2 * m: 1000, 3 * m: 1000, 5 * m: 1000, 6 * m: 0}
+    # Minute 1: serial's (BLE's lump is the same counter, already counted). Minute 2, the edge: the
+    # larger (BLE's 1000 = serial's 400 + 600). Minutes 3 and 5: BLE's. Minute 6 adds nothing.
+    assert ble_stand_in(serial, ble) == {2 * m: 600, 3 * m: 1000, 5 * m: 1000}
+    assert ble_stand_in(serial, {}) == {} and ble_stand_in({}, {}) == {}
+    assert ble_stand_in({}, {m: 5}) == {m: 5}
+    # The cable coming back: the minute it came back in is an edge too, from the other side.
+    assert ble_stand_in({4 * m: 300, 5 * m: 1000}, {3 * m: 1000, 4 * m: 900, 5 * m: 1000}) == {3 * m: 1000, 4 * m: 600}
+
+
+# ---- a real store fed by both identities ----------------------------------------------------------
+
+
+def watts(ts_ms: int) -> int:
+    """A household day: 250 W always on, a geyser morning, lunch cooking, an evening."""
+    hour = dt.datetime.fromtimestamp(ts_ms / 1000, IST).hour + dt.datetime.fromtimestamp(ts_ms / 1000, IST).minute / 60
+    return 250 + 2000 * (7 <= hour < 8) + 1200 * (13 <= hour < 14.5) + 600 * (19 <= hour < 22)
+
+
+class Esp32:
+    """One node's true cumulative counter (integer mWh), read out over serial and over BLE the way
+    the firmware sends them (BLE in whole Wh: BTHome's 0.001 kWh), into the real Ingest."""
+
+    def __init__(self, db, start_ms: int):
+        self.ingest, _ = make_ingest(db, wall_ms=start_ms)
+        self.start_ms = self.t = start_ms
+        self.wms = 0  # W·ms since boot; the counter is wms // 3600 mWh
+        self.seq = {"serial": 0, "ble": 0}
+
+    @property
+    def counter_mwh(self) -> int:
+        return self.wms // 3600
+
+    def run(self, until_ms: int, serial=lambda t: True, ble=lambda t: True) -> None:
+        while self.t <= until_ms:
+            if serial(self.t):
+                self._send(NODE, "serial", self.counter_mwh)
+            if ble(self.t) and (self.t - self.start_ms) // STEP_MS % 3 == 0:
+                self._send(TWIN, "ble", self.counter_mwh // 1000 * 1000)
+            self.wms += watts(self.t) * STEP_MS
+            self.t += STEP_MS
+
+    def _send(self, node_id: str, transport: str, energy_mwh: int) -> None:
+        seq = self.seq[transport] = self.seq[transport] + 1
+        r = Reading(node_id, 1, seq, self.t - self.start_ms + 5000, 1000, 1000, 2300, watts(self.t) * 10, energy_mwh, 0)
+        assert self.ingest.on_reading(r, self.t, transport) is not None
+
+    def counter_at(self, ts_ms: int) -> int:
+        """The counter the node showed at ts_ms (replayed: the profile is deterministic)."""
+        wms, t = 0, self.start_ms
+        while t < ts_ms:
+            wms += watts(t) * STEP_MS
+            t += STEP_MS
+        return wms // 3600
+
+
+def day_mwh(store, house=None) -> int:
+    return energy_mwh(store, at(0), at(0, day=DAY + dt.timedelta(days=1)), config().billing, house=house)
+
+
+def units(mwh: int) -> Decimal:
+    return (Decimal(mwh) / 1_000_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def test_a_node_on_serial_and_ble_all_day_is_billed_once(tmp_path):
+    node = Esp32(tmp_path / "gw.db", at(0))
+    end = at(0, day=DAY + dt.timedelta(days=1))
+    node.run(end)
+    node.ingest.flush(end)
+    store = node.ingest.store
+    truth = node.counter_at(end) - node.counter_at(at(0))
+    assert store.usage(at(0), end, "day", NODE)[0]["energy_mwh"] == truth  # stored rows stay per identity
+    assert abs(store.usage(at(0), end, "day", TWIN)[0]["energy_mwh"] - truth) < 1000  # BLE: whole Wh
+
+    assert day_mwh(store) == truth  # serial's exact count, once (both ids: twice)
+    est = cycle_estimate(store, config().billing, BOOK, end)
+    assert est.units == units(truth) and est.units > 10
+    assert today_cost(store, config().billing, BOOK, end + 3_600_000) == 0  # nothing yet on the 11th
+    hours = hourly_kwh(store, at(0), end, config().billing)
+    assert len(hours) == 24 and round(sum(k for _, k in hours) * 1_000_000) == truth
+    assert dict(hours)[dt.datetime.combine(DAY, dt.time(7), IST)] == pytest.approx(2.25)  # the geyser hour, once
+    # The bill's daily history (straight line) and the dashboard's "today" count it once too.
+    house = Household(store)
+    assert house.twins == {TWIN: NODE}
+    assert sum(house.usage(at(0), end, "day").values()) == truth
+    assert sum(house.usage(at(0), end, "minute").values()) == truth
+
+
+def test_a_node_moving_from_serial_to_ble_mid_day_loses_nothing_and_doubles_nothing(tmp_path):
+    # The USB cable comes out at 13:17:20, in the middle of lunch's 1450 W; BLE carries on.
+    node = Esp32(tmp_path / "gw.db", at(0))
+    pulled = at(13, 17, 20)
+    end = at(0, day=DAY + dt.timedelta(days=1))
+    node.run(at(20), serial=lambda t: t < pulled)
+    node.ingest.flush(at(20))
+    node.run(end, serial=lambda t: t < pulled)
+    node.ingest.commit(end, rollup=False)  # the evening's readings not rolled up yet: counted all the same
+    store = node.ingest.store
+    truth = node.counter_at(end) - node.counter_at(at(0))
+    serial_only = store.usage(at(0), end, "day", NODE)[0]["energy_mwh"]
+    ble = store.usage(at(0), end, "day", TWIN)[0]["energy_mwh"]
+    assert serial_only < 0.5 * truth and abs(ble - truth) < 1000  # each identity alone, as stored
+
+    # Once: within one BLE step (1 Wh) of the counter's rise over the day, never both identities.
+    got = day_mwh(store)
+    assert abs(got - truth) <= 1000, (got, truth)
+    assert cycle_estimate(store, config().billing, BOOK, end).units in {units(truth), units(truth - 1000), units(truth + 1000)}
+    # The hour the cable came out: serial till 13:17:20, BLE after, the edge minute the larger.
+    hours = {h.hour: k for h, k in hourly_kwh(store, at(0), end, config().billing)}
+    assert hours[13] == pytest.approx(1.45, abs=0.002) and hours[14] == pytest.approx(0.25 + 1.2 / 2, abs=0.002)
+    assert hours[7] == pytest.approx(2.25, abs=1e-9)  # serial's, exact
+
+    # The cable goes back in at 18:00 the next day, same boot: serial's first reading covers the whole
+    # time it was away (spread evenly by time, as any interval is), so serial's count takes over from
+    # BLE's stand-in: from midnight to now it is the counter's rise exactly, nothing from BLE.
+    back = at(18, day=DAY + dt.timedelta(days=1))
+    node.run(back, serial=lambda t: t >= back)
+    node.ingest.flush(back)
+    assert energy_mwh(store, at(0), back + 1, config().billing) == node.counter_at(back) - node.counter_at(at(0))
+    assert day_mwh(store) == store.usage(at(0), end, "day", NODE)[0]["energy_mwh"] != serial_only
+
+
+def test_ble_only_when_serial_never_reported_in_the_period(tmp_path):
+    # Serial on the first day only; the second day only BLE heard the node.
+    node = Esp32(tmp_path / "gw.db", at(0))
+    day2 = at(0, day=DAY + dt.timedelta(days=1))
+    end = at(0, day=DAY + dt.timedelta(days=2))
+    node.run(end, serial=lambda t: t <= day2)
+    node.ingest.flush(end)
+    store = node.ingest.store
+    second = node.counter_at(end) - node.counter_at(day2)
+    got = energy_mwh(store, day2, end, config().billing)
+    assert abs(got - second) <= 1000 and got == store.usage(day2, end, "day", TWIN)[0]["energy_mwh"]
+
+
+def test_explicit_metered_nodes_keep_their_meaning(tmp_path):
+    node = Esp32(tmp_path / "gw.db", at(0))
+    pulled = at(13, 17, 20)
+    end = at(0, day=DAY + dt.timedelta(days=1))
+    node.run(end, serial=lambda t: t < pulled)
+    node.ingest.flush(end)
+    store = node.ingest.store
+    serial = store.usage(at(0), end, "day", NODE)[0]["energy_mwh"]
+    ble = store.usage(at(0), end, "day", TWIN)[0]["energy_mwh"]
+    # Listed ids are summed exactly as listed, as before: no stand-in, no pairing.
+    assert cycle_estimate(store, config(metered_nodes=[NODE]).billing, BOOK, end).units == units(serial)
+    assert cycle_estimate(store, config(metered_nodes=[TWIN]).billing, BOOK, end).units == units(ble)
+    assert cycle_estimate(store, config(metered_nodes=[NODE, TWIN]).billing, BOOK, end).units == units(serial + ble)
+
+
+def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_path, capsys):
+    from gateway.store import Batch
+
+    node = Esp32(tmp_path / "gw.db", at(0))
+    end = at(6)
+    node.run(end)
+    node.ingest.flush(end)
+    store = node.ingest.store
+    both = store.usage(at(0), end, "day", NODE)[0]["energy_mwh"]
+    odd = {"0f3a6c2e-8d1b-4c5e-9f00-1234567890ab": "ble", "kitchen": "ble", "main": "test", "A4:CF:12:34:56:7A:00": "ble"}
+    batch = Batch()
+    for node_id, transport in odd.items():
+        batch.add_energy(store.ensure_node(node_id, transport, at(0)), at(1), at(2), 100_000)
+    store.write_batch(batch, [])
+    assert Household(store).twins == {TWIN: NODE}
+    assert energy_mwh(store, at(0), end, config().billing) == both + 4 * 100_000
+    assert main(["nodes", "--db", str(tmp_path / "gw.db")]) == 0
+    out = capsys.readouterr().out
+    assert "kitchen" in out and "0f3a6c2e" in out
+
+
+
+
+def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
+    np = pytest.importorskip("numpy")
+    from edge_model import store_job
+
+    node = Esp32(tmp_path / "gw.db", at(0))
+    pulled = at(13, 17, 20)
+    end = at(0, day=DAY + dt.timedelta(days=1))
+    node.run(end, serial=lambda t: t < pulled)
+    node.ingest.flush(end)
+    store = node.ingest.store
+    first, power, floor = store_job.hourly_from_store(store, end - 1, "Asia/Kolkata", days=1)
+    assert first == DAY and power.shape == (24,)
+    assert power[7] == pytest.approx(2250, abs=1e-6) and power[16] == pytest.approx(250, abs=2)
+    assert abs(np.nansum(power) * 1000 - (node.counter_at(end) - node.counter_at(at(0)))) <= 1000
+    assert np.nanmin(floor) == pytest.approx(250, abs=20)  # not 500: one node's standby
+    _, alone, _ = store_job.hourly_from_store(store, end - 1, "Asia/Kolkata", node_id=TWIN, days=1)
+    assert alone[7] == pytest.approx(2250, abs=1000)  # one node asked for: that id's own rows
