@@ -246,8 +246,8 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
             if busy[int(w.hour[i]) % 24]:
                 if policy.escalation <= 0:
                     continue
-            elif any(_ran_on(w, a, i) for a in cooling):
-                continue  # the alerted load never stopped (a constant tap's other hours): the same pattern
+            elif any(_ran_on(w, a, i) or hit[int(a.hits[-1]) : i + 1].mean() >= CONTINUOUS_SHARE for a in cooling):
+                continue  # the alerted load (or its run of hits) never stopped: a constant tap's other hours, the same pattern
             else:
                 recent = recent[~busy[np.asarray(w.hour[recent], dtype=np.int64) % 24]]
         if len(recent) < policy.min_hits or len(np.unique(w.day[recent])) < policy.min_days:

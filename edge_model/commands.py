@@ -213,6 +213,7 @@ def _print_report(r: dict) -> None:
         print(f"    {kind:18s} {v:.0%}")
     for band, v in t["by_magnitude_caught_within_3_days"].items():
         print(f"    {band:18s} {v:.0%}")
+    print(f"    alerts during a tap's 21 days: {t['alerts_per_tap_mean']:.2f} on average, at most {t['alerts_per_tap_max']}")
     i = r["ignore"]
     print(f"  Ignore: {i['alerted_and_ignored']} benign households alerted; repeats {i['repeat_alerts_without_rule']} -> {i['repeat_alerts_with_rule']}")
     print(f"    theft recall (7 days): same home without the pattern {i['theft_recall_same_home_without_pattern']}, on top of the Ignored pattern {i['theft_on_top_recall_with_rule']}")

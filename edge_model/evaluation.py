@@ -146,7 +146,7 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
 
     # 3. Tapping of at least 100 W: how many caught, how fast.
     seed += 10_000
-    delays, by_kind = [], {k: [] for k in TAP_KINDS}
+    delays, by_kind, counts = [], {k: [] for k in TAP_KINDS}, []
     for i in range(spec.tap_households):
         kind = TAP_KINDS[i % len(TAP_KINDS)]
         rng = np.random.default_rng([seed + i, 7])
@@ -156,6 +156,7 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         alerts = decide(windows_for(h, score_fn(h.features)), policy)
         # A recurring tap may first run days after start_day: the theft starts with its first tapped hour.
         delay = _first_alert_day(alerts, int(np.flatnonzero(h.theft)[0]))
+        counts.append(sum(1 for a in alerts if start_day * 24 <= a.index < (start_day + 21) * 24))
         delays.append((kind, magnitude, delay))
         by_kind[kind].append(delay)
         bar(1)
@@ -168,6 +169,9 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         "median_days_to_first_alert": float(np.median(found)) if found else None,
         "per_kind_caught_within_3_days": {k: float(np.mean([d is not None and d <= 3 for d in v])) for k, v in by_kind.items() if v},
         "by_magnitude_caught_within_3_days": _by_magnitude(delays),
+        # How noisy a caught tap is: alerts raised during its 21 days (one a week per pattern is the design).
+        "alerts_per_tap_mean": float(np.mean(counts)),
+        "alerts_per_tap_max": int(max(counts)),
     }
 
     # 4. Ignore: a persistent benign pattern, Ignored at its first alert; then a theft on top of it.

@@ -452,6 +452,10 @@ def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_se
     spec = EvalSpec(mixed_households=2, clean_households=1, tap_households=1, ignore_households=1, days=63, first_seed=400_000)
     report = evaluate(lambda rows: np.zeros(len(rows)), AlertPolicy(), spec)
     assert report["spec"]["first_seed"] == 400_000 and report["false_alarms_per_clean_household_month"] == 0
+    assert report["tapping"]["alerts_per_tap_mean"] == 0 and report["tapping"]["alerts_per_tap_max"] == 0
+    # A model that scores every window 1.0: a tap's 21 days draw about one alert a week, no storm.
+    noisy = evaluate(lambda rows: np.ones(len(rows)), AlertPolicy(), spec)["tapping"]
+    assert 1 <= noisy["alerts_per_tap_mean"] and noisy["alerts_per_tap_max"] <= 4
     for bad in (100, 650_000):
         with pytest.raises(EdgeModelError, match="check set|training"):
             EvalSpec(first_seed=bad)

@@ -118,6 +118,15 @@ def test_a_load_that_never_stopped_is_one_pattern_whatever_hours_score_high():
     assert len(decide(windows(score=_nights_and(14)), POLICY)) == 2
 
 
+def test_hits_at_every_hour_are_one_pattern_not_one_alert_per_band():
+    # A household scoring high at every hour from day 14 (a model gone wrong, or an odd home): the
+    # first alert's band is the hours seen so far, but the hits never stopped, so later hours are
+    # the same pattern: one alert a week, not one per band of the day.
+    score = np.full(DAYS * 24, 0.05)
+    score[at(14, 0) :] = 0.8
+    assert [a.index for a in decide(windows(score=score), POLICY)] == [at(15, 0), at(22, 0), at(29, 0), at(36, 0)]
+
+
 def test_a_much_larger_load_in_the_same_hours_breaks_the_cooldown():
     # +400 W at night alerts on day 15; from day 17 the same nights carry +1300 W (a tap on top): the
     # hits' typical excess reaches twice the alerted one, so it alerts again inside the cooldown.
