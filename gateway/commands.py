@@ -385,8 +385,16 @@ def _open_readonly(args: argparse.Namespace):
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
+    from .node_identity import ble_twins
+
     store = _open_readonly(args)
     rows = store.nodes()
+    # One ESP32 on USB and on BLE is two rows; each names the other (the household counts it once).
+    twins = ble_twins((n["node_id"], n["transport"]) for n in rows)
+    same = twins | {serial: ble for ble, serial in twins.items()}
+    transport = {n["node_id"]: n["transport"] for n in rows}
+    for n in rows:
+        n["same_node_as"] = same.get(n["node_id"])
     now = int(time.time() * 1000)
     if args.format == "json":
         print(json.dumps(rows, indent=2))
@@ -397,7 +405,10 @@ def cmd_nodes(args: argparse.Namespace) -> int:
         ago = "never" if not n["last_seen_ms"] else f"{(now - n['last_seen_ms']) / 1000:.0f} s ago"
         power = "" if n["last_power_dw"] is None else f"{n['last_power_dw'] / 10:.1f} W"
         rejected = ", ".join(f"{k} {v}" for k, v in sorted(n["rejected"].items())) or "0"
-        note = f"speaks protocol v{n['unsupported_version']}" if n["unsupported_version"] else ""
+        notes = [f"speaks protocol v{n['unsupported_version']}"] if n["unsupported_version"] else []
+        if n["same_node_as"]:
+            notes.append(f"same node as {n['same_node_as']} ({transport[n['same_node_as']] or 'unknown transport'})")
+        note = "; ".join(notes)
         table.append((n["node_id"], n["name"] or "", ago, power, n["frames_ok"], n["frames_lost"], rejected, n["reboots"], n["fw"] or "", note))
     print(_table(headers, table))
     return 0

@@ -7,6 +7,7 @@ the dashboard."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -248,6 +249,20 @@ def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_
     assert "kitchen" in out and "0f3a6c2e" in out
 
 
+def test_powergw_nodes_says_which_entries_are_one_node(tmp_path, capsys):
+    node = Esp32(tmp_path / "gw.db", at(0))
+    node.run(at(1))
+    node.ingest.flush(at(1))
+    node.ingest.store.ensure_node("24:6f:28:00:00:04", "serial", at(0))  # a node on serial only
+    assert main(["nodes", "--db", str(tmp_path / "gw.db")]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert lines[TWIN].rstrip().endswith(f"same node as {NODE} (serial)")
+    assert lines[NODE].rstrip().endswith(f"same node as {TWIN} (ble)")
+    assert "same node" not in lines["24:6f:28:00:00:04"]
+    assert main(["nodes", "--db", str(tmp_path / "gw.db"), "--format", "json"]) == 0
+    rows = {n["node_id"]: n for n in json.loads(capsys.readouterr().out)}
+    assert rows[TWIN]["same_node_as"] == NODE and rows[NODE]["same_node_as"] == TWIN
+    assert rows["24:6f:28:00:00:04"]["same_node_as"] is None
 
 
 def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
@@ -267,3 +282,6 @@ def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
     assert np.nanmin(floor) == pytest.approx(250, abs=20)  # not 500: one node's standby
     _, alone, _ = store_job.hourly_from_store(store, end - 1, "Asia/Kolkata", node_id=TWIN, days=1)
     assert alone[7] == pytest.approx(2250, abs=1000)  # one node asked for: that id's own rows
+
+
+
