@@ -24,6 +24,8 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request, stream_with_context
 
 from gateway import __version__
+from gateway.household import Household
+from gateway.node_identity import ble_twins, is_ble
 from gateway.ops import OpsError
 from gateway.ops.export import EXPORTS, ExportRange
 from gateway.ops.health import connect_readonly
@@ -383,13 +385,14 @@ def tokens_delete(ctx, args, body, token_id: int):
 # ---- nodes, live, overview, usage -------------------------------------------------------------
 
 
-def node_view(ctx: UiContext, node: dict, live: dict | None, now: int) -> dict:
+def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node_as: str | None = None) -> dict:
     seen = max(node.get("last_seen_ms") or 0, (live or {}).get("ts_ms") or 0) or None
     ok, lost = node.get("frames_ok") or 0, node.get("frames_lost") or 0
     return {
         "node_id": node["node_id"],
         "name": node.get("name") or (live or {}).get("name") or node["node_id"],
         "transport": node.get("transport"),
+        "same_node_as": same_node_as,  # a BLE node's serial twin (one ESP32 on both), and back
         "online": seen is not None and now - seen <= ctx.offline_ms,
         "last_seen_ms": seen,
         "first_seen_ms": node.get("first_seen_ms"),
@@ -415,7 +418,10 @@ def node_view(ctx: UiContext, node: dict, live: dict | None, now: int) -> dict:
 def _nodes(ctx: UiContext) -> list[dict]:
     live = ctx.live.snapshot()["nodes"]
     now = ctx.now_ms()
-    return [node_view(ctx, n, live.get(n["node_id"]), now) for n in ctx.store().nodes()]
+    rows = ctx.store().nodes()
+    twins = ble_twins((n["node_id"], n["transport"]) for n in rows)
+    same = twins | {serial: ble for ble, serial in twins.items()}
+    return [node_view(ctx, n, live.get(n["node_id"]), now, same.get(n["node_id"])) for n in rows]
 
 
 def nodes_list(ctx, args, body):
@@ -466,8 +472,8 @@ def _today(ctx: UiContext, now: int) -> tuple[float | None, str | None]:
         billing = _billing(ctx)
     except Unavailable:  # billing not installed: no [billing] metered_nodes, so every node is the household
         cal = ctx.calendar
-        rows = ctx.store().usage(cal.day_start_ms(cal.today(now)), now + 1, "day")
-        return round(sum(r["energy_mwh"] for r in rows) / 1e6, 3), None
+        days = Household(ctx.store()).usage(cal.day_start_ms(cal.today(now)), now + 1, "day")
+        return round(sum(days.values()) / 1e6, 3), None
     try:
         units = round(float(billing.today_kwh()), 3)
     except Unavailable:
@@ -492,12 +498,17 @@ def overview(ctx: UiContext, args, body):
     # Every node is listed; only the whole-house ones ([billing] metered_nodes) make the totals.
     nodes = [n | {"metered": household is None or n["node_id"] in household} for n in _nodes(ctx)]
     online = [n for n in nodes if n["metered"] and n["online"] and n["power_w"] is not None]
+    if household is None:
+        # Every node is the house: an ESP32 on both serial and BLE counts once, by serial while that is online.
+        on = {n["node_id"] for n in online}
+        online = [n for n in online if not (is_ble(n["transport"]) and n["same_node_as"] in on)]
     today_kwh, today_cost = ctx.memo(("today", ctx.calendar.today(now)), lambda: _today(ctx, now))
     return jsonify(
         now_ms=now,
         timezone=ctx.timezone,
         nodes=nodes,
         power_w=round(sum(n["power_w"] for n in online), 1) if online else None,
+        count_twins_once=household is None,
         today_kwh=today_kwh,
         today_cost=today_cost,
         bill=_part(lambda: _bill_summary(ctx)),
@@ -543,12 +554,16 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
     names = {n["node_id"]: n.get("name") or n["node_id"] for n in store.nodes()}
     series: dict[str, dict] = {}
     month_starts: dict[str, int] = {}
+
+    def bucket(b: int) -> int:
+        if p.resolution != "month":
+            return b
+        month = month_key(cal.day(b))
+        return month_starts.get(month) or month_starts.setdefault(month, cal.day_start_ms(month + "-01"))
+
     for r in rows:
         s = series.setdefault(r["node_id"], {"node_id": r["node_id"], "name": names.get(r["node_id"]), "points": {}})
-        b = r["start_ms"]
-        if p.resolution == "month":
-            month = month_key(cal.day(b))
-            b = month_starts.get(month) or month_starts.setdefault(month, cal.day_start_ms(month + "-01"))
+        b = bucket(r["start_ms"])
         s["points"][b] = s["points"].get(b, 0) + r["energy_mwh"]
 
     def metered(node_id: str) -> bool:
@@ -560,10 +575,16 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
     if node is not None:
         no_total = None  # one node's own total needs no household rule
     total_mwh: dict[int, int] = {}
-    for s in series.values():
-        if counted(s["node_id"]):
-            for b, mwh in s["points"].items():
-                total_mwh[b] = total_mwh.get(b, 0) + mwh
+    house = Household(store) if node is None and household is None else None
+    if house is not None and house.twins:
+        # An ESP32 on both serial and BLE is two series but one node in the total (billing's rule).
+        for b, mwh in house.usage(start, end, res).items():
+            total_mwh[bucket(b)] = total_mwh.get(bucket(b), 0) + mwh
+    else:
+        for s in series.values():
+            if counted(s["node_id"]):
+                for b, mwh in s["points"].items():
+                    total_mwh[b] = total_mwh.get(b, 0) + mwh
     out = []
     for s in sorted(series.values(), key=lambda s: s["name"] or ""):
         pts = sorted(s["points"].items())

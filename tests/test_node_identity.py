@@ -284,4 +284,45 @@ def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
     assert alone[7] == pytest.approx(2250, abs=1000)  # one node asked for: that id's own rows
 
 
+def test_dashboard_counts_the_node_once_live_and_in_the_usage_total(tmp_path, monkeypatch):
+    from local_ui import create_app
 
+    monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
+    db = tmp_path / "gw.db"
+    node = Esp32(db, at(0))
+    end = at(0, day=DAY + dt.timedelta(days=1))
+    node.run(end)
+    node.ingest.flush(end)
+    truth = node.counter_at(end) - node.counter_at(at(0))
+    clock = [end + 5_000]
+    cfg = config()
+    client = create_app(db, config=cfg, clock=lambda: clock[0], admin_password="correct horse battery",
+                        registry_root=tmp_path / "models").test_client()
+    csrf = client.get("/api/v1/session").get_json()["csrf"]
+    assert client.post("/api/v1/session", json={"username": "admin", "password": "correct horse battery"},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    over = client.get("/api/v1/overview").get_json()
+    by_id = {n["node_id"]: n for n in over["nodes"]}
+    assert by_id[TWIN]["same_node_as"] == NODE and by_id[NODE]["same_node_as"] == TWIN
+    assert by_id[NODE]["power_w"] == by_id[TWIN]["power_w"] == 250.0
+    assert over["power_w"] == 250.0 and over["count_twins_once"] is True  # not 500
+    usage = client.get(f"/api/v1/usage?period=day&date={DAY.isoformat()}&resolution=hour").get_json()
+    assert round(usage["total_kwh"] * 1_000_000) == truth
+    assert {s["node_id"] for s in usage["series"]} == {NODE, TWIN}  # each identity still has its own series
+
+
+def test_dashboard_live_total_falls_back_to_ble_when_serial_is_silent(tmp_path, monkeypatch):
+    from local_ui import create_app
+
+    monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
+    db = tmp_path / "gw.db"
+    node = Esp32(db, at(0))
+    end = at(21)
+    node.run(end, serial=lambda t: t < at(13, 17, 20))
+    node.ingest.flush(end)
+    client = create_app(db, config=config(), clock=lambda: end + 5_000, admin_password="correct horse battery",
+                        registry_root=tmp_path / "models").test_client()
+    csrf = client.get("/api/v1/session").get_json()["csrf"]
+    client.post("/api/v1/session", json={"username": "admin", "password": "correct horse battery"}, headers={"X-CSRF-Token": csrf})
+    over = client.get("/api/v1/overview").get_json()
+    assert over["power_w"] == 850.0  # BLE's: the serial identity has been offline since lunch

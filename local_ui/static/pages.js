@@ -56,8 +56,13 @@ export const Overview = {
     });
     // The whole house: every online node counted in the totals ([billing] metered_nodes; every node
     // when that is empty), with its live value where the stream has one. Sub-circuits show on their own.
+    // With every node counted, an ESP32 on both serial and BLE counts once: by serial while that is online.
     const total = computed(() => {
-      const on = nodes.value.filter((n) => n.metered !== false && (n.live_ts ? state.now - n.live_ts < 300000 : n.online) && n.power_w != null);
+      let on = nodes.value.filter((n) => n.metered !== false && (n.live_ts ? state.now - n.live_ts < 300000 : n.online) && n.power_w != null);
+      if (data.value?.count_twins_once) {
+        const ids = new Set(on.map((n) => n.node_id));
+        on = on.filter((n) => !((n.transport || "").startsWith("ble") && ids.has(n.same_node_as)));
+      }
       return on.length ? on.reduce((a, n) => a + n.power_w, 0) : null;
     });
     const subCircuits = computed(() => nodes.value.filter((n) => n.metered === false).length);
