@@ -213,12 +213,18 @@ def test_ble_only_when_serial_never_reported_in_the_period(tmp_path):
     assert abs(got - second) <= 1000 and got == store.usage(day2, end, "day", TWIN)[0]["energy_mwh"]
 
 
-def test_explicit_metered_nodes_keep_their_meaning(tmp_path):
+def _unplugged_at_lunch(tmp_path):
+    """A day whose USB cable comes out at 13:17:20 (BLE carries on), all flushed: (node, end of the day)."""
     node = Esp32(tmp_path / "gw.db", at(0))
     pulled = at(13, 17, 20)
     end = at(0, day=DAY + dt.timedelta(days=1))
     node.run(end, serial=lambda t: t < pulled)
     node.ingest.flush(end)
+    return node, end
+
+
+def test_explicit_metered_nodes_keep_their_meaning(tmp_path):
+    node, end = _unplugged_at_lunch(tmp_path)
     store = node.ingest.store
     serial = store.usage(at(0), end, "day", NODE)[0]["energy_mwh"]
     ble = store.usage(at(0), end, "day", TWIN)[0]["energy_mwh"]
@@ -269,11 +275,7 @@ def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
     np = pytest.importorskip("numpy")
     from edge_model import store_job
 
-    node = Esp32(tmp_path / "gw.db", at(0))
-    pulled = at(13, 17, 20)
-    end = at(0, day=DAY + dt.timedelta(days=1))
-    node.run(end, serial=lambda t: t < pulled)
-    node.ingest.flush(end)
+    node, end = _unplugged_at_lunch(tmp_path)
     store = node.ingest.store
     first, power, floor = store_job.hourly_from_store(store, end - 1, "Asia/Kolkata", days=1)
     assert first == DAY and power.shape == (24,)
