@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 # Fixed forever: changing it would give every past change a new key, and the cloud would store
@@ -134,12 +134,27 @@ ALERT_EVENTS: dict[str, EventSpec] = {
 # ---- periodic reports ------------------------------------------------------------------------
 
 
-def daily_summary(day: str, timezone: str, usage: Iterable[dict]) -> dict:
-    """One local day's energy, per node and in all, from Store.usage day rows of that day."""
+def daily_summary(day: str, timezone: str, usage: Iterable[dict], household_mwh: int | None = None, *,
+                  same_node_as: Mapping[str, str] | None = None, metered_nodes: Iterable[str] | None = None) -> dict:
+    """One local day's energy, per node id and for the household, from Store.usage day rows of that day.
+
+    `nodes` is every id's own energy, as stored. `energy_mwh` is the household's as billing counts it
+    (`household_mwh`, from gateway.household): each ESP32 once, or the `metered_nodes` listed in
+    [billing]; None: the sum of the ids. Two keys appear only when the total is not that sum:
+    `same_node_as` ({BLE id: serial id}, the pairs in `nodes` counted once) and `metered_nodes`. A
+    household with neither gets the payload it always got.
+    """
     nodes: dict[str, int] = {}
     for row in usage:
         nodes[row["node_id"]] = nodes.get(row["node_id"], 0) + row["energy_mwh"]
-    return {"day": day, "timezone": timezone, "energy_mwh": sum(nodes.values()), "nodes": dict(sorted(nodes.items()))}
+    out = {"day": day, "timezone": timezone, "energy_mwh": sum(nodes.values()) if household_mwh is None else household_mwh,
+           "nodes": dict(sorted(nodes.items()))}
+    pairs = {ble: serial for ble, serial in (same_node_as or {}).items() if ble in nodes and serial in nodes}
+    if pairs:
+        out["same_node_as"] = dict(sorted(pairs.items()))
+    if metered_nodes:
+        out["metered_nodes"] = list(metered_nodes)
+    return out
 
 
 NODE_HEALTH_FIELDS = ("transport", "fw", "last_seen_ms", "frames_ok", "frames_lost", "reboots", "last_flags")

@@ -42,4 +42,4 @@ def queue_reports(ctx: JobContext) -> int:
     if not is_registered(ctx.store.conn):
         return 0
     now = ctx.now_ms()
-    return queue_daily_summaries(ctx.store, now) + queue_node_health(ctx.store, now)
+    return queue_daily_summaries(ctx.store, now, ctx.config["billing"]) + queue_node_health(ctx.store, now)

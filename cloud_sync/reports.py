@@ -4,29 +4,56 @@ Each is queued once: a watermark in sync_state moves in the same transaction as 
 the idempotency key is derived from the day or hour, so even a lost watermark (a restored
 backup) only re-sends keys the cloud answers as duplicates. The first run after registration
 catches up on every day since the first recorded energy.
+
+A day's household total is counted as billing counts the house (gateway.billing.estimate.household:
+[billing] metered_nodes as listed, or every node with an ESP32 on both serial and BLE once); each
+id's own energy is still in the payload. The key stays the day's: a summary the cloud already has
+is never sent again under another key, so the cloud holds one summary per day, whatever rule
+counted it. While metered_nodes lists an id that never reported, billing cannot count the house
+and no day is summarised (the watermark stays); the days go once the config is fixed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+from gateway.billing import MeteredNodeError
+from gateway.household import Household
 from gateway.store import Store, transaction
 
 from .events import daily_summary, event_key, node_health
 from .outbox import Outbox, SyncState
 
+log = logging.getLogger(__name__)
+
 DAY_GRACE_MS = 3_600_000  # a day is summarised an hour after local midnight: late frames of it are in
 HEALTH_EVERY_MS = 3_600_000
 LAST_DAY = "daily_summary.last_day"
+HELD = "daily_summary.held"  # why days are not being summarised ('' when they are): logged once per reason
 LAST_HEALTH = "node_health.last_ms"
+CHUNK_DAYS = 7  # household totals of a catch-up a week at a time: a pair's minute rows stay small
 
 
-def _next_day(day: str) -> str:
-    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+def _next_day(day: str, days: int = 1) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
 
 
-def queue_daily_summaries(store: Store, now_ms: int) -> int:
-    """Queue a daily_summary for each local day closed since the last one; returns how many."""
+def household(store: Store, billing=None) -> Household:
+    """The house as billing counts it (its own function, so the rule cannot drift); without a
+    [billing] section, every node with each ESP32 once. Raises billing's MeteredNodeError."""
+    if billing is None:
+        return Household(store)
+    from gateway.billing.estimate import household as billing_household
+
+    return billing_household(store, billing)
+
+
+def queue_daily_summaries(store: Store, now_ms: int, billing=None) -> int:
+    """Queue a daily_summary for each local day closed since the last one; returns how many.
+
+    `billing` is the [billing] section: its metered_nodes decide the household total, as for the bill.
+    """
     conn, cal = store.conn, store.calendar
     state = SyncState(conn)
     end = cal.day(now_ms - DAY_GRACE_MS)  # the first day not yet closed
@@ -34,15 +61,33 @@ def queue_daily_summaries(store: Store, now_ms: int) -> int:
     start = _next_day(last) if last else conn.execute("SELECT min(day) FROM usage_day").fetchone()[0]
     if start is None or start >= end:
         return 0
+    try:
+        house = household(store, billing)
+    except MeteredNodeError as err:
+        if state.get(HELD, "") != str(err):  # billing_check raises the alert; say it here once
+            log.warning("cloud reports: daily summaries wait until the household can be counted: %s", err)
+            state.set(HELD, str(err))
+        return 0
+    if state.get(HELD, ""):
+        log.info("cloud reports: the household can be counted again; summarising from %s", start)
+        state.set(HELD, "")
     by_day: dict[str, list[dict]] = {}
     for row in store.usage(cal.day_start_ms(start), cal.day_start_ms(end), "day"):
         by_day.setdefault(cal.day(row["start_ms"]), []).append(row)
+    totals: dict[str, int] = {}
+    chunk = start
+    while chunk < end:
+        upto = min(_next_day(chunk, CHUNK_DAYS), end)
+        for s, mwh in house.usage(cal.day_start_ms(chunk), cal.day_start_ms(upto), "day").items():
+            totals[cal.day(s)] = mwh
+        chunk = upto
     queued = 0
     with transaction(conn):
         day = start
         while day < end:
-            Outbox.enqueue(conn, "daily_summary", daily_summary(day, cal.name, by_day.get(day, ())),
-                           key=event_key("daily_summary", day), now_ms=now_ms)
+            payload = daily_summary(day, cal.name, by_day.get(day, ()), totals.get(day, 0),
+                                    same_node_as=house.twins, metered_nodes=house.node_ids)
+            Outbox.enqueue(conn, "daily_summary", payload, key=event_key("daily_summary", day), now_ms=now_ms)
             last, day, queued = day, _next_day(day), queued + 1
         state.set(LAST_DAY, last)
     return queued
