@@ -102,15 +102,12 @@ class Household:
         for a, b in _gaps(self._covered, lo, hi):
             for ble, serial in self.twins.items():
                 # One minute either side: whether a minute is an edge depends on its neighbours.
-                s = self._minutes(serial, a - MINUTE_MS, b + MINUTE_MS)
-                for minute, mwh in ble_stand_in(s, self._minutes(ble, a - MINUTE_MS, b + MINUTE_MS)).items():
+                both = self.store.minutes((serial, ble), a - MINUTE_MS, b + MINUTE_MS)
+                for minute, mwh in ble_stand_in(both[serial], both[ble]).items():
                     if a <= minute < b:
                         self._stand_in[minute] = self._stand_in.get(minute, 0) + mwh
             self._covered = _merged(self._covered + [(a, b)])
         return {m: v for m, v in self._stand_in.items() if lo <= m < hi}
-
-    def _minutes(self, node_id: str, lo: int, hi: int) -> dict[int, int]:
-        return {r["start_ms"]: r["energy_mwh"] for r in self.store.usage(lo, hi, "minute", node_id)}
 
 
 def _next_day(day: str) -> str:
