@@ -39,6 +39,13 @@ class AlertPolicy:
 
 
 FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new steady load, not the pattern
+# A steady lift under an Ignored pattern: the hour's floor stayed at least STEADY_MIN_W above the
+# usual floor in each of the last STEADY_RUN_H hours in the rule's scope. An AC's compressor is off
+# for more than 5 minutes in most hours, so its floor comes back down within a few hours; a tap (or
+# any new load that never stops) does not. That lift is not the Ignored pattern: it stays in the
+# series and the windows are not explained (docs/theft-detection.md, "A steady lift under an Ignore").
+STEADY_RUN_H = 4
+STEADY_MIN_W = 50.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,10 @@ class SuppressionRule:
     floor_cap_w: float | None = None  # at most this much above the usual floor is the pattern (None: excess_cap_w)
     renew_days: float = 0.0  # each window the rule explains keeps it in force this long after it (0: fixed expiry, rules before renewal)
     hours: tuple[int, ...] = ()  # the local hours of day the pattern lifted; () = the band first_hour..last_hour (rules before hours)
+    # The steady lift the pattern itself kept up (an EV charge's hours, an always-on load; ~0 for an AC
+    # that cycles): only a steady lift above it is something new under the pattern. None: rules from
+    # before it, which keep no steady lift out.
+    steady_cap_w: float | None = None
 
     def in_scope(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray) -> np.ndarray:
         if self.hours:
@@ -90,7 +101,21 @@ class SuppressionRule:
         if floor_w is not None and self.usual_floor_w and self.floor_cap_w is not None:
             floor_limit = np.asarray(self.usual_floor_w, dtype=np.float64)[h] + self.floor_cap_w + FLOOR_MARGIN_W
             explained &= floor_w <= floor_limit
+        if floor_w is not None and self.usual_floor_w:
+            explained &= self.steady_w(hour, weekday, start_s, floor_w) == 0
         return explained
+
+    def steady_w(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, floor_w: np.ndarray) -> np.ndarray:
+        """Per window, a new steady lift under the pattern (0 where there is none): how far the lowest
+        floor excess of this window and the STEADY_RUN_H - 1 before it (all in the rule's scope) is
+        above the pattern's own steady lift, when that is at least STEADY_MIN_W. Causal."""
+        n = len(floor_w)
+        if not self.usual_floor_w or self.steady_cap_w is None:
+            return np.zeros(n)
+        lowest = _steady_lift(self.in_scope(hour, weekday, start_s), np.asarray(floor_w, dtype=np.float64),
+                              np.asarray(self.usual_floor_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24])
+        extra = lowest - self.steady_cap_w
+        return np.where(extra >= STEADY_MIN_W, extra, 0.0)
 
     def discount(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, power_w: np.ndarray) -> np.ndarray:
         """The series with the Ignored pattern (at most excess_cap_w over the pre-pattern usual) taken out."""
@@ -149,6 +174,18 @@ class SuppressionRule:
                       "usual_floor_w": tuple(row.get("usual_floor_w", ())), "hours": tuple(row.get("hours", ()))})
 
 
+def _steady_lift(in_scope: np.ndarray, floor_w: np.ndarray, usual_floor_w: np.ndarray) -> np.ndarray:
+    """The lowest floor excess over the usual floor in each window and the STEADY_RUN_H - 1 before
+    it, all in scope (-inf where any is not)."""
+    n = len(floor_w)
+    excess = np.where(in_scope, np.nan_to_num(floor_w) - usual_floor_w, -np.inf)
+    lowest = excess.copy()
+    for k in range(1, STEADY_RUN_H):
+        lowest[:k] = -np.inf
+        lowest[k:] = np.minimum(lowest[k:], excess[: n - k])
+    return lowest
+
+
 def _runs(hours) -> list[tuple[int, int]]:
     """Circular runs of hours of day as (first, last exclusive): (0, 1, 2, 22, 23) -> [(22, 3)]."""
     present = {int(h) % 24 for h in hours}
@@ -177,6 +214,34 @@ def discount_ignored_floor(floor_w: np.ndarray, hour: np.ndarray, weekday: np.nd
     for rule in rules:
         out = np.where(np.isnan(out), out, rule.discount_floor(hour, weekday, start_s, np.nan_to_num(out)))
     return out
+
+
+def reset_ignored(power_w: np.ndarray, floor_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray,
+                  rules) -> tuple[np.ndarray, np.ndarray]:
+    """The hourly mean and floor with every Ignore rule's pattern taken out, as the daemon scores them.
+
+    Each rule takes out the variable part of its pattern (rule.discount / discount_floor) and leaves
+    a steady lift under it (rule.steady_w, from the metered floor): a tap on top of an Ignored AC
+    stays in the series. Then, where a rule took load out of an hour's mean, the hour's floor is kept
+    at most the usual floor plus what is left of the mean's excess: a floor left above the reset
+    mean would be clipped to it by build_features and make an hour as flat as an h4/h5 attack, which
+    the model scores high (most of the repeats left after an Ignore were that). NaN stays NaN.
+    """
+    metered = np.asarray(power_w, dtype=np.float64)
+    metered_floor = np.asarray(floor_w, dtype=np.float64)
+    power, floor = metered.copy(), metered_floor.copy()
+    for rule in rules:
+        steady = rule.steady_w(hour, weekday, start_s, metered_floor)
+        if rule.usual_w:
+            power = np.where(np.isnan(power), power, rule.discount(hour, weekday, start_s, np.nan_to_num(power) - steady) + steady)
+        floor = np.where(np.isnan(floor), floor, rule.discount_floor(hour, weekday, start_s, np.nan_to_num(floor) - steady) + steady)
+    h = np.asarray(hour, dtype=np.int64) % 24
+    for rule in rules:
+        if rule.usual_w and rule.usual_floor_w:
+            taken = rule.in_scope(hour, weekday, start_s) & (power < metered)
+            limit = np.asarray(rule.usual_floor_w, dtype=np.float64)[h] + np.maximum(power - np.asarray(rule.usual_w, dtype=np.float64)[h], 0.0)
+            floor = np.where(taken & ~np.isnan(floor), np.minimum(floor, limit), floor)
+    return power, floor
 
 
 @dataclass(frozen=True)
@@ -422,7 +487,7 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     cap = float(np.quantile(excess[lifted], cap_quantile)) if lifted.any() else typical
     # The same for the floor: a steady pattern (a charger) lifted it, a cycling one (an AC) hardly did,
     # and only what the pattern itself lifted is taken out of it.
-    usual_floor, floor_cap = (), None
+    usual_floor, floor_cap, steady_cap = (), None, None
     if w.usual_floor_w is not None and w.floor_w is not None:
         base = np.zeros(24)
         for k in before:
@@ -432,6 +497,10 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         usual_floor = tuple(float(u) for u in base)
         floor_excess = w.floor_w[recent] - base[w.hour[recent] % 24]
         floor_cap = float(max(0.0, np.quantile(floor_excess[lifted], cap_quantile))) if lifted.any() else 0.0
+        # How steady the pattern itself was: its steady lift in its lifted windows (an AC's floor comes
+        # back down within a few hours: ~0; an EV charge or an always-on load keeps it up).
+        steady = _steady_lift(mask[w.hour[recent] % 24], w.floor_w[recent], base[w.hour[recent] % 24])
+        steady_cap = float(max(0.0, np.quantile(np.maximum(steady[lifted], 0.0), cap_quantile))) if lifted.any() else 0.0
     # Weekends only if the pattern showed on weekend days alone over at least a week of its life: a
     # pattern two days old that began on a Saturday says nothing about a weekly habit.
     seen_on = {int(d) for d in w.weekday[recent][lifted]}
@@ -451,4 +520,5 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         floor_cap_w=floor_cap,
         renew_days=float(valid_days),
         hours=hours,
+        steady_cap_w=steady_cap,
     )

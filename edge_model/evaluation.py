@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from edge_model.alerting import AlertPolicy, Windows, decide, discount_ignored, discount_ignored_floor, rule_from_alert
+from edge_model.alerting import AlertPolicy, Windows, decide, reset_ignored, rule_from_alert
 from edge_model.attacks import TAP_KINDS, THEFT_KINDS
 from gateway.public_holidays import load_overrides
 from edge_model import EdgeModelError
@@ -73,8 +73,7 @@ def windows_with_rules(h: HouseholdData, score_fn, rules, overrides) -> Windows:
     """Windows scored the way the daemon scores after an Ignore: features of the series with the
     Ignored pattern taken out (the baseline reset); the explanation still shows the metered power."""
     w = windows_for(h, np.zeros(len(h.power_w)))
-    reset = discount_ignored(h.power_w, w.hour, w.weekday, w.start_s, rules)
-    reset_floor = discount_ignored_floor(h.floor_w, w.hour, w.weekday, w.start_s, rules)
+    reset, reset_floor = reset_ignored(h.power_w, h.floor_w, w.hour, w.weekday, w.start_s, rules)
     rows = build_features(reset, h.first_date, HolidayCalendar(h.state, overrides), floor_w=reset_floor)
     return Windows(w.start_s, w.hour, w.weekday, w.day, h.power_w, rows[:, COLUMN["hod_base_w"]], score_fn(rows), w.history_days,
                    rows[:, COLUMN["floor_base_w"]], h.floor_w)

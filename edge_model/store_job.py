@@ -156,13 +156,13 @@ def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rule
     start_s = origin + 3_600.0 * np.arange(n)
     hour = np.arange(n) % 24
     weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
-    from edge_model.alerting import discount_ignored, discount_ignored_floor
+    from edge_model.alerting import reset_ignored
 
     missing = np.isnan(power)
     filled = np.where(missing, np.nanmedian(power), power)
     floor = np.where(missing | np.isnan(floor), np.where(missing, np.nanmedian(floor), filled), floor)
-    rows = build_features(discount_ignored(filled, hour, weekday, start_s, rules), first, calendar,
-                          floor_w=discount_ignored_floor(floor, hour, weekday, start_s, rules))
+    reset, reset_floor = reset_ignored(filled, floor, hour, weekday, start_s, rules)
+    rows = build_features(reset, first, calendar, floor_w=reset_floor)
     w = Windows(
         start_s=start_s, hour=hour, weekday=weekday, day=np.arange(n) // 24, power_w=np.nan_to_num(power),
         usual_w=rows[:, COLUMN["hod_base_w"]], score=np.zeros(n), history_days=rows[:, COLUMN["history_days"]],

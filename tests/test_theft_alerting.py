@@ -20,6 +20,7 @@ from edge_model.alerting import (
     discount_ignored,
     discount_ignored_floor,
     explain,
+    reset_ignored,
     rule_from_alert,
 )
 
@@ -351,8 +352,7 @@ def ac_alerts(power, floor, rules) -> list[Alert]:
     """decide() after the baseline reset, with a stand-in for the model that sees both the mean and the floor
     (and the global threshold: the stand-in's scores say nothing about the household's own range)."""
     w = ac_windows(power, floor)
-    reset = discount_ignored(power, w.hour, w.weekday, w.start_s, rules)
-    reset_floor = discount_ignored_floor(floor, w.hour, w.weekday, w.start_s, rules)
+    reset, reset_floor = reset_ignored(power, floor, w.hour, w.weekday, w.start_s, rules)
     score = np.clip(np.maximum(reset - 300.0, 1.5 * (reset_floor - 120.0)) / 1000.0, 0.0, 0.99)
     return decide(ac_windows(power, floor, score), POLICY, rules, thresholds=np.full(len(power), POLICY.threshold))
 
@@ -376,6 +376,70 @@ def test_a_steady_tap_on_top_of_an_ignored_ac_alerts_at_night_and_in_its_afterno
     power, floor = ac_home(tap_w=400.0, tap_hours=tap_hours, tap_from=30)
     alerts = ac_alerts(power, floor, (rule,))
     assert alerts and at(30, 0) <= alerts[0].index < at(33, 0)
+
+
+def hot_ac_home(tap_w: float = 0.0, tap_from: int = DAYS):
+    """ac_home's AC on hot nights: in about 3 hours of 10 its compressor is off for less than a
+    5-minute slot, so the floor jumps 300-500 W; in the others it comes back down (+0-60 W). A steady
+    tap of tap_w on its nights (00:00-06:00) from tap_from."""
+    rng = np.random.default_rng(11)
+    power, floor = ac_home()
+    for day in range(PATTERN_FROM, DAYS):
+        for start, stop in ((0, 6), (22, 24)):
+            hot = rng.random(stop - start) < 0.3
+            floor[at(day, start) : at(day, stop)] += np.where(hot, rng.uniform(300.0, 500.0, stop - start), 0.0)
+    for day in range(tap_from, DAYS):
+        power[at(day, 0) : at(day, 6)] += tap_w
+        floor[at(day, 0) : at(day, 6)] += tap_w
+    return power, floor
+
+
+def hot_ac_rule() -> SuppressionRule:
+    power, floor = hot_ac_home()
+    hits = [at(d, h) for d in (PATTERN_FROM + 1, PATTERN_FROM + 2) for h in range(4)]
+    return rule_from_alert(ac_windows(power, floor), Alert(hits[-1], 0.0, 0.9, 0.5, tuple(hits), "", {}))
+
+
+def test_a_small_steady_tap_under_a_hot_acs_floor_cap_stays_in_the_series():
+    rule = hot_ac_rule()
+    assert rule.floor_cap_w > 250 and rule.steady_cap_w < 50  # the AC's floor jumps, but never for 4 hours running
+    power, floor = hot_ac_home(tap_w=200.0, tap_from=30)
+    w = ac_windows(power, floor)
+    nights = np.array([at(d, h) for d in range(31, DAYS) for h in range(3, 6)])  # 4 tapped hours seen by 03:00
+    assert (rule.steady_w(w.hour, w.weekday, w.start_s, floor)[nights] >= 140).all()
+    reset, reset_floor = reset_ignored(power, floor, w.hour, w.weekday, w.start_s, (rule,))
+    assert np.median(reset[nights]) > 300 + 150 and np.median(reset_floor[nights]) > 120 + 150  # the tap is still there
+    assert not rule.matches(w.hour, w.weekday, power, w.start_s, floor)[nights].any()  # and it is no repeat
+    # The AC alone: its nights are taken out, and the reset floor is never left above the reset mean's share.
+    power, floor = hot_ac_home()
+    reset, reset_floor = reset_ignored(power, floor, w.hour, w.weekday, w.start_s, (rule,))
+    assert np.abs(np.median(reset[nights]) - 300) < 60
+    assert (reset_floor[nights] <= 120 + np.maximum(reset[nights] - 300, 0) + 1e-9).all()
+    assert rule.steady_w(w.hour, w.weekday, w.start_s, floor)[nights].mean() < 0.1 * 200
+
+
+def test_an_ignored_steady_load_is_its_own_steady_lift_and_only_more_on_top_is_new():
+    # An EV charger, +1000 W steady from 00:00 to 06:00: its steady lift is the pattern's own.
+    power = np.full(DAYS * 24, 300.0)
+    floor = np.full(DAYS * 24, 120.0)
+    for day in range(PATTERN_FROM, DAYS):
+        power[at(day, 0) : at(day, 6)] += 1000.0
+        floor[at(day, 0) : at(day, 6)] += 1000.0
+    hits = [at(d, h) for d in (PATTERN_FROM, PATTERN_FROM + 1) for h in range(6)]
+    w = ac_windows(power, floor)
+    rule = rule_from_alert(w, Alert(hits[-1], 0.0, 0.9, 0.5, tuple(hits), "", {}))
+    assert rule.steady_cap_w == pytest.approx(1000.0)
+    nights = np.array([at(d, h) for d in range(30, DAYS) for h in range(6)])
+    assert rule.matches(w.hour, w.weekday, power, w.start_s, floor)[nights].all()  # repeats are explained
+    tapped, tapped_floor = power.copy(), floor.copy()
+    tapped[nights] += 300.0
+    tapped_floor[nights] += 300.0
+    extra = rule.steady_w(w.hour, w.weekday, w.start_s, tapped_floor)
+    assert extra[nights].max() == pytest.approx(300.0)  # what is new under it, from its 4th hour
+    reset, _ = reset_ignored(tapped, tapped_floor, w.hour, w.weekday, w.start_s, (rule,))
+    assert reset[at(31, 5)] == pytest.approx(300.0 + 300.0)
+    # A rule saved before steady_cap_w keeps no steady lift out.
+    assert not replace(rule, steady_cap_w=None).steady_w(w.hour, w.weekday, w.start_s, tapped_floor).any()
 
 
 def test_a_young_pattern_that_began_on_a_weekend_is_not_taken_for_a_weekend_habit():
