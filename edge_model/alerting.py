@@ -199,20 +199,25 @@ def _runs(hours) -> list[tuple[int, int]]:
     return out
 
 
-def discount_ignored(power_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, rules) -> np.ndarray:
-    """Apply every Ignore rule's baseline reset to an hourly series (NaN stays NaN)."""
+def discount_ignored(power_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, rules,
+                     floor_w: np.ndarray | None = None) -> np.ndarray:
+    """Apply every Ignore rule's baseline reset to an hourly series (NaN stays NaN). With the metered
+    floor, each rule leaves a new steady lift under its pattern in the series (rule.steady_w)."""
     out = np.asarray(power_w, dtype=np.float64)
     for rule in rules:
         if rule.usual_w:
-            out = np.where(np.isnan(out), out, rule.discount(hour, weekday, start_s, np.nan_to_num(out)))
+            steady = 0.0 if floor_w is None else rule.steady_w(hour, weekday, start_s, floor_w)
+            out = np.where(np.isnan(out), out, rule.discount(hour, weekday, start_s, np.nan_to_num(out) - steady) + steady)
     return out
 
 
 def discount_ignored_floor(floor_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, rules) -> np.ndarray:
-    """The same baseline reset for the hourly floor (NaN stays NaN)."""
-    out = np.asarray(floor_w, dtype=np.float64)
+    """The same baseline reset for the hourly floor (NaN stays NaN), a new steady lift left in."""
+    metered = np.asarray(floor_w, dtype=np.float64)
+    out = metered
     for rule in rules:
-        out = np.where(np.isnan(out), out, rule.discount_floor(hour, weekday, start_s, np.nan_to_num(out)))
+        steady = rule.steady_w(hour, weekday, start_s, metered)
+        out = np.where(np.isnan(out), out, rule.discount_floor(hour, weekday, start_s, np.nan_to_num(out) - steady) + steady)
     return out
 
 
@@ -220,21 +225,16 @@ def reset_ignored(power_w: np.ndarray, floor_w: np.ndarray, hour: np.ndarray, we
                   rules) -> tuple[np.ndarray, np.ndarray]:
     """The hourly mean and floor with every Ignore rule's pattern taken out, as the daemon scores them.
 
-    Each rule takes out the variable part of its pattern (rule.discount / discount_floor) and leaves
-    a steady lift under it (rule.steady_w, from the metered floor): a tap on top of an Ignored AC
-    stays in the series. Then, where a rule took load out of an hour's mean, the hour's floor is kept
-    at most the usual floor plus what is left of the mean's excess: a floor left above the reset
-    mean would be clipped to it by build_features and make an hour as flat as an h4/h5 attack, which
-    the model scores high (most of the repeats left after an Ignore were that). NaN stays NaN.
+    Each rule takes out the variable part of its pattern (discount_ignored / discount_ignored_floor)
+    and leaves a steady lift under it (rule.steady_w, from the metered floor): a tap on top of an
+    Ignored AC stays in the series. Then, where a rule took load out of an hour's mean, the hour's
+    floor is kept at most the usual floor plus what is left of the mean's excess: a floor left above
+    the reset mean would be clipped to it by build_features and make an hour as flat as an h4/h5
+    attack, which the model scores high (most of the repeats left after an Ignore were that).
     """
     metered = np.asarray(power_w, dtype=np.float64)
-    metered_floor = np.asarray(floor_w, dtype=np.float64)
-    power, floor = metered.copy(), metered_floor.copy()
-    for rule in rules:
-        steady = rule.steady_w(hour, weekday, start_s, metered_floor)
-        if rule.usual_w:
-            power = np.where(np.isnan(power), power, rule.discount(hour, weekday, start_s, np.nan_to_num(power) - steady) + steady)
-        floor = np.where(np.isnan(floor), floor, rule.discount_floor(hour, weekday, start_s, np.nan_to_num(floor) - steady) + steady)
+    power = discount_ignored(metered, hour, weekday, start_s, rules, floor_w=np.asarray(floor_w, dtype=np.float64))
+    floor = discount_ignored_floor(floor_w, hour, weekday, start_s, rules)
     h = np.asarray(hour, dtype=np.int64) % 24
     for rule in rules:
         if rule.usual_w and rule.usual_floor_w:
