@@ -169,9 +169,21 @@ class SuppressionRule:
     @classmethod
     def from_dict(cls, row: dict) -> SuppressionRule:
         """A rule from `to_dict`'s row, including rows saved by older versions (without usual_w,
-        usual_floor_w, floor_cap_w, hours or renew_days: they keep their band and fixed expiry)."""
-        return cls(**{**row, "weekdays": frozenset(row["weekdays"]), "usual_w": tuple(row.get("usual_w", ())),
-                      "usual_floor_w": tuple(row.get("usual_floor_w", ())), "hours": tuple(row.get("hours", ()))})
+        usual_floor_w, floor_cap_w, hours or renew_days: they keep their band and fixed expiry) and
+        by newer ones (fields this version does not know are left aside). Raises ValueError for a
+        row that is not a rule (a missing field, a value of the wrong kind)."""
+        from dataclasses import fields
+
+        known = {f.name for f in fields(cls)}
+        try:
+            rule = cls(**{k: v for k, v in row.items() if k in known} | {
+                "weekdays": frozenset(int(d) for d in row["weekdays"]), "usual_w": tuple(float(u) for u in row.get("usual_w", ())),
+                "usual_floor_w": tuple(float(u) for u in row.get("usual_floor_w", ())), "hours": tuple(int(h) for h in row.get("hours", ()))})
+            for name in ("first_hour", "last_hour", "max_power_w", "expires_s", "excess_cap_w", "start_s", "renew_days"):
+                float(getattr(rule, name))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"not an Ignore rule ({type(err).__name__}: {err})") from None
+        return rule
 
 
 def _steady_lift(in_scope: np.ndarray, floor_w: np.ndarray, usual_floor_w: np.ndarray) -> np.ndarray:

@@ -114,14 +114,40 @@ def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
     """(alert id, rule) pairs from the meta table, without the expired ones."""
     import json
 
-    out = []
-    for row in json.loads(store.get_meta(RULES_KEY, "[]")):
-        row = dict(row)
-        alert_id = row.pop("alert_id", -1)
-        rule = SuppressionRule.from_dict(row)
+    text = store.get_meta(RULES_KEY, "[]")
+    try:
+        rows = json.loads(text)
+        if not isinstance(rows, list):
+            raise ValueError(f"a JSON list was expected, got {type(rows).__name__}")
+    except ValueError as err:
+        _keep_unreadable(store, [text])
+        log.warning("theft: the saved Ignore rules are unreadable (%s); kept aside under %s, scoring without them", err, UNREADABLE_RULES_KEY)
+        return []
+    out, unreadable = [], []
+    for row in rows:
+        try:
+            row = dict(row)
+            alert_id = row.pop("alert_id", -1)
+            rule = SuppressionRule.from_dict(row)
+        except (TypeError, ValueError) as err:
+            unreadable.append(json.dumps(row, sort_keys=True, default=str))
+            log.warning("theft: an Ignore rule cannot be read (%s); kept aside under %s, the others apply", err, UNREADABLE_RULES_KEY)
+            continue
         if rule.expires_s > now_s:
             out.append((alert_id, rule))
+    if unreadable:
+        _keep_unreadable(store, unreadable)
     return out
+
+
+UNREADABLE_RULES_KEY = "theft.rules_unreadable"  # JSON list of the raw texts of rules that could not be read: nothing is lost
+
+
+def _keep_unreadable(store, texts: list[str]) -> None:
+    import json
+
+    kept = json.loads(store.get_meta(UNREADABLE_RULES_KEY, "[]"))
+    store.set_meta(UNREADABLE_RULES_KEY, json.dumps(kept + [t for t in texts if t not in kept]))
 
 
 def _save_rules(store, rules: list[tuple[int, SuppressionRule]]) -> None:

@@ -174,6 +174,25 @@ def test_rules_saved_by_an_older_gateway_load_and_a_showing_pattern_renews_its_r
     assert saved["expires_s"] == kept.expires_s and saved["alert_id"] == 7
 
 
+def test_unreadable_ignore_rules_are_kept_aside_and_scoring_goes_on(tmp_path, tapped, caplog):
+    h, store = tapped
+    now_ms = _end_of_day_ms(h.first_date, 40)
+    good = {"first_hour": 0, "last_hour": 4, "weekdays": list(range(7)), "max_power_w": 1500.0,
+            "expires_s": now_ms / 1000 + 86_400, "alert_id": 3}
+    newer = {**good, "alert_id": 4, "a_field_from_a_newer_gateway": 1}  # read, the unknown field left aside
+    broken = [{"first_hour": 0, "alert_id": 5}, {**good, "weekdays": "every day", "alert_id": 6}, "not a row"]
+    store.set_meta(store_job.RULES_KEY, json.dumps([good, newer, *broken]))
+    assert [i for i, _ in store_job._load_rules(store, now_ms / 1000)] == [3, 4]
+    assert len(json.loads(store.get_meta(store_job.UNREADABLE_RULES_KEY))) == 3 and "cannot be read" in caplog.text
+    store_job._load_rules(store, now_ms / 1000)
+    assert len(json.loads(store.get_meta(store_job.UNREADABLE_RULES_KEY))) == 3  # kept once, not once per run
+    store.set_meta(store_job.RULES_KEY, "{cut off")
+    assert store_job._load_rules(store, now_ms / 1000) == []
+    assert "{cut off" in json.loads(store.get_meta(store_job.UNREADABLE_RULES_KEY))
+    result = store_job.score_job(_ctx(store, tmp_path, now_ms))  # the theft job still runs
+    assert not result.learning and AlertStore(store).list(kind="theft")
+
+
 def test_feedback_rows_remember_their_alert_and_files_from_before_the_tag_still_load(tmp_path):
     from edge_model.dataset import Examples
     from edge_model.features import N_FEATURES
