@@ -79,6 +79,23 @@ def windows_with_rules(h: HouseholdData, score_fn, rules, overrides) -> Windows:
                    rows[:, COLUMN["floor_base_w"]], h.floor_w)
 
 
+def pattern_alerts(h: HouseholdData, alerts) -> list:
+    """The alerts a household's benign pattern itself raised: at or after its start, most of their
+    windows inside it (an earlier alert is an ordinary false alarm; Ignoring it says nothing of the pattern)."""
+    return [a for a in alerts if a.index >= h.injections[0].start_h and h.benign[list(a.hits)].mean() >= 0.5]
+
+
+def theft_on_top(seed: int, days: int, benign_kind: str, start_day: int, overrides) -> tuple[str, float, HouseholdData, HouseholdData]:
+    """The theft-on-top case of household `seed` (section 4, and `evaluate-learning`): a tap of a
+    drawn kind and size for 14 days from start_day; the home without its benign pattern, and with it."""
+    rng = np.random.default_rng([seed, 9])
+    kind = TAP_KINDS[int(rng.integers(0, len(TAP_KINDS)))]
+    magnitude = float(np.exp(rng.uniform(np.log(100), np.log(2000))))
+    common = dict(theft_start_day=start_day, magnitude_w=magnitude, theft_days=14)
+    return (kind, magnitude, simulate_household(seed, days, kind, None, overrides, **common),
+            simulate_household(seed, days, kind, benign_kind, overrides, **common))
+
+
 def window_metrics(households: list[HouseholdData], scores: list[np.ndarray]) -> dict:
     """ROC-AUC overall and per theft kind, PR-AUC per kind, TPR at 5 % FPR; negatives are all non-theft windows."""
     from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
@@ -186,7 +203,7 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         bar(1)
         # The user Ignores the first alert the benign pattern itself raised (an earlier alert is an
         # ordinary false alarm, counted in section 2, and Ignoring it would say nothing about the pattern).
-        mine = [a for a in alerts if a.index >= h.injections[0].start_h and h.benign[list(a.hits)].mean() >= 0.5]
+        mine = pattern_alerts(h, alerts)
         if not mine:
             continue
         ignored += 1
@@ -200,13 +217,8 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         start_day = later // 24 + 7
         if start_day + 7 >= spec.days:
             continue
-        rng = np.random.default_rng([seed + i, 9])
-        theft_kind = TAP_KINDS[int(rng.integers(0, len(TAP_KINDS)))]
-        magnitude = float(np.exp(rng.uniform(np.log(100), np.log(2000))))
         # Baseline recall: the same theft in the same home without the benign pattern and its rule.
-        common = dict(theft_start_day=start_day, magnitude_w=magnitude, theft_days=14)
-        plain = simulate_household(seed + i, spec.days, theft_kind, None, overrides, **common)
-        on_top = simulate_household(seed + i, spec.days, theft_kind, kind, overrides, **common)
+        _, _, plain, on_top = theft_on_top(seed + i, spec.days, kind, start_day, overrides)
         first_plain = _first_alert_day(decide(windows_for(plain, score_fn(plain.features)), policy), start_day * 24)
         on_top_rule = _renewed(ignored_rule, windows_for(on_top, np.zeros(len(on_top.power_w))))
         ruled = decide(windows_with_rules(on_top, score_fn, (on_top_rule,), overrides), policy, (on_top_rule,))

@@ -33,6 +33,8 @@ from edge_model.evaluation import (
     IGNORE_KINDS,
     _first_alert_day,
     _renewed,
+    pattern_alerts,
+    theft_on_top,
     windows_for,
     windows_with_rules,
 )
@@ -139,7 +141,7 @@ def _ignore_cases(spec: LearningSpec, base: Scorer, train: _Trainer, overrides) 
         kind = IGNORE_KINDS[i % len(IGNORE_KINDS)]
         h = simulate_household(spec.ignore_seed + i, spec.days, None, kind, overrides)
         w = windows_for(h, base.score(h.features))
-        mine = [a for a in decide(w, _policy(base)) if a.index >= h.injections[0].start_h and h.benign[list(a.hits)].mean() >= 0.5]
+        mine = pattern_alerts(h, decide(w, _policy(base)))
         if not mine:
             not_alerted += 1
             continue
@@ -167,12 +169,8 @@ def _measure_ignore(spec: LearningSpec, cases: list[_IgnoreCase], models: list[S
         start_day = case.later // 24 + 7
         theft = None
         if start_day + 7 < spec.days:
-            rng = np.random.default_rng([h.seed, 9])
-            theft_kind = TAP_KINDS[int(rng.integers(0, len(TAP_KINDS)))]
-            magnitude = float(np.exp(rng.uniform(np.log(100), np.log(2000))))
-            common = {"theft_start_day": start_day, "magnitude_w": magnitude, "theft_days": 14}
-            theft = (simulate_household(h.seed, spec.days, theft_kind, None, overrides, **common),
-                     simulate_household(h.seed, spec.days, theft_kind, h.kind, overrides, **common))
+            theft_kind, magnitude, *pair = theft_on_top(h.seed, spec.days, h.kind, start_day, overrides)
+            theft = tuple(pair)
             row["theft"] = {"kind": theft_kind, "magnitude_w": round(magnitude), "start_day": start_day}
         for name, model in trio.items():
             if model is None:
