@@ -385,13 +385,12 @@ def _open_readonly(args: argparse.Namespace):
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    from .node_identity import ble_twins
+    from .node_identity import same_node_map
 
     store = _open_readonly(args)
     rows = store.nodes()
     # One ESP32 on USB and on BLE is two rows; each names the other (the household counts it once).
-    twins = ble_twins((n["node_id"], n["transport"]) for n in rows)
-    same = twins | {serial: ble for ble, serial in twins.items()}
+    same = same_node_map((n["node_id"], n["transport"]) for n in rows)
     transport = {n["node_id"]: n["transport"] for n in rows}
     for n in rows:
         n["same_node_as"] = same.get(n["node_id"])

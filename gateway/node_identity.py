@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from .protocol import format_node_id
+
 BLE_OFFSET = 2  # ESP_MAC_BT = base MAC + 2 in the last byte (four universal MACs per chip)
 
 _MAC = re.compile(r"[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}")
@@ -31,15 +33,11 @@ def _mac_bytes(node_id: str) -> bytes:
     return bytes.fromhex(text.replace(text[2], ""))
 
 
-def _format(mac: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in mac)
-
-
 def ble_address_of(base_mac: str) -> str:
     """The BLE address (lower case, as the gateway stores it) of the ESP32 whose base MAC, its serial
     node id, is `base_mac`: the last byte + 2, wrapping within the byte. ValueError if not a MAC."""
     mac = _mac_bytes(base_mac)
-    return _format(mac[:5] + bytes([(mac[5] + BLE_OFFSET) % 256]))
+    return format_node_id(mac[:5] + bytes([(mac[5] + BLE_OFFSET) % 256]))
 
 
 def is_ble(transport: str | None) -> bool:
@@ -66,9 +64,16 @@ def ble_twins(nodes: Iterable[tuple[str, str | None]]) -> dict[str, str]:
     for node_id, transport in nodes:
         if is_ble(transport):
             try:
-                address = _format(_mac_bytes(node_id))
+                address = format_node_id(_mac_bytes(node_id))
             except ValueError:
                 continue
             if address in wired_by_ble:
                 out[node_id] = wired_by_ble[address]
     return out
+
+
+def same_node_map(nodes: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """Both ways: {BLE id: serial id} of `ble_twins` plus {serial id: BLE id}, for listings that
+    mark each of the two rows with the other (`powergw nodes`, the dashboard)."""
+    twins = ble_twins(nodes)
+    return twins | {serial: ble for ble, serial in twins.items()}

@@ -25,7 +25,7 @@ from flask import Flask, Response, g, jsonify, request, stream_with_context
 
 from gateway import __version__
 from gateway.household import Household
-from gateway.node_identity import ble_twins, is_ble
+from gateway.node_identity import is_ble, same_node_map
 from gateway.ops import OpsError
 from gateway.ops.export import EXPORTS, ExportRange
 from gateway.ops.health import connect_readonly
@@ -419,8 +419,7 @@ def _nodes(ctx: UiContext) -> list[dict]:
     live = ctx.live.snapshot()["nodes"]
     now = ctx.now_ms()
     rows = ctx.store().nodes()
-    twins = ble_twins((n["node_id"], n["transport"]) for n in rows)
-    same = twins | {serial: ble for ble, serial in twins.items()}
+    same = same_node_map((n["node_id"], n["transport"]) for n in rows)
     return [node_view(ctx, n, live.get(n["node_id"]), now, same.get(n["node_id"])) for n in rows]
 
 

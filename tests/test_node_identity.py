@@ -328,3 +328,12 @@ def test_dashboard_live_total_falls_back_to_ble_when_serial_is_silent(tmp_path, 
     client.post("/api/v1/session", json={"username": "admin", "password": "correct horse battery"}, headers={"X-CSRF-Token": csrf})
     over = client.get("/api/v1/overview").get_json()
     assert over["power_w"] == 850.0  # BLE's: the serial identity has been offline since lunch
+
+
+def test_same_node_map_names_each_of_the_pair_and_a_serial_id_of_any_case_pairs():
+    from gateway.node_identity import same_node_map
+
+    upper = "A4:CF:12:34:56:78"  # a serial id not stored in the gateway's lower case still finds its twin
+    assert ble_twins([(upper, "serial"), (TWIN, "ble")]) == {TWIN: upper}
+    assert same_node_map([(NODE, "serial"), (TWIN, "ble"), ("kitchen", "ble")]) == {TWIN: NODE, NODE: TWIN}
+    assert same_node_map([]) == {} and same_node_map([("not-a-mac", "serial"), ("a4:cf:12:34:56", "ble")]) == {}
