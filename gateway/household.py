@@ -18,6 +18,7 @@ the sum stays the counter's rise.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from .node_identity import ble_twins
@@ -61,6 +62,8 @@ class Household:
 
     def usage(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, int]:
         """{bucket start ms: mWh} of the household, the buckets and edges exactly as Store.usage has them."""
+        if end_ms <= start_ms:  # an empty range (Store.usage(..., "day") would give start_ms's whole day)
+            return {}
         store = self.store
         if self.node_ids is None:
             rows = store.usage(start_ms, end_ms, resolution)
@@ -70,7 +73,7 @@ class Household:
         for r in rows:
             if r["node_id"] not in self.twins:  # a BLE twin counts through its serial node below
                 out[r["start_ms"]] = out.get(r["start_ms"], 0) + r["energy_mwh"]
-        if self.twins and end_ms > start_ms:
+        if self.twins:
             for bucket, mwh in self._stand_in_buckets(start_ms, end_ms, resolution).items():
                 out[bucket] = out.get(bucket, 0) + mwh
         return out
@@ -86,7 +89,7 @@ class Household:
             keep = lambda b: lo <= b < end_ms  # hours that start inside, as Store.usage
         elif resolution == "day":
             first, last = cal.day(start_ms), cal.day(end_ms - 1)
-            span = (cal.day_start_ms(first), cal.day_start_ms(_next_day(last)))
+            span = (cal.day_start_ms(first), cal.day_start_ms(dt.date.fromisoformat(last) + dt.timedelta(days=1)))
             bucket_of = lambda m: cal.day_start_ms(cal.day(m))
             keep = lambda b: True
         else:
@@ -108,12 +111,6 @@ class Household:
                         self._stand_in[minute] = self._stand_in.get(minute, 0) + mwh
             self._covered = _merged(self._covered + [(a, b)])
         return {m: v for m, v in self._stand_in.items() if lo <= m < hi}
-
-
-def _next_day(day: str) -> str:
-    import datetime as dt
-
-    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
 
 
 def _gaps(covered: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:

@@ -39,3 +39,18 @@ def test_minutes_of_two_ids_in_one_query_are_what_usage_gives_each(tmp_path, mon
     fast = Household(store).usage(at(0), at(22) + 1, "hour")
     monkeypatch.setattr(type(store), "minutes", per_id)
     assert Household(store).usage(at(0), at(22) + 1, "hour") == fast
+
+
+def test_household_of_an_empty_store_and_of_an_empty_or_reversed_range_is_empty(tmp_path):
+    node = Esp32(tmp_path / "gw.db", at(0))
+    store = node.ingest.store
+    assert Household(store).twins == {} and Household(store).usage(at(0), at(1), "hour") == {}  # no node yet
+    node.run(at(2))
+    node.ingest.flush(at(2))
+    house = Household(store)
+    assert house.twins == {TWIN: NODE}
+    for res in ("minute", "hour", "day"):
+        assert house.usage(at(1), at(1), res) == {} and house.usage(at(2), at(1), res) == {}, res
+    assert store.minutes([NODE, TWIN], at(2), at(1)) == {NODE: {}, TWIN: {}}
+    with pytest.raises(ValueError, match="resolution"):
+        house.usage(at(0), at(1), "week")
