@@ -90,6 +90,11 @@ def test_usage_and_nodes_take_the_db_and_the_timezone_from_the_config(history_db
     config.write_text('[gateway]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
     out = run("usage", "-c", str(config), "--db", str(db), "--from", "2026-01-01", "--to", "2026-01-04")
     assert out.returncode == 2 and b"Mars/Olympus" in out.stderr and b"Traceback" not in out.stderr
+    out = run("usage", "-c", str(tmp_path / "missing.toml"), "--from", "2026-01-01", "--to", "2026-01-04")
+    assert out.returncode == 2 and b"does not exist" in out.stderr and b"Traceback" not in out.stderr
+    config.write_text(f'[gateway]\ndb = "{tmp_path / "gone" / "powergw.db"}"\n', encoding="utf-8")
+    out = run("nodes", "-c", str(config))
+    assert out.returncode == 2 and b"no database at" in out.stderr and b"Traceback" not in out.stderr
 
 
 def test_nodes_shows_health(history_db):
