@@ -36,18 +36,28 @@ class ScoringResult:
     status: str
 
 
-def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, days: int = HISTORY_DAYS) -> tuple[dt.date, np.ndarray, np.ndarray]:
+def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, days: int = HISTORY_DAYS, *,
+                      billing=None) -> tuple[dt.date, np.ndarray, np.ndarray]:
     """Whole local days up to today of hourly mean W (Wh per hour) and hourly floor W (the lowest
-    5-minute mean, from the minute rollups), summed over nodes (one node with `node_id`; without
-    it every node, an ESP32 reporting over both serial and BLE counted once: gateway.household);
-    NaN where nothing was recorded."""
+    5-minute mean, from the minute rollups), summed over nodes; NaN where nothing was recorded.
+
+    Which nodes: the one `node_id`; else, with `billing` (the [billing] section), the house as the
+    bill counts it (`gateway.billing.estimate.household`: `metered_nodes` as listed, so a
+    sub-circuit node is not counted twice), raising billing's MeteredNodeError when that list
+    names an id that never reported; else every node, an ESP32 reporting over both serial and BLE
+    counted once (gateway.household)."""
     from gateway.household import Household
 
     zone = ZoneInfo(tz)
     today = dt.datetime.fromtimestamp(now_ms / 1000, zone).date()
     first = today - dt.timedelta(days=days - 1)
     start_ms = int(dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() * 1000)
-    house = Household(store, None if node_id is None else [node_id])
+    if node_id is None and billing is not None:
+        from gateway.billing.estimate import household
+
+        house = household(store, billing)
+    else:
+        house = Household(store, None if node_id is None else [node_id])
     power = np.full(days * 24, np.nan)
     for bucket, mwh in house.usage(start_ms, now_ms, "hour").items():
         i = (bucket - start_ms) // 3_600_000
@@ -232,19 +242,28 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
 
 
 def score_job(ctx, state: str = "TN") -> ScoringResult:
-    """Scheduled scoring: feedback first, then score recent hours and raise new "theft" alerts (deduplicated)."""
+    """Scheduled scoring: feedback first, then score recent hours and raise new "theft" alerts (deduplicated).
+
+    The series scored is the house as the bill counts it ([billing] metered_nodes, see
+    hourly_from_store). While that list names an id that never reported, the run scores nothing
+    (`not_scored`) rather than crash every hour or score another sum than the house.
+    """
     import json
 
     from gateway.alerts import alert_store
+    from gateway.billing import MeteredNodeError
 
     from edge_model.registry import ModelRegistry
 
     store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
+    try:
+        first, power, floor = hourly_from_store(store, now_ms, tz, billing=ctx.config["billing"])
+    except MeteredNodeError as err:
+        return not_scored(store, now_ms, err)
     root = registry_root(ctx)
     # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
     alerts = alert_store(store, ctx.config)
     calendar = HolidayCalendar(state)
-    first, power, floor = hourly_from_store(store, now_ms, tz)
     rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, now_ms / 1000), calendar, tz)
     rules = renew_rules(store, rules, first, power, floor, tz)
     scorer = Scorer(ModelRegistry(root).current_dir())
@@ -262,6 +281,32 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
                                            "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))
     return result
+
+
+def not_scored(store, now_ms: int, err) -> ScoringResult:
+    """A run that cannot tell what the house is ([billing] metered_nodes names an id that never
+    reported: a typo, or a mains node not installed yet): no alerts, and a status that says why.
+
+    Not the whole household instead: with a list, the other nodes include sub-circuits already
+    inside the mains, so that sum double-counts them (or, with the mains missing, is not the house
+    at all), and its alerts and renewed Ignore rules would be about a series the owner never
+    chose; billing refuses the same list for the same reason. Nothing is lost: the scored-until
+    mark stays, so the first run after the fix scores the hours since the last real run (within
+    HISTORY_DAYS), and Ignore/Raise feedback waits for it. Billing's metered_node_unknown alert
+    (e-mailed) already tells the owner; the log warns once per problem, not every hour.
+    """
+    import json
+
+    status = f"not scoring: {err}; theft scoring resumes once the id is corrected or that node reports"
+    try:
+        last = json.loads(store.get_meta(STATUS_KEY, "null") or "null") or {}
+    except ValueError:
+        last = {}
+    if last.get("status") != status:
+        log.warning("theft: %s", status)
+    store.set_meta(STATUS_KEY, json.dumps({"learning": False, "history_days": 0, "status": status,
+                                           "model": last.get("model"), "last_run_ms": now_ms}))
+    return ScoringResult([], 0, False, status)
 
 
 # Training the default recipe (TRAINING_SPEC: 128 simulated households x 112 days, 100 trees) peaked
