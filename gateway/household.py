@@ -62,7 +62,9 @@ class Household:
 
     def usage(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, int]:
         """{bucket start ms: mWh} of the household, the buckets and edges exactly as Store.usage has them."""
-        if end_ms <= start_ms:  # an empty range (Store.usage(..., "day") would give start_ms's whole day)
+        # An empty range: Store.usage gives no rows for it, but the BLE stand-in below reads minutes
+        # over whole days ("day") or from start_ms's minute ("minute"), so it would add some.
+        if end_ms <= start_ms:
             return {}
         store = self.store
         if self.node_ids is None:

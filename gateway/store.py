@@ -427,11 +427,14 @@ class Store:
         """Energy per node per bucket in [start_ms, end_ms): dicts with node_id, start_ms, end_ms, energy_mwh.
 
         Rollups plus the committed readings not yet rolled up, so a query never lags ingest by
-        more than one commit interval.
+        more than one commit interval. An empty or reversed range has no buckets at any resolution
+        (unguarded, "day" gave start_ms's whole day, and a start inside a minute gave that minute).
         """
         if resolution not in RESOLUTIONS:
             raise ValueError(f"resolution {resolution!r}: expected one of {', '.join(RESOLUTIONS)}")
         keys = self.node_keys(node_id)
+        if end_ms <= start_ms:
+            return []
         cal = self.calendar
         pending = self._pending_minutes(keys)
         out = []
@@ -476,7 +479,7 @@ class Store:
         for node_id in node_ids:
             keys.update(self.node_keys(node_id))
         out: dict[str, dict[int, int]] = {nid: {} for nid in keys.values()}
-        if not keys:
+        if not keys or end_ms <= start_ms:  # as usage: a start inside a minute would give that minute
             return out
         lo = start_ms - start_ms % 60_000
         rows = self.conn.execute(

@@ -54,3 +54,21 @@ def test_household_of_an_empty_store_and_of_an_empty_or_reversed_range_is_empty(
     assert store.minutes([NODE, TWIN], at(2), at(1)) == {NODE: {}, TWIN: {}}
     with pytest.raises(ValueError, match="resolution"):
         house.usage(at(0), at(1), "week")
+
+
+def test_store_usage_of_an_empty_or_reversed_range_is_empty_at_every_resolution(tmp_path):
+    node = Esp32(tmp_path / "gw.db", at(0))
+    node.run(at(3))
+    node.ingest.flush(at(3))
+    store = node.ingest.store
+    assert store.usage(at(1), at(2), "day") and store.usage(at(1), at(2), "minute")  # there is energy there
+    # Whole minutes, then a start inside a minute (its minute and hour both begin before end_ms).
+    for lo, hi in [(at(1), at(1)), (at(2), at(1)), (at(1, 0, 30), at(1, 0, 30)), (at(1, 0, 30), at(1, 0, 20))]:
+        for res in ("minute", "hour", "day"):
+            assert store.usage(lo, hi, res) == [] and store.usage(lo, hi, res, NODE) == [], (lo, hi, res)
+        assert store.minutes([NODE, TWIN], lo, hi) == {NODE: {}, TWIN: {}}, (lo, hi)
+    # The range is checked after the arguments: a bad resolution or an unknown node is still an error.
+    with pytest.raises(ValueError, match="resolution"):
+        store.usage(at(2), at(1), "week")
+    with pytest.raises(StoreError, match="no node 'nope'"):
+        store.usage(at(2), at(1), "day", "nope")
