@@ -183,8 +183,10 @@ def _print_learning(r: dict) -> None:
     print(f"small recipe: {r['spec']['train_households']} households, {r['spec']['trees']} trees; {r['seconds']['total']:.0f} s")
     print(f"  {'':58s} {'baseline':>10s} {'retrained':>10s} {'control':>10s}")
     print(f"Ignore: {i['alerted_and_ignored']} of {i['households']} benign households alerted and Ignored, {i['feedback_rows']} feedback rows")
-    row("repeat alerts, no rule", {m: v["without_rule"] for m, v in i["repeat_alerts"].items()})
-    row("repeat alerts, with the Ignore rule", {m: v["with_rule"] for m, v in i["repeat_alerts"].items()})
+    row("repeats of the pattern, no rule", {m: v["pattern_without_rule"] for m, v in i["repeat_alerts"].items()})
+    row("repeats of the pattern, with the Ignore rule", {m: v["pattern_with_rule"] for m, v in i["repeat_alerts"].items()})
+    row("every alert after the Ignore, no rule", {m: v["without_rule"] for m, v in i["repeat_alerts"].items()})
+    row("every alert after the Ignore, with the Ignore rule", {m: v["with_rule"] for m, v in i["repeat_alerts"].items()})
     row("mean score of the Ignored windows", i["mean_score_of_ignored_windows"], score)
     row("mean score of the pattern's later windows", i["mean_score_of_later_pattern_windows"], score)
     n = i["theft_on_top_cases"]
@@ -215,7 +217,9 @@ def _print_report(r: dict) -> None:
         print(f"    {band:18s} {v:.0%}")
     print(f"    alerts during a tap's 21 days: {t['alerts_per_tap_mean']:.2f} on average, at most {t['alerts_per_tap_max']}")
     i = r["ignore"]
-    print(f"  Ignore: {i['alerted_and_ignored']} benign households alerted; repeats {i['repeat_alerts_without_rule']} -> {i['repeat_alerts_with_rule']}")
+    print(f"  Ignore: {i['alerted_and_ignored']} benign households alerted and Ignored; repeats of the pattern "
+          f"{i['pattern_repeats_without_rule']} -> {i['pattern_repeats_with_rule']}; every alert after the Ignore "
+          f"{i['repeat_alerts_without_rule']} -> {i['repeat_alerts_with_rule']}")
     print(f"    theft recall (7 days): same home without the pattern {i['theft_recall_same_home_without_pattern']}, on top of the Ignored pattern {i['theft_on_top_recall_with_rule']}")
 
 

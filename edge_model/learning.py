@@ -154,7 +154,8 @@ def _ignore_cases(spec: LearningSpec, base: Scorer, train: _Trainer, overrides) 
 
 def _measure_ignore(spec: LearningSpec, cases: list[_IgnoreCase], models: list[Scorer], base: Scorer, overrides) -> dict:
     names = _names(models)
-    repeats = {m: {"without_rule": 0, "with_rule": 0} for m in names}
+    # Every alert after the Ignore, and those with most of their windows in the pattern (evaluate's two measures).
+    repeats = {m: {"without_rule": 0, "with_rule": 0, "pattern_without_rule": 0, "pattern_with_rule": 0} for m in names}
     ignored_score = {m: [] for m in names}
     later_score = {m: [] for m in names}
     caught = {m: {"same_home_without_pattern": [], "on_top_without_rule": [], "on_top_with_rule": []} for m in names}
@@ -176,10 +177,13 @@ def _measure_ignore(spec: LearningSpec, cases: list[_IgnoreCase], models: list[S
             if model is None:
                 continue
             policy = _policy(model)
-            plain = sum(1 for a in decide(windows_for(h, model.score(h.features)), policy) if a.index > case.later)
-            ruled = sum(1 for a in decide(windows_with_rules(h, model.score, (rule,), overrides), policy, (rule,)) if a.index > case.later)
+            plain_alerts = [a for a in decide(windows_for(h, model.score(h.features)), policy) if a.index > case.later]
+            ruled_alerts = [a for a in decide(windows_with_rules(h, model.score, (rule,), overrides), policy, (rule,)) if a.index > case.later]
+            plain, ruled = len(plain_alerts), len(ruled_alerts)
             repeats[name]["without_rule"] += plain
             repeats[name]["with_rule"] += ruled
+            repeats[name]["pattern_without_rule"] += len(pattern_alerts(h, plain_alerts))
+            repeats[name]["pattern_with_rule"] += len(pattern_alerts(h, ruled_alerts))
             ignored = float(model.score(h.features[list(case.hits)]).mean())
             ignored_score[name].append(ignored)
             later = float(model.score(h.features[pattern_later]).mean()) if len(pattern_later) else None

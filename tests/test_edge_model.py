@@ -445,6 +445,24 @@ def test_training_examples_stream_households_into_float32_rows_like_stacking_the
         assert np.array_equal(again.X, stacked.X) and np.array_equal(again.y, stacked.y)
 
 
+def test_ignore_section_counts_repeats_of_the_pattern_apart_from_every_later_alert():
+    """After an Ignore, `pattern_repeats_*` count the alerts with most of their windows in the benign
+    pattern (the test that chose the alert to Ignore); `repeat_alerts_*` every later alert, ordinary
+    false alarms at other hours included."""
+    from edge_model.alerting import AlertPolicy
+    from edge_model.evaluation import EvalSpec, evaluate
+    from edge_model.features import COLUMN
+
+    spec = EvalSpec(mixed_households=2, clean_households=1, tap_households=1, ignore_households=4, days=84, first_seed=400_000)
+    # Any hour well above its lagged reference hits: the pattern's hours and the household's own odd hours alike.
+    i = evaluate(lambda rows: (rows[:, COLUMN["ref_dev_w"]] > 300).astype(float), AlertPolicy(), spec)["ignore"]
+    assert i["alerted_and_ignored"] == 4
+    assert 0 < i["pattern_repeats_without_rule"] < i["repeat_alerts_without_rule"]
+    assert i["pattern_repeats_with_rule"] <= i["repeat_alerts_with_rule"]
+    assert i["pattern_repeats_with_rule"] < i["pattern_repeats_without_rule"]
+    assert i["pattern_repeat_reduction"] == pytest.approx(1 - i["pattern_repeats_with_rule"] / i["pattern_repeats_without_rule"])
+
+
 def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_seeds():
     from edge_model.alerting import AlertPolicy
     from edge_model.evaluation import EvalSpec, evaluate

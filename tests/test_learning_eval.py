@@ -48,6 +48,8 @@ def test_evaluate_learning_command_reports_consistent_counts(capsys):
     assert set(i["repeat_alerts"]) == measured
     for counts in i["repeat_alerts"].values():
         assert all(isinstance(v, int) and v >= 0 for v in counts.values())
+        # Repeats of the pattern are some of the alerts after the Ignore.
+        assert counts["pattern_without_rule"] <= counts["without_rule"] and counts["pattern_with_rule"] <= counts["with_rule"]
     for caught in i["theft_caught_within_7_days"].values():
         assert all(isinstance(v, int) and 0 <= v <= i["theft_on_top_cases"] for v in caught.values())
     for key in ("second_tap_caught_within_3_days", "second_tap_caught_while_it_ran", "alerts_on_the_same_home_without_a_tap"):
@@ -60,7 +62,7 @@ def test_evaluate_learning_command_reports_consistent_counts(capsys):
     _print_learning(r)
     table = capsys.readouterr().out
     assert f"Ignore: {i['alerted_and_ignored']} of 2 benign households alerted and Ignored" in table
-    assert "repeat alerts, with the Ignore rule" in table and "same tap later caught within 3 days" in table
+    assert "repeats of the pattern, with the Ignore rule" in table and "every alert after the Ignore, no rule" in table and "same tap later caught within 3 days" in table
 
 
 def _scores(onnx_bytes: bytes, rows: np.ndarray) -> np.ndarray:
