@@ -39,8 +39,9 @@ class AlertPolicy:
 
 
 FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new steady load, not the pattern
-# A steady lift under an Ignored pattern: the hour's floor stayed at least STEADY_MIN_W above the
-# usual floor in each of the last STEADY_RUN_H hours in the rule's scope. An AC's compressor is off
+# A steady lift under an Ignored pattern: in an hour of the rule's scope, the floor stayed at least
+# STEADY_MIN_W above the usual floor in each of the last STEADY_RUN_H hours (the earlier ones in the
+# scope or just before it: a load that came on before the pattern's hours). An AC's compressor is off
 # for more than 5 minutes in most hours, so its floor comes back down within a few hours; a tap (or
 # any new load that never stops) does not. That lift is not the Ignored pattern: it stays in the
 # series and the windows are not explained (docs/theft-detection.md, "A steady lift under an Ignore").
@@ -106,9 +107,9 @@ class SuppressionRule:
         return explained
 
     def steady_w(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, floor_w: np.ndarray) -> np.ndarray:
-        """Per window, a new steady lift under the pattern (0 where there is none): how far the lowest
-        floor excess of this window and the STEADY_RUN_H - 1 before it (all in the rule's scope) is
-        above the pattern's own steady lift, when that is at least STEADY_MIN_W. Causal."""
+        """Per window in the rule's scope, a new steady lift under the pattern (0 where there is none):
+        how far the lowest floor excess of this window and the STEADY_RUN_H - 1 before it (in scope
+        or not) is above the pattern's own steady lift, when that is at least STEADY_MIN_W. Causal."""
         n = len(floor_w)
         if not self.usual_floor_w or self.steady_cap_w is None:
             return np.zeros(n)
@@ -187,15 +188,17 @@ class SuppressionRule:
 
 
 def _steady_lift(in_scope: np.ndarray, floor_w: np.ndarray, usual_floor_w: np.ndarray) -> np.ndarray:
-    """The lowest floor excess over the usual floor in each window and the STEADY_RUN_H - 1 before
-    it, all in scope (-inf where any is not)."""
+    """The lowest floor excess over the usual floor in each window in scope and the STEADY_RUN_H - 1
+    before it, in scope or not (-inf for windows out of scope): a steady load that came on before the
+    pattern's hours and runs on into them is not the pattern (a tap straddling an Ignored EV charge's
+    start). Measured on four sets of households: one more theft on top caught on two, no more repeats."""
     n = len(floor_w)
-    excess = np.where(in_scope, np.nan_to_num(floor_w) - usual_floor_w, -np.inf)
+    excess = np.nan_to_num(floor_w) - usual_floor_w
     lowest = excess.copy()
     for k in range(1, STEADY_RUN_H):
         lowest[:k] = -np.inf
         lowest[k:] = np.minimum(lowest[k:], excess[: n - k])
-    return lowest
+    return np.where(in_scope, lowest, -np.inf)
 
 
 def _runs(hours) -> list[tuple[int, int]]:

@@ -418,6 +418,22 @@ def test_a_small_steady_tap_under_a_hot_acs_floor_cap_stays_in_the_series():
     assert rule.steady_w(w.hour, w.weekday, w.start_s, floor)[nights].mean() < 0.1 * 200
 
 
+def test_a_steady_tap_that_came_on_before_the_patterns_hours_stays_in_the_series_from_its_first_hour_in_them():
+    rule = ac_rule()
+    assert {11, 12} <= set(rule.hours) and not {8, 9, 10} & set(rule.hours)  # the AC's afternoons, widened
+    power, floor = ac_home(tap_w=400.0, tap_hours=(8, 13), tap_from=30)  # on at 08:00, 3 hours before the rule's scope
+    w = ac_windows(power, floor)
+    inside = np.array([at(d, h) for d in range(30, DAYS) for h in (11, 12)])
+    # The run of a raised floor counts the hours just before the scope: the tap is no part of the AC.
+    assert (rule.steady_w(w.hour, w.weekday, w.start_s, floor)[inside] > 400.0 - 80.0).all()
+    assert not rule.matches(w.hour, w.weekday, power, w.start_s, floor)[inside].any()
+    reset, _ = reset_ignored(power, floor, w.hour, w.weekday, w.start_s, (rule,))
+    assert np.median(reset[inside] - 300.0) > 300.0  # the tap is left in the series the model scores
+    # The AC alone lifts nothing there.
+    power, floor = ac_home()
+    assert not rule.steady_w(w.hour, w.weekday, w.start_s, floor)[inside].any()
+
+
 def test_an_ignored_steady_load_is_its_own_steady_lift_and_only_more_on_top_is_new():
     # An EV charger, +1000 W steady from 00:00 to 06:00: its steady lift is the pattern's own.
     power = np.full(DAYS * 24, 300.0)
