@@ -120,8 +120,13 @@ def registry_root(ctx) -> Path:
     return Path(ctx.config.gateway.db).parent / "models"
 
 
-def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
-    """(alert id, rule) pairs from the meta table, without the expired ones."""
+def _load_rules(store, since_s: float) -> list[tuple[int, SuppressionRule]]:
+    """(alert id, rule) pairs from the meta table, without those that expired before since_s.
+
+    The theft job passes the start of the series it scores, not now: a rule that expired inside
+    it still explains its pattern's windows before the expiry (as in `evaluate`), and those windows
+    renew it when the pattern showed, say, while the job did not run (gateway off, or not scoring).
+    A rule that expired before the series can neither apply to nor be renewed by any of its windows."""
     import json
 
     text = store.get_meta(RULES_KEY, "[]")
@@ -143,7 +148,7 @@ def _load_rules(store, now_s: float) -> list[tuple[int, SuppressionRule]]:
             unreadable.append(json.dumps(row, sort_keys=True, default=str))
             log.warning("theft: an Ignore rule cannot be read (%s); kept aside under %s, the others apply", err, UNREADABLE_RULES_KEY)
             continue
-        if rule.expires_s > now_s:
+        if rule.expires_s > since_s:
             out.append((alert_id, rule))
     if unreadable:
         _keep_unreadable(store, unreadable)
@@ -264,7 +269,8 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
     alerts = alert_store(store, ctx.config)
     calendar = HolidayCalendar(state)
-    rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, now_ms / 1000), calendar, tz)
+    series_start_s = dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
+    rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, series_start_s), calendar, tz)
     rules = renew_rules(store, rules, first, power, floor, tz)
     scorer = Scorer(ModelRegistry(root).current_dir())
     since_s = float(store.get_meta(SCORED_KEY, "0"))

@@ -174,6 +174,26 @@ def test_rules_saved_by_an_older_gateway_load_and_a_showing_pattern_renews_its_r
     assert saved["expires_s"] == kept.expires_s and saved["alert_id"] == 7
 
 
+def test_a_rule_that_expired_while_the_job_was_not_running_is_renewed_by_what_it_missed(tmp_path, tapped):
+    """The job last ran before a renewing rule's expiry (the gateway was off for two days); the
+    pattern showed before the expiry, so the next run renews the rule instead of dropping it."""
+    h, store = tapped
+    now_ms = _end_of_day_ms(h.first_date, 40)
+    origin_s = dt.datetime(h.first_date.year, h.first_date.month, h.first_date.day, tzinfo=IST).timestamp()
+    row = {"first_hour": 0, "last_hour": 0, "weekdays": list(range(7)), "max_power_w": 5000.0,
+           "expires_s": origin_s + 38 * 86_400, "excess_cap_w": 1200.0, "usual_w": [float(np.median(h.power_w[:24 * 30]))] * 24,
+           "start_s": origin_s + 34 * 86_400, "usual_floor_w": [0.0] * 24, "floor_cap_w": 1200.0, "renew_days": 30.0,
+           "alert_id": 7}  # the 1 kW load from day 35, Ignored; it last renewed on day 8 of a 30-day renewal
+    lapsed = {**row, "expires_s": origin_s + 2 * 86_400, "alert_id": 8}  # expired before the 36 days the job reads
+    store.set_meta(store_job.RULES_KEY, json.dumps([row, lapsed]))
+    assert now_ms / 1000 > row["expires_s"]
+    store_job.score_job(_ctx(store, tmp_path, now_ms))
+    saved = {r["alert_id"]: r for r in json.loads(store.get_meta(store_job.RULES_KEY))}
+    assert set(saved) == {7}  # the lapsed rule is gone once the rules are saved again
+    assert saved[7]["expires_s"] > origin_s + 37 * 86_400 + 29 * 86_400  # renewed from the load's hours up to its expiry
+    assert not AlertStore(store).list(kind="theft")  # and the Ignored load stays quiet
+
+
 def test_unreadable_ignore_rules_are_kept_aside_and_scoring_goes_on(tmp_path, tapped, caplog):
     h, store = tapped
     now_ms = _end_of_day_ms(h.first_date, 40)
