@@ -63,6 +63,6 @@ def ledger_listener(config: Any) -> Listener | None:
 
 
 def alert_listener(config: Any, calendar: Any = None) -> Listener | None:
-    """For gateway.alerts: an `alert` event when one is created, `feedback` when it is ignored or raised."""
+    """For gateway.alerts: an `alert` event when one is created, `feedback` when it is ignored, un-ignored or raised."""
     section: CloudSection = config["cloud"]
     return outbox_listener(section, ALERT_EVENTS) if section.enabled else None

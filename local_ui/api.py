@@ -962,6 +962,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _LIMIT)),
     Endpoint("GET", "/alerts/<int:alert_id>", alert_get, "One alert with its history of actions", "alerts"),
     Endpoint("POST", "/alerts/<int:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT),
+    Endpoint("POST", "/alerts/<int:alert_id>/unignore", _act("unignore"), "Stop ignoring: take back an Ignore (the alert is open again; "
+             "for theft the next hourly check drops the Ignore's rule and what it taught the model)", "alerts", role="admin", body=_COMMENT),
     Endpoint("POST", "/alerts/<int:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
     Endpoint("POST", "/alerts/<int:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
     Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned", "data"),

@@ -72,6 +72,25 @@ def test_act_records_who_and_when_and_enforces_transitions(store):
         alerts.act(aid, "raise", "asha", now_ms=T0 + 40)
 
 
+def test_stop_ignoring_reopens_an_ignored_alert_of_any_kind_with_its_history(store):
+    alerts = AlertStore(store)
+    for kind in ("theft", "node_offline"):
+        aid, _ = alerts.raise_alert(kind, None, "x", now_ms=T0, dedup_key=f"{kind}:1")
+        with pytest.raises(AlertError, match="is open; unignore needs it to be ignored"):
+            alerts.act(aid, "unignore", "ravi", now_ms=T0 + 1)
+        alerts.act(aid, "ignore", "ravi", "guests", now_ms=T0 + 10)
+        a = alerts.act(aid, "unignore", "asha", "pressed Ignore by mistake", now_ms=T0 + 20)
+        assert a["state"] == "open" and a["acted_by"] == "asha" and a["action_comment"] == "pressed Ignore by mistake"
+        assert [(x["action"], x["from_state"], x["to_state"]) for x in a["actions"]] == [
+            ("ignore", "open", "ignored"), ("unignore", "ignored", "open")]
+        # Open again: a repeat of the condition counts on it, and it can be ignored (or raised) anew.
+        assert alerts.raise_alert(kind, None, "y", now_ms=T0 + 30, dedup_key=f"{kind}:1") == (aid, False)
+        assert alerts.act(aid, "ignore", "ravi", now_ms=T0 + 40)["state"] == "ignored"
+        alerts.act(aid, "raise", "ravi", now_ms=T0 + 50)
+        with pytest.raises(AlertError, match="is raised; unignore needs it to be ignored"):
+            alerts.act(aid, "unignore", "ravi", now_ms=T0 + 60)
+
+
 def test_bad_input_is_refused_and_nothing_stored(store):
     alerts = AlertStore(store)
     with pytest.raises(AlertError, match="unknown alert kind 'fire'; known kinds: .*theft"):

@@ -133,6 +133,18 @@ def test_alert_created_queues_an_alert_event_and_ignore_raise_queue_feedback(sto
     ]
 
 
+def test_stop_ignoring_queues_feedback_that_takes_the_ignore_back(store):
+    alerts = alert_store(store, CLOUD)
+    alert_id, _ = alerts.raise_alert("theft", None, "night load on the pump line", now_ms=T0, dedup_key="theft:pump")
+    alerts.act(alert_id, "ignore", "asha", "guests", now_ms=T0 + 60_000)
+    alerts.act(alert_id, "unignore", "asha", "pressed Ignore by mistake", now_ms=T0 + 120_000)
+    alerts.act(alert_id, "ignore", "asha", "guests after all", now_ms=T0 + 180_000)
+    feedback = [(key, p) for key, _, p in events(store, "feedback")]
+    assert [(p["action"], p["state"], p["acted_ms"]) for _, p in feedback] == [
+        ("ignore", "ignored", T0 + 60_000), ("unignore", "open", T0 + 120_000), ("ignore", "ignored", T0 + 180_000)]
+    assert len({key for key, _ in feedback}) == 3  # the second Ignore is its own event, not a duplicate of the first
+
+
 def test_an_alert_with_unsendable_data_is_still_stored(store):
     _, created = alert_store(store, CLOUD).raise_alert("clock_jump", None, "x" * 5000, now_ms=T0, data={"blob": "y" * 9000})
     [(_, _, payload)] = events(store)

@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from .kinds import ACTIONS, STATES
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", type=Path, help="TOML config file (default: built-in defaults)")
@@ -14,19 +16,19 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("alerts", help="list alerts, or ignore / raise / resolve one")
+    p = sub.add_parser("alerts", help="list alerts, or ignore / stop ignoring / raise / resolve one")
     asub = p.add_subparsers(dest="alerts_command", metavar="ACTION")
     asub.required = True
     q = asub.add_parser("list", help="alerts, newest first")
-    q.add_argument("--state", action="append", choices=("open", "ignored", "raised", "resolved"), help="repeatable; default all")
+    q.add_argument("--state", action="append", choices=STATES, help="repeatable; default all")
     q.add_argument("--kind", help="only this kind")
     q.add_argument("--limit", type=int, default=50)
     q.add_argument("--format", choices=("table", "json"), default="table")
     _common(q)
     q.set_defaults(func=cmd_alerts_list)
-    q = asub.add_parser("act", help="ignore, raise or resolve an alert")
+    q = asub.add_parser("act", help="ignore, unignore (stop ignoring), raise or resolve an alert")
     q.add_argument("id", type=int)
-    q.add_argument("action", choices=("ignore", "raise", "resolve"))
+    q.add_argument("action", choices=tuple(ACTIONS))
     q.add_argument("--by", required=True, help="who is acting")
     q.add_argument("--comment", default="")
     _common(q)

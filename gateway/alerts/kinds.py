@@ -48,8 +48,11 @@ KINDS: dict[str, AlertKind] = {
 STATES = ("open", "ignored", "raised", "resolved")
 
 # action -> (states it may start from, state it leads to)
+# "unignore" (Stop ignoring) takes back an Ignore pressed by mistake without calling the alert real:
+# the alert is open again, and for theft the hourly job drops the Ignore's rule and normal examples.
 ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "ignore": (("open",), "ignored"),
+    "unignore": (("ignored",), "open"),
     "raise": (("open", "ignored"), "raised"),
     "resolve": (("open", "ignored", "raised"), "resolved"),
 }
