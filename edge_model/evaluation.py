@@ -132,8 +132,11 @@ def window_metrics(households: list[HouseholdData], scores: list[np.ndarray]) ->
     return out
 
 
-def _first_alert_day(alerts, start_h: int) -> float | None:
-    after = [a.index for a in alerts if a.index >= start_h]
+def _first_alert_day(alerts, start_h: int, about: np.ndarray | None = None) -> float | None:
+    """Days from window start_h to the first alert at or after it (None: no alert); with `about` (a
+    mask of the theft's windows), only an alert with at least one hit in it counts: a false alarm at
+    other hours that happens to come after the theft's start did not catch it."""
+    after = [a.index for a in alerts if a.index >= start_h and (about is None or about[list(a.hits)].any())]
     return (after[0] - start_h + 1) / 24 if after else None
 
 
@@ -162,7 +165,7 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
 
     # 3. Tapping of at least 100 W: how many caught, how fast.
     seed += 10_000
-    delays, by_kind, counts = [], {k: [] for k in TAP_KINDS}, []
+    delays, by_kind, counts, on_tapped_hours = [], {k: [] for k in TAP_KINDS}, [], []
     for i in range(spec.tap_households):
         kind = TAP_KINDS[i % len(TAP_KINDS)]
         rng = np.random.default_rng([seed + i, 7])
@@ -172,6 +175,8 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         alerts = decide(windows_for(h, score_fn(h.features)), policy)
         # A recurring tap may first run days after start_day: the theft starts with its first tapped hour.
         delay = _first_alert_day(alerts, int(np.flatnonzero(h.theft)[0]))
+        strict = _first_alert_day(alerts, int(np.flatnonzero(h.theft)[0]), about=h.theft)
+        on_tapped_hours.append(strict is not None and strict <= 3)
         counts.append(sum(1 for a in alerts if start_day * 24 <= a.index < (start_day + 21) * 24))
         delays.append((kind, magnitude, delay))
         by_kind[kind].append(delay)
@@ -181,6 +186,8 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
     report["tapping"] = {
         "households": len(delays),
         "caught_within_3_days": float(np.mean(caught3)),
+        # ... by an alert with a hit in a tapped hour (not an unrelated false alarm that came after the start).
+        "caught_within_3_days_on_tapped_hours": float(np.mean(on_tapped_hours)),
         "caught_within_21_days": float(np.mean([d is not None for _, _, d in delays])),
         "median_days_to_first_alert": float(np.median(found)) if found else None,
         "per_kind_caught_within_3_days": {k: float(np.mean([d is not None and d <= 3 for d in v])) for k, v in by_kind.items() if v},
@@ -195,6 +202,7 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
     before, after, benign_fa_months = 0, 0, 0.0
     pattern_before, pattern_after = 0, 0
     caught_plain, caught_ruled, ignored = [], [], 0
+    caught_plain_tapped, caught_ruled_tapped = [], []
     for i in range(spec.ignore_households):
         kind = IGNORE_KINDS[i % len(IGNORE_KINDS)]
         h = simulate_household(seed + i, spec.days, None, kind, overrides)
@@ -225,12 +233,16 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
             continue
         # Baseline recall: the same theft in the same home without the benign pattern and its rule.
         _, _, plain, on_top = theft_on_top(seed + i, spec.days, kind, start_day, overrides)
-        first_plain = _first_alert_day(decide(windows_for(plain, score_fn(plain.features)), policy), start_day * 24)
+        plain_alerts = decide(windows_for(plain, score_fn(plain.features)), policy)
+        first_plain = _first_alert_day(plain_alerts, start_day * 24)
         on_top_rule = _renewed(ignored_rule, windows_for(on_top, np.zeros(len(on_top.power_w))))
         ruled = decide(windows_with_rules(on_top, score_fn, (on_top_rule,), overrides), policy, (on_top_rule,))
         first_ruled = _first_alert_day(ruled, start_day * 24)
         caught_plain.append(first_plain is not None and first_plain <= 7)
         caught_ruled.append(first_ruled is not None and first_ruled <= 7)
+        for caught, found, theft in ((caught_plain_tapped, plain_alerts, plain.theft), (caught_ruled_tapped, ruled, on_top.theft)):
+            day = _first_alert_day(found, start_day * 24, about=theft)
+            caught.append(day is not None and day <= 7)
     report["ignore"] = {
         "households": spec.ignore_households,
         "benign_false_alarms_per_household_month_before_ignore": (before + ignored) / benign_fa_months if benign_fa_months else None,
@@ -246,6 +258,9 @@ def evaluate(score_fn, policy: AlertPolicy, spec: EvalSpec = EvalSpec(), progres
         "theft_on_top_cases": len(caught_ruled),
         "theft_recall_same_home_without_pattern": float(np.mean(caught_plain)) if caught_plain else None,
         "theft_on_top_recall_with_rule": float(np.mean(caught_ruled)) if caught_ruled else None,
+        # The same two, caught only by an alert with a hit in a tapped hour.
+        "theft_recall_same_home_without_pattern_on_tapped_hours": float(np.mean(caught_plain_tapped)) if caught_plain_tapped else None,
+        "theft_on_top_recall_with_rule_on_tapped_hours": float(np.mean(caught_ruled_tapped)) if caught_ruled_tapped else None,
     }
     bar.close()
     return report

@@ -445,6 +445,21 @@ def test_training_examples_stream_households_into_float32_rows_like_stacking_the
         assert np.array_equal(again.X, stacked.X) and np.array_equal(again.y, stacked.y)
 
 
+def test_a_theft_is_caught_on_its_own_hours_only_by_an_alert_with_a_hit_in_them():
+    from edge_model.alerting import Alert
+    from edge_model.evaluation import _first_alert_day
+
+    def alert(i: int) -> Alert:
+        return Alert(i, 0.0, 0.9, 0.5, (i - 2, i - 1, i), "", {})
+
+    theft = np.zeros(48, dtype=bool)
+    theft[28:34] = True
+    alerts = [alert(10), alert(20), alert(30)]
+    assert _first_alert_day(alerts, 15) == (20 - 15 + 1) / 24  # any alert after the start
+    assert _first_alert_day(alerts, 15, about=theft) == (30 - 15 + 1) / 24  # the first one about the theft
+    assert _first_alert_day(alerts[:2], 15, about=theft) is None
+
+
 def test_ignore_section_counts_repeats_of_the_pattern_apart_from_every_later_alert():
     """After an Ignore, `pattern_repeats_*` count the alerts with most of their windows in the benign
     pattern (the test that chose the alert to Ignore); `repeat_alerts_*` every later alert, ordinary
@@ -461,6 +476,9 @@ def test_ignore_section_counts_repeats_of_the_pattern_apart_from_every_later_ale
     assert i["pattern_repeats_with_rule"] <= i["repeat_alerts_with_rule"]
     assert i["pattern_repeats_with_rule"] < i["pattern_repeats_without_rule"]
     assert i["pattern_repeat_reduction"] == pytest.approx(1 - i["pattern_repeats_with_rule"] / i["pattern_repeats_without_rule"])
+    # A theft caught on its own hours is caught.
+    assert i["theft_on_top_recall_with_rule_on_tapped_hours"] <= i["theft_on_top_recall_with_rule"]
+    assert i["theft_recall_same_home_without_pattern_on_tapped_hours"] <= i["theft_recall_same_home_without_pattern"]
 
 
 def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_seeds():
@@ -471,6 +489,7 @@ def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_se
     report = evaluate(lambda rows: np.zeros(len(rows)), AlertPolicy(), spec)
     assert report["spec"]["first_seed"] == 400_000 and report["false_alarms_per_clean_household_month"] == 0
     assert report["tapping"]["alerts_per_tap_mean"] == 0 and report["tapping"]["alerts_per_tap_max"] == 0
+    assert report["tapping"]["caught_within_3_days_on_tapped_hours"] == 0
     # A model that scores every window 1.0: a tap's 21 days draw about one alert a week, no storm.
     noisy = evaluate(lambda rows: np.ones(len(rows)), AlertPolicy(), spec)["tapping"]
     assert 1 <= noisy["alerts_per_tap_mean"] and noisy["alerts_per_tap_max"] <= 4
