@@ -210,7 +210,8 @@ def _print_report(r: dict) -> None:
         print(f"    {kind:18s} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  ({m['windows']} windows)")
     print(f"  false alarms per clean household-month: {r['false_alarms_per_clean_household_month']:.2f}")
     t = r["tapping"]
-    print(f"  tapping >= 100 W caught within 3 days: {t['caught_within_3_days']:.0%} (within 21 days {t['caught_within_21_days']:.0%}, median {t['median_days_to_first_alert']} days)")
+    print(f"  tapping >= 100 W caught within 3 days: {t['caught_within_3_days']:.0%}, by an alert on its tapped hours "
+          f"{t['caught_within_3_days_on_tapped_hours']:.0%} (within 21 days {t['caught_within_21_days']:.0%}, median {t['median_days_to_first_alert']} days)")
     for kind, v in t["per_kind_caught_within_3_days"].items():
         print(f"    {kind:18s} {v:.0%}")
     for band, v in t["by_magnitude_caught_within_3_days"].items():
@@ -221,6 +222,7 @@ def _print_report(r: dict) -> None:
           f"{i['pattern_repeats_without_rule']} -> {i['pattern_repeats_with_rule']}; every alert after the Ignore "
           f"{i['repeat_alerts_without_rule']} -> {i['repeat_alerts_with_rule']}")
     print(f"    theft recall (7 days): same home without the pattern {i['theft_recall_same_home_without_pattern']}, on top of the Ignored pattern {i['theft_on_top_recall_with_rule']}")
+    print(f"    ... by an alert on its tapped hours: {i['theft_recall_same_home_without_pattern_on_tapped_hours']} -> {i['theft_on_top_recall_with_rule_on_tapped_hours']}")
 
 
 def cmd_score(args) -> int:

@@ -481,8 +481,9 @@ def test_ignore_section_counts_repeats_of_the_pattern_apart_from_every_later_ale
     assert i["theft_recall_same_home_without_pattern_on_tapped_hours"] <= i["theft_recall_same_home_without_pattern"]
 
 
-def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_seeds():
+def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_seeds(capsys):
     from edge_model.alerting import AlertPolicy
+    from edge_model.commands import _print_report
     from edge_model.evaluation import EvalSpec, evaluate
 
     spec = EvalSpec(mixed_households=2, clean_households=1, tap_households=1, ignore_households=1, days=63, first_seed=400_000)
@@ -490,6 +491,8 @@ def test_a_second_set_of_evaluation_households_is_built_the_same_way_on_other_se
     assert report["spec"]["first_seed"] == 400_000 and report["false_alarms_per_clean_household_month"] == 0
     assert report["tapping"]["alerts_per_tap_mean"] == 0 and report["tapping"]["alerts_per_tap_max"] == 0
     assert report["tapping"]["caught_within_3_days_on_tapped_hours"] == 0
+    _print_report({**report, "model": "test"})  # the table `powergw model evaluate` prints
+    assert "by an alert on its tapped hours 0%" in capsys.readouterr().out
     # A model that scores every window 1.0: a tap's 21 days draw about one alert a week, no storm.
     noisy = evaluate(lambda rows: np.ones(len(rows)), AlertPolicy(), spec)["tapping"]
     assert 1 <= noisy["alerts_per_tap_mean"] and noisy["alerts_per_tap_max"] <= 4
