@@ -193,11 +193,14 @@ def _measure_ignore(spec: LearningSpec, cases: list[_IgnoreCase], models: list[S
             if theft is not None:
                 alone, on_top = theft
                 on_top_rule = _renewed(case.rule, windows_for(on_top, np.zeros(len(on_top.power_w))))
+                # Caught: an alert with a hit in a tapped hour (as evaluate's *_on_tapped_hours).
                 first = {
-                    "same_home_without_pattern": _first_alert_day(decide(windows_for(alone, model.score(alone.features)), policy), start_day * 24),
-                    "on_top_without_rule": _first_alert_day(decide(windows_for(on_top, model.score(on_top.features)), policy), start_day * 24),
+                    "same_home_without_pattern": _first_alert_day(decide(windows_for(alone, model.score(alone.features)), policy), start_day * 24,
+                                                                  about=alone.theft),
+                    "on_top_without_rule": _first_alert_day(decide(windows_for(on_top, model.score(on_top.features)), policy), start_day * 24,
+                                                            about=on_top.theft),
                     "on_top_with_rule": _first_alert_day(decide(windows_with_rules(on_top, model.score, (on_top_rule,), overrides), policy,
-                                                                (on_top_rule,)), start_day * 24),
+                                                                (on_top_rule,)), start_day * 24, about=on_top.theft),
                 }
                 for key, day in first.items():
                     caught[name][key].append(day is not None and day <= 7)
@@ -278,7 +281,8 @@ def _measure_raise(cases: list[_RaiseCase], models: list[Scorer], base: Scorer) 
             if model is None:
                 continue
             policy = _policy(model)
-            day = _first_alert_day(decide(windows_for(case.second, model.score(case.second.features)), policy), int(tapped[0]))
+            day = _first_alert_day(decide(windows_for(case.second, model.score(case.second.features)), policy), int(tapped[0]),
+                                   about=case.second.theft)
             in_tap = day is not None and day <= len(tapped) / 24 + 1
             within_3[name] += int(day is not None and day <= 3)
             caught[name] += int(in_tap)
