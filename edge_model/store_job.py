@@ -109,7 +109,7 @@ def score_recent(
 
 STATUS_KEY = "theft.status"  # JSON for the dashboard: learning, history_days, status, model, last_run_ms
 SCORED_KEY = "theft.scored_until_s"  # alerts at windows before this were already raised
-FEEDBACK_KEY = "theft.feedback_done"  # JSON list of alert ids whose Ignore/Raise became feedback
+FEEDBACK_KEY = "theft.feedback_done"  # JSON list of "id:state" whose Ignore/Raise became feedback (Stop ignoring removes "id:ignored")
 RULES_KEY = "theft.rules"  # JSON list of SuppressionRule
 RETRAIN_KEY = "theft.retrained_feedback_rows"
 FEEDBACK_FILE = "feedback.npz"
@@ -215,7 +215,10 @@ def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rule
 def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor: np.ndarray, rules: list, calendar, tz: str) -> list:
     """Ignore/Raise on theft alerts -> suppression rules (meta) and labelled examples (root/feedback.npz), once per action.
 
-    A Raise after an Ignore takes the Ignore's rule back: the owner has changed their mind.
+    A Raise after an Ignore takes the Ignore's rule back: the owner has changed their mind. So
+    does Stop ignoring (`unignore`): the rule and the Ignore's normal examples go, nothing is
+    taught either way (an Ignore pressed by mistake says nothing about the pattern), and the
+    Ignore's mark in FEEDBACK_KEY goes too, so that a later Ignore of the same alert makes a new rule.
     """
     import json
 
@@ -223,10 +226,18 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
 
     done = set(json.loads(store.get_meta(FEEDBACK_KEY, "[]")))
     acted = [a for a in alerts.list(state=("ignored", "raised"), kind="theft", limit=1000) if f"{a['id']}:{a['state']}" not in done]
-    if not acted:
+    unignored = [a for a in alerts.list(state=("open", "resolved"), kind="theft", limit=1000)
+                 if f"{a['id']}:ignored" in done and f"{a['id']}:raised" not in done and _ignore_taken_back(alerts, a)]
+    if not acted and not unignored:
         return rules
-    rows, w = _windows_and_rows(first, power, floor, [r for _, r in rules], calendar, tz)
-    position = {round(s): i for i, s in enumerate(w.start_s)}
+    for a in unignored:
+        rules = [(i, r) for i, r in rules if i != a["id"]]
+        forgotten = feedback.forget_alert(root / FEEDBACK_FILE, a["id"])
+        done.discard(f"{a['id']}:ignored")
+        log.info("theft: alert #%d is no longer ignored; its Ignore rule and %d normal examples are taken back", a["id"], forgotten)
+    if acted:
+        rows, w = _windows_and_rows(first, power, floor, [r for _, r in rules], calendar, tz)
+        position = {round(s): i for i, s in enumerate(w.start_s)}
     for a in acted:
         hits = [position[round(s)] for s in a["data"].get("window_starts_s", []) if round(s) in position]
         if hits:
@@ -244,6 +255,16 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
     _save_rules(store, rules)
     store.set_meta(FEEDBACK_KEY, json.dumps(sorted(done)))
     return rules
+
+
+def _ignore_taken_back(alerts, alert: dict) -> bool:
+    """Whether the owner took a processed Ignore back: the alert is open again (only Stop ignoring
+    reopens one), or was resolved after a Stop ignoring the job had not seen yet (its history says
+    so; resolving an ignored alert keeps its rule, the pattern stays ignored)."""
+    if alert["state"] == "open":
+        return True
+    answers = [h["action"] for h in alerts.get(alert["id"])["actions"] if h["action"] in ("ignore", "unignore")]
+    return bool(answers) and answers[-1] == "unignore"
 
 
 def score_job(ctx, state: str = "TN") -> ScoringResult:

@@ -1,0 +1,160 @@
+"""Stop ignoring a theft alert, through the daemon's theft job on a real SQLite store: the Ignore's
+rule and normal examples are taken back, the pattern is watched again, and a new Ignore counts anew."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+
+from edge_model import store_job
+from edge_model.dataset import CHECK_SEEDS, IST, simulate_household
+from edge_model.feedback import load_examples
+from gateway.alerts import AlertStore, alerts_migrations
+from gateway.app import JobContext
+from gateway.config import Config
+from gateway.public_holidays import load_overrides
+from gateway.store import Batch, Store
+
+
+# The fixture pattern of tests/test_edge_model_daemon.py, copied (that file has its own owner).
+def _store_with_usage(path, power_w: np.ndarray, first_date: dt.date, floor_w: np.ndarray) -> Store:
+    """A real SQLite file holding one node's energy in 5-minute intervals: each hour has `power_w`
+    as its mean and `floor_w` as its lowest 5-minute mean (the first slot; the other 11 share the rest)."""
+    store = Store(path, migrations=[alerts_migrations])
+    origin_ms = int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000)
+    node = store.ensure_node("main", "sim", origin_ms)
+    batch = Batch()
+    slot_ms = 300_000
+    for i, (p, f) in enumerate(zip(power_w, floor_w)):
+        rest = (12 * p - f) / 11
+        for k, w in enumerate([f] + [rest] * 11):
+            start = origin_ms + i * 3_600_000 + k * slot_ms
+            batch.add_energy(node, start, start + slot_ms, int(round(w * 1000 / 12)))  # mWh in 5 minutes
+    store.write_batch(batch, [], rollup=True)
+    return store
+
+
+def _ctx(store: Store, tmp_path, now_ms: int) -> JobContext:
+    config = Config({}).replace("gateway", db=str(tmp_path / "powergw.db"), timezone="Asia/Kolkata")
+    return JobContext(store=store, config=config, now_ms=lambda: now_ms, extras={})
+
+
+def _end_of_day_ms(first_date: dt.date, days: int) -> int:
+    return int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000) + days * 86_400_000 - 1
+
+
+@pytest.fixture
+def tapped(tmp_path):
+    h = simulate_household(CHECK_SEEDS + 5, 40, "tap_constant", None, load_overrides(), theft_start_day=35, magnitude_w=1_000.0, theft_days=5)
+    return h, _store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date, h.floor_w)
+
+
+@pytest.fixture
+def returning(tmp_path):
+    """+800 W every night 00:00-05:00 on days 30-33, a week without it, then again from day 41:
+    a pattern that comes back after the first alert's cooldown (a baseline that has not taken it in)."""
+    h = simulate_household(CHECK_SEEDS + 5, 46, None, None, load_overrides())
+    power, floor = h.power_w.copy(), h.floor_w.copy()
+    for day in (*range(30, 34), *range(41, 46)):
+        night = slice(day * 24, day * 24 + 5)
+        power[night] += 800.0
+        floor[night] += 800.0
+    return h, _store_with_usage(tmp_path / "powergw.db", power, h.first_date, floor)
+
+
+def _run(store, tmp_path, h, day: int):
+    ctx = _ctx(store, tmp_path, _end_of_day_ms(h.first_date, day))
+    return ctx, store_job.score_job(ctx)
+
+
+def _rules(store) -> list[dict]:
+    return json.loads(store.get_meta(store_job.RULES_KEY, "[]"))
+
+
+def _done(store) -> set[str]:
+    return set(json.loads(store.get_meta(store_job.FEEDBACK_KEY, "[]")))
+
+
+def _examples(tmp_path) -> int:
+    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+    return 0 if examples is None else len(examples)
+
+
+@pytest.mark.parametrize("taken_back", [True, False], ids=["stop-ignoring", "ignore-kept"])
+def test_stop_ignoring_takes_the_rule_and_examples_back_and_the_pattern_alerts_again(tmp_path, returning, taken_back):
+    h, store = returning
+    alerts = AlertStore(store)
+    ctx, _ = _run(store, tmp_path, h, 31)
+    (alert,) = alerts.list(kind="theft")
+    aid = alert["id"]
+    alerts.act(aid, "ignore", "owner", "our new AC", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 33)
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and f"{aid}:ignored" in _done(store)
+    assert _examples(tmp_path) >= alert["data"]["windows_over_threshold"]  # normal examples, tagged with the alert
+    if taken_back:
+        alerts.act(aid, "unignore", "owner", "pressed Ignore by mistake", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 35)
+    _run(store, tmp_path, h, 35)  # a second run changes nothing
+    if taken_back:
+        assert _rules(store) == [] and _examples(tmp_path) == 0  # nothing taught either way
+        assert f"{aid}:ignored" not in _done(store)
+    else:
+        assert [r["alert_id"] for r in _rules(store)] == [aid]
+    _, result = _run(store, tmp_path, h, 42)  # the pattern is back, after the alert's week of cooldown
+    again = alerts.get(aid)
+    if not taken_back:
+        assert result.alerts == [] and again["repeat_count"] == 1 and again["state"] == "ignored"
+        return
+    assert [a.numbers["first_hour"] for a in result.alerts] == [alert["data"]["first_hour"]]
+    assert again["state"] == "open" and again["repeat_count"] == 2  # counted on the reopened alert, not a new row
+    assert [a["id"] for a in alerts.list(kind="theft")] == [aid]
+    # Ignore again: the job makes a new rule and stores the normal examples again.
+    alerts.act(aid, "ignore", "owner", "it is the AC after all", now_ms=_end_of_day_ms(h.first_date, 42))
+    _, result = _run(store, tmp_path, h, 43)
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and f"{aid}:ignored" in _done(store)
+    assert _examples(tmp_path) >= alert["data"]["windows_over_threshold"]
+    assert result.alerts == []
+    assert [h["action"] for h in alerts.get(aid)["actions"]] == ["ignore", "unignore", "ignore"]
+
+
+def test_stop_ignoring_then_resolve_before_the_job_runs_still_takes_the_ignore_back(tmp_path, tapped):
+    """The owner un-ignores and resolves within the hour: the job never sees the alert open, its
+    history says the Ignore was taken back. Resolving an alert that stays ignored keeps its rule."""
+    h, store = tapped
+    alerts = AlertStore(store)
+    ctx, _ = _run(store, tmp_path, h, 37)
+    (alert,) = alerts.list(kind="theft")
+    aid = alert["id"]
+    alerts.act(aid, "ignore", "owner", "that is our new pump", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(tmp_path) > 0
+    alerts.act(aid, "resolve", "owner", "the pump is ours, nothing to do", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(tmp_path) > 0  # resolved, still ignored
+
+    aid2, _ = alerts.raise_alert("theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:again",
+                                 data=alert["data"])
+    alerts.act(aid2, "ignore", "owner", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    assert sorted(r["alert_id"] for r in _rules(store)) == [aid, aid2]
+    alerts.act(aid2, "unignore", "owner", "pressed Ignore by mistake", now_ms=ctx.now_ms())
+    alerts.act(aid2, "resolve", "owner", "the lineman looked, all fine", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    assert [r["alert_id"] for r in _rules(store)] == [aid]
+    assert f"{aid2}:ignored" not in _done(store) and f"{aid}:ignored" in _done(store)
+    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+    assert len(examples) > 0 and not examples.y.any()  # the first alert's examples stay
+
+
+def test_an_ignore_taken_back_before_the_job_saw_it_leaves_nothing(tmp_path, tapped):
+    h, store = tapped
+    alerts = AlertStore(store)
+    ctx, _ = _run(store, tmp_path, h, 37)
+    (alert,) = alerts.list(kind="theft")
+    alerts.act(alert["id"], "ignore", "owner", now_ms=ctx.now_ms())
+    alerts.act(alert["id"], "unignore", "owner", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    assert _rules(store) == [] and _examples(tmp_path) == 0 and _done(store) == set()
