@@ -5,10 +5,11 @@ Pure: arrays and values in, `Alert`s out. The daemon job and the evaluation both
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from edge_model import rule_text
 
 
 @dataclass(frozen=True)
@@ -152,15 +153,8 @@ class SuppressionRule:
         return replace(self, expires_s=expires)
 
     def describe(self) -> str:
-        """The rule in words, for the dashboard and the daemon's log."""
-        days = "every day" if len(self.weekdays) == 7 else ", ".join(dt.date(2024, 1, 1 + d).strftime("%a") for d in sorted(self.weekdays))
-        until = dt.datetime.fromtimestamp(self.expires_s, dt.timezone.utc).date().isoformat()
-        if self.hours:
-            span = " and ".join(f"from {a:02d}:00 to {b:02d}:00" for a, b in _runs(self.hours))
-        else:
-            span = "all day" if self.first_hour == self.last_hour else f"from {self.first_hour:02d}:00 to {self.last_hour:02d}:00"
-        renew = f" (renewed for {self.renew_days:.0f} days each time it shows)" if self.renew_days > 0 else ""
-        return f"up to +{self.excess_cap_w:.0f} W over usual {span}, {days}, until {until}{renew}"
+        """The rule in words, for the daemon's log; the dashboard words its saved row the same way (rule_text)."""
+        return rule_text.describe(self.to_dict())
 
     def to_dict(self) -> dict:
         """A JSON-ready row (lists for the tuples and the weekdays)."""
@@ -199,19 +193,6 @@ def _steady_lift(in_scope: np.ndarray, floor_w: np.ndarray, usual_floor_w: np.nd
         lowest[:k] = -np.inf
         lowest[k:] = np.minimum(lowest[k:], excess[: n - k])
     return np.where(in_scope, lowest, -np.inf)
-
-
-def _runs(hours) -> list[tuple[int, int]]:
-    """Circular runs of hours of day as (first, last exclusive): (0, 1, 2, 22, 23) -> [(22, 3)]."""
-    present = {int(h) % 24 for h in hours}
-    starts = [h for h in sorted(present) if (h - 1) % 24 not in present]
-    out = []
-    for a in starts:
-        b = a
-        while (b + 1) % 24 in present and (b + 1) % 24 != a:
-            b = (b + 1) % 24
-        out.append((a, (b + 1) % 24))
-    return out
 
 
 def discount_ignored(power_w: np.ndarray, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, rules,

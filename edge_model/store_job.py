@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from edge_model import rule_text
 from edge_model.alerting import Alert, AlertPolicy, SuppressionRule, Windows, decide
 from gateway.public_holidays import HolidayCalendar
 from edge_model.features import COLUMN, HOW_WEEKS, MIN_HISTORY_DAYS, build_features
@@ -110,7 +111,7 @@ def score_recent(
 STATUS_KEY = "theft.status"  # JSON for the dashboard: learning, history_days, status, model, last_run_ms
 SCORED_KEY = "theft.scored_until_s"  # alerts at windows before this were already raised
 FEEDBACK_KEY = "theft.feedback_done"  # JSON list of "id:state" whose Ignore/Raise became feedback (Stop ignoring removes "id:ignored")
-RULES_KEY = "theft.rules"  # JSON list of SuppressionRule
+RULES_KEY = rule_text.RULES_KEY  # JSON list of SuppressionRule rows with their alert_id (rule_text words them for the dashboard)
 RETRAIN_KEY = "theft.retrained_feedback_rows"
 FEEDBACK_FILE = "feedback.npz"
 
