@@ -966,7 +966,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "for theft the next hourly check drops the Ignore's rule and what it taught the model)", "alerts", role="admin", body=_COMMENT),
     Endpoint("POST", "/alerts/<int:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
     Endpoint("POST", "/alerts/<int:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
-    Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned", "data"),
+    Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned, "
+             "and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, renewing, alert_state)", "data"),
     Endpoint("GET", "/meter-readings", meter_readings_list, "Meter readings and billed units entered, each with its gap to the sensors and any meter_mismatch alert", "billing",
              params=(_LIMIT,)),
     Endpoint("POST", "/meter-readings", meter_readings_create, "Enter the meter's register reading (taken now) or a real bill's units for a period; compared with the sensors", "billing",

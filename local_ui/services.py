@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -257,7 +258,48 @@ def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
         "last_run_ms": last.get("last_run_ms"),
         "last_status": last.get("status"),
         "last_model": last.get("model"),
+        "ignore_rules": ignore_rules(store, now_ms),
     }
+
+
+def ignore_rules(store, now_ms: int) -> list[dict]:
+    """What the gateway is ignoring: each Ignore rule still in force (expiring after now), in words.
+
+    Made from the rows the daemon's theft job saves (edge_model.rule_text: no numpy in this
+    process). A row that cannot be read is left out: the daemon keeps it aside and scores without
+    it. `alert_state` is the Ignored alert's state now: anything but "ignored" (Stop ignoring, a
+    Raise) means the next hourly theft check takes the rule back.
+    """
+    from edge_model.rule_text import RULES_KEY, describe
+
+    try:
+        rows = json.loads(store.get_meta(RULES_KEY, "[]") or "[]")
+    except ValueError:
+        return []
+    out = []
+    for row in rows if isinstance(rows, list) else ():
+        try:
+            text, expires_ms = describe(row), int(float(row["expires_s"]) * 1000)
+        except (ValueError, OverflowError):  # describe has read expires_s: a row it words has one
+            continue
+        if expires_ms > now_ms:
+            alert_id = row.get("alert_id")
+            alert_id = alert_id if isinstance(alert_id, int) and alert_id > 0 else None  # rows from before alert ids: -1
+            out.append({"alert_id": alert_id, "text": text, "expires_ms": expires_ms,
+                        "renewing": float(row.get("renew_days") or 0.0) > 0})
+    states = _alert_states(store, [r["alert_id"] for r in out if r["alert_id"] is not None])
+    for r in out:
+        r["alert_state"] = states.get(r["alert_id"])
+    return out
+
+
+def _alert_states(store, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    try:
+        return dict(store.conn.execute(f"SELECT id, state FROM alerts WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall())
+    except sqlite3.OperationalError:  # a build without alerts
+        return {}
 
 
 # ---- household settings and meter readings ----------------------------------------------------------
