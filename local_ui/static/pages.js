@@ -1,5 +1,5 @@
 // The pages except Usage: Overview, Bill & payments, Alerts, Nodes, Settings, Login, Setup.
-import { ref, reactive, computed, onMounted, onUnmounted, watch } from "./vendor/vue/vue.esm-browser.prod.js";
+import { ref, reactive, computed, onMounted, onUnmounted, watch, nextTick } from "./vendor/vue/vue.esm-browser.prod.js";
 import { api, get } from "./api.js";
 import { t, inr, num, watts, dateTime, dayOfIso, ago, time } from "./format.js";
 import { state, loadSession, go, toast } from "./store.js";
@@ -78,7 +78,9 @@ export const Overview = {
       if (!b || b.unavailable || !b.budget || Number(b.budget) <= 0 || !b.projection) return null;
       return Math.min(100, (100 * Number(b.projection.bill)) / Number(b.budget));
     });
-    return { data, error, loading, reload, nodes, total, subCircuits, state, t, inr, num, watts, ago, time, dayOfIso, liveAge, bill, budgetPct, projPct, go };
+    // An Ignore taken back (Stop ignoring, or a Raise): the daemon's next hourly theft check drops the rule.
+    const takenBack = (r) => r.alert_state === "open" || r.alert_state === "raised";
+    return { data, error, loading, reload, nodes, total, subCircuits, state, t, inr, num, watts, ago, time, dayOfIso, liveAge, bill, budgetPct, projPct, go, takenBack };
   },
   template: `
   <section>
@@ -158,6 +160,17 @@ export const Overview = {
             <div class="muted small" v-if="data.model.last_run_ms">{{ t('model_last_run', { when: ago(data.model.last_run_ms) }) }}</div>
             <div class="muted small" v-else>{{ t('model_not_run') }}</div>
             <div class="progress" v-if="data.model.learning"><div :style="{ width: Math.min(100, 100 * data.model.history_days / data.model.min_history_days) + '%' }"></div></div>
+            <div class="ignored" v-if="data.model.ignore_rules?.length" data-testid="ignored-patterns">
+              <div class="ignored-title small">{{ t('model_ignored_title') }}</div>
+              <div class="muted small">{{ t('model_ignored_help') }}</div>
+              <ul>
+                <li v-for="r in data.model.ignore_rules" class="small" :data-rule-alert="r.alert_id">
+                  <span class="rule-text">{{ r.text }}</span>
+                  <template v-if="r.alert_id"> · <a :href="'#/alerts?state=' + (r.alert_state || 'all') + '&alert=' + r.alert_id">{{ t('model_ignored_alert', { id: r.alert_id }) }}</a></template>
+                  <span v-if="takenBack(r)" class="muted"> · {{ t('model_ignored_ending') }}</span>
+                </li>
+              </ul>
+            </div>
           </template>
         </div>
       </div>
@@ -368,10 +381,19 @@ export const Bill = {
 
 const STATE_FILTERS = ["open", "raised", "ignored", "resolved", "all"];
 
+// What the page was opened for: #/alerts?state=ignored&alert=12 (the theft card's Ignored patterns link there).
+function hashQuery() {
+  return new URLSearchParams(location.hash.split("?")[1] || "");
+}
+
+const DONE_STATE = { ignore: "ignored", raise: "raised", resolve: "resolved" };
+
 export const Alerts = {
   components: shared,
   setup() {
-    const filter = reactive({ state: "open", kind: "" });
+    const asked = hashQuery();
+    const focusId = Number(asked.get("alert")) || null;
+    const filter = reactive({ state: STATE_FILTERS.includes(asked.get("state")) ? asked.get("state") : "open", kind: "" });
     const { data, error, loading, reload } = useLoad(() => {
       const q = new URLSearchParams();
       if (filter.state !== "all") q.set("state", filter.state);
@@ -380,14 +402,22 @@ export const Alerts = {
       return get("/alerts?" + q);
     });
     watch(filter, reload);
-    watch(data, (d) => { if (d) state.alertsOpen = d.counts.open; });
+    let focused = false;
+    watch(data, async (d) => {
+      if (d) state.alertsOpen = d.counts.open;
+      if (d && focusId && !focused) {
+        focused = true;
+        await nextTick();
+        document.querySelector(`[data-alert='${focusId}']`)?.scrollIntoView({ block: "center" });
+      }
+    });
     const acting = reactive({ id: null, action: null, comment: "" });
     const expanded = reactive({});
     function start(a, action) { acting.id = a.id; acting.action = action; acting.comment = ""; }
     async function act() {
       try {
         await api("POST", `/alerts/${acting.id}/${acting.action}`, { comment: acting.comment });
-        toast(t("alert_done", { action: t("state_" + { ignore: "ignored", raise: "raised", resolve: "resolved" }[acting.action]).toLowerCase() }));
+        toast(acting.action === "unignore" ? t("alert_unignored") : t("alert_done", { action: t("state_" + DONE_STATE[acting.action]).toLowerCase() }));
         acting.id = null;
         reload();
       } catch (e) { toast(e.message, "bad"); }
@@ -398,7 +428,7 @@ export const Alerts = {
     }
     const can = (a, action) => isAdmin() && data.value?.actions?.[action]?.includes(a.state);
     const numbers = (a) => Object.entries(a.data || {}).filter(([, v]) => v !== null && typeof v !== "object").slice(0, 8);
-    return { filter, data, error, loading, reload, acting, start, act, can, numbers, expanded, toggle, STATE_FILTERS, t, dateTime, ago, state };
+    return { filter, data, error, loading, reload, acting, start, act, can, numbers, expanded, toggle, focusId, STATE_FILTERS, t, dateTime, ago, state };
   },
   template: `
   <section>
@@ -417,7 +447,7 @@ export const Alerts = {
     <ErrorBox v-else-if="error" :error="error" @retry="reload"/>
     <p v-else-if="!data.alerts.length" class="empty">{{ t('alerts_none') }}</p>
     <div v-else class="alerts">
-      <article v-for="a in data.alerts" :key="a.id" class="card alert" :class="'sev-' + a.severity" :data-alert="a.id">
+      <article v-for="a in data.alerts" :key="a.id" class="card alert" :class="['sev-' + a.severity, { focus: a.id === focusId }]" :data-alert="a.id">
         <div class="row between wrap">
           <div class="card-title">{{ data.kinds[a.kind] || a.kind }}</div>
           <span class="pill" :class="'st-' + a.state">{{ t('state_' + a.state) }}</span>
@@ -428,10 +458,11 @@ export const Alerts = {
         </dl>
         <div class="muted small">{{ t('alert_seen', { first: dateTime(a.created_ms), last: ago(a.last_seen_ms, state.now) }) }}
           <span v-if="a.repeat_count > 1"> · {{ t('alert_repeats', { n: a.repeat_count }) }}</span>
-          <span v-if="a.acted_by"> · {{ t('alert_by', { action: t('state_' + a.state), by: a.acted_by, when: ago(a.acted_ms, state.now) }) }}</span></div>
+          <span v-if="a.acted_by"> · {{ t('alert_by', { action: a.state === 'open' ? t('alert_reopened') : t('state_' + a.state), by: a.acted_by, when: ago(a.acted_ms, state.now) }) }}</span></div>
         <div class="muted small" v-if="a.action_comment">“{{ a.action_comment }}”</div>
         <div class="row gap wrap actions">
           <button class="button ghost" v-if="can(a, 'ignore')" @click="start(a, 'ignore')" data-action="ignore">{{ t('alert_ignore') }}</button>
+          <button class="button ghost" v-if="can(a, 'unignore')" @click="start(a, 'unignore')" data-action="unignore">{{ t('alert_unignore') }}</button>
           <button class="button danger" v-if="can(a, 'raise')" @click="start(a, 'raise')" data-action="raise">{{ t('alert_raise') }}</button>
           <button class="button ghost" v-if="can(a, 'resolve')" @click="start(a, 'resolve')" data-action="resolve">{{ t('alert_resolve') }}</button>
           <button class="link" @click="toggle(a)">{{ t('alert_history') }}</button>
@@ -443,7 +474,7 @@ export const Alerts = {
             <button type="button" class="button ghost" @click="acting.id = null">{{ t('cancel') }}</button></div>
         </form>
         <ul v-if="expanded[a.id]" class="history">
-          <li v-for="h in expanded[a.id].actions">{{ dateTime(h.ts_ms) }} — {{ h.action }} ({{ h.from_state }} → {{ h.to_state }}) by {{ h.by }}<span v-if="h.comment">: “{{ h.comment }}”</span></li>
+          <li v-for="h in expanded[a.id].actions">{{ dateTime(h.ts_ms) }} — {{ t('alert_' + h.action) }} ({{ h.from_state }} → {{ h.to_state }}) by {{ h.by }}<span v-if="h.comment">: “{{ h.comment }}”</span></li>
           <li v-if="!expanded[a.id].actions.length" class="muted">—</li>
         </ul>
       </article>

@@ -1,0 +1,87 @@
+"""The Ignored patterns and Stop ignoring in real headless Chromium against waitress on loopback: the
+theft card lists a saved Ignore rule in words with a link to its alert, and the alert's Stop ignoring
+button reopens it (checked in the database). Screenshots go to test-artifacts/ui/ (gitignored)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, log_in, open_page, pytestmark  # noqa: F401 - slow, needs chromium
+from test_ui_support import ADMIN_PASSWORD, raise_alerts, seed_usage
+
+from edge_model import store_job
+from edge_model.alerting import SuppressionRule
+from gateway.alerts import AlertStore
+from gateway.app import open_store
+from local_ui import create_app, serve_in_thread
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui-ignore-rules")
+    db = tmp / "powergw.db"
+    now = int(time.time() * 1000)
+    seed_usage(db, days=40, now_ms=now)
+    theft, _, _ = raise_alerts(db, now)
+    store = open_store(db)
+    AlertStore(store).act(theft, "ignore", "admin", "guests this week", now_ms=now - 60_000)
+    rule = SuppressionRule(first_hour=1, last_hour=4, weekdays=frozenset(range(7)), max_power_w=970.0, expires_s=now / 1000 + 60 * 86_400,
+                           excess_cap_w=850.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(1, 2, 3))
+    store_job._save_rules(store, [(theft, rule)])  # as the daemon's theft job saves the Ignore it processed
+    store.close()
+    app = create_app(db, live_path=tmp / "run" / "live.json", admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield {"url": server.url, "db": db, "theft": theft, "rule": rule}
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_ignored_patterns_are_listed_and_stop_ignoring_reopens_the_alert(browser, site):
+    theft = site["theft"]
+    page = open_page(browser, site)
+    log_in(page, site)
+    listed = page.locator(f"[data-testid=ignored-patterns] [data-rule-alert='{theft}']")
+    listed.wait_for()
+    assert site["rule"].describe() in listed.inner_text()  # "up to +850 W over usual from 01:00 to 04:00, every day, ..."
+    assert "from 01:00 to 04:00" in listed.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "overview-ignored-patterns.png"), full_page=True)
+    listed.locator("a").click()  # to the alert, shown among the ignored ones
+    card = page.locator(f"[data-alert='{theft}']")
+    card.wait_for()
+    assert "focus" in card.get_attribute("class") and card.locator(".pill.st-ignored").count() == 1
+    assert page.locator("[data-filter=ignored].on").count() == 1
+    card.locator("[data-action=unignore]").click()
+    assert "not reported as theft" in card.locator(".act-form").inner_text()
+    card.locator("textarea[name=comment]").fill("pressed Ignore by mistake")
+    card.locator("[data-action=confirm]").click()
+    page.wait_for_selector(f"[data-alert='{theft}']", state="detached")  # gone from the Ignored filter
+    assert "no longer ignored" in page.locator(".toast").inner_text()
+    page.click("[data-filter=open]")
+    page.wait_for_selector(f"[data-alert='{theft}'] .pill.st-open")
+    page.locator(f"[data-alert='{theft}'] button:has-text('History')").click()
+    page.wait_for_selector(f"[data-alert='{theft}'] .history li >> nth=1")
+    assert "Stop ignoring (ignored → open)" in page.inner_text(f"[data-alert='{theft}'] .history")
+    assert "Reopened by admin" in page.inner_text(f"[data-alert='{theft}']")
+    page.screenshot(path=str(ARTIFACTS / "alerts-stop-ignoring.png"), full_page=True)
+    store = open_store(site["db"])
+    assert store.conn.execute("SELECT state FROM alerts WHERE id = ?", (theft,)).fetchone() == ("open",)
+    assert store.conn.execute("SELECT action, by, comment FROM alert_actions WHERE alert_id = ? ORDER BY id DESC LIMIT 1",
+                              (theft,)).fetchone() == ("unignore", "admin", "pressed Ignore by mistake")
+    store.close()
+    # Until the daemon's next hourly theft check drops the rule, the theft card says it is on its way out.
+    page.click("[data-nav=overview]")
+    listed.wait_for()
+    page.wait_for_function("el => el.textContent.includes('next hourly check')", arg=listed.element_handle(), timeout=5000)
+    assert not page.errors, page.errors
+    page.context.close()
