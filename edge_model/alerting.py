@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from edge_model import rule_text
+from edge_model.features import _run_length
 
 
 @dataclass(frozen=True)
@@ -496,7 +497,12 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         # How steady the pattern itself was: its steady lift in its lifted windows (an AC's floor comes
         # back down within a few hours: ~0; an EV charge or an always-on load keeps it up).
         steady = _steady_lift(mask[w.hour[recent] % 24], w.floor_w[recent], base[w.hour[recent] % 24])
-        steady_cap = float(max(0.0, np.quantile(np.maximum(steady[lifted], 0.0), cap_quantile))) if lifted.any() else 0.0
+        # Measured where a run of the pattern's hours is at least STEADY_RUN_H long, so the run has no
+        # hour from before the pattern came on: a charge Ignored at its first alert, 4 hours in, would
+        # otherwise count its first hours' ~0 and take its own later nights for a steady lift on top.
+        deep = lifted & (_run_length(lifted) >= STEADY_RUN_H)
+        measured = deep if deep.any() else lifted
+        steady_cap = float(max(0.0, np.quantile(np.maximum(steady[measured], 0.0), cap_quantile))) if lifted.any() else 0.0
     # Weekends only if the pattern showed on weekend days alone over at least a week of its life: a
     # pattern two days old that began on a Saturday says nothing about a weekly habit.
     seen_on = {int(d) for d in w.weekday[recent][lifted]}

@@ -458,6 +458,27 @@ def test_an_ignored_steady_load_is_its_own_steady_lift_and_only_more_on_top_is_n
     assert not replace(rule, steady_cap_w=None).steady_w(w.hour, w.weekday, w.start_s, tapped_floor).any()
 
 
+def test_a_steady_load_ignored_at_its_first_alert_is_its_own_steady_lift_on_later_nights():
+    """+800 W from 00:00 to 05:00, Ignored at its first alert 4 hours into its first night: the
+    pattern's own steady lift is measured where a run of its hours is 4 long (its first hours' runs
+    reach back before it came on), so its later nights are not a steady lift on top of it."""
+    rng = np.random.default_rng(3)
+    power = 300.0 + rng.normal(0.0, 20.0, DAYS * 24)
+    floor = 120.0 + rng.normal(0.0, 10.0, DAYS * 24)
+    for day in range(PATTERN_FROM, DAYS):
+        power[at(day, 0) : at(day, 5)] += 800.0
+        floor[at(day, 0) : at(day, 5)] += 800.0
+    w = ac_windows(power, floor)
+    hits = [at(PATTERN_FROM, h) for h in range(4)]
+    rule = rule_from_alert(w, Alert(hits[-1], 0.0, 0.9, 0.5, tuple(hits), "", {}))
+    assert rule.steady_cap_w > 750.0
+    later = np.array([at(d, h) for d in range(PATTERN_FROM + 1, DAYS) for h in range(5)])
+    assert not rule.steady_w(w.hour, w.weekday, w.start_s, floor)[later].any()
+    tapped_floor = floor.copy()
+    tapped_floor[later] += 300.0  # a steady tap on top of it is still new
+    assert rule.steady_w(w.hour, w.weekday, w.start_s, tapped_floor)[later].max() > 200.0
+
+
 def test_a_young_pattern_that_began_on_a_weekend_is_not_taken_for_a_weekend_habit():
     rng = np.random.default_rng(3)
     power = 300.0 + rng.normal(0.0, 20.0, DAYS * 24)
