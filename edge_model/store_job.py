@@ -216,20 +216,32 @@ def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rule
 def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor: np.ndarray, rules: list, calendar, tz: str) -> list:
     """Ignore/Raise on theft alerts -> suppression rules (meta) and labelled examples (root/feedback.npz), once per action.
 
-    A Raise after an Ignore takes the Ignore's rule back: the owner has changed their mind. So
-    does Stop ignoring (`unignore`): the rule and the Ignore's normal examples go, nothing is
-    taught either way (an Ignore pressed by mistake says nothing about the pattern), and the
-    Ignore's mark in FEEDBACK_KEY goes too, so that a later Ignore of the same alert makes a new rule.
+    What counts is the household's last answer on each alert (`_answer`): Ignore, Raise, or none
+    (never answered, or Stop ignoring). A Raise after an Ignore takes the Ignore's rule back: the
+    owner has changed their mind. So does Stop ignoring (`unignore`): the rule and the Ignore's
+    normal examples go, nothing is taught either way (an Ignore pressed by mistake says nothing about
+    the pattern), and the Ignore's mark in FEEDBACK_KEY goes too, so that a later Ignore of the same
+    alert makes a new rule. An alert resolved before the job saw its answer (Ignore, Raise or Stop
+    ignoring, then Resolve within the hour) is judged by the answer in its history, once.
     """
     import json
 
     from edge_model import feedback
 
     done = set(json.loads(store.get_meta(FEEDBACK_KEY, "[]")))
-    acted = [a for a in alerts.list(state=("ignored", "raised"), kind="theft", limit=1000) if f"{a['id']}:{a['state']}" not in done]
-    unignored = [a for a in alerts.list(state=("open", "resolved"), kind="theft", limit=1000)
-                 if f"{a['id']}:ignored" in done and f"{a['id']}:raised" not in done and _ignore_taken_back(alerts, a)]
-    if not acted and not unignored:
+    acted, unignored, settled = [], [], []
+    for a in alerts.list(kind="theft", limit=1000):
+        key = a["id"]
+        if a["state"] == "resolved":
+            if f"{key}:resolved" in done:
+                continue
+            settled.append(key)
+        answer = _answer(alerts, a)
+        if answer in ("ignored", "raised") and f"{key}:{answer}" not in done:
+            acted.append((a, answer))
+        elif answer is None and f"{key}:ignored" in done and f"{key}:raised" not in done:
+            unignored.append(a)
+    if not acted and not unignored and not settled:
         return rules
     for a in unignored:
         rules = [(i, r) for i, r in rules if i != a["id"]]
@@ -239,11 +251,11 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
     if acted:
         rows, w = _windows_and_rows(first, power, floor, [r for _, r in rules], calendar, tz)
         position = {round(s): i for i, s in enumerate(w.start_s)}
-    for a in acted:
+    for a, answer in acted:
         hits = [position[round(s)] for s in a["data"].get("window_starts_s", []) if round(s) in position]
         if hits:
             alert = Alert(hits[-1], w.start_s[hits[-1]], 0.0, 0.0, tuple(hits), a["message"], a["data"])
-            if a["state"] == "ignored":
+            if answer == "ignored":
                 examples, rule = feedback.ignore(rows, w, alert)
                 rules = [*rules, (a["id"], rule)]
             else:
@@ -252,20 +264,26 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
                 # ... and its normal examples: the same windows must not be taught both ways.
                 feedback.forget_alert(root / FEEDBACK_FILE, a["id"])
             feedback.save_examples(root / FEEDBACK_FILE, examples, alert_id=a["id"])
-        done.add(f"{a['id']}:{a['state']}")
+        done.add(f"{a['id']}:{answer}")
+    done.update(f"{key}:resolved" for key in settled)  # a resolved alert's answer cannot change any more
     _save_rules(store, rules)
     store.set_meta(FEEDBACK_KEY, json.dumps(sorted(done)))
     return rules
 
 
-def _ignore_taken_back(alerts, alert: dict) -> bool:
-    """Whether the owner took a processed Ignore back: the alert is open again (only Stop ignoring
-    reopens one), or was resolved after a Stop ignoring the job had not seen yet (its history says
-    so; resolving an ignored alert keeps its rule, the pattern stays ignored)."""
+_ANSWERS = {"ignore": "ignored", "raise": "raised", "unignore": None}
+
+
+def _answer(alerts, alert: dict) -> str | None:
+    """The household's last answer on an alert: "ignored", "raised", or None (none yet, or Stop
+    ignoring). An ignored or raised alert's state is its answer; an open one has none (only Stop
+    ignoring reopens an answered alert); a resolved one keeps the last answer in its history."""
+    if alert["state"] in ("ignored", "raised"):
+        return alert["state"]
     if alert["state"] == "open":
-        return True
-    answers = [h["action"] for h in alerts.get(alert["id"])["actions"] if h["action"] in ("ignore", "unignore")]
-    return bool(answers) and answers[-1] == "unignore"
+        return None
+    answers = [h["action"] for h in alerts.get(alert["id"])["actions"] if h["action"] in _ANSWERS]
+    return _ANSWERS[answers[-1]] if answers else None
 
 
 def score_job(ctx, state: str = "TN") -> ScoringResult:

@@ -158,3 +158,43 @@ def test_an_ignore_taken_back_before_the_job_saw_it_leaves_nothing(tmp_path, tap
     alerts.act(alert["id"], "unignore", "owner", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
     assert _rules(store) == [] and _examples(tmp_path) == 0 and _done(store) == set()
+
+
+@pytest.mark.parametrize("answer", ["ignore", "raise"])
+def test_an_answer_then_resolve_before_the_job_runs_is_still_taken(tmp_path, tapped, answer):
+    """Ignore (or Raise) and then Resolve within the hour: the job never sees the alert ignored or
+    raised, its history says what the owner answered, and that answer is acted on once."""
+    h, store = tapped
+    alerts = AlertStore(store)
+    ctx, _ = _run(store, tmp_path, h, 37)
+    (alert,) = alerts.list(kind="theft")
+    aid = alert["id"]
+    alerts.act(aid, answer, "owner", now_ms=ctx.now_ms())
+    alerts.act(aid, "resolve", "owner", "dealt with", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+    assert examples is not None and len(examples) >= alert["data"]["windows_over_threshold"]
+    if answer == "ignore":
+        assert [r["alert_id"] for r in _rules(store)] == [aid] and not examples.y.any()
+    else:
+        assert _rules(store) == [] and examples.y.all()  # taught as theft
+    state = {"ignore": "ignored", "raise": "raised"}[answer]
+    assert {f"{aid}:{state}", f"{aid}:resolved"} <= _done(store)
+    _run(store, tmp_path, h, 37)  # once: a second run adds nothing
+    assert len(load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)) == len(examples)
+
+
+def test_a_raise_after_a_processed_ignore_then_resolve_takes_the_rule_back(tmp_path, tapped):
+    h, store = tapped
+    alerts = AlertStore(store)
+    ctx, _ = _run(store, tmp_path, h, 37)
+    (alert,) = alerts.list(kind="theft")
+    aid = alert["id"]
+    alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    assert [r["alert_id"] for r in _rules(store)] == [aid]
+    alerts.act(aid, "raise", "owner", "no, that is not ours", now_ms=ctx.now_ms())
+    alerts.act(aid, "resolve", "owner", "lineman called", now_ms=ctx.now_ms())
+    _run(store, tmp_path, h, 37)
+    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+    assert _rules(store) == [] and len(examples) > 0 and examples.y.all()  # the normal examples went, theft ones came
