@@ -13,20 +13,24 @@ import datetime as dt
 RULES_KEY = "theft.rules"  # meta key: JSON list of SuppressionRule rows, each with the alert_id whose Ignore made it
 
 
-def describe(row: dict) -> str:
+def describe(row: dict, tz: str | None = None) -> str:
     """"up to +900 W over usual from 22:00 to 06:00, every day, until 2026-06-13 (renewed for 90 days
     each time it shows)". Rows from older versions (no hours, no renew_days) read as they did.
+    The "until" date is the household's (`tz`, an IANA zone such as "Asia/Kolkata"; UTC without
+    one): an expiry at 02:00 in India is that day there, the day before in UTC.
     Raises ValueError for a row that is not a rule."""
     try:
-        return _describe(row)
-    except (KeyError, TypeError, ValueError, OverflowError, OSError) as err:
+        return _describe(row, tz)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as err:  # ZoneInfoNotFoundError is a KeyError
         raise ValueError(f"not an Ignore rule ({type(err).__name__}: {err})") from None
 
 
-def _describe(row: dict) -> str:
+def _describe(row: dict, tz: str | None) -> str:
+    from zoneinfo import ZoneInfo
+
     weekdays = sorted({int(d) for d in row["weekdays"]})
     days = "every day" if len(weekdays) == 7 else ", ".join(dt.date(2024, 1, 1 + d).strftime("%a") for d in weekdays)
-    until = dt.datetime.fromtimestamp(float(row["expires_s"]), dt.timezone.utc).date().isoformat()
+    until = dt.datetime.fromtimestamp(float(row["expires_s"]), ZoneInfo(tz) if tz else dt.timezone.utc).date().isoformat()
     hours = [int(h) for h in row.get("hours") or ()]
     first, last = int(row["first_hour"]), int(row["last_hour"])
     if hours:

@@ -512,7 +512,7 @@ def overview(ctx: UiContext, args, body):
         today_cost=today_cost,
         bill=_part(lambda: _bill_summary(ctx)),
         alerts=_part(lambda: Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms).counts()),
-        model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root))),
+        model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root, ctx.timezone))),
     )
 
 
@@ -804,7 +804,7 @@ def _act(action: str):
 
 
 def model_get(ctx, args, body):
-    return jsonify(model_status(ctx.store(), ctx.now_ms(), ctx.registry_root))
+    return jsonify(model_status(ctx.store(), ctx.now_ms(), ctx.registry_root, ctx.timezone))
 
 
 def settings_get(ctx: UiContext, args, body):

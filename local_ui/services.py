@@ -217,7 +217,7 @@ def model_registry_root() -> Path:
     return data / "models"
 
 
-def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
+def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str | None = None) -> dict:
     """Which model scores this household, how it did on its check set, and whether it is still learning.
 
     Reads the registry's files (state.json, metadata.json) rather than importing the scorer, so
@@ -258,12 +258,13 @@ def model_status(store, now_ms: int, registry_root: Path | None = None) -> dict:
         "last_run_ms": last.get("last_run_ms"),
         "last_status": last.get("status"),
         "last_model": last.get("model"),
-        "ignore_rules": ignore_rules(store, now_ms),
+        "ignore_rules": ignore_rules(store, now_ms, tz),
     }
 
 
-def ignore_rules(store, now_ms: int) -> list[dict]:
-    """What the gateway is ignoring: each Ignore rule still in force (expiring after now), in words.
+def ignore_rules(store, now_ms: int, tz: str | None = None) -> list[dict]:
+    """What the gateway is ignoring: each Ignore rule still in force (expiring after now), in words
+    (its "until" date in the household's zone `tz`).
 
     Made from the rows the daemon's theft job saves (edge_model.rule_text: no numpy in this
     process). A row that cannot be read is left out: the daemon keeps it aside and scores without
@@ -279,7 +280,7 @@ def ignore_rules(store, now_ms: int) -> list[dict]:
     out = []
     for row in rows if isinstance(rows, list) else ():
         try:
-            text, expires_ms = describe(row), int(float(row["expires_s"]) * 1000)
+            text, expires_ms = describe(row, tz), int(float(row["expires_s"]) * 1000)
         except (ValueError, OverflowError):  # describe has read expires_s: a row it words has one
             continue
         if expires_ms > now_ms:

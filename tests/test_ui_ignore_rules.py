@@ -127,3 +127,16 @@ def test_the_dashboard_words_saved_rules_without_numpy(tmp_path):
         assert [r["text"] for r in status["ignore_rules"]] == [{NIGHTS.describe()!r}], status
     """)
     assert sorted(modules & {"numpy", "onnxruntime", "sklearn"}) == []
+
+
+def test_a_rule_is_in_force_until_the_households_date_not_utcs():
+    import datetime as dt
+
+    from edge_model.rule_text import describe
+
+    expires = dt.datetime(2026, 4, 14, 20, 0, tzinfo=dt.timezone.utc).timestamp()  # 01:30 on the 15th in India
+    row = {**NIGHTS.to_dict(), "expires_s": expires}
+    assert "until 2026-04-14 " in describe(row)
+    assert "until 2026-04-15 " in describe(row, "Asia/Kolkata")
+    with pytest.raises(ValueError, match="not an Ignore rule"):
+        describe(row, "Not/AZone")
