@@ -233,9 +233,11 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
     for a in alerts.list(kind="theft", limit=1000):
         key = a["id"]
         if a["state"] == "resolved":
-            if f"{key}:resolved" in done:
+            # Judged once per resolution (a resolved, ignored alert can be un-ignored, then resolved again).
+            settled_key = f"{key}:resolved:{a['acted_ms']}"
+            if settled_key in done:
                 continue
-            settled.append(key)
+            settled.append(settled_key)
         answer = _answer(alerts, a)
         if answer in ("ignored", "raised") and f"{key}:{answer}" not in done:
             acted.append((a, answer))
@@ -265,25 +267,26 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
                 feedback.forget_alert(root / FEEDBACK_FILE, a["id"])
             feedback.save_examples(root / FEEDBACK_FILE, examples, alert_id=a["id"])
         done.add(f"{a['id']}:{answer}")
-    done.update(f"{key}:resolved" for key in settled)  # a resolved alert's answer cannot change any more
+    done.update(settled)  # a resolved alert's answer cannot change until it is reopened
     _save_rules(store, rules)
     store.set_meta(FEEDBACK_KEY, json.dumps(sorted(done)))
     return rules
 
 
-_ANSWERS = {"ignore": "ignored", "raise": "raised", "unignore": None}
+_ANSWERS = {"ignore": "ignored", "raise": "raised", "unignore": None, None: None}
 
 
 def _answer(alerts, alert: dict) -> str | None:
     """The household's last answer on an alert: "ignored", "raised", or None (none yet, or Stop
     ignoring). An ignored or raised alert's state is its answer; an open one has none (only Stop
     ignoring reopens an answered alert); a resolved one keeps the last answer in its history."""
+    from gateway.alerts.alert_store import last_answer
+
     if alert["state"] in ("ignored", "raised"):
         return alert["state"]
     if alert["state"] == "open":
         return None
-    answers = [h["action"] for h in alerts.get(alert["id"])["actions"] if h["action"] in _ANSWERS]
-    return _ANSWERS[answers[-1]] if answers else None
+    return _ANSWERS[last_answer(alerts.store.conn, alert["id"])]
 
 
 def score_job(ctx, state: str = "TN") -> ScoringResult:

@@ -170,6 +170,6 @@ def test_meter_and_alerts(capsys, setup):
     code, _, err = run(capsys, "alerts", "act", alert["id"], "ignore", "--by", "asha", "-c", cfg)
     assert code == 2 and "is resolved; ignore needs it to be open" in err
     code, _, err = run(capsys, "alerts", "act", alert["id"], "unignore", "--by", "asha", "-c", cfg)
-    assert code == 2 and "is resolved; unignore needs it to be ignored" in err
+    assert code == 2 and "is resolved and was not ignored" in err
     code, out, _ = run(capsys, "email", "status", "-c", cfg)
     assert code == 0 and out.startswith("queued 0, sent 0, failed 0")

@@ -179,7 +179,7 @@ def test_an_answer_then_resolve_before_the_job_runs_is_still_taken(tmp_path, tap
     else:
         assert _rules(store) == [] and examples.y.all()  # taught as theft
     state = {"ignore": "ignored", "raise": "raised"}[answer]
-    assert {f"{aid}:{state}", f"{aid}:resolved"} <= _done(store)
+    assert f"{aid}:{state}" in _done(store) and f"{aid}:resolved:{alerts.get(aid)['acted_ms']}" in _done(store)
     _run(store, tmp_path, h, 37)  # once: a second run adds nothing
     assert len(load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)) == len(examples)
 
@@ -198,3 +198,30 @@ def test_a_raise_after_a_processed_ignore_then_resolve_takes_the_rule_back(tmp_p
     _run(store, tmp_path, h, 37)
     examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
     assert _rules(store) == [] and len(examples) > 0 and examples.y.all()  # the normal examples went, theft ones came
+
+
+def test_a_resolved_ignored_pattern_can_still_be_un_ignored_and_the_job_takes_it_back(tmp_path, tapped):
+    """Ignored, then resolved (the household dealt with it), its rule still listed: Stop ignoring
+    reopens it and the next run takes the rule back; resolving it again later is judged again."""
+    from gateway.alerts import AlertError
+
+    h, store = tapped
+    alerts = AlertStore(store)
+    ctx, _ = _run(store, tmp_path, h, 37)
+    (alert,) = alerts.list(kind="theft")
+    aid = alert["id"]
+    alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
+    alerts.act(aid, "resolve", "owner", "it is the pump", now_ms=ctx.now_ms() + 1)
+    _run(store, tmp_path, h, 37)
+    assert [r["alert_id"] for r in _rules(store)] == [aid]
+    alerts.act(aid, "unignore", "owner", "the pump was sold, watch again", now_ms=ctx.now_ms() + 2)
+    alerts.act(aid, "resolve", "owner", "tidying up", now_ms=ctx.now_ms() + 3)  # before the job ran
+    _run(store, tmp_path, h, 37)
+    assert _rules(store) == [] and _examples(tmp_path) == 0 and f"{aid}:ignored" not in _done(store)
+    # A resolved alert that was never ignored, or was raised, has no Ignore to stop.
+    other, _ = alerts.raise_alert("theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:other", data=alert["data"])
+    alerts.act(other, "raise", "owner", now_ms=ctx.now_ms())
+    alerts.act(other, "resolve", "owner", now_ms=ctx.now_ms() + 1)
+    with pytest.raises(AlertError, match="was not ignored"):
+        alerts.act(other, "unignore", "owner", now_ms=ctx.now_ms() + 2)
+    assert alerts.get(aid)["state"] == "resolved" and alerts.get(other)["state"] == "resolved"

@@ -85,3 +85,37 @@ def test_ignored_patterns_are_listed_and_stop_ignoring_reopens_the_alert(browser
     page.wait_for_function("el => el.textContent.includes('next hourly check')", arg=listed.element_handle(), timeout=5000)
     assert not page.errors, page.errors
     page.context.close()
+
+
+def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, tmp_path):
+    """Ignored, then resolved: its rule is still listed, and the card's Stop ignoring reopens the alert."""
+    db = tmp_path / "powergw.db"
+    now = int(time.time() * 1000)
+    seed_usage(db, days=40, now_ms=now)
+    theft, _, _ = raise_alerts(db, now)
+    store = open_store(db)
+    alerts = AlertStore(store)
+    alerts.act(theft, "ignore", "admin", "our pump", now_ms=now - 120_000)
+    alerts.act(theft, "resolve", "admin", "nothing to do", now_ms=now - 60_000)
+    rule = SuppressionRule(first_hour=6, last_hour=8, weekdays=frozenset(range(7)), max_power_w=900.0, expires_s=now / 1000 + 60 * 86_400,
+                           excess_cap_w=750.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(6, 7))
+    store_job._save_rules(store, [(theft, rule)])
+    store.close()
+    app = create_app(db, live_path=tmp_path / "run" / "live.json", admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models")
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    try:
+        page = open_page(browser, {"url": server.url})
+        log_in(page, {"url": server.url})
+        listed = page.locator(f"[data-testid=ignored-patterns] [data-rule-alert='{theft}']")
+        listed.wait_for()
+        listed.locator("[data-action=unignore]").click()
+        page.wait_for_function("el => el.textContent.includes('next hourly check')", arg=listed.element_handle(), timeout=5000)
+        assert "no longer ignored" in page.locator(".toast").inner_text()
+        assert listed.locator("[data-action=unignore]").count() == 0  # open now: nothing more to stop
+        assert not page.errors, page.errors
+        page.context.close()
+    finally:
+        server.stop()
+    store = open_store(db)
+    assert store.conn.execute("SELECT state FROM alerts WHERE id = ?", (theft,)).fetchone() == ("open",)
+    store.close()

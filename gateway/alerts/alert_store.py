@@ -41,6 +41,18 @@ def _row(cur: sqlite3.Cursor, row: tuple) -> dict:
     return item
 
 
+ANSWERS = ("ignore", "raise", "unignore")  # the household's answers on an alert; resolve is housekeeping
+
+
+def last_answer(conn, alert_id: int) -> str | None:
+    """The household's last answer on an alert from its history: "ignore", "raise", "unignore" or None."""
+    row = conn.execute(
+        f"SELECT action FROM alert_actions WHERE alert_id = ? AND action IN ({', '.join('?' * len(ANSWERS))}) ORDER BY id DESC LIMIT 1",
+        (alert_id, *ANSWERS),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _json(data: Any) -> str:
     # Decimals and dates become strings: money stays exact in the stored numbers.
     return json.dumps(data or {}, sort_keys=True, default=str)
@@ -175,6 +187,8 @@ class AlertStore:
                 raise AlertError(
                     f"alert #{alert_id} is {from_state}; {action} needs it to be {' or '.join(allowed_from)}"
                 )
+            if action == "unignore" and from_state == "resolved" and last_answer(conn, alert_id) != "ignore":
+                raise AlertError(f"alert #{alert_id} is resolved and was not ignored: there is no Ignore to stop")
             conn.execute(
                 "UPDATE alerts SET state = ?, acted_by = ?, acted_ms = ?, action_comment = ? WHERE id = ?",
                 (to_state, by, now_ms, comment, alert_id),

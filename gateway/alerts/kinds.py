@@ -50,9 +50,11 @@ STATES = ("open", "ignored", "raised", "resolved")
 # action -> (states it may start from, state it leads to)
 # "unignore" (Stop ignoring) takes back an Ignore pressed by mistake without calling the alert real:
 # the alert is open again, and for theft the hourly job drops the Ignore's rule and normal examples.
+# From "resolved" only when the household's last answer on the alert was Ignore (AlertStore.act checks
+# its history): a resolved, ignored pattern is still ignored and listed on the dashboard as such.
 ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "ignore": (("open",), "ignored"),
-    "unignore": (("ignored",), "open"),
+    "unignore": (("ignored", "resolved"), "open"),
     "raise": (("open", "ignored"), "raised"),
     "resolve": (("open", "ignored", "raised"), "resolved"),
 }

@@ -80,7 +80,17 @@ export const Overview = {
     });
     // An Ignore taken back (Stop ignoring, or a Raise): the daemon's next hourly theft check drops the rule.
     const takenBack = (r) => r.alert_state === "open" || r.alert_state === "raised";
-    return { data, error, loading, reload, nodes, total, subCircuits, state, t, inr, num, watts, ago, time, dayOfIso, liveAge, bill, budgetPct, projPct, go, takenBack };
+    // Stop ignoring from the list itself: the only place for an ignored alert the household has since
+    // resolved (the Alerts page offers it on ignored ones, with a comment).
+    const canStop = (r) => isAdmin() && r.alert_id && (r.alert_state === "ignored" || r.alert_state === "resolved");
+    async function stopIgnoring(r) {
+      try {
+        await api("POST", `/alerts/${r.alert_id}/unignore`, { comment: "" });
+        toast(t("alert_unignored"));
+        reload();
+      } catch (e) { toast(e.message, "bad"); }
+    }
+    return { data, error, loading, reload, nodes, total, subCircuits, state, t, inr, num, watts, ago, time, dayOfIso, liveAge, bill, budgetPct, projPct, go, takenBack, canStop, stopIgnoring };
   },
   template: `
   <section>
@@ -168,6 +178,7 @@ export const Overview = {
                   <span class="rule-text">{{ r.text }}</span>
                   <template v-if="r.alert_id"> · <a :href="'#/alerts?state=' + (r.alert_state || 'all') + '&alert=' + r.alert_id">{{ t('model_ignored_alert', { id: r.alert_id }) }}</a></template>
                   <span v-if="takenBack(r)" class="muted"> · {{ t('model_ignored_ending') }}</span>
+                  <template v-if="canStop(r)"> · <button class="link" data-action="unignore" :title="t('alert_unignore_help')" @click="stopIgnoring(r)">{{ t('alert_unignore') }}</button></template>
                 </li>
               </ul>
             </div>
@@ -426,7 +437,9 @@ export const Alerts = {
       if (expanded[a.id]) { delete expanded[a.id]; return; }
       expanded[a.id] = await get(`/alerts/${a.id}`);
     }
-    const can = (a, action) => isAdmin() && data.value?.actions?.[action]?.includes(a.state);
+    // Stop ignoring a resolved alert is offered on the theft card's Ignored patterns, where its rule is
+    // listed (only an alert whose last answer was Ignore may be un-ignored once resolved).
+    const can = (a, action) => isAdmin() && data.value?.actions?.[action]?.includes(a.state) && (action !== "unignore" || a.state === "ignored");
     const numbers = (a) => Object.entries(a.data || {}).filter(([, v]) => v !== null && typeof v !== "object").slice(0, 8);
     return { filter, data, error, loading, reload, acting, start, act, can, numbers, expanded, toggle, focusId, STATE_FILTERS, t, dateTime, ago, state };
   },
