@@ -11,49 +11,21 @@ import pytest
 
 from edge_model import store_job
 from edge_model.dataset import CHECK_SEEDS, IST, simulate_household
-from gateway.alerts import AlertStore, alerts_migrations
-from gateway.app import JobContext
-from gateway.config import Config
+from gateway.alerts import AlertStore
 from gateway.public_holidays import load_overrides
-from gateway.store import Batch, Store
-
-
-def _store_with_usage(path, power_w: np.ndarray, first_date: dt.date, floor_w: np.ndarray) -> Store:
-    """A real SQLite file holding one node's energy in 5-minute intervals: each hour has `power_w`
-    as its mean and `floor_w` as its lowest 5-minute mean (the first slot; the other 11 share the rest)."""
-    store = Store(path, migrations=[alerts_migrations])
-    origin_ms = int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000)
-    node = store.ensure_node("main", "sim", origin_ms)
-    batch = Batch()
-    slot_ms = 300_000
-    for i, (p, f) in enumerate(zip(power_w, floor_w)):
-        rest = (12 * p - f) / 11
-        for k, w in enumerate([f] + [rest] * 11):
-            start = origin_ms + i * 3_600_000 + k * slot_ms
-            batch.add_energy(node, start, start + slot_ms, int(round(w * 1000 / 12)))  # mWh in 5 minutes
-    store.write_batch(batch, [], rollup=True)
-    return store
-
-
-def _ctx(store: Store, tmp_path, now_ms: int) -> JobContext:
-    config = Config({}).replace("gateway", db=str(tmp_path / "powergw.db"), timezone="Asia/Kolkata")
-    return JobContext(store=store, config=config, now_ms=lambda: now_ms, extras={})
-
-
-def _end_of_day_ms(first_date: dt.date, days: int) -> int:
-    return int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000) + days * 86_400_000 - 1
+from theft_store import end_of_day_ms, job_context, store_with_usage
 
 
 @pytest.fixture
 def tapped(tmp_path):
     h = simulate_household(CHECK_SEEDS + 5, 40, "tap_constant", None, load_overrides(), theft_start_day=35, magnitude_w=1_000.0, theft_days=5)
-    return h, _store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date, h.floor_w)
+    return h, store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date, h.floor_w)
 
 
 def test_a_tap_becomes_one_theft_alert_with_numbers_and_never_a_storm(tmp_path, tapped):
     h, store = tapped
     for day in (37, 38, 39):  # the job runs again and again over the same pattern
-        result = store_job.score_job(_ctx(store, tmp_path, _end_of_day_ms(h.first_date, day)))
+        result = store_job.score_job(job_context(store, tmp_path, end_of_day_ms(h.first_date, day)))
         assert not result.learning
     rows = AlertStore(store).list(kind="theft")
     assert len(rows) == 1 and rows[0]["state"] == "open" and rows[0]["severity"] == "critical"
@@ -71,9 +43,9 @@ def test_a_much_larger_load_in_an_alerted_band_is_a_new_alert_not_a_silent_repea
         night = slice(day * 24, day * 24 + 5)
         power[night] += 500.0 if day < 34 else 1_500.0
         floor[night] += 500.0 if day < 34 else 1_500.0
-    store = _store_with_usage(tmp_path / "powergw.db", power, h.first_date, floor)
+    store = store_with_usage(tmp_path / "powergw.db", power, h.first_date, floor)
     for day in range(31, 40):
-        store_job.score_job(_ctx(store, tmp_path, _end_of_day_ms(h.first_date, day)))
+        store_job.score_job(job_context(store, tmp_path, end_of_day_ms(h.first_date, day)))
     first, bigger = sorted(AlertStore(store).list(kind="theft"), key=lambda r: r["id"])
     assert first["dedup_key"] == "theft:00-05" and bigger["dedup_key"] == "theft:00-05:escalated"
     assert "up from +" in bigger["message"] and bigger["data"]["excess_w"] >= 2 * first["data"]["excess_w"]
@@ -81,11 +53,11 @@ def test_a_much_larger_load_in_an_alerted_band_is_a_new_alert_not_a_silent_repea
 
 def test_hourly_mean_and_floor_come_back_from_the_stores_rollups(tapped):
     h, store = tapped
-    first, power, floor = store_job.hourly_from_store(store, _end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=40)
+    first, power, floor = store_job.hourly_from_store(store, end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=40)
     assert first == h.first_date
     assert np.allclose(power, h.power_w, atol=0.01)
     assert np.allclose(floor, h.floor_w, atol=0.05)  # the lowest 5-minute mean, from the minute rollups
-    _, power, floor = store_job.hourly_from_store(store, _end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=45)
+    _, power, floor = store_job.hourly_from_store(store, end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=45)
     assert np.isnan(power[:5 * 24]).all() and np.isnan(floor[:5 * 24]).all()  # before the first reading
 
 
@@ -102,7 +74,7 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
     from edge_model.feedback import load_examples
 
     h, store = tapped
-    ctx = _ctx(store, tmp_path, _end_of_day_ms(h.first_date, 37))
+    ctx = job_context(store, tmp_path, end_of_day_ms(h.first_date, 37))
     store_job.score_job(ctx)
     alerts = AlertStore(store)
     (alert,) = alerts.list(kind="theft")
@@ -125,8 +97,8 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
 
 def test_a_short_history_says_still_learning_and_never_alerts(tmp_path):
     h = simulate_household(CHECK_SEEDS + 6, 4, None, None, load_overrides())
-    store = _store_with_usage(tmp_path / "powergw.db", h.power_w + 2_000.0, h.first_date, h.floor_w + 2_000.0)
-    result = store_job.score_job(_ctx(store, tmp_path, _end_of_day_ms(h.first_date, 4)))
+    store = store_with_usage(tmp_path / "powergw.db", h.power_w + 2_000.0, h.first_date, h.floor_w + 2_000.0)
+    result = store_job.score_job(job_context(store, tmp_path, end_of_day_ms(h.first_date, 4)))
     assert result.learning and not AlertStore(store).list(kind="theft")
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
     assert status["learning"] is True and "still learning" in status["status"]
@@ -134,7 +106,7 @@ def test_a_short_history_says_still_learning_and_never_alerts(tmp_path):
 
 def test_the_weekly_retrain_does_nothing_without_new_feedback(tmp_path, tapped):
     _, store = tapped
-    assert store_job.retrain_job(_ctx(store, tmp_path, 0)) is False
+    assert store_job.retrain_job(job_context(store, tmp_path, 0)) is False
 
 
 def test_the_weekly_retrain_waits_when_the_gateway_has_too_little_memory(tmp_path, tapped, monkeypatch, caplog):
@@ -145,7 +117,7 @@ def test_the_weekly_retrain_waits_when_the_gateway_has_too_little_memory(tmp_pat
     _, store = tapped
     save_examples(tmp_path / "models" / store_job.FEEDBACK_FILE, Examples(np.zeros((4, N_FEATURES)), np.zeros(4, dtype=np.int64), np.ones(4), np.zeros(4)))
     monkeypatch.setattr(store_job, "_available_mb", lambda: 380.0)  # a Pi Zero 2 W with the daemon running
-    assert store_job.retrain_job(_ctx(store, tmp_path, 1_000)) is False
+    assert store_job.retrain_job(job_context(store, tmp_path, 1_000)) is False
     last = json.loads(store.get_meta("theft.last_retrain"))
     assert "380 MB available" in last["skipped"] and last["at_ms"] == 1_000
     assert "retrain skipped" in caplog.text
@@ -157,7 +129,7 @@ def test_the_weekly_retrain_waits_when_the_gateway_has_too_little_memory(tmp_pat
 
 def test_rules_saved_by_an_older_gateway_load_and_a_showing_pattern_renews_its_rule(tmp_path, tapped):
     h, store = tapped
-    now_ms = _end_of_day_ms(h.first_date, 40)
+    now_ms = end_of_day_ms(h.first_date, 40)
     origin_s = dt.datetime(h.first_date.year, h.first_date.month, h.first_date.day, tzinfo=IST).timestamp()
     old_row = {"first_hour": 0, "last_hour": 0, "weekdays": list(range(7)), "max_power_w": 5000.0,
                "expires_s": now_ms / 1000 + 3_600, "excess_cap_w": 1200.0, "usual_w": [float(np.median(h.power_w[:24 * 30]))] * 24,
@@ -178,7 +150,7 @@ def test_a_rule_that_expired_while_the_job_was_not_running_is_renewed_by_what_it
     """The job last ran before a renewing rule's expiry (the gateway was off for two days); the
     pattern showed before the expiry, so the next run renews the rule instead of dropping it."""
     h, store = tapped
-    now_ms = _end_of_day_ms(h.first_date, 40)
+    now_ms = end_of_day_ms(h.first_date, 40)
     origin_s = dt.datetime(h.first_date.year, h.first_date.month, h.first_date.day, tzinfo=IST).timestamp()
     row = {"first_hour": 0, "last_hour": 0, "weekdays": list(range(7)), "max_power_w": 5000.0,
            "expires_s": origin_s + 38 * 86_400, "excess_cap_w": 1200.0, "usual_w": [float(np.median(h.power_w[:24 * 30]))] * 24,
@@ -187,7 +159,7 @@ def test_a_rule_that_expired_while_the_job_was_not_running_is_renewed_by_what_it
     lapsed = {**row, "expires_s": origin_s + 2 * 86_400, "alert_id": 8}  # expired before the 36 days the job reads
     store.set_meta(store_job.RULES_KEY, json.dumps([row, lapsed]))
     assert now_ms / 1000 > row["expires_s"]
-    store_job.score_job(_ctx(store, tmp_path, now_ms))
+    store_job.score_job(job_context(store, tmp_path, now_ms))
     saved = {r["alert_id"]: r for r in json.loads(store.get_meta(store_job.RULES_KEY))}
     assert set(saved) == {7}  # the lapsed rule is gone once the rules are saved again
     assert saved[7]["expires_s"] > origin_s + 37 * 86_400 + 29 * 86_400  # renewed from the load's hours up to its expiry
@@ -196,7 +168,7 @@ def test_a_rule_that_expired_while_the_job_was_not_running_is_renewed_by_what_it
 
 def test_unreadable_ignore_rules_are_kept_aside_and_scoring_goes_on(tmp_path, tapped, caplog):
     h, store = tapped
-    now_ms = _end_of_day_ms(h.first_date, 40)
+    now_ms = end_of_day_ms(h.first_date, 40)
     good = {"first_hour": 0, "last_hour": 4, "weekdays": list(range(7)), "max_power_w": 1500.0,
             "expires_s": now_ms / 1000 + 86_400, "alert_id": 3}
     newer = {**good, "alert_id": 4, "a_field_from_a_newer_gateway": 1}  # read, the unknown field left aside
@@ -209,7 +181,7 @@ def test_unreadable_ignore_rules_are_kept_aside_and_scoring_goes_on(tmp_path, ta
     store.set_meta(store_job.RULES_KEY, "{cut off")
     assert store_job._load_rules(store, now_ms / 1000) == []
     assert "{cut off" in json.loads(store.get_meta(store_job.UNREADABLE_RULES_KEY))
-    result = store_job.score_job(_ctx(store, tmp_path, now_ms))  # the theft job still runs
+    result = store_job.score_job(job_context(store, tmp_path, now_ms))  # the theft job still runs
     assert not result.learning and AlertStore(store).list(kind="theft")
 
 

@@ -3,53 +3,22 @@ rule and normal examples are taken back, the pattern is watched again, and a new
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
-import numpy as np
 import pytest
 
 from edge_model import store_job
-from edge_model.dataset import CHECK_SEEDS, IST, simulate_household
+from edge_model.dataset import CHECK_SEEDS, simulate_household
 from edge_model.feedback import load_examples
-from gateway.alerts import AlertStore, alerts_migrations
-from gateway.app import JobContext
-from gateway.config import Config
+from gateway.alerts import AlertStore
 from gateway.public_holidays import load_overrides
-from gateway.store import Batch, Store
-
-
-# The fixture pattern of tests/test_edge_model_daemon.py, copied (that file has its own owner).
-def _store_with_usage(path, power_w: np.ndarray, first_date: dt.date, floor_w: np.ndarray) -> Store:
-    """A real SQLite file holding one node's energy in 5-minute intervals: each hour has `power_w`
-    as its mean and `floor_w` as its lowest 5-minute mean (the first slot; the other 11 share the rest)."""
-    store = Store(path, migrations=[alerts_migrations])
-    origin_ms = int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000)
-    node = store.ensure_node("main", "sim", origin_ms)
-    batch = Batch()
-    slot_ms = 300_000
-    for i, (p, f) in enumerate(zip(power_w, floor_w)):
-        rest = (12 * p - f) / 11
-        for k, w in enumerate([f] + [rest] * 11):
-            start = origin_ms + i * 3_600_000 + k * slot_ms
-            batch.add_energy(node, start, start + slot_ms, int(round(w * 1000 / 12)))  # mWh in 5 minutes
-    store.write_batch(batch, [], rollup=True)
-    return store
-
-
-def _ctx(store: Store, tmp_path, now_ms: int) -> JobContext:
-    config = Config({}).replace("gateway", db=str(tmp_path / "powergw.db"), timezone="Asia/Kolkata")
-    return JobContext(store=store, config=config, now_ms=lambda: now_ms, extras={})
-
-
-def _end_of_day_ms(first_date: dt.date, days: int) -> int:
-    return int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000) + days * 86_400_000 - 1
+from theft_store import end_of_day_ms, job_context, store_with_usage
 
 
 @pytest.fixture
 def tapped(tmp_path):
     h = simulate_household(CHECK_SEEDS + 5, 40, "tap_constant", None, load_overrides(), theft_start_day=35, magnitude_w=1_000.0, theft_days=5)
-    return h, _store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date, h.floor_w)
+    return h, store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date, h.floor_w)
 
 
 @pytest.fixture
@@ -62,11 +31,11 @@ def returning(tmp_path):
         night = slice(day * 24, day * 24 + 5)
         power[night] += 800.0
         floor[night] += 800.0
-    return h, _store_with_usage(tmp_path / "powergw.db", power, h.first_date, floor)
+    return h, store_with_usage(tmp_path / "powergw.db", power, h.first_date, floor)
 
 
 def _run(store, tmp_path, h, day: int):
-    ctx = _ctx(store, tmp_path, _end_of_day_ms(h.first_date, day))
+    ctx = job_context(store, tmp_path, end_of_day_ms(h.first_date, day))
     return ctx, store_job.score_job(ctx)
 
 
@@ -112,7 +81,7 @@ def test_stop_ignoring_takes_the_rule_and_examples_back_and_the_pattern_alerts_a
     assert again["state"] == "open" and again["repeat_count"] == 2  # counted on the reopened alert, not a new row
     assert [a["id"] for a in alerts.list(kind="theft")] == [aid]
     # Ignore again: the job makes a new rule and stores the normal examples again.
-    alerts.act(aid, "ignore", "owner", "it is the AC after all", now_ms=_end_of_day_ms(h.first_date, 42))
+    alerts.act(aid, "ignore", "owner", "it is the AC after all", now_ms=end_of_day_ms(h.first_date, 42))
     _, result = _run(store, tmp_path, h, 43)
     assert [r["alert_id"] for r in _rules(store)] == [aid] and f"{aid}:ignored" in _done(store)
     assert _examples(tmp_path) >= alert["data"]["windows_over_threshold"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, log_in, open_page, pytestmark  # noqa: F401 - slow, needs chromium
+from test_ui_browser import ARTIFACTS, browser, log_in, open_page, pytestmark  # noqa: F401 - the browser fixture; slow, needs chromium
 from test_ui_support import ADMIN_PASSWORD, raise_alerts, seed_usage
 
 from edge_model import store_job
@@ -37,14 +37,6 @@ def site(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield {"url": server.url, "db": db, "theft": theft, "rule": rule}
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_ignored_patterns_are_listed_and_stop_ignoring_reopens_the_alert(browser, site):
