@@ -84,6 +84,21 @@ def test_alert_email_arrives(store, smtp):
     assert outbox.stats()["sent"] == 1 and send_due(outbox, config.email, T0 + 20).sent == 0
 
 
+def test_a_theft_email_says_what_it_means_and_what_to_do_without_raw_lists(store, smtp):
+    inbox, port = smtp
+    config = config_for(port)
+    alerts = alert_store(store, config)
+    aid, _ = alerts.raise_alert("theft", None, "+730 W from 23:00 to 06:00 on 4 of the last 4 nights; usual 240 W", now_ms=T0,
+                                dedup_key="theft:23-06", data={"excess_w": 730.2, "usual_w": 240.1, "days_seen": 4,
+                                                               "window_starts_s": [1721759400.0, 1721763000.0]})
+    assert send_due(EmailOutbox(store), config.email, T0 + 10).sent == 1
+    [(_, _, content)] = inbox.messages
+    assert "+730 W from 23:00 to 06:00" in content and "excess_w: 730.2" in content
+    assert "Ignore if it is yours" in content and "Raise if it is not" in content and "Stop ignoring" in content
+    assert "window_starts_s" not in content and "1721759400" not in content  # the windows are on the dashboard
+    assert f"powergw alerts act {aid} ignore|raise|resolve --by NAME" in content
+
+
 def test_server_down_then_up_delays_but_never_loses(store, tmp_path):
     port = free_port()  # nothing listens here yet
     config = config_for(port)

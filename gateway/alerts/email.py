@@ -50,13 +50,17 @@ def compose(alert: dict, prefix: str, when: str) -> tuple[str, str]:
     kind = KINDS.get(alert["kind"])
     title = kind.title if kind else alert["kind"]
     subject = f"{prefix} {alert['severity'].upper()}: {title}".strip()
-    lines = [alert["message"], "", f"Kind: {alert['kind']}", f"Severity: {alert['severity']}", f"When: {when}"]
+    lines = [alert["message"], ""]
+    if kind and kind.advice:
+        lines += [kind.advice, ""]
+    lines += [f"Kind: {alert['kind']}", f"Severity: {alert['severity']}", f"When: {when}"]
     if alert.get("node_id"):
         lines.append(f"Node: {alert['node_id']}")
     for key, value in sorted((alert.get("data") or {}).items()):
-        lines.append(f"{key}: {value}")
+        if not isinstance(value, (list, dict)):  # lists (a theft alert's window starts) are on the dashboard
+            lines.append(f"{key}: {value}")
     lines += ["", f"Alert #{alert['id']}: see it, ignore, raise or resolve it on the gateway's dashboard or with",
-              f"  powergw alerts act {alert['id']} resolve --by NAME"]
+              f"  powergw alerts act {alert['id']} ignore|raise|resolve --by NAME"]
     return subject, "\n".join(lines) + "\n"
 
 

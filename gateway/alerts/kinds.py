@@ -21,6 +21,19 @@ class AlertKind:
     severity: str
     emails: bool
     dedup: str = "open"
+    advice: str = ""  # what the household can do, in its e-mail (empty: the message says enough)
+
+
+THEFT_ADVICE = (
+    "What it means: your connection drew that much more than usual in those hours on those days.\n"
+    "It may be someone drawing power through your line, or something new of your own: a new AC,\n"
+    "an EV charger, guests, a pump.\n"
+    "What to do, on the gateway's dashboard (Alerts):\n"
+    "  - Ignore if it is yours: the gateway treats this pattern as your home's usual load from then\n"
+    "    on, while a larger load on top of it still alerts. Stop ignoring takes that back.\n"
+    "  - Raise if it is not: the alert stays and the gateway keeps watching. Look at the meter and\n"
+    "    the wiring from it, or ask your electricity board to inspect the service line."
+)
 
 
 KINDS: dict[str, AlertKind] = {
@@ -36,7 +49,7 @@ KINDS: dict[str, AlertKind] = {
         AlertKind("cloud_reregister", "Cloud refused this gateway: register it again", "critical", emails=True),
         AlertKind("sync_dead_letter", "An event the cloud will never accept", "warning", emails=True),
         AlertKind("model_rejected", "A theft model from the cloud was refused (checksum, features version, metadata or it cannot be scored)", "warning", emails=False),
-        AlertKind("theft", "Possible theft or tapping", "critical", emails=True),
+        AlertKind("theft", "Possible theft or tapping", "critical", emails=True, advice=THEFT_ADVICE),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
         AlertKind("metered_node_unknown", "A whole-house node in [billing] metered_nodes has never reported", "warning",
                   emails=True),
