@@ -166,6 +166,26 @@ def test_a_rule_that_expired_while_the_job_was_not_running_is_renewed_by_what_it
     assert not AlertStore(store).list(kind="theft")  # and the Ignored load stays quiet
 
 
+@pytest.mark.parametrize("damage", ["model", "metadata"])
+def test_a_damaged_current_model_falls_back_to_the_shipped_one_and_says_so(tmp_path, tapped, caplog, damage):
+    """A model file damaged on the SD card (or its metadata cut off) must not stop theft detection:
+    the job scores with the shipped model, raises the tap's alert and says why in its status."""
+    from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
+
+    h, store = tapped
+    registry = ModelRegistry(tmp_path / "models")
+    metadata = json.loads((SHIPPED_MODEL_DIR / "metadata.json").read_text())
+    version = registry.add((SHIPPED_MODEL_DIR / "model.onnx").read_bytes()[:5_000], metadata)  # cut off
+    registry.promote(version)
+    if damage == "metadata":
+        (tmp_path / "models" / version / "metadata.json").write_text('{"features_version": 4, "thresh')
+    result = store_job.score_job(job_context(store, tmp_path, end_of_day_ms(h.first_date, 38)))
+    assert AlertStore(store).list(kind="theft")  # the 1 kW tap is still caught
+    status = json.loads(store.get_meta(store_job.STATUS_KEY))
+    assert f"model {version} cannot be loaded, using the shipped model" in result.status == status["status"]
+    assert status["model"] == "shipped" and f"the current model {version} cannot be loaded" in caplog.text
+
+
 def test_unreadable_ignore_rules_are_kept_aside_and_scoring_goes_on(tmp_path, tapped, caplog):
     h, store = tapped
     now_ms = end_of_day_ms(h.first_date, 40)
