@@ -94,12 +94,13 @@ def promote_if_no_regression(registry: ModelRegistry, version: str, check: Check
     """Promote `version` unless it is worse than the current model on the fixed check set (or on the household's own labels)."""
     held = check.examples()
     new = check_model(registry.root / version, check, held)
-    old = check_model(registry.current_dir(), check, held)
+    in_use = registry.load_current()[0].model_dir  # the shipped model while the current one cannot be loaded
+    old = check_model(in_use, check, held)
     comparison = {"candidate": new, "current": old, "current_version": registry.current() or "shipped"}
     ok = new["roc_auc"] >= old["roc_auc"] - MAX_AUC_LOSS and new["recall_at_threshold"] >= old["recall_at_threshold"] - MAX_RECALL_LOSS
     if feedback is not None and len(feedback):
         new_fb = _feedback_accuracy(registry.root / version, feedback)
-        old_fb = _feedback_accuracy(registry.current_dir(), feedback)
+        old_fb = _feedback_accuracy(in_use, feedback)
         comparison["feedback_accuracy"] = {"candidate": new_fb, "current": old_fb}
         ok = ok and new_fb >= old_fb
     if ok:

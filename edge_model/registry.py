@@ -8,10 +8,13 @@ Layout under a registry root (by default under the gateway's data directory):
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
 from edge_model import FEATURES_VERSION, METADATA_FILE, MODEL_FILE, EdgeModelError
+
+log = logging.getLogger(__name__)
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "models" / "shipped"
 STATE_FILE = "state.json"
@@ -50,6 +53,23 @@ class ModelRegistry:
         if current and self.metadata(current).get("features_version") == FEATURES_VERSION:
             return self.root / current
         return self.shipped
+
+    def load_current(self):
+        """(Scorer, problem): the current model and "", or, when it cannot be loaded (a file damaged
+        on the SD card, a metadata file cut off), the shipped model and why, so that theft detection
+        goes on and a retrain is compared with the model really in use. The shipped model itself
+        failing is an error."""
+        from edge_model.scoring import Scorer
+
+        try:
+            return Scorer(self.current_dir()), ""
+        except (EdgeModelError, OSError, ValueError) as err:
+            current = self.current()
+            if current is None:
+                raise
+            log.warning("the current theft model %s cannot be loaded (%s); the shipped model is used until a retrain "
+                        "or `powergw model rollback`", current, err)
+            return Scorer(self.shipped), f"model {current} cannot be loaded, using the shipped model; see the log"
 
     def metadata(self, version: str | None = None) -> dict:
         path = (self.root / version if version else self.current_dir()) / METADATA_FILE

@@ -315,7 +315,7 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     series_start_s = dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
     rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, series_start_s), calendar, tz)
     rules = renew_rules(store, rules, first, power, floor, tz)
-    scorer, problem = load_scorer(ModelRegistry(root))
+    scorer, problem = ModelRegistry(root).load_current()
     since_s = float(store.get_meta(SCORED_KEY, "0"))
     result = score_recent(first, power, floor, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r for _, r in rules), calendar, since_s, tz)
     if problem:
@@ -332,23 +332,6 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
                                            "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))
     return result
-
-
-def load_scorer(registry) -> tuple[Scorer, str]:
-    """The registry's current model and "", or, when it cannot be loaded (a file damaged on the SD
-    card, a metadata file cut off), the model shipped in the package and why: theft detection goes
-    on rather than failing every hour. The shipped model itself failing is an error."""
-    from edge_model import EdgeModelError
-
-    try:
-        return Scorer(registry.current_dir()), ""
-    except (EdgeModelError, OSError, ValueError) as err:
-        current = registry.current()
-        if current is None:
-            raise
-        log.warning("theft: the current model %s cannot be loaded (%s); scoring with the shipped model until a "
-                    "retrain or `powergw model rollback`", current, err)
-        return Scorer(registry.shipped), f"model {current} cannot be loaded, using the shipped model; see the log"
 
 
 def not_scored(store, now_ms: int, err) -> ScoringResult:

@@ -401,6 +401,24 @@ def test_a_regressed_candidate_is_not_promoted(tmp_path, small_model):
     assert comparison["candidate"]["roc_auc"] < comparison["current"]["roc_auc"]
 
 
+def test_a_retrain_is_compared_with_the_model_in_use_when_the_current_one_is_damaged(tmp_path, small_model):
+    """The current version's file was damaged on the SD card: scoring uses the shipped model, so a
+    retrain is compared with that one (it used to fail on loading the damaged file, every week)."""
+    from edge_model.pipeline import CheckSet, check_model, promote_if_no_regression
+
+    onnx_bytes, metadata = small_model
+    registry = ModelRegistry(tmp_path / "models")
+    damaged = registry.add(onnx_bytes[: len(onnx_bytes) // 2], metadata)
+    registry.promote(damaged)
+    scorer, problem = registry.load_current()
+    assert scorer.model_dir == registry.shipped and f"model {damaged} cannot be loaded" in problem
+    candidate = registry.add(onnx_bytes, metadata)
+    check = CheckSet(households=2, days=56)
+    promoted, comparison = promote_if_no_regression(registry, candidate, check)
+    assert comparison["current"] == check_model(registry.shipped, check, check.examples())
+    assert registry.current() == (candidate if promoted else damaged)
+
+
 # -- CLI --------------------------------------------------------------------------------------
 
 

@@ -183,7 +183,7 @@ def test_a_damaged_current_model_falls_back_to_the_shipped_one_and_says_so(tmp_p
     assert AlertStore(store).list(kind="theft")  # the 1 kW tap is still caught
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
     assert f"model {version} cannot be loaded, using the shipped model" in result.status == status["status"]
-    assert status["model"] == "shipped" and f"the current model {version} cannot be loaded" in caplog.text
+    assert status["model"] == "shipped" and f"the current theft model {version} cannot be loaded" in caplog.text
 
 
 def test_unreadable_ignore_rules_are_kept_aside_and_scoring_goes_on(tmp_path, tapped, caplog):
