@@ -231,12 +231,26 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
         current = json.loads((root / "state.json").read_text()).get("current")
     except (OSError, ValueError):
         current = None
-    model_dir = root / current if current else Path(next(iter(spec.submodule_search_locations))) / "models" / "shipped"
+    from edge_model import FEATURES_VERSION, MIN_HISTORY_DAYS
+
+    shipped = Path(next(iter(spec.submodule_search_locations))) / "models" / "shipped"
+    # The model that scores, as the daemon picks it (ModelRegistry.current_dir / load_current): the
+    # current version, or the shipped model while it is of other features or its metadata is unreadable.
+    meta, problem = None, None
+    if current:
+        try:
+            meta = json.loads((root / current / "metadata.json").read_text())
+        except (OSError, ValueError):
+            problem = f"model {current} cannot be read; the shipped model is used"
+        if meta is not None and meta.get("features_version") != FEATURES_VERSION:
+            meta, problem = None, f"model {current} is of features v{meta.get('features_version')}; the shipped model is used until a retrain"
+        if meta is None:
+            current = None
+    model_dir = root / current if current else shipped
     try:
-        meta = json.loads((model_dir / "metadata.json").read_text())
+        meta = meta if meta is not None else json.loads((model_dir / "metadata.json").read_text())
     except (OSError, ValueError) as err:
         raise Unavailable(f"no usable theft model in {model_dir}: {err}") from err
-    from edge_model import MIN_HISTORY_DAYS
 
     days = store.conn.execute("SELECT count(DISTINCT day) FROM usage_day").fetchone()[0]
     check = (meta.get("metrics") or {}).get("check_set") or {}
@@ -259,6 +273,7 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
         "last_status": last.get("status"),
         "last_model": last.get("model"),
         "ignore_rules": ignore_rules(store, now_ms, tz),
+        "problem": problem,
     }
 
 

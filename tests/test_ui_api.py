@@ -781,6 +781,31 @@ def test_model_status(admin, tmp_path, ui_db):
     assert m["last_run_ms"] == NOW_MS - 600_000 and m["last_status"].startswith("watching") and m["last_model"] == "shipped"
 
 
+def test_model_status_names_the_model_the_daemon_really_uses(tmp_path, ui_db):
+    """A current version whose metadata is cut off, or of another features version: the daemon scores
+    with the shipped model (ModelRegistry.load_current), and the dashboard says so instead of failing."""
+    from edge_model import FEATURES_VERSION
+    from gateway.app import open_store
+    from local_ui.services import model_status
+
+    root = tmp_path / "models"
+    (root / "v0001").mkdir(parents=True)
+    (root / "state.json").write_text(json.dumps({"current": "v0001", "history": ["v0001"]}))
+    store = open_store(ui_db)
+    try:
+        (root / "v0001" / "metadata.json").write_text('{"features_version": 4, "thresh')
+        m = model_status(store, NOW_MS, root)
+        assert m["source"] == "shipped" and m["problem"] == "model v0001 cannot be read; the shipped model is used"
+        (root / "v0001" / "metadata.json").write_text(json.dumps({"features_version": FEATURES_VERSION - 1, "threshold": 0.4, "version": "v0001"}))
+        m = model_status(store, NOW_MS, root)
+        assert m["source"] == "shipped" and f"is of features v{FEATURES_VERSION - 1}" in m["problem"]
+        (root / "v0001" / "metadata.json").write_text(json.dumps({"features_version": FEATURES_VERSION, "threshold": 0.4, "version": "v0001"}))
+        m = model_status(store, NOW_MS, root)
+        assert m["source"] == "registry" and m["version"] == "v0001" and m["problem"] is None
+    finally:
+        store.close()
+
+
 def test_settings_for_admin_and_viewer(admin, viewer):
     a = admin.get("/api/v1/settings").get_json()
     assert a["timezone"] == "Asia/Kolkata" and {u["username"] for u in a["users"]} == {"admin", "amma"}

@@ -167,6 +167,7 @@ export const Overview = {
             <div class="model-line" v-if="data.model.learning">{{ t('model_learning', { days: data.model.history_days, min: data.model.min_history_days }) }}</div>
             <div class="model-line" v-else>{{ t('model_active', { version: data.model.version }) }}</div>
             <div class="muted small" v-if="data.model.check_set.roc_auc">{{ t('model_figures', { auc: num(data.model.check_set.roc_auc, 2), days: data.model.history_days }) }}</div>
+            <div class="small bad-text" v-if="data.model.problem" data-testid="model-problem">{{ data.model.problem }}</div>
             <div class="muted small" v-if="data.model.last_run_ms">{{ t('model_last_run', { when: ago(data.model.last_run_ms) }) }}</div>
             <div class="muted small" v-else>{{ t('model_not_run') }}</div>
             <div class="progress" v-if="data.model.learning"><div :style="{ width: Math.min(100, 100 * data.model.history_days / data.model.min_history_days) + '%' }"></div></div>
