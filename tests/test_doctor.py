@@ -103,6 +103,23 @@ def test_problems_each_say_what_to_do_and_set_the_exit_code(tmp_path, gateway_db
     assert exit_code(findings) == 1
 
 
+def test_a_current_theft_model_with_cut_off_metadata_is_a_problem_not_a_crash(tmp_path, gateway_db, monkeypatch):
+    from gateway.ops.metrics import render
+
+    monkeypatch.delenv("POWERGW_DATA_DIR", raising=False)
+    models = gateway_db.parent / "models"
+    (models / "v0001").mkdir(parents=True)
+    (models / "state.json").write_text(json.dumps({"current": "v0001", "history": ["v0001"]}))
+    (models / "v0001" / "metadata.json").write_text('{"features_version": 4, "thresh')  # cut off on the SD card
+    findings = run_checks(situation(tmp_path, gateway_db, Config({}), host(tmp_path), T0 + 125_000))
+    (model,) = by_check(findings)["theft model"]
+    assert model.status == PROBLEM and "version v0001" in model.message and "unreadable" in model.message
+    assert "the daemon scores with the shipped model meanwhile" in model.message and "rollback" in model.action
+    assert exit_code(findings) != 0
+    text = render(gateway_db).decode()  # /metrics still answers, without the model's info
+    assert "powergw_database_up 1.0" in text and "powergw_model_info" not in text
+
+
 def test_a_damaged_database_is_a_problem(tmp_path, gateway_db):
     data = bytearray(gateway_db.read_bytes())
     # Overwrite the middle of the file (table pages), keeping the header readable.

@@ -170,12 +170,17 @@ def read_model(registry_root: Path) -> ModelInfo | None:
     except ImportError:
         return None
     registry = ModelRegistry(registry_root)
+    current = registry.current()
     try:
+        model_dir = registry.current_dir()
         meta = registry.metadata()
     except (OSError, ValueError) as err:
-        raise OpsError(f"theft model in {registry.current_dir()} is unreadable: {err}") from err
-    source = "registry" if registry.current() else "shipped"
-    return ModelInfo(str(meta.get("version") or registry.current() or "shipped"), source, meta.get("trained_at"))
+        where = f"version {current} in {registry_root}" if current else f"shipped with the package ({registry.shipped})"
+        also = "; the daemon scores with the shipped model meanwhile" if current else ""
+        raise OpsError(f"theft model {where} is unreadable: {err}{also}") from err
+    # The current version of other features is not used: the shipped model scores until a retrain.
+    source = "registry" if model_dir != registry.shipped else "shipped"
+    return ModelInfo(str(meta.get("version") or (current if source == "registry" else "shipped")), source, meta.get("trained_at"))
 
 
 def read_live(runtime_dir: Path) -> dict | None:
