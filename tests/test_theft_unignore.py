@@ -47,6 +47,14 @@ def _done(store) -> set[str]:
     return set(json.loads(store.get_meta(store_job.FEEDBACK_KEY, "[]")))
 
 
+def _first_alert(store, tmp_path, h, day: int):
+    """Run the job up to `day`: (alerts, ctx, the theft alert it raised, its id)."""
+    alerts = AlertStore(store)
+    ctx, _ = _run(store, tmp_path, h, day)
+    (alert,) = alerts.list(kind="theft")
+    return alerts, ctx, alert, alert["id"]
+
+
 def _examples(tmp_path) -> int:
     examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
     return 0 if examples is None else len(examples)
@@ -55,10 +63,7 @@ def _examples(tmp_path) -> int:
 @pytest.mark.parametrize("taken_back", [True, False], ids=["stop-ignoring", "ignore-kept"])
 def test_stop_ignoring_takes_the_rule_and_examples_back_and_the_pattern_alerts_again(tmp_path, returning, taken_back):
     h, store = returning
-    alerts = AlertStore(store)
-    ctx, _ = _run(store, tmp_path, h, 31)
-    (alert,) = alerts.list(kind="theft")
-    aid = alert["id"]
+    alerts, ctx, alert, aid = _first_alert(store, tmp_path, h, 31)
     alerts.act(aid, "ignore", "owner", "our new AC", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 33)
     assert [r["alert_id"] for r in _rules(store)] == [aid] and f"{aid}:ignored" in _done(store)
@@ -93,10 +98,7 @@ def test_stop_ignoring_then_resolve_before_the_job_runs_still_takes_the_ignore_b
     """The owner un-ignores and resolves within the hour: the job never sees the alert open, its
     history says the Ignore was taken back. Resolving an alert that stays ignored keeps its rule."""
     h, store = tapped
-    alerts = AlertStore(store)
-    ctx, _ = _run(store, tmp_path, h, 37)
-    (alert,) = alerts.list(kind="theft")
-    aid = alert["id"]
+    alerts, ctx, alert, aid = _first_alert(store, tmp_path, h, 37)
     alerts.act(aid, "ignore", "owner", "that is our new pump", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
     assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(tmp_path) > 0
@@ -120,11 +122,9 @@ def test_stop_ignoring_then_resolve_before_the_job_runs_still_takes_the_ignore_b
 
 def test_an_ignore_taken_back_before_the_job_saw_it_leaves_nothing(tmp_path, tapped):
     h, store = tapped
-    alerts = AlertStore(store)
-    ctx, _ = _run(store, tmp_path, h, 37)
-    (alert,) = alerts.list(kind="theft")
-    alerts.act(alert["id"], "ignore", "owner", now_ms=ctx.now_ms())
-    alerts.act(alert["id"], "unignore", "owner", now_ms=ctx.now_ms())
+    alerts, ctx, _, aid = _first_alert(store, tmp_path, h, 37)
+    alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
+    alerts.act(aid, "unignore", "owner", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
     assert _rules(store) == [] and _examples(tmp_path) == 0 and _done(store) == set()
 
@@ -134,10 +134,7 @@ def test_an_answer_then_resolve_before_the_job_runs_is_still_taken(tmp_path, tap
     """Ignore (or Raise) and then Resolve within the hour: the job never sees the alert ignored or
     raised, its history says what the owner answered, and that answer is acted on once."""
     h, store = tapped
-    alerts = AlertStore(store)
-    ctx, _ = _run(store, tmp_path, h, 37)
-    (alert,) = alerts.list(kind="theft")
-    aid = alert["id"]
+    alerts, ctx, alert, aid = _first_alert(store, tmp_path, h, 37)
     alerts.act(aid, answer, "owner", now_ms=ctx.now_ms())
     alerts.act(aid, "resolve", "owner", "dealt with", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
@@ -155,10 +152,7 @@ def test_an_answer_then_resolve_before_the_job_runs_is_still_taken(tmp_path, tap
 
 def test_a_raise_after_a_processed_ignore_then_resolve_takes_the_rule_back(tmp_path, tapped):
     h, store = tapped
-    alerts = AlertStore(store)
-    ctx, _ = _run(store, tmp_path, h, 37)
-    (alert,) = alerts.list(kind="theft")
-    aid = alert["id"]
+    alerts, ctx, alert, aid = _first_alert(store, tmp_path, h, 37)
     alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
     assert [r["alert_id"] for r in _rules(store)] == [aid]
@@ -175,10 +169,7 @@ def test_a_resolved_ignored_pattern_can_still_be_un_ignored_and_the_job_takes_it
     from gateway.alerts import AlertError
 
     h, store = tapped
-    alerts = AlertStore(store)
-    ctx, _ = _run(store, tmp_path, h, 37)
-    (alert,) = alerts.list(kind="theft")
-    aid = alert["id"]
+    alerts, ctx, alert, aid = _first_alert(store, tmp_path, h, 37)
     alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
     alerts.act(aid, "resolve", "owner", "it is the pump", now_ms=ctx.now_ms() + 1)
     _run(store, tmp_path, h, 37)
