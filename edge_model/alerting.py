@@ -177,6 +177,14 @@ class SuppressionRule:
                 "usual_floor_w": tuple(float(u) for u in row.get("usual_floor_w", ())), "hours": tuple(int(h) for h in row.get("hours", ()))})
             for name in ("first_hour", "last_hour", "max_power_w", "expires_s", "excess_cap_w", "start_s", "renew_days"):
                 float(getattr(rule, name))
+            # Optional numbers (None in rules from before them), as numbers: "12" would fail at scoring.
+            rule = replace(rule, **{name: float(getattr(rule, name)) for name in ("floor_cap_w", "steady_cap_w")
+                                    if getattr(rule, name) is not None})
+            # Per-hour values index by hour of day: 24 of them, or none (rules from before them).
+            if len(rule.usual_w) not in (0, 24) or len(rule.usual_floor_w) not in (0, 24):
+                raise ValueError(f"usual_w / usual_floor_w: expected 24 values or none, got {len(rule.usual_w)} / {len(rule.usual_floor_w)}")
+            if any(not 0 <= h < 24 for h in rule.hours):
+                raise ValueError(f"hours {list(rule.hours)}: expected hours of day 0-23")
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"not an Ignore rule ({type(err).__name__}: {err})") from None
         return rule

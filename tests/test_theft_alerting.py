@@ -293,6 +293,17 @@ def test_a_rule_saved_before_usual_load_was_kept_still_caps_by_power():
     assert np.array_equal(discount_ignored(power, hour, weekday, start, (old,)), power)  # no usual load: no reset
 
 
+def test_a_saved_rule_row_that_would_fail_at_scoring_is_refused_when_read():
+    """Rows the daemon keeps aside (edge_model.store_job) instead of failing the theft job every hour."""
+    rule, _ = ignored_rule()
+    row = rule.to_dict()
+    assert SuppressionRule.from_dict({**row, "steady_cap_w": "12.5"}).steady_cap_w == 12.5  # a number written as text
+    for bad in ({"steady_cap_w": "a lot"}, {"floor_cap_w": [1, 2]}, {"usual_w": [300.0] * 3}, {"usual_floor_w": [1.0] * 25},
+                {"hours": [0, 1, 24]}, {"weekdays": "every day"}, {"expires_s": None}):
+        with pytest.raises(ValueError, match="not an Ignore rule"):
+            SuppressionRule.from_dict({**row, **bad})
+
+
 def test_a_rule_saved_before_hours_and_renewal_loads_and_keeps_its_band_and_expiry():
     row = {"first_hour": 23, "last_hour": 5, "weekdays": [0, 1, 2, 3, 4, 5, 6], "max_power_w": 1400.0,
            "expires_s": MIDNIGHT_S + 90 * 86_400, "excess_cap_w": 1000.0, "usual_w": [300.0] * 24, "start_s": MIDNIGHT_S,
