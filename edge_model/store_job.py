@@ -162,8 +162,33 @@ UNREADABLE_RULES_KEY = "theft.rules_unreadable"  # JSON list of the raw texts of
 def _keep_unreadable(store, texts: list[str]) -> None:
     import json
 
-    kept = json.loads(store.get_meta(UNREADABLE_RULES_KEY, "[]"))
+    text = store.get_meta(UNREADABLE_RULES_KEY, "[]")
+    try:
+        kept = json.loads(text)
+        kept = kept if isinstance(kept, list) else [text]
+    except ValueError:  # the keeping place itself damaged: keep its text too
+        kept = [text]
     store.set_meta(UNREADABLE_RULES_KEY, json.dumps(kept + [t for t in texts if t not in kept]))
+
+
+def _feedback_done(store, rules: list[tuple[int, SuppressionRule]]) -> set[str]:
+    """FEEDBACK_KEY's "id:state" marks. Unreadable (cut off), it is rebuilt from the rules in force
+    (each is a processed Ignore) so that no Ignore makes a second rule, and its text is kept aside
+    with the unreadable rules; a Raise processed again only replaces its own examples."""
+    import json
+
+    text = store.get_meta(FEEDBACK_KEY, "[]")
+    try:
+        done = json.loads(text)
+        if not isinstance(done, list):
+            raise ValueError(f"a JSON list was expected, got {type(done).__name__}")
+        return {str(d) for d in done}
+    except ValueError as err:
+        _keep_unreadable(store, [text])
+        log.warning("theft: the Ignore/Raise marks are unreadable (%s); rebuilt from the %d rules in force", err, len(rules))
+        done = {f"{i}:ignored" for i, _ in rules}
+        store.set_meta(FEEDBACK_KEY, json.dumps(sorted(done)))
+        return done
 
 
 def _save_rules(store, rules: list[tuple[int, SuppressionRule]]) -> None:
@@ -228,7 +253,7 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
 
     from edge_model import feedback
 
-    done = set(json.loads(store.get_meta(FEEDBACK_KEY, "[]")))
+    done = _feedback_done(store, rules)
     acted, unignored, settled = [], [], []
     for a in alerts.list(kind="theft", limit=1000):
         key = a["id"]

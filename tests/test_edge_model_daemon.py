@@ -205,6 +205,26 @@ def test_unreadable_ignore_rules_are_kept_aside_and_scoring_goes_on(tmp_path, ta
     assert not result.learning and AlertStore(store).list(kind="theft")
 
 
+def test_unreadable_feedback_marks_are_rebuilt_from_the_rules_and_nothing_is_taught_twice(tmp_path, tapped, caplog):
+    from edge_model.feedback import load_examples
+
+    h, store = tapped
+    ctx = job_context(store, tmp_path, end_of_day_ms(h.first_date, 38))
+    store_job.score_job(ctx)
+    (alert,) = AlertStore(store).list(kind="theft")
+    AlertStore(store).act(alert["id"], "ignore", "owner", now_ms=ctx.now_ms())
+    store_job.score_job(ctx)
+    rows = len(load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE))
+    store.set_meta(store_job.FEEDBACK_KEY, '["3:ignored", "4:rai')  # cut off
+    store.set_meta(store_job.UNREADABLE_RULES_KEY, "{also cut")  # and the place kept-aside texts go
+    store_job.score_job(ctx)
+    assert [r["alert_id"] for r in json.loads(store.get_meta(store_job.RULES_KEY))] == [alert["id"]]  # no second rule
+    assert len(load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)) == rows  # no examples twice
+    assert f"{alert['id']}:ignored" in json.loads(store.get_meta(store_job.FEEDBACK_KEY))
+    assert json.loads(store.get_meta(store_job.UNREADABLE_RULES_KEY)) == ["{also cut", '["3:ignored", "4:rai']
+    assert "marks are unreadable" in caplog.text
+
+
 def test_feedback_rows_remember_their_alert_and_files_from_before_the_tag_still_load(tmp_path):
     from edge_model.dataset import Examples
     from edge_model.features import N_FEATURES
