@@ -298,20 +298,20 @@ def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor
     return rules
 
 
-_ANSWERS = {"ignore": "ignored", "raise": "raised", "unignore": None, None: None}
-
-
 def _answer(alerts, alert: dict) -> str | None:
     """The household's last answer on an alert: "ignored", "raised", or None (none yet, or Stop
     ignoring). An ignored or raised alert's state is its answer; an open one has none (only Stop
-    ignoring reopens an answered alert); a resolved one keeps the last answer in its history."""
-    from gateway.alerts.alert_store import last_answer
+    ignoring reopens an answered alert); a resolved one keeps the last answer in its history, as
+    the state that answer led to (gateway.alerts.kinds.ACTIONS)."""
+    from gateway.alerts.kinds import ACTIONS
 
     if alert["state"] in ("ignored", "raised"):
         return alert["state"]
     if alert["state"] == "open":
         return None
-    return _ANSWERS[last_answer(alerts.store.conn, alert["id"])]
+    action = alerts.last_answer(alert["id"])
+    to_state = ACTIONS[action][1] if action else None
+    return to_state if to_state in ("ignored", "raised") else None
 
 
 def score_job(ctx, state: str = "TN") -> ScoringResult:

@@ -165,6 +165,10 @@ class AlertStore:
         cur = self.store.conn.execute(sql, (*params, limit))
         return [_row(cur, r) for r in cur.fetchall()]
 
+    def last_answer(self, alert_id: int) -> str | None:
+        """The household's last answer on an alert ("ignore", "raise", "unignore"), or None."""
+        return last_answer(self.store.conn, alert_id)
+
     def counts(self) -> dict[str, int]:
         """Alerts per state (every state present, zero if none): the dashboard's badge."""
         out = dict.fromkeys(STATES, 0)
