@@ -33,9 +33,24 @@ class ModelRegistry:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and (p / MODEL_FILE).is_file())
 
     def _state(self) -> dict:
+        """state.json; while it cannot be read (damaged on the SD card) there is no current version,
+        so the shipped model scores, and a copy of the damaged file is kept (state.json.unreadable)."""
+        path = self.root / STATE_FILE
         try:
-            return json.loads((self.root / STATE_FILE).read_text())
+            text = path.read_text()
         except FileNotFoundError:
+            return {"current": None, "history": []}
+        try:
+            state = json.loads(text)
+            if not isinstance(state, dict) or not isinstance(state.get("history", []), list):
+                raise ValueError(f"a JSON object with a history list was expected, got {text[:60]!r}")
+            return {"current": state.get("current"), "history": state.get("history", [])}
+        except ValueError as err:
+            kept = self.root / (STATE_FILE + ".unreadable")
+            if not kept.exists():
+                kept.write_text(text)
+                log.warning("theft model registry %s: %s is unreadable (%s); the shipped model is used, the file is kept as %s",
+                            self.root, STATE_FILE, err, kept.name)
             return {"current": None, "history": []}
 
     def _write_state(self, state: dict) -> None:

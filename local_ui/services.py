@@ -227,9 +227,11 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
     if spec is None or not spec.submodule_search_locations:
         raise Unavailable("theft detection is not installed in this build")
     root = registry_root or model_registry_root()
+    from edge_model.registry import ModelRegistry  # no numpy or onnxruntime: it reads state.json as the daemon does
+
     try:
-        current = json.loads((root / "state.json").read_text()).get("current")
-    except (OSError, ValueError):
+        current = ModelRegistry(root).current()  # None while state.json is missing or damaged (the shipped model scores)
+    except OSError:
         current = None
     from edge_model import FEATURES_VERSION, MIN_HISTORY_DAYS
 

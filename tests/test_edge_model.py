@@ -419,6 +419,21 @@ def test_a_retrain_is_compared_with_the_model_in_use_when_the_current_one_is_dam
     assert registry.current() == (candidate if promoted else damaged)
 
 
+def test_a_cut_off_registry_state_means_the_shipped_model_and_the_file_is_kept(tmp_path, small_model, caplog):
+    onnx_bytes, metadata = small_model
+    registry = ModelRegistry(tmp_path / "models")
+    registry.promote(registry.add(onnx_bytes, metadata))
+    for damaged in ('{"current": "v0001", "hist', "[]", '{"current": "v0001", "history": 3}'):
+        (tmp_path / "models" / "state.json").write_text(damaged)
+        (tmp_path / "models" / "state.json.unreadable").unlink(missing_ok=True)
+        scorer, problem = registry.load_current()
+        assert registry.current() is None and scorer.model_dir == registry.shipped and problem == ""
+        assert (tmp_path / "models" / "state.json.unreadable").read_text() == damaged
+    assert "state.json is unreadable" in caplog.text
+    registry.promote("v0001")  # a later promotion writes a good state again
+    assert registry.current() == "v0001" and registry.load_current()[0].model_dir == tmp_path / "models" / "v0001"
+
+
 # -- CLI --------------------------------------------------------------------------------------
 
 

@@ -802,6 +802,8 @@ def test_model_status_names_the_model_the_daemon_really_uses(tmp_path, ui_db):
         (root / "v0001" / "metadata.json").write_text(json.dumps({"features_version": FEATURES_VERSION, "threshold": 0.4, "version": "v0001"}))
         m = model_status(store, NOW_MS, root)
         assert m["source"] == "registry" and m["version"] == "v0001" and m["problem"] is None
+        (root / "state.json").write_text("[]")  # damaged: the daemon's registry reads no current version
+        assert model_status(store, NOW_MS, root)["source"] == "shipped"
     finally:
         store.close()
 
