@@ -423,7 +423,8 @@ def cmd_usage(args: argparse.Namespace) -> int:
         raise PowerGwError(f"dates must be YYYY-MM-DD: {err}") from None
     if last < first:
         raise PowerGwError(f"--to {last} is before --from {first}")
-    rows = store.usage(cal.day_start_ms(first), cal.day_start_ms(last + dt.timedelta(days=1)), args.resolution, args.node)
+    start_ms, end_ms = cal.day_start_ms(first), cal.day_start_ms(last + dt.timedelta(days=1))
+    rows = store.usage(start_ms, end_ms, args.resolution, args.node)
     out = [
         {"node_id": r["node_id"], "start": cal.isoformat(r["start_ms"]), "end": cal.isoformat(r["end_ms"]),
          "energy_wh": r["energy_mwh"] / 1000}
@@ -438,10 +439,29 @@ def cmd_usage(args: argparse.Namespace) -> int:
         w.writerows(out)
         sys.stdout.write(buf.getvalue())
     else:
-        total = sum(r["energy_wh"] for r in out)
+        rows_wh = sum(r["energy_wh"] for r in out)
         print(_table(("node", "start", "end", "energy (Wh)"), [(r["node_id"], r["start"], r["end"], f"{r['energy_wh']:.3f}") for r in out]))
-        print(f"total {total / 1000:.3f} kWh")
+        print(_usage_total(args, store, start_ms, end_ms, rows_wh))
     return 0
+
+
+def _usage_total(args: argparse.Namespace, store, start_ms: int, end_ms: int, rows_wh: float) -> str:
+    """The table's total line. For one node, its rows; for the house, the house as the bill counts it
+    ([billing] metered_nodes, else every node with an ESP32 on both serial and BLE once), which is
+    not the rows' sum when a node reports twice or a sub-circuit sits inside the mains."""
+    from .billing import MeteredNodeError
+    from .billing.estimate import household
+    from .config import load_config
+
+    if args.node is not None:
+        return f"total {rows_wh / 1000:.3f} kWh"
+    try:
+        house_wh = sum(household(store, load_config(args.config)["billing"]).usage(start_ms, end_ms, "day").values()) / 1000
+    except MeteredNodeError as err:
+        return f"total of the rows {rows_wh / 1000:.3f} kWh (not the house: {err})"
+    if abs(house_wh - rows_wh) < 0.0005:
+        return f"total {house_wh / 1000:.3f} kWh"
+    return f"total {house_wh / 1000:.3f} kWh for the house, as the bill counts it (the rows add up to {rows_wh / 1000:.3f} kWh)"
 
 
 def _table(headers, rows) -> str:

@@ -271,6 +271,22 @@ def test_powergw_nodes_says_which_entries_are_one_node(tmp_path, capsys):
     assert rows["24:6f:28:00:00:04"]["same_node_as"] is None
 
 
+def test_powergw_usage_totals_the_house_with_a_node_on_serial_and_ble_once(tmp_path, capsys):
+    node, end = _unplugged_at_lunch(tmp_path)
+    node.ingest.store.close()
+    day = DAY.isoformat()
+    assert main(["usage", "--db", str(tmp_path / "gw.db"), "--from", day, "--to", day]) == 0
+    out = capsys.readouterr().out
+    true_kwh = (node.counter_at(end) - node.counter_at(at(0))) / 1e6
+    house = float(out.split("total ")[1].split(" kWh")[0])
+    assert house == pytest.approx(true_kwh, abs=0.002)  # the meter's rise, not serial + BLE
+    assert "for the house, as the bill counts it (the rows add up to" in out
+    rows = float(out.split("the rows add up to ")[1].split(" kWh")[0])
+    assert rows > house + 1  # both ids' rows: the morning counted on serial and on BLE
+    assert main(["usage", "--db", str(tmp_path / "gw.db"), "--from", day, "--to", day, "--node", NODE]) == 0
+    assert "rows add up" not in capsys.readouterr().out  # one node: its own rows
+
+
 def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
     np = pytest.importorskip("numpy")
     from edge_model import store_job
