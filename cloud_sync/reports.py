@@ -19,7 +19,7 @@ import datetime as dt
 import logging
 
 from gateway.billing import MeteredNodeError
-from gateway.household import Household
+from gateway.billing.estimate import household
 from gateway.store import Store, transaction
 
 from .events import daily_summary, event_key, node_health
@@ -32,21 +32,10 @@ HEALTH_EVERY_MS = 3_600_000
 LAST_DAY = "daily_summary.last_day"
 HELD = "daily_summary.held"  # why days are not being summarised ('' when they are): logged once per reason
 LAST_HEALTH = "node_health.last_ms"
-CHUNK_DAYS = 7  # household totals of a catch-up a week at a time: a pair's minute rows stay small
 
 
-def _next_day(day: str, days: int = 1) -> str:
-    return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
-
-
-def household(store: Store, billing=None) -> Household:
-    """The house as billing counts it (its own function, so the rule cannot drift); without a
-    [billing] section, every node with each ESP32 once. Raises billing's MeteredNodeError."""
-    if billing is None:
-        return Household(store)
-    from gateway.billing.estimate import household as billing_household
-
-    return billing_household(store, billing)
+def _next_day(day: str) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
 
 
 def queue_daily_summaries(store: Store, now_ms: int, billing=None) -> int:
@@ -74,13 +63,8 @@ def queue_daily_summaries(store: Store, now_ms: int, billing=None) -> int:
     by_day: dict[str, list[dict]] = {}
     for row in store.usage(cal.day_start_ms(start), cal.day_start_ms(end), "day"):
         by_day.setdefault(cal.day(row["start_ms"]), []).append(row)
-    totals: dict[str, int] = {}
-    chunk = start
-    while chunk < end:
-        upto = min(_next_day(chunk, CHUNK_DAYS), end)
-        for s, mwh in house.usage(cal.day_start_ms(chunk), cal.day_start_ms(upto), "day").items():
-            totals[cal.day(s)] = mwh
-        chunk = upto
+    # Household reads a pair's minutes a week at a time, however long the catch-up.
+    totals = {cal.day(s): mwh for s, mwh in house.usage(cal.day_start_ms(start), cal.day_start_ms(end), "day").items()}
     queued = 0
     with transaction(conn):
         day = start

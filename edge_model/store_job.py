@@ -53,12 +53,9 @@ def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, d
     today = dt.datetime.fromtimestamp(now_ms / 1000, zone).date()
     first = today - dt.timedelta(days=days - 1)
     start_ms = int(dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() * 1000)
-    if node_id is None and billing is not None:
-        from gateway.billing.estimate import household
+    from gateway.billing.estimate import household
 
-        house = household(store, billing)
-    else:
-        house = Household(store, None if node_id is None else [node_id])
+    house = household(store, billing) if node_id is None else Household(store, [node_id])
     power = np.full(days * 24, np.nan)
     for bucket, mwh in house.usage(start_ms, now_ms, "hour").items():
         i = (bucket - start_ms) // 3_600_000

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from .node_identity import ble_twins
 
 MINUTE_MS = 60_000
+READ_CHUNK_MS = 7 * 86_400_000  # the longest span of minutes read at once for the BLE stand-in
 
 
 def ble_stand_in(serial: Mapping[int, int], ble: Mapping[int, int]) -> dict[int, int]:
@@ -104,14 +105,19 @@ class Household:
         return out
 
     def _stand_in_minutes(self, lo: int, hi: int) -> dict[int, int]:
-        for a, b in _gaps(self._covered, lo, hi):
-            for ble, serial in self.twins.items():
-                # One minute either side: whether a minute is an edge depends on its neighbours.
-                both = self.store.minutes((serial, ble), a - MINUTE_MS, b + MINUTE_MS)
-                for minute, mwh in ble_stand_in(both[serial], both[ble]).items():
-                    if a <= minute < b:
-                        self._stand_in[minute] = self._stand_in.get(minute, 0) + mwh
-            self._covered = _merged(self._covered + [(a, b)])
+        for gap_lo, gap_hi in _gaps(self._covered, lo, hi):
+            # A week of both ids' minutes at a time (20,160 rows each): a year's usage view or a cloud
+            # catch-up would otherwise hold every minute of the range at once (hundreds of MB on a Pi);
+            # only the minutes BLE stands in for are kept.
+            for a in range(gap_lo, gap_hi, READ_CHUNK_MS):
+                b = min(a + READ_CHUNK_MS, gap_hi)
+                for ble, serial in self.twins.items():
+                    # One minute either side: whether a minute is an edge depends on its neighbours.
+                    both = self.store.minutes((serial, ble), a - MINUTE_MS, b + MINUTE_MS)
+                    for minute, mwh in ble_stand_in(both[serial], both[ble]).items():
+                        if a <= minute < b:
+                            self._stand_in[minute] = self._stand_in.get(minute, 0) + mwh
+            self._covered = _merged(self._covered + [(gap_lo, gap_hi)])
         return {m: v for m, v in self._stand_in.items() if lo <= m < hi}
 
 

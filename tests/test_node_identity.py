@@ -353,3 +353,35 @@ def test_same_node_map_names_each_of_the_pair_and_a_serial_id_of_any_case_pairs(
     assert ble_twins([(upper, "serial"), (TWIN, "ble")]) == {TWIN: upper}
     assert same_node_map([(NODE, "serial"), (TWIN, "ble"), ("kitchen", "ble")]) == {TWIN: NODE, NODE: TWIN}
     assert same_node_map([]) == {} and same_node_map([("not-a-mac", "serial"), ("a4:cf:12:34:56", "ble")]) == {}
+
+
+def test_a_long_range_reads_the_pair_a_week_at_a_time_and_counts_every_minute_once(tmp_path, monkeypatch):
+    """Twenty days of a pair, the cable out for a week in the middle: the house is every minute once,
+    and no read of both ids' minutes spans more than a week (a year's view held every minute at once)."""
+    from gateway.household import READ_CHUNK_MS
+    from gateway.store import Batch, Store
+
+    store = Store(tmp_path / "gw.db")
+    start = at(0)
+    serial, ble = store.ensure_node(NODE, "serial", start), store.ensure_node(TWIN, "ble", start)
+    batch = Batch()
+    minutes = 20 * 1440
+    for i in range(minutes):
+        t = start + i * 60_000
+        if not 5 * 1440 <= i < 12 * 1440:  # the USB cable is out for days 5-11: BLE alone
+            batch.add_energy(serial, t, t + 60_000, 100)
+        batch.add_energy(ble, t, t + 60_000, 100)
+    store.write_batch(batch, [], rollup=True)
+    spans = []
+    real = store.minutes
+
+    def spying(node_ids, lo, hi):
+        spans.append(hi - lo)
+        return real(node_ids, lo, hi)
+
+    monkeypatch.setattr(store, "minutes", spying)
+    days = Household(store).usage(start, start + minutes * 60_000, "day")
+    assert sum(days.values()) == minutes * 100  # each minute once: serial, else BLE standing in
+    assert len(days) == 20 and set(days.values()) == {1440 * 100}
+    assert spans and max(spans) <= READ_CHUNK_MS + 2 * 60_000
+    store.close()

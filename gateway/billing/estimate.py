@@ -46,9 +46,12 @@ def metered_nodes(store: Store, section: BillingSection) -> list[str | None]:
     return list(section.metered_nodes)
 
 
-def household(store: Store, section: BillingSection) -> Household:
+def household(store: Store, section: BillingSection | None) -> Household:
     """The house as billing counts it: [billing] metered_nodes as listed, or every node with each
-    ESP32 that reports over both serial and BLE counted once (gateway/household.py)."""
+    ESP32 that reports over both serial and BLE counted once (gateway/household.py; also without a
+    [billing] section). The one place the theft job, cloud reports and `powergw usage` ask."""
+    if section is None:
+        return Household(store)
     nodes = metered_nodes(store, section)
     return Household(store, None if nodes == [None] else nodes)
 
