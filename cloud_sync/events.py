@@ -125,11 +125,12 @@ def feedback_payload(alert: dict, event: str) -> dict:
 # "repeated" and "resolve" are not sent: a repeat only counts, and resolving is housekeeping,
 # not the household's answer. Ignore ("not theft") and raise ("theft") are the feedback; unignore
 # (Stop ignoring) takes an Ignore back, so the cloud's record of answers does not keep "not theft".
+_FEEDBACK = EventSpec("feedback", lambda a, e: event_key("feedback", a["id"], e, a["acted_ms"]), feedback_payload)
 ALERT_EVENTS: dict[str, EventSpec] = {
     "created": EventSpec("alert", lambda a, e: event_key("alert", a["id"], a["created_ms"]), alert_payload),
-    "ignore": EventSpec("feedback", lambda a, e: event_key("feedback", a["id"], e, a["acted_ms"]), feedback_payload),
-    "unignore": EventSpec("feedback", lambda a, e: event_key("feedback", a["id"], e, a["acted_ms"]), feedback_payload),
-    "raise": EventSpec("feedback", lambda a, e: event_key("feedback", a["id"], e, a["acted_ms"]), feedback_payload),
+    "ignore": _FEEDBACK,
+    "unignore": _FEEDBACK,
+    "raise": _FEEDBACK,
 }
 
 
