@@ -205,7 +205,41 @@ def test_kept_households_round_trip_as_integer_watts(tmp_path):
         rec.load_households(tmp_path / "absent.npz")
 
 
+def test_ramp_households_load_in_their_splits_and_span_the_range():
+    train, holdout, everyone = rec.ramp_households("train"), rec.ramp_households("holdout"), rec.ramp_households()
+    assert (len(train), len(holdout), len(everyone)) == (32, 16, 48)
+    assert [r.name for r in train + holdout] == [r.name for r in everyone]
+    assert all(r.source == "ramp" and r.days == 120 and r.power_w.dtype == np.float32 for r in everyone)
+    assert all(not np.isnan(r.power_w).any() and r.power_w.min() >= 0 and r.power_w.max() < 30_000 for r in everyone)
+    stats = [house_stats(r) for r in everyone]
+    kwh = [s["daily_kwh_p50"] for s in stats]
+    night = [s["night_floor_w_p50"] for s in stats]
+    assert min(kwh) < 2 and max(kwh) > 25  # about 1-40 kWh a day
+    assert min(night) < 40 and max(s["night_floor_w_p90"] for s in stats) > 500
+    # Household types alternate, so the held-out 16 span the range too.
+    held = [house_stats(r)["daily_kwh_p50"] for r in holdout]
+    assert min(held) < 3 and max(held) > 15
+    with pytest.raises(RecordingError, match="split must be one of"):
+        rec.ramp_households("test")
+
+
 def test_simulator_households_are_minutes_of_our_load_model():
     [house] = rec.simulator_households(count=1, days=2)
     assert (house.source, house.days, house.name) == ("simulator", 2, "simulator-900000")
     assert 0 < float(np.mean(house.power_w)) < 5_000
+
+
+def test_stats_prints_a_table_per_source(capsys):
+    assert rec.main(["stats", "--source", "ramp"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| recording | days | kWh/day p10 / p50 / p90 |")
+    assert "| RAMP train (32), median |" in out and "| RAMP holdout (16), max |" in out
+    assert "ramp-00" not in out  # per house only when asked
+    assert rec.main(["stats", "--source", "ramp", "--per-house"]) == 0
+    assert "| ramp-00 |" in capsys.readouterr().out
+
+
+def test_stats_says_why_a_source_cannot_be_read(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(rec.STAT_SOURCES, "ramp", lambda args: [("RAMP", rec.ramp_households(data_dir=tmp_path))])
+    assert rec.main(["stats", "--source", "ramp"]) == 1
+    assert "source checkout" in capsys.readouterr().err
