@@ -231,7 +231,8 @@ def parse_uci_csv(data: bytes, fills: str = "keep") -> tuple[dt.date, np.ndarray
     mantissa = np.zeros(len(starts), dtype=np.int64)
     decimals = np.zeros(len(starts), dtype=np.int64)
     dots = np.zeros(len(starts), dtype=np.int64)
-    ok = length > 0
+    digits = np.zeros(len(starts), dtype=np.int64)
+    ok = np.ones(len(starts), dtype=bool)
     for k in range(width):
         active = k < length
         digit = chars[k] - 48
@@ -240,9 +241,10 @@ def parse_uci_csv(data: bytes, fills: str = "keep") -> tuple[dt.date, np.ndarray
         ok &= ~active | is_digit | is_dot
         mantissa = np.where(active & is_digit, mantissa * 10 + np.clip(digit, 0, 9), mantissa)
         decimals = np.where(active & is_digit & (dots > 0), decimals + 1, decimals)
+        digits = digits + (active & is_digit)
         dots = dots + (active & is_dot)
     missing = (length == 1) & (chars[0] == ord("?"))
-    wrong = np.flatnonzero(~(ok & (dots <= 1)) & ~missing)
+    wrong = np.flatnonzero(~(ok & (dots <= 1) & (digits > 0)) & ~missing)
     if len(wrong):
         raise bad(int(wrong[0]), "Global_active_power is not a number of kW or '?'")
     watts = mantissa * 1_000.0 / 10.0 ** decimals

@@ -74,6 +74,8 @@ def test_missing_marks_and_absent_minutes_are_nan():
     (["2009-03-01 00:00:00,0.5,0.1", "2009-03-01 00:00:00,0.5,0.1"], "line 3: not after the row before it"),
     (["2009-03-01 00:00:00,0.5,0.1", "2009/03/01 00:01:00,0.5,0.1"], r"line 3: expected '-' at column 5"),
     (["2009-03-01 00:00:00,abc,0.1"], "line 2: Global_active_power is not a number"),
+    (["2009-03-01 00:00:00,.,0.1"], "line 2: Global_active_power is not a number"),
+    (["2009-03-01 00:00:00,1.2.3,0.1"], "line 2: Global_active_power is not a number"),
     (["2009-03-01 00:00:30,0.5,0.1"], "not a whole minute"),
     (["2009-03-01 00:00:00,0.5,0.1"], "does not cover one whole day"),
 ])
