@@ -67,11 +67,12 @@ class RecordingError(EdgeModelError):
     """A recording that cannot be found, read or cut as asked; the message says which and why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Recording:
     """One household's real power, one value per minute over whole local days (NaN = missing).
 
-    The series starts at the local midnight of first_date. power_w is a read-only float32 array.
+    The series starts at the local midnight of first_date. power_w is a read-only float32 array;
+    two recordings are equal only if they are the same object (an array has no single truth value).
     """
 
     name: str

@@ -125,6 +125,7 @@ def test_a_recording_is_whole_days_of_read_only_float32():
     assert r.power_w[0] == 0.0
     with pytest.raises(RecordingError, match="whole days"):
         Recording("x", "test", dt.date(2024, 1, 1), np.zeros(1_441))
+    assert r == r and r != Recording("x", "test", dt.date(2024, 2, 28), source) and len({r}) == 1
 
 
 def minute_days(days: int) -> Recording:
