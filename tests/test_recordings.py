@@ -226,6 +226,17 @@ def test_ramp_households_load_in_their_splits_and_span_the_range():
         rec.ramp_households("test")
 
 
+def test_richardson_households_are_a_held_out_source():
+    houses = rec.richardson_households()
+    assert len(houses) == 16
+    assert [r.name for r in rec.richardson_households("holdout")] == [r.name for r in houses]
+    assert all(r.source == "richardson" and r.days == 120 and not np.isnan(r.power_w).any() for r in houses)
+    kwh = [house_stats(r)["daily_kwh_p50"] for r in houses]
+    assert 0.5 < min(kwh) and max(kwh) < 40
+    with pytest.raises(RecordingError, match="split must be one of"):
+        rec.richardson_households("train")
+
+
 def test_simulator_households_are_minutes_of_our_load_model():
     [house] = rec.simulator_households(count=1, days=2)
     assert (house.source, house.days, house.name) == ("simulator", 2, "simulator-900000")
