@@ -33,10 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from edge_model.recordings import EVAL_DATA, RAMP_FILE, Recording, save_households  # noqa: E402
+from edge_model.recordings import EVAL_DATA, RAMP_FILE, Recording, save_households
 
 HOUSEHOLDS = 48
 TRAIN = 32  # the first 32 train, the last 16 are held out; types alternate so both span every type

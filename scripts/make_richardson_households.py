@@ -31,10 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from edge_model.recordings import EVAL_DATA, RICHARDSON_FILE, Recording, save_households  # noqa: E402
+from edge_model.recordings import EVAL_DATA, RICHARDSON_FILE, Recording, save_households
 
 HOUSEHOLDS = 16
 DAYS = 120
