@@ -124,8 +124,9 @@ class Recording:
 # --- the UCI house --------------------------------------------------------------------------------
 
 
-def default_cache_dir(environ=os.environ) -> Path:
-    """$XDG_CACHE_HOME/powergw/recordings, else ~/.cache/powergw/recordings."""
+def default_cache_dir(environ: dict[str, str] | None = None) -> Path:
+    """$XDG_CACHE_HOME/powergw/recordings, else ~/.cache/powergw/recordings (environ: default os.environ)."""
+    environ = os.environ if environ is None else environ
     base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "powergw" / "recordings"
 
