@@ -449,3 +449,12 @@ class Household:
         np.maximum(out, 0.0, out=out)
         return out
 
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["stats"]:
+        sys.exit("usage: python -m gateway.simulation.household stats [--help]")
+    from gateway.simulation.load_stats import main
+
+    sys.exit(main(sys.argv[2:]))
