@@ -76,6 +76,6 @@ def test_the_stats_command_reports_the_families_and_a_recording(tmp_path, capsys
     np.savez(tmp_path / "house.npz", start="2009-01-01 00:00:00", power=(200 + 500 * rng.random(20 * 1440)).astype(np.float32))
     assert main(["--households", "2", "--days", "10", "--per-household", "--recording", str(tmp_path / "house.npz")]) == 0
     out = capsys.readouterr().out
-    assert "classic family" in out and "recording, 6 stretches" in out
-    assert out.count("same-hour variability") == 2
-    assert out.count("classic 1 ") == 1
+    assert "classic family" in out and "wide family" in out and "recording, 6 stretches" in out
+    assert out.count("same-hour variability") == 3
+    assert out.count("wide 1 ") == 1

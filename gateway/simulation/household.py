@@ -9,7 +9,8 @@ Pure: numpy and `holidays` only, no I/O and no clocks. The value at an instant d
 * per-sample noise is a counter-based hash of (seed, timestamp in microseconds), not a stream.
 
 Appliances, seasons, weekends and public holidays are tables below, not if-chains. `Household`
-runs any profile that gives its day's events (`LoadProfile`), this module's family among them.
+runs any profile that gives its day's events (`LoadProfile`): this module's classic family
+(`random_profile`, `PRESETS`) or the wide family of `wide_household`, which spans real homes.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .household import Household, LoadProfile, random_profile
+from .wide_household import random_wide_profile
 
 MINUTES_PER_DAY = 1_440
 NIGHT_SLOTS = slice(12, 60)  # 5-minute slots from 01:00 to 05:00
@@ -90,6 +91,7 @@ def figures(minutes: np.ndarray) -> LoadFigures:
 
 FAMILIES: dict[str, Callable[[np.random.Generator], LoadProfile]] = {
     "classic": random_profile,
+    "wide": random_wide_profile,
 }
 _IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 _FIRST_DATE = dt.date(2023, 1, 1)
