@@ -436,6 +436,28 @@ def _runs_widened(mask: np.ndarray, widen_h: int) -> np.ndarray:
 
 PATTERN_MIN_DAYS = 2  # an hour of day is the pattern's when it was lifted on at least this many of the pattern's days ...
 PATTERN_MARGIN = 0.25  # ... on a share of them at least this much above the share of the days before the pattern
+# Lifted, in an hour the alert did not name: above half the alert's typical excess and above that
+# hour's own ordinary high before the pattern (`_ordinary_high`). In a house whose evenings swing by
+# 300 W from day to day, the Ignore of a 300 W night tap must not take in the evenings that happened
+# to be high on two of its days; an AC's afternoons (a new high each time it runs) still join.
+SPREAD_DAYS = 28  # the days before the pattern an hour's ordinary high is measured on
+SPREAD_Z = 3.0
+
+
+def _ordinary_high(w: Windows, usual: np.ndarray, since_i: int) -> np.ndarray:
+    """Per hour of day, how far above `usual` the hour went on its own on the SPREAD_DAYS before
+    since_i: the highest excess seen, and at least SPREAD_Z robust standard deviations (1.4826 MAD)
+    of it (0 for an hour seen on fewer than 3 days)."""
+    before = np.arange(max(0, since_i - SPREAD_DAYS * 24), since_i)
+    hour = np.asarray(w.hour[before], dtype=np.int64) % 24
+    excess = w.power_w[before] - usual[hour]
+    high = np.zeros(24)
+    for h in range(24):
+        values = excess[hour == h]
+        if len(values) >= 3:
+            spread = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+            high[h] = max(float(values.max()), SPREAD_Z * spread)
+    return high
 
 
 def _pattern_hours(w: Windows, recent: np.ndarray, since_i: int, raised: np.ndarray) -> np.ndarray:
@@ -457,14 +479,16 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     """Ignore: every hour of day the Ignored pattern lifted, not only the alert's band, each run of
     them widened by widen_h hours each side (an AC's bedtime and a charge's start move); weekends only
     if the pattern showed on weekend days alone over at least a week of its life (else every day); a
-    cap at the pattern's own high (the cap_quantile of its excess over the usual load in its lifted
-    hours of the last 14 days); in force for valid_days after the last hour the pattern showed.
+    cap at the pattern's own high (the cap_quantile of its excess over the usual load in the alert's
+    lifted hours of the last 14 days); in force for valid_days after the last hour the pattern showed.
 
-    The pattern's hours are the alert's hours plus those lifted (by half the alert's typical excess
-    over the pre-pattern usual) on at least 2 of the pattern's days (from 3 days before its first
-    hit) and clearly more often than on the days before it: a new AC Ignored at night also stays
-    quiet on its afternoons. The cap is the trade-off between quieting repeats and still catching a
-    theft on top, measured with `powergw model evaluate` (docs/theft-detection.md).
+    The pattern's hours are the hours the alert's hits lifted (by half its typical excess over the
+    pre-pattern usual) plus those lifted on at least 2 of the pattern's days (from 3 days before its
+    first hit) and clearly more often than on the days before it, where lifted also means above the
+    hour's own ordinary high (`_ordinary_high`): a new AC Ignored at night also stays quiet on its
+    afternoons, and a night tap in a house whose evenings swing stays a rule over its nights. The cap
+    is the trade-off between quieting repeats and still catching a theft on top, measured with
+    `powergw model evaluate` (docs/theft-detection.md).
     """
     hits = np.asarray(alert.hits)
     # The usual load per hour as it was before the pattern: the window's own baseline, by hour of day.
@@ -478,10 +502,16 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     typical = max(float(np.median(hit_excess)), 1.0)
     recent = np.arange(max(0, alert.index - 14 * 24 + 1), alert.index + 1)
     excess = w.power_w[recent] - usual[w.hour[recent] % 24]
-    raised = excess > 0.5 * typical
     start_i = max(0, int(hits[0]) - 3 * 24)
-    mask = _pattern_hours(w, recent, start_i, raised)
-    mask[np.asarray(w.hour[hits]) % 24] = True
+    # The alert's own hours where it was lifted: a hit below half its typical excess (an hour the
+    # model scored high for another reason) is no part of the pattern.
+    alerted = np.zeros(24, dtype=bool)
+    lifted_hits = hits[hit_excess > 0.5 * typical]
+    alerted[np.asarray(w.hour[lifted_hits if len(lifted_hits) else hits]) % 24] = True  # none: an alert on lower use
+    # Lifted: by half the typical excess in the alerted hours; elsewhere also above the hour's ordinary high.
+    lift_w = np.where(alerted, 0.5 * typical, np.maximum(0.5 * typical, _ordinary_high(w, usual, start_i)))
+    raised = excess > lift_w[w.hour[recent] % 24]
+    mask = _pattern_hours(w, recent, start_i, raised) | alerted
     mask = _runs_widened(mask, widen_h)
     if mask.all():
         first, last, hours = 0, 0, ()
@@ -489,7 +519,10 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         (first, last), hours = _hour_band(np.flatnonzero(mask)), tuple(int(h) for h in np.flatnonzero(mask))
     # The pattern's hours over the last 14 days: in the rule's hours and lifted by at least half its typical excess.
     lifted = mask[w.hour[recent] % 24] & raised
-    cap = float(np.quantile(excess[lifted], cap_quantile)) if lifted.any() else typical
+    # Its high, from the hours the alert named: an hour that joined the rule by chance (an evening
+    # that was a new high twice) does not raise the cap over the nights the household Ignored.
+    named = alerted[w.hour[recent] % 24] & raised
+    cap = float(np.quantile(excess[named if named.any() else lifted], cap_quantile)) if lifted.any() else typical
     # The same for the floor: a steady pattern (a charger) lifted it, a cycling one (an AC) hardly did,
     # and only what the pattern itself lifted is taken out of it.
     usual_floor, floor_cap, steady_cap = (), None, None
