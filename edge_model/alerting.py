@@ -325,6 +325,8 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
             if (w.score[today] >= policy.strong_score).sum() < policy.strong_hits:
                 continue
         message, numbers = explain(w, recent)
+        if numbers["excess_w"] < MIN_EXCESS_W:
+            continue  # less than usual, or hardly more: a node fault or the family away, never theft
         if cooling and busy[int(w.hour[i]) % 24]:
             hour = int(w.hour[i]) % 24
             alerted = max(max(float(a.numbers.get("excess_w", 0.0)), ESCALATION_FLOOR_W) for a in cooling
@@ -337,6 +339,10 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
     return alerts
 
 
+# A theft alert is someone else's load on the household's line: more than usual. Hits whose typical
+# excess is below this (the house used less: a sensor or node fault, the family away; or hardly
+# more) are never an alert, whatever the model scored.
+MIN_EXCESS_W = 50.0
 # Escalation is for a larger load on top (never an under-reading); an alerted excess below this
 # (a repeat after the usual load took the pattern in) counts as this much.
 ESCALATION_FLOOR_W = 100.0
@@ -379,37 +385,44 @@ def _hour_band(hours: np.ndarray) -> tuple[int, int]:
 
 
 def explain(w: Windows, hits: np.ndarray) -> tuple[str, dict]:
-    """"+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W", with the numbers."""
-    first, last = _hour_band(w.hour[hits])
+    """"+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W", with the numbers.
+
+    The typical excess is the median over the hits; the hours named are those the hits lifted (by at
+    least half that excess and MIN_EXCESS_W), not every hour the model scored high: a night tap with
+    a stray evening hit reads "from 01:00 to 04:00", not "from 20:00 to 04:00". `first_hour` and
+    `last_hour` are the shortest band covering them (the dedup key, the cooldown), `hours` the
+    hours themselves."""
+    hits = np.asarray(hits)
     excess = w.power_w[hits] - w.usual_w[hits]
     typical_excess = float(np.median(excess))
-    usual = float(np.median(w.usual_w[hits]))
+    lifted = hits[excess >= max(0.5 * typical_excess, MIN_EXCESS_W)]
+    described = lifted if len(lifted) else hits  # a drop (never raised as an alert): where it was
+    hours = sorted({int(h) % 24 for h in w.hour[described]})
+    first, last = _hour_band(np.asarray(hours))
+    usual = float(np.median(w.usual_w[described]))
     end = int(hits[-1])
     recent_days = np.unique(w.day[max(0, end - 4 * 24 + 1) : end + 1])[-4:]
-    band = np.zeros(len(w.hour), dtype=bool)
-    if first < last:
-        band = (w.hour >= first) & (w.hour < last)
-    else:
-        band = (w.hour >= first) | (w.hour < last)
+    band = np.isin(np.asarray(w.hour, dtype=np.int64) % 24, hours)
     upto = np.arange(len(w.hour)) <= end
     days_seen = 0
     for d in recent_days:
         sel = band & upto & (w.day == d)
         if sel.any() and np.sign(typical_excess) * np.mean(w.power_w[sel] - w.usual_w[sel]) > 0.5 * abs(typical_excess):
             days_seen += 1
-    night = all(int(h) >= 20 or int(h) < 6 for h in w.hour[hits])
+    night = all(h >= 20 or h < 6 for h in hours)
     unit = "nights" if night else "days"
     if typical_excess >= 0:
         change = f"+{typical_excess:.0f} W"
     else:
         change = f"{typical_excess:.0f} W ({100 * typical_excess / max(usual, 1.0):.0f} %)"
-    span = "all day" if first == last else f"from {first:02d}:00 to {last:02d}:00"
+    span = "all day" if len(hours) == 24 else " and ".join(f"from {a:02d}:00 to {b:02d}:00" for a, b in rule_text.hour_runs(hours))
     message = f"{change} {span} on {days_seen} of the last {len(recent_days)} {unit}; usual {usual:.0f} W"
     numbers = {
         "excess_w": round(typical_excess, 1),
         "usual_w": round(usual, 1),
         "first_hour": first,
         "last_hour": last,
+        "hours": hours,
         "days_seen": days_seen,
         "days_considered": int(len(recent_days)),
         "windows_over_threshold": int(len(hits)),

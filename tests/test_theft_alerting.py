@@ -29,16 +29,18 @@ MIDNIGHT_S = 1_704_047_400.0  # 2024-01-01 00:00 IST (a Monday)
 
 
 def windows(power_w=None, usual_w=None, score=None, history_from_day: int = 0) -> Windows:
+    """Hand-made windows; without power_w, every hour scoring at least 0.5 draws 500 W over the usual 300 W."""
     n = DAYS * 24
     idx = np.arange(n)
+    score = np.full(n, 0.05) if score is None else score
     return Windows(
         start_s=MIDNIGHT_S + 3_600.0 * idx,
         hour=idx % 24,
         weekday=(idx // 24) % 7,
         day=idx // 24,
-        power_w=np.full(n, 300.0) if power_w is None else power_w,
+        power_w=np.where(score >= 0.5, 800.0, 300.0) if power_w is None else power_w,
         usual_w=np.full(n, 300.0) if usual_w is None else usual_w,
-        score=np.full(n, 0.05) if score is None else score,
+        score=score,
         history_days=np.maximum(0, idx // 24 - history_from_day).astype(float),
     )
 
@@ -175,6 +177,40 @@ def test_the_alert_explains_itself_in_numbers():
     assert alert.numbers["excess_w"] == 850.0 and alert.numbers["first_hour"] == 1 and alert.numbers["last_hour"] == 4
     _, numbers = explain(windows(power_w=power, score=score), np.asarray(alert.hits))
     assert numbers["windows_over_threshold"] == len(alert.hits)
+
+
+@pytest.mark.parametrize("excess_w, alerts", [(-82.0, 0), (-400.0, 0), (0.0, 0), (45.0, 0), (60.0, 1)])
+def test_lower_use_or_a_hardly_higher_one_is_never_a_theft_alert(excess_w, alerts):
+    """The model scores the family away (or a node reading low) as high as a tap: for the household,
+    using less is never theft against them, and a few watts more is no one's tap."""
+    score = np.full(DAYS * 24, 0.05)
+    power = np.full(DAYS * 24, 300.0)
+    for day in (20, 21, 22):
+        score[at(day, 0) : at(day, 24)] = 0.9
+        power[at(day, 0) : at(day, 24)] = 300.0 + excess_w
+    assert len(decide(windows(power_w=power, score=score), POLICY)) == alerts
+
+
+def test_the_alerts_hours_are_those_the_hits_lifted_not_every_hour_that_scored_high():
+    """A night tap 01:00-04:00 whose evidence also has evening hours scoring high at or below the
+    usual load: the alert names the tapped hours (not "from 20:00 to 04:00"), and its dedup band too."""
+    power = np.full(DAYS * 24, 300.0)
+    score = np.full(DAYS * 24, 0.05)
+    for day in (20, 21):
+        power[at(day, 1) : at(day, 4)] = 600.0
+        score[at(day, 1) : at(day, 4)] = 0.8
+        score[at(day, 20)] = 0.8  # an ordinary evening, and one below usual, scoring high
+        power[at(day, 20)] = 300.0 if day == 20 else 220.0
+    (alert,) = decide(windows(power_w=power, score=score), POLICY)
+    assert alert.message.startswith("+300 W from 01:00 to 04:00 on ")
+    assert (alert.numbers["first_hour"], alert.numbers["last_hour"], alert.numbers["hours"]) == (1, 4, [1, 2, 3])
+    assert at(20, 20) in alert.hits  # the evening hit is still evidence, not part of the band
+    # Two runs of lifted hours are named as two.
+    for day in (20, 21):
+        power[at(day, 14) : at(day, 16)] = 700.0
+        score[at(day, 14) : at(day, 16)] = 0.8
+    (alert,) = decide(windows(power_w=power, score=score), POLICY)
+    assert "from 01:00 to 04:00 and from 14:00 to 16:00 on" in alert.message and alert.numbers["hours"] == [1, 2, 3, 14, 15]
 
 
 # -- Ignore ----------------------------------------------------------------------------------------
