@@ -51,6 +51,28 @@ def test_a_much_larger_load_in_an_alerted_band_is_a_new_alert_not_a_silent_repea
     assert "up from +" in bigger["message"] and bigger["data"]["excess_w"] >= 2 * first["data"]["excess_w"]
 
 
+def test_a_repeat_of_an_open_theft_alert_keeps_its_first_text_and_counts(tmp_path):
+    """+800 W every night 00:00-05:00 on days 30-33 and again from day 41, the alert left open: the
+    repeat after its week of cooldown counts on it, and the text the household was sent stays."""
+    h = simulate_household(CHECK_SEEDS + 5, 46, None, None, load_overrides())
+    power, floor = h.power_w.copy(), h.floor_w.copy()
+    for day in (*range(30, 34), *range(41, 46)):
+        power[day * 24 : day * 24 + 5] += 800.0
+        floor[day * 24 : day * 24 + 5] += 800.0
+    store = store_with_usage(tmp_path / "powergw.db", power, h.first_date, floor)
+    alerts = AlertStore(store)
+    store_job.score_job(job_context(store, tmp_path, end_of_day_ms(h.first_date, 31)))
+    (first,) = alerts.list(kind="theft")
+    for day in range(32, 44):
+        store_job.score_job(job_context(store, tmp_path, end_of_day_ms(h.first_date, day)))
+    (now,) = alerts.list(kind="theft")
+    assert now["id"] == first["id"] and now["repeat_count"] >= 2
+    assert now["message"] == first["message"] and now["data"]["excess_w"] == first["data"]["excess_w"]
+    latest = now["data"]["latest"]
+    assert latest["message"] != first["message"] and latest["seen_ms"] == now["last_seen_ms"]
+    assert latest["window_starts_s"][0] > first["data"]["window_starts_s"][-1]  # the repeat's own evidence
+
+
 def test_hourly_mean_and_floor_come_back_from_the_stores_rollups(tapped):
     h, store = tapped
     first, power, floor = store_job.hourly_from_store(store, end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=40)
