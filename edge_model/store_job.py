@@ -311,8 +311,11 @@ def _answer(alerts, alert: dict) -> str | None:
     return to_state if to_state in ("ignored", "raised") else None
 
 
-def score_job(ctx, state: str = "TN") -> ScoringResult:
+def score_job(ctx) -> ScoringResult:
     """Scheduled scoring: feedback first, then score recent hours and raise new "theft" alerts (deduplicated).
+
+    Public holidays are those of the household's state, `[billing] holiday_state` (the one setting
+    billing's projection uses too; "" for none).
 
     The series scored is the house as the bill counts it ([billing] metered_nodes, see
     hourly_from_store). While that list names an id that never reported, the run scores nothing
@@ -333,7 +336,7 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     root = registry_root(ctx)
     # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
     alerts = alert_store(store, ctx.config)
-    calendar = HolidayCalendar(state)
+    calendar = HolidayCalendar(ctx.config["billing"].holiday_state)
     series_start_s = dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
     rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, series_start_s), calendar, tz)
     rules = renew_rules(store, rules, first, power, floor, tz)

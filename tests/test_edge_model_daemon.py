@@ -73,6 +73,30 @@ def test_a_repeat_of_an_open_theft_alert_keeps_its_first_text_and_counts(tmp_pat
     assert latest["window_starts_s"][0] > first["data"]["window_starts_s"][-1]  # the repeat's own evidence
 
 
+@pytest.mark.parametrize("state, holidays", [("TN", [23]), ("MZ", [6, 12, 23]), ("", [])])
+def test_the_theft_job_marks_the_public_holidays_of_the_households_state(tmp_path, tapped, monkeypatch, state, holidays):
+    """[billing] holiday_state, the setting billing's projection uses, is the features' holiday calendar
+    (TN has Ashura on 17 July 2024, Mizoram two more days of its own; "" none)."""
+    from edge_model.features import COLUMN
+
+    h, store = tapped
+    seen = []
+
+    def build_features(power, first, calendar, **kw):
+        rows = real(power, first, calendar, **kw)
+        seen.append((first, rows))
+        return rows
+
+    real = store_job.build_features
+    monkeypatch.setattr(store_job, "build_features", build_features)
+    ctx = job_context(store, tmp_path, end_of_day_ms(h.first_date, 38))
+    ctx = replace(ctx, config=ctx.config.replace("billing", holiday_state=state))
+    store_job.score_job(ctx)
+    ((first, rows),) = seen
+    marked = {(first - h.first_date).days + i // 24 for i in np.flatnonzero(rows[:, COLUMN["holiday"]])}
+    assert sorted(marked) == holidays
+
+
 def test_hourly_mean_and_floor_come_back_from_the_stores_rollups(tapped):
     h, store = tapped
     first, power, floor = store_job.hourly_from_store(store, end_of_day_ms(h.first_date, 40), "Asia/Kolkata", days=40)
