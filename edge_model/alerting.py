@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from edge_model import rule_text
+from edge_model import rule_row, rule_text
 from edge_model.features import _run_length
 
 
@@ -164,30 +164,13 @@ class SuppressionRule:
 
     @classmethod
     def from_dict(cls, row: dict) -> SuppressionRule:
-        """A rule from `to_dict`'s row, including rows saved by older versions (without usual_w,
-        usual_floor_w, floor_cap_w, hours or renew_days: they keep their band and fixed expiry) and
-        by newer ones (fields this version does not know are left aside). Raises ValueError for a
-        row that is not a rule (a missing field, a value of the wrong kind)."""
-        from dataclasses import fields
-
-        known = {f.name for f in fields(cls)}
-        try:
-            rule = cls(**{k: v for k, v in row.items() if k in known} | {
-                "weekdays": frozenset(int(d) for d in row["weekdays"]), "usual_w": tuple(float(u) for u in row.get("usual_w", ())),
-                "usual_floor_w": tuple(float(u) for u in row.get("usual_floor_w", ())), "hours": tuple(int(h) for h in row.get("hours", ()))})
-            for name in ("first_hour", "last_hour", "max_power_w", "expires_s", "excess_cap_w", "start_s", "renew_days"):
-                float(getattr(rule, name))
-            # Optional numbers (None in rules from before them), as numbers: "12" would fail at scoring.
-            rule = replace(rule, **{name: float(getattr(rule, name)) for name in ("floor_cap_w", "steady_cap_w")
-                                    if getattr(rule, name) is not None})
-            # Per-hour values index by hour of day: 24 of them, or none (rules from before them).
-            if len(rule.usual_w) not in (0, 24) or len(rule.usual_floor_w) not in (0, 24):
-                raise ValueError(f"usual_w / usual_floor_w: expected 24 values or none, got {len(rule.usual_w)} / {len(rule.usual_floor_w)}")
-            if any(not 0 <= h < 24 for h in rule.hours):
-                raise ValueError(f"hours {list(rule.hours)}: expected hours of day 0-23")
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"not an Ignore rule ({type(err).__name__}: {err})") from None
-        return rule
+        """A rule from `to_dict`'s row (or a `theft_rules` row's fields), including rows saved by
+        older versions (without usual_w, usual_floor_w, floor_cap_w, hours or renew_days: they keep
+        their band and fixed expiry) and by newer ones (fields this version does not know are left
+        aside). Raises ValueError for a row that is not a rule (edge_model.rule_row: a missing
+        field, a value of the wrong kind, 3 usual values instead of 24, hour 24)."""
+        f = rule_row.fields(row)
+        return cls(**f | {"weekdays": frozenset(f["weekdays"])})
 
 
 def _steady_lift(in_scope: np.ndarray, floor_w: np.ndarray, usual_floor_w: np.ndarray) -> np.ndarray:
