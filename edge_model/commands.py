@@ -68,8 +68,9 @@ def register(subparsers) -> None:
     p.add_argument("--trees", type=int, default=100)
     p.set_defaults(func=cmd_retrain)
 
-    p = common(sub.add_parser("rollback", help="make an earlier model version current again"))
-    p.add_argument("--to", dest="version", help="version name, e.g. v0002 (default: the one before the current)")
+    p = common(sub.add_parser("rollback", help="make an earlier model version, or the shipped model, current again"))
+    p.add_argument("--to", dest="version", help="version name, e.g. v0002, or 'shipped' for the model shipped in the package "
+                   "(default: the one before the current)")
     p.set_defaults(func=cmd_rollback)
 
     p = common(sub.add_parser("evaluate", help="measure the current model on households never used in training"))
