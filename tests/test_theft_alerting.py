@@ -551,9 +551,9 @@ def test_an_ignored_night_tap_in_a_house_whose_days_swing_is_a_rule_over_its_nig
     rules = [rule_from_alert(swinging_home(seed, tap), Alert(hits[-1], 0.0, 0.9, 0.5, tuple(hits), "", {})) for seed in range(20)]
     nights = (0, 1, 2, 3, 4, 5, 23)
     assert all(set(range(1, 4)) <= set(r.hours) for r in rules)
-    assert sum(r.hours == nights for r in rules) >= 17  # was 9 of 20: e.g. "from 21:00 to 17:00" (seed 7)
+    assert sum(r.hours == nights for r in rules) >= 17  # without the ordinary-high bar 9: e.g. "from 21:00 to 17:00" (seed 7)
     assert "from 23:00 to 06:00, every day" in rules[7].describe() and rules[7].hours == nights
-    assert max(len(r.hours) for r in rules) <= 12  # at worst one swinging run joined (was up to 21 hours)
+    assert max(len(r.hours) for r in rules) <= 12  # at worst one swinging run joined (up to 21 hours without the bar)
     # The cap is the nights' own high: an hour that joined by chance does not lift it.
     assert all(r.excess_cap_w < 2.5 * 300.0 for r in rules)
 

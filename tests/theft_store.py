@@ -1,6 +1,5 @@
 """A theft job's world for the tests: a real SQLite store holding hourly means and floors, the job's
-context and clock, and what the job keeps in the theft tables (shared by tests/test_edge_model_daemon.py,
-tests/test_theft_unignore.py and tests/test_theft_feedback_tables.py)."""
+context and clock, and what the job keeps in the theft tables (shared by the theft job's test modules)."""
 
 from __future__ import annotations
 
