@@ -11,7 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from edge_model import TRAINING_HOUSEHOLDS, TRAINING_TAP_WEIGHT
+
+from edge_model import EdgeModelError
+from edge_model.evaluation_sources import SOURCES
 
 DEFAULT_REGISTRY = Path(os.environ.get("POWERGW_DATA_DIR", Path.home() / ".local/share/powergw")) / "models"
 INSTALLED_CONFIG = Path("/etc/powergw/config.toml")
@@ -48,24 +50,22 @@ def register(subparsers) -> None:
         p.add_argument("--config", "-c", type=Path, help=f"the gateway's TOML config (default {INSTALLED_CONFIG} if it exists)")
         return p
 
-    p = common(sub.add_parser("train", help="train a model on simulated households, store and promote it"))
-    p.add_argument("--households", type=int, default=TRAINING_HOUSEHOLDS, help=f"simulated training households (default {TRAINING_HOUSEHOLDS})")
-    p.add_argument("--days", type=int, default=112, help="days per household (default 112)")
-    p.add_argument("--tap-weight", type=float, default=TRAINING_TAP_WEIGHT,
-                   help=f"how much likelier each tapping kind is than each of h1-h6 in a theft household (default {TRAINING_TAP_WEIGHT}; 1 = alike)")
-    p.add_argument("--trees", type=int, default=100, help="trees in the forest (default 100)")
+    def recipe(p):
+        p.add_argument("--households", type=int, default=64, help="simulated training houses of the wide family (default 64)")
+        p.add_argument("--days", type=int, default=120, help="days per house (default 120)")
+        p.add_argument("--tapped", type=int, default=1, help="tapped copies of each house beside its clean self (default 1)")
+        p.add_argument("--trees", type=int, default=100, help="trees in the forest (default 100)")
+        return p
+
+    p = recipe(common(sub.add_parser("train", help="train a model on simulated houses, store and promote it")))
     p.add_argument("--seed", type=int, default=0, help="forest seed (default 0)")
     p.add_argument("--ship", action="store_true", help="write into the package's shipped model instead of the registry")
     p.set_defaults(func=cmd_train)
 
-    p = common(sub.add_parser("retrain", help="take in the Ignore/Raise answers not yet taken in, retrain on simulated data plus "
-                              "this household's examples; promote only without regression (exit 1 if not promoted)"))
+    p = recipe(common(sub.add_parser("retrain", help="take in the Ignore/Raise answers not yet taken in, retrain on simulated data "
+                                     "plus this household's examples; promote only without regression (exit 1 if not promoted)")))
     p.add_argument("--db", type=Path, help="the gateway's database, whose answers and examples are used (default: [gateway] db "
                    "of --config; the registry is then the one beside it)")
-    p.add_argument("--households", type=int, default=TRAINING_HOUSEHOLDS)
-    p.add_argument("--days", type=int, default=112)
-    p.add_argument("--tap-weight", type=float, default=TRAINING_TAP_WEIGHT)
-    p.add_argument("--trees", type=int, default=100)
     p.set_defaults(func=cmd_retrain)
 
     p = common(sub.add_parser("rollback", help="make an earlier model version, or the shipped model, current again"))
@@ -73,11 +73,11 @@ def register(subparsers) -> None:
                    "(default: the one before the current)")
     p.set_defaults(func=cmd_rollback)
 
-    p = common(sub.add_parser("evaluate", help="measure the current model on households never used in training"))
+    p = common(sub.add_parser("evaluate", help="judge theft detection through the daemon's rules on each source of houses "
+                              "(real recordings, third-party generators, simulators)"))
+    p.add_argument("--source", action="append", choices=SOURCES, help="a source to judge on (repeat; default: all)")
+    p.add_argument("--houses", type=int, default=None, help="at most this many houses of each source")
     p.add_argument("--format", choices=("json", "table"), default="table")
-    p.add_argument("--quick", action="store_true", help="a quarter of the households (about a minute)")
-    p.add_argument("--first-seed", type=int, default=None,
-                   help="another set of households built the same way (default 900000; e.g. 400000): choose on one set, report on the other")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("evaluate-learning", help="measure whether retraining on one household's Ignore/Raise feedback changes its alerts")
@@ -89,10 +89,13 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=cmd_evaluate_learning)
 
-    p = common(sub.add_parser("score", help="score a CSV of ts,power_w (1 s to 1 min) per hour window"))
+    p = common(sub.add_parser("score", help="score a recording (CSV of ts,power_w, 1 s to 1 min) hour by hour, and say "
+                              "which theft alerts the daemon would raise on it"))
     p.add_argument("--input", required=True, type=Path, help="CSV file, '-' for stdin")
+    p.add_argument("--inject", metavar="KIND:WATTS[:START_DAY]", help="add a tap to the recording first, e.g. night:300 "
+                   "(01:00-04:00), constant:150, switched:1000, evening:200, some_days:200; starts mid-recording by default")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
-    p.add_argument("--state", default="TN", help="Indian state code for public holidays (default TN)")
+    p.add_argument("--state", default="TN", help="Indian state code for public holidays (default TN; '' for none)")
     p.add_argument("--tz", default="Asia/Kolkata")
     p.set_defaults(func=cmd_score)
 
@@ -101,7 +104,8 @@ def _train_args(args):
     from edge_model.dataset import DatasetSpec
     from edge_model.training import ForestParams
 
-    return DatasetSpec(households=args.households, days=args.days, tap_weight=args.tap_weight), ForestParams(n_trees=args.trees, seed=getattr(args, "seed", 0))
+    return (DatasetSpec(households=args.households, days=args.days, tapped=args.tapped),
+            ForestParams(n_trees=args.trees, seed=getattr(args, "seed", 0)))
 
 
 def cmd_train(args) -> int:
@@ -162,20 +166,26 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from edge_model.alerting import AlertPolicy
-    from edge_model.evaluation import EvalSpec, evaluate
+    from edge_model.evaluation import Judge, evaluate_source
+    from edge_model.evaluation_sources import houses_of
     from edge_model.registry import ModelRegistry
-    from edge_model.scoring import Scorer
 
-    scorer = Scorer(ModelRegistry(registry_root(args)).current_dir())
-    sizes = dict(mixed_households=15, clean_households=12, tap_households=20, ignore_households=10) if args.quick else {}
-    spec = EvalSpec(**sizes, **({"first_seed": args.first_seed} if args.first_seed is not None else {}))
-    report = evaluate(scorer.score, AlertPolicy(threshold=scorer.threshold), spec, progress=True)
-    report["model"] = scorer.version
+    scorer, problem = ModelRegistry(registry_root(args)).load_current()
+    if problem:
+        print(f"evaluate: {problem}", file=sys.stderr)
+    judge = Judge(scorer)
+    reports = []
+    for source in args.source or SOURCES:
+        try:
+            houses = houses_of(source, args.houses)
+        except EdgeModelError as err:
+            print(f"evaluate: {source}: {err}", file=sys.stderr)
+            continue
+        reports.append(evaluate_source(source, houses, judge, progress=args.format == "table").to_dict())
     if args.format == "json":
-        print(json.dumps(report, indent=2))
+        print(json.dumps({"model": scorer.version, "sources": reports}, indent=2))
     else:
-        _print_report(report)
+        _print_report(scorer.version, reports)
     return 0
 
 
@@ -221,78 +231,87 @@ def _print_learning(r: dict) -> None:
     row("alerts on the same home without a tap", k["alerts_on_the_same_home_without_a_tap"])
 
 
-def _print_report(r: dict) -> None:
-    w = r["windows"]
-    print(f"model {r['model']}: {w['windows']} windows, {w['theft_windows']} theft")
-    print(f"  ROC-AUC {w['roc_auc']:.3f} (without benign windows {w['roc_auc_without_benign_windows']:.3f})  PR-AUC {w['pr_auc']:.3f}  TPR at 5% FPR {w['tpr_at_5pct_fpr']:.3f}")
-    for kind, m in w["per_kind"].items():
-        print(f"    {kind:18s} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  ({m['windows']} windows)")
-    print(f"  false alarms per clean household-month: {r['false_alarms_per_clean_household_month']:.2f}")
-    t = r["tapping"]
-    print(f"  tapping >= 100 W caught within 3 days: {t['caught_within_3_days']:.0%}, by an alert on its tapped hours "
-          f"{t['caught_within_3_days_on_tapped_hours']:.0%} (within 21 days {t['caught_within_21_days']:.0%}, median {t['median_days_to_first_alert']} days)")
-    for kind, v in t["per_kind_caught_within_3_days"].items():
-        print(f"    {kind:18s} {v:.0%}")
-    for band, v in t["by_magnitude_caught_within_3_days"].items():
-        print(f"    {band:18s} {v:.0%}")
-    print(f"    alerts during a tap's 21 days: {t['alerts_per_tap_mean']:.2f} on average, at most {t['alerts_per_tap_max']}")
-    i = r["ignore"]
-    print(f"  Ignore: {i['alerted_and_ignored']} benign households alerted and Ignored; repeats of the pattern "
-          f"{i['pattern_repeats_without_rule']} -> {i['pattern_repeats_with_rule']}; every alert after the Ignore "
-          f"{i['repeat_alerts_without_rule']} -> {i['repeat_alerts_with_rule']}")
-    print(f"    theft recall (7 days): same home without the pattern {i['theft_recall_same_home_without_pattern']}, on top of the Ignored pattern {i['theft_on_top_recall_with_rule']}")
-    print(f"    ... by an alert on its tapped hours: {i['theft_recall_same_home_without_pattern_on_tapped_hours']} -> {i['theft_on_top_recall_with_rule_on_tapped_hours']}")
+def _print_report(model: str, reports: list[dict]) -> None:
+    from edge_model.evaluation import FALSE_ALERT_GOAL, GOALS
+
+    print(f"model {model}; goals: false alerts <= {FALSE_ALERT_GOAL} per household-month; "
+          + ", ".join(f"{g.name} {g.watts:.0f} W within {g.within_days} d >= {g.target:.0%}" for g in GOALS))
+    head = ["source", "houses", "false/month", *[g.name for g in GOALS], "AUC night", "AUC constant"]
+    print(" | ".join(head))
+    for r in reports:
+        f = r["false_alerts_per_household_month"]
+        cells = [r["source"], str(r["houses"]), f"{f['either']:.2f} (steady {f['steady']:.2f}, forest {f['forest']:.2f})"]
+        for g in GOALS:
+            c = r["caught"].get(g.name, {})
+            cells.append("-" if c.get("either") is None else f"{c['either']:.0%} (s {c['steady']:.0%}, f {c['forest']:.0%})")
+        cells += [f"{r['window_auc'].get(k, float('nan')):.3f}" for k in ("night", "constant")]
+        print(" | ".join(cells))
 
 
 def cmd_score(args) -> int:
     import datetime as dt
+    from zoneinfo import ZoneInfo
 
     import numpy as np
 
-    from edge_model.alerting import AlertPolicy, Windows, adaptive_thresholds
-    from gateway.public_holidays import HolidayCalendar
-    from edge_model.features import COLUMN, build_features
+    from edge_model import MIN_HISTORY_DAYS
+    from edge_model.alerting import AlertPolicy, decide, hour_thresholds
     from edge_model.registry import ModelRegistry
-    from edge_model.scoring import Scorer
-    from edge_model.series import hourly_mean_and_floor, parse_csv
-    from zoneinfo import ZoneInfo
+    from edge_model.scored import score_house
+    from edge_model.series import HouseSeries, from_readings, parse_csv
+    from edge_model.taps import inject, parse_inject
+    from gateway.public_holidays import HolidayCalendar
 
-    text = sys.stdin.read() if str(args.input) == "-" else args.input.read_text()
-    ts, power = parse_csv(text)
-    first, hourly, floor = hourly_mean_and_floor(ts, power, args.tz)
-    rows = build_features(hourly, first, HolidayCalendar(args.state), floor_w=floor)
-    scorer = Scorer(ModelRegistry(registry_root(args)).current_dir())
-    scores = scorer.score(rows)
-    zone = ZoneInfo(args.tz)
-    origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
-    n = len(hourly)
-    w = Windows(
-        start_s=origin + 3_600.0 * np.arange(n), hour=np.arange(n) % 24, weekday=rows[:, COLUMN["weekday"]].astype(int),
-        day=np.arange(n) // 24, power_w=np.nan_to_num(hourly), usual_w=rows[:, COLUMN["hod_base_w"]], score=scores,
-        history_days=rows[:, COLUMN["history_days"]],
-    )
+    try:
+        text = sys.stdin.read() if str(args.input) == "-" else args.input.read_text()
+    except OSError as err:
+        print(f"score: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    try:
+        series = from_readings(*parse_csv(text), args.tz)
+        tapped = None
+        if args.inject:
+            tap = parse_inject(args.inject, series.days)
+            minutes, mask = inject(series.minute_w, tap)
+            series, tapped = HouseSeries(series.first_date, minutes), mask.reshape(-1, 60).mean(axis=1) >= 0.2
+    except EdgeModelError as err:
+        print(f"score: {err}", file=sys.stderr)
+        return 2
+    scorer, problem = ModelRegistry(registry_root(args)).load_current()
+    if problem:
+        print(f"score: {problem}", file=sys.stderr)
+    w, _ = score_house(series, scorer, HolidayCalendar(args.state), tz=args.tz)
     policy = AlertPolicy(threshold=scorer.threshold)
-    thresholds = adaptive_thresholds(w, policy)
-    out = []
-    for i in range(n):
-        start = dt.datetime.fromtimestamp(w.start_s[i], zone).isoformat()
-        if np.isnan(hourly[i]):
-            out.append({"start": start, "score": None, "alert": False, "reason": "no readings in this hour"})
-            continue
-        alert = bool(scores[i] >= thresholds[i] and w.history_days[i] >= policy.min_history_days)
-        if w.history_days[i] < policy.min_history_days:
-            reason = f"still learning this household ({int(w.history_days[i])} of {policy.min_history_days} days of history)"
-        else:
-            dev = hourly[i] - w.usual_w[i]
-            reason = f"{hourly[i]:.0f} W vs usual {w.usual_w[i]:.0f} W ({dev:+.0f} W); threshold {thresholds[i]:.2f}"
-        out.append({"start": start, "score": round(float(scores[i]), 4), "alert": alert, "reason": reason})
+    thresholds = hour_thresholds(w, policy)
+    alerts = decide(w, policy, thresholds=thresholds)
+    zone = ZoneInfo(args.tz)
+    when = [dt.datetime.fromtimestamp(s, zone).isoformat() for s in w.start_s]
+    recorded = ~np.isnan(series.hourly_mean_w.ravel())
+    windows = []
+    for i in range(len(w.score)):
+        row = {"start": when[i], "score": round(float(w.score[i]), 4) if recorded[i] else None,
+               "threshold": None if not np.isfinite(thresholds[i]) else round(float(thresholds[i]), 4),
+               "hit": bool(recorded[i] and w.score[i] >= thresholds[i]), "steady_lift_w": round(float(w.steady_w[i]), 1) if w.steady[i] else None,
+               "mean_w": round(float(w.power_w[i]), 1), "usual_w": round(float(w.usual_w[i]), 1)}
+        if tapped is not None:
+            row["tapped"] = bool(tapped[i])
+        if not recorded[i]:
+            row["reason"] = "no readings in this hour"
+        elif w.day[i] < MIN_HISTORY_DAYS:
+            row["reason"] = f"learning this house ({int(w.day[i])} of {MIN_HISTORY_DAYS} days): no alert yet"
+        windows.append(row)
+    raised = [{"at": when[a.index], "message": a.message, "hours": a.numbers.get("hours"), "excess_w": a.numbers.get("excess_w"),
+               "path": "steady" if w.steady[a.index] else "forest"} for a in alerts]
     if args.format == "json":
-        print(json.dumps(out, indent=2))
-    else:
-        print("start,score,alert,reason")
-        for row in out:
-            score = "" if row["score"] is None else row["score"]
-            print(f"{row['start']},{score},{str(row['alert']).lower()},\"{row['reason']}\"")
+        print(json.dumps({"model": scorer.version, "windows": windows, "alerts": raised}, indent=2))
+        return 0
+    columns = ["start", "score", "threshold", "hit", "steady_lift_w", "mean_w", "usual_w"] + (["tapped"] if tapped is not None else [])
+    print(",".join(columns))
+    for row in windows:
+        print(",".join("" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else str(row[c]) for c in columns))
+    print(f"# alerts the daemon would raise: {len(raised)}")
+    for a in raised:
+        print(f"# {a['at']} [{a['path']}] {a['message']}")
     return 0
 
 
