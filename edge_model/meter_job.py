@@ -63,17 +63,16 @@ def periods(store, nodes) -> list[MeterPeriod]:
     return out
 
 
-def _relearn_after_ms(store) -> int:
-    """The end of the latest meter period whose theft alert the household Ignored (0: none)."""
-    row = store.conn.execute(
-        "SELECT MAX(p.end_ms) FROM theft_meter_periods p JOIN alerts a ON a.id = p.alert_id WHERE a.state = 'ignored'"
-    ).fetchone()
-    return int(row[0] or 0)
+def _relearn_after_ms(store, alerts) -> int:
+    """The end of the latest meter period whose theft alert the household last answered with Ignore
+    (0: none). Read from the alert's history, not its state: an Ignored alert later resolved is still Ignored."""
+    rows = store.conn.execute("SELECT end_ms, alert_id FROM theft_meter_periods WHERE alert_id IS NOT NULL").fetchall()
+    return max((int(end) for end, alert_id in rows if alerts.last_answer(alert_id) == "ignore"), default=0)
 
 
 def meter_check(store, alerts, nodes, tz: str, now_ms: int) -> list[int]:
     """Judge the periods not yet alerted on; raise a theft alert for each that shows a tap. Returns their ids."""
-    since = _relearn_after_ms(store)
+    since = _relearn_after_ms(store, alerts)
     raised = []
     alerted = {r[0] for r in store.conn.execute("SELECT reading_id FROM theft_meter_periods WHERE alert_id IS NOT NULL")}
     for j in judge([p for p in periods(store, nodes) if p.start_ms >= since]):
