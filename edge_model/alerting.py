@@ -32,8 +32,10 @@ class AlertPolicy:
     strong_score: float = 0.9
     # The house's own threshold per hour of day: this quantile of its scores at that hour and its
     # neighbours over cal_days, ending cal_lag days back (a tap of the last days never raises its own
-    # bar); no alert from the forest before min_cal_days of them.
-    cal_quantile: float = 0.98
+    # bar); no alert from the forest before min_cal_days of them. 1.0, the highest score of those
+    # four weeks: on the UCI house's development years 0.98 cost 0.77 false alerts a month from the
+    # forest alone, 1.0 costs 0.39 and catches 13 % of switched taps instead of 17 % (docs).
+    cal_quantile: float = 1.0
     cal_days: int = 28
     cal_lag: int = 3
     cal_neighbours: int = 1

@@ -54,7 +54,7 @@ def register(subparsers) -> None:
         p.add_argument("--households", type=int, default=64, help="simulated training houses of the wide family (default 64)")
         p.add_argument("--days", type=int, default=120, help="days per house (default 120)")
         p.add_argument("--tapped", type=int, default=1, help="tapped copies of each house beside its clean self (default 1)")
-        p.add_argument("--trees", type=int, default=100, help="trees in the forest (default 100)")
+        p.add_argument("--trees", type=int, default=60, help="trees in the forest (default 60)")
         return p
 
     p = recipe(common(sub.add_parser("train", help="train a model on simulated houses, store and promote it")))
