@@ -32,14 +32,14 @@ class SuppressionRule:
 
     In the pattern's hours of day (`hours`, every hour it lifted, e.g. an AC's nights and its
     afternoons; rules saved before `hours` use the band first_hour..last_hour), on the weekdays, from
-    start_s until expires_s, up to excess_cap_w above the usual load of that hour (as it was before
-    the pattern) is taken out of the series before features are computed: a baseline reset. The cap
-    is the pattern's own high (the 90th percentile of its excess), so a repeat of the pattern looks
-    like an ordinary day, while a theft on top of it still shows: everything above the cap stays,
-    hour by hour, and so does every hour outside the rule's hours. The hour's floor (its lowest
-    5-minute mean) is reset the same way against the usual floor, up to what the pattern itself
-    lifted it (floor_cap_w): an Ignored AC cycles and lifts it little, so a steady tap on top of it
-    still shows there. While the pattern keeps showing, the rule stays in force (`renewed`).
+    start_s until expires_s, a window no higher than that hour's usual load (as it was before the
+    pattern) plus excess_cap_w, the pattern's own high, is explained: it is no evidence for
+    `decide`, whichever path (the forest or the steady-lift detector) found it. A theft on top
+    still shows: a window above the cap, a floor lifted more than the pattern lifted it
+    (floor_cap_w: an Ignored AC cycles and lifts it little), a new steady lift under the pattern
+    (`steady_w`), and every hour outside the rule's hours. The features are never changed by a
+    rule: they compare each hour with the house's own history, which takes a repeated pattern in
+    by itself. While the pattern keeps showing, the rule stays in force (`renewed`).
     """
 
     first_hour: int  # local hour of day, inclusive
@@ -94,21 +94,6 @@ class SuppressionRule:
                               np.asarray(self.usual_floor_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24])
         extra = lowest - self.steady_cap_w
         return np.where(extra >= STEADY_MIN_W, extra, 0.0)
-
-    def discount(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, power_w: np.ndarray) -> np.ndarray:
-        """The series with the Ignored pattern (at most excess_cap_w over the pre-pattern usual) taken out."""
-        usual = np.asarray(self.usual_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24]
-        excess = np.clip(power_w - usual, 0.0, self.excess_cap_w)
-        return np.where(self.in_scope(hour, weekday, start_s), power_w - excess, power_w)
-
-    def discount_floor(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, floor_w: np.ndarray) -> np.ndarray:
-        """The hourly floor with the pattern's steady part (at most excess_cap_w over the usual floor) taken out."""
-        if not self.usual_floor_w:
-            return floor_w  # a rule from before floors: build_features keeps the floor under the reset mean
-        usual = np.asarray(self.usual_floor_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24]
-        cap = self.excess_cap_w if self.floor_cap_w is None else self.floor_cap_w
-        excess = np.clip(floor_w - usual, 0.0, cap)
-        return np.where(self.in_scope(hour, weekday, start_s), floor_w - excess, floor_w)
 
     def renewed(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray,
                 floor_w: np.ndarray | None = None) -> SuppressionRule:
