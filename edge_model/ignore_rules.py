@@ -16,6 +16,12 @@ from edge_model.windows import Alert, Windows, _hour_band, _in_band, _runs_widen
 
 
 FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new steady load, not the pattern
+# A mean up to this many times the pattern's cap above usual is still the pattern. The cap is the
+# 90th percentile of the few hours the rule was made from, so a pattern's later days run above it
+# (an AC Ignored on nights of +800-1200 W got a cap of +977 W and alerted again 2 h after the
+# Ignore). A steady tap on top is not hidden by the slack: it lifts the floor, which has no slack
+# (floor_cap_w + FLOOR_MARGIN_W, and steady_w).
+CAP_SLACK = 1.5
 # A steady lift under an Ignored pattern: in an hour of the rule's scope, the floor stayed at least
 # STEADY_MIN_W above the usual floor in each of the last STEADY_RUN_H hours (the earlier ones in the
 # scope or just before it: a load that came on before the pattern's hours). An AC's compressor is off
@@ -68,11 +74,14 @@ class SuppressionRule:
 
     def matches(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray,
                 floor_w: np.ndarray | None = None) -> np.ndarray:
-        """Windows the rule explains: in scope, no higher than that hour's usual load plus the cap and,
-        when the floor is known, no steadier than the pattern was (a tap on top lifts the floor)."""
+        """Windows the rule explains: in scope, no higher than that hour's usual load plus CAP_SLACK
+        times the cap and, when the floor is known, no steadier than the pattern was (a tap on top
+        lifts the floor)."""
         h = np.asarray(hour, dtype=np.int64) % 24
         if self.usual_w:
-            limit = np.asarray(self.usual_w, dtype=np.float64)[h] + self.excess_cap_w
+            guarded = floor_w is not None and bool(self.usual_floor_w) and self.floor_cap_w is not None
+            slack = CAP_SLACK if guarded else 1.0  # the slack only where the floor still shows a tap on top
+            limit = np.asarray(self.usual_w, dtype=np.float64)[h] + slack * self.excess_cap_w
         else:  # a rule saved before usual_w existed
             limit = np.full(len(hour), self.max_power_w)
         explained = self.in_scope(hour, weekday, start_s) & (power_w <= limit)
