@@ -17,10 +17,6 @@ METADATA_FILE = "metadata.json"
 # (ROC-AUC, and recall at its threshold): a local retrain and a model from the cloud alike.
 MAX_AUC_LOSS = 0.005
 MAX_RECALL_LOSS = 0.02
-# The training recipe (dataset.TRAINING_SPEC; `powergw model train/retrain` defaults): simulated
-# households, and how much likelier each tapping kind is than each of h1-h6 (docs: "Training mix").
-TRAINING_HOUSEHOLDS = 128
-TRAINING_TAP_WEIGHT = 2.5
 
 
 class EdgeModelError(PowerGwError):

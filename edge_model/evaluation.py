@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from edge_model import EdgeModelError
+from edge_model import MIN_HISTORY_DAYS, EdgeModelError
 from edge_model.alerting import AlertPolicy, decide, hour_thresholds
-from edge_model.lifts import MIN_CAL_DAYS, MIN_REF_DAYS
 from edge_model.series import HouseSeries
 from edge_model.scored import score_house
 from edge_model.steady import SteadyPolicy
@@ -27,7 +26,7 @@ from edge_model.evaluation_sources import House
 from edge_model.windows import Windows
 from gateway.public_holidays import HolidayCalendar
 
-CALIBRATED_DAY = MIN_REF_DAYS + MIN_CAL_DAYS  # alerts count from here: before it the house is still being learned
+CALIBRATED_DAY = MIN_HISTORY_DAYS  # alerts count from here, as in the daemon: before it the house is still being learned
 
 
 @dataclass(frozen=True)
