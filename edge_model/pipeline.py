@@ -26,7 +26,13 @@ class CheckSet:
     days: int = 120
 
     def examples(self) -> Examples:
-        return training_examples(DatasetSpec(first_seed=CHECK_SEEDS, households=self.households, days=self.days, clean_share=1.0))
+        """Its rows, simulated on the first call and kept by this CheckSet: a retrain reads them for the
+        threshold, the parity check and the promotion, and simulating 16 houses is most of its time."""
+        held = self.__dict__.get("_held")
+        if held is None:
+            held = training_examples(DatasetSpec(first_seed=CHECK_SEEDS, households=self.households, days=self.days, clean_share=1.0))
+            object.__setattr__(self, "_held", held)
+        return held
 
 
 def check_metrics(probabilities: np.ndarray, y: np.ndarray, threshold: float) -> dict:

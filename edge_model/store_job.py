@@ -358,10 +358,11 @@ def train_on_feedback(store, root: Path, spec, params, now_ms: int, progress: bo
     if examples is None:
         raise EdgeModelError(f"no Ignore/Raise examples of features v{FEATURES_VERSION} in the database: a retrain has "
                              "nothing to learn (`powergw model train` makes a fresh model)")
-    onnx_bytes, metadata = train_model(spec, params, CheckSet(), extra=examples, progress=progress)
+    check = CheckSet()
+    onnx_bytes, metadata = train_model(spec, params, check, extra=examples, progress=progress)
     registry = ModelRegistry(root)
     version = registry.add(onnx_bytes, metadata)
-    promoted, comparison = promote_if_no_regression(registry, version, CheckSet(), examples)
+    promoted, comparison = promote_if_no_regression(registry, version, check, examples)
     theft = int(examples.y.sum())
     comparison["feedback_examples"] = {"theft": theft, "normal": len(examples) - theft}
     tables.record_retrain(now_ms, fingerprint, version, promoted, _in_words(comparison))
