@@ -10,7 +10,7 @@ import pytest
 from test_ui_browser import ARTIFACTS, browser, log_in, open_page, pytestmark  # noqa: F401 - the browser fixture; slow, needs chromium
 from test_ui_support import ADMIN_PASSWORD, raise_alerts, seed_usage
 
-from edge_model.alerting import SuppressionRule
+from edge_model.ignore_rules import SuppressionRule
 from edge_model.feedback_store import FeedbackTables
 from edge_model.rule_text import describe
 from gateway.alerts import AlertStore
