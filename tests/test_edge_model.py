@@ -853,3 +853,28 @@ def test_the_judge_counts_each_path_on_its_own(small_model):
     alerts = judge.alerts(w)
     assert {a.numbers["path"] for a in alerts["steady"]} <= {"steady"} and {a.numbers["path"] for a in alerts["forest"]} <= {"forest"}
     assert alerts["steady"] and all(a.index >= 38 * 24 for a in alerts["steady"])
+
+
+def test_the_check_set_is_simulated_once_and_read_back_from_the_data_directory(tmp_path, monkeypatch, caplog):
+    from edge_model.pipeline import CheckSet, _cache_file
+
+    monkeypatch.setenv("POWERGW_DATA_DIR", str(tmp_path))
+    first = CheckSet(households=1, days=60).examples()
+    path = _cache_file(CheckSet(households=1, days=60))
+    assert path.parent == tmp_path / "cache" and path.is_file()
+    again = CheckSet(households=1, days=60).examples()  # a new process would read the file, not simulate
+    assert np.array_equal(again.X, first.X) and np.array_equal(again.y, first.y) and np.array_equal(again.weight, first.weight)
+    path.write_bytes(b"cut off by a power cut")  # damaged on the SD card: simulated again and rewritten
+    assert np.array_equal(CheckSet(households=1, days=60).examples().X, first.X)
+    assert "cannot be read" in caplog.text
+    assert np.array_equal(np.load(path)["X"], first.X)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_a_check_set_cache_that_cannot_be_written_costs_only_time(tmp_path, monkeypatch):
+    from edge_model.pipeline import CheckSet
+
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the directory should be")
+    monkeypatch.setenv("POWERGW_DATA_DIR", str(blocked))
+    assert len(CheckSet(households=1, days=60).examples()) > 1_000
