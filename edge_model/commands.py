@@ -80,12 +80,19 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("evaluate-learning", help="measure whether retraining on one household's Ignore/Raise feedback changes its alerts")
-    p.add_argument("--households", type=int, default=10, help="benign households whose first alert is Ignored, one retrain each (default 10)")
-    p.add_argument("--raise-households", type=int, default=4, help="tapped households whose first alert is Raised, one retrain each (default 4)")
-    p.add_argument("--train-households", type=int, default=32, help="households in the small training recipe (default 32)")
-    p.add_argument("--trees", type=int, default=30, help="trees in each forest (default 30)")
-    p.add_argument("--days", type=int, default=112, help="days of each measured household (default 112)")
+    p = sub.add_parser("evaluate-learning", help="measure what one Ignore or Raise changes in a house's later alerts: the rule, "
+                       "a retrain on its examples, and a control retrained on another house's")
+    p.add_argument("--source", action="append", help="houses to answer alerts on (repeat; default: all): uci-development "
+                   "(the UCI house's stretches), ramp (RAMP households), simulated (wide houses; for Ignore with a benign new load)")
+    p.add_argument("--ignore-cases", type=int, default=2, help="houses per source whose first false alert is Ignored, one retrain "
+                   "each (default 2)")
+    p.add_argument("--raise-cases", type=int, default=1, help="tapped houses per source whose first alert is Raised, one retrain "
+                   "each (default 1)")
+    p.add_argument("--days", type=int, default=120, help="days of each measured house (default 120)")
+    p.add_argument("--train-households", type=int, default=12, help="houses in the small training recipe (default 12)")
+    p.add_argument("--train-days", type=int, default=120, help="days of each training and check-set house (default 120)")
+    p.add_argument("--check-households", type=int, default=3, help="check-set houses that set each model's threshold (default 3)")
+    p.add_argument("--trees", type=int, default=20, help="trees in each forest (default 20)")
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=cmd_evaluate_learning)
 
@@ -190,11 +197,22 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_evaluate_learning(args) -> int:
-    from edge_model.learning import LearningSpec, evaluate_learning
+    from edge_model.learning import SOURCES as LEARNING_SOURCES, LearningSpec, evaluate_learning
 
-    spec = LearningSpec(ignore_households=args.households, raise_households=args.raise_households,
-                        train_households=args.train_households, trees=args.trees, days=args.days)
-    report = evaluate_learning(spec, progress=args.format == "table")
+    try:
+        spec = LearningSpec(sources=tuple(args.source or LEARNING_SOURCES), ignore_per_source=args.ignore_cases,
+                            raise_per_source=args.raise_cases, days=args.days, train_households=args.train_households,
+                            train_days=args.train_days, check_households=args.check_households, trees=args.trees)
+    except EdgeModelError as err:
+        print(f"evaluate-learning: {err}", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate_learning(spec, progress=args.format == "table")
+    except EdgeModelError as err:
+        print(f"evaluate-learning: {err}", file=sys.stderr)
+        return 1
+    for source, why in report["sources_skipped"].items():
+        print(f"evaluate-learning: {source} skipped: {why}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
@@ -203,32 +221,76 @@ def cmd_evaluate_learning(args) -> int:
 
 
 def _print_learning(r: dict) -> None:
-    def row(label: str, by_model: dict, fmt=str) -> None:
-        cells = [("-" if by_model.get(m) is None else fmt(by_model[m])) for m in ("baseline", "retrained", "control")]
-        print(f"  {label:58s} {cells[0]:>10s} {cells[1]:>10s} {cells[2]:>10s}")
-
-    score = "{:.3f}".format
+    """The report as tables: Ignore then Raise, per source and in total, then a line per case with its verdict."""
+    spec = r["spec"]
+    print(f"small recipe: {spec['train_households']} houses x {spec['train_days']} days, {spec['trees']} trees, threshold "
+          f"{r['baseline']['threshold']:.3f}; {r['seconds']['total']:.0f} s, {len(r['seconds']['per_training'])} trainings")
     i, k = r["ignore"], r["raise"]
-    print(f"small recipe: {r['spec']['train_households']} households, {r['spec']['trees']} trees; {r['seconds']['total']:.0f} s")
-    print(f"  {'':58s} {'baseline':>10s} {'retrained':>10s} {'control':>10s}")
-    print(f"Ignore: {i['alerted_and_ignored']} of {i['households']} benign households alerted and Ignored, {i['feedback_rows']} feedback rows")
-    row("repeats of the pattern, no rule", {m: v["pattern_without_rule"] for m, v in i["repeat_alerts"].items()})
-    row("repeats of the pattern, with the Ignore rule", {m: v["pattern_with_rule"] for m, v in i["repeat_alerts"].items()})
-    row("every alert after the Ignore, no rule", {m: v["without_rule"] for m, v in i["repeat_alerts"].items()})
-    row("every alert after the Ignore, with the Ignore rule", {m: v["with_rule"] for m, v in i["repeat_alerts"].items()})
-    row("mean score of the Ignored windows", i["mean_score_of_ignored_windows"], score)
-    row("mean score of the pattern's later windows", i["mean_score_of_later_pattern_windows"], score)
-    n = i["theft_on_top_cases"]
-    for key, label in (("same_home_without_pattern", "theft caught in 7 d, same home without pattern"),
-                       ("on_top_without_rule", "theft on top caught in 7 d, no rule"), ("on_top_with_rule", "theft on top caught in 7 d, with rule")):
-        row(f"{label} (of {n})", {m: v[key] for m, v in i["theft_caught_within_7_days"].items()})
-    print(f"Raise: {k['alerted_and_raised']} of {k['households']} tapped households alerted and Raised, {k['feedback_rows']} feedback rows")
-    n = k["alerted_and_raised"]
-    row(f"same tap later caught within 3 days (of {n})", k["second_tap_caught_within_3_days"])
-    row(f"same tap later caught while it ran (of {n})", k["second_tap_caught_while_it_ran"])
-    row("median days to its first alert", k["median_days_to_first_alert_when_caught"], "{:.2f}".format)
-    row("mean score of its windows", k["mean_score_of_second_tap_windows"], score)
-    row("alerts on the same home without a tap", k["alerts_on_the_same_home_without_a_tap"])
+    labels = {"no_feedback": "no feedback", "rule_only": "rule only", "retrained_only": "retrained", "retrained_rule": "retrained+rule",
+              "control_only": "control", "control_rule": "control+rule"}
+
+    def line(first: str, second: str, cells: list[str], width: int = 14) -> None:
+        print(f"  {first:22s} {second:>6s} " + " ".join(f"{c:>{width}s}" for c in cells))
+
+    groups = [*i["by_source"].items(), ("total", i["total"])]
+    tried = ", ".join(f"{source} {n['houses_tried']} ({n['alerted']} alerted)" for source, n in i["scanned"].items())
+    print(f"\nIgnore: a house's first false alert Ignored. Houses tried: {tried}. Their later alerts (of them on the rule's hours):")
+    settings = list(i["total"]["later_alerts"])  # without the control's two for a lone case
+    line("source", "cases", [labels[s] for s in settings])
+    for name, g in groups:
+        line(name, str(g["cases"]), [f"{g['later_alerts'][s]['all']} ({g['later_alerts'][s]['in_rule_hours']})" for s in settings])
+    print("Taps injected a week after the Ignore, caught within the goal's days (column 2: how many on the rule's hours):")
+    for name, g in groups:
+        for goal, t in g["taps"].items():
+            line(f"{name} {goal}", f"{t['on_rule_hours']}/{t['injected']}", [f"{t['caught'][s]}/{t['injected']}" for s in settings])
+    print(f"Mean score, {' / '.join(i['total']['mean_score'])}: the Ignored windows; the later windows on the rule's hours:")
+    for name, g in groups:
+        ms = g["mean_score"]
+        cells = [" / ".join("-" if ms[m][key] is None else f"{ms[m][key]:.3f}" for m in ms)
+                 for key in ("ignored_windows", "later_in_rule_hours")]
+        print(f"  {name:22s} {cells[0]}; {cells[1]}")
+    for name, g in groups:
+        v = g["verdict"]
+        against = (f"against the control: fewer {v['learned']['fewer']}, same {v['learned']['same']}, more {v['learned']['more']}"
+                   if "control_rule" in settings else "no control (a lone case)")
+        print(f"  {name}: later alerts with the rule fewer in {v['rule']['fewer']} of {g['cases']} houses (same {v['rule']['same']}, "
+              f"more {v['rule']['more']}); retrained+rule against rule only: fewer {v['retrain']['fewer']}, same {v['retrain']['same']}, "
+              f"more {v['retrain']['more']}; {against}; taps caught without feedback, missed after it: {v['taps_lost']}")
+    for c in i["cases"]:
+        a, v = c["later_alerts"], c["verdict"]
+        control = f", control+rule {a['control_rule']['all']}" if v["learned"] else ""
+        print(f"  - {c['house']}: Ignored day {c['ignored']['day']} [{c['ignored']['path']}] {c['ignored']['message']}; {c['feedback_rows']} "
+              f"rows; rule {c['rule']['text']}. Later alerts {a['no_feedback']['all']}, rule only {a['rule_only']['all']}, retrained+rule "
+              f"{a['retrained_rule']['all']}{control}: the rule {v['rule']}, the retrain {v['retrain']}"
+              + (f" (against the control {v['learned']})" if v["learned"] else ""))
+
+    groups = [*k["by_source"].items(), ("total", k["total"])]
+    models = list(k["total"]["second_tap"])
+    tapped = ", ".join(f"{source} {n['houses_tried']} ({n['alerted']} caught"
+                       + "".join(f", {goal} missed {m}" for goal, m in n["taps_not_caught"].items()) + ")" for source, n in k["scanned"].items())
+    print(f"\nRaise: a tap's first alert Raised, the same tap again four weeks after it stopped. Houses tapped: {tapped}.")
+    print("Caught within the goal's days (by the steady-lift detector alone / the forest alone), median days to catch, mean score of "
+          "its windows; 'no first tap': the baseline on the house without the first tap in its history:")
+    line("source", "cases", [*models, "no first tap"], 27)
+    for name, g in groups:
+        line(name, str(g["cases"]), [f"{c['caught_within_goal']} ({c['steady_caught_within_goal']}/{c['forest_caught_within_goal']}), "
+                                     f"{'-' if c['median_days_to_catch'] is None else c['median_days_to_catch']} d, "
+                                     f"{'-' if c['mean_score'] is None else c['mean_score']}"
+                                     for c in [*(g["second_tap"][m] for m in models), g["second_tap_without_first"]]], 27)
+    for name, g in groups:
+        v = g["verdict"]
+        against = (f"the control sooner in {v['control']['sooner']}; retrained against the control: sooner {v['learned']['sooner']}, "
+                   f"same {v['learned']['same']}, later {v['learned']['later']}" if "control" in models else "no control (a lone case)")
+        print(f"  {name}: caught again sooner than by the baseline in {v['retrain']['sooner']} of {g['cases']} (same {v['retrain']['same']}, "
+              f"later {v['retrain']['later']}), {against}; alerts on the clean copy after the Raise "
+              + ", ".join(f"{m} {n}" for m, n in g["clean_alerts_after_raise"].items()))
+    for c in k["cases"]:
+        t, v = c["second_tap"], c["verdict"]
+        print(f"  - {c['house']}: {c['tap']['goal']} {c['tap']['watts']:.0f} W Raised day {c['raised']['day']} [{c['raised']['path']}], "
+              f"{c['feedback_rows']} rows; again from day {c['tap']['second_day']}, days to catch "
+              + ", ".join(f"{m} {t[m]['days_to_catch'] or '-'}" for m in t)
+              + f" (no first tap: {c['second_tap_without_first']['days_to_catch'] or '-'}): the retrain {v['retrain']}"
+              + (f", against the control {v['learned']}" if v["learned"] else ""))
 
 
 def _print_report(model: str, reports: list[dict]) -> None:
