@@ -11,6 +11,7 @@ import numpy as np
 
 from edge_model import rule_text
 from edge_model.ignore_rules import SuppressionRule
+from edge_model.steady import SteadyPolicy
 from edge_model.windows import Alert, Windows, _hour_band, _in_band, _runs_widened
 
 
@@ -88,13 +89,18 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
     if thresholds is None:
         thresholds = hour_thresholds(w, policy)
     steady = np.zeros(len(w.score), dtype=bool) if w.steady is None else np.asarray(w.steady, dtype=bool)
-    raw = (w.score >= thresholds) | steady
     # A window inside an Ignore rule's scope, under its cap and (where known) with no steadier floor
-    # than the pattern's is the household's own pattern: no evidence.
-    suppressed = np.zeros(len(raw), dtype=bool)
+    # than the pattern's is the household's own pattern: no evidence. A steady-lift hit is judged by
+    # the lift the detector found: the Ignored load's own size (give or take the slack) is the
+    # pattern, however the house's other loads moved that night.
+    forest_explained = np.zeros(len(steady), dtype=bool)
+    steady_explained = np.zeros(len(steady), dtype=bool)
+    lift_w = np.zeros(len(steady)) if w.steady_w is None else np.asarray(w.steady_w, dtype=np.float64)
     for rule in rules:
-        suppressed |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s, w.floor_w)
-    hit = raw & ~suppressed
+        forest_explained |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s, w.floor_w)
+        steady_explained |= rule.explains_steady(w.hour, w.weekday, w.start_s, lift_w, w.floor_w)
+    steady = steady & ~steady_explained
+    hit = ((w.score >= thresholds) & ~forest_explained) | steady
     alerts: list[Alert] = []
 
     def path_of(i: int) -> str:
@@ -145,6 +151,7 @@ MIN_EXCESS_W = 50.0
 # Escalation is for a larger load on top (never an under-reading); an alerted excess below this
 # (a repeat after the usual load took the pattern in) counts as this much.
 ESCALATION_FLOOR_W = 100.0
+STEADY_DAYS = SteadyPolicy().days  # the days a steady lift held: an hour is the load's if it held as long
 CONTINUOUS_SHARE = 0.8  # a load that lifted this share of the hours since an alert is still that alert's
 
 
@@ -184,8 +191,17 @@ def explain(w: Windows, hits: np.ndarray, at: int | None = None) -> tuple[str, d
     if at is not None and w.steady_w is not None and w.steady_span_h is not None:
         typical_excess = float(w.steady_w[at])
         span_h = int(w.steady_span_h[at])
-        hours = sorted({(int(w.hour[at]) - k) % 24 for k in range(span_h)})
-        described = np.asarray([at - k for k in range(span_h) if at - k >= 0])
+        back = list(range(span_h))
+        if w.floor_w is not None and w.usual_floor_w is not None:
+            # The detector names the span it judged (3 or 6 night hours, or the day); the load may run
+            # longer. Any of the 23 hours before that held its floor up by half the lift on each of
+            # the last STEADY_DAYS days is the same load: a constant tap reads "all day", not "00:00 to 03:00".
+            bar = max(MIN_EXCESS_W, 0.5 * typical_excess)
+            lifted = np.asarray(w.floor_w, dtype=np.float64) - np.asarray(w.usual_floor_w, dtype=np.float64) >= bar
+            back += [k for k in range(span_h, 24)
+                     if at - k - 24 * (STEADY_DAYS - 1) >= 0 and all(lifted[at - k - 24 * d] for d in range(STEADY_DAYS))]
+        hours = sorted({(int(w.hour[at]) - k) % 24 for k in back})
+        described = np.asarray([at - k for k in back if at - k >= 0])
     else:
         typical_excess = float(np.median(excess))
         lifted = hits[excess >= max(0.5 * typical_excess, MIN_EXCESS_W)]

@@ -92,6 +92,25 @@ class SuppressionRule:
             explained &= self.steady_w(hour, weekday, start_s, floor_w) == 0
         return explained
 
+    def explains_steady(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, lift_w: np.ndarray,
+                        floor_w: np.ndarray | None = None) -> np.ndarray:
+        """Steady-lift hits the rule explains: in scope, a lift (edge_model.steady's, against the
+        house's recent usual) no larger than CAP_SLACK times the pattern's own steady size plus
+        FLOOR_MARGIN_W and, where the floor is known, a floor no higher above the usual floor *from
+        before the pattern* than that either. Once the usual has taken the pattern in, a tap of the
+        pattern's size on top lifts the detector's lift only by its own size, but the floor by
+        both: the second test sees it. A rule without floors (from before them) explains none."""
+        n = len(lift_w)
+        if not self.usual_floor_w or self.floor_cap_w is None:
+            return np.zeros(n, dtype=bool)
+        size = max(self.floor_cap_w, self.steady_cap_w or 0.0)
+        limit = CAP_SLACK * size + FLOOR_MARGIN_W
+        explained = self.in_scope(hour, weekday, start_s) & (np.asarray(lift_w, dtype=np.float64) <= limit)
+        if floor_w is not None:
+            usual = np.asarray(self.usual_floor_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24]
+            explained &= np.asarray(floor_w, dtype=np.float64) - usual <= limit
+        return explained
+
     def steady_w(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, floor_w: np.ndarray) -> np.ndarray:
         """Per window in the rule's scope, a new steady lift under the pattern (0 where there is none):
         how far the lowest floor excess of this window and the STEADY_RUN_H - 1 before it (in scope

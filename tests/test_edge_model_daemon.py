@@ -186,10 +186,6 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
     assert saved_rules(store) == []  # the Raise took the Ignore's rule back
 
 
-@pytest.mark.xfail(strict=True, reason="ignore_rules/alerting: the steady path re-alerts on an Ignored steady night load a "
-                   "night or a few later (6 of 10 simulated houses): the rule judges the hit window's own floor (cap + 50 W, "
-                   "and a 4-hour steady lift) where the house's own load was up a little that night, while the steady "
-                   "detector's lift there is the Ignored load's own size")
 def test_an_ignored_night_load_stays_quiet_on_the_nights_after(tmp_path, tapped):
     """The household Ignores the +300 W nights (its own pump): the same nights stay quiet."""
     series, store = tapped

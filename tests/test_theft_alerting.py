@@ -218,6 +218,24 @@ def steady_windows(lift_w: float = 300.0, from_day: int = 30, hit_days=(32,), sc
     return windows(power_w=power, usual_w=np.full(n, 150.0), score=score, steady=steady, steady_w=steady_w, steady_span_h=span)
 
 
+def test_a_steady_alert_names_every_hour_the_load_held_not_only_the_detectors_span():
+    """The detector judged 01:00-04:00; a load that also held the floor up from 22:00 on the last
+    three nights is named from 22:00, and one that held it all day reads "all day"."""
+    n = DAYS * 24
+    for first, last, words in ((22, 4, "from 22:00 to 04:00"), (0, 24, "all day")):
+        power, floor = np.full(n, 150.0), np.full(n, 100.0)
+        lifted = np.isin(np.arange(n) % 24, [h % 24 for h in range(first, last if last > first else last + 24)])
+        lifted &= np.arange(n) >= at(29, 0)
+        power[lifted] += 300.0
+        floor[lifted] += 300.0
+        steady, steady_w, span = np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=np.int64)
+        steady[at(32, 3)], steady_w[at(32, 3)], span[at(32, 3)] = True, 300.0, 3
+        w = windows(power_w=power, usual_w=np.full(n, 150.0), steady=steady, steady_w=steady_w, steady_span_h=span,
+                    floor_w=floor, usual_floor_w=np.full(n, 100.0))
+        (alert,) = decide(w, POLICY)
+        assert words in alert.message and alert.message.startswith("+300 W")
+
+
 def test_a_steady_lift_alerts_at_once_and_says_so_in_the_households_words():
     (alert,) = decide(steady_windows(), POLICY)  # one hit, no persistence needed: it already held three nights
     assert alert.index == at(32, 3)
