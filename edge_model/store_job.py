@@ -299,7 +299,8 @@ def not_scored(store, now_ms: int, err) -> ScoringResult:
     """
     import json
 
-    status = f"not scoring: {err}; theft scoring resumes once the id is corrected or that node reports"
+    status = (f"not scoring: [billing] metered_nodes lists {err}; theft scoring resumes once the list is "
+              "corrected or that node reports")
     try:
         last = json.loads(store.get_meta(STATUS_KEY, "null") or "null") or {}
     except ValueError:
@@ -311,9 +312,9 @@ def not_scored(store, now_ms: int, err) -> ScoringResult:
     return ScoringResult([], 0, False, status)
 
 
-# Training the default recipe (TRAINING_SPEC: 128 simulated households x 112 days, 100 trees) peaked
-# at 456 MB resident here (`/usr/bin/time -v powergw model train`; rows streamed as float32 and freed
-# before the ONNX export); ask for a margin above it.
+# Training the v4 recipe (128 simulated households x 112 days, 100 trees) peaked at 456 MB resident
+# here (`/usr/bin/time -v powergw model train`; rows streamed as float32 and freed before the ONNX
+# export); the v5 recipe has fewer rows (236,652 against 322,560) and trees; ask for a margin above it.
 RETRAIN_MIN_AVAILABLE_MB = 650
 
 

@@ -97,8 +97,8 @@ def test_the_job_does_not_score_while_a_listed_id_is_unknown_and_resumes_after_t
         again = store_job.score_job(typo)  # the next hour: the same problem
     assert first == again
     assert first.alerts == [] and not first.learning and first.history_days == 0
-    assert first.status == ("not scoring: node ids mian never reported (known: kitchen, main); "
-                            "theft scoring resumes once the id is corrected or that node reports")
+    assert first.status == ("not scoring: [billing] metered_nodes lists node ids mian never reported (known: kitchen, main); "
+                            "theft scoring resumes once the list is corrected or that node reports")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [f"theft: {first.status}"]  # once per problem, not every hour
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
