@@ -230,7 +230,7 @@ def _print_learning(r: dict) -> None:
               "control_only": "control", "control_rule": "control+rule"}
 
     def line(first: str, second: str, cells: list[str], width: int = 14) -> None:
-        print(f"  {first:22s} {second:>6s} " + " ".join(f"{c:>{width}s}" for c in cells))
+        print(f"  {first:36s} {second:>15s} " + " ".join(f"{c:>{width}s}" for c in cells))
 
     groups = [*i["by_source"].items(), ("total", i["total"])]
     tried = ", ".join(f"{source} {n['houses_tried']} ({n['alerted']} alerted)" for source, n in i["scanned"].items())
@@ -239,10 +239,12 @@ def _print_learning(r: dict) -> None:
     line("source", "cases", [labels[s] for s in settings])
     for name, g in groups:
         line(name, str(g["cases"]), [f"{g['later_alerts'][s]['all']} ({g['later_alerts'][s]['in_rule_hours']})" for s in settings])
-    print("Taps injected a week after the Ignore, caught within the goal's days (column 2: how many on the rule's hours):")
+    print("Taps injected a week after the Ignore, caught within the goal's days:")
+    line("source, tap", "on rule's hours", [labels[s] for s in settings])
     for name, g in groups:
         for goal, t in g["taps"].items():
-            line(f"{name} {goal}", f"{t['on_rule_hours']}/{t['injected']}", [f"{t['caught'][s]}/{t['injected']}" for s in settings])
+            room = f" ({t['skipped']} no room)" if t["skipped"] else ""
+            line(f"{name} {goal}{room}", f"{t['on_rule_hours']}/{t['injected']}", [f"{t['caught'][s]}/{t['injected']}" for s in settings])
     print(f"Mean score, {' / '.join(i['total']['mean_score'])}: the Ignored windows; the later windows on the rule's hours:")
     for name, g in groups:
         ms = g["mean_score"]
