@@ -22,6 +22,7 @@ FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new stea
 # Ignore). A steady tap on top is not hidden by the slack: it lifts the floor, which has no slack
 # (floor_cap_w + FLOOR_MARGIN_W, and steady_w).
 CAP_SLACK = 1.5
+STEADY_CAP_TIMES = 2.0  # an Ignored steady-lift alert's cap: at most this many times the lift it named
 # A steady lift under an Ignored pattern: in an hour of the rule's scope, the floor stayed at least
 # STEADY_MIN_W above the usual floor in each of the last STEADY_RUN_H hours (the earlier ones in the
 # scope or just before it: a load that came on before the pattern's hours). An AC's compressor is off
@@ -271,6 +272,11 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     # that was a new high twice) does not raise the cap over the nights the household Ignored.
     named = alerted[w.hour[recent] % 24] & raised
     cap = float(np.quantile(excess[named if named.any() else lifted], cap_quantile)) if lifted.any() else typical
+    if alert.numbers.get("path") == "steady" and alert.numbers.get("excess_w", 0) > 0:
+        # The household said a steady load of this size is theirs. Its hours' means also carry the
+        # house's other loads (an AC's cycles at night): a +260 W pump became a rule explaining
+        # +2.3 kW on a RAMP house. Up to twice the load's own size is the pattern; more is news.
+        cap = min(cap, STEADY_CAP_TIMES * float(alert.numbers["excess_w"]))
     # The same for the floor: a steady pattern (a charger) lifted it, a cycling one (an AC) hardly did,
     # and only what the pattern itself lifted is taken out of it.
     usual_floor, floor_cap, steady_cap = (), None, None

@@ -356,6 +356,25 @@ def test_ignore_makes_a_scoped_rule_with_the_patterns_own_high_as_cap():
     assert "from 22:00 to 06:00, every day" in rule.describe()
 
 
+def test_an_ignored_steady_alert_caps_its_rule_at_twice_the_load_it_named():
+    """A +300 W steady alert on nights that also carry an AC's cycles (+0-2000 W in the means): the
+    household said the 300 W load is theirs, not everything those nights ran."""
+    rng = np.random.default_rng(3)
+    n = DAYS * 24
+    power = np.full(n, 300.0)
+    for day in range(PATTERN_FROM, DAYS):
+        power[at(day, 0) : at(day, 4)] += 300.0 + rng.uniform(0.0, 2_000.0, 4)
+    w = windows(power_w=power, usual_w=np.full(n, 300.0))
+    hits = [at(d, h) for d in (PATTERN_FROM + 2,) for h in range(4)]
+    for path, cap_at_most in (("steady", 600.0), ("forest", None)):
+        alert = Alert(hits[-1], 0.0, 0.9, 0.5, tuple(hits), "", {"path": path, "excess_w": 300.0})
+        cap = rule_from_alert(w, alert).excess_cap_w
+        if cap_at_most is None:
+            assert cap > 1_500  # a forest alert's rule keeps the pattern's own high
+        else:
+            assert cap == cap_at_most
+
+
 def test_the_rule_explains_a_repeat_but_not_a_tap_on_top_nor_other_hours():
     rule, w = ignored_rule()
     repeat, _ = ev_charger_home()
