@@ -373,14 +373,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 def _open_readonly(args: argparse.Namespace):
     """The database of --db, else of the config's [gateway] db, read-only, in --timezone, else the
     config's [gateway] timezone (days of `usage` are the household's local days, as on its bills)."""
+    from .app import existing_database
     from .config import load_config
-    from .store import Store, StoreError
+    from .store import Store
 
-    gateway = load_config(args.config).gateway
-    db = Path(args.db) if args.db is not None else Path(gateway.db)
-    timezone = getattr(args, "timezone", None) or gateway.timezone
-    if not db.exists():
-        raise StoreError(f"no database at {db}")
+    config = load_config(args.config)
+    db = existing_database(args.db, config)
+    timezone = getattr(args, "timezone", None) or config.gateway.timezone
     return Store(db, timezone=timezone, readonly=True)
 
 

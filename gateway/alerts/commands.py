@@ -41,13 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open(args):
-    from ..app import open_store
+    from ..app import existing_database, open_store
     from ..config import load_config
-
     from ..settings_store import effective_config
 
     config = load_config(args.config)
-    store = open_store(args.db or config.gateway.db, config.gateway.timezone)
+    store = open_store(existing_database(args.db, config), config.gateway.timezone)
     return effective_config(store, config), store  # with the dashboard's Settings
 
 

@@ -80,9 +80,9 @@ def _config(args):
 
 
 def _open(args, config):
-    from ..app import open_store
+    from ..app import existing_database, open_store
 
-    return open_store(args.db or config.gateway.db, config.gateway.timezone)
+    return open_store(existing_database(args.db, config), config.gateway.timezone)
 
 
 def _now_ms(args, calendar) -> int:
