@@ -90,3 +90,32 @@ def test_commands_that_create_a_database_still_do(capsys, tmp_path):
     assert code == 0 and db.is_file() and "migrations applied" in out
     code, out, _ = run(capsys, "pay", "--amount", "1805", "--db", db)
     assert code == 0 and "payment #1 of ₹1,805.00 recorded" in out
+
+
+# ---- an unknown tariff stops start-up ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("billing,words", [
+    ('tariff = "atlantis"', "[billing] tariff = 'atlantis': unknown tariff 'atlantis': give one of delhi-domestic, "
+                            "kerala-domestic, tn-domestic"),
+    ('tariff = "/nowhere/mine.toml"', "[billing] tariff = '/nowhere/mine.toml': cannot read tariff file /nowhere/mine.toml"),
+    ('tariff_dir = "/nowhere"', "[billing] tariff_dir = '/nowhere': tariff folder /nowhere does not exist"),
+])
+def test_an_unknown_tariff_fails_config_check_and_run(capsys, tmp_path, billing, words):
+    cfg = tmp_path / "powergw.toml"
+    db = tmp_path / "gw.db"
+    cfg.write_text(f'[gateway]\ndb = "{db}"\n[billing]\n{billing}\n')
+    code, out, err = run(capsys, "config", "check", cfg)
+    assert code == 2 and words in err and out == ""
+    code, _, err = run(capsys, "run", "-c", cfg, "--no-ui")
+    assert code == 2 and words in err
+    assert not db.exists()  # refused before anything was opened
+
+
+def test_a_tariff_file_of_ones_own_passes(capsys, tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text((ROOT / "gateway/billing/tariffs/tn-domestic-2024-07-01.toml").read_text())
+    cfg = tmp_path / "powergw.toml"
+    cfg.write_text(f'[billing]\ntariff = "{mine}"\n')
+    code, out, _ = run(capsys, "config", "check", cfg)
+    assert code == 0 and out.startswith(f"{cfg}: ok")
