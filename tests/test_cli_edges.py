@@ -119,3 +119,66 @@ def test_a_tariff_file_of_ones_own_passes(capsys, tmp_path):
     cfg.write_text(f'[billing]\ntariff = "{mine}"\n')
     code, out, _ = run(capsys, "config", "check", cfg)
     assert code == 0 and out.startswith(f"{cfg}: ok")
+
+
+# ---- one line, not a traceback ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("units,words", [
+    ("1e309", "more than 100000 in one cycle"),
+    ("99999999999", "more than 100000 in one cycle"),
+    ("-5", "at least 0"),
+    ("nan", "at least 0"),
+    ("12.345", "at most 2 decimals"),
+    ("five", "expected a number of kWh"),
+])
+def test_absurd_units_are_one_line_errors(capsys, units, words):
+    code, out, err = run(capsys, "bill", f"--units={units}")
+    assert code == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_input_file_is_one_line(tmp_path):
+    out = process("model", "score", "--input", tmp_path / "nonexistent.csv")
+    err = out.stderr.decode()
+    assert out.returncode == 2 and "Traceback" not in err
+    assert err.strip() == f"powergw model: error: {tmp_path / 'nonexistent.csv'}: No such file or directory"
+
+
+@pytest.fixture
+def busy_db(tmp_path):
+    """A database whose every listing is far longer than a pipe's buffer (64 KiB)."""
+    from gateway.alerts import AlertStore
+
+    db = tmp_path / "gw.db"
+    store = open_store(db)
+    ledger = Ledger(store)
+    for i in range(600):
+        ledger.record_payment("10", payment_key=f"k-{i}", now_ms=1_750_000_000_000 + i, method="cash", confirmed=True)
+    alerts = AlertStore(store)
+    for i in range(600):
+        alerts.raise_alert("node_offline", "warning", f"node n{i} has not reported for 10 minutes " + "." * 80,
+                           now_ms=1_750_000_000_000 + i, dedup_key=f"n{i}")
+    with store.conn:
+        store.conn.executemany("INSERT INTO nodes (node_id, name, frames_ok) VALUES (?, ?, 1)",
+                               [(f"24:6f:28:00:{i // 256:02x}:{i % 256:02x}", "x" * 60) for i in range(1200)])
+    store.close()
+    return db
+
+
+@pytest.mark.parametrize("argv", [("nodes",), ("balance",), ("alerts", "list", "--limit", "600"),
+                                  ("pay", "--amount", "10", "--upi", "-c", "{cfg}")])
+def test_output_piped_into_head_is_not_an_error(busy_db, tmp_path, argv):
+    cfg = tmp_path / "upi.toml"
+    cfg.write_text(f'[gateway]\ndb = "{busy_db}"\n[billing]\nupi_vpa = "tnpdcl@sbi"\nupi_payee_name = "TNPDCL"\n')
+    args = [str(cfg) if a == "{cfg}" else a for a in argv]
+    db_args = [] if "-c" in args else ["--db", str(busy_db)]
+    cmd = " ".join([sys.executable, "-m", "gateway.cli", *args, *db_args, "| head -c 100 >/dev/null"])
+    for _ in range(3):  # the reader must be gone before the writer is done: it is, most times
+        out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, timeout=60,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        err = out.stderr.decode()
+        assert out.returncode == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+    if argv[0] == "pay":  # recorded before the QR code was printed, whatever became of the output
+        store = open_store(busy_db)
+        assert sum(p["state"] == "pending" for p in Ledger(store).payments()) == 3
+        store.close()

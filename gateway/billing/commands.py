@@ -128,10 +128,11 @@ def _bill_table(bill) -> str:
 
 def cmd_bill(args: argparse.Namespace) -> int:
     from .estimate import bill_options, cycle_estimate
-    from .tariff import compute_bill, slab_position
+    from .tariff import compute_bill, cycle_units, slab_position
     from .tariff_book import TariffBook
 
     config = _config(args)
+    units = cycle_units(args.units) if args.units is not None else None
     section = config.billing
     book = TariffBook.load(section.tariff_dir)
     name = args.tariff or section.tariff
@@ -141,7 +142,7 @@ def cmd_bill(args: argparse.Namespace) -> int:
         day = dt.date.fromisoformat(LocalCalendar(config.gateway.timezone).day(_now_ms(args, LocalCalendar(config.gateway.timezone))))
         tariff = book.in_force(name, day)
         options = bill_options(section)
-        bill = compute_bill(tariff, args.units, options)
+        bill = compute_bill(tariff, units, options)
         position = slab_position(lambda u: compute_bill(tariff, u, options), tariff.boundaries(), bill.units)
         if args.format == "json":
             out = bill.as_json() | {"tariff_effective_from": tariff.effective_from.isoformat(), "slab_position": position.message()}

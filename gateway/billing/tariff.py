@@ -199,6 +199,21 @@ def _units(value: Any) -> Decimal:
     return units
 
 
+# A two-month cycle at 68 kW around the clock: past any domestic connection, so more is a typo.
+MAX_CYCLE_UNITS = Decimal(100_000)
+
+
+def cycle_units(text: str) -> Decimal:
+    """Units a person typed for one cycle (`bill --units`): a plain number of kWh from 0 to
+    MAX_CYCLE_UNITS, with at most 2 decimals; TariffError says which rule it broke."""
+    units = _units(text)
+    if units > MAX_CYCLE_UNITS:
+        raise TariffError(f"units {text!r}: more than {_plain(MAX_CYCLE_UNITS)} in one cycle; expected a household's kWh, e.g. 463")
+    if units != units.quantize(Decimal("0.01")):
+        raise TariffError(f"units {text!r}: at most 2 decimals")
+    return units
+
+
 def _range_label(lower: Decimal, upper: Decimal | None) -> str:
     lo = _plain(lower + 1) if lower == lower.to_integral_value() else f">{_plain(lower)}"
     return f"{lo}–{_plain(upper)}" if upper is not None else f"above {_plain(lower)}"
