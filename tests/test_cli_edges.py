@@ -182,3 +182,25 @@ def test_output_piped_into_head_is_not_an_error(busy_db, tmp_path, argv):
         store = open_store(busy_db)
         assert sum(p["state"] == "pending" for p in Ledger(store).payments()) == 3
         store.close()
+
+
+# ---- ports and files --------------------------------------------------------------------------
+
+
+def test_monitor_reads_a_capture_file_to_its_end(tmp_path):
+    capture = tmp_path / "frames.bin"
+    made = process("simulate", "--out", capture, "--duration", "5", "--speed", "0")
+    assert made.returncode == 0, made.stderr
+    out = process("monitor", capture)
+    lines = out.stdout.decode().splitlines()
+    assert out.returncode == 0 and out.stderr == b""
+    assert [line.split()[0] for line in lines] == ["HELLO"] + ["READING"] * 5
+
+
+def test_simulate_to_a_port_that_is_not_there_makes_no_file():
+    port = Path("/dev/ttyUSB97")
+    if port.exists():
+        pytest.skip(f"{port} exists on this machine")
+    out = process("simulate", "--out", port, "--duration", "2", "--speed", "0")
+    assert out.returncode == 2 and "--out /dev/ttyUSB97: no such serial port" in out.stderr.decode()
+    assert not port.exists()
