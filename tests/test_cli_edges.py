@@ -204,3 +204,35 @@ def test_simulate_to_a_port_that_is_not_there_makes_no_file():
     out = process("simulate", "--out", port, "--duration", "2", "--speed", "0")
     assert out.returncode == 2 and "--out /dev/ttyUSB97: no such serial port" in out.stderr.decode()
     assert not port.exists()
+
+
+# ---- exit codes that say what happened --------------------------------------------------------
+
+
+def test_email_send_fails_when_the_server_cannot_be_reached(capsys, tmp_path):
+    import socket
+
+    from gateway.alerts import AlertStore, alert_listeners
+    from gateway.config import load_config
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = tmp_path / "gw.db"
+    cfg = tmp_path / "powergw.toml"
+    cfg.write_text(f'[gateway]\ndb = "{db}"\n[email]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\n'
+                   'security = "none"\nfrom_addr = "gw@example.in"\nto = ["asha@example.in"]\ntimeout_s = 2\n')
+    config = load_config(cfg)
+    store = open_store(db)
+    AlertStore(store, alert_listeners(config, store.calendar)).raise_alert(
+        "meter_mismatch", "critical", "sensors 40 % below the meter", now_ms=1_750_000_000_000, dedup_key="m")
+    store.close()
+    code, out, _ = run(capsys, "email", "send", "-c", cfg)
+    assert code == 1 and "sent 0, retry later 1" in out
+    code, out, _ = run(capsys, "email", "status", "-c", cfg)
+    assert code == 0 and "queued 1" in out  # kept for the next try
+
+
+def test_meter_help_states_its_exit_codes():
+    out = process("meter", "--help").stdout.decode()
+    assert "Exit code 0 when they agree" in out and "1 when the gap is above" in out

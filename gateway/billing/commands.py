@@ -34,7 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p, db=False)
     p.set_defaults(func=cmd_tariffs)
 
-    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors")
+    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors",
+                       description="Record a meter reading or a real bill's units and compare them with what the sensors "
+                       "measured over the same period. Exit code 0 when they agree (or there is nothing to compare yet); "
+                       "1 when the gap is above [billing] meter_mismatch_pct (a meter_mismatch alert is raised too); "
+                       "2 on bad input (nothing is recorded).")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--reading", help="meter register reading in kWh, e.g. 12345.6")
     g.add_argument("--billed-units", help="units on the utility's bill for --from..--to")
