@@ -349,7 +349,7 @@ def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: Bil
 
 @dataclass(frozen=True)
 class SlabPosition:
-    """The next boundary above `units`, and what crossing it costs."""
+    """The next boundary at or above `units`, and what crossing it costs."""
 
     units: Decimal
     boundary: Decimal | None
@@ -363,6 +363,15 @@ class SlabPosition:
     def message(self) -> str:
         if self.boundary is None:
             return f"{_plain(self.units)} units: beyond the last slab"
+        if self.units_to_boundary == 0:
+            # Exactly on an edge: the very next unit is the one that crosses it.
+            head = f"{_plain(self.units)} units, the top of a slab: the next unit"
+            if self.step:
+                return f"{head} adds ₹{self.crossing_cost:.2f} (the last one cost ₹{self.rate_before:.2f})"
+            text = f"{head} costs ₹{self.crossing_cost:.2f} (the last one cost ₹{self.rate_before:.2f})"
+            if self.step_boundary is not None and self.step_boundary != self.boundary:
+                text += f"; at {_plain(self.step_boundary)} the bill jumps by ₹{self.step_cost:.2f}"
+            return text
         head = f"{_plain(self.units_to_boundary)} units to {_plain(self.boundary)}"
         if self.step:
             return f"{head}; crossing it adds ₹{self.crossing_cost:.2f}"
@@ -381,7 +390,7 @@ def slab_position(bill_fn: Callable[[Decimal], Bill], boundaries: list[Decimal],
         at = bill_fn(b).total
         return at - bill_fn(max(b - one, ZERO)).total, bill_fn(b + one).total - at, bill_fn(b + 2).total - bill_fn(b + one).total
 
-    ahead = [b for b in boundaries if b > units]
+    ahead = [b for b in boundaries if b >= units]  # on an edge, the next unit crosses it
     if not ahead:
         return SlabPosition(units, None, None, None, None, False, None, None)
     info = []
