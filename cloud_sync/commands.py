@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--payee-vpa", default="powergw@upi", help="UPI address payments are made to")
     p.add_argument("--payee-name", default="powergw", help="payee name shown by UPI apps")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
+    p.add_argument("--upload-listen", default="127.0.0.1:8701", metavar="HOST:PORT",
+                   help="the operator's model-upload listener, the only one taking bodies up to 32 MiB "
+                        "(default 127.0.0.1:8701, loopback only; 'off' for none)")
     p.set_defaults(func=cmd_serve)
 
     p = cloud_sub.add_parser("add-household", help="create a household in a cloud database and print a registration code")
@@ -161,6 +164,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .cloud_store import CloudStore
     from .server import ServerSettings, create_app, serve
 
+    from .server import parse_listen
+
+    try:
+        upload = parse_listen(args.upload_listen)
+    except ValueError as err:
+        print(f"powergw cloud serve: --upload-listen {err}", file=sys.stderr)
+        return 2
     settings = ServerSettings(
         admin_token=os.environ.get("POWERGW_CLOUD_ADMIN_TOKEN", ""),
         webhook_secret=os.environ.get("POWERGW_RAZORPAY_WEBHOOK_SECRET", ""),
@@ -169,9 +179,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
     )
     store = CloudStore(args.db)
-    print(f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect})", file=sys.stderr, flush=True)
+    uploads = f"; model uploads on http://{upload[0]}:{upload[1]}" if upload else ""
+    print(f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect}){uploads}", file=sys.stderr, flush=True)
     try:
-        serve(create_app(store, settings), args.host, args.port, threads=args.threads)
+        serve(create_app(store, settings), args.host, args.port, threads=args.threads, settings=settings, upload=upload)
+    except OSError as err:
+        print(f"powergw cloud serve: cannot listen: {err}", file=sys.stderr)
+        return 2
     finally:
         store.close()
     return 0

@@ -35,6 +35,9 @@ STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "pgw_session"
 LOGIN_COOKIE = "pgw_login"
 DEFAULT_THREADS = 12  # each open live view holds one; at least 4 stay free for everything else
+# The largest request body, refused by waitress as it arrives (before any route runs and before
+# anything is spooled to a temp file): the API's JSON bodies are a few hundred bytes.
+MAX_BODY_BYTES = 64 * 1024
 COMPRESSIBLE = {".js", ".css", ".html", ".json", ".svg", ".webmanifest"}
 
 
@@ -180,7 +183,7 @@ def create_app(
         )
 
     app = Flask(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["powergw"] = ctx
 
     @app.before_request
@@ -327,8 +330,11 @@ def _server(app: Flask, host: str, port: int, threads: int | None):
     threads = threads or DEFAULT_THREADS
     # Live streams each hold a thread; keep at least four for everything else.
     ctx.max_streams = max(1, threads - 4)
+    # waitress refuses a body of max_request_body_size bytes or more (413): from Content-Length
+    # before reading it, or while a chunked body arrives. Below inbuf_overflow (512 KiB) a body
+    # stays in memory, so a stranger's upload never reaches the SD card.
     return create_server(app, host=host, port=port, threads=threads, ident="powergw", channel_timeout=60,
-                         clear_untrusted_proxy_headers=True)
+                         clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY_BYTES + 1)
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int | None = None) -> None:

@@ -107,13 +107,14 @@ def fresh_postgres_db(template: str) -> str:
 
 
 class ThreadServer:
-    """A WSGI app on waitress in a thread, on a free loopback port."""
+    """A WSGI app on waitress in a thread, on free loopback ports: the cloud API's own listeners
+    (`CloudServer`), with its body limits and the model-upload listener at `upload_url`."""
 
-    def __init__(self, app, threads: int = 8):
-        from waitress.server import create_server
+    def __init__(self, app, threads: int = 8, settings=None):
+        from cloud_sync.server import CloudServer, ServerSettings
 
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="test")
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.server = CloudServer(app, settings or ServerSettings(), "127.0.0.1", 0, threads=threads, upload=("127.0.0.1", 0))
+        self.url, self.upload_url = self.server.url, self.server.upload_url
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -122,11 +123,11 @@ class ThreadServer:
         from waitress import wasyncore
 
         while not self._stop.is_set():
-            wasyncore.loop(timeout=0.05, map=self.server._map, count=1)
-        # Close every socket (the listener and keep-alive connections) on the loop's own thread.
-        for channel in list(self.server._map.values()):
+            wasyncore.loop(timeout=0.05, map=self.server.map, count=1)
+        # Close every socket (the listeners and keep-alive connections) on the loop's own thread.
+        for channel in list(self.server.map.values()):
             channel.close()
-        self.server.task_dispatcher.shutdown()
+        self.server.api.task_dispatcher.shutdown()
 
     def close(self) -> None:
         self._stop.set()
@@ -137,13 +138,14 @@ class ServerProcess:
     """`powergw cloud serve` as a subprocess; kill -9 and start again on the same port."""
 
     def __init__(self, db: str, port: int | None = None, env: dict | None = None):
-        self.db, self.port = db, port or free_port()
+        self.db, self.port, self.upload_port = db, port or free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, **(env or {}))
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 20) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4"]
+        cmd = [sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4",
+               "--upload-listen", f"127.0.0.1:{self.upload_port}"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
