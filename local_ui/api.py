@@ -142,9 +142,13 @@ def _body(schema: dict | None) -> dict:
         return {}
     if not request.is_json:
         raise ApiError(415, "expected a JSON body (Content-Type: application/json)")
-    data = request.get_json(silent=True)
+    try:
+        data = json.loads(request.get_data(cache=True), parse_constant=_not_json)
+    except (ValueError, RecursionError):  # RecursionError: '[' nested a thousand deep
+        raise ApiError(400, "expected a JSON object as the body (UTF-8)") from None
     if not isinstance(data, dict):
         raise ApiError(400, "expected a JSON object as the body")
+    _check_json(data, "body", 0)
     props = schema.get("properties", {})
     unknown = sorted(set(data) - set(props))
     if unknown:
@@ -167,6 +171,33 @@ def _body(schema: dict | None) -> dict:
         if isinstance(value, str) and len(value) > props[name].get("maxLength", 500):
             raise ApiError(400, f"field {name!r}: longer than {props[name].get('maxLength', 500)} characters")
     return data
+
+
+MAX_JSON_DEPTH = 8  # the deepest body the API takes is settings' {"set": {key: value}}
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_json(value: Any, where: str, depth: int) -> None:
+    """Refuse a body nested deeper than MAX_JSON_DEPTH or holding text that is not Unicode (a lone
+    surrogate such as "\\ud800", which SQLite and argon2 cannot encode), naming the field."""
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(400, f"{where}: nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, f"field {where!r}: not valid Unicode text (a lone surrogate)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = key if where == "body" else f"{where}.{key}"
+            _check_json(key, name, depth + 1)
+            _check_json(item, name, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}[{i}]", depth + 1)
 
 
 def money(name: str, value: Any, *, allow_zero: bool = False) -> Decimal:

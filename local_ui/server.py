@@ -238,10 +238,16 @@ def create_app(
 
 def serve_static(ctx: UiContext, name: str, *, max_age: int = 86_400) -> Response:
     """A file under static/, gzipped once in memory when the client accepts it, with an ETag."""
-    path = (STATIC / name).resolve()
-    if STATIC.resolve() not in path.parents or not path.is_file():
+    # A NUL or a name past the file system's limits is no file of ours (and would raise in stat).
+    if "\x00" in name or len(name) > 255:
         return Response("not found", 404)
-    st = path.stat()
+    try:
+        path = (STATIC / name).resolve()
+        if STATIC.resolve() not in path.parents or not path.is_file():
+            return Response("not found", 404)
+        st = path.stat()
+    except (OSError, ValueError):
+        return Response("not found", 404)
     key = (str(path), st.st_mtime_ns, st.st_size)
     entry = ctx.static_cache.get(key)
     if entry is None:

@@ -36,3 +36,18 @@ def store(tmp_path):
 @pytest.fixture(scope="session")
 def vectors() -> dict:
     return json.loads((DATA / "vectors.json").read_text())
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """The dashboard on waitress at 127.0.0.1 over a seeded database, with an injected clock (`served.clock`)."""
+    from test_ui_support import FixedClock, Served, seed_usage
+
+    monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
+    db = tmp_path / "powergw.db"
+    seed_usage(db, days=3)
+    clock = FixedClock()
+    server = Served(db, tmp_path, clock)
+    server.clock = clock
+    yield server
+    server.stop()
