@@ -336,17 +336,25 @@ def _logged_in(ctx: UiContext, user: dict, status: int = 200) -> Response:
     return resp
 
 
+LOGIN_FREE_PER_ADDRESS = 10  # wrong logins from one address over every username before it waits
+
+
+def _too_many(wait: int, what: str) -> ApiError:
+    return ApiError(429, f"too many {what}; try again in {wait} s", {"Retry-After": str(wait)})
+
+
 def session_post(ctx: UiContext, args, body):
     username, password = body["username"], body["password"]
-    keys = (f"ip:{_client()}", f"user:{username.lower()}")
-    wait = ctx.limiter.retry_after_s(*keys)
+    # Per user at this address, and per address: never per user alone, or any device could lock
+    # the household's admin out everywhere.
+    pair = f"login:{username.lower()}@{_client()}"
+    wait = ctx.limiter.attempt(pair, (f"login-from:{_client()}", LOGIN_FREE_PER_ADDRESS))
     if wait:
-        raise ApiError(429, f"too many failed logins; try again in {wait} s", {"Retry-After": str(wait)})
+        raise _too_many(wait, "failed logins")
     user = ctx.accounts().verify(username, password)
     if user is None:
-        ctx.limiter.failed(*keys)
         raise ApiError(401, "wrong username or password")
-    ctx.limiter.succeeded(f"user:{username.lower()}")
+    ctx.limiter.succeeded(pair)
     return _logged_in(ctx, user)
 
 
@@ -360,16 +368,16 @@ def session_delete(ctx: UiContext, args, body):
 
 
 def setup_post(ctx: UiContext, args, body):
-    keys = (f"setup:{_client()}",)
-    wait = ctx.limiter.retry_after_s(*keys)
-    if wait:
-        raise ApiError(429, f"too many wrong setup codes; try again in {wait} s", {"Retry-After": str(wait)})
     accounts = ctx.accounts()
     if ctx.setup_code is None or accounts.count_admins():
         raise ApiError(409, "setup is done: an admin exists; log in instead")
+    key = f"setup:{_client()}"
+    wait = ctx.limiter.attempt(key)
+    if wait:
+        raise _too_many(wait, "wrong setup codes")
     if not same(body["code"].strip().upper(), ctx.setup_code):
-        ctx.limiter.failed(*keys)
         raise ApiError(403, "wrong setup code: use the code printed in the gateway's log")
+    ctx.limiter.succeeded(key)
     user = accounts.create_user(body["username"], body["password"], "admin", source="setup")
     ctx.setup_code = None
     return _logged_in(ctx, user, 201)
@@ -941,7 +949,7 @@ _EXPORT_PARAMS = {
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/openapi.json", openapi_get, "This document", "meta", role=None),
     Endpoint("GET", "/session", session_get, "Who is logged in, the CSRF token to send on writes, and whether first-time setup is needed", "auth", role=None),
-    Endpoint("POST", "/session", session_post, "Log in (rate-limited: 5 failures per 15 min per address and per user)", "auth", role=None, body=_LOGIN, login_csrf=True),
+    Endpoint("POST", "/session", session_post, "Log in (rate-limited per user at an address and per address: after 5 failures (10 from one address over all users) each try waits 30 s, then 1, 2, 4, 8, 15 min: 429 with Retry-After)", "auth", role=None, body=_LOGIN, login_csrf=True),
     Endpoint("DELETE", "/session", session_delete, "Log out", "auth"),
     Endpoint("POST", "/setup", setup_post, "First-time setup: create the admin with the one-time code from the gateway's log", "auth", role=None, login_csrf=True,
              body={"type": "object", "required": ["code", "username", "password"], "properties": {
