@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import ipaddress
 import logging
 import mimetypes
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +47,50 @@ def _system_now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class HostCheck:
+    """Whether a request's Host header names this gateway: the defence against DNS rebinding.
+
+    A page on attacker.example whose name is made to resolve to the gateway sends its own name as
+    Host (and as Origin, which then matches). Only these pass: the configured names, localhost,
+    this machine's host name and hostname.local, and IP literals of this machine's own addresses
+    (an address is ours when a socket can bind to it, so a new DHCP lease needs no restart).
+    """
+
+    def __init__(self, names: tuple[str, ...] = (), hostname: str | None = None):
+        hostname = (hostname or socket.gethostname()).lower().rstrip(".")
+        self.names = frozenset({"localhost", hostname, hostname + ".local", *(n.lower().rstrip(".") for n in names)})
+        self._ours: set[str] = set()
+
+    def allows(self, host: str) -> bool:
+        name = host.lower()
+        if name.startswith("["):
+            name = name[1:name.find("]")] if "]" in name else name
+        elif name.count(":") == 1:
+            name = name.split(":", 1)[0]
+        name = name.rstrip(".")
+        if name in self.names or name in self._ours:
+            return True
+        try:
+            ip = ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        if ip.is_loopback or self._bindable(ip):
+            if len(self._ours) < 64:
+                self._ours.add(name)
+            return True
+        return False
+
+    @staticmethod
+    def _bindable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.bind((str(ip), 0))
+            return True
+        except OSError:
+            return False
+
+
 @dataclass
 class UiContext:
     """Everything a request handler needs, built once by `create_app`."""
@@ -67,6 +113,7 @@ class UiContext:
     closing: threading.Event = field(default_factory=threading.Event)  # set by stop(): live streams end
     memo_ttl_ms: int = 15_000
     write_generation: int = 0  # bumped by every write through the API: cached answers go stale at once
+    hosts: HostCheck = field(default_factory=HostCheck)
 
     def __post_init__(self) -> None:
         self.calendar = LocalCalendar(self.timezone)
@@ -166,6 +213,7 @@ def create_app(
         clock or _system_now_ms,
         registry_root=registry_root,
         offline_ms=offline_ms,
+        hosts=HostCheck(tuple(config.ui.allowed_hosts)),
     )
     # Every part's tables (alerts, billing, ...) plus the dashboard's own accounts.
     setup = open_store(ctx.db_path, timezone)
@@ -187,7 +235,13 @@ def create_app(
     app.extensions["powergw"] = ctx
 
     @app.before_request
-    def identify() -> None:
+    def identify():
+        if not ctx.hosts.allows(request.host):
+            message = (f"Host {request.host[:100]!r} is not a name of this gateway; "
+                       "if it is yours, add it to [ui] allowed_hosts")
+            if request.path.startswith("/api/") or request.path == "/healthz":
+                return jsonify(error={"status": 400, "message": message}), 400
+            return Response(message, 400, mimetype="text/plain")
         g.ctx = ctx
         g.principal = None
         auth = request.headers.get("Authorization", "")
