@@ -18,10 +18,11 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request, stream_with_context
+from werkzeug.routing import IntegerConverter
 
 from gateway import __version__
 from gateway.household import Household
@@ -82,7 +83,7 @@ class Param:
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # Flask rule under /api/v1, e.g. "/alerts/<int:alert_id>"
+    path: str  # Flask rule under /api/v1, e.g. "/alerts/<id:alert_id>" (an id: 1 to 2**63 - 1)
     handler: Callable
     summary: str
     tag: str
@@ -165,6 +166,10 @@ def _body(schema: dict | None) -> dict:
         }.get(want if isinstance(want, str) else None, True)
         if value is not None and not ok:
             raise ApiError(400, f"field {name!r}: expected a {want}")
+        if isinstance(value, int) and not isinstance(value, bool) and want == "integer":
+            lo, hi = props[name].get("minimum", -(2**63)), props[name].get("maximum", 2**63 - 1)
+            if not lo <= value <= hi:
+                raise ApiError(400, f"field {name!r} = {value}: expected a whole number from {lo} to {hi}")
         allowed = props[name].get("enum")
         if allowed is not None and value is not None and value not in allowed:
             raise ApiError(400, f"field {name!r} = {value!r}: expected one of {', '.join(allowed)}")
@@ -198,23 +203,6 @@ def _check_json(value: Any, where: str, depth: int) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _check_json(item, f"{where}[{i}]", depth + 1)
-
-
-def money(name: str, value: Any, *, allow_zero: bool = False) -> Decimal:
-    """A rupee amount from JSON (a string like "1234.50" or a number): positive, at most 2 decimals."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ApiError(400, f"{name}: expected an amount in rupees such as \"1250.50\"")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ApiError(400, f"{name} {value!r}: expected an amount in rupees such as \"1250.50\"") from None
-    if not amount.is_finite():
-        raise ApiError(400, f"{name} {value!r}: expected a finite amount")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ApiError(400, f"{name} {value}: expected more than 0")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ApiError(400, f"{name} {value}: at most 2 decimals (paise)")
-    return amount.quantize(Decimal("0.01"))
 
 
 def rupees(value: Any) -> str | None:
@@ -285,7 +273,18 @@ def _check_csrf(ep: Endpoint, p: Principal | None) -> None:
         raise ApiError(403, "missing or wrong CSRF token: GET /api/v1/session first and send its csrf as X-CSRF-Token")
 
 
+ID_MAX = 2**63 - 1  # SQLite's largest integer
+
+
+class IdConverter(IntegerConverter):
+    """A row id in a path: 1 to ID_MAX; anything else matches no route (404), never an OverflowError."""
+
+    def __init__(self, url_map) -> None:
+        super().__init__(url_map, min=1, max=ID_MAX)
+
+
 def register_api(app: Flask, ctx: UiContext) -> None:
+    app.url_map.converters["id"] = IdConverter
     for ep in ENDPOINTS:
         app.add_url_rule(PREFIX + ep.path, view_func=_wrap(ep), methods=[ep.method])
 
@@ -713,8 +712,7 @@ def budget_get(ctx, args, body):
 
 
 def budget_put(ctx, args, body):
-    amount = money("amount", body["amount"], allow_zero=True)
-    return jsonify(_billing(ctx).set_budget(amount, by=_principal().username))
+    return jsonify(_billing(ctx).set_budget(body["amount"], by=_principal().username))
 
 
 def payments_list(ctx, args, body):
@@ -725,9 +723,8 @@ def payments_create(ctx, args, body):
     key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
     if not key or not 8 <= len(key) <= 100:
         raise ApiError(400, "an Idempotency-Key header (8 to 100 characters) is required, so a retry records the payment once")
-    amount = money("amount", body["amount"])
     billing = _billing(ctx)
-    payment, created = billing.pay(amount, key=key, bill_id=body.get("bill_id"), method=body.get("method") or "upi",
+    payment, created = billing.pay(body["amount"], key=key, bill_id=body.get("bill_id"), method=body.get("method") or "upi",
                                    reference=body.get("reference"), by=_principal().username)
     return jsonify(payment=payment, created=created, balance=billing.balance()), 201 if created else 200
 
@@ -741,10 +738,10 @@ def balance_get(ctx, args, body):
 
 
 def upi_get(ctx, args, body):
-    amount = money("amount", args["amount"])
     billing = _billing(ctx)
+    billing.payment_amount(args["amount"])  # a bad amount is a 400 whether or not UPI is configured
     billing.upi_ready()
-    return jsonify(billing.upi(amount))
+    return jsonify(billing.upi(args["amount"]))
 
 
 # ---- CSV export ----------------------------------------------------------------------------------
@@ -923,6 +920,8 @@ def openapi_get(ctx, args, body):
 
 _LOGIN = {"type": "object", "required": ["username", "password"],
           "properties": {"username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}
+_AMOUNT = {"type": ["string", "integer"], "description": "rupees, > 0: ASCII digits, at most 2 decimals, commas optional "
+           "(\"1500\", \"1,500.50\", \"1,23,456.78\"); a JSON float is refused"}
 _COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
 _USAGE_PARAMS = (
     Param("period", doc="day, week (Mon-Sun), month, billing cycle or year containing `date`", enum=PERIODS),
@@ -962,12 +961,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body={"type": "object", "required": ["username", "password"], "properties": {
                  "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256},
                  "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
-    Endpoint("DELETE", "/users/<int:user_id>", users_delete, "Remove a user (never the last admin)", "auth", role="admin", session_only=True),
+    Endpoint("DELETE", "/users/<id:user_id>", users_delete, "Remove a user (never the last admin)", "auth", role="admin", session_only=True),
     Endpoint("GET", "/tokens", tokens_list, "API tokens (never their secret)", "auth", role="admin", session_only=True),
     Endpoint("POST", "/tokens", tokens_create, "Create an API token for scripts; the secret is shown once", "auth", role="admin", session_only=True,
              body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 64},
                                                                           "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
-    Endpoint("DELETE", "/tokens/<int:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
+    Endpoint("DELETE", "/tokens/<id:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
     Endpoint("GET", "/overview", overview, "Live watts per node and of the whole house, today's units and cost, bill till date and "
              "projection, open alerts, model status", "data"),
     Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, calibration", "data"),
@@ -981,15 +980,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/bills", bills_list, "Closed bills, newest first", "billing"),
     Endpoint("GET", "/budget", budget_get, "The budget in rupees per cycle", "billing"),
     Endpoint("PUT", "/budget", budget_put, "Set the budget (0 turns budget alerts off)", "billing", role="admin",
-             body={"type": "object", "required": ["amount"], "properties": {"amount": {"type": ["string", "number"], "description": "rupees, e.g. \"2500.00\""}}}),
+             body={"type": "object", "required": ["amount"], "properties": {"amount": _AMOUNT | {"description": "rupees, e.g. \"2500.00\"; 0 turns it off"}}}),
     Endpoint("GET", "/payments", payments_list, "Payments, newest first", "billing", params=(_LIMIT,)),
     Endpoint("POST", "/payments", payments_create, "Record a payment (part or full); the Idempotency-Key header makes a retry record it once", "billing", role="admin",
              headers=(Param("Idempotency-Key", required=True, doc="8 to 100 characters, unique per intended payment"),),
              body={"type": "object", "required": ["amount"], "properties": {
-                 "amount": {"type": ["string", "number"], "description": "rupees, > 0, at most 2 decimals"},
-                 "bill_id": {"type": "integer"}, "method": {"type": "string", "enum": ["upi", "cash", "card", "netbanking", "other"]},
+                 "amount": _AMOUNT, "bill_id": {"type": "integer", "minimum": 1, "maximum": ID_MAX}, "method": {"type": "string", "enum": ["upi", "cash", "card", "netbanking", "other"]},
                  "reference": {"type": "string", "maxLength": 100}, "idempotency_key": {"type": "string", "maxLength": 100}}}),
-    Endpoint("POST", "/payments/<int:payment_id>/confirm", payment_confirm, "Confirm a pending (UPI) payment as received by the utility", "billing", role="admin"),
+    Endpoint("POST", "/payments/<id:payment_id>/confirm", payment_confirm, "Confirm a pending (UPI) payment as received by the utility", "billing", role="admin"),
     Endpoint("GET", "/payments/upi", upi_get, "The UPI payment link and QR code (SVG) for an amount to the utility's VPA", "billing",
              params=(Param("amount", required=True, doc="rupees, > 0, at most 2 decimals"),)),
     Endpoint("GET", "/balance", balance_get, "Signed running balance: positive is owed, negative is credit", "billing"),
@@ -999,12 +997,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Param("node", doc="one node's id"),
         Param("since", "date", "only alerts seen on or after this local date"),
         _LIMIT)),
-    Endpoint("GET", "/alerts/<int:alert_id>", alert_get, "One alert with its history of actions", "alerts"),
-    Endpoint("POST", "/alerts/<int:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<int:alert_id>/unignore", _act("unignore"), "Stop ignoring: take back an Ignore (the alert is open again; "
+    Endpoint("GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts"),
+    Endpoint("POST", "/alerts/<id:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT),
+    Endpoint("POST", "/alerts/<id:alert_id>/unignore", _act("unignore"), "Stop ignoring: take back an Ignore (the alert is open again; "
              "for theft the next hourly check drops the Ignore's rule and what it taught the model)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<int:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<int:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
+    Endpoint("POST", "/alerts/<id:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
+    Endpoint("POST", "/alerts/<id:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
     Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned, "
              "and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, renewing, alert_state)", "data"),
     Endpoint("GET", "/meter-readings", meter_readings_list, "Meter readings and billed units entered, each with its gap to the sensors and any meter_mismatch alert", "billing",

@@ -27,8 +27,8 @@ def document(endpoints, prefix: str) -> dict:
     for ep in endpoints:
         path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.path)
         params = [_param(p, "query") for p in ep.params] + [_param(p, "header") for p in ep.headers]
-        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
-                   for n in re.findall(r"<int:(\w+)>", ep.path)]
+        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+                   for n in re.findall(r"<id:(\w+)>", ep.path)]
         op: dict = {
             "summary": ep.summary,
             "tags": [ep.tag],

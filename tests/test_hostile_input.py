@@ -123,3 +123,99 @@ def test_a_bad_allowed_host_stops_start_up(value):
 
     with pytest.raises(ConfigError, match="allowed_hosts"):
         parse_config({"ui": {"allowed_hosts": [value]}})
+
+
+# ---- logged in: amounts, ids, text ---------------------------------------------------------------------
+
+
+def budget_and_payments(served) -> tuple:
+    import sqlite3
+
+    conn = sqlite3.connect(served.db)
+    try:
+        return (conn.execute("SELECT value FROM meta WHERE key LIKE 'billing.budget%' ORDER BY key").fetchall(),
+                conn.execute("SELECT count(*) FROM payments").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("amount, words", [
+    ("1e26", "expected rupees as digits"),
+    ("1E+2", "expected rupees as digits"),
+    ("1_000", "expected rupees as digits"),
+    ("١٠٠", "expected rupees as digits"),
+    ("1.005", "expected rupees as digits"),
+    ("12,345,67", "expected rupees as digits"),
+    ("NaN", "expected rupees as digits"),
+    (12.5, "not a binary float"),
+    (1.025e130, "not a binary float"),
+    (10**30, "more than the limit of ₹1,00,00,000.00 (the largest budget [billing] budget_inr takes)"),
+    ("-1", "expected rupees as digits"),
+    (True, "expected rupees as digits"),
+])
+def test_bad_budgets_are_400_naming_the_rule_and_store_nothing(served, quiet, amount, words):
+    admin = served.session()
+    before = budget_and_payments(served)
+    r = admin.put(served.url + "/api/v1/budget", json={"amount": amount}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert words in r.json()["error"]["message"]
+    assert budget_and_payments(served) == before
+
+
+@pytest.mark.parametrize("amount, paise", [("1,500", "1500.00"), ("1,23,456.78", "123456.78"), ("₹ 2,500.5", "2500.50"),
+                                           ("1,234,567", "1234567.00"), (2500, "2500.00"), ("0", None)])
+def test_budgets_written_as_indians_write_them(served, quiet, amount, paise):
+    admin = served.session()
+    r = admin.put(served.url + "/api/v1/budget", json={"amount": amount}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["amount"] == paise
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"amount": "1e26"}, "expected rupees as digits"),
+    ({"amount": 12.5}, "not a binary float"),
+    ({"amount": "2,00,000"}, "more than the limit of ₹1,00,000.00 ([billing] max_payment_inr)"),
+    ({"amount": "100", "bill_id": 2**70}, "'bill_id' = 1180591620717411303424: expected a whole number from 1"),
+    ({"amount": "100", "bill_id": 0}, "expected a whole number from 1"),
+    ({"amount": "100", "reference": "\ud800"}, "'reference': not valid Unicode"),
+    ({"amount": "100", "reference": [[[[[[[[[["x"]]]]]]]]]]}, "nested deeper"),
+])
+def test_bad_payments_are_400_and_store_nothing(served, quiet, body, words):
+    import json as _json
+
+    admin = served.session()
+    raw = _json.dumps(body).encode()  # json.dumps writes a lone surrogate as \ud800, as an attacker would
+    r = admin.post(served.url + "/api/v1/payments", data=raw, timeout=10,
+                   headers={"Content-Type": "application/json", "Idempotency-Key": "hostile-0001"})
+    assert r.status_code == 400, r.text
+    assert words in r.json()["error"]["message"]
+    assert budget_and_payments(served)[1] == 0
+
+
+@pytest.mark.parametrize("amount", ["1e26", "1E+2", "1_000", "0", "-5", "x" * 300])
+def test_a_viewer_asking_for_a_upi_link_with_a_bad_amount_gets_a_400(served, quiet, amount):
+    admin = served.session()
+    served.user(admin, "amma", "viewer-pass-1")
+    viewer = served.session("amma", "viewer-pass-1")
+    r = viewer.get(served.url + "/api/v1/payments/upi", params={"amount": amount}, timeout=10)
+    assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/alerts/99999999999999999999999", "/api/v1/alerts/0", "/api/v1/alerts/9223372036854775808",
+                                  "/api/v1/payments/99999999999999999999999/confirm", "/api/v1/alerts/-1"])
+def test_ids_out_of_range_are_404(served, quiet, path):
+    admin = served.session()
+    r = admin.post(served.url + path, json={}, timeout=10) if path.endswith("confirm") else admin.get(served.url + path, timeout=10)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["status"] == 404
+
+
+def test_alert_comments_with_a_lone_surrogate_are_400(served, quiet):
+    from test_ui_support import raise_alerts
+
+    alert_id = raise_alerts(served.db)[0]
+    admin = served.session()
+    r = admin.post(f"{served.url}/api/v1/alerts/{alert_id}/ignore", data=b'{"comment": "mine \\udc80"}', timeout=10,
+                   headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "'comment': not valid Unicode" in r.json()["error"]["message"]
+    assert admin.get(f"{served.url}/api/v1/alerts/{alert_id}", timeout=10).json()["state"] == "open"

@@ -78,7 +78,7 @@ def write(client, method, path, body=None, **headers):
 
 
 def concrete(path: str) -> str:
-    return "/api/v1" + re.sub(r"<int:\w+>", "1", path)
+    return "/api/v1" + re.sub(r"<id:\w+>", "1", path)
 
 
 def error(resp) -> str:
@@ -740,10 +740,10 @@ def test_billing_reads_answer_or_say_why_not(admin, path):
 @pytest.mark.parametrize("body, headers, words", [
     ({"amount": "0"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
     ({"amount": "-5"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
-    ({"amount": "10.005"}, {"Idempotency-Key": "k-00000001"}, "2 decimals"),
-    ({"amount": "ten"}, {"Idempotency-Key": "k-00000001"}, "amount in rupees"),
-    ({"amount": "NaN"}, {"Idempotency-Key": "k-00000001"}, "finite"),
-    ({"amount": True}, {"Idempotency-Key": "k-00000001"}, "amount in rupees"),
+    ({"amount": "10.005"}, {"Idempotency-Key": "k-00000001"}, "2 decimal places"),
+    ({"amount": "ten"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
+    ({"amount": "NaN"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
+    ({"amount": True}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
     ({"amount": "100"}, {}, "Idempotency-Key"),
     ({"amount": "100"}, {"Idempotency-Key": "short"}, "Idempotency-Key"),
     ({"amount": "100", "method": 3}, {"Idempotency-Key": "k-00000001"}, "expected a string"),

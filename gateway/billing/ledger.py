@@ -176,6 +176,8 @@ class Ledger:
             raise LedgerError("a payment needs an idempotency key of 1 to 100 characters")
         if method not in METHODS:
             raise LedgerError(f"method {method!r}: expected one of {', '.join(METHODS)}")
+        if bill_id is not None and (isinstance(bill_id, bool) or not isinstance(bill_id, int) or not 1 <= bill_id < 2**63):
+            raise LedgerError(f"bill {bill_id!r}: expected a bill id (a whole number from 1)")
         with transaction(self.store) as conn:
             rows = _rows(conn.execute("SELECT * FROM payments WHERE payment_key = ?", (key,)))
             if rows:
