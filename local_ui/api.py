@@ -398,13 +398,21 @@ def users_delete(ctx, args, body, user_id: int):
 
 
 def password_put(ctx, args, body):
+    """A stolen session must not become a way to guess the password: limited like a login."""
     p = _principal()
     accounts = ctx.accounts()
+    key = f"password:{p.user_id}"
+    wait = ctx.limiter.attempt(key)
+    if wait:
+        raise _too_many(wait, "wrong current passwords")
     if accounts.verify(p.username, body["current_password"]) is None:
         raise ApiError(403, "current password is wrong")
-    accounts.set_password(p.user_id, body["new_password"])
+    ctx.limiter.succeeded(key)
+    revoked = accounts.set_password(p.user_id, body["new_password"])
     user = {"id": p.user_id, "username": p.username, "role": p.role}
-    return _logged_in(ctx, user)
+    resp = _logged_in(ctx, user)
+    resp.set_data(json.dumps(resp.get_json() | {"tokens_revoked": revoked}))
+    return resp
 
 
 def tokens_list(ctx, args, body):
@@ -953,7 +961,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/setup", setup_post, "First-time setup: create the admin with the one-time code from the gateway's log", "auth", role=None, login_csrf=True,
              body={"type": "object", "required": ["code", "username", "password"], "properties": {
                  "code": {"type": "string", "maxLength": 20}, "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}),
-    Endpoint("PUT", "/me/password", password_put, "Change your own password (ends your other sessions)", "auth",
+    Endpoint("PUT", "/me/password", password_put, "Change your own password: ends your other sessions and revokes your API tokens (tokens_revoked says how many); "
+             "wrong current passwords are limited like logins", "auth",
              body={"type": "object", "required": ["current_password", "new_password"], "properties": {
                  "current_password": {"type": "string", "maxLength": 256}, "new_password": {"type": "string", "maxLength": 256}}}, session_only=True),
     Endpoint("GET", "/users", users_list, "Dashboard users", "auth", role="admin", session_only=True),

@@ -213,14 +213,18 @@ class Accounts:
             raise AuthError(f"username {username!r} is taken", 409) from None
         return {"id": cur.lastrowid, "username": username, "role": role}
 
-    def set_password(self, user_id: int, password: object, source: str = "ui") -> None:
+    def set_password(self, user_id: int, password: object, source: str = "ui") -> int:
+        """Set a new password; ends the user's sessions and revokes their API tokens (returns how many)."""
         check_password(password)
-        self.conn.execute(
-            "UPDATE ui_users SET password_hash = ?, password_source = ? WHERE id = ?",
-            (self.hasher.hash(password), source, user_id),
-        )
-        # A new password ends every other way in that the old one opened.
-        self.conn.execute("DELETE FROM ui_sessions WHERE user_id = ?", (user_id,))
+        with self.conn:
+            self.conn.execute(
+                "UPDATE ui_users SET password_hash = ?, password_source = ? WHERE id = ?",
+                (self.hasher.hash(password), source, user_id),
+            )
+            # A new password ends every other way in that the old one opened: a token made by
+            # someone who knew the old password is one of them.
+            self.conn.execute("DELETE FROM ui_sessions WHERE user_id = ?", (user_id,))
+            return self.conn.execute("DELETE FROM ui_tokens WHERE user_id = ?", (user_id,)).rowcount
 
     def delete_user(self, user_id: int) -> None:
         row = self.conn.execute("SELECT role FROM ui_users WHERE id = ?", (user_id,)).fetchone()

@@ -96,3 +96,24 @@ def test_concurrent_wrong_logins_check_only_five_passwords(served):
     for t in threads:
         t.join(60)
     assert sorted(statuses) == [401] * 5 + [429] * 35
+
+
+def test_wrong_current_passwords_are_limited_and_a_change_revokes_tokens(served):
+    admin = served.session()
+    url = served.url + "/api/v1/me/password"
+    token = admin.post(served.url + "/api/v1/tokens", json={"name": "script", "role": "admin"}, timeout=10).json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert admin.get(served.url + "/api/v1/overview", headers=bearer, timeout=10).status_code == 200
+    statuses = [admin.put(url, json={"current_password": f"guess-{i}", "new_password": "new-password-1"}, timeout=10).status_code
+                for i in range(12)]
+    assert statuses == [403] * 5 + [429] * 7
+    r = admin.put(url, json={"current_password": ADMIN_PASSWORD, "new_password": "new-password-1"}, timeout=10)
+    assert r.status_code == 429 and r.headers["Retry-After"] == "30"
+    served.clock.advance(30_000)
+    r = admin.put(url, json={"current_password": ADMIN_PASSWORD, "new_password": "new-password-1"}, timeout=10)
+    assert r.status_code == 200 and r.json()["tokens_revoked"] == 1
+    admin.headers["X-CSRF-Token"] = r.json()["csrf"]
+    import requests
+
+    assert requests.get(served.url + "/api/v1/overview", headers=bearer, timeout=10).status_code == 401
+    assert admin.get(served.url + "/api/v1/tokens", timeout=10).json()["tokens"] == []

@@ -247,7 +247,7 @@ export default {
   change_password: "Change password",
   current_password: "Current password",
   new_password: "New password",
-  password_changed: "Password changed.",
+  password_changed: "Password changed. Your other sessions are ended and your API tokens revoked: make new ones for your scripts.",
   api_docs: "API description (OpenAPI)",
   timezone: "Time zone",
   created: "Created",
