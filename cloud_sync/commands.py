@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--url", required=True, help="base URL of the cloud API (https://...)")
     p.add_argument("--code", required=True, help="registration code the cloud issued for this household")
     p.add_argument("--name", default=socket.gethostname(), help="name of this gateway in the cloud (default: host name)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a plain http:// URL to another machine (the gateway's token then crosses the network in clear)")
     p.set_defaults(func=cmd_register)
 
     p = cloud_sub.add_parser(
@@ -71,8 +73,32 @@ def _open(args: argparse.Namespace):
     return config, open_store(args.db or config.gateway.db, config.gateway.timezone)
 
 
+def plain_http_to_another_machine(url: str) -> bool:
+    """True for an http:// URL whose host is not this machine's loopback."""
+    import ipaddress
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     import requests
+
+    if plain_http_to_another_machine(args.url) and not args.insecure:
+        print(f"powergw cloud register: {args.url} is plain HTTP: the gateway's token would cross the network in clear. "
+              "Use https://, or pass --insecure if you accept that (loopback needs neither).", file=sys.stderr)
+        return 2
+    if plain_http_to_another_machine(args.url):
+        print(f"powergw cloud register: warning: {args.url} is plain HTTP; the token crosses the network in clear", file=sys.stderr)
 
     from .client import SyncClient
     from gateway.store import transaction

@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import re
+import threading
 import time
 import urllib.parse
 import uuid
@@ -45,6 +46,7 @@ class ServerSettings:
     max_model_bytes: int = 32 << 20  # a model upload only; the shipped forest is 3 MB
     max_batch: int = 1000
     max_payload_bytes: int = 16 << 10
+    max_register_failures: int = 10  # per client address per 15 minutes: registration codes are 48-bit, typed by people
 
 
 class BadField(Exception):
@@ -114,7 +116,7 @@ def parse_event(item: Any, index: int, max_payload_bytes: int) -> tuple[str, str
     except ValueError:
         raise BadField(f"{where}.key", "expected a UUID in canonical lower-case form") from None
     kind = item.get("kind")
-    if kind not in EVENT_KINDS:
+    if not isinstance(kind, str) or kind not in EVENT_KINDS:  # [] or {} is unhashable: a TypeError in the lookup
         raise BadField(f"{where}.kind", f"expected one of {', '.join(EVENT_KINDS)}")
     created = integer(item.get("created_ms"), f"{where}.created_ms", lo=0, hi=MAX_MS)
     payload = item.get("payload")
@@ -138,6 +140,42 @@ def upi_intent(vpa: str, payee: str, order_id: str, amount_paise: int, note: str
 def razorpay_signature(secret: str, raw: bytes) -> str:
     """Razorpay's webhook signature: hex HMAC-SHA256 of the raw body with the webhook secret."""
     return hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
+
+
+class AttemptLimiter:
+    """At most `limit` failed attempts per key (a client address) within `window_ms`.
+
+    The attempt is counted before it is checked, so concurrent guesses cannot slip past the
+    count; `succeeded()` takes it back. In memory: a restart forgets it.
+    """
+
+    def __init__(self, clock_ms: Callable[[], int], limit: int = 10, window_ms: int = 15 * 60_000):
+        self.clock_ms = clock_ms
+        self.limit = limit
+        self.window_ms = window_ms
+        self._seen: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
+
+    def attempt(self, key: str) -> int:
+        """0 with the attempt counted, or the seconds until one may be tried."""
+        now = self.clock_ms()
+        with self._lock:
+            recent = [t for t in self._seen.get(key, ()) if t > now - self.window_ms]
+            if len(recent) >= self.limit:
+                self._seen[key] = recent
+                return max(1, (recent[0] + self.window_ms - now + 999) // 1000)
+            recent.append(now)
+            self._seen[key] = recent
+            if len(self._seen) > 10_000:
+                for k in [k for k, ts in self._seen.items() if not ts or ts[-1] <= now - self.window_ms]:
+                    del self._seen[k]
+        return 0
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            recent = self._seen.get(key)
+            if recent:
+                recent.pop()
 
 
 # ---- the app ---------------------------------------------------------------------------------
@@ -209,14 +247,23 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
 
     # -- registration --
 
+    registrations = AttemptLimiter(clock, limit=settings.max_register_failures)
+
     @app.post("/v1/register")
     def register() -> Response:
         data = body()
         code = text(data.get("code"), "code", max_len=64)
         name = text(data.get("name", "gateway"), "name", max_len=100)
+        client = request.remote_addr or "unknown"
+        wait = registrations.attempt(client)
+        if wait:
+            resp = fail(429, f"too many failed registrations from this address; try again in {wait} s")
+            resp.headers["Retry-After"] = str(wait)
+            return resp
         result = store.register_gateway(code, name, clock())
         if result is None:
             return fail(403, "registration code unknown, used or expired", "code")
+        registrations.succeeded(client)
         caller, token = result
         return jsonify(gateway_id=caller.gateway_id, household_id=caller.household_id, token=token), 201
 
