@@ -904,7 +904,16 @@ def _meter(ctx: UiContext) -> MeterReadings:
 
 
 def meter_readings_list(ctx, args, body):
-    return jsonify(readings=_meter(ctx).list(limit=args["limit"] or 100))
+    meter = _meter(ctx)
+    return jsonify(readings=meter.list(limit=args["limit"] or 100), audit=meter.audit())
+
+
+def meter_reading_put(ctx, args, body, reading_id: int):
+    return jsonify(_meter(ctx).correct(reading_id, body["value"], by=_principal().username, note=(body.get("note") or "").strip()))
+
+
+def meter_reading_delete(ctx, args, body, reading_id: int):
+    return jsonify(_meter(ctx).delete(reading_id, by=_principal().username))
 
 
 def meter_readings_create(ctx, args, body):
@@ -1018,11 +1027,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              params=(_LIMIT,)),
     Endpoint("POST", "/meter-readings", meter_readings_create, "Enter the meter's register reading (taken now) or a real bill's units for a period; compared with the sensors", "billing",
              role="admin", body={"type": "object", "properties": {
-                 "reading": {"type": "string", "maxLength": 20, "description": "meter register in kWh, e.g. \"12345.6\""},
-                 "billed_units": {"type": "string", "maxLength": 20, "description": "units on the utility's bill for from..to"},
+                 "reading": {"type": "string", "maxLength": 20, "description": "meter register in kWh as the meter shows it: "
+                             "up to 6 digits and 3 decimals, e.g. \"12345.6\""},
+                 "billed_units": {"type": "string", "maxLength": 20, "description": "units on the utility's bill for from..to (same form)"},
                  "from": {"type": "string", "maxLength": 10, "description": "first day of the billed period (YYYY-MM-DD)"},
                  "to": {"type": "string", "maxLength": 10, "description": "the next meter-reading day, exclusive (YYYY-MM-DD)"},
                  "note": {"type": "string", "maxLength": 200}}}),
+    Endpoint("PUT", "/meter-readings/<id:reading_id>", meter_reading_put, "Correct a meter reading's or billed units' kWh (a typo); "
+             "compared with the sensors again, the old value kept in the audit list", "billing", role="admin",
+             body={"type": "object", "required": ["value"], "properties": {
+                 "value": {"type": "string", "maxLength": 20, "description": "the right kWh, e.g. \"12345.6\""},
+                 "note": {"type": "string", "maxLength": 200}}}),
+    Endpoint("DELETE", "/meter-readings/<id:reading_id>", meter_reading_delete, "Delete a meter reading or billed units entered by "
+             "mistake; the next reading is compared again, an audit line keeps what it was", "billing", role="admin"),
     *(Endpoint("GET", f"/export/{kind}.csv", _export(kind), f"CSV of {EXPORTS[kind][0]}, as `powergw export {kind}` writes it "
                "(local ISO 8601 times, exact Wh and rupees); a download (Content-Disposition: attachment)", "export",
                params=params, produces=("text/csv",)) for kind, params in _EXPORT_PARAMS.items()),

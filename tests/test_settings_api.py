@@ -176,10 +176,17 @@ def test_billed_units_within_the_threshold_raise_nothing(admin):
 @pytest.mark.parametrize("body, words", [
     ({}, "either reading"),
     ({"reading": "100", "billed_units": "5"}, "either reading"),
-    ({"reading": "abc"}, "number of kWh"),
-    ({"reading": "-3"}, "at least 0"),
+    ({"reading": "abc"}, "up to 6 digits and 3 decimals"),
+    ({"reading": "-3"}, "up to 6 digits and 3 decimals"),
+    ({"reading": "1e30"}, "up to 6 digits and 3 decimals"),
+    ({"reading": "1000000"}, "up to 6 digits and 3 decimals"),
+    ({"billed_units": "1e30", "from": "2026-03-01", "to": "2026-03-10"}, "up to 6 digits and 3 decimals"),
+    ({"billed_units": "99999", "from": "2026-03-01", "to": "2026-03-10"}, "more than the house can draw"),
+    ({"billed_units": "300", "from": "2000-01-01", "to": "2100-01-01"}, "after today"),
+    ({"billed_units": "300", "from": "2025-01-01", "to": "2026-03-01"}, "at most 100 days"),
     ({"billed_units": "300"}, "YYYY-MM-DD"),
     ({"billed_units": "300", "from": "2026-03-10", "to": "2026-03-01"}, "must end after"),
+    ({"billed_units": "300", "from": "1999-12-01", "to": "2000-01-01"}, "before 2000"),
     ({"reading": "100", "from": "2026-03-01"}, "from/to go with billed_units"),
 ])
 def test_meter_reading_input_errors(admin, body, words):

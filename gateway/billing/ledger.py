@@ -81,6 +81,22 @@ def m001_ledger(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+@billing_migrations()
+def m002_meter_reading_audit(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE meter_reading_audit (
+            id INTEGER PRIMARY KEY,
+            reading_id INTEGER NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('correct', 'delete')),
+            old_value_kwh TEXT NOT NULL,
+            new_value_kwh TEXT,
+            by TEXT NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+
+
 LedgerListener = Callable[[sqlite3.Connection, dict, str], None]
 METHODS = ("cash", "upi", "card", "netbanking", "cloud", "other")
 
