@@ -478,8 +478,11 @@ def live_snapshot(ctx, args, body):
 
 
 def live_stream(ctx: UiContext, args, body):
-    if not ctx.open_stream():
-        raise ApiError(503, "too many live streams open; close a tab or use GET /api/v1/live/snapshot", {"Retry-After": "5"})
+    p = _principal()
+    owner = p.session_id or f"token:{p.token_id}"
+    refused = ctx.open_stream(owner)
+    if refused:
+        raise ApiError(503, refused, {"Retry-After": "5"})
     lifetime = args["seconds"] or ctx.stream_seconds
     live = ctx.live
 
@@ -500,7 +503,7 @@ def live_stream(ctx: UiContext, args, body):
                 ctx.closing.wait(0.2)
             yield "event: bye\ndata: {}\n\n"
         finally:
-            ctx.close_stream()
+            ctx.close_stream(owner)
 
     resp = Response(stream_with_context(events()), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"

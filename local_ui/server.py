@@ -103,6 +103,7 @@ class UiContext:
     registry_root: Path | None = None
     offline_ms: int = 5 * 60_000
     max_streams: int = 8
+    streams_per_owner: int = 2  # one tab, and its reload overlapping the old stream's last seconds
     stream_seconds: float = 300.0
     setup_code: str | None = None
     calendar: LocalCalendar = field(init=False)
@@ -122,6 +123,7 @@ class UiContext:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._memo: dict = {}
+        self._stream_owners: dict[str, int] = {}
 
     def data_version(self) -> tuple:
         """Changes whenever ingest commits readings or rollups, or the API writes anything."""
@@ -169,16 +171,30 @@ class UiContext:
     def accounts(self) -> Accounts:
         return Accounts(self.store().conn, self.now_ms)
 
-    def open_stream(self) -> bool:
-        with self._lock:
-            if self.streams >= self.max_streams:
-                return False
-            self.streams += 1
-            return True
+    def open_stream(self, owner: str) -> str | None:
+        """Take a live-stream slot for `owner` (a session or a token): None, or why not.
 
-    def close_stream(self) -> None:
+        Each stream holds a server thread. A tab needs one (every live widget on the page shares
+        it), so one session may hold at most `streams_per_owner` and cannot shut others out.
+        """
+        with self._lock:
+            held = self._stream_owners.get(owner, 0)
+            if held >= self.streams_per_owner:
+                return f"this session already has {held} live streams open (at most {self.streams_per_owner}); close a tab"
+            if self.streams >= self.max_streams:
+                return "too many live streams open; close a tab or use GET /api/v1/live/snapshot"
+            self.streams += 1
+            self._stream_owners[owner] = held + 1
+            return None
+
+    def close_stream(self, owner: str) -> None:
         with self._lock:
             self.streams -= 1
+            left = self._stream_owners.get(owner, 1) - 1
+            if left > 0:
+                self._stream_owners[owner] = left
+            else:
+                self._stream_owners.pop(owner, None)
 
 
 def create_app(

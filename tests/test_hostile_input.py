@@ -219,3 +219,34 @@ def test_alert_comments_with_a_lone_surrogate_are_400(served, quiet):
                    headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "'comment': not valid Unicode" in r.json()["error"]["message"]
     assert admin.get(f"{served.url}/api/v1/alerts/{alert_id}", timeout=10).json()["state"] == "open"
+
+
+# ---- live-stream slots ---------------------------------------------------------------------------------
+
+
+def test_one_viewer_cannot_take_every_live_stream(served, quiet):
+    import http.client
+
+    admin = served.session()
+    served.user(admin, "amma", "viewer-pass-1")
+    greedy = served.session("amma", "viewer-pass-1")
+    port = int(served.url.rsplit(":", 1)[1])
+    cookie = "; ".join(f"{c.name}={c.value}" for c in greedy.cookies)
+
+    def open_stream(headers: dict) -> tuple[http.client.HTTPConnection, int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/v1/live?seconds=30", headers=headers)
+        resp = conn.getresponse()
+        first = resp.fp.readline().decode() if resp.status == 200 else resp.read().decode()
+        return conn, resp.status, first
+
+    opened = [open_stream({"Cookie": cookie}) for _ in range(8)]
+    try:
+        assert [status for _, status, _ in opened] == [200, 200] + [503] * 6
+        assert "already has 2 live streams open" in opened[-1][2]
+        others = open_stream({"Cookie": "; ".join(f"{c.name}={c.value}" for c in admin.cookies)})
+        assert others[1] == 200  # everyone else still gets one
+        others[0].close()
+    finally:
+        for conn, _, _ in opened:
+            conn.close()
