@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -94,6 +95,8 @@ class Endpoint:
     session_only: bool = False  # API tokens may not call it (users, tokens)
     produces: tuple[str, ...] = ("application/json",)
     headers: tuple[Param, ...] = ()
+    status: tuple[int, ...] = (200,)  # success statuses it answers
+    errors: tuple[int, ...] = ()  # refusals beyond those every endpoint of its kind can give (see openapi.py)
 
 
 # ---- input helpers --------------------------------------------------------------------------
@@ -290,7 +293,21 @@ def register_api(app: Flask, ctx: UiContext) -> None:
 
     @app.route(PREFIX + "/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def api_not_found(rest: str):
+        # This catch-all matches any method, so Flask's own 405 never happens: answer it here.
+        allowed = {ep.method for ep in ENDPOINTS if _matches(ep, rest)}
+        allowed |= {"HEAD"} if "GET" in allowed else set()
+        if allowed:
+            resp = jsonify(error={"status": 405, "message": f"{request.method} is not allowed on /api/v1/{rest}; "
+                                  f"allowed: {', '.join(sorted(allowed))}"})
+            resp.status_code = 405
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
+            return resp
         return jsonify(error={"status": 404, "message": f"no endpoint /api/v1/{rest}; see /api/v1/openapi.json"}), 404
+
+
+def _matches(ep: Endpoint, rest: str) -> bool:
+    pattern = re.sub(r"<id:\w+>", r"[1-9][0-9]{0,18}", re.escape(ep.path.lstrip("/")).replace(r"\<", "<").replace(r"\>", ">"))
+    return re.fullmatch(pattern, rest) is not None
 
 
 # ---- session, setup, users, tokens -----------------------------------------------------------
@@ -968,35 +985,35 @@ _EXPORT_PARAMS = {
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/openapi.json", openapi_get, "This document", "meta", role=None),
     Endpoint("GET", "/session", session_get, "Who is logged in, the CSRF token to send on writes, and whether first-time setup is needed", "auth", role=None),
-    Endpoint("POST", "/session", session_post, "Log in (rate-limited per user at an address and per address: after 5 failures (10 from one address over all users) each try waits 30 s, then 1, 2, 4, 8, 15 min: 429 with Retry-After)", "auth", role=None, body=_LOGIN, login_csrf=True),
+    Endpoint("POST", "/session", session_post, "Log in (rate-limited per user at an address and per address: after 5 failures (10 from one address over all users) each try waits 30 s, then 1, 2, 4, 8, 15 min: 429 with Retry-After)", "auth", role=None, body=_LOGIN, login_csrf=True, errors=(401, 429)),
     Endpoint("DELETE", "/session", session_delete, "Log out", "auth"),
     Endpoint("POST", "/setup", setup_post, "First-time setup: create the admin with the one-time code from the gateway's log", "auth", role=None, login_csrf=True,
              body={"type": "object", "required": ["code", "username", "password"], "properties": {
-                 "code": {"type": "string", "maxLength": 20}, "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}),
+                 "code": {"type": "string", "maxLength": 20}, "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}, status=(201,), errors=(409, 429)),
     Endpoint("PUT", "/me/password", password_put, "Change your own password: ends your other sessions and revokes your API tokens (tokens_revoked says how many); "
              "wrong current passwords are limited like logins", "auth",
              body={"type": "object", "required": ["current_password", "new_password"], "properties": {
-                 "current_password": {"type": "string", "maxLength": 256}, "new_password": {"type": "string", "maxLength": 256}}}, session_only=True),
+                 "current_password": {"type": "string", "maxLength": 256}, "new_password": {"type": "string", "maxLength": 256}}}, session_only=True, errors=(429,)),
     Endpoint("GET", "/users", users_list, "Dashboard users", "auth", role="admin", session_only=True),
     Endpoint("POST", "/users", users_create, "Add a user (admin or viewer)", "auth", role="admin", session_only=True,
              body={"type": "object", "required": ["username", "password"], "properties": {
                  "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256},
-                 "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
-    Endpoint("DELETE", "/users/<id:user_id>", users_delete, "Remove a user (never the last admin)", "auth", role="admin", session_only=True),
+                 "role": {"type": "string", "enum": ["admin", "viewer"]}}}, status=(201,), errors=(409,)),
+    Endpoint("DELETE", "/users/<id:user_id>", users_delete, "Remove a user (never the last admin)", "auth", role="admin", session_only=True, errors=(409,)),
     Endpoint("GET", "/tokens", tokens_list, "API tokens (never their secret)", "auth", role="admin", session_only=True),
     Endpoint("POST", "/tokens", tokens_create, "Create an API token for scripts; the secret is shown once", "auth", role="admin", session_only=True,
              body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 64},
-                                                                          "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
+                                                                          "role": {"type": "string", "enum": ["admin", "viewer"]}}}, status=(201,)),
     Endpoint("DELETE", "/tokens/<id:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
     Endpoint("GET", "/overview", overview, "Live watts per node and of the whole house, today's units and cost, bill till date and "
-             "projection, open alerts, model status", "data"),
+             "projection, open alerts, model status", "data", errors=(503,)),
     Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, calibration", "data"),
     Endpoint("GET", "/live", live_stream, "Live readings as server-sent events (`event: live`), a new value within about a second", "data",
              params=(Param("seconds", "integer", "close the stream after this many seconds (default 300; EventSource reconnects)", minimum=1, maximum=3600),),
-             produces=("text/event-stream",)),
+             produces=("text/event-stream",), errors=(503,)),
     Endpoint("GET", "/live/snapshot", live_snapshot, "The latest live readings, once", "data"),
     Endpoint("GET", "/usage", usage, "Energy (kWh) per node per bucket for a period or a custom range, and the household's total ([billing] metered_nodes); CSV with format=csv", "data",
-             params=_USAGE_PARAMS, produces=("application/json", "text/csv")),
+             params=_USAGE_PARAMS, produces=("application/json", "text/csv"), errors=(404, 503)),
     Endpoint("GET", "/bill", bill_current, "This cycle: units and bill till date, projection, budget, slab position and breakdown", "billing"),
     Endpoint("GET", "/bills", bills_list, "Closed bills, newest first", "billing"),
     Endpoint("GET", "/budget", budget_get, "The budget in rupees per cycle", "billing"),
@@ -1007,7 +1024,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              headers=(Param("Idempotency-Key", required=True, doc="8 to 100 characters, unique per intended payment"),),
              body={"type": "object", "required": ["amount"], "properties": {
                  "amount": _AMOUNT, "bill_id": {"type": "integer", "minimum": 1, "maximum": ID_MAX}, "method": {"type": "string", "enum": ["upi", "cash", "card", "netbanking", "other"]},
-                 "reference": {"type": "string", "maxLength": 100}, "idempotency_key": {"type": "string", "maxLength": 100}}}),
+                 "reference": {"type": "string", "maxLength": 100}, "idempotency_key": {"type": "string", "maxLength": 100}}}, status=(200, 201), errors=(404, 409)),
     Endpoint("POST", "/payments/<id:payment_id>/confirm", payment_confirm, "Confirm a pending (UPI) payment as received by the utility", "billing", role="admin"),
     Endpoint("GET", "/payments/upi", upi_get, "The UPI payment link and QR code (SVG) for an amount to the utility's VPA", "billing",
              params=(Param("amount", required=True, doc="rupees, > 0, at most 2 decimals"),)),
@@ -1017,17 +1034,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Param("kind", doc="one alert kind"),
         Param("node", doc="one node's id"),
         Param("since", "date", "only alerts seen on or after this local date"),
-        _LIMIT)),
-    Endpoint("GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts"),
-    Endpoint("POST", "/alerts/<id:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT),
+        _LIMIT), errors=(503,)),
+    Endpoint("GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts", errors=(503,)),
+    Endpoint("POST", "/alerts/<id:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
     Endpoint("POST", "/alerts/<id:alert_id>/unignore", _act("unignore"), "Stop ignoring: take back an Ignore (the alert is open again; "
-             "for theft the next hourly check drops the Ignore's rule and what it taught the model)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<id:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<id:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
+             "for theft the next hourly check drops the Ignore's rule and what it taught the model)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
+    Endpoint("POST", "/alerts/<id:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
+    Endpoint("POST", "/alerts/<id:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT, errors=(409,)),
     Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned, "
-             "and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, renewing, alert_state)", "data"),
+             "and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, renewing, alert_state)", "data", errors=(503,)),
     Endpoint("GET", "/meter-readings", meter_readings_list, "Meter readings and billed units entered, each with its gap to the sensors and any meter_mismatch alert", "billing",
-             params=(_LIMIT,)),
+             params=(_LIMIT,), errors=(503,)),
     Endpoint("POST", "/meter-readings", meter_readings_create, "Enter the meter's register reading (taken now) or a real bill's units for a period; compared with the sensors", "billing",
              role="admin", body={"type": "object", "properties": {
                  "reading": {"type": "string", "maxLength": 20, "description": "meter register in kWh as the meter shows it: "
@@ -1035,14 +1052,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                  "billed_units": {"type": "string", "maxLength": 20, "description": "units on the utility's bill for from..to (same form)"},
                  "from": {"type": "string", "maxLength": 10, "description": "first day of the billed period (YYYY-MM-DD)"},
                  "to": {"type": "string", "maxLength": 10, "description": "the next meter-reading day, exclusive (YYYY-MM-DD)"},
-                 "note": {"type": "string", "maxLength": 200}}}),
+                 "note": {"type": "string", "maxLength": 200}}}, status=(201,)),
     Endpoint("PUT", "/meter-readings/<id:reading_id>", meter_reading_put, "Correct a meter reading's or billed units' kWh (a typo); "
              "compared with the sensors again, the old value kept in the audit list", "billing", role="admin",
              body={"type": "object", "required": ["value"], "properties": {
                  "value": {"type": "string", "maxLength": 20, "description": "the right kWh, e.g. \"12345.6\""},
-                 "note": {"type": "string", "maxLength": 200}}}),
+                 "note": {"type": "string", "maxLength": 200}}}, errors=(503,)),
     Endpoint("DELETE", "/meter-readings/<id:reading_id>", meter_reading_delete, "Delete a meter reading or billed units entered by "
-             "mistake; the next reading is compared again, an audit line keeps what it was", "billing", role="admin"),
+             "mistake; the next reading is compared again, an audit line keeps what it was", "billing", role="admin", errors=(503,)),
     *(Endpoint("GET", f"/export/{kind}.csv", _export(kind), f"CSV of {EXPORTS[kind][0]}, as `powergw export {kind}` writes it "
                "(local ISO 8601 times, exact Wh and rupees); a download (Content-Disposition: attachment)", "export",
                params=params, produces=("text/csv",)) for kind, params in _EXPORT_PARAMS.items()),
@@ -1052,5 +1069,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body={"type": "object", "properties": {
                  "set": {"type": "object", "description": "e.g. {\"billing.tariff\": \"delhi-domestic\", \"ble.bindkeys.A4:CF:12:34:56:7A\": \"<32 hex>\"}; "
                          "secrets (email.password, ble.bindkeys.*) are write-only"},
-                 "reset": {"type": "array", "items": {"type": "string"}, "description": "keys to take from the config file again"}}}),
+                 "reset": {"type": "array", "items": {"type": "string"}, "description": "keys to take from the config file again"}}}, errors=(503,)),
 )

@@ -144,13 +144,13 @@ def budget_and_payments(served) -> tuple:
     ("1E+2", "expected rupees as digits"),
     ("1_000", "expected rupees as digits"),
     ("١٠٠", "expected rupees as digits"),
-    ("1.005", "expected rupees as digits"),
+    ("1.005", "at most 2 decimal places"),
     ("12,345,67", "expected rupees as digits"),
     ("NaN", "expected rupees as digits"),
     (12.5, "not a binary float"),
     (1.025e130, "not a binary float"),
     (10**30, "more than the limit of ₹1,00,00,000.00 (the largest budget [billing] budget_inr takes)"),
-    ("-1", "expected rupees as digits"),
+    ("-1", "must be more than 0"),
     (True, "expected rupees as digits"),
 ])
 def test_bad_budgets_are_400_naming_the_rule_and_store_nothing(served, quiet, amount, words):
@@ -250,3 +250,20 @@ def test_one_viewer_cannot_take_every_live_stream(served, quiet):
     finally:
         for conn, _, _ in opened:
             conn.close()
+
+
+@pytest.mark.parametrize("method, path, allow", [("PUT", "/api/v1/overview", "GET, HEAD"), ("GET", "/api/v1/setup", "POST"),
+                                                 ("PATCH", "/api/v1/alerts/5/ignore", "POST"),
+                                                 ("POST", "/api/v1/meter-readings/3", "DELETE, PUT")])
+def test_a_wrong_method_is_405_with_allow(served, quiet, method, path, allow):
+    admin = served.session()
+    r = admin.request(method, served.url + path, json={}, timeout=10)
+    assert r.status_code == 405 and r.headers["Allow"] == allow
+    assert r.json()["error"]["status"] == 405
+
+
+def test_a_surrogate_email_user_name_is_refused(served, quiet):
+    admin = served.session()
+    r = admin.patch(served.url + "/api/v1/settings", data=b'{"set": {"email.username": "\\ud83d"}}', timeout=10,
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "'set.email.username': not valid Unicode" in r.json()["error"]["message"]
