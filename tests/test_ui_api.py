@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import socket
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -163,9 +164,9 @@ def test_session_cookie_is_httponly_strict_and_secure_only_under_https(app):
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
     secure = app.test_client()
-    csrf = secure.get("/api/v1/session", base_url="https://gw.local").get_json()["csrf"]
-    resp = secure.post("/api/v1/session", base_url="https://gw.local", json={"username": "admin", "password": ADMIN_PASSWORD},
-                       headers={"X-CSRF-Token": csrf, "Origin": "https://gw.local"})
+    csrf = secure.get("/api/v1/session", base_url=f"https://{socket.gethostname()}.local").get_json()["csrf"]
+    resp = secure.post("/api/v1/session", base_url=f"https://{socket.gethostname()}.local", json={"username": "admin", "password": ADMIN_PASSWORD},
+                       headers={"X-CSRF-Token": csrf, "Origin": f"https://{socket.gethostname()}.local"})
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
     assert "Secure" in cookie
 
