@@ -4,6 +4,7 @@ in clear to another machine without --insecure."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -81,3 +82,85 @@ def test_register_over_loopback_http_needs_no_flag(tmp_path, cloud, capsys):
     _, code = cloud.store.add_household("Nair")
     assert main(["cloud", "register", "--db", str(db), "--url", cloud.url, "--code", code]) == 0
     assert "plain HTTP" not in capsys.readouterr().err
+
+
+# ---- what the fuzzer of tests/test_cloud_fuzz.py found, and what the document promises ----------------------
+
+
+def admin_headers() -> dict:
+    return {"Authorization": f"Bearer {ADMIN}"}
+
+
+def counts(store) -> tuple:
+    with store.tx() as tx:
+        return tuple(tx.one(f"SELECT count(*) FROM {t}")[0] for t in ("households", "registration_codes", "changes", "payments"))
+
+
+@pytest.mark.parametrize("path", ["/v1/admin/households/9223372036854775808/registration-codes",
+                                  "/v1/admin/households/99999999999999999999999/counter-payments",
+                                  "/v1/admin/households/0/registration-codes"])
+def test_a_household_id_past_what_a_database_holds_matches_no_route(cloud, path):
+    before = counts(cloud.store)
+    r = requests.post(cloud.url + path, json={"amount_paise": 100, "reference": "r1"}, headers=admin_headers(), timeout=10)
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/json"  # was an OverflowError: 500
+    assert counts(cloud.store) == before
+
+
+def test_an_unknown_body_field_or_query_parameter_is_a_400_naming_it(cloud):
+    token = registered(cloud)
+    auth = {"Authorization": f"Bearer {token}"}
+    r = requests.get(cloud.url + "/v1/changes?cursor=0&limt=5", headers=auth, timeout=10)
+    assert r.status_code == 400 and r.json()["field"] == "limt"
+    before = counts(cloud.store)
+    r = requests.post(cloud.url + "/v1/admin/households", json={"name": "Das", "plan": "gold"}, headers=admin_headers(), timeout=10)
+    assert r.status_code == 400 and r.json()["field"] == "plan"
+    r = requests.post(cloud.url + "/v1/admin/households", json={"name": None}, headers=admin_headers(), timeout=10)
+    assert r.status_code == 400 and r.json()["field"] == "name"
+    assert counts(cloud.store) == before
+
+
+def test_a_body_that_is_not_json_is_a_415(cloud):
+    before = counts(cloud.store)
+    r = requests.post(cloud.url + "/v1/admin/households", data='{"name": "Das"}', headers={**admin_headers(), "Content-Type": "text/plain"},
+                      timeout=10)
+    assert r.status_code == 415 and "application/json" in r.json()["error"]
+    assert counts(cloud.store) == before
+
+
+def test_a_tariff_for_a_household_that_does_not_exist_is_refused(cloud):
+    before = counts(cloud.store)
+    r = requests.post(cloud.url + "/v1/admin/tariffs", json={"household_id": 42, "tariff": {"slabs": [[100, 350]]}},
+                      headers=admin_headers(), timeout=10)
+    assert r.status_code == 404 and counts(cloud.store) == before
+    hid, _ = cloud.store.add_household("Das")
+    r = requests.post(cloud.url + "/v1/admin/tariffs", json={"household_id": hid, "tariff": {"slabs": [[100, 350]]}},
+                      headers=admin_headers(), timeout=10)
+    assert r.status_code == 201
+
+
+@pytest.mark.parametrize("version", [".", "..", "-v2", "_", "v" * 65])
+def test_a_model_version_is_a_plain_path_segment(cloud, version):
+    r = requests.put(cloud.url + f"/v1/admin/models/{version}", files={"model": b"m", "metadata": b"{}"}, headers=admin_headers(),
+                     timeout=10)
+    assert r.status_code in (400, 404)  # "." and ".." are taken out of the path by the client: no such route
+    with cloud.store.tx() as tx:
+        assert tx.one("SELECT count(*) FROM models")[0] == 0
+
+
+def test_a_method_a_path_does_not_take_is_a_405_naming_those_it_does(cloud):
+    for method in ("PATCH", "DELETE", "OPTIONS"):
+        r = requests.request(method, cloud.url + "/v1/events", timeout=10)
+        assert r.status_code == 405 and r.headers["Allow"] == "POST" and r.json()["error"]
+    r = requests.put(cloud.url + "/v1/changes", timeout=10)
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == {"GET", "HEAD"}
+
+
+def test_the_document_names_every_route_the_server_has(cloud):
+    doc = requests.get(cloud.url + "/v1/openapi.json", timeout=10).json()
+    app = create_app(cloud.store, ServerSettings(admin_token=ADMIN))
+    served = {(method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"} if rule.endpoint != "static"}
+    documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
+    assert served == documented and len(documented) == 16
+    assert doc["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["events"]["maxItems"] == 1000
+    assert set(doc["paths"]["/v1/register"]["post"]["responses"]) == {"201", "400", "403", "405", "413", "415", "429"}
