@@ -55,6 +55,9 @@ def document(endpoints, prefix: str) -> dict:
             errors.add(503)
         for code in sorted(errors):
             responses[str(code)] = _ERROR
+        if 413 in errors:  # refused by waitress as the body arrives, before the app: its own plain-text page
+            responses["413"] = {"description": "the body is larger than the dashboard takes (64 KiB)",
+                                "content": {**_ERROR["content"], "text/plain": {"schema": {"type": "string"}}}}
         responses["405"] = {"description": "method not allowed on this path", "headers": {"Allow": {"schema": {"type": "string"}}},
                             "content": _ERROR["content"]}
         op: dict = {"summary": ep.summary, "tags": [ep.tag], "operationId": ep.handler.__name__, "responses": responses}

@@ -39,15 +39,19 @@ def vectors() -> dict:
 
 
 @pytest.fixture
-def served(tmp_path, monkeypatch):
-    """The dashboard on waitress at 127.0.0.1 over a seeded database, with an injected clock (`served.clock`)."""
+def served(request, tmp_path, monkeypatch):
+    """The dashboard on waitress at 127.0.0.1 over a seeded database, with an injected clock (`served.clock`);
+    parametrized indirectly, the parameter is its config as a dict (parse_config's input)."""
     from test_ui_support import FixedClock, Served, seed_usage
+
+    from gateway.config import parse_config
 
     monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
     db = tmp_path / "powergw.db"
     seed_usage(db, days=3)
     clock = FixedClock()
-    server = Served(db, tmp_path, clock)
+    config = getattr(request, "param", None)
+    server = Served(db, tmp_path, clock, config=parse_config(config) if config is not None else None)
     server.clock = clock
     yield server
     server.stop()
