@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_ui_api import admin, app, clock, error, login, ui_db, viewer, write  # noqa: F401 - fixtures
-from test_ui_support import ADMIN_PASSWORD, NOW_MS
+from test_ui_support import ADMIN_PASSWORD, NOW_MS, error, login, write
 
 from gateway.app import JobSpec, open_store
 from gateway.clock import ManualClock

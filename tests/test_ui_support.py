@@ -73,6 +73,32 @@ def raise_alerts(db: Path, now_ms: int = NOW_MS) -> list[int]:
         store.close()
 
 
+def csrf_of(client) -> str:
+    """The CSRF token a Flask test client's session (or login cookie) must send."""
+    return client.get("/api/v1/session").get_json()["csrf"]
+
+
+def login(client, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+    """Log a Flask test client in; returns its session's CSRF token."""
+    resp = client.post("/api/v1/session", json={"username": username, "password": password},
+                       headers={"X-CSRF-Token": csrf_of(client)})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()["csrf"]
+
+
+def write(client, method: str, path: str, body=None, **headers):
+    """A write from a logged-in test client (`client.csrf`), with a JSON body."""
+    headers.setdefault("X-CSRF-Token", client.csrf)
+    return client.open(path, method=method, json=body if body is not None else {}, headers=headers)
+
+
+def error(resp) -> str:
+    """The message of the API's error body, checking its shape and status."""
+    body = resp.get_json()
+    assert set(body) == {"error"} and body["error"]["status"] == resp.status_code
+    return body["error"]["message"]
+
+
 class Served:
     """The dashboard on a real waitress server at 127.0.0.1 (a free port), over the database at
     `db`, with the injected `clock`; `session()` logs a user in over HTTP."""
