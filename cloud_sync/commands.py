@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="one round (drain what is due, pull once), then exit")
     p.add_argument("--json", action="store_true", help="status as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--insecure", action="store_true",
+                   help="accept the registered plain http:// URL to another machine (the token then crosses the network "
+                        "in clear, from here and from the daemon)")
     p.set_defaults(func=cmd_sync)
 
 
@@ -73,34 +76,19 @@ def _open(args: argparse.Namespace):
     return config, open_store(args.db or config.gateway.db, config.gateway.timezone)
 
 
-def plain_http_to_another_machine(url: str) -> bool:
-    """True for an http:// URL whose host is not this machine's loopback."""
-    import ipaddress
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() != "http":
-        return False
-    host = (parts.hostname or "").lower()
-    if host == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
-
-
 def cmd_register(args: argparse.Namespace) -> int:
     import requests
 
-    if plain_http_to_another_machine(args.url) and not args.insecure:
+    from .client import SyncClient, plain_http_to_another_machine
+
+    plain = plain_http_to_another_machine(args.url)
+    if plain and not args.insecure:
         print(f"powergw cloud register: {args.url} is plain HTTP: the gateway's token would cross the network in clear. "
               "Use https://, or pass --insecure if you accept that (loopback needs neither).", file=sys.stderr)
         return 2
-    if plain_http_to_another_machine(args.url):
+    if plain:
         print(f"powergw cloud register: warning: {args.url} is plain HTTP; the token crosses the network in clear", file=sys.stderr)
 
-    from .client import SyncClient
     from gateway.store import transaction
 
     from .outbox import SyncState
@@ -121,6 +109,7 @@ def cmd_register(args: argparse.Namespace) -> int:
             state.set("token", answer["token"])
             state.set("gateway_id", answer.get("gateway_id", ""))
             state.set("household_id", answer.get("household_id", ""))
+            state.set("insecure_url", client.base_url if plain else "")  # what --insecure accepted, for every later sync
     finally:
         store.close()
     print(f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at {client.base_url}")
@@ -128,7 +117,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .runtime import build_syncer, is_registered
+    from .runtime import accept_plain_http, build_syncer, is_registered, plain_http_refusal
 
     config, store = _open(args)
     section = config["cloud"]
@@ -138,6 +127,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return _print_status(syncer.status(), args.json)
         if not is_registered(store.conn):
             raise SyncError("this gateway is not registered: run `powergw cloud register --url URL --code CODE` first")
+        refusal = plain_http_refusal(store.conn, section)
+        if refusal and not args.insecure:
+            print(f"powergw sync: {refusal}", file=sys.stderr)
+            return 2
+        if refusal:
+            print(f"powergw sync: warning: {accept_plain_http(store.conn, section)} is plain HTTP; the token crosses the "
+                  "network in clear, from now on from the daemon too", file=sys.stderr)
         while True:
             result = _round(syncer, section.batch_size, progress=not args.no_progress)
             print(

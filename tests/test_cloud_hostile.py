@@ -5,14 +5,19 @@ in clear to another machine without --insecure."""
 from __future__ import annotations
 
 import re
+import socket
+import sqlite3
+import threading
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
 from test_cloud_support import FakeClock, ThreadServer
 
 from cloud_sync.cloud_store import CloudStore
-from cloud_sync.commands import plain_http_to_another_machine
+from cloud_sync.outbox import Outbox
+from cloud_sync.client import plain_http_to_another_machine
 from cloud_sync.server import ServerSettings, create_app
 from gateway.cli import main
 
@@ -164,3 +169,133 @@ def test_the_document_names_every_route_the_server_has(cloud):
     assert served == documented and len(documented) == 16
     assert doc["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["events"]["maxItems"] == 1000
     assert set(doc["paths"]["/v1/register"]["post"]["responses"]) == {"201", "400", "403", "405", "413", "415", "429"}
+
+
+# ---- `powergw sync` and the daemon's round: no token in clear without --insecure -------------------------------
+
+
+def lan_address() -> str | None:
+    """This machine's own address on its network (not loopback), or None: a UDP connect sends nothing."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+class Counted:
+    """A WSGI app that counts the requests it is given and whether they carried a token."""
+
+    def __init__(self, app):
+        self.app, self.requests, self.with_token = app, 0, 0
+
+    def __call__(self, environ, start_response):
+        self.requests += 1
+        self.with_token += "HTTP_AUTHORIZATION" in environ
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def lan_cloud(tmp_path):
+    """The cloud API on this machine's own network address: plain HTTP to "another machine" as far as
+    the gateway can tell, yet a real server whose requests are counted."""
+    from cloud_sync.server import CloudServer
+
+    address = lan_address()
+    if address is None:
+        pytest.skip("this machine has no network address but loopback")
+    store = CloudStore(tmp_path / "cloud.db")
+    counted = Counted(create_app(store, ServerSettings(admin_token=ADMIN), clock_ms=FakeClock()))
+    server = CloudServer(counted, ServerSettings(), address, 0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    counted.url, counted.store = f"http://{address}:{server.api.effective_port}", store
+    yield counted
+    server.close()
+    thread.join(5)
+    store.close()
+
+
+def gateway_db(tmp_path, cloud, *, insecure: bool) -> Path:
+    """A gateway registered with `cloud` (with --insecure when asked), one event queued."""
+    from gateway.app import open_store
+    from gateway.store import transaction
+
+    db = tmp_path / "gw.db"
+    open_store(db).close()
+    _, code = cloud.store.add_household("Menon")
+    args = ["cloud", "register", "--db", str(db), "--url", cloud.url, "--code", code] + (["--insecure"] if insecure else [])
+    assert main(args) == 0
+    store = open_store(db)
+    with transaction(store.conn):
+        Outbox.enqueue(store.conn, "feedback", {"action": "ignore"}, now_ms=1_750_000_000_000)
+    store.close()
+    return db
+
+
+def sync_state(db: Path, key: str) -> str | None:
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+    finally:
+        conn.close()
+
+
+def forget_consent(db: Path) -> None:
+    """The database as a release before the refusal left it: a plain-HTTP URL stored, no --insecure on record."""
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM sync_state WHERE key = 'insecure_url'")
+    conn.commit()
+    conn.close()
+
+
+def test_sync_refuses_a_plain_http_url_stored_before_until_insecure(tmp_path, lan_cloud, capsys):
+    db = gateway_db(tmp_path, lan_cloud, insecure=True)
+    assert sync_state(db, "insecure_url") == lan_cloud.url
+    forget_consent(db)
+    before = lan_cloud.requests
+    capsys.readouterr()
+    assert main(["sync", "--once", "--no-progress", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "plain HTTP" in err and "--insecure" in err and lan_cloud.url in err
+    assert lan_cloud.requests == before  # nothing sent, the token least of all
+    assert main(["sync", "status", "--db", str(db)]) == 0  # status sends nothing: no refusal
+    assert "queue depth:    1" in capsys.readouterr().out
+    assert main(["sync", "--once", "--no-progress", "--insecure", "--db", str(db)]) == 0
+    assert "warning" in capsys.readouterr().err and lan_cloud.with_token > 0
+    assert lan_cloud.store.event_counts()[0] == 1 and sync_state(db, "insecure_url") == lan_cloud.url
+    assert main(["sync", "--once", "--no-progress", "--db", str(db)]) == 0  # accepted for this URL from now on
+
+
+def test_the_daemon_round_does_not_send_the_token_in_clear_without_consent(tmp_path, lan_cloud):
+    from cloud_sync.jobs import sync_round
+    from gateway.app import JobContext, open_store
+    from gateway.config import parse_config
+
+    db = gateway_db(tmp_path, lan_cloud, insecure=True)
+    forget_consent(db)
+    before = lan_cloud.requests
+    store = open_store(db)
+    try:
+        ctx = JobContext(store=store, config=parse_config({}), now_ms=lambda: 1_750_000_000_000, extras={})
+        assert sync_round(ctx) == 0 and sync_round(ctx) == 0
+        assert lan_cloud.requests == before
+        alerts = store.conn.execute("SELECT kind, message, repeat_count FROM alerts").fetchall()
+        assert len(alerts) == 1 and alerts[0][0] == "sync_failing" and "plain HTTP" in alerts[0][1] and alerts[0][2] == 2
+        assert "plain HTTP" in sync_state(db, "last_error")
+        assert main(["sync", "--once", "--no-progress", "--insecure", "--db", str(db)]) == 0  # the operator accepts it
+        before = lan_cloud.requests
+        assert sync_round(ctx) == 0 and lan_cloud.requests > before  # the daemon syncs with it from then on
+    finally:
+        store.close()
+
+
+def test_register_with_insecure_lets_later_syncs_go_and_a_loopback_register_clears_it(tmp_path, lan_cloud, cloud):
+    db = gateway_db(tmp_path, lan_cloud, insecure=True)
+    assert main(["sync", "--once", "--no-progress", "--db", str(db)]) == 0 and lan_cloud.store.event_counts()[0] == 1
+    _, code = cloud.store.add_household("Menon")
+    assert main(["cloud", "register", "--db", str(db), "--url", cloud.url, "--code", code]) == 0
+    assert sync_state(db, "insecure_url") == ""
