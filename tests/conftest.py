@@ -133,3 +133,41 @@ def viewer(app, admin):
     client = app.test_client()
     client.csrf = login(client, "amma", "viewer-pass-1")
     return client
+
+
+# ---- the dashboard in real headless Chromium (tests/test_browser_support.py) ----------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright: one per module."""
+    from test_browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, seeded):
+    """The dashboard on waitress at 127.0.0.1 over 40 days of usage and three alerts, a node streaming
+    through a real Ingest, and one clock (test_browser_support.now_ms, running) for the server and its pages."""
+    from test_browser_support import ARTIFACTS, RunningClock, Streamer, now_ms
+    from test_ui_support import ADMIN_PASSWORD, raise_alerts
+
+    from local_ui import create_app, serve_in_thread
+
+    tmp = tmp_path_factory.mktemp("ui-browser")
+    db, live = tmp / "powergw.db", tmp / "run" / "live.json"
+    clock = RunningClock(now_ms())
+    seeded(db, days=40, now_ms=clock.start_ms)
+    alert_ids = raise_alerts(db, clock.start_ms)
+    app = create_app(db, live_path=live, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    streamer = Streamer(db, live, clock.start_ms)
+    streamer.send(512.0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield {"url": server.url, "db": db, "live": live, "streamer": streamer, "alerts": alert_ids, "app": app, "clock": clock}
+    server.stop()
