@@ -502,13 +502,16 @@ def live_stream(ctx: UiContext, args, body):
         raise ApiError(503, refused, {"Retry-After": "5"})
     lifetime = args["seconds"] or ctx.stream_seconds
     live = ctx.live
+    # waitress reads on while the stream runs (channel_request_lookahead), so it sees the tab
+    # close: the slot is free within a tick, not at the next value or keep-alive written.
+    gone = request.environ.get("waitress.client_disconnected", lambda: False)
 
     def events():
         try:
             started = time.monotonic()
             last_stamp, last_sent = None, 0.0
             yield "retry: 2000\n\n"
-            while time.monotonic() - started < lifetime and not ctx.closing.is_set():
+            while time.monotonic() - started < lifetime and not ctx.closing.is_set() and not gone():
                 stamp = live.stamp()
                 if stamp != last_stamp:
                     last_stamp = stamp

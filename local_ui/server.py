@@ -409,8 +409,12 @@ def _server(app: Flask, host: str, port: int, threads: int | None):
     # waitress refuses a body of max_request_body_size bytes or more (413): from Content-Length
     # before reading it, or while a chunked body arrives. Below inbuf_overflow (512 KiB) a body
     # stays in memory, so a stranger's upload never reaches the SD card.
+    # channel_request_lookahead: waitress keeps reading a connection while its request runs, so a
+    # live stream learns at once that its tab has gone (waitress.client_disconnected) instead of
+    # holding a thread and a stream slot until its next write fails.
     return create_server(app, host=host, port=port, threads=threads, ident="powergw", channel_timeout=60,
-                         clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY_BYTES + 1)
+                         clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY_BYTES + 1,
+                         channel_request_lookahead=1)
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int | None = None) -> None:

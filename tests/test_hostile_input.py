@@ -4,6 +4,7 @@ is a 4xx naming what is wrong, none is a 500 with a traceback in the log, and no
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 import requests
@@ -233,12 +234,14 @@ def test_one_viewer_cannot_take_every_live_stream(served, quiet):
     port = int(served.url.rsplit(":", 1)[1])
     cookie = "; ".join(f"{c.name}={c.value}" for c in greedy.cookies)
 
-    def open_stream(headers: dict) -> tuple[http.client.HTTPConnection, int, str]:
+    def open_stream(headers: dict) -> tuple[http.client.HTTPResponse, int, str]:
+        """A stream held open: the response is kept, since the socket closes with it (and the server,
+        reading on while it streams, would free the slot at once)."""
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/api/v1/live?seconds=30", headers=headers)
         resp = conn.getresponse()
         first = resp.fp.readline().decode() if resp.status == 200 else resp.read().decode()
-        return conn, resp.status, first
+        return resp, resp.status, first
 
     opened = [open_stream({"Cookie": cookie}) for _ in range(8)]
     try:
@@ -247,9 +250,16 @@ def test_one_viewer_cannot_take_every_live_stream(served, quiet):
         others = open_stream({"Cookie": "; ".join(f"{c.name}={c.value}" for c in admin.cookies)})
         assert others[1] == 200  # everyone else still gets one
         others[0].close()
+        opened[0][0].close()  # a tab closed: its slot comes back at once, no value written meanwhile
+        deadline = time.monotonic() + 2
+        while (again := open_stream({"Cookie": cookie}))[1] != 200 and time.monotonic() < deadline:
+            again[0].close()
+            time.sleep(0.05)
+        assert again[1] == 200
+        opened.append(again)
     finally:
-        for conn, _, _ in opened:
-            conn.close()
+        for resp, _, _ in opened:
+            resp.close()
 
 
 @pytest.mark.parametrize("method, path, allow", [("PUT", "/api/v1/overview", "GET, HEAD"), ("GET", "/api/v1/setup", "POST"),
