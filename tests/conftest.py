@@ -39,6 +39,14 @@ def vectors() -> dict:
 
 
 @pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the session; yields a URL template with {db}."""
+    from test_cloud_support import start_postgres
+
+    yield from start_postgres()
+
+
+@pytest.fixture(scope="session")
 def seeded(tmp_path_factory):
     """`seeded(db, **kwargs)` puts at `db` a copy of a database `seed_usage(**kwargs)` filled once
     per session: 40 days of hourly rollups take 0.6 s to write and 20 ms to copy."""

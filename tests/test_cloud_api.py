@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cloud_sync.cloud_store import CloudStore, token_hash
 from cloud_sync.server import ServerSettings, create_app, razorpay_signature
-from test_cloud_support import FakeClock, ThreadServer, fresh_postgres_db, postgres_server  # noqa: F401
+from test_cloud_support import FakeClock, ThreadServer, fresh_postgres_db
 
 ADMIN = "admin-secret"
 HOOK = "whsec_test"
