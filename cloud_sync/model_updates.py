@@ -169,10 +169,11 @@ def describe(name: str, answer: dict) -> str:
 # ---- adapters: memory, the child process --------------------------------------------------------
 
 
-def run_child(root: Path, staged: Path, rule: str, timeout_s: float = CHILD_TIMEOUT_S) -> dict:
-    """Run `cloud_sync.model_child` in a fresh interpreter and return its JSON answer; SyncError
-    when it fails, is killed or runs past `timeout_s`."""
-    cmd = [sys.executable, "-m", "cloud_sync.model_child", str(root), str(staged), rule]
+def run_child(root: Path, staged: Path, rule: str, db: Path | None = None, timeout_s: float = CHILD_TIMEOUT_S) -> dict:
+    """Run `cloud_sync.model_child` in a fresh interpreter and return its JSON answer (`db`: the
+    gateway's database, whose theft examples the check compares on); SyncError when it fails, is
+    killed or runs past `timeout_s`."""
+    cmd = [sys.executable, "-m", "cloud_sync.model_child", str(root), str(staged), rule, *([str(db)] if db else [])]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired as err:
@@ -224,10 +225,11 @@ class ModelInstaller:
         registry: Registry,
         features_version: int,
         *,
-        child: Callable[[Path, Path, str], dict] = run_child,
+        child: Callable[[Path, Path, str, Path | None], dict] = run_child,
         memory_mb: Callable[[], float | None] = available_mb,
         min_check_mb: float = CHECK_MIN_AVAILABLE_MB,
         legacy_dir: Path | None = None,
+        db: Path | None = None,
     ):
         self.registry = registry
         self.features_version = features_version
@@ -235,6 +237,7 @@ class ModelInstaller:
         self.memory_mb = memory_mb
         self.min_check_mb = min_check_mb
         self.legacy_dir = legacy_dir
+        self.db = db  # the gateway's database: the household's own examples for the check
 
     @property
     def root(self) -> Path:
@@ -277,7 +280,7 @@ class ModelInstaller:
             (staged / MODEL_FILE).write_bytes(data)
             (staged / METADATA_FILE).write_text(json.dumps({**ann.metadata, "cloud": origin}, indent=2, sort_keys=True))
             try:
-                answer = self.child(self.root, staged, rule)
+                answer = self.child(self.root, staged, rule, self.db)
             except SyncError as err:
                 added = self.find(ann.version, ann.sha256)
                 if added is None:

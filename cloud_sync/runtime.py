@@ -93,7 +93,7 @@ def model_installer(conn: sqlite3.Connection, section: CloudSection) -> ModelIns
     except ImportError:
         return None
     legacy_dir = section.models_dir if section.models_dir != CloudSection().models_dir else None
-    return ModelInstaller(ModelRegistry(root), FEATURES_VERSION, legacy_dir=legacy_dir)
+    return ModelInstaller(ModelRegistry(root), FEATURES_VERSION, legacy_dir=legacy_dir, db=database_file(conn))
 
 
 def build_syncer(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from edge_model import rule_text
+from edge_model import rule_row, rule_text
 from edge_model.features import _run_length
 
 
@@ -164,30 +164,13 @@ class SuppressionRule:
 
     @classmethod
     def from_dict(cls, row: dict) -> SuppressionRule:
-        """A rule from `to_dict`'s row, including rows saved by older versions (without usual_w,
-        usual_floor_w, floor_cap_w, hours or renew_days: they keep their band and fixed expiry) and
-        by newer ones (fields this version does not know are left aside). Raises ValueError for a
-        row that is not a rule (a missing field, a value of the wrong kind)."""
-        from dataclasses import fields
-
-        known = {f.name for f in fields(cls)}
-        try:
-            rule = cls(**{k: v for k, v in row.items() if k in known} | {
-                "weekdays": frozenset(int(d) for d in row["weekdays"]), "usual_w": tuple(float(u) for u in row.get("usual_w", ())),
-                "usual_floor_w": tuple(float(u) for u in row.get("usual_floor_w", ())), "hours": tuple(int(h) for h in row.get("hours", ()))})
-            for name in ("first_hour", "last_hour", "max_power_w", "expires_s", "excess_cap_w", "start_s", "renew_days"):
-                float(getattr(rule, name))
-            # Optional numbers (None in rules from before them), as numbers: "12" would fail at scoring.
-            rule = replace(rule, **{name: float(getattr(rule, name)) for name in ("floor_cap_w", "steady_cap_w")
-                                    if getattr(rule, name) is not None})
-            # Per-hour values index by hour of day: 24 of them, or none (rules from before them).
-            if len(rule.usual_w) not in (0, 24) or len(rule.usual_floor_w) not in (0, 24):
-                raise ValueError(f"usual_w / usual_floor_w: expected 24 values or none, got {len(rule.usual_w)} / {len(rule.usual_floor_w)}")
-            if any(not 0 <= h < 24 for h in rule.hours):
-                raise ValueError(f"hours {list(rule.hours)}: expected hours of day 0-23")
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"not an Ignore rule ({type(err).__name__}: {err})") from None
-        return rule
+        """A rule from `to_dict`'s row (or a `theft_rules` row's fields), including rows saved by
+        older versions (without usual_w, usual_floor_w, floor_cap_w, hours or renew_days: they keep
+        their band and fixed expiry) and by newer ones (fields this version does not know are left
+        aside). Raises ValueError for a row that is not a rule (edge_model.rule_row: a missing
+        field, a value of the wrong kind, 3 usual values instead of 24, hour 24)."""
+        f = rule_row.fields(row)
+        return cls(**f | {"weekdays": frozenset(f["weekdays"])})
 
 
 def _steady_lift(in_scope: np.ndarray, floor_w: np.ndarray, usual_floor_w: np.ndarray) -> np.ndarray:
@@ -325,6 +308,8 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
             if (w.score[today] >= policy.strong_score).sum() < policy.strong_hits:
                 continue
         message, numbers = explain(w, recent)
+        if numbers["excess_w"] < MIN_EXCESS_W:
+            continue  # less than usual, or hardly more: a node fault or the family away, never theft
         if cooling and busy[int(w.hour[i]) % 24]:
             hour = int(w.hour[i]) % 24
             alerted = max(max(float(a.numbers.get("excess_w", 0.0)), ESCALATION_FLOOR_W) for a in cooling
@@ -337,6 +322,10 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
     return alerts
 
 
+# A theft alert is someone else's load on the household's line: more than usual. Hits whose typical
+# excess is below this (the house used less: a sensor or node fault, the family away; or hardly
+# more) are never an alert, whatever the model scored.
+MIN_EXCESS_W = 50.0
 # Escalation is for a larger load on top (never an under-reading); an alerted excess below this
 # (a repeat after the usual load took the pattern in) counts as this much.
 ESCALATION_FLOOR_W = 100.0
@@ -379,37 +368,44 @@ def _hour_band(hours: np.ndarray) -> tuple[int, int]:
 
 
 def explain(w: Windows, hits: np.ndarray) -> tuple[str, dict]:
-    """"+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W", with the numbers."""
-    first, last = _hour_band(w.hour[hits])
+    """"+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W", with the numbers.
+
+    The typical excess is the median over the hits; the hours named are those the hits lifted (by at
+    least half that excess and MIN_EXCESS_W), not every hour the model scored high: a night tap with
+    a stray evening hit reads "from 01:00 to 04:00", not "from 20:00 to 04:00". `first_hour` and
+    `last_hour` are the shortest band covering them (the dedup key, the cooldown), `hours` the
+    hours themselves."""
+    hits = np.asarray(hits)
     excess = w.power_w[hits] - w.usual_w[hits]
     typical_excess = float(np.median(excess))
-    usual = float(np.median(w.usual_w[hits]))
+    lifted = hits[excess >= max(0.5 * typical_excess, MIN_EXCESS_W)]
+    described = lifted if len(lifted) else hits  # a drop (never raised as an alert): where it was
+    hours = sorted({int(h) % 24 for h in w.hour[described]})
+    first, last = _hour_band(np.asarray(hours))
+    usual = float(np.median(w.usual_w[described]))
     end = int(hits[-1])
     recent_days = np.unique(w.day[max(0, end - 4 * 24 + 1) : end + 1])[-4:]
-    band = np.zeros(len(w.hour), dtype=bool)
-    if first < last:
-        band = (w.hour >= first) & (w.hour < last)
-    else:
-        band = (w.hour >= first) | (w.hour < last)
+    band = np.isin(np.asarray(w.hour, dtype=np.int64) % 24, hours)
     upto = np.arange(len(w.hour)) <= end
     days_seen = 0
     for d in recent_days:
         sel = band & upto & (w.day == d)
         if sel.any() and np.sign(typical_excess) * np.mean(w.power_w[sel] - w.usual_w[sel]) > 0.5 * abs(typical_excess):
             days_seen += 1
-    night = all(int(h) >= 20 or int(h) < 6 for h in w.hour[hits])
+    night = all(h >= 20 or h < 6 for h in hours)
     unit = "nights" if night else "days"
     if typical_excess >= 0:
         change = f"+{typical_excess:.0f} W"
     else:
         change = f"{typical_excess:.0f} W ({100 * typical_excess / max(usual, 1.0):.0f} %)"
-    span = "all day" if first == last else f"from {first:02d}:00 to {last:02d}:00"
+    span = "all day" if len(hours) == 24 else " and ".join(f"from {a:02d}:00 to {b:02d}:00" for a, b in rule_text.hour_runs(hours))
     message = f"{change} {span} on {days_seen} of the last {len(recent_days)} {unit}; usual {usual:.0f} W"
     numbers = {
         "excess_w": round(typical_excess, 1),
         "usual_w": round(usual, 1),
         "first_hour": first,
         "last_hour": last,
+        "hours": hours,
         "days_seen": days_seen,
         "days_considered": int(len(recent_days)),
         "windows_over_threshold": int(len(hits)),
@@ -436,6 +432,28 @@ def _runs_widened(mask: np.ndarray, widen_h: int) -> np.ndarray:
 
 PATTERN_MIN_DAYS = 2  # an hour of day is the pattern's when it was lifted on at least this many of the pattern's days ...
 PATTERN_MARGIN = 0.25  # ... on a share of them at least this much above the share of the days before the pattern
+# Lifted, in an hour the alert did not name: above half the alert's typical excess and above that
+# hour's own ordinary high before the pattern (`_ordinary_high`). In a house whose evenings swing by
+# 300 W from day to day, the Ignore of a 300 W night tap must not take in the evenings that happened
+# to be high on two of its days; an AC's afternoons (a new high each time it runs) still join.
+SPREAD_DAYS = 28  # the days before the pattern an hour's ordinary high is measured on
+SPREAD_Z = 3.0
+
+
+def _ordinary_high(w: Windows, usual: np.ndarray, since_i: int) -> np.ndarray:
+    """Per hour of day, how far above `usual` the hour went on its own on the SPREAD_DAYS before
+    since_i: the highest excess seen, and at least SPREAD_Z robust standard deviations (1.4826 MAD)
+    of it (0 for an hour seen on fewer than 3 days)."""
+    before = np.arange(max(0, since_i - SPREAD_DAYS * 24), since_i)
+    hour = np.asarray(w.hour[before], dtype=np.int64) % 24
+    excess = w.power_w[before] - usual[hour]
+    high = np.zeros(24)
+    for h in range(24):
+        values = excess[hour == h]
+        if len(values) >= 3:
+            spread = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+            high[h] = max(float(values.max()), SPREAD_Z * spread)
+    return high
 
 
 def _pattern_hours(w: Windows, recent: np.ndarray, since_i: int, raised: np.ndarray) -> np.ndarray:
@@ -457,14 +475,16 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     """Ignore: every hour of day the Ignored pattern lifted, not only the alert's band, each run of
     them widened by widen_h hours each side (an AC's bedtime and a charge's start move); weekends only
     if the pattern showed on weekend days alone over at least a week of its life (else every day); a
-    cap at the pattern's own high (the cap_quantile of its excess over the usual load in its lifted
-    hours of the last 14 days); in force for valid_days after the last hour the pattern showed.
+    cap at the pattern's own high (the cap_quantile of its excess over the usual load in the alert's
+    lifted hours of the last 14 days); in force for valid_days after the last hour the pattern showed.
 
-    The pattern's hours are the alert's hours plus those lifted (by half the alert's typical excess
-    over the pre-pattern usual) on at least 2 of the pattern's days (from 3 days before its first
-    hit) and clearly more often than on the days before it: a new AC Ignored at night also stays
-    quiet on its afternoons. The cap is the trade-off between quieting repeats and still catching a
-    theft on top, measured with `powergw model evaluate` (docs/theft-detection.md).
+    The pattern's hours are the hours the alert's hits lifted (by half its typical excess over the
+    pre-pattern usual) plus those lifted on at least 2 of the pattern's days (from 3 days before its
+    first hit) and clearly more often than on the days before it, where lifted also means above the
+    hour's own ordinary high (`_ordinary_high`): a new AC Ignored at night also stays quiet on its
+    afternoons, and a night tap in a house whose evenings swing stays a rule over its nights. The cap
+    is the trade-off between quieting repeats and still catching a theft on top, measured with
+    `powergw model evaluate` (docs/theft-detection.md).
     """
     hits = np.asarray(alert.hits)
     # The usual load per hour as it was before the pattern: the window's own baseline, by hour of day.
@@ -478,10 +498,16 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     typical = max(float(np.median(hit_excess)), 1.0)
     recent = np.arange(max(0, alert.index - 14 * 24 + 1), alert.index + 1)
     excess = w.power_w[recent] - usual[w.hour[recent] % 24]
-    raised = excess > 0.5 * typical
     start_i = max(0, int(hits[0]) - 3 * 24)
-    mask = _pattern_hours(w, recent, start_i, raised)
-    mask[np.asarray(w.hour[hits]) % 24] = True
+    # The alert's own hours where it was lifted: a hit below half its typical excess (an hour the
+    # model scored high for another reason) is no part of the pattern.
+    alerted = np.zeros(24, dtype=bool)
+    lifted_hits = hits[hit_excess > 0.5 * typical]
+    alerted[np.asarray(w.hour[lifted_hits if len(lifted_hits) else hits]) % 24] = True  # none: an alert on lower use
+    # Lifted: by half the typical excess in the alerted hours; elsewhere also above the hour's ordinary high.
+    lift_w = np.where(alerted, 0.5 * typical, np.maximum(0.5 * typical, _ordinary_high(w, usual, start_i)))
+    raised = excess > lift_w[w.hour[recent] % 24]
+    mask = _pattern_hours(w, recent, start_i, raised) | alerted
     mask = _runs_widened(mask, widen_h)
     if mask.all():
         first, last, hours = 0, 0, ()
@@ -489,7 +515,10 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
         (first, last), hours = _hour_band(np.flatnonzero(mask)), tuple(int(h) for h in np.flatnonzero(mask))
     # The pattern's hours over the last 14 days: in the rule's hours and lifted by at least half its typical excess.
     lifted = mask[w.hour[recent] % 24] & raised
-    cap = float(np.quantile(excess[lifted], cap_quantile)) if lifted.any() else typical
+    # Its high, from the hours the alert named: an hour that joined the rule by chance (an evening
+    # that was a new high twice) does not raise the cap over the nights the household Ignored.
+    named = alerted[w.hour[recent] % 24] & raised
+    cap = float(np.quantile(excess[named if named.any() else lifted], cap_quantile)) if lifted.any() else typical
     # The same for the floor: a steady pattern (a charger) lifted it, a cycling one (an AC) hardly did,
     # and only what the pattern itself lifted is taken out of it.
     usual_floor, floor_cap, steady_cap = (), None, None

@@ -18,16 +18,23 @@ INSTALLED_CONFIG = Path("/etc/powergw/config.toml")
 
 
 def registry_root(args) -> Path:
-    """--registry; else the daemon's own registry beside the database of --config (or of the installed
-    /etc/powergw/config.toml), as `theft_score` uses it; else $POWERGW_DATA_DIR or ~/.local/share/powergw."""
+    """--registry; else the daemon's own registry beside the database (--db, or that of --config or
+    of the installed /etc/powergw/config.toml), as `theft_score` uses it; else $POWERGW_DATA_DIR or
+    ~/.local/share/powergw."""
     if args.registry is not None:
         return args.registry
-    config = args.config if args.config is not None else (INSTALLED_CONFIG if INSTALLED_CONFIG.exists() else None)
+    if getattr(args, "db", None) is not None:
+        return Path(args.db).parent / "models"
+    config = _config_path(args)
     if config is None or os.environ.get("POWERGW_DATA_DIR"):
         return DEFAULT_REGISTRY
     from gateway.config import load_config
 
     return Path(load_config(config).gateway.db).parent / "models"
+
+
+def _config_path(args) -> Path | None:
+    return args.config if args.config is not None else (INSTALLED_CONFIG if INSTALLED_CONFIG.exists() else None)
 
 
 def register(subparsers) -> None:
@@ -51,16 +58,19 @@ def register(subparsers) -> None:
     p.add_argument("--ship", action="store_true", help="write into the package's shipped model instead of the registry")
     p.set_defaults(func=cmd_train)
 
-    p = common(sub.add_parser("retrain", help="retrain on simulated data plus this household's Ignore/Raise labels; promote only without regression"))
-    p.add_argument("--feedback", type=Path, help="feedback examples .npz (default: REGISTRY/feedback.npz)")
+    p = common(sub.add_parser("retrain", help="take in the Ignore/Raise answers not yet taken in, retrain on simulated data plus "
+                              "this household's examples; promote only without regression (exit 1 if not promoted)"))
+    p.add_argument("--db", type=Path, help="the gateway's database, whose answers and examples are used (default: [gateway] db "
+                   "of --config; the registry is then the one beside it)")
     p.add_argument("--households", type=int, default=TRAINING_HOUSEHOLDS)
     p.add_argument("--days", type=int, default=112)
     p.add_argument("--tap-weight", type=float, default=TRAINING_TAP_WEIGHT)
     p.add_argument("--trees", type=int, default=100)
     p.set_defaults(func=cmd_retrain)
 
-    p = common(sub.add_parser("rollback", help="make an earlier model version current again"))
-    p.add_argument("--to", dest="version", help="version name, e.g. v0002 (default: the one before the current)")
+    p = common(sub.add_parser("rollback", help="make an earlier model version, or the shipped model, current again"))
+    p.add_argument("--to", dest="version", help="version name, e.g. v0002, or 'shipped' for the model shipped in the package "
+                   "(default: the one before the current)")
     p.set_defaults(func=cmd_rollback)
 
     p = common(sub.add_parser("evaluate", help="measure the current model on households never used in training"))
@@ -120,18 +130,27 @@ def cmd_train(args) -> int:
 
 
 def cmd_retrain(args) -> int:
-    from edge_model.feedback import load_examples
-    from edge_model.pipeline import CheckSet, promote_if_no_regression, train_model
-    from edge_model.registry import ModelRegistry
+    import time
 
-    registry = ModelRegistry(registry_root(args))
-    feedback = load_examples(args.feedback or registry.root / "feedback.npz")
-    spec, params = _train_args(args)
-    onnx_bytes, metadata = train_model(spec, params, CheckSet(), extra=feedback, progress=True)
-    version = registry.add(onnx_bytes, metadata)
-    promoted, comparison = promote_if_no_regression(registry, version, CheckSet(), feedback)
-    print(json.dumps({"version": version, **comparison}, indent=2))
-    return 0 if promoted else 1
+    from edge_model import EdgeModelError, store_job
+    from gateway.app import JobContext, open_store
+    from gateway.config import load_config
+    from gateway.settings_store import effective_config
+
+    config = load_config(_config_path(args))
+    store = open_store(args.db or config.gateway.db, config.gateway.timezone)
+    try:
+        ctx = JobContext(store=store, config=effective_config(store, config), now_ms=lambda: time.time_ns() // 1_000_000, extras={})
+        print(f"retrain: {store_job.take_in_answers(ctx)}", file=sys.stderr)
+        spec, params = _train_args(args)
+        report = store_job.train_on_feedback(store, registry_root(args), spec, params, ctx.now_ms(), progress=True)
+    except EdgeModelError as err:
+        print(f"retrain: {err}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(json.dumps(report, indent=2))
+    return 0 if report["promoted"] else 1
 
 
 def cmd_rollback(args) -> int:

@@ -3,6 +3,7 @@
 Layout under a registry root (by default under the gateway's data directory):
     v0001/model.onnx, v0001/metadata.json, ...   every version ever trained, never deleted here
     state.json                                   {"current": "v0003", "history": ["v0001", "v0003"]}
+"current" is null while the shipped model scores (none promoted yet, or a rollback to "shipped").
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from edge_model import FEATURES_VERSION, METADATA_FILE, MODEL_FILE, EdgeModelErr
 log = logging.getLogger(__name__)
 
 SHIPPED_MODEL_DIR = Path(__file__).parent / "models" / "shipped"
+SHIPPED = "shipped"  # the name `rollback` and the history give the model shipped in the package
 STATE_FILE = "state.json"
 
 
@@ -111,17 +113,20 @@ class ModelRegistry:
         self._write_state(state)
 
     def rollback(self, version: str | None = None) -> str:
-        """Make `version` (default: the one promoted before the current) current again; returns it."""
+        """Make `version` (default: the one promoted before the current) current again; returns it.
+        SHIPPED ("shipped") makes the model shipped in the package score: no version is current."""
         state = self._state()
         history = state["history"]
         if version is None:
-            earlier = [v for v in history[:-1] if v != state["current"]]
+            earlier = [v for v in history[:-1] if v != (state["current"] or SHIPPED)]
             if not earlier:
-                raise EdgeModelError(f"nothing to roll back to in {self.root}: history {history}")
+                raise EdgeModelError(f"nothing to roll back to in {self.root}: history {history}; "
+                                     f"`--to {SHIPPED}` makes the shipped model current")
             version = earlier[-1]
-        if version not in self.versions():
-            raise EdgeModelError(f"no model version {version!r} in {self.root}; have {self.versions()}")
-        state["current"] = version
+        if version != SHIPPED and version not in self.versions():
+            raise EdgeModelError(f"no model version {version!r} in {self.root}; have {[*self.versions(), SHIPPED]}")
+        self.root.mkdir(parents=True, exist_ok=True)
+        state["current"] = None if version == SHIPPED else version
         state["history"] = [*history, version]
         self._write_state(state)
         return version

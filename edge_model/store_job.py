@@ -10,17 +10,20 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from edge_model import rule_text
+from edge_model import FEATURES_VERSION, EdgeModelError
 from edge_model.alerting import Alert, AlertPolicy, SuppressionRule, Windows, decide
+from edge_model.feedback_store import Answer, FeedbackTables
 from gateway.public_holidays import HolidayCalendar
-from edge_model.features import COLUMN, HOW_WEEKS, MIN_HISTORY_DAYS, build_features
+from edge_model.features import COLUMN, HOW_WEEKS, MIN_HISTORY_DAYS, N_FEATURES, build_features
 from edge_model.scoring import Scorer
 from edge_model.series import SLOT_S, floor_of_slots
 from gateway.ops.health import available_memory_mb as _available_mb
+from gateway.store import transaction
 
 log = logging.getLogger(__name__)
 
@@ -107,107 +110,58 @@ def score_recent(
 
 STATUS_KEY = "theft.status"  # JSON for the dashboard: learning, history_days, status, model, last_run_ms
 SCORED_KEY = "theft.scored_until_s"  # alerts at windows before this were already raised
-FEEDBACK_KEY = "theft.feedback_done"  # JSON list of "id:state" whose Ignore/Raise became feedback (Stop ignoring removes "id:ignored")
-RULES_KEY = rule_text.RULES_KEY  # JSON list of SuppressionRule rows with their alert_id (rule_text words them for the dashboard)
-RETRAIN_KEY = "theft.retrained_feedback_rows"
-FEEDBACK_FILE = "feedback.npz"
 
 
 def registry_root(ctx) -> Path:
-    """Model versions and feedback live next to the gateway's database."""
+    """Model versions live next to the gateway's database."""
     return Path(ctx.config.gateway.db).parent / "models"
 
 
-def _load_rules(store, since_s: float) -> list[tuple[int, SuppressionRule]]:
-    """(alert id, rule) pairs from the meta table, without those that expired before since_s.
+class InForce(NamedTuple):
+    """An Ignore rule read from the theft_rules table, with its row id and the alert whose Ignore made it."""
+
+    rule_id: int
+    alert_id: int | None
+    rule: SuppressionRule
+
+
+def _series_start_s(first: dt.date, tz: str) -> float:
+    return dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
+
+
+def _load_rules(store, since_s: float) -> list[InForce]:
+    """The Ignore rules (theft_rules) that had not expired at since_s, oldest first.
 
     The theft job passes the start of the series it scores, not now: a rule that expired inside
     it still explains its pattern's windows before the expiry (as in `evaluate`), and those windows
     renew it when the pattern showed, say, while the job did not run (gateway off, or not scoring).
-    A rule that expired before the series can neither apply to nor be renewed by any of its windows."""
-    import json
-
-    text = store.get_meta(RULES_KEY, "[]")
-    try:
-        rows = json.loads(text)
-        if not isinstance(rows, list):
-            raise ValueError(f"a JSON list was expected, got {type(rows).__name__}")
-    except ValueError as err:
-        _keep_unreadable(store, [text])
-        log.warning("theft: the saved Ignore rules are unreadable (%s); kept aside under %s, scoring without them", err, UNREADABLE_RULES_KEY)
-        return []
-    out, unreadable = [], []
-    for row in rows:
+    A row that cannot be read as a rule (edge_model.rule_row) stays in the table and out of
+    scoring, with a warning; the others apply."""
+    out = []
+    for saved in FeedbackTables(store).rules(expiring_after_s=since_s):
         try:
-            row = dict(row)
-            alert_id = row.pop("alert_id", -1)
-            rule = SuppressionRule.from_dict(row)
-        except (TypeError, ValueError) as err:
-            unreadable.append(json.dumps(row, sort_keys=True, default=str))
-            log.warning("theft: an Ignore rule cannot be read (%s); kept aside under %s, the others apply", err, UNREADABLE_RULES_KEY)
-            continue
-        if rule.expires_s > since_s:
-            out.append((alert_id, rule))
-    if unreadable:
-        _keep_unreadable(store, unreadable)
+            out.append(InForce(saved.id, saved.alert_id, SuppressionRule.from_dict(saved.fields)))
+        except ValueError as err:
+            log.warning("theft: Ignore rule #%d (alert %s) in theft_rules cannot be read (%s); scoring without it", saved.id,
+                        saved.alert_id, err)
     return out
 
 
-UNREADABLE_RULES_KEY = "theft.rules_unreadable"  # JSON list of the raw texts of rules that could not be read: nothing is lost
-
-
-def _keep_unreadable(store, texts: list[str]) -> None:
-    import json
-
-    text = store.get_meta(UNREADABLE_RULES_KEY, "[]")
-    try:
-        kept = json.loads(text)
-        kept = kept if isinstance(kept, list) else [text]
-    except ValueError:  # the keeping place itself damaged: keep its text too
-        kept = [text]
-    store.set_meta(UNREADABLE_RULES_KEY, json.dumps(kept + [t for t in texts if t not in kept]))
-
-
-def _feedback_done(store, rules: list[tuple[int, SuppressionRule]]) -> set[str]:
-    """FEEDBACK_KEY's "id:state" marks. Unreadable (cut off), it is rebuilt from the rules in force
-    (each is a processed Ignore) so that no Ignore makes a second rule, and its text is kept aside
-    with the unreadable rules; a Raise processed again only replaces its own examples."""
-    import json
-
-    text = store.get_meta(FEEDBACK_KEY, "[]")
-    try:
-        done = json.loads(text)
-        if not isinstance(done, list):
-            raise ValueError(f"a JSON list was expected, got {type(done).__name__}")
-        return {str(d) for d in done}
-    except ValueError as err:
-        _keep_unreadable(store, [text])
-        log.warning("theft: the Ignore/Raise marks are unreadable (%s); rebuilt from the %d rules in force", err, len(rules))
-        done = {f"{i}:ignored" for i, _ in rules}
-        store.set_meta(FEEDBACK_KEY, json.dumps(sorted(done)))
-        return done
-
-
-def _save_rules(store, rules: list[tuple[int, SuppressionRule]]) -> None:
-    import json
-
-    rows = [{**r.to_dict(), "alert_id": i} for i, r in rules]
-    store.set_meta(RULES_KEY, json.dumps(rows))
-
-
-def renew_rules(store, rules: list[tuple[int, SuppressionRule]], first: dt.date, power: np.ndarray, floor: np.ndarray,
-                tz: str) -> list[tuple[int, SuppressionRule]]:
+def renew_rules(store, rules: list[InForce], first: dt.date, power: np.ndarray, floor: np.ndarray, tz: str) -> list[InForce]:
     """Keep each Ignore rule in force while its pattern keeps showing in the metered series
-    (`SuppressionRule.renewed`); saved when an expiry moved."""
-    zone = ZoneInfo(tz)
+    (`SuppressionRule.renewed`); a moved expiry is saved."""
     n = len(power)
-    start_s = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() + 3_600.0 * np.arange(n)
+    start_s = _series_start_s(first, tz) + 3_600.0 * np.arange(n)
     hour = np.arange(n) % 24
     weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
-    renewed = [(i, r.renewed(hour, weekday, power, start_s, floor)) for i, r in rules]
-    if any(new.expires_s != old.expires_s for (_, new), (_, old) in zip(renewed, rules)):
-        _save_rules(store, renewed)
-    return renewed
+    tables = FeedbackTables(store)
+    out = []
+    for r in rules:
+        renewed = r.rule.renewed(hour, weekday, power, start_s, floor)
+        if renewed.expires_s != r.rule.expires_s:
+            tables.set_expiry(r.rule_id, renewed.expires_s)
+        out.append(r._replace(rule=renewed))
+    return out
 
 
 def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rules, calendar, tz: str):
@@ -235,84 +189,106 @@ def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rule
     return rows, w
 
 
-def apply_feedback(store, alerts, root, first: dt.date, power: np.ndarray, floor: np.ndarray, rules: list, calendar, tz: str) -> list:
-    """Ignore/Raise on theft alerts -> suppression rules (meta) and labelled examples (root/feedback.npz), once per action.
+def apply_feedback(store, alerts, first: dt.date, power: np.ndarray, floor: np.ndarray, rules: list[InForce], calendar,
+                   tz: str) -> tuple[list[InForce], int]:
+    """Take in the household's answers on theft alerts given since the last time (the cursor over
+    alert_actions, edge_model.feedback_store), in order; returns the rules now in force and how
+    many answers were taken in.
 
-    What counts is the household's last answer on each alert (`_answer`): Ignore, Raise, or none
-    (never answered, or Stop ignoring). A Raise after an Ignore takes the Ignore's rule back: the
-    owner has changed their mind. So does Stop ignoring (`unignore`): the rule and the Ignore's
-    normal examples go, nothing is taught either way (an Ignore pressed by mistake says nothing about
-    the pattern), and the Ignore's mark in FEEDBACK_KEY goes too, so that a later Ignore of the same
-    alert makes a new rule. An alert resolved before the job saw its answer (Ignore, Raise or Stop
-    ignoring, then Resolve within the hour) is judged by the answer in its history, once.
-    """
-    import json
+    Ignore: the alert's windows become normal examples and a rule (replacing any the alert had).
+    Raise: they become theft examples; the alert's rule and normal examples go (the owner changed
+    their mind: the same windows are never taught both ways). Stop ignoring: the rule and the
+    examples go, nothing is taught either way (an Ignore pressed by mistake says nothing about the
+    pattern). Resolve: nothing (the answers before it were taken in already). Each answer commits
+    with the cursor moved past it, so none is taken in twice, even by a retrain on the command line
+    running beside the daemon. The features are computed once, with the rules in force before the
+    answers; an alert whose windows are no longer in the series teaches nothing."""
+    tables = FeedbackTables(store)
+    answers = tables.new_answers()
+    if not answers:
+        return rules, 0
+    series_start_s = _series_start_s(first, tz)
+    position = {round(series_start_s + 3_600.0 * i): i for i in range(len(power))}
+    seen = []  # the feature rows and windows, computed on the first answer that has windows in the series
 
+    def features():
+        if not seen:
+            seen.extend(_windows_and_rows(first, power, floor, [r.rule for r in rules], calendar, tz))
+        return seen
+
+    taken = 0
+    for answer in answers:
+        alert = alerts.get(answer.alert_id)
+        hits = _windows_of(alert, position) if answer.action in ("ignore", "raise") else []
+        rows, w = features() if hits else (None, None)
+        with transaction(store):
+            if tables.cursor() >= answer.action_id:
+                continue  # taken in meanwhile by another process
+            _take_in(tables, answer, alert, hits, rows, w)
+            tables.advance(answer.action_id)
+            taken += 1
+    return _load_rules(store, series_start_s), taken
+
+
+def _take_in(tables: FeedbackTables, answer: Answer, alert: dict, hits: list[int], rows, w) -> None:
     from edge_model import feedback
 
-    done = _feedback_done(store, rules)
-    acted, unignored, settled = [], [], []
-    for a in alerts.list(kind="theft", limit=1000):
-        key = a["id"]
-        if a["state"] == "resolved":
-            # Judged once per resolution (a resolved, ignored alert can be un-ignored, then resolved again).
-            settled_key = f"{key}:resolved:{a['acted_ms']}"
-            if settled_key in done:
-                continue
-            settled.append(settled_key)
-        answer = _answer(alerts, a)
-        if answer in ("ignored", "raised") and f"{key}:{answer}" not in done:
-            acted.append((a, answer))
-        elif answer is None and f"{key}:ignored" in done and f"{key}:raised" not in done:
-            unignored.append(a)
-    if not acted and not unignored and not settled:
-        return rules
-    for a in unignored:
-        rules = [(i, r) for i, r in rules if i != a["id"]]
-        forgotten = feedback.forget_alert(root / FEEDBACK_FILE, a["id"])
-        done.discard(f"{a['id']}:ignored")
-        log.info("theft: alert #%d is no longer ignored; its Ignore rule and %d normal examples are taken back", a["id"], forgotten)
-    if acted:
-        rows, w = _windows_and_rows(first, power, floor, [r for _, r in rules], calendar, tz)
-        position = {round(s): i for i, s in enumerate(w.start_s)}
-    for a, answer in acted:
-        hits = [position[round(s)] for s in a["data"].get("window_starts_s", []) if round(s) in position]
+    aid = answer.alert_id
+    if answer.action == "unignore":
+        dropped, forgotten = tables.drop_rule(aid), tables.forget(aid)
+        log.info("theft: alert #%d is no longer ignored; its Ignore rule (%s) and %d normal examples are taken back", aid,
+                 "dropped" if dropped else "none", forgotten)
+        return
+    if answer.action not in ("ignore", "raise"):
+        return
+    if answer.action == "raise":
+        tables.drop_rule(aid)
+    if not hits:
+        log.info("theft: %s on alert #%d: its hours are no longer in the series read; nothing to learn", answer.action, aid)
+        return
+    tables.forget(aid)
+    a = Alert(hits[-1], float(w.start_s[hits[-1]]), 0.0, 0.0, tuple(hits), alert["message"], alert["data"])
+    if answer.action == "ignore":
+        examples, rule = feedback.ignore(rows, w, a)
+        tables.save_rule(aid, rule.to_dict())
+    else:
+        examples = feedback.raise_theft(rows, a)
+    feedback.store_examples(tables, aid, examples, w.start_s[list(hits)])
+
+
+def _windows_of(alert: dict, position: dict) -> list[int]:
+    """The alert's windows in the series: those it was raised with, or, when they are no longer in
+    it, those of its latest repeat (gateway.alerts keeps a theft alert's first data)."""
+    data = alert["data"]
+    for starts in (data.get("window_starts_s"), (data.get("latest") or {}).get("window_starts_s")):
+        hits = [position[round(s)] for s in starts or () if isinstance(s, (int, float)) and round(s) in position]
         if hits:
-            alert = Alert(hits[-1], w.start_s[hits[-1]], 0.0, 0.0, tuple(hits), a["message"], a["data"])
-            if answer == "ignored":
-                examples, rule = feedback.ignore(rows, w, alert)
-                rules = [*rules, (a["id"], rule)]
-            else:
-                examples = feedback.raise_theft(rows, alert)
-                rules = [(i, r) for i, r in rules if i != a["id"]]
-                # ... and its normal examples: the same windows must not be taught both ways.
-                feedback.forget_alert(root / FEEDBACK_FILE, a["id"])
-            feedback.save_examples(root / FEEDBACK_FILE, examples, alert_id=a["id"])
-        done.add(f"{a['id']}:{answer}")
-    done.update(settled)  # a resolved alert's answer cannot change until it is reopened
-    _save_rules(store, rules)
-    store.set_meta(FEEDBACK_KEY, json.dumps(sorted(done)))
-    return rules
+            return hits
+    return []
 
 
-def _answer(alerts, alert: dict) -> str | None:
-    """The household's last answer on an alert: "ignored", "raised", or None (none yet, or Stop
-    ignoring). An ignored or raised alert's state is its answer; an open one has none (only Stop
-    ignoring reopens an answered alert); a resolved one keeps the last answer in its history, as
-    the state that answer led to (gateway.alerts.kinds.ACTIONS)."""
-    from gateway.alerts.kinds import ACTIONS
+def take_in_answers(ctx) -> str:
+    """What the hourly job does first, for a retrain: the answers not yet taken in become rules and
+    examples. Returns what happened, in words."""
+    from gateway.alerts import alert_store
+    from gateway.billing import MeteredNodeError
 
-    if alert["state"] in ("ignored", "raised"):
-        return alert["state"]
-    if alert["state"] == "open":
-        return None
-    action = alerts.last_answer(alert["id"])
-    to_state = ACTIONS[action][1] if action else None
-    return to_state if to_state in ("ignored", "raised") else None
+    store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
+    try:
+        first, power, floor = hourly_from_store(store, now_ms, tz, billing=ctx.config["billing"])
+    except MeteredNodeError as err:
+        return f"answers not taken in: {err}"
+    calendar = HolidayCalendar(ctx.config["billing"].holiday_state)
+    rules = _load_rules(store, _series_start_s(first, tz))
+    _, taken = apply_feedback(store, alert_store(store, ctx.config), first, power, floor, rules, calendar, tz)
+    return f"{taken} answers taken in"
 
 
-def score_job(ctx, state: str = "TN") -> ScoringResult:
+def score_job(ctx) -> ScoringResult:
     """Scheduled scoring: feedback first, then score recent hours and raise new "theft" alerts (deduplicated).
+
+    Public holidays are those of the household's state, `[billing] holiday_state` (the one setting
+    billing's projection uses too; "" for none).
 
     The series scored is the house as the bill counts it ([billing] metered_nodes, see
     hourly_from_store). While that list names an id that never reported, the run scores nothing
@@ -333,13 +309,14 @@ def score_job(ctx, state: str = "TN") -> ScoringResult:
     root = registry_root(ctx)
     # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
     alerts = alert_store(store, ctx.config)
-    calendar = HolidayCalendar(state)
-    series_start_s = dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
-    rules = apply_feedback(store, alerts, root, first, power, floor, _load_rules(store, series_start_s), calendar, tz)
+    calendar = HolidayCalendar(ctx.config["billing"].holiday_state)
+    series_start_s = _series_start_s(first, tz)
+    FeedbackTables(store).drop_lapsed(series_start_s)  # none of the series' hours can apply or renew them
+    rules, _ = apply_feedback(store, alerts, first, power, floor, _load_rules(store, series_start_s), calendar, tz)
     rules = renew_rules(store, rules, first, power, floor, tz)
     scorer, problem = ModelRegistry(root).load_current()
     since_s = float(store.get_meta(SCORED_KEY, "0"))
-    result = score_recent(first, power, floor, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r for _, r in rules), calendar, since_s, tz)
+    result = score_recent(first, power, floor, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r.rule for r in rules), calendar, since_s, tz)
     if problem:
         result = replace(result, status=f"{result.status} ({problem})")
     for a in result.alerts:
@@ -389,32 +366,58 @@ RETRAIN_MIN_AVAILABLE_MB = 650
 
 
 def retrain_job(ctx) -> bool:
-    """Weekly: retrain on simulated data plus this household's feedback, promote only without regression."""
-    import json
-
+    """Weekly: take in the answers not yet taken in, then retrain on simulated data plus this
+    household's examples and promote only without regression; nothing to do (no examples, or the
+    same ones as the last retrain) or too little memory: no training."""
     from edge_model.dataset import TRAINING_SPEC
-    from edge_model.feedback import load_examples
-    from edge_model.pipeline import CheckSet, promote_if_no_regression, train_model
-    from edge_model.registry import ModelRegistry
     from edge_model.training import ForestParams
 
-    root = registry_root(ctx)
-    feedback = load_examples(root / FEEDBACK_FILE)
-    rows = 0 if feedback is None else len(feedback)
-    if rows == 0 or rows == int(ctx.store.get_meta(RETRAIN_KEY, "0")):
+    log.info("theft retrain: %s", take_in_answers(ctx))
+    tables = FeedbackTables(ctx.store)
+    fingerprint = tables.fingerprint(FEATURES_VERSION, N_FEATURES)
+    if fingerprint[0] == 0 or fingerprint == tables.last_trained():
         return False  # nothing new to learn: don't spend a Pi's CPU on it
     available = _available_mb()
     if available is not None and available < RETRAIN_MIN_AVAILABLE_MB:
         # A Pi Zero 2 W (512 MB) cannot hold the training set and the forest; the shipped model and
-        # the Ignore rules keep working, and the feedback waits for a bigger gateway or a manual retrain.
+        # the Ignore rules keep working, and the examples wait for a bigger gateway or a manual retrain.
         log.warning("theft retrain skipped: %.0f MB of memory available, it needs about %d MB", available, RETRAIN_MIN_AVAILABLE_MB)
-        ctx.store.set_meta("theft.last_retrain", json.dumps({"skipped": f"{available:.0f} MB available, needs {RETRAIN_MIN_AVAILABLE_MB} MB",
-                                                             "at_ms": ctx.now_ms()}))
+        tables.record_retrain(ctx.now_ms(), fingerprint, note=f"skipped: {available:.0f} MB available, needs {RETRAIN_MIN_AVAILABLE_MB} MB")
         return False
+    report = train_on_feedback(ctx.store, registry_root(ctx), TRAINING_SPEC, ForestParams(n_jobs=1), ctx.now_ms())
+    return bool(report["promoted"])
+
+
+def train_on_feedback(store, root: Path, spec, params, now_ms: int, progress: bool = False) -> dict:
+    """Train on simulated data (`spec`) plus the household's labelled examples, add the model to the
+    registry at `root`, and promote it only if it does no worse than the model in use on the fixed
+    check set and on those examples (edge_model.pipeline.promote_if_no_regression). Records the
+    retrain in theft_retrains; returns the comparison with the version and the examples' counts.
+
+    Raises EdgeModelError without examples of this gateway's features: a retrain would learn
+    nothing, and an accuracy on no examples is no comparison."""
+    from edge_model import feedback
+    from edge_model.pipeline import CheckSet, promote_if_no_regression, train_model
+    from edge_model.registry import ModelRegistry
+
+    tables = FeedbackTables(store)
+    fingerprint = tables.fingerprint(FEATURES_VERSION, N_FEATURES)
+    examples = feedback.household_examples(tables, through_id=fingerprint[1])
+    if examples is None:
+        raise EdgeModelError(f"no Ignore/Raise examples of features v{FEATURES_VERSION} in the database: a retrain has "
+                             "nothing to learn (`powergw model train` makes a fresh model)")
+    onnx_bytes, metadata = train_model(spec, params, CheckSet(), extra=examples, progress=progress)
     registry = ModelRegistry(root)
-    onnx_bytes, metadata = train_model(TRAINING_SPEC, ForestParams(n_jobs=1), CheckSet(), extra=feedback, progress=False)
     version = registry.add(onnx_bytes, metadata)
-    promoted, comparison = promote_if_no_regression(registry, version, CheckSet(), feedback)
-    ctx.store.set_meta(RETRAIN_KEY, str(rows))
-    ctx.store.set_meta("theft.last_retrain", json.dumps({"version": version, "promoted": promoted, "at_ms": ctx.now_ms()}))
-    return promoted
+    promoted, comparison = promote_if_no_regression(registry, version, CheckSet(), examples)
+    theft = int(examples.y.sum())
+    comparison["feedback_examples"] = {"theft": theft, "normal": len(examples) - theft}
+    tables.record_retrain(now_ms, fingerprint, version, promoted, _in_words(comparison))
+    return {"version": version, **comparison}
+
+
+def _in_words(comparison: dict) -> str:
+    new, old, fb = comparison["candidate"], comparison["current"], comparison["feedback_accuracy"]
+    return (f"check-set ROC-AUC {new['roc_auc']:.4f} against {old['roc_auc']:.4f} of {comparison['current_version']}; "
+            f"accuracy on the household's {sum(comparison['feedback_examples'].values())} examples "
+            f"{fb['candidate']:.3f} against {fb['current']:.3f}")

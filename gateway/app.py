@@ -20,6 +20,7 @@ from .store import Store
 MIGRATION_SETS: tuple[str, ...] = (
     "cloud_sync.outbox:migrations",
     "gateway.alerts.schema:alerts_migrations",
+    "edge_model.feedback_store:theft_migrations",  # after alerts: its cursor reads alert_actions
     "gateway.billing.ledger:billing_migrations",
     "gateway.settings_store:settings_migrations",
 )

@@ -96,7 +96,8 @@ def india_holidays() -> type:
 
 @dataclass
 class HolidayCalendar:
-    """Holiday names per local date for one state, built per year on first use."""
+    """Holiday names per local date for one state, built per year on first use; state "" has none
+    (a household that sets `[billing] holiday_state = ""`)."""
 
     state: str = "TN"
     overrides: dict[str, StateOverrides] = field(default_factory=load_overrides)
@@ -119,6 +120,8 @@ class HolidayCalendar:
         return set(self._years[year])
 
     def _build(self, year: int) -> dict[dt.date, str]:
+        if not self.state:
+            return {}
         rules = self.overrides.get(self.state, StateOverrides())
         days = {}
         for date, name in india_holidays()(subdiv=self.state, years=year).items():

@@ -283,28 +283,26 @@ def ignore_rules(store, now_ms: int, tz: str | None = None) -> list[dict]:
     """What the gateway is ignoring: each Ignore rule still in force (expiring after now), in words
     (its "until" date in the household's zone `tz`).
 
-    Made from the rows the daemon's theft job saves (edge_model.rule_text: no numpy in this
-    process). A row that cannot be read is left out: the daemon keeps it aside and scores without
-    it. `alert_state` is the Ignored alert's state now: anything but "ignored" (Stop ignoring, a
-    Raise) means the next hourly theft check takes the rule back.
+    Read from the theft_rules table the daemon's theft job keeps (edge_model.feedback_store, worded
+    by edge_model.rule_text: no numpy in this process). A row that cannot be read as a rule is left
+    out, as the daemon scores without it. `alert_state` is the Ignored alert's state now: anything
+    but "ignored" (Stop ignoring, a Raise) means the next hourly theft check takes the rule back.
     """
-    from edge_model.rule_text import RULES_KEY, describe
+    from edge_model.feedback_store import FeedbackTables
+    from edge_model.rule_text import describe
 
     try:
-        rows = json.loads(store.get_meta(RULES_KEY, "[]") or "[]")
-    except ValueError:
+        saved = FeedbackTables(store).rules(expiring_after_s=now_ms / 1000)
+    except sqlite3.OperationalError:  # a database without the theft tables (not migrated by this version)
         return []
     out = []
-    for row in rows if isinstance(rows, list) else ():
+    for rule in saved:
         try:
-            text, expires_ms = describe(row, tz), int(float(row["expires_s"]) * 1000)
-        except (ValueError, OverflowError):  # describe has read expires_s: a row it words has one
+            text = describe(rule.fields, tz)
+        except ValueError:
             continue
-        if expires_ms > now_ms:
-            alert_id = row.get("alert_id")
-            alert_id = alert_id if isinstance(alert_id, int) and alert_id > 0 else None  # rows from before alert ids: -1
-            out.append({"alert_id": alert_id, "text": text, "expires_ms": expires_ms,
-                        "renewing": float(row.get("renew_days") or 0.0) > 0})
+        out.append({"alert_id": rule.alert_id, "text": text, "expires_ms": int(rule.fields["expires_s"] * 1000),
+                    "renewing": rule.fields["renew_days"] > 0})
     states = _alert_states(store, [r["alert_id"] for r in out if r["alert_id"] is not None])
     for r in out:
         r["alert_state"] = states.get(r["alert_id"])

@@ -174,3 +174,26 @@ def test_alerts_survive_reopen(tmp_path):
     s = open_store(tmp_path / "gw.db")
     assert AlertStore(s).list()[0]["message"].startswith("meter 412")
     s.close()
+
+
+def test_a_theft_alert_keeps_the_text_it_was_raised_with_and_a_repeat_goes_under_latest(store):
+    """A later run of the theft job, once the usual load has taken the tap in, reads "+2 W"; the
+    household answers the alert they read, so its message and numbers stay the first ones."""
+    alerts = AlertStore(store)
+    first, _ = alerts.raise_alert("theft", None, "+298 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 244 W",
+                                  now_ms=T0, dedup_key="theft:01-04", data={"excess_w": 298.0, "window_starts_s": [1.0, 2.0]})
+    for i in (1, 2):
+        again, created = alerts.raise_alert("theft", None, f"+{3 - i} W from 01:00 to 04:00 on 1 of the last 4 nights; usual 542 W",
+                                            now_ms=T0 + i * 3_600_000, dedup_key="theft:01-04",
+                                            data={"excess_w": float(3 - i), "window_starts_s": [3.0]})
+        assert again == first and not created
+    a = alerts.get(first)
+    assert a["message"].startswith("+298 W from 01:00 to 04:00") and a["repeat_count"] == 3
+    assert a["data"]["excess_w"] == 298.0 and a["data"]["window_starts_s"] == [1.0, 2.0]
+    assert a["data"]["latest"] == {"excess_w": 1.0, "window_starts_s": [3.0], "message": "+1 W from 01:00 to 04:00 on 1 of the "
+                                   "last 4 nights; usual 542 W", "seen_ms": T0 + 2 * 3_600_000}
+    assert a["last_seen_ms"] == T0 + 2 * 3_600_000
+
+
+def test_every_kind_says_how_it_dedups_and_repeats():
+    assert all(k.dedup in ("open", "ever") and k.repeat in ("latest", "first") for k in KINDS.values())

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from edge_model import store_job
-from gateway.alerts import AlertStore, alerts_migrations
-from gateway.app import JobContext
+from gateway.alerts import AlertStore
+from gateway.app import JobContext, open_store
 from gateway.billing import MeteredNodeError
 from gateway.config import Config
-from gateway.store import Batch, Store
+from gateway.store import Batch
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 FIRST = dt.date(2025, 7, 1)
@@ -36,7 +36,7 @@ def _now_ms() -> int:
 def store(tmp_path):
     """A real SQLite file with a mains node and a sub-circuit node, each at a steady load, every
     5 minutes for DAYS whole local days."""
-    store = Store(tmp_path / "powergw.db", migrations=[alerts_migrations])
+    store = open_store(tmp_path / "powergw.db")
     origin = _origin_ms()
     batch = Batch()
     for node_id, watts in (("main", MAIN_W), ("kitchen", KITCHEN_W)):

@@ -3,16 +3,14 @@ rule and normal examples are taken back, the pattern is watched again, and a new
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from edge_model import store_job
 from edge_model.dataset import CHECK_SEEDS, simulate_household
-from edge_model.feedback import load_examples
+from edge_model.feedback_store import FeedbackTables
 from gateway.alerts import AlertStore
 from gateway.public_holidays import load_overrides
-from theft_store import end_of_day_ms, job_context, store_with_usage
+from theft_store import end_of_day_ms, job_context, saved_examples, saved_rules, store_with_usage
 
 
 @pytest.fixture
@@ -40,11 +38,13 @@ def _run(store, tmp_path, h, day: int):
 
 
 def _rules(store) -> list[dict]:
-    return json.loads(store.get_meta(store_job.RULES_KEY, "[]"))
+    return saved_rules(store)
 
 
-def _done(store) -> set[str]:
-    return set(json.loads(store.get_meta(store_job.FEEDBACK_KEY, "[]")))
+def _all_taken_in(store) -> bool:
+    """The cursor is at the household's last answer."""
+    last = store.conn.execute("SELECT max(id) FROM alert_actions").fetchone()[0]
+    return FeedbackTables(store).cursor() == last
 
 
 def _first_alert(store, tmp_path, h, day: int):
@@ -55,8 +55,8 @@ def _first_alert(store, tmp_path, h, day: int):
     return alerts, ctx, alert, alert["id"]
 
 
-def _examples(tmp_path) -> int:
-    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+def _examples(store) -> int:
+    examples = saved_examples(store)
     return 0 if examples is None else len(examples)
 
 
@@ -66,15 +66,15 @@ def test_stop_ignoring_takes_the_rule_and_examples_back_and_the_pattern_alerts_a
     alerts, ctx, alert, aid = _first_alert(store, tmp_path, h, 31)
     alerts.act(aid, "ignore", "owner", "our new AC", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 33)
-    assert [r["alert_id"] for r in _rules(store)] == [aid] and f"{aid}:ignored" in _done(store)
-    assert _examples(tmp_path) >= alert["data"]["windows_over_threshold"]  # normal examples, tagged with the alert
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and _all_taken_in(store)
+    assert _examples(store) >= alert["data"]["windows_over_threshold"]  # normal examples, tagged with the alert
     if taken_back:
         alerts.act(aid, "unignore", "owner", "pressed Ignore by mistake", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 35)
     _run(store, tmp_path, h, 35)  # a second run changes nothing
     if taken_back:
-        assert _rules(store) == [] and _examples(tmp_path) == 0  # nothing taught either way
-        assert f"{aid}:ignored" not in _done(store)
+        assert _rules(store) == [] and _examples(store) == 0  # nothing taught either way
+        assert _all_taken_in(store)
     else:
         assert [r["alert_id"] for r in _rules(store)] == [aid]
     _, result = _run(store, tmp_path, h, 42)  # the pattern is back, after the alert's week of cooldown
@@ -88,8 +88,8 @@ def test_stop_ignoring_takes_the_rule_and_examples_back_and_the_pattern_alerts_a
     # Ignore again: the job makes a new rule and stores the normal examples again.
     alerts.act(aid, "ignore", "owner", "it is the AC after all", now_ms=end_of_day_ms(h.first_date, 42))
     _, result = _run(store, tmp_path, h, 43)
-    assert [r["alert_id"] for r in _rules(store)] == [aid] and f"{aid}:ignored" in _done(store)
-    assert _examples(tmp_path) >= alert["data"]["windows_over_threshold"]
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and _all_taken_in(store)
+    assert _examples(store) >= alert["data"]["windows_over_threshold"]
     assert result.alerts == []
     assert [h["action"] for h in alerts.get(aid)["actions"]] == ["ignore", "unignore", "ignore"]
 
@@ -101,10 +101,10 @@ def test_stop_ignoring_then_resolve_before_the_job_runs_still_takes_the_ignore_b
     alerts, ctx, alert, aid = _first_alert(store, tmp_path, h, 37)
     alerts.act(aid, "ignore", "owner", "that is our new pump", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
-    assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(tmp_path) > 0
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(store) > 0
     alerts.act(aid, "resolve", "owner", "the pump is ours, nothing to do", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
-    assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(tmp_path) > 0  # resolved, still ignored
+    assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(store) > 0  # resolved, still ignored
 
     aid2, _ = alerts.raise_alert("theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:again",
                                  data=alert["data"])
@@ -115,8 +115,8 @@ def test_stop_ignoring_then_resolve_before_the_job_runs_still_takes_the_ignore_b
     alerts.act(aid2, "resolve", "owner", "the lineman looked, all fine", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
     assert [r["alert_id"] for r in _rules(store)] == [aid]
-    assert f"{aid2}:ignored" not in _done(store) and f"{aid}:ignored" in _done(store)
-    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+    assert _all_taken_in(store)
+    examples = saved_examples(store)
     assert len(examples) > 0 and not examples.y.any()  # the first alert's examples stay
 
 
@@ -126,7 +126,7 @@ def test_an_ignore_taken_back_before_the_job_saw_it_leaves_nothing(tmp_path, tap
     alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
     alerts.act(aid, "unignore", "owner", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
-    assert _rules(store) == [] and _examples(tmp_path) == 0 and _done(store) == set()
+    assert _rules(store) == [] and _examples(store) == 0 and _all_taken_in(store)
 
 
 @pytest.mark.parametrize("answer", ["ignore", "raise"])
@@ -138,16 +138,15 @@ def test_an_answer_then_resolve_before_the_job_runs_is_still_taken(tmp_path, tap
     alerts.act(aid, answer, "owner", now_ms=ctx.now_ms())
     alerts.act(aid, "resolve", "owner", "dealt with", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
-    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+    examples = saved_examples(store)
     assert examples is not None and len(examples) >= alert["data"]["windows_over_threshold"]
     if answer == "ignore":
         assert [r["alert_id"] for r in _rules(store)] == [aid] and not examples.y.any()
     else:
         assert _rules(store) == [] and examples.y.all()  # taught as theft
-    state = {"ignore": "ignored", "raise": "raised"}[answer]
-    assert f"{aid}:{state}" in _done(store) and f"{aid}:resolved:{alerts.get(aid)['acted_ms']}" in _done(store)
+    assert _all_taken_in(store)
     _run(store, tmp_path, h, 37)  # once: a second run adds nothing
-    assert len(load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)) == len(examples)
+    assert len(saved_examples(store)) == len(examples)
 
 
 def test_a_raise_after_a_processed_ignore_then_resolve_takes_the_rule_back(tmp_path, tapped):
@@ -159,7 +158,7 @@ def test_a_raise_after_a_processed_ignore_then_resolve_takes_the_rule_back(tmp_p
     alerts.act(aid, "raise", "owner", "no, that is not ours", now_ms=ctx.now_ms())
     alerts.act(aid, "resolve", "owner", "lineman called", now_ms=ctx.now_ms())
     _run(store, tmp_path, h, 37)
-    examples = load_examples(tmp_path / "models" / store_job.FEEDBACK_FILE)
+    examples = saved_examples(store)
     assert _rules(store) == [] and len(examples) > 0 and examples.y.all()  # the normal examples went, theft ones came
 
 
@@ -177,7 +176,7 @@ def test_a_resolved_ignored_pattern_can_still_be_un_ignored_and_the_job_takes_it
     alerts.act(aid, "unignore", "owner", "the pump was sold, watch again", now_ms=ctx.now_ms() + 2)
     alerts.act(aid, "resolve", "owner", "tidying up", now_ms=ctx.now_ms() + 3)  # before the job ran
     _run(store, tmp_path, h, 37)
-    assert _rules(store) == [] and _examples(tmp_path) == 0 and f"{aid}:ignored" not in _done(store)
+    assert _rules(store) == [] and _examples(store) == 0 and _all_taken_in(store)
     # A resolved alert that was never ignored, or was raised, has no Ignore to stop.
     other, _ = alerts.raise_alert("theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:other", data=alert["data"])
     alerts.act(other, "raise", "owner", now_ms=ctx.now_ms())

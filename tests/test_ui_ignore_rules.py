@@ -11,8 +11,8 @@ import pytest
 from test_memory_imports import loaded_after
 from test_ui_support import ADMIN_PASSWORD, NOW_MS, FixedClock, raise_alerts
 
-from edge_model import store_job
 from edge_model.alerting import SuppressionRule
+from edge_model.feedback_store import FeedbackTables
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread
@@ -39,13 +39,19 @@ def site(tmp_path, seeded):
     theft, offline, _ = raise_alerts(db)
     store = open_store(db)
     AlertStore(store).act(theft, "ignore", "admin", "our new AC", now_ms=NOW_MS - 7_200_000)
-    store_job._save_rules(store, [(theft, NIGHTS), (-1, WEEKEND), (offline, EXPIRED)])  # -1: a row from before alert ids
+    save_rules(store, [(theft, NIGHTS), (None, WEEKEND), (offline, EXPIRED)])  # None: a rule from before rules knew their alert
     store.close()
     app = create_app(db, clock=FixedClock(), admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models")
     tokens = {role: token(app, role) for role in ("admin", "viewer")}
     server = serve_in_thread(app, "127.0.0.1", 0)
     yield {"server": server, "db": db, "theft": theft, "offline": offline, **tokens}
     server.stop()
+
+
+def save_rules(store, rules) -> None:
+    """As the daemon's theft job saves the Ignores it took in."""
+    for alert_id, r in rules:
+        FeedbackTables(store).save_rule(alert_id, r.to_dict())
 
 
 def token(app, role: str) -> str:
@@ -84,13 +90,19 @@ def test_the_model_lists_the_rules_in_force_in_words_with_their_alert(site):
 
 
 def test_unreadable_rows_are_left_out_and_the_others_shown(site):
+    """Rows the database accepts but that are no rule (a weekday 9, a usual load in words): the
+    daemon scores without them, the dashboard leaves them out and shows the others."""
     store = open_store(site["db"])
-    rows = json.loads(store.get_meta(store_job.RULES_KEY))
-    store.set_meta(store_job.RULES_KEY, json.dumps([42, {"weekdays": "every"}, {**rows[0], "expires_s": "soon"}, rows[1]]))
+    store.conn.execute("UPDATE theft_rules SET weekdays = '[9]' WHERE alert_id = ?", (site["theft"],))
+    offline = FeedbackTables(store).save_rule(site["offline"], NIGHTS.to_dict())
+    store.conn.execute("UPDATE theft_rules SET usual_w = json_set(usual_w, '$[0]', 'usual') WHERE id = ?", (offline,))
     store.close()
     assert [r["text"] for r in call(site, "GET", "/model")[1]["ignore_rules"]] == [WEEKEND.describe()]
+
+
+def test_a_database_without_the_theft_tables_lists_no_rules(site):
     store = open_store(site["db"])
-    store.set_meta(store_job.RULES_KEY, "[{not json")  # the daemon keeps such a text aside and scores without it
+    store.conn.execute("DROP TABLE theft_rules")  # as in a database the theft tables were never added to
     store.close()
     status, model = call(site, "GET", "/model")
     assert status == 200 and model["ignore_rules"] == []
@@ -117,7 +129,7 @@ def test_stop_ignoring_reopens_the_alert_and_the_rule_shows_it_is_being_taken_ba
 def test_the_dashboard_words_saved_rules_without_numpy(tmp_path):
     db, models = tmp_path / "powergw.db", tmp_path / "models"
     store = open_store(db)
-    store_job._save_rules(store, [(3, NIGHTS)])
+    save_rules(store, [(3, NIGHTS)])
     store.close()
     modules = loaded_after(f"""
         from gateway.app import open_store

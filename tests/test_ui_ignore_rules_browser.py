@@ -9,18 +9,14 @@ import pytest
 from test_browser_support import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
 from test_ui_support import ADMIN_PASSWORD, raise_alerts
 
-from edge_model import rule_text, store_job
 from edge_model.alerting import SuppressionRule
+from edge_model.feedback_store import FeedbackTables
+from edge_model.rule_text import describe
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread
 
 pytestmark = MARKS
-
-
-def in_words(rule: SuppressionRule) -> str:
-    """The rule as the dashboard words it: its "until" date is the household's (India's), not UTC's."""
-    return rule_text.describe(rule.to_dict(), "Asia/Kolkata")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +31,7 @@ def site(tmp_path_factory, seeded):
     AlertStore(store).act(theft, "ignore", "admin", "guests this week", now_ms=now - 60_000)
     rule = SuppressionRule(first_hour=1, last_hour=4, weekdays=frozenset(range(7)), max_power_w=970.0, expires_s=now / 1000 + 60 * 86_400,
                            excess_cap_w=850.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(1, 2, 3))
-    store_job._save_rules(store, [(theft, rule)])  # as the daemon's theft job saves the Ignore it processed
+    FeedbackTables(store).save_rule(theft, rule.to_dict())  # as the daemon's theft job saves the Ignore it took in
     store.close()
     app = create_app(db, live_path=tmp / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
     server = serve_in_thread(app, "127.0.0.1", 0)
@@ -50,7 +46,8 @@ def test_ignored_patterns_are_listed_and_stop_ignoring_reopens_the_alert(browser
     log_in(page, site)
     listed = page.locator(f"[data-testid=ignored-patterns] [data-rule-alert='{theft}']")
     listed.wait_for()
-    assert in_words(site["rule"]) in listed.inner_text()  # "up to +850 W over usual from 01:00 to 04:00, every day, ..."
+    # "up to +850 W over usual from 01:00 to 04:00, every day, until ..." (the date in the household's zone)
+    assert describe(site["rule"].to_dict(), "Asia/Kolkata") in listed.inner_text()
     assert f"until {household_date(int(site['rule'].expires_s * 1000)).isoformat()}" in listed.inner_text()
     assert "from 01:00 to 04:00" in listed.inner_text()
     page.screenshot(path=str(ARTIFACTS / "overview-ignored-patterns.png"), full_page=True)
@@ -98,7 +95,7 @@ def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, t
     alerts.act(theft, "resolve", "admin", "nothing to do", now_ms=now - 60_000)
     rule = SuppressionRule(first_hour=6, last_hour=8, weekdays=frozenset(range(7)), max_power_w=900.0, expires_s=now / 1000 + 60 * 86_400,
                            excess_cap_w=750.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(6, 7))
-    store_job._save_rules(store, [(theft, rule)])
+    FeedbackTables(store).save_rule(theft, rule.to_dict())
     store.close()
     app = create_app(db, live_path=tmp_path / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
                      registry_root=tmp_path / "models")

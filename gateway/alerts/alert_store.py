@@ -78,8 +78,10 @@ class AlertStore:
     ) -> tuple[int, bool]:
         """Store an alert, or count a repeat of the one with the same dedup key: (alert_id, created).
 
-        `severity` None means the kind's default. A repeat updates message, data and
-        last_seen_ms (the latest numbers) and increments repeat_count; it never adds a row.
+        `severity` None means the kind's default. A repeat increments repeat_count and moves
+        last_seen_ms; it never adds a row. On an open alert it also brings the latest numbers: as
+        its message and data, or, for a kind whose `repeat` is "first", under data["latest"]
+        ({"message", "seen_ms", and the repeat's data}) with the first message and data kept.
         """
         spec = KINDS.get(kind)
         if spec is None:
@@ -99,9 +101,13 @@ class AlertStore:
                 ).fetchone()
             if existing:
                 alert_id = existing[0]
+                if spec.repeat == "first":
+                    first = json.loads(conn.execute("SELECT data FROM alerts WHERE id = ?", (alert_id,)).fetchone()[0] or "{}")
+                    latest = {**(data or {}), "message": message, "seen_ms": now_ms}
+                    message, payload = None, _json({**first, "latest": latest})
                 conn.execute(
                     "UPDATE alerts SET repeat_count = repeat_count + 1, last_seen_ms = max(last_seen_ms, ?), "
-                    "message = CASE WHEN state = 'open' THEN ? ELSE message END, "
+                    "message = CASE WHEN state = 'open' THEN coalesce(?, message) ELSE message END, "
                     "data = CASE WHEN state = 'open' THEN ? ELSE data END WHERE id = ?",
                     (now_ms, message, payload, alert_id),
                 )

@@ -3,6 +3,9 @@
 Tables, not if-chains: a new kind is one row here. `dedup` says which earlier alert with the
 same dedup key absorbs a new one: "open" (only an alert still open: the condition can come back
 after it was resolved) or "ever" (any alert: once per key, e.g. once per threshold per cycle).
+`repeat` says what a repeat does to the open alert's text: "latest" (the message and data become
+the repeat's: "silent 54 min") or "first" (the message the household read and answers stays, with
+the data it was raised with; the repeat's message and data go under data["latest"]).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class AlertKind:
     emails: bool
     dedup: str = "open"
     advice: str = ""  # what the household can do, in its e-mail (empty: the message says enough)
+    repeat: str = "latest"  # "first": a repeat keeps the message (see the module's docstring)
 
 
 THEFT_ADVICE = (
@@ -49,7 +53,9 @@ KINDS: dict[str, AlertKind] = {
         AlertKind("cloud_reregister", "Cloud refused this gateway: register it again", "critical", emails=True),
         AlertKind("sync_dead_letter", "An event the cloud will never accept", "warning", emails=True),
         AlertKind("model_rejected", "A theft model from the cloud was refused (checksum, features version, metadata or it cannot be scored)", "warning", emails=False),
-        AlertKind("theft", "Possible theft or tapping", "critical", emails=True, advice=THEFT_ADVICE),
+        # A theft alert's text is the evidence as first seen ("+298 W from 01:00 to 04:00"); a later run, once
+        # the usual load has taken the tap in, would read "+2 W": its numbers go under data["latest"].
+        AlertKind("theft", "Possible theft or tapping", "critical", emails=True, advice=THEFT_ADVICE, repeat="first"),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
         AlertKind("metered_node_unknown", "A whole-house node in [billing] metered_nodes has never reported", "warning",
                   emails=True),

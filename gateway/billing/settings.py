@@ -24,7 +24,7 @@ class BillingSection:
     budget_period: str = setting("cycle", choices=("cycle", "month"), doc="the budget is per billing cycle or per month")
     slab_warning_units: int = setting(30, min=0, max=10_000, doc="alert when the bill would jump within this many units (or the projection crosses it)")
     meter_mismatch_pct: float = setting(5.0, min=0.1, max=100, doc="flag a gap between meter and sensors above this percentage")
-    holiday_state: str = setting("TN", doc="state code for public holidays in the projection (holidays.India subdivision); empty = none")
+    holiday_state: str = setting("TN", doc="state code for public holidays (holidays.India subdivision), in the projection and the theft model's features; empty = none")
     projection_lookback_days: int = setting(28, min=7, max=365, doc="days of recent history the projection's profile learns from")
     due_days: int = setting(20, min=0, max=90, doc="a bill is due this many days after the cycle closes")
     max_payment_inr: int = setting(100_000, min=1, max=10_000_000, doc="refuse a single payment above this (a typo guard)")

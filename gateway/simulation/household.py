@@ -8,7 +8,9 @@ Pure: numpy and `holidays` only, no I/O and no clocks. The value at an instant d
   before it too;
 * per-sample noise is a counter-based hash of (seed, timestamp in microseconds), not a stream.
 
-Appliances, seasons, weekends and public holidays are tables below, not if-chains.
+Appliances, seasons, weekends and public holidays are tables below, not if-chains. `Household`
+runs any profile that gives its day's events (`LoadProfile`): this module's classic family
+(`random_profile`, `PRESETS`) or the wide family of `wide_household`, which spans real homes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -81,6 +83,26 @@ class HouseholdProfile:
     @property
     def has_ac(self) -> bool:
         return self.n_ac > 0
+
+    def day_rows(self, seed_u: int, date: dt.date, holiday: str) -> list[tuple]:
+        """The local day's events from the APPLIANCES rules, one RNG stream per rule."""
+        day = _calendar_day(seed_u, date, holiday)
+        rows: list[tuple] = []
+        for index, (_, rule) in enumerate(APPLIANCES):
+            rng = np.random.default_rng([seed_u, date.toordinal(), index])
+            rows.extend(rule(self, day, rng))
+        return rows
+
+
+class LoadProfile(Protocol):
+    """What `Household` needs of a profile: its state (for holidays) and its day's events."""
+
+    name: str
+    state: str
+
+    def day_rows(self, seed_u: int, date: dt.date, holiday: str) -> list[tuple]:
+        """Events (start_s, end_s, power_w[, period_s, duty, phase_s]) after the local midnight of `date`."""
+        ...
 
 
 PRESETS: dict[str, HouseholdProfile] = {
@@ -149,6 +171,15 @@ class _Day:
 
 def _h(hours: float) -> float:
     return hours * 3_600.0
+
+
+def _calendar_day(seed_u: int, date: dt.date, holiday: str) -> _Day:
+    off_day = date.weekday() >= 5 or bool(holiday)
+    rng = np.random.default_rng([seed_u, date.toordinal(), 0xDA7])
+    wake = _h(7.0 if off_day else 6.0) + rng.normal(0, 1_200)
+    bed = _h(23.25 if off_day else 22.5) + rng.normal(0, 1_500)
+    month = date.month - 1
+    return _Day(date, month, SEASON_BY_MONTH[month], HEAT_BY_MONTH[month], off_day, holiday, wake, bed)
 
 
 def _fridge(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tuple]:
@@ -334,7 +365,7 @@ class Household:
 
     _CACHE_DAYS = 8  # enough for a live stream; a year's batch just recomputes
 
-    def __init__(self, profile: HouseholdProfile, seed: int, tz: str = "Asia/Kolkata"):
+    def __init__(self, profile: LoadProfile, seed: int, tz: str = "Asia/Kolkata"):
         self.profile = profile
         self.seed = int(seed)
         self._seed_u = self.seed % (1 << 64)
@@ -352,24 +383,14 @@ class Household:
         return year.get(date, "") or ""
 
     def _day(self, date: dt.date) -> _Day:
-        holiday = self.holiday_name(date)
-        off_day = date.weekday() >= 5 or bool(holiday)
-        rng = np.random.default_rng([self._seed_u, date.toordinal(), 0xDA7])
-        wake = _h(7.0 if off_day else 6.0) + rng.normal(0, 1_200)
-        bed = _h(23.25 if off_day else 22.5) + rng.normal(0, 1_500)
-        month = date.month - 1
-        return _Day(date, month, SEASON_BY_MONTH[month], HEAT_BY_MONTH[month], off_day, holiday, wake, bed)
+        return _calendar_day(self._seed_u, date, self.holiday_name(date))
 
     def day_events(self, date: dt.date) -> np.ndarray:
         """(k, 6) array of the local day's events: start_s, end_s (after its midnight), power_w, period_s, duty, phase_s."""
         cached = self._days.get(date)
         if cached is not None:
             return cached
-        day = self._day(date)
-        rows: list[tuple] = []
-        for index, (_, rule) in enumerate(APPLIANCES):
-            rng = np.random.default_rng([self._seed_u, date.toordinal(), index])
-            rows.extend(rule(self.profile, day, rng))
+        rows = self.profile.day_rows(self._seed_u, date, self.holiday_name(date))
         # Rules may omit the phase; clipping keeps every event inside [this midnight, +2 days).
         events = np.array([row + (0.0,) * (_EVENT_FIELDS - len(row)) for row in rows], dtype=np.float64)
         events = events.reshape(-1, _EVENT_FIELDS)
@@ -428,3 +449,13 @@ class Household:
         out += gauss * np.sqrt((0.02 * out) ** 2 + 9.0)
         np.maximum(out, 0.0, out=out)
         return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["stats"]:
+        sys.exit("usage: python -m gateway.simulation.household stats [--help]")
+    from gateway.simulation.load_stats import main
+
+    sys.exit(main(sys.argv[2:]))
