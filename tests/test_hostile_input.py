@@ -193,6 +193,53 @@ def test_bad_payments_are_400_and_store_nothing(served, quiet, body, words):
     assert budget_and_payments(served)[1] == 0
 
 
+def row_counts(db) -> dict:
+    """Rows per table and the budget: what a refused request must leave as it was."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        out = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        out["budget"] = conn.execute("SELECT group_concat(value) FROM meta WHERE key LIKE 'billing.budget%'").fetchone()[0]
+        return out
+    finally:
+        conn.close()
+
+
+MALFORMED = [
+    (b"[" * 1000, "expected a JSON object"),
+    (b'{"note": ' + b"[" * 20 + b"]" * 20 + b"}", "nested deeper than 8 levels"),
+    (b'{"\\ud800": 1}', "not valid Unicode"),
+    (b'{"note": "a \\udfff b"}', "'note': not valid Unicode"),
+    (b'{"note": NaN}', "expected a JSON object"),
+]
+
+
+def test_every_json_endpoint_refuses_nested_or_non_unicode_bodies(served, quiet):
+    """Each endpoint of the table that takes a JSON body, as an admin (so the body is what is refused)."""
+    import re
+
+    from local_ui.api import ENDPOINTS, PREFIX
+
+    from test_ui_support import raise_alerts
+
+    admin = served.session()
+    raise_alerts(served.db)  # alert 1 exists: its actions reach the body check, not a 404
+    before = row_counts(served.db)
+    endpoints = [(ep.method, PREFIX + re.sub(r"<id:\w+>", "1", ep.path)) for ep in ENDPOINTS if ep.body]
+    assert len(endpoints) >= 14
+    wrong = []
+    for method, path in endpoints:
+        for raw, words in MALFORMED:
+            r = admin.request(method, served.url + path, data=raw, timeout=10,
+                              headers={"Content-Type": "application/json", "Idempotency-Key": "hostile-0002"})
+            if r.status_code != 400 or words not in r.json()["error"]["message"]:
+                wrong.append((method, path, raw[:30], r.status_code, r.text[:200]))
+    assert wrong == []
+    assert row_counts(served.db) == before
+
+
 @pytest.mark.parametrize("amount", ["1e26", "1E+2", "1_000", "0", "-5", "x" * 300])
 def test_a_viewer_asking_for_a_upi_link_with_a_bad_amount_gets_a_400(served, quiet, amount):
     admin = served.session()
