@@ -151,7 +151,7 @@ def budget_and_payments(served) -> tuple:
     (12.5, "not a binary float"),
     (1.025e130, "not a binary float"),
     (10**30, "more than the limit of ₹1,00,00,000.00 (the largest budget [billing] budget_inr takes)"),
-    ("-1", "must be more than 0"),
+    ("-1", "must be 0 or more"),
     (True, "expected rupees as digits"),
 ])
 def test_bad_budgets_are_400_naming_the_rule_and_store_nothing(served, quiet, amount, words):

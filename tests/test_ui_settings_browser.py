@@ -1,4 +1,5 @@
-"""The Settings page in real headless Chromium: change the tariff and the cycle date, and the Bill page follows."""
+"""The Settings page in real headless Chromium: change the tariff and the cycle date, and the Bill page
+follows; a budget typed as people write it is taken, a bad one refused with the rule."""
 
 from __future__ import annotations
 
@@ -57,7 +58,19 @@ def test_settings_change_tariff_and_cycle_date_and_the_bill_follows(browser, sit
     page.fill("input[name='email.to']", "not-an-address")
     page.click("[data-testid=save-email]")
     page.wait_for_selector("[role=alert]:has-text('expected an email address')")
-    page.click("[data-reset='billing.tariff']")
-    page.wait_for_function("() => !document.querySelector(\"[data-reset='billing.tariff']\")", timeout=5000)
+
+    # The budget is sent as typed and read by the Bill page's money parser: "1,500" is taken, "1e26" refused.
+    page.fill("input[name='billing.budget_inr']", "1,500")
+    page.click("[data-testid=save-billing]")
+    page.wait_for_selector("[data-reset='billing.budget_inr']")
+    assert page.evaluate("async () => (await (await fetch('/api/v1/budget')).json()).amount") == "1500.00"
+    page.fill("input[name='billing.budget_inr']", "1e26")
+    page.click("[data-testid=save-billing]")
+    page.wait_for_selector("[role=alert]:has-text('billing.budget_inr')")
+    assert "expected rupees as digits" in page.inner_text("[role=alert]:has-text('billing.budget_inr')")
+    assert page.evaluate("async () => (await (await fetch('/api/v1/budget')).json()).amount") == "1500.00"
+    for key in ("billing.budget_inr", "billing.tariff"):
+        page.click(f"[data-reset='{key}']")
+        page.wait_for_function(f"() => !document.querySelector(\"[data-reset='{key}']\")", timeout=5000)
     assert not page.errors, page.errors
     page.context.close()

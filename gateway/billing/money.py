@@ -15,6 +15,7 @@ CURRENCY = "INR"
 # Indian way (1,23,456), the Western way (123,456) or not at all, and at most 2 decimals.
 _AMOUNT = re.compile(r"(-?)((?:[0-9]{1,2}(?:,[0-9]{2})*,[0-9]{3}|[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,13})(?:\.[0-9]+)?)")
 MAX_PAISE = 10**15  # ₹10 lakh crore: past any household's bill, well inside SQLite's 64-bit integers
+BUDGET_MAX_INR = 10_000_000  # as [billing] budget_inr's own maximum
 AMOUNT_RULE = "rupees as digits with at most 2 decimals, commas optional (1500, 1,500.50 or 1,23,456.78)"
 
 
@@ -29,6 +30,7 @@ def parse_amount(value: Any, *, currency: str = CURRENCY, max_paise: int | None 
     """
     if currency != CURRENCY:
         raise PaymentError(f"currency {currency!r}: only INR is accepted")
+    floor = "0 or more" if allow_zero else "more than 0"
     if isinstance(value, bool):
         raise PaymentError(f"{what} {value!r}: expected {AMOUNT_RULE}")
     if isinstance(value, float):
@@ -47,18 +49,25 @@ def parse_amount(value: Any, *, currency: str = CURRENCY, max_paise: int | None 
         if not match:
             raise PaymentError(f"{what} {value[:40]!r}: expected {AMOUNT_RULE}")
         if match[1]:
-            raise PaymentError(f"{what} {value!r}: must be more than 0")
+            raise PaymentError(f"{what} {value!r}: must be {floor}")
         amount = Decimal(match[2].replace(",", ""))
     else:
         raise PaymentError(f"{what}: expected {AMOUNT_RULE}")
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise PaymentError(f"{what} {value!r}: must be more than 0")
+        raise PaymentError(f"{what} {value!r}: must be {floor}")
     max_paise = MAX_PAISE if max_paise is None else min(max_paise, MAX_PAISE)
     if amount * 100 > max_paise:
         raise PaymentError(f"{what} {value!r}: more than the limit of {format_inr(max_paise)} ({limit})")
     if amount != amount.quantize(Decimal("0.01")):
         raise PaymentError(f"{what} {value!r}: at most 2 decimal places (paise)")
     return int(amount * 100)
+
+
+def parse_budget(value: Any, *, what: str = "amount") -> int:
+    """A budget in rupees -> paise, as parse_amount reads it: 0 (no budget) allowed, at most what
+    [billing] budget_inr takes. PUT /api/v1/budget and the Settings page's budget both use it."""
+    return parse_amount(value, allow_zero=True, max_paise=BUDGET_MAX_INR * 100, what=what,
+                        limit="the largest budget [billing] budget_inr takes")
 
 
 def to_paise(rupees: Decimal) -> int:

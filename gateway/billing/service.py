@@ -10,11 +10,8 @@ from typing import Any
 from . import LedgerError
 from .estimate import BUDGET_META_KEY, budget_setting_paise, cycle_estimate
 from .ledger_wiring import ledger_for
-from .money import paise_str, parse_amount, to_paise
+from .money import paise_str, parse_amount, parse_budget, to_paise
 from .tariff_book import TariffBook
-
-
-BUDGET_MAX_INR = 10_000_000  # as [billing] budget_inr's own maximum
 
 
 def _payment(row: dict) -> dict:
@@ -90,8 +87,7 @@ class BillingService:
 
     def set_budget(self, amount: Any, *, by: str) -> dict:
         """Set the budget (0 removes it); kept in the store, it overrides [billing] budget_inr."""
-        paise = parse_amount(amount, allow_zero=True, max_paise=BUDGET_MAX_INR * 100,
-                             limit="the largest budget [billing] budget_inr takes")
+        paise = parse_budget(amount)
         self.store.set_meta(BUDGET_META_KEY, str(paise))
         self.store.set_meta(BUDGET_META_KEY + ".by", f"{by} {self.now_ms()}")
         return self.budget()

@@ -212,7 +212,7 @@ export default {
   hs_applies_restart: "applies after powergw restarts",
   hs_billing_tariff: "Tariff",
   hs_billing_meter_reading_date: "A meter-reading date (cycles start there)",
-  hs_billing_budget_inr: "Budget (₹, whole rupees; 0 = none)",
+  hs_billing_budget_inr: "Budget (₹; 0 = none)",
   hs_billing_budget_period: "Budget per",
   hs_email_enabled: "Send alert emails",
   hs_email_to: "To (comma-separated)",
