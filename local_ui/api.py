@@ -26,6 +26,8 @@ from flask import Flask, Response, g, jsonify, request, stream_with_context
 from werkzeug.routing import IntegerConverter
 
 from gateway import __version__
+from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
+from gateway.billing.reconcile import KWH_PATTERN
 from gateway.household import Household
 from gateway.node_identity import is_ble, same_node_map
 from gateway.ops import OpsError
@@ -79,6 +81,9 @@ class Param:
     minimum: int | None = None
     maximum: int | None = None
     required: bool = False
+    pattern: str | None = None  # a string's form, as the handler's parser reads it (documented; the handler checks)
+    min_length: int | None = None
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -751,7 +756,9 @@ def payments_list(ctx, args, body):
 
 
 def payments_create(ctx, args, body):
-    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    key = request.headers.get("Idempotency-Key")
+    if key is None:  # the header, if sent, is the key (an empty one is refused, not replaced by the body's)
+        key = body.get("idempotency_key")
     if not key or not 8 <= len(key) <= 100:
         raise ApiError(400, "an Idempotency-Key header (8 to 100 characters) is required, so a retry records the payment once")
     billing = _billing(ctx)
@@ -960,8 +967,12 @@ def openapi_get(ctx, args, body):
 
 _LOGIN = {"type": "object", "required": ["username", "password"],
           "properties": {"username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}
-_AMOUNT = {"type": ["string", "integer"], "description": "rupees, > 0: ASCII digits, at most 2 decimals, commas optional "
+_AMOUNT = {"type": ["string", "integer"], "pattern": AMOUNT_PATTERN, "minimum": 1,
+           "description": "rupees, > 0: ASCII digits, at most 2 decimals, commas optional "
            "(\"1500\", \"1,500.50\", \"1,23,456.78\"); a JSON float is refused"}
+_BUDGET = _AMOUNT | {"minimum": 0, "maximum": BUDGET_MAX_INR, "description": "rupees, e.g. \"2500.00\" or \"1,500\"; 0 turns it off"}
+_KWH = {"type": "string", "maxLength": 20, "pattern": KWH_PATTERN}
+_BILL_DAY = {"type": "string", "format": "date", "maxLength": 10}
 _COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
 _USAGE_PARAMS = (
     Param("period", doc="day, week (Mon-Sun), month, billing cycle or year containing `date`", enum=PERIODS),
@@ -1021,16 +1032,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/bills", bills_list, "Closed bills, newest first", "billing"),
     Endpoint("GET", "/budget", budget_get, "The budget in rupees per cycle", "billing"),
     Endpoint("PUT", "/budget", budget_put, "Set the budget (0 turns budget alerts off)", "billing", role="admin",
-             body={"type": "object", "required": ["amount"], "properties": {"amount": _AMOUNT | {"description": "rupees, e.g. \"2500.00\"; 0 turns it off"}}}),
+             body={"type": "object", "required": ["amount"], "properties": {"amount": _BUDGET}}),
     Endpoint("GET", "/payments", payments_list, "Payments, newest first", "billing", params=(_LIMIT,)),
     Endpoint("POST", "/payments", payments_create, "Record a payment (part or full); the Idempotency-Key header makes a retry record it once", "billing", role="admin",
-             headers=(Param("Idempotency-Key", required=True, doc="8 to 100 characters, unique per intended payment"),),
+             headers=(Param("Idempotency-Key", required=True, doc="8 to 100 characters, unique per intended payment", min_length=8, max_length=100),),
              body={"type": "object", "required": ["amount"], "properties": {
                  "amount": _AMOUNT, "bill_id": {"type": "integer", "minimum": 1, "maximum": ID_MAX}, "method": {"type": "string", "enum": ["upi", "cash", "card", "netbanking", "other"]},
                  "reference": {"type": "string", "maxLength": 100}, "idempotency_key": {"type": "string", "maxLength": 100}}}, status=(200, 201), errors=(404, 409)),
     Endpoint("POST", "/payments/<id:payment_id>/confirm", payment_confirm, "Confirm a pending (UPI) payment as received by the utility", "billing", role="admin"),
     Endpoint("GET", "/payments/upi", upi_get, "The UPI payment link and QR code (SVG) for an amount to the utility's VPA", "billing",
-             params=(Param("amount", required=True, doc="rupees, > 0, at most 2 decimals"),)),
+             params=(Param("amount", required=True, doc="rupees, > 0, at most 2 decimals, commas optional", pattern=AMOUNT_PATTERN),)),
     Endpoint("GET", "/balance", balance_get, "Signed running balance: positive is owed, negative is credit", "billing"),
     Endpoint("GET", "/alerts", alerts_list, "Alerts newest first, with counts per state", "alerts", params=(
         Param("state", doc="one or more of open, ignored, raised, resolved (comma-separated)"),
@@ -1050,16 +1061,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              params=(_LIMIT,), errors=(503,)),
     Endpoint("POST", "/meter-readings", meter_readings_create, "Enter the meter's register reading (taken now) or a real bill's units for a period; compared with the sensors", "billing",
              role="admin", body={"type": "object", "properties": {
-                 "reading": {"type": "string", "maxLength": 20, "description": "meter register in kWh as the meter shows it: "
-                             "up to 6 digits and 3 decimals, e.g. \"12345.6\""},
-                 "billed_units": {"type": "string", "maxLength": 20, "description": "units on the utility's bill for from..to (same form)"},
-                 "from": {"type": "string", "maxLength": 10, "description": "first day of the billed period (YYYY-MM-DD)"},
-                 "to": {"type": "string", "maxLength": 10, "description": "the next meter-reading day, exclusive (YYYY-MM-DD)"},
+                 "reading": _KWH | {"description": "meter register in kWh as the meter shows it: "
+                                    "up to 6 digits and 3 decimals, e.g. \"12345.6\""},
+                 "billed_units": _KWH | {"description": "units on the utility's bill for from..to (same form)"},
+                 "from": _BILL_DAY | {"description": "first day of the billed period (YYYY-MM-DD, 2000 or later)"},
+                 "to": _BILL_DAY | {"description": "the next meter-reading day, exclusive (YYYY-MM-DD): after from, not after "
+                                    "today, at most 100 days after from"},
                  "note": {"type": "string", "maxLength": 200}}}, status=(201,)),
     Endpoint("PUT", "/meter-readings/<id:reading_id>", meter_reading_put, "Correct a meter reading's or billed units' kWh (a typo); "
              "compared with the sensors again, the old value kept in the audit list", "billing", role="admin",
              body={"type": "object", "required": ["value"], "properties": {
-                 "value": {"type": "string", "maxLength": 20, "description": "the right kWh, e.g. \"12345.6\""},
+                 "value": _KWH | {"description": "the right kWh, e.g. \"12345.6\""},
                  "note": {"type": "string", "maxLength": 200}}}, errors=(503,)),
     Endpoint("DELETE", "/meter-readings/<id:reading_id>", meter_reading_delete, "Delete a meter reading or billed units entered by "
              "mistake; the next reading is compared again, an audit line keeps what it was", "billing", role="admin", errors=(503,)),

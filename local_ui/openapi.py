@@ -19,7 +19,11 @@ def _param(p, where: str) -> dict:
         schema["minimum"] = p.minimum
     if p.maximum is not None:
         schema["maximum"] = p.maximum
-    return {"name": p.name, "in": where, "required": p.required, "description": p.doc, "schema": schema}
+    for key, value in (("pattern", p.pattern), ("minLength", p.min_length), ("maxLength", p.max_length)):
+        if value is not None:
+            schema[key] = value
+    doc = p.doc + (" (YYYY-MM-DD, a year from 2000 to 2100)" if p.type == "date" else "")
+    return {"name": p.name, "in": where, "required": p.required, "description": doc, "schema": schema}
 
 
 def _field(schema: dict, required: bool) -> dict:

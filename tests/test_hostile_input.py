@@ -324,3 +324,64 @@ def test_a_surrogate_email_user_name_is_refused(served, quiet):
     r = admin.patch(served.url + "/api/v1/settings", data=b'{"set": {"email.username": "\\ud83d"}}', timeout=10,
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 400 and "'set.email.username': not valid Unicode" in r.json()["error"]["message"]
+
+
+# ---- the document states what the server checks ------------------------------------------------------
+
+
+def test_the_document_states_the_amount_kwh_date_and_key_rules(served, quiet):
+    from gateway.billing.money import AMOUNT_PATTERN
+    from gateway.billing.reconcile import KWH_PATTERN
+
+    doc = requests.get(served.url + "/api/v1/openapi.json", timeout=10).json()["paths"]
+
+    def body(path: str, method: str) -> dict:
+        return doc[path][method]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+
+    budget, payment = body("/api/v1/budget", "put")["amount"], body("/api/v1/payments", "post")["amount"]
+    assert (budget["pattern"], budget["minimum"], budget["maximum"]) == (AMOUNT_PATTERN, 0, 10_000_000)
+    assert (payment["pattern"], payment["minimum"]) == (AMOUNT_PATTERN, 1)
+    assert doc["/api/v1/payments/upi"]["get"]["parameters"][0]["schema"]["pattern"] == AMOUNT_PATTERN
+    key = doc["/api/v1/payments"]["post"]["parameters"][0]
+    assert key["name"] == "Idempotency-Key" and (key["schema"]["minLength"], key["schema"]["maxLength"]) == (8, 100)
+    meter = body("/api/v1/meter-readings", "post")
+    assert meter["reading"]["pattern"] == meter["billed_units"]["pattern"] == KWH_PATTERN
+    assert meter["from"]["format"] == meter["to"]["format"] == "date" and "100 days" in meter["to"]["description"]
+    assert body("/api/v1/meter-readings/{reading_id}", "put")["value"]["pattern"] == KWH_PATTERN
+    since = next(p for p in doc["/api/v1/alerts"]["get"]["parameters"] if p["name"] == "since")
+    assert since["schema"]["format"] == "date" and "2000 to 2100" in since["description"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/usage?period=day&date=20260301", "/api/v1/usage?period=day&date=2026-W09-7",
+                                  "/api/v1/export/daily.csv?from=2026-3-1", "/api/v1/alerts?since=20260301"])
+def test_a_date_not_written_yyyy_mm_dd_is_a_400(served, quiet, path):
+    """date.fromisoformat alone also reads 20260301 and 2026-W09-7; the document says format: date."""
+    r = served.session().get(served.url + path, timeout=10)
+    assert r.status_code == 400 and "expected a date as YYYY-MM-DD" in r.json()["error"]["message"]
+
+
+def test_billed_units_need_their_dates_written_yyyy_mm_dd(served, quiet):
+    admin = served.session()
+    r = admin.post(served.url + "/api/v1/meter-readings", json={"billed_units": "300", "from": "20260201", "to": "2026-03-01"},
+                   timeout=10)
+    assert r.status_code == 400 and "from '20260201': expected the bill's dates as YYYY-MM-DD" in r.json()["error"]["message"]
+    assert admin.get(served.url + "/api/v1/meter-readings", timeout=10).json()["readings"] == []
+
+
+@pytest.mark.parametrize("body", [{"reading": "\t12345.6"}, {"reading": "12345.6\n"}, {"reading": "١٢٣٤٥"}])
+def test_a_meter_reading_padded_with_more_than_spaces_is_refused(served, quiet, body):
+    """Spaces around a reading are taken; other padding is not, as the document's pattern says."""
+    admin = served.session()
+    r = admin.post(served.url + "/api/v1/meter-readings", json=body, timeout=10)
+    assert r.status_code == 400 and "up to 6 digits and 3 decimals" in r.json()["error"]["message"]
+    assert admin.post(served.url + "/api/v1/meter-readings", json={"reading": " 12345.6 "}, timeout=10).status_code == 201
+
+
+def test_an_empty_idempotency_key_header_is_refused_not_replaced_by_the_bodys(served, quiet):
+    admin = served.session()
+    r = admin.post(served.url + "/api/v1/payments", json={"amount": "100", "idempotency_key": "from-the-body-1"},
+                   headers={"Idempotency-Key": ""}, timeout=10)
+    assert r.status_code == 400 and "Idempotency-Key header (8 to 100 characters)" in r.json()["error"]["message"]
+    assert budget_and_payments(served)[1] == 0
+    r = admin.post(served.url + "/api/v1/payments", json={"amount": "100", "idempotency_key": "from-the-body-1"}, timeout=10)
+    assert r.status_code == 201  # without the header, the body's key is the key

@@ -7,13 +7,16 @@ import datetime as dt
 import sqlite3
 from decimal import Decimal
 
+import jsonschema_rs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.app import open_store
 from gateway.billing import LedgerError, PaymentError
 from gateway.billing.cycle import Cycle
 from gateway.billing.ledger import Ledger
-from gateway.billing.money import format_inr, parse_amount
+from gateway.billing.money import AMOUNT_PATTERN, format_inr, parse_amount
 from gateway.billing.tariff import compute_bill
 from gateway.billing.tariff_book import TariffBook
 
@@ -122,13 +125,34 @@ def test_amounts_are_exact():
     (12.5, "not a binary float"), ("12,345,67", "expected rupees as digits"), ("1,5000", "expected rupees as digits"),
     ("", "expected rupees as digits"), ("-5", "must be more than 0"), ("0", "must be more than 0"),
     ("1.005", "at most 2 decimal places"), (Decimal("NaN"), "finite"), (10**30, "more than the limit"),
-    (True, "expected rupees as digits"), (None, "expected rupees as digits"),
+    (True, "expected rupees as digits"), (None, "expected rupees as digits"), ("\t100", "expected rupees as digits"),
+    ("100\n", "expected rupees as digits"),
 ])
 def test_parse_amount_refuses_with_the_rule(value, words):
     from gateway.billing import PaymentError
 
     with pytest.raises(PaymentError, match=words):
         parse_amount(value)
+
+
+AMOUNT_SCHEMA = jsonschema_rs.validator_for({"type": "string", "pattern": AMOUNT_PATTERN})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789,. ₹-\t\ne_١", max_size=24), st.from_regex(AMOUNT_PATTERN, fullmatch=True)))
+def test_the_documents_amount_pattern_is_what_parse_amount_reads(text):
+    """The API documents' pattern (money.AMOUNT_PATTERN, read by the JSON Schema validator schemathesis
+    uses) matches exactly the text parse_amount reads, leaving 0, decimals past 2 and limits to its
+    own messages: a fuzzer's schema-breaking amount is always refused, and every amount it takes is
+    one the document allows."""
+    from gateway.billing import PaymentError
+
+    try:
+        parse_amount(text, allow_zero=True, max_paise=10**30)
+        read = True
+    except PaymentError as err:
+        read = "expected rupees as digits" not in str(err) and "must be" not in str(err)
+    assert AMOUNT_SCHEMA.is_valid(text) == read, text
 
 
 def test_parse_amount_names_the_limit_that_applies():

@@ -6,6 +6,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from ..localtime import iso_day
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """`day` moved by whole months, clamped to the month's last day (31 Jan + 1 month = 29 Feb)."""
@@ -67,7 +69,7 @@ def billed_period(first: dt.date | str | None, end: dt.date | str | None, today:
         if isinstance(value, dt.date):
             return value
         try:
-            return dt.date.fromisoformat(value)  # type: ignore[arg-type]
+            return iso_day(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise BilledPeriodError(f"{name} {value!r}: expected the bill's dates as YYYY-MM-DD "
                                     "(to = the next meter-reading day)") from None

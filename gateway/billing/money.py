@@ -12,8 +12,13 @@ CURRENCY = "INR"
 
 
 # ASCII digits only ([0-9], not \d, which also takes Arabic-Indic and other digits), grouped the
-# Indian way (1,23,456), the Western way (123,456) or not at all, and at most 2 decimals.
-_AMOUNT = re.compile(r"(-?)((?:[0-9]{1,2}(?:,[0-9]{2})*,[0-9]{3}|[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,13})(?:\.[0-9]+)?)")
+# Indian way (1,23,456), the Western way (123,456) or not at all; past 2 decimals only zeros.
+_DIGITS = r"(?:[0-9]{1,2}(?:,[0-9]{2})*,[0-9]{3}|[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,13})(?:\.[0-9]+)?"
+_AMOUNT = re.compile(r"(-?)(" + _DIGITS + ")")
+# The text parse_amount reads, as a JSON Schema pattern for the API documents (it says nothing of
+# 0, decimals past 2 or a limit, which are refused with their own message). Spaces are the only
+# padding taken: a pattern's \s means different characters to different regex engines.
+AMOUNT_PATTERN = "^ *(?:₹ *)?" + _DIGITS + " *$"
 MAX_PAISE = 10**15  # ₹10 lakh crore: past any household's bill, well inside SQLite's 64-bit integers
 BUDGET_MAX_INR = 10_000_000  # as [billing] budget_inr's own maximum
 AMOUNT_RULE = "rupees as digits with at most 2 decimals, commas optional (1500, 1,500.50 or 1,23,456.78)"
@@ -42,9 +47,9 @@ def parse_amount(value: Any, *, currency: str = CURRENCY, max_paise: int | None 
             raise PaymentError(f"{what} {value}: expected a finite number of rupees")
         amount = value
     elif isinstance(value, str):
-        text = value.strip()
+        text = value.strip(" ")
         if text.startswith("₹"):
-            text = text[1:].strip()
+            text = text[1:].lstrip(" ")
         match = _AMOUNT.fullmatch(text)
         if not match:
             raise PaymentError(f"{what} {value[:40]!r}: expected {AMOUNT_RULE}")

@@ -59,6 +59,7 @@ def compare(meter_kwh: Decimal, sensor_kwh: Decimal, threshold_pct: Decimal) -> 
 # What a household meter can show: a 6-digit register, read to at most 3 decimals.
 METER_MAX_KWH = Decimal("999999.999")
 _KWH = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,3})?")
+KWH_PATTERN = "^ *" + _KWH.pattern + " *$"  # the text _kwh_value reads, as a JSON Schema pattern (the API documents)
 KWH_RULE = "kWh as the meter shows them: up to 6 digits and 3 decimals, e.g. 12345.6"
 MIN_HOUSE_KW = 10  # the least a house is allowed to draw on average between two readings
 
@@ -69,7 +70,7 @@ def _kwh_value(value: Any, what: str) -> Decimal:
         value = str(value)
     if not isinstance(value, str):
         raise LedgerError(f"{what} {value!r}: give it as text, {KWH_RULE}")
-    text = value.strip()
+    text = value.strip(" ")
     if not _KWH.fullmatch(text):
         raise LedgerError(f"{what} {value[:40]!r}: expected {KWH_RULE}")
     return Decimal(text)
