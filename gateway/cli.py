@@ -45,9 +45,24 @@ def build_parser(modules: tuple[str, ...] = COMMAND_MODULES, prog: str = "powerg
     return parser
 
 
+def not_utf8(argv: list[str]) -> str | None:
+    """Which argument is not UTF-8 text, in words, or None. Python hands bytes it cannot decode over
+    as lone surrogates, which SQLite cannot store: refused here, before any command runs."""
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            after = f" (after {argv[i - 1]})" if i and argv[i - 1].startswith("-") else ""
+            return f"argument {ascii(arg)}{after} is not UTF-8 text; set the terminal to UTF-8 and type it again"
+    return None
+
+
 def main(argv: list[str] | None = None, *, modules: tuple[str, ...] = COMMAND_MODULES, prog: str = "powergw") -> int:
     """Parse, set up logging, run the handler; a PowerGwError is one line and exit code 2."""
     parser = build_parser(modules, prog)
+    bad = not_utf8(sys.argv[1:] if argv is None else argv)
+    if bad is not None:
+        parser.error(bad)
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     if args.command in CHATTY:

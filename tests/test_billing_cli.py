@@ -133,6 +133,9 @@ def test_pay_and_balance(capsys, setup):
         (["--amount", "50000.01"], "more than the limit of ₹50,000.00"),
         (["--amount", "100", "--currency", "USD"], "only INR"),
         (["--amount", "ten"], "expected rupees"),
+        (["--amount", "1e3"], "expected rupees as digits"),
+        (["--amount", "1_000"], "expected rupees as digits"),
+        (["--amount", "١٠٠"], "expected rupees as digits"),
         (["--amount", "100", "--bill", "9"], "no bill #9"),
         (["--amount", "10.999", "--upi"], "at most 2 decimal places"),
         (["--confirm", "nope"], "no payment with key 'nope'"),
@@ -145,6 +148,12 @@ def test_pay_bad_input_records_nothing(capsys, setup, argv, message):
     store = open_store(db)
     assert Ledger(store).payments() == []
     store.close()
+
+
+def test_pay_takes_an_amount_written_with_indian_commas(capsys, setup):
+    cfg, _ = setup
+    code, out, _ = run(capsys, "pay", "-c", cfg, "--amount", "12,500.50")
+    assert code == 0 and "payment #1 of ₹12,500.50 recorded" in out
 
 
 def test_upi_needs_a_vpa(capsys, tmp_path):
