@@ -69,11 +69,11 @@ def _gateway_db_args(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from gateway.app import open_store
+    from gateway.app import existing_database, open_store
     from gateway.config import load_config
 
     config = load_config(args.config)
-    return config, open_store(args.db or config.gateway.db, config.gateway.timezone)
+    return config, open_store(existing_database(args.db, config), config.gateway.timezone)
 
 
 def cmd_register(args: argparse.Namespace) -> int:

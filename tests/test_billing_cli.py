@@ -22,6 +22,7 @@ def setup(tmp_path):
         f'[billing]\nmeter_reading_date = "{START}"\nbudget_inr = 1000\nupi_vpa = "tnpdcl@sbi"\n'
         'upi_payee_name = "TNPDCL Chennai"\nmax_payment_inr = 50000\nholiday_state = ""\n'
     )
+    open_store(db).close()  # what `powergw migrate` does at install: the CLI never makes a database
     return cfg, db
 
 
@@ -158,6 +159,7 @@ def test_pay_takes_an_amount_written_with_indian_commas(capsys, setup):
 def test_upi_needs_a_vpa(capsys, tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[gateway]\ndb = "{tmp_path / "gw.db"}"\n')
+    open_store(tmp_path / "gw.db").close()
     code, _, err = run(capsys, "pay", "-c", cfg, "--amount", "10", "--upi")
     assert code == 2 and "UPI address '': expected a VPA" in err
 

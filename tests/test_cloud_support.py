@@ -200,7 +200,8 @@ class FaultProxy:
 
     Faults: "pass", "http500", "http503" (Retry-After), "http429" (Retry-After), "slow" (waits
     `slow_s` before forwarding), "reset" (RST before forwarding), "reset_after" (forwards, the
-    server stores, then RST instead of the answer: the acknowledgement is lost).
+    server stores, then RST instead of the answer: the acknowledgement is lost). `outage(...)`
+    answers every request on every path with those faults in turn until `outage()` ends it.
     """
 
     def __init__(self, upstream_port: int, retry_after_s: int = 30, slow_s: float = 1.0):
@@ -208,6 +209,7 @@ class FaultProxy:
         self.retry_after_s = retry_after_s
         self.slow_s = slow_s
         self.faults: dict[str, deque[str]] = {}
+        self.standing: itertools.cycle | None = None
         self.seen: list[tuple[str, str, str]] = []  # (method, path, fault)
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -222,6 +224,11 @@ class FaultProxy:
         """Queue faults for the next requests to `path` (without its query string)."""
         with self.lock:
             self.faults.setdefault(path, deque()).extend(faults)
+
+    def outage(self, *faults: str) -> None:
+        """Every request gets these faults in turn (scripted ones first) until outage() with none."""
+        with self.lock:
+            self.standing = itertools.cycle(faults) if faults else None
 
     def close(self) -> None:
         self.closed = True
@@ -245,7 +252,7 @@ class FaultProxy:
                 method, path, headers, body = request
                 with self.lock:
                     queue = self.faults.get(path.split("?")[0])
-                    fault = queue.popleft() if queue else "pass"
+                    fault = queue.popleft() if queue else next(self.standing) if self.standing else "pass"
                     self.seen.append((method, path, fault))
                 if fault == "reset":
                     return _reset(conn)

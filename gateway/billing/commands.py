@@ -34,7 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p, db=False)
     p.set_defaults(func=cmd_tariffs)
 
-    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors")
+    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors",
+                       description="Record a meter reading or a real bill's units and compare them with what the sensors "
+                       "measured over the same period. Exit code 0 when they agree (or there is nothing to compare yet); "
+                       "1 when the gap is above [billing] meter_mismatch_pct (a meter_mismatch alert is raised too); "
+                       "2 on bad input (nothing is recorded).")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--reading", help="meter register reading in kWh, e.g. 12345.6")
     g.add_argument("--billed-units", help="units on the utility's bill for --from..--to")
@@ -84,9 +88,9 @@ def _config(args):
 
 
 def _open(args, config):
-    from ..app import open_store
+    from ..app import existing_database, open_store
 
-    return open_store(args.db or config.gateway.db, config.gateway.timezone)
+    return open_store(existing_database(args.db, config), config.gateway.timezone)
 
 
 def _now_ms(args, calendar) -> int:
@@ -132,10 +136,11 @@ def _bill_table(bill) -> str:
 
 def cmd_bill(args: argparse.Namespace) -> int:
     from .estimate import bill_options, cycle_estimate
-    from .tariff import compute_bill, slab_position
+    from .tariff import compute_bill, cycle_units, slab_position
     from .tariff_book import TariffBook
 
     config = _config(args)
+    units = cycle_units(args.units) if args.units is not None else None
     section = config.billing
     book = TariffBook.load(section.tariff_dir)
     name = args.tariff or section.tariff
@@ -145,7 +150,7 @@ def cmd_bill(args: argparse.Namespace) -> int:
         day = dt.date.fromisoformat(LocalCalendar(config.gateway.timezone).day(_now_ms(args, LocalCalendar(config.gateway.timezone))))
         tariff = book.in_force(name, day)
         options = bill_options(section)
-        bill = compute_bill(tariff, args.units, options)
+        bill = compute_bill(tariff, units, options)
         position = slab_position(lambda u: compute_bill(tariff, u, options), tariff.boundaries(), bill.units)
         if args.format == "json":
             out = bill.as_json() | {"tariff_effective_from": tariff.effective_from.isoformat(), "slab_position": position.message()}
