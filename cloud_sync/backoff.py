@@ -63,16 +63,17 @@ def retry_delay_s(
     rand: Callable[[], float],
     retry_after_s: float | None = None,
 ) -> float:
-    """Delay before retry number `attempt` (1 = first retry): "full jitter" exponential backoff.
+    """Delay before retry number `attempt` (1 = first retry): exponential backoff, "equal jitter".
 
-    A uniform draw in [base/2, min(cap, base * 2**(attempt-1))] spreads many gateways that lost the
-    same outage apart, so they do not all come back in the same second. A server's Retry-After is a
-    floor (it knows its load better than we do), still capped by a day so a bad header cannot park
-    the queue for good.
+    With ceiling = min(cap, base * 2**(attempt-1)), a uniform draw in [ceiling/2, ceiling]: the
+    jitter spreads many gateways that lost the same outage apart, so they do not all come back in
+    the same second, and the floor makes every step really wait (a draw from [base/2, ceiling]
+    can be a second at any attempt). A server's Retry-After is a floor (it knows its load better
+    than we do), still capped by a day so a bad header cannot park the queue for good.
     """
     attempt = max(1, attempt)
     ceiling = min(cap_s, base_s * 2.0 ** min(attempt - 1, 60))
-    floor = min(base_s / 2, ceiling)
+    floor = ceiling / 2
     delay = floor + (ceiling - floor) * rand()
     if retry_after_s is not None:
         delay = max(delay, min(retry_after_s, 86_400.0))

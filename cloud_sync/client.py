@@ -8,7 +8,9 @@ connect and read timeouts. Library errors are translated at this boundary: a net
 
 from __future__ import annotations
 
+import ipaddress
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,6 +33,20 @@ class ChangePage:
     changes: list[dict]
     cursor: int
     more: bool
+
+
+def plain_http_to_another_machine(url: str) -> bool:
+    """True for an http:// URL whose host is not this machine's loopback: a token sent there crosses the network in clear."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 class SyncClient:

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--url", required=True, help="base URL of the cloud API (https://...)")
     p.add_argument("--code", required=True, help="registration code the cloud issued for this household")
     p.add_argument("--name", default=socket.gethostname(), help="name of this gateway in the cloud (default: host name)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a plain http:// URL to another machine (the gateway's token then crosses the network in clear)")
     p.set_defaults(func=cmd_register)
 
     p = cloud_sub.add_parser(
@@ -39,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--payee-vpa", default="powergw@upi", help="UPI address payments are made to")
     p.add_argument("--payee-name", default="powergw", help="payee name shown by UPI apps")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
+    p.add_argument("--upload-listen", default="127.0.0.1:8701", metavar="HOST:PORT",
+                   help="the operator's model-upload listener, the only one taking bodies up to 32 MiB "
+                        "(default 127.0.0.1:8701, loopback only; 'off' for none)")
     p.set_defaults(func=cmd_serve)
 
     p = cloud_sub.add_parser("add-household", help="create a household in a cloud database and print a registration code")
@@ -52,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="one round (drain what is due, pull once), then exit")
     p.add_argument("--json", action="store_true", help="status as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--insecure", action="store_true",
+                   help="accept the registered plain http:// URL to another machine (the token then crosses the network "
+                        "in clear, from here and from the daemon)")
     p.set_defaults(func=cmd_sync)
 
 
@@ -61,17 +69,26 @@ def _gateway_db_args(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from gateway.app import open_store
+    from gateway.app import existing_database, open_store
     from gateway.config import load_config
 
     config = load_config(args.config)
-    return config, open_store(args.db or config.gateway.db, config.gateway.timezone)
+    return config, open_store(existing_database(args.db, config), config.gateway.timezone)
 
 
 def cmd_register(args: argparse.Namespace) -> int:
     import requests
 
-    from .client import SyncClient
+    from .client import SyncClient, plain_http_to_another_machine
+
+    plain = plain_http_to_another_machine(args.url)
+    if plain and not args.insecure:
+        print(f"powergw cloud register: {args.url} is plain HTTP: the gateway's token would cross the network in clear. "
+              "Use https://, or pass --insecure if you accept that (loopback needs neither).", file=sys.stderr)
+        return 2
+    if plain:
+        print(f"powergw cloud register: warning: {args.url} is plain HTTP; the token crosses the network in clear", file=sys.stderr)
+
     from gateway.store import transaction
 
     from .outbox import SyncState
@@ -92,6 +109,7 @@ def cmd_register(args: argparse.Namespace) -> int:
             state.set("token", answer["token"])
             state.set("gateway_id", answer.get("gateway_id", ""))
             state.set("household_id", answer.get("household_id", ""))
+            state.set("insecure_url", client.base_url if plain else "")  # what --insecure accepted, for every later sync
     finally:
         store.close()
     print(f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at {client.base_url}")
@@ -99,7 +117,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from .runtime import build_syncer, is_registered
+    from .runtime import accept_plain_http, build_syncer, is_registered, plain_http_refusal
 
     config, store = _open(args)
     section = config["cloud"]
@@ -109,6 +127,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return _print_status(syncer.status(), args.json)
         if not is_registered(store.conn):
             raise SyncError("this gateway is not registered: run `powergw cloud register --url URL --code CODE` first")
+        refusal = plain_http_refusal(store.conn, section)
+        if refusal and not args.insecure:
+            print(f"powergw sync: {refusal}", file=sys.stderr)
+            return 2
+        if refusal:
+            print(f"powergw sync: warning: {accept_plain_http(store.conn, section)} is plain HTTP; the token crosses the "
+                  "network in clear, from now on from the daemon too", file=sys.stderr)
         while True:
             result = _round(syncer, section.batch_size, progress=not args.no_progress)
             print(
@@ -161,6 +186,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .cloud_store import CloudStore
     from .server import ServerSettings, create_app, serve
 
+    from .server import parse_listen
+
+    try:
+        upload = parse_listen(args.upload_listen)
+    except ValueError as err:
+        print(f"powergw cloud serve: --upload-listen {err}", file=sys.stderr)
+        return 2
     settings = ServerSettings(
         admin_token=os.environ.get("POWERGW_CLOUD_ADMIN_TOKEN", ""),
         webhook_secret=os.environ.get("POWERGW_RAZORPAY_WEBHOOK_SECRET", ""),
@@ -169,9 +201,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
     )
     store = CloudStore(args.db)
-    print(f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect})", file=sys.stderr, flush=True)
+    uploads = f"; model uploads on http://{upload[0]}:{upload[1]}" if upload else ""
+    print(f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect}){uploads}", file=sys.stderr, flush=True)
     try:
-        serve(create_app(store, settings), args.host, args.port, threads=args.threads)
+        serve(create_app(store, settings), args.host, args.port, threads=args.threads, settings=settings, upload=upload)
+    except OSError as err:
+        print(f"powergw cloud serve: cannot listen: {err}", file=sys.stderr)
+        return 2
     finally:
         store.close()
     return 0

@@ -19,10 +19,14 @@ def sync_round(ctx: JobContext) -> int:
         return 0
     import requests
 
-    from .runtime import build_syncer, is_registered
+    from .runtime import build_syncer, is_registered, plain_http_refusal, refuse_sync
 
     conn = ctx.store.conn
     if not is_registered(conn):
+        return 0
+    refusal = plain_http_refusal(conn, section)
+    if refusal:
+        refuse_sync(conn, refusal, ctx.now_ms(), ctx.config)
         return 0
     with requests.Session() as session:
         result = build_syncer(conn, section, session=session, clock_ms=ctx.now_ms, config=ctx.config).run_once()

@@ -162,9 +162,11 @@ class Outbox:
             )
 
     def release_deferred(self, now_ms: int) -> int:
-        """Make every waiting event due now: the cloud answered again, so their backoff is over."""
+        """Make every waiting event due now with its attempts back at 0: the cloud answered again,
+        so the failures they counted are over."""
         with transaction(self.conn):
-            return self.conn.execute("UPDATE outbox SET next_attempt_ms = ? WHERE next_attempt_ms > ?", (now_ms, now_ms)).rowcount
+            return self.conn.execute("UPDATE outbox SET next_attempt_ms = min(next_attempt_ms, ?), attempts = 0 "
+                                     "WHERE next_attempt_ms > ? OR attempts > 0", (now_ms, now_ms)).rowcount
 
     def dead_letter(self, events: Sequence[OutboxEvent], status: int | None, reason: str, now_ms: int) -> None:
         """Move events the cloud refused for good to `outbox_dead`, in one transaction."""

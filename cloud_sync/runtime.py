@@ -22,7 +22,7 @@ from gateway.billing.ledger import Ledger
 from gateway.billing.ledger_wiring import ledger_listeners
 from gateway.config import Config
 
-from .client import SyncClient
+from .client import SyncClient, plain_http_to_another_machine
 from .model_updates import ModelInstaller
 from .outbox import Outbox, SyncState
 from .payments import apply_payment_confirmed
@@ -131,6 +131,43 @@ def build_syncer(
         models=model_installer(conn, section) if models is None else models,
         policy=policy_from(section),
     )
+
+
+def _cloud_url(conn: sqlite3.Connection, section: CloudSection) -> str:
+    return SyncState(conn).get("url") or section.url
+
+
+def plain_http_refusal(conn: sqlite3.Connection, section: CloudSection) -> str | None:
+    """Why this gateway must not send its token to the cloud it syncs with, or None.
+
+    A plain http:// URL to another machine carries the token in clear. It is used only once the
+    operator has accepted it with --insecure (`cloud register` or `sync`), which sync_state keeps
+    as `insecure_url` for that URL alone; loopback and https:// need nothing.
+    """
+    url = _cloud_url(conn, section)
+    if not plain_http_to_another_machine(url) or SyncState(conn).get("insecure_url") == url:
+        return None
+    return (f"{url} is plain HTTP to another machine: the gateway's token would cross the network in clear. "
+            "Register with an https:// URL, or accept it once with `powergw sync --insecure`.")
+
+
+def accept_plain_http(conn: sqlite3.Connection, section: CloudSection) -> str:
+    """Record the operator's --insecure for the URL this gateway syncs with; returns that URL."""
+    url = _cloud_url(conn, section)
+    SyncState(conn).set("insecure_url", url)
+    return url
+
+
+def refuse_sync(conn: sqlite3.Connection, reason: str, now_ms: int, config: Config | None = None) -> None:
+    """The daemon's round refused by `plain_http_refusal`: `sync status` shows the reason, and one
+    alert says it (a repeat only counts); logged when the reason is new, not every minute."""
+    state = SyncState(conn)
+    if state.get("last_error") != reason:
+        log.warning("cloud sync: %s", reason)
+    state.set("last_error", reason)
+    state.set("last_error_ms", now_ms)
+    alert_fn(conn, config)("sync_failing", "warning", f"cloud sync refused: {reason}", now_ms=now_ms,
+                           dedup_key="cloud_sync:plain_http")
 
 
 def is_registered(conn: sqlite3.Connection) -> bool:

@@ -1,8 +1,10 @@
 """The reference cloud API: a Flask app factory, served by waitress (`powergw cloud serve`).
 
-Every input is checked before it reaches the database; a bad request is answered 400 with the
-field named, 401/403 for tokens, 413 for oversize bodies, and never 500. Tokens are bearer
-tokens of 32 random bytes kept as SHA-256 hashes (see `cloud_store.token_hash` and docs).
+One table of operations (`routes`) drives routing, who may call each one, the checks of its
+query and JSON body, and the OpenAPI document at /v1/openapi.json. Every input is checked
+before it reaches the database; a bad request is answered 400 with the field named, 401/403 for
+tokens, 413 for oversize bodies, 415 for a body that is not JSON, and never 500. Tokens are
+bearer tokens of 32 random bytes kept as SHA-256 hashes (see `cloud_store.token_hash` and docs).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hmac
 import json
 import logging
 import re
+import threading
 import time
 import urllib.parse
 import uuid
@@ -20,10 +23,12 @@ from typing import Any, Callable
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import MetadataError
 from .cloud_store import Caller, CloudStore
 from .model_updates import parse_metadata
+from .openapi import document
 from .outbox import EVENT_KINDS
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ class ServerSettings:
     max_model_bytes: int = 32 << 20  # a model upload only; the shipped forest is 3 MB
     max_batch: int = 1000
     max_payload_bytes: int = 16 << 10
+    max_register_failures: int = 10  # per client address per 15 minutes: registration codes are 48-bit, typed by people
 
 
 class BadField(Exception):
@@ -114,7 +120,7 @@ def parse_event(item: Any, index: int, max_payload_bytes: int) -> tuple[str, str
     except ValueError:
         raise BadField(f"{where}.key", "expected a UUID in canonical lower-case form") from None
     kind = item.get("kind")
-    if kind not in EVENT_KINDS:
+    if not isinstance(kind, str) or kind not in EVENT_KINDS:  # [] or {} is unhashable: a TypeError in the lookup
         raise BadField(f"{where}.kind", f"expected one of {', '.join(EVENT_KINDS)}")
     created = integer(item.get("created_ms"), f"{where}.created_ms", lo=0, hi=MAX_MS)
     payload = item.get("payload")
@@ -140,15 +146,254 @@ def razorpay_signature(secret: str, raw: bytes) -> str:
     return hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
 
 
+class AttemptLimiter:
+    """At most `limit` failed attempts per key (a client address) within `window_ms`.
+
+    The attempt is counted before it is checked, so concurrent guesses cannot slip past the
+    count; `succeeded()` takes it back. In memory: a restart forgets it.
+    """
+
+    def __init__(self, clock_ms: Callable[[], int], limit: int = 10, window_ms: int = 15 * 60_000):
+        self.clock_ms = clock_ms
+        self.limit = limit
+        self.window_ms = window_ms
+        self._seen: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
+
+    def attempt(self, key: str) -> int:
+        """0 with the attempt counted, or the seconds until one may be tried."""
+        now = self.clock_ms()
+        with self._lock:
+            recent = [t for t in self._seen.get(key, ()) if t > now - self.window_ms]
+            if len(recent) >= self.limit:
+                self._seen[key] = recent
+                return max(1, (recent[0] + self.window_ms - now + 999) // 1000)
+            recent.append(now)
+            self._seen[key] = recent
+            if len(self._seen) > 10_000:
+                for k in [k for k, ts in self._seen.items() if not ts or ts[-1] <= now - self.window_ms]:
+                    del self._seen[k]
+        return 0
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            recent = self._seen.get(key)
+            if recent:
+                recent.pop()
+
+
+# ---- the table of operations -----------------------------------------------------------------
+
+ID_MAX = 2**63 - 1  # the largest row id either database holds
+VERSION = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"  # a model version: one path segment, never "." or ".."
+_TEXT = "^[^\\u0000-\\u001f\\u007f]*$"  # what `text()` takes: no control characters
+
+
+def _str(max_len: int, doc: str, *, nullable: bool = False, **extra: Any) -> dict:
+    """A text field as `text()` checks it: 1 to `max_len` characters, no control characters."""
+    return {"type": ["string", "null"] if nullable else "string", "minLength": 1, "maxLength": max_len,
+            "pattern": _TEXT, "description": doc, **extra}
+
+
+def _int(lo: int, hi: int, doc: str, *, nullable: bool = False) -> dict:
+    return {"type": ["integer", "null"] if nullable else "integer", "minimum": lo, "maximum": hi, "description": doc}
+
+
+def _fields(required: tuple[str, ...], **props: dict) -> dict:
+    """A JSON object body of exactly these fields: `checked_body` refuses any other (400 naming it)."""
+    return {"type": "object", "properties": props, "required": list(required), "additionalProperties": False}
+
+
+def _answer(**props: dict) -> dict:
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+_ID = {"type": "integer", "minimum": 1}
+_ROWS = {"type": "array", "items": {"type": "object"}}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A whole-number query parameter: its bounds and its value when left out."""
+
+    name: str
+    lo: int
+    hi: int
+    default: int
+    doc: str
+
+
+_CURSOR = Query("cursor", 0, MAX_MS, 0, "the `cursor` of the previous page; 0 from the start")
+_AFTER = Query("after", 0, MAX_MS, 0, "only events stored after the one with this id")
+_LIMIT = Query("limit", 1, 1000, 100, "at most this many")
+
+CALLERS = {
+    None: "anyone",
+    "gateway": "a registered gateway: the bearer token POST /v1/register gave it",
+    "household": "a gateway of the household in the path (403 for another household's)",
+    "admin": "the operator: the bearer token in POWERGW_CLOUD_ADMIN_TOKEN",
+    "razorpay": "Razorpay: the body signed with the webhook secret (POWERGW_RAZORPAY_WEBHOOK_SECRET)",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation of the API. Routing, who may call it, its query and body checks and the OpenAPI
+    document (cloud_sync.openapi) are all read from these rows, so they cannot drift apart."""
+
+    method: str
+    path: str  # a Flask rule; <id:name> is a row id from 1 to ID_MAX, <name> a model version
+    view: str  # the view's name in create_app, and the operationId
+    summary: str
+    caller: str | None  # a key of CALLERS
+    query: tuple[Query, ...] = ()
+    body: dict | None = None  # a JSON body (415 otherwise), checked by `checked_body` before the view runs
+    raw_body: tuple[str, dict] | None = None  # a body the view reads itself: (media type, schema), for the document
+    headers: tuple[tuple[str, dict], ...] = ()  # request headers the view requires: (name, schema)
+    status: tuple[int, ...] = (200,)  # success statuses
+    answer: dict | None = None  # JSON schema of a success body in JSON
+    produces: str = "application/json"
+    answer_headers: tuple[str, ...] = ()  # headers every success answer carries
+    errors: tuple[int, ...] = ()  # refusals beyond those every operation of its kind gives (cloud_sync.openapi)
+
+    def path_params(self) -> list[tuple[str, dict]]:
+        """(name, JSON schema) of each parameter in the path, as its converter takes it."""
+        return [(name, {"type": "integer", "minimum": 1, "maximum": ID_MAX} if converter == "id"
+                 else {"type": "string", "pattern": f"^{VERSION}$"})
+                for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", self.path)]
+
+    def who(self) -> str:
+        return CALLERS[self.caller]
+
+
+def routes(settings: ServerSettings) -> tuple[Route, ...]:
+    """The API's operations, with the limits `settings` sets."""
+    event = _fields(
+        ("key", "kind", "created_ms", "payload"),
+        key={"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+             "description": "idempotency key: a UUID in canonical lower-case form; a key stored before is answered as duplicate"},
+        kind={"type": "string", "enum": list(EVENT_KINDS)},
+        created_ms=_int(0, MAX_MS, "when the gateway made the event, UTC milliseconds"),
+        payload={"type": "object", "description": f"at most {settings.max_payload_bytes} bytes as JSON"},
+    )
+    return (
+        Route("GET", "/v1/health", "health", "Liveness", None, answer=_answer(status={"const": "ok"})),
+        Route("GET", "/v1/openapi.json", "openapi", "This document", None, answer={"type": "object"}),
+        Route("POST", "/v1/register", "register", "Spend a one-time registration code for a gateway token "
+              f"(at most {settings.max_register_failures} failures per client address per 15 minutes, then 429)", None,
+              body=_fields(("code",), code=_str(64, "the household's registration code"),
+                           name=_str(100, "the gateway's name", default="gateway")),
+              status=(201,), answer=_answer(gateway_id=_ID, household_id=_ID, token={"type": "string"}), errors=(403, 429)),
+        Route("POST", "/v1/events", "post_events", "Store a batch of events, each once per household and key", "gateway",
+              body=_fields(("events",), events={"type": "array", "minItems": 1, "maxItems": settings.max_batch, "items": event}),
+              answer=_answer(new={"type": "array", "items": {"type": "string"}}, duplicate={"type": "array", "items": {"type": "string"}})),
+        Route("GET", "/v1/changes", "get_changes", "Changes for this gateway's household after a cursor, oldest first", "gateway",
+              query=(_CURSOR, _LIMIT),
+              answer=_answer(changes={"type": "array", "items": _answer(seq=_ID, type={"type": "string"}, data={"type": "object"},
+                                                                         created_ms={"type": "integer"})},
+                             cursor={"type": "integer", "minimum": 0}, more={"type": "boolean"})),
+        Route("GET", "/v1/models/<version>", "get_model", "A published theft model's file (model.onnx)", "gateway",
+              produces="application/octet-stream", answer_headers=("X-Content-SHA256",)),
+        *(Route("GET", f"/v1/households/<id:household_id>/{name}", name, f"The household's {what}, oldest first", "household",
+                query=(_AFTER, _LIMIT), answer=_answer(**{name: _ROWS}))
+          for name, what in (("bills", "closed bills"), ("feedback", "alert feedback"))),
+        Route("GET", "/v1/households/<id:household_id>/payments", "payments",
+              "The household's payments: recorded by the gateway, and confirmed in the cloud", "household",
+              query=(_LIMIT,), answer=_answer(gateway=_ROWS, cloud=_ROWS)),
+        Route("POST", "/v1/households/<id:household_id>/payment-orders", "payment_order",
+              "Open a payment order for a bill, with its UPI deep link", "household",
+              body=_fields(("bill_id", "amount_paise"), bill_id=_str(100, "the bill paid"),
+                           amount_paise=_int(100, MAX_PAISE, "amount in paise (at least ₹1)")),
+              status=(201,), answer=_answer(order_id={"type": "string"}, amount_paise={"type": "integer"}, upi_intent={"type": "string"})),
+        Route("POST", "/v1/webhooks/razorpay", "razorpay_webhook",
+              "Razorpay's payment.captured: confirms the order's payment once (404 until a webhook secret is set)", "razorpay",
+              raw_body=("application/json", {"type": "object"}),
+              headers=(("X-Razorpay-Signature", {"type": "string", "description": "hex HMAC-SHA256 of the body"}),
+                       ("X-Razorpay-Event-Id", _str(100, "the provider's event id; a repeat has no effect"))),
+              answer={"type": "object", "properties": {"status": {"enum": ["ok", "duplicate", "ignored"]}, "reason": {"type": "string"}},
+                      "required": ["status"]},
+              errors=(404,)),
+        Route("POST", "/v1/admin/households", "add_household", "Add a household; answers its first registration code", "admin",
+              body=_fields(("name",), name=_str(200, "the household's name")), status=(201,),
+              answer=_answer(household_id=_ID, registration_code={"type": "string"})),
+        Route("POST", "/v1/admin/households/<id:household_id>/registration-codes", "add_code",
+              "A new registration code for a household (single use, valid 24 h)", "admin",
+              status=(201,), answer=_answer(registration_code={"type": "string"})),
+        Route("POST", "/v1/admin/households/<id:household_id>/counter-payments", "counter_payment",
+              "Record a payment made at the utility's counter: 201, or 200 for a reference recorded before", "admin",
+              body=_fields(("amount_paise", "reference"), bill_id=_str(100, "the bill paid, if known", nullable=True),
+                           amount_paise=_int(1, MAX_PAISE, "amount in paise"),
+                           reference=_str(100, "the counter's receipt number: once per household")),
+              status=(201, 200), answer=_answer(status={"enum": ["ok", "duplicate"]})),
+        Route("POST", "/v1/admin/tariffs", "publish_tariff", "Publish a tariff to one household, or to all", "admin",
+              body=_fields(("tariff",), household_id=_int(1, ID_MAX, "the household; null or left out for all", nullable=True),
+                           tariff={"type": "object", "minProperties": 1, "description": "the tariff, as the gateway's tariff files"}),
+              status=(201,), answer=_answer(seq=_ID), errors=(404,)),
+        Route("PUT", "/v1/admin/models/<version>", "publish_model",
+              f"Publish a theft model: multipart model (model.onnx) and metadata (its metadata.json); up to "
+              f"{settings.max_model_bytes >> 20} MiB on the upload listener only, versions immutable", "admin",
+              raw_body=("multipart/form-data", {"type": "object", "required": ["model", "metadata"], "properties": {
+                  "model": {"type": "string", "format": "binary"}, "metadata": {"type": "string", "description": "metadata.json"}}}),
+              status=(201,), answer=_answer(version={"type": "string"}, sha256={"type": "string"}, size_bytes={"type": "integer"},
+                                            path={"type": "string"}, metadata={"type": "object"}),
+              errors=(409,)),
+    )
+
+
+def checked_body(schema: dict, data: dict) -> dict:
+    """A JSON body's fields as `schema` (made by `_fields`) says: an unknown field or a bad value is
+    a BadField naming it; an optional field left out takes its default (None without one)."""
+    props = schema["properties"]
+    unknown = sorted(set(data) - set(props))
+    if unknown:
+        raise BadField(unknown[0], "unknown field")
+    out = {}
+    for name, spec in props.items():
+        if name not in data and name not in schema["required"]:
+            out[name] = spec.get("default")
+        else:
+            out[name] = _checked(spec, data.get(name), name)
+    return out
+
+
+def _checked(spec: dict, value: Any, field: str) -> Any:
+    types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+    if value is None and "null" in types:
+        return None
+    if "string" in types:
+        return text(value, field, max_len=spec["maxLength"])
+    if "integer" in types:
+        return integer(value, field, lo=spec["minimum"], hi=spec["maximum"])
+    if "object" in types:
+        if not isinstance(value, dict) or len(value) < spec.get("minProperties", 0):
+            raise BadField(field, "expected a non-empty object" if spec.get("minProperties") else "expected an object")
+        return value
+    if not isinstance(value, list) or len(value) < spec.get("minItems", 0):
+        raise BadField(field, "expected a non-empty list")
+    if len(value) > spec["maxItems"]:
+        raise BadField(field, f"more than {spec['maxItems']} in one request")
+    return value
+
+
+class IdConverter(IntegerConverter):
+    """A row id in a path: 1 to ID_MAX; anything else matches no route (404), never an OverflowError."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=ID_MAX)
+
+
 # ---- the app ---------------------------------------------------------------------------------
 
 
 def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *, clock_ms: Callable[[], int] | None = None) -> Flask:
-    """The cloud API over `store`; `clock_ms` is injectable for tests."""
+    """The cloud API over `store`, one view per row of `routes(settings)`; `clock_ms` is injectable for tests."""
     clock = clock_ms or (lambda: time.time_ns() // 1_000_000)
     app = Flask("powergw-cloud")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
+    app.url_map.converters["id"] = IdConverter
+    table = routes(settings)
+    openapi_doc = document(table, settings)
 
     def fail(status: int, error: str, field: str | None = None) -> Response:
         body: dict[str, Any] = {"error": error}
@@ -166,15 +411,16 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Response:
-        return fail(err.code or 500, err.description or err.name)
+        resp = fail(err.code or 500, err.description or err.name)
+        allow = dict(err.get_headers()).get("Allow")
+        if allow:  # a 405 names the methods the path takes
+            resp.headers["Allow"] = allow
+        return resp
 
     @app.errorhandler(Exception)
     def crash(err: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return fail(500, "internal error")
-
-    def body() -> dict:
-        return json_object(request.get_data(cache=True))
 
     def bearer() -> str | None:
         header = request.headers.get("Authorization", "")
@@ -207,90 +453,109 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
     def aborted(err: "_Abort") -> Response:
         return err.response
 
-    # -- registration --
+    def guarded(route: Route, view: Callable[..., Response]) -> Callable[..., Response]:
+        """`view` behind the row's caller check, with its query parameters and JSON body checked as keyword arguments."""
 
-    @app.post("/v1/register")
-    def register() -> Response:
-        data = body()
-        code = text(data.get("code"), "code", max_len=64)
-        name = text(data.get("name", "gateway"), "name", max_len=100)
-        result = store.register_gateway(code, name, clock())
+        def run(**path: Any) -> Response:
+            if route.caller == "gateway":
+                gateway()
+            elif route.caller == "household":
+                own_household(path["household_id"])
+            elif route.caller == "admin":
+                admin()
+            args: dict[str, Any] = {q.name: _query_int(q) for q in route.query}
+            unknown = sorted(set(request.args) - set(args))
+            if unknown:
+                raise BadField(unknown[0], f"unknown query parameter; known: {', '.join(args) or 'none'}")
+            if route.body is not None:
+                if request.mimetype != "application/json":
+                    return fail(415, "expected a JSON body (Content-Type: application/json)")
+                args["body"] = checked_body(route.body, json_object(request.get_data(cache=True)))
+            return view(**path, **args)
+
+        run.__name__ = route.view
+        return run
+
+    views: dict[str, Callable[..., Response]] = {}
+
+    def view(fn: Callable[..., Response]) -> Callable[..., Response]:
+        views[fn.__name__] = fn
+        return fn
+
+    # -- public --
+
+    @view
+    def health() -> Response:
+        return jsonify(status="ok")
+
+    @view
+    def openapi() -> Response:
+        return jsonify(openapi_doc)
+
+    registrations = AttemptLimiter(clock, limit=settings.max_register_failures)
+
+    @view
+    def register(body: dict) -> Response:
+        client = request.remote_addr or "unknown"
+        wait = registrations.attempt(client)
+        if wait:
+            resp = fail(429, f"too many failed registrations from this address; try again in {wait} s")
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        result = store.register_gateway(body["code"], body["name"], clock())
         if result is None:
             return fail(403, "registration code unknown, used or expired", "code")
+        registrations.succeeded(client)
         caller, token = result
         return jsonify(gateway_id=caller.gateway_id, household_id=caller.household_id, token=token), 201
 
-    # -- events --
+    # -- gateways --
 
-    @app.post("/v1/events")
-    def post_events() -> Response:
-        caller = gateway()
-        data = body()
-        items = data.get("events")
-        if not isinstance(items, list) or not items:
-            raise BadField("events", "expected a non-empty list")
-        if len(items) > settings.max_batch:
-            raise BadField("events", f"more than {settings.max_batch} events in one batch")
-        rows = [parse_event(item, i, settings.max_payload_bytes) for i, item in enumerate(items)]
-        new, dup = store.add_events(caller, rows, clock())
+    @view
+    def post_events(body: dict) -> Response:
+        rows = [parse_event(item, i, settings.max_payload_bytes) for i, item in enumerate(body["events"])]
+        new, dup = store.add_events(g.caller, rows, clock())
         return jsonify(new=new, duplicate=dup)
 
-    @app.get("/v1/changes")
-    def get_changes() -> Response:
-        caller = gateway()
-        cursor = _query_int("cursor", 0, 0, MAX_MS)
-        limit = _query_int("limit", 100, 1, 1000)
-        changes = store.changes(caller.household_id, cursor, limit + 1)
+    @view
+    def get_changes(cursor: int, limit: int) -> Response:
+        changes = store.changes(g.caller.household_id, cursor, limit + 1)
         more = len(changes) > limit
         changes = changes[:limit]
         return jsonify(changes=changes, cursor=changes[-1]["seq"] if changes else cursor, more=more)
 
-    @app.get("/v1/models/<version>")
+    @view
     def get_model(version: str) -> Response:
-        gateway()
         found = store.model(version)
         if found is None:
             return fail(404, f"no model version {version!r}")
         digest, data = found
         return Response(data, mimetype="application/octet-stream", headers={"X-Content-SHA256": digest})
 
-    # -- household read endpoints --
+    # -- a household's gateways --
 
-    def _events_of(household_id: int, kind: str, name: str) -> Response:
-        own_household(household_id)
-        after = _query_int("after", 0, 0, MAX_MS)
-        limit = _query_int("limit", 100, 1, 1000)
-        return jsonify({name: store.events(household_id, kind, limit, after)})
+    @view
+    def bills(household_id: int, after: int, limit: int) -> Response:
+        return jsonify(bills=store.events(household_id, "bill_closed", limit, after))
 
-    @app.get("/v1/households/<int:household_id>/bills")
-    def bills(household_id: int) -> Response:
-        return _events_of(household_id, "bill_closed", "bills")
+    @view
+    def feedback(household_id: int, after: int, limit: int) -> Response:
+        return jsonify(feedback=store.events(household_id, "feedback", limit, after))
 
-    @app.get("/v1/households/<int:household_id>/feedback")
-    def feedback(household_id: int) -> Response:
-        return _events_of(household_id, "feedback", "feedback")
+    @view
+    def payments(household_id: int, limit: int) -> Response:
+        return jsonify(gateway=store.events(household_id, "payment_created", limit), cloud=store.cloud_payments(household_id, limit))
 
-    @app.get("/v1/households/<int:household_id>/payments")
-    def payments(household_id: int) -> Response:
-        own_household(household_id)
-        limit = _query_int("limit", 100, 1, 1000)
-        return jsonify(
-            gateway=store.events(household_id, "payment_created", limit), cloud=store.cloud_payments(household_id, limit)
-        )
-
-    @app.post("/v1/households/<int:household_id>/payment-orders")
-    def payment_order(household_id: int) -> Response:
-        own_household(household_id)
-        data = body()
-        bill_id = text(data.get("bill_id"), "bill_id", max_len=100)
-        amount = integer(data.get("amount_paise"), "amount_paise", lo=100, hi=MAX_PAISE)
+    @view
+    def payment_order(household_id: int, body: dict) -> Response:
+        bill_id, amount = body["bill_id"], body["amount_paise"]
         order_id = store.add_payment_order(household_id, bill_id, amount, clock())
         intent = upi_intent(settings.payee_vpa, settings.payee_name, order_id, amount, f"powergw bill {bill_id}")
         return jsonify(order_id=order_id, amount_paise=amount, upi_intent=intent), 201
 
-    # -- payment provider webhook --
+    # -- the payment provider --
 
-    @app.post("/v1/webhooks/razorpay")
+    @view
     def razorpay_webhook() -> Response:
         raw = request.get_data(cache=True)
         if not settings.webhook_secret:
@@ -326,55 +591,42 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
             )
         return jsonify(status="ok")
 
-    # -- admin (operator) endpoints --
+    # -- the operator --
 
-    @app.post("/v1/admin/households")
-    def add_household() -> Response:
-        admin()
-        name = text(body().get("name"), "name", max_len=200)
-        hid, code = store.add_household(name, clock())
+    def no_household(household_id: int) -> Response:
+        return fail(404, f"no household {household_id}")
+
+    @view
+    def add_household(body: dict) -> Response:
+        hid, code = store.add_household(body["name"], clock())
         return jsonify(household_id=hid, registration_code=code), 201
 
-    @app.post("/v1/admin/households/<int:household_id>/registration-codes")
+    @view
     def add_code(household_id: int) -> Response:
-        admin()
         if not store.household_exists(household_id):
-            return fail(404, f"no household {household_id}")
+            return no_household(household_id)
         return jsonify(registration_code=store.new_registration_code(household_id, clock())), 201
 
-    @app.post("/v1/admin/households/<int:household_id>/counter-payments")
-    def counter_payment(household_id: int) -> Response:
-        admin()
-        data = body()
+    @view
+    def counter_payment(household_id: int, body: dict) -> Response:
         if not store.household_exists(household_id):
-            return fail(404, f"no household {household_id}")
-        bill_id = text(data.get("bill_id"), "bill_id", max_len=100, optional=True)
-        amount = integer(data.get("amount_paise"), "amount_paise", lo=1, hi=MAX_PAISE)
-        reference = text(data.get("reference"), "reference", max_len=100)
-        created = store.record_counter_payment(household_id, bill_id, amount, reference, clock())
+            return no_household(household_id)
+        created = store.record_counter_payment(household_id, body["bill_id"], body["amount_paise"], body["reference"], clock())
         return jsonify(status="ok" if created else "duplicate"), 201 if created else 200
 
-    @app.post("/v1/admin/tariffs")
-    def publish_tariff() -> Response:
-        admin()
-        data = body()
-        hid = data.get("household_id")
-        if hid is not None:
-            hid = integer(hid, "household_id", lo=1, hi=MAX_MS)
-        tariff = data.get("tariff")
-        if not isinstance(tariff, dict) or not tariff:
-            raise BadField("tariff", "expected a non-empty object")
-        seq = store.publish_tariff(hid, tariff, clock())
-        return jsonify(seq=seq), 201
+    @view
+    def publish_tariff(body: dict) -> Response:
+        hid = body["household_id"]
+        if hid is not None and not store.household_exists(hid):
+            return no_household(hid)  # a tariff for nobody would sit in the change feed for ever
+        return jsonify(seq=store.publish_tariff(hid, body["tariff"], clock())), 201
 
-    @app.put("/v1/admin/models/<version>")
+    @view
     def publish_model(version: str) -> Response:
         """multipart/form-data: `model` (model.onnx) and `metadata` (its metadata.json, a file or a field)."""
-        admin()
         request.max_content_length = settings.max_model_bytes  # before the body is read
-        text(version, "version", max_len=64)
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", version):
-            raise BadField("version", "letters, digits, '.', '_' and '-' only")
+        if not re.fullmatch(VERSION, version):
+            raise BadField("version", "1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
         if request.mimetype != "multipart/form-data":
             raise BadField("body", "expected multipart/form-data with the model file as 'model' and its metadata.json as 'metadata'")
         part = request.files.get("model")
@@ -391,10 +643,11 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
             return fail(409, f"model version {version!r} exists; versions are immutable", "version")
         return jsonify(store.publish_model(version, data, metadata, clock())), 201
 
-    @app.get("/v1/health")
-    def health() -> Response:
-        return jsonify(status="ok")
-
+    if set(views) != {r.view for r in table}:  # a view without a row, or a row without a view
+        raise RuntimeError(f"cloud API views and routes differ: {sorted(set(views) ^ {r.view for r in table})}")
+    for route in table:
+        app.add_url_rule(route.path, endpoint=route.view, view_func=guarded(route, views[route.view]),
+                         methods=[route.method], provide_automatic_options=False)
     return app
 
 
@@ -406,13 +659,13 @@ class _Abort(Exception):
         self.response = response
 
 
-def _query_int(name: str, default: int, lo: int, hi: int) -> int:
-    value = request.args.get(name)
+def _query_int(q: Query) -> int:
+    value = request.args.get(q.name)
     if value is None:
-        return default
+        return q.default
     if not value.isascii() or not value.isdigit():
-        raise BadField(name, "expected a whole number")
-    return integer(int(value), name, lo=lo, hi=hi)
+        raise BadField(q.name, "expected a whole number")
+    return integer(int(value), q.name, lo=q.lo, hi=q.hi)
 
 
 def _path(data: dict, keys: tuple[str, ...]) -> dict:
@@ -424,8 +677,85 @@ def _path(data: dict, keys: tuple[str, ...]) -> dict:
     return node
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
-    """Serve with waitress (a production WSGI server, pure Python) until interrupted."""
-    import waitress
+UPLOAD_PATH = re.compile(r"/v1/admin/models/[^/]+")
 
-    waitress.serve(app, host=host, port=port, threads=threads, ident="powergw-cloud", clear_untrusted_proxy_headers=True)
+
+def uploads_only(app: Any) -> Callable:
+    """`app` limited to model uploads (and /v1/health): what the operator's upload listener serves."""
+
+    def wsgi(environ: dict, start_response: Callable) -> Any:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if (method == "PUT" and UPLOAD_PATH.fullmatch(path)) or path == "/v1/health":
+            return app(environ, start_response)
+        body = json.dumps({"error": "this listener takes model uploads only: PUT /v1/admin/models/<version>"}).encode()
+        start_response("404 NOT FOUND", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return wsgi
+
+
+class CloudServer:
+    """The API's waitress listener and, if asked, the operator's model-upload listener, on one loop.
+
+    waitress caps a body per server, before any route is chosen, and refuses it (413) as it
+    arrives: from its Content-Length, or once a chunked body passes the cap. The API listener
+    takes `max_body_bytes` (1 MiB); only the upload listener, loopback by default, takes
+    `max_model_bytes`, so a stranger cannot make the server spool 32 MiB (or waitress's default
+    1 GiB) per request to disk.
+    """
+
+    def __init__(self, app: Any, settings: ServerSettings, host: str, port: int, *, threads: int = 8,
+                 upload: tuple[str, int] | None = None):
+        from waitress.server import create_server
+
+        common = {"threads": threads, "ident": "powergw-cloud", "clear_untrusted_proxy_headers": True}
+        self.map: dict = {}
+        self.api = create_server(app, map=self.map, host=host, port=port,
+                                 max_request_body_size=settings.max_body_bytes + 1, **common)
+        self.upload = None
+        if upload is not None:
+            try:
+                self.upload = create_server(uploads_only(app), map=self.map, _dispatcher=self.api.task_dispatcher,
+                                            host=upload[0], port=upload[1],
+                                            max_request_body_size=settings.max_model_bytes + 1, **common)
+            except OSError:
+                self.api.close()
+                raise
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.api.effective_host}:{self.api.effective_port}"
+
+    @property
+    def upload_url(self) -> str | None:
+        return None if self.upload is None else f"http://{self.upload.effective_host}:{self.upload.effective_port}"
+
+    def run(self) -> None:
+        """Serve both listeners until interrupted (they share one map, so one loop serves both)."""
+        self.api.run()
+
+    def close(self) -> None:
+        for server in (self.upload, self.api):
+            if server is not None:
+                server.close()
+        self.api.task_dispatcher.shutdown()
+
+
+def parse_listen(value: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (or `off`) of the upload listener -> (host, port) or None; ValueError saying what is expected."""
+    if value == "off":
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: expected HOST:PORT (e.g. 127.0.0.1:8701) or off")
+    return host.strip("[]"), int(port)
+
+
+def serve(app: Flask, host: str, port: int, threads: int = 8, *, settings: ServerSettings = ServerSettings(),
+          upload: tuple[str, int] | None = None) -> None:
+    """Serve with waitress (a production WSGI server, pure Python) until interrupted."""
+    server = CloudServer(app, settings, host, port, threads=threads, upload=upload)
+    try:
+        server.run()
+    finally:
+        server.close()

@@ -3,6 +3,13 @@
 Everything outside is injected: the outbox and state (one SQLite connection), the HTTP client, a
 clock, a random source, an alert function and the change handlers. Nothing here sleeps; the
 caller decides when the next round runs (`next_round_in_s`).
+
+Backoff belongs to the cloud, not to each event: every request the cloud fails (network, 5xx,
+429/503) adds one to `outage_failures` in sync_state and holds the whole queue for
+`retry_delay_s(outage_failures)`, one jittered draw; any answer from the cloud (a batch taken, a
+page of changes) ends the outage: the count and the hold go back to zero and every waiting event
+is due at once, so the queue drains at full speed. Only an event the cloud answered for but did
+not acknowledge backs off on its own attempts.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ class RoundResult:
     pulled: int = 0
     errors: list[str] = field(default_factory=list)
     auth_failed: bool = False
+    held: bool = False  # the round sent nothing: the queue waits out a failing cloud's backoff
+    cloud_failed: bool = False  # the cloud failed a request in this round (it now holds the queue)
 
 
 class StateAlerts:
@@ -100,9 +109,9 @@ class Syncer:
         """Send due events batch by batch until none is due or the cloud says stop."""
         result = RoundResult()
         batches = 0
-        released = False
-        if self.clock_ms() < self._hold_until_ms():
-            return result  # the cloud asked us to wait (Retry-After) or is down: the whole queue waits
+        if self.held():
+            result.held = True  # the cloud asked us to wait (Retry-After) or is down: the whole queue waits
+            return result
         while max_batches is None or batches < max_batches:
             events = self.outbox.due(self.clock_ms(), self.policy.batch_size)
             if not events:
@@ -110,12 +119,11 @@ class Syncer:
             batches += 1
             if not self._send(events, result, progress):
                 break
-            if not released and result.acknowledged:
-                # The cloud takes events again: events still waiting out a backoff from the
-                # outage go now, not one by one as their jittered delays expire.
-                self.outbox.release_deferred(self.clock_ms())
-                released = True
         return result
+
+    def held(self) -> bool:
+        """True while the queue waits out the backoff of a failing cloud."""
+        return self.clock_ms() < self._hold_until_ms()
 
     def _send(self, events: list[OutboxEvent], result: RoundResult, progress: Callable[[int], None] | None) -> bool:
         """Send one batch; False when the round must stop (the server is unwell or refuses us)."""
@@ -123,7 +131,7 @@ class Syncer:
         try:
             ack = self.client.post_events([e.wire() for e in events])
         except TransientError as err:
-            self._defer(events, str(err), err.retry_after_s, result)
+            self._cloud_failed(events, str(err), err.retry_after_s, result)
             return False
         except AuthError as err:
             self._auth_failed(err, result)
@@ -146,24 +154,57 @@ class Syncer:
         missing = [e for e in events if e.key not in acked]
         now = self.clock_ms()
         self.state.set("last_success_ms", now)
+        self._cloud_answered()
         if missing:
-            self._defer(missing, "server did not acknowledge these keys", None, result)
+            self._defer(missing, "server did not acknowledge these keys", result)
         if progress is not None and acked:
             progress(len(acked))
         return not missing
 
-    def _defer(self, events: list[OutboxEvent], error: str, retry_after_s: float | None, result: RoundResult) -> None:
+    def _cloud_failed(self, events: list[OutboxEvent], error: str, retry_after_s: float | None, result: RoundResult) -> None:
+        """The cloud failed a request: one more failure in a row, and the whole queue waits one
+        backoff step of that count (not the shortest of each event's own delays, which with a
+        batch of 200 random draws is always about `backoff_base_s / 2`)."""
+        now = self.clock_ms()
+        p = self.policy
+        failures = int(self.state.get("outage_failures", "0") or 0) + 1
+        delay_ms = int(1000 * retry_delay_s(failures, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand,
+                                            retry_after_s=retry_after_s))
+        with transaction(self.outbox.conn):
+            self.state.set("outage_failures", failures)
+            self.state.set("hold_until_ms", now + delay_ms)
+        if events:
+            self.outbox.defer({e.key: delay_ms for e in events}, now, error)
+            result.deferred += len(events)
+        result.cloud_failed = True
+        self._error(error, result)
+        self._check_failing(error, now)
+
+    def _cloud_answered(self) -> None:
+        """The cloud answered: the outage is over, and what waited out its backoff is due now."""
+        if self.state.get("outage_failures", "0") in ("0", None) and not self._hold_until_ms():
+            return
+        now = self.clock_ms()
+        with transaction(self.outbox.conn):
+            self.state.set("outage_failures", 0)
+            self.state.set("hold_until_ms", 0)
+        self.outbox.release_deferred(now)
+
+    def _defer(self, events: list[OutboxEvent], error: str, result: RoundResult) -> None:
+        """Events the cloud answered for without acknowledging: each backs off on its own attempts."""
         now = self.clock_ms()
         p = self.policy
         delays = {
-            e.key: int(1000 * retry_delay_s(e.attempts + 1, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand, retry_after_s=retry_after_s))
+            e.key: int(1000 * retry_delay_s(e.attempts + 1, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand))
             for e in events
         }
         self.outbox.defer(delays, now, error)
-        # Not only this batch: every event waits, or the next batch would hit the same outage.
-        self.state.set("hold_until_ms", now + min(delays.values()))
         result.deferred += len(events)
         self._error(error, result)
+        self._check_failing(error, now)
+
+    def _check_failing(self, error: str, now: int) -> None:
+        p = self.policy
         last_ok = int(self.state.get("last_success_ms", "0") or 0)
         oldest = self.outbox.oldest_created_ms() or now
         if now - max(last_ok, oldest) >= p.failing_after_ms:
@@ -213,9 +254,13 @@ class Syncer:
             except AuthError as err:
                 self._auth_failed(err, result)
                 return result
+            except TransientError as err:
+                self._cloud_failed([], str(err), err.retry_after_s, result)
+                return result
             except SyncError as err:
                 self._error(str(err), result)
                 return result
+            self._cloud_answered()
             for change in page.changes:
                 try:
                     self._apply(change)
@@ -326,10 +371,14 @@ class Syncer:
         return int(cur.rowcount == 1 and status == "applied")
 
     def run_once(self, progress: Callable[[int], None] | None = None) -> RoundResult:
-        """Push what is due, then pull; pending changes that now have a handler are applied first."""
+        """Push what is due, then pull; pending changes that now have a handler are applied first.
+
+        While the queue is held nothing is sent at all (a pull against a down cloud is one more
+        request a fleet would hammer it with); after a failed push the pull waits too.
+        """
         self.replay_pending()
         result = self.push(progress)
-        if not result.auth_failed:
+        if not (result.auth_failed or result.held or result.cloud_failed):
             self.pull(result)
         return result
 

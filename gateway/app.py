@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import Config
-from .store import Store
+from .store import Store, StoreError
 
 MIGRATION_SETS: tuple[str, ...] = (
     "cloud_sync.outbox:migrations",
@@ -71,6 +71,33 @@ def migration_sets() -> list:
 def open_store(path: Path | str, timezone: str = "Asia/Kolkata", *, readonly: bool = False) -> Store:
     """The gateway's store with every part's tables migrated: use this, not Store() directly."""
     return Store(path, migrations=() if readonly else migration_sets(), timezone=timezone, readonly=readonly)
+
+
+class MissingDatabaseError(StoreError):
+    """A command that reads or records into the gateway's database was pointed at a file that does not exist."""
+
+
+def existing_database(db_arg: Path | str | None, config: Config) -> Path:
+    """The database a command works on (--db, else the config's [gateway] db), which must exist.
+
+    Only `run`, `demo` and `migrate` (the installer's first-time setup) create a database: a
+    payment, meter reading or registration written into a new file made by a typo would be lost
+    to the household, and its empty ledger would print a plausible ₹0.00.
+    """
+    path = Path(db_arg) if db_arg is not None else Path(config.gateway.db)
+    if path.is_file():
+        return path
+    if db_arg is not None:
+        origin = "given by --db"
+    elif config.source != "<defaults>":
+        origin = f"[gateway] db in {config.source}"
+    else:
+        origin = "the default [gateway] db; no --config given"
+    what = ", a directory" if path.is_dir() else ""
+    raise MissingDatabaseError(
+        f"no database at {path} ({origin}{what}); point at the gateway's database with --db FILE, or --config FILE "
+        "whose [gateway] db names it (`powergw run`, `demo` and `migrate` create a database; nothing else does)"
+    )
 
 
 @dataclass

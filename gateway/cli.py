@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import select
 import sys
 
 from . import PowerGwError, __version__
@@ -43,21 +45,62 @@ def build_parser(modules: tuple[str, ...] = COMMAND_MODULES, prog: str = "powerg
     return parser
 
 
+def not_utf8(argv: list[str]) -> str | None:
+    """Which argument is not UTF-8 text, in words, or None. Python hands bytes it cannot decode over
+    as lone surrogates, which SQLite cannot store: refused here, before any command runs."""
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            after = f" (after {argv[i - 1]})" if i and argv[i - 1].startswith("-") else ""
+            return f"argument {ascii(arg)}{after} is not UTF-8 text; set the terminal to UTF-8 and type it again"
+    return None
+
+
 def main(argv: list[str] | None = None, *, modules: tuple[str, ...] = COMMAND_MODULES, prog: str = "powergw") -> int:
     """Parse, set up logging, run the handler; a PowerGwError is one line and exit code 2."""
     parser = build_parser(modules, prog)
+    bad = not_utf8(sys.argv[1:] if argv is None else argv)
+    if bad is not None:
+        parser.error(bad)
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     if args.command in CHATTY:
         level = min(level, logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, not at exit, so a reader that went away is seen below
+        return code
     except PowerGwError as err:
         print(f"{prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise
+        # `powergw nodes | head`: the reader has what it wanted; what was recorded stays recorded.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as err:
+        # A file or device the user named that is missing or unreadable: the file and the reason
+        # are the message (-vv shows where).
+        if args.verbose >= 2:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{prog} {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _stdout_gone() -> bool:
+    """True when stdout is a pipe or socket whose reader has closed it (the BrokenPipeError is ours to swallow)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -230,6 +230,11 @@ class _Output:
             self._fh = sys.stdout.buffer
             return
         path = Path(target)
+        if not path.exists() and _under_dev(path):
+            # A port that is not there (unplugged, mistyped): a regular file in /dev would swallow
+            # every frame and look like success.
+            raise PowerGwError(f"--out {target}: no such serial port; plug the adapter in or pick one from "
+                               "`ls /dev/serial/by-id/` (a pty from socat works too)")
         if path.exists() and stat.S_ISCHR(path.stat().st_mode):
             import serial
 
@@ -257,6 +262,10 @@ class _Output:
             self._serial.close()
         elif self._fh is not None and self._fh is not sys.stdout.buffer:
             self._fh.close()
+
+
+def _under_dev(path: Path) -> bool:
+    return Path(os.path.abspath(path)).parts[:2] == ("/", "dev")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -333,14 +342,28 @@ def describe(item) -> str:
     return f"{type(item).__name__} {item}"
 
 
+def _mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode
+    except OSError:
+        return 0
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
     from .protocol import FrameDecoder
 
     decoder = FrameDecoder()
     seen = 0
+    path = Path(args.port)
+    until_eof = args.port == "-" or path.is_file() or stat.S_ISFIFO(_mode(path))
     if args.port == "-":
         reader = lambda: sys.stdin.buffer.read1(4096)  # noqa: E731
         closer = lambda: None  # noqa: E731
+    elif until_eof:
+        # A capture (`simulate --out FILE`, a FIFO): read it like stdin, to its end; pyserial's
+        # terminal settings do not apply to a file.
+        fh = open(path, "rb")
+        reader, closer = (lambda: fh.read1(4096)), fh.close
     else:
         import serial
 
@@ -353,7 +376,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     try:
         while True:
             data = reader()
-            if not data and args.port == "-":
+            if not data and until_eof:
                 break
             for item in decoder.feed(data):
                 print(describe(item), flush=True)
@@ -373,14 +396,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 def _open_readonly(args: argparse.Namespace):
     """The database of --db, else of the config's [gateway] db, read-only, in --timezone, else the
     config's [gateway] timezone (days of `usage` are the household's local days, as on its bills)."""
+    from .app import existing_database
     from .config import load_config
-    from .store import Store, StoreError
+    from .store import Store
 
-    gateway = load_config(args.config).gateway
-    db = Path(args.db) if args.db is not None else Path(gateway.db)
-    timezone = getattr(args, "timezone", None) or gateway.timezone
-    if not db.exists():
-        raise StoreError(f"no database at {db}")
+    config = load_config(args.config)
+    db = existing_database(args.db, config)
+    timezone = getattr(args, "timezone", None) or config.gateway.timezone
     return Store(db, timezone=timezone, readonly=True)
 
 

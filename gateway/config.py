@@ -79,6 +79,16 @@ class UiSection:
     enabled: bool = setting(True, doc="serve the dashboard from `powergw run`")
     host: str = setting("127.0.0.1", doc="address to listen on; 0.0.0.0 for the whole LAN")
     port: int = setting(8080, min=1, max=65535, doc="TCP port")
+    allowed_hosts: list[str] = setting(
+        default_factory=list,
+        doc="names the dashboard answers to besides localhost, this machine's addresses, its hostname and hostname.local "
+        "(e.g. a DNS name on your router); any other Host is refused (DNS rebinding)",
+    )
+
+    def validate(self) -> None:
+        for name in self.allowed_hosts:
+            if not name or any(c in name for c in "/:@ ") or name != name.strip():
+                raise ValueError(f"allowed_hosts: {name!r}: expected a host name such as 'powergw.home.arpa' (no port, no scheme)")
 
 
 SECTIONS: dict[str, str] = {

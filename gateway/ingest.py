@@ -266,6 +266,11 @@ class Ingest:
             )
         )
         self.live.update(r.node_id, r, ts, self.names.get(r.node_id))
+        if iv.kind == "baseline":
+            # A node's first counter (or a new base after a reset) is what every later crash is
+            # replayed from: commit that row now, not up to commit_interval_s later, or a gateway
+            # killed before its first commit forgets the counter and the energy counted since.
+            self.commit(ts, rollup=False)
         return iv
 
     def on_frame(self, frame: Hello | Log, ts: int, transport: str = "serial") -> None:

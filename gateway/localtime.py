@@ -7,11 +7,21 @@ place that turns them into local hours and dates.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = dt.timezone.utc
 _QUARTER_MS = 15 * 60_000
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_day(text: str) -> dt.date:
+    """A local date written YYYY-MM-DD, and only that (date.fromisoformat also takes 20260301 and
+    2026-W09-7); ValueError otherwise."""
+    if not isinstance(text, str) or not _ISO_DAY.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
 
 
 class LocalCalendar:

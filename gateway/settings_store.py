@@ -206,6 +206,17 @@ def describe(store: Any, config: Config) -> list[dict]:
 # ---- writing -----------------------------------------------------------------------------------
 
 
+def _budget_paise(value: Any) -> int:
+    """The budget as PUT /api/v1/budget reads it (billing.money.parse_budget: "1,500", "2500.50", 0 for none)."""
+    from .billing import PaymentError
+    from .billing.money import parse_budget
+
+    try:
+        return parse_budget(value, what=BUDGET_KEY)
+    except PaymentError as err:
+        raise SettingsError(str(err)) from None
+
+
 def apply_changes(store: Any, config: Config, set_values: dict[str, Any], reset: list[str], *, by: str, now_ms: int) -> Config:
     """Validate every change against the merged config, then write them all in one transaction.
 
@@ -217,10 +228,14 @@ def apply_changes(store: Any, config: Config, set_values: dict[str, Any], reset:
     for key in reset:
         editable_for(key)
     normalised: dict[str, Any] = {}
+    budget_paise = 0
     for key, value in set_values.items():
         e, node = editable_for(key)
         if value is None:
             raise SettingsError(f"{key}: a value is required; to go back to the config file, reset it")
+        if e.key == BUDGET_KEY:
+            budget_paise = _budget_paise(value)
+            value = budget_paise // 100  # whole rupees, as the file's key is checked; the store keeps the paise
         normalised[f"{e.key}.{node}" if node else e.key] = value
     after = {k: v for k, v in stored.items() if k not in {r.lower() if r.startswith("ble.") else r for r in reset}} | normalised
     # Only the sections that change are re-validated: the others are exactly as they were.
@@ -245,7 +260,7 @@ def apply_changes(store: Any, config: Config, set_values: dict[str, Any], reset:
                 conn.execute("DELETE FROM settings WHERE key = ?", (key.lower() if key.startswith("ble.") else key,))
         for key, value in normalised.items():
             if key == BUDGET_KEY:
-                for k, v in ((budget_meta, str(int(value) * 100)), (budget_meta + ".by", f"{by} {now_ms}")):
+                for k, v in ((budget_meta, str(budget_paise)), (budget_meta + ".by", f"{by} {now_ms}")):
                     conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                  (k, v))
                 continue

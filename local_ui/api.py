@@ -14,16 +14,20 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request, stream_with_context
+from werkzeug.routing import IntegerConverter
 
 from gateway import __version__
+from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
+from gateway.billing.reconcile import KWH_PATTERN
 from gateway.household import Household
 from gateway.node_identity import is_ble, same_node_map
 from gateway.ops import OpsError
@@ -77,12 +81,15 @@ class Param:
     minimum: int | None = None
     maximum: int | None = None
     required: bool = False
+    pattern: str | None = None  # a string's form, as the handler's parser reads it (documented; the handler checks)
+    min_length: int | None = None
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # Flask rule under /api/v1, e.g. "/alerts/<int:alert_id>"
+    path: str  # Flask rule under /api/v1, e.g. "/alerts/<id:alert_id>" (an id: 1 to 2**63 - 1)
     handler: Callable
     summary: str
     tag: str
@@ -93,6 +100,8 @@ class Endpoint:
     session_only: bool = False  # API tokens may not call it (users, tokens)
     produces: tuple[str, ...] = ("application/json",)
     headers: tuple[Param, ...] = ()
+    status: tuple[int, ...] = (200,)  # success statuses it answers
+    errors: tuple[int, ...] = ()  # refusals beyond those every endpoint of its kind can give (see openapi.py)
 
 
 # ---- input helpers --------------------------------------------------------------------------
@@ -142,9 +151,13 @@ def _body(schema: dict | None) -> dict:
         return {}
     if not request.is_json:
         raise ApiError(415, "expected a JSON body (Content-Type: application/json)")
-    data = request.get_json(silent=True)
+    try:
+        data = json.loads(request.get_data(cache=True), parse_constant=_not_json)
+    except (ValueError, RecursionError):  # RecursionError: '[' nested a thousand deep
+        raise ApiError(400, "expected a JSON object as the body (UTF-8)") from None
     if not isinstance(data, dict):
         raise ApiError(400, "expected a JSON object as the body")
+    _check_json(data, "body", 0)
     props = schema.get("properties", {})
     unknown = sorted(set(data) - set(props))
     if unknown:
@@ -161,6 +174,10 @@ def _body(schema: dict | None) -> dict:
         }.get(want if isinstance(want, str) else None, True)
         if value is not None and not ok:
             raise ApiError(400, f"field {name!r}: expected a {want}")
+        if isinstance(value, int) and not isinstance(value, bool) and want == "integer":
+            lo, hi = props[name].get("minimum", -(2**63)), props[name].get("maximum", 2**63 - 1)
+            if not lo <= value <= hi:
+                raise ApiError(400, f"field {name!r} = {value}: expected a whole number from {lo} to {hi}")
         allowed = props[name].get("enum")
         if allowed is not None and value is not None and value not in allowed:
             raise ApiError(400, f"field {name!r} = {value!r}: expected one of {', '.join(allowed)}")
@@ -169,21 +186,31 @@ def _body(schema: dict | None) -> dict:
     return data
 
 
-def money(name: str, value: Any, *, allow_zero: bool = False) -> Decimal:
-    """A rupee amount from JSON (a string like "1234.50" or a number): positive, at most 2 decimals."""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ApiError(400, f"{name}: expected an amount in rupees such as \"1250.50\"")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ApiError(400, f"{name} {value!r}: expected an amount in rupees such as \"1250.50\"") from None
-    if not amount.is_finite():
-        raise ApiError(400, f"{name} {value!r}: expected a finite amount")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ApiError(400, f"{name} {value}: expected more than 0")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ApiError(400, f"{name} {value}: at most 2 decimals (paise)")
-    return amount.quantize(Decimal("0.01"))
+MAX_JSON_DEPTH = 8  # the deepest body the API takes is settings' {"set": {key: value}}
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_json(value: Any, where: str, depth: int) -> None:
+    """Refuse a body nested deeper than MAX_JSON_DEPTH or holding text that is not Unicode (a lone
+    surrogate such as "\\ud800", which SQLite and argon2 cannot encode), naming the field."""
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(400, f"{where}: nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, f"field {where!r}: not valid Unicode text (a lone surrogate)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = key if where == "body" else f"{where}.{key}"
+            _check_json(key, name, depth + 1)
+            _check_json(item, name, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}[{i}]", depth + 1)
 
 
 def rupees(value: Any) -> str | None:
@@ -254,13 +281,38 @@ def _check_csrf(ep: Endpoint, p: Principal | None) -> None:
         raise ApiError(403, "missing or wrong CSRF token: GET /api/v1/session first and send its csrf as X-CSRF-Token")
 
 
+ID_MAX = 2**63 - 1  # SQLite's largest integer
+
+
+class IdConverter(IntegerConverter):
+    """A row id in a path: 1 to ID_MAX; anything else matches no route (404), never an OverflowError."""
+
+    def __init__(self, url_map) -> None:
+        super().__init__(url_map, min=1, max=ID_MAX)
+
+
 def register_api(app: Flask, ctx: UiContext) -> None:
+    app.url_map.converters["id"] = IdConverter
     for ep in ENDPOINTS:
         app.add_url_rule(PREFIX + ep.path, view_func=_wrap(ep), methods=[ep.method])
 
     @app.route(PREFIX + "/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def api_not_found(rest: str):
+        # This catch-all matches any method, so Flask's own 405 never happens: answer it here.
+        allowed = {ep.method for ep in ENDPOINTS if _matches(ep, rest)}
+        allowed |= {"HEAD"} if "GET" in allowed else set()
+        if allowed:
+            resp = jsonify(error={"status": 405, "message": f"{request.method} is not allowed on /api/v1/{rest}; "
+                                  f"allowed: {', '.join(sorted(allowed))}"})
+            resp.status_code = 405
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
+            return resp
         return jsonify(error={"status": 404, "message": f"no endpoint /api/v1/{rest}; see /api/v1/openapi.json"}), 404
+
+
+def _matches(ep: Endpoint, rest: str) -> bool:
+    pattern = re.sub(r"<id:\w+>", r"[1-9][0-9]{0,18}", re.escape(ep.path.lstrip("/")).replace(r"\<", "<").replace(r"\>", ">"))
+    return re.fullmatch(pattern, rest) is not None
 
 
 # ---- session, setup, users, tokens -----------------------------------------------------------
@@ -305,17 +357,25 @@ def _logged_in(ctx: UiContext, user: dict, status: int = 200) -> Response:
     return resp
 
 
+LOGIN_FREE_PER_ADDRESS = 10  # wrong logins from one address over every username before it waits
+
+
+def _too_many(wait: int, what: str) -> ApiError:
+    return ApiError(429, f"too many {what}; try again in {wait} s", {"Retry-After": str(wait)})
+
+
 def session_post(ctx: UiContext, args, body):
     username, password = body["username"], body["password"]
-    keys = (f"ip:{_client()}", f"user:{username.lower()}")
-    wait = ctx.limiter.retry_after_s(*keys)
+    # Per user at this address, and per address: never per user alone, or any device could lock
+    # the household's admin out everywhere.
+    pair = f"login:{username.lower()}@{_client()}"
+    wait = ctx.limiter.attempt(pair, (f"login-from:{_client()}", LOGIN_FREE_PER_ADDRESS))
     if wait:
-        raise ApiError(429, f"too many failed logins; try again in {wait} s", {"Retry-After": str(wait)})
+        raise _too_many(wait, "failed logins")
     user = ctx.accounts().verify(username, password)
     if user is None:
-        ctx.limiter.failed(*keys)
         raise ApiError(401, "wrong username or password")
-    ctx.limiter.succeeded(f"user:{username.lower()}")
+    ctx.limiter.succeeded(pair)
     return _logged_in(ctx, user)
 
 
@@ -329,16 +389,16 @@ def session_delete(ctx: UiContext, args, body):
 
 
 def setup_post(ctx: UiContext, args, body):
-    keys = (f"setup:{_client()}",)
-    wait = ctx.limiter.retry_after_s(*keys)
-    if wait:
-        raise ApiError(429, f"too many wrong setup codes; try again in {wait} s", {"Retry-After": str(wait)})
     accounts = ctx.accounts()
     if ctx.setup_code is None or accounts.count_admins():
         raise ApiError(409, "setup is done: an admin exists; log in instead")
+    key = f"setup:{_client()}"
+    wait = ctx.limiter.attempt(key)
+    if wait:
+        raise _too_many(wait, "wrong setup codes")
     if not same(body["code"].strip().upper(), ctx.setup_code):
-        ctx.limiter.failed(*keys)
         raise ApiError(403, "wrong setup code: use the code printed in the gateway's log")
+    ctx.limiter.succeeded(key)
     user = accounts.create_user(body["username"], body["password"], "admin", source="setup")
     ctx.setup_code = None
     return _logged_in(ctx, user, 201)
@@ -360,13 +420,21 @@ def users_delete(ctx, args, body, user_id: int):
 
 
 def password_put(ctx, args, body):
+    """A stolen session must not become a way to guess the password: limited like a login."""
     p = _principal()
     accounts = ctx.accounts()
+    key = f"password:{p.user_id}"
+    wait = ctx.limiter.attempt(key)
+    if wait:
+        raise _too_many(wait, "wrong current passwords")
     if accounts.verify(p.username, body["current_password"]) is None:
         raise ApiError(403, "current password is wrong")
-    accounts.set_password(p.user_id, body["new_password"])
+    ctx.limiter.succeeded(key)
+    revoked = accounts.set_password(p.user_id, body["new_password"])
     user = {"id": p.user_id, "username": p.username, "role": p.role}
-    return _logged_in(ctx, user)
+    resp = _logged_in(ctx, user)
+    resp.set_data(json.dumps(resp.get_json() | {"tokens_revoked": revoked}))
+    return resp
 
 
 def tokens_list(ctx, args, body):
@@ -432,17 +500,23 @@ def live_snapshot(ctx, args, body):
 
 
 def live_stream(ctx: UiContext, args, body):
-    if not ctx.open_stream():
-        raise ApiError(503, "too many live streams open; close a tab or use GET /api/v1/live/snapshot", {"Retry-After": "5"})
+    p = _principal()
+    owner = p.session_id or f"token:{p.token_id}"
+    refused = ctx.open_stream(owner)
+    if refused:
+        raise ApiError(503, refused, {"Retry-After": "5"})
     lifetime = args["seconds"] or ctx.stream_seconds
     live = ctx.live
+    # waitress reads on while the stream runs (channel_request_lookahead), so it sees the tab
+    # close: the slot is free within a tick, not at the next value or keep-alive written.
+    gone = request.environ.get("waitress.client_disconnected", lambda: False)
 
     def events():
         try:
             started = time.monotonic()
             last_stamp, last_sent = None, 0.0
             yield "retry: 2000\n\n"
-            while time.monotonic() - started < lifetime and not ctx.closing.is_set():
+            while time.monotonic() - started < lifetime and not ctx.closing.is_set() and not gone():
                 stamp = live.stamp()
                 if stamp != last_stamp:
                     last_stamp = stamp
@@ -454,7 +528,7 @@ def live_stream(ctx: UiContext, args, body):
                 ctx.closing.wait(0.2)
             yield "event: bye\ndata: {}\n\n"
         finally:
-            ctx.close_stream()
+            ctx.close_stream(owner)
 
     resp = Response(stream_with_context(events()), mimetype="text/event-stream")
     resp.headers["Cache-Control"] = "no-store"
@@ -674,8 +748,7 @@ def budget_get(ctx, args, body):
 
 
 def budget_put(ctx, args, body):
-    amount = money("amount", body["amount"], allow_zero=True)
-    return jsonify(_billing(ctx).set_budget(amount, by=_principal().username))
+    return jsonify(_billing(ctx).set_budget(body["amount"], by=_principal().username))
 
 
 def payments_list(ctx, args, body):
@@ -683,12 +756,13 @@ def payments_list(ctx, args, body):
 
 
 def payments_create(ctx, args, body):
-    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    key = request.headers.get("Idempotency-Key")
+    if key is None:  # the header, if sent, is the key (an empty one is refused, not replaced by the body's)
+        key = body.get("idempotency_key")
     if not key or not 8 <= len(key) <= 100:
         raise ApiError(400, "an Idempotency-Key header (8 to 100 characters) is required, so a retry records the payment once")
-    amount = money("amount", body["amount"])
     billing = _billing(ctx)
-    payment, created = billing.pay(amount, key=key, bill_id=body.get("bill_id"), method=body.get("method") or "upi",
+    payment, created = billing.pay(body["amount"], key=key, bill_id=body.get("bill_id"), method=body.get("method") or "upi",
                                    reference=body.get("reference"), by=_principal().username)
     return jsonify(payment=payment, created=created, balance=billing.balance()), 201 if created else 200
 
@@ -702,10 +776,10 @@ def balance_get(ctx, args, body):
 
 
 def upi_get(ctx, args, body):
-    amount = money("amount", args["amount"])
     billing = _billing(ctx)
+    billing.payment_amount(args["amount"])  # a bad amount is a 400 whether or not UPI is configured
     billing.upi_ready()
-    return jsonify(billing.upi(amount))
+    return jsonify(billing.upi(args["amount"]))
 
 
 # ---- CSV export ----------------------------------------------------------------------------------
@@ -860,7 +934,16 @@ def _meter(ctx: UiContext) -> MeterReadings:
 
 
 def meter_readings_list(ctx, args, body):
-    return jsonify(readings=_meter(ctx).list(limit=args["limit"] or 100))
+    meter = _meter(ctx)
+    return jsonify(readings=meter.list(limit=args["limit"] or 100), audit=meter.audit())
+
+
+def meter_reading_put(ctx, args, body, reading_id: int):
+    return jsonify(_meter(ctx).correct(reading_id, body["value"], by=_principal().username, note=(body.get("note") or "").strip()))
+
+
+def meter_reading_delete(ctx, args, body, reading_id: int):
+    return jsonify(_meter(ctx).delete(reading_id, by=_principal().username))
 
 
 def meter_readings_create(ctx, args, body):
@@ -884,6 +967,12 @@ def openapi_get(ctx, args, body):
 
 _LOGIN = {"type": "object", "required": ["username", "password"],
           "properties": {"username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}
+_AMOUNT = {"type": ["string", "integer"], "pattern": AMOUNT_PATTERN, "minimum": 1,
+           "description": "rupees, > 0: ASCII digits, at most 2 decimals, commas optional "
+           "(\"1500\", \"1,500.50\", \"1,23,456.78\"); a JSON float is refused"}
+_BUDGET = _AMOUNT | {"minimum": 0, "maximum": BUDGET_MAX_INR, "description": "rupees, e.g. \"2500.00\" or \"1,500\"; 0 turns it off"}
+_KWH = {"type": "string", "maxLength": 20, "pattern": KWH_PATTERN}
+_BILL_DAY = {"type": "string", "format": "date", "maxLength": 10}
 _COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
 _USAGE_PARAMS = (
     Param("period", doc="day, week (Mon-Sun), month, billing cycle or year containing `date`", enum=PERIODS),
@@ -910,73 +999,82 @@ _EXPORT_PARAMS = {
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/openapi.json", openapi_get, "This document", "meta", role=None),
     Endpoint("GET", "/session", session_get, "Who is logged in, the CSRF token to send on writes, and whether first-time setup is needed", "auth", role=None),
-    Endpoint("POST", "/session", session_post, "Log in (rate-limited: 5 failures per 15 min per address and per user)", "auth", role=None, body=_LOGIN, login_csrf=True),
+    Endpoint("POST", "/session", session_post, "Log in (rate-limited per user at an address and per address: after 5 failures (10 from one address over all users) each try waits 30 s, then 1, 2, 4, 8, 15 min: 429 with Retry-After)", "auth", role=None, body=_LOGIN, login_csrf=True, errors=(401, 429)),
     Endpoint("DELETE", "/session", session_delete, "Log out", "auth"),
     Endpoint("POST", "/setup", setup_post, "First-time setup: create the admin with the one-time code from the gateway's log", "auth", role=None, login_csrf=True,
              body={"type": "object", "required": ["code", "username", "password"], "properties": {
-                 "code": {"type": "string", "maxLength": 20}, "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}),
-    Endpoint("PUT", "/me/password", password_put, "Change your own password (ends your other sessions)", "auth",
+                 "code": {"type": "string", "maxLength": 20}, "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256}}}, status=(201,), errors=(409, 429)),
+    Endpoint("PUT", "/me/password", password_put, "Change your own password: ends your other sessions and revokes your API tokens (tokens_revoked says how many); "
+             "wrong current passwords are limited like logins", "auth",
              body={"type": "object", "required": ["current_password", "new_password"], "properties": {
-                 "current_password": {"type": "string", "maxLength": 256}, "new_password": {"type": "string", "maxLength": 256}}}, session_only=True),
+                 "current_password": {"type": "string", "maxLength": 256}, "new_password": {"type": "string", "maxLength": 256}}}, session_only=True, errors=(429,)),
     Endpoint("GET", "/users", users_list, "Dashboard users", "auth", role="admin", session_only=True),
     Endpoint("POST", "/users", users_create, "Add a user (admin or viewer)", "auth", role="admin", session_only=True,
              body={"type": "object", "required": ["username", "password"], "properties": {
                  "username": {"type": "string", "maxLength": 32}, "password": {"type": "string", "maxLength": 256},
-                 "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
-    Endpoint("DELETE", "/users/<int:user_id>", users_delete, "Remove a user (never the last admin)", "auth", role="admin", session_only=True),
+                 "role": {"type": "string", "enum": ["admin", "viewer"]}}}, status=(201,), errors=(409,)),
+    Endpoint("DELETE", "/users/<id:user_id>", users_delete, "Remove a user (never the last admin)", "auth", role="admin", session_only=True, errors=(409,)),
     Endpoint("GET", "/tokens", tokens_list, "API tokens (never their secret)", "auth", role="admin", session_only=True),
     Endpoint("POST", "/tokens", tokens_create, "Create an API token for scripts; the secret is shown once", "auth", role="admin", session_only=True,
              body={"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 64},
-                                                                          "role": {"type": "string", "enum": ["admin", "viewer"]}}}),
-    Endpoint("DELETE", "/tokens/<int:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
+                                                                          "role": {"type": "string", "enum": ["admin", "viewer"]}}}, status=(201,)),
+    Endpoint("DELETE", "/tokens/<id:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True),
     Endpoint("GET", "/overview", overview, "Live watts per node and of the whole house, today's units and cost, bill till date and "
-             "projection, open alerts, model status", "data"),
+             "projection, open alerts, model status", "data", errors=(503,)),
     Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, calibration", "data"),
     Endpoint("GET", "/live", live_stream, "Live readings as server-sent events (`event: live`), a new value within about a second", "data",
              params=(Param("seconds", "integer", "close the stream after this many seconds (default 300; EventSource reconnects)", minimum=1, maximum=3600),),
-             produces=("text/event-stream",)),
+             produces=("text/event-stream",), errors=(503,)),
     Endpoint("GET", "/live/snapshot", live_snapshot, "The latest live readings, once", "data"),
     Endpoint("GET", "/usage", usage, "Energy (kWh) per node per bucket for a period or a custom range, and the household's total ([billing] metered_nodes); CSV with format=csv", "data",
-             params=_USAGE_PARAMS, produces=("application/json", "text/csv")),
+             params=_USAGE_PARAMS, produces=("application/json", "text/csv"), errors=(404, 503)),
     Endpoint("GET", "/bill", bill_current, "This cycle: units and bill till date, projection, budget, slab position and breakdown", "billing"),
     Endpoint("GET", "/bills", bills_list, "Closed bills, newest first", "billing"),
     Endpoint("GET", "/budget", budget_get, "The budget in rupees per cycle", "billing"),
     Endpoint("PUT", "/budget", budget_put, "Set the budget (0 turns budget alerts off)", "billing", role="admin",
-             body={"type": "object", "required": ["amount"], "properties": {"amount": {"type": ["string", "number"], "description": "rupees, e.g. \"2500.00\""}}}),
+             body={"type": "object", "required": ["amount"], "properties": {"amount": _BUDGET}}),
     Endpoint("GET", "/payments", payments_list, "Payments, newest first", "billing", params=(_LIMIT,)),
     Endpoint("POST", "/payments", payments_create, "Record a payment (part or full); the Idempotency-Key header makes a retry record it once", "billing", role="admin",
-             headers=(Param("Idempotency-Key", required=True, doc="8 to 100 characters, unique per intended payment"),),
+             headers=(Param("Idempotency-Key", required=True, doc="8 to 100 characters, unique per intended payment", min_length=8, max_length=100),),
              body={"type": "object", "required": ["amount"], "properties": {
-                 "amount": {"type": ["string", "number"], "description": "rupees, > 0, at most 2 decimals"},
-                 "bill_id": {"type": "integer"}, "method": {"type": "string", "enum": ["upi", "cash", "card", "netbanking", "other"]},
-                 "reference": {"type": "string", "maxLength": 100}, "idempotency_key": {"type": "string", "maxLength": 100}}}),
-    Endpoint("POST", "/payments/<int:payment_id>/confirm", payment_confirm, "Confirm a pending (UPI) payment as received by the utility", "billing", role="admin"),
+                 "amount": _AMOUNT, "bill_id": {"type": "integer", "minimum": 1, "maximum": ID_MAX}, "method": {"type": "string", "enum": ["upi", "cash", "card", "netbanking", "other"]},
+                 "reference": {"type": "string", "maxLength": 100}, "idempotency_key": {"type": "string", "maxLength": 100}}}, status=(200, 201), errors=(404, 409)),
+    Endpoint("POST", "/payments/<id:payment_id>/confirm", payment_confirm, "Confirm a pending (UPI) payment as received by the utility", "billing", role="admin"),
     Endpoint("GET", "/payments/upi", upi_get, "The UPI payment link and QR code (SVG) for an amount to the utility's VPA", "billing",
-             params=(Param("amount", required=True, doc="rupees, > 0, at most 2 decimals"),)),
+             params=(Param("amount", required=True, doc="rupees, > 0, at most 2 decimals, commas optional", pattern=AMOUNT_PATTERN),)),
     Endpoint("GET", "/balance", balance_get, "Signed running balance: positive is owed, negative is credit", "billing"),
     Endpoint("GET", "/alerts", alerts_list, "Alerts newest first, with counts per state", "alerts", params=(
         Param("state", doc="one or more of open, ignored, raised, resolved (comma-separated)"),
         Param("kind", doc="one alert kind"),
         Param("node", doc="one node's id"),
         Param("since", "date", "only alerts seen on or after this local date"),
-        _LIMIT)),
-    Endpoint("GET", "/alerts/<int:alert_id>", alert_get, "One alert with its history of actions", "alerts"),
-    Endpoint("POST", "/alerts/<int:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<int:alert_id>/unignore", _act("unignore"), "Stop ignoring: take back an Ignore (the alert is open again; "
-             "for theft the next hourly check drops the Ignore's rule and what it taught the model)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<int:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT),
-    Endpoint("POST", "/alerts/<int:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT),
+        _LIMIT), errors=(503,)),
+    Endpoint("GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts", errors=(503,)),
+    Endpoint("POST", "/alerts/<id:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model this pattern is normal)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
+    Endpoint("POST", "/alerts/<id:alert_id>/unignore", _act("unignore"), "Stop ignoring: take back an Ignore (the alert is open again; "
+             "for theft the next hourly check drops the Ignore's rule and what it taught the model)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
+    Endpoint("POST", "/alerts/<id:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
+    Endpoint("POST", "/alerts/<id:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin", body=_COMMENT, errors=(409,)),
     Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still being learned, "
-             "and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, renewing, alert_state)", "data"),
+             "and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, renewing, alert_state)", "data", errors=(503,)),
     Endpoint("GET", "/meter-readings", meter_readings_list, "Meter readings and billed units entered, each with its gap to the sensors and any meter_mismatch alert", "billing",
-             params=(_LIMIT,)),
+             params=(_LIMIT,), errors=(503,)),
     Endpoint("POST", "/meter-readings", meter_readings_create, "Enter the meter's register reading (taken now) or a real bill's units for a period; compared with the sensors", "billing",
              role="admin", body={"type": "object", "properties": {
-                 "reading": {"type": "string", "maxLength": 20, "description": "meter register in kWh, e.g. \"12345.6\""},
-                 "billed_units": {"type": "string", "maxLength": 20, "description": "units on the utility's bill for from..to"},
-                 "from": {"type": "string", "maxLength": 10, "description": "first day of the billed period (YYYY-MM-DD)"},
-                 "to": {"type": "string", "maxLength": 10, "description": "the next meter-reading day, exclusive (YYYY-MM-DD)"},
-                 "note": {"type": "string", "maxLength": 200}}}),
+                 "reading": _KWH | {"description": "meter register in kWh as the meter shows it: "
+                                    "up to 6 digits and 3 decimals, e.g. \"12345.6\""},
+                 "billed_units": _KWH | {"description": "units on the utility's bill for from..to (same form)"},
+                 "from": _BILL_DAY | {"description": "first day of the billed period (YYYY-MM-DD, 2000 or later)"},
+                 "to": _BILL_DAY | {"description": "the next meter-reading day, exclusive (YYYY-MM-DD): after from, not after "
+                                    "today, at most 100 days after from"},
+                 "note": {"type": "string", "maxLength": 200}}}, status=(201,)),
+    Endpoint("PUT", "/meter-readings/<id:reading_id>", meter_reading_put, "Correct a meter reading's or billed units' kWh (a typo); "
+             "compared with the sensors again, the old value kept in the audit list", "billing", role="admin",
+             body={"type": "object", "required": ["value"], "properties": {
+                 "value": _KWH | {"description": "the right kWh, e.g. \"12345.6\""},
+                 "note": {"type": "string", "maxLength": 200}}}, errors=(503,)),
+    Endpoint("DELETE", "/meter-readings/<id:reading_id>", meter_reading_delete, "Delete a meter reading or billed units entered by "
+             "mistake; the next reading is compared again, an audit line keeps what it was", "billing", role="admin", errors=(503,)),
     *(Endpoint("GET", f"/export/{kind}.csv", _export(kind), f"CSV of {EXPORTS[kind][0]}, as `powergw export {kind}` writes it "
                "(local ISO 8601 times, exact Wh and rupees); a download (Content-Disposition: attachment)", "export",
                params=params, produces=("text/csv",)) for kind, params in _EXPORT_PARAMS.items()),
@@ -986,5 +1084,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body={"type": "object", "properties": {
                  "set": {"type": "object", "description": "e.g. {\"billing.tariff\": \"delhi-domestic\", \"ble.bindkeys.A4:CF:12:34:56:7A\": \"<32 hex>\"}; "
                          "secrets (email.password, ble.bindkeys.*) are write-only"},
-                 "reset": {"type": "array", "items": {"type": "string"}, "description": "keys to take from the config file again"}}}),
+                 "reset": {"type": "array", "items": {"type": "string"}, "description": "keys to take from the config file again"}}}, errors=(503,)),
 )

@@ -118,43 +118,65 @@ def check_role(role: object) -> str:
 
 
 class LoginLimiter:
-    """Sliding-window limit on failed logins per client address and per username.
+    """Failed attempts per key, with a delay that grows: the guard on logins, setup codes and
+    password changes.
 
+    A key is an address, or a user at an address, never a user alone: a stranger's wrong
+    passwords for `admin` lock out the stranger's address, not the household's admin everywhere.
+    A key's first `free` failures cost nothing; after that each attempt waits
+    `base_ms * 2**(failures - free)` (at most `max_ms`) from the last failure, so a guesser gets
+    5 tries, then one per 30 s, 1 min, 2 min, ... 15 min. A key forgets its failures `forget_ms`
+    after the last one. `attempt()` counts the attempt *before* the password is checked, so
+    concurrent guesses cannot slip past the count while argon2 runs; `succeeded()` forgives it.
     In memory on purpose: a restart forgets it, but a restart also costs an attacker seconds.
     """
 
-    def __init__(self, now_ms: Callable[[], int], failures: int = 5, window_ms: int = 15 * 60_000):
+    def __init__(self, now_ms: Callable[[], int], *, free: int = 5, base_ms: int = 30_000, max_ms: int = 15 * 60_000,
+                 forget_ms: int = 24 * 3_600_000):
         self.now_ms = now_ms
-        self.failures = failures
-        self.window_ms = window_ms
-        self._seen: dict[str, deque] = {}
+        self.free = free
+        self.base_ms = base_ms
+        self.max_ms = max_ms
+        self.forget_ms = forget_ms
+        self._seen: dict[str, list[int]] = {}  # key -> [failures, last failure ms]
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: int) -> deque:
-        q = self._seen.setdefault(key, deque())
-        while q and q[0] <= now - self.window_ms:
-            q.popleft()
-        return q
+    def delay_ms(self, failures: int, free: int | None = None) -> int:
+        """How long a key with this many failures waits after the last one."""
+        over = failures - (self.free if free is None else free)
+        return 0 if over < 0 else min(self.max_ms, self.base_ms << min(over, 30))
 
-    def retry_after_s(self, *keys: str) -> int:
-        """0 if a login may be tried now, else seconds until one may."""
-        now = self.now_ms()
-        with self._lock:
-            waits = [
-                (q[0] + self.window_ms - now + 999) // 1000
-                for q in (self._recent(k, now) for k in keys)
-                if len(q) >= self.failures
-            ]
-        return max(waits, default=0)
+    def _wait_ms(self, key: str, free: int, now: int) -> int:
+        state = self._seen.get(key)
+        if state is None:
+            return 0
+        if now - state[1] >= self.forget_ms:
+            del self._seen[key]
+            return 0
+        return max(0, state[1] + self.delay_ms(state[0], free) - now)
 
-    def failed(self, *keys: str) -> None:
+    def attempt(self, *keys: str | tuple[str, int]) -> int:
+        """0 with the attempt counted as a failure against every key, or the seconds to wait
+        (nothing counted). A key may come as (key, free failures) to allow it more than `free`."""
         now = self.now_ms()
+        pairs = [(k, self.free) if isinstance(k, str) else k for k in keys]
         with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
+            wait = max((self._wait_ms(k, free, now) for k, free in pairs), default=0)
+            if wait:
+                return (wait + 999) // 1000
+            for k, _ in pairs:
+                state = self._seen.setdefault(k, [0, now])
+                state[0] += 1
+                state[1] = now
             if len(self._seen) > 10_000:  # a scan over many names must not grow memory forever
-                for k in [k for k, q in self._seen.items() if not q]:
+                for k in [k for k, st in self._seen.items() if now - st[1] >= self.forget_ms]:
                     del self._seen[k]
+        return 0
+
+    def failures(self, key: str) -> int:
+        with self._lock:
+            state = self._seen.get(key)
+            return state[0] if state else 0
 
     def succeeded(self, *keys: str) -> None:
         with self._lock:
@@ -191,14 +213,18 @@ class Accounts:
             raise AuthError(f"username {username!r} is taken", 409) from None
         return {"id": cur.lastrowid, "username": username, "role": role}
 
-    def set_password(self, user_id: int, password: object, source: str = "ui") -> None:
+    def set_password(self, user_id: int, password: object, source: str = "ui") -> int:
+        """Set a new password; ends the user's sessions and revokes their API tokens (returns how many)."""
         check_password(password)
-        self.conn.execute(
-            "UPDATE ui_users SET password_hash = ?, password_source = ? WHERE id = ?",
-            (self.hasher.hash(password), source, user_id),
-        )
-        # A new password ends every other way in that the old one opened.
-        self.conn.execute("DELETE FROM ui_sessions WHERE user_id = ?", (user_id,))
+        with self.conn:
+            self.conn.execute(
+                "UPDATE ui_users SET password_hash = ?, password_source = ? WHERE id = ?",
+                (self.hasher.hash(password), source, user_id),
+            )
+            # A new password ends every other way in that the old one opened: a token made by
+            # someone who knew the old password is one of them.
+            self.conn.execute("DELETE FROM ui_sessions WHERE user_id = ?", (user_id,))
+            return self.conn.execute("DELETE FROM ui_tokens WHERE user_id = ?", (user_id,)).rowcount
 
     def delete_user(self, user_id: int) -> None:
         row = self.conn.execute("SELECT role FROM ui_users WHERE id = ?", (user_id,)).fetchone()

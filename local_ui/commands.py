@@ -32,7 +32,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if not 6 <= args.threads <= 64:
         print(f"powergw ui: --threads {args.threads}: expected 6 to 64")
         return 2
-    db = args.db or config.gateway.db
+    from gateway.app import existing_database
+
+    db = existing_database(args.db, config)  # the dashboard records settings and payments: never into a new file
     if args.live is None:
         from gateway.daemon import default_runtime_dir
 

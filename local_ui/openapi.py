@@ -19,7 +19,21 @@ def _param(p, where: str) -> dict:
         schema["minimum"] = p.minimum
     if p.maximum is not None:
         schema["maximum"] = p.maximum
-    return {"name": p.name, "in": where, "required": p.required, "description": p.doc, "schema": schema}
+    for key, value in (("pattern", p.pattern), ("minLength", p.min_length), ("maxLength", p.max_length)):
+        if value is not None:
+            schema[key] = value
+    doc = p.doc + (" (YYYY-MM-DD, a year from 2000 to 2100)" if p.type == "date" else "")
+    return {"name": p.name, "in": where, "required": p.required, "description": doc, "schema": schema}
+
+
+def _field(schema: dict, required: bool) -> dict:
+    """A body field as the API checks it: strings at most 500 characters unless said, a required one not empty."""
+    out = dict(schema)
+    if out.get("type") == "string":
+        out.setdefault("maxLength", 500)
+        if required:
+            out.setdefault("minLength", 1)
+    return out
 
 
 def document(endpoints, prefix: str) -> dict:
@@ -27,31 +41,44 @@ def document(endpoints, prefix: str) -> dict:
     for ep in endpoints:
         path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.path)
         params = [_param(p, "query") for p in ep.params] + [_param(p, "header") for p in ep.headers]
-        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
-                   for n in re.findall(r"<int:(\w+)>", ep.path)]
-        op: dict = {
-            "summary": ep.summary,
-            "tags": [ep.tag],
-            "operationId": ep.handler.__name__,
-            "responses": {
-                "200": {"description": "OK", "content": {m: {} for m in ep.produces}},
-                "400": _ERROR,
-            },
-        }
+        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+                   for n in re.findall(r"<id:(\w+)>", ep.path)]
+        responses: dict = {str(code): {"description": "OK" if code == 200 else "Created", "content": {m: {} for m in ep.produces}}
+                           for code in ep.status}
+        # Refusals by kind of endpoint, as api._wrap and the server give them; the rest from the table.
+        errors = {400, 405, *ep.errors}
+        if ep.role is not None:
+            errors |= {401, 403}
+        if ep.method != "GET":
+            errors.add(403)  # CSRF token or Origin
+        if ep.body:
+            errors |= {413, 415}  # past 64 KiB (waitress), not JSON
+        if "<id:" in ep.path or any(p.name == "node" for p in ep.params):
+            errors.add(404)  # no such row, or no such node
+        if ep.tag in ("billing", "export"):
+            errors.add(503)
+        for code in sorted(errors):
+            responses[str(code)] = _ERROR
+        if 413 in errors:  # refused by waitress as the body arrives, before the app: its own plain-text page
+            responses["413"] = {"description": "the body is larger than the dashboard takes (64 KiB)",
+                                "content": {**_ERROR["content"], "text/plain": {"schema": {"type": "string"}}}}
+        responses["405"] = {"description": "method not allowed on this path", "headers": {"Allow": {"schema": {"type": "string"}}},
+                            "content": _ERROR["content"]}
+        op: dict = {"summary": ep.summary, "tags": [ep.tag], "operationId": ep.handler.__name__, "responses": responses}
         if params:
             op["parameters"] = params
         if ep.body:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.body}}}
+            body = dict(ep.body) | {"additionalProperties": False}
+            required = set(body.get("required", ()))
+            body["properties"] = {name: _field(schema, name in required) for name, schema in body.get("properties", {}).items()}
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
         if ep.role is None:
             op["security"] = []
         else:
             op["x-role"] = ep.role
-            op["responses"].update({"401": _ERROR, "403": _ERROR})
         if ep.method != "GET":
             op["description"] = ("Browser sessions send the session's CSRF token as X-CSRF-Token; API tokens need none."
                                  if not ep.login_csrf else "Send the csrf from GET /session as X-CSRF-Token.")
-        if ep.tag in ("billing", "export"):
-            op["responses"]["503"] = _ERROR
         paths.setdefault(path, {})[ep.method.lower()] = op
     paths["/healthz"] = {"get": {"summary": "Liveness: the dashboard can read the database", "security": [],
                                  "responses": {"200": {"description": "OK"}}}}

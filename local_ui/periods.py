@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.localtime import iso_day
+
 PERIODS = ("day", "week", "month", "cycle", "year")
 RESOLUTIONS = ("minute", "hour", "day", "month")
 
@@ -102,7 +104,7 @@ def check_range(p: Period) -> None:
 
 def parse_date(name: str, value: str) -> dt.date:
     try:
-        d = dt.date.fromisoformat(value)
+        d = iso_day(value)
     except (TypeError, ValueError):
         raise PeriodError(f"{name} {value!r}: expected a date as YYYY-MM-DD") from None
     if not 2000 <= d.year <= 2100:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import ipaddress
 import logging
 import mimetypes
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -35,11 +37,58 @@ STATIC = Path(__file__).parent / "static"
 SESSION_COOKIE = "pgw_session"
 LOGIN_COOKIE = "pgw_login"
 DEFAULT_THREADS = 12  # each open live view holds one; at least 4 stay free for everything else
+# The largest request body, refused by waitress as it arrives (before any route runs and before
+# anything is spooled to a temp file): the API's JSON bodies are a few hundred bytes.
+MAX_BODY_BYTES = 64 * 1024
 COMPRESSIBLE = {".js", ".css", ".html", ".json", ".svg", ".webmanifest"}
 
 
 def _system_now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class HostCheck:
+    """Whether a request's Host header names this gateway: the defence against DNS rebinding.
+
+    A page on attacker.example whose name is made to resolve to the gateway sends its own name as
+    Host (and as Origin, which then matches). Only these pass: the configured names, localhost,
+    this machine's host name and hostname.local, and IP literals of this machine's own addresses
+    (an address is ours when a socket can bind to it, so a new DHCP lease needs no restart).
+    """
+
+    def __init__(self, names: tuple[str, ...] = (), hostname: str | None = None):
+        hostname = (hostname or socket.gethostname()).lower().rstrip(".")
+        self.names = frozenset({"localhost", hostname, hostname + ".local", *(n.lower().rstrip(".") for n in names)})
+        self._ours: set[str] = set()
+
+    def allows(self, host: str) -> bool:
+        name = host.lower()
+        if name.startswith("["):
+            name = name[1:name.find("]")] if "]" in name else name
+        elif name.count(":") == 1:
+            name = name.split(":", 1)[0]
+        name = name.rstrip(".")
+        if name in self.names or name in self._ours:
+            return True
+        try:
+            ip = ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        if ip.is_loopback or self._bindable(ip):
+            if len(self._ours) < 64:
+                self._ours.add(name)
+            return True
+        return False
+
+    @staticmethod
+    def _bindable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.bind((str(ip), 0))
+            return True
+        except OSError:
+            return False
 
 
 @dataclass
@@ -54,6 +103,7 @@ class UiContext:
     registry_root: Path | None = None
     offline_ms: int = 5 * 60_000
     max_streams: int = 8
+    streams_per_owner: int = 2  # one tab, and its reload overlapping the old stream's last seconds
     stream_seconds: float = 300.0
     setup_code: str | None = None
     calendar: LocalCalendar = field(init=False)
@@ -64,6 +114,7 @@ class UiContext:
     closing: threading.Event = field(default_factory=threading.Event)  # set by stop(): live streams end
     memo_ttl_ms: int = 15_000
     write_generation: int = 0  # bumped by every write through the API: cached answers go stale at once
+    hosts: HostCheck = field(default_factory=HostCheck)
 
     def __post_init__(self) -> None:
         self.calendar = LocalCalendar(self.timezone)
@@ -72,6 +123,7 @@ class UiContext:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._memo: dict = {}
+        self._stream_owners: dict[str, int] = {}
 
     def data_version(self) -> tuple:
         """Changes whenever ingest commits readings or rollups, or the API writes anything."""
@@ -119,16 +171,30 @@ class UiContext:
     def accounts(self) -> Accounts:
         return Accounts(self.store().conn, self.now_ms)
 
-    def open_stream(self) -> bool:
-        with self._lock:
-            if self.streams >= self.max_streams:
-                return False
-            self.streams += 1
-            return True
+    def open_stream(self, owner: str) -> str | None:
+        """Take a live-stream slot for `owner` (a session or a token): None, or why not.
 
-    def close_stream(self) -> None:
+        Each stream holds a server thread. A tab needs one (every live widget on the page shares
+        it), so one session may hold at most `streams_per_owner` and cannot shut others out.
+        """
+        with self._lock:
+            held = self._stream_owners.get(owner, 0)
+            if held >= self.streams_per_owner:
+                return f"this session already has {held} live streams open (at most {self.streams_per_owner}); close a tab"
+            if self.streams >= self.max_streams:
+                return "too many live streams open; close a tab or use GET /api/v1/live/snapshot"
+            self.streams += 1
+            self._stream_owners[owner] = held + 1
+            return None
+
+    def close_stream(self, owner: str) -> None:
         with self._lock:
             self.streams -= 1
+            left = self._stream_owners.get(owner, 1) - 1
+            if left > 0:
+                self._stream_owners[owner] = left
+            else:
+                self._stream_owners.pop(owner, None)
 
 
 def create_app(
@@ -163,6 +229,7 @@ def create_app(
         clock or _system_now_ms,
         registry_root=registry_root,
         offline_ms=offline_ms,
+        hosts=HostCheck(tuple(config.ui.allowed_hosts)),
     )
     # Every part's tables (alerts, billing, ...) plus the dashboard's own accounts.
     setup = open_store(ctx.db_path, timezone)
@@ -180,11 +247,17 @@ def create_app(
         )
 
     app = Flask(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["powergw"] = ctx
 
     @app.before_request
-    def identify() -> None:
+    def identify():
+        if not ctx.hosts.allows(request.host):
+            message = (f"Host {request.host[:100]!r} is not a name of this gateway; "
+                       "if it is yours, add it to [ui] allowed_hosts")
+            if request.path.startswith("/api/") or request.path == "/healthz":
+                return jsonify(error={"status": 400, "message": message}), 400
+            return Response(message, 400, mimetype="text/plain")
         g.ctx = ctx
         g.principal = None
         auth = request.headers.get("Authorization", "")
@@ -235,10 +308,16 @@ def create_app(
 
 def serve_static(ctx: UiContext, name: str, *, max_age: int = 86_400) -> Response:
     """A file under static/, gzipped once in memory when the client accepts it, with an ETag."""
-    path = (STATIC / name).resolve()
-    if STATIC.resolve() not in path.parents or not path.is_file():
+    # A NUL or a name past the file system's limits is no file of ours (and would raise in stat).
+    if "\x00" in name or len(name) > 255:
         return Response("not found", 404)
-    st = path.stat()
+    try:
+        path = (STATIC / name).resolve()
+        if STATIC.resolve() not in path.parents or not path.is_file():
+            return Response("not found", 404)
+        st = path.stat()
+    except (OSError, ValueError):
+        return Response("not found", 404)
     key = (str(path), st.st_mtime_ns, st.st_size)
     entry = ctx.static_cache.get(key)
     if entry is None:
@@ -327,8 +406,15 @@ def _server(app: Flask, host: str, port: int, threads: int | None):
     threads = threads or DEFAULT_THREADS
     # Live streams each hold a thread; keep at least four for everything else.
     ctx.max_streams = max(1, threads - 4)
+    # waitress refuses a body of max_request_body_size bytes or more (413): from Content-Length
+    # before reading it, or while a chunked body arrives. Below inbuf_overflow (512 KiB) a body
+    # stays in memory, so a stranger's upload never reaches the SD card.
+    # channel_request_lookahead: waitress keeps reading a connection while its request runs, so a
+    # live stream learns at once that its tab has gone (waitress.client_disconnected) instead of
+    # holding a thread and a stream slot until its next write fails.
     return create_server(app, host=host, port=port, threads=threads, ident="powergw", channel_timeout=60,
-                         clear_untrusted_proxy_headers=True)
+                         clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY_BYTES + 1,
+                         channel_request_lookahead=1)
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int | None = None) -> None:

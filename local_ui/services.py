@@ -365,11 +365,11 @@ class MeterReadings:
                 row, _ = self.reconcile.record_meter_reading(self.store, section, self.alerts, reading, at_ms=now,
                                                              now_ms=now, note=note)
             else:
-                try:
-                    start, end = (self.store.calendar.day_start_ms(dt.date.fromisoformat(d)) for d in (date_from, date_to))
-                except (TypeError, ValueError):
-                    raise InputError(f"from/to {date_from!r}/{date_to!r}: billed units need the bill's period as "
-                                     "YYYY-MM-DD dates (to = the next meter-reading day)") from None
+                from gateway.billing.cycle import billed_period
+
+                today = dt.date.fromisoformat(self.store.calendar.day(now))
+                first, end_day = billed_period(date_from, date_to, today)
+                start, end = self.store.calendar.day_start_ms(first), self.store.calendar.day_start_ms(end_day)
                 row, _ = self.reconcile.record_billed_units(self.store, section, self.alerts, billed_units,
                                                             start_ms=start, end_ms=end, now_ms=now, note=note)
         except self.mod.MeteredNodeError as err:
@@ -377,6 +377,30 @@ class MeterReadings:
         except self.mod.BillingError as err:
             raise InputError(str(err)) from err
         return next(r for r in self.list(limit=1000) if r["id"] == row["id"])
+
+    def correct(self, reading_id: int, value: Any, *, by: str, note: str = "") -> dict:
+        """Correct a reading's kWh (a typo), compared again; an audit line keeps the old value."""
+        try:
+            self.reconcile.correct_reading(self.store, self.config["billing"], self.alerts, reading_id, value, by=by,
+                                           now_ms=self.now_ms(), note=note)
+        except self.mod.MeteredNodeError as err:
+            raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
+        except self.mod.BillingError as err:
+            raise InputError(str(err), 404 if str(err).startswith("no meter reading") else 400) from err
+        return next(r for r in self.list(limit=1000) if r["id"] == reading_id)
+
+    def delete(self, reading_id: int, *, by: str, note: str = "") -> dict:
+        """Delete a reading; the next one is compared again; an audit line keeps what it was."""
+        try:
+            return self.reconcile.delete_reading(self.store, self.config["billing"], self.alerts, reading_id, by=by,
+                                                 now_ms=self.now_ms(), note=note)
+        except self.mod.MeteredNodeError as err:
+            raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
+        except self.mod.BillingError as err:
+            raise InputError(str(err), 404 if str(err).startswith("no meter reading") else 400) from err
+
+    def audit(self, limit: int = 50) -> list[dict]:
+        return self.reconcile.audit_lines(self.store, limit)
 
     def list(self, limit: int = 100) -> list[dict]:
         """Newest first, each with its gap, whether it was flagged and the meter_mismatch alert it raised."""

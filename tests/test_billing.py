@@ -166,7 +166,8 @@ def test_reconcile_flags_a_gap_beyond_the_threshold(store):
     assert high.flagged and "sensors 20.0% above the meter" in high.message("") and "calibration" in high.message("")
     with pytest.raises(LedgerError, match="less than the previous reading 10245"):
         record_meter_reading(store, section, alerts, "10200", at_ms=ms(dt.date(2025, 7, 16)), now_ms=0)
-    for bad_value, message in (("-1", "at least 0"), ("12.3456", "at most 3 decimals"), ("abc", "expected a number"), (12.5, "as text")):
+    for bad_value, message in (("-1", "up to 6 digits and 3 decimals"), ("12.3456", "up to 6 digits and 3 decimals"),
+                               ("abc", "up to 6 digits"), (12.5, "as text"), ("1e30", "up to 6 digits")):
         with pytest.raises(LedgerError, match=message):
             record_meter_reading(store, section, alerts, bad_value, at_ms=ms(dt.date(2025, 7, 17)), now_ms=0)
     assert store.conn.execute("SELECT count(*) FROM meter_readings").fetchone()[0] == 3

@@ -22,6 +22,7 @@ def setup(tmp_path):
         f'[billing]\nmeter_reading_date = "{START}"\nbudget_inr = 1000\nupi_vpa = "tnpdcl@sbi"\n'
         'upi_payee_name = "TNPDCL Chennai"\nmax_payment_inr = 50000\nholiday_state = ""\n'
     )
+    open_store(db).close()  # what `powergw migrate` does at install: the CLI never makes a database
     return cfg, db
 
 
@@ -132,6 +133,9 @@ def test_pay_and_balance(capsys, setup):
         (["--amount", "50000.01"], "more than the limit of ₹50,000.00"),
         (["--amount", "100", "--currency", "USD"], "only INR"),
         (["--amount", "ten"], "expected rupees"),
+        (["--amount", "1e3"], "expected rupees as digits"),
+        (["--amount", "1_000"], "expected rupees as digits"),
+        (["--amount", "١٠٠"], "expected rupees as digits"),
         (["--amount", "100", "--bill", "9"], "no bill #9"),
         (["--amount", "10.999", "--upi"], "at most 2 decimal places"),
         (["--confirm", "nope"], "no payment with key 'nope'"),
@@ -146,9 +150,16 @@ def test_pay_bad_input_records_nothing(capsys, setup, argv, message):
     store.close()
 
 
+def test_pay_takes_an_amount_written_with_indian_commas(capsys, setup):
+    cfg, _ = setup
+    code, out, _ = run(capsys, "pay", "-c", cfg, "--amount", "12,500.50")
+    assert code == 0 and "payment #1 of ₹12,500.50 recorded" in out
+
+
 def test_upi_needs_a_vpa(capsys, tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[gateway]\ndb = "{tmp_path / "gw.db"}"\n')
+    open_store(tmp_path / "gw.db").close()
     code, _, err = run(capsys, "pay", "-c", cfg, "--amount", "10", "--upi")
     assert code == 2 and "UPI address '': expected a VPA" in err
 

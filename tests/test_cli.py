@@ -216,3 +216,14 @@ def test_config_defaults_and_overrides(tmp_path):
     assert config.gateway.commit_interval_s == 2.0 and config.gateway.db.name == "x.db"
     assert config.serial.ports == ["/dev/ttyUSB0"] and config.ui.port == 8080
     assert main(["nodes", "--db", str(tmp_path / "none.db")]) == 2
+
+
+def test_an_argument_that_is_not_utf8_is_refused_before_any_command_runs(tmp_path):
+    """Bytes the terminal sent in another encoding reach Python as lone surrogates, which SQLite
+    cannot store: a usage error naming the argument, not a traceback, and nothing written."""
+    db = tmp_path / "g.db"
+    out = subprocess.run([sys.executable, "-m", "gateway.cli", "meter", "--db", str(db), "--reading", "100", "--note", b"caf\xe9"],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 2 and b"Traceback" not in out.stderr
+    assert b"argument 'caf\\udce9' (after --note) is not UTF-8 text" in out.stderr
+    assert not db.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from cloud_sync.cloud_store import CloudStore, token_hash
 from cloud_sync.server import ServerSettings, create_app, razorpay_signature
-from test_cloud_support import FakeClock, ThreadServer, fresh_postgres_db, postgres_server  # noqa: F401
+from test_cloud_support import FakeClock, ThreadServer, fresh_postgres_db
 
 ADMIN = "admin-secret"
 HOOK = "whsec_test"
@@ -24,13 +25,14 @@ METADATA = json.loads((SHIPPED / "metadata.json").read_text())  # what `powergw 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = str(tmp_path / "cloud.db")
-    else:
-        url = fresh_postgres_db(request.getfixturevalue("postgres_server"))
-    s = CloudStore(url)
-    yield s
-    s.close()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = str(tmp_path / "cloud.db")
+        else:
+            url = stack.enter_context(fresh_postgres_db(request.getfixturevalue("postgres_server")))
+        s = CloudStore(url)
+        yield s
+        s.close()
 
 
 @pytest.fixture

@@ -1,12 +1,13 @@
 """Shared parts of the cloud sync tests (imported by test_cloud_*.py and test_sync_*.py).
 
-A real PostgreSQL server started by the fixture itself (initdb into a temp dir, pg_ctl on a free
+A real PostgreSQL server started by conftest.py's fixture (initdb into a temp dir, pg_ctl on a free
 loopback port), the cloud API as a real process or a waitress thread, a fault-injecting HTTP
 proxy, and an injectable clock. No tests live here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import http.client
 import itertools
@@ -21,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,9 +61,9 @@ def _pg_bindir() -> Path | None:
     return Path(dirs[-1]) if dirs and Path(dirs[-1], "pg_ctl").exists() else None
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    """A throwaway PostgreSQL server on 127.0.0.1; yields a URL template with {db}."""
+def start_postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1: yields a URL template with {db}, stops it after.
+    (conftest.py's session fixture `postgres_server` runs it; skips without the server binaries.)"""
     bindir = _pg_bindir()
     if bindir is None or not (bindir / "initdb").exists():
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
@@ -94,26 +96,44 @@ def postgres_server():
 _db_counter = itertools.count()
 
 
-def fresh_postgres_db(template: str) -> str:
+@contextlib.contextmanager
+def fresh_postgres_db(template: str) -> Iterator[str]:
+    """An empty place for one test on the server `template` names ({db} left out): a schema of
+    its own in one shared database, the URL's search_path set to it; dropped afterwards.
+
+    A database per test copied template1 (13 MB) each time: a run's 49 of them were 650 MB and
+    18,000 files written for a few rows each, and deleted by the server's teardown, which took up
+    to 45 s on a busy machine. A schema costs a few catalogue rows.
+    """
     import psycopg
 
+    admin = template.format(db="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'powergw_tests'").fetchone() is None:
+            conn.execute("CREATE DATABASE powergw_tests")
     name = f"t{os.getpid()}_{next(_db_counter)}"
-    with psycopg.connect(template.format(db="postgres"), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return template.format(db=name)
+    shared = template.format(db="powergw_tests")
+    with psycopg.connect(shared, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield f"{shared}?options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(shared, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 # ---- the cloud API as a real server ------------------------------------------------------------
 
 
 class ThreadServer:
-    """A WSGI app on waitress in a thread, on a free loopback port."""
+    """A WSGI app on waitress in a thread, on free loopback ports: the cloud API's own listeners
+    (`CloudServer`), with its body limits and the model-upload listener at `upload_url`."""
 
-    def __init__(self, app, threads: int = 8):
-        from waitress.server import create_server
+    def __init__(self, app, threads: int = 8, settings=None):
+        from cloud_sync.server import CloudServer, ServerSettings
 
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="test")
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.server = CloudServer(app, settings or ServerSettings(), "127.0.0.1", 0, threads=threads, upload=("127.0.0.1", 0))
+        self.url, self.upload_url = self.server.url, self.server.upload_url
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -122,11 +142,11 @@ class ThreadServer:
         from waitress import wasyncore
 
         while not self._stop.is_set():
-            wasyncore.loop(timeout=0.05, map=self.server._map, count=1)
-        # Close every socket (the listener and keep-alive connections) on the loop's own thread.
-        for channel in list(self.server._map.values()):
+            wasyncore.loop(timeout=0.05, map=self.server.map, count=1)
+        # Close every socket (the listeners and keep-alive connections) on the loop's own thread.
+        for channel in list(self.server.map.values()):
             channel.close()
-        self.server.task_dispatcher.shutdown()
+        self.server.api.task_dispatcher.shutdown()
 
     def close(self) -> None:
         self._stop.set()
@@ -137,13 +157,14 @@ class ServerProcess:
     """`powergw cloud serve` as a subprocess; kill -9 and start again on the same port."""
 
     def __init__(self, db: str, port: int | None = None, env: dict | None = None):
-        self.db, self.port = db, port or free_port()
+        self.db, self.port, self.upload_port = db, port or free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, **(env or {}))
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 20) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4"]
+        cmd = [sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4",
+               "--upload-listen", f"127.0.0.1:{self.upload_port}"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -179,7 +200,8 @@ class FaultProxy:
 
     Faults: "pass", "http500", "http503" (Retry-After), "http429" (Retry-After), "slow" (waits
     `slow_s` before forwarding), "reset" (RST before forwarding), "reset_after" (forwards, the
-    server stores, then RST instead of the answer: the acknowledgement is lost).
+    server stores, then RST instead of the answer: the acknowledgement is lost). `outage(...)`
+    answers every request on every path with those faults in turn until `outage()` ends it.
     """
 
     def __init__(self, upstream_port: int, retry_after_s: int = 30, slow_s: float = 1.0):
@@ -187,6 +209,7 @@ class FaultProxy:
         self.retry_after_s = retry_after_s
         self.slow_s = slow_s
         self.faults: dict[str, deque[str]] = {}
+        self.standing: itertools.cycle | None = None
         self.seen: list[tuple[str, str, str]] = []  # (method, path, fault)
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -201,6 +224,11 @@ class FaultProxy:
         """Queue faults for the next requests to `path` (without its query string)."""
         with self.lock:
             self.faults.setdefault(path, deque()).extend(faults)
+
+    def outage(self, *faults: str) -> None:
+        """Every request gets these faults in turn (scripted ones first) until outage() with none."""
+        with self.lock:
+            self.standing = itertools.cycle(faults) if faults else None
 
     def close(self) -> None:
         self.closed = True
@@ -224,7 +252,7 @@ class FaultProxy:
                 method, path, headers, body = request
                 with self.lock:
                     queue = self.faults.get(path.split("?")[0])
-                    fault = queue.popleft() if queue else "pass"
+                    fault = queue.popleft() if queue else next(self.standing) if self.standing else "pass"
                     self.seen.append((method, path, fault))
                 if fault == "reset":
                     return _reset(conn)

@@ -302,3 +302,25 @@ def test_clock_jump_becomes_an_alert_in_the_daemon(tmp_path):
     gw.ingest.feed("p", reading_wire(1, 100))
     [alert] = AlertStore(gw.ingest.store).list(kind="clock_jump")
     assert "+10800 s" in alert["message"] and "1 readings" in alert["message"]
+
+
+def test_a_new_node_is_remembered_by_a_gateway_killed_before_its_first_commit(tmp_path):
+    """Ten gateways in a row, each dropped (as by kill -9) a few seconds after start, long before
+    its 30 s commit: the node's first counter was committed at once, so every later gateway
+    replays from it and the energy is the whole counter rise."""
+    db = tmp_path / "g.db"
+    counter, seq, wall = 5_000, 0, T0
+    first = counter
+    for _ in range(10):
+        ingest, clock = make_ingest(db, wall_ms=wall, commit_ms=30_000)
+        for _ in range(5):
+            ingest.feed("p", reading_wire(seq, counter, uptime_ms=1000 * (seq + 1)))
+            seq, counter = seq + 1, counter + 400
+            clock.advance(1000)
+        wall = clock.wall_ms() + 2000
+        ingest.store.conn.close()  # no flush: what was not committed is gone
+    ingest, clock = make_ingest(db, wall_ms=wall)
+    ingest.feed("p", reading_wire(seq, counter, uptime_ms=1000 * (seq + 1)))
+    ingest.flush()
+    assert ingest.store.total_energy_mwh(NODE) == counter - first == 50 * 400
+    assert stored(db, "SELECT count(*) FROM energy_events WHERE kind = 'baseline'") == [(1,)]

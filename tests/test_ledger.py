@@ -7,13 +7,16 @@ import datetime as dt
 import sqlite3
 from decimal import Decimal
 
+import jsonschema_rs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.app import open_store
 from gateway.billing import LedgerError, PaymentError
 from gateway.billing.cycle import Cycle
 from gateway.billing.ledger import Ledger
-from gateway.billing.money import format_inr, parse_amount
+from gateway.billing.money import AMOUNT_PATTERN, format_inr, parse_amount
 from gateway.billing.tariff import compute_bill
 from gateway.billing.tariff_book import TariffBook
 
@@ -72,14 +75,14 @@ def test_idempotency_key(store):
         ("0", "INR", "must be more than 0"),
         ("-5", "INR", "must be more than 0"),
         ("10.005", "INR", "at most 2 decimal places"),
-        ("1e-3", "INR", "at most 2 decimal places"),
+        ("1e-3", "INR", "expected rupees as digits"),
         ("100001", "INR", r"more than the limit of ₹1,00,000.00"),
         ("100", "USD", "only INR"),
         ("abc", "INR", "expected rupees"),
-        ("NaN", "INR", "finite"),
-        ("Infinity", "INR", "finite"),
+        ("NaN", "INR", "expected rupees as digits"),
+        ("Infinity", "INR", "expected rupees as digits"),
         (10.5, "INR", "not a binary float"),
-        (True, "INR", "not a binary float"),
+        (True, "INR", "expected rupees"),
         (None, "INR", "expected rupees"),
         ("", "INR", "expected rupees"),
     ],
@@ -112,6 +115,52 @@ def test_amounts_are_exact():
     assert parse_amount("₹ 0.01") == 1
     assert parse_amount(Decimal("99.9")) == 9990
     assert parse_amount(250) == 25000
+    assert parse_amount("1,500") == parse_amount("1500") == parse_amount("1,500.00") == 150000
+    assert parse_amount("12,34,567.8") == parse_amount("1,234,567.80") == 123456780
+
+
+@pytest.mark.parametrize("value, words", [
+    ("1_000", "expected rupees as digits"), ("١٠٠", "expected rupees as digits"), ("１２", "expected rupees as digits"),
+    ("1E+2", "expected rupees as digits"), ("1e3", "expected rupees as digits"), ("Infinity", "expected rupees as digits"),
+    (12.5, "not a binary float"), ("12,345,67", "expected rupees as digits"), ("1,5000", "expected rupees as digits"),
+    ("", "expected rupees as digits"), ("-5", "must be more than 0"), ("0", "must be more than 0"),
+    ("1.005", "at most 2 decimal places"), (Decimal("NaN"), "finite"), (10**30, "more than the limit"),
+    (True, "expected rupees as digits"), (None, "expected rupees as digits"), ("\t100", "expected rupees as digits"),
+    ("100\n", "expected rupees as digits"),
+])
+def test_parse_amount_refuses_with_the_rule(value, words):
+    from gateway.billing import PaymentError
+
+    with pytest.raises(PaymentError, match=words):
+        parse_amount(value)
+
+
+AMOUNT_SCHEMA = jsonschema_rs.validator_for({"type": "string", "pattern": AMOUNT_PATTERN})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789,. ₹-\t\ne_١", max_size=24), st.from_regex(AMOUNT_PATTERN, fullmatch=True)))
+def test_the_documents_amount_pattern_is_what_parse_amount_reads(text):
+    """The API documents' pattern (money.AMOUNT_PATTERN, read by the JSON Schema validator schemathesis
+    uses) matches exactly the text parse_amount reads, leaving 0, decimals past 2 and limits to its
+    own messages: a fuzzer's schema-breaking amount is always refused, and every amount it takes is
+    one the document allows."""
+    from gateway.billing import PaymentError
+
+    try:
+        parse_amount(text, allow_zero=True, max_paise=10**30)
+        read = True
+    except PaymentError as err:
+        read = "expected rupees as digits" not in str(err) and "must be" not in str(err)
+    assert AMOUNT_SCHEMA.is_valid(text) == read, text
+
+
+def test_parse_amount_names_the_limit_that_applies():
+    from gateway.billing import PaymentError
+
+    with pytest.raises(PaymentError, match=r"more than the limit of ₹500.00 \(the budget\)"):
+        parse_amount("501", max_paise=50_000, limit="the budget")
+    assert parse_amount("0", allow_zero=True) == 0
     assert format_inr(12345678) == "₹1,23,456.78" and format_inr(-30550) == "-₹305.50" and format_inr(5) == "₹0.05"
 
 

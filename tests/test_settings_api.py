@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_ui_api import admin, app, clock, error, login, ui_db, viewer, write  # noqa: F401 - fixtures
-from test_ui_support import ADMIN_PASSWORD, NOW_MS
+from test_ui_support import ADMIN_PASSWORD, NOW_MS, error, login, write
 
 from gateway.app import JobSpec, open_store
 from gateway.clock import ManualClock
@@ -63,6 +62,15 @@ def test_budget_is_the_same_override_as_put_budget(admin):
     assert admin.get("/api/v1/budget").get_json() == {"amount": None, "period": "cycle", "source": "config"}
 
 
+@pytest.mark.parametrize("typed, amount, shown", [("1,500", "1500.00", 1500), ("1,23,456.78", "123456.78", "123456.78"),
+                                                  ("2500", "2500.00", 2500), (2500, "2500.00", 2500), ("0", None, 0)])
+def test_the_settings_budget_is_read_as_put_budget_reads_it(admin, typed, amount, shown):
+    """One money parser: the Settings page's budget takes what the Bill page's takes."""
+    assert patch(admin, {"set": {"billing.budget_inr": typed}}).status_code == 200
+    assert admin.get("/api/v1/budget").get_json()["amount"] == amount
+    assert editable(admin)["billing.budget_inr"]["value"] == shown
+
+
 def test_email_password_is_write_only(admin, ui_db):
     r = patch(admin, {"set": {"email.enabled": True, "email.to": ["asha@example.in"], "email.host": "smtp.example.in",
                               "email.port": 465, "email.security": "tls", "email.username": "asha",
@@ -92,9 +100,12 @@ def test_bind_keys_are_write_only_per_node_and_need_a_restart(admin):
 
 
 @pytest.mark.parametrize("body, words", [
-    ({"set": {"billing.tariff": "mars-domestic"}}, ["billing.tariff", "'mars-domestic'", "tn-domestic"]),
+    ({"set": {"billing.tariff": "mars-domestic"}}, ["tariff = 'mars-domestic'", "unknown tariff", "tn-domestic"]),
     ({"set": {"billing.meter_reading_date": "2026-02-30"}}, ["meter_reading_date", "'2026-02-30'", "a date like"]),
-    ({"set": {"billing.budget_inr": -5}}, ["budget_inr", "-5", "whole number from 0"]),
+    ({"set": {"billing.budget_inr": -5}}, ["billing.budget_inr", "-5", "must be 0 or more"]),
+    ({"set": {"billing.budget_inr": 12.5}}, ["billing.budget_inr", "not a binary float"]),
+    ({"set": {"billing.budget_inr": "1e26"}}, ["billing.budget_inr", "'1e26'", "rupees as digits"]),
+    ({"set": {"billing.budget_inr": "2,00,00,000"}}, ["billing.budget_inr", "the largest budget [billing] budget_inr takes"]),
     ({"set": {"email.to": ["not-an-address"]}}, ["'not-an-address'", "email address"]),
     ({"set": {"email.enabled": True}}, ["to = []", "at least one recipient"]),
     ({"set": {"email.port": "587"}}, ["port", "'587'", "whole number"]),
@@ -176,10 +187,17 @@ def test_billed_units_within_the_threshold_raise_nothing(admin):
 @pytest.mark.parametrize("body, words", [
     ({}, "either reading"),
     ({"reading": "100", "billed_units": "5"}, "either reading"),
-    ({"reading": "abc"}, "number of kWh"),
-    ({"reading": "-3"}, "at least 0"),
+    ({"reading": "abc"}, "up to 6 digits and 3 decimals"),
+    ({"reading": "-3"}, "up to 6 digits and 3 decimals"),
+    ({"reading": "1e30"}, "up to 6 digits and 3 decimals"),
+    ({"reading": "1000000"}, "up to 6 digits and 3 decimals"),
+    ({"billed_units": "1e30", "from": "2026-03-01", "to": "2026-03-10"}, "up to 6 digits and 3 decimals"),
+    ({"billed_units": "99999", "from": "2026-03-01", "to": "2026-03-10"}, "more than the house can draw"),
+    ({"billed_units": "300", "from": "2000-01-01", "to": "2100-01-01"}, "after today"),
+    ({"billed_units": "300", "from": "2025-01-01", "to": "2026-03-01"}, "at most 100 days"),
     ({"billed_units": "300"}, "YYYY-MM-DD"),
     ({"billed_units": "300", "from": "2026-03-10", "to": "2026-03-01"}, "must end after"),
+    ({"billed_units": "300", "from": "1999-12-01", "to": "2000-01-01"}, "before 2000"),
     ({"reading": "100", "from": "2026-03-01"}, "from/to go with billed_units"),
 ])
 def test_meter_reading_input_errors(admin, body, words):

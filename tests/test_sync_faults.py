@@ -215,3 +215,90 @@ def test_faulty_network_and_server_answers(gw, cloud_db):
     finally:
         proxy.close()
         server.stop()
+
+
+def test_a_long_outage_is_backed_off_and_drained_within_one_step_of_the_return(gw, cloud_db):
+    """Three hours of a failing cloud under the default [cloud] backoff, the daemon's sync job
+    every 60 s on a fake clock, ingest queueing events all along. The gateway's requests thin
+    out to about one per backoff_max_s; once the cloud is back, everything queued (3,000 events)
+    arrives exactly once at the first round after the hold in force."""
+    from cloud_sync.runtime import policy_from
+    from cloud_sync.settings import CloudSection
+
+    path, hid, code = cloud_db
+    clock = FakeClock()
+    server = ServerProcess(path).start()
+    proxy = FaultProxy(server.port, retry_after_s=30)
+    tick_ms, outage_ms = 60_000, 3 * 3600 * 1000
+    try:
+        token = SyncClient(requests.Session(), server.url).register(code, "pi")["token"]
+        client = SyncClient(requests.Session(), proxy.url, token, connect_timeout_s=1, read_timeout_s=5,
+                            clock_s=lambda: clock() / 1000)
+        syncer = Syncer(Outbox(gw.conn), client, clock_ms=clock, rand=random.Random(16).random, alert=lambda *a, **k: None,
+                        policy=policy_from(CloudSection()))
+        keys = enqueue(gw, 1200, clock)
+        proxy.outage("http500", "reset", "http503")
+        start = clock()
+        per_tick = []
+        while clock() - start < outage_ms:
+            before = len(proxy.seen)
+            syncer.run_once()
+            per_tick.append(len(proxy.seen) - before)
+            keys += enqueue(gw, 10, clock)  # ingest keeps reporting while the cloud is down
+            clock.advance(tick_ms)
+        assert syncer.outbox.depth() == len(keys) == 1200 + 10 * len(per_tick)
+        first_hour, last_hour = sum(per_tick[:60]), sum(per_tick[-60:])
+        # Backing off: 1 request per failing round, rounds at 2, 4, 8 … 900 s (jittered in [½, 1]).
+        assert sum(per_tick) <= 30 and last_hour <= 8 and max(per_tick) == 1
+
+        back = clock()
+        step_ms = syncer.next_attempt_ms() - back  # the hold in force when the cloud returns
+        assert 0 < step_ms <= 900_000
+        proxy.outage()
+        while syncer.outbox.depth():
+            syncer.run_once()
+            if syncer.outbox.depth():
+                clock.advance(tick_ms)
+        drain_ms = clock() - back
+        assert drain_ms <= step_ms + tick_ms  # the first round after the hold sends everything
+        assert_exactly_once(path, keys)
+        status = syncer.status()
+        assert status["queue_depth"] == 0 and status["next_attempt_ms"] is None
+        assert SyncState(gw.conn).get("outage_failures") == "0"
+        print(f"\noutage 3 h, default backoff: {sum(per_tick)} requests ({first_hour} in the first hour, {last_hour} in the "
+              f"last: {last_hour / 60:.3f}/min); drained {len(keys)} events {drain_ms / 1000:.0f} s after the cloud's return "
+              f"(hold then {step_ms / 1000:.0f} s)")
+    finally:
+        proxy.close()
+        server.stop()
+
+
+def test_after_a_burst_of_faults_the_whole_queue_goes_at_the_next_round(gw, cloud_db):
+    """A few failed batches, then a healthy cloud: no event keeps an attempt count or a delay of
+    its own, so nothing waits beyond the one hold (the queue once stalled 490 s here)."""
+    path, hid, code = cloud_db
+    clock = FakeClock()
+    server = ServerProcess(path).start()
+    proxy = FaultProxy(server.port)
+    try:
+        token = SyncClient(requests.Session(), server.url).register(code, "pi")["token"]
+        syncer = syncer_for(gw, proxy.url, token, clock, batch=100)
+        syncer.policy = SyncPolicy(batch_size=100)  # the defaults: 2 s doubling to 900 s
+        keys = enqueue(gw, 1000, clock)
+        proxy.script("pass", "pass", "http500", "reset", "http500", "reset", "http500")
+        for _ in range(5):  # the first round delivers 200 and fails; each next round fails once
+            assert syncer.run_once().cloud_failed
+            clock.ms = syncer.next_attempt_ms()
+        waiting = syncer.outbox.due(clock() + 10**9, 2000)
+        assert len(waiting) == 800 and sorted({e.attempts for e in waiting}) == [0, 5]
+        proxy.script("http500")
+        syncer.run_once()  # a sixth failure: one more step of the one hold
+        hold = syncer.next_attempt_ms() - clock()
+        assert 32_000 <= hold <= 64_000  # step 6 of 2 s doubling, jittered in [½, 1]
+        clock.ms = syncer.next_attempt_ms()
+        result = syncer.run_once()
+        assert result.acknowledged == 800 and syncer.outbox.depth() == 0 and result.pulled == 0
+        assert_exactly_once(path, keys)
+    finally:
+        proxy.close()
+        server.stop()

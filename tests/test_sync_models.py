@@ -60,7 +60,7 @@ def gw(tmp_path, cloud):
 
 
 def publish(cloud, name, model=ONNX, metadata=METADATA):
-    r = requests.put(f"{cloud.url}/v1/admin/models/{name}", headers={"Authorization": f"Bearer {ADMIN}"},
+    r = requests.put(f"{cloud.upload_url}/v1/admin/models/{name}", headers={"Authorization": f"Bearer {ADMIN}"},
                      files={"model": ("model.onnx", model), "metadata": ("metadata.json", json.dumps(metadata))})
     assert r.status_code == 201, r.text
     return r.json()

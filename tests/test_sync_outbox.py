@@ -100,8 +100,10 @@ def test_status_table(status, outcome):
 @given(attempt=st.integers(1, 200), draw=st.floats(0, 1), retry_after=st.none() | st.floats(0, 10**7))
 def test_delay_is_jittered_within_bounds_and_respects_retry_after(attempt, draw, retry_after):
     delay = retry_delay_s(attempt, base_s=2, cap_s=900, rand=lambda: draw, retry_after_s=retry_after)
+    ceiling = min(900, 2 * 2 ** (attempt - 1))
     assert 1 <= delay <= max(900, min(retry_after or 0, 86400))
-    assert delay <= min(900, 2 * 2 ** (attempt - 1)) or retry_after is not None
+    assert delay >= ceiling / 2  # every step really waits: at least half its ceiling
+    assert delay <= ceiling or retry_after is not None
     if retry_after is not None:
         assert delay >= min(retry_after, 86400)
 

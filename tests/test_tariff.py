@@ -69,6 +69,21 @@ def test_tn_crossing_500(tn):
     assert slab_position(lambda u: compute_bill(tn, u), tn.boundaries(), 1200).message() == "1200 units: beyond the last slab"
 
 
+@pytest.mark.parametrize("units,message", [
+    (500, "500 units, the top of a slab: the next unit adds ₹243.40 (the last one cost ₹6.30)"),
+    (600, "600 units, the top of a slab: the next unit costs ₹9.45 (the last one cost ₹8.40)"),
+    (200, "200 units, the top of a slab: the next unit costs ₹4.70 (the last one cost ₹2.35); at 500 the bill jumps by ₹243.40"),
+    (499, "1 units to 500; crossing it adds ₹243.40"),
+])
+def test_on_a_slab_edge_the_next_unit_is_the_one_that_crosses(tn, units, message):
+    pos = slab_position(lambda u: compute_bill(tn, u), tn.boundaries(), units)
+    assert pos.message() == message
+    last = compute_bill(tn, units).total - compute_bill(tn, units - 1).total
+    following = compute_bill(tn, units + 1).total - compute_bill(tn, units).total
+    if units != 499:  # the figures in the message are the bill's own
+        assert f"the last one cost ₹{last:.2f}" in message and f"₹{following:.2f}" in message
+
+
 def test_tn_till_date_and_straight_line(tn):
     v = VECTORS["till_date"]
     assert f"{compute_bill(tn, v['units']).total:.2f}" == v["bill"]

@@ -1,5 +1,6 @@
 """The dashboard's JSON API through Flask's test client, on a real SQLite file: every endpoint,
-unauthenticated, with the wrong role, without CSRF, and with malformed or out-of-range input."""
+unauthenticated, with the wrong role, without CSRF, and with malformed or out-of-range input.
+The fixtures (ui_db, clock, app, admin, viewer) are conftest.py's."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 import io
 import json
 import re
+import socket
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -15,9 +17,11 @@ from test_ui_support import (
     KITCHEN,
     MAINS,
     NOW_MS,
-    FixedClock,
+    csrf_of,
+    error,
+    login,
     raise_alerts,
-    seed_usage,
+    write,
 )
 
 from local_ui import create_app
@@ -25,66 +29,8 @@ from local_ui.api import ENDPOINTS
 from local_ui.auth import Accounts
 
 
-@pytest.fixture
-def ui_db(tmp_path):
-    db = tmp_path / "powergw.db"
-    seed_usage(db)
-    return db
-
-
-@pytest.fixture
-def clock():
-    return FixedClock()
-
-
-@pytest.fixture
-def app(ui_db, clock, tmp_path, monkeypatch):
-    monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
-    return create_app(ui_db, live_path=tmp_path / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
-                      registry_root=tmp_path / "models")
-
-
-def csrf_of(client) -> str:
-    return client.get("/api/v1/session").get_json()["csrf"]
-
-
-def login(client, username="admin", password=ADMIN_PASSWORD) -> str:
-    resp = client.post("/api/v1/session", json={"username": username, "password": password},
-                       headers={"X-CSRF-Token": csrf_of(client)})
-    assert resp.status_code == 200, resp.get_json()
-    return resp.get_json()["csrf"]
-
-
-@pytest.fixture
-def admin(app):
-    client = app.test_client()
-    client.csrf = login(client)
-    return client
-
-
-@pytest.fixture
-def viewer(app, admin):
-    r = admin.post("/api/v1/users", json={"username": "amma", "password": "viewer-pass-1", "role": "viewer"},
-                   headers={"X-CSRF-Token": admin.csrf})
-    assert r.status_code == 201
-    client = app.test_client()
-    client.csrf = login(client, "amma", "viewer-pass-1")
-    return client
-
-
-def write(client, method, path, body=None, **headers):
-    headers.setdefault("X-CSRF-Token", client.csrf)
-    return client.open(path, method=method, json=body if body is not None else {}, headers=headers)
-
-
 def concrete(path: str) -> str:
-    return "/api/v1" + re.sub(r"<int:\w+>", "1", path)
-
-
-def error(resp) -> str:
-    body = resp.get_json()
-    assert set(body) == {"error"} and body["error"]["status"] == resp.status_code
-    return body["error"]["message"]
+    return "/api/v1" + re.sub(r"<id:\w+>", "1", path)
 
 
 # ---- access control over the whole endpoint table -------------------------------------------------
@@ -163,9 +109,9 @@ def test_session_cookie_is_httponly_strict_and_secure_only_under_https(app):
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
     secure = app.test_client()
-    csrf = secure.get("/api/v1/session", base_url="https://gw.local").get_json()["csrf"]
-    resp = secure.post("/api/v1/session", base_url="https://gw.local", json={"username": "admin", "password": ADMIN_PASSWORD},
-                       headers={"X-CSRF-Token": csrf, "Origin": "https://gw.local"})
+    csrf = secure.get("/api/v1/session", base_url=f"https://{socket.gethostname()}.local").get_json()["csrf"]
+    resp = secure.post("/api/v1/session", base_url=f"https://{socket.gethostname()}.local", json={"username": "admin", "password": ADMIN_PASSWORD},
+                       headers={"X-CSRF-Token": csrf, "Origin": f"https://{socket.gethostname()}.local"})
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
     assert "Secure" in cookie
 
@@ -415,12 +361,12 @@ def slab_bill(units: str) -> Decimal:
     return energy + duty + Decimal(50)
 
 
-def household_app(tmp_path, clock, metered_nodes):
+def household_app(tmp_path, clock, seeded, metered_nodes):
     """Mains 1500 W and a 420 W kitchen sub-circuit on SLAB_TARIFF, cycles from the 11th; logged in as admin."""
     from gateway.config import parse_config
 
     db = tmp_path / "household.db"
-    seed_usage(db, nodes=((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)))
+    seeded(db, nodes=((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)))
     tariffs = tmp_path / "tariffs"
     tariffs.mkdir()
     (tariffs / "test-slabs.toml").write_text(SLAB_TARIFF)
@@ -440,8 +386,8 @@ def household_app(tmp_path, clock, metered_nodes):
     # (300 + 275.63 = 575.63, duty 28.78) − (300 + 198.00 = 498.00, duty 24.90) = 81.51
     ([MAINS], 1500.0, "144.00", "161.25", "81.51"),
 ])
-def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(tmp_path, clock, metered, watts, before, till_now, today_cost):
-    client = household_app(tmp_path, clock, metered)
+def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(tmp_path, clock, seeded, metered, watts, before, till_now, today_cost):
+    client = household_app(tmp_path, clock, seeded, metered)
     over = client.get("/api/v1/overview").get_json()
     assert over["today_cost"] == today_cost
     assert Decimal(today_cost) == slab_bill(till_now) - slab_bill(before)  # the by-hand bill agrees
@@ -455,8 +401,8 @@ def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(tmp_path, clock
     assert by_id[KITCHEN]["metered"] is (not metered) and by_id[MAINS]["metered"] is True
 
 
-def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock):
-    client = household_app(tmp_path, clock, ["ff:ff:ff:ff:ff:ff"])
+def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock, seeded):
+    client = household_app(tmp_path, clock, seeded, ["ff:ff:ff:ff:ff:ff"])
     r = client.get("/api/v1/overview")
     assert r.status_code == 200
     over = r.get_json()
@@ -740,10 +686,10 @@ def test_billing_reads_answer_or_say_why_not(admin, path):
 @pytest.mark.parametrize("body, headers, words", [
     ({"amount": "0"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
     ({"amount": "-5"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
-    ({"amount": "10.005"}, {"Idempotency-Key": "k-00000001"}, "2 decimals"),
-    ({"amount": "ten"}, {"Idempotency-Key": "k-00000001"}, "amount in rupees"),
-    ({"amount": "NaN"}, {"Idempotency-Key": "k-00000001"}, "finite"),
-    ({"amount": True}, {"Idempotency-Key": "k-00000001"}, "amount in rupees"),
+    ({"amount": "10.005"}, {"Idempotency-Key": "k-00000001"}, "2 decimal places"),
+    ({"amount": "ten"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
+    ({"amount": "NaN"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
+    ({"amount": True}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
     ({"amount": "100"}, {}, "Idempotency-Key"),
     ({"amount": "100"}, {"Idempotency-Key": "short"}, "Idempotency-Key"),
     ({"amount": "100", "method": 3}, {"Idempotency-Key": "k-00000001"}, "expected a string"),
@@ -754,7 +700,7 @@ def test_payment_input_errors(admin, body, headers, words):
     assert r.status_code == 400 and words in error(r)
 
 
-@pytest.mark.parametrize("body, words", [({"amount": "abc"}, "amount"), ({"amount": "-1"}, "more than 0"), ({}, "required")])
+@pytest.mark.parametrize("body, words", [({"amount": "abc"}, "amount"), ({"amount": "-1"}, "must be 0 or more"), ({}, "required")])
 def test_budget_input_errors(admin, body, words):
     r = write(admin, "PUT", "/api/v1/budget", body)
     assert r.status_code == 400 and words in error(r)
@@ -947,8 +893,8 @@ def test_usage_cycle_is_billings_cycle(billing):
     ([], 1920, "206.40"),  # every node is the house (the units as in the today's-cost test above)
     ([MAINS], 1500, "161.25"),  # the kitchen is a sub-circuit, already inside the mains
 ])
-def test_usage_totals_follow_the_bills_metered_nodes(tmp_path, clock, metered, watts, units):
-    client = household_app(tmp_path, clock, metered)
+def test_usage_totals_follow_the_bills_metered_nodes(tmp_path, clock, seeded, metered, watts, units):
+    client = household_app(tmp_path, clock, seeded, metered)
     bill = client.get("/api/v1/bill").get_json()
     usage = client.get("/api/v1/usage?period=cycle&compare=true").get_json()
     assert (usage["first_day"], usage["last_day"]) == (bill["cycle"]["start"], bill["cycle"]["last_day"]) == ("2026-03-11", "2026-04-10")
@@ -970,8 +916,8 @@ def test_usage_totals_follow_the_bills_metered_nodes(tmp_path, clock, metered, w
     assert {r["node_id"] for r in rows} == {KITCHEN, MAINS} and len(rows) == 48
 
 
-def test_usage_with_a_metered_node_that_never_reported(tmp_path, clock):
-    client = household_app(tmp_path, clock, [MAINS, "ff:ff:ff:ff:ff:ff"])
+def test_usage_with_a_metered_node_that_never_reported(tmp_path, clock, seeded):
+    client = household_app(tmp_path, clock, seeded, [MAINS, "ff:ff:ff:ff:ff:ff"])
     r = client.get("/api/v1/usage?period=month&compare=true")
     assert r.status_code == 200
     usage = r.get_json()

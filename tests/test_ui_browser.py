@@ -1,105 +1,28 @@
 """The dashboard in real headless Chromium (Debian's, driven by Playwright) against waitress on loopback.
 
 A real Ingest writes live.json while the test feeds it frames, so "the live value changes on
-screen" goes through the same path as a node on a serial port. Screenshots go to
-test-artifacts/ui/ (gitignored) for people to look at.
+screen" goes through the same path as a node on a serial port. The server, the Ingest and the
+pages share one clock (tests/test_browser_support.py). Screenshots go to test-artifacts/ui/
+(gitignored) for people to look at.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
-import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-from test_ui_support import ADMIN_PASSWORD, KITCHEN, MAINS, NOW_MS, raise_alerts, seed_usage
+from test_browser_support import MARKS, household_date, log_in, open_page, shot
+from test_ui_support import ADMIN_PASSWORD, KITCHEN, MAINS
 
 from gateway.app import open_store
-from gateway.clock import AnchoredClock, ManualClock
-from gateway.ingest import Ingest, LiveBoard
-from gateway.protocol import Reading, encode_wire
 from local_ui import create_app, serve_in_thread
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = os.environ.get("POWERGW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and shutil.which("chromium") is None, reason="needs Debian's chromium"),
-]
-
-
-class Streamer:
-    """A node streaming through a real Ingest that writes live.json, on a manual clock."""
-
-    def __init__(self, db: Path, live: Path):
-        self.clock = ManualClock(int(time.time() * 1000))
-        self.ingest = Ingest(open_store(db), AnchoredClock(self.clock, 2000), commit_interval_ms=5000, live=LiveBoard(live))
-        self.seq = 0
-        self.energy_mwh = 0
-
-    def send(self, power_w: float) -> None:
-        power_dw = round(power_w * 10)
-        self.energy_mwh += power_dw // 36  # ~1 s at this power, in mWh
-        frame = Reading(KITCHEN, 7, self.seq, 1000 * (self.seq + 1), 1000, 4350, 2300, power_dw, self.energy_mwh, 0)
-        self.seq += 1
-        self.clock.advance(1000)
-        self.ingest.feed("test", encode_wire(frame))
-        self.ingest.tick()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("ui-browser")
-    db, live = tmp / "powergw.db", tmp / "run" / "live.json"
-    now = int(time.time() * 1000)
-    seed_usage(db, days=40, now_ms=now)
-    alert_ids = raise_alerts(db, now)
-    app = create_app(db, live_path=live, admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
-    server = serve_in_thread(app, "127.0.0.1", 0)
-    streamer = Streamer(db, live)
-    streamer.send(512.0)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield {"url": server.url, "db": db, "live": live, "streamer": streamer, "alerts": alert_ids, "app": app}
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def open_page(browser, site, *, phone=False):
-    viewport = {"width": 360, "height": 740} if phone else {"width": 1280, "height": 860}
-    context = browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    return page
-
-
-def log_in(page, site, password=ADMIN_PASSWORD):
-    page.goto(site["url"] + "/")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", password)
-    page.click("button:has-text('Log in')")
-    page.wait_for_selector("[data-testid=live-total]")
-
-
-def shot(page, name):
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+pytestmark = MARKS
 
 
 def test_wrong_password_then_login(browser, site):
@@ -139,15 +62,37 @@ def test_live_value_changes_on_screen_within_two_seconds(browser, site):
     page.context.close()
 
 
+def usage_page_at(page, site, days_back: int) -> str:
+    """Open the Usage page, check it opens on the household's today, step back `days_back` days; that date."""
+    page.click("[data-nav=usage]")
+    page.wait_for_selector("[data-testid=usage-total]")
+    today = household_date(site["clock"]())
+    assert page.input_value("input[type=date]") == today.isoformat()  # India's date, not UTC's or the machine's
+    for _ in range(days_back):
+        page.click(".daterow button >> nth=0")  # ‹ the day before
+    want = (today - dt.timedelta(days=days_back)).isoformat()
+    label = page.evaluate("async (d) => (await import('/static/format.js')).dayOfIso(d)", want)  # "4 Feb 2027"
+    page.wait_for_function("label => document.querySelector('[data-testid=usage-total]').parentElement.textContent.includes(label)",
+                           arg=label)  # the figures shown are that day's
+    return want
+
+
 def test_usage_chart_compare_and_csv(browser, site):
     page = open_page(browser, site)
     log_in(page, site)
-    page.click("[data-nav=usage]")
+    # Two days back every period shown has whole days of data, whatever the hour: today may be
+    # minutes old, and a month that began yesterday would hold one day.
+    date = usage_page_at(page, site, 2)
     page.wait_for_selector("[data-testid=chart] canvas")
     total_day = page.inner_text("[data-testid=usage-total]")
     assert re.match(r"[\d,.]+ kWh", total_day)
     page.click("[data-period=month]")
-    page.wait_for_function("t => document.querySelector('[data-testid=usage-total]').textContent !== t", arg=total_day)
+    page.wait_for_function("() => document.querySelector('[data-testid=usage-total]').parentElement.textContent.includes('–')")
+    want = page.evaluate("""async (date) => {
+        const u = await (await fetch('/api/v1/usage?period=month&compare=true&date=' + date)).json();
+        return (await import('/static/format.js')).num(u.total_kwh, 2) + ' kWh';
+    }""", date)
+    assert page.inner_text("[data-testid=usage-total]") == want != total_day
     assert page.locator("text=Previous period").count() >= 1
     shot(page, "usage-month")
     with page.expect_download() as dl:
@@ -205,7 +150,7 @@ def _billing_ready(site) -> bool:
     from local_ui.services import Billing, Unavailable
 
     try:
-        Billing(open_store(site["db"]), site["app"].extensions["powergw"].config, lambda: NOW_MS)
+        Billing(open_store(site["db"]), site["app"].extensions["powergw"].config, site["clock"])
         return True
     except Unavailable:
         return False
@@ -288,7 +233,7 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
     from gateway.config import parse_config
 
     config = parse_config({"billing": {"metered_nodes": [MAINS]}})
-    app = create_app(site["db"], live_path=site["live"], config=config, admin_password=ADMIN_PASSWORD,
+    app = create_app(site["db"], live_path=site["live"], config=config, clock=site["clock"], admin_password=ADMIN_PASSWORD,
                      registry_root=site["db"].parent / "models")
     server = serve_in_thread(app, "127.0.0.1", 0)
     try:
@@ -299,15 +244,16 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
         kitchen = page.inner_text(f"[data-node='{KITCHEN}'] [data-testid=node-power]")
         assert kitchen.endswith(" W") and kitchen != "—"
         shot(page, "overview-metered")
-        # The Usage page's total is the mains' too (the bill's rule), and says the kitchen is left out.
-        page.click("[data-nav=usage]")
+        # The Usage page's total is the mains' too (the bill's rule), and says the kitchen is left out:
+        # yesterday's, a whole day whatever the hour (in today's first minutes no node has used anything yet).
+        date = usage_page_at(page, site, 1)
         page.wait_for_selector("[data-testid=usage-metered-note]")
         assert "1 sub-circuit node(s)" in page.inner_text("[data-testid=usage-metered-note]")
-        want = page.evaluate("""async () => {
-            const u = await (await fetch('/api/v1/usage?period=day&compare=true')).json();
+        want = page.evaluate("""async (date) => {
+            const u = await (await fetch('/api/v1/usage?period=day&compare=true&date=' + date)).json();
             const mains = u.series.find((s) => s.metered).points.reduce((a, [, v]) => a + v, 0);
             return [(await import('/static/format.js')).num(u.total_kwh, 2), Math.abs(mains - u.total_kwh) < 1e-6];
-        }""")
+        }""", date)
         assert want[1] and page.inner_text("[data-testid=usage-total]") == want[0] + " kWh"
         shot(page, "usage-metered")
         assert not page.errors, page.errors

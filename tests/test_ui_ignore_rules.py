@@ -10,7 +10,7 @@ import re
 
 import pytest
 from test_memory_imports import loaded_after
-from test_ui_support import ADMIN_PASSWORD, NOW_MS, FixedClock, raise_alerts, seed_usage
+from test_ui_support import ADMIN_PASSWORD, NOW_MS, FixedClock, raise_alerts
 
 from edge_model import store_job
 from edge_model.feedback_store import FeedbackTables
@@ -37,10 +37,9 @@ EXPIRED = rule(expires_s=NOW_S - 3_600)
 
 
 @pytest.fixture
-def site(tmp_path):
+def site(tmp_path, seeded):
     """A dashboard on loopback; its database has a theft alert Ignored and the rules the job made of Ignores."""
-    db = tmp_path / "powergw.db"
-    seed_usage(db)
+    db = seeded(tmp_path / "powergw.db")
     theft, offline, _ = raise_alerts(db)
     store = open_store(db)
     AlertStore(store).act(theft, "ignore", "admin", "our new AC", now_ms=NOW_MS - 7_200_000)

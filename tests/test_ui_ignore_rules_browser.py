@@ -1,14 +1,13 @@
 """The Ignored patterns and Stop ignoring in real headless Chromium against waitress on loopback: the
 theft card lists a saved Ignore rule in words with a link to its alert, and the alert's Stop ignoring
-button reopens it (checked in the database). Screenshots go to test-artifacts/ui/ (gitignored)."""
+button reopens it (checked in the database). The server and the pages share one clock
+(tests/test_browser_support.py). Screenshots go to test-artifacts/ui/ (gitignored)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from test_ui_browser import ARTIFACTS, browser, log_in, open_page, pytestmark  # noqa: F401 - the browser fixture; slow, needs chromium
-from test_ui_support import ADMIN_PASSWORD, raise_alerts, seed_usage
+from test_browser_support import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
+from test_ui_support import ADMIN_PASSWORD, raise_alerts
 
 from edge_model.ignore_rules import SuppressionRule
 from edge_model.feedback_store import FeedbackTables
@@ -17,15 +16,16 @@ from gateway.alerts import AlertStore
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread
 
-playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, seeded):
     tmp = tmp_path_factory.mktemp("ui-ignore-rules")
     db = tmp / "powergw.db"
-    now = int(time.time() * 1000)
-    seed_usage(db, days=40, now_ms=now)
+    clock = RunningClock(now_ms())
+    now = clock.start_ms
+    seeded(db, days=40, now_ms=now)
     theft, _, _ = raise_alerts(db, now)
     store = open_store(db)
     AlertStore(store).act(theft, "ignore", "admin", "guests this week", now_ms=now - 60_000)
@@ -33,10 +33,10 @@ def site(tmp_path_factory):
                            excess_cap_w=850.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(1, 2, 3))
     FeedbackTables(store).save_rule(theft, rule.to_dict())  # as the daemon's theft job saves the Ignore it took in
     store.close()
-    app = create_app(db, live_path=tmp / "run" / "live.json", admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
+    app = create_app(db, live_path=tmp / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
     server = serve_in_thread(app, "127.0.0.1", 0)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield {"url": server.url, "db": db, "theft": theft, "rule": rule}
+    yield {"url": server.url, "db": db, "theft": theft, "rule": rule, "clock": clock}
     server.stop()
 
 
@@ -48,6 +48,7 @@ def test_ignored_patterns_are_listed_and_stop_ignoring_reopens_the_alert(browser
     listed.wait_for()
     # "up to +850 W over usual from 01:00 to 04:00, every day, until ..." (the date in the household's zone)
     assert describe(site["rule"].to_dict(), "Asia/Kolkata") in listed.inner_text()
+    assert f"until {household_date(int(site['rule'].expires_s * 1000)).isoformat()}" in listed.inner_text()
     assert "from 01:00 to 04:00" in listed.inner_text()
     page.screenshot(path=str(ARTIFACTS / "overview-ignored-patterns.png"), full_page=True)
     listed.locator("a").click()  # to the alert, shown among the ignored ones
@@ -81,11 +82,12 @@ def test_ignored_patterns_are_listed_and_stop_ignoring_reopens_the_alert(browser
     page.context.close()
 
 
-def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, tmp_path):
+def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, tmp_path, seeded):
     """Ignored, then resolved: its rule is still listed, and the card's Stop ignoring reopens the alert."""
     db = tmp_path / "powergw.db"
-    now = int(time.time() * 1000)
-    seed_usage(db, days=40, now_ms=now)
+    clock = RunningClock(now_ms())
+    now = clock.start_ms
+    seeded(db, days=40, now_ms=now)
     theft, _, _ = raise_alerts(db, now)
     store = open_store(db)
     alerts = AlertStore(store)
@@ -95,10 +97,11 @@ def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, t
                            excess_cap_w=750.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(6, 7))
     FeedbackTables(store).save_rule(theft, rule.to_dict())
     store.close()
-    app = create_app(db, live_path=tmp_path / "run" / "live.json", admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models")
+    app = create_app(db, live_path=tmp_path / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
+                     registry_root=tmp_path / "models")
     server = serve_in_thread(app, "127.0.0.1", 0)
     try:
-        page = open_page(browser, {"url": server.url})
+        page = open_page(browser, {"url": server.url, "clock": clock})
         log_in(page, {"url": server.url})
         listed = page.locator(f"[data-testid=ignored-patterns] [data-rule-alert='{theft}']")
         listed.wait_for()

@@ -71,3 +71,63 @@ def raise_alerts(db: Path, now_ms: int = NOW_MS) -> list[int]:
         return ids
     finally:
         store.close()
+
+
+def csrf_of(client) -> str:
+    """The CSRF token a Flask test client's session (or login cookie) must send."""
+    return client.get("/api/v1/session").get_json()["csrf"]
+
+
+def login(client, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+    """Log a Flask test client in; returns its session's CSRF token."""
+    resp = client.post("/api/v1/session", json={"username": username, "password": password},
+                       headers={"X-CSRF-Token": csrf_of(client)})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()["csrf"]
+
+
+def write(client, method: str, path: str, body=None, **headers):
+    """A write from a logged-in test client (`client.csrf`), with a JSON body."""
+    headers.setdefault("X-CSRF-Token", client.csrf)
+    return client.open(path, method=method, json=body if body is not None else {}, headers=headers)
+
+
+def error(resp) -> str:
+    """The message of the API's error body, checking its shape and status."""
+    body = resp.get_json()
+    assert set(body) == {"error"} and body["error"]["status"] == resp.status_code
+    return body["error"]["message"]
+
+
+class Served:
+    """The dashboard on a real waitress server at 127.0.0.1 (a free port), over the database at
+    `db`, with the injected `clock`; `session()` logs a user in over HTTP."""
+
+    def __init__(self, db: Path, tmp: Path, clock: FixedClock, config=None):
+        from local_ui import create_app, serve_in_thread
+
+        self.app = create_app(db, live_path=tmp / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
+                              registry_root=tmp / "models", config=config)
+        self.ctx = self.app.extensions["powergw"]
+        self.handle = serve_in_thread(self.app, "127.0.0.1", 0)
+        self.url = self.handle.url
+        self.db = db
+
+    def session(self, username: str = "admin", password: str = ADMIN_PASSWORD, **connect):
+        """A requests.Session logged in as `username`, sending its CSRF token on every request."""
+        import requests
+
+        s = requests.Session()
+        csrf = s.get(self.url + "/api/v1/session", timeout=10).json()["csrf"]
+        r = s.post(self.url + "/api/v1/session", json={"username": username, "password": password},
+                   headers={"X-CSRF-Token": csrf}, timeout=10)
+        assert r.status_code == 200, r.text
+        s.headers["X-CSRF-Token"] = r.json()["csrf"]
+        return s
+
+    def user(self, admin, username: str, password: str, role: str = "viewer") -> None:
+        r = admin.post(self.url + "/api/v1/users", json={"username": username, "password": password, "role": role}, timeout=10)
+        assert r.status_code == 201, r.text
+
+    def stop(self) -> None:
+        self.handle.stop()

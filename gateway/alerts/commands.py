@@ -34,20 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(q)
     q.set_defaults(func=cmd_alerts_act)
 
-    p = sub.add_parser("email", help="the alert email outbox: status, send now, retry failed")
+    p = sub.add_parser("email", help="the alert email outbox: status, send now, retry failed",
+                       description="Exit code 0 when everything due was sent (or nothing was due); 1 when an email "
+                       "could not be sent now (server unreachable, refused) or email is not enabled; 2 on bad input.")
     p.add_argument("action", choices=("status", "send", "retry"))
     _common(p)
     p.set_defaults(func=cmd_email)
 
 
 def _open(args):
-    from ..app import open_store
+    from ..app import existing_database, open_store
     from ..config import load_config
-
     from ..settings_store import effective_config
 
     config = load_config(args.config)
-    store = open_store(args.db or config.gateway.db, config.gateway.timezone)
+    store = open_store(existing_database(args.db, config), config.gateway.timezone)
     return effective_config(store, config), store  # with the dashboard's Settings
 
 
@@ -92,6 +93,7 @@ def cmd_email(args: argparse.Namespace) -> int:
     from .email import EmailOutbox, send_due
 
     config, store = _open(args)
+    code = 0
     try:
         outbox = EmailOutbox(store)
         if args.action == "send":
@@ -100,6 +102,7 @@ def cmd_email(args: argparse.Namespace) -> int:
                 return 1
             r = send_due(outbox, config.email, _now())
             print(f"sent {r.sent}, retry later {r.retried}, failed {r.failed}" + (f": {r.error}" if r.error else ""))
+            code = 1 if r.retried or r.failed else 0  # a script or cron must see that mail did not go
         elif args.action == "retry":
             print(f"requeued {outbox.requeue_failed(_now())} failed emails")
         s = outbox.stats()
@@ -112,4 +115,4 @@ def cmd_email(args: argparse.Namespace) -> int:
     if s["last_error"]:
         line += f"; last error: {s['last_error']}"
     print(line)
-    return 0
+    return code

@@ -40,6 +40,10 @@ class LedgerError(BillingError):
     """A ledger request that cannot be carried out; nothing was recorded."""
 
 
+class BilledPeriodError(LedgerError):
+    """A bill's period (from, to) that cannot be a real bill's: the message says why."""
+
+
 class PaymentError(LedgerError):
     """A payment amount or currency that cannot be accepted; nothing was recorded."""
 

@@ -34,10 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p, db=False)
     p.set_defaults(func=cmd_tariffs)
 
-    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors")
+    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors",
+                       description="Record a meter reading or a real bill's units and compare them with what the sensors "
+                       "measured over the same period. Exit code 0 when they agree (or there is nothing to compare yet); "
+                       "1 when the gap is above [billing] meter_mismatch_pct (a meter_mismatch alert is raised too); "
+                       "2 on bad input (nothing is recorded).")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--reading", help="meter register reading in kWh, e.g. 12345.6")
     g.add_argument("--billed-units", help="units on the utility's bill for --from..--to")
+    g.add_argument("--list", action="store_true", help="list the readings entered (with their ids) and the corrections made")
+    g.add_argument("--delete", type=int, metavar="ID", help="delete a reading entered by mistake (kept in the audit list)")
+    p.add_argument("--correct", type=int, metavar="ID", help="with --reading or --billed-units: correct that reading's kWh")
+    p.add_argument("--by", default="user", help="who corrects or deletes (for the audit list)")
     p.add_argument("--from", dest="date_from", help="first day of the billed period (YYYY-MM-DD)")
     p.add_argument("--to", dest="date_to", help="day the period ended, exclusive: the next meter-reading day (YYYY-MM-DD)")
     p.add_argument("--note", default="", help="a note kept with the entry")
@@ -80,9 +88,9 @@ def _config(args):
 
 
 def _open(args, config):
-    from ..app import open_store
+    from ..app import existing_database, open_store
 
-    return open_store(args.db or config.gateway.db, config.gateway.timezone)
+    return open_store(existing_database(args.db, config), config.gateway.timezone)
 
 
 def _now_ms(args, calendar) -> int:
@@ -128,10 +136,11 @@ def _bill_table(bill) -> str:
 
 def cmd_bill(args: argparse.Namespace) -> int:
     from .estimate import bill_options, cycle_estimate
-    from .tariff import compute_bill, slab_position
+    from .tariff import compute_bill, cycle_units, slab_position
     from .tariff_book import TariffBook
 
     config = _config(args)
+    units = cycle_units(args.units) if args.units is not None else None
     section = config.billing
     book = TariffBook.load(section.tariff_dir)
     name = args.tariff or section.tariff
@@ -141,7 +150,7 @@ def cmd_bill(args: argparse.Namespace) -> int:
         day = dt.date.fromisoformat(LocalCalendar(config.gateway.timezone).day(_now_ms(args, LocalCalendar(config.gateway.timezone))))
         tariff = book.in_force(name, day)
         options = bill_options(section)
-        bill = compute_bill(tariff, args.units, options)
+        bill = compute_bill(tariff, units, options)
         position = slab_position(lambda u: compute_bill(tariff, u, options), tariff.boundaries(), bill.units)
         if args.format == "json":
             out = bill.as_json() | {"tariff_effective_from": tariff.effective_from.isoformat(), "slab_position": position.message()}
@@ -207,6 +216,8 @@ def cmd_meter(args: argparse.Namespace) -> int:
     try:
         now = _now_ms(args, store.calendar)
         alerts = alert_store(store, config)
+        if args.list or args.delete is not None or args.correct is not None:
+            return _meter_admin(args, store, config, alerts, now)
         if args.reading is not None:
             row, comparison = record_meter_reading(store, config.billing, alerts, args.reading, at_ms=now, now_ms=now,
                                                    note=args.note)
@@ -214,11 +225,10 @@ def cmd_meter(args: argparse.Namespace) -> int:
         else:
             if not args.date_from or not args.date_to:
                 raise LedgerError("--billed-units needs --from and --to (the bill's period)")
-            try:
-                start = store.calendar.day_start_ms(args.date_from)
-                end = store.calendar.day_start_ms(args.date_to)
-            except ValueError:
-                raise LedgerError(f"--from/--to {args.date_from!r}/{args.date_to!r}: expected YYYY-MM-DD") from None
+            from .cycle import billed_period
+
+            first, end_day = billed_period(args.date_from, args.date_to, dt.date.fromisoformat(store.calendar.day(now)))
+            start, end = store.calendar.day_start_ms(first), store.calendar.day_start_ms(end_day)
             row, comparison = record_billed_units(store, config.billing, alerts, args.billed_units, start_ms=start,
                                                   end_ms=end, now_ms=now, note=args.note)
             period = f"from {args.date_from} to {args.date_to}"
@@ -235,6 +245,39 @@ def cmd_meter(args: argparse.Namespace) -> int:
     else:
         print(comparison.message(period))
     return 1 if comparison is not None and comparison.flagged else 0
+
+
+def _meter_admin(args, store, config, alerts, now: int) -> int:
+    """`meter --list`, `--delete ID`, `--correct ID --reading|--billed-units VALUE`."""
+    from . import LedgerError
+    from .reconcile import audit_lines, correct_reading, delete_reading
+
+    cal = store.calendar
+    if args.list:
+        rows = store.conn.execute("SELECT id, kind, ts_ms, value_kwh, period_start_ms, gap_pct, flagged, note FROM meter_readings "
+                                  "ORDER BY ts_ms, id").fetchall()
+        audit = audit_lines(store)
+        if args.format == "json":
+            print(json.dumps({"readings": [dict(zip(("id", "kind", "ts_ms", "value_kwh", "period_start_ms", "gap_pct", "flagged",
+                                                     "note"), r)) for r in rows], "audit": audit}, indent=2))
+            return 0
+        table = [["id", "kind", "date", "kWh", "gap %", "note"]]
+        table += [[str(r[0]), r[1], cal.day(r[2]), r[3], r[5] or "", r[7]] for r in rows]
+        print(_table(table) if rows else "no meter readings entered")
+        for a in audit:
+            print(f"{cal.isoformat(a['ts_ms'])} #{a['reading_id']} {a['action']} by {a['by']}: {a['old_value_kwh']} -> "
+                  f"{a['new_value_kwh'] or 'deleted'}{' (' + a['note'] + ')' if a['note'] else ''}")
+        return 0
+    if args.delete is not None:
+        out = delete_reading(store, config.billing, alerts, args.delete, by=args.by, now_ms=now, note=args.note)
+        print(f"meter reading #{out['id']} ({out['value_kwh']} kWh) deleted; the audit list keeps it")
+        return 0
+    value = args.reading if args.reading is not None else args.billed_units
+    if value is None:
+        raise LedgerError("--correct ID needs the right value as --reading or --billed-units")
+    out = correct_reading(store, config.billing, alerts, args.correct, value, by=args.by, now_ms=now, note=args.note)
+    print(f"meter reading #{out['id']} corrected from {out['previous_value_kwh']} to {out['value_kwh']} kWh; the audit list keeps the old value")
+    return 0
 
 
 def cmd_pay(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from ..localtime import iso_day
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """`day` moved by whole months, clamped to the month's last day (31 Jan + 1 month = 29 Feb)."""
@@ -52,3 +54,34 @@ def cycle_containing(anchor: dt.date, months: int, day: dt.date) -> Cycle:
 
 def previous_cycle(anchor: dt.date, months: int, cycle: Cycle) -> Cycle:
     return cycle_containing(anchor, months, cycle.start - dt.timedelta(days=1))
+
+
+MAX_BILLED_DAYS = 100  # a bill covers one or two months, at most a quarter with a late reading
+
+
+def billed_period(first: dt.date | str | None, end: dt.date | str | None, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The local dates [first, end) of a real bill, checked: `end` is the next meter-reading day
+    (exclusive), so it is after `first`, not after `today`, at most MAX_BILLED_DAYS later and
+    not before 2000. Takes dates or YYYY-MM-DD text; BilledPeriodError says what is wrong."""
+    from . import BilledPeriodError
+
+    def day(value: dt.date | str | None, name: str) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return iso_day(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise BilledPeriodError(f"{name} {value!r}: expected the bill's dates as YYYY-MM-DD "
+                                    "(to = the next meter-reading day)") from None
+
+    first, end = day(first, "from"), day(end, "to")
+    if first.year < 2000:
+        raise BilledPeriodError(f"from {first}: a bill from before 2000 is not one this gateway measured")
+    if end <= first:
+        raise BilledPeriodError(f"to {end} is not after from {first}: the billed period must end after it starts")
+    if end > today:
+        raise BilledPeriodError(f"to {end} is after today ({today}): a bill covers a period that has ended")
+    if (end - first).days > MAX_BILLED_DAYS:
+        raise BilledPeriodError(f"from {first} to {end} is {(end - first).days} days: a bill covers at most "
+                                f"{MAX_BILLED_DAYS} days (one or two months)")
+    return first, end

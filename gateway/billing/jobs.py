@@ -58,7 +58,8 @@ def budget_alerts(est: Estimate, slab_warning_units: int) -> list[tuple[str, str
         if to_go <= slab_warning_units or Decimal(str(best.projection.units)) > pos.step_boundary:
             out.append((
                 "slab_ahead", f"slab:{cycle}:{pos.step_boundary}",
-                f"{to_go} units to {pos.step_boundary}; crossing it adds {format_inr(to_paise(pos.step_cost))} at once; "
+                (f"{to_go} units to {pos.step_boundary}" if to_go else f"at {pos.step_boundary} units, the top of a slab")
+                + f"; crossing it adds {format_inr(to_paise(pos.step_cost))} at once; "
                 f"projected {best.projection.units:.0f} units this cycle",
                 {"units": est.units, "boundary": pos.step_boundary, "projected_units": round(best.projection.units, 1)},
             ))

@@ -81,6 +81,22 @@ def m001_ledger(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+@billing_migrations()
+def m002_meter_reading_audit(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE meter_reading_audit (
+            id INTEGER PRIMARY KEY,
+            reading_id INTEGER NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('correct', 'delete')),
+            old_value_kwh TEXT NOT NULL,
+            new_value_kwh TEXT,
+            by TEXT NOT NULL,
+            ts_ms INTEGER NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+
+
 LedgerListener = Callable[[sqlite3.Connection, dict, str], None]
 METHODS = ("cash", "upi", "card", "netbanking", "cloud", "other")
 
@@ -176,6 +192,8 @@ class Ledger:
             raise LedgerError("a payment needs an idempotency key of 1 to 100 characters")
         if method not in METHODS:
             raise LedgerError(f"method {method!r}: expected one of {', '.join(METHODS)}")
+        if bill_id is not None and (isinstance(bill_id, bool) or not isinstance(bill_id, int) or not 1 <= bill_id < 2**63):
+            raise LedgerError(f"bill {bill_id!r}: expected a bill id (a whole number from 1)")
         with transaction(self.store) as conn:
             rows = _rows(conn.execute("SELECT * FROM payments WHERE payment_key = ?", (key,)))
             if rows:

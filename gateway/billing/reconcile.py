@@ -7,8 +7,10 @@ circuit; the sensors counting more points at a miscalibrated sensor or a slow me
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..alerts import AlertStore
@@ -17,6 +19,8 @@ from ..store import Store
 from . import LedgerError
 from .estimate import energy_mwh, kwh
 from .settings import BillingSection
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,54 +56,119 @@ def compare(meter_kwh: Decimal, sensor_kwh: Decimal, threshold_pct: Decimal) -> 
     return Comparison(meter_kwh, sensor, gap, abs(gap) > threshold_pct, threshold_pct)
 
 
+# What a household meter can show: a 6-digit register, read to at most 3 decimals.
+METER_MAX_KWH = Decimal("999999.999")
+_KWH = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,3})?")
+KWH_PATTERN = "^ *" + _KWH.pattern + " *$"  # the text _kwh_value reads, as a JSON Schema pattern (the API documents)
+KWH_RULE = "kWh as the meter shows them: up to 6 digits and 3 decimals, e.g. 12345.6"
+MIN_HOUSE_KW = 10  # the least a house is allowed to draw on average between two readings
+
+
 def _kwh_value(value: Any, what: str) -> Decimal:
-    if isinstance(value, float) or isinstance(value, bool):
-        raise LedgerError(f"{what} {value!r}: give it as text like '12345.6'")
-    try:
-        out = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise LedgerError(f"{what} {value!r}: expected a number of kWh") from None
-    if not out.is_finite() or out < 0 or out.as_tuple().exponent < -3:
-        raise LedgerError(f"{what} {value!r}: expected a number of kWh of at least 0, at most 3 decimals")
-    return out
+    """A meter register or billed units as a household meter shows them; LedgerError with the rule otherwise."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise LedgerError(f"{what} {value!r}: give it as text, {KWH_RULE}")
+    text = value.strip(" ")
+    if not _KWH.fullmatch(text):
+        raise LedgerError(f"{what} {value[:40]!r}: expected {KWH_RULE}")
+    return Decimal(text)
+
+
+def max_draw_kw(section: BillingSection) -> float:
+    """The most a house may draw on average between two readings: three times its sanctioned load, at least 10 kW."""
+    return max(MIN_HOUSE_KW, 3 * section.sanctioned_load_kw)
+
+
+def _plausible_rise(section: BillingSection, rise: Decimal, start_ms: int, end_ms: int, what: str) -> None:
+    """Refuse a rise the house could not have drawn in the time (a digit typed twice, a misplaced point)."""
+    hours = max(1.0, (end_ms - start_ms) / 3_600_000)
+    limit = Decimal(str(round(hours * max_draw_kw(section), 3)))
+    if rise > limit:
+        raise LedgerError(
+            f"{what}: {rise} kWh in {hours:.0f} h is {float(rise) / hours:.1f} kW on average, more than the house can draw "
+            f"({max_draw_kw(section):g} kW: 3 x [billing] sanctioned_load_kw {section.sanctioned_load_kw:g}); check the digits"
+        )
+
+
+def _neighbours(conn, at_ms: int, exclude_id: int | None = None) -> tuple[tuple | None, tuple | None]:
+    """The register readings just before and just after `at_ms`: (ts_ms, value) or None."""
+    skip = -1 if exclude_id is None else exclude_id
+    prev = conn.execute("SELECT ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' AND ts_ms < ? AND id != ? "
+                        "ORDER BY ts_ms DESC LIMIT 1", (at_ms, skip)).fetchone()
+    nxt = conn.execute("SELECT ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' AND ts_ms > ? AND id != ? "
+                       "ORDER BY ts_ms LIMIT 1", (at_ms, skip)).fetchone()
+    return prev, nxt
+
+
+def _check_register(store: Store, section: BillingSection, conn, value: Decimal, at_ms: int, exclude_id: int | None = None) -> None:
+    cal = store.calendar
+    prev, nxt = _neighbours(conn, at_ms, exclude_id)
+    if prev is not None:
+        prev_value = Decimal(prev[1])
+        if value < prev_value:
+            raise LedgerError(
+                f"meter reading {value} is less than the previous reading {prev_value} on {cal.isoformat(prev[0])}: "
+                "check the digits, or correct or delete that reading (a replaced meter is not supported yet)"
+            )
+        _plausible_rise(section, value - prev_value, prev[0], at_ms,
+                        f"meter reading {value} is {value - prev_value} kWh more than {prev_value} on {cal.isoformat(prev[0])}")
+    if nxt is not None:
+        next_value = Decimal(nxt[1])
+        if value > next_value:
+            raise LedgerError(f"meter reading {value} is more than the next reading {next_value} on {cal.isoformat(nxt[0])}")
+        _plausible_rise(section, next_value - value, at_ms, nxt[0],
+                        f"the next reading {next_value} on {cal.isoformat(nxt[0])} would be {next_value - value} kWh more")
 
 
 def record_meter_reading(store: Store, section: BillingSection, alerts: AlertStore, reading: Any, *, at_ms: int,
                          now_ms: int, note: str = "") -> tuple[dict, Comparison | None]:
     """Store a meter register reading and compare it with the sensors since the previous one."""
     value = _kwh_value(reading, "meter reading")
-    cal = store.calendar
     with transaction(store) as conn:
-        prev = conn.execute(
-            "SELECT ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' AND ts_ms < ? ORDER BY ts_ms DESC LIMIT 1",
-            (at_ms,),
-        ).fetchone()
-        comparison = None
-        if prev is not None:
-            prev_value = Decimal(prev[1])
-            if value < prev_value:
-                raise LedgerError(
-                    f"meter reading {value} is less than the previous reading {prev_value} on {cal.isoformat(prev[0])}: "
-                    "check the digits (a replaced meter is not supported yet)"
-                )
-            comparison = compare(value - prev_value, kwh(energy_mwh(store, prev[0], at_ms, section)),
-                                 Decimal(str(section.meter_mismatch_pct)))
+        _check_register(store, section, conn, value, at_ms)
         cur = conn.execute(
-            "INSERT INTO meter_readings (kind, ts_ms, value_kwh, period_start_ms, meter_kwh, sensor_kwh, gap_pct, flagged, "
-            "entered_ms, note) VALUES ('register', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (at_ms, str(value), prev[0] if prev else None,
-             str(comparison.meter_kwh) if comparison else None, str(comparison.sensor_kwh) if comparison else None,
-             str(comparison.gap_pct) if comparison else None, int(bool(comparison and comparison.flagged)), now_ms, note),
+            "INSERT INTO meter_readings (kind, ts_ms, value_kwh, flagged, entered_ms, note) VALUES ('register', ?, ?, 0, ?, ?)",
+            (at_ms, str(value), now_ms, note),
         )
-        if comparison is not None and comparison.flagged:
-            period = f"from {cal.isoformat(prev[0])} to {cal.isoformat(at_ms)}"
-            alerts.raise_alert(
-                "meter_mismatch", None, comparison.message(period), now_ms=now_ms,
-                dedup_key=f"meter_mismatch:{prev[0]}:{at_ms}",
-                data={"meter_kwh": comparison.meter_kwh, "sensor_kwh": comparison.sensor_kwh, "gap_pct": comparison.gap_pct},
-            )
+        comparison = _compare_register(store, section, alerts, conn, cur.lastrowid, now_ms)
+        _compare_register_after(store, section, alerts, conn, at_ms, now_ms)
         row = {"id": cur.lastrowid, "ts_ms": at_ms, "value_kwh": str(value)}
     return row, comparison
+
+
+def _compare_register(store: Store, section: BillingSection, alerts: AlertStore, conn, reading_id: int,
+                      now_ms: int) -> Comparison | None:
+    """(Re)compare one register reading with the sensors since the reading before it; store and alert."""
+    cal = store.calendar
+    ts, value = conn.execute("SELECT ts_ms, value_kwh FROM meter_readings WHERE id = ?", (reading_id,)).fetchone()
+    prev, _ = _neighbours(conn, ts, reading_id)
+    comparison = None
+    if prev is not None:
+        comparison = compare(Decimal(value) - Decimal(prev[1]), kwh(energy_mwh(store, prev[0], ts, section)),
+                             Decimal(str(section.meter_mismatch_pct)))
+    conn.execute(
+        "UPDATE meter_readings SET period_start_ms = ?, meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, flagged = ? WHERE id = ?",
+        (prev[0] if prev else None, str(comparison.meter_kwh) if comparison else None,
+         str(comparison.sensor_kwh) if comparison else None, str(comparison.gap_pct) if comparison else None,
+         int(bool(comparison and comparison.flagged)), reading_id),
+    )
+    if comparison is not None and comparison.flagged:
+        period = f"from {cal.isoformat(prev[0])} to {cal.isoformat(ts)}"
+        alerts.raise_alert(
+            "meter_mismatch", None, comparison.message(period), now_ms=now_ms, dedup_key=f"meter_mismatch:{prev[0]}:{ts}",
+            data={"meter_kwh": comparison.meter_kwh, "sensor_kwh": comparison.sensor_kwh, "gap_pct": comparison.gap_pct},
+        )
+    return comparison
+
+
+def _compare_register_after(store: Store, section: BillingSection, alerts: AlertStore, conn, at_ms: int, now_ms: int) -> None:
+    """Recompare the register reading after `at_ms`, whose previous reading has changed."""
+    nxt = conn.execute("SELECT id FROM meter_readings WHERE kind = 'register' AND ts_ms > ? ORDER BY ts_ms LIMIT 1",
+                       (at_ms,)).fetchone()
+    if nxt is not None:
+        _compare_register(store, section, alerts, conn, nxt[0], now_ms)
 
 
 def record_billed_units(store: Store, section: BillingSection, alerts: AlertStore, units: Any, *, start_ms: int,
@@ -108,6 +177,7 @@ def record_billed_units(store: Store, section: BillingSection, alerts: AlertStor
     value = _kwh_value(units, "billed units")
     if end_ms <= start_ms:
         raise LedgerError("the billed period must end after it starts")
+    _plausible_rise(section, value, start_ms, end_ms, f"billed units {value}")
     cal = store.calendar
     comparison = compare(value, kwh(energy_mwh(store, start_ms, end_ms, section)), Decimal(str(section.meter_mismatch_pct)))
     with transaction(store) as conn:
@@ -136,3 +206,91 @@ def billed_units_for(store: Store, start_ms: int, end_ms: int) -> Decimal | None
         (start_ms, end_ms),
     ).fetchone()
     return Decimal(row[0]) if row else None
+
+
+# ---- corrections ---------------------------------------------------------------------------------
+
+
+def _audit(conn, reading_id: int, action: str, old: str, new: str | None, by: str, now_ms: int, note: str) -> None:
+    conn.execute(
+        "INSERT INTO meter_reading_audit (reading_id, action, old_value_kwh, new_value_kwh, by, ts_ms, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (reading_id, action, old, new, by, now_ms, note),
+    )
+    log.info("meter reading #%s %s by %s: %s -> %s kWh%s", reading_id, action, by, old, new or "(deleted)",
+             f" ({note})" if note else "")
+
+
+def _resolve_mismatches(alerts: AlertStore, conn, keys: set[str], by: str, now_ms: int, why: str) -> None:
+    """Resolve open meter_mismatch alerts of comparisons that no longer hold."""
+    for key in keys:
+        for (alert_id,) in conn.execute("SELECT id FROM alerts WHERE dedup_key = ? AND state != 'resolved'", (key,)).fetchall():
+            alerts.act(alert_id, "resolve", by, why, now_ms=now_ms)
+
+
+def _mismatch_keys(conn, reading_id: int) -> set[str]:
+    """The dedup keys of the comparisons this reading takes part in: its own, and the next register reading's."""
+    kind, ts, start = conn.execute("SELECT kind, ts_ms, period_start_ms FROM meter_readings WHERE id = ?", (reading_id,)).fetchone()
+    keys = {f"meter_mismatch:{start}:{ts}"} if start is not None else set()
+    if kind == "register":
+        nxt = conn.execute("SELECT ts_ms FROM meter_readings WHERE kind = 'register' AND ts_ms > ? ORDER BY ts_ms LIMIT 1",
+                           (ts,)).fetchone()
+        if nxt is not None:
+            keys.add(f"meter_mismatch:{ts}:{nxt[0]}")
+    return keys
+
+
+def _reading(conn, reading_id: int) -> tuple:
+    row = conn.execute("SELECT kind, ts_ms, value_kwh, period_start_ms FROM meter_readings WHERE id = ?", (reading_id,)).fetchone()
+    if row is None:
+        raise LedgerError(f"no meter reading #{reading_id}")
+    return row
+
+
+def correct_reading(store: Store, section: BillingSection, alerts: AlertStore, reading_id: int, value: Any, *, by: str,
+                    now_ms: int, note: str = "") -> dict:
+    """Correct the kWh of a register reading or of a bill's units, compare again, and keep an audit line."""
+    with transaction(store) as conn:
+        kind, ts, old, start = _reading(conn, reading_id)
+        new = _kwh_value(value, "meter reading" if kind == "register" else "billed units")
+        if kind == "register":
+            _check_register(store, section, conn, new, ts, exclude_id=reading_id)
+        else:
+            _plausible_rise(section, new, start, ts, f"billed units {new}")
+        stale = _mismatch_keys(conn, reading_id)
+        conn.execute("UPDATE meter_readings SET value_kwh = ? WHERE id = ?", (str(new), reading_id))
+        _audit(conn, reading_id, "correct", old, str(new), by, now_ms, note)
+        if kind == "register":
+            _compare_register(store, section, alerts, conn, reading_id, now_ms)
+            _compare_register_after(store, section, alerts, conn, ts, now_ms)
+        else:
+            comparison = compare(new, kwh(energy_mwh(store, start, ts, section)), Decimal(str(section.meter_mismatch_pct)))
+            conn.execute("UPDATE meter_readings SET meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, flagged = ? WHERE id = ?",
+                         (str(new), str(comparison.sensor_kwh), str(comparison.gap_pct), int(comparison.flagged), reading_id))
+        still = {k for k in stale if conn.execute("SELECT 1 FROM meter_readings WHERE flagged = 1 AND "
+                                                   "'meter_mismatch:' || period_start_ms || ':' || ts_ms = ?", (k,)).fetchone()}
+        _resolve_mismatches(alerts, conn, stale - still, by, now_ms, f"meter reading #{reading_id} corrected from {old} to {new} kWh")
+    return {"id": reading_id, "value_kwh": str(new), "previous_value_kwh": old}
+
+
+def delete_reading(store: Store, section: BillingSection, alerts: AlertStore, reading_id: int, *, by: str, now_ms: int,
+                   note: str = "") -> dict:
+    """Delete a register reading or a bill's units, compare the next reading again, and keep an audit line."""
+    with transaction(store) as conn:
+        kind, ts, old, _ = _reading(conn, reading_id)
+        stale = _mismatch_keys(conn, reading_id)
+        conn.execute("DELETE FROM meter_readings WHERE id = ?", (reading_id,))
+        _audit(conn, reading_id, "delete", old, None, by, now_ms, note)
+        _resolve_mismatches(alerts, conn, stale, by, now_ms, f"meter reading #{reading_id} ({old} kWh) deleted")
+        if kind == "register":
+            _compare_register_after(store, section, alerts, conn, ts, now_ms)
+    return {"id": reading_id, "deleted": True, "value_kwh": old}
+
+
+def audit_lines(store: Store, limit: int = 50) -> list[dict]:
+    """Corrections and deletions of meter readings, newest first."""
+    rows = store.conn.execute(
+        "SELECT reading_id, action, old_value_kwh, new_value_kwh, by, ts_ms, note FROM meter_reading_audit "
+        "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+    keys = ("reading_id", "action", "old_value_kwh", "new_value_kwh", "by", "ts_ms", "note")
+    return [dict(zip(keys, r)) for r in rows]

@@ -10,7 +10,7 @@ from typing import Any
 from . import LedgerError
 from .estimate import BUDGET_META_KEY, budget_setting_paise, cycle_estimate
 from .ledger_wiring import ledger_for
-from .money import paise_str, parse_amount, to_paise
+from .money import paise_str, parse_amount, parse_budget, to_paise
 from .tariff_book import TariffBook
 
 
@@ -85,9 +85,9 @@ class BillingService:
         source = "dashboard" if self.store.get_meta(BUDGET_META_KEY) is not None else "config"
         return {"amount": paise_str(paise) if paise else None, "period": self.section.budget_period, "source": source}
 
-    def set_budget(self, amount: Decimal, *, by: str) -> dict:
+    def set_budget(self, amount: Any, *, by: str) -> dict:
         """Set the budget (0 removes it); kept in the store, it overrides [billing] budget_inr."""
-        paise = 0 if Decimal(amount) == 0 else parse_amount(Decimal(amount), max_paise=10_000_000 * 100)
+        paise = parse_budget(amount)
         self.store.set_meta(BUDGET_META_KEY, str(paise))
         self.store.set_meta(BUDGET_META_KEY + ".by", f"{by} {self.now_ms()}")
         return self.budget()
@@ -121,6 +121,10 @@ class BillingService:
                 "credit": paise_str(b["credit_paise"]), "pending": paise_str(b["pending_paise"]),
                 "pending_count": b["pending_count"]}
 
+    def payment_amount(self, amount: Any) -> int:
+        """`amount` in paise, refused as a payment of it would be (at most [billing] max_payment_inr)."""
+        return parse_amount(amount, max_paise=self.section.max_payment_inr * 100)
+
     def upi(self, amount: Any, ref: str | None = None) -> dict:
         """The upi://pay link and its QR code (SVG text) for paying `amount` to the utility."""
         import io
@@ -129,8 +133,7 @@ class BillingService:
 
         from .upi import upi_link
 
-        paise = parse_amount(str(amount) if isinstance(amount, Decimal) else amount,
-                             max_paise=self.section.max_payment_inr * 100)
+        paise = self.payment_amount(amount)
         link = upi_link(self.section.upi_vpa, self.section.upi_payee_name, paise, "Electricity bill", ref)
         out = io.BytesIO()
         segno.make(link, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)

@@ -38,6 +38,22 @@ class BillingSection:
             raise ValueError(f"meter_reading_date = {self.meter_reading_date!r}: expected a date like 2024-07-05") from None
         if self.upi_vpa and not VPA_RE.match(self.upi_vpa):
             raise ValueError(f"upi_vpa = {self.upi_vpa!r}: expected a UPI address like 'tnpdcl@sbi'")
+        self._check_tariff()
+
+    def _check_tariff(self) -> None:
+        """The tariff must be one the gateway can bill with, so a typo stops start-up and `config
+        check` instead of failing every budget check later, where nobody reads it."""
+        from . import TariffError
+        from .tariff_book import TariffBook
+
+        try:
+            book = TariffBook.load(self.tariff_dir)
+        except TariffError as err:
+            raise ValueError(f"tariff_dir = {str(self.tariff_dir)!r}: {err}") from None
+        try:
+            book.resolve(self.tariff)
+        except TariffError as err:
+            raise ValueError(f"tariff = {self.tariff!r}: {err}") from None
 
     @property
     def anchor(self) -> dt.date:

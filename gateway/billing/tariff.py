@@ -199,6 +199,21 @@ def _units(value: Any) -> Decimal:
     return units
 
 
+# A two-month cycle at 68 kW around the clock: past any domestic connection, so more is a typo.
+MAX_CYCLE_UNITS = Decimal(100_000)
+
+
+def cycle_units(text: str) -> Decimal:
+    """Units a person typed for one cycle (`bill --units`): a plain number of kWh from 0 to
+    MAX_CYCLE_UNITS, with at most 2 decimals; TariffError says which rule it broke."""
+    units = _units(text)
+    if units > MAX_CYCLE_UNITS:
+        raise TariffError(f"units {text!r}: more than {_plain(MAX_CYCLE_UNITS)} in one cycle; expected a household's kWh, e.g. 463")
+    if units != units.quantize(Decimal("0.01")):
+        raise TariffError(f"units {text!r}: at most 2 decimals")
+    return units
+
+
 def _range_label(lower: Decimal, upper: Decimal | None) -> str:
     lo = _plain(lower + 1) if lower == lower.to_integral_value() else f">{_plain(lower)}"
     return f"{lo}–{_plain(upper)}" if upper is not None else f"above {_plain(lower)}"
@@ -334,7 +349,7 @@ def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: Bil
 
 @dataclass(frozen=True)
 class SlabPosition:
-    """The next boundary above `units`, and what crossing it costs."""
+    """The next boundary at or above `units`, and what crossing it costs."""
 
     units: Decimal
     boundary: Decimal | None
@@ -348,6 +363,15 @@ class SlabPosition:
     def message(self) -> str:
         if self.boundary is None:
             return f"{_plain(self.units)} units: beyond the last slab"
+        if self.units_to_boundary == 0:
+            # Exactly on an edge: the very next unit is the one that crosses it.
+            head = f"{_plain(self.units)} units, the top of a slab: the next unit"
+            if self.step:
+                return f"{head} adds ₹{self.crossing_cost:.2f} (the last one cost ₹{self.rate_before:.2f})"
+            text = f"{head} costs ₹{self.crossing_cost:.2f} (the last one cost ₹{self.rate_before:.2f})"
+            if self.step_boundary is not None and self.step_boundary != self.boundary:
+                text += f"; at {_plain(self.step_boundary)} the bill jumps by ₹{self.step_cost:.2f}"
+            return text
         head = f"{_plain(self.units_to_boundary)} units to {_plain(self.boundary)}"
         if self.step:
             return f"{head}; crossing it adds ₹{self.crossing_cost:.2f}"
@@ -366,7 +390,7 @@ def slab_position(bill_fn: Callable[[Decimal], Bill], boundaries: list[Decimal],
         at = bill_fn(b).total
         return at - bill_fn(max(b - one, ZERO)).total, bill_fn(b + one).total - at, bill_fn(b + 2).total - bill_fn(b + one).total
 
-    ahead = [b for b in boundaries if b > units]
+    ahead = [b for b in boundaries if b >= units]  # on an edge, the next unit crosses it
     if not ahead:
         return SlabPosition(units, None, None, None, None, False, None, None)
     info = []

@@ -125,6 +125,8 @@ def _size(n: int) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from gateway.app import existing_database
+
     from .backup import list_backups, take_backup
 
     config = _config(args)
@@ -141,7 +143,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if keep < 1:
         raise OpsError(f"--keep {keep}: expected at least 1")
     kind = "full" if args.full else section.kind
-    result = take_backup(config.gateway.db, dest, keep=keep, force=args.force, kind=kind, raw_hours=section.raw_hours)
+    result = take_backup(existing_database(args.db, config), dest, keep=keep, force=args.force, kind=kind, raw_hours=section.raw_hours)
     if result.path is None:
         print(f"backup skipped: database {result.skipped} (use --force to copy anyway)")
         return 0
@@ -236,7 +238,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_mqtt(args: argparse.Namespace) -> int:
-    from gateway.store import Store, StoreError
+    from gateway.store import Store
 
     from .health import read_live
     from .mqtt import MqttLink, Topics, billing_bill_fn, default_gateway_id, read_password, run_publisher, take_snapshot
@@ -246,9 +248,9 @@ def cmd_mqtt(args: argparse.Namespace) -> int:
     if not section.enabled and not args.once:
         print("powergw mqtt: [mqtt] enabled = false in the config; nothing to do", file=sys.stderr)
         return 0
-    db = Path(config.gateway.db)
-    if not db.exists():
-        raise StoreError(f"no database at {db}")
+    from gateway.app import existing_database
+
+    db = existing_database(args.db, config)
     store = Store(db, timezone=config.gateway.timezone, readonly=True)
     topics = Topics(default_gateway_id(), section.topic_prefix, section.discovery_prefix)
     offline_ms = config.gateway.node_offline_minutes * 60_000
@@ -292,7 +294,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if last < first:
         raise OpsError(f"--to {last} is before --from {first}")
     rng = ExportRange(cal.day_start_ms(first), cal.day_start_ms(last + dt.timedelta(days=1)), cal, args.node)
-    conn = connect_readonly(Path(config.gateway.db))
+    from gateway.app import existing_database
+
+    conn = connect_readonly(existing_database(args.db, config))
     try:
         if args.out == "-":
             try:

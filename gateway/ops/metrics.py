@@ -217,7 +217,9 @@ def serve(db_path: Path, host: str, port: int, runtime_dir: Path | None = None) 
     from waitress.server import create_server
 
     try:
-        server = create_server(make_wsgi_app(db_path, runtime_dir), host=host, port=port, threads=2, ident="powergw-metrics")
+        # A scrape is a GET: any body is refused as it arrives (waitress's default would spool 1 GiB).
+        server = create_server(make_wsgi_app(db_path, runtime_dir), host=host, port=port, threads=2, ident="powergw-metrics",
+                               max_request_body_size=1024)
     except OSError as err:
         raise OpsError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
     server.run()

@@ -537,7 +537,9 @@ const GROUPS = [
   { id: "billing", title: "hs_billing", applies: "hs_applies_now", keys: ["billing.tariff", "billing.meter_reading_date", "billing.budget_inr", "billing.budget_period"] },
   { id: "email", title: "hs_email", applies: "hs_applies_email", keys: ["email.enabled", "email.to", "email.host", "email.port", "email.security", "email.username", "email.password"] },
 ];
-const NUMBER_KEYS = new Set(["billing.budget_inr", "email.port"]);
+// Sent as JSON numbers. The budget is sent as typed ("1,500", "2500.50"): the server reads it with
+// the same money parser as the Bill page's budget.
+const NUMBER_KEYS = new Set(["email.port"]);
 
 const HouseholdSettings = {
   props: ["editable"],
@@ -602,7 +604,7 @@ const HouseholdSettings = {
           <input v-else-if="k === 'billing.meter_reading_date'" type="date" v-model="draft[k]" :name="k" :disabled="!isAdmin()">
           <input v-else-if="byKey[k].write_only" type="password" v-model="draft[k]" :name="k" autocomplete="new-password"
                  :placeholder="byKey[k].is_set ? t('hs_secret_set') : t('hs_secret_unset')" :disabled="!isAdmin()">
-          <input v-else v-model="draft[k]" :name="k" :inputmode="k === 'billing.budget_inr' || k === 'email.port' ? 'numeric' : 'text'" :disabled="!isAdmin()">
+          <input v-else v-model="draft[k]" :name="k" :inputmode="k === 'billing.budget_inr' ? 'decimal' : k === 'email.port' ? 'numeric' : 'text'" :disabled="!isAdmin()">
         </label>
         <span class="small muted hs-source" :data-source="byKey[k].source">{{ t('hs_source_' + byKey[k].source) }}
           <span v-if="byKey[k].source === 'dashboard' && !byKey[k].write_only && byKey[k].file_value !== undefined"> · {{ t('hs_file_value', { value: shown({ value: byKey[k].file_value }) || '—' }) }}</span>

@@ -14,20 +14,35 @@ export const state = reactive({
   toast: null,
 });
 
+// One live stream per tab, shared by every live widget on the page. EventSource reconnects by
+// itself after a dropped connection, but gives up for good when the server refuses it (a 503 while
+// all stream slots are taken): then this reopens it after a delay that grows to a minute.
 let source = null;
+let retryTimer = null;
+let retryMs = 2000;
 function openLive() {
   if (source) return;
+  clearTimeout(retryTimer);
   source = new EventSource("/api/v1/live");
   source.addEventListener("live", (e) => {
     const data = JSON.parse(e.data);
     state.live = data;
     state.liveReceivedAt = Date.now();
     state.streamError = null;
+    retryMs = 2000;
   });
   source.onopen = () => { state.streamError = null; };
-  source.onerror = () => { if (!state.streamError) state.streamError = Date.now(); };
+  source.onerror = () => {
+    if (!state.streamError) state.streamError = Date.now();
+    if (source && source.readyState === EventSource.CLOSED) {
+      source.close();
+      source = null;
+      retryTimer = setTimeout(() => { if (state.session?.authenticated) openLive(); }, retryMs);
+      retryMs = Math.min(60000, retryMs * 2);
+    }
+  };
 }
-function closeLive() { if (source) { source.close(); source = null; } }
+function closeLive() { clearTimeout(retryTimer); if (source) { source.close(); source = null; } }
 
 export async function loadSession() {
   const s = await get("/session");
