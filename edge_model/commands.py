@@ -144,12 +144,12 @@ def cmd_retrain(args) -> int:
     import time
 
     from edge_model import EdgeModelError, store_job
-    from gateway.app import JobContext, open_store
+    from gateway.app import JobContext, existing_database, open_store
     from gateway.config import load_config
     from gateway.settings_store import effective_config
 
     config = load_config(_config_path(args))
-    store = open_store(args.db or config.gateway.db, config.gateway.timezone)
+    store = open_store(existing_database(args.db, config), config.gateway.timezone)  # a typo makes no new database
     try:
         ctx = JobContext(store=store, config=effective_config(store, config), now_ms=lambda: time.time_ns() // 1_000_000, extras={})
         print(f"retrain: {store_job.take_in_answers(ctx)}", file=sys.stderr)

@@ -78,6 +78,14 @@ def test_retrain_without_examples_trains_nothing_and_says_why(gateway, capsys):
     assert not gateway["registry"].exists() and FeedbackTables(gateway["store"]).retrains() == []
 
 
+def test_retrain_on_a_mistyped_database_makes_no_new_one(tmp_path, capsys):
+    typo = tmp_path / "powergw.dbb"
+    code, out, err = powergw(capsys, "model", "retrain", "--db", str(typo), *SMALL)
+    assert code == 2 and out == ""
+    assert f"no database at {typo} (given by --db)" in err and "--db FILE" in err
+    assert not typo.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_rollback_to_shipped_makes_the_shipped_model_score_and_back(gateway, capsys):
     registry = ModelRegistry(gateway["registry"])
     metadata = json.loads((SHIPPED_MODEL_DIR / "metadata.json").read_text())
