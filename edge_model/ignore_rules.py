@@ -27,8 +27,8 @@ STEADY_CAP_TIMES = 2.0  # an Ignored steady-lift alert's cap: at most this many 
 # STEADY_MIN_W above the usual floor in each of the last STEADY_RUN_H hours (the earlier ones in the
 # scope or just before it: a load that came on before the pattern's hours). An AC's compressor is off
 # for more than 5 minutes in most hours, so its floor comes back down within a few hours; a tap (or
-# any new load that never stops) does not. That lift is not the Ignored pattern: it stays in the
-# series and the windows are not explained (docs/theft-detection.md, "A steady lift under an Ignore").
+# any new load that never stops) does not. That lift is not the Ignored pattern: those windows are
+# not explained (docs/theft-detection.md, "Feedback").
 STEADY_RUN_H = 4
 STEADY_MIN_W = 50.0
 
