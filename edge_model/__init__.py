@@ -9,18 +9,14 @@ from gateway import PowerGwError
 # Bumped whenever the feature columns change; a model records the version it was trained on, and
 # a gateway scores only with models of its own version. Here, not in features.py, so that reading
 # a model's version (doctor, /metrics, the dashboard) imports neither numpy nor onnxruntime.
-FEATURES_VERSION = 4
-MIN_HISTORY_DAYS = 7  # below this the baselines are too thin to alert on ("still learning"; the dashboard says so)
+FEATURES_VERSION = 5
+MIN_HISTORY_DAYS = 31  # lifts.MIN_REF_DAYS + lifts.MIN_CAL_DAYS + SteadyPolicy.days: before it, no theft alert ("learning this house"; a test checks)
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 # A new model version is made current only if it loses no more than this on the fixed check set
 # (ROC-AUC, and recall at its threshold): a local retrain and a model from the cloud alike.
 MAX_AUC_LOSS = 0.005
 MAX_RECALL_LOSS = 0.02
-# The training recipe (dataset.TRAINING_SPEC; `powergw model train/retrain` defaults): simulated
-# households, and how much likelier each tapping kind is than each of h1-h6 (docs: "Training mix").
-TRAINING_HOUSEHOLDS = 128
-TRAINING_TAP_WEIGHT = 2.5
 
 
 class EdgeModelError(PowerGwError):

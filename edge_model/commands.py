@@ -11,7 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from edge_model import TRAINING_HOUSEHOLDS, TRAINING_TAP_WEIGHT
+
+from edge_model import EdgeModelError
+from edge_model.evaluation_sources import SOURCES
 
 DEFAULT_REGISTRY = Path(os.environ.get("POWERGW_DATA_DIR", Path.home() / ".local/share/powergw")) / "models"
 INSTALLED_CONFIG = Path("/etc/powergw/config.toml")
@@ -48,24 +50,22 @@ def register(subparsers) -> None:
         p.add_argument("--config", "-c", type=Path, help=f"the gateway's TOML config (default {INSTALLED_CONFIG} if it exists)")
         return p
 
-    p = common(sub.add_parser("train", help="train a model on simulated households, store and promote it"))
-    p.add_argument("--households", type=int, default=TRAINING_HOUSEHOLDS, help=f"simulated training households (default {TRAINING_HOUSEHOLDS})")
-    p.add_argument("--days", type=int, default=112, help="days per household (default 112)")
-    p.add_argument("--tap-weight", type=float, default=TRAINING_TAP_WEIGHT,
-                   help=f"how much likelier each tapping kind is than each of h1-h6 in a theft household (default {TRAINING_TAP_WEIGHT}; 1 = alike)")
-    p.add_argument("--trees", type=int, default=100, help="trees in the forest (default 100)")
+    def recipe(p):
+        p.add_argument("--households", type=int, default=64, help="simulated training houses of the wide family (default 64)")
+        p.add_argument("--days", type=int, default=120, help="days per house (default 120)")
+        p.add_argument("--tapped", type=int, default=1, help="tapped copies of each house beside its clean self (default 1)")
+        p.add_argument("--trees", type=int, default=60, help="trees in the forest (default 60)")
+        return p
+
+    p = recipe(common(sub.add_parser("train", help="train a model on simulated houses, store and promote it")))
     p.add_argument("--seed", type=int, default=0, help="forest seed (default 0)")
     p.add_argument("--ship", action="store_true", help="write into the package's shipped model instead of the registry")
     p.set_defaults(func=cmd_train)
 
-    p = common(sub.add_parser("retrain", help="take in the Ignore/Raise answers not yet taken in, retrain on simulated data plus "
-                              "this household's examples; promote only without regression (exit 1 if not promoted)"))
+    p = recipe(common(sub.add_parser("retrain", help="take in the Ignore/Raise answers not yet taken in, retrain on simulated data "
+                                     "plus this household's examples; promote only without regression (exit 1 if not promoted)")))
     p.add_argument("--db", type=Path, help="the gateway's database, whose answers and examples are used (default: [gateway] db "
                    "of --config; the registry is then the one beside it)")
-    p.add_argument("--households", type=int, default=TRAINING_HOUSEHOLDS)
-    p.add_argument("--days", type=int, default=112)
-    p.add_argument("--tap-weight", type=float, default=TRAINING_TAP_WEIGHT)
-    p.add_argument("--trees", type=int, default=100)
     p.set_defaults(func=cmd_retrain)
 
     p = common(sub.add_parser("rollback", help="make an earlier model version, or the shipped model, current again"))
@@ -73,26 +73,36 @@ def register(subparsers) -> None:
                    "(default: the one before the current)")
     p.set_defaults(func=cmd_rollback)
 
-    p = common(sub.add_parser("evaluate", help="measure the current model on households never used in training"))
+    p = common(sub.add_parser("evaluate", help="judge theft detection through the daemon's rules on each source of houses "
+                              "(real recordings, third-party generators, simulators)"))
+    p.add_argument("--source", action="append", choices=SOURCES, help="a source to judge on (repeat; default: all)")
+    p.add_argument("--houses", type=int, default=None, help="at most this many houses of each source")
     p.add_argument("--format", choices=("json", "table"), default="table")
-    p.add_argument("--quick", action="store_true", help="a quarter of the households (about a minute)")
-    p.add_argument("--first-seed", type=int, default=None,
-                   help="another set of households built the same way (default 900000; e.g. 400000): choose on one set, report on the other")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("evaluate-learning", help="measure whether retraining on one household's Ignore/Raise feedback changes its alerts")
-    p.add_argument("--households", type=int, default=10, help="benign households whose first alert is Ignored, one retrain each (default 10)")
-    p.add_argument("--raise-households", type=int, default=4, help="tapped households whose first alert is Raised, one retrain each (default 4)")
-    p.add_argument("--train-households", type=int, default=32, help="households in the small training recipe (default 32)")
-    p.add_argument("--trees", type=int, default=30, help="trees in each forest (default 30)")
-    p.add_argument("--days", type=int, default=112, help="days of each measured household (default 112)")
+    p = sub.add_parser("evaluate-learning", help="measure what one Ignore or Raise changes in a house's later alerts: the rule, "
+                       "a retrain on its examples, and a control retrained on another house's")
+    p.add_argument("--source", action="append", help="houses to answer alerts on (repeat; default: all): uci-development "
+                   "(the UCI house's stretches), ramp (RAMP households), simulated (wide houses; for Ignore with a benign new load)")
+    p.add_argument("--ignore-cases", type=int, default=2, help="houses per source whose first false alert is Ignored, one retrain "
+                   "each (default 2)")
+    p.add_argument("--raise-cases", type=int, default=1, help="tapped houses per source whose first alert is Raised, one retrain "
+                   "each (default 1)")
+    p.add_argument("--days", type=int, default=120, help="days of each measured house (default 120)")
+    p.add_argument("--train-households", type=int, default=12, help="houses in the small training recipe (default 12)")
+    p.add_argument("--train-days", type=int, default=120, help="days of each training and check-set house (default 120)")
+    p.add_argument("--check-households", type=int, default=3, help="check-set houses that set each model's threshold (default 3)")
+    p.add_argument("--trees", type=int, default=20, help="trees in each forest (default 20)")
     p.add_argument("--format", choices=("json", "table"), default="table")
     p.set_defaults(func=cmd_evaluate_learning)
 
-    p = common(sub.add_parser("score", help="score a CSV of ts,power_w (1 s to 1 min) per hour window"))
+    p = common(sub.add_parser("score", help="score a recording (CSV of ts,power_w, 1 s to 1 min) hour by hour, and say "
+                              "which theft alerts the daemon would raise on it"))
     p.add_argument("--input", required=True, type=Path, help="CSV file, '-' for stdin")
+    p.add_argument("--inject", metavar="KIND:WATTS[:START_DAY]", help="add a tap to the recording first, e.g. night:300 "
+                   "(01:00-04:00), constant:150, switched:1000, evening:200, some_days:200; starts mid-recording by default")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
-    p.add_argument("--state", default="TN", help="Indian state code for public holidays (default TN)")
+    p.add_argument("--state", default="TN", help="Indian state code for public holidays (default TN; '' for none)")
     p.add_argument("--tz", default="Asia/Kolkata")
     p.set_defaults(func=cmd_score)
 
@@ -101,7 +111,8 @@ def _train_args(args):
     from edge_model.dataset import DatasetSpec
     from edge_model.training import ForestParams
 
-    return DatasetSpec(households=args.households, days=args.days, tap_weight=args.tap_weight), ForestParams(n_trees=args.trees, seed=getattr(args, "seed", 0))
+    return (DatasetSpec(households=args.households, days=args.days, tapped=args.tapped),
+            ForestParams(n_trees=args.trees, seed=getattr(args, "seed", 0)))
 
 
 def cmd_train(args) -> int:
@@ -133,12 +144,12 @@ def cmd_retrain(args) -> int:
     import time
 
     from edge_model import EdgeModelError, store_job
-    from gateway.app import JobContext, open_store
+    from gateway.app import JobContext, existing_database, open_store
     from gateway.config import load_config
     from gateway.settings_store import effective_config
 
     config = load_config(_config_path(args))
-    store = open_store(args.db or config.gateway.db, config.gateway.timezone)
+    store = open_store(existing_database(args.db, config), config.gateway.timezone)  # a typo makes no new database
     try:
         ctx = JobContext(store=store, config=effective_config(store, config), now_ms=lambda: time.time_ns() // 1_000_000, extras={})
         print(f"retrain: {store_job.take_in_answers(ctx)}", file=sys.stderr)
@@ -162,29 +173,46 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from edge_model.alerting import AlertPolicy
-    from edge_model.evaluation import EvalSpec, evaluate
+    from edge_model.evaluation import Judge, evaluate_source
+    from edge_model.evaluation_sources import houses_of
     from edge_model.registry import ModelRegistry
-    from edge_model.scoring import Scorer
 
-    scorer = Scorer(ModelRegistry(registry_root(args)).current_dir())
-    sizes = dict(mixed_households=15, clean_households=12, tap_households=20, ignore_households=10) if args.quick else {}
-    spec = EvalSpec(**sizes, **({"first_seed": args.first_seed} if args.first_seed is not None else {}))
-    report = evaluate(scorer.score, AlertPolicy(threshold=scorer.threshold), spec, progress=True)
-    report["model"] = scorer.version
+    scorer, problem = ModelRegistry(registry_root(args)).load_current()
+    if problem:
+        print(f"evaluate: {problem}", file=sys.stderr)
+    judge = Judge(scorer)
+    reports = []
+    for source in args.source or SOURCES:
+        try:
+            houses = houses_of(source, args.houses)
+        except EdgeModelError as err:
+            print(f"evaluate: {source}: {err}", file=sys.stderr)
+            continue
+        reports.append(evaluate_source(source, houses, judge, progress=args.format == "table").to_dict())
     if args.format == "json":
-        print(json.dumps(report, indent=2))
+        print(json.dumps({"model": scorer.version, "sources": reports}, indent=2))
     else:
-        _print_report(report)
+        _print_report(scorer.version, reports)
     return 0
 
 
 def cmd_evaluate_learning(args) -> int:
-    from edge_model.learning import LearningSpec, evaluate_learning
+    from edge_model.learning import SOURCES as LEARNING_SOURCES, LearningSpec, evaluate_learning
 
-    spec = LearningSpec(ignore_households=args.households, raise_households=args.raise_households,
-                        train_households=args.train_households, trees=args.trees, days=args.days)
-    report = evaluate_learning(spec, progress=args.format == "table")
+    try:
+        spec = LearningSpec(sources=tuple(args.source or LEARNING_SOURCES), ignore_per_source=args.ignore_cases,
+                            raise_per_source=args.raise_cases, days=args.days, train_households=args.train_households,
+                            train_days=args.train_days, check_households=args.check_households, trees=args.trees)
+    except EdgeModelError as err:
+        print(f"evaluate-learning: {err}", file=sys.stderr)
+        return 2
+    try:
+        report = evaluate_learning(spec, progress=args.format == "table")
+    except EdgeModelError as err:
+        print(f"evaluate-learning: {err}", file=sys.stderr)
+        return 1
+    for source, why in report["sources_skipped"].items():
+        print(f"evaluate-learning: {source} skipped: {why}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(report, indent=2))
     else:
@@ -193,106 +221,161 @@ def cmd_evaluate_learning(args) -> int:
 
 
 def _print_learning(r: dict) -> None:
-    def row(label: str, by_model: dict, fmt=str) -> None:
-        cells = [("-" if by_model.get(m) is None else fmt(by_model[m])) for m in ("baseline", "retrained", "control")]
-        print(f"  {label:58s} {cells[0]:>10s} {cells[1]:>10s} {cells[2]:>10s}")
-
-    score = "{:.3f}".format
+    """The report as tables: Ignore then Raise, per source and in total, then a line per case with its verdict."""
+    spec = r["spec"]
+    print(f"small recipe: {spec['train_households']} houses x {spec['train_days']} days, {spec['trees']} trees, threshold "
+          f"{r['baseline']['threshold']:.3f}; {r['seconds']['total']:.0f} s, {len(r['seconds']['per_training'])} trainings")
     i, k = r["ignore"], r["raise"]
-    print(f"small recipe: {r['spec']['train_households']} households, {r['spec']['trees']} trees; {r['seconds']['total']:.0f} s")
-    print(f"  {'':58s} {'baseline':>10s} {'retrained':>10s} {'control':>10s}")
-    print(f"Ignore: {i['alerted_and_ignored']} of {i['households']} benign households alerted and Ignored, {i['feedback_rows']} feedback rows")
-    row("repeats of the pattern, no rule", {m: v["pattern_without_rule"] for m, v in i["repeat_alerts"].items()})
-    row("repeats of the pattern, with the Ignore rule", {m: v["pattern_with_rule"] for m, v in i["repeat_alerts"].items()})
-    row("every alert after the Ignore, no rule", {m: v["without_rule"] for m, v in i["repeat_alerts"].items()})
-    row("every alert after the Ignore, with the Ignore rule", {m: v["with_rule"] for m, v in i["repeat_alerts"].items()})
-    row("mean score of the Ignored windows", i["mean_score_of_ignored_windows"], score)
-    row("mean score of the pattern's later windows", i["mean_score_of_later_pattern_windows"], score)
-    n = i["theft_on_top_cases"]
-    for key, label in (("same_home_without_pattern", "theft caught in 7 d, same home without pattern"),
-                       ("on_top_without_rule", "theft on top caught in 7 d, no rule"), ("on_top_with_rule", "theft on top caught in 7 d, with rule")):
-        row(f"{label} (of {n})", {m: v[key] for m, v in i["theft_caught_within_7_days"].items()})
-    print(f"Raise: {k['alerted_and_raised']} of {k['households']} tapped households alerted and Raised, {k['feedback_rows']} feedback rows")
-    n = k["alerted_and_raised"]
-    row(f"same tap later caught within 3 days (of {n})", k["second_tap_caught_within_3_days"])
-    row(f"same tap later caught while it ran (of {n})", k["second_tap_caught_while_it_ran"])
-    row("median days to its first alert", k["median_days_to_first_alert_when_caught"], "{:.2f}".format)
-    row("mean score of its windows", k["mean_score_of_second_tap_windows"], score)
-    row("alerts on the same home without a tap", k["alerts_on_the_same_home_without_a_tap"])
+    labels = {"no_feedback": "no feedback", "rule_only": "rule only", "retrained_only": "retrained", "retrained_rule": "retrained+rule",
+              "control_only": "control", "control_rule": "control+rule"}
+
+    def line(first: str, second: str, cells: list[str], width: int = 14) -> None:
+        print(f"  {first:36s} {second:>15s} " + " ".join(f"{c:>{width}s}" for c in cells))
+
+    groups = [*i["by_source"].items(), ("total", i["total"])]
+    tried = ", ".join(f"{source} {n['houses_tried']} ({n['alerted']} alerted)" for source, n in i["scanned"].items())
+    print(f"\nIgnore: a house's first false alert Ignored. Houses tried: {tried}. Their later alerts (of them on the rule's hours):")
+    settings = list(i["total"]["later_alerts"])  # without the control's two for a lone case
+    line("source", "cases", [labels[s] for s in settings])
+    for name, g in groups:
+        line(name, str(g["cases"]), [f"{g['later_alerts'][s]['all']} ({g['later_alerts'][s]['in_rule_hours']})" for s in settings])
+    print("Taps injected a week after the Ignore, caught within the goal's days:")
+    line("source, tap", "on rule's hours", [labels[s] for s in settings])
+    for name, g in groups:
+        for goal, t in g["taps"].items():
+            room = f" ({t['skipped']} no room)" if t["skipped"] else ""
+            line(f"{name} {goal}{room}", f"{t['on_rule_hours']}/{t['injected']}", [f"{t['caught'][s]}/{t['injected']}" for s in settings])
+    print(f"Mean score, {' / '.join(i['total']['mean_score'])}: the Ignored windows; the later windows on the rule's hours:")
+    for name, g in groups:
+        ms = g["mean_score"]
+        cells = [" / ".join("-" if ms[m][key] is None else f"{ms[m][key]:.3f}" for m in ms)
+                 for key in ("ignored_windows", "later_in_rule_hours")]
+        print(f"  {name:22s} {cells[0]}; {cells[1]}")
+    for name, g in groups:
+        v = g["verdict"]
+        against = (f"against the control: fewer {v['learned']['fewer']}, same {v['learned']['same']}, more {v['learned']['more']}"
+                   if "control_rule" in settings else "no control (a lone case)")
+        print(f"  {name}: later alerts with the rule fewer in {v['rule']['fewer']} of {g['cases']} houses (same {v['rule']['same']}, "
+              f"more {v['rule']['more']}); retrained+rule against rule only: fewer {v['retrain']['fewer']}, same {v['retrain']['same']}, "
+              f"more {v['retrain']['more']}; {against}; taps caught without feedback, missed after it: {v['taps_lost']}")
+    for c in i["cases"]:
+        a, v = c["later_alerts"], c["verdict"]
+        control = f", control+rule {a['control_rule']['all']}" if v["learned"] else ""
+        print(f"  - {c['house']}: Ignored day {c['ignored']['day']} [{c['ignored']['path']}] {c['ignored']['message']}; {c['feedback_rows']} "
+              f"rows; rule {c['rule']['text']}. Later alerts {a['no_feedback']['all']}, rule only {a['rule_only']['all']}, retrained+rule "
+              f"{a['retrained_rule']['all']}{control}: the rule {v['rule']}, the retrain {v['retrain']}"
+              + (f" (against the control {v['learned']})" if v["learned"] else ""))
+
+    groups = [*k["by_source"].items(), ("total", k["total"])]
+    models = list(k["total"]["second_tap"])
+    tapped = ", ".join(f"{source} {n['houses_tried']} ({n['alerted']} caught"
+                       + "".join(f", {goal} missed {m}" for goal, m in n["taps_not_caught"].items()) + ")" for source, n in k["scanned"].items())
+    print(f"\nRaise: a tap's first alert Raised, the same tap again four weeks after it stopped. Houses tapped: {tapped}.")
+    print("Caught within the goal's days (by the steady-lift detector alone / the forest alone), median days to catch, mean score of "
+          "its windows; 'no first tap': the baseline on the house without the first tap in its history:")
+    line("source", "cases", [*models, "no first tap"], 27)
+    for name, g in groups:
+        line(name, str(g["cases"]), [f"{c['caught_within_goal']} ({c['steady_caught_within_goal']}/{c['forest_caught_within_goal']}), "
+                                     f"{'-' if c['median_days_to_catch'] is None else c['median_days_to_catch']} d, "
+                                     f"{'-' if c['mean_score'] is None else c['mean_score']}"
+                                     for c in [*(g["second_tap"][m] for m in models), g["second_tap_without_first"]]], 27)
+    for name, g in groups:
+        v = g["verdict"]
+        against = (f"the control sooner in {v['control']['sooner']}; retrained against the control: sooner {v['learned']['sooner']}, "
+                   f"same {v['learned']['same']}, later {v['learned']['later']}" if "control" in models else "no control (a lone case)")
+        print(f"  {name}: caught again sooner than by the baseline in {v['retrain']['sooner']} of {g['cases']} (same {v['retrain']['same']}, "
+              f"later {v['retrain']['later']}), {against}; alerts on the clean copy after the Raise "
+              + ", ".join(f"{m} {n}" for m, n in g["clean_alerts_after_raise"].items()))
+    for c in k["cases"]:
+        t, v = c["second_tap"], c["verdict"]
+        print(f"  - {c['house']}: {c['tap']['goal']} {c['tap']['watts']:.0f} W Raised day {c['raised']['day']} [{c['raised']['path']}], "
+              f"{c['feedback_rows']} rows; again from day {c['tap']['second_day']}, days to catch "
+              + ", ".join(f"{m} {t[m]['days_to_catch'] or '-'}" for m in t)
+              + f" (no first tap: {c['second_tap_without_first']['days_to_catch'] or '-'}): the retrain {v['retrain']}"
+              + (f", against the control {v['learned']}" if v["learned"] else ""))
 
 
-def _print_report(r: dict) -> None:
-    w = r["windows"]
-    print(f"model {r['model']}: {w['windows']} windows, {w['theft_windows']} theft")
-    print(f"  ROC-AUC {w['roc_auc']:.3f} (without benign windows {w['roc_auc_without_benign_windows']:.3f})  PR-AUC {w['pr_auc']:.3f}  TPR at 5% FPR {w['tpr_at_5pct_fpr']:.3f}")
-    for kind, m in w["per_kind"].items():
-        print(f"    {kind:18s} ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  ({m['windows']} windows)")
-    print(f"  false alarms per clean household-month: {r['false_alarms_per_clean_household_month']:.2f}")
-    t = r["tapping"]
-    print(f"  tapping >= 100 W caught within 3 days: {t['caught_within_3_days']:.0%}, by an alert on its tapped hours "
-          f"{t['caught_within_3_days_on_tapped_hours']:.0%} (within 21 days {t['caught_within_21_days']:.0%}, median {t['median_days_to_first_alert']} days)")
-    for kind, v in t["per_kind_caught_within_3_days"].items():
-        print(f"    {kind:18s} {v:.0%}")
-    for band, v in t["by_magnitude_caught_within_3_days"].items():
-        print(f"    {band:18s} {v:.0%}")
-    print(f"    alerts during a tap's 21 days: {t['alerts_per_tap_mean']:.2f} on average, at most {t['alerts_per_tap_max']}")
-    i = r["ignore"]
-    print(f"  Ignore: {i['alerted_and_ignored']} benign households alerted and Ignored; repeats of the pattern "
-          f"{i['pattern_repeats_without_rule']} -> {i['pattern_repeats_with_rule']}; every alert after the Ignore "
-          f"{i['repeat_alerts_without_rule']} -> {i['repeat_alerts_with_rule']}")
-    print(f"    theft recall (7 days): same home without the pattern {i['theft_recall_same_home_without_pattern']}, on top of the Ignored pattern {i['theft_on_top_recall_with_rule']}")
-    print(f"    ... by an alert on its tapped hours: {i['theft_recall_same_home_without_pattern_on_tapped_hours']} -> {i['theft_on_top_recall_with_rule_on_tapped_hours']}")
+def _print_report(model: str, reports: list[dict]) -> None:
+    from edge_model.evaluation import FALSE_ALERT_GOAL, GOALS
+
+    print(f"model {model}; goals: false alerts <= {FALSE_ALERT_GOAL} per household-month; "
+          + ", ".join(f"{g.name} {g.watts:.0f} W within {g.within_days} d >= {g.target:.0%}" for g in GOALS))
+    head = ["source", "houses", "false/month", *[g.name for g in GOALS], "AUC night", "AUC constant"]
+    print(" | ".join(head))
+    for r in reports:
+        f = r["false_alerts_per_household_month"]
+        cells = [r["source"], str(r["houses"]), f"{f['either']:.2f} (steady {f['steady']:.2f}, forest {f['forest']:.2f})"]
+        for g in GOALS:
+            c = r["caught"].get(g.name, {})
+            cells.append("-" if c.get("either") is None else f"{c['either']:.0%} (s {c['steady']:.0%}, f {c['forest']:.0%})")
+        cells += [f"{r['window_auc'].get(k, float('nan')):.3f}" for k in ("night", "constant")]
+        print(" | ".join(cells))
 
 
 def cmd_score(args) -> int:
     import datetime as dt
+    from zoneinfo import ZoneInfo
 
     import numpy as np
 
-    from edge_model.alerting import AlertPolicy, Windows, adaptive_thresholds
-    from gateway.public_holidays import HolidayCalendar
-    from edge_model.features import COLUMN, build_features
+    from edge_model import MIN_HISTORY_DAYS
+    from edge_model.alerting import AlertPolicy, decide, hour_thresholds
     from edge_model.registry import ModelRegistry
-    from edge_model.scoring import Scorer
-    from edge_model.series import hourly_mean_and_floor, parse_csv
-    from zoneinfo import ZoneInfo
+    from edge_model.scored import score_house
+    from edge_model.series import HouseSeries, from_readings, parse_csv
+    from edge_model.taps import inject, parse_inject
+    from gateway.public_holidays import HolidayCalendar
 
-    text = sys.stdin.read() if str(args.input) == "-" else args.input.read_text()
-    ts, power = parse_csv(text)
-    first, hourly, floor = hourly_mean_and_floor(ts, power, args.tz)
-    rows = build_features(hourly, first, HolidayCalendar(args.state), floor_w=floor)
-    scorer = Scorer(ModelRegistry(registry_root(args)).current_dir())
-    scores = scorer.score(rows)
-    zone = ZoneInfo(args.tz)
-    origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
-    n = len(hourly)
-    w = Windows(
-        start_s=origin + 3_600.0 * np.arange(n), hour=np.arange(n) % 24, weekday=rows[:, COLUMN["weekday"]].astype(int),
-        day=np.arange(n) // 24, power_w=np.nan_to_num(hourly), usual_w=rows[:, COLUMN["hod_base_w"]], score=scores,
-        history_days=rows[:, COLUMN["history_days"]],
-    )
+    try:
+        text = sys.stdin.read() if str(args.input) == "-" else args.input.read_text()
+    except OSError as err:
+        print(f"score: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    try:
+        series = from_readings(*parse_csv(text), args.tz)
+        tapped = None
+        if args.inject:
+            tap = parse_inject(args.inject, series.days)
+            minutes, mask = inject(series.minute_w, tap)
+            series, tapped = HouseSeries(series.first_date, minutes), mask.reshape(-1, 60).mean(axis=1) >= 0.2
+    except EdgeModelError as err:
+        print(f"score: {err}", file=sys.stderr)
+        return 2
+    scorer, problem = ModelRegistry(registry_root(args)).load_current()
+    if problem:
+        print(f"score: {problem}", file=sys.stderr)
+    w, _ = score_house(series, scorer, HolidayCalendar(args.state), tz=args.tz)
     policy = AlertPolicy(threshold=scorer.threshold)
-    thresholds = adaptive_thresholds(w, policy)
-    out = []
-    for i in range(n):
-        start = dt.datetime.fromtimestamp(w.start_s[i], zone).isoformat()
-        if np.isnan(hourly[i]):
-            out.append({"start": start, "score": None, "alert": False, "reason": "no readings in this hour"})
-            continue
-        alert = bool(scores[i] >= thresholds[i] and w.history_days[i] >= policy.min_history_days)
-        if w.history_days[i] < policy.min_history_days:
-            reason = f"still learning this household ({int(w.history_days[i])} of {policy.min_history_days} days of history)"
-        else:
-            dev = hourly[i] - w.usual_w[i]
-            reason = f"{hourly[i]:.0f} W vs usual {w.usual_w[i]:.0f} W ({dev:+.0f} W); threshold {thresholds[i]:.2f}"
-        out.append({"start": start, "score": round(float(scores[i]), 4), "alert": alert, "reason": reason})
+    thresholds = hour_thresholds(w, policy)
+    alerts = decide(w, policy, thresholds=thresholds)
+    zone = ZoneInfo(args.tz)
+    when = [dt.datetime.fromtimestamp(s, zone).isoformat() for s in w.start_s]
+    recorded = ~np.isnan(series.hourly_mean_w.ravel())
+    windows = []
+    for i in range(len(w.score)):
+        row = {"start": when[i], "score": round(float(w.score[i]), 4) if recorded[i] else None,
+               "threshold": None if not np.isfinite(thresholds[i]) else round(float(thresholds[i]), 4),
+               "hit": bool(recorded[i] and w.score[i] >= thresholds[i]), "steady_lift_w": round(float(w.steady_w[i]), 1) if w.steady[i] else None,
+               "mean_w": round(float(w.power_w[i]), 1), "usual_w": round(float(w.usual_w[i]), 1)}
+        if tapped is not None:
+            row["tapped"] = bool(tapped[i])
+        if not recorded[i]:
+            row["reason"] = "no readings in this hour"
+        elif w.day[i] < MIN_HISTORY_DAYS:
+            row["reason"] = f"learning this house ({int(w.day[i])} of {MIN_HISTORY_DAYS} days): no alert yet"
+        windows.append(row)
+    raised = [{"at": when[a.index], "message": a.message, "hours": a.numbers.get("hours"), "excess_w": a.numbers.get("excess_w"),
+               "path": "steady" if w.steady[a.index] else "forest"} for a in alerts]
     if args.format == "json":
-        print(json.dumps(out, indent=2))
-    else:
-        print("start,score,alert,reason")
-        for row in out:
-            score = "" if row["score"] is None else row["score"]
-            print(f"{row['start']},{score},{str(row['alert']).lower()},\"{row['reason']}\"")
+        print(json.dumps({"model": scorer.version, "windows": windows, "alerts": raised}, indent=2))
+        return 0
+    columns = ["start", "score", "threshold", "hit", "steady_lift_w", "mean_w", "usual_w"] + (["tapped"] if tapped is not None else [])
+    print(",".join(columns))
+    for row in windows:
+        print(",".join("" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else str(row[c]) for c in columns))
+    print(f"# alerts the daemon would raise: {len(raised)}")
+    for a in raised:
+        print(f"# {a['at']} [{a['path']}] {a['message']}")
     return 0
 
 

@@ -13,7 +13,8 @@ import logging
 import numpy as np
 
 from edge_model import FEATURES_VERSION
-from edge_model.alerting import Alert, SuppressionRule, Windows, rule_from_alert
+from edge_model.ignore_rules import SuppressionRule, rule_from_alert
+from edge_model.windows import Alert, Windows
 from edge_model.dataset import Examples
 from edge_model.features import N_FEATURES
 from edge_model.feedback_store import FeedbackTables

@@ -311,6 +311,22 @@ def m002_from_meta_and_feedback_file(db: sqlite_utils.Database) -> None:
                  (OLD_RULES_KEY, OLD_UNREADABLE_KEY, OLD_MARKS_KEY, OLD_RETRAINED_KEY, OLD_LAST_RETRAIN_KEY))
 
 
+@theft_migrations()
+def m003_meter_periods(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE theft_meter_periods (
+            reading_id INTEGER PRIMARY KEY,  -- the meter_readings row that closed the period
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            start_kwh TEXT NOT NULL,  -- the two register values it was measured with: a corrected reading re-measures it
+            end_kwh TEXT NOT NULL,
+            sensor_kwh REAL NOT NULL CHECK (sensor_kwh >= 0),  -- the house's energy from the sensors over it
+            coverage REAL NOT NULL CHECK (coverage BETWEEN 0 AND 1),  -- share of its minutes the sensors covered
+            alert_id INTEGER  -- the theft alert raised on it, if any
+        )"""
+    )
+
+
 def _keep_unreadable(conn, text: str, reason: str) -> None:
     conn.execute("INSERT INTO theft_rules_unreadable (text, reason) VALUES (?, ?)", (text, reason))
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from edge_model import MAX_AUC_LOSS, MAX_RECALL_LOSS
-from edge_model.dataset import CHECK_SEEDS, DatasetSpec, Examples, build_households, to_examples, training_examples
+from edge_model.dataset import CHECK_SEEDS, DatasetSpec, Examples, training_examples
 from edge_model.features import FEATURE_NAMES, FEATURES_VERSION, as_model_input
 from edge_model.registry import ModelRegistry
 from edge_model.scoring import Scorer
 from edge_model.training import ForestParams, fit_and_export, library_versions, parity_check
+
+log = logging.getLogger(__name__)
 
 TARGET_WINDOW_FPR = 0.02  # the global threshold: 2 % of normal windows score above it; persistence does the rest
 # Promotion: the candidate may not lose more than this on the fixed check set.
@@ -20,13 +26,80 @@ TARGET_WINDOW_FPR = 0.02  # the global threshold: 2 % of normal windows score ab
 
 @dataclass(frozen=True)
 class CheckSet:
-    """The fixed check set: simulated households no model ever trains on."""
+    """The fixed check set: simulated houses of the wide family no model ever trains on, each clean and tapped."""
 
     households: int = 16
-    days: int = 112
+    days: int = 120
 
     def examples(self) -> Examples:
-        return to_examples(build_households(DatasetSpec(first_seed=CHECK_SEEDS, households=self.households, days=self.days)))
+        """Its rows: kept by this CheckSet after the first call, and on disk (`check_set_cache_dir`) so
+        that a retrain, a cloud model's check and the next run do not simulate 16 houses again (most
+        of a check's time: about a minute here, several on a Pi)."""
+        held = self.__dict__.get("_held")
+        if held is None:
+            held = _cached(self) or _store(self, training_examples(DatasetSpec(first_seed=CHECK_SEEDS, households=self.households,
+                                                                              days=self.days, clean_share=1.0)))
+            object.__setattr__(self, "_held", held)
+        return held
+
+
+# What shapes the check set's rows: a change to any of these files makes the cache another file.
+_ROW_SOURCES = ("edge_model/series.py", "edge_model/lifts.py", "edge_model/pulses.py", "edge_model/features.py",
+                "edge_model/taps.py", "edge_model/dataset.py", "gateway/simulation", "gateway/public_holidays.py",
+                "gateway/data/holiday_overrides.toml")
+
+
+def check_set_cache_dir(environ=None) -> Path:
+    """$POWERGW_DATA_DIR/cache (the service's one writable directory on a Pi), else
+    $XDG_CACHE_HOME/powergw, else ~/.cache/powergw."""
+    environ = os.environ if environ is None else environ
+    if environ.get("POWERGW_DATA_DIR"):
+        return Path(environ["POWERGW_DATA_DIR"]) / "cache"
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "powergw"
+
+
+def _cache_file(check: CheckSet) -> Path:
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(f"v{FEATURES_VERSION} {check.households}x{check.days} {CHECK_SEEDS}".encode())
+    for name in _ROW_SOURCES:
+        path = root / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            if f.is_file():
+                digest.update(f.read_bytes())
+    return check_set_cache_dir() / f"check-set-v{FEATURES_VERSION}-{check.households}x{check.days}-{digest.hexdigest()[:16]}.npz"
+
+
+def _cached(check: CheckSet) -> Examples | None:
+    path = _cache_file(check)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return Examples(f["X"], f["y"], f["weight"], f["group"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError) as err:  # a damaged file: simulate again and rewrite it
+        log.warning("check set cache %s cannot be read (%s); simulating it again", path, err)
+        return None
+
+
+def _store(check: CheckSet, held: Examples) -> Examples:
+    """Write the rows for the next run (atomically; the same set made by older code goes); a
+    directory that cannot be written costs only the time."""
+    path = _cache_file(check)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, X=held.X, y=held.y, weight=held.weight, group=held.group)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        for old in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*.npz"):  # the same set made by older code
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as err:
+        log.info("check set not cached in %s: %s", path.parent, err)
+    return held
 
 
 def check_metrics(probabilities: np.ndarray, y: np.ndarray, threshold: float) -> dict:

@@ -15,24 +15,31 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from edge_model import FEATURES_VERSION, EdgeModelError
-from edge_model.alerting import Alert, AlertPolicy, SuppressionRule, Windows, decide
+from edge_model import FEATURES_VERSION, MIN_HISTORY_DAYS, EdgeModelError
+from edge_model.alerting import Alert, AlertPolicy, decide
 from edge_model.feedback_store import Answer, FeedbackTables
-from gateway.public_holidays import HolidayCalendar
-from edge_model.features import COLUMN, HOW_WEEKS, MIN_HISTORY_DAYS, N_FEATURES, build_features
+from edge_model.features import N_FEATURES, Features
+from edge_model.ignore_rules import SuppressionRule
+from edge_model.lifts import CAL_DAYS, REF_DAYS
+from edge_model.meter_job import meter_check
+from edge_model.scored import score_house
 from edge_model.scoring import Scorer
-from edge_model.series import SLOT_S, floor_of_slots
+from edge_model.series import MINUTES_PER_DAY, HouseSeries
+from edge_model.steady import SteadyPolicy
+from edge_model.windows import Windows
 from gateway.ops.health import available_memory_mb as _available_mb
-from gateway.store import transaction
+from gateway.public_holidays import HolidayCalendar
+from gateway.store import UnknownNodesError, transaction
 
 log = logging.getLogger(__name__)
 
-HISTORY_DAYS = 7 * HOW_WEEKS + 8  # enough for every baseline feature, plus a week to score
+# Lifts over up to 7 days against REF_DAYS before them, calibrated on the CAL_DAYS before that, and a week to score.
+HISTORY_DAYS = REF_DAYS + CAL_DAYS + 7 + 7
 
 
 @dataclass(frozen=True)
 class ScoringResult:
-    """What the dashboard shows: the alerts to raise and whether the household is still being learned."""
+    """What the dashboard shows: the alerts to raise and whether the house is still being learned."""
 
     alerts: list[Alert]
     history_days: int
@@ -40,68 +47,39 @@ class ScoringResult:
     status: str
 
 
-def hourly_from_store(store, now_ms: int, tz: str, node_id: str | None = None, days: int = HISTORY_DAYS, *,
-                      billing=None) -> tuple[dt.date, np.ndarray, np.ndarray]:
-    """Whole local days up to today of hourly mean W (Wh per hour) and hourly floor W (the lowest
-    5-minute mean, from the minute rollups), summed over nodes; NaN where nothing was recorded.
-
-    Which nodes: the one `node_id`; else, with `billing` (the [billing] section), the house as the
-    bill counts it (`gateway.billing.estimate.household`: `metered_nodes` as listed, so a
-    sub-circuit node is not counted twice), raising billing's MeteredNodeError when that list
-    names an id that never reported; else every node, an ESP32 reporting over both serial and BLE
-    counted once (gateway.household)."""
-    from gateway.household import Household
-
+def house_from_store(store, now_ms: int, tz: str, days: int = HISTORY_DAYS, nodes: list[str] | None = None) -> HouseSeries:
+    """Whole local days up to today of the house's power per minute (W), NaN where nothing was recorded,
+    read through the store's one door to the house (`Store.house_usage`: `nodes` as listed, else every
+    node with an ESP32 heard over serial and BLE once). UnknownNodesError when a listed id never reported."""
     zone = ZoneInfo(tz)
     today = dt.datetime.fromtimestamp(now_ms / 1000, zone).date()
     first = today - dt.timedelta(days=days - 1)
     start_ms = int(dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() * 1000)
-    from gateway.billing.estimate import household
-
-    house = household(store, billing) if node_id is None else Household(store, [node_id])
-    power = np.full(days * 24, np.nan)
-    for bucket, mwh in house.usage(start_ms, now_ms, "hour").items():
-        i = (bucket - start_ms) // 3_600_000
-        if 0 <= i < len(power):
-            power[i] = np.nan_to_num(power[i]) + mwh / 1000.0
-    minute_w = np.full(days * 24 * 60, np.nan)
-    for bucket, mwh in house.usage(start_ms, now_ms, "minute").items():
+    minute_w = np.full(days * MINUTES_PER_DAY, np.nan)
+    for bucket, mwh in store.house_usage(start_ms, now_ms, "minute", nodes).items():
         i = (bucket - start_ms) // 60_000
         if 0 <= i < len(minute_w):
-            minute_w[i] = np.nan_to_num(minute_w[i]) + mwh * 60 / 1000.0  # mWh in a minute -> W
-    per_slot = SLOT_S // 60
-    slots = minute_w.reshape(-1, per_slot)
-    have = ~np.all(np.isnan(slots), axis=1)
-    slot_w = np.full(len(slots), np.nan)
-    slot_w[have] = np.nanmean(slots[have], axis=1)
-    return first, power, floor_of_slots(slot_w)
+            minute_w[i] = mwh * 60 / 1000.0  # mWh in a minute -> W
+    return HouseSeries(first, minute_w)
 
 
-def score_recent(
-    first_date: dt.date,
-    power_w: np.ndarray,
-    floor_w: np.ndarray,
-    scorer: Scorer,
-    policy: AlertPolicy,
-    rules: tuple[SuppressionRule, ...],
-    calendar: HolidayCalendar,
-    since_s: float,
-    tz: str = "Asia/Kolkata",
-) -> ScoringResult:
+def _trimmed(series: HouseSeries) -> tuple[HouseSeries, int]:
+    """The series from its first day with a record (leading empty days are no history), and how many days it has."""
+    known = np.flatnonzero(~np.all(np.isnan(series.minute_w.reshape(series.days, MINUTES_PER_DAY)), axis=1))
+    if not len(known):
+        return series, 0
+    return series.window(int(known[0]), series.days - int(known[0])), int(len(known))
+
+
+def score_recent(series: HouseSeries, scorer: Scorer, policy: AlertPolicy, rules: tuple[SuppressionRule, ...],
+                 calendar: HolidayCalendar, since_s: float, tz: str = "Asia/Kolkata",
+                 steady: SteadyPolicy = SteadyPolicy()) -> ScoringResult:
     """Alerts that fire at windows starting at or after since_s (the previous run)."""
-    observed = ~np.isnan(power_w)
-    known_days = np.flatnonzero(observed.reshape(-1, 24).any(axis=1))
-    history = int(len(known_days))
+    series, history = _trimmed(series)
     if history < MIN_HISTORY_DAYS:
-        return ScoringResult([], history, True, f"still learning this household: {history} of {MIN_HISTORY_DAYS} days of history")
-    # Leading days with no data are trimmed so "history days" counts real history.
-    start_day = int(known_days[0])
-    power = power_w[start_day * 24 :]
-    first = first_date + dt.timedelta(days=start_day)
-    rows, w = _windows_and_rows(first, power, floor_w[start_day * 24 :], rules, calendar, tz)
-    scores = scorer.score(rows)
-    scores[np.isnan(power)] = 0.0
-    w = replace(w, score=scores)
+        return ScoringResult([], history, True, f"learning this house: {history} of {MIN_HISTORY_DAYS} days recorded; "
+                                                "theft alerts start once its own usual is known")
+    w, _ = score_house(series, scorer, calendar, steady, tz)
     alerts = [a for a in decide(w, policy, rules) if a.start_s >= since_s]
     return ScoringResult(alerts, history, False, f"watching: {history} days of history, model {scorer.version}")
 
@@ -147,13 +125,14 @@ def _load_rules(store, since_s: float) -> list[InForce]:
     return out
 
 
-def renew_rules(store, rules: list[InForce], first: dt.date, power: np.ndarray, floor: np.ndarray, tz: str) -> list[InForce]:
+def renew_rules(store, rules: list[InForce], series: HouseSeries, tz: str) -> list[InForce]:
     """Keep each Ignore rule in force while its pattern keeps showing in the metered series
     (`SuppressionRule.renewed`); a moved expiry is saved."""
-    n = len(power)
-    start_s = _series_start_s(first, tz) + 3_600.0 * np.arange(n)
+    n = series.days * 24
+    start_s = series.hour_start_s(tz)
     hour = np.arange(n) % 24
-    weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
+    weekday = np.array([(series.first_date + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
+    power, floor = np.nan_to_num(series.hourly_mean_w.ravel()), np.nan_to_num(series.hourly_floor_w.ravel())
     tables = FeedbackTables(store)
     out = []
     for r in rules:
@@ -164,33 +143,7 @@ def renew_rules(store, rules: list[InForce], first: dt.date, power: np.ndarray, 
     return out
 
 
-def _windows_and_rows(first: dt.date, power: np.ndarray, floor: np.ndarray, rules, calendar, tz: str):
-    """Feature rows of the series with the Ignored patterns taken out, and its Windows (scores still zero).
-
-    Missing hours are filled with the median hour (mean and floor alike) for the features only."""
-    zone = ZoneInfo(tz)
-    origin = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
-    n = len(power)
-    start_s = origin + 3_600.0 * np.arange(n)
-    hour = np.arange(n) % 24
-    weekday = np.array([(first + dt.timedelta(days=int(d))).weekday() for d in np.arange(n) // 24])
-    from edge_model.alerting import reset_ignored
-
-    missing = np.isnan(power)
-    filled = np.where(missing, np.nanmedian(power), power)
-    floor = np.where(missing | np.isnan(floor), np.where(missing, np.nanmedian(floor), filled), floor)
-    reset, reset_floor = reset_ignored(filled, floor, hour, weekday, start_s, rules)
-    rows = build_features(reset, first, calendar, floor_w=reset_floor)
-    w = Windows(
-        start_s=start_s, hour=hour, weekday=weekday, day=np.arange(n) // 24, power_w=np.nan_to_num(power),
-        usual_w=rows[:, COLUMN["hod_base_w"]], score=np.zeros(n), history_days=rows[:, COLUMN["history_days"]],
-        usual_floor_w=rows[:, COLUMN["floor_base_w"]], floor_w=floor,
-    )
-    return rows, w
-
-
-def apply_feedback(store, alerts, first: dt.date, power: np.ndarray, floor: np.ndarray, rules: list[InForce], calendar,
-                   tz: str) -> tuple[list[InForce], int]:
+def apply_feedback(store, alerts, series: HouseSeries, rules: list[InForce], calendar, tz: str) -> tuple[list[InForce], int]:
     """Take in the household's answers on theft alerts given since the last time (the cursor over
     alert_actions, edge_model.feedback_store), in order; returns the rules now in force and how
     many answers were taken in.
@@ -201,19 +154,20 @@ def apply_feedback(store, alerts, first: dt.date, power: np.ndarray, floor: np.n
     examples go, nothing is taught either way (an Ignore pressed by mistake says nothing about the
     pattern). Resolve: nothing (the answers before it were taken in already). Each answer commits
     with the cursor moved past it, so none is taken in twice, even by a retrain on the command line
-    running beside the daemon. The features are computed once, with the rules in force before the
-    answers; an alert whose windows are no longer in the series teaches nothing."""
+    running beside the daemon. The features are computed once; an alert whose windows are no longer
+    in the series teaches nothing."""
     tables = FeedbackTables(store)
     answers = tables.new_answers()
     if not answers:
         return rules, 0
-    series_start_s = _series_start_s(first, tz)
-    position = {round(series_start_s + 3_600.0 * i): i for i in range(len(power))}
+    series_start_s = _series_start_s(series.first_date, tz)
+    position = {round(series_start_s + 3_600.0 * i): i for i in range(series.days * 24)}
     seen = []  # the feature rows and windows, computed on the first answer that has windows in the series
 
     def features():
         if not seen:
-            seen.extend(_windows_and_rows(first, power, floor, [r.rule for r in rules], calendar, tz))
+            w, f = score_house(series, None, calendar, tz=tz)
+            seen.extend((f.rows, w))
         return seen
 
     taken = 0
@@ -271,16 +225,15 @@ def take_in_answers(ctx) -> str:
     """What the hourly job does first, for a retrain: the answers not yet taken in become rules and
     examples. Returns what happened, in words."""
     from gateway.alerts import alert_store
-    from gateway.billing import MeteredNodeError
 
     store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
     try:
-        first, power, floor = hourly_from_store(store, now_ms, tz, billing=ctx.config["billing"])
-    except MeteredNodeError as err:
+        series = house_from_store(store, now_ms, tz, nodes=ctx.config["billing"].metered_nodes)
+    except UnknownNodesError as err:
         return f"answers not taken in: {err}"
     calendar = HolidayCalendar(ctx.config["billing"].holiday_state)
-    rules = _load_rules(store, _series_start_s(first, tz))
-    _, taken = apply_feedback(store, alert_store(store, ctx.config), first, power, floor, rules, calendar, tz)
+    rules = _load_rules(store, _series_start_s(series.first_date, tz))
+    _, taken = apply_feedback(store, alert_store(store, ctx.config), series, rules, calendar, tz)
     return f"{taken} answers taken in"
 
 
@@ -291,32 +244,30 @@ def score_job(ctx) -> ScoringResult:
     billing's projection uses too; "" for none).
 
     The series scored is the house as the bill counts it ([billing] metered_nodes, see
-    hourly_from_store). While that list names an id that never reported, the run scores nothing
+    house_from_store). While that list names an id that never reported, the run scores nothing
     (`not_scored`) rather than crash every hour or score another sum than the house.
     """
     import json
 
     from gateway.alerts import alert_store
-    from gateway.billing import MeteredNodeError
 
     from edge_model.registry import ModelRegistry
 
     store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
     try:
-        first, power, floor = hourly_from_store(store, now_ms, tz, billing=ctx.config["billing"])
-    except MeteredNodeError as err:
+        series = house_from_store(store, now_ms, tz, nodes=ctx.config["billing"].metered_nodes)
+    except UnknownNodesError as err:
         return not_scored(store, now_ms, err)
-    root = registry_root(ctx)
     # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
     alerts = alert_store(store, ctx.config)
     calendar = HolidayCalendar(ctx.config["billing"].holiday_state)
-    series_start_s = _series_start_s(first, tz)
+    series_start_s = _series_start_s(series.first_date, tz)
     FeedbackTables(store).drop_lapsed(series_start_s)  # none of the series' hours can apply or renew them
-    rules, _ = apply_feedback(store, alerts, first, power, floor, _load_rules(store, series_start_s), calendar, tz)
-    rules = renew_rules(store, rules, first, power, floor, tz)
-    scorer, problem = ModelRegistry(root).load_current()
+    rules, _ = apply_feedback(store, alerts, series, _load_rules(store, series_start_s), calendar, tz)
+    rules = renew_rules(store, rules, series, tz)
+    scorer, problem = ModelRegistry(registry_root(ctx)).load_current()
     since_s = float(store.get_meta(SCORED_KEY, "0"))
-    result = score_recent(first, power, floor, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r.rule for r in rules), calendar, since_s, tz)
+    result = score_recent(series, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r.rule for r in rules), calendar, since_s, tz)
     if problem:
         result = replace(result, status=f"{result.status} ({problem})")
     for a in result.alerts:
@@ -327,6 +278,7 @@ def score_job(ctx) -> ScoringResult:
         # A much larger load in the band (escalated) is news: its own alert, e-mailed like a new one.
         key = f"theft:{n['first_hour']:02d}-{n['last_hour']:02d}" + (":escalated" if "escalated_from_w" in n else "")
         alerts.raise_alert("theft", None, a.message, now_ms=now_ms, dedup_key=key, data=data)
+    meter_check(store, alerts, ctx.config["billing"].metered_nodes, tz, now_ms)
     store.set_meta(SCORED_KEY, str(now_ms / 1000))
     store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
                                            "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))
@@ -347,7 +299,8 @@ def not_scored(store, now_ms: int, err) -> ScoringResult:
     """
     import json
 
-    status = f"not scoring: {err}; theft scoring resumes once the id is corrected or that node reports"
+    status = (f"not scoring: [billing] metered_nodes lists {err}; theft scoring resumes once the list is "
+              "corrected or that node reports")
     try:
         last = json.loads(store.get_meta(STATUS_KEY, "null") or "null") or {}
     except ValueError:
@@ -359,9 +312,9 @@ def not_scored(store, now_ms: int, err) -> ScoringResult:
     return ScoringResult([], 0, False, status)
 
 
-# Training the default recipe (TRAINING_SPEC: 128 simulated households x 112 days, 100 trees) peaked
-# at 456 MB resident here (`/usr/bin/time -v powergw model train`; rows streamed as float32 and freed
-# before the ONNX export); ask for a margin above it.
+# Training the v4 recipe (128 simulated households x 112 days, 100 trees) peaked at 456 MB resident
+# here (`/usr/bin/time -v powergw model train`; rows streamed as float32 and freed before the ONNX
+# export); the v5 recipe has fewer rows (236,652 against 322,560) and trees; ask for a margin above it.
 RETRAIN_MIN_AVAILABLE_MB = 650
 
 
@@ -406,10 +359,11 @@ def train_on_feedback(store, root: Path, spec, params, now_ms: int, progress: bo
     if examples is None:
         raise EdgeModelError(f"no Ignore/Raise examples of features v{FEATURES_VERSION} in the database: a retrain has "
                              "nothing to learn (`powergw model train` makes a fresh model)")
-    onnx_bytes, metadata = train_model(spec, params, CheckSet(), extra=examples, progress=progress)
+    check = CheckSet()
+    onnx_bytes, metadata = train_model(spec, params, check, extra=examples, progress=progress)
     registry = ModelRegistry(root)
     version = registry.add(onnx_bytes, metadata)
-    promoted, comparison = promote_if_no_regression(registry, version, CheckSet(), examples)
+    promoted, comparison = promote_if_no_regression(registry, version, check, examples)
     theft = int(examples.y.sum())
     comparison["feedback_examples"] = {"theft": theft, "normal": len(examples) - theft}
     tables.record_retrain(now_ms, fingerprint, version, promoted, _in_words(comparison))

@@ -20,9 +20,9 @@ from edge_model.features import FEATURE_NAMES, FEATURES_VERSION, N_FEATURES, as_
 class ForestParams:
     """Sized so the ONNX file stays a few MB and a Pi can score a day in milliseconds."""
 
-    n_trees: int = 100
+    n_trees: int = 60
     max_depth: int = 14
-    min_samples_leaf: int = 15
+    min_samples_leaf: int = 20
     max_features: float = 0.35
     seed: int = 0
     n_jobs: int = 2

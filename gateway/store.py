@@ -122,6 +122,14 @@ class StoreError(PowerGwError):
     """The database cannot be opened or written (read-only, full disk, corrupt)."""
 
 
+class UnknownNodesError(StoreError):
+    """A house named by node ids, some of which never reported: it cannot be summed."""
+
+    def __init__(self, unknown: tuple[str, ...], known: tuple[str, ...]):
+        self.unknown, self.known = tuple(unknown), tuple(known)
+        super().__init__(f"node ids {', '.join(self.unknown)} never reported (known: {', '.join(self.known) or 'none'})")
+
+
 RESOLUTIONS = ("minute", "hour", "day")
 
 _ROLLUP_UPSERT = {
@@ -422,6 +430,19 @@ class Store:
             if not rows:
                 raise StoreError(f"no node {node_id!r} in {self.path}")
         return dict(rows)
+
+    def house_usage(self, start_ms: int, end_ms: int, resolution: str, nodes: list[str] | None = None) -> dict[int, int]:
+        """{bucket start ms: mWh} of the house: `nodes` summed as listed ([billing] metered_nodes), or
+        every node with an ESP32 heard over serial and BLE counted once (gateway.household).
+        UnknownNodesError when a listed id never reported."""
+        from .household import Household
+
+        if nodes:
+            known = set(self.node_keys().values())
+            unknown = [n for n in nodes if n not in known]
+            if unknown:
+                raise UnknownNodesError(tuple(unknown), tuple(sorted(known)))
+        return Household(self, list(nodes) if nodes else None).usage(start_ms, end_ms, resolution)
 
     def usage(self, start_ms: int, end_ms: int, resolution: str, node_id: str | None = None) -> list[dict]:
         """Energy per node per bucket in [start_ms, end_ms): dicts with node_id, start_ms, end_ms, energy_mwh.

@@ -33,6 +33,18 @@ def store(tmp_path):
     s.close()
 
 
+@pytest.fixture
+def tapped(tmp_path):
+    """(series, store): a simulated house of 45 days with +300 W from 01:00 to 04:00 every night from
+    day 36, its minutes in a real gateway database (tests/theft_store.py)."""
+    from theft_store import DAYS, SEED, house, night_tap, store_with_series
+
+    series = house(SEED, DAYS, night_tap())
+    s = store_with_series(tmp_path / "powergw.db", series)
+    yield series, s
+    s.close()
+
+
 @pytest.fixture(scope="session")
 def vectors() -> dict:
     return json.loads((DATA / "vectors.json").read_text())

@@ -141,7 +141,7 @@ def test_a_missing_input_file_is_one_line(tmp_path):
     out = process("model", "score", "--input", tmp_path / "nonexistent.csv")
     err = out.stderr.decode()
     assert out.returncode == 2 and "Traceback" not in err
-    assert err.strip() == f"powergw model: error: {tmp_path / 'nonexistent.csv'}: No such file or directory"
+    assert err.strip() == f"score: cannot read {tmp_path / 'nonexistent.csv'}: No such file or directory"
 
 
 @pytest.fixture

@@ -293,12 +293,14 @@ def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
 
     node, end = _unplugged_at_lunch(tmp_path)
     store = node.ingest.store
-    first, power, floor = store_job.hourly_from_store(store, end - 1, "Asia/Kolkata", days=1)
-    assert first == DAY and power.shape == (24,)
+    series = store_job.house_from_store(store, end - 1, "Asia/Kolkata", days=1)
+    power, floor = series.hourly_mean_w.ravel(), series.hourly_floor_w.ravel()
+    assert series.first_date == DAY and power.shape == (24,)
     assert power[7] == pytest.approx(2250, abs=1e-6) and power[16] == pytest.approx(250, abs=2)
-    assert abs(np.nansum(power) * 1000 - (node.counter_at(end) - node.counter_at(at(0)))) <= 1000
+    stored_mwh = np.nansum(series.minute_w) / 60 * 1000  # W per minute -> mWh
+    assert abs(stored_mwh - (node.counter_at(end) - node.counter_at(at(0)))) <= 1000
     assert np.nanmin(floor) == pytest.approx(250, abs=20)  # not 500: one node's standby
-    _, alone, _ = store_job.hourly_from_store(store, end - 1, "Asia/Kolkata", node_id=TWIN, days=1)
+    alone = store_job.house_from_store(store, end - 1, "Asia/Kolkata", days=1, nodes=[TWIN]).hourly_mean_w.ravel()
     assert alone[7] == pytest.approx(2250, abs=1000)  # one node asked for: that id's own rows
 
 

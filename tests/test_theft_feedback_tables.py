@@ -11,18 +11,17 @@ import numpy as np
 import pytest
 
 from edge_model import FEATURES_VERSION, store_job
-from edge_model.alerting import SuppressionRule
-from edge_model.dataset import CHECK_SEEDS, simulate_household
 from edge_model.features import N_FEATURES
 from edge_model.feedback import household_examples
 from edge_model.feedback_store import FeedbackTables, read_npz
+from edge_model.ignore_rules import SuppressionRule
 from gateway.alerts import AlertStore, alerts_migrations
 from gateway.app import open_store
-from gateway.public_holidays import load_overrides
 from gateway.store import Store
-from theft_store import end_of_day_ms, job_context, saved_examples, saved_rules, store_with_usage
+from theft_store import first_alert, job_context, saved_examples, saved_rules
 
 T0 = 1_750_000_000_000
+V4_WIDTH = 65  # the columns of features v4, the last version that wrote models/feedback.npz
 NIGHTS = SuppressionRule(first_hour=23, last_hour=6, weekdays=frozenset(range(7)), max_power_w=1_050.0, expires_s=T0 / 1000 + 60 * 86_400,
                          excess_cap_w=900.0, usual_w=(150.0,) * 24, start_s=T0 / 1000 - 10 * 86_400, usual_floor_w=(80.0,) * 24,
                          floor_cap_w=40.0, renew_days=90.0, hours=(23, 0, 1, 2, 3, 4, 5), steady_cap_w=10.0)
@@ -59,14 +58,14 @@ def old_gateway(path, rules=None, feedback=None, extra_meta=None) -> list[int]:
     return ids
 
 
-def five_rows(width: int = N_FEATURES, alert=True) -> dict:
+def five_rows(width: int = V4_WIDTH, alert=True) -> dict:
     """feedback.npz as the last gateway with it wrote it: 3 normal rows of one alert, 2 theft rows of another."""
     arrays = {"X": np.arange(5 * width, dtype=np.float64).reshape(5, width) / 7, "y": np.array([0, 0, 0, 1, 1]),
               "weight": np.array([3.0, 3.0, 3.0, 10.0, 10.0]), "group": np.full(5, -1)}
     return arrays | ({"alert": np.array([1, 1, 1, 2, 2])} if alert else {})
 
 
-def test_an_old_gateways_rules_examples_and_marks_move_into_the_tables_once(tmp_path):
+def test_an_old_gateways_rules_examples_and_marks_move_into_the_tables_once(tmp_path, caplog):
     db = tmp_path / "powergw.db"
     ids = old_gateway(db, feedback=five_rows())
     store = open_store(db)
@@ -80,20 +79,24 @@ def test_an_old_gateways_rules_examples_and_marks_move_into_the_tables_once(tmp_
     assert "last_hour" in kept[1][1]  # why it could not be read
     assert [k for (k,) in store.conn.execute("SELECT key FROM meta WHERE key LIKE 'theft.%' ORDER BY key")] == [
         "theft.scored_until_s", "theft.status"]  # the job's own marks stay; the rest moved
-    examples = household_examples(tables)
-    assert np.array_equal(examples.X, five_rows()["X"].astype(np.float32)) and examples.y.tolist() == [0, 0, 0, 1, 1]
-    assert examples.weight.tolist() == [3.0, 3.0, 3.0, 10.0, 10.0]
+    # The rows are of features v4, each with its alert: kept, exact, and never trained on by a v5 gateway.
     assert store.conn.execute("SELECT alert_id, features_version FROM theft_examples ORDER BY id").fetchall() == [
         (1, 4), (1, 4), (1, 4), (2, 4), (2, 4)]
+    rows, other = tables.examples(4, V4_WIDTH)
+    assert np.array_equal(np.frombuffer(b"".join(r.features for r in rows), "<f4").reshape(5, V4_WIDTH),
+                          five_rows()["X"].astype(np.float32))
+    assert [r.label for r in rows] == [0, 0, 0, 1, 1] and [r.weight for r in rows] == [3.0, 3.0, 3.0, 10.0, 10.0]
+    assert household_examples(tables) is None and "5 feedback examples are of another features version" in caplog.text
     (retrain,) = tables.retrains()
     assert (retrain["version"], retrain["promoted"], retrain["examples"]) == ("v0001", 1, 5)
-    assert tables.last_trained() == tables.fingerprint(FEATURES_VERSION, N_FEATURES)  # nothing new to retrain on
+    assert tables.last_trained() == tables.fingerprint(4, V4_WIDTH)  # that retrain trained on exactly these rows
+    assert tables.fingerprint(FEATURES_VERSION, N_FEATURES) == (0, 0)  # and there is nothing of v5 to retrain on
     # The answers given before the old job's last run were taken in; the one after is new.
     assert [(a.alert_id, a.action) for a in tables.new_answers()] == [(ids[2], "ignore")]
     assert (tmp_path / "models" / "feedback.npz").exists()  # left where it was, no longer read
     store.close()
     store = open_store(db)  # once: opening again moves nothing twice
-    assert len(FeedbackTables(store).rules()) == 2 and len(household_examples(FeedbackTables(store))) == 5
+    assert len(FeedbackTables(store).rules()) == 2 and len(FeedbackTables(store).examples(4, V4_WIDTH)[0]) == 5
     store.close()
 
 
@@ -116,7 +119,8 @@ def test_a_fortran_order_feedback_file_moves_row_by_row(tmp_path):
     arrays = five_rows()
     old_gateway(db, feedback=arrays | {"X": np.asfortranarray(arrays["X"])})
     store = open_store(db)
-    assert np.array_equal(household_examples(FeedbackTables(store)).X, arrays["X"].astype(np.float32))
+    rows, _ = FeedbackTables(store).examples(4, V4_WIDTH)
+    assert np.array_equal(np.frombuffer(b"".join(r.features for r in rows), "<f4").reshape(5, V4_WIDTH), arrays["X"].astype(np.float32))
     store.close()
 
 
@@ -128,7 +132,8 @@ def test_an_unreadable_feedback_file_is_left_where_it_is_and_the_upgrade_goes_on
         store = open_store(db)
     assert "could not be read" in caplog.text and (tmp_path / "models" / "feedback.npz").read_bytes() == damage
     tables = FeedbackTables(store)
-    assert household_examples(tables) is None and {r.alert_id for r in tables.rules()} == {ids[0], None}
+    assert store.conn.execute("SELECT count(*) FROM theft_examples").fetchone() == (0,)
+    assert {r.alert_id for r in tables.rules()} == {ids[0], None}
     (retrain,) = tables.retrains()
     assert retrain["version"] is None  # trained on rows that are no more: not counted as this set's retrain
     store.close()
@@ -138,7 +143,7 @@ def test_a_feedback_file_with_columns_of_other_lengths_is_not_moved(tmp_path, ca
     db = tmp_path / "powergw.db"
     old_gateway(db, feedback=five_rows() | {"weight": np.ones(3)})
     store = open_store(db)
-    assert household_examples(FeedbackTables(store)) is None and "could not be read" in caplog.text
+    assert store.conn.execute("SELECT count(*) FROM theft_examples").fetchone() == (0,) and "could not be read" in caplog.text
     store.close()
 
 
@@ -187,22 +192,14 @@ def test_the_npz_reader_reads_what_numpy_writes(tmp_path):
 # -- the cursor ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tapped(tmp_path):
-    h = simulate_household(CHECK_SEEDS + 5, 40, "tap_constant", None, load_overrides(), theft_start_day=35, magnitude_w=1_000.0, theft_days=5)
-    return h, store_with_usage(tmp_path / "powergw.db", h.power_w, h.first_date, h.floor_w)
-
-
-def _first_alert(store, tmp_path, h):
-    ctx = job_context(store, tmp_path, end_of_day_ms(h.first_date, 38))
-    store_job.score_job(ctx)
-    (alert,) = AlertStore(store).list(kind="theft")
-    return ctx, alert["id"]
+def _first_alert(store, tmp_path, series):
+    alert, now_ms = first_alert(store, tmp_path, series)
+    return job_context(store, tmp_path, now_ms), alert["id"]
 
 
 def test_each_answer_is_taken_in_once_in_the_order_given(tmp_path, tapped):
-    h, store = tapped
-    ctx, aid = _first_alert(store, tmp_path, h)
+    series, store = tapped
+    ctx, aid = _first_alert(store, tmp_path, series)
     alerts, tables = AlertStore(store), FeedbackTables(store)
     alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
     alerts.act(aid, "raise", "owner", "no, not ours", now_ms=ctx.now_ms())
@@ -222,8 +219,8 @@ def test_each_answer_is_taken_in_once_in_the_order_given(tmp_path, tapped):
 def test_answers_another_process_took_in_meanwhile_are_not_taken_in_again(tmp_path, tapped, monkeypatch):
     """A retrain on the command line and the hourly job can read the same new answers; each answer
     commits with the cursor moved past it, so the second one skips what the first took in."""
-    h, store = tapped
-    ctx, aid = _first_alert(store, tmp_path, h)
+    series, store = tapped
+    ctx, aid = _first_alert(store, tmp_path, series)
     AlertStore(store).act(aid, "ignore", "owner", now_ms=ctx.now_ms())
     stale = FeedbackTables(store).new_answers()
     other = open_store(tmp_path / "powergw.db")  # another process's connection
@@ -236,8 +233,8 @@ def test_answers_another_process_took_in_meanwhile_are_not_taken_in_again(tmp_pa
 
 
 def test_a_cursor_past_the_last_action_is_set_back_and_later_answers_are_taken_in(tmp_path, tapped, caplog):
-    h, store = tapped
-    ctx, aid = _first_alert(store, tmp_path, h)
+    series, store = tapped
+    ctx, aid = _first_alert(store, tmp_path, series)
     tables = FeedbackTables(store)
     tables.advance(999)
     assert tables.new_answers() == [] and "past the last alert action" in caplog.text
@@ -248,8 +245,8 @@ def test_a_cursor_past_the_last_action_is_set_back_and_later_answers_are_taken_i
 
 
 def test_an_answer_on_an_alert_whose_hours_left_the_series_teaches_nothing_and_is_taken_in(tmp_path, tapped, caplog):
-    h, store = tapped
-    ctx, aid = _first_alert(store, tmp_path, h)
+    series, store = tapped
+    ctx, aid = _first_alert(store, tmp_path, series)
     alerts = AlertStore(store)
     old, _ = alerts.raise_alert("theft", None, "+500 W from 01:00 to 04:00", now_ms=ctx.now_ms(), dedup_key="theft:old",
                                 data={"window_starts_s": [1_000_000.0], "latest": {"window_starts_s": ["not a time"]}})
@@ -261,8 +258,8 @@ def test_an_answer_on_an_alert_whose_hours_left_the_series_teaches_nothing_and_i
 
 
 def test_an_ignore_of_an_alert_whose_first_hours_left_the_series_uses_its_latest_repeat(tmp_path, tapped):
-    h, store = tapped
-    ctx, aid = _first_alert(store, tmp_path, h)
+    series, store = tapped
+    ctx, aid = _first_alert(store, tmp_path, series)
     alerts = AlertStore(store)
     data = alerts.get(aid)["data"]
     again, _ = alerts.raise_alert("theft", None, "+900 W all day", now_ms=ctx.now_ms(), dedup_key="theft:repeat",
@@ -272,11 +269,10 @@ def test_an_ignore_of_an_alert_whose_first_hours_left_the_series_uses_its_latest
     assert [r["alert_id"] for r in saved_rules(store)] == [again] and len(saved_examples(store)) == len(data["window_starts_s"])
 
 
-def test_examples_of_another_features_version_stay_unused_and_do_not_trigger_a_retrain(tmp_path, tapped, caplog):
-    h, store = tapped
+def test_examples_of_another_features_version_stay_unused_and_do_not_trigger_a_retrain(tmp_path, store, caplog):
     tables = FeedbackTables(store)
-    tables.add_examples(3, 0, 3.0, FEATURES_VERSION - 1, [np.zeros(55, "<f4").tobytes()] * 2)
+    tables.add_examples(3, 0, 3.0, FEATURES_VERSION - 1, [np.zeros(V4_WIDTH, "<f4").tobytes()] * 2)
     tables.add_examples(4, 1, 10.0, FEATURES_VERSION, [np.zeros(N_FEATURES - 1, "<f4").tobytes()])  # a row of the wrong width
     assert household_examples(tables) is None and "3 feedback examples are of another features version" in caplog.text
-    assert store_job.retrain_job(job_context(store, tmp_path, end_of_day_ms(h.first_date, 38))) is False
+    assert store_job.retrain_job(job_context(store, tmp_path, T0)) is False
     assert tables.retrains() == []  # nothing to learn: not even a skipped retrain recorded

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 
 import pytest
 from test_memory_imports import loaded_after
 from test_ui_support import ADMIN_PASSWORD, NOW_MS, FixedClock, raise_alerts
 
-from edge_model.alerting import SuppressionRule
+from edge_model import store_job
 from edge_model.feedback_store import FeedbackTables
+from edge_model.ignore_rules import SuppressionRule
+from edge_model.rule_text import describe
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread
+from theft_store import first_alert, job_context
 
 NOW_S = NOW_MS / 1000
 
@@ -143,11 +147,33 @@ def test_the_dashboard_words_saved_rules_without_numpy(tmp_path):
 def test_a_rule_is_in_force_until_the_households_date_not_utcs():
     import datetime as dt
 
-    from edge_model.rule_text import describe
-
     expires = dt.datetime(2026, 4, 14, 20, 0, tzinfo=dt.timezone.utc).timestamp()  # 01:30 on the 15th in India
     row = {**NIGHTS.to_dict(), "expires_s": expires}
     assert "until 2026-04-14 " in describe(row)
     assert "until 2026-04-15 " in describe(row, "Asia/Kolkata")
     with pytest.raises(ValueError, match="not an Ignore rule"):
         describe(row, "Not/AZone")
+
+
+def test_the_rule_the_theft_job_made_of_an_ignore_is_listed_in_its_words(tmp_path, tapped):
+    """End to end: the daemon's theft job alerts on a +300 W night tap, the household Ignores it, the
+    job's next run saves the rule, and the dashboard lists that row, worded in the household's zone."""
+    series, store = tapped
+    alert, now_ms = first_alert(store, tmp_path, series)
+    AlertStore(store).act(alert["id"], "ignore", "admin", "our pump", now_ms=now_ms)
+    store_job.score_job(job_context(store, tmp_path, now_ms))
+    (saved,) = FeedbackTables(store).rules()
+    app = create_app(tmp_path / "powergw.db", clock=FixedClock(now_ms), admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models")
+    server = serve_in_thread(app, "127.0.0.1", 0)
+    try:
+        site = {"server": server, "viewer": token(app, "viewer")}
+        status, model = call(site, "GET", "/model", role="viewer")
+    finally:
+        server.stop()
+    assert status == 200
+    (listed,) = model["ignore_rules"]
+    assert listed["alert_id"] == alert["id"] and listed["alert_state"] == "ignored" and listed["renewing"] is True
+    assert listed["text"] == describe(saved.fields, "Asia/Kolkata")
+    assert re.fullmatch(r"up to \+\d+ W over usual from 23:00 to 06:00, every day, until \d{4}-\d\d-\d\d "
+                        r"\(renewed for 90 days each time it shows\)", listed["text"]), listed["text"]
+    assert model["last_status"].startswith("watching: ") and model["learning"] is False

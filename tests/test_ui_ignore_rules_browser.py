@@ -9,7 +9,7 @@ import pytest
 from test_browser_support import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
 from test_ui_support import ADMIN_PASSWORD, raise_alerts
 
-from edge_model.alerting import SuppressionRule
+from edge_model.ignore_rules import SuppressionRule
 from edge_model.feedback_store import FeedbackTables
 from edge_model.rule_text import describe
 from gateway.alerts import AlertStore

@@ -1,44 +1,99 @@
-"""A theft job's world for the tests: a real SQLite store holding hourly means and floors, the job's
-context and clock, and what the job keeps in the theft tables (shared by the theft job's test modules)."""
+"""A theft job's world for the tests: a real SQLite store holding a house's energy per minute, the
+job's context and clock, and what the job keeps in the theft tables (shared by the theft job's test modules)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 
-from edge_model.dataset import IST
+from edge_model.dataset import CHECK_SEEDS, IST, simulated_house
 from edge_model.feedback import household_examples
 from edge_model.feedback_store import FeedbackTables
+from edge_model.series import HouseSeries
+from edge_model.store_job import score_job
+from edge_model.taps import PRESETS, Tap, inject
+from gateway.alerts import AlertStore
 from gateway.app import JobContext, open_store
 from gateway.config import Config
 from gateway.store import Batch, Store
 
+SEED = CHECK_SEEDS + 5  # a simulated house no model trains on; one the steady and forest paths leave quiet while clean
+DAYS = 45  # MIN_HISTORY_DAYS (31), the steady detector calibrated (about 33 days), then nine nights of a tap
+TAP_DAY = 36  # the first night of `night_tap`
 
-def store_with_usage(path, power_w: np.ndarray, first_date: dt.date, floor_w: np.ndarray) -> Store:
-    """A real SQLite file holding one node's energy in 5-minute intervals: each hour has `power_w`
-    as its mean and `floor_w` as its lowest 5-minute mean (the first slot; the other 11 share the rest)."""
-    store = open_store(path)
-    origin_ms = int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000)
-    node = store.ensure_node("main", "sim", origin_ms)
+
+def night_tap(watts: float = 300.0, start_day: int = TAP_DAY) -> Tap:
+    """Someone else's load on the line from 01:00 to 04:00, every night from start_day."""
+    return Tap("night", watts, start_day, **PRESETS["night"])
+
+
+@lru_cache(maxsize=16)
+def house(seed: int = SEED, days: int = DAYS, *taps: Tap) -> HouseSeries:
+    """Simulated house `seed` over `days` with the taps added, minute by minute (simulated once per test session)."""
+    series, _ = simulated_house(seed, days)
+    minutes = series.minute_w
+    for tap in taps:
+        minutes, _ = inject(minutes, tap)
+    return HouseSeries(series.first_date, minutes)
+
+
+def with_load(series: HouseSeries, watts: float, days, first_hour: int, last_hour: int) -> HouseSeries:
+    """The series with `watts` more in [first_hour, last_hour) of each of `days`."""
+    minutes = series.minute_w.reshape(series.days, 24, 60).copy()
+    for d in days:
+        minutes[d, first_hour:last_hour] += watts
+    return HouseSeries(series.first_date, minutes.ravel())
+
+
+def origin_ms(first_date: dt.date) -> int:
+    return int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000)
+
+
+def write_series(store: Store, series: HouseSeries, node_id: str = "main", transport: str = "serial") -> None:
+    """One node's energy per minute as ingest's rollups hold it (mWh in each UTC minute, and the
+    local hours and days they fall in), in one batch; a NaN minute has no record."""
+    origin = origin_ms(series.first_date)
+    node = store.ensure_node(node_id, transport, origin)
+    mwh = np.rint(series.minute_w * 1000 / 60)
     batch = Batch()
-    slot_ms = 300_000
-    for i, (p, f) in enumerate(zip(power_w, floor_w)):
-        rest = (12 * p - f) / 11
-        for k, w in enumerate([f] + [rest] * 11):
-            start = origin_ms + i * 3_600_000 + k * slot_ms
-            batch.add_energy(node, start, start + slot_ms, int(round(w * 1000 / 12)))  # mWh in 5 minutes
+    batch.minutes = {(node, origin + 60_000 * int(i)): int(mwh[i]) for i in np.flatnonzero(~np.isnan(mwh))}
     store.write_batch(batch, [], rollup=True)
+
+
+def store_with_series(path, series: HouseSeries) -> Store:
+    """A real SQLite file, every part's tables migrated, holding the house's minutes as one node's energy."""
+    store = open_store(path)
+    write_series(store, series)
     return store
 
 
-def job_context(store: Store, tmp_path, now_ms: int) -> JobContext:
+def job_context(store: Store, tmp_path, now_ms: int, **billing) -> JobContext:
+    """The theft job's context: the database's directory holds its model registry; `billing` sets [billing] keys."""
     config = Config({}).replace("gateway", db=str(tmp_path / "powergw.db"), timezone="Asia/Kolkata")
+    if billing:
+        config = config.replace("billing", **billing)
     return JobContext(store=store, config=config, now_ms=lambda: now_ms, extras={})
 
 
 def end_of_day_ms(first_date: dt.date, days: int) -> int:
-    return int(dt.datetime(first_date.year, first_date.month, first_date.day, tzinfo=IST).timestamp() * 1000) + days * 86_400_000 - 1
+    """The last millisecond of local day `days - 1` counted from first_date: a job run as that day ends."""
+    return origin_ms(first_date) + days * 86_400_000 - 1
+
+
+def thefts(store: Store) -> list[dict]:
+    """The theft alerts in the shared alerts table, oldest first."""
+    return sorted(AlertStore(store).list(kind="theft"), key=lambda a: a["id"])
+
+
+def first_alert(store: Store, tmp_path, series: HouseSeries) -> tuple[dict, int]:
+    """The theft job run as the night tap's third night (day TAP_DAY + 2) ends: (the one theft alert
+    it raised, the clock then)."""
+    now_ms = end_of_day_ms(series.first_date, TAP_DAY + 3)
+    score_job(job_context(store, tmp_path, now_ms))
+    (alert,) = thefts(store)
+    return alert, now_ms
 
 
 def saved_rules(store: Store) -> list[dict]:
