@@ -27,12 +27,18 @@ def _param(p, where: str) -> dict:
 
 
 def _field(schema: dict, required: bool) -> dict:
-    """A body field as the API checks it: strings at most 500 characters unless said, a required one not empty."""
+    """A body field as the API checks it: strings at most 500 characters unless said, a required one
+    not empty, an optional one also null (the API reads null as not given: `bill_id: null` is a
+    payment on no particular bill)."""
     out = dict(schema)
     if out.get("type") == "string":
         out.setdefault("maxLength", 500)
         if required:
             out.setdefault("minLength", 1)
+    if not required and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
     return out
 
 

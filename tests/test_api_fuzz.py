@@ -122,3 +122,21 @@ def test_bounded_load_keeps_the_dashboard_answering_and_ingest_storing(served, t
     assert sent["error"] is None and frames_during > 100 and feeds[-1] < 5.0
     assert stored_mwh(served.db, node) == (sent["sent_mwh"], sent["sent_mwh"])
     assert requests.get(served.url + "/api/v1/overview", headers=headers, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("served", [HOUSEHOLD], indirect=True, ids=["upi"])
+def test_an_optional_field_sent_as_null_is_not_given_and_the_document_says_so(served, tokens):
+    """The fuzzer found `bill_id: null` accepted (a payment on no particular bill) where the document
+    said integer: null is what the API reads as not given, so the document allows it on optional
+    fields, and only there."""
+    doc = requests.get(served.url + "/api/v1/openapi.json", timeout=10).json()
+    body = doc["paths"]["/api/v1/payments"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["bill_id"]["type"] == ["integer", "null"]
+    assert None in body["properties"]["method"]["enum"]
+    assert "null" not in body["properties"]["amount"].get("type", [])  # required: never null
+    r = requests.post(served.url + "/api/v1/payments", json={"amount": "100", "bill_id": None, "method": None},
+                      headers={"Authorization": f"Bearer {tokens['admin']}", "Idempotency-Key": "null-bill-0001"}, timeout=10)
+    assert r.status_code == 201 and r.json()["payment"]["bill_id"] is None and r.json()["payment"]["method"] == "upi"
+    r = requests.post(served.url + "/api/v1/payments", json={"amount": None},
+                      headers={"Authorization": f"Bearer {tokens['admin']}", "Idempotency-Key": "null-amount-01"}, timeout=10)
+    assert r.status_code == 400 and "amount" in r.text
