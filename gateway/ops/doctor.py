@@ -330,35 +330,16 @@ def _billing_section(s: Situation):
 
 
 def check_billing_setup(s: Situation) -> Iterable[Finding]:
-    """The two [billing] keys whose defaults give a confident wrong bill: the reading date and the mains nodes."""
+    """The [billing] keys whose defaults give a confident wrong bill (gateway.billing.setup_gaps)."""
     if s.health is None:
         return
-    from gateway.billing.settings import BillingSection
-    from gateway.node_identity import ble_twins
+    from gateway.billing.setup_gaps import billing_setup_gaps
 
     section = _billing_section(s)
-    default_date = next(f.default for f in dataclasses.fields(BillingSection) if f.name == "meter_reading_date")
-    findings = []
-    if section.meter_reading_date == default_date:
-        findings.append(Finding(
-            "billing", WARNING, f"[billing] meter_reading_date is still the default ({default_date}), not a day the utility "
-            "read this meter: cycles, till-date bills and projections start on the wrong day",
-            "set it to the reading date on the last paper bill: [billing] meter_reading_date = \"YYYY-MM-DD\" in the config, "
-            "or on the dashboard's Settings page"))
-    seen = [(n.node_id, n.transport) for n in s.health.nodes if n.last_seen_ms is not None]
-    twins = ble_twins(seen)  # a node on serial and BLE is one ESP32, one circuit
-    circuits = sorted(node_id for node_id, _ in seen if node_id not in twins)
-    if not section.metered_nodes and len(circuits) > 1:
-        names = {n.node_id: n.name for n in s.health.nodes}
-        listed = ", ".join(f"{c} ({names[c]})" if names.get(c) else c for c in circuits)
-        findings.append(Finding(
-            "billing", WARNING, f"[billing] metered_nodes is empty, so the house is all {len(circuits)} nodes added up: {listed}; "
-            "a sub-circuit node inside the mains is counted twice, in the bill and in the theft check",
-            "list the node(s) on the mains: [billing] metered_nodes = [\"<mains node id>\"] in the config, then "
-            "`systemctl restart powergw`; if no node sits inside another, list them all to say so"))
-    if findings:
-        yield from findings
-    else:
+    gaps = billing_setup_gaps(section, [(n.node_id, n.transport, n.name) for n in s.health.nodes if n.last_seen_ms is not None])
+    for gap in gaps:
+        yield Finding("billing", WARNING, gap.message, gap.action)
+    if not gaps:
         house = ", ".join(section.metered_nodes) if section.metered_nodes else "every node"
         yield Finding("billing", OK, f"meter read on {section.meter_reading_date}; the house is {house}")
 
