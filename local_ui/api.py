@@ -31,6 +31,7 @@ from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
 from gateway.billing.setup_gaps import billing_setup_gaps
 from gateway.billing.reconcile import KWH_PATTERN
 from gateway.household import Household
+from gateway.ingest import with_live_health
 from gateway.node_identity import is_ble, same_node_map
 from gateway.ops import OpsError
 from gateway.ops.export import EXPORTS, ExportRange
@@ -488,7 +489,8 @@ def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node
 def _nodes(ctx: UiContext) -> list[dict]:
     live = ctx.live.snapshot()["nodes"]
     now = ctx.now_ms()
-    rows = ctx.store().nodes()
+    # The store has each node's counters from the daemon's last rollup (every 5 minutes); live.json has them now.
+    rows = with_live_health(ctx.store().nodes(), {"nodes": live})
     same = same_node_map((n["node_id"], n["transport"]) for n in rows)
     return [node_view(ctx, n, live.get(n["node_id"]), now, same.get(n["node_id"])) for n in rows]
 

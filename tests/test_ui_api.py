@@ -311,6 +311,27 @@ def test_live_snapshot_prefers_live_json_and_falls_back_to_the_store(admin, tmp_
     assert admin.get("/api/v1/live/snapshot").get_json()["source"] == "database"
 
 
+
+def test_node_counters_come_from_the_daemons_live_json_between_its_saves(admin, tmp_path):
+    """The daemon saves node health every 5 minutes; its live.json (the real LiveBoard) has it within a second."""
+    from gateway.energy import NodeAccount
+    from gateway.ingest import LiveBoard
+    from gateway.protocol import Reading
+    from gateway.store import NodeState
+
+    before = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == KITCHEN)
+    board = LiveBoard(tmp_path / "run" / "live.json")
+    state = NodeState(node_key=1, account=NodeAccount(KITCHEN), frames_ok=before["frames_ok"] + 12, frames_lost=7, reboots=1,
+                      rejected={"backwards": 2}, last_seen_ms=NOW_MS)
+    board.update(KITCHEN, Reading(KITCHEN, 1, 9, 9000, 1000, 4350, 2300, 9805, 123_000, 0), NOW_MS, "kitchen", state)
+    board.maybe_write(NOW_MS, force=True)
+    now = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == KITCHEN)
+    assert (now["frames_ok"], now["frames_lost"], now["reboots"], now["rejected"]) == (before["frames_ok"] + 12, 7, 1, {"backwards": 2})
+    assert now["power_w"] == 980.5 and now["last_seen_ms"] == NOW_MS and now["online"]
+    mains = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == MAINS)
+    assert mains["frames_ok"] == 1000  # not in live.json: the store's
+
+
 def test_overview_reports_today_and_each_part(admin, ui_db):
     over = admin.get("/api/v1/overview").get_json()
     # Seeded 1400 W in whole UTC hours up to 06:00 UTC (11:30 IST): 11.5 h since local midnight.
