@@ -397,12 +397,13 @@ class CloudStore:
         )
         return cur.rowcount != 1
 
-    def cloud_payments(self, household_id: int, limit: int = 500) -> list[dict]:
+    def cloud_payments(self, household_id: int, limit: int = 500, after_id: int = 0) -> list[dict]:
+        """The household's payments confirmed in the cloud after row `after_id`, oldest first; `id` pages them."""
         with self.tx() as tx:
             rows = tx.all(
-                "SELECT provider_payment_id, order_id, bill_id, amount_paise, method, paid_ms, source FROM payments "
-                "WHERE household_id = ? ORDER BY id LIMIT ?",
-                (household_id, limit),
+                "SELECT id, provider_payment_id, order_id, bill_id, amount_paise, method, paid_ms, source FROM payments "
+                "WHERE household_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (household_id, after_id, limit),
             )
-        cols = ("payment_id", "order_id", "bill_id", "amount_paise", "method", "paid_ms", "source")
+        cols = ("id", "payment_id", "order_id", "bill_id", "amount_paise", "method", "paid_ms", "source")
         return [dict(zip(cols, r)) for r in rows]

@@ -225,6 +225,7 @@ class Query:
 
 _CURSOR = Query("cursor", 0, MAX_MS, 0, "the `cursor` of the previous page; 0 from the start")
 _AFTER = Query("after", 0, MAX_MS, 0, "only events stored after the one with this id")
+_CLOUD_AFTER = Query("cloud_after", 0, MAX_MS, 0, "only cloud payments stored after the one with this id")
 _LIMIT = Query("limit", 1, 1000, 100, "at most this many")
 
 CALLERS = {
@@ -298,8 +299,9 @@ def routes(settings: ServerSettings) -> tuple[Route, ...]:
                 query=(_AFTER, _LIMIT), answer=_answer(**{name: _ROWS}))
           for name, what in (("bills", "closed bills"), ("feedback", "alert feedback"))),
         Route("GET", "/v1/households/<id:household_id>/payments", "payments",
-              "The household's payments: recorded by the gateway, and confirmed in the cloud", "household",
-              query=(_LIMIT,), answer=_answer(gateway=_ROWS, cloud=_ROWS)),
+              "The household's payments, oldest first: recorded by the gateway (paged by `after`), and confirmed "
+              "in the cloud (paged by `cloud_after`); each list holds at most `limit` rows", "household",
+              query=(_AFTER, _CLOUD_AFTER, _LIMIT), answer=_answer(gateway=_ROWS, cloud=_ROWS)),
         Route("POST", "/v1/households/<id:household_id>/payment-orders", "payment_order",
               "Open a payment order for a bill, with its UPI deep link", "household",
               body=_fields(("bill_id", "amount_paise"), bill_id=_str(100, "the bill paid"),
@@ -543,8 +545,9 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
         return jsonify(feedback=store.events(household_id, "feedback", limit, after))
 
     @view
-    def payments(household_id: int, limit: int) -> Response:
-        return jsonify(gateway=store.events(household_id, "payment_created", limit), cloud=store.cloud_payments(household_id, limit))
+    def payments(household_id: int, after: int, cloud_after: int, limit: int) -> Response:
+        return jsonify(gateway=store.events(household_id, "payment_created", limit, after),
+                       cloud=store.cloud_payments(household_id, limit, cloud_after))
 
     @view
     def payment_order(household_id: int, body: dict) -> Response:

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", type=Path, help="SQLite database file (overrides [gateway] db)")
     p.add_argument("--serial", action="append", metavar="PORT", help="serial port to read; repeatable (overrides [serial] ports)")
     p.add_argument("--no-ui", action="store_true", help="do not serve the dashboard from this process")
+    p.add_argument("--runtime-dir", type=Path, help="where live.json goes, in RAM (default /run/powergw, else powergw-run "
+                   "in the temp directory)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="run a demo: simulated nodes, a local database, the dashboard",
@@ -62,8 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=0, help="stop after this many frames or errors")
     p.set_defaults(func=cmd_monitor)
 
-    p = sub.add_parser("nodes", help="per-node health counters")
+    p = sub.add_parser("nodes", help="per-node health counters",
+                       description="Per-node health: the store's, with the running daemon's newer values from its live.json.")
     _db_args(p)
+    p.add_argument("--runtime-dir", type=Path, help="the daemon's runtime directory holding live.json "
+                   "(default /run/powergw, else powergw-run in the temp directory, as `powergw run` uses)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_nodes)
 
@@ -115,7 +120,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .daemon import build_gateway
 
     config = load_config(args.config)
-    gw = build_gateway(config, db_path=args.db, serial_ports=args.serial)
+    gw = build_gateway(config, db_path=args.db, serial_ports=args.serial, runtime_dir=args.runtime_dir)
     gw.notifier = _notifier()
     if not gw.sources:
         log.warning("no serial ports configured: give --serial PORT or [serial] ports in the config")
@@ -407,10 +412,15 @@ def _open_readonly(args: argparse.Namespace):
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
+    from .daemon import default_runtime_dir
+    from .ingest import with_live_health
     from .node_identity import same_node_map
+    from .ops.health import read_live
 
     store = _open_readonly(args)
-    rows = store.nodes()
+    # The store has a node's counters from each rollup (every 5 minutes); the daemon's live.json
+    # has them within a second.
+    rows = with_live_health(store.nodes(), read_live(args.runtime_dir or default_runtime_dir()))
     # One ESP32 on USB and on BLE is two rows; each names the other (the household counts it once).
     same = same_node_map((n["node_id"], n["transport"]) for n in rows)
     transport = {n["node_id"]: n["transport"] for n in rows}

@@ -41,10 +41,11 @@ class LiveBoard:
         self.path = path
         self.interval_ms = interval_ms
         self.nodes: dict[str, dict] = {}
+        self._health: dict[str, NodeState] = {}
         self._written_ms = 0
         self._dirty = False
 
-    def update(self, node_id: str, r: Reading, ts_ms: int, name: str | None) -> None:
+    def update(self, node_id: str, r: Reading, ts_ms: int, name: str | None, state: NodeState | None = None) -> None:
         self.nodes[node_id] = {
             "name": name,
             "power_w": r.power_dw / 10,
@@ -53,14 +54,27 @@ class LiveBoard:
             "flags": r.flags,
             "ts_ms": ts_ms,
         }
+        if state is not None:
+            self._health[node_id] = state
         self._dirty = True
+
+    def _payload(self, now_ms: int) -> str:
+        # The node's counters as ingest has them now: the store gets them only with each rollup
+        # (every 5 minutes), so `powergw nodes` reads them here in between.
+        nodes = {}
+        for node_id, values in self.nodes.items():
+            state = self._health.get(node_id)
+            nodes[node_id] = values if state is None else {
+                **values, "last_seen_ms": state.last_seen_ms, "frames_ok": state.frames_ok, "frames_lost": state.frames_lost,
+                "reboots": state.reboots, "rejected": dict(state.rejected)}
+        return json.dumps({"ts_ms": now_ms, "nodes": nodes}, separators=(",", ":"))
 
     def maybe_write(self, now_ms: int, force: bool = False) -> None:
         if self.path is None or not self._dirty:
             return
         if not force and now_ms - self._written_ms < self.interval_ms:
             return
-        payload = json.dumps({"ts_ms": now_ms, "nodes": self.nodes}, separators=(",", ":"))
+        payload = self._payload(now_ms)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".live-")
@@ -71,6 +85,31 @@ class LiveBoard:
             log.warning("cannot write live values to %s: %s", self.path, err)
         self._written_ms = now_ms
         self._dirty = False
+
+
+def with_live_health(rows: list[dict], live: dict | None) -> list[dict]:
+    """Node rows of the store with what live.json holds newer: counters, last seen and power. Pure.
+
+    Each row gets `source`: "live" where the daemon's values are newer than the store's, else
+    "database". A node's live entry carries its counters since the daemon started, from the
+    store's at that start, so they replace the row's rather than add to it.
+    """
+    nodes = live.get("nodes") if isinstance(live, dict) else None
+    out = []
+    for row in rows:
+        entry = nodes.get(row["node_id"]) if isinstance(nodes, dict) else None
+        try:
+            seen = entry["last_seen_ms"]
+            if not isinstance(seen, int) or (row["last_seen_ms"] is not None and seen <= row["last_seen_ms"]):
+                raise ValueError("not newer than the store")
+            merged = {**row, "source": "live", "last_seen_ms": seen, "last_power_dw": round(entry["power_w"] * 10),
+                      "last_irms_ma": round(entry["irms_a"] * 1000), "last_vrms_dv": round(entry["vrms_v"] * 10),
+                      "last_flags": int(entry["flags"]), "frames_ok": int(entry["frames_ok"]),
+                      "frames_lost": int(entry["frames_lost"]), "reboots": int(entry["reboots"]), "rejected": dict(entry["rejected"])}
+        except (KeyError, TypeError, ValueError):  # no entry, an older daemon's or a damaged one: the store's
+            merged = {**row, "source": "database"}
+        out.append(merged)
+    return out
 
 
 class Ingest:
@@ -265,7 +304,7 @@ class Ingest:
                 r.flags,
             )
         )
-        self.live.update(r.node_id, r, ts, self.names.get(r.node_id))
+        self.live.update(r.node_id, r, ts, self.names.get(r.node_id), state)
         if iv.kind == "baseline":
             # A node's first counter (or a new base after a reset) is what every later crash is
             # replayed from: commit that row now, not up to commit_interval_s later, or a gateway

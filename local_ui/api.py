@@ -10,6 +10,7 @@ and need none. Every refusal is a 4xx JSON body `{"error": {"status", "message"}
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -27,8 +28,10 @@ from werkzeug.routing import IntegerConverter
 
 from gateway import __version__
 from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
+from gateway.billing.setup_gaps import billing_setup_gaps
 from gateway.billing.reconcile import KWH_PATTERN
 from gateway.household import Household
+from gateway.ingest import with_live_health
 from gateway.node_identity import is_ble, same_node_map
 from gateway.ops import OpsError
 from gateway.ops.export import EXPORTS, ExportRange
@@ -486,7 +489,8 @@ def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node
 def _nodes(ctx: UiContext) -> list[dict]:
     live = ctx.live.snapshot()["nodes"]
     now = ctx.now_ms()
-    rows = ctx.store().nodes()
+    # The store has each node's counters from the daemon's last rollup (every 5 minutes); live.json has them now.
+    rows = with_live_health(ctx.store().nodes(), {"nodes": live})
     same = same_node_map((n["node_id"], n["transport"]) for n in rows)
     return [node_view(ctx, n, live.get(n["node_id"]), now, same.get(n["node_id"])) for n in rows]
 
@@ -587,6 +591,9 @@ def overview(ctx: UiContext, args, body):
         bill=_part(lambda: _bill_summary(ctx)),
         alerts=_part(lambda: Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms).counts()),
         model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root, ctx.timezone))),
+        setup=[dataclasses.asdict(gap) for gap in billing_setup_gaps(
+            ctx.effective_config()["billing"],
+            [(n["node_id"], n["transport"], n["name"] if n["name"] != n["node_id"] else None) for n in nodes if n["last_seen_ms"]])],
     )
 
 

@@ -97,13 +97,77 @@ def test_usage_and_nodes_take_the_db_and_the_timezone_from_the_config(history_db
     assert out.returncode == 2 and b"no database at" in out.stderr and b"Traceback" not in out.stderr
 
 
-def test_nodes_shows_health(history_db):
+def test_nodes_shows_health(history_db, tmp_path):
     db, _ = history_db
-    out = run("nodes", "--db", str(db), "--format", "json")
+    no_daemon = ("--runtime-dir", str(tmp_path / "run"))  # not the machine's: another test's daemon may have left one
+    out = run("nodes", "--db", str(db), "--format", "json", *no_daemon)
     node = json.loads(out.stdout)[0]
-    assert node["node_id"] == NODE and node["frames_ok"] == 3 * 24 * 60 + 1
-    table = run("nodes", "--db", str(db)).stdout.decode()
+    assert node["node_id"] == NODE and node["frames_ok"] == 3 * 24 * 60 + 1 and node["source"] == "database"
+    table = run("nodes", "--db", str(db), *no_daemon).stdout.decode()
     assert NODE in table and "lost" in table
+
+
+
+def test_nodes_shows_what_the_running_daemon_knows_before_it_saves_node_health(tmp_path):
+    """`powergw run` on a pseudo-terminal: within seconds `powergw nodes` shows the frames, the power and a
+    fresh last-seen from live.json, while the store's node row still has none (it is saved every 5 minutes)."""
+    import sqlite3
+    import threading
+    import time
+
+    db, runtime = tmp_path / "g.db", tmp_path / "run"
+    config = tmp_path / "powergw.toml"
+    config.write_text(f'[gateway]\ndb = "{db}"\n\n[ui]\nenabled = false\n')
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop, sent = threading.Event(), []
+
+    def node():  # a 1,234.5 W load, ten readings a second
+        seq = 0
+        while not stop.is_set():
+            seq += 1
+            os.write(master, reading_wire(seq, 10_000 + 34 * seq, power_dw=12_345, uptime_ms=100 * seq))
+            sent.append(seq)
+            time.sleep(0.1)
+
+    daemon = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "-c", str(config), "--serial", os.ttyname(slave),
+                               "--no-ui", "--runtime-dir", str(runtime)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    writer = threading.Thread(target=node, daemon=True)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not (runtime / "live.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)
+        rows = json.loads(run("nodes", "--db", str(db), "--runtime-dir", str(runtime), "--format", "json").stdout)
+        table = run("nodes", "--db", str(db), "--runtime-dir", str(runtime)).stdout.decode()
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        stored = conn.execute("SELECT frames_ok, last_power_dw FROM nodes WHERE node_id = ?", (NODE,)).fetchone()
+        conn.close()
+    finally:
+        stop.set()
+        writer.join(5)
+        daemon.terminate()
+        _, err = daemon.communicate(timeout=30)
+        os.close(master)
+        os.close(slave)
+    (n,) = rows
+    assert stored == (0, None)  # the store's row: what `nodes` showed before ("ok 0", no power)
+    assert n["source"] == "live" and 15 <= n["frames_ok"] <= len(sent) and n["last_power_dw"] == 12_345
+    assert abs(time.time() * 1000 - n["last_seen_ms"]) < 10_000
+    line = next(l for l in table.splitlines() if l.startswith(NODE))
+    assert "1234.5 W" in line and f" {n['frames_ok']} " in line and " s ago" in line
+
+    # Stopped, the daemon saved node health: the store's row and `nodes` agree, with or without live.json.
+    after = json.loads(run("nodes", "--db", str(db), "--runtime-dir", str(runtime), "--format", "json").stdout)[0]
+    (runtime / "live.json").write_text('{"ts_ms": 1, "nodes": {"' + NODE + '": {"last_seen_ms": "soon"}}}')
+    damaged = run("nodes", "--db", str(db), "--runtime-dir", str(runtime), "--format", "json")
+    (runtime / "live.json").write_text("{not json")
+    garbled = run("nodes", "--db", str(db), "--runtime-dir", str(runtime))
+    assert daemon.returncode == 0, err
+    assert after["source"] == "database" and after["frames_ok"] >= n["frames_ok"] and after["last_power_dw"] == 12_345
+    assert damaged.returncode == 0 and json.loads(damaged.stdout)[0]["frames_ok"] == after["frames_ok"]
+    assert garbled.returncode == 0 and NODE.encode() in garbled.stdout and b"Traceback" not in garbled.stderr
 
 
 def test_monitor_decodes_stdin(vectors):

@@ -247,6 +247,56 @@ def test_changes_are_paged_by_cursor_and_scoped_to_the_household(api):
     assert dup.json["status"] == "duplicate"
 
 
+def test_payments_past_a_thousand_are_paged_by_after_on_a_real_server(store):
+    """1,201 payments each way reach the household page by page, once each, in order; another's never."""
+    import requests
+
+    n = 1201
+    server = ThreadServer(create_app(store, ServerSettings(admin_token=ADMIN)))
+    try:
+        with requests.Session() as s:
+            hid, code = store.add_household("A")
+            other, other_code = store.add_household("B")
+            token = s.post(server.url + "/v1/register", json={"code": code}, timeout=10).json()["token"]
+            other_token = s.post(server.url + "/v1/register", json={"code": other_code}, timeout=10).json()["token"]
+            gw, admin = {"Authorization": f"Bearer {token}"}, {"Authorization": f"Bearer {ADMIN}"}
+            sent = [event("payment_created", payment_id=f"p{i}", amount_paise=100 + i) for i in range(n)]
+            for i in range(0, n, 1000):
+                assert s.post(server.url + "/v1/events", json={"events": sent[i:i + 1000]}, headers=gw, timeout=30).status_code == 200
+            s.post(server.url + "/v1/events", json={"events": [event("payment_created", payment_id="theirs", amount_paise=1)]},
+                   headers={"Authorization": f"Bearer {other_token}"}, timeout=10)
+            for i in range(n):
+                r = s.post(f"{server.url}/v1/admin/households/{hid}/counter-payments",
+                           json={"amount_paise": 200 + i, "reference": f"r{i}"}, headers=admin, timeout=10)
+                assert r.status_code == 201
+            s.post(f"{server.url}/v1/admin/households/{other}/counter-payments", json={"amount_paise": 1, "reference": "theirs"},
+                   headers=admin, timeout=10)
+
+            url = f"{server.url}/v1/households/{hid}/payments"
+            first = s.get(url, params={"limit": 1000}, headers=gw, timeout=30).json()
+            assert len(first["gateway"]) == 1000 and len(first["cloud"]) == 1000
+            gateway, cloud, after, cloud_after, pages = [], [], 0, 0, 0
+            while True:
+                page = s.get(url, params={"after": after, "cloud_after": cloud_after, "limit": 500}, headers=gw, timeout=30).json()
+                if not page["gateway"] and not page["cloud"]:
+                    break
+                pages += 1
+                gateway += page["gateway"]
+                cloud += page["cloud"]
+                after = page["gateway"][-1]["id"] if page["gateway"] else after
+                cloud_after = page["cloud"][-1]["id"] if page["cloud"] else cloud_after
+            bad = s.get(url, params={"after": -1}, headers=gw, timeout=10)
+            unknown = s.get(url, params={"cursor": 5}, headers=gw, timeout=10)
+    finally:
+        server.close()
+    assert pages == 3
+    assert [g["payload"]["payment_id"] for g in gateway] == [f"p{i}" for i in range(n)]
+    assert [c["amount_paise"] for c in cloud] == [200 + i for i in range(n)]
+    assert sum(c["amount_paise"] for c in cloud) == 200 * n + n * (n - 1) // 2
+    assert bad.status_code == 400 and bad.json()["field"] == "after"
+    assert unknown.status_code == 400 and "cloud_after" in unknown.json()["error"]
+
+
 def model_upload(model: bytes, metadata) -> dict:
     meta = metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode()
     return {"model": (io.BytesIO(model), "model.onnx"), "metadata": (io.BytesIO(meta), "metadata.json")}

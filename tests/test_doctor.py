@@ -12,6 +12,7 @@ from gateway.app import open_store
 from gateway.config import Config
 from gateway.ops.backup import take_backup
 from gateway.ops.doctor import OK, PROBLEM, WARNING, Host, Situation, exit_code, run_checks
+from gateway.settings_store import apply_changes
 
 from helpers import T0, make_ingest, reading_wire
 
@@ -59,13 +60,13 @@ def by_check(findings):
 def test_a_healthy_gateway_is_all_ok(tmp_path, gateway_db):
     h = host(tmp_path, ports=["cp210x-0001"], adapters=["hci0"])
     config = Config({}).replace("serial", ports=[str(tmp_path / "dev" / "powergw" / "cp210x-0001")])
-    config = config.replace("backup", dir=str(tmp_path / "bk"))
+    config = config.replace("backup", dir=str(tmp_path / "bk")).replace("billing", meter_reading_date="2025-12-12")
     now = T0 + 125_000
     take_backup(gateway_db, tmp_path / "bk", keep=2, now_ms=now - 3_600_000)
     findings = run_checks(situation(tmp_path, gateway_db, config, h, now))
     assert [f for f in findings if f.status != OK] == []
     checks = by_check(findings)
-    assert {"clock", "disk", "database", "serial", "bluetooth", "daemon", "cloud sync", "theft model", "backup"} <= set(checks)
+    assert {"clock", "disk", "database", "serial", "bluetooth", "daemon", "billing", "cloud sync", "theft model", "backup"} <= set(checks)
     assert "integrity_check ok" in checks["database"][0].message
     assert "version shipped" in checks["theft model"][0].message
     assert any(c.startswith("node ") for c in checks)
@@ -146,6 +147,54 @@ def test_unconfigured_bridges_are_pointed_out(tmp_path, gateway_db):
     findings = run_checks(situation(tmp_path, gateway_db, Config({}), host(tmp_path, ports=["ch340-port1"]), T0))
     serial = by_check(findings)["serial"][0]
     assert serial.status == WARNING and "ch340-port1" in serial.message and "[serial] ports" in serial.action
+
+
+MAINS, SUB = "a4:cf:12:00:00:10", "a4:cf:12:00:00:20"
+
+
+def house_db(tmp_path, nodes):
+    """A real gateway database that has seen each of `nodes` ({node id: transport})."""
+    db = tmp_path / "house" / "powergw.db"
+    ingest, clock = make_ingest(db)
+    for seq in range(3):
+        for node, transport in nodes.items():
+            ingest.feed(node, reading_wire(seq, seq * 300, node=node), transport=transport)
+        clock.advance(1000)
+    ingest.flush()
+    ingest.store.close()
+    return db
+
+
+def billing(tmp_path, db, config):
+    return by_check(run_checks(situation(tmp_path, db, config, host(tmp_path), T0 + 10_000)))["billing"]
+
+
+def test_billing_defaults_are_flagged_while_mains_and_sub_circuits_are_summed(tmp_path):
+    db = house_db(tmp_path, {MAINS: "serial", SUB: "serial"})
+    date, nodes = billing(tmp_path, db, Config({}))
+    assert date.status == WARNING and "meter_reading_date is still the default (2024-01-01)" in date.message
+    assert "meter_reading_date = \"YYYY-MM-DD\"" in date.action and "Settings page" in date.action
+    assert nodes.status == WARNING and f"all 2 nodes added up: {MAINS}, {SUB}" in nodes.message
+    assert "counted twice, in the bill and in the theft check" in nodes.message
+    assert "metered_nodes = [\"<mains node id>\"]" in nodes.action
+
+    # The reading date set on the dashboard (the settings table) counts as set; the mains listed.
+    store = open_store(db)
+    apply_changes(store, Config({}), {"billing.meter_reading_date": "2025-12-05"}, [], by="test", now_ms=T0)
+    store.close()
+    (done,) = billing(tmp_path, db, Config({}).replace("billing", metered_nodes=[MAINS]))
+    assert (done.status, done.message) == (OK, f"meter read on 2025-12-05; the house is {MAINS}")
+
+    out = run("doctor", "--db", str(db), "--runtime-dir", str(tmp_path), "--quick")
+    assert f"WARNING  billing            [billing] metered_nodes is empty, so the house is all 2 nodes" in out.stdout
+    assert "meter_reading_date is still the default" not in out.stdout
+
+
+def test_one_node_on_serial_and_ble_is_one_circuit_not_a_house_to_split(tmp_path):
+    twin = MAINS[:-2] + "12"  # the same ESP32's BLE address: base MAC + 2
+    db = house_db(tmp_path, {MAINS: "serial", twin: "ble"})
+    (done,) = billing(tmp_path, db, Config({}).replace("billing", meter_reading_date="2025-12-05"))
+    assert (done.status, done.message) == (OK, "meter read on 2025-12-05; the house is every node")
 
 
 def run(*args):

@@ -250,7 +250,7 @@ def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_
     store.write_batch(batch, [])
     assert Household(store).twins == {TWIN: NODE}
     assert energy_mwh(store, at(0), end, config().billing) == both + 4 * 100_000
-    assert main(["nodes", "--db", str(tmp_path / "gw.db")]) == 0
+    assert main(["nodes", "--db", str(tmp_path / "gw.db"), "--runtime-dir", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "kitchen" in out and "0f3a6c2e" in out
 
@@ -260,12 +260,12 @@ def test_powergw_nodes_says_which_entries_are_one_node(tmp_path, capsys):
     node.run(at(1))
     node.ingest.flush(at(1))
     node.ingest.store.ensure_node("24:6f:28:00:00:04", "serial", at(0))  # a node on serial only
-    assert main(["nodes", "--db", str(tmp_path / "gw.db")]) == 0
+    assert main(["nodes", "--db", str(tmp_path / "gw.db"), "--runtime-dir", str(tmp_path / "run")]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
     assert lines[TWIN].rstrip().endswith(f"same node as {NODE} (serial)")
     assert lines[NODE].rstrip().endswith(f"same node as {TWIN} (ble)")
     assert "same node" not in lines["24:6f:28:00:00:04"]
-    assert main(["nodes", "--db", str(tmp_path / "gw.db"), "--format", "json"]) == 0
+    assert main(["nodes", "--db", str(tmp_path / "gw.db"), "--runtime-dir", str(tmp_path / "run"), "--format", "json"]) == 0
     rows = {n["node_id"]: n for n in json.loads(capsys.readouterr().out)}
     assert rows[TWIN]["same_node_as"] == NODE and rows[NODE]["same_node_as"] == TWIN
     assert rows["24:6f:28:00:00:04"]["same_node_as"] is None

@@ -311,6 +311,27 @@ def test_live_snapshot_prefers_live_json_and_falls_back_to_the_store(admin, tmp_
     assert admin.get("/api/v1/live/snapshot").get_json()["source"] == "database"
 
 
+
+def test_node_counters_come_from_the_daemons_live_json_between_its_saves(admin, tmp_path):
+    """The daemon saves node health every 5 minutes; its live.json (the real LiveBoard) has it within a second."""
+    from gateway.energy import NodeAccount
+    from gateway.ingest import LiveBoard
+    from gateway.protocol import Reading
+    from gateway.store import NodeState
+
+    before = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == KITCHEN)
+    board = LiveBoard(tmp_path / "run" / "live.json")
+    state = NodeState(node_key=1, account=NodeAccount(KITCHEN), frames_ok=before["frames_ok"] + 12, frames_lost=7, reboots=1,
+                      rejected={"backwards": 2}, last_seen_ms=NOW_MS)
+    board.update(KITCHEN, Reading(KITCHEN, 1, 9, 9000, 1000, 4350, 2300, 9805, 123_000, 0), NOW_MS, "kitchen", state)
+    board.maybe_write(NOW_MS, force=True)
+    now = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == KITCHEN)
+    assert (now["frames_ok"], now["frames_lost"], now["reboots"], now["rejected"]) == (before["frames_ok"] + 12, 7, 1, {"backwards": 2})
+    assert now["power_w"] == 980.5 and now["last_seen_ms"] == NOW_MS and now["online"]
+    mains = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == MAINS)
+    assert mains["frames_ok"] == 1000  # not in live.json: the store's
+
+
 def test_overview_reports_today_and_each_part(admin, ui_db):
     over = admin.get("/api/v1/overview").get_json()
     # Seeded 1400 W in whole UTC hours up to 06:00 UTC (11:30 IST): 11.5 h since local midnight.
@@ -361,7 +382,7 @@ def slab_bill(units: str) -> Decimal:
     return energy + duty + Decimal(50)
 
 
-def household_app(tmp_path, clock, seeded, metered_nodes):
+def household_app(tmp_path, clock, seeded, metered_nodes, meter_reading_date="2026-01-11"):
     """Mains 1500 W and a 420 W kitchen sub-circuit on SLAB_TARIFF, cycles from the 11th; logged in as admin."""
     from gateway.config import parse_config
 
@@ -370,8 +391,8 @@ def household_app(tmp_path, clock, seeded, metered_nodes):
     tariffs = tmp_path / "tariffs"
     tariffs.mkdir()
     (tariffs / "test-slabs.toml").write_text(SLAB_TARIFF)
-    config = parse_config({"billing": {"tariff": "test-slabs", "tariff_dir": str(tariffs), "meter_reading_date": "2026-01-11",
-                                       "metered_nodes": metered_nodes}})
+    config = parse_config({"billing": {"tariff": "test-slabs", "tariff_dir": str(tariffs), "metered_nodes": metered_nodes,
+                                       **({"meter_reading_date": meter_reading_date} if meter_reading_date else {})}})
     client = create_app(db, config=config, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models").test_client()
     login(client)
     return client
@@ -399,6 +420,21 @@ def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(tmp_path, clock
     by_id = {n["node_id"]: n for n in over["nodes"]}
     assert by_id[KITCHEN]["power_w"] == 420.0 and by_id[MAINS]["power_w"] == 1500.0
     assert by_id[KITCHEN]["metered"] is (not metered) and by_id[MAINS]["metered"] is True
+
+
+def test_overview_names_the_billing_keys_left_at_defaults_while_mains_and_sub_circuit_are_summed(tmp_path, clock, seeded):
+    client = household_app(tmp_path, clock, seeded, [], meter_reading_date=None)
+    date, nodes = client.get("/api/v1/overview").get_json()["setup"]
+    assert date["key"] == "billing.meter_reading_date" and "still the default (2024-01-01)" in date["message"]
+    assert "Settings page" in date["action"]
+    assert nodes["key"] == "billing.metered_nodes" and f"{KITCHEN} (kitchen)" in nodes["message"] and f"{MAINS} (mains)" in nodes["message"]
+    assert "counted twice, in the bill and in the theft check" in nodes["message"] and "metered_nodes = [" in nodes["action"]
+    # The date set on the Settings page is set: only the mains list is left to do.
+    r = client.patch("/api/v1/settings", json={"set": {"billing.meter_reading_date": "2026-01-11"}}, headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 200, r.get_json()
+    assert [g["key"] for g in client.get("/api/v1/overview").get_json()["setup"]] == ["billing.metered_nodes"]
+    (tmp_path / "listed").mkdir()
+    assert household_app(tmp_path / "listed", clock, seeded, [MAINS]).get("/api/v1/overview").get_json()["setup"] == []
 
 
 def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock, seeded):

@@ -226,6 +226,12 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
     log_in(page, site)
     page.wait_for_selector(f"[data-node='{KITCHEN}']")
     assert page.locator("[data-testid=metered-note]").count() == 0  # no metered_nodes: every node is the house
+    # ... which the Overview asks to check, with the reading date still the default: what to set and why.
+    gaps = page.locator("[data-testid=setup-gaps]")
+    gaps.wait_for()
+    assert [g.get_attribute("data-setup") for g in gaps.locator(".setup-gap").all()] == ["billing.meter_reading_date", "billing.metered_nodes"]
+    assert "counted twice, in the bill and in the theft check" in gaps.inner_text() and "metered_nodes = [" in gaps.inner_text()
+    shot(page, "overview-setup-gaps")
     page.context.close()
 
     # The same gateway with [billing] metered_nodes = the mains: the kitchen is a sub-circuit,
@@ -241,6 +247,7 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
         log_in(page, {"url": server.url})
         page.wait_for_selector("[data-testid=metered-note]")
         assert page.inner_text("[data-testid=live-total]") == "1,000 W"  # the mains' last reading
+        assert page.locator("[data-setup]").evaluate_all("els => els.map(e => e.dataset.setup)") == ["billing.meter_reading_date"]
         kitchen = page.inner_text(f"[data-node='{KITCHEN}'] [data-testid=node-power]")
         assert kitchen.endswith(" W") and kitchen != "—"
         shot(page, "overview-metered")

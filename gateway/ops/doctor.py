@@ -317,6 +317,33 @@ def check_backups(s: Situation) -> Iterable[Finding]:
         yield Finding("backup", OK, text)
 
 
+def _billing_section(s: Situation):
+    """[billing] as billing runs with it: the config file with the dashboard's overrides (Settings page)."""
+    from gateway.settings_store import effective_config
+    from gateway.store import Store
+
+    store = Store(s.db_path, timezone=s.config.gateway.timezone, readonly=True)
+    try:
+        return effective_config(store, s.config)["billing"]
+    finally:
+        store.close()
+
+
+def check_billing_setup(s: Situation) -> Iterable[Finding]:
+    """The [billing] keys whose defaults give a confident wrong bill (gateway.billing.setup_gaps)."""
+    if s.health is None:
+        return
+    from gateway.billing.setup_gaps import billing_setup_gaps
+
+    section = _billing_section(s)
+    gaps = billing_setup_gaps(section, [(n.node_id, n.transport, n.name) for n in s.health.nodes if n.last_seen_ms is not None])
+    for gap in gaps:
+        yield Finding("billing", WARNING, gap.message, gap.action)
+    if not gaps:
+        house = ", ".join(section.metered_nodes) if section.metered_nodes else "every node"
+        yield Finding("billing", OK, f"meter read on {section.meter_reading_date}; the house is {house}")
+
+
 CHECKS: tuple[Callable[[Situation], Iterable[Finding]], ...] = (
     check_clock,
     check_disk,
@@ -325,6 +352,7 @@ CHECKS: tuple[Callable[[Situation], Iterable[Finding]], ...] = (
     check_ble,
     check_daemon,
     check_nodes,
+    check_billing_setup,
     check_sync,
     check_alerts,
     check_model,

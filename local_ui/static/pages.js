@@ -150,6 +150,14 @@ export const Overview = {
         </div>
       </div>
 
+      <div class="card setup-gaps" v-if="data.setup?.length" data-testid="setup-gaps">
+        <div class="card-title">{{ t('setup_gaps_title') }}</div>
+        <div v-for="g in data.setup" :key="g.key" class="setup-gap" :data-setup="g.key">
+          <div class="small">{{ g.message }}</div>
+          <div class="muted small">{{ g.action }}</div>
+        </div>
+      </div>
+
       <div class="grid two">
         <div class="card">
           <div class="card-title">{{ t('open_alerts') }}</div>

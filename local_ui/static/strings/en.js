@@ -44,6 +44,7 @@ export default {
   today_units: "Today",
   today_units_sub: "units (kWh) since midnight",
   today_cost_sub: "what today's units add to this cycle's bill",
+  setup_gaps_title: "Billing settings to check",
   live_metered_only: "Whole-house meters only: the {n} sub-circuit node(s) below are already inside this total",
   node_online: "online",
   node_offline: "offline",
