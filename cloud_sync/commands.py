@@ -1,4 +1,4 @@
-"""CLI: `powergw cloud register|serve|add-household` and `powergw sync [--once] | sync status`."""
+"""CLI: `powergw cloud register|serve|add-household` and `powergw sync [--once] | sync status | sync backfill`."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_add_household)
 
     p = sub.add_parser("sync", help="send queued events to the cloud and pull its changes; `sync status` to inspect")
-    p.add_argument("action", nargs="?", choices=("status",), help="status: queue depth, oldest event, last success and error")
+    p.add_argument("action", nargs="?", choices=("status", "backfill"),
+                   help="status: queue depth, oldest event, last success and error; backfill: queue the bills, payments "
+                        "and alert answers never queued (registration does it too)")
     _gateway_db_args(p)
     p.add_argument("--once", action="store_true", help="one round (drain what is due, pull once), then exit")
     p.add_argument("--json", action="store_true", help="status as JSON")
@@ -91,6 +93,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
     from gateway.store import transaction
 
+    from .backfill import backfill
     from .outbox import SyncState
 
     config, store = _open(args)
@@ -110,9 +113,12 @@ def cmd_register(args: argparse.Namespace) -> int:
             state.set("gateway_id", answer.get("gateway_id", ""))
             state.set("household_id", answer.get("household_id", ""))
             state.set("insecure_url", client.base_url if plain else "")  # what --insecure accepted, for every later sync
+            earlier = backfill(store.conn)  # what the household did before registering goes too
     finally:
         store.close()
     print(f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at {client.base_url}")
+    if earlier:
+        print(f"queued {earlier} earlier events (bills, payments, alert answers) for the next sync")
     return 0
 
 
@@ -122,6 +128,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     config, store = _open(args)
     section = config["cloud"]
     try:
+        if args.action == "backfill":
+            return _backfill(store)
         syncer = build_syncer(store.conn, section, config=config)
         if args.action == "status":
             return _print_status(syncer.status(), args.json)
@@ -146,6 +154,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
             time.sleep(max(0.5, syncer.next_round_in_s(section.interval_s)))
     finally:
         store.close()
+
+
+def _backfill(store) -> int:
+    from gateway.store import transaction
+
+    from .backfill import backfill
+    from .runtime import is_registered
+
+    if not is_registered(store.conn):
+        raise SyncError("this gateway is not registered, so there is nothing to backfill: "
+                        "`powergw cloud register --url URL --code CODE` queues the history itself")
+    with transaction(store.conn):
+        queued = backfill(store.conn)
+    print(f"sync backfill: {queued} events queued (bills, payments, alert answers never queued before)")
+    return 0
 
 
 def _round(syncer, batch_size: int, progress: bool):

@@ -41,12 +41,12 @@ def outbox_listener(section: CloudSection, table: dict[str, EventSpec]) -> Liste
         spec = table.get(event)
         if spec is None or not cloud_configured(conn, section):
             return
-        Outbox.enqueue(conn, spec.kind, spec.payload(row, event), key=spec.key(row, event), now_ms=_event_ms(row))
+        Outbox.enqueue(conn, spec.kind, spec.payload(row, event), key=spec.key(row, event), now_ms=event_ms(row))
 
     return listener
 
 
-def _event_ms(row: dict) -> int | None:
+def event_ms(row: dict) -> int | None:
     # The change's own time (a backdated payment keeps its date), never later than now: an event
     # stamped in the future would not be due until then.
     now = time.time_ns() // 1_000_000

@@ -8,6 +8,8 @@ Tables (migration set "powergw.outbox"):
 - `sync_state`: small key/value facts of the sync (token, URL, cursor, last success and error).
 - `sync_inbox`: every change pulled from the cloud, by its sequence number, with what became of it
   (applied, pending until a handler exists, rejected): a change is never silently dropped.
+- `outbox_queued`: the key of every bill, payment and feedback event ever queued, kept after the
+  event is delivered, so a backfill (cloud_sync.backfill) queues only what never was.
 """
 
 from __future__ import annotations
@@ -62,6 +64,23 @@ def m001_outbox(db: sqlite_utils.Database) -> None:
             status TEXT NOT NULL,
             detail TEXT NOT NULL DEFAULT ''
         );
+        """
+    )
+
+
+# The kinds cloud_sync.backfill rebuilds from the household's own tables: their keys are kept in
+# `outbox_queued` for good (a few a month), so the history is queued once however often it runs.
+REMEMBERED_KINDS = ("bill_closed", "payment_created", "feedback")
+
+
+@migrations()
+def m002_outbox_queued(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        f"""
+        CREATE TABLE outbox_queued (key TEXT PRIMARY KEY, kind TEXT NOT NULL, queued_ms INTEGER NOT NULL);
+        INSERT OR IGNORE INTO outbox_queued (key, kind, queued_ms)
+            SELECT key, kind, created_ms FROM outbox WHERE kind IN {REMEMBERED_KINDS!r}
+            UNION SELECT key, kind, created_ms FROM outbox_dead WHERE kind IN {REMEMBERED_KINDS!r};
         """
     )
 
@@ -136,6 +155,9 @@ class Outbox:
             "ON CONFLICT (key) DO NOTHING",
             (key, kind, body, created, created),
         )
+        if kind in REMEMBERED_KINDS:
+            conn.execute("INSERT INTO outbox_queued (key, kind, queued_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                         (key, kind, created))
         return key
 
     def due(self, now_ms: int, limit: int) -> list[OutboxEvent]:
@@ -178,6 +200,12 @@ class Outbox:
                 [(status, reason[:500], now_ms, e.key) for e in events],
             )
             self.conn.executemany("DELETE FROM outbox WHERE key = ?", [(e.key,) for e in events])
+
+    @staticmethod
+    def was_queued(conn: sqlite3.Connection, key: str) -> bool:
+        """True if an event with this key is waiting, or was ever queued (for the REMEMBERED_KINDS)."""
+        return conn.execute("SELECT 1 FROM outbox_queued WHERE key = ? UNION ALL SELECT 1 FROM outbox WHERE key = ?",
+                            (key, key)).fetchone() is not None
 
     def depth(self) -> int:
         return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
