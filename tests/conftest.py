@@ -161,10 +161,12 @@ def viewer(app, admin):
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium, headless, driven by Playwright: one per module."""
+    from playwright.sync_api import sync_playwright
     from test_browser_support import CHROMIUM, CHROMIUM_ARGS
 
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `bash scripts/test.sh` installs Debian's chromium (or set POWERGW_CHROMIUM)")
+    with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
