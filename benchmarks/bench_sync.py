@@ -1,7 +1,7 @@
 """Cloud sync throughput on loopback, each figure beside a baseline measured in the same run.
 
 1. Drain after reconnect: 10,000 events queued in the gateway's outbox while the cloud was down;
-   `powergw cloud serve` (SQLite) starts; time until the outbox is empty. Baseline: the same
+   `powergw-cloud serve` (SQLite) starts; time until the outbox is empty. Baseline: the same
    batches through the same SyncClient to a trivial Flask endpoint on waitress that parses the
    JSON and acknowledges every key (the HTTP + JSON floor, no database on either side).
 2. Server ingest: G gateways (threads, one token and session each) post batches at once for a
@@ -28,14 +28,15 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+SERVER = ROOT / "cloud_sync" / "server"  # the reference cloud's own distribution, importable from the checkout
+sys.path[:0] = [str(ROOT), str(SERVER)]
 
 from cloud_sync.client import SyncClient  # noqa: E402
-from cloud_sync.cloud_store import CloudStore  # noqa: E402
 from cloud_sync.outbox import Outbox  # noqa: E402
 from gateway.store import transaction  # noqa: E402
 from cloud_sync.sync import SyncPolicy, Syncer  # noqa: E402
 from gateway.app import open_store  # noqa: E402
+from powergw_cloud.store import CloudStore  # noqa: E402
 
 BASELINE_APP = """
 import sys
@@ -65,7 +66,9 @@ def free_port() -> int:
 
 
 def start(cmd: list[str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = os.pathsep.join(filter(None, (str(ROOT), str(SERVER), os.environ.get("PYTHONPATH"))))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -79,7 +82,7 @@ def start(cmd: list[str], port: int) -> subprocess.Popen:
 
 def cloud_server(db: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    return start([sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", db, "--port", str(port), "--threads", "8"], port), port
+    return start([sys.executable, "-m", "powergw_cloud", "serve", "--db", db, "--port", str(port), "--threads", "8"], port), port
 
 
 def baseline_server() -> tuple[subprocess.Popen, int]:

@@ -1,4 +1,4 @@
-"""Cloud sync: the gateway's durable outbox, the sync client, and the reference cloud API.
+"""Cloud sync: the gateway's durable outbox and the sync client (the reference cloud API: cloud_sync/server/).
 
 Money travels through here, so the rule is "nothing lost, nothing doubled": an event leaves the
 outbox only after the server acknowledged its idempotency key, and the server stores each key

@@ -1,4 +1,7 @@
-"""CLI: `powergw cloud register|serve|add-household` and `powergw sync [--once] | sync status | sync backfill`."""
+"""CLI: `powergw cloud register` and `powergw sync [--once] | sync status | sync backfill`.
+
+The reference cloud API is its own distribution (cloud_sync/server/, console script `powergw-cloud`).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,13 @@ from . import SyncError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    cloud = sub.add_parser("cloud", help="register with a cloud API, or serve the reference one")
+    cloud = sub.add_parser(
+        "cloud",
+        help="register this gateway with a cloud API",
+        description="Register this gateway with a cloud API. The reference cloud API is installed and run on its "
+        "own host: `pip install ./cloud_sync/server`, then `powergw-cloud serve` and `powergw-cloud add-household` "
+        "(docs/cloud-sync.md).",
+    )
     cloud_sub = cloud.add_subparsers(dest="cloud_command", metavar="ACTION")
     cloud_sub.required = True
 
@@ -27,29 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--insecure", action="store_true",
                    help="allow a plain http:// URL to another machine (the gateway's token then crosses the network in clear)")
     p.set_defaults(func=cmd_register)
-
-    p = cloud_sub.add_parser(
-        "serve",
-        help="serve the reference cloud API",
-        description="Serve the reference cloud API with waitress. Secrets come from the environment: "
-        "POWERGW_CLOUD_ADMIN_TOKEN (operator endpoints) and POWERGW_RAZORPAY_WEBHOOK_SECRET (payment webhook).",
-    )
-    p.add_argument("--db", default="powergw-cloud.db", help="SQLite file or postgresql://user@host:port/db (default powergw-cloud.db)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8700, help="TCP port (default 8700)")
-    p.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
-    p.add_argument("--payee-vpa", default="powergw@upi", help="UPI address payments are made to")
-    p.add_argument("--payee-name", default="powergw", help="payee name shown by UPI apps")
-    p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
-    p.add_argument("--upload-listen", default="127.0.0.1:8701", metavar="HOST:PORT",
-                   help="the operator's model-upload listener, the only one taking bodies up to 32 MiB "
-                        "(default 127.0.0.1:8701, loopback only; 'off' for none)")
-    p.set_defaults(func=cmd_serve)
-
-    p = cloud_sub.add_parser("add-household", help="create a household in a cloud database and print a registration code")
-    p.add_argument("--db", default="powergw-cloud.db", help="SQLite file or postgresql:// URL")
-    p.add_argument("name", help="household name")
-    p.set_defaults(func=cmd_add_household)
 
     p = sub.add_parser("sync", help="send queued events to the cloud and pull its changes; `sync status` to inspect")
     p.add_argument("action", nargs="?", choices=("status", "backfill"),
@@ -202,47 +188,4 @@ def _print_status(status: dict, as_json: bool) -> int:
     print(f"theft models:   {status['model_registry'] or '-'}")
     last = status["last_model"]
     print(f"last model:     {last['version']} ({last['status']}): {last['detail']}" if last else "last model:     -")
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .cloud_store import CloudStore
-    from .server import ServerSettings, create_app, serve
-
-    from .server import parse_listen
-
-    try:
-        upload = parse_listen(args.upload_listen)
-    except ValueError as err:
-        print(f"powergw cloud serve: --upload-listen {err}", file=sys.stderr)
-        return 2
-    settings = ServerSettings(
-        admin_token=os.environ.get("POWERGW_CLOUD_ADMIN_TOKEN", ""),
-        webhook_secret=os.environ.get("POWERGW_RAZORPAY_WEBHOOK_SECRET", ""),
-        payee_vpa=args.payee_vpa,
-        payee_name=args.payee_name,
-        max_body_bytes=args.max_body_bytes,
-    )
-    store = CloudStore(args.db)
-    uploads = f"; model uploads on http://{upload[0]}:{upload[1]}" if upload else ""
-    print(f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect}){uploads}", file=sys.stderr, flush=True)
-    try:
-        serve(create_app(store, settings), args.host, args.port, threads=args.threads, settings=settings, upload=upload)
-    except OSError as err:
-        print(f"powergw cloud serve: cannot listen: {err}", file=sys.stderr)
-        return 2
-    finally:
-        store.close()
-    return 0
-
-
-def cmd_add_household(args: argparse.Namespace) -> int:
-    from .cloud_store import CloudStore
-
-    store = CloudStore(args.db)
-    try:
-        household_id, code = store.add_household(args.name)
-    finally:
-        store.close()
-    print(f"household {household_id}: registration code {code} (valid 24 h, single use)")
     return 0

@@ -85,7 +85,8 @@ def m002_outbox_queued(db: sqlite_utils.Database) -> None:
     )
 
 
-# The event kinds the cloud accepts, with what each reports. The server checks the same table.
+# The event kinds the cloud accepts, with what each reports. The reference cloud keeps its own copy
+# (powergw_cloud.contract); tests/test_cloud_contract.py holds the two to one another.
 EVENT_KINDS: dict[str, str] = {
     "bill_closed": "a billing cycle closed: bill id, period, energy, amount in paise",
     "payment_created": "a payment recorded on the gateway (cash, UPI reference)",

@@ -16,7 +16,9 @@ ensure_apt() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# ensure_venv EXTRA: install powergw editable with the named extra ("" for none).
+# ensure_venv EXTRA: install powergw editable with the named extra ("" for none). With "test", the
+# reference cloud API (cloud_sync/server/, its own distribution) goes in too, editable, for the tests
+# that run it; a gateway's venv never gets it.
 ensure_venv() {
     local extra="$1"
     [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -25,5 +27,8 @@ ensure_venv() {
         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
     else
         .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+    fi
+    if [ "$extra" = test ]; then
+        .venv/bin/python -m pip install -q --disable-pip-version-check -e ./cloud_sync/server
     fi
 }

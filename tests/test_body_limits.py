@@ -17,8 +17,9 @@ import requests
 from test_cloud_support import ThreadServer
 from test_ui_support import ADMIN_PASSWORD, seed_usage
 
-from cloud_sync.cloud_store import CloudStore
-from cloud_sync.server import ServerSettings, create_app as cloud_app
+from powergw_cloud.store import CloudStore
+from powergw_cloud.app import create_app as cloud_app
+from powergw_cloud.context import ServerSettings
 from local_ui import create_app, serve_in_thread
 
 MiB = 1 << 20
@@ -164,7 +165,7 @@ def test_the_measurement_sees_a_spooled_body(cloud, spool):
 
 def test_cloud_serve_refuses_a_bad_upload_listen(tmp_path):
     root = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", str(tmp_path / "c.db"),
+    out = subprocess.run([sys.executable, "-m", "powergw_cloud", "serve", "--db", str(tmp_path / "c.db"),
                           "--upload-listen", "8701"], cwd=root, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "expected HOST:PORT" in out.stderr
 

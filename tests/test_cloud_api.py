@@ -13,8 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud_sync.cloud_store import CloudStore, token_hash
-from cloud_sync.server import ServerSettings, create_app, razorpay_signature
+from powergw_cloud.store import CloudStore, token_hash
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
+from powergw_cloud.payments import razorpay_signature
 from test_cloud_support import FakeClock, ThreadServer, fresh_postgres_db
 
 ADMIN = "admin-secret"

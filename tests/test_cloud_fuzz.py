@@ -22,8 +22,9 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 from test_cloud_support import FakeClock, ThreadServer
 
-from cloud_sync.cloud_store import CloudStore
-from cloud_sync.server import ServerSettings, create_app
+from powergw_cloud.store import CloudStore
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
 
 EXAMPLES = int(os.environ.get("POWERGW_FUZZ_EXAMPLES", "8"))
 ADMIN = "operator-secret"

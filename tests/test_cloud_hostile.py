@@ -15,10 +15,11 @@ import pytest
 import requests
 from test_cloud_support import FakeClock, ThreadServer
 
-from cloud_sync.cloud_store import CloudStore
+from powergw_cloud.store import CloudStore
 from cloud_sync.outbox import Outbox
 from cloud_sync.client import plain_http_to_another_machine
-from cloud_sync.server import ServerSettings, create_app
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
 from gateway.cli import main
 
 ADMIN = "admin-secret"
@@ -201,7 +202,7 @@ class Counted:
 def lan_cloud(tmp_path):
     """The cloud API on this machine's own network address: plain HTTP to "another machine" as far as
     the gateway can tell, yet a real server whose requests are counted."""
-    from cloud_sync.server import CloudServer
+    from powergw_cloud.serving import CloudServer
 
     address = lan_address()
     if address is None:

@@ -130,7 +130,8 @@ class ThreadServer:
     (`CloudServer`), with its body limits and the model-upload listener at `upload_url`."""
 
     def __init__(self, app, threads: int = 8, settings=None):
-        from cloud_sync.server import CloudServer, ServerSettings
+        from powergw_cloud.context import ServerSettings
+        from powergw_cloud.serving import CloudServer
 
         self.server = CloudServer(app, settings or ServerSettings(), "127.0.0.1", 0, threads=threads, upload=("127.0.0.1", 0))
         self.url, self.upload_url = self.server.url, self.server.upload_url
@@ -154,7 +155,7 @@ class ThreadServer:
 
 
 class ServerProcess:
-    """`powergw cloud serve` as a subprocess; kill -9 and start again on the same port."""
+    """`powergw-cloud serve` as a subprocess; kill -9 and start again on the same port."""
 
     def __init__(self, db: str, port: int | None = None, env: dict | None = None):
         self.db, self.port, self.upload_port = db, port or free_port(), free_port()
@@ -163,7 +164,7 @@ class ServerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout_s: float = 20) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4",
+        cmd = [sys.executable, "-m", "powergw_cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4",
                "--upload-listen", f"127.0.0.1:{self.upload_port}"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s

@@ -11,9 +11,10 @@ import pytest
 from test_cloud_support import FakeClock, ThreadServer
 
 from cloud_sync.backfill import backfill
-from cloud_sync.cloud_store import CloudStore
+from powergw_cloud.store import CloudStore
 from cloud_sync.events import event_key
-from cloud_sync.server import ServerSettings, create_app
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
 from gateway.alerts import alert_store
 from gateway.app import open_store
 from gateway.billing.cycle import Cycle

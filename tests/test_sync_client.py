@@ -11,10 +11,11 @@ import requests
 
 from cloud_sync import TransientError
 from cloud_sync.client import SyncClient
-from cloud_sync.cloud_store import CloudStore
+from powergw_cloud.store import CloudStore
 from cloud_sync.outbox import Outbox, SyncState
 from gateway.store import transaction
-from cloud_sync.server import ServerSettings, create_app
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
 from cloud_sync.sync import StateAlerts, SyncPolicy, Syncer
 from gateway import cli
 from gateway.app import open_store

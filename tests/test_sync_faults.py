@@ -1,4 +1,4 @@
-"""Fault tests: `powergw cloud serve` as a real process on 127.0.0.1, killed, restarted, and behind
+"""Fault tests: `powergw-cloud serve` as a real process on 127.0.0.1, killed, restarted, and behind
 a proxy that answers 500, 503/429 with Retry-After, stalls past the read timeout and resets
 connections. Afterwards every event is on the server exactly once, the outbox is empty, and a
 payment confirmed in the cloud is in the gateway's real ledger balance exactly once. Time is a
@@ -19,11 +19,11 @@ from helpers import stand_in_writer
 from test_cloud_support import FakeClock, FaultProxy, ServerProcess
 
 from cloud_sync.client import SyncClient
-from cloud_sync.cloud_store import CloudStore
+from powergw_cloud.store import CloudStore
 from cloud_sync.outbox import Outbox, SyncState
 from gateway.store import transaction
 from cloud_sync.runtime import change_handlers
-from cloud_sync.server import razorpay_signature
+from powergw_cloud.payments import razorpay_signature
 from cloud_sync.sync import Syncer, SyncPolicy
 from gateway.app import open_store
 from gateway.billing.cycle import Cycle

@@ -1,6 +1,6 @@
 """The cloud's daily summaries count the household as billing does: an ESP32 that reports over USB
 serial and over BLE (two node ids) once, [billing] metered_nodes as listed. Real Ingest into a temp
-SQLite file; the last test runs `powergw cloud serve` as a real process on 127.0.0.1 with its own
+SQLite file; the last test runs `powergw-cloud serve` as a real process on 127.0.0.1 with its own
 SQLite file and checks what it stored, including a summary an earlier release had already sent.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from test_cloud_support import ServerProcess
 from test_node_identity import DAY, NODE, TWIN, Esp32, at, config
 
-from cloud_sync.cloud_store import CloudStore
+from powergw_cloud.store import CloudStore
 from cloud_sync.events import daily_summary, event_key
 from cloud_sync.jobs import queue_reports, sync_round
 from cloud_sync.outbox import Outbox, SyncState

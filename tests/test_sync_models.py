@@ -15,12 +15,13 @@ import requests
 
 from cloud_sync import MetadataError, ModelRejected
 from cloud_sync import model_updates
-from cloud_sync.cloud_store import CloudStore
+from powergw_cloud.store import CloudStore
 from cloud_sync.jobs import sync_round
 from cloud_sync.model_updates import ModelInstaller, parse_announcement, parse_metadata, recorded_comparison
 from cloud_sync.outbox import SyncState
 from cloud_sync.runtime import build_syncer, registry_root
-from cloud_sync.server import ServerSettings, create_app
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
 from cloud_sync.settings import CloudSection
 from edge_model import FEATURES_VERSION
 from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry

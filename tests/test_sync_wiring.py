@@ -155,8 +155,8 @@ def test_an_alert_with_unsendable_data_is_still_stored(store):
 
 
 def change(provider_id, amount_paise, *, order_id=None, bill_id=None, source="razorpay", method="upi"):
-    """A payment_confirmed change as the reference cloud builds it (cloud_store.confirm_payment)."""
-    from cloud_sync.cloud_store import PAYMENT_KEY_NAMESPACE
+    """A payment_confirmed change as the reference cloud builds it (powergw_cloud.store.confirm_payment)."""
+    from powergw_cloud.store import PAYMENT_KEY_NAMESPACE
 
     return {"payment_id": provider_id, "idempotency_key": str(uuid.uuid5(PAYMENT_KEY_NAMESPACE, provider_id)),
             "order_id": order_id, "bill_id": bill_id, "amount_paise": amount_paise, "method": method,

@@ -1,11 +1,11 @@
-"""The cloud API's OpenAPI 3.1 document, built from its table of routes (server.routes) so it cannot drift from the code."""
+"""The cloud API's OpenAPI 3.1 document, built from its table of operations (routes.routes) so it cannot drift."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from gateway import __version__
+from . import __version__
 
 _ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {
     "error": {"type": "string", "description": "what is wrong"},
@@ -51,7 +51,7 @@ def _operation(route) -> dict:
         if route.answer_headers:
             answer["headers"] = {h: {"required": True, "schema": {"type": "string"}} for h in route.answer_headers}
         responses[str(code)] = answer
-    # Refusals by kind of operation, as server.create_app gives them; the rest from the row.
+    # Refusals by kind of operation, as app.create_app gives them; the rest from the row.
     errors = {400, 405, *route.errors}  # 400: an unknown or bad query parameter, on every operation
     if route.caller in ("gateway", "household", "admin"):
         errors.add(401)
@@ -78,7 +78,7 @@ def _operation(route) -> dict:
 
 
 def document(routes, settings) -> dict:
-    """The OpenAPI document of `routes` (cloud_sync.server.routes(settings)), served at /v1/openapi.json."""
+    """The OpenAPI document of `routes` (routes.routes(settings)), served at /v1/openapi.json."""
     paths: dict[str, dict] = {}
     for route in routes:
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.path)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from . import SyncError
+from . import CloudError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS households (
@@ -70,7 +70,7 @@ PAYMENT_KEY_NAMESPACE = uuid.UUID("6f1d3c52-7a1e-4d0b-9a43-5f0e2c1b8d17")
 REGISTRATION_CODE_TTL_MS = 24 * 3600 * 1000
 
 
-class CloudStoreError(SyncError):
+class CloudStoreError(CloudError):
     """The cloud database cannot be opened or the URL is not one we know."""
 
 
