@@ -37,7 +37,7 @@ def store(tmp_path):
 def tapped(tmp_path):
     """(series, store): a simulated house of 45 days with +300 W from 01:00 to 04:00 every night from
     day 36, its minutes in a real gateway database (tests/theft_store.py)."""
-    from theft_store import DAYS, SEED, house, night_tap, store_with_series
+    from tests.support.theft_store import DAYS, SEED, house, night_tap, store_with_series
 
     series = house(SEED, DAYS, night_tap())
     s = store_with_series(tmp_path / "powergw.db", series)
@@ -53,7 +53,7 @@ def vectors() -> dict:
 @pytest.fixture(scope="session")
 def postgres_server():
     """A throwaway PostgreSQL server on 127.0.0.1 for the session; yields a URL template with {db}."""
-    from test_cloud_support import start_postgres
+    from tests.support.cloud_servers import start_postgres
 
     yield from start_postgres()
 
@@ -64,7 +64,7 @@ def seeded(tmp_path_factory):
     per session: 40 days of hourly rollups take 0.6 s to write and 20 ms to copy."""
     import sqlite3
 
-    from test_ui_support import seed_usage
+    from tests.support.dashboard import seed_usage
 
     templates: dict[tuple, Path] = {}
 
@@ -88,7 +88,7 @@ def seeded(tmp_path_factory):
 def served(request, tmp_path, monkeypatch, seeded):
     """The dashboard on waitress at 127.0.0.1 over a seeded database, with an injected clock (`served.clock`);
     parametrized indirectly, the parameter is its config as a dict (parse_config's input)."""
-    from test_ui_support import FixedClock, Served
+    from tests.support.dashboard import FixedClock, Served
 
     from gateway.config import parse_config
 
@@ -115,7 +115,7 @@ def ui_db(tmp_path, seeded):
 @pytest.fixture
 def clock():
     """The dashboard's injected clock (test_ui_support.NOW_MS), moved by hand."""
-    from test_ui_support import FixedClock
+    from tests.support.dashboard import FixedClock
 
     return FixedClock()
 
@@ -123,7 +123,7 @@ def clock():
 @pytest.fixture
 def app(ui_db, clock, tmp_path, monkeypatch):
     """The dashboard's Flask app over `ui_db`, its admin's password test_ui_support.ADMIN_PASSWORD."""
-    from test_ui_support import ADMIN_PASSWORD
+    from tests.support.dashboard import ADMIN_PASSWORD
 
     from local_ui import create_app
 
@@ -135,7 +135,7 @@ def app(ui_db, clock, tmp_path, monkeypatch):
 @pytest.fixture
 def admin(app):
     """A test client logged in as the admin; `admin.csrf` is its CSRF token."""
-    from test_ui_support import login
+    from tests.support.dashboard import login
 
     client = app.test_client()
     client.csrf = login(client)
@@ -145,7 +145,7 @@ def admin(app):
 @pytest.fixture
 def viewer(app, admin):
     """A test client logged in as a viewer the admin added."""
-    from test_ui_support import login
+    from tests.support.dashboard import login
 
     r = admin.post("/api/v1/users", json={"username": "amma", "password": "viewer-pass-1", "role": "viewer"},
                    headers={"X-CSRF-Token": admin.csrf})
@@ -162,7 +162,7 @@ def viewer(app, admin):
 def browser():
     """Debian's Chromium, headless, driven by Playwright: one per module."""
     from playwright.sync_api import sync_playwright
-    from test_browser_support import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: `bash scripts/test.sh` installs Debian's chromium (or set POWERGW_CHROMIUM)")
@@ -176,8 +176,8 @@ def browser():
 def site(tmp_path_factory, seeded):
     """The dashboard on waitress at 127.0.0.1 over 40 days of usage and three alerts, a node streaming
     through a real Ingest, and one clock (test_browser_support.now_ms, running) for the server and its pages."""
-    from test_browser_support import ARTIFACTS, RunningClock, Streamer, now_ms
-    from test_ui_support import ADMIN_PASSWORD, raise_alerts
+    from tests.support.browser import ARTIFACTS, RunningClock, Streamer, now_ms
+    from tests.support.dashboard import ADMIN_PASSWORD, raise_alerts
 
     from local_ui import create_app, serve_in_thread
 

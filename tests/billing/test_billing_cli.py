@@ -6,7 +6,7 @@ import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from test_billing import START, fill
+from tests.support.billing_usage import START, fill
 
 from gateway.app import open_store
 from gateway.billing.ledger import Ledger

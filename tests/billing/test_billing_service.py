@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from test_billing import START, fill, ms
+from tests.support.billing_usage import START, fill, ms
 
 from gateway.app import open_store
 from gateway.billing import BillingService, PaymentError

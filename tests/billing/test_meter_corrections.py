@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from test_ui_support import NOW_MS
+from tests.support.dashboard import NOW_MS
 
 from gateway.billing import BilledPeriodError
 from gateway.billing.cycle import billed_period

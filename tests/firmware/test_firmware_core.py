@@ -18,7 +18,7 @@ import pytest
 
 from gateway import protocol as p
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 HOST = FIRMWARE / "host" / "powernode-host"
 NODE = "a4:cf:12:34:56:78"
@@ -87,7 +87,7 @@ def test_host_node_frames_decode_and_count_energy(host_node, watts):
 
 
 def test_gateway_ingest_stores_what_the_node_counted(host_node, tmp_path):
-    from helpers import make_ingest
+    from tests.support.ingest import make_ingest
 
     data, counter, _ = run_node(host_node, "--watts", "1800", "--windows", "300", "--seed", "3")
     ingest, _ = make_ingest(tmp_path / "g.db")

@@ -26,9 +26,9 @@ from gateway.energy import MAX_MWH_PER_MS
 from gateway.protocol import FLAG_RESTORED, Reading, encode_wire
 from gateway.sources import ble_source as ble
 from gateway.sources.ble_source import BTHOME_UUID, AdvertError, BleSource, BleTracker, decode_advert, resume_from
-from helpers import T0, make_ingest
+from tests.support.ingest import T0, make_ingest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAC = "A4:CF:12:34:56:7A"
 NODE = MAC.lower()
 KEY = bytes.fromhex("231d39c1d7cc1ab1aee224cd096db932")

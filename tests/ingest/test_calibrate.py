@@ -7,11 +7,9 @@ from __future__ import annotations
 import io
 import os
 import re
-import select
 import shutil
 import subprocess
 import sys
-import threading
 import tty
 from pathlib import Path
 
@@ -19,47 +17,11 @@ import pytest
 
 from gateway import PowerGwError
 from gateway.node_commands import sensitivity_correction
+from tests.support.cable import Cable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOST = ROOT / "firmware/host/powernode-host"
 NODE = "a4:cf:12:34:56:78"
-
-
-class Cable(threading.Thread):
-    """Two pseudo-terminals joined back to back: the node opens one end, the gateway the other."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.fds = []
-        for _ in range(2):
-            master, slave = os.openpty()
-            tty.setraw(master)
-            tty.setraw(slave)
-            self.fds.append((master, slave))
-        self.node_path = os.ttyname(self.fds[0][1])
-        self.gateway_path = os.ttyname(self.fds[1][1])
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        a, b = self.fds[0][0], self.fds[1][0]
-        peer = {a: b, b: a}
-        while not self.done.is_set():
-            ready, _, _ = select.select([a, b], [], [], 0.05)
-            for fd in ready:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:
-                    continue
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(peer[fd], view):]
-
-    def close(self) -> None:
-        self.done.set()
-        self.join(2)
-        for master, slave in self.fds:
-            os.close(master)
-            os.close(slave)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import sqlite3
 from gateway.app import open_store
 from gateway.protocol import FLAG_RESTORED, Hello, encode_wire
 
-from helpers import NODE, T0, make_ingest, reading_wire
+from tests.support.ingest import NODE, T0, make_ingest, reading_wire
 
 DAY_MS = 86_400_000
 

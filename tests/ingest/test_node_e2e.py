@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from test_calibrate import Cable
+from tests.support.cable import Cable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NODE = "a4:cf:12:34:56:78"
 
 

@@ -8,7 +8,7 @@ from gateway.config import Config
 from gateway.node_health import check_nodes, node_conditions
 from gateway.protocol import FLAG_NOMINAL_VOLTAGE, FLAG_SATURATED
 
-from helpers import NODE, T0, make_ingest, reading_wire
+from tests.support.ingest import NODE, T0, make_ingest, reading_wire
 
 
 def job(ingest, now_ms):

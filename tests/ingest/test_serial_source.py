@@ -12,7 +12,7 @@ from gateway.daemon import build_gateway
 from gateway.protocol import FrameDecoder, Reading
 from gateway.sources.serial_source import Backoff, SerialSource
 
-from helpers import NODE, reading_wire
+from tests.support.ingest import NODE, reading_wire
 
 FAST = Backoff(initial_s=0.02, factor=2, max_s=0.1)
 

@@ -5,7 +5,7 @@ a serial node and its BLE twin together. Real Ingest into a temp SQLite file."""
 from __future__ import annotations
 
 import pytest
-from test_node_identity import NODE, TWIN, Esp32, at
+from tests.support.esp32_twin import NODE, TWIN, Esp32, at
 
 from gateway.household import Household
 from gateway.store import StoreError

@@ -16,7 +16,7 @@ from gateway.config import Config
 from gateway.ops import OpsError
 from gateway.ops.backup import backup_due, backup_job, list_backups, restore_backup, take_backup
 
-from helpers import T0, make_ingest, reading_wire
+from tests.support.ingest import T0, make_ingest, reading_wire
 
 HOUR_MS = 3_600_000
 

@@ -17,7 +17,7 @@ from gateway.billing.tariff import Bill
 from gateway.ops import OpsError
 from gateway.ops.backup import list_backups, restore_backup, take_backup
 
-from helpers import T0, make_ingest, reading_wire
+from tests.support.ingest import T0, make_ingest, reading_wire
 
 HOUR_MS = 3_600_000
 STEP_MS = 10_000  # one reading every 10 s keeps hours of history quick to build

@@ -15,7 +15,7 @@ import pytest
 from gateway.cli import main
 from gateway.config import ConfigError, load_config, parse_config
 
-from helpers import NODE, make_ingest, reading_wire
+from tests.support.ingest import NODE, make_ingest, reading_wire
 
 
 def run(*args, stdin=None, timeout=60):

@@ -15,7 +15,7 @@ from gateway.app import open_store
 from gateway.billing.ledger import Ledger
 from gateway.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys, *argv):

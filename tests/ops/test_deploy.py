@@ -16,7 +16,7 @@ import pytest
 from gateway.config import documented_keys, parse_config
 from gateway.ops.config_example import UNSET, render_example, uncommented
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 INSTALL = DEPLOY / "install.sh"
 UNITS = ("powergw.service", "powergw-ui.service", "powergw-metrics.service", "powergw-mqtt.service")

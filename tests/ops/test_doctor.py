@@ -14,7 +14,7 @@ from gateway.ops.backup import take_backup
 from gateway.ops.doctor import OK, PROBLEM, WARNING, Host, Situation, exit_code, run_checks
 from gateway.settings_store import apply_changes
 
-from helpers import T0, make_ingest, reading_wire
+from tests.support.ingest import T0, make_ingest, reading_wire
 
 DAY_MS = 86_400_000
 

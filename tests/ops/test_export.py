@@ -12,7 +12,7 @@ import pytest
 
 from gateway.app import open_store
 
-from helpers import make_ingest, reading_wire
+from tests.support.ingest import make_ingest, reading_wire
 
 
 @pytest.fixture

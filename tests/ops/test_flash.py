@@ -15,7 +15,7 @@ import pytest
 
 from gateway.node_commands import DEFAULT_FIRMWARE, check_image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def esp32_image(path: Path, chip_id: int = 0) -> Path:
@@ -67,7 +67,7 @@ def test_a_node_running_its_firmware_is_not_a_bootloader(tmp_path):
         pytest.skip("needs make and gcc to build firmware/host/powernode-host")
     build = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
-    from test_calibrate import Cable
+    from tests.support.cable import Cable
 
     cable = Cable()
     cable.start()

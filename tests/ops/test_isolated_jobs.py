@@ -37,7 +37,7 @@ def _gateway(tmp_path):
 def test_an_isolated_job_runs_in_its_own_process_with_the_daemons_clock_and_config(tmp_path):
     gw, db = _gateway(tmp_path)
     try:
-        gw._run_job(JobSpec("record", "test_isolated_jobs:record_pid", seconds=60, isolated=True, timeout_s=60))
+        gw._run_job(JobSpec("record", f"{__name__}:record_pid", seconds=60, isolated=True, timeout_s=60))
         store = open_store(db)
         pid, now_ms, tz, extras = store.get_meta("test.job").split(" ", 3)
         store.close()
@@ -52,13 +52,13 @@ def test_a_failing_or_hanging_isolated_job_is_logged_and_the_daemon_goes_on(tmp_
     gw, db = _gateway(tmp_path)
     caplog.set_level(logging.ERROR, logger="gateway.daemon")
     try:
-        gw._run_job(JobSpec("fail", "test_isolated_jobs:fail", seconds=60, isolated=True, timeout_s=60))
+        gw._run_job(JobSpec("fail", f"{__name__}:fail", seconds=60, isolated=True, timeout_s=60))
         assert "job fail failed in its own process (exit code 1" in caplog.text
         t0 = time.monotonic()
-        gw._run_job(JobSpec("hang", "test_isolated_jobs:sleep_long", seconds=60, isolated=True, timeout_s=3))
+        gw._run_job(JobSpec("hang", f"{__name__}:sleep_long", seconds=60, isolated=True, timeout_s=3))
         assert time.monotonic() - t0 < 20
         assert "job hang: still running after 3 s, stopped" in caplog.text
-        gw._run_job(JobSpec("record", "test_isolated_jobs:record_pid", seconds=60, isolated=True, timeout_s=60))
+        gw._run_job(JobSpec("record", f"{__name__}:record_pid", seconds=60, isolated=True, timeout_s=60))
         store = open_store(db)
         assert store.get_meta("test.job")  # and the next run works
         store.close()

@@ -6,20 +6,14 @@ pin the import decisions that keep it low, each in a fresh interpreter.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
 
+from tests.support.fresh_interpreter import loaded_after
+
 HEAVY_FOR_THE_DAEMON = ("numpy", "pandas", "flask", "werkzeug", "jinja2", "argon2", "waitress", "asyncio", "bleak")
 SIMULATOR = ("gateway.simulation", "gateway.simulation.household", "gateway.sources.simulator")
-
-
-def loaded_after(code: str) -> set[str]:
-    """The modules a fresh interpreter holds after running `code`."""
-    script = textwrap.dedent(code) + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
-    return set(json.loads(out.stdout.splitlines()[-1]))
 
 
 def test_the_daemon_with_every_command_and_config_section_loads_no_numpy_dashboard_or_simulator():

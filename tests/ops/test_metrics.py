@@ -21,7 +21,7 @@ from gateway.app import open_store
 from gateway.config import ConfigError, parse_config
 from gateway.ops.metrics import make_wsgi_app, render
 
-from helpers import NODE, T0, make_ingest, reading_wire
+from tests.support.ingest import NODE, T0, make_ingest, reading_wire
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_sync_errors_are_counters_of_rows_nothing_deletes(db):
     types = {f.name: f.type for f in text_string_to_metric_families(render(db).decode())}
     assert types["powergw_sync_events_refused"] == types["powergw_sync_changes_rejected"] == "counter"
     assert "powergw_outbox_dead_letters" not in types  # the old gauge of the same rows
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     for path in [*repo.glob("gateway/**/*.py"), *repo.glob("cloud_sync/**/*.py"), *repo.glob("local_ui/**/*.py"),
                  *repo.glob("edge_model/**/*.py")]:
         text = path.read_text()

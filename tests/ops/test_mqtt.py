@@ -19,7 +19,7 @@ from gateway.app import open_store
 from gateway.config import Config
 from gateway.ops.mqtt import BillFigures, MqttLink, Topics, run_publisher, take_snapshot
 
-from helpers import NODE, make_ingest, reading_wire
+from tests.support.ingest import NODE, make_ingest, reading_wire
 
 pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
                                 reason="mosquitto not installed (scripts/test.sh installs it)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("gateway", "edge_model", "cloud_sync", "local_ui")
 CHECKOUT_ONLY = "edge_model/eval_data/"
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_ui_support import ADMIN_PASSWORD, KITCHEN
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN
 
 from gateway.app import open_store
 from gateway.clock import AnchoredClock, ManualClock
@@ -27,7 +27,7 @@ from gateway.protocol import Reading, encode_wire
 CHROMIUM = os.environ.get("POWERGW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 DEFAULT_NOW = dt.datetime(2027, 2, 5, 0, 45, tzinfo=IST)  # 2027-02-04 19:15 UTC
 

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from cloud_sync.cloud_store import CloudStore, token_hash
 from cloud_sync.server import ServerSettings, create_app, razorpay_signature
-from test_cloud_support import FakeClock, ThreadServer, fresh_postgres_db
+from tests.support.cloud_servers import FakeClock, ThreadServer, fresh_postgres_db
 
 ADMIN = "admin-secret"
 HOOK = "whsec_test"
-SHIPPED = Path(__file__).resolve().parent.parent / "edge_model" / "models" / "shipped"
+SHIPPED = Path(__file__).resolve().parents[2] / "edge_model" / "models" / "shipped"
 METADATA = json.loads((SHIPPED / "metadata.json").read_text())  # what `powergw model train` writes
 
 

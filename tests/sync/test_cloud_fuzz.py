@@ -17,10 +17,10 @@ import time
 
 import pytest
 import requests
-from fuzzing import fuzz, report
+from tests.support.fuzzing import fuzz, report
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
-from test_cloud_support import FakeClock, ThreadServer
+from tests.support.cloud_servers import FakeClock, ThreadServer
 
 from cloud_sync.cloud_store import CloudStore
 from cloud_sync.server import ServerSettings, create_app

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_cloud_support import FakeClock, ThreadServer
+from tests.support.cloud_servers import FakeClock, ThreadServer
 
 from cloud_sync.cloud_store import CloudStore
 from cloud_sync.outbox import Outbox
@@ -89,7 +89,7 @@ def test_register_over_loopback_http_needs_no_flag(tmp_path, cloud, capsys):
     assert "plain HTTP" not in capsys.readouterr().err
 
 
-# ---- what the fuzzer of tests/test_cloud_fuzz.py found, and what the document promises ----------------------
+# ---- what the fuzzer of tests/sync/test_cloud_fuzz.py found, and what the document promises ----------------------
 
 
 def admin_headers() -> dict:

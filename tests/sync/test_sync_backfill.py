@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 import pytest
-from test_cloud_support import FakeClock, ThreadServer
+from tests.support.cloud_servers import FakeClock, ThreadServer
 
 from cloud_sync.backfill import backfill
 from cloud_sync.cloud_store import CloudStore

@@ -18,7 +18,7 @@ from cloud_sync.server import ServerSettings, create_app
 from cloud_sync.sync import StateAlerts, SyncPolicy, Syncer
 from gateway import cli
 from gateway.app import open_store
-from test_cloud_support import FakeClock, ThreadServer
+from tests.support.cloud_servers import FakeClock, ThreadServer
 
 ADMIN = "adm"
 

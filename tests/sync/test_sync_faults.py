@@ -15,8 +15,8 @@ import time
 
 import pytest
 import requests
-from helpers import stand_in_writer
-from test_cloud_support import FakeClock, FaultProxy, ServerProcess
+from tests.support.ingest import stand_in_writer
+from tests.support.cloud_servers import FakeClock, FaultProxy, ServerProcess
 
 from cloud_sync.client import SyncClient
 from cloud_sync.cloud_store import CloudStore

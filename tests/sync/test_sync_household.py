@@ -11,8 +11,8 @@ import json
 import logging
 
 import pytest
-from test_cloud_support import ServerProcess
-from test_node_identity import DAY, NODE, TWIN, Esp32, at, config
+from tests.support.cloud_servers import ServerProcess
+from tests.support.esp32_twin import DAY, NODE, TWIN, Esp32, at, config
 
 from cloud_sync.cloud_store import CloudStore
 from cloud_sync.events import daily_summary, event_key

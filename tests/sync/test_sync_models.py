@@ -28,8 +28,8 @@ from gateway import cli
 from gateway.alerts import AlertStore
 from gateway.app import JobContext, open_store
 from gateway.config import parse_config
-from helpers import stand_in_writer
-from test_cloud_support import FakeClock, ThreadServer
+from tests.support.ingest import stand_in_writer
+from tests.support.cloud_servers import FakeClock, ThreadServer
 
 ADMIN = "adm"
 ONNX = (SHIPPED_MODEL_DIR / "model.onnx").read_bytes()

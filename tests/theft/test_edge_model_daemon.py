@@ -18,7 +18,7 @@ from edge_model.features import COLUMN
 from edge_model.feedback_store import FeedbackTables
 from gateway.alerts import AlertStore
 from gateway.public_holidays import HolidayCalendar
-from theft_store import (
+from tests.support.theft_store import (
     DAYS, SEED, TAP_DAY, end_of_day_ms, first_alert, house, job_context, night_tap, origin_ms, saved_examples, saved_rules,
     store_with_series, thefts, with_load,
 )

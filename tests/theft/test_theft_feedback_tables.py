@@ -18,7 +18,7 @@ from edge_model.ignore_rules import SuppressionRule
 from gateway.alerts import AlertStore, alerts_migrations
 from gateway.app import open_store
 from gateway.store import Store
-from theft_store import first_alert, job_context, saved_examples, saved_rules
+from tests.support.theft_store import first_alert, job_context, saved_examples, saved_rules
 
 T0 = 1_750_000_000_000
 V4_WIDTH = 65  # the columns of features v4, the last version that wrote models/feedback.npz

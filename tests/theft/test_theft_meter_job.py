@@ -16,7 +16,7 @@ from edge_model.dataset import CHECK_SEEDS, IST
 from edge_model.series import HouseSeries
 from gateway.alerts import AlertStore, alert_store
 from gateway.billing.reconcile import record_meter_reading
-from theft_store import end_of_day_ms, house, job_context, origin_ms, store_with_series
+from tests.support.theft_store import end_of_day_ms, house, job_context, origin_ms, store_with_series
 
 SEED = CHECK_SEEDS + 2  # a house of about 16 kWh a day: 5 % of a 4-day period is about 3 units
 PERIOD_DAYS = 4

@@ -17,7 +17,7 @@ from edge_model.series import HouseSeries
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from gateway.store import UnknownNodesError
-from theft_store import end_of_day_ms, job_context, write_series
+from tests.support.theft_store import end_of_day_ms, job_context, write_series
 
 FIRST = dt.date(2025, 7, 1)
 DAYS = 3

@@ -16,7 +16,7 @@ from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from gateway.cli import main
-from theft_store import DAYS, SEED, first_alert, house, job_context, night_tap, saved_examples, saved_rules, store_with_series
+from tests.support.theft_store import DAYS, SEED, first_alert, house, job_context, night_tap, saved_examples, saved_rules, store_with_series
 
 SMALL = ("--households", "4", "--days", "56", "--trees", "5")  # a small training recipe; the check set is the real one
 

@@ -9,7 +9,7 @@ from edge_model import store_job
 from edge_model.dataset import CHECK_SEEDS
 from edge_model.feedback_store import FeedbackTables
 from gateway.alerts import AlertStore
-from theft_store import TAP_DAY, end_of_day_ms, first_alert, house, job_context, saved_examples, saved_rules, store_with_series, with_load
+from tests.support.theft_store import TAP_DAY, end_of_day_ms, first_alert, house, job_context, saved_examples, saved_rules, store_with_series, with_load
 
 RETURN_DAY = 47
 DAY = TAP_DAY + 2  # the day whose end the first alert is raised at (theft_store.first_alert)

@@ -3,7 +3,7 @@
 then a bounded load test on loopback while a node streams through a real Ingest.
 
 Every operation gets a bounded number of schema-valid requests and as many the document forbids
-(FUZZ_EXAMPLES each) with schemathesis's checks (tests/fuzzing.py): no 5xx, every status, header
+(FUZZ_EXAMPLES each) with schemathesis's checks (tests/support/fuzzing.py): no 5xx, every status, header
 and body as the document says, every forbidden request refused, and nothing stored by a refused
 write. Two checks are left out, each for a reason: `positive_data_acceptance` (a schema-valid
 request may still be refused by a rule no JSON schema can state: a payment past [billing]
@@ -21,15 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from fuzzing import fuzz, report
-from helpers import ingesting
+from tests.support.fuzzing import fuzz, report
+from tests.support.ingest import ingesting
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
-from test_ui_support import raise_alerts
+from tests.support.dashboard import raise_alerts
 
 FUZZ_EXAMPLES = int(os.environ.get("POWERGW_FUZZ_EXAMPLES", "8"))  # per operation and generation mode
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)  # schema-valid requests, and requests it forbids
-SKIP = {("GET", "/api/v1/live")}  # a stream that stays open: tests/test_ui_server.py covers it
+SKIP = {("GET", "/api/v1/live")}  # a stream that stays open: tests/ui/test_ui_server.py covers it
 # Requests that would end the fuzzing role's own login; their refusals are fuzzed all the same
 # by the anonymous and viewer runs, and their success paths have tests of their own.
 SKIP_FOR = {"admin": {("DELETE", "/api/v1/session"), ("PUT", "/api/v1/me/password")}, "viewer": {("DELETE", "/api/v1/session")}}
@@ -57,7 +57,7 @@ def tokens(served):
 
 
 # A household that takes UPI payments, so the UPI link is fuzzed past its configuration check
-# (without [billing] upi_vpa it answers 503 by design: tests/test_ui_api.py covers that).
+# (without [billing] upi_vpa it answers 503 by design: tests/ui/test_ui_api.py covers that).
 HOUSEHOLD = {"billing": {"upi_vpa": "tnpdcl@sbi", "upi_payee_name": "TNPDCL"}}
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_cloud_support import ThreadServer
-from test_ui_support import ADMIN_PASSWORD, seed_usage
+from tests.support.cloud_servers import ThreadServer
+from tests.support.dashboard import ADMIN_PASSWORD, seed_usage
 
 from cloud_sync.cloud_store import CloudStore
 from cloud_sync.server import ServerSettings, create_app as cloud_app
@@ -23,7 +23,7 @@ from local_ui import create_app, serve_in_thread
 
 MiB = 1 << 20
 ADMIN = "admin-secret"
-SHIPPED = Path(__file__).resolve().parent.parent / "edge_model" / "models" / "shipped"
+SHIPPED = Path(__file__).resolve().parents[2] / "edge_model" / "models" / "shipped"
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def test_the_measurement_sees_a_spooled_body(cloud, spool):
 
 
 def test_cloud_serve_refuses_a_bad_upload_listen(tmp_path):
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-m", "gateway.cli", "cloud", "serve", "--db", str(tmp_path / "c.db"),
                           "--upload-listen", "8701"], cwd=root, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "expected HOST:PORT" in out.stderr

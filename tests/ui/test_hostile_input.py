@@ -103,7 +103,7 @@ def test_a_rebinding_host_is_refused_even_with_a_matching_origin(served, quiet):
 
 
 def test_configured_names_are_allowed(tmp_path):
-    from test_ui_support import FixedClock, Served, seed_usage
+    from tests.support.dashboard import FixedClock, Served, seed_usage
 
     from gateway.config import parse_config
 
@@ -222,7 +222,7 @@ def test_every_json_endpoint_refuses_nested_or_non_unicode_bodies(served, quiet)
 
     from local_ui.api import ENDPOINTS, PREFIX
 
-    from test_ui_support import raise_alerts
+    from tests.support.dashboard import raise_alerts
 
     admin = served.session()
     raise_alerts(served.db)  # alert 1 exists: its actions reach the body check, not a 404
@@ -259,7 +259,7 @@ def test_ids_out_of_range_are_404(served, quiet, path):
 
 
 def test_alert_comments_with_a_lone_surrogate_are_400(served, quiet):
-    from test_ui_support import raise_alerts
+    from tests.support.dashboard import raise_alerts
 
     alert_id = raise_alerts(served.db)[0]
     admin = served.session()

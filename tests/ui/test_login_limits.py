@@ -9,7 +9,7 @@ import json
 import threading
 from http.cookies import SimpleCookie
 
-from test_ui_support import ADMIN_PASSWORD
+from tests.support.dashboard import ADMIN_PASSWORD
 
 
 class Device:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_ui_support import ADMIN_PASSWORD, NOW_MS, error, login, write
+from tests.support.dashboard import ADMIN_PASSWORD, NOW_MS, error, login, write
 
 from gateway.app import JobSpec, open_store
 from gateway.clock import ManualClock
@@ -225,7 +225,7 @@ def test_a_job_run_after_a_patch_uses_the_new_tariff(ui_db, clock, tmp_path, mon
     monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
     config = parse_config({"gateway": {"db": str(ui_db)}})
     gw = build_gateway(config, db_path=ui_db, serial_ports=[], clock=ManualClock(NOW_MS), runtime_dir=tmp_path / "run", jobs=())
-    job = JobSpec("capture", "test_settings_api:capture_billing", seconds=60)
+    job = JobSpec("capture", f"{__name__}:capture_billing", seconds=60)
     try:
         gw._run_job(job)
         assert gw.captured.tariff == "tn-domestic"

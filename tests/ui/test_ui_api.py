@@ -12,7 +12,7 @@ import socket
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from test_ui_support import (
+from tests.support.dashboard import (
     ADMIN_PASSWORD,
     KITCHEN,
     MAINS,
@@ -570,7 +570,7 @@ def test_export_daily_csv(admin, viewer, ui_db):
 
 
 def test_export_readings_csv(admin, ui_db):
-    from helpers import make_ingest, reading_wire
+    from tests.support.ingest import make_ingest, reading_wire
 
     ingest, wall = make_ingest(ui_db, wall_ms=NOW_MS - 20 * 60_000)
     for seq in range(900):  # a reading a second at 1000 W from 11:40 IST: more than one 64 KiB chunk of CSV

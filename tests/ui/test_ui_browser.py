@@ -2,7 +2,7 @@
 
 A real Ingest writes live.json while the test feeds it frames, so "the live value changes on
 screen" goes through the same path as a node on a serial port. The server, the Ingest and the
-pages share one clock (tests/test_browser_support.py). Screenshots go to test-artifacts/ui/
+pages share one clock (tests/support/browser.py). Screenshots go to test-artifacts/ui/
 (gitignored) for people to look at.
 """
 
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_browser_support import MARKS, household_date, log_in, open_page, shot
-from test_ui_support import ADMIN_PASSWORD, KITCHEN, MAINS
+from tests.support.browser import MARKS, household_date, log_in, open_page, shot
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, MAINS
 
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread

@@ -9,8 +9,8 @@ import json
 import re
 
 import pytest
-from test_memory_imports import loaded_after
-from test_ui_support import ADMIN_PASSWORD, NOW_MS, FixedClock, raise_alerts
+from tests.support.fresh_interpreter import loaded_after
+from tests.support.dashboard import ADMIN_PASSWORD, NOW_MS, FixedClock, raise_alerts
 
 from edge_model import store_job
 from edge_model.feedback_store import FeedbackTables
@@ -19,7 +19,7 @@ from edge_model.rule_text import describe
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread
-from theft_store import first_alert, job_context
+from tests.support.theft_store import first_alert, job_context
 
 NOW_S = NOW_MS / 1000
 

@@ -1,13 +1,13 @@
 """The Ignored patterns and Stop ignoring in real headless Chromium against waitress on loopback: the
 theft card lists a saved Ignore rule in words with a link to its alert, and the alert's Stop ignoring
 button reopens it (checked in the database). The server and the pages share one clock
-(tests/test_browser_support.py). Screenshots go to test-artifacts/ui/ (gitignored)."""
+(tests/support/browser.py). Screenshots go to test-artifacts/ui/ (gitignored)."""
 
 from __future__ import annotations
 
 import pytest
-from test_browser_support import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
-from test_ui_support import ADMIN_PASSWORD, raise_alerts
+from tests.support.browser import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
+from tests.support.dashboard import ADMIN_PASSWORD, raise_alerts
 
 from edge_model.ignore_rules import SuppressionRule
 from edge_model.feedback_store import FeedbackTables

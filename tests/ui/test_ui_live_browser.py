@@ -1,15 +1,15 @@
 """The live stream in real headless Chromium against waitress on loopback: one stream per tab, shared
 by every live widget of every page; at most two per session, the third tab refused; and a refused
 tab that reconnects by itself once a slot is free. A node streams through a real Ingest writing
-live.json; the server, the Ingest and the pages share one clock (tests/test_browser_support.py)."""
+live.json; the server, the Ingest and the pages share one clock (tests/support/browser.py)."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from test_browser_support import MARKS, log_in, open_page, shot, watched
-from test_ui_support import ADMIN_PASSWORD, KITCHEN
+from tests.support.browser import MARKS, log_in, open_page, shot, watched
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN
 
 from local_ui import create_app, serve_in_thread
 

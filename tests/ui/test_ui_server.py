@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_ui_support import ADMIN_PASSWORD, KITCHEN, seed_usage
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, seed_usage
 
 from local_ui import create_app, serve_in_thread
 from local_ui.periods import PeriodError, date_range, period
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from test_browser_support import MARKS, household_date, log_in, open_page, shot
+from tests.support.browser import MARKS, household_date, log_in, open_page, shot
 
 pytestmark = MARKS
 
