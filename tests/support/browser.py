@@ -1,6 +1,6 @@
 """Shared parts of the dashboard's tests in real headless Chromium (Debian's, driven by Playwright):
 the clock they share, a node streaming through a real Ingest, pages and logins. No tests live here;
-the fixtures (`browser`, `site`) are conftest.py's.
+the fixtures (`browser`, `site`) are tests/ui/conftest.py's.
 
 **One clock.** The dashboard server's clock, the Ingest's and the page's (Playwright's
 `clock.install`) all start at the same instant, `now_ms()`, and then run at the real rate. It is

@@ -1,6 +1,6 @@
 """Shared parts of the cloud sync tests (imported by test_cloud_*.py and test_sync_*.py).
 
-A real PostgreSQL server started by conftest.py's fixture (initdb into a temp dir, pg_ctl on a free
+A real PostgreSQL server started by tests/sync/conftest.py's fixture (initdb into a temp dir, pg_ctl on a free
 loopback port), the cloud API as a real process or a waitress thread, a fault-injecting HTTP
 proxy, and an injectable clock. No tests live here.
 """
@@ -63,7 +63,7 @@ def _pg_bindir() -> Path | None:
 
 def start_postgres():
     """A throwaway PostgreSQL server on 127.0.0.1: yields a URL template with {db}, stops it after.
-    (conftest.py's session fixture `postgres_server` runs it; skips without the server binaries.)"""
+    (tests/sync/conftest.py's session fixture `postgres_server` runs it; skips without the server binaries.)"""
     bindir = _pg_bindir()
     if bindir is None or not (bindir / "initdb").exists():
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
