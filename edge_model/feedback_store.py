@@ -500,7 +500,7 @@ def _float32_rows(dtype: str, shape: tuple[int, int], raw: bytes) -> list[bytes]
 
 def _json_or_text(value):
     """A JSON column's value, or its text as stored when it is not JSON: rule_row.fields then refuses
-    the row, and the theft job scores without it and warns (tests/test_edge_model_daemon.py)."""
+    the row, and the theft job scores without it and warns (tests/theft/test_edge_model_daemon.py)."""
     try:
         return json.loads(value)
     except (TypeError, ValueError):

@@ -1,7 +1,7 @@
 """An Ignore rule in words, from its saved fields: the one wording, without numpy.
 
 The dashboard shows the household what the gateway is ignoring, and its process must not load
-numpy (tests/test_memory_imports.py), which `edge_model.alerting` (SuppressionRule) needs. So the
+numpy (tests/ops/test_memory_imports.py), which `edge_model.alerting` (SuppressionRule) needs. So the
 words are made here from a rule's fields as the theft_rules table holds them (edge_model.feedback_store;
 SuppressionRule.to_dict gives the same), read by edge_model.rule_row, and `SuppressionRule.describe`
 calls `describe` with its own row.

@@ -1,0 +1,255 @@
+"""The node firmware's C core, run on the host: its unit tests, and the host-built node's frames
+decoded by the gateway's own codec from a file and through a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import time
+import tty
+from pathlib import Path
+
+import pytest
+
+from gateway import protocol as p
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE = ROOT / "firmware"
+HOST = FIRMWARE / "host" / "powernode-host"
+NODE = "a4:cf:12:34:56:78"
+BTHOME_UUID = "0000fcd2-0000-1000-8000-00805f9b34fb"
+
+
+@pytest.fixture(scope="session")
+def host_node() -> Path:
+    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
+        pytest.fail("the firmware tests need make and gcc (scripts/test.sh installs build-essential)")
+    out = subprocess.run(["make", "-s", "-C", str(FIRMWARE), "host"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return HOST
+
+
+def run_node(host_node: Path, *args: str, timeout: float = 120) -> tuple[bytes, int, str]:
+    """Run the host node to stdout; returns the bytes, its own final energy counter and stderr."""
+    out = subprocess.run([str(host_node), *args], capture_output=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr.decode()
+    return out.stdout, final_counter(out.stderr.decode()), out.stderr.decode()
+
+
+def final_counter(stderr: str) -> int:
+    match = re.search(r"energy_mwh=(\d+)", stderr)
+    assert match, stderr
+    return int(match.group(1))
+
+
+def decode_all(data: bytes) -> list[p.Frame]:
+    items = p.FrameDecoder().feed(data)
+    errors = [i for i in items if isinstance(i, p.FrameError)]
+    assert not errors, errors
+    return items
+
+
+def test_c_unit_tests_pass():
+    """firmware/test/test_core.c, plain and under ASan + UBSan: the only place the suite runs them."""
+    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
+        pytest.fail("the firmware tests need make and gcc (scripts/test.sh installs build-essential)")
+    out = subprocess.run(["make", "-s", "-C", str(FIRMWARE), "test"], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        pytest.fail(f"make -C firmware test exited {out.returncode}\n--- stdout\n{out.stdout[-6000:]}"
+                    f"\n--- stderr\n{out.stderr[-6000:]}", pytrace=False)
+    summaries = re.findall(r"^(\d+) passed, (\d+) failed$", out.stdout, re.MULTILINE)
+    assert len(summaries) == 2, out.stdout  # plain and sanitizer builds
+    assert all(int(passed) > 0 and failed == "0" for passed, failed in summaries)
+    assert out.stdout.rstrip().splitlines()[-1] == f"{summaries[-1][0]} passed, 0 failed"
+
+
+@pytest.mark.parametrize("watts", [100, 1000, 2300, 5000])
+def test_host_node_frames_decode_and_count_energy(host_node, watts):
+    data, counter, _ = run_node(host_node, "--watts", str(watts), "--windows", "130", "--seed", "7", "--boot-id", "513")
+    frames = decode_all(data)
+    assert [f.seq for f in frames] == list(range(len(frames)))
+    assert {(f.node_id, f.boot_id) for f in frames} == {(NODE, 513)}
+    readings = [f for f in frames if isinstance(f, p.Reading)]
+    hellos = [f for f in frames if isinstance(f, p.Hello)]
+    assert len(readings) == 130
+    assert len(hellos) == 3  # at boot, after 60 s and after 120 s
+    assert hellos[0].seq == 0 and hellos[0].sensor_amps == 30 and hellos[0].sample_rate_hz == 4000
+    energies = [r.energy_mwh for r in readings]
+    assert energies == sorted(energies)
+    assert energies[-1] == counter
+    for r in readings:
+        assert r.flags == p.FLAG_NOMINAL_VOLTAGE | p.FLAG_UNCALIBRATED
+        assert r.vrms_dv == 2300 and r.window_ms == 1000
+        assert abs(r.power_w - watts) <= 0.01 * watts, r
+    assert [r.uptime_ms for r in readings] == [350 + 1000 * k for k in range(1, 131)]
+    # 130 s at `watts`, within the same 1 %
+    assert abs(counter - watts * 130 / 3.6) <= 0.01 * watts * 130 / 3.6
+
+
+def test_gateway_ingest_stores_what_the_node_counted(host_node, tmp_path):
+    from tests.support.ingest import make_ingest
+
+    data, counter, _ = run_node(host_node, "--watts", "1800", "--windows", "300", "--seed", "3")
+    ingest, _ = make_ingest(tmp_path / "g.db")
+    ingest.feed("file", data)
+    ingest.flush()
+    first = next(f for f in decode_all(data) if isinstance(f, p.Reading)).energy_mwh
+    assert ingest.store.total_energy_mwh(NODE) == counter - first
+
+
+def test_host_node_noise_frequency_and_window_options(host_node):
+    data, counter, _ = run_node(host_node, "--watts", "750", "--noise", "4", "--freq", "49.7", "--window-ms", "200",
+                                "--windows", "50", "--seed", "11")
+    readings = [f for f in decode_all(data) if isinstance(f, p.Reading)]
+    assert {r.window_ms for r in readings} == {200}
+    # 4 mV of noise adds about 0.1 A in quadrature without zero=now: under 1 % at 3.3 A
+    assert all(abs(r.power_w - 750) <= 7.5 for r in readings)
+    assert readings[-1].energy_mwh == counter
+
+
+def test_host_node_saturates_past_its_sensor(host_node):
+    data, _, _ = run_node(host_node, "--watts", "9000", "--windows", "3", "--seed", "1")
+    frames = decode_all(data)
+    readings = [f for f in frames if isinstance(f, p.Reading)]
+    assert all(r.flags & p.FLAG_SATURATED for r in readings)
+    logs = [f.text for f in frames if isinstance(f, p.Log)]
+    assert any(text.startswith("adc saturated") for text in logs)
+
+
+def test_energy_survives_a_restart_through_nvs(host_node, tmp_path):
+    nvs = tmp_path / "nvs.txt"
+    _, first_counter, _ = run_node(host_node, "--watts", "2300", "--windows", "300", "--nvs", str(nvs),
+                                   "--boot-id", "1", "--seed", "1")
+    saved = int(re.search(r"energy_mwh=(\d+)", nvs.read_text()).group(1))
+    assert 0 < saved <= first_counter  # saved on schedule, the tail since then is lost at "power off"
+    data, second_counter, _ = run_node(host_node, "--watts", "2300", "--windows", "5", "--nvs", str(nvs),
+                                       "--boot-id", "2", "--seed", "2")
+    frames = decode_all(data)
+    assert "restored from flash at %d mWh" % saved in frames[1].text
+    readings = [f for f in frames if isinstance(f, p.Reading)]
+    assert all(r.flags & p.FLAG_RESTORED for r in readings)
+    assert saved < readings[0].energy_mwh <= readings[-1].energy_mwh == second_counter
+
+
+def read_frames(fd: int, want, timeout: float = 20.0) -> list[p.Frame]:
+    """Read from a pty master until `want(frames)` is true."""
+    decoder = p.FrameDecoder()
+    frames: list[p.Frame] = []
+    deadline = time.monotonic() + timeout
+    while not want(frames):
+        left = deadline - time.monotonic()
+        assert left > 0, frames
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            for item in decoder.feed(os.read(fd, 4096)):
+                assert not isinstance(item, p.FrameError), item
+                frames.append(item)
+    return frames
+
+
+def test_host_node_through_a_pseudo_terminal(host_node):
+    master, slave = os.openpty()
+    tty.setraw(master)
+    proc = subprocess.Popen([str(host_node), "--out", os.ttyname(slave), "--windows", "20", "--watts", "1500",
+                             "--seed", "5"], stderr=subprocess.PIPE)
+    try:
+        frames = read_frames(master, lambda fs: sum(isinstance(f, p.Reading) for f in fs) == 20)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0, err
+    readings = [f for f in frames if isinstance(f, p.Reading)]
+    assert [f.seq for f in frames] == list(range(len(frames)))
+    assert readings[-1].energy_mwh == final_counter(err.decode())
+
+
+def send_config(fd: int, line: str, seq: int = 0) -> None:
+    os.write(fd, p.encode_wire(p.Config(NODE, 0, seq, line)))
+
+
+def test_host_node_answers_config_frames_on_its_pty(host_node, tmp_path):
+    """The same exchange `powergw calibrate` has with a real node: CONFIG in, LOG and HELLO out."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    nvs = tmp_path / "nvs.txt"
+    proc = subprocess.Popen([str(host_node), "--out", os.ttyname(slave), "--windows", "0", "--window-ms", "200",
+                             "--realtime", "--watts", "0", "--true-mv-per-a-x10", "693", "--nvs", str(nvs),
+                             "--seed", "9"], stderr=subprocess.PIPE)
+    try:
+        read_frames(master, lambda fs: any(isinstance(f, p.Reading) for f in fs))
+        send_config(master, "name=kitchen-main")
+        frames = read_frames(master, lambda fs: any(isinstance(f, p.Hello) for f in fs))
+        logs = [f for f in frames if isinstance(f, p.Log)]
+        assert logs and logs[-1].text == "applied name=kitchen-main" and logs[-1].level == 1
+        assert [f for f in frames if isinstance(f, p.Hello)][-1].name == "kitchen-main"
+
+        send_config(master, "zero=now", 1)
+        frames = read_frames(master, lambda fs: any(isinstance(f, p.Hello) for f in fs))
+        assert any(isinstance(f, p.Log) and f.text.startswith("applied zero=now") for f in frames), frames
+
+        send_config(master, "vnom_dv=99", 2)
+        frames = read_frames(master, lambda fs: any(isinstance(f, p.Hello) for f in fs))
+        bad = [f for f in frames if isinstance(f, p.Log)][-1]
+        assert bad.level == 2 and "900..2700" in bad.text
+
+        os.write(master, b"garbage\x00")
+        frames = read_frames(master, lambda fs: any(isinstance(f, p.Log) for f in fs))
+        assert "1 bad frames ignored (last: cobs)" in [f for f in frames if isinstance(f, p.Log)][0].text
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 0
+    assert "energy_mwh=" in err.decode()
+    stored = nvs.read_text()
+    assert "name=kitchen-main" in stored and "vnom_dv=2300" in stored and "zero_uv=" in stored
+
+
+def bthome_values(service_data: bytes, mac: str, bindkey: bytes | None = None) -> dict:
+    """Decode service data with the bthome-ble library Home Assistant uses."""
+    from bleak.backends.device import BLEDevice
+    from bthome_ble import BTHomeBluetoothDeviceData
+    from habluetooth import BluetoothServiceInfoBleak
+
+    info = BluetoothServiceInfoBleak("powernode", mac, -60, {}, {BTHOME_UUID: service_data}, [BTHOME_UUID], "local",
+                                     BLEDevice(mac, "powernode", None), None, False, time.time(), None)
+    update = BTHomeBluetoothDeviceData(bindkey=bindkey).update(info)
+    return {key.key: value.native_value for key, value in update.entity_values.items()}
+
+
+@pytest.mark.parametrize("bindkey", [None, "231d39c1d7cc1ab1aee224cd096db932"])
+def test_host_node_bthome_adverts_decode_with_bthome_ble(host_node, tmp_path, bindkey):
+    ble = tmp_path / "ble.jsonl"
+    args = ["--watts", "980.5", "--windows", "20", "--ble-out", str(ble), "--ble-every", "5", "--seed", "4"]
+    if bindkey:
+        args += ["--bind-key", bindkey]
+    data, counter, _ = run_node(host_node, *args)
+    readings = {r.uptime_ms: r for r in decode_all(data) if isinstance(r, p.Reading)}
+    adverts = [json.loads(line) for line in ble.read_text().splitlines()]
+    assert len(adverts) == 4
+    for k, advert in enumerate(adverts):
+        assert advert["mac"] == "A4:CF:12:34:56:7A"  # the ESP32's BLE address is its base MAC + 2
+        adv = bytes.fromhex(advert["adv"])
+        assert len(adv) <= 31
+        sd = bytes.fromhex(advert["service_data"])
+        assert sd[0] == (0x41 if bindkey else 0x40)
+        values = bthome_values(sd, advert["mac"], bytes.fromhex(bindkey) if bindkey else None)
+        r = readings[advert["uptime_ms"]]
+        assert values["packet_id"] == k
+        assert values["power"] == pytest.approx(r.power_dw / 10)
+        assert values["current"] == pytest.approx(r.irms_ma / 1000)
+        assert values["voltage"] == pytest.approx(230.0)
+        assert values["energy"] == pytest.approx(r.energy_mwh // 1000 / 1000)
+    if bindkey:
+        wrong = bthome_values(sd, adverts[-1]["mac"], bytes(16))
+        assert "power" not in wrong
+

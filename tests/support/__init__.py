@@ -1,0 +1,1 @@
+"""Shared parts of the tests that are not fixtures: builders, servers, fakes for what cannot run here."""
