@@ -234,9 +234,9 @@ def _by_hour_before(w: Windows, values: np.ndarray, before: np.ndarray, first_hi
     return out
 
 
-def _floor_caps(w: Windows, before: np.ndarray, first_hit: int, recent: np.ndarray, mask: np.ndarray, lifted: np.ndarray,
-                cap_quantile: float) -> tuple[tuple[float, ...], float, float]:
-    """(usual floor by hour, floor cap, steady cap) of an Ignored pattern: only what it lifted is taken out of the floor."""
+def _floor_caps(w: Windows, before: np.ndarray, first_hit: int, recent: np.ndarray, mask: np.ndarray,
+                lifted: np.ndarray, cap_quantile: float) -> tuple[tuple[float, ...], float, float]:
+    """(usual floor by hour, floor cap, steady cap) of an Ignored pattern: only what it lifted leaves the floor."""
     base = _by_hour_before(w, w.usual_floor_w, before, first_hit)
     usual_floor = tuple(float(u) for u in base)
     floor_excess = w.floor_w[recent] - base[w.hour[recent] % 24]

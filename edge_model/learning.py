@@ -146,7 +146,8 @@ def _first_false_alert(judged: Judged, base: Scorer, load: BenignLoad | None) ->
     return None
 
 
-def _ignore_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: dict, progress: bool) -> tuple[list[_IgnoreCase], dict]:
+def _ignore_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: dict,
+                  progress: bool) -> tuple[list[_IgnoreCase], dict]:
     cases, scanned = [], {}
     for source in spec.sources:
         tried = alerted = 0
@@ -189,7 +190,8 @@ def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: Learning
         "days_after": int(w.day[-1] - w.day[at]),
         "later_alerts": {},
         "mean_score": {m: {"ignored_windows": mean_or_none(judged.windows[m].score[list(case.alert.hits)]),
-                           "later_in_rule_hours": mean_or_none(judged.windows[m].score[later & in_scope])} for m in models},
+                           "later_in_rule_hours": mean_or_none(judged.windows[m].score[later & in_scope])}
+                       for m in models},
         "taps": [],
     }
     for s in settings:
@@ -243,7 +245,8 @@ def _sum_ignore(rows: list[dict], models: tuple[str, ...]) -> dict:
     for name in ("rule", "retrain", "control", "learned"):
         out["verdict"][name] = {v: sum(1 for r in rows if r["verdict"][name] == v) for v in ("fewer", "same", "more")}
     out["verdict"]["taps_lost"] = sum(r["verdict"]["taps_lost"] for r in rows)
-    out["mean_score"] = {m: {k: mean_or_none(np.array([r["mean_score"][m][k] for r in rows if r["mean_score"][m][k] is not None]))
+    out["mean_score"] = {m: {k: mean_or_none(np.array([r["mean_score"][m][k] for r in rows
+                                                       if r["mean_score"][m][k] is not None]))
                              for k in ("ignored_windows", "later_in_rule_hours")} for m in models}
     for t in (t for r in rows for t in r["taps"]):
         agg = out["taps"].setdefault(t["goal"], {"injected": 0, "skipped": 0, "on_rule_hours": 0, "caught": {s.key: 0 for s in settings}})

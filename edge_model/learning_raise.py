@@ -59,7 +59,8 @@ def _taps(goal: Goal, seed: int) -> tuple[Tap, Tap]:
     return first, replace(first, start_day=SECOND_TAP_DAY, days=None)
 
 
-def find_raise_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: dict, progress: bool) -> tuple[list[_RaiseCase], dict]:
+def find_raise_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: dict,
+                     progress: bool) -> tuple[list[_RaiseCase], dict]:
     """A tap on each house in turn, each try the next of the goals' kinds, until a source has its cases."""
     cases, scanned, tries = [], {}, 0
     for source in spec.sources:
@@ -97,7 +98,8 @@ def _catch(judged: Judged, name: str, model: Scorer, hours: np.ndarray, start_da
     by_path = Judge(model).alerts(w)
     days = {path: _days_to_catch(alerts, w, hours, start_day, SECOND_TAP_DAYS) for path, alerts in by_path.items()}
     return {"days_to_catch": days["either"], "caught_within_goal": days["either"] is not None and days["either"] <= goal.within_days,
-            "forest_days_to_catch": days["forest"], "steady_days_to_catch": days["steady"], "mean_score": mean_or_none(w.score[hours])}
+            "forest_days_to_catch": days["forest"], "steady_days_to_catch": days["steady"],
+            "mean_score": mean_or_none(w.score[hours])}
 
 
 def measure_raise(case: _RaiseCase, models: dict[str, Scorer]) -> dict:
@@ -118,7 +120,8 @@ def measure_raise(case: _RaiseCase, models: dict[str, Scorer]) -> dict:
            "raised": {"day": case.raised_day, "path": case.alert.numbers["path"], "message": case.alert.message},
            "feedback_rows": len(case.examples),
            "second_tap": {name: _catch(tapped, name, model, hours, second.start_day, case.goal) for name, model in models.items()},
-           "second_tap_without_first": _catch(fresh, "baseline", models["baseline"], tapped_hours(alone_mask), second.start_day, case.goal),
+           "second_tap_without_first": _catch(fresh, "baseline", models["baseline"], tapped_hours(alone_mask),
+                                              second.start_day, case.goal),
            "clean_alerts_after_raise": {name: sum(1 for a in clean.alerts(name, model) if a.index > case.alert.index)
                                         for name, model in models.items()}}
     days = {m: row["second_tap"][m]["days_to_catch"] for m in models}

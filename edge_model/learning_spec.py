@@ -89,7 +89,8 @@ class Trainer:
         where.mkdir()
         (where / MODEL_FILE).write_bytes(onnx_bytes)
         (where / METADATA_FILE).write_text(json.dumps({**metadata, "version": name}))
-        say(self.progress, f"trained {name} in {self.seconds[-1]} s ({metadata['training']['feedback_rows']} feedback rows)")
+        rows = metadata["training"]["feedback_rows"]
+        say(self.progress, f"trained {name} in {self.seconds[-1]} s ({rows} feedback rows)")
         return Scorer(where)
 
 
