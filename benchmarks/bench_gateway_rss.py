@@ -100,21 +100,19 @@ def unit_malloc_env(unit: str) -> dict[str, str]:
     return env
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=170.0, help="how long to sample (the theft job runs at 120 s)")
-    ap.add_argument("--history-days", type=int, default=36, help="days of history in the database (the theft job reads 36)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    py = sys.executable
-    password = "bench-password-1"
-    env = {**os.environ, "POWERGW_ADMIN_PASSWORD": password}
-
+def _bare_rss_kb(py: str) -> int:
+    """The resident size of a bare interpreter, the yardstick for the daemon's."""
     bare = subprocess.Popen([py, "-c", "import time; time.sleep(3)"])
     time.sleep(1.0)
     baseline_kb = status_kb(bare.pid)["VmRSS"]
     bare.wait()
+    return baseline_kb
 
+
+def _sample_gateway(args: argparse.Namespace, py: str, env: dict, password: str) -> tuple:
+    """Run the daemon, the dashboard and a simulated node on a demo database, sampling their memory every 5 s
+    while a browser opens every page: (samples, pages answered, page errors, theft status, theft job peaks,
+    daemon malloc env, dashboard malloc env)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subprocess.run([py, "-m", "gateway.cli", "demo", "--data-dir", str(tmp), "--port", str(free_port()),
@@ -165,6 +163,34 @@ def main() -> int:
         # The theft job runs in a child process of its own; the daemon logs the largest one's peak.
         job_peaks = [float(line.rsplit("so far: ", 1)[1].split()[0]) for line in daemon_log.read_text().splitlines()
                      if "job theft_score: done in its own process" in line]
+    return samples, pages_ok, page_errors, theft_status, job_peaks, daemon_env, ui_env
+
+
+def _print_text(result: dict, pages_ok: int, page_errors: list[str]) -> None:
+    """The figures for a person."""
+    print(f"bare interpreter          {result['baseline_bare_interpreter_mb']:7.1f} MB")
+    print(f"daemon (run --no-ui) peak {result['daemon_peak_mb']:7.1f} MB  ({result['daemon_vs_bare']}x bare)  last {result['daemon_last_rss_mb']} MB")
+    print(f"dashboard (ui) peak       {result['ui_peak_mb']:7.1f} MB  last {result['ui_last_rss_mb']} MB")
+    print(f"whole gateway peak        {result['whole_gateway_peak_mb']:7.1f} MB  (goal < 150 MB)")
+    print(f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)")
+    print(f"theft job: {result['theft_status'] or 'did not run'}")
+    malloc = result["malloc_env"]
+    print(f"malloc settings from deploy/systemd: daemon {malloc['daemon'] or 'none'}, dashboard {malloc['ui'] or 'none'}")
+    print(f"dashboard pages answered: {pages_ok}; failed: {len(page_errors)} {page_errors[:3]}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=170.0, help="how long to sample (the theft job runs at 120 s)")
+    ap.add_argument("--history-days", type=int, default=36, help="days of history in the database (the theft job reads 36)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    py = sys.executable
+    password = "bench-password-1"
+    env = {**os.environ, "POWERGW_ADMIN_PASSWORD": password}
+
+    baseline_kb = _bare_rss_kb(py)
+    samples, pages_ok, page_errors, theft_status, job_peaks, daemon_env, ui_env = _sample_gateway(args, py, env, password)
 
     daemon_peak = max(s[1]["VmHWM"] for s in samples) / 1024
     ui_peak = max(s[2]["VmHWM"] for s in samples) / 1024
@@ -187,14 +213,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"bare interpreter          {result['baseline_bare_interpreter_mb']:7.1f} MB")
-        print(f"daemon (run --no-ui) peak {result['daemon_peak_mb']:7.1f} MB  ({result['daemon_vs_bare']}x bare)  last {result['daemon_last_rss_mb']} MB")
-        print(f"dashboard (ui) peak       {result['ui_peak_mb']:7.1f} MB  last {result['ui_last_rss_mb']} MB")
-        print(f"whole gateway peak        {result['whole_gateway_peak_mb']:7.1f} MB  (goal < 150 MB)")
-        print(f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)")
-        print(f"theft job: {result['theft_status'] or 'did not run'}")
-        print(f"malloc settings from deploy/systemd: daemon {daemon_env or 'none'}, dashboard {ui_env or 'none'}")
-        print(f"dashboard pages answered: {pages_ok}; failed: {len(page_errors)} {page_errors[:3]}")
+        _print_text(result, pages_ok, page_errors)
     if page_errors or theft_status is None:
         return 1  # the figures above are not of a working gateway
     return 0

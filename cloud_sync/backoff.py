@@ -1,10 +1,14 @@
-"""Retry policy: pure functions of values (attempt, status, header, a random draw), no clock."""
+"""Retry policy: pure functions of values (attempt, status, header, a random draw), no clock.
+
+The delays are gateway.backoff's policy with "equal jitter", a server's Retry-After as a floor."""
 
 from __future__ import annotations
 
 import email.utils
 import enum
 from typing import Callable
+
+from gateway.backoff import Backoff
 
 
 class Outcome(enum.Enum):
@@ -71,10 +75,7 @@ def retry_delay_s(
     can be a second at any attempt). A server's Retry-After is a floor (it knows its load better
     than we do), still capped by a day so a bad header cannot park the queue for good.
     """
-    attempt = max(1, attempt)
-    ceiling = min(cap_s, base_s * 2.0 ** min(attempt - 1, 60))
-    floor = ceiling / 2
-    delay = floor + (ceiling - floor) * rand()
+    delay = Backoff(initial_s=base_s, factor=2.0, max_s=cap_s).jittered(max(1, attempt), rand)
     if retry_after_s is not None:
         delay = max(delay, min(retry_after_s, 86_400.0))
     return delay

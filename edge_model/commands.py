@@ -197,7 +197,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_evaluate_learning(args) -> int:
-    from edge_model.learning import SOURCES as LEARNING_SOURCES, LearningSpec, evaluate_learning
+    from edge_model.learning import evaluate_learning
+    from edge_model.learning_spec import SOURCES as LEARNING_SOURCES, LearningSpec
 
     try:
         spec = LearningSpec(sources=tuple(args.source or LEARNING_SOURCES), ignore_per_source=args.ignore_cases,

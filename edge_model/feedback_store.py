@@ -30,6 +30,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from edge_model import rule_row
+from edge_model.npz_file import column_values, float32_rows, read_npz
 from gateway.store import as_store
 
 log = logging.getLogger(__name__)
@@ -366,10 +367,10 @@ def _move_examples(tables: FeedbackTables, path: Path) -> tuple[int, int]:
         if len(shape) != 2:
             raise ValueError(f"X of shape {shape}")
         n, width = shape
-        labels = [int(v) for v in _values(*arrays["y"], n)]
-        weights = [float(v) for v in _values(*arrays["weight"], n)]
-        alerts = [int(v) for v in _values(*arrays["alert"], n)] if "alert" in arrays else [-1] * n
-        rows = _float32_rows(x_dtype, shape, x)
+        labels = [int(v) for v in column_values(*arrays["y"], n)]
+        weights = [float(v) for v in column_values(*arrays["weight"], n)]
+        alerts = [int(v) for v in column_values(*arrays["alert"], n)] if "alert" in arrays else [-1] * n
+        rows = float32_rows(x_dtype, shape, x)
         if any(label not in (0, 1) for label in labels) or any(not w > 0 for w in weights):
             raise ValueError("labels other than 0/1, or weights not above 0")
     except (OSError, KeyError, ValueError, TypeError, SyntaxError, IndexError) as err:
@@ -415,87 +416,6 @@ def _database_file(conn: sqlite3.Connection) -> Path | None:
         if name == "main":
             return Path(file) if file else None
     return None
-
-
-# numpy's .npy format, read without numpy (the daemon runs this migration and never loads numpy):
-# a magic string, a version, a header dict (dtype, order, shape), then the raw values.
-_NPY_MAGIC = b"\x93NUMPY"
-_NPY_CODES = {"f8": "d", "f4": "f", "i8": "q", "i4": "i", "u1": "B", "b1": "?"}
-
-
-def read_npz(path: Path) -> dict[str, tuple[str, tuple[int, ...], bytes]]:
-    """{name: (dtype, shape, raw bytes in C order)} of an .npz such as np.savez writes; ValueError
-    for anything else (a cut-off file, a member that is not an array, an unknown dtype)."""
-    import ast
-    import struct
-    import zipfile
-
-    out = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for name in archive.namelist():
-                data = archive.read(name)
-                if not data.startswith(_NPY_MAGIC):
-                    raise ValueError(f"{name} is not a .npy array")
-                size_format = "<H" if data[6] == 1 else "<I"
-                start = 8 + struct.calcsize(size_format)
-                (header_len,) = struct.unpack(size_format, data[8:start])
-                header = ast.literal_eval(data[start : start + header_len].decode("latin-1"))
-                dtype, shape, raw = str(header["descr"]), tuple(header["shape"]), data[start + header_len :]
-                if header["fortran_order"] and len(shape) == 2:
-                    raw, dtype = _c_order(dtype, shape, raw), "=" + dtype[1:]
-                out[name.removesuffix(".npy")] = (dtype, shape, raw)
-    except (zipfile.BadZipFile, struct.error, EOFError) as err:
-        raise ValueError(f"{type(err).__name__}: {err}") from None
-    return out
-
-
-def _array(dtype: str, raw: bytes):
-    """The values, in this machine's byte order."""
-    import array
-    import sys
-
-    order, code = dtype[0], _NPY_CODES.get(dtype[1:])
-    if code is None or order not in "<>|=":
-        raise ValueError(f"unsupported dtype {dtype!r}")
-    values = array.array(code)
-    values.frombytes(raw[: len(raw) - len(raw) % values.itemsize])
-    if order in "<>" and (order == ">") != (sys.byteorder == "big"):
-        values.byteswap()
-    return values
-
-
-def _c_order(dtype: str, shape: tuple[int, int], raw: bytes) -> bytes:
-    """A Fortran-order 2-D array's bytes in C order (and this machine's byte order, said "=")."""
-    values = _array(dtype, raw)
-    rows, cols = shape
-    reordered = type(values)(values.typecode, (values[c * rows + r] for r in range(rows) for c in range(cols)))
-    return reordered.tobytes()
-
-
-def _values(dtype: str, shape: tuple[int, ...], raw: bytes, n: int) -> list:
-    values = _array(dtype, raw).tolist()
-    if shape != (n,) or len(values) != n:
-        raise ValueError(f"a column of shape {shape} beside {n} rows")
-    return values
-
-
-def _float32_rows(dtype: str, shape: tuple[int, int], raw: bytes) -> list[bytes]:
-    """Each row of a 2-D float array as float32 little-endian bytes."""
-    import array
-    import sys
-
-    values = _array(dtype, raw)
-    rows, cols = shape
-    if len(values) != rows * cols:
-        raise ValueError(f"X holds {len(values)} values, its shape {shape} says {rows * cols}")
-    out = []
-    for r in range(rows):
-        row = array.array("f", values[r * cols : (r + 1) * cols])
-        if sys.byteorder == "big":
-            row.byteswap()
-        out.append(row.tobytes())
-    return out
 
 
 def _json_or_text(value):

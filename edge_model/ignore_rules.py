@@ -224,6 +224,35 @@ def _pattern_hours(w: Windows, recent: np.ndarray, since_i: int, raised: np.ndar
     return mask
 
 
+def _by_hour_before(w: Windows, values: np.ndarray, before: np.ndarray, first_hit: int) -> np.ndarray:
+    """`values` by hour of day over the windows `before` the first hit (their median up to it when fewer than 24)."""
+    out = np.zeros(24)
+    for k in before:
+        out[int(w.hour[k]) % 24] = values[k]
+    if len(before) < 24:
+        out[:] = float(np.median(values[: first_hit + 1]))
+    return out
+
+
+def _floor_caps(w: Windows, before: np.ndarray, first_hit: int, recent: np.ndarray, mask: np.ndarray,
+                lifted: np.ndarray, cap_quantile: float) -> tuple[tuple[float, ...], float, float]:
+    """(usual floor by hour, floor cap, steady cap) of an Ignored pattern: only what it lifted leaves the floor."""
+    base = _by_hour_before(w, w.usual_floor_w, before, first_hit)
+    usual_floor = tuple(float(u) for u in base)
+    floor_excess = w.floor_w[recent] - base[w.hour[recent] % 24]
+    floor_cap = float(max(0.0, np.quantile(floor_excess[lifted], cap_quantile))) if lifted.any() else 0.0
+    # How steady the pattern itself was: its steady lift in its lifted windows (an AC's floor comes
+    # back down within a few hours: ~0; an EV charge or an always-on load keeps it up).
+    steady = _steady_lift(mask[w.hour[recent] % 24], w.floor_w[recent], base[w.hour[recent] % 24])
+    # Measured where a run of the pattern's hours is at least STEADY_RUN_H long, so the run has no
+    # hour from before the pattern came on: a charge Ignored at its first alert, 4 hours in, would
+    # otherwise count its first hours' ~0 and take its own later nights for a steady lift on top.
+    deep = lifted & (_run_length(lifted) >= STEADY_RUN_H)
+    measured = deep if deep.any() else lifted
+    steady_cap = float(max(0.0, np.quantile(np.maximum(steady[measured], 0.0), cap_quantile))) if lifted.any() else 0.0
+    return usual_floor, floor_cap, steady_cap
+
+
 def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile: float = 0.9, widen_h: int = 2) -> SuppressionRule:
     """Ignore: every hour of day the Ignored pattern lifted, not only the alert's band, each run of
     them widened by widen_h hours each side (an AC's bedtime and a charge's start move); weekends only
@@ -242,11 +271,7 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     hits = np.asarray(alert.hits)
     # The usual load per hour as it was before the pattern: the window's own baseline, by hour of day.
     before = np.arange(max(0, int(hits[0]) - 24), int(hits[0]))
-    usual = np.zeros(24)
-    for k in before:
-        usual[int(w.hour[k]) % 24] = w.usual_w[k]
-    if len(before) < 24:
-        usual[:] = float(np.median(w.usual_w[: int(hits[0]) + 1]))
+    usual = _by_hour_before(w, w.usual_w, before, int(hits[0]))
     hit_excess = w.power_w[hits] - usual[w.hour[hits] % 24]
     typical = max(float(np.median(hit_excess)), 1.0)
     recent = np.arange(max(0, alert.index - 14 * 24 + 1), alert.index + 1)
@@ -281,23 +306,7 @@ def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile
     # and only what the pattern itself lifted is taken out of it.
     usual_floor, floor_cap, steady_cap = (), None, None
     if w.usual_floor_w is not None and w.floor_w is not None:
-        base = np.zeros(24)
-        for k in before:
-            base[int(w.hour[k]) % 24] = w.usual_floor_w[k]
-        if len(before) < 24:
-            base[:] = float(np.median(w.usual_floor_w[: int(hits[0]) + 1]))
-        usual_floor = tuple(float(u) for u in base)
-        floor_excess = w.floor_w[recent] - base[w.hour[recent] % 24]
-        floor_cap = float(max(0.0, np.quantile(floor_excess[lifted], cap_quantile))) if lifted.any() else 0.0
-        # How steady the pattern itself was: its steady lift in its lifted windows (an AC's floor comes
-        # back down within a few hours: ~0; an EV charge or an always-on load keeps it up).
-        steady = _steady_lift(mask[w.hour[recent] % 24], w.floor_w[recent], base[w.hour[recent] % 24])
-        # Measured where a run of the pattern's hours is at least STEADY_RUN_H long, so the run has no
-        # hour from before the pattern came on: a charge Ignored at its first alert, 4 hours in, would
-        # otherwise count its first hours' ~0 and take its own later nights for a steady lift on top.
-        deep = lifted & (_run_length(lifted) >= STEADY_RUN_H)
-        measured = deep if deep.any() else lifted
-        steady_cap = float(max(0.0, np.quantile(np.maximum(steady[measured], 0.0), cap_quantile))) if lifted.any() else 0.0
+        usual_floor, floor_cap, steady_cap = _floor_caps(w, before, int(hits[0]), recent, mask, lifted, cap_quantile)
     # Weekends only if the pattern showed on weekend days alone over at least a week of its life: a
     # pattern two days old that began on a Saturday says nothing about a weekly habit.
     seen_on = {int(d) for d in w.weekday[recent][lifted]}

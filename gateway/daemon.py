@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .app import JOBS, JobContext, JobSpec, load_object, open_store
+from .backoff import Backoff
 from .clock import AnchoredClock, Clock, SystemClock
 from .config import Config
 from .ingest import Ingest, LiveBoard
 from .settings_store import effective_config
-from .sources.serial_source import Backoff, SerialSource
+from .sources.serial_source import SerialSource
 
 log = logging.getLogger(__name__)
 

@@ -102,9 +102,9 @@ class Alerts:
 
 
 class Billing:
-    """Bill till date, projection, slab position, bills, budget, payments and balance.
+    """The dashboard's billing: BillingJsonView's answers, with its refusals as HTTP errors.
 
-    gateway.billing.BillingService does the work; this adapter turns its refusals into 4xx
+    gateway.billing.service.BillingJsonView does the work; this adapter turns its refusals into 4xx
     answers (a bad amount 400, an unknown bill or payment 404, a reused idempotency key 409) and
     a tariff the config cannot load into 503, since no request can fix that.
     """
@@ -114,7 +114,7 @@ class Billing:
         api = None
         if mod is not None:
             service = _optional("gateway.billing.service")
-            api = getattr(service, "BillingService", None) if service is not None else None
+            api = getattr(service, "BillingJsonView", None) if service is not None else None
         if api is None:
             raise Unavailable("billing is not installed in this build yet")
         self.mod = mod

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_model.recordings import EVAL_DATA, RAMP_FILE, Recording, save_households
+from edge_model.minute_recording import Recording
+from edge_model.recordings import EVAL_DATA, RAMP_FILE, save_households
 
 HOUSEHOLDS = 48
 TRAIN = 32  # the first 32 train, the last 16 are held out; types alternate so both span every type

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_model.recordings import EVAL_DATA, RICHARDSON_FILE, Recording, save_households
+from edge_model.minute_recording import Recording
+from edge_model.recordings import EVAL_DATA, RICHARDSON_FILE, save_households
 
 HOUSEHOLDS = 16
 DAYS = 120

@@ -180,8 +180,9 @@ def cmd_bill(args: argparse.Namespace) -> int:
 
 
 def cmd_tariffs(args: argparse.Namespace) -> int:
-    from .tariff import compute_bill, load_tariff_file
+    from .tariff import compute_bill
     from .tariff_book import TariffBook
+    from .tariff_file import load_tariff_file
 
     config = _config(args)
     if args.check:

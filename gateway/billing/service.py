@@ -23,8 +23,8 @@ def _payment(row: dict) -> dict:
     }
 
 
-class BillingService:
-    """Bill till date, projection, slab position, bills, budget, payments and balance."""
+class BillingJsonView:
+    """Bill till date, projection, slab position, bills, budget, payments and balance, as JSON-ready dicts."""
 
     def __init__(self, store: Any, config: Any, *, now_ms: Callable[[], int]):
         self.store = store

@@ -11,7 +11,8 @@ import datetime as dt
 from pathlib import Path
 
 from . import TariffError
-from .tariff import Tariff, load_tariff_file
+from .tariff import Tariff
+from .tariff_file import load_tariff_file
 
 SHIPPED_DIR = Path(__file__).parent / "tariffs"
 DEFAULT_TARIFF = "tn-domestic"

@@ -25,7 +25,7 @@ from gateway import __version__
 from gateway.config import setting
 
 from . import OpsError
-from .health import connect_readonly, model_registry_root, read_health, read_live, read_model
+from .health import Health, SyncHealth, connect_readonly, model_registry_root, read_health, read_live, read_model
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -115,22 +115,7 @@ class GatewayCollector:
         info.add_metric([], {"version": __version__})
         yield info
 
-        accepted = CounterMetricFamily("powergw_frames_accepted", "frames accepted per node", labels=["node"])
-        lost = CounterMetricFamily("powergw_frames_lost", "frames lost per node (gaps in seq)", labels=["node"])
-        rejected = CounterMetricFamily("powergw_frames_rejected", "frames rejected per node by reason", labels=["node", "reason"])
-        reboots = CounterMetricFamily("powergw_node_reboots", "node reboots seen (boot_id changes)", labels=["node"])
-        energy = CounterMetricFamily("powergw_node_energy_wh", "energy accounted per node, Wh (committed rollups)", labels=["node"])
-        silence = GaugeMetricFamily("powergw_node_last_frame_age_seconds", "seconds since the last frame per node", labels=["node"])
-        for n in health.nodes:
-            accepted.add_metric([n.node_id], n.frames_ok)
-            lost.add_metric([n.node_id], n.frames_lost)
-            for reason, count in sorted(n.rejected.items()):
-                rejected.add_metric([n.node_id, reason], count)
-            reboots.add_metric([n.node_id], n.reboots)
-            energy.add_metric([n.node_id], n.energy_total_mwh / 1000)
-            if n.last_seen_ms is not None:
-                silence.add_metric([n.node_id], max(0.0, (now - n.last_seen_ms) / 1000))
-        yield from (accepted, lost, rejected, reboots, energy, silence)
+        yield from _node_metrics(health, now)
 
         if self.runtime_dir is not None:
             live = read_live(self.runtime_dir)
@@ -146,39 +131,16 @@ class GatewayCollector:
         yield size
 
         if health.sync is not None:
-            s = health.sync
-            yield GaugeMetricFamily("powergw_outbox_depth", "events waiting for the cloud", value=s.outbox_depth)
-            # Sync errors that are kept for good: outbox_dead and sync_inbox rows are never deleted,
-            # so their counts only grow. Transient failures are not stored as a count (see docs).
-            yield CounterMetricFamily(
-                "powergw_sync_events_refused", "events the cloud refused for good (moved to outbox_dead)", value=s.dead_letters
-            )
-            if rejected_changes_count is not None:
-                yield CounterMetricFamily(
-                    "powergw_sync_changes_rejected",
-                    "changes pulled from the cloud that the gateway rejected (sync_inbox status rejected)",
-                    value=rejected_changes_count,
-                )
-            yield GaugeMetricFamily(
-                "powergw_sync_failed_attempts", "failed send attempts of events still in the outbox", value=s.failed_attempts
-            )
-            failing = bool(s.last_error_ms and (s.last_success_ms or 0) < s.last_error_ms)
-            yield GaugeMetricFamily("powergw_sync_failing", "1 if the latest sync round ended in an error", value=int(failing))
-            yield GaugeMetricFamily("powergw_sync_registered", "1 if the gateway is registered with a cloud", value=int(s.registered))
-            if s.last_success_ms:
-                yield GaugeMetricFamily(
-                    "powergw_sync_last_success_timestamp_seconds", "time of the last successful sync", value=s.last_success_ms / 1000
-                )
-            if s.last_error_ms:
-                yield GaugeMetricFamily(
-                    "powergw_sync_last_error_timestamp_seconds", "time of the latest sync error of any kind", value=s.last_error_ms / 1000
-                )
+            yield from _sync_metrics(health.sync, rejected_changes_count)
         if health.open_alerts is not None:
             alerts = GaugeMetricFamily("powergw_open_alerts", "open alerts by severity", labels=["severity"])
             for severity, count in sorted(health.open_alerts.items()):
                 alerts.add_metric([severity], count)
             yield alerts
+        yield from self._model_metrics()
 
+    def _model_metrics(self) -> Iterator[Metric]:
+        """The theft model in use, when one is installed."""
         try:
             model = read_model(model_registry_root(self.db_path))
         except OpsError:
@@ -187,6 +149,56 @@ class GatewayCollector:
             m = InfoMetricFamily("powergw_model", "theft model in use")
             m.add_metric([], {"version": model.version, "source": model.source})
             yield m
+
+
+def _node_metrics(health: Health, now: int) -> Iterator[Metric]:
+    """Frames, reboots, energy and silence per node."""
+    accepted = CounterMetricFamily("powergw_frames_accepted", "frames accepted per node", labels=["node"])
+    lost = CounterMetricFamily("powergw_frames_lost", "frames lost per node (gaps in seq)", labels=["node"])
+    rejected = CounterMetricFamily("powergw_frames_rejected", "frames rejected per node by reason", labels=["node", "reason"])
+    reboots = CounterMetricFamily("powergw_node_reboots", "node reboots seen (boot_id changes)", labels=["node"])
+    energy = CounterMetricFamily("powergw_node_energy_wh", "energy accounted per node, Wh (committed rollups)", labels=["node"])
+    silence = GaugeMetricFamily("powergw_node_last_frame_age_seconds", "seconds since the last frame per node", labels=["node"])
+    for n in health.nodes:
+        accepted.add_metric([n.node_id], n.frames_ok)
+        lost.add_metric([n.node_id], n.frames_lost)
+        for reason, count in sorted(n.rejected.items()):
+            rejected.add_metric([n.node_id, reason], count)
+        reboots.add_metric([n.node_id], n.reboots)
+        energy.add_metric([n.node_id], n.energy_total_mwh / 1000)
+        if n.last_seen_ms is not None:
+            silence.add_metric([n.node_id], max(0.0, (now - n.last_seen_ms) / 1000))
+    yield from (accepted, lost, rejected, reboots, energy, silence)
+
+
+def _sync_metrics(s: SyncHealth, rejected_changes_count: int | None) -> Iterator[Metric]:
+    """The cloud sync's outbox, refusals, failures and last times."""
+    yield GaugeMetricFamily("powergw_outbox_depth", "events waiting for the cloud", value=s.outbox_depth)
+    # Sync errors that are kept for good: outbox_dead and sync_inbox rows are never deleted,
+    # so their counts only grow. Transient failures are not stored as a count (see docs).
+    yield CounterMetricFamily(
+        "powergw_sync_events_refused", "events the cloud refused for good (moved to outbox_dead)", value=s.dead_letters
+    )
+    if rejected_changes_count is not None:
+        yield CounterMetricFamily(
+            "powergw_sync_changes_rejected",
+            "changes pulled from the cloud that the gateway rejected (sync_inbox status rejected)",
+            value=rejected_changes_count,
+        )
+    yield GaugeMetricFamily(
+        "powergw_sync_failed_attempts", "failed send attempts of events still in the outbox", value=s.failed_attempts
+    )
+    failing = bool(s.last_error_ms and (s.last_success_ms or 0) < s.last_error_ms)
+    yield GaugeMetricFamily("powergw_sync_failing", "1 if the latest sync round ended in an error", value=int(failing))
+    yield GaugeMetricFamily("powergw_sync_registered", "1 if the gateway is registered with a cloud", value=int(s.registered))
+    if s.last_success_ms:
+        yield GaugeMetricFamily(
+            "powergw_sync_last_success_timestamp_seconds", "time of the last successful sync", value=s.last_success_ms / 1000
+        )
+    if s.last_error_ms:
+        yield GaugeMetricFamily(
+            "powergw_sync_last_error_timestamp_seconds", "time of the latest sync error of any kind", value=s.last_error_ms / 1000
+        )
 
 
 def rejected_changes(conn: sqlite3.Connection) -> int | None:

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 import holidays
 import numpy as np
 
+from .counter_hash import splitmix64, uniform
+
 DAY_S = 86_400.0
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _US = dt.timedelta(microseconds=1)
@@ -169,15 +171,16 @@ class _Day:
     bed_s: float
 
 
-def _h(hours: float) -> float:
+def hours_s(hours: float) -> float:
+    """Hours after midnight as seconds."""
     return hours * 3_600.0
 
 
 def _calendar_day(seed_u: int, date: dt.date, holiday: str) -> _Day:
     off_day = date.weekday() >= 5 or bool(holiday)
     rng = np.random.default_rng([seed_u, date.toordinal(), 0xDA7])
-    wake = _h(7.0 if off_day else 6.0) + rng.normal(0, 1_200)
-    bed = _h(23.25 if off_day else 22.5) + rng.normal(0, 1_500)
+    wake = hours_s(7.0 if off_day else 6.0) + rng.normal(0, 1_200)
+    bed = hours_s(23.25 if off_day else 22.5) + rng.normal(0, 1_500)
     month = date.month - 1
     return _Day(date, month, SEASON_BY_MONTH[month], HEAT_BY_MONTH[month], off_day, holiday, wake, bed)
 
@@ -192,7 +195,7 @@ def _fridge(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tupl
 
 
 def _lights(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tuple]:
-    sunset = _h(SUNSET_H_BY_MONTH[d.month])
+    sunset = hours_s(SUNSET_H_BY_MONTH[d.month])
     n_on = min(p.n_lights, p.occupants + 1 + int(rng.integers(0, 2)))
     events = []
     for _ in range(n_on):
@@ -226,7 +229,7 @@ def _fans(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tuple]
             events.append((start, start + rng.uniform(3_600, 3 * 3_600), p.fan_w * rng.uniform(0.6, 1.0), 0.0, 1.0))
     # The evening fan in the living room, when it is warm enough.
     if rng.random() < d.heat + 0.1:
-        events.append((_h(18.5) + rng.uniform(0, 1_800), d.bed_s, p.fan_w, 0.0, 1.0))
+        events.append((hours_s(18.5) + rng.uniform(0, 1_800), d.bed_s, p.fan_w, 0.0, 1.0))
     return events
 
 
@@ -256,7 +259,7 @@ def _ac(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tuple]:
             events.append((start, end, p.ac_w * rng.uniform(0.9, 1.05), rng.uniform(900, 1_800), duty))
             events.append((start, end, 40.0, 0.0, 1.0))  # the indoor unit's fan
         if d.off_day and d.heat > 0.75 and rng.random() < 0.5:  # hot weekend afternoons
-            start = _h(13) + rng.uniform(0, 3_600)
+            start = hours_s(13) + rng.uniform(0, 3_600)
             end = start + rng.uniform(5_400, 3 * 3_600)
             events.append((start, end, p.ac_w, rng.uniform(900, 1_500), 0.75))
             events.append((start, end, 40.0, 0.0, 1.0))
@@ -270,7 +273,7 @@ def _pump(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tuple]
     minutes = rng.uniform(8, 15) + 3 * p.occupants
     events = [(start, start + 60 * minutes, p.pump_w, 0.0, 1.0)]
     if rng.random() < 0.4 + 0.05 * p.occupants:
-        start = _h(17) + rng.uniform(0, 3 * 3_600)
+        start = hours_s(17) + rng.uniform(0, 3 * 3_600)
         events.append((start, start + rng.uniform(600, 1_200), p.pump_w, 0.0, 1.0))
     return events
 
@@ -279,10 +282,10 @@ def _tv(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tuple]:
     events = []
     for i in range(p.n_tv):
         if rng.random() < (0.9 if i == 0 else 0.4):
-            start = _h(19) + rng.uniform(-1_800, 3_600)
+            start = hours_s(19) + rng.uniform(-1_800, 3_600)
             events.append((start, d.bed_s - rng.uniform(0, 2_400), p.tv_w, 0.0, 1.0))
         if (d.off_day or p.daytime_occupants > 0) and rng.random() < (0.7 if d.off_day else 0.35):
-            start = _h(11) + rng.uniform(0, 4 * 3_600)
+            start = hours_s(11) + rng.uniform(0, 4 * 3_600)
             events.append((start, start + rng.uniform(3_600, 3 * 3_600), p.tv_w, 0.0, 1.0))
     return events
 
@@ -293,10 +296,10 @@ def _kitchen(p: HouseholdProfile, d: _Day, rng: np.random.Generator) -> list[tup
         start = d.wake_s + rng.uniform(900, 7_200)
         events.append((start, start + rng.uniform(45, 240), p.mixer_w, 0.0, 1.0))
     if rng.random() < 0.5:
-        start = _h(19) + rng.uniform(0, 5_400)
+        start = hours_s(19) + rng.uniform(0, 5_400)
         events.append((start, start + rng.uniform(60, 180), p.mixer_w, 0.0, 1.0))
     if p.has_wet_grinder and rng.random() < (0.5 if d.off_day else 0.15):  # idli/dosa batter
-        start = _h(16) + rng.uniform(0, 3 * 3_600)
+        start = hours_s(16) + rng.uniform(0, 3 * 3_600)
         events.append((start, start + rng.uniform(1_800, 2_700), 200.0, 0.0, 1.0))
     return events
 
@@ -342,24 +345,6 @@ APPLIANCES: tuple[tuple[str, Callable[[HouseholdProfile, _Day, np.random.Generat
     ("chargers", _chargers),
 )
 
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    """A counter-based hash: uint64 -> well-mixed uint64, elementwise (wrapping arithmetic)."""
-    z = x + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
-
-
-def _uniform(key: np.ndarray) -> np.ndarray:
-    """uint64 keys -> floats in (0, 1)."""
-    return ((_splitmix64(key) >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9_007_199_254_740_992.0)
-
-
 class Household:
     """One household's load, reproducible from (profile, seed) at any instant."""
 
@@ -372,7 +357,7 @@ class Household:
         self.tz = ZoneInfo(tz)
         self._holidays: dict[int, holidays.HolidayBase] = {}
         self._days: dict[dt.date, np.ndarray] = {}
-        self._noise_key = np.uint64(_splitmix64(np.array([self._seed_u], dtype=np.uint64))[0])
+        self._noise_key = np.uint64(splitmix64(np.array([self._seed_u], dtype=np.uint64))[0])
 
     def holiday_name(self, date: dt.date) -> str:
         """The public holiday on this local date for the profile's state, or ""."""
@@ -443,19 +428,10 @@ class Household:
 
         # Measurement and appliance noise: 2 % of the load plus a few W, from a hash of the time.
         keys = t_us.astype(np.uint64) ^ self._noise_key
-        u1 = _uniform(keys)
-        u2 = _uniform(keys ^ np.uint64(0x5851F42D4C957F2D))
+        u1 = uniform(keys)
+        u2 = uniform(keys ^ np.uint64(0x5851F42D4C957F2D))
         gauss = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
         out += gauss * np.sqrt((0.02 * out) ** 2 + 9.0)
         np.maximum(out, 0.0, out=out)
         return out
 
-
-if __name__ == "__main__":
-    import sys
-
-    if sys.argv[1:2] != ["stats"]:
-        sys.exit("usage: python -m gateway.simulation.household stats [--help]")
-    from gateway.simulation.load_stats import main
-
-    sys.exit(main(sys.argv[2:]))

@@ -2,20 +2,21 @@
 
 Pure numpy on (days, 1440) arrays of minute power in W from local midnight (NaN where a recording
 has a gap), so simulated households and a recording are measured by the same code. `main` is the
-command line behind `python -m gateway.simulation.household stats`.
+command line `python -m gateway.simulation.load_stats`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .household import Household, LoadProfile, random_profile
-from .wide_household import random_wide_profile
+from .wide_draw import random_wide_profile
 
 MINUTES_PER_DAY = 1_440
 NIGHT_SLOTS = slice(12, 60)  # 5-minute slots from 01:00 to 05:00
@@ -189,7 +190,7 @@ def summary(label: str, per_house: Sequence[LoadFigures]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m gateway.simulation.household stats",
+        prog="python -m gateway.simulation.load_stats",
         description="Energy, floors and day-to-day variability of simulated households (and of a recording).",
     )
     parser.add_argument("--family", choices=sorted(FAMILIES), action="append",
@@ -223,3 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print("\n".join(block))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import PowerGwError
+from ..backoff import Backoff
 from ..energy import MAX_MWH_PER_MS
 from ..protocol import FLAG_RESTORED, Reading
 from .ble_settings import BleSection
-from .serial_source import Backoff
 
 log = logging.getLogger(__name__)
 

@@ -9,26 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from typing import Callable
 
 import serial
 
+from ..backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 Sink = Callable[[str, bytes], None]
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff policy: pure, so tests need no sleeping."""
-
-    initial_s: float = 0.5
-    factor: float = 2.0
-    max_s: float = 30.0
-
-    def delay(self, failures: int) -> float:
-        return min(self.max_s, self.initial_s * self.factor ** max(0, failures - 1))
 
 
 class SerialSource:

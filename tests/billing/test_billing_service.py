@@ -1,4 +1,4 @@
-"""BillingService: the dashboard's view of billing, JSON-ready, on a real store."""
+"""BillingJsonView: the dashboard's view of billing, JSON-ready, on a real store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from tests.support.billing_usage import START, fill, ms
 
 from gateway.app import open_store
-from gateway.billing import BillingService, PaymentError
+from gateway.billing import PaymentError
+from gateway.billing.service import BillingJsonView
 from gateway.config import parse_config
 
 
@@ -19,7 +20,7 @@ def service(tmp_path):
     fill(store, START, 20, 375)
     cfg = parse_config({"billing": {"meter_reading_date": START.isoformat(), "budget_inr": 150, "holiday_state": "",
                                     "upi_vpa": "tnpdcl@sbi", "upi_payee_name": "TNPDCL"}})
-    yield BillingService(store, cfg, now_ms=lambda: ms(dt.date(2025, 7, 25)))
+    yield BillingJsonView(store, cfg, now_ms=lambda: ms(dt.date(2025, 7, 25)))
     store.close()
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.billing import TariffError
-from gateway.billing.tariff import compute_bill, load_tariff_file, parse_tariff_text
+from gateway.billing.tariff import compute_bill
+from gateway.billing.tariff_file import load_tariff_file, parse_tariff_text
 from gateway.billing.tariff_book import TariffBook
 
 GOOD = """

@@ -10,7 +10,8 @@ import tty
 from gateway.config import Config
 from gateway.daemon import build_gateway
 from gateway.protocol import FrameDecoder, Reading
-from gateway.sources.serial_source import Backoff, SerialSource
+from gateway.backoff import Backoff
+from gateway.sources.serial_source import SerialSource
 
 from tests.support.ingest import NODE, reading_wire
 

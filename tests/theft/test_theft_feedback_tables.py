@@ -13,8 +13,9 @@ import pytest
 from edge_model import FEATURES_VERSION, store_job
 from edge_model.features import N_FEATURES
 from edge_model.feedback import household_examples
-from edge_model.feedback_store import FeedbackTables, read_npz
+from edge_model.feedback_store import FeedbackTables
 from edge_model.ignore_rules import SuppressionRule
+from edge_model.npz_file import read_npz
 from gateway.alerts import AlertStore, alerts_migrations
 from gateway.app import open_store
 from gateway.store import Store

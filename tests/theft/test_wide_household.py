@@ -12,7 +12,9 @@ import pytest
 
 from gateway.simulation.household import Household
 from gateway.simulation.load_stats import family_household, figures, night_floor_w, simulated_minutes
-from gateway.simulation.wide_household import AWAY, CLIMATES, SIZE_NAMES, _episode, _wide_day, random_wide_profile
+from gateway.simulation.wide_draw import random_wide_profile
+from gateway.simulation.wide_household import AWAY, _episode, _wide_day
+from gateway.simulation.wide_tables import CLIMATES, SIZE_NAMES
 
 UTC = dt.timezone.utc
 

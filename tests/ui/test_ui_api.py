@@ -854,7 +854,7 @@ def test_accounts_store_only_digests(app, ui_db, clock):
 def billing(admin):
     r = admin.get("/api/v1/balance")
     if r.status_code == 503:
-        pytest.skip("gateway.billing's BillingService is not in this build: " + error(r))
+        pytest.skip("gateway.billing's BillingJsonView is not in this build: " + error(r))
     return admin
 
 
