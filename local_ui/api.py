@@ -39,6 +39,7 @@ from gateway.ops.health import connect_readonly
 from gateway.store import StoreError
 
 from .auth import AuthError, Principal, same
+from .context import LOGIN_COOKIE, SESSION_COOKIE, UiContext
 from .periods import (
     PERIODS,
     RESOLUTIONS,
@@ -48,7 +49,6 @@ from .periods import (
     parse_date,
     period,
 )
-from .server import LOGIN_COOKIE, SESSION_COOKIE, UiContext
 from .services import (
     Alerts,
     Billing,
