@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Any
 
 from flask import jsonify
@@ -14,8 +13,6 @@ from ..context import UiContext
 from ..services import HouseholdSettings
 from .endpoint import ApiError, Endpoint, principal
 
-log = logging.getLogger(__name__)
-
 
 def settings_get(ctx: UiContext, args, body):
     """The keys the household may set (value in force, source, when a change applies), the config file, the
@@ -23,11 +20,7 @@ def settings_get(ctx: UiContext, args, body):
     sections: dict[str, Any] = {}
     if ctx.config is not None:
         for name in SECTIONS:
-            try:
-                section = ctx.config[name]
-            except (ImportError, AttributeError):
-                log.debug("settings: section [%s] belongs to a part not installed here", name)
-                continue
+            section = ctx.config[name]
             values = {}
             for f in dataclasses.fields(section):
                 v = getattr(section, f.name)

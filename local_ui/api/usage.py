@@ -44,12 +44,7 @@ def today_units(ctx: UiContext, now: int) -> tuple[float | None, str | None]:
 
     None where billing cannot count or price them; the overview's bill part then says why.
     """
-    try:
-        billing = billing_service(ctx)
-    except Unavailable:  # billing not installed: no [billing] metered_nodes, so every node is the household
-        cal = ctx.calendar
-        days = Household(ctx.store()).usage(cal.day_start_ms(cal.today(now)), now + 1, "day")
-        return round(sum(days.values()) / 1e6, 3), None
+    billing = billing_service(ctx)
     try:
         units = round(float(billing.today_kwh()), 3)
     except Unavailable:
