@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -22,8 +21,6 @@ from gateway.alerts import ACTIONS, KINDS, STATES, AlertError, alert_store
 from gateway.billing import BillingError, MeteredNodeError, PaymentError, TariffError, reconcile
 
 from . import UiError
-
-log = logging.getLogger(__name__)
 
 
 class Unavailable(UiError):
@@ -105,7 +102,8 @@ class Billing:
         self.section = config["billing"]
         self.service = BillingService(store, config, now_ms=now_ms)
 
-    def _call(self, fn: Callable, *args, **kwargs) -> Any:
+    def call(self, fn: Callable, *args, **kwargs) -> Any:
+        """`fn(*args, **kwargs)`, billing's refusals turned into Unavailable (503) or InputError (4xx)."""
         from gateway.store import StoreError
 
         try:
@@ -128,25 +126,18 @@ class Billing:
         if not callable(fn):
             return fn
 
-        def call(*args, **kwargs):
-            return self._call(fn, *args, **kwargs)
+        def guarded(*args, **kwargs):
+            return self.call(fn, *args, **kwargs)
 
-        return call
-
-    def today_kwh(self) -> Decimal:
-        """The household's units since local midnight: the metered nodes, counted as the cycle's units are."""
-        from gateway.billing.estimate import energy_mwh, kwh
-
-        now = self.now_ms()
-        midnight = self.store.calendar.day_start_ms(self.store.calendar.day(now))
-        return self._call(lambda: kwh(energy_mwh(self.store, midnight, now, self.section)))
+        return guarded
 
     def today_cost(self) -> Decimal:
         """What today's units add to this cycle's bill, in rupees (slab-aware: see estimate.today_cost)."""
         from gateway.billing.estimate import today_cost
         from gateway.billing.tariff_book import TariffBook
 
-        return self._call(lambda: today_cost(self.store, self.section, TariffBook.load(self.section.tariff_dir), self.now_ms()))
+        return self.call(lambda: today_cost(self.store, self.section, TariffBook.load(self.section.tariff_dir),
+                                            self.now_ms()))
 
     def cycle_dates(self) -> Callable:
         """local date -> (first day, day after the last) of its billing cycle, as billing counts them."""
@@ -164,27 +155,6 @@ class Billing:
     def upi_ready(self) -> None:
         if not (self.section.upi_vpa and self.section.upi_payee_name):
             raise Unavailable("UPI payments need [billing] upi_vpa and upi_payee_name in the config")
-
-
-def household_nodes(config) -> frozenset[str] | None:
-    """The node ids whose sum is the whole house: [billing] metered_nodes, the rule billing counts a
-    cycle's units by; None when that list is empty (every node). Other nodes are sub-circuits."""
-    return frozenset(config["billing"].metered_nodes) or None
-
-
-def household_nodes_checked(store, config) -> frozenset[str] | None:
-    """`household_nodes`, refused as billing refuses them: Unavailable (with billing's reason) when a
-    listed node has never reported, so no household total is made from part of the house."""
-    nodes = household_nodes(config)
-    if nodes is None:
-        return None
-    from gateway.billing.estimate import metered_nodes
-
-    try:
-        metered_nodes(store, config["billing"])
-    except MeteredNodeError as err:
-        raise Unavailable(f"billing cannot count the household's units: {err}") from err
-    return nodes
 
 
 # ---- theft model ----------------------------------------------------------------------------

@@ -9,20 +9,43 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 from flask import Response, jsonify
 
+from gateway.billing import MeteredNodeError
 from gateway.household import Household
 from gateway.node_identity import is_ble
 
 from ..context import UiContext
 from ..periods import PERIODS, RESOLUTIONS, PeriodError, date_range, month_key, period
-from ..services import Billing, Unavailable, household_nodes, household_nodes_checked
+from ..services import Billing, Unavailable
 from .billing import billing_service
 from .endpoint import ApiError, Endpoint, Param, rupees
 from .nodes import node_views
 
 # ---- the whole house: its live watts, today's units, each period's total ----------------------------
+
+
+def household_nodes(config) -> frozenset[str] | None:
+    """The node ids whose sum is the whole house: [billing] metered_nodes, the rule billing counts a
+    cycle's units by; None when that list is empty (every node). Other nodes are sub-circuits."""
+    return frozenset(config["billing"].metered_nodes) or None
+
+
+def household_nodes_checked(store, config) -> frozenset[str] | None:
+    """`household_nodes`, refused as billing refuses them: Unavailable (with billing's reason) when a
+    listed node has never reported, so no household total is made from part of the house."""
+    nodes = household_nodes(config)
+    if nodes is None:
+        return None
+    from gateway.billing.estimate import metered_nodes
+
+    try:
+        metered_nodes(store, config["billing"])
+    except MeteredNodeError as err:
+        raise Unavailable(f"billing cannot count the household's units: {err}") from err
+    return nodes
 
 
 def house_live(ctx: UiContext) -> tuple[list[dict], float | None, bool]:
@@ -39,6 +62,15 @@ def house_live(ctx: UiContext) -> tuple[list[dict], float | None, bool]:
     return nodes, round(sum(n["power_w"] for n in online), 1) if online else None, household is None
 
 
+def _today_kwh(billing: Billing) -> Decimal:
+    """The household's units since local midnight: the metered nodes, counted as the cycle's units are."""
+    from gateway.billing.estimate import energy_mwh, kwh
+
+    now = billing.now_ms()
+    midnight = billing.store.calendar.day_start_ms(billing.store.calendar.day(now))
+    return billing.call(lambda: kwh(energy_mwh(billing.store, midnight, now, billing.section)))
+
+
 def today_units(ctx: UiContext, now: int) -> tuple[float | None, str | None]:
     """The household's kWh since local midnight and what they add to the cycle's bill (rupees).
 
@@ -46,7 +78,7 @@ def today_units(ctx: UiContext, now: int) -> tuple[float | None, str | None]:
     """
     billing = billing_service(ctx)
     try:
-        units = round(float(billing.today_kwh()), 3)
+        units = round(float(_today_kwh(billing)), 3)
     except Unavailable:
         return None, None
     try:
