@@ -16,6 +16,7 @@ from flask import Response, jsonify
 from gateway.billing import MeteredNodeError
 from gateway.household import Household
 from gateway.node_identity import is_ble
+from gateway.store import StoreError
 
 from ..context import UiContext
 from ..periods import PERIODS, RESOLUTIONS, PeriodError, date_range, month_key, period
@@ -123,10 +124,8 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
     res = "day" if p.resolution == "month" else p.resolution
     try:
         rows = store.usage(start, end, res, node)
-    except Exception as err:  # StoreError: an unknown node
-        if type(err).__name__ == "StoreError":
-            raise ApiError(404, str(err)) from None
-        raise
+    except StoreError as err:  # an unknown node
+        raise ApiError(404, str(err)) from None
     names = {n["node_id"]: n.get("name") or n["node_id"] for n in store.nodes()}
     series: dict[str, dict] = {}
     month_starts: dict[str, int] = {}
