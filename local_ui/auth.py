@@ -15,7 +15,6 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 

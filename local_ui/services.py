@@ -1,17 +1,15 @@
-"""The dashboard's corner of the composition: the other parts of powergw it shows, looked up here only.
+"""The other parts of powergw the dashboard shows, bound here through their public APIs only.
 
-Alerts (gateway.alerts), billing (gateway.billing) and the theft model's registry are separate
-parts that land on their own schedule. Each is bound here through its public API; a part that is
-not installed answers `Unavailable` (HTTP 503 with a message), never made-up numbers.
+Alerts (gateway.alerts), billing (gateway.billing), household settings and the theft model's
+registry each get an adapter that turns the part's refusals into `InputError` (a 4xx with the
+part's message) or `Unavailable` (HTTP 503: a part that cannot answer until its configuration or
+data is fixed), never made-up numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 import json
-import logging
 import os
 import sqlite3
 from collections.abc import Callable
@@ -19,13 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import UiError
+from gateway.alerts import ACTIONS, KINDS, STATES, AlertError, alert_store
+from gateway.billing import BillingError, MeteredNodeError, PaymentError, TariffError, reconcile
 
-log = logging.getLogger(__name__)
+from . import UiError
 
 
 class Unavailable(UiError):
-    """A part of powergw the dashboard would show is not installed or not configured."""
+    """A part of powergw the dashboard would show cannot answer: not configured, or its data unreadable."""
 
     status = 503
 
@@ -38,15 +37,6 @@ class InputError(UiError):
         self.status = status
 
 
-def _optional(module: str) -> Any | None:
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        if err.name and module.startswith(err.name):
-            return None
-        raise
-
-
 # ---- alerts ---------------------------------------------------------------------------------
 
 
@@ -54,31 +44,26 @@ class Alerts:
     """gateway.alerts.AlertStore on the request's store, with the listeners the config asks for."""
 
     def __init__(self, store, config, now_ms: Callable[[], int]):
-        mod = _optional("gateway.alerts")
-        if mod is None:
-            raise Unavailable("alerts are not installed in this build")
-        self.mod = mod
         # With the configured listeners (e-mail, cloud outbox), as the CLI and the jobs use it.
-        factory = getattr(mod, "alert_store", None)
-        self.alerts = factory(store, config) if factory is not None else mod.AlertStore(store)
+        self.alerts = alert_store(store, config)
         self.now_ms = now_ms
 
     @property
     def states(self) -> tuple[str, ...]:
-        return tuple(self.mod.STATES)
+        return tuple(STATES)
 
     @property
     def kinds(self) -> dict[str, str]:
-        return {name: k.title for name, k in self.mod.KINDS.items()}
+        return {name: k.title for name, k in KINDS.items()}
 
     @property
     def actions(self) -> dict[str, tuple[tuple[str, ...], str]]:
-        return dict(self.mod.ACTIONS)
+        return dict(ACTIONS)
 
     def list(self, **filters) -> list[dict]:
         try:
             return self.alerts.list(**filters)
-        except self.mod.AlertError as err:
+        except AlertError as err:
             raise InputError(str(err)) from err
 
     def counts(self) -> dict[str, int]:
@@ -87,14 +72,14 @@ class Alerts:
     def get(self, alert_id: int) -> dict:
         try:
             return self.alerts.get(alert_id)
-        except self.mod.AlertError as err:
+        except AlertError as err:
             raise InputError(str(err), 404) from err
 
     def act(self, alert_id: int, action: str, by: str, comment: str) -> dict:
         self.get(alert_id)
         try:
             return self.alerts.act(alert_id, action, by, comment, now_ms=self.now_ms())
-        except self.mod.AlertError as err:
+        except AlertError as err:
             raise InputError(str(err), 409) from err
 
 
@@ -110,32 +95,27 @@ class Billing:
     """
 
     def __init__(self, store, config, now_ms: Callable[[], int]):
-        mod = _optional("gateway.billing")
-        api = None
-        if mod is not None:
-            service = _optional("gateway.billing.service")
-            api = getattr(service, "BillingJsonView", None) if service is not None else None
-        if api is None:
-            raise Unavailable("billing is not installed in this build yet")
-        self.mod = mod
+        from gateway.billing.service import BillingJsonView
+
         self.store = store
         self.now_ms = now_ms
         self.section = config["billing"]
-        self.service = api(store, config, now_ms=now_ms)
+        self.service = BillingJsonView(store, config, now_ms=now_ms)
 
-    def _call(self, fn: Callable, *args, **kwargs) -> Any:
+    def call(self, fn: Callable, *args, **kwargs) -> Any:
+        """`fn(*args, **kwargs)`, billing's refusals turned into Unavailable (503) or InputError (4xx)."""
         from gateway.store import StoreError
 
         try:
             return fn(*args, **kwargs)
-        except self.mod.TariffError as err:
+        except TariffError as err:
             raise Unavailable(f"billing cannot load its tariff: {err}") from err
-        except self.mod.MeteredNodeError as err:
+        except MeteredNodeError as err:
             # A node named in [billing] metered_nodes that has never reported: no request can fix that.
             raise Unavailable(f"billing cannot count the household's units: {err}") from err
-        except self.mod.PaymentError as err:
+        except PaymentError as err:
             raise InputError(str(err), 400) from err
-        except self.mod.BillingError as err:
+        except BillingError as err:
             text = str(err)
             raise InputError(text, 404 if text.startswith("no ") else 409) from err
         except StoreError as err:
@@ -146,25 +126,18 @@ class Billing:
         if not callable(fn):
             return fn
 
-        def call(*args, **kwargs):
-            return self._call(fn, *args, **kwargs)
+        def guarded(*args, **kwargs):
+            return self.call(fn, *args, **kwargs)
 
-        return call
-
-    def today_kwh(self) -> Decimal:
-        """The household's units since local midnight: the metered nodes, counted as the cycle's units are."""
-        from gateway.billing.estimate import energy_mwh, kwh
-
-        now = self.now_ms()
-        midnight = self.store.calendar.day_start_ms(self.store.calendar.day(now))
-        return self._call(lambda: kwh(energy_mwh(self.store, midnight, now, self.section)))
+        return guarded
 
     def today_cost(self) -> Decimal:
         """What today's units add to this cycle's bill, in rupees (slab-aware: see estimate.today_cost)."""
         from gateway.billing.estimate import today_cost
         from gateway.billing.tariff_book import TariffBook
 
-        return self._call(lambda: today_cost(self.store, self.section, TariffBook.load(self.section.tariff_dir), self.now_ms()))
+        return self.call(lambda: today_cost(self.store, self.section, TariffBook.load(self.section.tariff_dir),
+                                            self.now_ms()))
 
     def cycle_dates(self) -> Callable:
         """local date -> (first day, day after the last) of its billing cycle, as billing counts them."""
@@ -184,30 +157,6 @@ class Billing:
             raise Unavailable("UPI payments need [billing] upi_vpa and upi_payee_name in the config")
 
 
-def household_nodes(config) -> frozenset[str] | None:
-    """The node ids whose sum is the whole house: [billing] metered_nodes, the rule billing counts a
-    cycle's units by; None when that list is empty (every node). Other nodes are sub-circuits."""
-    if _optional("gateway.billing") is None:
-        return None
-    return frozenset(config["billing"].metered_nodes) or None
-
-
-def household_nodes_checked(store, config) -> frozenset[str] | None:
-    """`household_nodes`, refused as billing refuses them: Unavailable (with billing's reason) when a
-    listed node has never reported, so no household total is made from part of the house."""
-    nodes = household_nodes(config)
-    if nodes is None:
-        return None
-    from gateway.billing import MeteredNodeError
-    from gateway.billing.estimate import metered_nodes
-
-    try:
-        metered_nodes(store, config["billing"])
-    except MeteredNodeError as err:
-        raise Unavailable(f"billing cannot count the household's units: {err}") from err
-    return nodes
-
-
 # ---- theft model ----------------------------------------------------------------------------
 
 
@@ -223,9 +172,6 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
     Reads the registry's files (state.json, metadata.json) rather than importing the scorer, so
     the dashboard never loads onnxruntime.
     """
-    spec = importlib.util.find_spec("edge_model")
-    if spec is None or not spec.submodule_search_locations:
-        raise Unavailable("theft detection is not installed in this build")
     root = registry_root or model_registry_root()
     from edge_model.registry import ModelRegistry  # no numpy or onnxruntime: it reads state.json as the daemon does
 
@@ -233,9 +179,10 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
         current = ModelRegistry(root).current()  # None while state.json is missing or damaged (the shipped model scores)
     except OSError:
         current = None
+    import edge_model
     from edge_model import FEATURES_VERSION, MIN_HISTORY_DAYS
 
-    shipped = Path(next(iter(spec.submodule_search_locations))) / "models" / "shipped"
+    shipped = Path(edge_model.__file__).parent / "models" / "shipped"
     # The model that scores, as the daemon picks it (ModelRegistry.current_dir / load_current): the
     # current version, or the shipped model while it is of other features or its metadata is unreadable.
     meta, problem = None, None
@@ -314,7 +261,7 @@ def _alert_states(store, ids: list[int]) -> dict[int, str]:
         return {}
     try:
         return dict(store.conn.execute(f"SELECT id, state FROM alerts WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall())
-    except sqlite3.OperationalError:  # a build without alerts
+    except sqlite3.OperationalError:  # a database without the alerts table (not migrated by this version)
         return {}
 
 
@@ -346,13 +293,6 @@ class MeterReadings:
     """The utility meter's readings (or a real bill's units) against the sensors, as `powergw meter` records them."""
 
     def __init__(self, store, config, now_ms: Callable[[], int]):
-        mod = _optional("gateway.billing")
-        if mod is None:
-            raise Unavailable("billing is not installed in this build yet")
-        from gateway.alerts import alert_store
-        from gateway.billing import reconcile
-
-        self.mod, self.reconcile = mod, reconcile
         self.store, self.config, self.now_ms = store, config, now_ms
         self.alerts = alert_store(store, config)
 
@@ -362,45 +302,45 @@ class MeterReadings:
         section = self.config["billing"]
         try:
             if reading is not None:
-                row, _ = self.reconcile.record_meter_reading(self.store, section, self.alerts, reading, at_ms=now,
-                                                             now_ms=now, note=note)
+                row, _ = reconcile.record_meter_reading(self.store, section, self.alerts, reading, at_ms=now,
+                                                        now_ms=now, note=note)
             else:
                 from gateway.billing.cycle import billed_period
 
                 today = dt.date.fromisoformat(self.store.calendar.day(now))
                 first, end_day = billed_period(date_from, date_to, today)
                 start, end = self.store.calendar.day_start_ms(first), self.store.calendar.day_start_ms(end_day)
-                row, _ = self.reconcile.record_billed_units(self.store, section, self.alerts, billed_units,
-                                                            start_ms=start, end_ms=end, now_ms=now, note=note)
-        except self.mod.MeteredNodeError as err:
+                row, _ = reconcile.record_billed_units(self.store, section, self.alerts, billed_units,
+                                                       start_ms=start, end_ms=end, now_ms=now, note=note)
+        except MeteredNodeError as err:
             raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
-        except self.mod.BillingError as err:
+        except BillingError as err:
             raise InputError(str(err)) from err
         return next(r for r in self.list(limit=1000) if r["id"] == row["id"])
 
     def correct(self, reading_id: int, value: Any, *, by: str, note: str = "") -> dict:
         """Correct a reading's kWh (a typo), compared again; an audit line keeps the old value."""
         try:
-            self.reconcile.correct_reading(self.store, self.config["billing"], self.alerts, reading_id, value, by=by,
-                                           now_ms=self.now_ms(), note=note)
-        except self.mod.MeteredNodeError as err:
+            reconcile.correct_reading(self.store, self.config["billing"], self.alerts, reading_id, value, by=by,
+                                      now_ms=self.now_ms(), note=note)
+        except MeteredNodeError as err:
             raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
-        except self.mod.BillingError as err:
+        except BillingError as err:
             raise InputError(str(err), 404 if str(err).startswith("no meter reading") else 400) from err
         return next(r for r in self.list(limit=1000) if r["id"] == reading_id)
 
     def delete(self, reading_id: int, *, by: str, note: str = "") -> dict:
         """Delete a reading; the next one is compared again; an audit line keeps what it was."""
         try:
-            return self.reconcile.delete_reading(self.store, self.config["billing"], self.alerts, reading_id, by=by,
-                                                 now_ms=self.now_ms(), note=note)
-        except self.mod.MeteredNodeError as err:
+            return reconcile.delete_reading(self.store, self.config["billing"], self.alerts, reading_id, by=by,
+                                            now_ms=self.now_ms(), note=note)
+        except MeteredNodeError as err:
             raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
-        except self.mod.BillingError as err:
+        except BillingError as err:
             raise InputError(str(err), 404 if str(err).startswith("no meter reading") else 400) from err
 
     def audit(self, limit: int = 50) -> list[dict]:
-        return self.reconcile.audit_lines(self.store, limit)
+        return reconcile.audit_lines(self.store, limit)
 
     def list(self, limit: int = 100) -> list[dict]:
         """Newest first, each with its gap, whether it was flagged and the meter_mismatch alert it raised."""
@@ -417,7 +357,7 @@ class MeterReadings:
         for (rid, kind, ts, value, start, meter, sensor, gap, flagged, entered, note, alert_id, alert_state) in rows:
             message = None
             if gap is not None:
-                comparison = self.reconcile.Comparison(Decimal(meter), Decimal(sensor), Decimal(gap), bool(flagged), threshold)
+                comparison = reconcile.Comparison(Decimal(meter), Decimal(sensor), Decimal(gap), bool(flagged), threshold)
                 end_day = cal.day(ts - 1) if kind == "billed_units" else cal.day(ts)
                 message = comparison.message(f"from {cal.day(start)} to {end_day}")
             out.append({

@@ -15,7 +15,6 @@ import re
 import time
 from pathlib import Path
 
-import pytest
 from tests.support.browser import MARKS, household_date, log_in, open_page, shot
 from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, MAINS
 
@@ -146,19 +145,7 @@ def test_ignore_and_raise_alerts(browser, site):
     page.context.close()
 
 
-def _billing_ready(site) -> bool:
-    from local_ui.services import Billing, Unavailable
-
-    try:
-        Billing(open_store(site["db"]), site["app"].extensions["powergw"].config, site["clock"])
-        return True
-    except Unavailable:
-        return False
-
-
 def test_budget_and_partial_payment(browser, site):
-    if not _billing_ready(site):
-        pytest.skip("gateway.billing does not offer the dashboard's billing API in this build yet")
     page = open_page(browser, site)
     log_in(page, site)
     page.click("[data-nav=bill]")

@@ -1,0 +1,113 @@
+"""The nodes and their health, and the live readings (once, or as server-sent events)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Response, jsonify, request, stream_with_context
+
+from gateway.ingest import with_live_health
+from gateway.node_identity import same_node_map
+
+from ..context import UiContext
+from .endpoint import ApiError, Endpoint, Param, principal
+
+
+def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node_as: str | None = None) -> dict:
+    """One node as the API shows it: the store's row, with live.json's newer values where it has them."""
+    seen = max(node.get("last_seen_ms") or 0, (live or {}).get("ts_ms") or 0) or None
+    ok, lost = node.get("frames_ok") or 0, node.get("frames_lost") or 0
+    stored_w = (node.get("last_power_dw") or 0) / 10 if node.get("last_power_dw") is not None else None
+    return {
+        "node_id": node["node_id"],
+        "name": node.get("name") or (live or {}).get("name") or node["node_id"],
+        "transport": node.get("transport"),
+        "same_node_as": same_node_as,  # a BLE node's serial twin (one ESP32 on both), and back
+        "online": seen is not None and now - seen <= ctx.offline_ms,
+        "last_seen_ms": seen,
+        "first_seen_ms": node.get("first_seen_ms"),
+        "power_w": (live or {}).get("power_w", stored_w),
+        "irms_a": (live or {}).get("irms_a"),
+        "vrms_v": (live or {}).get("vrms_v"),
+        "flags": (live or {}).get("flags", node.get("last_flags")),
+        "fw": node.get("fw"),
+        "sensor_amps": node.get("sensor_amps"),
+        "mv_per_a": node["mv_per_a_x10"] / 10 if node.get("mv_per_a_x10") is not None else None,
+        "sample_rate_hz": node.get("sample_rate_hz"),
+        "mains_hz": node.get("mains_hz"),
+        "calibrated": node.get("mv_per_a_x10") is not None,
+        "frames_ok": ok,
+        "frames_lost": lost,
+        "loss_pct": round(100 * lost / (ok + lost), 3) if ok + lost else 0.0,
+        "reboots": node.get("reboots") or 0,
+        "rejected": node.get("rejected") or {},
+        "energy_total_kwh": round((node.get("energy_total_mwh") or 0) / 1e6, 3),
+    }
+
+
+def node_views(ctx: UiContext) -> list[dict]:
+    """Every node the store knows, each with its serial or BLE twin named."""
+    live = ctx.live.snapshot()["nodes"]
+    now = ctx.now_ms()
+    # The store has each node's counters from the daemon's last rollup (every 5 minutes); live.json has them now.
+    rows = with_live_health(ctx.store().nodes(), {"nodes": live})
+    same = same_node_map((n["node_id"], n["transport"]) for n in rows)
+    return [node_view(ctx, n, live.get(n["node_id"]), now, same.get(n["node_id"])) for n in rows]
+
+
+def nodes_list(ctx, args, body):
+    return jsonify(nodes=node_views(ctx), offline_after_s=ctx.offline_ms // 1000)
+
+
+def live_snapshot(ctx, args, body):
+    return jsonify(ctx.live.snapshot())
+
+
+def live_stream(ctx: UiContext, args, body):
+    p = principal()
+    owner = p.session_id or f"token:{p.token_id}"
+    refused = ctx.open_stream(owner)
+    if refused:
+        raise ApiError(503, refused, {"Retry-After": "5"})
+    lifetime = args["seconds"] or ctx.stream_seconds
+    live = ctx.live
+    # waitress reads on while the stream runs (channel_request_lookahead), so it sees the tab
+    # close: the slot is free within a tick, not at the next value or keep-alive written.
+    gone = request.environ.get("waitress.client_disconnected", lambda: False)
+
+    def events():
+        try:
+            started = time.monotonic()
+            last_stamp, last_sent = None, 0.0
+            yield "retry: 2000\n\n"
+            while time.monotonic() - started < lifetime and not ctx.closing.is_set() and not gone():
+                stamp = live.stamp()
+                if stamp != last_stamp:
+                    last_stamp = stamp
+                    last_sent = time.monotonic()
+                    yield "event: live\ndata: " + json.dumps(live.snapshot(), separators=(",", ":")) + "\n\n"
+                elif time.monotonic() - last_sent > 15:
+                    last_sent = time.monotonic()
+                    yield ": keep-alive\n\n"
+                ctx.closing.wait(0.2)
+            yield "event: bye\ndata: {}\n\n"
+        finally:
+            ctx.close_stream(owner)
+
+    resp = Response(stream_with_context(events()), mimetype="text/event-stream")
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Accel-Buffering"] = "no"
+    return resp
+
+
+ROWS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, "
+             "calibration", "data"),
+    Endpoint("GET", "/live", live_stream, "Live readings as server-sent events (`event: live`), a new value within "
+             "about a second", "data",
+             params=(Param("seconds", "integer", "close the stream after this many seconds (default 300; EventSource "
+                           "reconnects)", minimum=1, maximum=3600),),
+             produces=("text/event-stream",), errors=(503,)),
+    Endpoint("GET", "/live/snapshot", live_snapshot, "The latest live readings, once", "data"),
+)

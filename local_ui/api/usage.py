@@ -1,0 +1,248 @@
+"""Energy per node per bucket for a period, as JSON or CSV, and the whole house's total.
+
+Everything the dashboard's Python side does to count the house ([billing] metered_nodes, an
+ESP32 heard on serial and BLE counted once) is in this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from flask import Response, jsonify
+
+from gateway.billing import MeteredNodeError
+from gateway.household import Household
+from gateway.node_identity import is_ble
+from gateway.store import StoreError
+
+from ..context import UiContext
+from ..periods import PERIODS, RESOLUTIONS, PeriodError, date_range, month_key, period
+from ..services import Billing, Unavailable
+from .billing import billing_service
+from .endpoint import ApiError, Endpoint, Param, rupees
+from .nodes import node_views
+
+# ---- the whole house: its live watts, today's units, each period's total ----------------------------
+
+
+def household_nodes(config) -> frozenset[str] | None:
+    """The node ids whose sum is the whole house: [billing] metered_nodes, the rule billing counts a
+    cycle's units by; None when that list is empty (every node). Other nodes are sub-circuits."""
+    return frozenset(config["billing"].metered_nodes) or None
+
+
+def household_nodes_checked(store, config) -> frozenset[str] | None:
+    """`household_nodes`, refused as billing refuses them: Unavailable (with billing's reason) when a
+    listed node has never reported, so no household total is made from part of the house."""
+    nodes = household_nodes(config)
+    if nodes is None:
+        return None
+    from gateway.billing.estimate import metered_nodes
+
+    try:
+        metered_nodes(store, config["billing"])
+    except MeteredNodeError as err:
+        raise Unavailable(f"billing cannot count the household's units: {err}") from err
+    return nodes
+
+
+def house_live(ctx: UiContext) -> tuple[list[dict], float | None, bool]:
+    """Every node marked `metered` (part of the whole house), the house's live watts (None while no
+    metered node is online), and whether every node is the house (a serial+BLE twin then counts once)."""
+    household = household_nodes(ctx.effective_config())
+    # Every node is listed; only the whole-house ones ([billing] metered_nodes) make the totals.
+    nodes = [n | {"metered": household is None or n["node_id"] in household} for n in node_views(ctx)]
+    online = [n for n in nodes if n["metered"] and n["online"] and n["power_w"] is not None]
+    if household is None:
+        # Every node is the house: an ESP32 on both serial and BLE counts once, by serial while that is online.
+        on = {n["node_id"] for n in online}
+        online = [n for n in online if not (is_ble(n["transport"]) and n["same_node_as"] in on)]
+    return nodes, round(sum(n["power_w"] for n in online), 1) if online else None, household is None
+
+
+def _today_kwh(billing: Billing) -> Decimal:
+    """The household's units since local midnight: the metered nodes, counted as the cycle's units are."""
+    from gateway.billing.estimate import energy_mwh, kwh
+
+    now = billing.now_ms()
+    midnight = billing.store.calendar.day_start_ms(billing.store.calendar.day(now))
+    return billing.call(lambda: kwh(energy_mwh(billing.store, midnight, now, billing.section)))
+
+
+def today_units(ctx: UiContext, now: int) -> tuple[float | None, str | None]:
+    """The household's kWh since local midnight and what they add to the cycle's bill (rupees).
+
+    None where billing cannot count or price them; the overview's bill part then says why.
+    """
+    billing = billing_service(ctx)
+    try:
+        units = round(float(_today_kwh(billing)), 3)
+    except Unavailable:
+        return None, None
+    try:
+        return units, rupees(billing.today_cost())
+    except Unavailable:
+        return units, None
+
+
+# ---- usage: every node's series and the house's total, per period ------------------------------
+
+
+def _usage_period(ctx: UiContext, args: dict):
+    """The period the query asks for: a named period around a date, or a custom start..end."""
+    tz_today = dt.date.fromisoformat(ctx.calendar.today(ctx.now_ms()))
+    try:
+        if args["start"] or args["end"]:
+            if args["period"]:
+                raise ApiError(400, "give either period (with date) or start and end, not both")
+            if not (args["start"] and args["end"]):
+                raise ApiError(400, "a custom range needs both start and end (YYYY-MM-DD)")
+            return date_range(args["start"], args["end"], args["resolution"] or "day")
+        kind = args["period"] or "day"
+        cycles = Billing(ctx.store(), ctx.effective_config(), ctx.now_ms).cycle_dates() if kind == "cycle" else None
+        return period(kind, args["date"] or tz_today, args["resolution"], cycles=cycles)
+    except PeriodError as err:
+        raise ApiError(400, str(err)) from None
+
+
+def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] | None,
+                 no_total: str | None) -> dict:
+    """Every node's energy per bucket, and the household's total by billing's rule.
+
+    The total (`total_kwh`, `total_points`) counts the nodes in `household` ([billing]
+    metered_nodes; None = every node), or the one node asked for; `no_total` says why there is
+    none (a metered node that never reported).
+    """
+    cal = ctx.calendar
+    store = ctx.store()
+    start, end = cal.day_start_ms(p.first), cal.day_start_ms(p.end)
+    if p.first <= dt.date.fromisoformat(cal.today(ctx.now_ms())):
+        end = min(end, max(start, ctx.now_ms() + 1))
+    res = "day" if p.resolution == "month" else p.resolution
+    try:
+        rows = store.usage(start, end, res, node)
+    except StoreError as err:  # an unknown node
+        raise ApiError(404, str(err)) from None
+    names = {n["node_id"]: n.get("name") or n["node_id"] for n in store.nodes()}
+    series: dict[str, dict] = {}
+    month_starts: dict[str, int] = {}
+
+    def bucket(b: int) -> int:
+        if p.resolution != "month":
+            return b
+        month = month_key(cal.day(b))
+        return month_starts.get(month) or month_starts.setdefault(month, cal.day_start_ms(month + "-01"))
+
+    for r in rows:
+        s = series.setdefault(r["node_id"], {"node_id": r["node_id"], "name": names.get(r["node_id"]), "points": {}})
+        b = bucket(r["start_ms"])
+        s["points"][b] = s["points"].get(b, 0) + r["energy_mwh"]
+
+    def metered(node_id: str) -> bool:
+        return household is None or node_id in household
+
+    def counted(node_id: str) -> bool:
+        return node is not None or metered(node_id)
+
+    if node is not None:
+        no_total = None  # one node's own total needs no household rule
+    total_mwh: dict[int, int] = {}
+    house = Household(store) if node is None and household is None else None
+    if house is not None and house.twins:
+        # An ESP32 on both serial and BLE is two series but one node in the total (billing's rule).
+        for b, mwh in house.usage(start, end, res).items():
+            total_mwh[bucket(b)] = total_mwh.get(bucket(b), 0) + mwh
+    else:
+        for s in series.values():
+            if counted(s["node_id"]):
+                for b, mwh in s["points"].items():
+                    total_mwh[b] = total_mwh.get(b, 0) + mwh
+    out = []
+    for s in sorted(series.values(), key=lambda s: s["name"] or ""):
+        pts = sorted(s["points"].items())
+        out.append({"node_id": s["node_id"], "name": s["name"], "metered": metered(s["node_id"]),
+                    "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts]})
+    return {
+        "buckets": _buckets(ctx, p),
+        "period": p.kind,
+        "first_day": p.first.isoformat(),
+        "last_day": (p.end - dt.timedelta(days=1)).isoformat(),
+        "start_ms": cal.day_start_ms(p.first),
+        "end_ms": cal.day_start_ms(p.end),
+        "resolution": p.resolution,
+        "total_kwh": None if no_total else round(sum(total_mwh.values()) / 1e6, 6),
+        "total_points": None if no_total else [[b, round(mwh / 1e6, 6)] for b, mwh in sorted(total_mwh.items())],
+        "total_unavailable": no_total,
+        "excluded_from_total": [s["node_id"] for s in out if not counted(s["node_id"])],
+        "series": out,
+    }
+
+
+def _buckets(ctx: UiContext, p) -> list[int]:
+    """Every bucket start of the period, so charts span it whole and periods line up by position."""
+    cal = ctx.calendar
+    days = [p.first + dt.timedelta(days=i) for i in range(p.days)]
+    if p.resolution == "day":
+        return [cal.day_start_ms(d) for d in days]
+    if p.resolution == "month":
+        return [cal.day_start_ms(d) for d in days if d.day == 1]
+    width = 60_000 if p.resolution == "minute" else 3_600_000
+    start, end = cal.day_start_ms(p.first), cal.day_start_ms(p.end)
+    return list(range(start, end, width))
+
+
+def usage(ctx: UiContext, args, body):
+    """GET /usage: every node's series and the house's total for a period (and the one before), JSON or CSV."""
+    p = _usage_period(ctx, args)
+    today = ctx.calendar.today(ctx.now_ms())
+
+    def compute() -> dict:
+        # The household's total follows the bill: [billing] metered_nodes, refused as billing refuses it.
+        try:
+            household, no_total = household_nodes_checked(ctx.store(), ctx.effective_config()), None
+        except Unavailable as err:
+            household, no_total = frozenset(ctx.effective_config()["billing"].metered_nodes), str(err)
+        data = usage_series(ctx, p, args["node"], household, no_total)
+        if args["compare"]:
+            data["previous"] = usage_series(ctx, p.previous(), args["node"], household, no_total)
+        return data
+
+    data = ctx.memo(("usage", p, args["node"], bool(args["compare"]), today), compute)
+    if args["format"] == "csv":
+        return _usage_csv(ctx, data)
+    return jsonify(data)
+
+
+def _usage_csv(ctx: UiContext, data: dict) -> Response:
+    """The series as CSV rows (local time, UTC ms, node, kWh), a download."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["start_local", "start_utc_ms", "node_id", "node_name", "energy_kwh"])
+    for s in data["series"]:
+        for b, kwh in s["points"]:
+            w.writerow([ctx.calendar.isoformat(b), b, s["node_id"], s["name"], f"{kwh:.6f}"])
+    name = f"powergw-usage-{data['first_day']}-to-{data['last_day']}-{data['resolution']}.csv"
+    return Response(buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+_USAGE_PARAMS = (
+    Param("period", doc="day, week (Mon-Sun), month, billing cycle or year containing `date`", enum=PERIODS),
+    Param("date", "date", "a local date inside the period (default today)"),
+    Param("start", "date", "first local day of a custom range"),
+    Param("end", "date", "last local day of a custom range (included)"),
+    Param("resolution", doc="bucket size (default: hour for day/week, day for month/cycle, month for year)",
+          enum=RESOLUTIONS),
+    Param("node", doc="one node's id (default: every node)"),
+    Param("compare", "boolean", "also return the previous period as `previous`"),
+    Param("format", doc="json (default) or csv", enum=("json", "csv")),
+)
+
+ROWS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/usage", usage, "Energy (kWh) per node per bucket for a period or a custom range, and the "
+             "household's total ([billing] metered_nodes); CSV with format=csv", "data",
+             params=_USAGE_PARAMS, produces=("application/json", "text/csv"), errors=(404, 503)),
+)
