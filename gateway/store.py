@@ -32,7 +32,9 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from . import PowerGwError
+from . import house
 from .energy import NodeAccount, split_by_time
+from .house import HouseRollup, house_buckets
 from .localtime import LocalCalendar
 
 core = Migrations("powergw.core")
@@ -118,6 +120,11 @@ def m001_core_tables(db: sqlite_utils.Database) -> None:
     )
 
 
+@core()
+def m002_house(db: sqlite_utils.Database) -> None:
+    house.migrate(db)
+
+
 class StoreError(PowerGwError):
     """The database cannot be opened or written (read-only, full disk, corrupt)."""
 
@@ -133,8 +140,9 @@ class UnknownNodesError(StoreError):
 RESOLUTIONS = ("minute", "hour", "day")
 
 _ROLLUP_UPSERT = {
-    "minute": "INSERT INTO usage_minute (node_key, start_ms, energy_mwh) VALUES (?, ?, ?) "
-    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
+    "minute": "INSERT INTO usage_minute (node_key, start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
+    "covered_ms = covered_ms + excluded.covered_ms",
     "hour": "INSERT INTO usage_hour (node_key, start_ms, energy_mwh) VALUES (?, ?, ?) "
     "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
     "day": "INSERT INTO usage_day (node_key, day, energy_mwh) VALUES (?, ?, ?) "
@@ -174,17 +182,37 @@ class Batch:
 
     readings: list[tuple] = field(default_factory=list)
     minutes: dict[tuple[int, int], int] = field(default_factory=dict)
+    covered: dict[tuple[int, int], int] = field(default_factory=dict)  # ms of each (node, minute) accounted for
     events: list[tuple] = field(default_factory=list)
     raw_dropped: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.readings or self.minutes or self.events)
+        return bool(self.readings or self.minutes or self.covered or self.events)
 
-    def add_energy(self, node_key: int, start_ms: int, end_ms: int, energy_mwh: int) -> None:
-        minutes = self.minutes
+    def add_energy(self, node_key: int, start_ms: int, end_ms: int, energy_mwh: int, sign: int = 1) -> None:
+        """An interval's energy per minute and the time it covers in each (`sign` -1 takes it back out)."""
+        minutes, covered = self.minutes, self.covered
         for bucket, mwh in split_by_time(start_ms, end_ms, energy_mwh):
             key = (node_key, bucket)
-            minutes[key] = minutes.get(key, 0) + mwh
+            minutes[key] = minutes.get(key, 0) + sign * mwh
+        for bucket, ms in split_coverage(start_ms, end_ms):
+            key = (node_key, bucket)
+            covered[key] = covered.get(key, 0) + sign * ms
+
+    def cells(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """{(node key, minute): (mWh, covered ms)} of the batch."""
+        return {k: (self.minutes.get(k, 0), self.covered.get(k, 0)) for k in self.minutes.keys() | self.covered.keys()}
+
+
+def split_coverage(start_ms: int, end_ms: int, bucket_ms: int = 60_000) -> list[tuple[int, int]]:
+    """(bucket start ms, ms of [start_ms, end_ms) inside it) for each UTC bucket the interval touches."""
+    out, b = [], start_ms - start_ms % bucket_ms
+    while b < end_ms:
+        part = min(b + bucket_ms, end_ms) - max(b, start_ms)
+        if part > 0:
+            out.append((b, part))
+        b += bucket_ms
+    return out
 
 
 PAGE_SIZE = 1024
@@ -229,6 +257,7 @@ class Store:
         readonly: bool = False,
     ):
         self.path = Path(path)
+        self.readonly = readonly
         self.calendar = LocalCalendar(timezone)
         self.conn = connect(self.path, readonly=readonly)
         self.db = sqlite_utils.Database(self.conn)
@@ -237,8 +266,18 @@ class Store:
             try:
                 for migration_set in (core, *migrations):
                     migration_set.apply(self.db)
+                self._build_house_once()
             except sqlite3.Error as err:
                 raise StoreError(f"cannot migrate database {self.path}: {err}") from err
+
+    def _build_house_once(self) -> None:
+        """Roll the house up from the nodes' history the first time this database is opened with house tables."""
+        if self.get_meta("house_rollup") is not None:
+            return
+        with transaction(self) as conn:
+            HouseRollup(conn, self.calendar).rebuild(0)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('house_rollup', ?) ON CONFLICT (key) DO UPDATE "
+                         "SET value = excluded.value", (self.calendar.name,))
 
     def close(self) -> None:
         self.conn.close()
@@ -251,11 +290,13 @@ class Store:
             row = self.conn.execute("SELECT node_key FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
             if row:
                 return row[0]
-            cur = self.conn.execute(
-                "INSERT INTO nodes (node_id, transport, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)",
-                (node_id, transport, now_ms, now_ms),
-            )
-            return cur.lastrowid
+            with transaction(self) as conn:
+                key = conn.execute(
+                    "INSERT INTO nodes (node_id, transport, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)",
+                    (node_id, transport, now_ms, now_ms),
+                ).lastrowid
+                house.assign_meter(conn, key, node_id, transport, now_ms)
+            return key
 
     def load_node_states(self) -> dict[str, NodeState]:
         rows = self.conn.execute(
@@ -345,18 +386,21 @@ class Store:
     def _apply_rollups(self, batch: Batch) -> None:
         """Rollup increments of a batch: minutes, and the local hours and days they fall in."""
         conn = self.conn
-        if batch.minutes:
-            hours: dict[tuple[int, int], int] = {}
-            days: dict[tuple[int, str], int] = {}
-            cal = self.calendar
-            for (node_key, minute), mwh in batch.minutes.items():
-                hk = (node_key, cal.hour_start_ms(minute))
-                hours[hk] = hours.get(hk, 0) + mwh
-                dk = (node_key, cal.day(minute))
-                days[dk] = days.get(dk, 0) + mwh
-            conn.executemany(_ROLLUP_UPSERT["minute"], [(k[0], k[1], v) for k, v in batch.minutes.items()])
-            conn.executemany(_ROLLUP_UPSERT["hour"], [(k[0], k[1], v) for k, v in hours.items()])
-            conn.executemany(_ROLLUP_UPSERT["day"], [(k[0], k[1], v) for k, v in days.items()])
+        cells = batch.cells()
+        if not cells:
+            return
+        hours: dict[tuple[int, int], int] = {}
+        days: dict[tuple[int, str], int] = {}
+        cal = self.calendar
+        for (node_key, minute), mwh in batch.minutes.items():
+            hk = (node_key, cal.hour_start_ms(minute))
+            hours[hk] = hours.get(hk, 0) + mwh
+            dk = (node_key, cal.day(minute))
+            days[dk] = days.get(dk, 0) + mwh
+        conn.executemany(_ROLLUP_UPSERT["minute"], [(k[0], k[1], *v) for k, v in cells.items()])
+        conn.executemany(_ROLLUP_UPSERT["hour"], [(k[0], k[1], v) for k, v in hours.items() if v])
+        conn.executemany(_ROLLUP_UPSERT["day"], [(k[0], k[1], v) for k, v in days.items() if v])
+        HouseRollup(conn, cal).refresh({minute for _, minute in cells})
 
     # ---- clock re-anchoring ---------------------------------------------------------------
 
@@ -385,13 +429,11 @@ class Store:
             for rid, node_key, start, end, mwh in rows:
                 new_end = end + delta_ms
                 new_start = start + delta_ms if start >= epoch_start_ms else min(start, new_end)
-                if mwh:
-                    change.add_energy(node_key, new_start, new_end, mwh)
-                    for bucket, part in split_by_time(start, end, mwh):
-                        key = (node_key, bucket)
-                        change.minutes[key] = change.minutes.get(key, 0) - part
+                change.add_energy(node_key, new_start, new_end, mwh)
+                change.add_energy(node_key, start, end, mwh, sign=-1)
                 updates.append((new_start, new_end, rid))
             change.minutes = {k: v for k, v in change.minutes.items() if v}
+            change.covered = {k: v for k, v in change.covered.items() if v}
             try:
                 with transaction(self):
                     conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
@@ -431,18 +473,51 @@ class Store:
                 raise StoreError(f"no node {node_id!r} in {self.path}")
         return dict(rows)
 
-    def house_usage(self, start_ms: int, end_ms: int, resolution: str, nodes: list[str] | None = None) -> dict[int, int]:
-        """{bucket start ms: mWh} of the house: `nodes` summed as listed ([billing] metered_nodes), or
-        every node with an ESP32 heard over serial and BLE counted once (gateway.household).
-        UnknownNodesError when a listed id never reported."""
-        from .household import Household
+    def house_usage(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, int]:
+        """{bucket start ms: mWh} of the house (gateway/house.py), bucketed as `usage` buckets a node."""
+        return {b: cell[0] for b, cell in self.house_series(start_ms, end_ms, resolution).items() if cell[0]}
 
-        if nodes:
-            known = set(self.node_keys().values())
-            unknown = [n for n in nodes if n not in known]
+    def house_series(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, tuple[int, int]]:
+        """{bucket start ms: (mWh, ms its meters covered)} of the house, including readings not yet rolled up."""
+        pending = self._pending_cells()
+        overlay: dict[int, tuple[int, int]] = {}
+        if pending:
+            rollup = HouseRollup(self.conn, self.calendar)
+            minutes = house.affected({m for _, m in pending}, rollup.has_twins())
+            new, old = rollup.computed(minutes, pending), rollup.stored(minutes)
+            for m in minutes:
+                n, o = new.get(m, (0, 0)), old.get(m, (0, 0))
+                if n != o:
+                    overlay[m] = (n[0] - o[0], n[1] - o[1])
+        return house_buckets(self.conn, self.calendar, start_ms, end_ms, resolution, overlay)
+
+    def set_mains(self, node_ids: Sequence[str], since_ms: int, now_ms: int, source: str = "cli") -> None:
+        """From `since_ms` on, the house is the meters of `node_ids` (none: every meter); rebuilds the house
+        rollup from that day. UnknownNodesError when an id never reported."""
+        with self.lock:
+            found, unknown = house.resolve_nodes(self.conn, list(node_ids))
             if unknown:
-                raise UnknownNodesError(tuple(unknown), tuple(sorted(known)))
-        return Household(self, list(nodes) if nodes else None).usage(start_ms, end_ms, resolution)
+                raise UnknownNodesError(tuple(unknown), tuple(sorted(self.node_keys().values())))
+            try:
+                with transaction(self) as conn:
+                    house.add_change(conn, found, since_ms, now_ms, source)
+                    HouseRollup(conn, self.calendar).rebuild(since_ms)
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot change the house's metering in {self.path}: {err}") from err
+
+    def apply_config_mains(self, node_ids: Sequence[str], now_ms: int) -> None:
+        """Make the metering follow [billing] metered_nodes: a change there applies from the start of
+        the data, as the config has no date. UnknownNodesError when an id never reported."""
+        wanted = sorted(node_ids)
+        before = house.mains_named(self.conn, "config")
+        if before == wanted or (before is None and not wanted):
+            return
+        _, unknown = house.resolve_nodes(self.conn, wanted)
+        if unknown:
+            raise UnknownNodesError(tuple(unknown), tuple(sorted(self.node_keys().values())))
+        if self.readonly:
+            return  # the daemon applies it when it starts with this config
+        self.set_mains(wanted, 0, now_ms, source="config")
 
     def usage(self, start_ms: int, end_ms: int, resolution: str, node_id: str | None = None) -> list[dict]:
         """Energy per node per bucket in [start_ms, end_ms): dicts with node_id, start_ms, end_ms, energy_mwh.
@@ -481,7 +556,7 @@ class Store:
                 lo = start_ms - start_ms % 60_000
                 rows = self.conn.execute(
                     f"SELECT start_ms, energy_mwh FROM {table} WHERE node_key = ? AND start_ms >= ? AND start_ms < ? "
-                    "ORDER BY start_ms",
+                    "AND energy_mwh != 0 ORDER BY start_ms",
                     (node_key, lo, end_ms),
                 ).fetchall()
                 buckets.update(rows)
@@ -505,7 +580,7 @@ class Store:
         lo = start_ms - start_ms % 60_000
         rows = self.conn.execute(
             f"SELECT node_key, start_ms, energy_mwh FROM usage_minute WHERE node_key IN ({','.join('?' * len(keys))}) "
-            "AND start_ms >= ? AND start_ms < ?",
+            "AND start_ms >= ? AND start_ms < ? AND energy_mwh != 0",
             (*keys, lo, end_ms),
         )
         by_key = {k: out[nid] for k, nid in keys.items()}
@@ -518,15 +593,17 @@ class Store:
         return out
 
     def _pending_minutes(self, keys: dict[int, str]) -> dict[tuple[int, int], int]:
+        return {k: v[0] for k, v in self._pending_cells().items() if k[0] in keys and v[0]}
+
+    def _pending_cells(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """{(node key, minute): (mWh, covered ms)} of the committed readings not yet in the rollups."""
         rows = self.conn.execute(
-            "SELECT node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id > ? AND delta_mwh != 0",
-            (self.rollup_watermark(),),
+            "SELECT node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id > ?", (self.rollup_watermark(),)
         ).fetchall()
         batch = Batch()
         for node_key, start, end, mwh in rows:
-            if node_key in keys:
-                batch.add_energy(node_key, start, end, mwh)
-        return batch.minutes
+            batch.add_energy(node_key, start, end, mwh)
+        return batch.cells()
 
     def total_energy_mwh(self, node_id: str | None = None) -> int:
         """Every accounted mWh (rollups plus readings not yet rolled up), for one node or all."""

@@ -30,7 +30,7 @@ from gateway import __version__
 from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
 from gateway.billing.setup_gaps import billing_setup_gaps
 from gateway.billing.reconcile import KWH_PATTERN
-from gateway.household import Household
+from gateway.house import house_power_w
 from gateway.ingest import with_live_health
 from gateway.node_identity import is_ble, same_node_map
 from gateway.ops import OpsError
@@ -547,9 +547,9 @@ def _today(ctx: UiContext, now: int) -> tuple[float | None, str | None]:
     """
     try:
         billing = _billing(ctx)
-    except Unavailable:  # billing not installed: no [billing] metered_nodes, so every node is the household
+    except Unavailable:  # billing not installed: the house rollup without a price
         cal = ctx.calendar
-        days = Household(ctx.store()).usage(cal.day_start_ms(cal.today(now)), now + 1, "day")
+        days = ctx.store().house_usage(cal.day_start_ms(cal.today(now)), now + 1, "day")
         return round(sum(days.values()) / 1e6, 3), None
     try:
         units = round(float(billing.today_kwh()), 3)
@@ -571,20 +571,15 @@ def _part(fn: Callable[[], Any]) -> Any:
 
 def overview(ctx: UiContext, args, body):
     now = ctx.now_ms()
-    household = household_nodes(ctx.effective_config())
-    # Every node is listed; only the whole-house ones ([billing] metered_nodes) make the totals.
+    household = household_nodes(ctx.store(), ctx.effective_config())
+    # Every node is listed; only the mains meters' nodes make the totals.
     nodes = [n | {"metered": household is None or n["node_id"] in household} for n in _nodes(ctx)]
-    online = [n for n in nodes if n["metered"] and n["online"] and n["power_w"] is not None]
-    if household is None:
-        # Every node is the house: an ESP32 on both serial and BLE counts once, by serial while that is online.
-        on = {n["node_id"] for n in online}
-        online = [n for n in online if not (is_ble(n["transport"]) and n["same_node_as"] in on)]
     today_kwh, today_cost = ctx.memo(("today", ctx.calendar.today(now)), lambda: _today(ctx, now))
     return jsonify(
         now_ms=now,
         timezone=ctx.timezone,
         nodes=nodes,
-        power_w=round(sum(n["power_w"] for n in online), 1) if online else None,
+        power_w=house_power_w(nodes, household),
         count_twins_once=household is None,
         today_kwh=today_kwh,
         today_cost=today_cost,
@@ -655,16 +650,12 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
     if node is not None:
         no_total = None  # one node's own total needs no household rule
     total_mwh: dict[int, int] = {}
-    house = Household(store) if node is None and household is None else None
-    if house is not None and house.twins:
-        # An ESP32 on both serial and BLE is two series but one node in the total (billing's rule).
-        for b, mwh in house.usage(start, end, res).items():
+    if node is None:  # the house rollup: each ESP32 once, the mains meters only
+        for b, mwh in store.house_usage(start, end, res).items():
             total_mwh[bucket(b)] = total_mwh.get(bucket(b), 0) + mwh
     else:
-        for s in series.values():
-            if counted(s["node_id"]):
-                for b, mwh in s["points"].items():
-                    total_mwh[b] = total_mwh.get(b, 0) + mwh
+        for b, mwh in series.get(node, {"points": {}})["points"].items():
+            total_mwh[b] = total_mwh.get(b, 0) + mwh
     out = []
     for s in sorted(series.values(), key=lambda s: s["name"] or ""):
         pts = sorted(s["points"].items())
@@ -708,7 +699,7 @@ def usage(ctx: UiContext, args, body):
         try:
             household, no_total = household_nodes_checked(ctx.store(), ctx.effective_config()), None
         except Unavailable as err:
-            household, no_total = frozenset(ctx.effective_config()["billing"].metered_nodes), str(err)
+            household, no_total = household_nodes(ctx.store(), ctx.effective_config()), str(err)
         data = usage_series(ctx, p, args["node"], household, no_total)
         if args["compare"]:
             data["previous"] = usage_series(ctx, p.previous(), args["node"], household, no_total)

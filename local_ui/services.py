@@ -184,28 +184,30 @@ class Billing:
             raise Unavailable("UPI payments need [billing] upi_vpa and upi_payee_name in the config")
 
 
-def household_nodes(config) -> frozenset[str] | None:
-    """The node ids whose sum is the whole house: [billing] metered_nodes, the rule billing counts a
-    cycle's units by; None when that list is empty (every node). Other nodes are sub-circuits."""
-    if _optional("gateway.billing") is None:
-        return None
-    return frozenset(config["billing"].metered_nodes) or None
+def household_nodes(store, config) -> frozenset[str] | None:
+    """The node ids of the mains meters, the house every total counts (gateway/house.py); None when every
+    meter is the house. Other nodes are sub-circuits."""
+    from gateway.house import house_node_ids
+    from gateway.store import UnknownNodesError
+
+    try:
+        store.apply_config_mains(config["billing"].metered_nodes, 0)
+    except UnknownNodesError:
+        pass  # the metering stays as it was; household_nodes_checked says why
+    return house_node_ids(store.conn)
 
 
 def household_nodes_checked(store, config) -> frozenset[str] | None:
     """`household_nodes`, refused as billing refuses them: Unavailable (with billing's reason) when a
     listed node has never reported, so no household total is made from part of the house."""
-    nodes = household_nodes(config)
-    if nodes is None:
-        return None
     from gateway.billing import MeteredNodeError
-    from gateway.billing.estimate import metered_nodes
+    from gateway.billing.estimate import follow_metering
 
     try:
-        metered_nodes(store, config["billing"])
+        follow_metering(store, config["billing"])
     except MeteredNodeError as err:
         raise Unavailable(f"billing cannot count the household's units: {err}") from err
-    return nodes
+    return household_nodes(store, config)
 
 
 # ---- theft model ----------------------------------------------------------------------------

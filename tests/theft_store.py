@@ -53,12 +53,13 @@ def origin_ms(first_date: dt.date) -> int:
 
 def write_series(store: Store, series: HouseSeries, node_id: str = "main", transport: str = "serial") -> None:
     """One node's energy per minute as ingest's rollups hold it (mWh in each UTC minute, and the
-    local hours and days they fall in), in one batch; a NaN minute has no record."""
+    local hours and days they fall in, each minute covered whole), in one batch; a NaN minute has no record."""
     origin = origin_ms(series.first_date)
     node = store.ensure_node(node_id, transport, origin)
     mwh = np.rint(series.minute_w * 1000 / 60)
     batch = Batch()
     batch.minutes = {(node, origin + 60_000 * int(i)): int(mwh[i]) for i in np.flatnonzero(~np.isnan(mwh))}
+    batch.covered = dict.fromkeys(batch.minutes, 60_000)  # each recorded minute heard whole
     store.write_batch(batch, [], rollup=True)
 
 
