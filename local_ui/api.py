@@ -32,7 +32,7 @@ from gateway.billing.setup_gaps import billing_setup_gaps
 from gateway.billing.reconcile import KWH_PATTERN
 from gateway.house import house_power_w
 from gateway.ingest import with_live_health
-from gateway.node_identity import is_ble, same_node_map
+from gateway.node_identity import same_node_map
 from gateway.ops import OpsError
 from gateway.ops.export import EXPORTS, ExportRange
 from gateway.ops.health import connect_readonly

@@ -186,14 +186,14 @@ class Billing:
 
 def household_nodes(store, config) -> frozenset[str] | None:
     """The node ids of the mains meters, the house every total counts (gateway/house.py); None when every
-    meter is the house. Other nodes are sub-circuits."""
+    meter is the house, none when [billing] metered_nodes names an id that never reported."""
     from gateway.house import house_node_ids
     from gateway.store import UnknownNodesError
 
     try:
         store.apply_config_mains(config["billing"].metered_nodes, 0)
     except UnknownNodesError:
-        pass  # the metering stays as it was; household_nodes_checked says why
+        return frozenset()  # the mains named never reported: no total; household_nodes_checked says why
     return house_node_ids(store.conn)
 
 
