@@ -58,7 +58,7 @@ def migrate(db: sqlite_utils.Database) -> None:
             change_id INTEGER NOT NULL REFERENCES metering_changes (change_id),
             meter_key INTEGER NOT NULL REFERENCES meters (meter_key),
             named_as TEXT NOT NULL,
-            PRIMARY KEY (change_id, meter_key)
+            PRIMARY KEY (change_id, named_as)
         ) WITHOUT ROWID;
         ALTER TABLE usage_minute ADD COLUMN covered_ms INTEGER NOT NULL DEFAULT 0;
         UPDATE usage_minute SET covered_ms = 60000 WHERE energy_mwh != 0;
@@ -226,12 +226,8 @@ def add_change(conn: sqlite3.Connection, mains: Mapping[str, int], since_ms: int
     """Record that from `since_ms` the mains are `mains` ({node id as named: meter key}; empty: every meter)."""
     change_id = conn.execute("INSERT INTO metering_changes (since_ms, set_ms, source) VALUES (?, ?, ?)",
                              (since_ms, now_ms, source)).lastrowid
-    seen: set[int] = set()
-    for named_as, meter_key in sorted(mains.items()):
-        if meter_key not in seen:
-            seen.add(meter_key)
-            conn.execute("INSERT INTO metering_mains (change_id, meter_key, named_as) VALUES (?, ?, ?)",
-                         (change_id, meter_key, named_as))
+    conn.executemany("INSERT INTO metering_mains (change_id, meter_key, named_as) VALUES (?, ?, ?)",
+                     [(change_id, meter_key, named_as) for named_as, meter_key in sorted(mains.items())])
 
 
 # ---- the rule, pure -------------------------------------------------------------------------

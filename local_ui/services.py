@@ -187,13 +187,16 @@ class Billing:
 def household_nodes(store, config) -> frozenset[str] | None:
     """The node ids of the mains meters, the house every total counts (gateway/house.py); None when every
     meter is the house, none when [billing] metered_nodes names an id that never reported."""
-    from gateway.house import house_node_ids
+    from gateway.house import house_node_ids, resolve_nodes
     from gateway.store import UnknownNodesError
 
     try:
         store.apply_config_mains(config["billing"].metered_nodes, 0)
     except UnknownNodesError:
-        return frozenset()  # the mains named never reported: no total; household_nodes_checked says why
+        # No total (household_nodes_checked says why); the listed nodes that did report still show as mains.
+        found, _ = resolve_nodes(store.conn, config["billing"].metered_nodes)
+        return frozenset(n for n, meter in store.conn.execute("SELECT node_id, meter_key FROM nodes")
+                         if meter in set(found.values()))
     return house_node_ids(store.conn)
 
 
