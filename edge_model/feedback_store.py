@@ -30,7 +30,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from edge_model import rule_row
-from gateway.store import as_store
+from gateway.db import as_store
 
 log = logging.getLogger(__name__)
 

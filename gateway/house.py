@@ -205,14 +205,23 @@ def house_node_ids(conn: sqlite3.Connection) -> frozenset[str] | None:
     return frozenset(r[0] for r in conn.execute("SELECT node_id, meter_key FROM nodes") if r[1] in keys)
 
 
-def house_power_w(nodes: Iterable[Mapping], house_ids: frozenset[str] | None) -> float | None:
-    """The house's live power from node views ({node_id, transport, same_node_as, online, power_w}): the
-    mains' nodes (None: every node), an ESP32 on both transports once, by serial while that is online."""
-    online = [n for n in nodes if (house_ids is None or n["node_id"] in house_ids)
-              and n["online"] and n["power_w"] is not None]
-    on = {n["node_id"] for n in online}
-    counted = [n for n in online if not (is_ble(n["transport"]) and n.get("same_node_as") in on)]
-    return round(sum(n["power_w"] for n in counted), 1) if counted else None
+@dataclass(frozen=True)
+class Membership:
+    """Which node ids make the house's live power: `house_ids` (None: every node), each ESP32 once."""
+
+    house_ids: frozenset[str] | None
+    twin_of: Mapping[str, str]  # {BLE id: serial id}
+
+    def live_power_w(self, powers: Mapping[str, float | None]) -> float | None:
+        """The house's power from the nodes heard lately ({node id: W}), by serial while both are heard."""
+        on = {n: w for n, w in powers.items() if w is not None and (self.house_ids is None or n in self.house_ids)}
+        counted = [w for n, w in on.items() if self.twin_of.get(n) not in on]
+        return round(sum(counted), 1) if counted else None
+
+
+def membership(conn: sqlite3.Connection) -> Membership:
+    """The house's membership now, from the registry."""
+    return Membership(house_node_ids(conn), twin_ids(conn))
 
 
 def resolve_nodes(conn: sqlite3.Connection, node_ids: Iterable[str]) -> tuple[dict[str, int], list[str]]:

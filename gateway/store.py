@@ -14,6 +14,9 @@ Tables of the core (migration set "powergw.core"):
   local day, kept forever; clustered by (node, time) so range queries are one seek.
 - `energy_events`: reboots, baselines, gaps of unknown energy, refused readings.
 - `meta`: small key/value facts (clock epochs, retention watermark).
+- `meters`, `metering_changes`, `metering_mains`, `house_minute`/`hour`/`day`: the house (gateway/house.py).
+
+The tables are created in gateway/store_schema.py; what one ingest commit writes is gateway/batch.py.
 """
 
 from __future__ import annotations
@@ -22,111 +25,19 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, field
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from . import PowerGwError
 from . import house
-from .energy import NodeAccount, split_by_time
+from .batch import NODE_UPDATE, READING_INSERT, Batch, NodeState, node_row
+from .db import StoreError, connect, transaction
+from .energy import NodeAccount
 from .house import HouseRollup, house_buckets
 from .localtime import LocalCalendar
-
-core = Migrations("powergw.core")
-
-
-@core()
-def m001_core_tables(db: sqlite_utils.Database) -> None:
-    db.executescript(
-        """
-        CREATE TABLE nodes (
-            node_key INTEGER PRIMARY KEY,
-            node_id TEXT NOT NULL UNIQUE,
-            name TEXT,
-            transport TEXT,
-            first_seen_ms INTEGER,
-            last_seen_ms INTEGER,
-            fw TEXT,
-            sensor_amps INTEGER,
-            sample_rate_hz INTEGER,
-            mains_hz INTEGER,
-            mv_per_a_x10 INTEGER,
-            last_power_dw INTEGER,
-            last_irms_ma INTEGER,
-            last_vrms_dv INTEGER,
-            last_flags INTEGER,
-            acct_boot_id INTEGER,
-            acct_seq INTEGER,
-            acct_energy_mwh INTEGER,
-            acct_uptime_ms INTEGER,
-            acct_ts_ms INTEGER,
-            acct_backwards_run INTEGER NOT NULL DEFAULT 0,
-            energy_total_mwh INTEGER NOT NULL DEFAULT 0,
-            frames_ok INTEGER NOT NULL DEFAULT 0,
-            frames_lost INTEGER NOT NULL DEFAULT 0,
-            reboots INTEGER NOT NULL DEFAULT 0,
-            rejected TEXT NOT NULL DEFAULT '{}',
-            unsupported_version INTEGER
-        );
-        CREATE TABLE readings (
-            id INTEGER PRIMARY KEY,
-            node_key INTEGER NOT NULL,
-            ts_ms INTEGER NOT NULL,
-            start_ms INTEGER NOT NULL,
-            boot_id INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            uptime_ms INTEGER NOT NULL,
-            power_dw INTEGER NOT NULL,
-            irms_ma INTEGER NOT NULL,
-            vrms_dv INTEGER NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            delta_mwh INTEGER NOT NULL,
-            flags INTEGER NOT NULL
-        );
-        CREATE TABLE usage_minute (
-            node_key INTEGER NOT NULL,
-            start_ms INTEGER NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            PRIMARY KEY (node_key, start_ms)
-        ) WITHOUT ROWID;
-        CREATE TABLE usage_hour (
-            node_key INTEGER NOT NULL,
-            start_ms INTEGER NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            PRIMARY KEY (node_key, start_ms)
-        ) WITHOUT ROWID;
-        CREATE TABLE usage_day (
-            node_key INTEGER NOT NULL,
-            day TEXT NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            PRIMARY KEY (node_key, day)
-        ) WITHOUT ROWID;
-        CREATE TABLE energy_events (
-            id INTEGER PRIMARY KEY,
-            node_key INTEGER NOT NULL,
-            ts_ms INTEGER NOT NULL,
-            kind TEXT NOT NULL,
-            detail TEXT NOT NULL DEFAULT '',
-            gap_ms INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX energy_events_node_ts ON energy_events (node_key, ts_ms);
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        """
-    )
-
-
-@core()
-def m002_house(db: sqlite_utils.Database) -> None:
-    house.migrate(db)
-
-
-class StoreError(PowerGwError):
-    """The database cannot be opened or written (read-only, full disk, corrupt)."""
+from .store_schema import core
 
 
 class UnknownNodesError(StoreError):
@@ -148,102 +59,6 @@ _ROLLUP_UPSERT = {
     "day": "INSERT INTO usage_day (node_key, day, energy_mwh) VALUES (?, ?, ?) "
     "ON CONFLICT (node_key, day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
 }
-
-_READING_INSERT = (
-    "INSERT INTO readings (node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, "
-    "energy_mwh, delta_mwh, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
-@dataclass
-class NodeState:
-    """A node as ingest keeps it in memory: key, accounting state, counters, latest values."""
-
-    node_key: int
-    account: NodeAccount
-    frames_ok: int = 0
-    frames_lost: int = 0
-    reboots: int = 0
-    energy_total_mwh: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    last_seen_ms: int | None = None
-    last_power_dw: int | None = None
-    last_irms_ma: int | None = None
-    last_vrms_dv: int | None = None
-    last_flags: int | None = None
-    hello: dict | None = None
-    unsupported_version: int | None = None
-    dirty: bool = False
-
-
-@dataclass
-class Batch:
-    """Everything one ingest commit writes, in one transaction."""
-
-    readings: list[tuple] = field(default_factory=list)
-    minutes: dict[tuple[int, int], int] = field(default_factory=dict)
-    covered: dict[tuple[int, int], int] = field(default_factory=dict)  # ms of each (node, minute) accounted for
-    events: list[tuple] = field(default_factory=list)
-    raw_dropped: int = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.readings or self.minutes or self.covered or self.events)
-
-    def add_energy(self, node_key: int, start_ms: int, end_ms: int, energy_mwh: int, sign: int = 1) -> None:
-        """An interval's energy per minute and the time it covers in each (`sign` -1 takes it back out)."""
-        minutes, covered = self.minutes, self.covered
-        for bucket, mwh in split_by_time(start_ms, end_ms, energy_mwh):
-            key = (node_key, bucket)
-            minutes[key] = minutes.get(key, 0) + sign * mwh
-        for bucket, ms in split_coverage(start_ms, end_ms):
-            key = (node_key, bucket)
-            covered[key] = covered.get(key, 0) + sign * ms
-
-    def cells(self) -> dict[tuple[int, int], tuple[int, int]]:
-        """{(node key, minute): (mWh, covered ms)} of the batch."""
-        return {k: (self.minutes.get(k, 0), self.covered.get(k, 0)) for k in self.minutes.keys() | self.covered.keys()}
-
-
-def split_coverage(start_ms: int, end_ms: int, bucket_ms: int = 60_000) -> list[tuple[int, int]]:
-    """(bucket start ms, ms of [start_ms, end_ms) inside it) for each UTC bucket the interval touches."""
-    out, b = [], start_ms - start_ms % bucket_ms
-    while b < end_ms:
-        part = min(b + bucket_ms, end_ms) - max(b, start_ms)
-        if part > 0:
-            out.append((b, part))
-        b += bucket_ms
-    return out
-
-
-PAGE_SIZE = 1024
-
-
-def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the pragmas every powergw process uses."""
-    path = str(path)
-    try:
-        if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            new = not Path(path).exists() or Path(path).stat().st_size == 0
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            if new:
-                # Small pages: a commit of a few raw readings rewrites 1 KiB, not 4 KiB. With
-                # appends this small, that cuts SD-card writes per commit by about three
-                # (docs/ingest.md has the figures); must be set before the first table exists.
-                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-        conn.execute("PRAGMA busy_timeout = 5000")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode: a power cut can lose the last commits, never corrupt. Energy
-            # is not lost with them: the node's cumulative counter covers the gap.
-            conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA temp_store = MEMORY")
-        return conn
-    except (sqlite3.Error, OSError) as err:
-        raise StoreError(f"cannot open database {path}: {err}") from err
-
 
 class Store:
     """The gateway's SQLite file; `migrations` are the extra sets other parts of powergw own."""
@@ -347,11 +162,11 @@ class Store:
         (`pending_readings`) and counted by the queries, so nothing waits on the next rollup.
         """
         states = list(states)
-        node_rows = [_node_row(s) for s in states if s.dirty] if rollup else []
+        node_rows = [node_row(s) for s in states if s.dirty] if rollup else []
         try:
             with transaction(self) as conn:
                 if batch.readings:
-                    conn.executemany(_READING_INSERT, batch.readings)
+                    conn.executemany(READING_INSERT, batch.readings)
                 if batch.events:
                     conn.executemany(
                         "INSERT INTO energy_events (node_key, ts_ms, kind, detail, gap_ms) VALUES (?,?,?,?,?)",
@@ -360,7 +175,7 @@ class Store:
                 if rollup:
                     self._apply_rollups(batch)
                     if node_rows:
-                        conn.executemany(_NODE_UPDATE, node_rows)
+                        conn.executemany(NODE_UPDATE, node_rows)
                     conn.execute(
                         "INSERT INTO meta (key, value) SELECT 'rollup_watermark', coalesce(max(id), 0) FROM readings "
                         "WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -647,94 +462,3 @@ class Store:
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
-
-
-class ConnectionStore:
-    """The part of a Store that alerts, the ledger and cloud sync use, around a bare connection.
-
-    For callers that hold only a `sqlite3.Connection` in autocommit mode; the tables must already
-    be migrated (`gateway.app.open_store` does it).
-    """
-
-    def __init__(self, conn: sqlite3.Connection, timezone: str = "Asia/Kolkata"):
-        self.conn = conn
-        self.lock = threading.RLock()
-        self.calendar = LocalCalendar(timezone)
-        self.path = Path(conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
-
-
-def as_store(store_or_conn: "Store | ConnectionStore | sqlite3.Connection") -> "Store | ConnectionStore":
-    """Accept a Store or a bare connection."""
-    if isinstance(store_or_conn, sqlite3.Connection):
-        return ConnectionStore(store_or_conn)
-    return store_or_conn
-
-
-@contextmanager
-def transaction(store: "Store | ConnectionStore | sqlite3.Connection") -> Iterator[sqlite3.Connection]:
-    """Yield the connection inside a write transaction (BEGIN IMMEDIATE … COMMIT); roll back on
-    any exception. Joins a transaction the caller already holds, so an alert raised inside a
-    ledger write, or an outbox row written by a listener, commits or rolls back with it."""
-    store = as_store(store)
-    with store.lock:
-        conn = store.conn
-        if conn.in_transaction:
-            yield conn  # joined: the outermost caller commits or rolls back
-            return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot start a write transaction on {store.path}: {err}") from err
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"cannot commit to {store.path}: {err}") from err
-
-
-_NODE_UPDATE = (
-    "UPDATE nodes SET acct_boot_id = ?, acct_seq = ?, acct_energy_mwh = ?, acct_uptime_ms = ?, acct_ts_ms = ?, "
-    "acct_backwards_run = ?, frames_ok = ?, frames_lost = ?, reboots = ?, energy_total_mwh = ?, rejected = ?, "
-    "last_seen_ms = ?, last_power_dw = ?, last_irms_ma = ?, last_vrms_dv = ?, last_flags = ?, unsupported_version = ?, "
-    "name = coalesce(?, name), fw = coalesce(?, fw), sensor_amps = coalesce(?, sensor_amps), "
-    "sample_rate_hz = coalesce(?, sample_rate_hz), mains_hz = coalesce(?, mains_hz), "
-    "mv_per_a_x10 = coalesce(?, mv_per_a_x10) WHERE node_key = ?"
-)
-
-
-def _node_row(s: NodeState) -> tuple:
-    a = s.account
-    h = s.hello or {}
-    return (
-        a.boot_id,
-        a.seq,
-        a.energy_mwh,
-        a.uptime_ms,
-        a.ts_ms,
-        a.backwards_run,
-        s.frames_ok,
-        s.frames_lost,
-        s.reboots,
-        s.energy_total_mwh,
-        json.dumps(s.rejected, sort_keys=True),
-        s.last_seen_ms,
-        s.last_power_dw,
-        s.last_irms_ma,
-        s.last_vrms_dv,
-        s.last_flags,
-        s.unsupported_version,
-        h.get("name"),
-        h.get("fw"),
-        h.get("sensor_amps"),
-        h.get("sample_rate_hz"),
-        h.get("mains_hz"),
-        h.get("mv_per_a_x10"),
-        s.node_key,
-    )

@@ -30,7 +30,7 @@ from gateway import __version__
 from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
 from gateway.billing.setup_gaps import billing_setup_gaps
 from gateway.billing.reconcile import KWH_PATTERN
-from gateway.house import house_power_w
+from gateway.house import Membership, twin_ids
 from gateway.ingest import with_live_health
 from gateway.node_identity import same_node_map
 from gateway.ops import OpsError
@@ -579,7 +579,8 @@ def overview(ctx: UiContext, args, body):
         now_ms=now,
         timezone=ctx.timezone,
         nodes=nodes,
-        power_w=house_power_w(nodes, household),
+        power_w=Membership(household, twin_ids(ctx.store().conn)).live_power_w(
+            {n["node_id"]: n["power_w"] for n in nodes if n["online"]}),
         count_twins_once=household is None,
         today_kwh=today_kwh,
         today_cost=today_cost,

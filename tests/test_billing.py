@@ -20,7 +20,7 @@ from gateway.billing.projection import profile_projection, straight_line
 from gateway.billing.reconcile import compare, record_billed_units, record_meter_reading
 from gateway.billing.tariff_book import TariffBook
 from gateway.config import parse_config
-from gateway.store import Batch
+from gateway.batch import Batch
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 START = dt.date(2025, 7, 5)  # meter-reading date: the cycle runs 5 Jul – 3 Sep (60 days)

@@ -185,3 +185,24 @@ def test_powergw_meters_lists_the_meters_and_sets_the_mains_from_a_day(house, ca
     assert "never reported" in capsys.readouterr().err
     assert main(["meters", "--db", str(db), "--mains", MAINS, "--since", "11/07/2025"]) == 2
     assert "expected a date" in capsys.readouterr().err
+
+
+def test_the_live_board_carries_the_house_power_counted_as_the_rollup_counts(tmp_path):
+    """live.json, which the dashboard's header and overview show, holds the house's power: the mains
+    ESP32 once (by serial while serial is heard), never the kitchen inside it."""
+    live = tmp_path / "live.json"
+    ingest, _ = make_ingest(tmp_path / "gw.db", wall_ms=at(9), live=live)
+    t = at(9)
+    for i, (node_id, transport, watts) in enumerate([(MAINS, "serial", 1340), (MAINS_BLE, "ble", 1340), (KITCHEN, "serial", 1040)]):
+        r = Reading(node_id, 1, 1, 5000, 1000, 1000, 2300, watts * 10, 0, 0)
+        ingest.on_reading(r, t + i, transport)
+    ingest.flush(t + 10)
+    ingest.live.maybe_write(t + 10, force=True)
+    assert json.loads(live.read_text())["house_power_w"] == 2380.0  # every meter: mains once + kitchen
+    ingest.store.set_mains([MAINS], 0, t)
+    ingest.on_reading(Reading(MAINS, 1, 2, 6000, 1000, 1000, 2300, 13400, 1, 0), t + 20, "serial")
+    ingest.flush(t + 20)  # a rollup commit re-reads the metering
+    ingest.live.maybe_write(t + 20, force=True)
+    assert json.loads(live.read_text())["house_power_w"] == 1340.0
+    ingest.live.maybe_write(t + 20 + 300_000, force=True)  # nobody heard for five minutes: no figure
+    assert json.loads(live.read_text())["house_power_w"] is None

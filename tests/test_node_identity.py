@@ -238,7 +238,7 @@ def test_explicit_metered_nodes_keep_their_meaning(tmp_path):
 
 
 def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_path, capsys):
-    from gateway.store import Batch
+    from gateway.batch import Batch
 
     node = Esp32(tmp_path / "gw.db", at(0))
     end = at(6)
@@ -364,7 +364,8 @@ def test_same_node_map_names_each_of_the_pair_and_a_serial_id_of_any_case_pairs(
 def test_a_long_range_of_a_pair_counts_every_minute_once_and_a_rebuild_gives_the_same(tmp_path):
     """Twenty days of a pair, the cable out for a week in the middle: the house is every minute once,
     written by the rollup as minutes arrive, and the same when rebuilt from the nodes' minutes."""
-    from gateway.store import Batch, Store
+    from gateway.batch import Batch
+    from gateway.store import Store
 
     store = Store(tmp_path / "gw.db")
     start = at(0)

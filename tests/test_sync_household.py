@@ -24,7 +24,8 @@ from gateway.app import JobContext, open_store
 from gateway.billing.estimate import energy_mwh
 from gateway.cli import main
 from gateway.config import parse_config
-from gateway.store import Batch, transaction
+from gateway.batch import Batch
+from gateway.store import transaction
 
 DAYS = [DAY + dt.timedelta(days=i) for i in range(3)]
 PULLED = at(13, 17, 20, day=DAYS[1])  # the USB cable comes out on the second day; BLE carries on

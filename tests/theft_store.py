@@ -17,7 +17,8 @@ from edge_model.taps import PRESETS, Tap, inject
 from gateway.alerts import AlertStore
 from gateway.app import JobContext, open_store
 from gateway.config import Config
-from gateway.store import Batch, Store
+from gateway.batch import Batch
+from gateway.store import Store
 
 SEED = CHECK_SEEDS + 5  # a simulated house no model trains on; one the steady and forest paths leave quiet while clean
 DAYS = 45  # MIN_HISTORY_DAYS (31), the steady detector calibrated (about 33 days), then nine nights of a tap
