@@ -204,5 +204,6 @@ def test_the_live_board_carries_the_house_power_counted_as_the_rollup_counts(tmp
     ingest.flush(t + 20)  # a rollup commit re-reads the metering
     ingest.live.maybe_write(t + 20, force=True)
     assert json.loads(live.read_text())["house_power_w"] == 1340.0
-    ingest.live.maybe_write(t + 20 + 300_000, force=True)  # nobody heard for five minutes: no figure
+    ingest.on_reading(Reading(KITCHEN, 1, 2, 6000 + 300_000, 1000, 1000, 2300, 10400, 1, 0), t + 300_020, "serial")
+    ingest.live.maybe_write(t + 300_020, force=True)  # the mains unheard for five minutes: no figure
     assert json.loads(live.read_text())["house_power_w"] is None

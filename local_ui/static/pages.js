@@ -58,7 +58,7 @@ export const Overview = {
     // stream is fresh, else the overview's.
     const total = computed(() => {
       const live = state.live.house_power_w;
-      return live !== undefined && state.live.ts_ms && state.now - state.liveReceivedAt < 300000 ? live : data.value?.power_w ?? null;
+      return live !== undefined && state.live.ts_ms && state.now - state.live.ts_ms < 300000 ? live : data.value?.power_w ?? null;
     });
     const subCircuits = computed(() => nodes.value.filter((n) => n.metered === false).length);
     const liveAge = computed(() => (state.live.ts_ms ? state.now - state.liveReceivedAt : null));
