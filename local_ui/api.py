@@ -30,7 +30,7 @@ from gateway import __version__
 from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
 from gateway.billing.setup_gaps import billing_setup_gaps
 from gateway.billing.reconcile import KWH_PATTERN
-from gateway.house import Membership, twin_ids
+from gateway.house import Membership, current_mains, twin_ids
 from gateway.ingest import with_live_health
 from gateway.node_identity import same_node_map
 from gateway.ops import OpsError
@@ -589,7 +589,8 @@ def overview(ctx: UiContext, args, body):
         model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root, ctx.timezone))),
         setup=[dataclasses.asdict(gap) for gap in billing_setup_gaps(
             ctx.effective_config()["billing"],
-            [(n["node_id"], n["transport"], n["name"] if n["name"] != n["node_id"] else None) for n in nodes if n["last_seen_ms"]])],
+            [(n["node_id"], n["transport"], n["name"] if n["name"] != n["node_id"] else None) for n in nodes if n["last_seen_ms"]],
+            current_mains(ctx.store().conn))],
     )
 
 
