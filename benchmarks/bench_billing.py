@@ -24,7 +24,7 @@ from gateway.billing.ledger import Ledger
 from gateway.billing.tariff import BillOptions, compute_bill, slab_position
 from gateway.billing.tariff_book import TariffBook
 from gateway.config import parse_config
-from gateway.store import Batch
+from gateway.batch import Batch
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 UNITS = [Decimal(u) for u in range(0, 1200, 7)]

@@ -39,7 +39,7 @@ from gateway.app import open_store
 from gateway.clock import AnchoredClock, SystemClock
 from gateway.ingest import Ingest, LiveBoard
 from gateway.protocol import Reading, encode_wire
-from gateway.store import Batch
+from gateway.batch import Batch
 from local_ui.auth import Accounts, migrations
 
 CHROMIUM = os.environ.get("POWERGW_CHROMIUM", "/usr/bin/chromium")

@@ -142,8 +142,8 @@ def daily_summary(day: str, timezone: str, usage: Iterable[dict], household_mwh:
     """One local day's energy, per node id and for the household, from Store.usage day rows of that day.
 
     `nodes` is every id's own energy, as stored. `energy_mwh` is the household's as billing counts it
-    (`household_mwh`, from gateway.household): each ESP32 once, or the `metered_nodes` listed in
-    [billing]; None: the sum of the ids. Two keys appear only when the total is not that sum:
+    (`household_mwh`, the house rollup of gateway/house.py): each ESP32 once, or the mains meters
+    `metered_nodes`; None: the sum of the ids. Two keys appear only when the total is not that sum:
     `same_node_as` ({BLE id: serial id}, the pairs in `nodes` counted once) and `metered_nodes`. A
     household with neither gets the payload it always got.
     """

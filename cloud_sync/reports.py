@@ -5,9 +5,8 @@ the idempotency key is derived from the day or hour, so even a lost watermark (a
 backup) only re-sends keys the cloud answers as duplicates. The first run after registration
 catches up on every day since the first recorded energy.
 
-A day's household total is counted as billing counts the house (gateway.billing.estimate.household:
-[billing] metered_nodes as listed, or every node with an ESP32 on both serial and BLE once); each
-id's own energy is still in the payload. The key stays the day's: a summary the cloud already has
+A day's household total is the house rollup's (gateway/house.py: the mains meters of [billing]
+metered_nodes, or every meter, each ESP32 once); each id's own energy is still in the payload. The key stays the day's: a summary the cloud already has
 is never sent again under another key, so the cloud holds one summary per day, whatever rule
 counted it. While metered_nodes lists an id that never reported, billing cannot count the house
 and no day is summarised (the watermark stays); the days go once the config is fixed.
@@ -18,9 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from gateway.billing import MeteredNodeError
-from gateway.billing.estimate import household
-from gateway.store import Store, transaction
+from gateway.house import current_mains, twin_ids
+from gateway.store import Store, UnknownNodesError, transaction
 
 from .events import daily_summary, event_key, node_health
 from .outbox import Outbox, SyncState
@@ -51,8 +49,8 @@ def queue_daily_summaries(store: Store, now_ms: int, billing=None) -> int:
     if start is None or start >= end:
         return 0
     try:
-        house = household(store, billing)
-    except MeteredNodeError as err:
+        store.apply_config_mains(billing.metered_nodes if billing else [], now_ms)
+    except UnknownNodesError as err:
         if state.get(HELD, "") != str(err):  # billing_check raises the alert; say it here once
             log.warning("cloud reports: daily summaries wait until the household can be counted: %s", err)
             state.set(HELD, str(err))
@@ -63,14 +61,14 @@ def queue_daily_summaries(store: Store, now_ms: int, billing=None) -> int:
     by_day: dict[str, list[dict]] = {}
     for row in store.usage(cal.day_start_ms(start), cal.day_start_ms(end), "day"):
         by_day.setdefault(cal.day(row["start_ms"]), []).append(row)
-    # Household reads a pair's minutes a week at a time, however long the catch-up.
-    totals = {cal.day(s): mwh for s, mwh in house.usage(cal.day_start_ms(start), cal.day_start_ms(end), "day").items()}
+    totals = {cal.day(s): mwh for s, mwh in store.house_usage(cal.day_start_ms(start), cal.day_start_ms(end), "day").items()}
+    twins, mains = twin_ids(conn), current_mains(conn)
     queued = 0
     with transaction(conn):
         day = start
         while day < end:
             payload = daily_summary(day, cal.name, by_day.get(day, ()), totals.get(day, 0),
-                                    same_node_as=house.twins, metered_nodes=house.node_ids)
+                                    same_node_as=twins, metered_nodes=mains or None)
             Outbox.enqueue(conn, "daily_summary", payload, key=event_key("daily_summary", day), now_ms=now_ms)
             last, day, queued = day, _next_day(day), queued + 1
         state.set(LAST_DAY, last)

@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from gateway.alerts import alert_store
-from gateway.store import ConnectionStore
+from gateway.db import ConnectionStore
 from gateway.billing.ledger import Ledger
 from gateway.billing.ledger_wiring import ledger_listeners
 from gateway.config import Config

@@ -31,7 +31,7 @@ from sqlite_utils.migrations import Migrations
 
 from edge_model import rule_row
 from edge_model.npz_file import column_values, float32_rows, read_npz
-from gateway.store import as_store
+from gateway.db import as_store
 
 log = logging.getLogger(__name__)
 

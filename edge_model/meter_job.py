@@ -21,11 +21,11 @@ from gateway.store import transaction
 log = logging.getLogger(__name__)
 
 
-def measure(store, start_ms: int, end_ms: int, nodes) -> tuple[float, float]:
-    """(sensor kWh, share of minutes with a record) of the house over [start_ms, end_ms)."""
-    minutes = store.house_usage(start_ms, end_ms, "minute", nodes)
-    total = max(1, (end_ms - start_ms) // 60_000)
-    return sum(minutes.values()) / 1e6, min(1.0, len(minutes) / total)
+def measure(store, start_ms: int, end_ms: int) -> tuple[float, float]:
+    """(sensor kWh, share of the time its meters covered) of the house over [start_ms, end_ms)."""
+    minutes = store.house_series(start_ms, end_ms, "minute")
+    covered = sum(c for _, c in minutes.values())
+    return sum(e for e, _ in minutes.values()) / 1e6, min(1.0, covered / max(1, end_ms - start_ms))
 
 
 def _kwh(text: str) -> float | None:
@@ -36,7 +36,7 @@ def _kwh(text: str) -> float | None:
     return float(value) if value.is_finite() else None
 
 
-def periods(store, nodes) -> list[MeterPeriod]:
+def periods(store) -> list[MeterPeriod]:
     """Every period between consecutive register readings, measured (and remembered) once."""
     readings = store.conn.execute(
         "SELECT id, ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' ORDER BY ts_ms, id").fetchall()
@@ -49,7 +49,7 @@ def periods(store, nodes) -> list[MeterPeriod]:
             continue
         row = known.get(b_id)
         if row is None or (row[1], row[2], row[3], row[4]) != (a_ms, b_ms, a_kwh, b_kwh):
-            sensor, coverage = measure(store, a_ms, b_ms, nodes)
+            sensor, coverage = measure(store, a_ms, b_ms)
             with transaction(store) as conn:
                 conn.execute(
                     "INSERT INTO theft_meter_periods (reading_id, start_ms, end_ms, start_kwh, end_kwh, sensor_kwh, coverage) "
@@ -70,12 +70,12 @@ def _relearn_after_ms(store, alerts) -> int:
     return max((int(end) for end, alert_id in rows if alerts.last_answer(alert_id) == "ignore"), default=0)
 
 
-def meter_check(store, alerts, nodes, tz: str, now_ms: int) -> list[int]:
+def meter_check(store, alerts, tz: str, now_ms: int) -> list[int]:
     """Judge the periods not yet alerted on; raise a theft alert for each that shows a tap. Returns their ids."""
     since = _relearn_after_ms(store, alerts)
     raised = []
     alerted = {r[0] for r in store.conn.execute("SELECT reading_id FROM theft_meter_periods WHERE alert_id IS NOT NULL")}
-    for j in judge([p for p in periods(store, nodes) if p.start_ms >= since]):
+    for j in judge([p for p in periods(store) if p.start_ms >= since]):
         if not j.tap or j.period.reading_id in alerted:
             continue
         note = j.ratio_note()

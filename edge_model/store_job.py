@@ -47,16 +47,15 @@ class ScoringResult:
     status: str
 
 
-def house_from_store(store, now_ms: int, tz: str, days: int = HISTORY_DAYS, nodes: list[str] | None = None) -> HouseSeries:
+def house_from_store(store, now_ms: int, tz: str, days: int = HISTORY_DAYS) -> HouseSeries:
     """Whole local days up to today of the house's power per minute (W), NaN where nothing was recorded,
-    read through the store's one door to the house (`Store.house_usage`: `nodes` as listed, else every
-    node with an ESP32 heard over serial and BLE once). UnknownNodesError when a listed id never reported."""
+    from the house rollup (`Store.house_usage`, gateway/house.py)."""
     zone = ZoneInfo(tz)
     today = dt.datetime.fromtimestamp(now_ms / 1000, zone).date()
     first = today - dt.timedelta(days=days - 1)
     start_ms = int(dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() * 1000)
     minute_w = np.full(days * MINUTES_PER_DAY, np.nan)
-    for bucket, mwh in store.house_usage(start_ms, now_ms, "minute", nodes).items():
+    for bucket, mwh in store.house_usage(start_ms, now_ms, "minute").items():
         i = (bucket - start_ms) // 60_000
         if 0 <= i < len(minute_w):
             minute_w[i] = mwh * 60 / 1000.0  # mWh in a minute -> W
@@ -228,7 +227,8 @@ def take_in_answers(ctx) -> str:
 
     store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
     try:
-        series = house_from_store(store, now_ms, tz, nodes=ctx.config["billing"].metered_nodes)
+        store.apply_config_mains(ctx.config["billing"].metered_nodes, now_ms)
+        series = house_from_store(store, now_ms, tz)
     except UnknownNodesError as err:
         return f"answers not taken in: {err}"
     calendar = HolidayCalendar(ctx.config["billing"].holiday_state)
@@ -255,7 +255,8 @@ def score_job(ctx) -> ScoringResult:
 
     store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
     try:
-        series = house_from_store(store, now_ms, tz, nodes=ctx.config["billing"].metered_nodes)
+        store.apply_config_mains(ctx.config["billing"].metered_nodes, now_ms)
+        series = house_from_store(store, now_ms, tz)
     except UnknownNodesError as err:
         return not_scored(store, now_ms, err)
     # With the configured listeners: a theft alert is emailed and reported to the cloud like any other.
@@ -278,7 +279,7 @@ def score_job(ctx) -> ScoringResult:
         # A much larger load in the band (escalated) is news: its own alert, e-mailed like a new one.
         key = f"theft:{n['first_hour']:02d}-{n['last_hour']:02d}" + (":escalated" if "escalated_from_w" in n else "")
         alerts.raise_alert("theft", None, a.message, now_ms=now_ms, dedup_key=key, data=data)
-    meter_check(store, alerts, ctx.config["billing"].metered_nodes, tz, now_ms)
+    meter_check(store, alerts, tz, now_ms)
     store.set_meta(SCORED_KEY, str(now_ms / 1000))
     store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
                                            "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))

@@ -20,6 +20,7 @@ from . import PowerGwError, __version__
 COMMAND_MODULES = (
     "gateway.commands",
     "gateway.node_commands",
+    "gateway.house_commands",
     "cloud_sync.commands",
     "edge_model.commands",
     "gateway.ops.commands",

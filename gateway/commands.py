@@ -396,19 +396,18 @@ def cmd_usage(args: argparse.Namespace) -> int:
 
 
 def _usage_total(args: argparse.Namespace, store, start_ms: int, end_ms: int, rows_wh: float) -> str:
-    """The table's total line. For one node, its rows; for the house, the house as the bill counts it
-    ([billing] metered_nodes, else every node with an ESP32 on both serial and BLE once), which is
-    not the rows' sum when a node reports twice or a sub-circuit sits inside the mains."""
-    from .billing import MeteredNodeError
-    from .billing.estimate import household
+    """The table's total line. For one node, its rows; for the house, the house rollup (gateway/house.py),
+    which is not the rows' sum when a node reports twice or a sub-circuit sits inside the mains."""
     from .config import load_config
+    from .store import UnknownNodesError
 
     if args.node is not None:
         return f"total {rows_wh / 1000:.3f} kWh"
     try:
-        house_wh = sum(household(store, load_config(args.config)["billing"]).usage(start_ms, end_ms, "day").values()) / 1000
-    except MeteredNodeError as err:
-        return f"total of the rows {rows_wh / 1000:.3f} kWh (not the house: {err})"
+        store.apply_config_mains(load_config(args.config)["billing"].metered_nodes, 0)
+    except UnknownNodesError as err:
+        return f"total of the rows {rows_wh / 1000:.3f} kWh (not the house: [billing] metered_nodes: {err})"
+    house_wh = sum(store.house_usage(start_ms, end_ms, "day").values()) / 1000
     if abs(house_wh - rows_wh) < 0.0005:
         return f"total {house_wh / 1000:.3f} kWh"
     return f"total {house_wh / 1000:.3f} kWh for the house, as the bill counts it (the rows add up to {rows_wh / 1000:.3f} kWh)"

@@ -2,7 +2,7 @@
 
 A node that is wired over USB and also advertises BTHome is two rows in `nodes`, one per
 transport, each with its own exact account of the same energy counter. Everything that adds up
-"every node" must count such a pair once (gateway/household.py does); this module only says
+"every node" must count such a pair once (gateway/house.py puts both on one meter); this module only says
 which ids pair up. Pure code.
 
 The rule, from ESP-IDF's `esp_read_mac(mac, ESP_MAC_BT)` (components/esp_hw_support/mac_addr.c)

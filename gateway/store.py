@@ -14,6 +14,9 @@ Tables of the core (migration set "powergw.core"):
   local day, kept forever; clustered by (node, time) so range queries are one seek.
 - `energy_events`: reboots, baselines, gaps of unknown energy, refused readings.
 - `meta`: small key/value facts (clock epochs, retention watermark).
+- `meters`, `metering_changes`, `metering_mains`, `house_minute`/`hour`/`day`: the house (gateway/house.py).
+
+The tables are created in gateway/store_schema.py; what one ingest commit writes is gateway/batch.py.
 """
 
 from __future__ import annotations
@@ -22,104 +25,19 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, field
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from . import PowerGwError
-from .energy import NodeAccount, split_by_time
+from . import house
+from .batch import NODE_UPDATE, READING_INSERT, Batch, NodeState, node_row
+from .db import StoreError, connect, transaction
+from .energy import NodeAccount
+from .house import HouseRollup, house_buckets
 from .localtime import LocalCalendar
-
-core = Migrations("powergw.core")
-
-
-@core()
-def m001_core_tables(db: sqlite_utils.Database) -> None:
-    db.executescript(
-        """
-        CREATE TABLE nodes (
-            node_key INTEGER PRIMARY KEY,
-            node_id TEXT NOT NULL UNIQUE,
-            name TEXT,
-            transport TEXT,
-            first_seen_ms INTEGER,
-            last_seen_ms INTEGER,
-            fw TEXT,
-            sensor_amps INTEGER,
-            sample_rate_hz INTEGER,
-            mains_hz INTEGER,
-            mv_per_a_x10 INTEGER,
-            last_power_dw INTEGER,
-            last_irms_ma INTEGER,
-            last_vrms_dv INTEGER,
-            last_flags INTEGER,
-            acct_boot_id INTEGER,
-            acct_seq INTEGER,
-            acct_energy_mwh INTEGER,
-            acct_uptime_ms INTEGER,
-            acct_ts_ms INTEGER,
-            acct_backwards_run INTEGER NOT NULL DEFAULT 0,
-            energy_total_mwh INTEGER NOT NULL DEFAULT 0,
-            frames_ok INTEGER NOT NULL DEFAULT 0,
-            frames_lost INTEGER NOT NULL DEFAULT 0,
-            reboots INTEGER NOT NULL DEFAULT 0,
-            rejected TEXT NOT NULL DEFAULT '{}',
-            unsupported_version INTEGER
-        );
-        CREATE TABLE readings (
-            id INTEGER PRIMARY KEY,
-            node_key INTEGER NOT NULL,
-            ts_ms INTEGER NOT NULL,
-            start_ms INTEGER NOT NULL,
-            boot_id INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            uptime_ms INTEGER NOT NULL,
-            power_dw INTEGER NOT NULL,
-            irms_ma INTEGER NOT NULL,
-            vrms_dv INTEGER NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            delta_mwh INTEGER NOT NULL,
-            flags INTEGER NOT NULL
-        );
-        CREATE TABLE usage_minute (
-            node_key INTEGER NOT NULL,
-            start_ms INTEGER NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            PRIMARY KEY (node_key, start_ms)
-        ) WITHOUT ROWID;
-        CREATE TABLE usage_hour (
-            node_key INTEGER NOT NULL,
-            start_ms INTEGER NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            PRIMARY KEY (node_key, start_ms)
-        ) WITHOUT ROWID;
-        CREATE TABLE usage_day (
-            node_key INTEGER NOT NULL,
-            day TEXT NOT NULL,
-            energy_mwh INTEGER NOT NULL,
-            PRIMARY KEY (node_key, day)
-        ) WITHOUT ROWID;
-        CREATE TABLE energy_events (
-            id INTEGER PRIMARY KEY,
-            node_key INTEGER NOT NULL,
-            ts_ms INTEGER NOT NULL,
-            kind TEXT NOT NULL,
-            detail TEXT NOT NULL DEFAULT '',
-            gap_ms INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX energy_events_node_ts ON energy_events (node_key, ts_ms);
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        """
-    )
-
-
-class StoreError(PowerGwError):
-    """The database cannot be opened or written (read-only, full disk, corrupt)."""
+from .store_schema import core
 
 
 class UnknownNodesError(StoreError):
@@ -133,89 +51,14 @@ class UnknownNodesError(StoreError):
 RESOLUTIONS = ("minute", "hour", "day")
 
 _ROLLUP_UPSERT = {
-    "minute": "INSERT INTO usage_minute (node_key, start_ms, energy_mwh) VALUES (?, ?, ?) "
-    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
+    "minute": "INSERT INTO usage_minute (node_key, start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
+    "covered_ms = covered_ms + excluded.covered_ms",
     "hour": "INSERT INTO usage_hour (node_key, start_ms, energy_mwh) VALUES (?, ?, ?) "
     "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
     "day": "INSERT INTO usage_day (node_key, day, energy_mwh) VALUES (?, ?, ?) "
     "ON CONFLICT (node_key, day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
 }
-
-_READING_INSERT = (
-    "INSERT INTO readings (node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, "
-    "energy_mwh, delta_mwh, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-
-
-@dataclass
-class NodeState:
-    """A node as ingest keeps it in memory: key, accounting state, counters, latest values."""
-
-    node_key: int
-    account: NodeAccount
-    frames_ok: int = 0
-    frames_lost: int = 0
-    reboots: int = 0
-    energy_total_mwh: int = 0
-    rejected: dict[str, int] = field(default_factory=dict)
-    last_seen_ms: int | None = None
-    last_power_dw: int | None = None
-    last_irms_ma: int | None = None
-    last_vrms_dv: int | None = None
-    last_flags: int | None = None
-    hello: dict | None = None
-    unsupported_version: int | None = None
-    dirty: bool = False
-
-
-@dataclass
-class Batch:
-    """Everything one ingest commit writes, in one transaction."""
-
-    readings: list[tuple] = field(default_factory=list)
-    minutes: dict[tuple[int, int], int] = field(default_factory=dict)
-    events: list[tuple] = field(default_factory=list)
-    raw_dropped: int = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.readings or self.minutes or self.events)
-
-    def add_energy(self, node_key: int, start_ms: int, end_ms: int, energy_mwh: int) -> None:
-        minutes = self.minutes
-        for bucket, mwh in split_by_time(start_ms, end_ms, energy_mwh):
-            key = (node_key, bucket)
-            minutes[key] = minutes.get(key, 0) + mwh
-
-
-PAGE_SIZE = 1024
-
-
-def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the pragmas every powergw process uses."""
-    path = str(path)
-    try:
-        if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            new = not Path(path).exists() or Path(path).stat().st_size == 0
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            if new:
-                # Small pages: a commit of a few raw readings rewrites 1 KiB, not 4 KiB. With
-                # appends this small, that cuts SD-card writes per commit by about three
-                # (docs/ingest.md has the figures); must be set before the first table exists.
-                conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-        conn.execute("PRAGMA busy_timeout = 5000")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            # NORMAL in WAL mode: a power cut can lose the last commits, never corrupt. Energy
-            # is not lost with them: the node's cumulative counter covers the gap.
-            conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA temp_store = MEMORY")
-        return conn
-    except (sqlite3.Error, OSError) as err:
-        raise StoreError(f"cannot open database {path}: {err}") from err
-
 
 class Store:
     """The gateway's SQLite file; `migrations` are the extra sets other parts of powergw own."""
@@ -229,6 +72,7 @@ class Store:
         readonly: bool = False,
     ):
         self.path = Path(path)
+        self.readonly = readonly
         self.calendar = LocalCalendar(timezone)
         self.conn = connect(self.path, readonly=readonly)
         self.db = sqlite_utils.Database(self.conn)
@@ -237,8 +81,18 @@ class Store:
             try:
                 for migration_set in (core, *migrations):
                     migration_set.apply(self.db)
+                self._build_house_once()
             except sqlite3.Error as err:
                 raise StoreError(f"cannot migrate database {self.path}: {err}") from err
+
+    def _build_house_once(self) -> None:
+        """Roll the house up from the nodes' history the first time this database is opened with house tables."""
+        if self.get_meta("house_rollup") is not None:
+            return
+        with transaction(self) as conn:
+            HouseRollup(conn, self.calendar).rebuild(0)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('house_rollup', ?) ON CONFLICT (key) DO UPDATE "
+                         "SET value = excluded.value", (self.calendar.name,))
 
     def close(self) -> None:
         self.conn.close()
@@ -251,11 +105,13 @@ class Store:
             row = self.conn.execute("SELECT node_key FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
             if row:
                 return row[0]
-            cur = self.conn.execute(
-                "INSERT INTO nodes (node_id, transport, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)",
-                (node_id, transport, now_ms, now_ms),
-            )
-            return cur.lastrowid
+            with transaction(self) as conn:
+                key = conn.execute(
+                    "INSERT INTO nodes (node_id, transport, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)",
+                    (node_id, transport, now_ms, now_ms),
+                ).lastrowid
+                house.assign_meter(conn, key, node_id, transport, now_ms)
+            return key
 
     def load_node_states(self) -> dict[str, NodeState]:
         rows = self.conn.execute(
@@ -306,11 +162,11 @@ class Store:
         (`pending_readings`) and counted by the queries, so nothing waits on the next rollup.
         """
         states = list(states)
-        node_rows = [_node_row(s) for s in states if s.dirty] if rollup else []
+        node_rows = [node_row(s) for s in states if s.dirty] if rollup else []
         try:
             with transaction(self) as conn:
                 if batch.readings:
-                    conn.executemany(_READING_INSERT, batch.readings)
+                    conn.executemany(READING_INSERT, batch.readings)
                 if batch.events:
                     conn.executemany(
                         "INSERT INTO energy_events (node_key, ts_ms, kind, detail, gap_ms) VALUES (?,?,?,?,?)",
@@ -319,7 +175,7 @@ class Store:
                 if rollup:
                     self._apply_rollups(batch)
                     if node_rows:
-                        conn.executemany(_NODE_UPDATE, node_rows)
+                        conn.executemany(NODE_UPDATE, node_rows)
                     conn.execute(
                         "INSERT INTO meta (key, value) SELECT 'rollup_watermark', coalesce(max(id), 0) FROM readings "
                         "WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value"
@@ -345,18 +201,21 @@ class Store:
     def _apply_rollups(self, batch: Batch) -> None:
         """Rollup increments of a batch: minutes, and the local hours and days they fall in."""
         conn = self.conn
-        if batch.minutes:
-            hours: dict[tuple[int, int], int] = {}
-            days: dict[tuple[int, str], int] = {}
-            cal = self.calendar
-            for (node_key, minute), mwh in batch.minutes.items():
-                hk = (node_key, cal.hour_start_ms(minute))
-                hours[hk] = hours.get(hk, 0) + mwh
-                dk = (node_key, cal.day(minute))
-                days[dk] = days.get(dk, 0) + mwh
-            conn.executemany(_ROLLUP_UPSERT["minute"], [(k[0], k[1], v) for k, v in batch.minutes.items()])
-            conn.executemany(_ROLLUP_UPSERT["hour"], [(k[0], k[1], v) for k, v in hours.items()])
-            conn.executemany(_ROLLUP_UPSERT["day"], [(k[0], k[1], v) for k, v in days.items()])
+        cells = batch.cells()
+        if not cells:
+            return
+        hours: dict[tuple[int, int], int] = {}
+        days: dict[tuple[int, str], int] = {}
+        cal = self.calendar
+        for (node_key, minute), mwh in batch.minutes.items():
+            hk = (node_key, cal.hour_start_ms(minute))
+            hours[hk] = hours.get(hk, 0) + mwh
+            dk = (node_key, cal.day(minute))
+            days[dk] = days.get(dk, 0) + mwh
+        conn.executemany(_ROLLUP_UPSERT["minute"], [(k[0], k[1], *v) for k, v in cells.items()])
+        conn.executemany(_ROLLUP_UPSERT["hour"], [(k[0], k[1], v) for k, v in hours.items() if v])
+        conn.executemany(_ROLLUP_UPSERT["day"], [(k[0], k[1], v) for k, v in days.items() if v])
+        HouseRollup(conn, cal).refresh({minute for _, minute in cells})
 
     # ---- clock re-anchoring ---------------------------------------------------------------
 
@@ -385,13 +244,11 @@ class Store:
             for rid, node_key, start, end, mwh in rows:
                 new_end = end + delta_ms
                 new_start = start + delta_ms if start >= epoch_start_ms else min(start, new_end)
-                if mwh:
-                    change.add_energy(node_key, new_start, new_end, mwh)
-                    for bucket, part in split_by_time(start, end, mwh):
-                        key = (node_key, bucket)
-                        change.minutes[key] = change.minutes.get(key, 0) - part
+                change.add_energy(node_key, new_start, new_end, mwh)
+                change.add_energy(node_key, start, end, mwh, sign=-1)
                 updates.append((new_start, new_end, rid))
             change.minutes = {k: v for k, v in change.minutes.items() if v}
+            change.covered = {k: v for k, v in change.covered.items() if v}
             try:
                 with transaction(self):
                     conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
@@ -431,18 +288,51 @@ class Store:
                 raise StoreError(f"no node {node_id!r} in {self.path}")
         return dict(rows)
 
-    def house_usage(self, start_ms: int, end_ms: int, resolution: str, nodes: list[str] | None = None) -> dict[int, int]:
-        """{bucket start ms: mWh} of the house: `nodes` summed as listed ([billing] metered_nodes), or
-        every node with an ESP32 heard over serial and BLE counted once (gateway.household).
-        UnknownNodesError when a listed id never reported."""
-        from .household import Household
+    def house_usage(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, int]:
+        """{bucket start ms: mWh} of the house (gateway/house.py), bucketed as `usage` buckets a node."""
+        return {b: cell[0] for b, cell in self.house_series(start_ms, end_ms, resolution).items() if cell[0]}
 
-        if nodes:
-            known = set(self.node_keys().values())
-            unknown = [n for n in nodes if n not in known]
+    def house_series(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, tuple[int, int]]:
+        """{bucket start ms: (mWh, ms its meters covered)} of the house, including readings not yet rolled up."""
+        pending = self._pending_cells()
+        overlay: dict[int, tuple[int, int]] = {}
+        if pending:
+            rollup = HouseRollup(self.conn, self.calendar)
+            minutes = house.affected({m for _, m in pending}, rollup.has_twins())
+            new, old = rollup.computed(minutes, pending), rollup.stored(minutes)
+            for m in minutes:
+                n, o = new.get(m, (0, 0)), old.get(m, (0, 0))
+                if n != o:
+                    overlay[m] = (n[0] - o[0], n[1] - o[1])
+        return house_buckets(self.conn, self.calendar, start_ms, end_ms, resolution, overlay)
+
+    def set_mains(self, node_ids: Sequence[str], since_ms: int, now_ms: int, source: str = "cli") -> None:
+        """From `since_ms` on, the house is the meters of `node_ids` (none: every meter); rebuilds the house
+        rollup from that day. UnknownNodesError when an id never reported."""
+        with self.lock:
+            found, unknown = house.resolve_nodes(self.conn, list(node_ids))
             if unknown:
-                raise UnknownNodesError(tuple(unknown), tuple(sorted(known)))
-        return Household(self, list(nodes) if nodes else None).usage(start_ms, end_ms, resolution)
+                raise UnknownNodesError(tuple(unknown), tuple(sorted(self.node_keys().values())))
+            try:
+                with transaction(self) as conn:
+                    house.add_change(conn, found, since_ms, now_ms, source)
+                    HouseRollup(conn, self.calendar).rebuild(since_ms)
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot change the house's metering in {self.path}: {err}") from err
+
+    def apply_config_mains(self, node_ids: Sequence[str], now_ms: int) -> None:
+        """Make the metering follow [billing] metered_nodes: a change there applies from the start of
+        the data, as the config has no date. UnknownNodesError when an id never reported."""
+        wanted = sorted(node_ids)
+        before = house.mains_named(self.conn, "config")
+        if before == wanted or (before is None and not wanted):
+            return
+        _, unknown = house.resolve_nodes(self.conn, wanted)
+        if unknown:
+            raise UnknownNodesError(tuple(unknown), tuple(sorted(self.node_keys().values())))
+        if self.readonly:
+            return  # the daemon applies it when it starts with this config
+        self.set_mains(wanted, 0, now_ms, source="config")
 
     def usage(self, start_ms: int, end_ms: int, resolution: str, node_id: str | None = None) -> list[dict]:
         """Energy per node per bucket in [start_ms, end_ms): dicts with node_id, start_ms, end_ms, energy_mwh.
@@ -481,7 +371,7 @@ class Store:
                 lo = start_ms - start_ms % 60_000
                 rows = self.conn.execute(
                     f"SELECT start_ms, energy_mwh FROM {table} WHERE node_key = ? AND start_ms >= ? AND start_ms < ? "
-                    "ORDER BY start_ms",
+                    "AND energy_mwh != 0 ORDER BY start_ms",
                     (node_key, lo, end_ms),
                 ).fetchall()
                 buckets.update(rows)
@@ -494,8 +384,7 @@ class Store:
 
     def minutes(self, node_ids: Sequence[str], start_ms: int, end_ms: int) -> dict[str, dict[int, int]]:
         """{node_id: {minute start ms: mWh}} for each of `node_ids` in [start_ms, end_ms): what
-        `usage(start_ms, end_ms, "minute", node_id)` gives each, read in one query (gateway/household.py
-        reads a serial node and its BLE twin together; a cycle is ~80,000 minutes each)."""
+        `usage(start_ms, end_ms, "minute", node_id)` gives each, read in one query."""
         keys: dict[int, str] = {}
         for node_id in node_ids:
             keys.update(self.node_keys(node_id))
@@ -505,7 +394,7 @@ class Store:
         lo = start_ms - start_ms % 60_000
         rows = self.conn.execute(
             f"SELECT node_key, start_ms, energy_mwh FROM usage_minute WHERE node_key IN ({','.join('?' * len(keys))}) "
-            "AND start_ms >= ? AND start_ms < ?",
+            "AND start_ms >= ? AND start_ms < ? AND energy_mwh != 0",
             (*keys, lo, end_ms),
         )
         by_key = {k: out[nid] for k, nid in keys.items()}
@@ -518,15 +407,17 @@ class Store:
         return out
 
     def _pending_minutes(self, keys: dict[int, str]) -> dict[tuple[int, int], int]:
+        return {k: v[0] for k, v in self._pending_cells().items() if k[0] in keys and v[0]}
+
+    def _pending_cells(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """{(node key, minute): (mWh, covered ms)} of the committed readings not yet in the rollups."""
         rows = self.conn.execute(
-            "SELECT node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id > ? AND delta_mwh != 0",
-            (self.rollup_watermark(),),
+            "SELECT node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id > ?", (self.rollup_watermark(),)
         ).fetchall()
         batch = Batch()
         for node_key, start, end, mwh in rows:
-            if node_key in keys:
-                batch.add_energy(node_key, start, end, mwh)
-        return batch.minutes
+            batch.add_energy(node_key, start, end, mwh)
+        return batch.cells()
 
     def total_energy_mwh(self, node_id: str | None = None) -> int:
         """Every accounted mWh (rollups plus readings not yet rolled up), for one node or all."""
@@ -570,94 +461,3 @@ class Store:
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
-
-
-class ConnectionStore:
-    """The part of a Store that alerts, the ledger and cloud sync use, around a bare connection.
-
-    For callers that hold only a `sqlite3.Connection` in autocommit mode; the tables must already
-    be migrated (`gateway.app.open_store` does it).
-    """
-
-    def __init__(self, conn: sqlite3.Connection, timezone: str = "Asia/Kolkata"):
-        self.conn = conn
-        self.lock = threading.RLock()
-        self.calendar = LocalCalendar(timezone)
-        self.path = Path(conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
-
-
-def as_store(store_or_conn: "Store | ConnectionStore | sqlite3.Connection") -> "Store | ConnectionStore":
-    """Accept a Store or a bare connection."""
-    if isinstance(store_or_conn, sqlite3.Connection):
-        return ConnectionStore(store_or_conn)
-    return store_or_conn
-
-
-@contextmanager
-def transaction(store: "Store | ConnectionStore | sqlite3.Connection") -> Iterator[sqlite3.Connection]:
-    """Yield the connection inside a write transaction (BEGIN IMMEDIATE … COMMIT); roll back on
-    any exception. Joins a transaction the caller already holds, so an alert raised inside a
-    ledger write, or an outbox row written by a listener, commits or rolls back with it."""
-    store = as_store(store)
-    with store.lock:
-        conn = store.conn
-        if conn.in_transaction:
-            yield conn  # joined: the outermost caller commits or rolls back
-            return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot start a write transaction on {store.path}: {err}") from err
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"cannot commit to {store.path}: {err}") from err
-
-
-_NODE_UPDATE = (
-    "UPDATE nodes SET acct_boot_id = ?, acct_seq = ?, acct_energy_mwh = ?, acct_uptime_ms = ?, acct_ts_ms = ?, "
-    "acct_backwards_run = ?, frames_ok = ?, frames_lost = ?, reboots = ?, energy_total_mwh = ?, rejected = ?, "
-    "last_seen_ms = ?, last_power_dw = ?, last_irms_ma = ?, last_vrms_dv = ?, last_flags = ?, unsupported_version = ?, "
-    "name = coalesce(?, name), fw = coalesce(?, fw), sensor_amps = coalesce(?, sensor_amps), "
-    "sample_rate_hz = coalesce(?, sample_rate_hz), mains_hz = coalesce(?, mains_hz), "
-    "mv_per_a_x10 = coalesce(?, mv_per_a_x10) WHERE node_key = ?"
-)
-
-
-def _node_row(s: NodeState) -> tuple:
-    a = s.account
-    h = s.hello or {}
-    return (
-        a.boot_id,
-        a.seq,
-        a.energy_mwh,
-        a.uptime_ms,
-        a.ts_ms,
-        a.backwards_run,
-        s.frames_ok,
-        s.frames_lost,
-        s.reboots,
-        s.energy_total_mwh,
-        json.dumps(s.rejected, sort_keys=True),
-        s.last_seen_ms,
-        s.last_power_dw,
-        s.last_irms_ma,
-        s.last_vrms_dv,
-        s.last_flags,
-        s.unsupported_version,
-        h.get("name"),
-        h.get("fw"),
-        h.get("sensor_amps"),
-        h.get("sample_rate_hz"),
-        h.get("mains_hz"),
-        h.get("mv_per_a_x10"),
-        s.node_key,
-    )

@@ -18,7 +18,7 @@ from .. import PowerGwError
 from ..store import Store
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES
 from .schema import alerts_migrations  # noqa: F401 - re-exported for gateway.app
-from ..store import ConnectionStore, as_store, transaction
+from ..db import ConnectionStore, as_store, transaction
 
 
 class AlertError(PowerGwError):

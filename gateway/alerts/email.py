@@ -24,7 +24,7 @@ from .. import PowerGwError
 from .alert_store import AlertListener
 from .kinds import KINDS
 from .settings import EmailSection
-from ..store import as_store, transaction
+from ..db import as_store, transaction
 
 
 class EmailError(PowerGwError):

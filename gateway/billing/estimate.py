@@ -7,12 +7,12 @@ the budget job all read this one `Estimate`.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..household import Household
-from ..store import Store
+from ..store import Store, UnknownNodesError
 from . import MeteredNodeError
 from .cycle import Cycle, cycle_containing
 from .money import format_inr, paise_str, to_paise
@@ -35,46 +35,38 @@ def kwh(mwh: int) -> Decimal:
     return Decimal(mwh) / MWH_PER_KWH
 
 
-def metered_nodes(store: Store, section: BillingSection) -> list[str | None]:
-    """The node ids whose sum is the house ([None] = every node); MeteredNodeError if one never reported."""
-    if not section.metered_nodes:
-        return [None]
-    known = set(store.node_keys().values())
-    unknown = [n for n in section.metered_nodes if n not in known]
-    if unknown:
-        raise MeteredNodeError(tuple(unknown), tuple(sorted(known)))
-    return list(section.metered_nodes)
+def follow_metering(store: Store, section: BillingSection | None) -> None:
+    """Keep the store's house metering on [billing] metered_nodes (empty: every meter; gateway/house.py).
 
-
-def household(store: Store, section: BillingSection | None) -> Household:
-    """The house as billing counts it: [billing] metered_nodes as listed, or every node with each
-    ESP32 that reports over both serial and BLE counted once (gateway/household.py; also without a
-    [billing] section). The one place the theft job, cloud reports and `powergw usage` ask."""
+    MeteredNodeError when a listed id never reported: billing refuses rather than bill the other
+    listed nodes, since a typo would under-bill in silence.
+    """
     if section is None:
-        return Household(store)
-    nodes = metered_nodes(store, section)
-    return Household(store, None if nodes == [None] else nodes)
+        return
+    try:
+        store.apply_config_mains(section.metered_nodes, int(time.time() * 1000))
+    except UnknownNodesError as err:
+        raise MeteredNodeError(err.unknown, err.known) from None
 
 
-def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection, *,
-               house: Household | None = None) -> int:
-    """Energy of the metered nodes in [start_ms, end_ms): hour rollups inside, minutes at the edges."""
+def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection | None) -> int:
+    """Energy of the house in [start_ms, end_ms): hour rollups inside, minutes at the edges."""
     if end_ms <= start_ms:
         return 0
-    house = house or household(store, section)
+    follow_metering(store, section)
     cal = store.calendar
     h0 = cal.hour_start_ms(start_ms)
     if h0 < start_ms:
         h0 = cal.hour_start_ms(h0 + 3_600_000 + 60_000)
     h1 = cal.hour_start_ms(end_ms)
     spans = [(start_ms, end_ms, "minute")] if h0 >= h1 else [(start_ms, h0, "minute"), (h0, h1, "hour"), (h1, end_ms, "minute")]
-    return sum(sum(house.usage(a, b, res).values()) for a, b, res in spans if b > a)
+    return sum(sum(store.house_usage(a, b, res).values()) for a, b, res in spans if b > a)
 
 
-def hourly_kwh(store: Store, start_ms: int, end_ms: int, section: BillingSection, *,
-               house: Household | None = None) -> list[tuple[dt.datetime, float]]:
-    """(local hour start, kWh) of the metered nodes, summed across nodes."""
-    sums = (house or household(store, section)).usage(start_ms, end_ms, "hour")
+def hourly_kwh(store: Store, start_ms: int, end_ms: int, section: BillingSection | None) -> list[tuple[dt.datetime, float]]:
+    """(local hour start, kWh) of the house."""
+    follow_metering(store, section)
+    sums = store.house_usage(start_ms, end_ms, "hour")
     cal = store.calendar
     return [(cal.to_datetime(s), m / MWH_PER_KWH) for s, m in sorted(sums.items())]
 
@@ -205,18 +197,17 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
     def bill_of(units: Any) -> Bill:
         return compute_split_bill(parts, units, options)
 
-    house = household(store, section)
-    mwh = energy_mwh(store, start_ms, now_ms, section, house=house)
+    mwh = energy_mwh(store, start_ms, now_ms, section)
     units = kwh(mwh).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     elapsed_days = (now_ms - start_ms) / 86_400_000
     total_days = (end_ms - start_ms) / 86_400_000
 
-    per_day = house.usage(start_ms, cal.day_start_ms(today), "day")
+    per_day = store.house_usage(start_ms, cal.day_start_ms(today), "day")
     straight = straight_line(float(units), elapsed_days, total_days, [m / MWH_PER_KWH for m in per_day.values()])
     projections = [straight]
 
     lookback_ms = section.projection_lookback_days * 86_400_000
-    history = hourly_kwh(store, now_ms - lookback_ms, now_ms, section, house=house)
+    history = hourly_kwh(store, now_ms - lookback_ms, now_ms, section)
     if history:
         now = cal.to_datetime(now_ms)
         end = cal.to_datetime(end_ms)
@@ -224,8 +215,8 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
         holidays = holidays_for(section.holiday_state, years)
         year_ms = 365 * 86_400_000
         season = season_factor(
-            energy_mwh(store, now_ms - lookback_ms - year_ms, now_ms - year_ms, section, house=house) / MWH_PER_KWH,
-            energy_mwh(store, now_ms - year_ms, end_ms - year_ms, section, house=house) / MWH_PER_KWH,
+            energy_mwh(store, now_ms - lookback_ms - year_ms, now_ms - year_ms, section) / MWH_PER_KWH,
+            energy_mwh(store, now_ms - year_ms, end_ms - year_ms, section) / MWH_PER_KWH,
             lookback_ms / 86_400_000, (end_ms - now_ms) / 86_400_000,
         )
         profile = profile_projection(history, now, end, float(units), holidays, season)
@@ -265,10 +256,9 @@ def today_cost(store: Store, section: BillingSection, book: TariffBook, now_ms: 
     parts = book.parts_for_cycle(name, cycle.start, cycle.end)
     options = bill_options(section)
     start_ms = cal.day_start_ms(cycle.start)
-    house = household(store, section)
 
     def bill_till(end_ms: int) -> Decimal:
-        units = kwh(energy_mwh(store, start_ms, end_ms, section, house=house)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        units = kwh(energy_mwh(store, start_ms, end_ms, section)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         return compute_split_bill(parts, units, options).total
 
     return bill_till(now_ms) - bill_till(cal.day_start_ms(today))

@@ -22,7 +22,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from ..store import as_store, transaction
+from ..db import as_store, transaction
 from . import LedgerError
 from .cycle import Cycle
 from .money import format_inr, parse_amount, to_paise

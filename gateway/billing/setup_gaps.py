@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..node_identity import ble_twins
@@ -24,8 +24,10 @@ class SetupGap:
     action: str
 
 
-def billing_setup_gaps(section: BillingSection, nodes: Iterable[tuple[str, str | None, str | None]]) -> list[SetupGap]:
-    """The gaps in `section` for a house whose reporting nodes are `nodes`: (node_id, transport, name)."""
+def billing_setup_gaps(section: BillingSection, nodes: Iterable[tuple[str, str | None, str | None]],
+                       mains: Sequence[str] = ()) -> list[SetupGap]:
+    """The gaps in `section` for a house whose reporting nodes are `nodes` ((node_id, transport, name)) and
+    whose metering names `mains` (gateway/house.py; empty: every meter is the house)."""
     gaps = []
     if section.meter_reading_date == DEFAULT_READING_DATE:
         gaps.append(SetupGap(
@@ -37,12 +39,13 @@ def billing_setup_gaps(section: BillingSection, nodes: Iterable[tuple[str, str |
     nodes = list(nodes)
     twins = ble_twins((node_id, transport) for node_id, transport, _ in nodes)  # serial + BLE: one ESP32, one circuit
     circuits = sorted((node_id, name) for node_id, _, name in nodes if node_id not in twins)
-    if not section.metered_nodes and len(circuits) > 1:
+    if not section.metered_nodes and not mains and len(circuits) > 1:
         listed = ", ".join(f"{node_id} ({name})" if name else node_id for node_id, name in circuits)
         gaps.append(SetupGap(
             "billing.metered_nodes",
             f"[billing] metered_nodes is empty, so the house is all {len(circuits)} nodes added up: {listed}; "
             "a sub-circuit node inside the mains is counted twice, in the bill and in the theft check",
             "list the node(s) on the mains: [billing] metered_nodes = [\"<mains node id>\"] in the config, then "
-            "`systemctl restart powergw`; if no node sits inside another, list them all to say so"))
+            "`systemctl restart powergw` (or `powergw meters --mains <id>`); if no node sits inside another, list "
+            "them all to say so"))
     return gaps

@@ -318,13 +318,15 @@ def check_backups(s: Situation) -> Iterable[Finding]:
 
 
 def _billing_section(s: Situation):
-    """[billing] as billing runs with it: the config file with the dashboard's overrides (Settings page)."""
+    """[billing] as billing runs with it (the config file with the dashboard's overrides, Settings page), and
+    the mains the house's metering names now."""
+    from gateway.house import current_mains
     from gateway.settings_store import effective_config
     from gateway.store import Store
 
     store = Store(s.db_path, timezone=s.config.gateway.timezone, readonly=True)
     try:
-        return effective_config(store, s.config)["billing"]
+        return effective_config(store, s.config)["billing"], current_mains(store.conn)
     finally:
         store.close()
 
@@ -335,12 +337,13 @@ def check_billing_setup(s: Situation) -> Iterable[Finding]:
         return
     from gateway.billing.setup_gaps import billing_setup_gaps
 
-    section = _billing_section(s)
-    gaps = billing_setup_gaps(section, [(n.node_id, n.transport, n.name) for n in s.health.nodes if n.last_seen_ms is not None])
+    section, mains = _billing_section(s)
+    gaps = billing_setup_gaps(section, [(n.node_id, n.transport, n.name) for n in s.health.nodes if n.last_seen_ms is not None],
+                              mains)
     for gap in gaps:
         yield Finding("billing", WARNING, gap.message, gap.action)
     if not gaps:
-        house = ", ".join(section.metered_nodes) if section.metered_nodes else "every node"
+        house = ", ".join(section.metered_nodes or mains) or "every node"
         yield Finding("billing", OK, f"meter read on {section.meter_reading_date}; the house is {house}")
 
 

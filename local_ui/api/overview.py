@@ -9,6 +9,7 @@ from typing import Any
 from flask import jsonify
 
 from gateway.billing.setup_gaps import billing_setup_gaps
+from gateway.house import current_mains
 
 from ..context import UiContext
 from ..services import Alerts, Unavailable, model_status
@@ -45,7 +46,8 @@ def overview(ctx: UiContext, args, body):
         setup=[dataclasses.asdict(gap) for gap in billing_setup_gaps(
             ctx.effective_config()["billing"],
             [(n["node_id"], n["transport"], n["name"] if n["name"] != n["node_id"] else None)
-             for n in nodes if n["last_seen_ms"]])],
+             for n in nodes if n["last_seen_ms"]],
+            current_mains(ctx.store().conn))],
     )
 
 

@@ -1,7 +1,7 @@
 """Energy per node per bucket for a period, as JSON or CSV, and the whole house's total.
 
-Everything the dashboard's Python side does to count the house ([billing] metered_nodes, an
-ESP32 heard on serial and BLE counted once) is in this module.
+The house's totals come from the house rollup and its live power from the registry (gateway/house.py);
+this module only asks for them.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from decimal import Decimal
 from flask import Response, jsonify
 
 from gateway.billing import MeteredNodeError
-from gateway.household import Household
-from gateway.node_identity import is_ble
-from gateway.store import StoreError
+from gateway.house import Membership, house_node_ids, resolve_nodes, twin_ids
+from gateway.store import StoreError, UnknownNodesError
 
 from ..context import UiContext
 from ..periods import PERIODS, RESOLUTIONS, PeriodError, date_range, month_key, period
@@ -28,39 +27,40 @@ from .nodes import node_views
 # ---- the whole house: its live watts, today's units, each period's total ----------------------------
 
 
-def household_nodes(config) -> frozenset[str] | None:
-    """The node ids whose sum is the whole house: [billing] metered_nodes, the rule billing counts a
-    cycle's units by; None when that list is empty (every node). Other nodes are sub-circuits."""
-    return frozenset(config["billing"].metered_nodes) or None
+def household_nodes(store, config) -> frozenset[str] | None:
+    """The node ids of the mains meters, the house every total counts (gateway/house.py); None when every
+    meter is the house. When [billing] metered_nodes names an id that never reported, the listed ones that did."""
+    try:
+        store.apply_config_mains(config["billing"].metered_nodes, 0)
+    except UnknownNodesError:
+        # No total (household_nodes_checked says why); the listed nodes that did report still show as mains.
+        found, _ = resolve_nodes(store.conn, config["billing"].metered_nodes)
+        return frozenset(n for n, meter in store.conn.execute("SELECT node_id, meter_key FROM nodes")
+                         if meter in set(found.values()))
+    return house_node_ids(store.conn)
 
 
 def household_nodes_checked(store, config) -> frozenset[str] | None:
     """`household_nodes`, refused as billing refuses them: Unavailable (with billing's reason) when a
     listed node has never reported, so no household total is made from part of the house."""
-    nodes = household_nodes(config)
-    if nodes is None:
-        return None
-    from gateway.billing.estimate import metered_nodes
+    from gateway.billing.estimate import follow_metering
 
     try:
-        metered_nodes(store, config["billing"])
+        follow_metering(store, config["billing"])
     except MeteredNodeError as err:
         raise Unavailable(f"billing cannot count the household's units: {err}") from err
-    return nodes
+    return household_nodes(store, config)
 
 
 def house_live(ctx: UiContext) -> tuple[list[dict], float | None, bool]:
-    """Every node marked `metered` (part of the whole house), the house's live watts (None while no
-    metered node is online), and whether every node is the house (a serial+BLE twin then counts once)."""
-    household = household_nodes(ctx.effective_config())
-    # Every node is listed; only the whole-house ones ([billing] metered_nodes) make the totals.
+    """Every node marked `metered` (a mains meter's), the house's live watts (None while no mains node is
+    online), and whether every meter is the house."""
+    store = ctx.store()
+    household = household_nodes(store, ctx.effective_config())
     nodes = [n | {"metered": household is None or n["node_id"] in household} for n in node_views(ctx)]
-    online = [n for n in nodes if n["metered"] and n["online"] and n["power_w"] is not None]
-    if household is None:
-        # Every node is the house: an ESP32 on both serial and BLE counts once, by serial while that is online.
-        on = {n["node_id"] for n in online}
-        online = [n for n in online if not (is_ble(n["transport"]) and n["same_node_as"] in on)]
-    return nodes, round(sum(n["power_w"] for n in online), 1) if online else None, household is None
+    power = Membership(household, twin_ids(store.conn)).live_power_w(
+        {n["node_id"]: n["power_w"] for n in nodes if n["online"]})
+    return nodes, power, household is None
 
 
 def _today_kwh(billing: Billing) -> Decimal:
@@ -110,11 +110,11 @@ def _usage_period(ctx: UiContext, args: dict):
 
 def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] | None,
                  no_total: str | None) -> dict:
-    """Every node's energy per bucket, and the household's total by billing's rule.
+    """Every node's energy per bucket, and the house's total from the house rollup.
 
-    The total (`total_kwh`, `total_points`) counts the nodes in `household` ([billing]
-    metered_nodes; None = every node), or the one node asked for; `no_total` says why there is
-    none (a metered node that never reported).
+    The total (`total_kwh`, `total_points`) is the house's, or the one node's asked for; `household` marks
+    the series of the mains meters (None: every meter); `no_total` says why there is none (a metered node
+    that never reported).
     """
     cal = ctx.calendar
     store = ctx.store()
@@ -150,16 +150,12 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
     if node is not None:
         no_total = None  # one node's own total needs no household rule
     total_mwh: dict[int, int] = {}
-    house = Household(store) if node is None and household is None else None
-    if house is not None and house.twins:
-        # An ESP32 on both serial and BLE is two series but one node in the total (billing's rule).
-        for b, mwh in house.usage(start, end, res).items():
+    if node is None:  # the house rollup: each ESP32 once, the mains meters only
+        for b, mwh in store.house_usage(start, end, res).items():
             total_mwh[bucket(b)] = total_mwh.get(bucket(b), 0) + mwh
     else:
-        for s in series.values():
-            if counted(s["node_id"]):
-                for b, mwh in s["points"].items():
-                    total_mwh[b] = total_mwh.get(b, 0) + mwh
+        for b, mwh in series.get(node, {"points": {}})["points"].items():
+            total_mwh[b] = total_mwh.get(b, 0) + mwh
     out = []
     for s in sorted(series.values(), key=lambda s: s["name"] or ""):
         pts = sorted(s["points"].items())
@@ -204,7 +200,7 @@ def usage(ctx: UiContext, args, body):
         try:
             household, no_total = household_nodes_checked(ctx.store(), ctx.effective_config()), None
         except Unavailable as err:
-            household, no_total = frozenset(ctx.effective_config()["billing"].metered_nodes), str(err)
+            household, no_total = household_nodes(ctx.store(), ctx.effective_config()), str(err)
         data = usage_series(ctx, p, args["node"], household, no_total)
         if args["compare"]:
             data["previous"] = usage_series(ctx, p.previous(), args["node"], household, no_total)

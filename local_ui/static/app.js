@@ -29,10 +29,7 @@ const Shell = {
   setup() {
     const page = computed(() => ROUTES[state.route]);
     const authed = computed(() => state.session?.authenticated);
-    const liveTotal = computed(() => {
-      const nodes = Object.values(state.live.nodes || {});
-      return nodes.length ? nodes.reduce((a, n) => a + (n.power_w || 0), 0) : null;
-    });
+    const liveTotal = computed(() => state.live.house_power_w ?? null);  // the gateway's house total
     async function logout() {
       await api("DELETE", "/session").catch(() => {});
       await loadSession();

@@ -54,16 +54,11 @@ export const Overview = {
         return live ? { ...n, power_w: live.power_w, irms_a: live.irms_a, vrms_v: live.vrms_v, live_ts: live.ts_ms } : n;
       });
     });
-    // The whole house: every online node counted in the totals ([billing] metered_nodes; every node
-    // when that is empty), with its live value where the stream has one. Sub-circuits show on their own.
-    // With every node counted, an ESP32 on both serial and BLE counts once: by serial while that is online.
+    // The whole house's power, as the gateway counts it (its mains, each ESP32 once): live while the
+    // stream is fresh, else the overview's.
     const total = computed(() => {
-      let on = nodes.value.filter((n) => n.metered !== false && (n.live_ts ? state.now - n.live_ts < 300000 : n.online) && n.power_w != null);
-      if (data.value?.count_twins_once) {
-        const ids = new Set(on.map((n) => n.node_id));
-        on = on.filter((n) => !((n.transport || "").startsWith("ble") && ids.has(n.same_node_as)));
-      }
-      return on.length ? on.reduce((a, n) => a + n.power_w, 0) : null;
+      const live = state.live.house_power_w;
+      return live !== undefined && state.live.ts_ms && state.now - state.live.ts_ms < 300000 ? live : data.value?.power_w ?? null;
     });
     const subCircuits = computed(() => nodes.value.filter((n) => n.metered === false).length);
     const liveAge = computed(() => (state.live.ts_ms ? state.now - state.liveReceivedAt : null));

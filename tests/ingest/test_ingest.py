@@ -251,7 +251,7 @@ def test_migrations_are_idempotent(tmp_path):
     store = open_store(db)
     assert store.integrity_check() == "ok"
     names = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'powergw.core'")]
-    assert names == ["m001_core_tables"]
+    assert names == ["m001_core_tables", "m002_house"]
 
 
 def test_raw_commits_between_rollups_are_counted_and_replayed_after_a_crash(tmp_path):

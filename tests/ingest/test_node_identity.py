@@ -15,7 +15,8 @@ import pytest
 from gateway.billing.estimate import cycle_estimate, energy_mwh, hourly_kwh, today_cost
 from gateway.billing.tariff_book import TariffBook
 from gateway.cli import main
-from gateway.household import Household, ble_stand_in
+from gateway.house import meters, twin_ids
+from tests.support.house_oracle import Household, ble_stand_in
 from gateway.node_identity import ble_address_of, ble_twins
 from tests.support.esp32_twin import DAY, IST, NODE, TWIN, Esp32, at, config
 
@@ -76,8 +77,8 @@ def test_per_minute_serial_first_ble_where_serial_has_nothing_the_larger_at_its_
 # ---- a real store fed by both identities ----------------------------------------------------------
 
 
-def day_mwh(store, house=None) -> int:
-    return energy_mwh(store, at(0), at(0, day=DAY + dt.timedelta(days=1)), config().billing, house=house)
+def day_mwh(store) -> int:
+    return energy_mwh(store, at(0), at(0, day=DAY + dt.timedelta(days=1)), config().billing)
 
 
 def units(mwh: int) -> Decimal:
@@ -102,10 +103,10 @@ def test_a_node_on_serial_and_ble_all_day_is_billed_once(tmp_path):
     assert len(hours) == 24 and round(sum(k for _, k in hours) * 1_000_000) == truth
     assert dict(hours)[dt.datetime.combine(DAY, dt.time(7), IST)] == pytest.approx(2.25)  # the geyser hour, once
     # The bill's daily history (straight line) and the dashboard's "today" count it once too.
-    house = Household(store)
-    assert house.twins == {TWIN: NODE}
-    assert sum(house.usage(at(0), end, "day").values()) == truth
-    assert sum(house.usage(at(0), end, "minute").values()) == truth
+    assert twin_ids(store.conn) == {TWIN: NODE}
+    assert sum(store.house_usage(at(0), end, "day").values()) == truth
+    assert sum(store.house_usage(at(0), end, "minute").values()) == truth
+    assert store.house_usage(at(0), end, "minute") == Household(store).usage(at(0), end, "minute")
 
 
 def test_a_node_moving_from_serial_to_ble_mid_day_loses_nothing_and_doubles_nothing(tmp_path):
@@ -170,14 +171,16 @@ def test_explicit_metered_nodes_keep_their_meaning(tmp_path):
     store = node.ingest.store
     serial = store.usage(at(0), end, "day", NODE)[0]["energy_mwh"]
     ble = store.usage(at(0), end, "day", TWIN)[0]["energy_mwh"]
-    # Listed ids are summed exactly as listed, as before: no stand-in, no pairing.
-    assert cycle_estimate(store, config(metered_nodes=[NODE]).billing, BOOK, end).units == units(serial)
-    assert cycle_estimate(store, config(metered_nodes=[TWIN]).billing, BOOK, end).units == units(ble)
-    assert cycle_estimate(store, config(metered_nodes=[NODE, TWIN]).billing, BOOK, end).units == units(serial + ble)
+    # A listed id names its ESP32, the meter: either id of the pair is that meter, counted once, with
+    # BLE standing in while the cable was out.
+    house = Household(store).usage(at(0), end, "day")
+    assert serial < sum(house.values()) < serial + ble
+    for listed in ([NODE], [TWIN], [NODE, TWIN]):
+        assert cycle_estimate(store, config(metered_nodes=listed).billing, BOOK, end).units == units(sum(house.values()))
 
 
 def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_path, capsys):
-    from gateway.store import Batch
+    from gateway.batch import Batch
 
     node = Esp32(tmp_path / "gw.db", at(0))
     end = at(6)
@@ -190,7 +193,7 @@ def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_
     for node_id, transport in odd.items():
         batch.add_energy(store.ensure_node(node_id, transport, at(0)), at(1), at(2), 100_000)
     store.write_batch(batch, [])
-    assert Household(store).twins == {TWIN: NODE}
+    assert twin_ids(store.conn) == {TWIN: NODE} and len(meters(store.conn)) == 5  # the pair is one meter
     assert energy_mwh(store, at(0), end, config().billing) == both + 4 * 100_000
     assert main(["nodes", "--db", str(tmp_path / "gw.db"), "--runtime-dir", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
@@ -242,8 +245,9 @@ def test_the_theft_jobs_household_series_counts_the_node_once(tmp_path):
     stored_mwh = np.nansum(series.minute_w) / 60 * 1000  # W per minute -> mWh
     assert abs(stored_mwh - (node.counter_at(end) - node.counter_at(at(0)))) <= 1000
     assert np.nanmin(floor) == pytest.approx(250, abs=20)  # not 500: one node's standby
-    alone = store_job.house_from_store(store, end - 1, "Asia/Kolkata", days=1, nodes=[TWIN]).hourly_mean_w.ravel()
-    assert alone[7] == pytest.approx(2250, abs=1000)  # one node asked for: that id's own rows
+    store.apply_config_mains([TWIN], end)  # the ESP32 named by its BLE id: the same meter, the same series
+    again = store_job.house_from_store(store, end - 1, "Asia/Kolkata", days=1)
+    assert np.array_equal(again.minute_w, series.minute_w, equal_nan=True)
 
 
 def test_dashboard_counts_the_node_once_live_and_in_the_usage_total(tmp_path, monkeypatch):
@@ -299,33 +303,30 @@ def test_same_node_map_names_each_of_the_pair_and_a_serial_id_of_any_case_pairs(
     assert same_node_map([]) == {} and same_node_map([("not-a-mac", "serial"), ("a4:cf:12:34:56", "ble")]) == {}
 
 
-def test_a_long_range_reads_the_pair_a_week_at_a_time_and_counts_every_minute_once(tmp_path, monkeypatch):
+def test_a_long_range_of_a_pair_counts_every_minute_once_and_a_rebuild_gives_the_same(tmp_path):
     """Twenty days of a pair, the cable out for a week in the middle: the house is every minute once,
-    and no read of both ids' minutes spans more than a week (a year's view held every minute at once)."""
-    from gateway.household import READ_CHUNK_MS
-    from gateway.store import Batch, Store
+    written by the rollup as minutes arrive, and the same when rebuilt from the nodes' minutes."""
+    from gateway.batch import Batch
+    from gateway.store import Store
 
     store = Store(tmp_path / "gw.db")
     start = at(0)
     serial, ble = store.ensure_node(NODE, "serial", start), store.ensure_node(TWIN, "ble", start)
-    batch = Batch()
     minutes = 20 * 1440
-    for i in range(minutes):
-        t = start + i * 60_000
-        if not 5 * 1440 <= i < 12 * 1440:  # the USB cable is out for days 5-11: BLE alone
-            batch.add_energy(serial, t, t + 60_000, 100)
-        batch.add_energy(ble, t, t + 60_000, 100)
-    store.write_batch(batch, [], rollup=True)
-    spans = []
-    real = store.minutes
-
-    def spying(node_ids, lo, hi):
-        spans.append(hi - lo)
-        return real(node_ids, lo, hi)
-
-    monkeypatch.setattr(store, "minutes", spying)
-    days = Household(store).usage(start, start + minutes * 60_000, "day")
+    for day in range(20):
+        batch = Batch()
+        for i in range(day * 1440, (day + 1) * 1440):
+            t = start + i * 60_000
+            if not 5 * 1440 <= i < 12 * 1440:  # the USB cable is out for days 5-11: BLE alone
+                batch.add_energy(serial, t, t + 60_000, 100)
+            batch.add_energy(ble, t, t + 60_000, 100)
+        store.write_batch(batch, [], rollup=True)
+    days = store.house_usage(start, start + minutes * 60_000, "day")
     assert sum(days.values()) == minutes * 100  # each minute once: serial, else BLE standing in
     assert len(days) == 20 and set(days.values()) == {1440 * 100}
-    assert spans and max(spans) <= READ_CHUNK_MS + 2 * 60_000
+    assert days == Household(store).usage(start, start + minutes * 60_000, "day")
+    series = store.house_series(start, start + minutes * 60_000, "day")
+    assert {c for _, c in series.values()} == {86_400_000}  # every day wholly covered
+    store.set_mains([], 0, start)  # a metering change rebuilds from the nodes' minutes: nothing moves
+    assert store.house_series(start, start + minutes * 60_000, "day") == series
     store.close()

@@ -211,3 +211,10 @@ def test_doctor_command_json_and_bad_config(tmp_path, gateway_db):
     out = run("doctor", "--config", str(bad))
     assert out.returncode == 1
     assert "PROBLEM  config" in out.stdout and "commit_interval_s" in out.stdout
+
+
+def test_mains_set_with_powergw_meters_count_as_set(tmp_path):
+    db = house_db(tmp_path, {MAINS: "serial", SUB: "serial"})
+    assert run("meters", "--db", str(db), "--mains", MAINS).returncode == 0
+    (date,) = billing(tmp_path, db, Config({}))  # the reading date is still to set; the mains are set
+    assert date.status == WARNING and "meter_reading_date" in date.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.store import Batch
+from gateway.batch import Batch
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 START = dt.date(2025, 7, 5)  # meter-reading date: the cycle runs 5 Jul – 3 Sep (60 days)

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from gateway.app import open_store
-from gateway.store import Batch
+from gateway.batch import Batch
 
 KITCHEN = "a4:cf:12:34:56:78"
 MAINS = "a4:cf:12:34:56:79"

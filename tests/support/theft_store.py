@@ -17,7 +17,8 @@ from edge_model.taps import PRESETS, Tap, inject
 from gateway.alerts import AlertStore
 from gateway.app import JobContext, open_store
 from gateway.config import Config
-from gateway.store import Batch, Store
+from gateway.batch import Batch
+from gateway.store import Store
 
 SEED = CHECK_SEEDS + 5  # a simulated house no model trains on; one the steady and forest paths leave quiet while clean
 DAYS = 45  # MIN_HISTORY_DAYS (31), the steady detector calibrated (about 33 days), then nine nights of a tap
@@ -53,12 +54,13 @@ def origin_ms(first_date: dt.date) -> int:
 
 def write_series(store: Store, series: HouseSeries, node_id: str = "main", transport: str = "serial") -> None:
     """One node's energy per minute as ingest's rollups hold it (mWh in each UTC minute, and the
-    local hours and days they fall in), in one batch; a NaN minute has no record."""
+    local hours and days they fall in, each minute covered whole), in one batch; a NaN minute has no record."""
     origin = origin_ms(series.first_date)
     node = store.ensure_node(node_id, transport, origin)
     mwh = np.rint(series.minute_w * 1000 / 60)
     batch = Batch()
     batch.minutes = {(node, origin + 60_000 * int(i)): int(mwh[i]) for i in np.flatnonzero(~np.isnan(mwh))}
+    batch.covered = dict.fromkeys(batch.minutes, 60_000)  # each recorded minute heard whole
     store.write_batch(batch, [], rollup=True)
 
 

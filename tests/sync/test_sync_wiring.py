@@ -30,7 +30,7 @@ from gateway.billing.ledger_wiring import ledger_for, ledger_listeners
 from gateway.billing.tariff import compute_bill
 from gateway.billing.tariff_book import TariffBook
 from gateway.config import Config, parse_config
-from gateway.store import Batch
+from gateway.batch import Batch
 
 T0 = 1_751_328_000_000  # 2025-07-01 00:00 UTC
 C1 = Cycle(dt.date(2025, 5, 5), dt.date(2025, 7, 5))

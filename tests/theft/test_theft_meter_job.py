@@ -55,7 +55,7 @@ def sensor_kwh(series: HouseSeries, first_day: int, end_day: int) -> float:
 def check(m, day: int) -> list[int]:
     """The theft job's look at the meter, as it runs at the end of local day `day`."""
     now_ms = end_of_day_ms(m["series"].first_date, day + 1)
-    return meter_job.meter_check(m["store"], m["alerts"], [], "Asia/Kolkata", now_ms)
+    return meter_job.meter_check(m["store"], m["alerts"], "Asia/Kolkata", now_ms)
 
 
 def theft_alerts(store) -> list[dict]:
@@ -141,7 +141,7 @@ def test_a_period_the_sensors_only_partly_covered_raises_nothing_and_is_never_th
                      (17, sensor_kwh(series, 13, 17) + 0.2 * 4 * 24)):
         value += Decimal(f"{kwh:.2f}")
         record_meter_reading(store, ctx.config["billing"], alerts, str(value), at_ms=first_ms + day * 86_400_000, now_ms=first_ms)
-    raised = meter_job.meter_check(store, alerts, [], "Asia/Kolkata", end_of_day_ms(series.first_date, 18))
+    raised = meter_job.meter_check(store, alerts, "Asia/Kolkata", end_of_day_ms(series.first_date, 18))
     coverage = dict(store.conn.execute("SELECT start_ms, coverage FROM theft_meter_periods").fetchall())
     assert coverage[first_ms + 86_400_000] == pytest.approx(0.75, abs=1e-3)
     assert coverage[first_ms + 9 * 86_400_000] == pytest.approx(1 - 180 / (4 * 1440), abs=1e-3)

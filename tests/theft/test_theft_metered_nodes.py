@@ -45,7 +45,8 @@ def store(tmp_path):
 
 
 def _series(store, metered) -> HouseSeries:
-    return store_job.house_from_store(store, NOW_MS, "Asia/Kolkata", days=DAYS, nodes=metered)
+    store.apply_config_mains(metered or [], NOW_MS)
+    return store_job.house_from_store(store, NOW_MS, "Asia/Kolkata", days=DAYS)
 
 
 def test_listed_mains_alone_make_the_series(store):
@@ -76,7 +77,8 @@ def test_an_esp32_heard_over_serial_and_ble_is_one_house(tmp_path):
 
 
 def test_days_before_the_first_reading_are_empty(store):
-    series = store_job.house_from_store(store, NOW_MS, "Asia/Kolkata", days=DAYS + 2, nodes=["main"])
+    store.apply_config_mains(["main"], NOW_MS)
+    series = store_job.house_from_store(store, NOW_MS, "Asia/Kolkata", days=DAYS + 2)
     assert series.first_date == FIRST - dt.timedelta(days=2)
     assert np.isnan(series.minute_w[: 2 * 1440]).all() and not np.isnan(series.minute_w[2 * 1440 :]).any()
 

@@ -317,7 +317,7 @@ def test_node_counters_come_from_the_daemons_live_json_between_its_saves(admin, 
     from gateway.energy import NodeAccount
     from gateway.ingest import LiveBoard
     from gateway.protocol import Reading
-    from gateway.store import NodeState
+    from gateway.batch import NodeState
 
     before = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == KITCHEN)
     board = LiveBoard(tmp_path / "run" / "live.json")

@@ -1,4 +1,4 @@
-"""The household's energy from the store, each ESP32 counted once (docs/billing.md, docs/ble.md).
+"""Reference for the house rule, computed from the nodes' minutes as readers once did: tests hold the rollup to it.
 
 A node wired over USB that also advertises over BLE is two node ids with two exact accounts of
 one counter (gateway/node_identity.py pairs them). Stored rows stay per id; this is where a sum
@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from .node_identity import ble_twins
+from gateway.node_identity import ble_twins
 
 MINUTE_MS = 60_000
 READ_CHUNK_MS = 7 * 86_400_000  # the longest span of minutes read at once for the BLE stand-in
