@@ -14,7 +14,6 @@ from . import TariffError
 from .tariff import Tariff, load_tariff_file
 
 SHIPPED_DIR = Path(__file__).parent / "tariffs"
-DEFAULT_TARIFF = "tn-domestic"
 
 
 class TariffBook:

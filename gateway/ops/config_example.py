@@ -65,11 +65,6 @@ def render_example() -> str:
     return "".join(lines).rstrip("\n") + "\n"
 
 
-def undocumented_keys() -> list[str]:
-    """Keys whose setting has no doc: the example would show '(undocumented)' for them."""
-    return [f"[{s}] {k}" for s, k, _d, doc in documented_keys() if not doc]
-
-
 def missing_keys(data: dict) -> list[tuple[str, str]]:
     """(section, key) of settings a config file does not mention (their defaults apply)."""
     return [(s, k) for s, k, _d, _doc in documented_keys() if k not in data.get(s, {})]

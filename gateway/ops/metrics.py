@@ -27,8 +27,6 @@ from gateway.config import setting
 from . import OpsError
 from .health import connect_readonly, model_registry_root, read_health, read_live, read_model
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
 log = logging.getLogger(__name__)
 
 
