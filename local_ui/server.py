@@ -28,7 +28,7 @@ from gateway.app import open_store
 from gateway.localtime import LocalCalendar
 from gateway.store import Store
 
-from .auth import Accounts, LoginLimiter, migrations
+from .auth import Accounts, LoginLimiter
 from .live import LiveSource
 
 log = logging.getLogger(__name__)
@@ -231,10 +231,9 @@ def create_app(
         offline_ms=offline_ms,
         hosts=HostCheck(tuple(config.ui.allowed_hosts)),
     )
-    # Every part's tables (alerts, billing, ...) plus the dashboard's own accounts.
+    # Every part's tables, the dashboard's accounts among them.
     setup = open_store(ctx.db_path, timezone)
     try:
-        migrations.apply(setup.db)
         accounts = Accounts(setup.conn, ctx.now_ms)
         ctx.setup_code = accounts.bootstrap_admin(admin_password or os.environ.get("POWERGW_ADMIN_PASSWORD"))
     finally:
