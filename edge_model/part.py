@@ -15,4 +15,5 @@ THEFT = Part(
                 isolated=True, timeout_s=4 * 3600),
     ),
     commands=("edge_model.commands",),
+    model="edge_model.registry:model_in_use",
 )

@@ -91,27 +91,20 @@ def _db_args(p: argparse.ArgumentParser) -> None:
 # ---- run ------------------------------------------------------------------------------------
 
 
-def _start_ui(gw, host: str, port: int) -> object | None:
-    try:
-        import local_ui
+def _start_ui(gw, host: str, port: int) -> object:
+    """Serve the dashboard from the daemon, through the ui part's record; the handle stops it."""
+    from .app import declared
 
-        create_app, serve_in_thread = local_ui.create_app, local_ui.serve_in_thread
-    except (ImportError, AttributeError):
-        log.info("dashboard not available in this build")
-        return None
-    app = create_app(gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json", config=gw.config)
     try:
-        return serve_in_thread(app, host, port)
+        return declared("dashboard")(gw, host, port)
     except OSError as err:
         raise PowerGwError(f"cannot serve the dashboard on {host}:{port}: {err.strerror or err}; "
                            "choose another port (--port, or [ui] port)") from None
 
 
 def _notifier():
-    try:
-        from .sdnotify import Notifier
-    except ImportError:
-        return None
+    from .sdnotify import Notifier
+
     return Notifier()
 
 
@@ -190,27 +183,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ["POWERGW_ADMIN_PASSWORD"] = password
     gw.ui = _start_ui(gw, "127.0.0.1", args.port)
     gw.start()
-    if gw.ui is not None:
-        print(f"powergw demo: dashboard on http://127.0.0.1:{args.port}  (user 'admin', password '{password}')", flush=True)
-    else:
-        print("powergw demo: dashboard not installed; showing live values here", flush=True)
+    print(f"powergw demo: dashboard on http://127.0.0.1:{args.port}  (user 'admin', password '{password}')", flush=True)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     started = time.monotonic()
     t = dt.datetime.now(dt.timezone.utc)
-    last_print = 0.0
     try:
         while not stop.is_set():
             for node in nodes:
                 for _end, frames in node.frames(t, 1):
                     gw.sink(f"sim:{node.name}", node.wire(frames), "sim")
             t += dt.timedelta(seconds=1)
-            elapsed = time.monotonic() - started
-            if gw.ui is None and elapsed - last_print >= 5:
-                last_print = elapsed
-                print("  " + "   ".join(f"{n.name}: {ingest.live.nodes.get(n.node_id, {}).get('power_w', 0):7.1f} W" for n in nodes), flush=True)
-            if args.duration and elapsed >= args.duration:
+            if args.duration and time.monotonic() - started >= args.duration:
                 break
             stop.wait(max(0.0, (t - dt.datetime.now(dt.timezone.utc)).total_seconds()))
     except KeyboardInterrupt:

@@ -9,4 +9,5 @@ UI = Part(
     sections={"ui": "gateway.config:UiSection"},
     migrations=("local_ui.schema:migrations",),
     commands=("local_ui.commands",),
+    dashboard="local_ui.embedded:serve",
 )

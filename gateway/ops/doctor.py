@@ -284,11 +284,8 @@ def check_model(s: Situation) -> Iterable[Finding]:
     except OpsError as err:
         yield Finding("theft model", PROBLEM, str(err), "`powergw model rollback` to the previous version")
         return
-    if info is None:
-        yield Finding("theft model", WARNING, "edge_model is not installed; no theft detection", "reinstall with deploy/install.sh")
-    else:
-        trained = f", trained {info.trained_at[:10]}" if info.trained_at else ""
-        yield Finding("theft model", OK, f"version {info.version} ({info.source}{trained})")
+    trained = f", trained {info.trained_at[:10]}" if info.trained_at else ""
+    yield Finding("theft model", OK, f"version {info.version} ({info.source}{trained})")
 
 
 def check_backups(s: Situation) -> Iterable[Finding]:

@@ -180,11 +180,10 @@ class GatewayCollector:
         try:
             model = read_model(model_registry_root(self.db_path))
         except OpsError:
-            model = None
-        if model is not None:
-            m = InfoMetricFamily("powergw_model", "theft model in use")
-            m.add_metric([], {"version": model.version, "source": model.source})
-            yield m
+            return  # an unreadable model has no info metric: doctor says why
+        m = InfoMetricFamily("powergw_model", "theft model in use")
+        m.add_metric([], {"version": model.version, "source": model.source})
+        yield m
 
 
 def rejected_changes(conn: sqlite3.Connection) -> int | None:
