@@ -627,10 +627,8 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
     res = "day" if p.resolution == "month" else p.resolution
     try:
         rows = store.usage(start, end, res, node)
-    except Exception as err:  # StoreError: an unknown node
-        if type(err).__name__ == "StoreError":
-            raise ApiError(404, str(err)) from None
-        raise
+    except StoreError as err:  # an unknown node
+        raise ApiError(404, str(err)) from None
     names = {n["node_id"]: n.get("name") or n["node_id"] for n in store.nodes()}
     series: dict[str, dict] = {}
     month_starts: dict[str, int] = {}
