@@ -9,7 +9,8 @@ import pytest
 from test_billing import START, fill, ms
 
 from gateway.app import open_store
-from gateway.billing import BillingService, PaymentError
+from gateway.billing import PaymentError
+from gateway.billing.service import BillingService
 from gateway.config import parse_config
 
 

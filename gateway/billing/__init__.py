@@ -46,12 +46,3 @@ class BilledPeriodError(LedgerError):
 
 class PaymentError(LedgerError):
     """A payment amount or currency that cannot be accepted; nothing was recorded."""
-
-
-def __getattr__(name: str):
-    # BillingService is imported on first use, so `import gateway.billing` stays light.
-    if name == "BillingService":
-        from .service import BillingService
-
-        return BillingService
-    raise AttributeError(name)
