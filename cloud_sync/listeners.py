@@ -29,7 +29,7 @@ def cloud_configured(conn: sqlite3.Connection, section: CloudSection) -> bool:
         row = conn.execute("SELECT 1 FROM sync_state WHERE key = 'token' AND value != ''").fetchone()
     except sqlite3.OperationalError as err:
         if "no such table" in str(err):
-            return False  # a database without the outbox tables: cloud sync is not installed in it
+            return False  # a database without the outbox tables holds no registration
         raise
     return row is not None
 
