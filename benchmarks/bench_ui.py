@@ -40,7 +40,7 @@ from gateway.clock import AnchoredClock, SystemClock
 from gateway.ingest import Ingest, LiveBoard
 from gateway.protocol import Reading, encode_wire
 from gateway.batch import Batch
-from local_ui.auth import Accounts, migrations
+from local_ui.auth import Accounts
 
 CHROMIUM = os.environ.get("POWERGW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -87,7 +87,6 @@ def fill_history(db: Path, years: int = 4) -> None:
 
 def prepare_accounts(db: Path) -> str:
     store = open_store(db)
-    migrations.apply(store.db)
     accounts = Accounts(store.conn, lambda: int(time.time() * 1000))
     if not accounts.count_admins():
         accounts.create_user("admin", PASSWORD, "admin", source="setup")

@@ -1,9 +1,9 @@
 """Outbox writers for the ledger and the alerts, called inside the transaction of the change.
 
-Registered in gateway.billing.ledger_wiring.LISTENER_FACTORIES and
-gateway.alerts.LISTENER_FACTORIES. A factory gives None when `[cloud] enabled = false`; otherwise
-the listener queues only once this gateway syncs with a cloud (`[cloud] url` set, or registered
-with `powergw cloud register`), so an install that never talks to a cloud writes nothing extra.
+Declared in the sync part's record (cloud_sync.part: ledger_listeners, alert_listeners). A factory
+gives None when `[cloud] enabled = false`; otherwise the listener queues only once this gateway
+syncs with a cloud (`[cloud] url` set, or registered with `powergw cloud register`), so an install
+that never talks to a cloud writes nothing extra.
 Events queued before registration wait in the outbox and go with the first round after it.
 """
 
@@ -29,7 +29,7 @@ def cloud_configured(conn: sqlite3.Connection, section: CloudSection) -> bool:
         row = conn.execute("SELECT 1 FROM sync_state WHERE key = 'token' AND value != ''").fetchone()
     except sqlite3.OperationalError as err:
         if "no such table" in str(err):
-            return False  # a database without the outbox tables: cloud sync is not installed in it
+            return False  # a database without the outbox tables holds no registration
         raise
     return row is not None
 
@@ -57,7 +57,7 @@ def event_ms(row: dict) -> int | None:
 
 
 def ledger_listener(config: Any) -> Listener | None:
-    """For gateway.billing.ledger_wiring: bill_closed and payment_created (with confirmations and cancellations)."""
+    """For the ledger (gateway.billing.ledger_wiring): bill_closed and payment_created (with confirmations and cancellations)."""
     section: CloudSection = config["cloud"]
     return outbox_listener(section, LEDGER_EVENTS) if section.enabled else None
 

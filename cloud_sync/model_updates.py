@@ -26,7 +26,7 @@ from typing import Any, Callable, Protocol
 # The registry's file names and promotion tolerances; importing the edge_model package itself
 # loads neither numpy nor onnxruntime.
 from edge_model import MAX_AUC_LOSS, MAX_RECALL_LOSS, METADATA_FILE, MODEL_FILE  # noqa: F401 - file names re-exported for model_child
-from gateway.ops.health import available_memory_mb as available_mb
+from gateway.host import available_memory_mb as available_mb
 
 from . import MetadataError, ModelRejected, SyncError
 

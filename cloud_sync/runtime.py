@@ -81,17 +81,15 @@ def registry_root(conn: sqlite3.Connection) -> Path | None:
 
 
 def model_installer(conn: sqlite3.Connection, section: CloudSection) -> ModelInstaller | None:
-    """Cloud theft models into the registry beside the database; None without a database file or
-    without edge_model (model changes then wait in the inbox as pending). `[cloud] models_dir` is
-    no longer where they go: when a config sets it to another directory, installing a model says so."""
+    """Cloud theft models into the registry beside the database; None without a database file (model
+    changes then wait in the inbox as pending). A config whose `[cloud] models_dir` names another
+    directory is told so when a model is installed."""
     root = registry_root(conn)
     if root is None:
         return None
-    try:
-        from edge_model import FEATURES_VERSION  # the package alone: neither numpy nor onnxruntime
-        from edge_model.registry import ModelRegistry
-    except ImportError:
-        return None
+    from edge_model import FEATURES_VERSION  # the package alone: neither numpy nor onnxruntime
+    from edge_model.registry import ModelRegistry
+
     legacy_dir = section.models_dir if section.models_dir != CloudSection().models_dir else None
     return ModelInstaller(ModelRegistry(root), FEATURES_VERSION, legacy_dir=legacy_dir, db=database_file(conn))
 

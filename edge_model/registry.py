@@ -130,3 +130,21 @@ class ModelRegistry:
         state["history"] = [*history, version]
         self._write_state(state)
         return version
+
+
+def model_in_use(root: Path) -> dict:
+    """The model the scorer would load now from the registry at `root`: its version, source ("registry" or
+    "shipped") and trained_at; ValueError naming the version and the fault when it cannot be read."""
+    registry = ModelRegistry(root)
+    current = registry.current()
+    try:
+        model_dir = registry.current_dir()
+        meta = registry.metadata()
+    except (OSError, ValueError) as err:
+        where = f"version {current} in {root}" if current else f"shipped with the package ({registry.shipped})"
+        also = "; the daemon scores with the shipped model meanwhile" if current else ""
+        raise ValueError(f"theft model {where} is unreadable: {err}{also}") from err
+    # The current version of other features is not used: the shipped model scores until a retrain.
+    source = "registry" if model_dir != registry.shipped else "shipped"
+    version = str(meta.get("version") or (current if source == "registry" else "shipped"))
+    return {"version": version, "source": source, "trained_at": meta.get("trained_at")}

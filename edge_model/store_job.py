@@ -27,7 +27,7 @@ from edge_model.scoring import Scorer
 from edge_model.series import MINUTES_PER_DAY, HouseSeries
 from edge_model.steady import SteadyPolicy
 from edge_model.windows import Windows
-from gateway.ops.health import available_memory_mb as _available_mb
+from gateway.host import available_memory_mb as _available_mb
 from gateway.public_holidays import HolidayCalendar
 from gateway.store import UnknownNodesError, transaction
 

@@ -1,71 +1,46 @@
-"""The composition root: the one place that builds concrete objects and wires them together.
+"""The composition root: the parts of powergw, and the one place that builds the store they share.
 
-Other parts of powergw plug in through three tables, so adding a part is one line each:
-
-- MIGRATION_SETS: "module:attribute" of a sqlite_utils `Migrations` set a part owns.
-- JOBS: periodic jobs, run by APScheduler in the daemon (`JobSpec`).
-- (config sections live in gateway.config.SECTIONS.)
+Each part declares what it plugs in with one record (`gateway.parts.Part`: config sections,
+migrations, jobs, CLI commands, listeners); PARTS holds them, and every table below is derived
+from it. Adding a part is one line here.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import Config
+from cloud_sync.part import SYNC
+from edge_model.part import THEFT
+from local_ui.part import UI
+
+from .alerts.part import ALERTS
+from .billing.part import BILLING
+from .ingest_part import INGEST
+from .ops.part import OPS
+from .parts import JobSpec, Part, load_object
 from .store import Store, StoreError
 
-MIGRATION_SETS: tuple[str, ...] = (
-    "cloud_sync.outbox:migrations",
-    "gateway.alerts.schema:alerts_migrations",
-    "edge_model.feedback_store:theft_migrations",  # after alerts: its cursor reads alert_actions
-    "gateway.billing.ledger:billing_migrations",
-    "gateway.settings_store:settings_migrations",
-)
+# In this order: sections, migrations (theft's after the alerts'), jobs, commands and listeners.
+PARTS: tuple[Part, ...] = (INGEST, UI, SYNC, OPS, BILLING, ALERTS, THEFT)
 
-
-@dataclass(frozen=True)
-class JobSpec:
-    """A periodic job: `target` is "module:function" taking (context: JobContext).
-
-    An `isolated` job runs in a child process of its own (`run_isolated_job`), so what it loads
-    (numpy, onnxruntime and a 3 MB forest: about 90 MB) goes back to the system when it ends
-    instead of staying in the daemon for good. It gets no `extras` (the gateway object stays in
-    the daemon) and its clock is the daemon's, read when the run starts.
-    """
-
-    name: str
-    target: str
-    seconds: int
-    first_delay_s: int = 5
-    isolated: bool = False
-    timeout_s: int = 3600  # an isolated run still going after this is stopped
-
-
-JOBS: tuple[JobSpec, ...] = (
-    JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
-    JobSpec("node_health", "gateway.node_health:check_nodes", seconds=60, first_delay_s=90),
-    JobSpec("cloud_sync", "cloud_sync.jobs:sync_round", seconds=60, first_delay_s=20),
-    JobSpec("cloud_reports", "cloud_sync.jobs:queue_reports", seconds=300, first_delay_s=40),
-    JobSpec("email", "gateway.alerts.jobs:send_email", seconds=60, first_delay_s=30),
-    JobSpec("billing_check", "gateway.billing.jobs:check_budget", seconds=900, first_delay_s=90),
-    JobSpec("billing_close", "gateway.billing.jobs:close_cycles", seconds=3600, first_delay_s=150),
-    JobSpec("theft_score", "edge_model.store_job:score_job", seconds=3600, first_delay_s=120, isolated=True, timeout_s=900),
-    JobSpec("theft_retrain", "edge_model.store_job:retrain_job", seconds=7 * 86400, first_delay_s=6 * 3600, isolated=True,
-            timeout_s=4 * 3600),
-    JobSpec("backup", "gateway.ops.backup:backup_job", seconds=1800, first_delay_s=300),
-)
-
-
-def load_object(dotted: str) -> Any:
-    module, _, attr = dotted.partition(":")
-    return getattr(importlib.import_module(module), attr)
+SECTIONS: dict[str, str] = {name: cls for part in PARTS for name, cls in part.sections.items()}
+JOBS: tuple[JobSpec, ...] = tuple(job for part in PARTS for job in part.jobs)
+COMMAND_MODULES: tuple[str, ...] = tuple(module for part in PARTS for module in part.commands)
+ALERT_LISTENERS: tuple[str, ...] = tuple(f for part in PARTS for f in part.alert_listeners)
+LEDGER_LISTENERS: tuple[str, ...] = tuple(f for part in PARTS for f in part.ledger_listeners)
 
 
 def migration_sets() -> list:
-    return [load_object(name) for name in MIGRATION_SETS]
+    """Every part's sqlite_utils Migrations sets, in PARTS order."""
+    return [load_object(name) for part in PARTS for name in part.migrations]
+
+
+def declared(field: str) -> Any:
+    """The object named by the one part that declares `field` (dashboard, model)."""
+    (dotted,) = [getattr(part, field) for part in PARTS if getattr(part, field)]
+    return load_object(dotted)
 
 
 def open_store(path: Path | str, timezone: str = "Asia/Kolkata", *, readonly: bool = False) -> Store:
@@ -77,8 +52,8 @@ class MissingDatabaseError(StoreError):
     """A command that reads or records into the gateway's database was pointed at a file that does not exist."""
 
 
-def existing_database(db_arg: Path | str | None, config: Config) -> Path:
-    """The database a command works on (--db, else the config's [gateway] db), which must exist.
+def existing_database(db_arg: Path | str | None, config: Any) -> Path:
+    """The database a command works on (--db, else `config`'s [gateway] db), which must exist.
 
     Only `run`, `demo` and `migrate` (the installer's first-time setup) create a database: a
     payment, meter reading or registration written into a new file made by a typo would be lost
@@ -105,26 +80,6 @@ class JobContext:
     """What a periodic job receives: its own store connection, the config and a clock."""
 
     store: Store
-    config: Config
+    config: Any  # a gateway.config.Config, which reads its sections from PARTS here
     now_ms: Callable[[], int]
     extras: dict[str, Any]
-
-
-def run_isolated_job(target: str, db_path: str, config: Config, now_ms: int, log_level: int) -> None:
-    """The body of an isolated job's child process: the same context a job gets in the daemon,
-    without extras; the daemon's clock reading at the start plus the time elapsed since."""
-    import logging
-    import sys
-    import time
-
-    from .settings_store import effective_config
-
-    logging.basicConfig(level=log_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    started = time.monotonic()
-    fn = load_object(target)
-    store = open_store(db_path, config.gateway.timezone)
-    try:
-        clock = lambda: now_ms + int((time.monotonic() - started) * 1000)  # noqa: E731
-        fn(JobContext(store=store, config=effective_config(store, config), now_ms=clock, extras={}))
-    finally:
-        store.close()

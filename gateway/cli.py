@@ -1,7 +1,8 @@
 """`powergw` command line: one parser, subcommands contributed by each part of powergw.
 
-Each module in COMMAND_MODULES has `register(subparsers)`, which adds its subcommands with
-`set_defaults(func=handler)`; a handler takes the parsed args and returns an exit code.
+Each command module the parts declare (gateway.app.COMMAND_MODULES) has `register(subparsers)`,
+which adds its subcommands with `set_defaults(func=handler)`; a handler takes the parsed args and
+returns an exit code.
 Command modules import their heavy libraries inside the handlers, so `powergw --help` is quick
 and the daemon never loads what it does not use.
 """
@@ -16,18 +17,7 @@ import select
 import sys
 
 from . import PowerGwError, __version__
-
-COMMAND_MODULES = (
-    "gateway.commands",
-    "gateway.node_commands",
-    "gateway.house_commands",
-    "cloud_sync.commands",
-    "edge_model.commands",
-    "gateway.ops.commands",
-    "local_ui.commands",
-    "gateway.billing.commands",
-    "gateway.alerts.commands",
-)
+from .app import COMMAND_MODULES
 
 
 DESCRIPTION = "Edge-first home energy gateway: ESP32 nodes in, exact energy accounts, bills and alerts out."

@@ -89,27 +89,20 @@ def _db_args(p: argparse.ArgumentParser) -> None:
 # ---- run ------------------------------------------------------------------------------------
 
 
-def _start_ui(gw, host: str, port: int) -> object | None:
-    try:
-        import local_ui
+def _start_ui(gw, host: str, port: int) -> object:
+    """Serve the dashboard from the daemon, through the ui part's record; the handle stops it."""
+    from .app import declared
 
-        create_app, serve_in_thread = local_ui.create_app, local_ui.serve_in_thread
-    except (ImportError, AttributeError):
-        log.info("dashboard not available in this build")
-        return None
-    app = create_app(gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json", config=gw.config)
     try:
-        return serve_in_thread(app, host, port)
+        return declared("dashboard")(gw, host, port)
     except OSError as err:
         raise PowerGwError(f"cannot serve the dashboard on {host}:{port}: {err.strerror or err}; "
                            "choose another port (--port, or [ui] port)") from None
 
 
 def _notifier():
-    try:
-        from .sdnotify import Notifier
-    except ImportError:
-        return None
+    from .sdnotify import Notifier
+
     return Notifier()
 
 

@@ -4,14 +4,13 @@ Each section is a frozen dataclass; a field's type and metadata (`min`, `max`, `
 the validation. An unknown section or key, or a bad value, raises ConfigError naming the key,
 the value and what would be accepted, and start-up stops there.
 
-Sections are a table (`SECTIONS`): name -> "module:Class". Each part of powergw owns its
-section class in its own module; this file only lists them.
+Each part of powergw declares its sections in its record (`gateway.parts.Part.sections`: name ->
+"module:Class", the class in the part's own module); `gateway.app.SECTIONS` gathers them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import PowerGwError
+from .app import SECTIONS
+from .parts import load_object
 
 
 class ConfigError(PowerGwError):
@@ -91,23 +92,8 @@ class UiSection:
                 raise ValueError(f"allowed_hosts: {name!r}: expected a host name such as 'powergw.home.arpa' (no port, no scheme)")
 
 
-SECTIONS: dict[str, str] = {
-    "gateway": "gateway.config:GatewaySection",
-    "serial": "gateway.config:SerialSection",
-    "ui": "gateway.config:UiSection",
-    "ble": "gateway.sources.ble_settings:BleSection",
-    "cloud": "cloud_sync.settings:CloudSection",
-    "backup": "gateway.ops.settings:BackupSection",
-    "mqtt": "gateway.ops.settings:MqttSection",
-    "metrics": "gateway.ops.metrics:MetricsSection",
-    "billing": "gateway.billing.settings:BillingSection",
-    "email": "gateway.alerts.settings:EmailSection",
-}
-
-
 def _section_class(name: str) -> type:
-    module, _, cls = SECTIONS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return load_object(SECTIONS[name])
 
 
 class Config:

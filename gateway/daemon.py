@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .app import JOBS, JobContext, JobSpec, load_object, open_store
+from .app import JOBS, JobContext, open_store
 from .backoff import Backoff
 from .clock import AnchoredClock, Clock, SystemClock
 from .config import Config
 from .ingest import Ingest, LiveBoard
+from .parts import JobSpec, load_object
 from .settings_store import effective_config
 from .sources.serial_source import SerialSource
 
@@ -108,13 +109,9 @@ class Gateway:
         if spec.isolated:
             self._run_isolated(spec)
             return
-        try:
-            fn = load_object(spec.target)
-        except (ImportError, AttributeError) as err:
-            log.error("job %s: cannot load %s: %s", spec.name, spec.target, err)
-            return
         store = open_store(self.db_path, self.config.gateway.timezone)
         try:
+            fn = load_object(spec.target)
             # The household's dashboard settings (tariff, cycle date, budget, email) apply from the next run.
             config = effective_config(store, self.config)
             fn(JobContext(store=store, config=config, now_ms=self.clock.now_ms, extras={"gateway": self}))
@@ -130,7 +127,7 @@ class Gateway:
         import resource
         import time
 
-        from .app import run_isolated_job
+        from .jobs import run_isolated_job
 
         proc = multiprocessing.get_context("spawn").Process(
             target=run_isolated_job, name=f"powergw-job-{spec.name}", daemon=True,

@@ -41,10 +41,7 @@ def run_demo(args: argparse.Namespace, start_ui: Callable[[object, str, int], ob
         os.environ["POWERGW_ADMIN_PASSWORD"] = password
     gw.ui = start_ui(gw, "127.0.0.1", args.port)
     gw.start()
-    if gw.ui is not None:
-        print(f"powergw demo: dashboard on http://127.0.0.1:{args.port}  (user 'admin', password '{password}')", flush=True)
-    else:
-        print("powergw demo: dashboard not installed; showing live values here", flush=True)
+    print(f"powergw demo: dashboard on http://127.0.0.1:{args.port}  (user 'admin', password '{password}')", flush=True)
 
     _stream(gw, nodes, args.duration)
     print(f"powergw demo: stopped; data kept in {data_dir}")
@@ -88,24 +85,18 @@ def _history_or_resume(ingest, nodes: list[VirtualNode], history_days: int) -> N
 
 
 def _stream(gw, nodes: list[VirtualNode], duration: float) -> None:
-    """One frame a second from each node, in real time, until stopped; live values printed without a dashboard."""
-    ingest = gw.ingest
+    """One frame a second from each node, in real time, until stopped (or `duration` seconds)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     started = time.monotonic()
     t = dt.datetime.now(dt.timezone.utc)
-    last_print = 0.0
     try:
         while not stop.is_set():
             for node in nodes:
                 for _end, frames in node.frames(t, 1):
                     gw.sink(f"sim:{node.name}", node.wire(frames), "sim")
             t += dt.timedelta(seconds=1)
-            elapsed = time.monotonic() - started
-            if gw.ui is None and elapsed - last_print >= 5:
-                last_print = elapsed
-                print("  " + "   ".join(f"{n.name}: {ingest.live.nodes.get(n.node_id, {}).get('power_w', 0):7.1f} W" for n in nodes), flush=True)
-            if duration and elapsed >= duration:
+            if duration and time.monotonic() - started >= duration:
                 break
             stop.wait(max(0.0, (t - dt.datetime.now(dt.timezone.utc)).total_seconds()))
     except KeyboardInterrupt:

@@ -73,9 +73,3 @@ class LocalCalendar:
 @lru_cache(maxsize=8192)
 def _date_of_days(days: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=days)).isoformat()
-
-
-def to_ms(when: dt.datetime) -> int:
-    if when.tzinfo is None:
-        raise ValueError(f"naive datetime {when!r}: give a time zone")
-    return int(when.timestamp() * 1000)

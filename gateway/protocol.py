@@ -42,18 +42,6 @@ REASON_VERSION = "version"
 REASON_LENGTH = "length"
 REASON_UNKNOWN_TYPE = "unknown_type"
 REASON_BODY = "body"
-REASONS = (
-    REASON_COBS,
-    REASON_TOO_LONG,
-    REASON_SHORT,
-    REASON_CRC,
-    REASON_VERSION,
-    REASON_LENGTH,
-    REASON_UNKNOWN_TYPE,
-    REASON_BODY,
-)
-
-
 class FrameError(PowerGwError):
     """A run of bytes that is not a valid frame; carries the reason and the bytes."""
 

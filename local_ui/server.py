@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from gateway.app import open_store
 
 from .api import register_api
-from .auth import Accounts, migrations
+from .auth import Accounts
 from .context import SESSION_COOKIE, HostCheck, UiContext
 from .pages import register_pages
 
@@ -85,10 +85,9 @@ def create_app(
 
 
 def _prepare_database(ctx: UiContext, admin_password: str | None) -> None:
-    """Apply every part's migrations plus the dashboard's accounts, and make the first admin or a setup code."""
+    """Apply every part's migrations (the dashboard's accounts among them); make the first admin or a setup code."""
     setup = open_store(ctx.db_path, ctx.timezone)
     try:
-        migrations.apply(setup.db)
         accounts = Accounts(setup.conn, ctx.now_ms)
         ctx.setup_code = accounts.bootstrap_admin(admin_password or os.environ.get("POWERGW_ADMIN_PASSWORD"))
     finally:

@@ -1,35 +1,25 @@
 """Alerts shared by every part of powergw, and the email outbox that delivers them.
 
 Use `AlertStore(store, listeners=...)`; `alert_listeners(config)` builds the listeners the
-config asks for (email today; cloud sync adds its outbox writer to LISTENER_FACTORIES).
+config asks for, from the factories the parts declare (`alert_listeners` in their records).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from .alert_store import AlertError, AlertListener, AlertStore
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES, AlertKind
 from .schema import alerts_migrations
 
-# "module:function" taking (config, calendar) and returning a listener or None. One line per part
-# that reacts to alerts in the same transaction (cloud sync's outbox writer goes here).
-LISTENER_FACTORIES: tuple[str, ...] = (
-    "gateway.alerts.email:listener_from_config",
-    "cloud_sync.listeners:alert_listener",
-)
-
-
 def alert_listeners(config: Any, calendar: Any = None) -> list[AlertListener]:
-    """The listeners the config asks for, in LISTENER_FACTORIES order."""
-    out = []
-    for dotted in LISTENER_FACTORIES:
-        module, _, attr = dotted.partition(":")
-        listener = getattr(importlib.import_module(module), attr)(config, calendar)
-        if listener is not None:
-            out.append(listener)
-    return out
+    """The listeners the config asks for, in the order of the parts (gateway.app.ALERT_LISTENERS)."""
+    # Imported here: the composition root reads this package's record, so it loads this package first.
+    from ..app import ALERT_LISTENERS
+    from ..parts import load_object
+
+    listeners = (load_object(dotted)(config, calendar) for dotted in ALERT_LISTENERS)
+    return [listener for listener in listeners if listener is not None]
 
 
 def alert_store(store: Any, config: Any) -> AlertStore:

@@ -1,27 +1,22 @@
-"""Builds the Ledger from the config, with the listeners other parts plug in.
+"""Builds the Ledger from the config, with the listeners the parts plug in.
 
-LISTENER_FACTORIES holds "module:function" entries taking (config) and returning a ledger
-listener `(conn, row, event)` or None; cloud sync adds its outbox writer here, one line.
+A part declares "module:function" factories in its record (`ledger_listeners`): each takes the
+config and returns a ledger listener `(conn, row, event)` or None.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from ..app import LEDGER_LISTENERS
+from ..parts import load_object
 from .ledger import Ledger, LedgerListener
-
-LISTENER_FACTORIES: tuple[str, ...] = ("cloud_sync.listeners:ledger_listener",)
 
 
 def ledger_listeners(config: Any) -> list[LedgerListener]:
-    out = []
-    for dotted in LISTENER_FACTORIES:
-        module, _, attr = dotted.partition(":")
-        listener = getattr(importlib.import_module(module), attr)(config)
-        if listener is not None:
-            out.append(listener)
-    return out
+    """The listeners the config asks for, in the order of the parts."""
+    listeners = (load_object(dotted)(config) for dotted in LEDGER_LISTENERS)
+    return [listener for listener in listeners if listener is not None]
 
 
 def ledger_for(store: Any, config: Any) -> Ledger:

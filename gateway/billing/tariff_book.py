@@ -15,7 +15,6 @@ from .tariff import Tariff
 from .tariff_file import load_tariff_file
 
 SHIPPED_DIR = Path(__file__).parent / "tariffs"
-DEFAULT_TARIFF = "tn-domestic"
 
 
 class TariffBook:

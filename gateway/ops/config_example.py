@@ -1,19 +1,20 @@
 """The example config file (deploy/config.example.toml), generated from the config sections.
 
-Every key of every section in gateway.config.SECTIONS appears with its one-line doc and its
+Every key of every section the parts declare (gateway.app.SECTIONS) appears with its one-line doc and its
 default, commented out: the file parses to the built-in defaults, and a test fails if a key is
 added without the file being regenerated (`powergw config example > deploy/config.example.toml`).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import textwrap
 from pathlib import Path
 from typing import Any
 
-from gateway.config import SECTIONS, documented_keys
+from gateway.app import SECTIONS
+from gateway.config import documented_keys
+from gateway.parts import load_object
 
 HEADER = """\
 # powergw configuration: /etc/powergw/config.toml
@@ -44,8 +45,7 @@ def toml_value(value: Any) -> str:
 
 
 def _section_doc(name: str) -> str:
-    module, _, cls = SECTIONS[name].partition(":")
-    doc = (getattr(importlib.import_module(module), cls).__doc__ or "").strip().splitlines()
+    doc = (load_object(SECTIONS[name]).__doc__ or "").strip().splitlines()
     return doc[0] if doc else f"[{name}]"
 
 
@@ -63,11 +63,6 @@ def render_example() -> str:
         else:
             lines.append(f"# {key} = {toml_value(default)}\n\n")
     return "".join(lines).rstrip("\n") + "\n"
-
-
-def undocumented_keys() -> list[str]:
-    """Keys whose setting has no doc: the example would show '(undocumented)' for them."""
-    return [f"[{s}] {k}" for s, k, _d, doc in documented_keys() if not doc]
 
 
 def missing_keys(data: dict) -> list[tuple[str, str]]:

@@ -22,14 +22,6 @@ from .health import Health, connect_readonly, model_registry_root, read_health, 
 OK, WARNING, PROBLEM = "ok", "warning", "problem"
 RANK = {OK: 0, WARNING: 1, PROBLEM: 2}
 
-# The usual ESP32 USB bridges, as the udev rules name them (deploy/udev/99-powergw.rules).
-USB_BRIDGES = {
-    "10c4:ea60": "CP210x",
-    "1a86:7523": "CH340",
-    "1a86:55d4": "CH9102",
-    "303a:1001": "ESP32-S3 USB",
-}
-
 DISK_PROBLEM_FREE = (0.05, 200 * 2**20)  # fraction, bytes: below either is a problem
 DISK_WARNING_FREE = (0.15, 1024 * 2**20)
 WAL_WARNING_BYTES = 64 * 2**20
@@ -292,11 +284,8 @@ def check_model(s: Situation) -> Iterable[Finding]:
     except OpsError as err:
         yield Finding("theft model", PROBLEM, str(err), "`powergw model rollback` to the previous version")
         return
-    if info is None:
-        yield Finding("theft model", WARNING, "edge_model is not installed; no theft detection", "reinstall with deploy/install.sh")
-    else:
-        trained = f", trained {info.trained_at[:10]}" if info.trained_at else ""
-        yield Finding("theft model", OK, f"version {info.version} ({info.source}{trained})")
+    trained = f", trained {info.trained_at[:10]}" if info.trained_at else ""
+    yield Finding("theft model", OK, f"version {info.version} ({info.source}{trained})")
 
 
 def check_backups(s: Situation) -> Iterable[Finding]:

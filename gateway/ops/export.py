@@ -83,7 +83,7 @@ def _table_export(table: str, time_columns: tuple[str, ...]) -> Callable[[sqlite
     def export(conn: sqlite3.Connection, rng: ExportRange) -> Iterator[list]:
         cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
         if not cols:
-            raise OpsError(f"no {table} table in this database: billing is not set up (or not installed) on this gateway")
+            raise OpsError(f"no {table} table in this database: billing is not set up on this gateway")
         time_col = next((c for c in time_columns if c in cols), None)
         where, params = "", ()
         if time_col:

@@ -2,7 +2,7 @@
 
 Read-only: a separate connection in `mode=ro`, so neither a scrape nor `powergw doctor` ever
 writes to the SD card or waits behind ingest. Tables owned by other parts (the cloud outbox,
-alerts) are read if they exist; a part not installed shows as None, never as a made-up zero.
+alerts) are read if they exist; a database without them shows None, never a made-up zero.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gateway.app import declared
 
 from . import OpsError
 
@@ -137,19 +139,6 @@ def read_health(db_path: Path, conn: sqlite3.Connection | None = None) -> Health
             conn.close()
 
 
-def available_memory_mb() -> float | None:
-    """MemAvailable from /proc/meminfo in MB (what can still be allocated without swapping), or
-    None where there is no such file. Heavy jobs check it before they start on a small Pi."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def model_registry_root(db_path: Path) -> Path:
     """Where the theft model's versions live: $POWERGW_DATA_DIR/models, else beside the database."""
     data_dir = os.environ.get("POWERGW_DATA_DIR")
@@ -163,24 +152,13 @@ class ModelInfo:
     trained_at: str | None
 
 
-def read_model(registry_root: Path) -> ModelInfo | None:
-    """The theft model the scorer would load now; None if edge_model is not installed."""
+def read_model(registry_root: Path) -> ModelInfo:
+    """The theft model the scorer would load now, as the theft part's record reports it (`model`)."""
     try:
-        from edge_model.registry import ModelRegistry
-    except ImportError:
-        return None
-    registry = ModelRegistry(registry_root)
-    current = registry.current()
-    try:
-        model_dir = registry.current_dir()
-        meta = registry.metadata()
-    except (OSError, ValueError) as err:
-        where = f"version {current} in {registry_root}" if current else f"shipped with the package ({registry.shipped})"
-        also = "; the daemon scores with the shipped model meanwhile" if current else ""
-        raise OpsError(f"theft model {where} is unreadable: {err}{also}") from err
-    # The current version of other features is not used: the shipped model scores until a retrain.
-    source = "registry" if model_dir != registry.shipped else "shipped"
-    return ModelInfo(str(meta.get("version") or (current if source == "registry" else "shipped")), source, meta.get("trained_at"))
+        info = declared("model")(registry_root)
+    except ValueError as err:
+        raise OpsError(str(err)) from err
+    return ModelInfo(info["version"], info["source"], info["trained_at"])
 
 
 def read_live(runtime_dir: Path) -> dict | None:

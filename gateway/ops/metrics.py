@@ -27,8 +27,6 @@ from gateway.config import setting
 from . import OpsError
 from .health import Health, SyncHealth, connect_readonly, model_registry_root, read_health, read_live, read_model
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
 log = logging.getLogger(__name__)
 
 
@@ -144,11 +142,10 @@ class GatewayCollector:
         try:
             model = read_model(model_registry_root(self.db_path))
         except OpsError:
-            model = None
-        if model is not None:
-            m = InfoMetricFamily("powergw_model", "theft model in use")
-            m.add_metric([], {"version": model.version, "source": model.source})
-            yield m
+            return  # an unreadable model has no info metric: doctor says why
+        m = InfoMetricFamily("powergw_model", "theft model in use")
+        m.add_metric([], {"version": model.version, "source": model.source})
+        yield m
 
 
 def _node_metrics(health: Health, now: int) -> Iterator[Metric]:

@@ -210,14 +210,12 @@ def take_snapshot(store, gateway_id: str, live: dict | None, now_ms: int, offlin
     return Snapshot(gateway_id, nodes, bill)
 
 
-def billing_bill_fn(config, every_ms: int = 60_000) -> BillFn | None:
+def billing_bill_fn(config, every_ms: int = 60_000) -> BillFn:
     """Till-date and projected bill from gateway.billing's estimate, recomputed at most once a minute."""
-    try:
-        from gateway.billing.estimate import cycle_estimate
-        from gateway.billing.money import to_paise
-        from gateway.billing.tariff_book import TariffBook
-    except ImportError:
-        return None
+    from gateway.billing.estimate import cycle_estimate
+    from gateway.billing.money import to_paise
+    from gateway.billing.tariff_book import TariffBook
+
     section = config["billing"]
     book = TariffBook.load(section.tariff_dir)
     last: list = [None, None]  # (computed at ms, figures): this closure's cache, not module state

@@ -1,4 +1,4 @@
-"""The [backup] and [mqtt] config sections (registered in gateway.config.SECTIONS)."""
+"""The [backup] and [mqtt] config sections (declared in the ops part's record, gateway.ops.part)."""
 
 from __future__ import annotations
 

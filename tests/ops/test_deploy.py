@@ -62,7 +62,7 @@ def test_installer_lays_down_exactly_the_expected_files(tmp_path):
     config = (tmp_path / "etc/powergw/config.toml").read_text().splitlines()
     changed = [(a, b) for a, b in zip(example, config) if a != b]
     assert len(example) == len(config) and changed == [('# host = "127.0.0.1"', 'host = "0.0.0.0"')]
-    assert config.index('host = "0.0.0.0"') > config.index("[ui]") and config.index('host = "0.0.0.0"') < config.index("[ble]")
+    assert config.index('host = "0.0.0.0"') > config.index("[ui]") and config.index('host = "0.0.0.0"') < config.index("[cloud]")
     assert parse_config(tomllib.loads("\n".join(config)), "installed").ui.host == "0.0.0.0"
     for rel, mode in EXPECTED_DIRS.items():
         assert stat.S_IMODE((tmp_path / rel).stat().st_mode) == mode, rel

@@ -224,7 +224,7 @@ def test_the_weekly_retrain_waits_when_the_gateway_has_too_little_memory(tmp_pat
     """A Pi Zero 2 W (512 MB) cannot hold the training set and the forest: with less memory
     available than a retrain needs (here: a need above this machine's real /proc/meminfo), the
     answers are still taken in and the retrain is recorded as skipped, with why."""
-    from gateway.ops.health import available_memory_mb
+    from gateway.host import available_memory_mb
 
     series, store = tapped
     alert, now_ms = first_alert(store, tmp_path, series)
