@@ -7,13 +7,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import PowerGwError
 from .localtime import LocalCalendar
 
-if TYPE_CHECKING:
-    from .store import Store
+
+
+class HasConnection(Protocol):
+    """What a write transaction needs of a store: its connection, its lock and its path (for messages)."""
+
+    conn: sqlite3.Connection
+    lock: threading.RLock
+    path: Path
 
 
 class StoreError(PowerGwError):
@@ -64,7 +70,7 @@ class ConnectionStore:
         self.path = Path(conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:")
 
 
-def as_store(store_or_conn: "Store | ConnectionStore | sqlite3.Connection") -> "Store | ConnectionStore":
+def as_store(store_or_conn: HasConnection | sqlite3.Connection) -> HasConnection:
     """Accept a Store or a bare connection."""
     if isinstance(store_or_conn, sqlite3.Connection):
         return ConnectionStore(store_or_conn)
@@ -72,7 +78,7 @@ def as_store(store_or_conn: "Store | ConnectionStore | sqlite3.Connection") -> "
 
 
 @contextmanager
-def transaction(store: "Store | ConnectionStore | sqlite3.Connection") -> Iterator[sqlite3.Connection]:
+def transaction(store: HasConnection | sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Yield the connection inside a write transaction (BEGIN IMMEDIATE … COMMIT); roll back on
     any exception. Joins a transaction the caller already holds, so an alert raised inside a
     ledger write, or an outbox row written by a listener, commits or rolls back with it."""
