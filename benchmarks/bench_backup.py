@@ -128,8 +128,14 @@ def measure(name: str, fn, out: Path, runs: int) -> dict:
         w1, b1 = _io()
         samples.append((w1 - w0, b1 - b0, path.stat().st_size, seconds, path))
     w, b, size, _, path = samples[-1]
-    return {"name": name, "wchar": w, "write_bytes": b, "size": size, "seconds": statistics.median(s[3] for s in samples),
-            "path": path}
+    return {
+        "name": name,
+        "wchar": w,
+        "write_bytes": b,
+        "size": size,
+        "seconds": statistics.median(s[3] for s in samples),
+        "path": path,
+    }
 
 
 def check(path: Path, energy_mwh: int) -> str:
@@ -153,16 +159,21 @@ def main() -> None:
         db = tmp / "powergw.db"
         t = time.perf_counter()
         facts = build(db, args.days)
-        print(f"one node, {args.days} days of 1 s readings: {facts['rows']:,} rows, {facts['size'] / MIB:.1f} MiB "
-              f"(built in {time.perf_counter() - t:.0f} s), SQLite {sqlite3.sqlite_version}, in {tmp}")
+        print(
+            f"one node, {args.days} days of 1 s readings: {facts['rows']:,} rows, {facts['size'] / MIB:.1f} MiB "
+            f"(built in {time.perf_counter() - t:.0f} s), SQLite {sqlite3.sqlite_version}, in {tmp}"
+        )
 
         def backup(kind: str, raw_hours: int = 24):
-            return lambda out: take_backup(db, out, keep=1, now_ms=T_END, force=True, kind=kind, raw_hours=raw_hours).path
+            return lambda out: (
+                take_backup(db, out, keep=1, now_ms=T_END, force=True, kind=kind, raw_hours=raw_hours).path
+            )
 
         def to(fn):
             def run(out: Path) -> Path:
                 fn(db, out / "copy.db")
                 return out / "copy.db"
+
             return run
 
         methods = [
@@ -176,14 +187,18 @@ def main() -> None:
         cp_bytes = rows[0]["write_bytes"] or rows[0]["wchar"]
         print(f"\n{'':52} {'wchar MiB':>10} {'write_bytes MiB':>16} {'file MiB':>9} {'s':>6} {'vs cp':>7}")
         for r in rows:
-            print(f"{r['name']:52} {r['wchar'] / MIB:10.2f} {r['write_bytes'] / MIB:16.2f} {r['size'] / MIB:9.2f} "
-                  f"{r['seconds']:6.2f} {(r['write_bytes'] or r['wchar']) / cp_bytes:7.3f}")
+            print(
+                f"{r['name']:52} {r['wchar'] / MIB:10.2f} {r['write_bytes'] / MIB:16.2f} {r['size'] / MIB:9.2f} "
+                f"{r['seconds']:6.2f} {(r['write_bytes'] or r['wchar']) / cp_bytes:7.3f}"
+            )
         print()
         for r in rows[1:]:
             print(f"{r['name']}: {check(r['path'], facts['energy_mwh'])}")
         per_day = facts["size"] / args.days
-        print(f"\nraw readings: {per_day / MIB:.2f} MiB per node-day; ingest writes ~0.81 MB per node-hour "
-              f"(docs/ingest.md), {0.81e6 * 24 / MIB:.1f} MiB per node-day")
+        print(
+            f"\nraw readings: {per_day / MIB:.2f} MiB per node-day; ingest writes ~0.81 MB per node-hour "
+            f"(docs/ingest.md), {0.81e6 * 24 / MIB:.1f} MiB per node-day"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -19,12 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gateway.app import open_store
+from gateway.batch import Batch
 from gateway.billing.estimate import cycle_estimate
 from gateway.billing.ledger import Ledger
 from gateway.billing.tariff import BillOptions, compute_bill, slab_position
 from gateway.billing.tariff_book import TariffBook
 from gateway.config import parse_config
-from gateway.batch import Batch
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 UNITS = [Decimal(u) for u in range(0, 1200, 7)]

@@ -58,14 +58,29 @@ def relay(src: int, dst: int, stop: threading.Event) -> None:
         except OSError:
             return
         while data:
-            data = data[os.write(dst, data):]
+            data = data[os.write(dst, data) :]
 
 
 # What the dashboard's tabs ask for (local_ui/static/pages.js, usage.js), besides its static files.
-PAGES = ("/healthz", "/", "/api/v1/openapi.json", "/api/v1/session", "/api/v1/overview", "/api/v1/live/snapshot",
-         "/api/v1/usage?period=month", "/api/v1/bill", "/api/v1/balance", "/api/v1/payments", "/api/v1/bills",
-         "/api/v1/budget", "/api/v1/meter-readings", "/api/v1/alerts", "/api/v1/nodes", "/api/v1/model",
-         "/api/v1/settings")
+PAGES = (
+    "/healthz",
+    "/",
+    "/api/v1/openapi.json",
+    "/api/v1/session",
+    "/api/v1/overview",
+    "/api/v1/live/snapshot",
+    "/api/v1/usage?period=month",
+    "/api/v1/bill",
+    "/api/v1/balance",
+    "/api/v1/payments",
+    "/api/v1/bills",
+    "/api/v1/budget",
+    "/api/v1/meter-readings",
+    "/api/v1/alerts",
+    "/api/v1/nodes",
+    "/api/v1/model",
+    "/api/v1/settings",
+)
 
 
 def login(base: str, password: str) -> urllib.request.OpenerDirector:
@@ -80,9 +95,12 @@ def login(base: str, password: str) -> urllib.request.OpenerDirector:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    req = urllib.request.Request(f"{base}/api/v1/session", method="POST",
-                                 data=json.dumps({"username": "admin", "password": password}).encode(),
-                                 headers={"Content-Type": "application/json", "X-CSRF-Token": csrf})
+    req = urllib.request.Request(
+        f"{base}/api/v1/session",
+        method="POST",
+        data=json.dumps({"username": "admin", "password": password}).encode(),
+        headers={"Content-Type": "application/json", "X-CSRF-Token": csrf},
+    )
     opener.open(req, timeout=30).read()
     return opener
 
@@ -115,9 +133,26 @@ def _sample_gateway(args: argparse.Namespace, py: str, env: dict, password: str)
     daemon malloc env, dashboard malloc env)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subprocess.run([py, "-m", "gateway.cli", "demo", "--data-dir", str(tmp), "--port", str(free_port()),
-                        "--history-days", str(args.history_days), "--duration", "1"],
-                       check=True, env=env, capture_output=True, timeout=900)
+        subprocess.run(
+            [
+                py,
+                "-m",
+                "gateway.cli",
+                "demo",
+                "--data-dir",
+                str(tmp),
+                "--port",
+                str(free_port()),
+                "--history-days",
+                str(args.history_days),
+                "--duration",
+                "1",
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+            timeout=900,
+        )
         db = tmp / "powergw.db"
         cfg = tmp / "config.toml"
         cfg.write_text(f'[gateway]\ndb = "{db}"\n[ui]\nenabled = false\n[backup]\ndir = "{tmp / "backups"}"\n')
@@ -128,12 +163,31 @@ def _sample_gateway(args: argparse.Namespace, py: str, env: dict, password: str)
         port = free_port()
         daemon_log = tmp / "daemon.log"
         daemon_env, ui_env = unit_malloc_env("powergw.service"), unit_malloc_env("powergw-ui.service")
-        daemon = subprocess.Popen([py, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path],
-                                  env=env | daemon_env, stderr=daemon_log.open("w"))
-        ui = subprocess.Popen([py, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port)],
-                              env=env | ui_env, stderr=subprocess.DEVNULL)
-        sim = subprocess.Popen([py, "-m", "gateway.cli", "simulate", "--out", node_path, "--speed", "1",
-                                "--duration", str(int(args.seconds) + 30)], stderr=subprocess.DEVNULL)
+        daemon = subprocess.Popen(
+            [py, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path],
+            env=env | daemon_env,
+            stderr=daemon_log.open("w"),
+        )
+        ui = subprocess.Popen(
+            [py, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port)],
+            env=env | ui_env,
+            stderr=subprocess.DEVNULL,
+        )
+        sim = subprocess.Popen(
+            [
+                py,
+                "-m",
+                "gateway.cli",
+                "simulate",
+                "--out",
+                node_path,
+                "--speed",
+                "1",
+                "--duration",
+                str(int(args.seconds) + 30),
+            ],
+            stderr=subprocess.DEVNULL,
+        )
         samples, pages_ok, page_errors = [], 0, []
         try:
             started = time.monotonic()
@@ -161,28 +215,39 @@ def _sample_gateway(args: argparse.Namespace, py: str, env: dict, password: str)
             row = conn.execute("SELECT value FROM meta WHERE key = 'theft.status'").fetchone()
         theft_status = json.loads(row[0]) if row else None
         # The theft job runs in a child process of its own; the daemon logs the largest one's peak.
-        job_peaks = [float(line.rsplit("so far: ", 1)[1].split()[0]) for line in daemon_log.read_text().splitlines()
-                     if "job theft_score: done in its own process" in line]
+        job_peaks = [
+            float(line.rsplit("so far: ", 1)[1].split()[0])
+            for line in daemon_log.read_text().splitlines()
+            if "job theft_score: done in its own process" in line
+        ]
     return samples, pages_ok, page_errors, theft_status, job_peaks, daemon_env, ui_env
 
 
 def _print_text(result: dict, pages_ok: int, page_errors: list[str]) -> None:
     """The figures for a person."""
     print(f"bare interpreter          {result['baseline_bare_interpreter_mb']:7.1f} MB")
-    print(f"daemon (run --no-ui) peak {result['daemon_peak_mb']:7.1f} MB  ({result['daemon_vs_bare']}x bare)  last {result['daemon_last_rss_mb']} MB")
+    print(
+        f"daemon (run --no-ui) peak {result['daemon_peak_mb']:7.1f} MB  ({result['daemon_vs_bare']}x bare)  last {result['daemon_last_rss_mb']} MB"
+    )
     print(f"dashboard (ui) peak       {result['ui_peak_mb']:7.1f} MB  last {result['ui_last_rss_mb']} MB")
     print(f"whole gateway peak        {result['whole_gateway_peak_mb']:7.1f} MB  (goal < 150 MB)")
-    print(f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)")
+    print(
+        f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)"
+    )
     print(f"theft job: {result['theft_status'] or 'did not run'}")
     malloc = result["malloc_env"]
-    print(f"malloc settings from deploy/systemd: daemon {malloc['daemon'] or 'none'}, dashboard {malloc['ui'] or 'none'}")
+    print(
+        f"malloc settings from deploy/systemd: daemon {malloc['daemon'] or 'none'}, dashboard {malloc['ui'] or 'none'}"
+    )
     print(f"dashboard pages answered: {pages_ok}; failed: {len(page_errors)} {page_errors[:3]}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=170.0, help="how long to sample (the theft job runs at 120 s)")
-    ap.add_argument("--history-days", type=int, default=36, help="days of history in the database (the theft job reads 36)")
+    ap.add_argument(
+        "--history-days", type=int, default=36, help="days of history in the database (the theft job reads 36)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     py = sys.executable
@@ -190,7 +255,9 @@ def main() -> int:
     env = {**os.environ, "POWERGW_ADMIN_PASSWORD": password}
 
     baseline_kb = _bare_rss_kb(py)
-    samples, pages_ok, page_errors, theft_status, job_peaks, daemon_env, ui_env = _sample_gateway(args, py, env, password)
+    samples, pages_ok, page_errors, theft_status, job_peaks, daemon_env, ui_env = _sample_gateway(
+        args, py, env, password
+    )
 
     daemon_peak = max(s[1]["VmHWM"] for s in samples) / 1024
     ui_peak = max(s[2]["VmHWM"] for s in samples) / 1024

@@ -112,7 +112,9 @@ def bench_writes(interval_s: float, nodes: int = 1, hours: float = 1.0) -> dict:
     for s in range(seconds):
         for n in range(nodes):
             counters[n] += 250
-            ingest.feed(f"n{n}", encode_wire(Reading(NODES[n], 1, s, 1000 * (s + 1), 1000, 4000, 2300, 9000, counters[n], 4)))
+            ingest.feed(
+                f"n{n}", encode_wire(Reading(NODES[n], 1, s, 1000 * (s + 1), 1000, 4000, 2300, 9000, counters[n], 4))
+            )
         clock.advance(1000)
     ingest.flush()
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -121,8 +123,13 @@ def bench_writes(interval_s: float, nodes: int = 1, hours: float = 1.0) -> dict:
     w1, b1 = _io()
     shutil.rmtree(tmp)
     per = nodes * hours
-    return {"interval_s": interval_s, "nodes": nodes, "wchar_per_node_hour": (w1 - w0) / per,
-            "write_bytes_per_node_hour": (b1 - b0) / per, "commits": ingest.commits}
+    return {
+        "interval_s": interval_s,
+        "nodes": nodes,
+        "wchar_per_node_hour": (w1 - w0) / per,
+        "write_bytes_per_node_hour": (b1 - b0) / per,
+        "commits": ingest.commits,
+    }
 
 
 def _fill_history(db: Path, days: int) -> float:
@@ -199,8 +206,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller runs (a smoke test of the benchmark itself)")
     args = ap.parse_args()
     frames = 20_000 if args.quick else args.frames
-    print(f"powergw ingest benchmark, {dt.datetime.now().isoformat(timespec='seconds')}, Python {sys.version.split()[0]}, "
-          f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores")
+    print(
+        f"powergw ingest benchmark, {dt.datetime.now().isoformat(timespec='seconds')}, Python {sys.version.split()[0]}, "
+        f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores"
+    )
 
     print("\n1. decode + account + store throughput (4 nodes, commits every 10,000 frames)")
     r = bench_throughput(frames)
@@ -214,8 +223,10 @@ def main() -> None:
     for interval, nodes in ((1, 1), (5, 1), (10, 1), (30, 1), (60, 1), (10, 4)):
         w = bench_writes(interval, nodes, hours)
         label = f"{interval:>4} s" + (f" ({nodes} nodes)" if nodes > 1 else "")
-        print(f"   {label:<16} {w['wchar_per_node_hour'] / 1e6:>9.2f} MB   {w['write_bytes_per_node_hour'] / 1e6:>12.2f} MB"
-              f"   {w['commits']:>8}   {interval} s")
+        print(
+            f"   {label:<16} {w['wchar_per_node_hour'] / 1e6:>9.2f} MB   {w['write_bytes_per_node_hour'] / 1e6:>12.2f} MB"
+            f"   {w['commits']:>8}   {interval} s"
+        )
 
     print("\n3. usage query latency, ms (p50 / p95 over runs), 4 years of 1-minute history vs 1 month")
     runs = 30 if args.quick else 200
@@ -226,11 +237,15 @@ def main() -> None:
     for name in big:
         b50, b95, bn = base[name]
         g50, g95, n = big[name]
-        print(f"   {name:<21} {b50:>6.2f} / {b95:<6.2f} ({bn:>5})   {g50:>6.2f} / {g95:<6.2f} ({n:>5})   {g95 / b95:>8.2f}"
-              f"   {(g95 / n) / (b95 / bn):>8.2f}")
-    print(f"\n4. house rollup rebuilt from every minute (a metering change from the first day), one node:\n"
-          f"   1 month {month_s:.2f} s, {years} year(s) {years_s:.2f} s, ratio {years_s / month_s:.1f} "
-          f"for {(365 * years + 1) / 31:.1f}x the minutes")
+        print(
+            f"   {name:<21} {b50:>6.2f} / {b95:<6.2f} ({bn:>5})   {g50:>6.2f} / {g95:<6.2f} ({n:>5})   {g95 / b95:>8.2f}"
+            f"   {(g95 / n) / (b95 / bn):>8.2f}"
+        )
+    print(
+        f"\n4. house rollup rebuilt from every minute (a metering change from the first day), one node:\n"
+        f"   1 month {month_s:.2f} s, {years} year(s) {years_s:.2f} s, ratio {years_s / month_s:.1f} "
+        f"for {(365 * years + 1) / 31:.1f}x the minutes"
+    )
 
 
 if __name__ == "__main__":

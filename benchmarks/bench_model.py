@@ -62,12 +62,14 @@ def _time(fn, repeat: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--households", type=int, default=None, help="simulated houses to train on (default: the shipped model's)")
+    parser.add_argument(
+        "--households", type=int, default=None, help="simulated houses to train on (default: the shipped model's)"
+    )
     args = parser.parse_args()
 
-    import onnxruntime as ort
-
     from dataclasses import replace
+
+    import onnxruntime as ort
 
     from edge_model.dataset import EVAL_SEEDS, DatasetSpec, simulated_house, training_examples
     from edge_model.features import as_model_input, build_features
@@ -107,32 +109,56 @@ def main() -> int:
         "trees": params.n_trees,
         "nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
         "trained_on_households": spec.households,
-        "scoring_pass": {"history_days": HISTORY_DAYS, "features_only_s": features_s, "whole_pass_s": pass_s,
-                         "ratio_to_features": pass_s / features_s},
+        "scoring_pass": {
+            "history_days": HISTORY_DAYS,
+            "features_only_s": features_s,
+            "whole_pass_s": pass_s,
+            "ratio_to_features": pass_s / features_s,
+        },
     }
     for name, batch, repeat in (("one_window", one, 300), ("day_batch_24", day, 300)):
         sk = _time(lambda: forest.predict_proba(batch), repeat)
         ox = _time(lambda: session.run(None, {"features": batch}), repeat)
         results[name] = {"sklearn_ms": sk * 1e3, "onnxruntime_ms": ox * 1e3, "speedup": sk / ox}
 
-    for label, extra in (("model_only", ""), ("with_gateway_core", "import gateway.store, gateway.protocol, gateway.energy, edge_model.store_job, edge_model.alerting")):
-        out = subprocess.run([sys.executable, "-c", RSS_PROBE.format(extra=extra)], capture_output=True, text=True, cwd=ROOT, check=True)
+    for label, extra in (
+        ("model_only", ""),
+        (
+            "with_gateway_core",
+            "import gateway.store, gateway.protocol, gateway.energy, edge_model.store_job, edge_model.alerting",
+        ),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-c", RSS_PROBE.format(extra=extra)], capture_output=True, text=True, cwd=ROOT, check=True
+        )
         base, loaded, sklearn_loaded = out.stdout.split()
-        results[f"rss_mb_{label}"] = {"interpreter": float(base), "after_load_and_score": float(loaded), "sklearn_imported": sklearn_loaded == "True"}
+        results[f"rss_mb_{label}"] = {
+            "interpreter": float(base),
+            "after_load_and_score": float(loaded),
+            "sklearn_imported": sklearn_loaded == "True",
+        }
 
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    print(f"model: {results['trees']} trees, {results['nodes']} nodes, {results['model_bytes'] / 1e6:.2f} MB ONNX (shipped {results['shipped_model_bytes'] / 1e6:.2f} MB); "
-          f"trained on {spec.households} houses in {train_s:.1f} s")
+    print(
+        f"model: {results['trees']} trees, {results['nodes']} nodes, {results['model_bytes'] / 1e6:.2f} MB ONNX (shipped {results['shipped_model_bytes'] / 1e6:.2f} MB); "
+        f"trained on {spec.households} houses in {train_s:.1f} s"
+    )
     r = results["scoring_pass"]
-    print(f"scoring pass over {r['history_days']} days: {r['whole_pass_s'] * 1e3:.0f} ms, {r['ratio_to_features']:.2f}x building the features alone ({r['features_only_s'] * 1e3:.0f} ms)")
+    print(
+        f"scoring pass over {r['history_days']} days: {r['whole_pass_s'] * 1e3:.0f} ms, {r['ratio_to_features']:.2f}x building the features alone ({r['features_only_s'] * 1e3:.0f} ms)"
+    )
     for name in ("one_window", "day_batch_24"):
         r = results[name]
-        print(f"{name:14s} sklearn {r['sklearn_ms']:.3f} ms   onnxruntime {r['onnxruntime_ms']:.3f} ms   onnxruntime is {r['speedup']:.1f}x faster")
+        print(
+            f"{name:14s} sklearn {r['sklearn_ms']:.3f} ms   onnxruntime {r['onnxruntime_ms']:.3f} ms   onnxruntime is {r['speedup']:.1f}x faster"
+        )
     for label in ("model_only", "with_gateway_core"):
         r = results[f"rss_mb_{label}"]
-        print(f"RSS {label:18s} {r['after_load_and_score']:.1f} MB (bare interpreter {r['interpreter']:.1f} MB; sklearn imported: {r['sklearn_imported']})")
+        print(
+            f"RSS {label:18s} {r['after_load_and_score']:.1f} MB (bare interpreter {r['interpreter']:.1f} MB; sklearn imported: {r['sklearn_imported']})"
+        )
     return 0
 
 

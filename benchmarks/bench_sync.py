@@ -33,9 +33,9 @@ sys.path[:0] = [str(ROOT), str(SERVER)]
 
 from cloud_sync.client import SyncClient  # noqa: E402
 from cloud_sync.outbox import Outbox  # noqa: E402
-from gateway.store import transaction  # noqa: E402
-from cloud_sync.sync import SyncPolicy, Syncer  # noqa: E402
+from cloud_sync.sync import Syncer, SyncPolicy  # noqa: E402
 from gateway.app import open_store  # noqa: E402
+from gateway.store import transaction  # noqa: E402
 from powergw_cloud.store import CloudStore  # noqa: E402
 
 BASELINE_APP = """
@@ -67,8 +67,9 @@ def free_port() -> int:
 
 def start(cmd: list[str], port: int) -> subprocess.Popen:
     path = os.pathsep.join(filter(None, (str(ROOT), str(SERVER), os.environ.get("PYTHONPATH"))))
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=path),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=dict(os.environ, PYTHONPATH=path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -82,7 +83,9 @@ def start(cmd: list[str], port: int) -> subprocess.Popen:
 
 def cloud_server(db: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    return start([sys.executable, "-m", "powergw_cloud", "serve", "--db", db, "--port", str(port), "--threads", "8"], port), port
+    return start(
+        [sys.executable, "-m", "powergw_cloud", "serve", "--db", db, "--port", str(port), "--threads", "8"], port
+    ), port
 
 
 def baseline_server() -> tuple[subprocess.Popen, int]:
@@ -99,10 +102,18 @@ def drain(url: str, token: str, events: int, batch: int, work: Path) -> dict:
     store = open_store(work / f"gw-{uuid.uuid4().hex[:6]}.db")
     with transaction(store.conn):
         for i in range(events):
-            Outbox.enqueue(store.conn, "node_health", {"node": f"n{i % 4}", "frames_ok": i, "frames_lost": 0, "reboots": 0})
+            Outbox.enqueue(
+                store.conn, "node_health", {"node": f"n{i % 4}", "frames_ok": i, "frames_lost": 0, "reboots": 0}
+            )
     client = SyncClient(requests.Session(), url, token)
-    syncer = Syncer(Outbox(store.conn), client, clock_ms=lambda: time.time_ns() // 1_000_000, rand=random.random,
-                    alert=lambda *a, **k: None, policy=SyncPolicy(batch_size=batch))
+    syncer = Syncer(
+        Outbox(store.conn),
+        client,
+        clock_ms=lambda: time.time_ns() // 1_000_000,
+        rand=random.random,
+        alert=lambda *a, **k: None,
+        policy=SyncPolicy(batch_size=batch),
+    )
     t = time.perf_counter()
     result = syncer.push()
     elapsed = time.perf_counter() - t
@@ -120,7 +131,12 @@ def load(url: str, tokens: list[str], seconds: float, batch: int, max_batches: i
             for _ in range(max_batches):
                 if time.monotonic() > deadline:
                     return
-                body = {"events": [{"key": str(uuid.uuid4()), "kind": "node_health", "created_ms": 1, "payload": {"i": n}} for n in range(batch)]}
+                body = {
+                    "events": [
+                        {"key": str(uuid.uuid4()), "kind": "node_health", "created_ms": 1, "payload": {"i": n}}
+                        for n in range(batch)
+                    ]
+                }
                 r = s.post(url + "/v1/events", json=body, headers={"Authorization": f"Bearer {tokens[i]}"}, timeout=30)
                 r.raise_for_status()
                 sent[i] += len(r.json()["new"])
@@ -132,7 +148,13 @@ def load(url: str, tokens: list[str], seconds: float, batch: int, max_batches: i
     for th in threads:
         th.join()
     elapsed = time.perf_counter() - t
-    return {"gateways": len(tokens), "batch": batch, "seconds": elapsed, "events": sum(sent), "events_per_s": sum(sent) / elapsed}
+    return {
+        "gateways": len(tokens),
+        "batch": batch,
+        "seconds": elapsed,
+        "events": sum(sent),
+        "events_per_s": sum(sent) / elapsed,
+    }
 
 
 def run(events: int, gateways: int, seconds: float, batch: int) -> dict:
@@ -168,15 +190,17 @@ def run(events: int, gateways: int, seconds: float, batch: int) -> dict:
 
 def report(r: dict) -> str:
     d, db, i, ib = r["drain"], r["drain_baseline"], r["ingest"], r["ingest_baseline"]
-    return "\n".join([
-        f"host: {r['host']}",
-        "| measurement | powergw | baseline (trivial Flask endpoint) | ratio |",
-        "| --- | ---: | ---: | ---: |",
-        f"| drain {d['events']} events after reconnect (batches of {d['batch']}) | {d['seconds']:.2f} s = {d['events_per_s']:,.0f} ev/s "
-        f"| {db['seconds']:.2f} s = {db['events_per_s']:,.0f} ev/s | {db['events_per_s'] / d['events_per_s']:.1f}x slower |",
-        f"| server ingest, {i['gateways']} gateways at once, batches of {i['batch']} | {i['events_per_s']:,.0f} ev/s ({i['events']} in {i['seconds']:.1f} s) "
-        f"| {ib['events_per_s']:,.0f} ev/s | {ib['events_per_s'] / i['events_per_s']:.1f}x slower |",
-    ])
+    return "\n".join(
+        [
+            f"host: {r['host']}",
+            "| measurement | powergw | baseline (trivial Flask endpoint) | ratio |",
+            "| --- | ---: | ---: | ---: |",
+            f"| drain {d['events']} events after reconnect (batches of {d['batch']}) | {d['seconds']:.2f} s = {d['events_per_s']:,.0f} ev/s "
+            f"| {db['seconds']:.2f} s = {db['events_per_s']:,.0f} ev/s | {db['events_per_s'] / d['events_per_s']:.1f}x slower |",
+            f"| server ingest, {i['gateways']} gateways at once, batches of {i['batch']} | {i['events_per_s']:,.0f} ev/s ({i['events']} in {i['seconds']:.1f} s) "
+            f"| {ib['events_per_s']:,.0f} ev/s | {ib['events_per_s'] / i['events_per_s']:.1f}x slower |",
+        ]
+    )
 
 
 def main() -> int:

@@ -36,15 +36,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.app import open_store
+from gateway.batch import Batch
 from gateway.clock import AnchoredClock, SystemClock
 from gateway.ingest import Ingest, LiveBoard
 from gateway.protocol import Reading, encode_wire
-from gateway.batch import Batch
 from local_ui.auth import Accounts
 
 CHROMIUM = os.environ.get("POWERGW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 NODES = (("a4:cf:12:00:00:01", "mains"), ("a4:cf:12:00:00:02", "kitchen"))
 LIVE_NODE = "a4:cf:12:00:00:09"
 PASSWORD = "bench-password-1"
@@ -62,12 +70,38 @@ def fill_history(db: Path, years: int = 4) -> None:
     now = int(time.time() * 1000)
     start = now - years * 365 * 86_400_000
     start -= start % 3_600_000
-    shape = [0.3, 0.25, 0.25, 0.25, 0.3, 0.6, 1.2, 1.4, 1.0, 0.8, 0.7, 0.7,
-             0.8, 0.9, 1.0, 0.9, 0.8, 1.0, 1.6, 1.9, 1.7, 1.2, 0.8, 0.5]
+    shape = [
+        0.3,
+        0.25,
+        0.25,
+        0.25,
+        0.3,
+        0.6,
+        1.2,
+        1.4,
+        1.0,
+        0.8,
+        0.7,
+        0.7,
+        0.8,
+        0.9,
+        1.0,
+        0.9,
+        0.8,
+        1.0,
+        1.6,
+        1.9,
+        1.7,
+        1.2,
+        0.8,
+        0.5,
+    ]
     for n, (node_id, name) in enumerate(NODES):
         key = store.ensure_node(node_id, "serial", start)
-        store.conn.execute("UPDATE nodes SET name = ?, last_seen_ms = ?, fw = '1.2.0', mv_per_a_x10 = 660 WHERE node_key = ?",
-                           (name, now, key))
+        store.conn.execute(
+            "UPDATE nodes SET name = ?, last_seen_ms = ?, fw = '1.2.0', mv_per_a_x10 = 660 WHERE node_key = ?",
+            (name, now, key),
+        )
         t = start
         while t + 3_600_000 <= now:
             batch = Batch()
@@ -102,7 +136,10 @@ def start_server(db: Path, port: int, live: Path, log: Path) -> subprocess.Popen
     # The log goes to a file: an unread pipe would fill and stall the server mid-benchmark.
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port), "--live", str(live)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=os.environ | {"PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -149,9 +186,14 @@ def load(port: int, token: str, path: str, clients: int, requests: int) -> dict:
     lat.sort()
     ms = [x * 1000 for x in lat]
     return {
-        "path": path, "requests": len(ms), "errors": len(errors), "first_error": errors[0] if errors else None,
-        "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(ms[math.ceil(0.95 * len(ms)) - 1], 1),
-        "max_ms": round(ms[-1], 1), "throughput_rps": round(len(ms) / wall, 1),
+        "path": path,
+        "requests": len(ms),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(ms[math.ceil(0.95 * len(ms)) - 1], 1),
+        "max_ms": round(ms[-1], 1),
+        "throughput_rps": round(len(ms) / wall, 1),
     }
 
 
@@ -192,7 +234,9 @@ def first_load_bytes(url: str) -> dict:
         sizes: dict[str, dict] = {}
         urls: dict[str, str] = {}
         cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
-        cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], {"encoded": e["encodedDataLength"]}))
+        cdp.on(
+            "Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], {"encoded": e["encodedDataLength"]})
+        )
         page.goto(url + "/")
         page.wait_for_selector("input[name=username]")
         page.wait_for_load_state("networkidle")
@@ -208,8 +252,12 @@ def first_load_bytes(url: str) -> dict:
     raw = 0
     for u in files:
         raw += (ROOT / "local_ui" / "static" / u.split("/static/", 1)[1]).stat().st_size
-    return {"login_page_bytes": login_bytes, "through_overview_bytes": total, "static_files": len(files),
-            "static_uncompressed_bytes": raw}
+    return {
+        "login_page_bytes": login_bytes,
+        "through_overview_bytes": total,
+        "static_files": len(files),
+        "static_uncompressed_bytes": raw,
+    }
 
 
 def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
@@ -251,7 +299,9 @@ def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
             node["energy_mwh"] += round(watts / 3.6)  # one second at this power
             seq = node["seq"]
             node["seq"] += 1
-            frame = Reading(LIVE_NODE, node["boot"], seq, 1000 * (seq + 1), 1000, 4350, 2300, watts * 10, node["energy_mwh"], 0)
+            frame = Reading(
+                LIVE_NODE, node["boot"], seq, 1000 * (seq + 1), 1000, 4350, 2300, watts * 10, node["energy_mwh"], 0
+            )
             with lock:
                 fed[watts] = time.time()
                 ingest.feed("bench", encode_wire(frame))
@@ -270,12 +320,15 @@ def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
         page.click("button:has-text('Log in')")
         sel = f"[data-node='{LIVE_NODE}'] [data-testid=node-power]"
         page.wait_for_selector(sel, timeout=15000)
-        page.evaluate("""sel => {
+        page.evaluate(
+            """sel => {
             window.__seen = {};
             const el = document.querySelector(sel);
             new MutationObserver(() => { const t = el.textContent.trim(); if (!(t in window.__seen)) window.__seen[t] = Date.now(); })
                 .observe(el, { childList: true, subtree: true, characterData: true });
-        }""", sel)
+        }""",
+            sel,
+        )
         fed.clear()
         feeder(frames, 1000)
         page.wait_for_timeout(2500)
@@ -288,9 +341,19 @@ def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
 
     def stats(xs):
         xs = sorted(xs)
-        return {"median_ms": round(statistics.median(xs)), "p95_ms": round(xs[math.ceil(0.95 * len(xs)) - 1]), "max_ms": round(xs[-1])}
+        return {
+            "median_ms": round(statistics.median(xs)),
+            "p95_ms": round(xs[math.ceil(0.95 * len(xs)) - 1]),
+            "max_ms": round(xs[-1]),
+        }
 
-    return {"frames": len(fed), "shown": len(screen), "in_live_file": len(disk), "frame_to_screen": stats(screen), "baseline_frame_to_live_file": stats(disk)}
+    return {
+        "frames": len(fed),
+        "shown": len(screen),
+        "in_live_file": len(disk),
+        "frame_to_screen": stats(screen),
+        "baseline_frame_to_live_file": stats(disk),
+    }
 
 
 def main() -> int:
@@ -318,8 +381,15 @@ def main() -> int:
     try:
         for path in ("/healthz", "/api/v1/overview", "/api/v1/usage?period=year"):  # warm caches once
             load(port, token, path, 1, 2)
-        api = [load(port, token, p, args.clients, args.requests)
-               for p in ("/healthz", "/api/v1/overview", "/api/v1/usage?period=year", "/api/v1/usage?period=year&resolution=day")]
+        api = [
+            load(port, token, p, args.clients, args.requests)
+            for p in (
+                "/healthz",
+                "/api/v1/overview",
+                "/api/v1/usage?period=year",
+                "/api/v1/usage?period=year&resolution=day",
+            )
+        ]
         misses = cold(port, token, ("/healthz", "/api/v1/overview", "/api/v1/usage?period=year"), db)
         size = first_load_bytes(url)
         live_fig = frame_to_screen(url, db, live, args.frames)
@@ -327,9 +397,22 @@ def main() -> int:
         proc.terminate()
         proc.wait(10)
     result = {
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-        "history": {"years": 4, "nodes": len(NODES), "db_mb": round(db.stat().st_size / 1e6, 1), "fill_s": round(fill_s, 1)},
-        "clients": args.clients, "api": api, "cache_miss_sequential": misses, "first_load": size, "live": live_fig,
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        "history": {
+            "years": 4,
+            "nodes": len(NODES),
+            "db_mb": round(db.stat().st_size / 1e6, 1),
+            "fill_s": round(fill_s, 1),
+        },
+        "clients": args.clients,
+        "api": api,
+        "cache_miss_sequential": misses,
+        "first_load": size,
+        "live": live_fig,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     print(json.dumps(result, indent=2))

@@ -33,7 +33,9 @@ def payment_changes(row: dict) -> list[tuple[dict, str]]:
     return [(pending, "payment_created")] + ([(row, later)] if later else [])
 
 
-def history(bills: Iterable[dict], payments: Iterable[dict], answers: Iterable[dict]) -> Iterator[tuple[EventSpec, dict, str]]:
+def history(
+    bills: Iterable[dict], payments: Iterable[dict], answers: Iterable[dict]
+) -> Iterator[tuple[EventSpec, dict, str]]:
     """Every (spec, row, event) the listeners would have queued for these bills, payments and answers."""
     for bill in bills:
         yield LEDGER_EVENTS["bill_closed"], bill, "bill_closed"
@@ -53,8 +55,18 @@ def _answers(conn: sqlite3.Connection) -> list[dict]:
         ANSWERS,
     )
     return [
-        {"id": r[0], "kind": r[1], "node_id": r[2], "data": json.loads(r[3] or "{}"), "created_ms": r[4], "action": r[5],
-         "state": r[6], "acted_by": r[7], "action_comment": r[8], "acted_ms": r[9]}
+        {
+            "id": r[0],
+            "kind": r[1],
+            "node_id": r[2],
+            "data": json.loads(r[3] or "{}"),
+            "created_ms": r[4],
+            "action": r[5],
+            "state": r[6],
+            "acted_by": r[7],
+            "action_comment": r[8],
+            "acted_ms": r[9],
+        }
         for r in cur.fetchall()
     ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import email.utils
 import enum
-from typing import Callable
+from collections.abc import Callable
 
 from gateway.backoff import Backoff
 

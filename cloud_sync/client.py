@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import requests
 

@@ -32,22 +32,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     _gateway_db_args(p)
     p.add_argument("--url", required=True, help="base URL of the cloud API (https://...)")
     p.add_argument("--code", required=True, help="registration code the cloud issued for this household")
-    p.add_argument("--name", default=socket.gethostname(), help="name of this gateway in the cloud (default: host name)")
-    p.add_argument("--insecure", action="store_true",
-                   help="allow a plain http:// URL to another machine (the gateway's token then crosses the network in clear)")
+    p.add_argument(
+        "--name", default=socket.gethostname(), help="name of this gateway in the cloud (default: host name)"
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a plain http:// URL to another machine (the gateway's token then crosses the network in clear)",
+    )
     p.set_defaults(func=cmd_register)
 
     p = sub.add_parser("sync", help="send queued events to the cloud and pull its changes; `sync status` to inspect")
-    p.add_argument("action", nargs="?", choices=("status", "backfill"),
-                   help="status: queue depth, oldest event, last success and error; backfill: queue the bills, payments "
-                        "and alert answers never queued (registration does it too)")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=("status", "backfill"),
+        help="status: queue depth, oldest event, last success and error; backfill: queue the bills, payments "
+        "and alert answers never queued (registration does it too)",
+    )
     _gateway_db_args(p)
     p.add_argument("--once", action="store_true", help="one round (drain what is due, pull once), then exit")
     p.add_argument("--json", action="store_true", help="status as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--insecure", action="store_true",
-                   help="accept the registered plain http:// URL to another machine (the token then crosses the network "
-                        "in clear, from here and from the daemon)")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="accept the registered plain http:// URL to another machine (the token then crosses the network "
+        "in clear, from here and from the daemon)",
+    )
     p.set_defaults(func=cmd_sync)
 
 
@@ -71,11 +83,17 @@ def cmd_register(args: argparse.Namespace) -> int:
 
     plain = plain_http_to_another_machine(args.url)
     if plain and not args.insecure:
-        print(f"powergw cloud register: {args.url} is plain HTTP: the gateway's token would cross the network in clear. "
-              "Use https://, or pass --insecure if you accept that (loopback needs neither).", file=sys.stderr)
+        print(
+            f"powergw cloud register: {args.url} is plain HTTP: the gateway's token would cross the network in clear. "
+            "Use https://, or pass --insecure if you accept that (loopback needs neither).",
+            file=sys.stderr,
+        )
         return 2
     if plain:
-        print(f"powergw cloud register: warning: {args.url} is plain HTTP; the token crosses the network in clear", file=sys.stderr)
+        print(
+            f"powergw cloud register: warning: {args.url} is plain HTTP; the token crosses the network in clear",
+            file=sys.stderr,
+        )
 
     from gateway.store import transaction
 
@@ -86,8 +104,11 @@ def cmd_register(args: argparse.Namespace) -> int:
     section = config["cloud"]
     try:
         client = SyncClient(
-            requests.Session(), args.url, connect_timeout_s=section.connect_timeout_s,
-            read_timeout_s=section.read_timeout_s, ca_bundle=section.ca_bundle,
+            requests.Session(),
+            args.url,
+            connect_timeout_s=section.connect_timeout_s,
+            read_timeout_s=section.read_timeout_s,
+            ca_bundle=section.ca_bundle,
         )
         answer = client.register(args.code, args.name)
         state = SyncState(store.conn)
@@ -98,11 +119,15 @@ def cmd_register(args: argparse.Namespace) -> int:
             state.set("token", answer["token"])
             state.set("gateway_id", answer.get("gateway_id", ""))
             state.set("household_id", answer.get("household_id", ""))
-            state.set("insecure_url", client.base_url if plain else "")  # what --insecure accepted, for every later sync
+            state.set(
+                "insecure_url", client.base_url if plain else ""
+            )  # what --insecure accepted, for every later sync
             earlier = backfill(store.conn)  # what the household did before registering goes too
     finally:
         store.close()
-    print(f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at {client.base_url}")
+    print(
+        f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at {client.base_url}"
+    )
     if earlier:
         print(f"queued {earlier} earlier events (bills, payments, alert answers) for the next sync")
     return 0
@@ -126,8 +151,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"powergw sync: {refusal}", file=sys.stderr)
             return 2
         if refusal:
-            print(f"powergw sync: warning: {accept_plain_http(store.conn, section)} is plain HTTP; the token crosses the "
-                  "network in clear, from now on from the daemon too", file=sys.stderr)
+            print(
+                f"powergw sync: warning: {accept_plain_http(store.conn, section)} is plain HTTP; the token crosses the "
+                "network in clear, from now on from the daemon too",
+                file=sys.stderr,
+            )
         while True:
             result = _round(syncer, section.batch_size, progress=not args.no_progress)
             print(
@@ -149,8 +177,10 @@ def _backfill(store) -> int:
     from .runtime import is_registered
 
     if not is_registered(store.conn):
-        raise SyncError("this gateway is not registered, so there is nothing to backfill: "
-                        "`powergw cloud register --url URL --code CODE` queues the history itself")
+        raise SyncError(
+            "this gateway is not registered, so there is nothing to backfill: "
+            "`powergw cloud register --url URL --code CODE` queues the history itself"
+        )
     with transaction(store.conn):
         queued = backfill(store.conn)
     print(f"sync backfill: {queued} events queued (bills, payments, alert answers never queued before)")
@@ -175,16 +205,21 @@ def _print_status(status: dict, as_json: bool) -> int:
     def when(ms):
         if ms is None:
             return "never"
-        return dt.datetime.fromtimestamp(int(ms) / 1000, dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+        return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC).astimezone().isoformat(timespec="seconds")
 
-    print(f"cloud:          {status['url'] or 'not registered'} (gateway {status['gateway_id']}, household {status['household_id']})")
+    print(
+        f"cloud:          {status['url'] or 'not registered'} (gateway {status['gateway_id']}, household {status['household_id']})"
+    )
     print(f"queue depth:    {status['queue_depth']}")
     print(f"oldest event:   {when(status['oldest_event_ms']) if status['queue_depth'] else '-'}")
     print(f"next attempt:   {when(status['next_attempt_ms']) if status['queue_depth'] else '-'}")
     print(f"dead letters:   {status['dead_letters']}")
     print(f"last success:   {when(status['last_success_ms'])}")
     print(f"last pull:      {when(status['last_pull_ms'])} (cursor {status['cursor']})")
-    print(f"last error:     {status['last_error'] or '-'}" + (f" at {when(status['last_error_ms'])}" if status["last_error"] else ""))
+    print(
+        f"last error:     {status['last_error'] or '-'}"
+        + (f" at {when(status['last_error_ms'])}" if status["last_error"] else "")
+    )
     print(f"theft models:   {status['model_registry'] or '-'}")
     last = status["last_model"]
     print(f"last model:     {last['version']} ({last['status']}): {last['detail']}" if last else "last model:     -")

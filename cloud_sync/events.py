@@ -137,8 +137,15 @@ ALERT_EVENTS: dict[str, EventSpec] = {
 # ---- periodic reports ------------------------------------------------------------------------
 
 
-def daily_summary(day: str, timezone: str, usage: Iterable[dict], household_mwh: int | None = None, *,
-                  same_node_as: Mapping[str, str] | None = None, metered_nodes: Iterable[str] | None = None) -> dict:
+def daily_summary(
+    day: str,
+    timezone: str,
+    usage: Iterable[dict],
+    household_mwh: int | None = None,
+    *,
+    same_node_as: Mapping[str, str] | None = None,
+    metered_nodes: Iterable[str] | None = None,
+) -> dict:
     """One local day's energy, per node id and for the household, from Store.usage day rows of that day.
 
     `nodes` is every id's own energy, as stored. `energy_mwh` is the household's as billing counts it
@@ -150,8 +157,12 @@ def daily_summary(day: str, timezone: str, usage: Iterable[dict], household_mwh:
     nodes: dict[str, int] = {}
     for row in usage:
         nodes[row["node_id"]] = nodes.get(row["node_id"], 0) + row["energy_mwh"]
-    out = {"day": day, "timezone": timezone, "energy_mwh": sum(nodes.values()) if household_mwh is None else household_mwh,
-           "nodes": dict(sorted(nodes.items()))}
+    out = {
+        "day": day,
+        "timezone": timezone,
+        "energy_mwh": sum(nodes.values()) if household_mwh is None else household_mwh,
+        "nodes": dict(sorted(nodes.items())),
+    }
     pairs = {ble: serial for ble, serial in (same_node_as or {}).items() if ble in nodes and serial in nodes}
     if pairs:
         out["same_node_as"] = dict(sorted(pairs.items()))

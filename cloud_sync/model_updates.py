@@ -19,9 +19,10 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 # The registry's file names and promotion tolerances; importing the edge_model package itself
 # loads neither numpy nor onnxruntime.
@@ -59,7 +60,12 @@ class Announcement:
 
 
 def _fraction(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 <= value <= 1
+    ):
         raise MetadataError(field, "expected a number from 0 to 1")
     return float(value)
 
@@ -104,11 +110,18 @@ def parse_announcement(info: Any) -> Announcement:
     version, digest, path = info.get("version"), info.get("sha256"), info.get("path")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
         raise ModelRejected(f"model announcement {info!r:.200}: bad version")
-    if not isinstance(digest, str) or not _SHA256.fullmatch(digest) or not isinstance(path, str) or not path.startswith("/"):
+    if (
+        not isinstance(digest, str)
+        or not _SHA256.fullmatch(digest)
+        or not isinstance(path, str)
+        or not path.startswith("/")
+    ):
         raise ModelRejected(f"model {version}: the announcement has no valid sha256 or path")
     if "metadata" not in info:
-        raise ModelRejected(f"model {version}: the announcement carries no metadata (features_version, threshold, "
-                            "check-set figures); publish it again with its metadata.json")
+        raise ModelRejected(
+            f"model {version}: the announcement carries no metadata (features_version, threshold, "
+            "check-set figures); publish it again with its metadata.json"
+        )
     try:
         metadata = parse_metadata(info["metadata"])
     except MetadataError as err:
@@ -119,7 +132,9 @@ def parse_announcement(info: Any) -> Announcement:
 def _figures(metadata: dict) -> dict | None:
     metrics = metadata.get("metrics")
     figures = metrics.get("check_set") if isinstance(metrics, dict) else None
-    if not isinstance(figures, dict) or not all(isinstance(figures.get(k), (int, float)) for k in ("roc_auc", "recall_at_threshold")):
+    if not isinstance(figures, dict) or not all(
+        isinstance(figures.get(k), (int, float)) for k in ("roc_auc", "recall_at_threshold")
+    ):
         return None
     return figures
 
@@ -137,13 +152,20 @@ def recorded_comparison(candidate: dict, current: dict, current_version: str) ->
     new, old = _figures(candidate), _figures(current)
     comparison: dict[str, Any] = {"candidate": new, "current": old, "current_version": current_version}
     if new is None or old is None:
-        comparison.update(promoted=False, reason=f"{'it' if new is None else current_version} records no check-set figures to compare")
+        comparison.update(
+            promoted=False, reason=f"{'it' if new is None else current_version} records no check-set figures to compare"
+        )
     elif _check_set_size(candidate) != _check_set_size(current):
-        comparison.update(promoted=False, reason=f"its figures are on another check set than those of {current_version} "
-                                                 f"({_check_set_size(candidate)} against {_check_set_size(current)})")
+        comparison.update(
+            promoted=False,
+            reason=f"its figures are on another check set than those of {current_version} "
+            f"({_check_set_size(candidate)} against {_check_set_size(current)})",
+        )
     else:
-        comparison["promoted"] = (new["roc_auc"] >= old["roc_auc"] - MAX_AUC_LOSS
-                                  and new["recall_at_threshold"] >= old["recall_at_threshold"] - MAX_RECALL_LOSS)
+        comparison["promoted"] = (
+            new["roc_auc"] >= old["roc_auc"] - MAX_AUC_LOSS
+            and new["recall_at_threshold"] >= old["recall_at_threshold"] - MAX_RECALL_LOSS
+        )
     return comparison
 
 
@@ -155,15 +177,19 @@ def describe(name: str, answer: dict) -> str:
         why = c["reason"]
     else:
         new, old = c["candidate"], c["current"]
-        why = (f"check-set ROC-AUC {new['roc_auc']:.4f} against {old['roc_auc']:.4f} of {c['current_version']}, "
-               f"recall {new['recall_at_threshold']:.3f} against {old['recall_at_threshold']:.3f}, {how}")
+        why = (
+            f"check-set ROC-AUC {new['roc_auc']:.4f} against {old['roc_auc']:.4f} of {c['current_version']}, "
+            f"recall {new['recall_at_threshold']:.3f} against {old['recall_at_threshold']:.3f}, {how}"
+        )
         fb = c.get("feedback_accuracy")
         if fb:
             why += f"; accuracy on the household's own labels {fb['candidate']:.3f} against {fb['current']:.3f}"
     if answer["promoted"]:
         return f"model {name} added as {version} and made current ({why})"
-    return (f"model {name} added as {version}, not made current: it does worse than {c['current_version']} ({why}); "
-            f"`powergw model rollback --to {version}` would use it anyway")
+    return (
+        f"model {name} added as {version}, not made current: it does worse than {c['current_version']} ({why}); "
+        f"`powergw model rollback --to {version}` would use it anyway"
+    )
 
 
 # ---- adapters: memory, the child process --------------------------------------------------------
@@ -264,13 +290,17 @@ class ModelInstaller:
         ann = parse_announcement(info)
         trained_on = ann.metadata["features_version"]
         if trained_on != self.features_version:
-            raise ModelRejected(f"model {ann.version} was trained on features v{trained_on}, this gateway computes "
-                                f"v{self.features_version}; not used")
+            raise ModelRejected(
+                f"model {ann.version} was trained on features v{trained_on}, this gateway computes "
+                f"v{self.features_version}; not used"
+            )
         existing = self.find(ann.version, ann.sha256)
         if existing is not None:
             # Left as it is, current or not: a repeat must not undo `powergw model rollback`.
-            return Installed(f"model {ann.version} is already in the registry as {existing}; not added again",
-                             {"registry_version": existing})
+            return Installed(
+                f"model {ann.version} is already in the registry as {existing}; not added again",
+                {"registry_version": existing},
+            )
         self._warn_legacy_dir()
         data = fetch(ann.path, ann.sha256)
         rule = self.rule()
@@ -285,17 +315,25 @@ class ModelInstaller:
                 added = self.find(ann.version, ann.sha256)
                 if added is None:
                     raise ModelRejected(f"model {ann.version}: {err}; not used") from err
-                return Installed(f"model {ann.version} added as {added}, not made current: {err}",
-                                 {"registry_version": added, "promoted": False, "rule": rule})
+                return Installed(
+                    f"model {ann.version} added as {added}, not made current: {err}",
+                    {"registry_version": added, "promoted": False, "rule": rule},
+                )
         if "refused" in answer:
             raise ModelRejected(f"model {ann.version}: {answer['refused']}; not used")
-        return Installed(describe(ann.version, answer),
-                         {"registry_version": answer["version"], "promoted": bool(answer["promoted"]), "rule": rule})
+        return Installed(
+            describe(ann.version, answer),
+            {"registry_version": answer["version"], "promoted": bool(answer["promoted"]), "rule": rule},
+        )
 
     def _warn_legacy_dir(self) -> None:
         if self.legacy_dir is not None and _resolved(self.legacy_dir) != _resolved(self.root):
-            log.warning("[cloud] models_dir = %s is no longer used: theft models from the cloud go to the model "
-                        "registry beside the database, %s", self.legacy_dir, self.root)
+            log.warning(
+                "[cloud] models_dir = %s is no longer used: theft models from the cloud go to the model "
+                "registry beside the database, %s",
+                self.legacy_dir,
+                self.root,
+            )
 
 
 def _resolved(path: Path) -> Path:

@@ -18,8 +18,9 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -128,12 +129,19 @@ class Outbox:
 
     def __init__(self, conn: sqlite3.Connection):
         if conn.isolation_level is not None:
-            raise OutboxError("the outbox needs an autocommit connection (isolation_level=None), as gateway.store.connect gives")
+            raise OutboxError(
+                "the outbox needs an autocommit connection (isolation_level=None), as gateway.store.connect gives"
+            )
         self.conn = conn
 
     @staticmethod
     def enqueue(
-        conn: sqlite3.Connection, kind: str, payload: dict[str, Any], key: str | None = None, *, now_ms: int | None = None
+        conn: sqlite3.Connection,
+        kind: str,
+        payload: dict[str, Any],
+        key: str | None = None,
+        *,
+        now_ms: int | None = None,
     ) -> str:
         """Queue an event on `conn` inside the caller's open transaction; returns its idempotency key.
 
@@ -157,8 +165,10 @@ class Outbox:
             (key, kind, body, created, created),
         )
         if kind in REMEMBERED_KINDS:
-            conn.execute("INSERT INTO outbox_queued (key, kind, queued_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                         (key, kind, created))
+            conn.execute(
+                "INSERT INTO outbox_queued (key, kind, queued_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, kind, created),
+            )
         return key
 
     def due(self, now_ms: int, limit: int) -> list[OutboxEvent]:
@@ -188,8 +198,11 @@ class Outbox:
         """Make every waiting event due now with its attempts back at 0: the cloud answered again,
         so the failures they counted are over."""
         with transaction(self.conn):
-            return self.conn.execute("UPDATE outbox SET next_attempt_ms = min(next_attempt_ms, ?), attempts = 0 "
-                                     "WHERE next_attempt_ms > ? OR attempts > 0", (now_ms, now_ms)).rowcount
+            return self.conn.execute(
+                "UPDATE outbox SET next_attempt_ms = min(next_attempt_ms, ?), attempts = 0 "
+                "WHERE next_attempt_ms > ? OR attempts > 0",
+                (now_ms, now_ms),
+            ).rowcount
 
     def dead_letter(self, events: Sequence[OutboxEvent], status: int | None, reason: str, now_ms: int) -> None:
         """Move events the cloud refused for good to `outbox_dead`, in one transaction."""
@@ -205,8 +218,12 @@ class Outbox:
     @staticmethod
     def was_queued(conn: sqlite3.Connection, key: str) -> bool:
         """True if an event with this key is waiting, or was ever queued (for the REMEMBERED_KINDS)."""
-        return conn.execute("SELECT 1 FROM outbox_queued WHERE key = ? UNION ALL SELECT 1 FROM outbox WHERE key = ?",
-                            (key, key)).fetchone() is not None
+        return (
+            conn.execute(
+                "SELECT 1 FROM outbox_queued WHERE key = ? UNION ALL SELECT 1 FROM outbox WHERE key = ?", (key, key)
+            ).fetchone()
+            is not None
+        )
 
     def depth(self) -> int:
         return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
@@ -223,7 +240,7 @@ class Outbox:
     def dead_letters(self) -> list[dict]:
         cur = self.conn.execute("SELECT * FROM outbox_dead ORDER BY dead_ms")
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
 
 
 class SyncState:

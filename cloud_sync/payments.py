@@ -84,7 +84,7 @@ def _payment(conn: sqlite3.Connection, key: str | None) -> dict | None:
         return None
     cur = conn.execute("SELECT payment_key, state, amount_paise FROM payments WHERE payment_key = ?", (key,))
     row = cur.fetchone()
-    return dict(zip(("payment_key", "state", "amount_paise"), row)) if row else None
+    return dict(zip(("payment_key", "state", "amount_paise"), row, strict=False)) if row else None
 
 
 def apply_payment_confirmed(ledger: Ledger, conn: sqlite3.Connection, data: dict) -> str:
@@ -102,8 +102,13 @@ def apply_payment_confirmed(ledger: Ledger, conn: sqlite3.Connection, data: dict
     if _payment(conn, key) is not None:
         return "already recorded"
     ledger.record_payment(
-        pay.rupees, payment_key=key, now_ms=pay.paid_ms, bill_id=_local_bill(conn, pay.bill_ref),
-        method=pay.method if pay.method in METHODS else "other", confirmed=True,
-        note=f"confirmed in the cloud: {pay.source} {pay.payment_id}", by="cloud",
+        pay.rupees,
+        payment_key=key,
+        now_ms=pay.paid_ms,
+        bill_id=_local_bill(conn, pay.bill_ref),
+        method=pay.method if pay.method in METHODS else "other",
+        confirmed=True,
+        note=f"confirmed in the cloud: {pay.source} {pay.payment_id}",
+        by="cloud",
     )
     return "recorded"

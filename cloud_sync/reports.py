@@ -61,14 +61,17 @@ def queue_daily_summaries(store: Store, now_ms: int, billing=None) -> int:
     by_day: dict[str, list[dict]] = {}
     for row in store.usage(cal.day_start_ms(start), cal.day_start_ms(end), "day"):
         by_day.setdefault(cal.day(row["start_ms"]), []).append(row)
-    totals = {cal.day(s): mwh for s, mwh in store.house_usage(cal.day_start_ms(start), cal.day_start_ms(end), "day").items()}
+    totals = {
+        cal.day(s): mwh for s, mwh in store.house_usage(cal.day_start_ms(start), cal.day_start_ms(end), "day").items()
+    }
     twins, mains = twin_ids(conn), current_mains(conn)
     queued = 0
     with transaction(conn):
         day = start
         while day < end:
-            payload = daily_summary(day, cal.name, by_day.get(day, ()), totals.get(day, 0),
-                                    same_node_as=twins, metered_nodes=mains or None)
+            payload = daily_summary(
+                day, cal.name, by_day.get(day, ()), totals.get(day, 0), same_node_as=twins, metered_nodes=mains or None
+            )
             Outbox.enqueue(conn, "daily_summary", payload, key=event_key("daily_summary", day), now_ms=now_ms)
             last, day, queued = day, _next_day(day), queued + 1
         state.set(LAST_DAY, last)

@@ -17,10 +17,10 @@ from typing import Any
 import requests
 
 from gateway.alerts import alert_store
-from gateway.db import ConnectionStore
 from gateway.billing.ledger import Ledger
 from gateway.billing.ledger_wiring import ledger_listeners
 from gateway.config import Config
+from gateway.db import ConnectionStore
 
 from .client import SyncClient, plain_http_to_another_machine
 from .model_updates import ModelInstaller
@@ -37,7 +37,9 @@ def now_ms() -> int:
 
 
 def policy_from(section: CloudSection) -> SyncPolicy:
-    return SyncPolicy(batch_size=section.batch_size, backoff_base_s=section.backoff_base_s, backoff_max_s=section.backoff_max_s)
+    return SyncPolicy(
+        batch_size=section.batch_size, backoff_base_s=section.backoff_base_s, backoff_max_s=section.backoff_max_s
+    )
 
 
 def alert_fn(conn: sqlite3.Connection, config: Config | None = None) -> AlertFn:
@@ -145,8 +147,10 @@ def plain_http_refusal(conn: sqlite3.Connection, section: CloudSection) -> str |
     url = _cloud_url(conn, section)
     if not plain_http_to_another_machine(url) or SyncState(conn).get("insecure_url") == url:
         return None
-    return (f"{url} is plain HTTP to another machine: the gateway's token would cross the network in clear. "
-            "Register with an https:// URL, or accept it once with `powergw sync --insecure`.")
+    return (
+        f"{url} is plain HTTP to another machine: the gateway's token would cross the network in clear. "
+        "Register with an https:// URL, or accept it once with `powergw sync --insecure`."
+    )
 
 
 def accept_plain_http(conn: sqlite3.Connection, section: CloudSection) -> str:
@@ -164,8 +168,9 @@ def refuse_sync(conn: sqlite3.Connection, reason: str, now_ms: int, config: Conf
         log.warning("cloud sync: %s", reason)
     state.set("last_error", reason)
     state.set("last_error_ms", now_ms)
-    alert_fn(conn, config)("sync_failing", "warning", f"cloud sync refused: {reason}", now_ms=now_ms,
-                           dedup_key="cloud_sync:plain_http")
+    alert_fn(conn, config)(
+        "sync_failing", "warning", f"cloud sync refused: {reason}", now_ms=now_ms, dedup_key="cloud_sync:plain_http"
+    )
 
 
 def is_registered(conn: sqlite3.Connection) -> bool:

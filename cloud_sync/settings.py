@@ -18,10 +18,23 @@ class CloudSection:
     batch_size: int = setting(200, min=1, max=5000, doc="events per POST /v1/events")
     connect_timeout_s: float = setting(5.0, min=0.1, max=120, doc="seconds to wait for a TCP/TLS connection")
     read_timeout_s: float = setting(30.0, min=0.1, max=600, doc="seconds to wait for the server's answer")
-    backoff_base_s: float = setting(2.0, min=0.01, max=600, doc="wait after the cloud first fails; doubles per failure in a row, jittered in [half, full]")
-    backoff_max_s: float = setting(900.0, min=0.1, max=86400, doc="longest wait between two tries against a failing cloud (the queue drains within one such wait of its return)")
+    backoff_base_s: float = setting(
+        2.0,
+        min=0.01,
+        max=600,
+        doc="wait after the cloud first fails; doubles per failure in a row, jittered in [half, full]",
+    )
+    backoff_max_s: float = setting(
+        900.0,
+        min=0.1,
+        max=86400,
+        doc="longest wait between two tries against a failing cloud (the queue drains within one such wait of its return)",
+    )
     interval_s: int = setting(60, min=5, max=86400, doc="seconds between sync rounds in the daemon")
-    models_dir: Path = setting(Path("/var/lib/powergw/models"), doc="no longer used: cloud models go to the theft registry beside the database (kept so old configs load; another value logs a warning)")
+    models_dir: Path = setting(
+        Path("/var/lib/powergw/models"),
+        doc="no longer used: cloud models go to the theft registry beside the database (kept so old configs load; another value logs a warning)",
+    )
 
     def validate(self) -> None:
         if self.url and not self.url.startswith(("https://", "http://")):

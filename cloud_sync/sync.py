@@ -18,8 +18,9 @@ import hashlib
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from gateway.store import transaction
 
@@ -161,15 +162,21 @@ class Syncer:
             progress(len(acked))
         return not missing
 
-    def _cloud_failed(self, events: list[OutboxEvent], error: str, retry_after_s: float | None, result: RoundResult) -> None:
+    def _cloud_failed(
+        self, events: list[OutboxEvent], error: str, retry_after_s: float | None, result: RoundResult
+    ) -> None:
         """The cloud failed a request: one more failure in a row, and the whole queue waits one
         backoff step of that count (not the shortest of each event's own delays, which with a
         batch of 200 random draws is always about `backoff_base_s / 2`)."""
         now = self.clock_ms()
         p = self.policy
         failures = int(self.state.get("outage_failures", "0") or 0) + 1
-        delay_ms = int(1000 * retry_delay_s(failures, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand,
-                                            retry_after_s=retry_after_s))
+        delay_ms = int(
+            1000
+            * retry_delay_s(
+                failures, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand, retry_after_s=retry_after_s
+            )
+        )
         with transaction(self.outbox.conn):
             self.state.set("outage_failures", failures)
             self.state.set("hold_until_ms", now + delay_ms)
@@ -195,7 +202,9 @@ class Syncer:
         now = self.clock_ms()
         p = self.policy
         delays = {
-            e.key: int(1000 * retry_delay_s(e.attempts + 1, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand))
+            e.key: int(
+                1000 * retry_delay_s(e.attempts + 1, base_s=p.backoff_base_s, cap_s=p.backoff_max_s, rand=self.rand)
+            )
             for e in events
         }
         self.outbox.defer(delays, now, error)
@@ -209,9 +218,11 @@ class Syncer:
         oldest = self.outbox.oldest_created_ms() or now
         if now - max(last_ok, oldest) >= p.failing_after_ms:
             self.alert(
-                "sync_failing", "warning",
+                "sync_failing",
+                "warning",
                 f"cloud sync has not delivered anything for {(now - max(last_ok, oldest)) // 3_600_000} h: {error}",
-                now_ms=now, dedup_key="cloud_sync:failing",
+                now_ms=now,
+                dedup_key="cloud_sync:failing",
             )
 
     def _dead(self, events: list[OutboxEvent], err: PermanentError, result: RoundResult) -> None:
@@ -221,9 +232,11 @@ class Syncer:
         self._error(str(err), result)
         for e in events:
             self.alert(
-                "sync_dead_letter", "warning",
+                "sync_dead_letter",
+                "warning",
                 f"the cloud refused {e.kind} event {e.key} for good (HTTP {err.status}); kept in outbox_dead",
-                now_ms=now, dedup_key=f"cloud_sync:dead:{e.key}",
+                now_ms=now,
+                dedup_key=f"cloud_sync:dead:{e.key}",
             )
 
     def _auth_failed(self, err: AuthError, result: RoundResult) -> None:
@@ -231,10 +244,12 @@ class Syncer:
         result.auth_failed = True
         self._error(str(err), result)
         self.alert(
-            "cloud_reregister", "critical",
+            "cloud_reregister",
+            "critical",
             f"the cloud refused this gateway's token (HTTP {err.status}): run `powergw cloud register` again; "
             "queued events are kept",
-            now_ms=now, dedup_key="cloud_sync:reregister",
+            now_ms=now,
+            dedup_key="cloud_sync:reregister",
         )
 
     def _error(self, error: str, result: RoundResult) -> None:
@@ -314,7 +329,9 @@ class Syncer:
             done = self.models.install(seq, data, self._fetch_model)
         except ModelRejected as err:
             log.warning("cloud sync: %s", err)
-            self.alert("model_rejected", "warning", str(err), now_ms=self.clock_ms(), dedup_key=f"cloud_sync:model:{seq}")
+            self.alert(
+                "model_rejected", "warning", str(err), now_ms=self.clock_ms(), dedup_key=f"cloud_sync:model:{seq}"
+            )
             return "rejected", str(err), data
         except OSError as err:  # staging or the registry's disk (full, read-only): retried next round
             raise SyncError(f"change {seq} (model_published): {err}") from err
@@ -348,7 +365,9 @@ class Syncer:
             if handler is None:
                 continue
             with transaction(conn):
-                cur = conn.execute("UPDATE sync_inbox SET status = 'applied', detail = '' WHERE seq = ? AND status = 'pending'", (seq,))
+                cur = conn.execute(
+                    "UPDATE sync_inbox SET status = 'applied', detail = '' WHERE seq = ? AND status = 'pending'", (seq,)
+                )
                 if cur.rowcount == 1:
                     handler(conn, json.loads(data))
                     applied += 1
@@ -425,8 +444,13 @@ class Syncer:
         if row is None:
             return None
         data = json.loads(row[1])
-        return {"seq": row[0], "version": data.get("version"), "registry_version": data.get("registry_version"),
-                "status": row[2], "detail": row[3]}
+        return {
+            "seq": row[0],
+            "version": data.get("version"),
+            "registry_version": data.get("registry_version"),
+            "status": row[2],
+            "detail": row[3],
+        }
 
 
 def _sha256(data: bytes) -> str:

@@ -84,7 +84,9 @@ def hour_thresholds(w: Windows, policy: AlertPolicy) -> np.ndarray:
     return out[day - first, np.asarray(w.hour, dtype=np.int64) % 24]
 
 
-def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] = (), thresholds: np.ndarray | None = None) -> list[Alert]:
+def decide(
+    w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] = (), thresholds: np.ndarray | None = None
+) -> list[Alert]:
     """Walk the windows in time order and return the alerts the daemon would have raised."""
     if thresholds is None:
         thresholds = hour_thresholds(w, policy)
@@ -134,13 +136,26 @@ def decide(w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] =
             continue  # less than usual, or hardly more: a node fault or the family away, never theft
         if cooling and busy[int(w.hour[i]) % 24]:
             hour = int(w.hour[i]) % 24
-            alerted = max(max(float(a.numbers.get("excess_w", 0.0)), ESCALATION_FLOOR_W) for a in cooling
-                          if _band_of(a, policy.pattern_widen_h)[hour])
+            alerted = max(
+                max(float(a.numbers.get("excess_w", 0.0)), ESCALATION_FLOOR_W)
+                for a in cooling
+                if _band_of(a, policy.pattern_widen_h)[hour]
+            )
             if numbers["excess_w"] < policy.escalation * alerted:
                 continue
             message += f"; up from +{alerted:.0f} W a few days ago"
             numbers["escalated_from_w"] = round(alerted, 1)
-        alerts.append(Alert(int(i), float(w.start_s[i]), float(w.score[i]), float(thresholds[i]), tuple(int(r) for r in recent), message, numbers))
+        alerts.append(
+            Alert(
+                int(i),
+                float(w.start_s[i]),
+                float(w.score[i]),
+                float(thresholds[i]),
+                tuple(int(r) for r in recent),
+                message,
+                numbers,
+            )
+        )
     return alerts
 
 
@@ -173,12 +188,14 @@ def _ran_on(w: Windows, earlier: Alert, i: int) -> bool:
     usual = np.empty(24)
     usual[np.asarray(w.hour[before], dtype=np.int64) % 24] = w.usual_w[before]
     span = np.arange(int(earlier.hits[-1]), i + 1)
-    lifted = np.sign(excess) * (w.power_w[span] - usual[np.asarray(w.hour[span], dtype=np.int64) % 24]) >= 0.5 * abs(excess)
+    lifted = np.sign(excess) * (w.power_w[span] - usual[np.asarray(w.hour[span], dtype=np.int64) % 24]) >= 0.5 * abs(
+        excess
+    )
     return bool(lifted.mean() >= CONTINUOUS_SHARE)
 
 
 def explain(w: Windows, hits: np.ndarray, at: int | None = None) -> tuple[str, dict]:
-    """"+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W", with the numbers.
+    """ "+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W", with the numbers.
 
     The typical excess is the median over the hits; the hours named are those the hits lifted (by at
     least half that excess and MIN_EXCESS_W), not every hour the model scored high: a night tap with
@@ -198,8 +215,11 @@ def explain(w: Windows, hits: np.ndarray, at: int | None = None) -> tuple[str, d
             # the last STEADY_DAYS days is the same load: a constant tap reads "all day", not "00:00 to 03:00".
             bar = max(MIN_EXCESS_W, 0.5 * typical_excess)
             lifted = np.asarray(w.floor_w, dtype=np.float64) - np.asarray(w.usual_floor_w, dtype=np.float64) >= bar
-            back += [k for k in range(span_h, 24)
-                     if at - k - 24 * (STEADY_DAYS - 1) >= 0 and all(lifted[at - k - 24 * d] for d in range(STEADY_DAYS))]
+            back += [
+                k
+                for k in range(span_h, 24)
+                if at - k - 24 * (STEADY_DAYS - 1) >= 0 and all(lifted[at - k - 24 * d] for d in range(STEADY_DAYS))
+            ]
         hours = sorted({(int(w.hour[at]) - k) % 24 for k in back})
         described = np.asarray([at - k for k in back if at - k >= 0])
     else:
@@ -224,7 +244,11 @@ def explain(w: Windows, hits: np.ndarray, at: int | None = None) -> tuple[str, d
         change = f"+{typical_excess:.0f} W"
     else:
         change = f"{typical_excess:.0f} W ({100 * typical_excess / max(usual, 1.0):.0f} %)"
-    span = "all day" if len(hours) == 24 else " and ".join(f"from {a:02d}:00 to {b:02d}:00" for a, b in rule_text.hour_runs(hours))
+    span = (
+        "all day"
+        if len(hours) == 24
+        else " and ".join(f"from {a:02d}:00 to {b:02d}:00" for a, b in rule_text.hour_runs(hours))
+    )
     message = f"{change} {span} on {days_seen} of the last {len(recent_days)} {unit}; usual {usual:.0f} W"
     numbers = {
         "excess_w": round(typical_excess, 1),

@@ -95,8 +95,18 @@ def draw_tap(rng: np.random.Generator, days: int) -> Tap:
         last = min(24, first + int(rng.integers(2, 6))) % 24
     period = int(rng.integers(20, 61))
     lasting = None if rng.random() < 0.5 else int(rng.integers(7, 30))
-    return Tap(kind, watts, start, first, last, days=lasting, period_min=period, duty=float(rng.uniform(0.3, 0.7)),
-               per_week=int(rng.integers(2, 5)), seed=int(rng.integers(0, 2**31)))
+    return Tap(
+        kind,
+        watts,
+        start,
+        first,
+        last,
+        days=lasting,
+        period_min=period,
+        duty=float(rng.uniform(0.3, 0.7)),
+        per_week=int(rng.integers(2, 5)),
+        seed=int(rng.integers(0, 2**31)),
+    )
 
 
 def labels(mask: np.ndarray, days: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +124,9 @@ def house_lifted(features: Features) -> np.ndarray:
     rows = features.rows
     lifted = np.zeros(len(rows), dtype=bool)
     for s, kd in (("f1", 3), ("f3", 3), ("f6", 7)):
-        lifted |= (rows[:, COLUMN[f"{s}_k{kd}_cal"]] >= 3.0) & (rows[:, COLUMN[f"{s}_k{kd}_lvl"]] * features.level_w >= 100.0)
+        lifted |= (rows[:, COLUMN[f"{s}_k{kd}_cal"]] >= 3.0) & (
+            rows[:, COLUMN[f"{s}_k{kd}_lvl"]] * features.level_w >= 100.0
+        )
     return lifted
 
 

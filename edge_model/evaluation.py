@@ -18,15 +18,17 @@ import numpy as np
 
 from edge_model import MIN_HISTORY_DAYS, EdgeModelError
 from edge_model.alerting import AlertPolicy, decide, hour_thresholds
-from edge_model.series import HouseSeries
+from edge_model.evaluation_sources import House
 from edge_model.scored import score_house
+from edge_model.series import HouseSeries
 from edge_model.steady import SteadyPolicy
 from edge_model.taps import PRESETS, Tap, inject
-from edge_model.evaluation_sources import House
 from edge_model.windows import Windows
 from gateway.public_holidays import HolidayCalendar
 
-CALIBRATED_DAY = MIN_HISTORY_DAYS  # alerts count from here, as in the daemon: before it the house is still being learned
+CALIBRATED_DAY = (
+    MIN_HISTORY_DAYS  # alerts count from here, as in the daemon: before it the house is still being learned
+)
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,18 @@ class SourceReport:
     auc: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        out = {"source": self.source, "houses": self.houses, "household_months": round(self.months, 1),
-               "false_alerts_per_household_month": {k: round(v / self.months, 3) if self.months else None
-                                                    for k, v in self.false_alerts.items()}}
-        out["caught"] = {g: {p: round(float(np.mean(v)), 3) if v else None for p, v in paths.items()} | {"n": len(paths["either"])}
-                         for g, paths in self.caught.items()}
+        out = {
+            "source": self.source,
+            "houses": self.houses,
+            "household_months": round(self.months, 1),
+            "false_alerts_per_household_month": {
+                k: round(v / self.months, 3) if self.months else None for k, v in self.false_alerts.items()
+            },
+        }
+        out["caught"] = {
+            g: {p: round(float(np.mean(v)), 3) if v else None for p, v in paths.items()} | {"n": len(paths["either"])}
+            for g, paths in self.caught.items()
+        }
         out["window_auc"] = {k: round(v, 3) for k, v in self.auc.items()}
         return out
 
@@ -99,7 +108,9 @@ def onsets(days: int, within: int, count: int = 5) -> list[int]:
     return sorted({int(d) for d in np.linspace(CALIBRATED_DAY + 2, last, count)})
 
 
-def evaluate_source(source: str, houses: list[House], judge: Judge, goals=GOALS, progress: bool = False) -> SourceReport:
+def evaluate_source(
+    source: str, houses: list[House], judge: Judge, goals=GOALS, progress: bool = False
+) -> SourceReport:
     from sklearn.metrics import roc_auc_score
 
     report = SourceReport(source, len(houses))
@@ -118,7 +129,9 @@ def evaluate_source(source: str, houses: list[House], judge: Judge, goals=GOALS,
         clean_scores.append(w.score[CALIBRATED_DAY * 24 :])
         for goal in goals:
             paths = report.caught.setdefault(goal.name, {"either": [], "steady": [], "forest": []})
-            for k, start in enumerate(onsets(days, max(goal.within_days, AUC_TAP_DAYS if goal.name in AUC_GOALS else 0))):
+            for k, start in enumerate(
+                onsets(days, max(goal.within_days, AUC_TAP_DAYS if goal.name in AUC_GOALS else 0))
+            ):
                 tap = Tap(goal.tap, goal.watts, start, seed=k, **PRESETS[goal.tap])
                 minutes, mask = inject(house.series.minute_w, tap)
                 tw = judge.windows(HouseSeries(house.series.first_date, minutes), house.state)
@@ -126,7 +139,10 @@ def evaluate_source(source: str, houses: list[House], judge: Judge, goals=GOALS,
                 for path, alerts in judge.alerts(tw).items():
                     paths[path].append(caught(alerts, tw, tapped_hours, start, goal.within_days))
                 if goal.name in AUC_GOALS:
-                    short, short_mask = inject(house.series.minute_w, Tap(goal.tap, goal.watts, start, days=AUC_TAP_DAYS, seed=k, **PRESETS[goal.tap]))
+                    short, short_mask = inject(
+                        house.series.minute_w,
+                        Tap(goal.tap, goal.watts, start, days=AUC_TAP_DAYS, seed=k, **PRESETS[goal.tap]),
+                    )
                     sw = judge.windows(HouseSeries(house.series.first_date, short), house.state)
                     tapped_scores[goal.name].append(sw.score[short_mask.reshape(-1, 60).mean(axis=1) >= 0.2])
     negative = np.concatenate(clean_scores) if clean_scores else np.zeros(0)
@@ -143,7 +159,10 @@ def caught(alerts, w: Windows, tapped_hours: np.ndarray, start_day: int, within_
     for a in alerts:
         if start_day * 24 <= a.index < (start_day + within_days) * 24:
             hours = set(a.numbers.get("hours", []))
-            tapped = {int(h) for h in np.flatnonzero(tapped_hours.reshape(-1, 24)[start_day:start_day + within_days].any(axis=0))}
+            tapped = {
+                int(h)
+                for h in np.flatnonzero(tapped_hours.reshape(-1, 24)[start_day : start_day + within_days].any(axis=0))
+            }
             if hours & tapped:
                 return True
     return False

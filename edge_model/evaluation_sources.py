@@ -17,9 +17,8 @@ class House:
     """A clean house to judge on: its minutes and the state whose holidays it keeps."""
 
     name: str
-    series: "HouseSeries"  # noqa: F821 - edge_model.series, imported when a source loads
+    series: HouseSeries  # noqa: F821 - edge_model.series, imported when a source loads
     state: str = ""
-
 
 
 def houses_of(source: str, count: int | None = None, days: int = 120) -> list[House]:

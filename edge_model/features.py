@@ -87,7 +87,9 @@ def _build(series: HouseSeries, calendar: HolidayCalendar) -> Features:
     hour = np.tile(np.arange(24), days)
     out["hour"] = hour
     out["night"] = (hour < 6) | (hour >= 23)
-    out["off_day"] = np.repeat([d.weekday() >= 5 or calendar.is_holiday(d) for d in _dates(series.first_date, days)], 24)
+    out["off_day"] = np.repeat(
+        [d.weekday() >= 5 or calendar.is_holiday(d) for d in _dates(series.first_date, days)], 24
+    )
     out["since_gap_h"] = _hours_since_gap(series.missing_minutes.ravel())
     out["history_days"] = np.repeat(history, 24)
 
@@ -126,8 +128,15 @@ def _build(series: HouseSeries, calendar: HolidayCalendar) -> Features:
     for name, i in COLUMN.items():
         rows[:, i] = np.asarray(out[name], dtype=np.float64).reshape(n)
     rows = np.nan_to_num(rows, nan=0.0, posinf=0.0, neginf=0.0)
-    return Features(rows, mean.ravel(), refs["m1"].ravel(), floor_flat, refs["f1"].ravel(), np.repeat(history, 24),
-                    np.repeat(level[:, 0], 24))
+    return Features(
+        rows,
+        mean.ravel(),
+        refs["m1"].ravel(),
+        floor_flat,
+        refs["f1"].ravel(),
+        np.repeat(history, 24),
+        np.repeat(level[:, 0], 24),
+    )
 
 
 def _dates(first: dt.date, days: int) -> list[dt.date]:

@@ -147,10 +147,12 @@ class FeedbackTables:
     def rules(self, expiring_after_s: float | None = None) -> list[SavedRule]:
         """The saved rules, oldest first; with expiring_after_s, only those still in force then."""
         where, params = ("WHERE expires_s > ?", (expiring_after_s,)) if expiring_after_s is not None else ("", ())
-        cur = self.conn.execute(f"SELECT id, alert_id, {', '.join(RULE_COLUMNS)} FROM theft_rules {where} ORDER BY id", params)
+        cur = self.conn.execute(
+            f"SELECT id, alert_id, {', '.join(RULE_COLUMNS)} FROM theft_rules {where} ORDER BY id", params
+        )
         out = []
         for row in cur.fetchall():
-            values = dict(zip(RULE_COLUMNS, row[2:]))
+            values = dict(zip(RULE_COLUMNS, row[2:], strict=False))
             for name in JSON_COLUMNS:
                 values[name] = _json_or_text(values[name])
             out.append(SavedRule(row[0], row[1], values))
@@ -182,13 +184,23 @@ class FeedbackTables:
 
     # -- labelled examples -----------------------------------------------------------------------
 
-    def add_examples(self, alert_id: int | None, label: int, weight: float, features_version: int,
-                     rows: Iterable[bytes], window_starts_s: Sequence[float | None] | None = None) -> int:
+    def add_examples(
+        self,
+        alert_id: int | None,
+        label: int,
+        weight: float,
+        features_version: int,
+        rows: Iterable[bytes],
+        window_starts_s: Sequence[float | None] | None = None,
+    ) -> int:
         rows = list(rows)
         starts = list(window_starts_s) if window_starts_s is not None else [None] * len(rows)
         self.conn.executemany(
             "INSERT INTO theft_examples (alert_id, label, weight, features_version, features, window_start_s) VALUES (?, ?, ?, ?, ?, ?)",
-            [(alert_id, int(label), float(weight), int(features_version), sqlite3.Binary(r), s) for r, s in zip(rows, starts)],
+            [
+                (alert_id, int(label), float(weight), int(features_version), sqlite3.Binary(r), s)
+                for r, s in zip(rows, starts, strict=False)
+            ],
         )
         return len(rows)
 
@@ -203,8 +215,9 @@ class FeedbackTables:
         through = "" if through_id is None else " AND id <= ?"
         usable = "features_version = ? AND length(features) = ?"
         params = (features_version, 4 * width, *(() if through_id is None else (through_id,)))
-        rows = self.conn.execute(f"SELECT label, weight, features FROM theft_examples WHERE {usable}{through} ORDER BY id",
-                                 params).fetchall()
+        rows = self.conn.execute(
+            f"SELECT label, weight, features FROM theft_examples WHERE {usable}{through} ORDER BY id", params
+        ).fetchall()
         other = self.conn.execute(f"SELECT count(*) FROM theft_examples WHERE NOT ({usable})", params[:2]).fetchone()[0]
         return [Example(int(label), float(weight), bytes(blob)) for label, weight, blob in rows], other
 
@@ -229,8 +242,12 @@ class FeedbackTables:
         cursor = self.cursor()
         last = self.conn.execute("SELECT coalesce(max(id), 0) FROM alert_actions").fetchone()[0]
         if cursor > last:
-            log.warning("theft: the feedback cursor (%d) is past the last alert action (%d); it is set back to the last one, "
-                        "and answers from now on are taken in", cursor, last)
+            log.warning(
+                "theft: the feedback cursor (%d) is past the last alert action (%d); it is set back to the last one, "
+                "and answers from now on are taken in",
+                cursor,
+                last,
+            )
             self.advance(last, force=True)
             return []
         rows = self.conn.execute(
@@ -254,18 +271,31 @@ class FeedbackTables:
         ).fetchone()
         return (int(row[0]), int(row[1] or 0)) if row else None
 
-    def record_retrain(self, at_ms: int, fingerprint: tuple[int, int], version: str | None = None,
-                       promoted: bool | None = None, note: str = "") -> None:
+    def record_retrain(
+        self,
+        at_ms: int,
+        fingerprint: tuple[int, int],
+        version: str | None = None,
+        promoted: bool | None = None,
+        note: str = "",
+    ) -> None:
         trained = version is not None
         self.conn.execute(
             "INSERT INTO theft_retrains (at_ms, examples, through_example_id, version, promoted, note) VALUES (?, ?, ?, ?, ?, ?)",
-            (at_ms, fingerprint[0], fingerprint[1] if trained else None, version, None if promoted is None else int(promoted), note),
+            (
+                at_ms,
+                fingerprint[0],
+                fingerprint[1] if trained else None,
+                version,
+                None if promoted is None else int(promoted),
+                note,
+            ),
         )
 
     def retrains(self) -> list[dict]:
         cur = self.conn.execute("SELECT * FROM theft_retrains ORDER BY id")
         names = [c[0] for c in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
 
 
 def _rule_values(fields: dict) -> tuple:
@@ -305,8 +335,10 @@ def m002_from_meta_and_feedback_file(db: sqlite_utils.Database) -> None:
         moved = _move_examples(tables, path.parent / OLD_FEEDBACK_FILE)
     _move_retrain(tables, meta, moved)
     _start_cursor(conn, tables, meta)
-    conn.execute("DELETE FROM meta WHERE key IN (?, ?, ?, ?, ?)",
-                 (OLD_RULES_KEY, OLD_UNREADABLE_KEY, OLD_MARKS_KEY, OLD_RETRAINED_KEY, OLD_LAST_RETRAIN_KEY))
+    conn.execute(
+        "DELETE FROM meta WHERE key IN (?, ?, ?, ?, ?)",
+        (OLD_RULES_KEY, OLD_UNREADABLE_KEY, OLD_MARKS_KEY, OLD_RETRAINED_KEY, OLD_LAST_RETRAIN_KEY),
+    )
 
 
 @theft_migrations()
@@ -337,7 +369,9 @@ def _move_rules(conn, tables: FeedbackTables, meta: dict) -> None:
         except ValueError:
             kept = None
         for item in kept if isinstance(kept, list) else [text]:
-            _keep_unreadable(conn, item if isinstance(item, str) else json.dumps(item), "kept aside by an older gateway")
+            _keep_unreadable(
+                conn, item if isinstance(item, str) else json.dumps(item), "kept aside by an older gateway"
+            )
     if OLD_RULES_KEY not in meta:
         return
     text = meta[OLD_RULES_KEY]
@@ -347,7 +381,11 @@ def _move_rules(conn, tables: FeedbackTables, meta: dict) -> None:
             raise ValueError(f"a JSON list was expected, got {type(rows).__name__}")
     except ValueError as err:
         _keep_unreadable(conn, text, f"{OLD_RULES_KEY} was not a list of rules: {err}")
-        log.warning("theft: the saved Ignore rules (%s) could not be read (%s); kept in theft_rules_unreadable", OLD_RULES_KEY, err)
+        log.warning(
+            "theft: the saved Ignore rules (%s) could not be read (%s); kept in theft_rules_unreadable",
+            OLD_RULES_KEY,
+            err,
+        )
         return
     for row in rows:
         try:
@@ -377,7 +415,7 @@ def _move_examples(tables: FeedbackTables, path: Path) -> tuple[int, int]:
         log.warning("theft: %s could not be read (%s); it is left where it is and its rows are not used", path, err)
         return 0, 0
     version = FEATURES_VERSION_BY_WIDTH.get(width, 0)  # 0: no version this gateway knows
-    for row, label, weight, alert in zip(rows, labels, weights, alerts):
+    for row, label, weight, alert in zip(rows, labels, weights, alerts, strict=False):
         tables.add_examples(alert if alert > 0 else None, label, weight, version, [row])
     return n, width
 
@@ -394,8 +432,13 @@ def _move_retrain(tables: FeedbackTables, meta: dict, moved: tuple[int, int]) ->
     version = last.get("version")
     count, width = moved
     if isinstance(version, str) and width in FEATURES_VERSION_BY_WIDTH and rows == count > 0:
-        tables.record_retrain(at_ms, tables.fingerprint(FEATURES_VERSION_BY_WIDTH[width], width), version,
-                              bool(last.get("promoted")), "moved from an older gateway")
+        tables.record_retrain(
+            at_ms,
+            tables.fingerprint(FEATURES_VERSION_BY_WIDTH[width], width),
+            version,
+            bool(last.get("promoted")),
+            "moved from an older gateway",
+        )
     else:
         tables.record_retrain(at_ms, (rows, 0), note=str(last.get("skipped") or "moved from an older gateway"))
 

@@ -14,7 +14,6 @@ import numpy as np
 from edge_model import rule_row, rule_text
 from edge_model.windows import Alert, Windows, _hour_band, _in_band, _runs_widened
 
-
 FLOOR_MARGIN_W = 50.0  # a floor this much above the pattern's own is a new steady load, not the pattern
 # A mean up to this many times the pattern's cap above usual is still the pattern. The cap is the
 # 90th percentile of the few hours the rule was made from, so a pattern's later days run above it
@@ -60,7 +59,9 @@ class SuppressionRule:
     usual_floor_w: tuple[float, ...] = ()  # 24 values: the usual floor per local hour before the pattern
     floor_cap_w: float | None = None  # at most this much above the usual floor is the pattern (None: excess_cap_w)
     renew_days: float = 0.0  # each window the rule explains keeps it in force this long after it (0: fixed expiry, rules before renewal)
-    hours: tuple[int, ...] = ()  # the local hours of day the pattern lifted; () = the band first_hour..last_hour (rules before hours)
+    hours: tuple[
+        int, ...
+    ] = ()  # the local hours of day the pattern lifted; () = the band first_hour..last_hour (rules before hours)
     # The steady lift the pattern itself kept up (an EV charge's hours, an always-on load; ~0 for an AC
     # that cycles): only a steady lift above it is something new under the pattern. None: rules from
     # before it, which keep no steady lift out.
@@ -73,8 +74,14 @@ class SuppressionRule:
             in_band = _in_band(np.asarray(hour), self.first_hour, self.last_hour)
         return in_band & np.isin(weekday, list(self.weekdays)) & (start_s >= self.start_s) & (start_s < self.expires_s)
 
-    def matches(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray,
-                floor_w: np.ndarray | None = None) -> np.ndarray:
+    def matches(
+        self,
+        hour: np.ndarray,
+        weekday: np.ndarray,
+        power_w: np.ndarray,
+        start_s: np.ndarray,
+        floor_w: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Windows the rule explains: in scope, no higher than that hour's usual load plus CAP_SLACK
         times the cap and, when the floor is known, no steadier than the pattern was (a tap on top
         lifts the floor)."""
@@ -93,8 +100,14 @@ class SuppressionRule:
             explained &= self.steady_w(hour, weekday, start_s, floor_w) == 0
         return explained
 
-    def explains_steady(self, hour: np.ndarray, weekday: np.ndarray, start_s: np.ndarray, lift_w: np.ndarray,
-                        floor_w: np.ndarray | None = None) -> np.ndarray:
+    def explains_steady(
+        self,
+        hour: np.ndarray,
+        weekday: np.ndarray,
+        start_s: np.ndarray,
+        lift_w: np.ndarray,
+        floor_w: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Steady-lift hits the rule explains: in scope, a lift (edge_model.steady's, against the
         house's recent usual) no larger than CAP_SLACK times the pattern's own steady size plus
         FLOOR_MARGIN_W and, where the floor is known, a floor no higher above the usual floor *from
@@ -119,13 +132,22 @@ class SuppressionRule:
         n = len(floor_w)
         if not self.usual_floor_w or self.steady_cap_w is None:
             return np.zeros(n)
-        lowest = _steady_lift(self.in_scope(hour, weekday, start_s), np.asarray(floor_w, dtype=np.float64),
-                              np.asarray(self.usual_floor_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24])
+        lowest = _steady_lift(
+            self.in_scope(hour, weekday, start_s),
+            np.asarray(floor_w, dtype=np.float64),
+            np.asarray(self.usual_floor_w, dtype=np.float64)[np.asarray(hour, dtype=np.int64) % 24],
+        )
         extra = lowest - self.steady_cap_w
         return np.where(extra >= STEADY_MIN_W, extra, 0.0)
 
-    def renewed(self, hour: np.ndarray, weekday: np.ndarray, power_w: np.ndarray, start_s: np.ndarray,
-                floor_w: np.ndarray | None = None) -> SuppressionRule:
+    def renewed(
+        self,
+        hour: np.ndarray,
+        weekday: np.ndarray,
+        power_w: np.ndarray,
+        start_s: np.ndarray,
+        floor_w: np.ndarray | None = None,
+    ) -> SuppressionRule:
         """The rule kept in force while its pattern keeps showing: every window in which the pattern
         showed (at least half the cap over usual) and that the rule explains, before the rule expires,
         pushes the expiry to renew_days after that window. Causal: whether a window is in force
@@ -148,8 +170,13 @@ class SuppressionRule:
 
     def to_dict(self) -> dict:
         """A JSON-ready row (lists for the tuples and the weekdays)."""
-        return {**self.__dict__, "weekdays": sorted(self.weekdays), "usual_w": list(self.usual_w),
-                "usual_floor_w": list(self.usual_floor_w), "hours": list(self.hours)}
+        return {
+            **self.__dict__,
+            "weekdays": sorted(self.weekdays),
+            "usual_w": list(self.usual_w),
+            "usual_floor_w": list(self.usual_floor_w),
+            "hours": list(self.hours),
+        }
 
     @classmethod
     def from_dict(cls, row: dict) -> SuppressionRule:
@@ -183,7 +210,9 @@ def _run_length(flag: np.ndarray) -> np.ndarray:
     return (idx - last_off).astype(np.float64)
 
 
-PATTERN_MIN_DAYS = 2  # an hour of day is the pattern's when it was lifted on at least this many of the pattern's days ...
+PATTERN_MIN_DAYS = (
+    2  # an hour of day is the pattern's when it was lifted on at least this many of the pattern's days ...
+)
 PATTERN_MARGIN = 0.25  # ... on a share of them at least this much above the share of the days before the pattern
 # Lifted, in an hour the alert did not name: above half the alert's typical excess and above that
 # hour's own ordinary high before the pattern (`_ordinary_high`). In a house whose evenings swing by
@@ -234,8 +263,15 @@ def _by_hour_before(w: Windows, values: np.ndarray, before: np.ndarray, first_hi
     return out
 
 
-def _floor_caps(w: Windows, before: np.ndarray, first_hit: int, recent: np.ndarray, mask: np.ndarray,
-                lifted: np.ndarray, cap_quantile: float) -> tuple[tuple[float, ...], float, float]:
+def _floor_caps(
+    w: Windows,
+    before: np.ndarray,
+    first_hit: int,
+    recent: np.ndarray,
+    mask: np.ndarray,
+    lifted: np.ndarray,
+    cap_quantile: float,
+) -> tuple[tuple[float, ...], float, float]:
     """(usual floor by hour, floor cap, steady cap) of an Ignored pattern: only what it lifted leaves the floor."""
     base = _by_hour_before(w, w.usual_floor_w, before, first_hit)
     usual_floor = tuple(float(u) for u in base)
@@ -253,7 +289,9 @@ def _floor_caps(w: Windows, before: np.ndarray, first_hit: int, recent: np.ndarr
     return usual_floor, floor_cap, steady_cap
 
 
-def rule_from_alert(w: Windows, alert: Alert, valid_days: int = 90, cap_quantile: float = 0.9, widen_h: int = 2) -> SuppressionRule:
+def rule_from_alert(
+    w: Windows, alert: Alert, valid_days: int = 90, cap_quantile: float = 0.9, widen_h: int = 2
+) -> SuppressionRule:
     """Ignore: every hour of day the Ignored pattern lifted, not only the alert's band, each run of
     them widened by widen_h hours each side (an AC's bedtime and a charge's start move); weekends only
     if the pattern showed on weekend days alone over at least a week of its life (else every day); a

@@ -67,8 +67,12 @@ class BenignLoad:
 BENIGN_START_DAY = CALIBRATED_DAY + 14
 BENIGN_LOADS = (
     BenignLoad("ev_charger", Tap("night", 1_500.0, BENIGN_START_DAY, 22, 1)),  # a scooter or car charging from 22:00
-    BenignLoad("night_ac", Tap("switched", 1_000.0, BENIGN_START_DAY, 23, 6, period_min=40, duty=0.6)),  # its compressor cycling
-    BenignLoad("always_on", Tap("constant", 120.0, BENIGN_START_DAY, 0, 0)),  # a second freezer, an aquarium, a home server
+    BenignLoad(
+        "night_ac", Tap("switched", 1_000.0, BENIGN_START_DAY, 23, 6, period_min=40, duty=0.6)
+    ),  # its compressor cycling
+    BenignLoad(
+        "always_on", Tap("constant", 120.0, BENIGN_START_DAY, 0, 0)
+    ),  # a second freezer, an aquarium, a home server
     BenignLoad("geyser", Tap("switched", 2_000.0, BENIGN_START_DAY, 6, 8, period_min=20, duty=0.5)),  # its thermostat
 )
 
@@ -136,7 +140,11 @@ def _candidates(source: str, spec: LearningSpec, houses: list[House]):
 def _first_false_alert(judged: Judged, base: Scorer, load: BenignLoad | None) -> Alert | None:
     """The alert the household Ignores: its first once the house is calibrated; with a benign load,
     its first that names one of the load's hours once the load runs (the one they know is theirs)."""
-    load_hours = set() if load is None else {int(h) for h in np.flatnonzero(band_minutes(load.tap.first_hour, load.tap.last_hour)) // 60}
+    load_hours = (
+        set()
+        if load is None
+        else {int(h) for h in np.flatnonzero(band_minutes(load.tap.first_hour, load.tap.last_hour)) // 60}
+    )
     for a in judged.alerts("baseline", base):
         day = int(judged.windows["baseline"].day[a.index])
         if load is None and day >= CALIBRATED_DAY:
@@ -146,8 +154,9 @@ def _first_false_alert(judged: Judged, base: Scorer, load: BenignLoad | None) ->
     return None
 
 
-def _ignore_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: dict,
-                  progress: bool) -> tuple[list[_IgnoreCase], dict]:
+def _ignore_cases(
+    spec: LearningSpec, base: Scorer, train: Trainer, houses: dict, progress: bool
+) -> tuple[list[_IgnoreCase], dict]:
     cases, scanned = [], {}
     for source in spec.sources:
         tried = alerted = 0
@@ -164,7 +173,9 @@ def _ignore_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: dict
                 say(progress, f"Ignore on {house.name}: {alert.message}")
                 # What store_job's _take_in does with an Ignore: the alert's windows as normal examples, and its rule.
                 examples, rule = feedback.ignore(judged.features.rows, judged.windows["baseline"], alert)
-                case = _IgnoreCase(source, house.name, None if load is None else load.name, judged, alert, examples, rule)
+                case = _IgnoreCase(
+                    source, house.name, None if load is None else load.name, judged, alert, examples, rule
+                )
                 case.model = train(f"ignore-{len(cases)}", examples)
                 cases.append(case)
         scanned[source] = {"houses_tried": tried, "alerted": alerted}
@@ -181,17 +192,31 @@ def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: Learning
     later = np.arange(len(w.score)) > at
     in_scope = np.isin(w.hour % 24, sorted(scope))
     row = {
-        "source": case.source, "house": case.house, "benign_load": case.load,
-        "ignored": {"day": int(w.day[at]), "path": case.alert.numbers["path"], "message": case.alert.message,
-                    "hours": case.alert.numbers["hours"]},
-        "rule": {"hours": sorted(scope), "weekdays": sorted(case.rule.weekdays), "excess_cap_w": round(case.rule.excess_cap_w, 1),
-                 "text": case.rule.describe()},
+        "source": case.source,
+        "house": case.house,
+        "benign_load": case.load,
+        "ignored": {
+            "day": int(w.day[at]),
+            "path": case.alert.numbers["path"],
+            "message": case.alert.message,
+            "hours": case.alert.numbers["hours"],
+        },
+        "rule": {
+            "hours": sorted(scope),
+            "weekdays": sorted(case.rule.weekdays),
+            "excess_cap_w": round(case.rule.excess_cap_w, 1),
+            "text": case.rule.describe(),
+        },
         "feedback_rows": len(case.examples),
         "days_after": int(w.day[-1] - w.day[at]),
         "later_alerts": {},
-        "mean_score": {m: {"ignored_windows": mean_or_none(judged.windows[m].score[list(case.alert.hits)]),
-                           "later_in_rule_hours": mean_or_none(judged.windows[m].score[later & in_scope])}
-                       for m in models},
+        "mean_score": {
+            m: {
+                "ignored_windows": mean_or_none(judged.windows[m].score[list(case.alert.hits)]),
+                "later_in_rule_hours": mean_or_none(judged.windows[m].score[later & in_scope]),
+            }
+            for m in models
+        },
         "taps": [],
     }
     for s in settings:
@@ -212,12 +237,25 @@ def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: Learning
         tapped = Judged.of(HouseSeries(judged.series.first_date, minutes), judged.state, models)
         hours = tapped_hours(mask)
         tw = tapped.windows["baseline"]
-        row["taps"].append({
-            "goal": goal.name, "watts": goal.watts, "start_day": start_day, "within_days": goal.within_days,
-            "on_rule_hours": bool(scope & {int(h) for h in tw.hour[hours]}),
-            "caught": {s.key: caught(tapped.alerts(s.model, models[s.model], case.rule if s.rule else None), tw, hours, start_day,
-                                     goal.within_days) for s in settings},
-        })
+        row["taps"].append(
+            {
+                "goal": goal.name,
+                "watts": goal.watts,
+                "start_day": start_day,
+                "within_days": goal.within_days,
+                "on_rule_hours": bool(scope & {int(h) for h in tw.hour[hours]}),
+                "caught": {
+                    s.key: caught(
+                        tapped.alerts(s.model, models[s.model], case.rule if s.rule else None),
+                        tw,
+                        hours,
+                        start_day,
+                        goal.within_days,
+                    )
+                    for s in settings
+                },
+            }
+        )
     later_alerts = {k: v["all"] for k, v in row["later_alerts"].items()}
     control = "control" in models
     row["verdict"] = {
@@ -226,7 +264,9 @@ def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: Learning
         "control": compare(later_alerts["rule_only"], later_alerts["control_rule"]) if control else None,
         # the learning: this house's examples against another house's, both with the rule
         "learned": compare(later_alerts["control_rule"], later_alerts["retrained_rule"]) if control else None,
-        "taps_lost": sum(1 for t in row["taps"] if "caught" in t and t["caught"]["no_feedback"] and not t["caught"]["retrained_rule"]),
+        "taps_lost": sum(
+            1 for t in row["taps"] if "caught" in t and t["caught"]["no_feedback"] and not t["caught"]["retrained_rule"]
+        ),
     }
     return row
 
@@ -238,18 +278,33 @@ def _settings(models) -> tuple[Setting, ...]:
 
 def _sum_ignore(rows: list[dict], models: tuple[str, ...]) -> dict:
     settings = _settings(models)
-    out = {"cases": len(rows), "feedback_rows": sum(r["feedback_rows"] for r in rows), "days_after": sum(r["days_after"] for r in rows),
-           "later_alerts": {s.key: {k: sum(r["later_alerts"][s.key][k] for r in rows) for k in ("all", "in_rule_hours", "steady", "forest")}
-                            for s in settings},
-           "taps": {}, "verdict": {}}
+    out = {
+        "cases": len(rows),
+        "feedback_rows": sum(r["feedback_rows"] for r in rows),
+        "days_after": sum(r["days_after"] for r in rows),
+        "later_alerts": {
+            s.key: {
+                k: sum(r["later_alerts"][s.key][k] for r in rows) for k in ("all", "in_rule_hours", "steady", "forest")
+            }
+            for s in settings
+        },
+        "taps": {},
+        "verdict": {},
+    }
     for name in ("rule", "retrain", "control", "learned"):
         out["verdict"][name] = {v: sum(1 for r in rows if r["verdict"][name] == v) for v in ("fewer", "same", "more")}
     out["verdict"]["taps_lost"] = sum(r["verdict"]["taps_lost"] for r in rows)
-    out["mean_score"] = {m: {k: mean_or_none(np.array([r["mean_score"][m][k] for r in rows
-                                                       if r["mean_score"][m][k] is not None]))
-                             for k in ("ignored_windows", "later_in_rule_hours")} for m in models}
+    out["mean_score"] = {
+        m: {
+            k: mean_or_none(np.array([r["mean_score"][m][k] for r in rows if r["mean_score"][m][k] is not None]))
+            for k in ("ignored_windows", "later_in_rule_hours")
+        }
+        for m in models
+    }
     for t in (t for r in rows for t in r["taps"]):
-        agg = out["taps"].setdefault(t["goal"], {"injected": 0, "skipped": 0, "on_rule_hours": 0, "caught": {s.key: 0 for s in settings}})
+        agg = out["taps"].setdefault(
+            t["goal"], {"injected": 0, "skipped": 0, "on_rule_hours": 0, "caught": {s.key: 0 for s in settings}}
+        )
         if "caught" not in t:
             agg["skipped"] += 1
             continue
@@ -281,7 +336,9 @@ def evaluate_learning(spec: LearningSpec = LearningSpec(), progress: bool = Fals
                 skipped[source] = str(err)
     sources = tuple(s for s in spec.sources if s not in skipped)
     if not sources:
-        raise EdgeModelError("no source of houses could be loaded: " + "; ".join(f"{s}: {why}" for s, why in skipped.items()))
+        raise EdgeModelError(
+            "no source of houses could be loaded: " + "; ".join(f"{s}: {why}" for s, why in skipped.items())
+        )
     with tempfile.TemporaryDirectory(prefix="powergw-learning-") as tmp:
         train = Trainer(spec, Path(tmp), progress)
         base = train("baseline")
@@ -305,13 +362,26 @@ def evaluate_learning(spec: LearningSpec = LearningSpec(), progress: bool = Fals
         "baseline": {"threshold": base.threshold, "check_set": base.metadata["metrics"]["check_set"]},
         "sources_skipped": skipped,
         "settings": {s.key: s.meaning for s in IGNORE_SETTINGS},
-        "models": {"baseline": "the small recipe without feedback, trained once",
-                   "retrained": "the recipe plus this house's examples (one retrain per case)",
-                   "control": "the recipe plus the next case's examples (another house's): what a retrain changes by itself"},
-        "ignore": {"scanned": ignore_scanned, "cases": ignore_rows, "total": _sum_ignore(ignore_rows, ignored),
-                   "by_source": {s: _sum_ignore([r for r in ignore_rows if r["source"] == s], ignored) for s in sources}},
-        "raise": {"scanned": raise_scanned, "cases": raise_rows, "total": sum_raise(raise_rows, measured),
-                  "by_source": {s: sum_raise([r for r in raise_rows if r["source"] == s], measured) for s in sources}},
-        "seconds": {"total": round(time.perf_counter() - t0, 1), "per_training": train.seconds,
-                    "measuring": round(time.perf_counter() - t_measure, 1)},
+        "models": {
+            "baseline": "the small recipe without feedback, trained once",
+            "retrained": "the recipe plus this house's examples (one retrain per case)",
+            "control": "the recipe plus the next case's examples (another house's): what a retrain changes by itself",
+        },
+        "ignore": {
+            "scanned": ignore_scanned,
+            "cases": ignore_rows,
+            "total": _sum_ignore(ignore_rows, ignored),
+            "by_source": {s: _sum_ignore([r for r in ignore_rows if r["source"] == s], ignored) for s in sources},
+        },
+        "raise": {
+            "scanned": raise_scanned,
+            "cases": raise_rows,
+            "total": sum_raise(raise_rows, measured),
+            "by_source": {s: sum_raise([r for r in raise_rows if r["source"] == s], measured) for s in sources},
+        },
+        "seconds": {
+            "total": round(time.perf_counter() - t0, 1),
+            "per_training": train.seconds,
+            "measuring": round(time.perf_counter() - t_measure, 1),
+        },
     }

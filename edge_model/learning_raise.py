@@ -59,8 +59,9 @@ def _taps(goal: Goal, seed: int) -> tuple[Tap, Tap]:
     return first, replace(first, start_day=SECOND_TAP_DAY, days=None)
 
 
-def find_raise_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: dict,
-                     progress: bool) -> tuple[list[_RaiseCase], dict]:
+def find_raise_cases(
+    spec: LearningSpec, base: Scorer, train: Trainer, houses: dict, progress: bool
+) -> tuple[list[_RaiseCase], dict]:
     """A tap on each house in turn, each try the next of the goals' kinds, until a source has its cases."""
     cases, scanned, tries = [], {}, 0
     for source in spec.sources:
@@ -78,7 +79,14 @@ def find_raise_cases(spec: LearningSpec, base: Scorer, train: Trainer, houses: d
                 judged = Judged.of(HouseSeries(house.series.first_date, minutes), house.state, {"baseline": base})
                 w = judged.windows["baseline"]
                 hours = tapped_hours(mask)
-                raised = next((a for a in judged.alerts("baseline", base) if caught([a], w, hours, first.start_day, RAISE_TAP_DAYS)), None)
+                raised = next(
+                    (
+                        a
+                        for a in judged.alerts("baseline", base)
+                        if caught([a], w, hours, first.start_day, RAISE_TAP_DAYS)
+                    ),
+                    None,
+                )
                 if raised is None:
                     missed[goal.name] = missed.get(goal.name, 0) + 1
                     continue
@@ -97,9 +105,13 @@ def _catch(judged: Judged, name: str, model: Scorer, hours: np.ndarray, start_da
     w = judged.windows[name]
     by_path = Judge(model).alerts(w)
     days = {path: _days_to_catch(alerts, w, hours, start_day, SECOND_TAP_DAYS) for path, alerts in by_path.items()}
-    return {"days_to_catch": days["either"], "caught_within_goal": days["either"] is not None and days["either"] <= goal.within_days,
-            "forest_days_to_catch": days["forest"], "steady_days_to_catch": days["steady"],
-            "mean_score": mean_or_none(w.score[hours])}
+    return {
+        "days_to_catch": days["either"],
+        "caught_within_goal": days["either"] is not None and days["either"] <= goal.within_days,
+        "forest_days_to_catch": days["forest"],
+        "steady_days_to_catch": days["steady"],
+        "mean_score": mean_or_none(w.score[hours]),
+    }
 
 
 def measure_raise(case: _RaiseCase, models: dict[str, Scorer]) -> dict:
@@ -114,16 +126,31 @@ def measure_raise(case: _RaiseCase, models: dict[str, Scorer]) -> dict:
     # The same second tap on the house without the first in its history, as the model without feedback sees it.
     alone, alone_mask = inject(clean_w, second)
     fresh = Judged.of(HouseSeries(day0, alone), case.house.state, {"baseline": models["baseline"]})
-    row = {"source": case.source, "house": case.house.name,
-           "tap": {"goal": case.goal.name, "kind": case.goal.tap, "watts": case.goal.watts, "first_day": first.start_day,
-                   "first_days": RAISE_TAP_DAYS, "second_day": second.start_day, "within_days": case.goal.within_days},
-           "raised": {"day": case.raised_day, "path": case.alert.numbers["path"], "message": case.alert.message},
-           "feedback_rows": len(case.examples),
-           "second_tap": {name: _catch(tapped, name, model, hours, second.start_day, case.goal) for name, model in models.items()},
-           "second_tap_without_first": _catch(fresh, "baseline", models["baseline"], tapped_hours(alone_mask),
-                                              second.start_day, case.goal),
-           "clean_alerts_after_raise": {name: sum(1 for a in clean.alerts(name, model) if a.index > case.alert.index)
-                                        for name, model in models.items()}}
+    row = {
+        "source": case.source,
+        "house": case.house.name,
+        "tap": {
+            "goal": case.goal.name,
+            "kind": case.goal.tap,
+            "watts": case.goal.watts,
+            "first_day": first.start_day,
+            "first_days": RAISE_TAP_DAYS,
+            "second_day": second.start_day,
+            "within_days": case.goal.within_days,
+        },
+        "raised": {"day": case.raised_day, "path": case.alert.numbers["path"], "message": case.alert.message},
+        "feedback_rows": len(case.examples),
+        "second_tap": {
+            name: _catch(tapped, name, model, hours, second.start_day, case.goal) for name, model in models.items()
+        },
+        "second_tap_without_first": _catch(
+            fresh, "baseline", models["baseline"], tapped_hours(alone_mask), second.start_day, case.goal
+        ),
+        "clean_alerts_after_raise": {
+            name: sum(1 for a in clean.alerts(name, model) if a.index > case.alert.index)
+            for name, model in models.items()
+        },
+    }
     days = {m: row["second_tap"][m]["days_to_catch"] for m in models}
     forest = {m: row["second_tap"][m]["forest_days_to_catch"] for m in models}
     control = "control" in models
@@ -141,27 +168,40 @@ def measure_raise(case: _RaiseCase, models: dict[str, Scorer]) -> dict:
 
 def _caught_sum(catches: list[tuple[dict, int]]) -> dict:
     """(catch, goal's days) pairs: how many were caught within the goal's days, by the daemon and by each path alone."""
+
     def within(key: str) -> int:
         return sum(int(c[key] is not None and c[key] <= d) for c, d in catches)
 
     days = [c["days_to_catch"] for c, _ in catches if c["days_to_catch"] is not None]
-    return {"caught_within_goal": within("days_to_catch"), "forest_caught_within_goal": within("forest_days_to_catch"),
-            "steady_caught_within_goal": within("steady_days_to_catch"), "median_days_to_catch": float(np.median(days)) if days else None,
-            "mean_score": mean_or_none(np.array([c["mean_score"] for c, _ in catches if c["mean_score"] is not None]))}
+    return {
+        "caught_within_goal": within("days_to_catch"),
+        "forest_caught_within_goal": within("forest_days_to_catch"),
+        "steady_caught_within_goal": within("steady_days_to_catch"),
+        "median_days_to_catch": float(np.median(days)) if days else None,
+        "mean_score": mean_or_none(np.array([c["mean_score"] for c, _ in catches if c["mean_score"] is not None])),
+    }
 
 
 def sum_raise(rows: list[dict], models: tuple[str, ...]) -> dict:
     """The Raise rows summed: catches within the goal's days per model, alerts after the Raise, verdicts."""
-    out = {"cases": len(rows), "feedback_rows": sum(r["feedback_rows"] for r in rows),
-           "second_tap": {m: _caught_sum([(r["second_tap"][m], r["tap"]["within_days"]) for r in rows]) for m in models},
-           "second_tap_without_first": _caught_sum([(r["second_tap_without_first"], r["tap"]["within_days"]) for r in rows]),
-           "clean_alerts_after_raise": {m: sum(r["clean_alerts_after_raise"][m] for r in rows) for m in models}, "verdict": {}}
+    out = {
+        "cases": len(rows),
+        "feedback_rows": sum(r["feedback_rows"] for r in rows),
+        "second_tap": {m: _caught_sum([(r["second_tap"][m], r["tap"]["within_days"]) for r in rows]) for m in models},
+        "second_tap_without_first": _caught_sum(
+            [(r["second_tap_without_first"], r["tap"]["within_days"]) for r in rows]
+        ),
+        "clean_alerts_after_raise": {m: sum(r["clean_alerts_after_raise"][m] for r in rows) for m in models},
+        "verdict": {},
+    }
     for name in ("retrain", "retrain_forest", "control", "control_forest", "learned", "learned_forest"):
         out["verdict"][name] = {v: sum(1 for r in rows if r["verdict"][name] == v) for v in SOONER}
     return out
 
 
-def _days_to_catch(alerts: list[Alert], w: Windows, tapped_hours: np.ndarray, start_day: int, within_days: int) -> int | None:
+def _days_to_catch(
+    alerts: list[Alert], w: Windows, tapped_hours: np.ndarray, start_day: int, within_days: int
+) -> int | None:
     """The fewest whole days from the tap's start within which an alert catches it (evaluation.caught), None: not within."""
     for d in range(1, within_days + 1):
         if caught(alerts, w, tapped_hours, start_day, d):

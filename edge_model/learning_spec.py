@@ -33,7 +33,9 @@ RAISE_SEEDS = EVAL_SEEDS + 140_000
 SCAN_PER_CASE = 4  # simulated houses tried per case wanted before giving up on that source
 FIRST_TAP_DAY = CALIBRATED_DAY + 2  # the tap that is Raised starts here (as evaluation.onsets' first) ...
 RAISE_TAP_DAYS = 14  # ... and runs this long before the line is fixed
-SECOND_TAP_DAY = FIRST_TAP_DAY + RAISE_TAP_DAYS + REF_DAYS  # the same tap again, once the house's usual has forgotten the first
+SECOND_TAP_DAY = (
+    FIRST_TAP_DAY + RAISE_TAP_DAYS + REF_DAYS
+)  # the same tap again, once the house's usual has forgotten the first
 SECOND_TAP_DAYS = 14  # followed this long
 MIN_DAYS = SECOND_TAP_DAY + SECOND_TAP_DAYS  # of a measured house
 
@@ -55,21 +57,35 @@ class LearningSpec:
     def __post_init__(self):
         unknown = [s for s in self.sources if s not in SOURCES]
         if unknown or not self.sources:
-            raise EdgeModelError(f"sources must be some of {', '.join(SOURCES)}, got {', '.join(self.sources) or 'none'}")
+            raise EdgeModelError(
+                f"sources must be some of {', '.join(SOURCES)}, got {', '.join(self.sources) or 'none'}"
+            )
         goals = {g.name for g in GOALS}
         if not set(self.blind_taps) <= goals:
-            raise EdgeModelError(f"blind_taps must be goals ({', '.join(sorted(goals))}), got {', '.join(self.blind_taps)}")
-        if min(self.ignore_per_source, self.raise_per_source) < 0 or self.ignore_per_source + self.raise_per_source == 0:
-            raise EdgeModelError(f"measure at least one case (got {self.ignore_per_source} Ignore and {self.raise_per_source} Raise per source)")
+            raise EdgeModelError(
+                f"blind_taps must be goals ({', '.join(sorted(goals))}), got {', '.join(self.blind_taps)}"
+            )
+        if (
+            min(self.ignore_per_source, self.raise_per_source) < 0
+            or self.ignore_per_source + self.raise_per_source == 0
+        ):
+            raise EdgeModelError(
+                f"measure at least one case (got {self.ignore_per_source} Ignore and {self.raise_per_source} Raise per source)"
+            )
         if self.days < MIN_DAYS or self.trees < 1:
-            raise EdgeModelError(f"need at least {MIN_DAYS} days per measured house (got {self.days}) and 1 tree (got {self.trees})")
+            raise EdgeModelError(
+                f"need at least {MIN_DAYS} days per measured house (got {self.days}) and 1 tree (got {self.trees})"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def recipe(self) -> tuple[DatasetSpec, ForestParams, CheckSet]:
-        return (DatasetSpec(households=self.train_households, days=self.train_days), ForestParams(n_trees=self.trees),
-                CheckSet(households=self.check_households, days=self.train_days))
+        return (
+            DatasetSpec(households=self.train_households, days=self.train_days),
+            ForestParams(n_trees=self.trees),
+            CheckSet(households=self.check_households, days=self.train_days),
+        )
 
 
 class Trainer:

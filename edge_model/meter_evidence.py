@@ -64,8 +64,10 @@ class Judgement:
 
     def message(self, tz: dt.tzinfo) -> str:
         since = dt.datetime.fromtimestamp(self.period.start_ms / 1000, tz)
-        return (f"since {since.day} {since:%b} your meter counted {self.excess_kwh:.0f} units more than your sensors "
-                f"usually explain: about {self.watts:.0f} W all day")
+        return (
+            f"since {since.day} {since:%b} your meter counted {self.excess_kwh:.0f} units more than your sensors "
+            f"usually explain: about {self.watts:.0f} W all day"
+        )
 
     def ratio_note(self) -> str | None:
         """Words for a learned ratio far from 1 (a tap older than the gateway, or a circuit the sensors miss)."""
@@ -73,8 +75,10 @@ class Judgement:
         if lo <= self.ratio <= hi:
             return None
         side = "more" if self.ratio > hi else "less"
-        return (f"over the first fully measured meter period the meter counted {abs(self.ratio - 1) * 100:.0f} % {side} "
-                "than the sensors: a circuit the sensors do not see, a sensor to calibrate, or a tap older than the gateway")
+        return (
+            f"over the first fully measured meter period the meter counted {abs(self.ratio - 1) * 100:.0f} % {side} "
+            "than the sensors: a circuit the sensors do not see, a sensor to calibrate, or a tap older than the gateway"
+        )
 
 
 def learn_ratio(periods: list[MeterPeriod]) -> MeterPeriod | None:

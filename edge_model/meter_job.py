@@ -39,11 +39,16 @@ def _kwh(text: str) -> float | None:
 def periods(store) -> list[MeterPeriod]:
     """Every period between consecutive register readings, measured (and remembered) once."""
     readings = store.conn.execute(
-        "SELECT id, ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' ORDER BY ts_ms, id").fetchall()
-    known = {r[0]: r for r in store.conn.execute(
-        "SELECT reading_id, start_ms, end_ms, start_kwh, end_kwh, sensor_kwh, coverage FROM theft_meter_periods").fetchall()}
+        "SELECT id, ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' ORDER BY ts_ms, id"
+    ).fetchall()
+    known = {
+        r[0]: r
+        for r in store.conn.execute(
+            "SELECT reading_id, start_ms, end_ms, start_kwh, end_kwh, sensor_kwh, coverage FROM theft_meter_periods"
+        ).fetchall()
+    }
     out = []
-    for (_, a_ms, a_kwh), (b_id, b_ms, b_kwh) in zip(readings, readings[1:]):
+    for (_, a_ms, a_kwh), (b_id, b_ms, b_kwh) in zip(readings, readings[1:], strict=False):
         start, end = _kwh(a_kwh), _kwh(b_kwh)
         if start is None or end is None or b_ms <= a_ms:
             continue
@@ -56,7 +61,8 @@ def periods(store) -> list[MeterPeriod]:
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reading_id) DO UPDATE SET start_ms = excluded.start_ms, "
                     "end_ms = excluded.end_ms, start_kwh = excluded.start_kwh, end_kwh = excluded.end_kwh, "
                     "sensor_kwh = excluded.sensor_kwh, coverage = excluded.coverage, alert_id = NULL",
-                    (b_id, a_ms, b_ms, a_kwh, b_kwh, sensor, coverage))
+                    (b_id, a_ms, b_ms, a_kwh, b_kwh, sensor, coverage),
+                )
         else:
             sensor, coverage = row[5], row[6]
         out.append(MeterPeriod(a_ms, b_ms, end - start, sensor, coverage, b_id))
@@ -74,19 +80,34 @@ def meter_check(store, alerts, tz: str, now_ms: int) -> list[int]:
     """Judge the periods not yet alerted on; raise a theft alert for each that shows a tap. Returns their ids."""
     since = _relearn_after_ms(store, alerts)
     raised = []
-    alerted = {r[0] for r in store.conn.execute("SELECT reading_id FROM theft_meter_periods WHERE alert_id IS NOT NULL")}
+    alerted = {
+        r[0] for r in store.conn.execute("SELECT reading_id FROM theft_meter_periods WHERE alert_id IS NOT NULL")
+    }
     for j in judge([p for p in periods(store) if p.start_ms >= since]):
         if not j.tap or j.period.reading_id in alerted:
             continue
         note = j.ratio_note()
         message = j.message(ZoneInfo(tz)) + (f" ({note})" if note else "")
-        data = {"source": "meter", "excess_kwh": round(j.excess_kwh, 2), "expected_kwh": round(j.expected_kwh, 2),
-                "excess_w": round(j.watts, 1), "ratio": round(j.ratio, 4), "period_start_ms": j.period.start_ms,
-                "period_end_ms": j.period.end_ms, "learned_from_ms": [j.learned_from.start_ms, j.learned_from.end_ms],
-                "first_hour": 0, "last_hour": 0, "hours": list(range(24))}
-        alert_id, _ = alerts.raise_alert("theft", None, message, now_ms=now_ms, dedup_key=f"theft:meter:{j.period.reading_id}", data=data)
+        data = {
+            "source": "meter",
+            "excess_kwh": round(j.excess_kwh, 2),
+            "expected_kwh": round(j.expected_kwh, 2),
+            "excess_w": round(j.watts, 1),
+            "ratio": round(j.ratio, 4),
+            "period_start_ms": j.period.start_ms,
+            "period_end_ms": j.period.end_ms,
+            "learned_from_ms": [j.learned_from.start_ms, j.learned_from.end_ms],
+            "first_hour": 0,
+            "last_hour": 0,
+            "hours": list(range(24)),
+        }
+        alert_id, _ = alerts.raise_alert(
+            "theft", None, message, now_ms=now_ms, dedup_key=f"theft:meter:{j.period.reading_id}", data=data
+        )
         with transaction(store) as conn:
-            conn.execute("UPDATE theft_meter_periods SET alert_id = ? WHERE reading_id = ?", (alert_id, j.period.reading_id))
+            conn.execute(
+                "UPDATE theft_meter_periods SET alert_id = ? WHERE reading_id = ?", (alert_id, j.period.reading_id)
+            )
         log.info("theft: meter period to reading #%d: %s", j.period.reading_id, json.dumps(data))
         raised.append(alert_id)
     return raised

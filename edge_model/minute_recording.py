@@ -50,9 +50,11 @@ class Recording:
     def window(self, start_day: int, days: int, name: str | None = None) -> Recording:
         """Days start_day .. start_day+days-1 of this recording as a recording of its own."""
         if start_day < 0 or days < 1 or start_day + days > self.days:
-            raise RecordingError(f"recording {self.name!r} has {self.days} days; days {start_day}..{start_day + days - 1} are not in it")
+            raise RecordingError(
+                f"recording {self.name!r} has {self.days} days; days {start_day}..{start_day + days - 1} are not in it"
+            )
         first = self.first_date + dt.timedelta(days=start_day)
-        part = self.power_w[start_day * MINUTES_PER_DAY:(start_day + days) * MINUTES_PER_DAY]
+        part = self.power_w[start_day * MINUTES_PER_DAY : (start_day + days) * MINUTES_PER_DAY]
         note = f"days {start_day}..{start_day + days - 1} of {self.name}. {self.note}".strip()
         return replace(self, name=name or f"{self.name}@{first.isoformat()}", first_date=first, power_w=part, note=note)
 

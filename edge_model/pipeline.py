@@ -37,16 +37,28 @@ class CheckSet:
         of a check's time: about a minute here, several on a Pi)."""
         held = self.__dict__.get("_held")
         if held is None:
-            held = _cached(self) or _store(self, training_examples(DatasetSpec(first_seed=CHECK_SEEDS, households=self.households,
-                                                                              days=self.days, clean_share=1.0)))
+            held = _cached(self) or _store(
+                self,
+                training_examples(
+                    DatasetSpec(first_seed=CHECK_SEEDS, households=self.households, days=self.days, clean_share=1.0)
+                ),
+            )
             object.__setattr__(self, "_held", held)
         return held
 
 
 # What shapes the check set's rows: a change to any of these files makes the cache another file.
-_ROW_SOURCES = ("edge_model/series.py", "edge_model/lifts.py", "edge_model/pulses.py", "edge_model/features.py",
-                "edge_model/taps.py", "edge_model/dataset.py", "gateway/simulation", "gateway/public_holidays.py",
-                "gateway/data/holiday_overrides.toml")
+_ROW_SOURCES = (
+    "edge_model/series.py",
+    "edge_model/lifts.py",
+    "edge_model/pulses.py",
+    "edge_model/features.py",
+    "edge_model/taps.py",
+    "edge_model/dataset.py",
+    "gateway/simulation",
+    "gateway/public_holidays.py",
+    "gateway/data/holiday_overrides.toml",
+)
 
 
 def check_set_cache_dir(environ=None) -> Path:
@@ -66,7 +78,10 @@ def _cache_file(check: CheckSet) -> Path:
         for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             if f.is_file():
                 digest.update(f.read_bytes())
-    return check_set_cache_dir() / f"check-set-v{FEATURES_VERSION}-{check.households}x{check.days}-{digest.hexdigest()[:16]}.npz"
+    return (
+        check_set_cache_dir()
+        / f"check-set-v{FEATURES_VERSION}-{check.households}x{check.days}-{digest.hexdigest()[:16]}.npz"
+    )
 
 
 def _cached(check: CheckSet) -> Examples | None:
@@ -146,7 +161,7 @@ def train_model(
         "features_version": FEATURES_VERSION,
         "feature_names": list(FEATURE_NAMES),
         "threshold": threshold,
-        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "dataset": spec.to_dict(),
         "check_set": {"households": check.households, "days": check.days, "rows": int(len(held))},
         "training": summary,
@@ -163,14 +178,19 @@ def check_model(model_dir, check: CheckSet, held: Examples | None = None) -> dic
     return check_metrics(scorer.score(held.X), held.y, scorer.threshold)
 
 
-def promote_if_no_regression(registry: ModelRegistry, version: str, check: CheckSet, feedback: Examples | None = None) -> tuple[bool, dict]:
+def promote_if_no_regression(
+    registry: ModelRegistry, version: str, check: CheckSet, feedback: Examples | None = None
+) -> tuple[bool, dict]:
     """Promote `version` unless it is worse than the current model on the fixed check set (or on the household's own labels)."""
     held = check.examples()
     new = check_model(registry.root / version, check, held)
     in_use = registry.load_current()[0].model_dir  # the shipped model while the current one cannot be loaded
     old = check_model(in_use, check, held)
     comparison = {"candidate": new, "current": old, "current_version": registry.current() or "shipped"}
-    ok = new["roc_auc"] >= old["roc_auc"] - MAX_AUC_LOSS and new["recall_at_threshold"] >= old["recall_at_threshold"] - MAX_RECALL_LOSS
+    ok = (
+        new["roc_auc"] >= old["roc_auc"] - MAX_AUC_LOSS
+        and new["recall_at_threshold"] >= old["recall_at_threshold"] - MAX_RECALL_LOSS
+    )
     if feedback is not None and len(feedback):
         new_fb = _feedback_accuracy(registry.root / version, feedback)
         old_fb = _feedback_accuracy(in_use, feedback)

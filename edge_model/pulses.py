@@ -40,7 +40,7 @@ def pulses(minute_w: np.ndarray) -> np.ndarray:
     on, on_w = idx[size > 0], size[size > 0]
     off, off_w = idx[size < 0], -size[size < 0]
     out = []
-    for t, w in zip(on, on_w):
+    for t, w in zip(on, on_w, strict=False):
         lo, hi = np.searchsorted(off, t + MIN_ON_MIN), np.searchsorted(off, t + MAX_ON_MIN + 1)
         if hi > lo:
             ok = np.abs(off_w[lo:hi] - w) <= MATCH * np.maximum(off_w[lo:hi], w)
@@ -50,7 +50,9 @@ def pulses(minute_w: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=np.float64).reshape(-1, 3)
 
 
-def pulse_excess(minute_w: np.ndarray, days: int, kd: tuple[int, ...] = (1,)) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def pulse_excess(
+    minute_w: np.ndarray, days: int, kd: tuple[int, ...] = (1,)
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """For each k in kd, (days, 24) each: the largest excess of pulses of one size over the last 3
     hours above their usual count at that hour (a Poisson z), held by that size on each of the last
     k days (the lowest of them), and that size in W."""

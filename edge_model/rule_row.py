@@ -14,8 +14,16 @@ from collections.abc import Mapping
 
 REQUIRED = ("first_hour", "last_hour", "weekdays", "max_power_w", "expires_s")
 # Fields a rule may lack (rules saved before them), and what they are then.
-OPTIONAL = {"excess_cap_w": 0.0, "usual_w": (), "start_s": 0.0, "usual_floor_w": (), "floor_cap_w": None,
-            "renew_days": 0.0, "hours": (), "steady_cap_w": None}
+OPTIONAL = {
+    "excess_cap_w": 0.0,
+    "usual_w": (),
+    "start_s": 0.0,
+    "usual_floor_w": (),
+    "floor_cap_w": None,
+    "renew_days": 0.0,
+    "hours": (),
+    "steady_cap_w": None,
+}
 FIELDS = REQUIRED + tuple(OPTIONAL)
 
 
@@ -25,7 +33,9 @@ def fields(row: Mapping) -> dict:
     None. Fields this version does not know are left aside (a row from a newer gateway).
     Raises ValueError ("not an Ignore rule (...)") for anything else."""
     try:
-        out = {name: row[name] for name in REQUIRED} | {name: row.get(name, default) for name, default in OPTIONAL.items()}
+        out = {name: row[name] for name in REQUIRED} | {
+            name: row.get(name, default) for name, default in OPTIONAL.items()
+        }
         for name in ("first_hour", "last_hour"):
             out[name] = _hour(out[name])
         out["weekdays"] = tuple(sorted({_whole(d, 0, 6, "weekday") for d in _sequence(out["weekdays"], "weekdays")}))

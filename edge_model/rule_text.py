@@ -15,7 +15,7 @@ from edge_model import rule_row
 
 
 def describe(row: dict, tz: str | None = None) -> str:
-    """"up to +900 W over usual from 22:00 to 06:00, every day, until 2026-06-13 (renewed for 90 days
+    """ "up to +900 W over usual from 22:00 to 06:00, every day, until 2026-06-13 (renewed for 90 days
     each time it shows)". Rows from older versions (no hours, no renew_days) read as they did.
     The "until" date is the household's (`tz`, an IANA zone such as "Asia/Kolkata"; UTC without
     one): an expiry at 02:00 in India is that day there, the day before in UTC.
@@ -32,11 +32,15 @@ def _describe(f: dict, tz: str | None) -> str:
 
     weekdays = f["weekdays"]
     days = "every day" if len(weekdays) == 7 else ", ".join(dt.date(2024, 1, 1 + d).strftime("%a") for d in weekdays)
-    until = dt.datetime.fromtimestamp(f["expires_s"], ZoneInfo(tz) if tz else dt.timezone.utc).date().isoformat()
+    until = dt.datetime.fromtimestamp(f["expires_s"], ZoneInfo(tz) if tz else dt.UTC).date().isoformat()
     if f["hours"]:
         span = " and ".join(f"from {a:02d}:00 to {b:02d}:00" for a, b in hour_runs(f["hours"]))
     else:
-        span = "all day" if f["first_hour"] == f["last_hour"] else f"from {f['first_hour']:02d}:00 to {f['last_hour']:02d}:00"
+        span = (
+            "all day"
+            if f["first_hour"] == f["last_hour"]
+            else f"from {f['first_hour']:02d}:00 to {f['last_hour']:02d}:00"
+        )
     renew = f" (renewed for {f['renew_days']:.0f} days each time it shows)" if f["renew_days"] > 0 else ""
     return f"up to +{f['excess_cap_w']:.0f} W over usual {span}, {days}, until {until}{renew}"
 

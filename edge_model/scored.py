@@ -17,8 +17,13 @@ from edge_model.windows import Windows
 from gateway.public_holidays import HolidayCalendar
 
 
-def score_house(series: HouseSeries, scorer, calendar: HolidayCalendar | None = None, steady: SteadyPolicy = SteadyPolicy(),
-                tz: str = "Asia/Kolkata") -> tuple[Windows, Features]:
+def score_house(
+    series: HouseSeries,
+    scorer,
+    calendar: HolidayCalendar | None = None,
+    steady: SteadyPolicy = SteadyPolicy(),
+    tz: str = "Asia/Kolkata",
+) -> tuple[Windows, Features]:
     """Every hour of the series as a window: mean and floor, their usual, the score (0 where nothing
     was recorded; all 0 without a scorer) and the steady-lift detector's hit and lift."""
     f = build_features(series, calendar)
@@ -28,8 +33,19 @@ def score_house(series: HouseSeries, scorer, calendar: HolidayCalendar | None = 
     weekday = np.array([(series.first_date + dt.timedelta(days=d)).weekday() for d in range(series.days)])[day]
     score = scorer.score(f.rows) if scorer is not None else np.zeros(n)
     score[np.isnan(f.mean_w)] = 0.0
-    w = Windows(start_s=series.hour_start_s(tz), hour=np.arange(n) % 24, weekday=weekday, day=day, power_w=np.nan_to_num(f.mean_w),
-                usual_w=np.nan_to_num(f.usual_w), score=score, history_days=f.history_days,
-                usual_floor_w=np.nan_to_num(f.usual_floor_w), floor_w=np.nan_to_num(f.floor_w),
-                steady=hits.hit, steady_w=hits.lift_w, steady_span_h=hits.span_h)
+    w = Windows(
+        start_s=series.hour_start_s(tz),
+        hour=np.arange(n) % 24,
+        weekday=weekday,
+        day=day,
+        power_w=np.nan_to_num(f.mean_w),
+        usual_w=np.nan_to_num(f.usual_w),
+        score=score,
+        history_days=f.history_days,
+        usual_floor_w=np.nan_to_num(f.usual_floor_w),
+        floor_w=np.nan_to_num(f.floor_w),
+        steady=hits.hit,
+        steady_w=hits.lift_w,
+        steady_span_h=hits.span_h,
+    )
     return w, f

@@ -31,7 +31,9 @@ class Scorer:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(str(model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as err:  # onnxruntime raises its own untyped errors
             raise EdgeModelError(f"model {model_dir}: onnxruntime cannot load it: {err}") from err
         self.model_dir = model_dir

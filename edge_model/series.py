@@ -61,7 +61,9 @@ class HouseSeries:
 
     def window(self, start_day: int, days: int) -> HouseSeries:
         a = start_day * MINUTES_PER_DAY
-        return HouseSeries(self.first_date + dt.timedelta(days=start_day), self.minute_w[a : a + days * MINUTES_PER_DAY])
+        return HouseSeries(
+            self.first_date + dt.timedelta(days=start_day), self.minute_w[a : a + days * MINUTES_PER_DAY]
+        )
 
     def hour_start_s(self, tz: str) -> np.ndarray:
         """Epoch seconds of each hour's start, flat (local hours of an Indian day: no DST)."""

@@ -17,8 +17,8 @@ import numpy as np
 
 from edge_model import FEATURES_VERSION, MIN_HISTORY_DAYS, EdgeModelError
 from edge_model.alerting import Alert, AlertPolicy, decide
+from edge_model.features import N_FEATURES
 from edge_model.feedback_store import Answer, FeedbackTables
-from edge_model.features import N_FEATURES, Features
 from edge_model.ignore_rules import SuppressionRule
 from edge_model.lifts import CAL_DAYS, REF_DAYS
 from edge_model.meter_job import meter_check
@@ -26,7 +26,6 @@ from edge_model.scored import score_house
 from edge_model.scoring import Scorer
 from edge_model.series import MINUTES_PER_DAY, HouseSeries
 from edge_model.steady import SteadyPolicy
-from edge_model.windows import Windows
 from gateway.host import available_memory_mb as _available_mb
 from gateway.public_holidays import HolidayCalendar
 from gateway.store import UnknownNodesError, transaction
@@ -70,14 +69,26 @@ def _trimmed(series: HouseSeries) -> tuple[HouseSeries, int]:
     return series.window(int(known[0]), series.days - int(known[0])), int(len(known))
 
 
-def score_recent(series: HouseSeries, scorer: Scorer, policy: AlertPolicy, rules: tuple[SuppressionRule, ...],
-                 calendar: HolidayCalendar, since_s: float, tz: str = "Asia/Kolkata",
-                 steady: SteadyPolicy = SteadyPolicy()) -> ScoringResult:
+def score_recent(
+    series: HouseSeries,
+    scorer: Scorer,
+    policy: AlertPolicy,
+    rules: tuple[SuppressionRule, ...],
+    calendar: HolidayCalendar,
+    since_s: float,
+    tz: str = "Asia/Kolkata",
+    steady: SteadyPolicy = SteadyPolicy(),
+) -> ScoringResult:
     """Alerts that fire at windows starting at or after since_s (the previous run)."""
     series, history = _trimmed(series)
     if history < MIN_HISTORY_DAYS:
-        return ScoringResult([], history, True, f"learning this house: {history} of {MIN_HISTORY_DAYS} days recorded; "
-                                                "theft alerts start once its own usual is known")
+        return ScoringResult(
+            [],
+            history,
+            True,
+            f"learning this house: {history} of {MIN_HISTORY_DAYS} days recorded; "
+            "theft alerts start once its own usual is known",
+        )
     w, _ = score_house(series, scorer, calendar, steady, tz)
     alerts = [a for a in decide(w, policy, rules) if a.start_s >= since_s]
     return ScoringResult(alerts, history, False, f"watching: {history} days of history, model {scorer.version}")
@@ -119,8 +130,12 @@ def _load_rules(store, since_s: float) -> list[InForce]:
         try:
             out.append(InForce(saved.id, saved.alert_id, SuppressionRule.from_dict(saved.fields)))
         except ValueError as err:
-            log.warning("theft: Ignore rule #%d (alert %s) in theft_rules cannot be read (%s); scoring without it", saved.id,
-                        saved.alert_id, err)
+            log.warning(
+                "theft: Ignore rule #%d (alert %s) in theft_rules cannot be read (%s); scoring without it",
+                saved.id,
+                saved.alert_id,
+                err,
+            )
     return out
 
 
@@ -142,7 +157,9 @@ def renew_rules(store, rules: list[InForce], series: HouseSeries, tz: str) -> li
     return out
 
 
-def apply_feedback(store, alerts, series: HouseSeries, rules: list[InForce], calendar, tz: str) -> tuple[list[InForce], int]:
+def apply_feedback(
+    store, alerts, series: HouseSeries, rules: list[InForce], calendar, tz: str
+) -> tuple[list[InForce], int]:
     """Take in the household's answers on theft alerts given since the last time (the cursor over
     alert_actions, edge_model.feedback_store), in order; returns the rules now in force and how
     many answers were taken in.
@@ -189,15 +206,21 @@ def _take_in(tables: FeedbackTables, answer: Answer, alert: dict, hits: list[int
     aid = answer.alert_id
     if answer.action == "unignore":
         dropped, forgotten = tables.drop_rule(aid), tables.forget(aid)
-        log.info("theft: alert #%d is no longer ignored; its Ignore rule (%s) and %d normal examples are taken back", aid,
-                 "dropped" if dropped else "none", forgotten)
+        log.info(
+            "theft: alert #%d is no longer ignored; its Ignore rule (%s) and %d normal examples are taken back",
+            aid,
+            "dropped" if dropped else "none",
+            forgotten,
+        )
         return
     if answer.action not in ("ignore", "raise"):
         return
     if answer.action == "raise":
         tables.drop_rule(aid)
     if not hits:
-        log.info("theft: %s on alert #%d: its hours are no longer in the series read; nothing to learn", answer.action, aid)
+        log.info(
+            "theft: %s on alert #%d: its hours are no longer in the series read; nothing to learn", answer.action, aid
+        )
         return
     tables.forget(aid)
     a = Alert(hits[-1], float(w.start_s[hits[-1]]), 0.0, 0.0, tuple(hits), alert["message"], alert["data"])
@@ -249,9 +272,8 @@ def score_job(ctx) -> ScoringResult:
     """
     import json
 
-    from gateway.alerts import alert_store
-
     from edge_model.registry import ModelRegistry
+    from gateway.alerts import alert_store
 
     store, now_ms, tz = ctx.store, ctx.now_ms(), ctx.config.gateway.timezone
     try:
@@ -268,21 +290,38 @@ def score_job(ctx) -> ScoringResult:
     rules = renew_rules(store, rules, series, tz)
     scorer, problem = ModelRegistry(registry_root(ctx)).load_current()
     since_s = float(store.get_meta(SCORED_KEY, "0"))
-    result = score_recent(series, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r.rule for r in rules), calendar, since_s, tz)
+    result = score_recent(
+        series, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r.rule for r in rules), calendar, since_s, tz
+    )
     if problem:
         result = replace(result, status=f"{result.status} ({problem})")
     for a in result.alerts:
         n = a.numbers
-        data = {**n, "score": round(a.score, 4), "threshold": round(a.threshold, 4), "model": scorer.version,
-                "window_starts_s": [float(s) for s in a.numbers.get("window_starts_s", [])]}
+        data = {
+            **n,
+            "score": round(a.score, 4),
+            "threshold": round(a.threshold, 4),
+            "model": scorer.version,
+            "window_starts_s": [float(s) for s in a.numbers.get("window_starts_s", [])],
+        }
         # One open alert per hour band: a pattern that keeps firing counts repeats instead of storming.
         # A much larger load in the band (escalated) is news: its own alert, e-mailed like a new one.
         key = f"theft:{n['first_hour']:02d}-{n['last_hour']:02d}" + (":escalated" if "escalated_from_w" in n else "")
         alerts.raise_alert("theft", None, a.message, now_ms=now_ms, dedup_key=key, data=data)
     meter_check(store, alerts, tz, now_ms)
     store.set_meta(SCORED_KEY, str(now_ms / 1000))
-    store.set_meta(STATUS_KEY, json.dumps({"learning": result.learning, "history_days": result.history_days,
-                                           "status": result.status, "model": scorer.version, "last_run_ms": now_ms}))
+    store.set_meta(
+        STATUS_KEY,
+        json.dumps(
+            {
+                "learning": result.learning,
+                "history_days": result.history_days,
+                "status": result.status,
+                "model": scorer.version,
+                "last_run_ms": now_ms,
+            }
+        ),
+    )
     return result
 
 
@@ -300,16 +339,22 @@ def not_scored(store, now_ms: int, err) -> ScoringResult:
     """
     import json
 
-    status = (f"not scoring: [billing] metered_nodes lists {err}; theft scoring resumes once the list is "
-              "corrected or that node reports")
+    status = (
+        f"not scoring: [billing] metered_nodes lists {err}; theft scoring resumes once the list is "
+        "corrected or that node reports"
+    )
     try:
         last = json.loads(store.get_meta(STATUS_KEY, "null") or "null") or {}
     except ValueError:
         last = {}
     if last.get("status") != status:
         log.warning("theft: %s", status)
-    store.set_meta(STATUS_KEY, json.dumps({"learning": False, "history_days": 0, "status": status,
-                                           "model": last.get("model"), "last_run_ms": now_ms}))
+    store.set_meta(
+        STATUS_KEY,
+        json.dumps(
+            {"learning": False, "history_days": 0, "status": status, "model": last.get("model"), "last_run_ms": now_ms}
+        ),
+    )
     return ScoringResult([], 0, False, status)
 
 
@@ -335,8 +380,16 @@ def retrain_job(ctx) -> bool:
     if available is not None and available < RETRAIN_MIN_AVAILABLE_MB:
         # A Pi Zero 2 W (512 MB) cannot hold the training set and the forest; the shipped model and
         # the Ignore rules keep working, and the examples wait for a bigger gateway or a manual retrain.
-        log.warning("theft retrain skipped: %.0f MB of memory available, it needs about %d MB", available, RETRAIN_MIN_AVAILABLE_MB)
-        tables.record_retrain(ctx.now_ms(), fingerprint, note=f"skipped: {available:.0f} MB available, needs {RETRAIN_MIN_AVAILABLE_MB} MB")
+        log.warning(
+            "theft retrain skipped: %.0f MB of memory available, it needs about %d MB",
+            available,
+            RETRAIN_MIN_AVAILABLE_MB,
+        )
+        tables.record_retrain(
+            ctx.now_ms(),
+            fingerprint,
+            note=f"skipped: {available:.0f} MB available, needs {RETRAIN_MIN_AVAILABLE_MB} MB",
+        )
         return False
     report = train_on_feedback(ctx.store, registry_root(ctx), TRAINING_SPEC, ForestParams(n_jobs=1), ctx.now_ms())
     return bool(report["promoted"])
@@ -358,8 +411,10 @@ def train_on_feedback(store, root: Path, spec, params, now_ms: int, progress: bo
     fingerprint = tables.fingerprint(FEATURES_VERSION, N_FEATURES)
     examples = feedback.household_examples(tables, through_id=fingerprint[1])
     if examples is None:
-        raise EdgeModelError(f"no Ignore/Raise examples of features v{FEATURES_VERSION} in the database: a retrain has "
-                             "nothing to learn (`powergw model train` makes a fresh model)")
+        raise EdgeModelError(
+            f"no Ignore/Raise examples of features v{FEATURES_VERSION} in the database: a retrain has "
+            "nothing to learn (`powergw model train` makes a fresh model)"
+        )
     check = CheckSet()
     onnx_bytes, metadata = train_model(spec, params, check, extra=examples, progress=progress)
     registry = ModelRegistry(root)
@@ -373,6 +428,8 @@ def train_on_feedback(store, root: Path, spec, params, now_ms: int, progress: bo
 
 def _in_words(comparison: dict) -> str:
     new, old, fb = comparison["candidate"], comparison["current"], comparison["feedback_accuracy"]
-    return (f"check-set ROC-AUC {new['roc_auc']:.4f} against {old['roc_auc']:.4f} of {comparison['current_version']}; "
-            f"accuracy on the household's {sum(comparison['feedback_examples'].values())} examples "
-            f"{fb['candidate']:.3f} against {fb['current']:.3f}")
+    return (
+        f"check-set ROC-AUC {new['roc_auc']:.4f} against {old['roc_auc']:.4f} of {comparison['current_version']}; "
+        f"accuracy on the household's {sum(comparison['feedback_examples'].values())} examples "
+        f"{fb['candidate']:.3f} against {fb['current']:.3f}"
+    )

@@ -7,8 +7,8 @@ forest, to evaluate every detector on houses nobody here made, and by `powergw m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -101,7 +101,9 @@ def parse_inject(text: str, days: int) -> Tap:
     """KIND:WATTS[:START_DAY] (start defaults to the middle of the series), e.g. night:300 or switched:1000:40."""
     parts = text.split(":")
     if len(parts) not in (2, 3) or parts[0] not in PRESETS:
-        raise EdgeModelError(f"--inject {text!r}: expected KIND:WATTS[:START_DAY] with KIND one of {', '.join(PRESETS)}")
+        raise EdgeModelError(
+            f"--inject {text!r}: expected KIND:WATTS[:START_DAY] with KIND one of {', '.join(PRESETS)}"
+        )
     try:
         watts = float(parts[1])
         start = int(parts[2]) if len(parts) == 3 else days // 2
@@ -120,7 +122,9 @@ def sporadic(minute_w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x = np.asarray(minute_w, dtype=np.float64).reshape(-1, MINUTES_PER_DAY).copy()
     for d in np.flatnonzero(rng.random(len(x)) < rng.uniform(0.03, 0.15)):
         a = int(rng.integers(0, MINUTES_PER_DAY))
-        x[d, a : min(MINUTES_PER_DAY, a + int(rng.integers(60, 720)))] += float(np.exp(rng.uniform(np.log(200), np.log(2500))))
+        x[d, a : min(MINUTES_PER_DAY, a + int(rng.integers(60, 720)))] += float(
+            np.exp(rng.uniform(np.log(200), np.log(2500)))
+        )
     return x.ravel()
 
 

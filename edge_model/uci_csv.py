@@ -27,7 +27,7 @@ def parse_uci_csv(data: bytes, fills: str = "keep") -> tuple[dt.date, np.ndarray
     buf, starts, line_ends = _rows(data)
 
     def bad(row: int, why: str) -> RecordingError:
-        line = data[starts[row]:line_ends[row]].decode("latin-1")
+        line = data[starts[row] : line_ends[row]].decode("latin-1")
         return RecordingError(f"UCI table, line {row + 2}: {why}: {line!r}")
 
     minute = _minutes(buf, starts, line_ends, bad)
@@ -55,8 +55,9 @@ def _rows(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return buf, starts, line_ends
 
 
-def _minutes(buf: np.ndarray, starts: np.ndarray, line_ends: np.ndarray,
-             bad: Callable[[int, str], RecordingError]) -> np.ndarray:
+def _minutes(
+    buf: np.ndarray, starts: np.ndarray, line_ends: np.ndarray, bad: Callable[[int, str], RecordingError]
+) -> np.ndarray:
     """Each row's timestamp as minutes since 1970-01-01, checked to be whole, valid and increasing."""
     short = np.flatnonzero(line_ends - starts < 21)
     if len(short):
@@ -66,8 +67,14 @@ def _minutes(buf: np.ndarray, starts: np.ndarray, line_ends: np.ndarray,
         if len(wrong):
             raise bad(int(wrong[0]), f"expected {char!r} at column {offset + 1}")
     fields = {}
-    for name, offsets in (("y", (0, 1, 2, 3)), ("mo", (5, 6)), ("d", (8, 9)), ("h", (11, 12)), ("mi", (14, 15)),
-                          ("s", (17, 18))):
+    for name, offsets in (
+        ("y", (0, 1, 2, 3)),
+        ("mo", (5, 6)),
+        ("d", (8, 9)),
+        ("h", (11, 12)),
+        ("mi", (14, 15)),
+        ("s", (17, 18)),
+    ):
         value = np.zeros(len(starts), dtype=np.int64)
         for offset in offsets:
             digit = _digits(buf, starts + offset)
@@ -76,20 +83,29 @@ def _minutes(buf: np.ndarray, starts: np.ndarray, line_ends: np.ndarray,
                 raise bad(int(wrong[0]), f"expected a digit at column {offset + 1}")
             value = value * 10 + digit
         fields[name] = value
-    wrong = np.flatnonzero((fields["mo"] < 1) | (fields["mo"] > 12) | (fields["d"] < 1) | (fields["d"] > 31)
-                           | (fields["h"] > 23) | (fields["mi"] > 59) | (fields["s"] != 0))
+    wrong = np.flatnonzero(
+        (fields["mo"] < 1)
+        | (fields["mo"] > 12)
+        | (fields["d"] < 1)
+        | (fields["d"] > 31)
+        | (fields["h"] > 23)
+        | (fields["mi"] > 59)
+        | (fields["s"] != 0)
+    )
     if len(wrong):
         raise bad(int(wrong[0]), "not a whole minute of a valid date")
-    minute = (_days_from_civil(fields["y"], fields["mo"], fields["d"]) * MINUTES_PER_DAY
-              + fields["h"] * 60 + fields["mi"])
+    minute = (
+        _days_from_civil(fields["y"], fields["mo"], fields["d"]) * MINUTES_PER_DAY + fields["h"] * 60 + fields["mi"]
+    )
     wrong = np.flatnonzero(np.diff(minute) <= 0)
     if len(wrong):
         raise bad(int(wrong[0]) + 1, "not after the row before it")
     return minute
 
 
-def _watts(buf: np.ndarray, value_at: np.ndarray, line_ends: np.ndarray,
-           bad: Callable[[int, str], RecordingError]) -> np.ndarray:
+def _watts(
+    buf: np.ndarray, value_at: np.ndarray, line_ends: np.ndarray, bad: Callable[[int, str], RecordingError]
+) -> np.ndarray:
     """Each row's Global_active_power in W (NaN for "?"), from the field starting at `value_at`."""
     last = len(buf) - 1
     width = 12
@@ -116,13 +132,14 @@ def _watts(buf: np.ndarray, value_at: np.ndarray, line_ends: np.ndarray,
     wrong = np.flatnonzero(~(ok & (dots <= 1) & (digits > 0)) & ~missing)
     if len(wrong):
         raise bad(int(wrong[0]), "Global_active_power is not a number of kW or '?'")
-    watts = mantissa * 1_000.0 / 10.0 ** decimals
+    watts = mantissa * 1_000.0 / 10.0**decimals
     watts[missing] = np.nan
     return watts
 
 
-def _whole_days(minute: np.ndarray, watts: np.ndarray, fills: str, buf: np.ndarray, value_at: np.ndarray,
-                line_ends: np.ndarray) -> tuple[dt.date, np.ndarray]:
+def _whole_days(
+    minute: np.ndarray, watts: np.ndarray, fills: str, buf: np.ndarray, value_at: np.ndarray, line_ends: np.ndarray
+) -> tuple[dt.date, np.ndarray]:
     """The rows on a minute grid, cut to whole days (with fills="missing", the copied rows NaN)."""
     first_day = -(-int(minute[0]) // MINUTES_PER_DAY)  # the first midnight at or after the first row
     end_day = (int(minute[-1]) + 1) // MINUTES_PER_DAY  # the midnight after the last complete day
@@ -139,11 +156,12 @@ def _whole_days(minute: np.ndarray, watts: np.ndarray, fills: str, buf: np.ndarr
         known = np.zeros(len(grid), dtype=bool)
         hashes[index[inside_grid]] = row_hash[inside_grid]
         known[index[inside_grid]] = True
-        copied = (known[MINUTES_PER_DAY:] & known[:-MINUTES_PER_DAY]
-                  & (hashes[MINUTES_PER_DAY:] == hashes[:-MINUTES_PER_DAY]))
+        copied = (
+            known[MINUTES_PER_DAY:] & known[:-MINUTES_PER_DAY] & (hashes[MINUTES_PER_DAY:] == hashes[:-MINUTES_PER_DAY])
+        )
         grid[MINUTES_PER_DAY:][copied] = np.nan
     offset = (first_day - span_day) * MINUTES_PER_DAY
-    power = grid[offset:offset + (end_day - first_day) * MINUTES_PER_DAY].astype(np.float32)
+    power = grid[offset : offset + (end_day - first_day) * MINUTES_PER_DAY].astype(np.float32)
     return dt.date.fromordinal(_EPOCH_ORDINAL + first_day), power
 
 

@@ -7,9 +7,10 @@ from it. Adding a part is one line here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cloud_sync.part import SYNC
 from edge_model.part import THEFT

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # Growth stops after this many steps: any cap is reached long before, and factor ** n stays a finite float.
 MAX_STEPS = 60

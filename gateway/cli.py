@@ -19,7 +19,6 @@ import sys
 from . import PowerGwError, __version__
 from .app import COMMAND_MODULES
 
-
 DESCRIPTION = "Edge-first home energy gateway: ESP32 nodes in, exact energy accounts, bills and alerts out."
 # Commands that run for long and whose progress a user wants to see without -v.
 CHATTY = ("run", "demo", "ui", "sync", "simulate", "cloud")

@@ -21,35 +21,56 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run the gateway daemon", description="Run the gateway: read nodes, account energy, store, alert.")
+    p = sub.add_parser(
+        "run", help="run the gateway daemon", description="Run the gateway: read nodes, account energy, store, alert."
+    )
     p.add_argument("--config", "-c", type=Path, help="TOML config file (default: none; built-in defaults)")
     p.add_argument("--db", type=Path, help="SQLite database file (overrides [gateway] db)")
-    p.add_argument("--serial", action="append", metavar="PORT", help="serial port to read; repeatable (overrides [serial] ports)")
+    p.add_argument(
+        "--serial", action="append", metavar="PORT", help="serial port to read; repeatable (overrides [serial] ports)"
+    )
     p.add_argument("--no-ui", action="store_true", help="do not serve the dashboard from this process")
-    p.add_argument("--runtime-dir", type=Path, help="where live.json goes, in RAM (default /run/powergw, else powergw-run "
-                   "in the temp directory)")
+    p.add_argument(
+        "--runtime-dir",
+        type=Path,
+        help="where live.json goes, in RAM (default /run/powergw, else powergw-run in the temp directory)",
+    )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("demo", help="run a demo: simulated nodes, a local database, the dashboard",
-                       description="Two simulated nodes stream into a local SQLite file; the dashboard is on http://127.0.0.1:8080.")
-    p.add_argument("--data-dir", type=Path, default=Path.home() / ".local/share/powergw-demo", help="where the demo database lives")
+    p = sub.add_parser(
+        "demo",
+        help="run a demo: simulated nodes, a local database, the dashboard",
+        description="Two simulated nodes stream into a local SQLite file; the dashboard is on http://127.0.0.1:8080.",
+    )
+    p.add_argument(
+        "--data-dir", type=Path, default=Path.home() / ".local/share/powergw-demo", help="where the demo database lives"
+    )
     p.add_argument("--port", type=int, default=8080, help="dashboard port (default 8080)")
-    p.add_argument("--history-days", type=int, default=20, help="days of simulated history to fill in at start (default 20)")
+    p.add_argument(
+        "--history-days", type=int, default=20, help="days of simulated history to fill in at start (default 20)"
+    )
     p.add_argument("--seed", type=int, default=7, help="simulation seed")
     p.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("simulate", help="play virtual nodes into a serial port, pseudo-terminal or file",
-                       description="Virtual ESP32 nodes of a simulated Indian household, speaking wire protocol v1.")
+    p = sub.add_parser(
+        "simulate",
+        help="play virtual nodes into a serial port, pseudo-terminal or file",
+        description="Virtual ESP32 nodes of a simulated Indian household, speaking wire protocol v1.",
+    )
     p.add_argument("--out", default="-", help="serial port, pty, or file to write frames to; '-' for stdout (default)")
     p.add_argument("--nodes", type=int, default=1, help="number of nodes (default 1)")
     p.add_argument("--preset", default="medium", help="household preset: small, medium or large (default medium)")
     p.add_argument("--csv", type=Path, help="replay a CSV of ts,power_w instead of the household model")
     p.add_argument("--seed", type=int, default=1, help="seed for repeatable runs")
     p.add_argument("--start", help="simulated start time, ISO 8601 with offset (default: now)")
-    p.add_argument("--duration", type=float, default=0, help="simulated seconds (default: forever, or the CSV's length)")
+    p.add_argument(
+        "--duration", type=float, default=0, help="simulated seconds (default: forever, or the CSV's length)"
+    )
     p.add_argument("--window-ms", type=int, default=1000, help="measurement window (default 1000)")
-    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second; 0 = as fast as possible")
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="simulated seconds per real second; 0 = as fast as possible"
+    )
     p.add_argument("--loss", type=float, default=0.0, help="probability of losing a frame")
     p.add_argument("--bit-errors", type=float, default=0.0, help="probability of a flipped bit in a frame")
     p.add_argument("--reboot-every", type=int, default=0, help="reboot each node every N windows")
@@ -62,11 +83,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=0, help="stop after this many frames or errors")
     p.set_defaults(func=cmd_monitor)
 
-    p = sub.add_parser("nodes", help="per-node health counters",
-                       description="Per-node health: the store's, with the running daemon's newer values from its live.json.")
+    p = sub.add_parser(
+        "nodes",
+        help="per-node health counters",
+        description="Per-node health: the store's, with the running daemon's newer values from its live.json.",
+    )
     _db_args(p)
-    p.add_argument("--runtime-dir", type=Path, help="the daemon's runtime directory holding live.json "
-                   "(default /run/powergw, else powergw-run in the temp directory, as `powergw run` uses)")
+    p.add_argument(
+        "--runtime-dir",
+        type=Path,
+        help="the daemon's runtime directory holding live.json "
+        "(default /run/powergw, else powergw-run in the temp directory, as `powergw run` uses)",
+    )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=cmd_nodes)
 
@@ -82,7 +110,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _db_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", type=Path, help="TOML config file: its [gateway] db and timezone (default: built-in defaults)")
+    p.add_argument(
+        "--config", "-c", type=Path, help="TOML config file: its [gateway] db and timezone (default: built-in defaults)"
+    )
     p.add_argument("--db", type=Path, help="SQLite database file (overrides [gateway] db)")
 
 
@@ -96,8 +126,10 @@ def _start_ui(gw, host: str, port: int) -> object:
     try:
         return declared("dashboard")(gw, host, port)
     except OSError as err:
-        raise PowerGwError(f"cannot serve the dashboard on {host}:{port}: {err.strerror or err}; "
-                           "choose another port (--port, or [ui] port)") from None
+        raise PowerGwError(
+            f"cannot serve the dashboard on {host}:{port}: {err.strerror or err}; "
+            "choose another port (--port, or [ui] port)"
+        ) from None
 
 
 def _notifier():
@@ -149,8 +181,10 @@ class _Output:
         if not path.exists() and _under_dev(path):
             # A port that is not there (unplugged, mistyped): a regular file in /dev would swallow
             # every frame and look like success.
-            raise PowerGwError(f"--out {target}: no such serial port; plug the adapter in or pick one from "
-                               "`ls /dev/serial/by-id/` (a pty from socat works too)")
+            raise PowerGwError(
+                f"--out {target}: no such serial port; plug the adapter in or pick one from "
+                "`ls /dev/serial/by-id/` (a pty from socat works too)"
+            )
         if path.exists() and stat.S_ISCHR(path.stat().st_mode):
             import serial
 
@@ -198,7 +232,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if start.tzinfo is None:
             raise PowerGwError(f"--start {args.start}: give a UTC offset, e.g. 2026-01-01T00:00:00+05:30")
     else:
-        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0)
     duration = args.duration
     faults = Faults(args.loss, args.bit_errors, args.reboot_every, not args.no_restore)
     nodes = []
@@ -211,8 +245,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 duration = (last - first).total_seconds() + args.window_ms / 1000
         else:
             power = household_power(args.preset, args.seed + i)
-        nodes.append(VirtualNode(node_id_for(i, args.seed), power, name=f"sim-{i + 1}", window_ms=args.window_ms,
-                                 seed=args.seed + i, faults=faults))
+        nodes.append(
+            VirtualNode(
+                node_id_for(i, args.seed),
+                power,
+                name=f"sim-{i + 1}",
+                window_ms=args.window_ms,
+                seed=args.seed + i,
+                faults=faults,
+            )
+        )
     out = _Output(args.out)
     step = args.window_ms / 1000
     chunk = 1 if args.speed else 600
@@ -224,7 +266,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             n = chunk if not duration else max(1, min(chunk, int(round((duration - simulated) / step))))
             blocks = [list(node.frames(t, n)) for node in nodes]
             for j in range(n):
-                out.write(b"".join(node.wire(block[j][1]) for node, block in zip(nodes, blocks)))
+                out.write(b"".join(node.wire(block[j][1]) for node, block in zip(nodes, blocks, strict=False)))
             t += dt.timedelta(seconds=step * n)
             simulated += step * n
             if args.speed:
@@ -234,8 +276,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     finally:
         out.close()
     for node in nodes:
-        print(f"{node.node_id} {node.name}: {node.windows} windows, {node.sent} frames sent, {node.dropped} lost, "
-              f"counter {node.energy_mwh} mWh", file=sys.stderr)
+        print(
+            f"{node.node_id} {node.name}: {node.windows} windows, {node.sent} frames sent, {node.dropped} lost, "
+            f"counter {node.energy_mwh} mWh",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -248,11 +293,15 @@ def describe(item) -> str:
     if isinstance(item, FrameError):
         return f"REJECT {item}"
     if isinstance(item, Reading):
-        return (f"READING {item.node_id} boot={item.boot_id} seq={item.seq} {item.power_dw / 10:.1f} W "
-                f"{item.irms_ma / 1000:.3f} A {item.vrms_dv / 10:.1f} V energy={item.energy_mwh} mWh flags=0x{item.flags:02x}")
+        return (
+            f"READING {item.node_id} boot={item.boot_id} seq={item.seq} {item.power_dw / 10:.1f} W "
+            f"{item.irms_ma / 1000:.3f} A {item.vrms_dv / 10:.1f} V energy={item.energy_mwh} mWh flags=0x{item.flags:02x}"
+        )
     if isinstance(item, Hello):
-        return (f"HELLO {item.node_id} boot={item.boot_id} seq={item.seq} fw={item.fw_major}.{item.fw_minor} "
-                f"ACS712-{item.sensor_amps}A {item.sample_rate_hz} Hz mains={item.mains_hz} Hz name={item.name!r}")
+        return (
+            f"HELLO {item.node_id} boot={item.boot_id} seq={item.seq} fw={item.fw_major}.{item.fw_minor} "
+            f"ACS712-{item.sensor_amps}A {item.sample_rate_hz} Hz mains={item.mains_hz} Hz name={item.name!r}"
+        )
     if isinstance(item, Log):
         return f"LOG {item.node_id} seq={item.seq} level={item.level} {item.text}"
     return f"{type(item).__name__} {item}"
@@ -351,7 +400,20 @@ def cmd_nodes(args: argparse.Namespace) -> int:
         if n["same_node_as"]:
             notes.append(f"same node as {n['same_node_as']} ({transport[n['same_node_as']] or 'unknown transport'})")
         note = "; ".join(notes)
-        table.append((n["node_id"], n["name"] or "", ago, power, n["frames_ok"], n["frames_lost"], rejected, n["reboots"], n["fw"] or "", note))
+        table.append(
+            (
+                n["node_id"],
+                n["name"] or "",
+                ago,
+                power,
+                n["frames_ok"],
+                n["frames_lost"],
+                rejected,
+                n["reboots"],
+                n["fw"] or "",
+                note,
+            )
+        )
     print(_table(headers, table))
     return 0
 
@@ -369,8 +431,12 @@ def cmd_usage(args: argparse.Namespace) -> int:
     start_ms, end_ms = cal.day_start_ms(first), cal.day_start_ms(last + dt.timedelta(days=1))
     rows = store.usage(start_ms, end_ms, args.resolution, args.node)
     out = [
-        {"node_id": r["node_id"], "start": cal.isoformat(r["start_ms"]), "end": cal.isoformat(r["end_ms"]),
-         "energy_wh": r["energy_mwh"] / 1000}
+        {
+            "node_id": r["node_id"],
+            "start": cal.isoformat(r["start_ms"]),
+            "end": cal.isoformat(r["end_ms"]),
+            "energy_wh": r["energy_mwh"] / 1000,
+        }
         for r in rows
     ]
     if args.format == "json":
@@ -383,7 +449,12 @@ def cmd_usage(args: argparse.Namespace) -> int:
         sys.stdout.write(buf.getvalue())
     else:
         rows_wh = sum(r["energy_wh"] for r in out)
-        print(_table(("node", "start", "end", "energy (Wh)"), [(r["node_id"], r["start"], r["end"], f"{r['energy_wh']:.3f}") for r in out]))
+        print(
+            _table(
+                ("node", "start", "end", "energy (Wh)"),
+                [(r["node_id"], r["start"], r["end"], f"{r['energy_wh']:.3f}") for r in out],
+            )
+        )
         print(_usage_total(args, store, start_ms, end_ms, rows_wh))
     return 0
 
@@ -407,10 +478,10 @@ def _usage_total(args: argparse.Namespace, store, start_ms: int, end_ms: int, ro
 
 
 def _table(headers, rows) -> str:
-    cols = [list(map(str, col)) for col in zip(headers, *rows)] if rows else [[h] for h in headers]
+    cols = [list(map(str, col)) for col in zip(headers, *rows, strict=False)] if rows else [[h] for h in headers]
     widths = [max(len(c) for c in col) for col in cols]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False))]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)))
     return "\n".join(lines)

@@ -26,8 +26,15 @@ class ConfigError(PowerGwError):
     """A configuration value that start-up cannot accept."""
 
 
-def setting(default: Any = dataclasses.MISSING, *, doc: str = "", min: float | None = None, max: float | None = None,
-            choices: tuple | None = None, default_factory: Any = dataclasses.MISSING) -> Any:
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    doc: str = "",
+    min: float | None = None,
+    max: float | None = None,
+    choices: tuple | None = None,
+    default_factory: Any = dataclasses.MISSING,
+) -> Any:
     """A dataclass field with validation metadata and a one-line description for the docs."""
     meta = {"doc": doc, "min": min, "max": max, "choices": choices}
     if default_factory is not dataclasses.MISSING:
@@ -49,7 +56,10 @@ class GatewaySection:
         "(30 s keeps SD-card writes under 1 MB per node-hour; live values do not wait for it)",
     )
     rollup_interval_s: float = setting(
-        300.0, min=1, max=3600, doc="seconds between rollup commits (minute/hour/day tables, node state); replayed after a crash"
+        300.0,
+        min=1,
+        max=3600,
+        doc="seconds between rollup commits (minute/hour/day tables, node state); replayed after a crash",
     )
     retention_days: int = setting(30, min=1, max=3650, doc="days of raw 1 s readings kept; rollups are kept forever")
     clock_jump_s: float = setting(2.0, min=0.5, max=3600, doc="a wall-clock step larger than this is a clock jump")
@@ -61,7 +71,9 @@ class GatewaySection:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"timezone = {self.timezone!r}: unknown time zone; expected an IANA name like 'Asia/Kolkata'") from None
+            raise ValueError(
+                f"timezone = {self.timezone!r}: unknown time zone; expected an IANA name like 'Asia/Kolkata'"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,9 @@ class UiSection:
     def validate(self) -> None:
         for name in self.allowed_hosts:
             if not name or any(c in name for c in "/:@ ") or name != name.strip():
-                raise ValueError(f"allowed_hosts: {name!r}: expected a host name such as 'powergw.home.arpa' (no port, no scheme)")
+                raise ValueError(
+                    f"allowed_hosts: {name!r}: expected a host name such as 'powergw.home.arpa' (no port, no scheme)"
+                )
 
 
 def _section_class(name: str) -> type:
@@ -115,7 +129,7 @@ class Config:
             raise AttributeError(f"no config section [{name}]")
         return self[name]
 
-    def replace(self, name: str, **changes: Any) -> "Config":
+    def replace(self, name: str, **changes: Any) -> Config:
         """A copy with some keys of one section changed (validated like the file)."""
         section = self[name]
         merged = {f.name: getattr(section, f.name) for f in dataclasses.fields(section)} | changes

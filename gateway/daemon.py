@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .app import JOBS, JobContext, open_store
 from .backoff import Backoff
@@ -130,8 +131,16 @@ class Gateway:
         from .jobs import run_isolated_job
 
         proc = multiprocessing.get_context("spawn").Process(
-            target=run_isolated_job, name=f"powergw-job-{spec.name}", daemon=True,
-            args=(spec.target, str(self.db_path), self.config, self.clock.now_ms(), logging.getLogger().getEffectiveLevel()),
+            target=run_isolated_job,
+            name=f"powergw-job-{spec.name}",
+            daemon=True,
+            args=(
+                spec.target,
+                str(self.db_path),
+                self.config,
+                self.clock.now_ms(),
+                logging.getLogger().getEffectiveLevel(),
+            ),
         )
         started = time.monotonic()
         proc.start()
@@ -141,11 +150,17 @@ class Gateway:
             proc.join(10)
             log.error("job %s: still running after %d s, stopped", spec.name, spec.timeout_s)
         elif proc.exitcode != 0:
-            log.error("job %s failed in its own process (exit code %s; its traceback is above)", spec.name, proc.exitcode)
+            log.error(
+                "job %s failed in its own process (exit code %s; its traceback is above)", spec.name, proc.exitcode
+            )
         else:
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            log.info("job %s: done in its own process in %.1f s (largest job process so far: %.0f MB resident)",
-                     spec.name, time.monotonic() - started, peak_mb)
+            log.info(
+                "job %s: done in its own process in %.1f s (largest job process so far: %.0f MB resident)",
+                spec.name,
+                time.monotonic() - started,
+                peak_mb,
+            )
 
     def stop(self) -> None:
         for src in self.sources:
@@ -180,18 +195,24 @@ def _clock_jump_alert(store, config: Config, jump, moved: int) -> None:
     from .alerts import alert_store
 
     when = store.calendar.isoformat(jump.at_ms)
-    action = (f"{moved} readings stamped before it were moved by the same amount" if not jump.was_trusted
-              else "earlier readings were kept as they were (the clock had been synchronised)")
+    action = (
+        f"{moved} readings stamped before it were moved by the same amount"
+        if not jump.was_trusted
+        else "earlier readings were kept as they were (the clock had been synchronised)"
+    )
     alert_store(store, config).raise_alert(
-        "clock_jump", None, f"The gateway clock jumped by {jump.delta_ms / 1000:+.0f} s at {when}; {action}",
-        now_ms=jump.at_ms, data={"delta_ms": jump.delta_ms, "moved": moved, "was_synchronised": jump.was_trusted},
+        "clock_jump",
+        None,
+        f"The gateway clock jumped by {jump.delta_ms / 1000:+.0f} s at {when}; {action}",
+        now_ms=jump.at_ms,
+        data={"delta_ms": jump.delta_ms, "moved": moved, "was_synchronised": jump.was_trusted},
     )
 
 
 def _in(seconds: float):
     import datetime as dt
 
-    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
 
 
 def default_runtime_dir() -> Path:

@@ -13,7 +13,6 @@ from . import PowerGwError
 from .localtime import LocalCalendar
 
 
-
 class HasConnection(Protocol):
     """What a write transaction needs of a store: its connection, its lock and its path (for messages)."""
 

@@ -61,7 +61,7 @@ def _house_nodes(seed: int) -> list[VirtualNode]:
 
 def _history_or_resume(ingest, nodes: list[VirtualNode], history_days: int) -> None:
     """Fill in `history_days` of minute frames on a new database, or continue the nodes a database knows."""
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     resume_ms = {st.account.node_id: st.account.ts_ms for st in ingest.states.values() if st.account.ts_ms}
     if history_days > 0 and not resume_ms:
         print(f"powergw demo: filling in {history_days} days of simulated history…", flush=True)
@@ -70,7 +70,12 @@ def _history_or_resume(ingest, nodes: list[VirtualNode], history_days: int) -> N
         for node in nodes:
             node.window_ms = 60_000
             for end, frames in node.frames(start, windows):
-                ingest.feed(f"sim:{node.name}", b"".join(encode_wire(f) for f in frames), "sim", ts_ms=int(end.timestamp() * 1000))
+                ingest.feed(
+                    f"sim:{node.name}",
+                    b"".join(encode_wire(f) for f in frames),
+                    "sim",
+                    ts_ms=int(end.timestamp() * 1000),
+                )
             node.window_ms = 1000
         ingest.flush()
     elif resume_ms:
@@ -89,7 +94,7 @@ def _stream(gw, nodes: list[VirtualNode], duration: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     started = time.monotonic()
-    t = dt.datetime.now(dt.timezone.utc)
+    t = dt.datetime.now(dt.UTC)
     try:
         while not stop.is_set():
             for node in nodes:
@@ -98,7 +103,7 @@ def _stream(gw, nodes: list[VirtualNode], duration: float) -> None:
             t += dt.timedelta(seconds=1)
             if duration and time.monotonic() - started >= duration:
                 break
-            stop.wait(max(0.0, (t - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+            stop.wait(max(0.0, (t - dt.datetime.now(dt.UTC)).total_seconds()))
     except KeyboardInterrupt:
         pass
     finally:

@@ -117,7 +117,9 @@ def account_reading(account: NodeAccount, r: Reading, ts_ms: int) -> Interval:
                 _advance(account, r, ts_ms)
                 return Interval(r.node_id, ts_ms, ts_ms, 0, KIND_BASELINE, lost_frames=lost)
             raise AccountingError(
-                REJECT_BACKWARDS, r.node_id, f"counter {r.energy_mwh} mWh below {account.energy_mwh} mWh in boot {r.boot_id}"
+                REJECT_BACKWARDS,
+                r.node_id,
+                f"counter {r.energy_mwh} mWh below {account.energy_mwh} mWh in boot {r.boot_id}",
             )
         elapsed_ms = (r.uptime_ms - account.uptime_ms) % U32
         _check_step(r, delta, elapsed_ms)

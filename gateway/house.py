@@ -131,8 +131,9 @@ class Meter:
 
 def meters(conn: sqlite3.Connection) -> dict[int, Meter]:
     """{meter_key: Meter} of every meter with at least one node."""
-    rows = conn.execute("SELECT meter_key, node_key, node_id, transport FROM nodes WHERE meter_key IS NOT NULL "
-                        "ORDER BY node_key").fetchall()
+    rows = conn.execute(
+        "SELECT meter_key, node_key, node_id, transport FROM nodes WHERE meter_key IS NOT NULL ORDER BY node_key"
+    ).fetchall()
     found: dict[int, dict] = {}
     for meter_key, node_key, node_id, transport in rows:
         m = found.setdefault(meter_key, {"serial": None, "ble": None, "ids": []})
@@ -173,16 +174,22 @@ def mains_named(conn: sqlite3.Connection, source: str) -> list[str] | None:
     row = conn.execute("SELECT max(change_id) FROM metering_changes WHERE source = ?", (source,)).fetchone()
     if row[0] is None:
         return None
-    return [r[0] for r in conn.execute(
-        "SELECT named_as FROM metering_mains WHERE change_id = ? ORDER BY named_as", (row[0],))]
+    return [
+        r[0]
+        for r in conn.execute("SELECT named_as FROM metering_mains WHERE change_id = ? ORDER BY named_as", (row[0],))
+    ]
 
 
 def current_mains(conn: sqlite3.Connection) -> list[str]:
     """The node ids named as mains by the metering in force now ([]: every meter is the house)."""
-    row = conn.execute("SELECT change_id FROM metering_changes ORDER BY since_ms DESC, change_id DESC LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT change_id FROM metering_changes ORDER BY since_ms DESC, change_id DESC LIMIT 1"
+    ).fetchone()
     if row is None:
         return []
-    return [r[0] for r in conn.execute("SELECT named_as FROM metering_mains WHERE change_id = ? ORDER BY named_as", row)]
+    return [
+        r[0] for r in conn.execute("SELECT named_as FROM metering_mains WHERE change_id = ? ORDER BY named_as", row)
+    ]
 
 
 def twin_ids(conn: sqlite3.Connection) -> dict[str, str]:
@@ -233,10 +240,13 @@ def resolve_nodes(conn: sqlite3.Connection, node_ids: Iterable[str]) -> tuple[di
 
 def add_change(conn: sqlite3.Connection, mains: Mapping[str, int], since_ms: int, now_ms: int, source: str) -> None:
     """Record that from `since_ms` the mains are `mains` ({node id as named: meter key}; empty: every meter)."""
-    change_id = conn.execute("INSERT INTO metering_changes (since_ms, set_ms, source) VALUES (?, ?, ?)",
-                             (since_ms, now_ms, source)).lastrowid
-    conn.executemany("INSERT INTO metering_mains (change_id, meter_key, named_as) VALUES (?, ?, ?)",
-                     [(change_id, meter_key, named_as) for named_as, meter_key in sorted(mains.items())])
+    change_id = conn.execute(
+        "INSERT INTO metering_changes (since_ms, set_ms, source) VALUES (?, ?, ?)", (since_ms, now_ms, source)
+    ).lastrowid
+    conn.executemany(
+        "INSERT INTO metering_mains (change_id, meter_key, named_as) VALUES (?, ?, ?)",
+        [(change_id, meter_key, named_as) for named_as, meter_key in sorted(mains.items())],
+    )
 
 
 # ---- the rule, pure -------------------------------------------------------------------------
@@ -255,8 +265,9 @@ def meter_cell(serial: Mapping[int, Cell], ble: Mapping[int, Cell], minute: int)
     return s[0], covered
 
 
-def house_cells(minutes: Iterable[int], nodes: Mapping[int, Mapping[int, Cell]], all_meters: Mapping[int, Meter],
-                plan: Metering) -> dict[int, Cell]:
+def house_cells(
+    minutes: Iterable[int], nodes: Mapping[int, Mapping[int, Cell]], all_meters: Mapping[int, Meter], plan: Metering
+) -> dict[int, Cell]:
     """The house's (mWh, covered ms) at each of `minutes` from the nodes' minutes ({node key: {minute: cell}}).
 
     `nodes` must hold the minutes either side of each one asked for: whether BLE stands in at a minute
@@ -287,13 +298,18 @@ def node_minutes(conn: sqlite3.Connection, node_keys: Iterable[int], lo: int, hi
     """{node key: {minute: (mWh, covered ms)}} of the stored minutes in [lo, hi)."""
     out: dict[int, dict[int, Cell]] = {}
     for key in node_keys:
-        rows = conn.execute("SELECT start_ms, energy_mwh, covered_ms FROM usage_minute "
-                            "WHERE node_key = ? AND start_ms >= ? AND start_ms < ?", (key, lo, hi))
+        rows = conn.execute(
+            "SELECT start_ms, energy_mwh, covered_ms FROM usage_minute "
+            "WHERE node_key = ? AND start_ms >= ? AND start_ms < ?",
+            (key, lo, hi),
+        )
         out[key] = {m: (e, c) for m, e, c in rows if e or c}
     return out
 
 
-def with_pending(nodes: dict[int, dict[int, Cell]], pending: Mapping[tuple[int, int], Cell]) -> dict[int, dict[int, Cell]]:
+def with_pending(
+    nodes: dict[int, dict[int, Cell]], pending: Mapping[tuple[int, int], Cell]
+) -> dict[int, dict[int, Cell]]:
     """`nodes` plus minutes not yet rolled up ({(node key, minute): cell}), in place."""
     for (key, minute), (mwh, covered) in pending.items():
         cells = nodes.setdefault(key, {})
@@ -330,8 +346,10 @@ class HouseRollup:
     def stored(self, minutes: set[int]) -> dict[int, Cell]:
         if not minutes:
             return {}
-        rows = self.conn.execute("SELECT start_ms, energy_mwh, covered_ms FROM house_minute "
-                                 "WHERE start_ms >= ? AND start_ms <= ?", (min(minutes), max(minutes)))
+        rows = self.conn.execute(
+            "SELECT start_ms, energy_mwh, covered_ms FROM house_minute WHERE start_ms >= ? AND start_ms <= ?",
+            (min(minutes), max(minutes)),
+        )
         return {m: (e, c) for m, e, c in rows if m in minutes}
 
     def has_twins(self) -> bool:
@@ -357,17 +375,25 @@ class HouseRollup:
                 cell[0] += de
                 cell[1] += dc
             if minute in new:
-                conn.execute("INSERT INTO house_minute (start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
-                             "(start_ms) DO UPDATE SET energy_mwh = excluded.energy_mwh, covered_ms = excluded.covered_ms",
-                             (minute, *n))
+                conn.execute(
+                    "INSERT INTO house_minute (start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
+                    "(start_ms) DO UPDATE SET energy_mwh = excluded.energy_mwh, covered_ms = excluded.covered_ms",
+                    (minute, *n),
+                )
             else:
                 conn.execute("DELETE FROM house_minute WHERE start_ms = ?", (minute,))
-        conn.executemany("INSERT INTO house_hour (start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
-                         "(start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
-                         "covered_ms = covered_ms + excluded.covered_ms", [(k, *v) for k, v in hours.items()])
-        conn.executemany("INSERT INTO house_day (day, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
-                         "(day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
-                         "covered_ms = covered_ms + excluded.covered_ms", [(k, *v) for k, v in days.items()])
+        conn.executemany(
+            "INSERT INTO house_hour (start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
+            "(start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
+            "covered_ms = covered_ms + excluded.covered_ms",
+            [(k, *v) for k, v in hours.items()],
+        )
+        conn.executemany(
+            "INSERT INTO house_day (day, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
+            "(day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
+            "covered_ms = covered_ms + excluded.covered_ms",
+            [(k, *v) for k, v in days.items()],
+        )
 
     def rebuild(self, since_ms: int = 0) -> None:
         """Recompute the house rollup from `since_ms` on (its whole local day), after the metering changed."""
@@ -377,8 +403,9 @@ class HouseRollup:
         conn.execute("DELETE FROM house_minute WHERE start_ms >= ?", (lo,))
         conn.execute("DELETE FROM house_hour WHERE start_ms >= ?", (lo,))
         conn.execute("DELETE FROM house_day WHERE day >= ?", (day_from if since_ms > 0 else "",))
-        first, last = conn.execute("SELECT min(start_ms), max(start_ms) FROM usage_minute WHERE start_ms >= ?",
-                                   (lo,)).fetchone()
+        first, last = conn.execute(
+            "SELECT min(start_ms), max(start_ms) FROM usage_minute WHERE start_ms >= ?", (lo,)
+        ).fetchone()
         if first is None:
             return
         all_meters, plan = meters(conn), metering(conn)
@@ -391,8 +418,14 @@ class HouseRollup:
             self.write_deltas(cells, {})
 
 
-def house_buckets(conn: sqlite3.Connection, cal: LocalCalendar, start_ms: int, end_ms: int, resolution: str,
-                  pending_minutes: Mapping[int, Cell] | None = None) -> dict[int, Cell]:
+def house_buckets(
+    conn: sqlite3.Connection,
+    cal: LocalCalendar,
+    start_ms: int,
+    end_ms: int,
+    resolution: str,
+    pending_minutes: Mapping[int, Cell] | None = None,
+) -> dict[int, Cell]:
     """{bucket start ms: (mWh, covered ms)} of the house, bucketed and bounded as `Store.usage` does."""
     if end_ms <= start_ms:
         return {}
@@ -400,15 +433,18 @@ def house_buckets(conn: sqlite3.Connection, cal: LocalCalendar, start_ms: int, e
     out: dict[int, list[int]] = {}
     if resolution == "day":
         first, last = cal.day(start_ms), cal.day(end_ms - 1)
-        rows = conn.execute("SELECT day, energy_mwh, covered_ms FROM house_day WHERE day >= ? AND day <= ?", (first, last))
+        rows = conn.execute(
+            "SELECT day, energy_mwh, covered_ms FROM house_day WHERE day >= ? AND day <= ?", (first, last)
+        )
         for day, e, c in rows:
             out[cal.day_start_ms(day)] = [e, c]
         bucket_of = lambda m: cal.day_start_ms(cal.day(m))  # noqa: E731
         keep = lambda b: first <= cal.day(b) <= last  # noqa: E731
     elif resolution in ("hour", "minute"):
         table = "house_minute" if resolution == "minute" else "house_hour"
-        rows = conn.execute(f"SELECT start_ms, energy_mwh, covered_ms FROM {table} WHERE start_ms >= ? AND start_ms < ?",
-                            (lo, end_ms))
+        rows = conn.execute(
+            f"SELECT start_ms, energy_mwh, covered_ms FROM {table} WHERE start_ms >= ? AND start_ms < ?", (lo, end_ms)
+        )
         for b, e, c in rows:
             out[b] = [e, c]
         bucket_of = (lambda m: m) if resolution == "minute" else cal.hour_start_ms

@@ -10,7 +10,8 @@ from . import PowerGwError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "meters", help="list the house's meters and set which are the mains",
+        "meters",
+        help="list the house's meters and set which are the mains",
         description="Each ESP32 is one meter, whether it reports over USB serial, BLE or both. The house is the sum "
         "of its mains meters (one, or three on a three-phase supply); the others are sub-circuits inside them. "
         "Without arguments: the meters and the metering history. With --mains: from --since on, the house is "
@@ -66,7 +67,8 @@ def describe(store) -> str:
         lines.append(f"{key:<6} {role:<12} {', '.join(meter.node_ids)}")
     changes = conn.execute(
         "SELECT c.change_id, c.since_ms, c.source, group_concat(m.named_as, ', ') FROM metering_changes c "
-        "LEFT JOIN metering_mains m USING (change_id) GROUP BY c.change_id ORDER BY c.since_ms, c.change_id").fetchall()
+        "LEFT JOIN metering_mains m USING (change_id) GROUP BY c.change_id ORDER BY c.since_ms, c.change_id"
+    ).fetchall()
     if not changes:
         lines.append("metering: every meter is the house (no mains set)")
     for _, since_ms, source, named in changes:

@@ -14,14 +14,14 @@ import os
 import sqlite3
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from .batch import Batch, NodeState
 from .clock import AnchoredClock, Jump
 from .energy import AccountingError, Interval, NodeAccount, account_reading, note_frame
-from .protocol import REASON_VERSION, FrameDecoder, FrameError, Hello, Log, Reading
-from .batch import Batch, NodeState
 from .house import Membership, membership
+from .protocol import REASON_VERSION, FrameDecoder, FrameError, Hello, Log, Reading
 from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,18 @@ class LiveBoard:
         nodes = {}
         for node_id, values in self.nodes.items():
             state = self._health.get(node_id)
-            nodes[node_id] = values if state is None else {
-                **values, "last_seen_ms": state.last_seen_ms, "frames_ok": state.frames_ok, "frames_lost": state.frames_lost,
-                "reboots": state.reboots, "rejected": dict(state.rejected)}
+            nodes[node_id] = (
+                values
+                if state is None
+                else {
+                    **values,
+                    "last_seen_ms": state.last_seen_ms,
+                    "frames_ok": state.frames_ok,
+                    "frames_lost": state.frames_lost,
+                    "reboots": state.reboots,
+                    "rejected": dict(state.rejected),
+                }
+            )
         payload = {"ts_ms": now_ms, "nodes": nodes}
         if self.membership is not None:
             fresh = {n: v["power_w"] for n, v in self.nodes.items() if now_ms - v["ts_ms"] < LIVE_FRESH_MS}
@@ -110,10 +119,19 @@ def with_live_health(rows: list[dict], live: dict | None) -> list[dict]:
             seen = entry["last_seen_ms"]
             if not isinstance(seen, int) or (row["last_seen_ms"] is not None and seen <= row["last_seen_ms"]):
                 raise ValueError("not newer than the store")
-            merged = {**row, "source": "live", "last_seen_ms": seen, "last_power_dw": round(entry["power_w"] * 10),
-                      "last_irms_ma": round(entry["irms_a"] * 1000), "last_vrms_dv": round(entry["vrms_v"] * 10),
-                      "last_flags": int(entry["flags"]), "frames_ok": int(entry["frames_ok"]),
-                      "frames_lost": int(entry["frames_lost"]), "reboots": int(entry["reboots"]), "rejected": dict(entry["rejected"])}
+            merged = {
+                **row,
+                "source": "live",
+                "last_seen_ms": seen,
+                "last_power_dw": round(entry["power_w"] * 10),
+                "last_irms_ma": round(entry["irms_a"] * 1000),
+                "last_vrms_dv": round(entry["vrms_v"] * 10),
+                "last_flags": int(entry["flags"]),
+                "frames_ok": int(entry["frames_ok"]),
+                "frames_lost": int(entry["frames_lost"]),
+                "reboots": int(entry["reboots"]),
+                "rejected": dict(entry["rejected"]),
+            }
         except (KeyError, TypeError, ValueError):  # no entry, an older daemon's or a damaged one: the store's
             merged = {**row, "source": "database"}
         out.append(merged)
@@ -236,7 +254,7 @@ class Ingest:
         if not rows:
             return 0
         by_key = {s.node_key: s for s in self.states.values()}
-        for (node_key, ts, start, boot_id, seq, uptime, power_dw, irms, vrms, energy, delta, flags) in rows:
+        for node_key, ts, start, boot_id, seq, uptime, power_dw, irms, vrms, energy, delta, flags in rows:
             state = by_key.get(node_key)
             if state is None:
                 continue
@@ -354,9 +372,11 @@ class Ingest:
             state.last_seen_ms = ts
             state.dirty = True
             self._log_once(
-                ("version", err.node_id), logging.WARNING,
+                ("version", err.node_id),
+                logging.WARNING,
                 "node %s speaks protocol version %d; this gateway speaks 1: its frames are ignored until it is updated",
-                err.node_id, err.raw[0],
+                err.node_id,
+                err.raw[0],
             )
             return
         self._log_once(("frame", source, err.reason), logging.WARNING, "rejected bytes on %s: %s", source, err)
@@ -375,7 +395,9 @@ class Ingest:
 
     def on_clock_jump(self, jump: Jump) -> None:
         log.warning(
-            "wall clock jumped by %+.1f s (%s before)", jump.delta_ms / 1000, "synchronised" if jump.was_trusted else "not synchronised"
+            "wall clock jumped by %+.1f s (%s before)",
+            jump.delta_ms / 1000,
+            "synchronised" if jump.was_trusted else "not synchronised",
         )
         if jump.was_trusted:
             # A trusted clock was stepped (manual change, large NTP correction): keep what was
@@ -420,7 +442,9 @@ class Ingest:
         if extra > 0:
             del self.batch.readings[:extra]
             self.batch.raw_dropped += extra
-            self._log_once(("dropped",), logging.ERROR, "disk still refusing writes: dropping oldest raw readings (energy is kept)")
+            self._log_once(
+                ("dropped",), logging.ERROR, "disk still refusing writes: dropping oldest raw readings (energy is kept)"
+            )
 
     def _log_once(self, key: tuple, level: int, msg: str, *args) -> None:
         if key in self._logged:
@@ -434,4 +458,9 @@ class Ingest:
         by_source: dict[str, dict[str, int]] = {}
         for (source, reason), n in self.source_rejects.items():
             by_source.setdefault(source, {})[reason] = n
-        return {"frames": self.frames, "commits": self.commits, "write_failures": self.write_failures, "rejected": by_source}
+        return {
+            "frames": self.frames,
+            "commits": self.commits,
+            "write_failures": self.write_failures,
+            "rejected": by_source,
+        }

@@ -10,9 +10,10 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from . import PowerGwError
 
@@ -27,22 +28,33 @@ ROM_BAUD = 115200
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "flash", help="flash node firmware to an ESP32 over USB serial",
+        "flash",
+        help="flash node firmware to an ESP32 over USB serial",
         description="Write a built firmware image to an ESP32 with esptool, verify it, and reset the chip. "
         f"Default image: {DEFAULT_FIRMWARE} (built by `pio run -d firmware`); with bootloader.bin and "
         "partitions.bin beside it (PlatformIO's build folder) those are written too, at 0x1000 and 0x8000.",
     )
     p.add_argument("--port", required=True, help="serial port of the ESP32, e.g. /dev/ttyUSB0")
-    p.add_argument("--firmware", type=Path, default=DEFAULT_FIRMWARE,
-                   help=f"application image (default: {DEFAULT_FIRMWARE})")
-    p.add_argument("--baud", type=int, default=460800, help="baud rate for writing, after connecting at 115200 (default 460800)")
-    p.add_argument("--address", type=lambda s: int(s, 0), default=APP_OFFSET,
-                   help=f"flash offset of the image (default {APP_OFFSET:#x}; 0x0 for a merged image)")
-    p.add_argument("--connect-attempts", type=int, default=7, help="attempts to sync with the ROM bootloader (default 7)")
+    p.add_argument(
+        "--firmware", type=Path, default=DEFAULT_FIRMWARE, help=f"application image (default: {DEFAULT_FIRMWARE})"
+    )
+    p.add_argument(
+        "--baud", type=int, default=460800, help="baud rate for writing, after connecting at 115200 (default 460800)"
+    )
+    p.add_argument(
+        "--address",
+        type=lambda s: int(s, 0),
+        default=APP_OFFSET,
+        help=f"flash offset of the image (default {APP_OFFSET:#x}; 0x0 for a merged image)",
+    )
+    p.add_argument(
+        "--connect-attempts", type=int, default=7, help="attempts to sync with the ROM bootloader (default 7)"
+    )
     p.set_defaults(func=cmd_flash)
 
     p = sub.add_parser(
-        "calibrate", help="calibrate a node's current sensor against a known load",
+        "calibrate",
+        help="calibrate a node's current sensor against a known load",
         description="Send CONFIG frames to a node on a serial port and report what it applied. "
         "`--zero` with every load off, then `--known-watts W` with a known resistive load on (a kettle, a "
         "heater): two runs. The node answers each CONFIG with a LOG and a new HELLO.",
@@ -66,14 +78,20 @@ def check_image(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise PowerGwError(f"no firmware image at {path}; build it with `pio run -d firmware` or give --firmware FILE") from None
+        raise PowerGwError(
+            f"no firmware image at {path}; build it with `pio run -d firmware` or give --firmware FILE"
+        ) from None
     except OSError as err:
         raise PowerGwError(f"cannot read {path}: {err}") from None
     if len(data) < 24 or data[0] != ESP_IMAGE_MAGIC:
-        raise PowerGwError(f"{path} is not an ESP32 firmware image (first byte {data[:1].hex() or 'missing'}, expected e9)")
+        raise PowerGwError(
+            f"{path} is not an ESP32 firmware image (first byte {data[:1].hex() or 'missing'}, expected e9)"
+        )
     chip_id = int.from_bytes(data[12:14], "little")
     if chip_id != ESP32_CHIP_ID:
-        raise PowerGwError(f"{path} was built for another Espressif chip (image chip id {chip_id}); the node is an ESP32 (id 0)")
+        raise PowerGwError(
+            f"{path} was built for another Espressif chip (image chip id {chip_id}); the node is an ESP32 (id 0)"
+        )
     return data
 
 
@@ -99,7 +117,9 @@ class FlashLog:
     def stage(self, finish: bool = False) -> None:
         pass
 
-    def progress_bar(self, cur_iter: int, total_iters: int, prefix: str = "", suffix: str = "", bar_length: int = 30) -> None:
+    def progress_bar(
+        self, cur_iter: int, total_iters: int, prefix: str = "", suffix: str = "", bar_length: int = 30
+    ) -> None:
         pct = 100 * cur_iter // max(total_iters, 1)
         step = (prefix.split(" at ")[0].strip(), pct // 10)
         if step != self._last:
@@ -126,8 +146,15 @@ def _install_log(out: TextIO) -> Callable[[], None]:
     return restore
 
 
-def flash(port: str, image: Path, *, baud: int = 460800, address: int = APP_OFFSET, connect_attempts: int = 7,
-          out: TextIO = sys.stdout) -> str:
+def flash(
+    port: str,
+    image: Path,
+    *,
+    baud: int = 460800,
+    address: int = APP_OFFSET,
+    connect_attempts: int = 7,
+    out: TextIO = sys.stdout,
+) -> str:
     """Write, verify and reset; returns the chip description. Raises PowerGwError naming the port."""
     import serial
     from esptool.cmds import attach_flash, detect_chip, reset_chip, run_stub, verify_flash, write_flash
@@ -135,7 +162,11 @@ def flash(port: str, image: Path, *, baud: int = 460800, address: int = APP_OFFS
 
     files = [(address, check_image(image))]
     if address == APP_OFFSET and image.name == "firmware.bin":
-        files += [(offset, (image.parent / name).read_bytes()) for name, offset in COMPANIONS if (image.parent / name).is_file()]
+        files += [
+            (offset, (image.parent / name).read_bytes())
+            for name, offset in COMPANIONS
+            if (image.parent / name).is_file()
+        ]
     files.sort()
     if "://" not in port and not Path(port).exists():
         raise PowerGwError(f"{port}: no such serial port (is the ESP32 plugged in? `ls /dev/ttyUSB* /dev/ttyACM*`)")
@@ -151,8 +182,12 @@ def flash(port: str, image: Path, *, baud: int = 460800, address: int = APP_OFFS
                 esp.change_baud(baud)
             attach_flash(esp)
             total = sum(len(d) for _, d in files)
-            print(f"powergw flash: writing {total} bytes in {len(files)} part(s): "
-                  + ", ".join(f"{a:#07x}" for a, _ in files), file=out, flush=True)
+            print(
+                f"powergw flash: writing {total} bytes in {len(files)} part(s): "
+                + ", ".join(f"{a:#07x}" for a, _ in files),
+                file=out,
+                flush=True,
+            )
             write_flash(esp, files)
             print("powergw flash: verifying", file=out, flush=True)
             verify_flash(esp, files)
@@ -162,8 +197,10 @@ def flash(port: str, image: Path, *, baud: int = 460800, address: int = APP_OFFS
         first = str(err).strip().splitlines()[0]
         hint = ""
         if "No serial data received" in first or "Failed to connect" in first:
-            hint = (" (nothing answered the ROM bootloader: not an ESP32, or not in download mode; hold BOOT while "
-                    "pressing EN, or check the cable)")
+            hint = (
+                " (nothing answered the ROM bootloader: not an ESP32, or not in download mode; hold BOOT while "
+                "pressing EN, or check the cable)"
+            )
         raise PowerGwError(f"{port}: {first}{hint}") from None
     except (serial.SerialException, OSError) as err:
         raise PowerGwError(f"{port}: {err}") from None
@@ -189,13 +226,17 @@ def sensitivity_correction(mv_per_a_x10: int, reported_w: float, known_w: float)
     if known_w <= 0:
         raise PowerGwError(f"--known-watts {known_w:g}: expected a load above 0 W")
     if reported_w < 0.05 * known_w:
-        raise PowerGwError(f"the node reads {reported_w:.1f} W under a known {known_w:g} W load: is the load switched on, "
-                           "and on the circuit through this node's sensor?")
+        raise PowerGwError(
+            f"the node reads {reported_w:.1f} W under a known {known_w:g} W load: is the load switched on, "
+            "and on the circuit through this node's sensor?"
+        )
     new = round(mv_per_a_x10 * reported_w / known_w)
     lo, hi = MV_PER_A_RANGE
     if not lo <= new <= hi:
-        raise PowerGwError(f"the correction gives mv_per_a_x10={new}, outside what a node accepts ({lo}..{hi}); "
-                           f"check --known-watts {known_w:g} and the sensor variant")
+        raise PowerGwError(
+            f"the correction gives mv_per_a_x10={new}, outside what a node accepts ({lo}..{hi}); "
+            f"check --known-watts {known_w:g} and the sensor variant"
+        )
     return new
 
 
@@ -275,15 +316,26 @@ def _refused(answer: Answer) -> bool:
     return answer.level >= 2 or answer.text.startswith("rejected")
 
 
-def calibrate(port, node_id: str, *, known_watts: float | None = None, zero: bool = False, vnom: float | None = None,
-              windows: int = 5, timeout_s: float = 15.0, out: TextIO = sys.stdout,
-              now: Callable[[], float] = time.monotonic) -> dict:
+def calibrate(
+    port,
+    node_id: str,
+    *,
+    known_watts: float | None = None,
+    zero: bool = False,
+    vnom: float | None = None,
+    windows: int = 5,
+    timeout_s: float = 15.0,
+    out: TextIO = sys.stdout,
+    now: Callable[[], float] = time.monotonic,
+) -> dict:
     """Run the calibration on an open port; returns what was applied. PowerGwError on any failure."""
     say = lambda text: print(f"powergw calibrate: {text}", file=out, flush=True)  # noqa: E731
     link = NodeLink(port, node_id, timeout_s, now)
     result: dict = {"node": node_id}
     first = link.readings(1)[0]
-    say(f"node {node_id} is reading {first.power_dw / 10:.1f} W, {first.irms_ma / 1000:.3f} A at {first.vrms_dv / 10:.1f} V")
+    say(
+        f"node {node_id} is reading {first.power_dw / 10:.1f} W, {first.irms_ma / 1000:.3f} A at {first.vrms_dv / 10:.1f} V"
+    )
 
     def apply(line: str) -> Answer:
         answer = link.send(line)
@@ -317,20 +369,31 @@ def calibrate(port, node_id: str, *, known_watts: float | None = None, zero: boo
         before = link.readings(windows)
         reported_w = sum(r.power_dw for r in before) / len(before) / 10
         new = sensitivity_correction(old, reported_w, known_watts)
-        say(f"averaged {reported_w:.1f} W over {len(before)} readings against a known {known_watts:g} W: "
-            f"sensitivity {old / 10:.1f} -> {new / 10:.1f} mV/A")
+        say(
+            f"averaged {reported_w:.1f} W over {len(before)} readings against a known {known_watts:g} W: "
+            f"sensitivity {old / 10:.1f} -> {new / 10:.1f} mV/A"
+        )
         answer = apply(f"mv_per_a_x10={new}")
         if answer.hello.mv_per_a_x10 != new:
-            raise PowerGwError(f"node {node_id} answered '{answer.text}' but its HELLO says mv_per_a_x10="
-                               f"{answer.hello.mv_per_a_x10}, not {new}")
+            raise PowerGwError(
+                f"node {node_id} answered '{answer.text}' but its HELLO says mv_per_a_x10="
+                f"{answer.hello.mv_per_a_x10}, not {new}"
+            )
         link.readings(1)  # the window the change landed in
         after = link.readings(windows)
         now_w = sum(r.power_dw for r in after) / len(after) / 10
         error = (now_w - known_watts) / known_watts * 100
-        say(f"now reading {now_w:.1f} W (known {known_watts:g} W, {error:+.2f} %); "
-            f"correction {(new - old) / old * 100:+.2f} % (mv_per_a_x10 {old} -> {new})")
-        result.update(mv_per_a_x10_before=old, mv_per_a_x10=new, reported_w_before=reported_w, reported_w_after=now_w,
-                      error_pct_after=error)
+        say(
+            f"now reading {now_w:.1f} W (known {known_watts:g} W, {error:+.2f} %); "
+            f"correction {(new - old) / old * 100:+.2f} % (mv_per_a_x10 {old} -> {new})"
+        )
+        result.update(
+            mv_per_a_x10_before=old,
+            mv_per_a_x10=new,
+            reported_w_before=reported_w,
+            reported_w_after=now_w,
+            error_pct_after=error,
+        )
     return result
 
 
@@ -346,7 +409,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.known_watts is None and not args.zero and args.vnom is None:
         raise PowerGwError("nothing to do: give --known-watts W, --zero or --vnom V")
     if args.zero and args.known_watts is not None:
-        raise PowerGwError("--zero needs every load off and --known-watts needs the known load on: run them as two commands")
+        raise PowerGwError(
+            "--zero needs every load off and --known-watts needs the known load on: run them as two commands"
+        )
     if args.windows < 1 or not math.isfinite(args.timeout) or args.timeout <= 0:
         raise PowerGwError("--windows must be at least 1 and --timeout above 0")
     try:
@@ -354,8 +419,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     except (serial.SerialException, OSError, ValueError) as err:
         raise PowerGwError(f"cannot open {args.port}: {err}") from None
     try:
-        calibrate(port, node_id, known_watts=args.known_watts, zero=args.zero, vnom=args.vnom, windows=args.windows,
-                  timeout_s=args.timeout)
+        calibrate(
+            port,
+            node_id,
+            known_watts=args.known_watts,
+            zero=args.zero,
+            vnom=args.vnom,
+            windows=args.windows,
+            timeout_s=args.timeout,
+        )
     except serial.SerialException as err:
         raise PowerGwError(f"{args.port}: {err}") from None
     finally:

@@ -8,8 +8,8 @@ resolves it when the condition clears, so the Alerts tab shows what is true now.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .alerts import alert_store
 from .app import JobContext
@@ -28,7 +28,9 @@ class SensorFault:
 
 
 SENSOR_FAULTS = (
-    SensorFault(FLAG_SATURATED, "saturated", "the current is beyond the sensor's range: fit a larger ACS712 (20 A or 30 A)"),
+    SensorFault(
+        FLAG_SATURATED, "saturated", "the current is beyond the sensor's range: fit a larger ACS712 (20 A or 30 A)"
+    ),
     SensorFault(FLAG_UNCALIBRATED, "uncalibrated", "run `powergw calibrate` with a known load"),
 )
 
@@ -81,14 +83,18 @@ def check_nodes(ctx: JobContext) -> dict[str, int]:
     offline_ms = ctx.config.gateway.node_offline_minutes * 60_000
     alerts = alert_store(ctx.store, ctx.config)
     cal = ctx.store.calendar
-    open_by_key = {a["dedup_key"]: a for kind in ("node_offline", "sensor_fault")
-                   for a in alerts.list(state="open", kind=kind, limit=1000)}
+    open_by_key = {
+        a["dedup_key"]: a
+        for kind in ("node_offline", "sensor_fault")
+        for a in alerts.list(state="open", kind=kind, limit=1000)
+    }
     raised = resolved = 0
     for node in ctx.store.nodes():
         for c in node_conditions(node, now, offline_ms, lambda ms: cal.to_datetime(ms).strftime("%d %b %H:%M")):
             if c.active:
-                _, created = alerts.raise_alert(c.kind, None, c.message, now_ms=now, node_id=node["node_id"],
-                                                dedup_key=c.key, data=c.data)
+                _, created = alerts.raise_alert(
+                    c.kind, None, c.message, now_ms=now, node_id=node["node_id"], dedup_key=c.key, data=c.data
+                )
                 raised += created
             elif c.key in open_by_key:
                 alerts.act(open_by_key[c.key]["id"], "resolve", "powergw", "condition cleared", now_ms=now)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import binascii
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Union
 
 from cobs import cobs
 
@@ -42,6 +43,8 @@ REASON_VERSION = "version"
 REASON_LENGTH = "length"
 REASON_UNKNOWN_TYPE = "unknown_type"
 REASON_BODY = "body"
+
+
 class FrameError(PowerGwError):
     """A run of bytes that is not a valid frame; carries the reason and the bytes."""
 

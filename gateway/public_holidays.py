@@ -44,11 +44,15 @@ def parse_overrides(text: str) -> dict[str, StateOverrides]:
     for state, table in raw.items():
         unknown = set(table) - {"remove", "add"}
         if unknown:
-            raise HolidayDataError(f"holiday overrides [{state}]: unknown key(s) {sorted(unknown)}; accepted: add, remove")
+            raise HolidayDataError(
+                f"holiday overrides [{state}]: unknown key(s) {sorted(unknown)}; accepted: add, remove"
+            )
         added = []
         for row in table.get("add", []):
             if not isinstance(row.get("date"), dt.date) or not isinstance(row.get("name"), str):
-                raise HolidayDataError(f"holiday overrides [{state}].add: {row!r} needs date = YYYY-MM-DD and name = \"...\"")
+                raise HolidayDataError(
+                    f'holiday overrides [{state}].add: {row!r} needs date = YYYY-MM-DD and name = "..."'
+                )
             added.append((row["date"], row["name"]))
         result[state] = StateOverrides(frozenset(table.get("remove", [])), tuple(added))
     return result

@@ -106,7 +106,7 @@ def editable_for(key: str) -> tuple[Editable, str | None]:
         return _BY_KEY[key], None
     for e in EDITABLE:
         if e.per_node and key.startswith(e.key + ".") and len(key) > len(e.key) + 1:
-            return e, key[len(e.key) + 1:].lower()
+            return e, key[len(e.key) + 1 :].lower()
     names = [e.key + (".<address>" if e.per_node else "") for e in EDITABLE]
     raise SettingsError(f"unknown setting {key!r}; the dashboard can set {', '.join(names)}")
 
@@ -179,24 +179,51 @@ def describe(store: Any, config: Config) -> list[dict]:
     out = []
     for e in EDITABLE:
         cls_field = {f.name: f for f in dataclasses.fields(config[e.section])}[e.name]
-        default = cls_field.default_factory() if cls_field.default_factory is not dataclasses.MISSING else cls_field.default
+        default = (
+            cls_field.default_factory() if cls_field.default_factory is not dataclasses.MISSING else cls_field.default
+        )
         meta = dict(cls_field.metadata)
-        base = {"section": e.section, "name": e.name, "applies": e.applies, "write_only": e.write_only,
-                "doc": meta.get("doc", ""),
-                "choices": e.options(config) if e.options else list(meta["choices"]) if meta.get("choices") else None}
+        base = {
+            "section": e.section,
+            "name": e.name,
+            "applies": e.applies,
+            "write_only": e.write_only,
+            "doc": meta.get("doc", ""),
+            "choices": e.options(config) if e.options else list(meta["choices"]) if meta.get("choices") else None,
+        }
         if e.per_node:
             file_keys = {a.lower() for a in getattr(config[e.section], e.name)}
-            mine = {k[len(e.key) + 1:] for k in stored if k.startswith(e.key + ".")}
+            mine = {k[len(e.key) + 1 :] for k in stored if k.startswith(e.key + ".")}
             for node in sorted(file_keys | mine):
-                out.append(base | {"key": f"{e.key}.{node}", "node": node, "value": None, "is_set": True,
-                                   "source": "dashboard" if node in mine else "config", "file_value": None})
+                out.append(
+                    base
+                    | {
+                        "key": f"{e.key}.{node}",
+                        "node": node,
+                        "value": None,
+                        "is_set": True,
+                        "source": "dashboard" if node in mine else "config",
+                        "file_value": None,
+                    }
+                )
             continue
         file_value = getattr(config[e.section], e.name)
         if e.key == "email.password":
-            file_value = config.email.password or (str(config.email.password_file) if config.email.password_file else "")
-        value = stored.get(e.key, getattr(effective[e.section], e.name)) if e.key == BUDGET_KEY else getattr(effective[e.section], e.name)
-        row = base | {"key": e.key, "source": _source(default, file_value, e.key in stored),
-                      "value": value, "file_value": file_value, "default": default}
+            file_value = config.email.password or (
+                str(config.email.password_file) if config.email.password_file else ""
+            )
+        value = (
+            stored.get(e.key, getattr(effective[e.section], e.name))
+            if e.key == BUDGET_KEY
+            else getattr(effective[e.section], e.name)
+        )
+        row = base | {
+            "key": e.key,
+            "source": _source(default, file_value, e.key in stored),
+            "value": value,
+            "file_value": file_value,
+            "default": default,
+        }
         if e.write_only:
             row |= {"value": None, "file_value": None, "default": None, "is_set": bool(value or file_value)}
         out.append(row)
@@ -217,7 +244,9 @@ def _budget_paise(value: Any) -> int:
         raise SettingsError(str(err)) from None
 
 
-def apply_changes(store: Any, config: Config, set_values: dict[str, Any], reset: list[str], *, by: str, now_ms: int) -> Config:
+def apply_changes(
+    store: Any, config: Config, set_values: dict[str, Any], reset: list[str], *, by: str, now_ms: int
+) -> Config:
     """Validate every change against the merged config, then write them all in one transaction.
 
     Returns the new effective config. Raises SettingsError (nothing written) on the first bad value.
@@ -237,7 +266,9 @@ def apply_changes(store: Any, config: Config, set_values: dict[str, Any], reset:
             budget_paise = _budget_paise(value)
             value = budget_paise // 100  # whole rupees, as the file's key is checked; the store keeps the paise
         normalised[f"{e.key}.{node}" if node else e.key] = value
-    after = {k: v for k, v in stored.items() if k not in {r.lower() if r.startswith("ble.") else r for r in reset}} | normalised
+    after = {
+        k: v for k, v in stored.items() if k not in {r.lower() if r.startswith("ble.") else r for r in reset}
+    } | normalised
     # Only the sections that change are re-validated: the others are exactly as they were.
     touched = {editable_for(k)[0].section for k in [*normalised, *reset]}
     new = config
@@ -261,8 +292,10 @@ def apply_changes(store: Any, config: Config, set_values: dict[str, Any], reset:
         for key, value in normalised.items():
             if key == BUDGET_KEY:
                 for k, v in ((budget_meta, str(budget_paise)), (budget_meta + ".by", f"{by} {now_ms}")):
-                    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                 (k, v))
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (k, v),
+                    )
                 continue
             conn.execute(
                 "INSERT INTO settings (key, value_json, updated_ms, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE "

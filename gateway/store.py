@@ -45,7 +45,9 @@ class UnknownNodesError(StoreError):
 
     def __init__(self, unknown: tuple[str, ...], known: tuple[str, ...]):
         self.unknown, self.known = tuple(unknown), tuple(known)
-        super().__init__(f"node ids {', '.join(self.unknown)} never reported (known: {', '.join(self.known) or 'none'})")
+        super().__init__(
+            f"node ids {', '.join(self.unknown)} never reported (known: {', '.join(self.known) or 'none'})"
+        )
 
 
 RESOLUTIONS = ("minute", "hour", "day")
@@ -59,6 +61,7 @@ _ROLLUP_UPSERT = {
     "day": "INSERT INTO usage_day (node_key, day, energy_mwh) VALUES (?, ?, ?) "
     "ON CONFLICT (node_key, day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
 }
+
 
 class Store:
     """The gateway's SQLite file; `migrations` are the extra sets other parts of powergw own."""
@@ -91,8 +94,11 @@ class Store:
             return
         with transaction(self) as conn:
             HouseRollup(conn, self.calendar).rebuild(0)
-            conn.execute("INSERT INTO meta (key, value) VALUES ('house_rollup', ?) ON CONFLICT (key) DO UPDATE "
-                         "SET value = excluded.value", (self.calendar.name,))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('house_rollup', ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value",
+                (self.calendar.name,),
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -145,7 +151,7 @@ class Store:
         cols = [c[0] for c in cur.description]
         out = []
         for row in cur.fetchall():
-            item = dict(zip(cols, row))
+            item = dict(zip(cols, row, strict=False))
             item["rejected"] = json.loads(item["rejected"] or "{}")
             out.append(item)
         return out
@@ -379,7 +385,10 @@ class Store:
                     b = minute if resolution == "minute" else cal.hour_start_ms(minute)
                     if k == node_key and lo <= b < end_ms:
                         buckets[b] = buckets.get(b, 0) + mwh
-                out.extend({"node_id": nid, "start_ms": b, "end_ms": b + width, "energy_mwh": buckets[b]} for b in sorted(buckets))
+                out.extend(
+                    {"node_id": nid, "start_ms": b, "end_ms": b + width, "energy_mwh": buckets[b]}
+                    for b in sorted(buckets)
+                )
         return out
 
     def minutes(self, node_ids: Sequence[str], start_ms: int, end_ms: int) -> dict[str, dict[int, int]]:
@@ -444,7 +453,14 @@ class Store:
             (bound, now_ms - window_ms),
         ).fetchall()
         return [
-            {"node_id": r[0], "ts_ms": r[1], "power_w": r[2] / 10, "irms_a": r[3] / 1000, "vrms_v": r[4] / 10, "flags": r[5]}
+            {
+                "node_id": r[0],
+                "ts_ms": r[1],
+                "power_w": r[2] / 10,
+                "irms_a": r[3] / 1000,
+                "vrms_v": r[4] / 10,
+                "flags": r[5],
+            }
             for r in rows
         ]
 

@@ -93,8 +93,15 @@ class LoginLimiter:
     In memory on purpose: a restart forgets it, but a restart also costs an attacker seconds.
     """
 
-    def __init__(self, now_ms: Callable[[], int], *, free: int = 5, base_ms: int = 30_000, max_ms: int = 15 * 60_000,
-                 forget_ms: int = 24 * 3_600_000):
+    def __init__(
+        self,
+        now_ms: Callable[[], int],
+        *,
+        free: int = 5,
+        base_ms: int = 30_000,
+        max_ms: int = 15 * 60_000,
+        forget_ms: int = 24 * 3_600_000,
+    ):
         self.now_ms = now_ms
         self.free = free
         self.base_ms = base_ms
@@ -212,7 +219,9 @@ class Accounts:
         if row is None:
             return None
         if self.hasher.check_needs_rehash(stored):
-            self.conn.execute("UPDATE ui_users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), row[0]))
+            self.conn.execute(
+                "UPDATE ui_users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), row[0])
+            )
         return {"id": row[0], "username": row[1], "role": row[2]}
 
     def bootstrap_admin(self, env_password: str | None) -> str | None:
@@ -297,7 +306,7 @@ class Accounts:
             "JOIN ui_users u ON u.id = t.user_id ORDER BY t.id"
         ).fetchall()
         keys = ("id", "name", "role", "owner", "created_ms", "last_used_ms")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=False)) for r in rows]
 
     def revoke_token(self, token_id: int) -> None:
         if self.conn.execute("DELETE FROM ui_tokens WHERE id = ?", (token_id,)).rowcount == 0:

@@ -16,7 +16,11 @@ def register(subparsers) -> None:
     p.add_argument("--host", help="address to listen on (default: [ui] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default: [ui] port, 8080)")
     p.add_argument("--threads", type=int, default=12, help="worker threads (default 12; each open live view holds one)")
-    p.add_argument("--live", type=Path, help="the ingest daemon's live.json (default: its runtime directory, /run/powergw/live.json)")
+    p.add_argument(
+        "--live",
+        type=Path,
+        help="the ingest daemon's live.json (default: its runtime directory, /run/powergw/live.json)",
+    )
     p.set_defaults(func=cmd_ui)
 
 

@@ -40,7 +40,7 @@ class HostCheck:
     def allows(self, host: str) -> bool:
         name = host.lower()
         if name.startswith("["):
-            name = name[1:name.find("]")] if "]" in name else name
+            name = name[1 : name.find("]")] if "]" in name else name
         elif name.count(":") == 1:
             name = name.split(":", 1)[0]
         name = name.rstrip(".")
@@ -156,7 +156,9 @@ class UiContext:
         with self._lock:
             held = self._stream_owners.get(owner, 0)
             if held >= self.streams_per_owner:
-                return f"this session already has {held} live streams open (at most {self.streams_per_owner}); close a tab"
+                return (
+                    f"this session already has {held} live streams open (at most {self.streams_per_owner}); close a tab"
+                )
             if self.streams >= self.max_streams:
                 return "too many live streams open; close a tab or use GET /api/v1/live/snapshot"
             self.streams += 1

@@ -10,6 +10,7 @@ def serve(gw: Any, host: str, port: int) -> Any:
     OSError when it cannot listen."""
     from .server import create_app, serve_in_thread
 
-    app = create_app(gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json",
-                     config=gw.config)
+    app = create_app(
+        gw.db_path, timezone=gw.config.gateway.timezone, live_path=gw.runtime_dir / "live.json", config=gw.config
+    )
     return serve_in_thread(app, host, port)

@@ -6,9 +6,16 @@ import re
 
 from gateway import __version__
 
-_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"}, "boolean": {"type": "boolean"},
-          "date": {"type": "string", "format": "date"}}
-_ERROR = {"description": "what is wrong", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_TYPES = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+}
+_ERROR = {
+    "description": "what is wrong",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 
 
 def _param(p, where: str) -> dict:
@@ -47,10 +54,19 @@ def document(endpoints, prefix: str) -> dict:
     for ep in endpoints:
         path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.path)
         params = [_param(p, "query") for p in ep.params] + [_param(p, "header") for p in ep.headers]
-        params += [{"name": n, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
-                   for n in re.findall(r"<id:(\w+)>", ep.path)]
-        responses: dict = {str(code): {"description": "OK" if code == 200 else "Created", "content": {m: {} for m in ep.produces}}
-                           for code in ep.status}
+        params += [
+            {
+                "name": n,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            }
+            for n in re.findall(r"<id:(\w+)>", ep.path)
+        ]
+        responses: dict = {
+            str(code): {"description": "OK" if code == 200 else "Created", "content": {m: {} for m in ep.produces}}
+            for code in ep.status
+        }
         # Refusals by kind of endpoint, as api._wrap and the server give them; the rest from the table.
         errors = {400, 405, *ep.errors}
         if ep.role is not None:
@@ -66,41 +82,68 @@ def document(endpoints, prefix: str) -> dict:
         for code in sorted(errors):
             responses[str(code)] = _ERROR
         if 413 in errors:  # refused by waitress as the body arrives, before the app: its own plain-text page
-            responses["413"] = {"description": "the body is larger than the dashboard takes (64 KiB)",
-                                "content": {**_ERROR["content"], "text/plain": {"schema": {"type": "string"}}}}
-        responses["405"] = {"description": "method not allowed on this path", "headers": {"Allow": {"schema": {"type": "string"}}},
-                            "content": _ERROR["content"]}
+            responses["413"] = {
+                "description": "the body is larger than the dashboard takes (64 KiB)",
+                "content": {**_ERROR["content"], "text/plain": {"schema": {"type": "string"}}},
+            }
+        responses["405"] = {
+            "description": "method not allowed on this path",
+            "headers": {"Allow": {"schema": {"type": "string"}}},
+            "content": _ERROR["content"],
+        }
         op: dict = {"summary": ep.summary, "tags": [ep.tag], "operationId": ep.handler.__name__, "responses": responses}
         if params:
             op["parameters"] = params
         if ep.body:
             body = dict(ep.body) | {"additionalProperties": False}
             required = set(body.get("required", ()))
-            body["properties"] = {name: _field(schema, name in required) for name, schema in body.get("properties", {}).items()}
+            body["properties"] = {
+                name: _field(schema, name in required) for name, schema in body.get("properties", {}).items()
+            }
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
         if ep.role is None:
             op["security"] = []
         else:
             op["x-role"] = ep.role
         if ep.method != "GET":
-            op["description"] = ("Browser sessions send the session's CSRF token as X-CSRF-Token; API tokens need none."
-                                 if not ep.login_csrf else "Send the csrf from GET /session as X-CSRF-Token.")
+            op["description"] = (
+                "Browser sessions send the session's CSRF token as X-CSRF-Token; API tokens need none."
+                if not ep.login_csrf
+                else "Send the csrf from GET /session as X-CSRF-Token."
+            )
         paths.setdefault(path, {})[ep.method.lower()] = op
-    paths["/healthz"] = {"get": {"summary": "Liveness: the dashboard can read the database", "security": [],
-                                 "responses": {"200": {"description": "OK"}}}}
+    paths["/healthz"] = {
+        "get": {
+            "summary": "Liveness: the dashboard can read the database",
+            "security": [],
+            "responses": {"200": {"description": "OK"}},
+        }
+    }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "powergw gateway API", "version": __version__,
-                 "description": "The LAN dashboard's JSON API. Money is a string of rupees with 2 decimals; "
-                                "times are UTC milliseconds (`*_ms`); local dates are YYYY-MM-DD in the household's zone."},
+        "info": {
+            "title": "powergw gateway API",
+            "version": __version__,
+            "description": "The LAN dashboard's JSON API. Money is a string of rupees with 2 decimals; "
+            "times are UTC milliseconds (`*_ms`); local dates are YYYY-MM-DD in the household's zone.",
+        },
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "pgw_session"},
                 "token": {"type": "http", "scheme": "bearer", "description": "an API token (pgw_...) from Settings"},
             },
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-                "status": {"type": "integer"}, "message": {"type": "string"}}}}}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+                        }
+                    },
+                }
+            },
         },
         "security": [{"session": []}, {"token": []}],
         "paths": paths,

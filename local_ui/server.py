@@ -106,8 +106,10 @@ def _install_request_hooks(app: Flask, ctx: UiContext) -> None:
     @app.before_request
     def identify():
         if not ctx.hosts.allows(request.host):
-            message = (f"Host {request.host[:100]!r} is not a name of this gateway; "
-                       "if it is yours, add it to [ui] allowed_hosts")
+            message = (
+                f"Host {request.host[:100]!r} is not a name of this gateway; "
+                "if it is yours, add it to [ui] allowed_hosts"
+            )
             if request.path.startswith("/api/") or request.path == "/healthz":
                 return jsonify(error={"status": 400, "message": message}), 400
             return Response(message, 400, mimetype="text/plain")
@@ -212,9 +214,17 @@ def _server(app: Flask, host: str, port: int, threads: int | None):
     # channel_request_lookahead: waitress keeps reading a connection while its request runs, so a
     # live stream learns at once that its tab has gone (waitress.client_disconnected) instead of
     # holding a thread and a stream slot until its next write fails.
-    return create_server(app, host=host, port=port, threads=threads, ident="powergw", channel_timeout=60,
-                         clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY_BYTES + 1,
-                         channel_request_lookahead=1)
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="powergw",
+        channel_timeout=60,
+        clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_BODY_BYTES + 1,
+        channel_request_lookahead=1,
+    )
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 8080, threads: int | None = None) -> None:

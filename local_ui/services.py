@@ -136,8 +136,9 @@ class Billing:
         from gateway.billing.estimate import today_cost
         from gateway.billing.tariff_book import TariffBook
 
-        return self.call(lambda: today_cost(self.store, self.section, TariffBook.load(self.section.tariff_dir),
-                                            self.now_ms()))
+        return self.call(
+            lambda: today_cost(self.store, self.section, TariffBook.load(self.section.tariff_dir), self.now_ms())
+        )
 
     def cycle_dates(self) -> Callable:
         """local date -> (first day, day after the last) of its billing cycle, as billing counts them."""
@@ -176,7 +177,9 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
     from edge_model.registry import ModelRegistry  # no numpy or onnxruntime: it reads state.json as the daemon does
 
     try:
-        current = ModelRegistry(root).current()  # None while state.json is missing or damaged (the shipped model scores)
+        current = ModelRegistry(
+            root
+        ).current()  # None while state.json is missing or damaged (the shipped model scores)
     except OSError:
         current = None
     import edge_model
@@ -192,7 +195,10 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
         except (OSError, ValueError):
             problem = f"model {current} cannot be read; the shipped model is used"
         if meta is not None and meta.get("features_version") != FEATURES_VERSION:
-            meta, problem = None, f"model {current} is of features v{meta.get('features_version')}; the shipped model is used until a retrain"
+            meta, problem = (
+                None,
+                f"model {current} is of features v{meta.get('features_version')}; the shipped model is used until a retrain",
+            )
         if meta is None:
             current = None
     model_dir = root / current if current else shipped
@@ -248,8 +254,14 @@ def ignore_rules(store, now_ms: int, tz: str | None = None) -> list[dict]:
             text = describe(rule.fields, tz)
         except ValueError:
             continue
-        out.append({"alert_id": rule.alert_id, "text": text, "expires_ms": int(rule.fields["expires_s"] * 1000),
-                    "renewing": rule.fields["renew_days"] > 0})
+        out.append(
+            {
+                "alert_id": rule.alert_id,
+                "text": text,
+                "expires_ms": int(rule.fields["expires_s"] * 1000),
+                "renewing": rule.fields["renew_days"] > 0,
+            }
+        )
     states = _alert_states(store, [r["alert_id"] for r in out if r["alert_id"] is not None])
     for r in out:
         r["alert_state"] = states.get(r["alert_id"])
@@ -260,7 +272,11 @@ def _alert_states(store, ids: list[int]) -> dict[int, str]:
     if not ids:
         return {}
     try:
-        return dict(store.conn.execute(f"SELECT id, state FROM alerts WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall())
+        return dict(
+            store.conn.execute(
+                f"SELECT id, state FROM alerts WHERE id IN ({', '.join('?' * len(ids))})", ids
+            ).fetchall()
+        )
     except sqlite3.OperationalError:  # a database without the alerts table (not migrated by this version)
         return {}
 
@@ -296,22 +312,31 @@ class MeterReadings:
         self.store, self.config, self.now_ms = store, config, now_ms
         self.alerts = alert_store(store, config)
 
-    def record(self, *, reading: Any = None, billed_units: Any = None, date_from: str | None = None,
-               date_to: str | None = None, note: str = "") -> dict:
+    def record(
+        self,
+        *,
+        reading: Any = None,
+        billed_units: Any = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        note: str = "",
+    ) -> dict:
         now = self.now_ms()
         section = self.config["billing"]
         try:
             if reading is not None:
-                row, _ = reconcile.record_meter_reading(self.store, section, self.alerts, reading, at_ms=now,
-                                                        now_ms=now, note=note)
+                row, _ = reconcile.record_meter_reading(
+                    self.store, section, self.alerts, reading, at_ms=now, now_ms=now, note=note
+                )
             else:
                 from gateway.billing.cycle import billed_period
 
                 today = dt.date.fromisoformat(self.store.calendar.day(now))
                 first, end_day = billed_period(date_from, date_to, today)
                 start, end = self.store.calendar.day_start_ms(first), self.store.calendar.day_start_ms(end_day)
-                row, _ = reconcile.record_billed_units(self.store, section, self.alerts, billed_units,
-                                                       start_ms=start, end_ms=end, now_ms=now, note=note)
+                row, _ = reconcile.record_billed_units(
+                    self.store, section, self.alerts, billed_units, start_ms=start, end_ms=end, now_ms=now, note=note
+                )
         except MeteredNodeError as err:
             raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
         except BillingError as err:
@@ -321,8 +346,16 @@ class MeterReadings:
     def correct(self, reading_id: int, value: Any, *, by: str, note: str = "") -> dict:
         """Correct a reading's kWh (a typo), compared again; an audit line keeps the old value."""
         try:
-            reconcile.correct_reading(self.store, self.config["billing"], self.alerts, reading_id, value, by=by,
-                                      now_ms=self.now_ms(), note=note)
+            reconcile.correct_reading(
+                self.store,
+                self.config["billing"],
+                self.alerts,
+                reading_id,
+                value,
+                by=by,
+                now_ms=self.now_ms(),
+                note=note,
+            )
         except MeteredNodeError as err:
             raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
         except BillingError as err:
@@ -332,8 +365,9 @@ class MeterReadings:
     def delete(self, reading_id: int, *, by: str, note: str = "") -> dict:
         """Delete a reading; the next one is compared again; an audit line keeps what it was."""
         try:
-            return reconcile.delete_reading(self.store, self.config["billing"], self.alerts, reading_id, by=by,
-                                            now_ms=self.now_ms(), note=note)
+            return reconcile.delete_reading(
+                self.store, self.config["billing"], self.alerts, reading_id, by=by, now_ms=self.now_ms(), note=note
+            )
         except MeteredNodeError as err:
             raise Unavailable(f"the sensors' units cannot be counted: {err}") from err
         except BillingError as err:
@@ -354,16 +388,32 @@ class MeterReadings:
         ).fetchall()
         threshold = Decimal(str(self.config["billing"].meter_mismatch_pct))
         out = []
-        for (rid, kind, ts, value, start, meter, sensor, gap, flagged, entered, note, alert_id, alert_state) in rows:
+        for rid, kind, ts, value, start, meter, sensor, gap, flagged, entered, note, alert_id, alert_state in rows:
             message = None
             if gap is not None:
-                comparison = reconcile.Comparison(Decimal(meter), Decimal(sensor), Decimal(gap), bool(flagged), threshold)
+                comparison = reconcile.Comparison(
+                    Decimal(meter), Decimal(sensor), Decimal(gap), bool(flagged), threshold
+                )
                 end_day = cal.day(ts - 1) if kind == "billed_units" else cal.day(ts)
                 message = comparison.message(f"from {cal.day(start)} to {end_day}")
-            out.append({
-                "id": rid, "kind": kind, "ts_ms": ts, "date": cal.day(ts), "value_kwh": value,
-                "period_start_ms": start, "period_start": cal.day(start) if start is not None else None,
-                "meter_kwh": meter, "sensor_kwh": sensor, "gap_pct": gap, "flagged": bool(flagged),
-                "alert_id": alert_id, "alert_state": alert_state, "entered_ms": entered, "note": note, "message": message,
-            })
+            out.append(
+                {
+                    "id": rid,
+                    "kind": kind,
+                    "ts_ms": ts,
+                    "date": cal.day(ts),
+                    "value_kwh": value,
+                    "period_start_ms": start,
+                    "period_start": cal.day(start) if start is not None else None,
+                    "meter_kwh": meter,
+                    "sensor_kwh": sensor,
+                    "gap_pct": gap,
+                    "flagged": bool(flagged),
+                    "alert_id": alert_id,
+                    "alert_state": alert_state,
+                    "entered_ms": entered,
+                    "note": note,
+                    "message": message,
+                }
+            )
         return out

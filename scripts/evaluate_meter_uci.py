@@ -51,10 +51,17 @@ def load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def periods_of(when, real, node, start, end, days: int) -> list[tuple[int, int, float, float, float]]:
     out = []
     edges = np.arange(start, end, np.timedelta64(days, "D"))
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=False):
         m = (when >= a) & (when < b)
-        out.append((int(a.astype(np.int64)) * 60_000, int(b.astype(np.int64)) * 60_000, real[m].sum() / 60_000,
-                    node[m].sum() / 60_000, m.sum() / (days * 1440)))
+        out.append(
+            (
+                int(a.astype(np.int64)) * 60_000,
+                int(b.astype(np.int64)) * 60_000,
+                real[m].sum() / 60_000,
+                node[m].sum() / 60_000,
+                m.sum() / (days * 1440),
+            )
+        )
     return out
 
 
@@ -79,9 +86,11 @@ def main() -> int:
             periods = periods_of(when, real, node, start, end, days)
             ratios = [m / s for _, _, m, s, _ in periods]
             clean = run(periods, 0.0)
-            print(f"{part}, {days}-day periods: {len(periods)}, meter/sensor ratio {min(ratios):.3f} .. {max(ratios):.3f} "
-                  f"(median {np.median(ratios):.3f}); judged {len(clean)}, false alerts {sum(j.tap for j in clean)}; "
-                  f"|excess| p95 {np.quantile([abs(j.excess_share) for j in clean], 0.95) * 100:.1f} %")
+            print(
+                f"{part}, {days}-day periods: {len(periods)}, meter/sensor ratio {min(ratios):.3f} .. {max(ratios):.3f} "
+                f"(median {np.median(ratios):.3f}); judged {len(clean)}, false alerts {sum(j.tap for j in clean)}; "
+                f"|excess| p95 {np.quantile([abs(j.excess_share) for j in clean], 0.95) * 100:.1f} %"
+            )
             for tap_w in (float(w) for w in args.taps.split(",")):
                 judged = run(periods, tap_w)
                 caught = [j for j in judged if j.tap]

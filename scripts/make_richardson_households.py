@@ -67,19 +67,37 @@ def household(index: int) -> tuple[Recording, dict]:
         q_direct, q_diffuse = loadrad.get_rad_from_try_path()
         q_direct = cr.change_resolution(q_direct, old_res=3600, new_res=60)
         q_diffuse = cr.change_resolution(q_diffuse, old_res=3600, new_res=60)
-        load = eload.ElectricLoad(occ_profile=occupancy.occupancy, total_nb_occ=occupants, q_direct=q_direct,
-                                  q_diffuse=q_diffuse, is_sfh=is_sfh, randomize_appliances=True, prev_heat_dev=True,
-                                  light_config=light_config, timestep=60, initial_day=1)
+        load = eload.ElectricLoad(
+            occ_profile=occupancy.occupancy,
+            total_nb_occ=occupants,
+            q_direct=q_direct,
+            q_diffuse=q_diffuse,
+            is_sfh=is_sfh,
+            randomize_appliances=True,
+            prev_heat_dev=True,
+            light_config=light_config,
+            timestep=60,
+            initial_day=1,
+        )
     year = np.asarray(load.loadcurve, dtype=np.float64)
-    power = year[start * 1_440:(start + DAYS) * 1_440]
-    owned = [name for name, row in zip(appliance_names(), load.appliances.data) if row[0]]
+    power = year[start * 1_440 : (start + DAYS) * 1_440]
+    owned = [name for name, row in zip(appliance_names(), load.appliances.data, strict=False) if row[0]]
     first = YEAR_START + dt.timedelta(days=start)
     name = f"richardson-{index:02d}"
     dwelling = "single-family house" if is_sfh else "flat"
-    note = (f"richardsonpy household {index} (seed {seed}): {occupants} occupants, {dwelling}, lighting configuration "
-            f"{light_config}, days {start}..{start + DAYS - 1} of its simulated year")
-    about = {"name": name, "seed": seed, "occupants": occupants, "sfh": is_sfh, "light_config": light_config,
-             "start_day": start, "appliances": owned}
+    note = (
+        f"richardsonpy household {index} (seed {seed}): {occupants} occupants, {dwelling}, lighting configuration "
+        f"{light_config}, days {start}..{start + DAYS - 1} of its simulated year"
+    )
+    about = {
+        "name": name,
+        "seed": seed,
+        "occupants": occupants,
+        "sfh": is_sfh,
+        "light_config": light_config,
+        "start_day": start,
+        "appliances": owned,
+    }
     return Recording(name, "richardson", first, power, note), about
 
 
@@ -97,9 +115,11 @@ def main(argv=None) -> int:
         print(f"{recording.name} {about['occupants']} occupants {np.median(kwh):5.1f} kWh/day", flush=True)
     meta = {
         "source": "richardson",
-        "note": ("Households generated with richardsonpy (GPL-3.0; Richardson et al., Energy and Buildings 2010, the "
-                 "CREST model) at 1-minute resolution, without electric space heating, instantaneous water heaters or "
-                 "electric showers (a 3 kW storage water heater stays), rounded to whole W."),
+        "note": (
+            "Households generated with richardsonpy (GPL-3.0; Richardson et al., Energy and Buildings 2010, the "
+            "CREST model) at 1-minute resolution, without electric space heating, instantaneous water heaters or "
+            "electric showers (a 3 kW storage water heater stays), rounded to whole W."
+        ),
         "command": ".venv/bin/python scripts/make_richardson_households.py",
         "richardsonpy": version("richardsonpy"),
         "days": DAYS,

@@ -81,9 +81,8 @@ def seeded(tmp_path_factory):
 def served(request, tmp_path, monkeypatch, seeded):
     """The dashboard on waitress at 127.0.0.1 over a seeded database, with an injected clock (`served.clock`);
     parametrized indirectly, the parameter is its config as a dict (parse_config's input)."""
-    from tests.support.dashboard import FixedClock, Served
-
     from gateway.config import parse_config
+    from tests.support.dashboard import FixedClock, Served
 
     monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
     db = tmp_path / "powergw.db"

@@ -12,6 +12,7 @@ from .alert_store import AlertError, AlertListener, AlertStore
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES, AlertKind
 from .schema import alerts_migrations
 
+
 def alert_listeners(config: Any, calendar: Any = None) -> list[AlertListener]:
     """The listeners the config asks for, in the order of the parts (gateway.app.ALERT_LISTENERS)."""
     # Imported here: the composition root reads this package's record, so it loads this package first.
@@ -25,6 +26,7 @@ def alert_listeners(config: Any, calendar: Any = None) -> list[AlertListener]:
 def alert_store(store: Any, config: Any) -> AlertStore:
     """An AlertStore with the configured listeners: what jobs and commands use."""
     return AlertStore(store, alert_listeners(config, getattr(store, "calendar", None)))
+
 
 __all__ = [
     "ACTIONS",

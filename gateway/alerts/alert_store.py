@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .. import PowerGwError
+from ..db import ConnectionStore, as_store, transaction
 from ..store import Store
 from .kinds import ACTIONS, KINDS, SEVERITIES, STATES
 from .schema import alerts_migrations  # noqa: F401 - re-exported for gateway.app
-from ..db import ConnectionStore, as_store, transaction
 
 
 class AlertError(PowerGwError):
@@ -36,7 +36,7 @@ _COLUMNS = (
 
 
 def _row(cur: sqlite3.Cursor, row: tuple) -> dict:
-    item = dict(zip((c[0] for c in cur.description), row))
+    item = dict(zip((c[0] for c in cur.description), row, strict=False))
     item["data"] = json.loads(item["data"] or "{}")
     return item
 
@@ -102,7 +102,9 @@ class AlertStore:
             if existing:
                 alert_id = existing[0]
                 if spec.repeat == "first":
-                    first = json.loads(conn.execute("SELECT data FROM alerts WHERE id = ?", (alert_id,)).fetchone()[0] or "{}")
+                    first = json.loads(
+                        conn.execute("SELECT data FROM alerts WHERE id = ?", (alert_id,)).fetchone()[0] or "{}"
+                    )
                     latest = {**(data or {}), "message": message, "seen_ms": now_ms}
                     message, payload = None, _json({**first, "latest": latest})
                 conn.execute(
@@ -133,7 +135,7 @@ class AlertStore:
             "SELECT action, from_state, to_state, by, comment, ts_ms FROM alert_actions WHERE alert_id = ? ORDER BY id",
             (alert_id,),
         )
-        item["actions"] = [dict(zip((c[0] for c in acur.description), r)) for r in acur.fetchall()]
+        item["actions"] = [dict(zip((c[0] for c in acur.description), r, strict=False)) for r in acur.fetchall()]
         return item
 
     def list(

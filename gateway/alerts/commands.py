@@ -34,9 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(q)
     q.set_defaults(func=cmd_alerts_act)
 
-    p = sub.add_parser("email", help="the alert email outbox: status, send now, retry failed",
-                       description="Exit code 0 when everything due was sent (or nothing was due); 1 when an email "
-                       "could not be sent now (server unreachable, refused) or email is not enabled; 2 on bad input.")
+    p = sub.add_parser(
+        "email",
+        help="the alert email outbox: status, send now, retry failed",
+        description="Exit code 0 when everything due was sent (or nothing was due); 1 when an email "
+        "could not be sent now (server unreachable, refused) or email is not enabled; 2 on bad input.",
+    )
     p.add_argument("action", choices=("status", "send", "retry"))
     _common(p)
     p.set_defaults(func=cmd_email)
@@ -73,7 +76,9 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     for a in rows:
         repeat = f" ×{a['repeat_count']}" if a["repeat_count"] > 1 else ""
         acted = f" by {a['acted_by']} {cal.isoformat(a['acted_ms'])}" if a["acted_by"] else ""
-        print(f"#{a['id']} {cal.isoformat(a['created_ms'])} {a['severity']:<8} {a['kind']:<17} {a['state']}{acted}{repeat}: {a['message']}")
+        print(
+            f"#{a['id']} {cal.isoformat(a['created_ms'])} {a['severity']:<8} {a['kind']:<17} {a['state']}{acted}{repeat}: {a['message']}"
+        )
     return 0
 
 

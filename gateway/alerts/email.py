@@ -21,10 +21,10 @@ from email.utils import formatdate
 from typing import Any
 
 from .. import PowerGwError
+from ..db import as_store, transaction
 from .alert_store import AlertListener
 from .kinds import KINDS
 from .settings import EmailSection
-from ..db import as_store, transaction
 
 
 class EmailError(PowerGwError):
@@ -59,15 +59,20 @@ def compose(alert: dict, prefix: str, when: str) -> tuple[str, str]:
     for key, value in sorted((alert.get("data") or {}).items()):
         if not isinstance(value, (list, dict)):  # lists (a theft alert's window starts) are on the dashboard
             lines.append(f"{key}: {value}")
-    lines += ["", f"Alert #{alert['id']}: see it, ignore, raise or resolve it on the gateway's dashboard or with",
-              f"  powergw alerts act {alert['id']} ignore|raise|resolve --by NAME"]
+    lines += [
+        "",
+        f"Alert #{alert['id']}: see it, ignore, raise or resolve it on the gateway's dashboard or with",
+        f"  powergw alerts act {alert['id']} ignore|raise|resolve --by NAME",
+    ]
     return subject, "\n".join(lines) + "\n"
 
 
 # ---- the outbox ----------------------------------------------------------------------------------
 
 
-def enqueue(conn: sqlite3.Connection, to: list[str], subject: str, body: str, *, now_ms: int, alert_id: int | None = None) -> int:
+def enqueue(
+    conn: sqlite3.Connection, to: list[str], subject: str, body: str, *, now_ms: int, alert_id: int | None = None
+) -> int:
     """Queue one email on `conn` (inside the caller's transaction, if any)."""
     if not to:
         raise EmailError("an email needs at least one recipient", temporary=False)
@@ -93,8 +98,10 @@ class EmailOutbox:
                 (now_ms, now_ms, limit),
             )
             cols = [c[0] for c in cur.description]
-            rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-            conn.executemany("UPDATE email_outbox SET lease_until_ms = ? WHERE id = ?", [(now_ms + lease_ms, r["id"]) for r in rows])
+            rows = [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
+            conn.executemany(
+                "UPDATE email_outbox SET lease_until_ms = ? WHERE id = ?", [(now_ms + lease_ms, r["id"]) for r in rows]
+            )
         for r in rows:
             r["to_addrs"] = json.loads(r["to_addrs"])
         return rows
@@ -134,7 +141,8 @@ class EmailOutbox:
     def requeue_failed(self, now_ms: int) -> int:
         with transaction(self.store) as conn:
             return conn.execute(
-                "UPDATE email_outbox SET state = 'queued', next_attempt_ms = ?, attempts = 0 WHERE state = 'failed'", (now_ms,)
+                "UPDATE email_outbox SET state = 'queued', next_attempt_ms = ?, attempts = 0 WHERE state = 'failed'",
+                (now_ms,),
             ).rowcount
 
     def stats(self) -> dict:
@@ -159,7 +167,7 @@ class EmailOutbox:
             params = (state,)
         cur = self.store.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
+        return [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
 
 
 # ---- the alert listener ---------------------------------------------------------------------------
@@ -230,7 +238,9 @@ class SmtpTransport:
             codes = [code for code, _ in err.recipients.values()]
             raise EmailError(f"recipients refused: {err.recipients}", temporary=any(c < 500 for c in codes)) from err
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as err:
-            raise EmailError(f"message refused: {err.smtp_code} {err.smtp_error!r}", temporary=err.smtp_code < 500) from err
+            raise EmailError(
+                f"message refused: {err.smtp_code} {err.smtp_error!r}", temporary=err.smtp_code < 500
+            ) from err
         except (smtplib.SMTPException, OSError) as err:
             raise EmailError(f"SMTP session lost: {err}", temporary=True) from err
         if refused:
@@ -291,4 +301,3 @@ def send_due(outbox: EmailOutbox, section: EmailSection, now_ms: int, transport:
     finally:
         outbox.release(pending)
     return report
-

@@ -27,15 +27,23 @@ def send_email(ctx: JobContext) -> SendReport:
         return SendReport()
     report = send_due(outbox, section, now)
     if report.sent or report.retried or report.failed:
-        log.info("email: sent %d, retry later %d, failed %d%s", report.sent, report.retried, report.failed,
-                 f" ({report.error})" if report.error else "")
+        log.info(
+            "email: sent %d, retry later %d, failed %d%s",
+            report.sent,
+            report.retried,
+            report.failed,
+            f" ({report.error})" if report.error else "",
+        )
     stats = outbox.stats()
     oldest = stats["oldest_queued_ms"]
     if oldest is not None and now - oldest > FAILING_AFTER_MS and stats["max_attempts"]:
         hours = (now - oldest) / 3_600_000
         AlertStore(ctx.store).raise_alert(
-            "email_failing", None,
+            "email_failing",
+            None,
             f"{stats['queued']} alert emails waiting for {hours:.1f} h; last error: {stats['last_error']}",
-            now_ms=now, dedup_key="email_failing", data={"queued": stats["queued"], "hours": round(hours, 1)},
+            now_ms=now,
+            dedup_key="email_failing",
+            data={"queued": stats["queued"], "hours": round(hours, 1)},
         )
     return report

@@ -52,13 +52,22 @@ KINDS: dict[str, AlertKind] = {
         AlertKind("sync_failing", "Cloud sync failing", "warning", emails=True),
         AlertKind("cloud_reregister", "Cloud refused this gateway: register it again", "critical", emails=True),
         AlertKind("sync_dead_letter", "An event the cloud will never accept", "warning", emails=True),
-        AlertKind("model_rejected", "A theft model from the cloud was refused (checksum, features version, metadata or it cannot be scored)", "warning", emails=False),
+        AlertKind(
+            "model_rejected",
+            "A theft model from the cloud was refused (checksum, features version, metadata or it cannot be scored)",
+            "warning",
+            emails=False,
+        ),
         # A theft alert's text is the evidence as first seen ("+298 W from 01:00 to 04:00"); a later run, once
         # the usual load has taken the tap in, would read "+2 W": its numbers go under data["latest"].
         AlertKind("theft", "Possible theft or tapping", "critical", emails=True, advice=THEFT_ADVICE, repeat="first"),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
-        AlertKind("metered_node_unknown", "A whole-house node in [billing] metered_nodes has never reported", "warning",
-                  emails=True),
+        AlertKind(
+            "metered_node_unknown",
+            "A whole-house node in [billing] metered_nodes has never reported",
+            "warning",
+            emails=True,
+        ),
         AlertKind("email_failing", "Alert email cannot be sent", "warning", emails=False),
         AlertKind("clock_jump", "Gateway clock jumped", "info", emails=False),
     )

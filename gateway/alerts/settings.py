@@ -19,13 +19,19 @@ class EmailSection:
     username: str = setting("", doc="SMTP login; empty = no login")
     password: str = setting("", doc="SMTP password (prefer password_file)")
     password_file: Path | None = setting(None, doc="file holding the SMTP password (mode 600)")
-    ca_file: Path | None = setting(None, doc="extra CA certificate to trust (a LAN relay with its own certificate); verification is never off")
+    ca_file: Path | None = setting(
+        None, doc="extra CA certificate to trust (a LAN relay with its own certificate); verification is never off"
+    )
     from_addr: str = setting("powergw@localhost", doc="From: address")
     to: list[str] = setting(default_factory=list, doc="recipients of alert emails")
     subject_prefix: str = setting("[powergw]", doc="put before every subject")
     timeout_s: float = setting(15.0, min=1, max=300, doc="seconds to wait for the SMTP server")
-    retry_base_s: float = setting(60.0, min=1, max=86400, doc="first retry delay after a failed send; doubles per attempt")
-    retry_max_s: float = setting(3600.0, min=1, max=86400, doc="longest delay between attempts (mail is retried until sent)")
+    retry_base_s: float = setting(
+        60.0, min=1, max=86400, doc="first retry delay after a failed send; doubles per attempt"
+    )
+    retry_max_s: float = setting(
+        3600.0, min=1, max=86400, doc="longest delay between attempts (mail is retried until sent)"
+    )
     batch: int = setting(20, min=1, max=1000, doc="emails sent per run of the email job")
 
     def validate(self) -> None:

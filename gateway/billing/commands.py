@@ -20,9 +20,12 @@ def _common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bill", help="the bill for N units, or the current cycle till date and projected",
-                       description="Bill breakdown by slab. Without --units: this cycle's units and bill till date, "
-                                   "projections at cycle end, slab position and budget, from the gateway's data.")
+    p = sub.add_parser(
+        "bill",
+        help="the bill for N units, or the current cycle till date and projected",
+        description="Bill breakdown by slab. Without --units: this cycle's units and bill till date, "
+        "projections at cycle end, slab position and budget, from the gateway's data.",
+    )
     p.add_argument("--units", help="units (kWh) in the cycle, e.g. 463")
     p.add_argument("--tariff", help="tariff name or .toml path (default: [billing] tariff)")
     p.add_argument("--format", choices=("table", "json"), default="table")
@@ -30,32 +33,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_bill)
 
     p = sub.add_parser("tariffs", help="list the tariffs, or check a tariff file")
-    p.add_argument("--check", type=Path, metavar="FILE", help="validate a tariff file and bill a few unit counts with it")
+    p.add_argument(
+        "--check", type=Path, metavar="FILE", help="validate a tariff file and bill a few unit counts with it"
+    )
     _common(p, db=False)
     p.set_defaults(func=cmd_tariffs)
 
-    p = sub.add_parser("meter", help="enter the utility meter's reading (or a real bill's units) and compare with the sensors",
-                       description="Record a meter reading or a real bill's units and compare them with what the sensors "
-                       "measured over the same period. Exit code 0 when they agree (or there is nothing to compare yet); "
-                       "1 when the gap is above [billing] meter_mismatch_pct (a meter_mismatch alert is raised too); "
-                       "2 on bad input (nothing is recorded).")
+    p = sub.add_parser(
+        "meter",
+        help="enter the utility meter's reading (or a real bill's units) and compare with the sensors",
+        description="Record a meter reading or a real bill's units and compare them with what the sensors "
+        "measured over the same period. Exit code 0 when they agree (or there is nothing to compare yet); "
+        "1 when the gap is above [billing] meter_mismatch_pct (a meter_mismatch alert is raised too); "
+        "2 on bad input (nothing is recorded).",
+    )
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--reading", help="meter register reading in kWh, e.g. 12345.6")
     g.add_argument("--billed-units", help="units on the utility's bill for --from..--to")
-    g.add_argument("--list", action="store_true", help="list the readings entered (with their ids) and the corrections made")
-    g.add_argument("--delete", type=int, metavar="ID", help="delete a reading entered by mistake (kept in the audit list)")
-    p.add_argument("--correct", type=int, metavar="ID", help="with --reading or --billed-units: correct that reading's kWh")
+    g.add_argument(
+        "--list", action="store_true", help="list the readings entered (with their ids) and the corrections made"
+    )
+    g.add_argument(
+        "--delete", type=int, metavar="ID", help="delete a reading entered by mistake (kept in the audit list)"
+    )
+    p.add_argument(
+        "--correct", type=int, metavar="ID", help="with --reading or --billed-units: correct that reading's kWh"
+    )
     p.add_argument("--by", default="user", help="who corrects or deletes (for the audit list)")
     p.add_argument("--from", dest="date_from", help="first day of the billed period (YYYY-MM-DD)")
-    p.add_argument("--to", dest="date_to", help="day the period ended, exclusive: the next meter-reading day (YYYY-MM-DD)")
+    p.add_argument(
+        "--to", dest="date_to", help="day the period ended, exclusive: the next meter-reading day (YYYY-MM-DD)"
+    )
     p.add_argument("--note", default="", help="a note kept with the entry")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _common(p)
     p.set_defaults(func=cmd_meter)
 
-    p = sub.add_parser("pay", help="record a payment (or make a UPI link and QR code for one)",
-                       description="Record a payment. With --upi the payment is pending until confirmed "
-                                   "(`powergw pay --confirm KEY`, or by the cloud).")
+    p = sub.add_parser(
+        "pay",
+        help="record a payment (or make a UPI link and QR code for one)",
+        description="Record a payment. With --upi the payment is pending until confirmed "
+        "(`powergw pay --confirm KEY`, or by the cloud).",
+    )
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--amount", help="rupees, at most 2 decimals, e.g. 1805.00")
     g.add_argument("--confirm", metavar="KEY", help="confirm the pending payment with this key")
@@ -63,7 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bill", type=int, help="the bill id it pays (see `powergw balance`)")
     p.add_argument("--currency", default="INR", help="only INR is accepted")
     p.add_argument("--key", help="idempotency key (default: a new random key; reuse it to retry safely)")
-    p.add_argument("--method", default=None, help="cash, upi, card, netbanking, other (default cash, or upi with --upi)")
+    p.add_argument(
+        "--method", default=None, help="cash, upi, card, netbanking, other (default cash, or upi with --upi)"
+    )
     p.add_argument("--upi", action="store_true", help="make a upi://pay link and QR code; the payment stays pending")
     p.add_argument("--qr", type=Path, help="also save the QR code to this .png or .svg file")
     p.add_argument("--reference", help="UPI/UTR reference when confirming")
@@ -111,19 +132,25 @@ def _table(rows: list[list[str]], right: set[int] = frozenset()) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for r in rows:
-        out.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        out.append(
+            "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))).rstrip()
+        )
     return "\n".join(out)
 
 
 def _bill_table(bill) -> str:
     rows = [["line", "units", "rate", "amount"]]
     for line in bill.lines:
-        rows.append([
-            line.label,
-            "" if line.units is None else format(line.units.normalize(), "f"),
-            f"₹{line.rate:.2f}" if line.rate is not None else (f"{line.percent.normalize():f}%" if line.percent is not None else ""),
-            f"{line.amount:.2f}",
-        ])
+        rows.append(
+            [
+                line.label,
+                "" if line.units is None else format(line.units.normalize(), "f"),
+                f"₹{line.rate:.2f}"
+                if line.rate is not None
+                else (f"{line.percent.normalize():f}%" if line.percent is not None else ""),
+                f"{line.amount:.2f}",
+            ]
+        )
     rows.append(["total", format(bill.units.normalize(), "f"), "", f"{bill.total:.2f}"])
     text = _table(rows, right={1, 3})
     for note in bill.notes:
@@ -147,13 +174,18 @@ def cmd_bill(args: argparse.Namespace) -> int:
     if args.units is not None:
         from ..localtime import LocalCalendar
 
-        day = dt.date.fromisoformat(LocalCalendar(config.gateway.timezone).day(_now_ms(args, LocalCalendar(config.gateway.timezone))))
+        day = dt.date.fromisoformat(
+            LocalCalendar(config.gateway.timezone).day(_now_ms(args, LocalCalendar(config.gateway.timezone)))
+        )
         tariff = book.in_force(name, day)
         options = bill_options(section)
         bill = compute_bill(tariff, units, options)
         position = slab_position(lambda u: compute_bill(tariff, u, options), tariff.boundaries(), bill.units)
         if args.format == "json":
-            out = bill.as_json() | {"tariff_effective_from": tariff.effective_from.isoformat(), "slab_position": position.message()}
+            out = bill.as_json() | {
+                "tariff_effective_from": tariff.effective_from.isoformat(),
+                "slab_position": position.message(),
+            }
             print(json.dumps(out, indent=2, ensure_ascii=False))
         else:
             print(f"{tariff.title} (from {tariff.effective_from}; {tariff.source})")
@@ -200,8 +232,15 @@ def cmd_tariffs(args: argparse.Namespace) -> int:
     rows = [["name", "from", "cycle", "title", "file"]]
     for name in book.names():
         for t in book.versions[name]:
-            rows.append([t.name + (" (default)" if t.name == config.billing.tariff else ""), str(t.effective_from),
-                         f"{t.cycle_months} month", t.title, t.path])
+            rows.append(
+                [
+                    t.name + (" (default)" if t.name == config.billing.tariff else ""),
+                    str(t.effective_from),
+                    f"{t.cycle_months} month",
+                    t.title,
+                    t.path,
+                ]
+            )
     print(_table(rows))
     return 0
 
@@ -220,8 +259,9 @@ def cmd_meter(args: argparse.Namespace) -> int:
         if args.list or args.delete is not None or args.correct is not None:
             return _meter_admin(args, store, config, alerts, now)
         if args.reading is not None:
-            row, comparison = record_meter_reading(store, config.billing, alerts, args.reading, at_ms=now, now_ms=now,
-                                                   note=args.note)
+            row, comparison = record_meter_reading(
+                store, config.billing, alerts, args.reading, at_ms=now, now_ms=now, note=args.note
+            )
             period = "since the previous reading"
         else:
             if not args.date_from or not args.date_to:
@@ -230,16 +270,21 @@ def cmd_meter(args: argparse.Namespace) -> int:
 
             first, end_day = billed_period(args.date_from, args.date_to, dt.date.fromisoformat(store.calendar.day(now)))
             start, end = store.calendar.day_start_ms(first), store.calendar.day_start_ms(end_day)
-            row, comparison = record_billed_units(store, config.billing, alerts, args.billed_units, start_ms=start,
-                                                  end_ms=end, now_ms=now, note=args.note)
+            row, comparison = record_billed_units(
+                store, config.billing, alerts, args.billed_units, start_ms=start, end_ms=end, now_ms=now, note=args.note
+            )
             period = f"from {args.date_from} to {args.date_to}"
     finally:
         store.close()
     if args.format == "json":
         out = {"id": row["id"], "value_kwh": row["value_kwh"]}
         if comparison:
-            out |= {"meter_kwh": str(comparison.meter_kwh), "sensor_kwh": str(comparison.sensor_kwh),
-                    "gap_pct": str(comparison.gap_pct), "flagged": comparison.flagged}
+            out |= {
+                "meter_kwh": str(comparison.meter_kwh),
+                "sensor_kwh": str(comparison.sensor_kwh),
+                "gap_pct": str(comparison.gap_pct),
+                "flagged": comparison.flagged,
+            }
         print(json.dumps(out, indent=2))
     elif comparison is None:
         print(f"meter reading {row['value_kwh']} kWh saved; the next reading will be compared with the sensors")
@@ -255,19 +300,47 @@ def _meter_admin(args, store, config, alerts, now: int) -> int:
 
     cal = store.calendar
     if args.list:
-        rows = store.conn.execute("SELECT id, kind, ts_ms, value_kwh, period_start_ms, gap_pct, flagged, note FROM meter_readings "
-                                  "ORDER BY ts_ms, id").fetchall()
+        rows = store.conn.execute(
+            "SELECT id, kind, ts_ms, value_kwh, period_start_ms, gap_pct, flagged, note FROM meter_readings "
+            "ORDER BY ts_ms, id"
+        ).fetchall()
         audit = audit_lines(store)
         if args.format == "json":
-            print(json.dumps({"readings": [dict(zip(("id", "kind", "ts_ms", "value_kwh", "period_start_ms", "gap_pct", "flagged",
-                                                     "note"), r)) for r in rows], "audit": audit}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "readings": [
+                            dict(
+                                zip(
+                                    (
+                                        "id",
+                                        "kind",
+                                        "ts_ms",
+                                        "value_kwh",
+                                        "period_start_ms",
+                                        "gap_pct",
+                                        "flagged",
+                                        "note",
+                                    ),
+                                    r, strict=False,
+                                )
+                            )
+                            for r in rows
+                        ],
+                        "audit": audit,
+                    },
+                    indent=2,
+                )
+            )
             return 0
         table = [["id", "kind", "date", "kWh", "gap %", "note"]]
         table += [[str(r[0]), r[1], cal.day(r[2]), r[3], r[5] or "", r[7]] for r in rows]
         print(_table(table) if rows else "no meter readings entered")
         for a in audit:
-            print(f"{cal.isoformat(a['ts_ms'])} #{a['reading_id']} {a['action']} by {a['by']}: {a['old_value_kwh']} -> "
-                  f"{a['new_value_kwh'] or 'deleted'}{' (' + a['note'] + ')' if a['note'] else ''}")
+            print(
+                f"{cal.isoformat(a['ts_ms'])} #{a['reading_id']} {a['action']} by {a['by']}: {a['old_value_kwh']} -> "
+                f"{a['new_value_kwh'] or 'deleted'}{' (' + a['note'] + ')' if a['note'] else ''}"
+            )
         return 0
     if args.delete is not None:
         out = delete_reading(store, config.billing, alerts, args.delete, by=args.by, now_ms=now, note=args.note)
@@ -277,7 +350,9 @@ def _meter_admin(args, store, config, alerts, now: int) -> int:
     if value is None:
         raise LedgerError("--correct ID needs the right value as --reading or --billed-units")
     out = correct_reading(store, config.billing, alerts, args.correct, value, by=args.by, now_ms=now, note=args.note)
-    print(f"meter reading #{out['id']} corrected from {out['previous_value_kwh']} to {out['value_kwh']} kWh; the audit list keeps the old value")
+    print(
+        f"meter reading #{out['id']} corrected from {out['previous_value_kwh']} to {out['value_kwh']} kWh; the audit list keeps the old value"
+    )
     return 0
 
 
@@ -310,19 +385,36 @@ def cmd_pay(args: argparse.Namespace) -> int:
             note = f"Electricity bill #{args.bill}" if args.bill else "Electricity bill"
             link = upi_link(config.billing.upi_vpa, config.billing.upi_payee_name, paise, note, key)
         row, created = ledger.record_payment(
-            args.amount, payment_key=key, now_ms=now, currency=args.currency, bill_id=args.bill,
-            method=args.method or ("upi" if args.upi else "cash"), confirmed=not args.upi, upi_link=link, by=args.by,
+            args.amount,
+            payment_key=key,
+            now_ms=now,
+            currency=args.currency,
+            bill_id=args.bill,
+            method=args.method or ("upi" if args.upi else "cash"),
+            confirmed=not args.upi,
+            upi_link=link,
+            by=args.by,
         )
         balance = ledger.balance()
     finally:
         store.close()
     if args.format == "json":
-        print(json.dumps({"payment": {k: row[k] for k in ("id", "payment_key", "state", "bill_id", "method", "upi_link")}
-                          | {"amount": paise_str(row["amount_paise"])}, "created": created,
-                          "balance": paise_str(balance["balance_paise"])}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "payment": {k: row[k] for k in ("id", "payment_key", "state", "bill_id", "method", "upi_link")}
+                    | {"amount": paise_str(row["amount_paise"])},
+                    "created": created,
+                    "balance": paise_str(balance["balance_paise"]),
+                },
+                indent=2,
+            )
+        )
         return 0
     state = "recorded" if created else "already recorded (same key)"
-    print(f"payment #{row['id']} of {format_inr(row['amount_paise'])} {state}: {row['state']}; key {row['payment_key']}")
+    print(
+        f"payment #{row['id']} of {format_inr(row['amount_paise'])} {state}: {row['state']}; key {row['payment_key']}"
+    )
     if row["upi_link"]:
         from .upi import terminal_qr, write_qr
 
@@ -358,27 +450,61 @@ def cmd_balance(args: argparse.Namespace) -> int:
     config = effective_config(store, config)  # with the dashboard's Settings
     try:
         ledger = ledger_for(store, config)
-        balance, statement, bills, pending = ledger.balance(), ledger.statement(), ledger.bills(), ledger.payments("pending")
+        balance, statement, bills, pending = (
+            ledger.balance(),
+            ledger.statement(),
+            ledger.bills(),
+            ledger.payments("pending"),
+        )
         cal = store.calendar
     finally:
         store.close()
     if args.format == "json":
-        print(json.dumps({
-            "balance": paise_str(balance["balance_paise"]), "arrears": paise_str(balance["arrears_paise"]),
-            "credit": paise_str(balance["credit_paise"]), "pending": paise_str(balance["pending_paise"]),
-            "statement": [{"date": cal.day(e["ts_ms"]), "text": e["text"], "amount": paise_str(e["amount_paise"]),
-                           "balance": paise_str(e["balance_paise"])} for e in statement],
-            "bills": [{"id": b["id"], "cycle_start": b["cycle_start"], "cycle_end": b["cycle_end"], "units": b["units"],
-                       "amount": paise_str(b["amount_paise"]), "due": paise_str(b["amount_due_paise"]), "due_date": b["due_date"]}
-                      for b in bills],
-            "pending_payments": [{"key": p["payment_key"], "amount": paise_str(p["amount_paise"]), "upi_link": p["upi_link"]}
-                                 for p in pending],
-        }, indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "balance": paise_str(balance["balance_paise"]),
+                    "arrears": paise_str(balance["arrears_paise"]),
+                    "credit": paise_str(balance["credit_paise"]),
+                    "pending": paise_str(balance["pending_paise"]),
+                    "statement": [
+                        {
+                            "date": cal.day(e["ts_ms"]),
+                            "text": e["text"],
+                            "amount": paise_str(e["amount_paise"]),
+                            "balance": paise_str(e["balance_paise"]),
+                        }
+                        for e in statement
+                    ],
+                    "bills": [
+                        {
+                            "id": b["id"],
+                            "cycle_start": b["cycle_start"],
+                            "cycle_end": b["cycle_end"],
+                            "units": b["units"],
+                            "amount": paise_str(b["amount_paise"]),
+                            "due": paise_str(b["amount_due_paise"]),
+                            "due_date": b["due_date"],
+                        }
+                        for b in bills
+                    ],
+                    "pending_payments": [
+                        {"key": p["payment_key"], "amount": paise_str(p["amount_paise"]), "upi_link": p["upi_link"]}
+                        for p in pending
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(_balance_line(balance))
     if statement:
         rows = [["date", "entry", "amount", "balance"]]
-        rows += [[cal.day(e["ts_ms"]), e["text"], format_inr(e["amount_paise"]), format_inr(e["balance_paise"])] for e in statement]
+        rows += [
+            [cal.day(e["ts_ms"]), e["text"], format_inr(e["amount_paise"]), format_inr(e["balance_paise"])]
+            for e in statement
+        ]
         print()
         print(_table(rows, right={2, 3}))
     for p in pending:

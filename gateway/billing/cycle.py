@@ -71,8 +71,9 @@ def billed_period(first: dt.date | str | None, end: dt.date | str | None, today:
         try:
             return iso_day(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise BilledPeriodError(f"{name} {value!r}: expected the bill's dates as YYYY-MM-DD "
-                                    "(to = the next meter-reading day)") from None
+            raise BilledPeriodError(
+                f"{name} {value!r}: expected the bill's dates as YYYY-MM-DD (to = the next meter-reading day)"
+            ) from None
 
     first, end = day(first, "from"), day(end, "to")
     if first.year < 2000:
@@ -82,6 +83,8 @@ def billed_period(first: dt.date | str | None, end: dt.date | str | None, today:
     if end > today:
         raise BilledPeriodError(f"to {end} is after today ({today}): a bill covers a period that has ended")
     if (end - first).days > MAX_BILLED_DAYS:
-        raise BilledPeriodError(f"from {first} to {end} is {(end - first).days} days: a bill covers at most "
-                                f"{MAX_BILLED_DAYS} days (one or two months)")
+        raise BilledPeriodError(
+            f"from {first} to {end} is {(end - first).days} days: a bill covers at most "
+            f"{MAX_BILLED_DAYS} days (one or two months)"
+        )
     return first, end

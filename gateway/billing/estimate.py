@@ -59,11 +59,17 @@ def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection
     if h0 < start_ms:
         h0 = cal.hour_start_ms(h0 + 3_600_000 + 60_000)
     h1 = cal.hour_start_ms(end_ms)
-    spans = [(start_ms, end_ms, "minute")] if h0 >= h1 else [(start_ms, h0, "minute"), (h0, h1, "hour"), (h1, end_ms, "minute")]
+    spans = (
+        [(start_ms, end_ms, "minute")]
+        if h0 >= h1
+        else [(start_ms, h0, "minute"), (h0, h1, "hour"), (h1, end_ms, "minute")]
+    )
     return sum(sum(store.house_usage(a, b, res).values()) for a, b, res in spans if b > a)
 
 
-def hourly_kwh(store: Store, start_ms: int, end_ms: int, section: BillingSection | None) -> list[tuple[dt.datetime, float]]:
+def hourly_kwh(
+    store: Store, start_ms: int, end_ms: int, section: BillingSection | None
+) -> list[tuple[dt.datetime, float]]:
     """(local hour start, kWh) of the house."""
     follow_metering(store, section)
     sums = store.house_usage(start_ms, end_ms, "hour")
@@ -91,9 +97,15 @@ class ProjectedBill:
     def as_json(self) -> dict:
         p = self.projection
         return {
-            "method": p.method, "units": round(p.units, 1), "low": round(p.low, 1), "high": round(p.high, 1),
-            "confidence": p.confidence, "note": p.note, "total": f"{self.bill.total:.2f}",
-            "low_total": f"{self.low_total:.2f}", "high_total": f"{self.high_total:.2f}",
+            "method": p.method,
+            "units": round(p.units, 1),
+            "low": round(p.low, 1),
+            "high": round(p.high, 1),
+            "confidence": p.confidence,
+            "note": p.note,
+            "total": f"{self.bill.total:.2f}",
+            "low_total": f"{self.low_total:.2f}",
+            "high_total": f"{self.high_total:.2f}",
         }
 
 
@@ -118,17 +130,28 @@ class Estimate:
 
     def as_json(self) -> dict:
         out: dict[str, Any] = {
-            "cycle": {"start": self.cycle.start.isoformat(), "end": self.cycle.end.isoformat(), "days": self.cycle.days,
-                      "elapsed_days": round(self.elapsed_days, 2)},
+            "cycle": {
+                "start": self.cycle.start.isoformat(),
+                "end": self.cycle.end.isoformat(),
+                "days": self.cycle.days,
+                "elapsed_days": round(self.elapsed_days, 2),
+            },
             "tariff": self.tariff,
-            "till_date": {"units": str(self.units), "total": f"{self.bill.total:.2f}", "lines": self.bill.as_json()["lines"]},
+            "till_date": {
+                "units": str(self.units),
+                "total": f"{self.bill.total:.2f}",
+                "lines": self.bill.as_json()["lines"],
+            },
             "projections": [p.as_json() for p in self.projections],
             "slab_position": self.position.message(),
         }
         if self.budget_paise is not None:
             spent = to_paise(self.bill.total)
-            out["budget"] = {"amount": paise_str(self.budget_paise), "spent_pct": round(100 * spent / self.budget_paise, 1),
-                             "projected": f"{self.best.bill.total:.2f}"}
+            out["budget"] = {
+                "amount": paise_str(self.budget_paise),
+                "spent_pct": round(100 * spent / self.budget_paise, 1),
+                "projected": f"{self.best.bill.total:.2f}",
+            }
         return out
 
     def lines(self) -> list[str]:
@@ -182,8 +205,9 @@ def _units(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
-def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_ms: int, *,
-                   tariff: str | None = None) -> Estimate:
+def cycle_estimate(
+    store: Store, section: BillingSection, book: TariffBook, now_ms: int, *, tariff: str | None = None
+) -> Estimate:
     """Till-date and projected units and bill of the cycle containing `now_ms`."""
     cal = store.calendar
     name = tariff or section.tariff
@@ -217,7 +241,8 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
         season = season_factor(
             energy_mwh(store, now_ms - lookback_ms - year_ms, now_ms - year_ms, section) / MWH_PER_KWH,
             energy_mwh(store, now_ms - year_ms, end_ms - year_ms, section) / MWH_PER_KWH,
-            lookback_ms / 86_400_000, (end_ms - now_ms) / 86_400_000,
+            lookback_ms / 86_400_000,
+            (end_ms - now_ms) / 86_400_000,
         )
         profile = profile_projection(history, now, end, float(units), holidays, season)
         if profile is not None:
@@ -241,8 +266,9 @@ def cycle_estimate(store: Store, section: BillingSection, book: TariffBook, now_
     )
 
 
-def today_cost(store: Store, section: BillingSection, book: TariffBook, now_ms: int, *,
-               tariff: str | None = None) -> Decimal:
+def today_cost(
+    store: Store, section: BillingSection, book: TariffBook, now_ms: int, *, tariff: str | None = None
+) -> Decimal:
     """What today's units add to the cycle's bill: bill(cycle till now) − bill(cycle till local midnight).
 
     With slabs a unit's price depends on the units before it in the cycle, so today's cost is the

@@ -38,38 +38,61 @@ def budget_alerts(est: Estimate, slab_warning_units: int) -> list[tuple[str, str
         pct = 100 * spent / est.budget_paise
         for threshold in BUDGET_THRESHOLDS_PCT:
             if pct >= threshold:
-                out.append((
-                    "budget_threshold", f"budget:{cycle}:{threshold}",
-                    f"{threshold}% of the budget used: {format_inr(spent)} of {format_inr(est.budget_paise)} "
-                    f"({est.units} units) on day {int(est.elapsed_days) + 1} of {est.cycle.days}",
-                    {"threshold_pct": threshold, "spent": est.bill.total, "budget_paise": est.budget_paise},
-                ))
+                out.append(
+                    (
+                        "budget_threshold",
+                        f"budget:{cycle}:{threshold}",
+                        f"{threshold}% of the budget used: {format_inr(spent)} of {format_inr(est.budget_paise)} "
+                        f"({est.units} units) on day {int(est.elapsed_days) + 1} of {est.cycle.days}",
+                        {"threshold_pct": threshold, "spent": est.bill.total, "budget_paise": est.budget_paise},
+                    )
+                )
         projected = to_paise(best.bill.total)
         if projected > est.budget_paise:
-            out.append((
-                "budget_projection", f"budget_projection:{cycle}",
-                f"projected bill {format_inr(projected)} ({best.projection.units:.0f} units, {best.projection.method.replace('_', ' ')}) "
-                f"exceeds the budget of {format_inr(est.budget_paise)} by {format_inr(projected - est.budget_paise)}",
-                {"projected": best.bill.total, "budget_paise": est.budget_paise, "units": round(best.projection.units, 1)},
-            ))
+            out.append(
+                (
+                    "budget_projection",
+                    f"budget_projection:{cycle}",
+                    f"projected bill {format_inr(projected)} ({best.projection.units:.0f} units, {best.projection.method.replace('_', ' ')}) "
+                    f"exceeds the budget of {format_inr(est.budget_paise)} by {format_inr(projected - est.budget_paise)}",
+                    {
+                        "projected": best.bill.total,
+                        "budget_paise": est.budget_paise,
+                        "units": round(best.projection.units, 1),
+                    },
+                )
+            )
     pos = est.position
     if pos.step_boundary is not None:
         to_go = pos.step_boundary - est.units
         if to_go <= slab_warning_units or Decimal(str(best.projection.units)) > pos.step_boundary:
-            out.append((
-                "slab_ahead", f"slab:{cycle}:{pos.step_boundary}",
-                (f"{to_go} units to {pos.step_boundary}" if to_go else f"at {pos.step_boundary} units, the top of a slab")
-                + f"; crossing it adds {format_inr(to_paise(pos.step_cost))} at once; "
-                f"projected {best.projection.units:.0f} units this cycle",
-                {"units": est.units, "boundary": pos.step_boundary, "projected_units": round(best.projection.units, 1)},
-            ))
+            out.append(
+                (
+                    "slab_ahead",
+                    f"slab:{cycle}:{pos.step_boundary}",
+                    (
+                        f"{to_go} units to {pos.step_boundary}"
+                        if to_go
+                        else f"at {pos.step_boundary} units, the top of a slab"
+                    )
+                    + f"; crossing it adds {format_inr(to_paise(pos.step_cost))} at once; "
+                    f"projected {best.projection.units:.0f} units this cycle",
+                    {
+                        "units": est.units,
+                        "boundary": pos.step_boundary,
+                        "projected_units": round(best.projection.units, 1),
+                    },
+                )
+            )
     return out
 
 
 METERED_NODES_KIND = "metered_node_unknown"
 
 
-def report_metered_nodes(alerts: AlertStore, err: MeteredNodeError | None, now_ms: int, *, resolve: bool = True) -> None:
+def report_metered_nodes(
+    alerts: AlertStore, err: MeteredNodeError | None, now_ms: int, *, resolve: bool = True
+) -> None:
     """One metered_node_unknown alert (and one log line) per distinct problem while it lasts.
 
     The job runs every 15 minutes; the alert's dedup key names the unknown ids, so a repeat only
@@ -85,8 +108,12 @@ def report_metered_nodes(alerts: AlertStore, err: MeteredNodeError | None, now_m
     if err is None:
         return
     _, created = alerts.raise_alert(
-        METERED_NODES_KIND, None, f"{err}. No bill is computed until the id is corrected or the node reports.",
-        now_ms=now_ms, dedup_key=key, data={"unknown": list(err.unknown), "known": list(err.known)},
+        METERED_NODES_KIND,
+        None,
+        f"{err}. No bill is computed until the id is corrected or the node reports.",
+        now_ms=now_ms,
+        dedup_key=key,
+        data={"unknown": list(err.unknown), "known": list(err.known)},
     )
     if created:
         log.warning("billing: %s; no bill until it is fixed", err)
@@ -139,15 +166,20 @@ def close_cycles(ctx: JobContext) -> list[dict]:
         units, source = kwh(mwh).quantize(Decimal(1), rounding=ROUND_HALF_UP), "sensor"
     else:
         units, source = billed, "meter"
-    bill = compute_split_bill(book.parts_for_cycle(section.tariff, cycle.start, cycle.end), units, bill_options(section))
+    bill = compute_split_bill(
+        book.parts_for_cycle(section.tariff, cycle.start, cycle.end), units, bill_options(section)
+    )
     row, created = ledger.close_bill(cycle, bill, source=source, now_ms=now, due_days=section.due_days)
     if created:
         bal = ledger.balance()["balance_paise"]
         alert_store(store, ctx.config).raise_alert(
-            "bill_closed", None,
+            "bill_closed",
+            None,
             f"bill #{row['id']} for {cycle.start} to {cycle.end - dt.timedelta(days=1)}: {units} units ({source}), "
             f"{format_inr(row['amount_paise'])}; due {row['due_date']}; balance {format_inr(bal)}",
-            now_ms=now, dedup_key=f"bill_closed:{cycle.key}", data={"bill_id": row["id"]},
+            now_ms=now,
+            dedup_key=f"bill_closed:{cycle.key}",
+            data={"bill_id": row["id"]},
         )
         log.info("billing: closed cycle %s as bill #%d", cycle.key, row["id"])
     return [row] if created else []

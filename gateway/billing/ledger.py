@@ -103,20 +103,24 @@ METHODS = ("cash", "upi", "card", "netbanking", "cloud", "other")
 
 def _rows(cur: sqlite3.Cursor) -> list[dict]:
     cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return [dict(zip(cols, r, strict=False)) for r in cur.fetchall()]
 
 
 class Ledger:
     """Bills and payments in the gateway's store (a Store or a bare connection)."""
 
-    def __init__(self, store: Any, listeners: Sequence[LedgerListener] = (), *, max_payment_paise: int | None = 10_000_000):
+    def __init__(
+        self, store: Any, listeners: Sequence[LedgerListener] = (), *, max_payment_paise: int | None = 10_000_000
+    ):
         self.store = as_store(store)
         self.listeners = tuple(listeners)
         self.max_payment_paise = max_payment_paise
 
     # ---- bills -------------------------------------------------------------------------------
 
-    def close_bill(self, cycle: Cycle, bill: Bill, *, source: str, now_ms: int, due_days: int = 20) -> tuple[dict, bool]:
+    def close_bill(
+        self, cycle: Cycle, bill: Bill, *, source: str, now_ms: int, due_days: int = 20
+    ) -> tuple[dict, bool]:
         """Record the bill of a closed cycle (once per cycle): (bill row, created)."""
         amount = to_paise(bill.total)
         if amount < 0:
@@ -137,8 +141,18 @@ class Ledger:
             cur = conn.execute(
                 "INSERT INTO bills (cycle_start, cycle_end, tariff, units, amount_paise, previous_balance_paise, lines, "
                 "source, closed_ms, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (cycle.key, cycle.end.isoformat(), bill.tariff, str(bill.units), amount, previous,
-                 json.dumps(bill.as_json()["lines"]), source, now_ms, due.isoformat()),
+                (
+                    cycle.key,
+                    cycle.end.isoformat(),
+                    bill.tariff,
+                    str(bill.units),
+                    amount,
+                    previous,
+                    json.dumps(bill.as_json()["lines"]),
+                    source,
+                    now_ms,
+                    due.isoformat(),
+                ),
             )
             row = self._bill(conn, cur.lastrowid)
             self._notify(conn, row, "bill_closed")
@@ -192,7 +206,9 @@ class Ledger:
             raise LedgerError("a payment needs an idempotency key of 1 to 100 characters")
         if method not in METHODS:
             raise LedgerError(f"method {method!r}: expected one of {', '.join(METHODS)}")
-        if bill_id is not None and (isinstance(bill_id, bool) or not isinstance(bill_id, int) or not 1 <= bill_id < 2**63):
+        if bill_id is not None and (
+            isinstance(bill_id, bool) or not isinstance(bill_id, int) or not 1 <= bill_id < 2**63
+        ):
             raise LedgerError(f"bill {bill_id!r}: expected a bill id (a whole number from 1)")
         with transaction(self.store) as conn:
             rows = _rows(conn.execute("SELECT * FROM payments WHERE payment_key = ?", (key,)))
@@ -210,14 +226,26 @@ class Ledger:
             cur = conn.execute(
                 "INSERT INTO payments (payment_key, amount_paise, currency, bill_id, method, state, note, upi_link, created_ms, "
                 "confirmed_ms, confirmed_by) VALUES (?, ?, 'INR', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, paise, bill_id, method, state, note, upi_link, now_ms, now_ms if confirmed else None, by if confirmed else None),
+                (
+                    key,
+                    paise,
+                    bill_id,
+                    method,
+                    state,
+                    note,
+                    upi_link,
+                    now_ms,
+                    now_ms if confirmed else None,
+                    by if confirmed else None,
+                ),
             )
             row = _rows(conn.execute("SELECT * FROM payments WHERE id = ?", (cur.lastrowid,)))[0]
             self._notify(conn, row, "payment_created")
         return row, True
 
-    def confirm_payment(self, payment_key: str, *, now_ms: int, by: str, reference: str | None = None,
-                        amount: Any = None) -> tuple[dict, bool]:
+    def confirm_payment(
+        self, payment_key: str, *, now_ms: int, by: str, reference: str | None = None, amount: Any = None
+    ) -> tuple[dict, bool]:
         """Mark a pending payment confirmed: (row, changed). Confirming twice is a no-op, so the
         cloud can deliver the same confirmation again. `amount`, if given, must match."""
         with transaction(self.store) as conn:
@@ -251,7 +279,9 @@ class Ledger:
             if not rows:
                 raise LedgerError(f"no payment with key {payment_key!r}")
             if rows[0]["state"] != "pending":
-                raise LedgerError(f"payment {payment_key!r} is {rows[0]['state']}; only a pending payment can be cancelled")
+                raise LedgerError(
+                    f"payment {payment_key!r} is {rows[0]['state']}; only a pending payment can be cancelled"
+                )
             conn.execute(
                 "UPDATE payments SET state = 'cancelled', confirmed_ms = ?, confirmed_by = ? WHERE id = ?",
                 (now_ms, by, rows[0]["id"]),
@@ -270,14 +300,18 @@ class Ledger:
 
     def _balance(self, conn: sqlite3.Connection) -> int:
         billed = conn.execute("SELECT coalesce(sum(amount_paise), 0) FROM bills").fetchone()[0]
-        paid = conn.execute("SELECT coalesce(sum(amount_paise), 0) FROM payments WHERE state = 'confirmed'").fetchone()[0]
+        paid = conn.execute("SELECT coalesce(sum(amount_paise), 0) FROM payments WHERE state = 'confirmed'").fetchone()[
+            0
+        ]
         return billed - paid
 
     def balance(self) -> dict:
         """Signed balance (+ owed, − credit), with arrears, credit and pending payments apart."""
         conn = self.store.conn
         bal = self._balance(conn)
-        pending = conn.execute("SELECT coalesce(sum(amount_paise), 0), count(*) FROM payments WHERE state = 'pending'").fetchone()
+        pending = conn.execute(
+            "SELECT coalesce(sum(amount_paise), 0), count(*) FROM payments WHERE state = 'pending'"
+        ).fetchone()
         return {
             "balance_paise": bal,
             "arrears_paise": max(bal, 0),
@@ -290,13 +324,23 @@ class Ledger:
         """Bills and confirmed payments in time order, each with the running balance after it."""
         conn = self.store.conn
         entries = [
-            {"ts_ms": r["closed_ms"], "kind": "bill", "id": r["id"], "amount_paise": r["amount_paise"],
-             "text": f"bill #{r['id']} {r['cycle_start']}–{r['cycle_end']}: {r['units']} units ({r['tariff']}), due {r['due_date']}"}
+            {
+                "ts_ms": r["closed_ms"],
+                "kind": "bill",
+                "id": r["id"],
+                "amount_paise": r["amount_paise"],
+                "text": f"bill #{r['id']} {r['cycle_start']}–{r['cycle_end']}: {r['units']} units ({r['tariff']}), due {r['due_date']}",
+            }
             for r in _rows(conn.execute("SELECT * FROM bills"))
         ]
         entries += [
-            {"ts_ms": r["confirmed_ms"], "kind": "payment", "id": r["id"], "amount_paise": -r["amount_paise"],
-             "text": f"payment #{r['id']} ({r['method']}{', bill #' + str(r['bill_id']) if r['bill_id'] else ''})"}
+            {
+                "ts_ms": r["confirmed_ms"],
+                "kind": "payment",
+                "id": r["id"],
+                "amount_paise": -r["amount_paise"],
+                "text": f"payment #{r['id']} ({r['method']}{', bill #' + str(r['bill_id']) if r['bill_id'] else ''})",
+            }
             for r in _rows(conn.execute("SELECT * FROM payments WHERE state = 'confirmed'"))
         ]
         entries.sort(key=lambda e: (e["ts_ms"], e["kind"] != "bill", e["id"]))

@@ -24,8 +24,15 @@ BUDGET_MAX_INR = 10_000_000  # as [billing] budget_inr's own maximum
 AMOUNT_RULE = "rupees as digits with at most 2 decimals, commas optional (1500, 1,500.50 or 1,23,456.78)"
 
 
-def parse_amount(value: Any, *, currency: str = CURRENCY, max_paise: int | None = None, allow_zero: bool = False,
-                 what: str = "amount", limit: str = "[billing] max_payment_inr") -> int:
+def parse_amount(
+    value: Any,
+    *,
+    currency: str = CURRENCY,
+    max_paise: int | None = None,
+    allow_zero: bool = False,
+    what: str = "amount",
+    limit: str = "[billing] max_payment_inr",
+) -> int:
     """An amount in rupees -> paise: the one parser of the CLI, the dashboard's API and the ledger.
 
     Takes text (ASCII digits, an optional ₹, Indian or Western comma grouping, at most 2
@@ -39,7 +46,7 @@ def parse_amount(value: Any, *, currency: str = CURRENCY, max_paise: int | None 
     if isinstance(value, bool):
         raise PaymentError(f"{what} {value!r}: expected {AMOUNT_RULE}")
     if isinstance(value, float):
-        raise PaymentError(f"{what} {value!r}: give the amount as text like \"1250.50\", not a binary float")
+        raise PaymentError(f'{what} {value!r}: give the amount as text like "1250.50", not a binary float')
     if isinstance(value, int):
         amount = Decimal(value)
     elif isinstance(value, Decimal):
@@ -71,8 +78,13 @@ def parse_amount(value: Any, *, currency: str = CURRENCY, max_paise: int | None 
 def parse_budget(value: Any, *, what: str = "amount") -> int:
     """A budget in rupees -> paise, as parse_amount reads it: 0 (no budget) allowed, at most what
     [billing] budget_inr takes. PUT /api/v1/budget and the Settings page's budget both use it."""
-    return parse_amount(value, allow_zero=True, max_paise=BUDGET_MAX_INR * 100, what=what,
-                        limit="the largest budget [billing] budget_inr takes")
+    return parse_amount(
+        value,
+        allow_zero=True,
+        max_paise=BUDGET_MAX_INR * 100,
+        what=what,
+        limit="the largest budget [billing] budget_inr takes",
+    )
 
 
 def to_paise(rupees: Decimal) -> int:

@@ -98,8 +98,12 @@ def profile_kwh(profile: dict, when: dt.datetime, holidays: set[dt.date]) -> flo
     return profile["hour"].get(when.hour, profile["all"])
 
 
-def season_factor(last_year_lookback_kwh: float | None, last_year_remaining_kwh: float | None,
-                  lookback_days: float, remaining_days: float) -> float:
+def season_factor(
+    last_year_lookback_kwh: float | None,
+    last_year_remaining_kwh: float | None,
+    lookback_days: float,
+    remaining_days: float,
+) -> float:
     """How much more (or less) per day the household used last year in the rest of the cycle than in
     the lookback weeks; 1.0 without last year's data. Clipped to [0.5, 2]."""
     if not last_year_lookback_kwh or not last_year_remaining_kwh or lookback_days <= 0 or remaining_days <= 0:

@@ -14,8 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..alerts import AlertStore
-from ..store import transaction
-from ..store import Store
+from ..store import Store, transaction
 from . import LedgerError
 from .estimate import energy_mwh, kwh
 from .settings import BillingSection
@@ -41,8 +40,11 @@ class Comparison:
         text = f"{head}: sensors {abs(self.gap_pct)}% {side} the meter"
         if not self.flagged:
             return text + f" (within {self.threshold_pct}%)"
-        why = ("a load between the meter and the sensors (tapping) or an unmonitored circuit" if self.gap_pct > 0
-               else "a sensor reading high (calibration) or a slow meter")
+        why = (
+            "a load between the meter and the sensors (tapping) or an unmonitored circuit"
+            if self.gap_pct > 0
+            else "a sensor reading high (calibration) or a slow meter"
+        )
         return text + f", more than {self.threshold_pct}%: {why}"
 
 
@@ -95,14 +97,22 @@ def _plausible_rise(section: BillingSection, rise: Decimal, start_ms: int, end_m
 def _neighbours(conn, at_ms: int, exclude_id: int | None = None) -> tuple[tuple | None, tuple | None]:
     """The register readings just before and just after `at_ms`: (ts_ms, value) or None."""
     skip = -1 if exclude_id is None else exclude_id
-    prev = conn.execute("SELECT ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' AND ts_ms < ? AND id != ? "
-                        "ORDER BY ts_ms DESC LIMIT 1", (at_ms, skip)).fetchone()
-    nxt = conn.execute("SELECT ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' AND ts_ms > ? AND id != ? "
-                       "ORDER BY ts_ms LIMIT 1", (at_ms, skip)).fetchone()
+    prev = conn.execute(
+        "SELECT ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' AND ts_ms < ? AND id != ? "
+        "ORDER BY ts_ms DESC LIMIT 1",
+        (at_ms, skip),
+    ).fetchone()
+    nxt = conn.execute(
+        "SELECT ts_ms, value_kwh FROM meter_readings WHERE kind = 'register' AND ts_ms > ? AND id != ? "
+        "ORDER BY ts_ms LIMIT 1",
+        (at_ms, skip),
+    ).fetchone()
     return prev, nxt
 
 
-def _check_register(store: Store, section: BillingSection, conn, value: Decimal, at_ms: int, exclude_id: int | None = None) -> None:
+def _check_register(
+    store: Store, section: BillingSection, conn, value: Decimal, at_ms: int, exclude_id: int | None = None
+) -> None:
     cal = store.calendar
     prev, nxt = _neighbours(conn, at_ms, exclude_id)
     if prev is not None:
@@ -112,18 +122,31 @@ def _check_register(store: Store, section: BillingSection, conn, value: Decimal,
                 f"meter reading {value} is less than the previous reading {prev_value} on {cal.isoformat(prev[0])}: "
                 "check the digits, or correct or delete that reading (a replaced meter is not supported yet)"
             )
-        _plausible_rise(section, value - prev_value, prev[0], at_ms,
-                        f"meter reading {value} is {value - prev_value} kWh more than {prev_value} on {cal.isoformat(prev[0])}")
+        _plausible_rise(
+            section,
+            value - prev_value,
+            prev[0],
+            at_ms,
+            f"meter reading {value} is {value - prev_value} kWh more than {prev_value} on {cal.isoformat(prev[0])}",
+        )
     if nxt is not None:
         next_value = Decimal(nxt[1])
         if value > next_value:
-            raise LedgerError(f"meter reading {value} is more than the next reading {next_value} on {cal.isoformat(nxt[0])}")
-        _plausible_rise(section, next_value - value, at_ms, nxt[0],
-                        f"the next reading {next_value} on {cal.isoformat(nxt[0])} would be {next_value - value} kWh more")
+            raise LedgerError(
+                f"meter reading {value} is more than the next reading {next_value} on {cal.isoformat(nxt[0])}"
+            )
+        _plausible_rise(
+            section,
+            next_value - value,
+            at_ms,
+            nxt[0],
+            f"the next reading {next_value} on {cal.isoformat(nxt[0])} would be {next_value - value} kWh more",
+        )
 
 
-def record_meter_reading(store: Store, section: BillingSection, alerts: AlertStore, reading: Any, *, at_ms: int,
-                         now_ms: int, note: str = "") -> tuple[dict, Comparison | None]:
+def record_meter_reading(
+    store: Store, section: BillingSection, alerts: AlertStore, reading: Any, *, at_ms: int, now_ms: int, note: str = ""
+) -> tuple[dict, Comparison | None]:
     """Store a meter register reading and compare it with the sensors since the previous one."""
     value = _kwh_value(reading, "meter reading")
     with transaction(store) as conn:
@@ -138,61 +161,108 @@ def record_meter_reading(store: Store, section: BillingSection, alerts: AlertSto
     return row, comparison
 
 
-def _compare_register(store: Store, section: BillingSection, alerts: AlertStore, conn, reading_id: int,
-                      now_ms: int) -> Comparison | None:
+def _compare_register(
+    store: Store, section: BillingSection, alerts: AlertStore, conn, reading_id: int, now_ms: int
+) -> Comparison | None:
     """(Re)compare one register reading with the sensors since the reading before it; store and alert."""
     cal = store.calendar
     ts, value = conn.execute("SELECT ts_ms, value_kwh FROM meter_readings WHERE id = ?", (reading_id,)).fetchone()
     prev, _ = _neighbours(conn, ts, reading_id)
     comparison = None
     if prev is not None:
-        comparison = compare(Decimal(value) - Decimal(prev[1]), kwh(energy_mwh(store, prev[0], ts, section)),
-                             Decimal(str(section.meter_mismatch_pct)))
+        comparison = compare(
+            Decimal(value) - Decimal(prev[1]),
+            kwh(energy_mwh(store, prev[0], ts, section)),
+            Decimal(str(section.meter_mismatch_pct)),
+        )
     conn.execute(
         "UPDATE meter_readings SET period_start_ms = ?, meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, flagged = ? WHERE id = ?",
-        (prev[0] if prev else None, str(comparison.meter_kwh) if comparison else None,
-         str(comparison.sensor_kwh) if comparison else None, str(comparison.gap_pct) if comparison else None,
-         int(bool(comparison and comparison.flagged)), reading_id),
+        (
+            prev[0] if prev else None,
+            str(comparison.meter_kwh) if comparison else None,
+            str(comparison.sensor_kwh) if comparison else None,
+            str(comparison.gap_pct) if comparison else None,
+            int(bool(comparison and comparison.flagged)),
+            reading_id,
+        ),
     )
     if comparison is not None and comparison.flagged:
         period = f"from {cal.isoformat(prev[0])} to {cal.isoformat(ts)}"
         alerts.raise_alert(
-            "meter_mismatch", None, comparison.message(period), now_ms=now_ms, dedup_key=f"meter_mismatch:{prev[0]}:{ts}",
-            data={"meter_kwh": comparison.meter_kwh, "sensor_kwh": comparison.sensor_kwh, "gap_pct": comparison.gap_pct},
+            "meter_mismatch",
+            None,
+            comparison.message(period),
+            now_ms=now_ms,
+            dedup_key=f"meter_mismatch:{prev[0]}:{ts}",
+            data={
+                "meter_kwh": comparison.meter_kwh,
+                "sensor_kwh": comparison.sensor_kwh,
+                "gap_pct": comparison.gap_pct,
+            },
         )
     return comparison
 
 
-def _compare_register_after(store: Store, section: BillingSection, alerts: AlertStore, conn, at_ms: int, now_ms: int) -> None:
+def _compare_register_after(
+    store: Store, section: BillingSection, alerts: AlertStore, conn, at_ms: int, now_ms: int
+) -> None:
     """Recompare the register reading after `at_ms`, whose previous reading has changed."""
-    nxt = conn.execute("SELECT id FROM meter_readings WHERE kind = 'register' AND ts_ms > ? ORDER BY ts_ms LIMIT 1",
-                       (at_ms,)).fetchone()
+    nxt = conn.execute(
+        "SELECT id FROM meter_readings WHERE kind = 'register' AND ts_ms > ? ORDER BY ts_ms LIMIT 1", (at_ms,)
+    ).fetchone()
     if nxt is not None:
         _compare_register(store, section, alerts, conn, nxt[0], now_ms)
 
 
-def record_billed_units(store: Store, section: BillingSection, alerts: AlertStore, units: Any, *, start_ms: int,
-                        end_ms: int, now_ms: int, note: str = "") -> tuple[dict, Comparison]:
+def record_billed_units(
+    store: Store,
+    section: BillingSection,
+    alerts: AlertStore,
+    units: Any,
+    *,
+    start_ms: int,
+    end_ms: int,
+    now_ms: int,
+    note: str = "",
+) -> tuple[dict, Comparison]:
     """Store the units on a real bill for [start_ms, end_ms) and compare them with the sensors."""
     value = _kwh_value(units, "billed units")
     if end_ms <= start_ms:
         raise LedgerError("the billed period must end after it starts")
     _plausible_rise(section, value, start_ms, end_ms, f"billed units {value}")
     cal = store.calendar
-    comparison = compare(value, kwh(energy_mwh(store, start_ms, end_ms, section)), Decimal(str(section.meter_mismatch_pct)))
+    comparison = compare(
+        value, kwh(energy_mwh(store, start_ms, end_ms, section)), Decimal(str(section.meter_mismatch_pct))
+    )
     with transaction(store) as conn:
         cur = conn.execute(
             "INSERT INTO meter_readings (kind, ts_ms, value_kwh, period_start_ms, meter_kwh, sensor_kwh, gap_pct, flagged, "
             "entered_ms, note) VALUES ('billed_units', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (end_ms, str(value), start_ms, str(value), str(comparison.sensor_kwh), str(comparison.gap_pct),
-             int(comparison.flagged), now_ms, note),
+            (
+                end_ms,
+                str(value),
+                start_ms,
+                str(value),
+                str(comparison.sensor_kwh),
+                str(comparison.gap_pct),
+                int(comparison.flagged),
+                now_ms,
+                note,
+            ),
         )
         if comparison.flagged:
             period = f"from {cal.day(start_ms)} to {cal.day(end_ms - 1)}"
             alerts.raise_alert(
-                "meter_mismatch", None, comparison.message(period), now_ms=now_ms,
+                "meter_mismatch",
+                None,
+                comparison.message(period),
+                now_ms=now_ms,
                 dedup_key=f"meter_mismatch:{start_ms}:{end_ms}",
-                data={"meter_kwh": comparison.meter_kwh, "sensor_kwh": comparison.sensor_kwh, "gap_pct": comparison.gap_pct},
+                data={
+                    "meter_kwh": comparison.meter_kwh,
+                    "sensor_kwh": comparison.sensor_kwh,
+                    "gap_pct": comparison.gap_pct,
+                },
             )
         row = {"id": cur.lastrowid, "ts_ms": end_ms, "value_kwh": str(value)}
     return row, comparison
@@ -217,38 +287,61 @@ def _audit(conn, reading_id: int, action: str, old: str, new: str | None, by: st
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (reading_id, action, old, new, by, now_ms, note),
     )
-    log.info("meter reading #%s %s by %s: %s -> %s kWh%s", reading_id, action, by, old, new or "(deleted)",
-             f" ({note})" if note else "")
+    log.info(
+        "meter reading #%s %s by %s: %s -> %s kWh%s",
+        reading_id,
+        action,
+        by,
+        old,
+        new or "(deleted)",
+        f" ({note})" if note else "",
+    )
 
 
 def _resolve_mismatches(alerts: AlertStore, conn, keys: set[str], by: str, now_ms: int, why: str) -> None:
     """Resolve open meter_mismatch alerts of comparisons that no longer hold."""
     for key in keys:
-        for (alert_id,) in conn.execute("SELECT id FROM alerts WHERE dedup_key = ? AND state != 'resolved'", (key,)).fetchall():
+        for (alert_id,) in conn.execute(
+            "SELECT id FROM alerts WHERE dedup_key = ? AND state != 'resolved'", (key,)
+        ).fetchall():
             alerts.act(alert_id, "resolve", by, why, now_ms=now_ms)
 
 
 def _mismatch_keys(conn, reading_id: int) -> set[str]:
     """The dedup keys of the comparisons this reading takes part in: its own, and the next register reading's."""
-    kind, ts, start = conn.execute("SELECT kind, ts_ms, period_start_ms FROM meter_readings WHERE id = ?", (reading_id,)).fetchone()
+    kind, ts, start = conn.execute(
+        "SELECT kind, ts_ms, period_start_ms FROM meter_readings WHERE id = ?", (reading_id,)
+    ).fetchone()
     keys = {f"meter_mismatch:{start}:{ts}"} if start is not None else set()
     if kind == "register":
-        nxt = conn.execute("SELECT ts_ms FROM meter_readings WHERE kind = 'register' AND ts_ms > ? ORDER BY ts_ms LIMIT 1",
-                           (ts,)).fetchone()
+        nxt = conn.execute(
+            "SELECT ts_ms FROM meter_readings WHERE kind = 'register' AND ts_ms > ? ORDER BY ts_ms LIMIT 1", (ts,)
+        ).fetchone()
         if nxt is not None:
             keys.add(f"meter_mismatch:{ts}:{nxt[0]}")
     return keys
 
 
 def _reading(conn, reading_id: int) -> tuple:
-    row = conn.execute("SELECT kind, ts_ms, value_kwh, period_start_ms FROM meter_readings WHERE id = ?", (reading_id,)).fetchone()
+    row = conn.execute(
+        "SELECT kind, ts_ms, value_kwh, period_start_ms FROM meter_readings WHERE id = ?", (reading_id,)
+    ).fetchone()
     if row is None:
         raise LedgerError(f"no meter reading #{reading_id}")
     return row
 
 
-def correct_reading(store: Store, section: BillingSection, alerts: AlertStore, reading_id: int, value: Any, *, by: str,
-                    now_ms: int, note: str = "") -> dict:
+def correct_reading(
+    store: Store,
+    section: BillingSection,
+    alerts: AlertStore,
+    reading_id: int,
+    value: Any,
+    *,
+    by: str,
+    now_ms: int,
+    note: str = "",
+) -> dict:
     """Correct the kWh of a register reading or of a bill's units, compare again, and keep an audit line."""
     with transaction(store) as conn:
         kind, ts, old, start = _reading(conn, reading_id)
@@ -264,17 +357,31 @@ def correct_reading(store: Store, section: BillingSection, alerts: AlertStore, r
             _compare_register(store, section, alerts, conn, reading_id, now_ms)
             _compare_register_after(store, section, alerts, conn, ts, now_ms)
         else:
-            comparison = compare(new, kwh(energy_mwh(store, start, ts, section)), Decimal(str(section.meter_mismatch_pct)))
-            conn.execute("UPDATE meter_readings SET meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, flagged = ? WHERE id = ?",
-                         (str(new), str(comparison.sensor_kwh), str(comparison.gap_pct), int(comparison.flagged), reading_id))
-        still = {k for k in stale if conn.execute("SELECT 1 FROM meter_readings WHERE flagged = 1 AND "
-                                                   "'meter_mismatch:' || period_start_ms || ':' || ts_ms = ?", (k,)).fetchone()}
-        _resolve_mismatches(alerts, conn, stale - still, by, now_ms, f"meter reading #{reading_id} corrected from {old} to {new} kWh")
+            comparison = compare(
+                new, kwh(energy_mwh(store, start, ts, section)), Decimal(str(section.meter_mismatch_pct))
+            )
+            conn.execute(
+                "UPDATE meter_readings SET meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, flagged = ? WHERE id = ?",
+                (str(new), str(comparison.sensor_kwh), str(comparison.gap_pct), int(comparison.flagged), reading_id),
+            )
+        still = {
+            k
+            for k in stale
+            if conn.execute(
+                "SELECT 1 FROM meter_readings WHERE flagged = 1 AND "
+                "'meter_mismatch:' || period_start_ms || ':' || ts_ms = ?",
+                (k,),
+            ).fetchone()
+        }
+        _resolve_mismatches(
+            alerts, conn, stale - still, by, now_ms, f"meter reading #{reading_id} corrected from {old} to {new} kWh"
+        )
     return {"id": reading_id, "value_kwh": str(new), "previous_value_kwh": old}
 
 
-def delete_reading(store: Store, section: BillingSection, alerts: AlertStore, reading_id: int, *, by: str, now_ms: int,
-                   note: str = "") -> dict:
+def delete_reading(
+    store: Store, section: BillingSection, alerts: AlertStore, reading_id: int, *, by: str, now_ms: int, note: str = ""
+) -> dict:
     """Delete a register reading or a bill's units, compare the next reading again, and keep an audit line."""
     with transaction(store) as conn:
         kind, ts, old, _ = _reading(conn, reading_id)
@@ -291,6 +398,8 @@ def audit_lines(store: Store, limit: int = 50) -> list[dict]:
     """Corrections and deletions of meter readings, newest first."""
     rows = store.conn.execute(
         "SELECT reading_id, action, old_value_kwh, new_value_kwh, by, ts_ms, note FROM meter_reading_audit "
-        "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        "ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
     keys = ("reading_id", "action", "old_value_kwh", "new_value_kwh", "by", "ts_ms", "note")
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(keys, r, strict=False)) for r in rows]

@@ -16,10 +16,19 @@ from .tariff_book import TariffBook
 
 def _payment(row: dict) -> dict:
     return {
-        "id": row["id"], "key": row["payment_key"], "amount": paise_str(row["amount_paise"]), "currency": row["currency"],
-        "bill_id": row["bill_id"], "method": row["method"], "status": row["state"], "state": row["state"],
-        "reference": row["reference"], "upi_link": row["upi_link"], "created_ms": row["created_ms"],
-        "confirmed_ms": row["confirmed_ms"], "confirmed_by": row["confirmed_by"],
+        "id": row["id"],
+        "key": row["payment_key"],
+        "amount": paise_str(row["amount_paise"]),
+        "currency": row["currency"],
+        "bill_id": row["bill_id"],
+        "method": row["method"],
+        "status": row["state"],
+        "state": row["state"],
+        "reference": row["reference"],
+        "upi_link": row["upi_link"],
+        "created_ms": row["created_ms"],
+        "confirmed_ms": row["confirmed_ms"],
+        "confirmed_by": row["confirmed_by"],
     }
 
 
@@ -51,8 +60,8 @@ class BillingJsonView:
         pos = est.position
         return {
             "tariff": est.tariff,
-            "cycle": j["cycle"] | {"day_index": int(est.elapsed_days) + 1,
-                                   "last_day": (est.cycle.end - dt.timedelta(days=1)).isoformat()},
+            "cycle": j["cycle"]
+            | {"day_index": int(est.elapsed_days) + 1, "last_day": (est.cycle.end - dt.timedelta(days=1)).isoformat()},
             "units_till_date": str(est.units),
             "bill_till_date": f"{est.bill.total:.2f}",
             "breakdown": j["till_date"]["lines"],
@@ -73,10 +82,19 @@ class BillingJsonView:
 
     def bills(self) -> list[dict]:
         return [
-            {"id": b["id"], "cycle_start": b["cycle_start"], "cycle_end": b["cycle_end"], "units": b["units"],
-             "tariff": b["tariff"], "source": b["source"], "amount": paise_str(b["amount_paise"]),
-             "previous_balance": paise_str(b["previous_balance_paise"]), "amount_due": paise_str(b["amount_due_paise"]),
-             "due_date": b["due_date"], "lines": b["lines"]}
+            {
+                "id": b["id"],
+                "cycle_start": b["cycle_start"],
+                "cycle_end": b["cycle_end"],
+                "units": b["units"],
+                "tariff": b["tariff"],
+                "source": b["source"],
+                "amount": paise_str(b["amount_paise"]),
+                "previous_balance": paise_str(b["previous_balance_paise"]),
+                "amount_due": paise_str(b["amount_due_paise"]),
+                "due_date": b["due_date"],
+                "lines": b["lines"],
+            }
             for b in self.ledger.bills()
         ]
 
@@ -95,15 +113,29 @@ class BillingJsonView:
     def payments(self, limit: int = 100) -> list[dict]:
         return [_payment(r) for r in reversed(self.ledger.payments()[-limit:])]
 
-    def pay(self, amount: Any, *, key: str, bill_id: int | None = None, method: str = "upi", reference: str | None = None,
-            by: str = "user") -> tuple[dict, bool]:
+    def pay(
+        self,
+        amount: Any,
+        *,
+        key: str,
+        bill_id: int | None = None,
+        method: str = "upi",
+        reference: str | None = None,
+        by: str = "user",
+    ) -> tuple[dict, bool]:
         """Record a payment; UPI payments stay pending until confirmed."""
         link = None
         if method == "upi" and self.section.upi_vpa:
             link = self.upi(amount, ref=key)["link"]
         row, created = self.ledger.record_payment(
-            amount if not isinstance(amount, Decimal) else str(amount), payment_key=key, now_ms=self.now_ms(),
-            bill_id=bill_id, method=method, confirmed=method != "upi", upi_link=link, by=by,
+            amount if not isinstance(amount, Decimal) else str(amount),
+            payment_key=key,
+            now_ms=self.now_ms(),
+            bill_id=bill_id,
+            method=method,
+            confirmed=method != "upi",
+            upi_link=link,
+            by=by,
             note=f"reference {reference}" if reference else "",
         )
         return _payment(row), created
@@ -117,9 +149,13 @@ class BillingJsonView:
 
     def balance(self) -> dict:
         b = self.ledger.balance()
-        return {"balance": paise_str(b["balance_paise"]), "arrears": paise_str(b["arrears_paise"]),
-                "credit": paise_str(b["credit_paise"]), "pending": paise_str(b["pending_paise"]),
-                "pending_count": b["pending_count"]}
+        return {
+            "balance": paise_str(b["balance_paise"]),
+            "arrears": paise_str(b["arrears_paise"]),
+            "credit": paise_str(b["credit_paise"]),
+            "pending": paise_str(b["pending_paise"]),
+            "pending_count": b["pending_count"],
+        }
 
     def payment_amount(self, amount: Any) -> int:
         """`amount` in paise, refused as a payment of it would be (at most [billing] max_payment_inr)."""
@@ -137,5 +173,10 @@ class BillingJsonView:
         link = upi_link(self.section.upi_vpa, self.section.upi_payee_name, paise, "Electricity bill", ref)
         out = io.BytesIO()
         segno.make(link, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
-        return {"link": link, "qr_svg": out.getvalue().decode("utf-8"), "vpa": self.section.upi_vpa,
-                "payee": self.section.upi_payee_name, "amount": paise_str(paise)}
+        return {
+            "link": link,
+            "qr_svg": out.getvalue().decode("utf-8"),
+            "vpa": self.section.upi_vpa,
+            "payee": self.section.upi_payee_name,
+            "amount": paise_str(paise),
+        }

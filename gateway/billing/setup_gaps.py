@@ -24,28 +24,35 @@ class SetupGap:
     action: str
 
 
-def billing_setup_gaps(section: BillingSection, nodes: Iterable[tuple[str, str | None, str | None]],
-                       mains: Sequence[str] = ()) -> list[SetupGap]:
+def billing_setup_gaps(
+    section: BillingSection, nodes: Iterable[tuple[str, str | None, str | None]], mains: Sequence[str] = ()
+) -> list[SetupGap]:
     """The gaps in `section` for a house whose reporting nodes are `nodes` ((node_id, transport, name)) and
     whose metering names `mains` (gateway/house.py; empty: every meter is the house)."""
     gaps = []
     if section.meter_reading_date == DEFAULT_READING_DATE:
-        gaps.append(SetupGap(
-            "billing.meter_reading_date",
-            f"[billing] meter_reading_date is still the default ({DEFAULT_READING_DATE}), not a day the utility read this "
-            "meter: cycles, till-date bills and projections start on the wrong day",
-            "set it to the reading date on the last paper bill: [billing] meter_reading_date = \"YYYY-MM-DD\" in the "
-            "config, or on the dashboard's Settings page"))
+        gaps.append(
+            SetupGap(
+                "billing.meter_reading_date",
+                f"[billing] meter_reading_date is still the default ({DEFAULT_READING_DATE}), not a day the utility read this "
+                "meter: cycles, till-date bills and projections start on the wrong day",
+                'set it to the reading date on the last paper bill: [billing] meter_reading_date = "YYYY-MM-DD" in the '
+                "config, or on the dashboard's Settings page",
+            )
+        )
     nodes = list(nodes)
     twins = ble_twins((node_id, transport) for node_id, transport, _ in nodes)  # serial + BLE: one ESP32, one circuit
     circuits = sorted((node_id, name) for node_id, _, name in nodes if node_id not in twins)
     if not section.metered_nodes and not mains and len(circuits) > 1:
         listed = ", ".join(f"{node_id} ({name})" if name else node_id for node_id, name in circuits)
-        gaps.append(SetupGap(
-            "billing.metered_nodes",
-            f"[billing] metered_nodes is empty, so the house is all {len(circuits)} nodes added up: {listed}; "
-            "a sub-circuit node inside the mains is counted twice, in the bill and in the theft check",
-            "list the node(s) on the mains: [billing] metered_nodes = [\"<mains node id>\"] in the config, then "
-            "`systemctl restart powergw` (or `powergw meters --mains <id>`); if no node sits inside another, list "
-            "them all to say so"))
+        gaps.append(
+            SetupGap(
+                "billing.metered_nodes",
+                f"[billing] metered_nodes is empty, so the house is all {len(circuits)} nodes added up: {listed}; "
+                "a sub-circuit node inside the mains is counted twice, in the bill and in the theft check",
+                'list the node(s) on the mains: [billing] metered_nodes = ["<mains node id>"] in the config, then '
+                "`systemctl restart powergw` (or `powergw meters --mains <id>`); if no node sits inside another, list "
+                "them all to say so",
+            )
+        )
     return gaps

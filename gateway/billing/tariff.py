@@ -342,7 +342,9 @@ def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: Bil
             )
     total = rupees(sum((l.amount for l in lines), ZERO))
     name = "+".join(t.name + "@" + str(t.effective_from) for t, _ in parts)
-    return Bill(name, units, tuple(lines), total, (f"tariff changed during the cycle: split by days ({total_days} days)",))
+    return Bill(
+        name, units, tuple(lines), total, (f"tariff changed during the cycle: split by days ({total_days} days)",)
+    )
 
 
 # ---- where the household stands on the slabs -------------------------------------------------------
@@ -389,7 +391,11 @@ def slab_position(bill_fn: Callable[[Decimal], Bill], boundaries: list[Decimal],
 
     def cost(b: Decimal) -> tuple[Decimal, Decimal, Decimal]:
         at = bill_fn(b).total
-        return at - bill_fn(max(b - one, ZERO)).total, bill_fn(b + one).total - at, bill_fn(b + 2).total - bill_fn(b + one).total
+        return (
+            at - bill_fn(max(b - one, ZERO)).total,
+            bill_fn(b + one).total - at,
+            bill_fn(b + 2).total - bill_fn(b + one).total,
+        )
 
     ahead = [b for b in boundaries if b >= units]  # on an edge, the next unit crosses it
     if not ahead:

@@ -73,6 +73,6 @@ class TariffBook:
         versions = self.resolve(name_or_path)
         cuts = [start] + [t.effective_from for t in versions if start < t.effective_from < end] + [end]
         parts = []
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in zip(cuts, cuts[1:], strict=False):
             parts.append((self.in_force(name_or_path, a), (b - a).days))
         return parts

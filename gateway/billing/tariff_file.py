@@ -56,7 +56,9 @@ class _Fields:
     def missing(self, key: str) -> TariffError:
         return TariffError(f"{self.where}{self._key(key)}: missing")
 
-    def text(self, key: str, default: str | None = None, *, pattern: re.Pattern | None = None, expected: str = "a string") -> str:
+    def text(
+        self, key: str, default: str | None = None, *, pattern: re.Pattern | None = None, expected: str = "a string"
+    ) -> str:
         if key not in self.table:
             if default is None:
                 raise self.missing(key)
@@ -66,8 +68,15 @@ class _Fields:
             raise self.err(key, value, expected)
         return value
 
-    def number(self, key: str, *, default: Decimal | None = None, minimum: Decimal = ZERO, positive: bool = False,
-               required: bool = True) -> Decimal | None:
+    def number(
+        self,
+        key: str,
+        *,
+        default: Decimal | None = None,
+        minimum: Decimal = ZERO,
+        positive: bool = False,
+        required: bool = True,
+    ) -> Decimal | None:
         if key not in self.table:
             if default is None and required:
                 raise self.missing(key)
@@ -77,8 +86,9 @@ class _Fields:
             raise self.err(key, value, "a number")
         value = Decimal(value)
         if not value.is_finite() or value < minimum or (positive and value <= 0):
-            raise self.err(key, str(value),
-                           "a number greater than 0" if positive else f"a number of at least {minimum}")
+            raise self.err(
+                key, str(value), "a number greater than 0" if positive else f"a number of at least {minimum}"
+            )
         return value
 
     def choice(self, key: str, choices: tuple, default: Any = None) -> Any:
@@ -122,12 +132,25 @@ def _bands(row: _Fields, edge_key: str, value_key: str, what: str) -> tuple[Band
         b.check_keys((edge_key, value_key))
     edges = _increasing_edges(bands, edge_key, what)
     if edges[-1] is not None:
-        raise TariffError(f"{bands[-1].where}{bands[-1].path}: the last band must have no {edge_key} (it covers everything above)")
-    return tuple(Band(e, b.number(value_key)) for e, b in zip(edges, bands))
+        raise TariffError(
+            f"{bands[-1].where}{bands[-1].path}: the last band must have no {edge_key} (it covers everything above)"
+        )
+    return tuple(Band(e, b.number(value_key)) for e, b in zip(edges, bands, strict=False))
 
 
-TOP_KEYS = ("name", "title", "utility", "effective_from", "source", "currency", "cycle_months", "energy", "fixed",
-            "charges", "subsidies")
+TOP_KEYS = (
+    "name",
+    "title",
+    "utility",
+    "effective_from",
+    "source",
+    "currency",
+    "cycle_months",
+    "energy",
+    "fixed",
+    "charges",
+    "subsidies",
+)
 
 
 def parse_tariff(data: dict, where: str = "") -> Tariff:
@@ -187,13 +210,19 @@ def _energy_schedules(top: _Fields, where: str) -> list[EnergySchedule]:
         last = i == len(energy_rows) - 1
         max_units = row.number("max_units", positive=True, required=False)
         if last and max_units is not None:
-            raise row.err("max_units", plain_decimal(max_units),
-                          "no max_units on the last [[energy]] table (it covers every cycle above)")
+            raise row.err(
+                "max_units",
+                plain_decimal(max_units),
+                "no max_units on the last [[energy]] table (it covers every cycle above)",
+            )
         if not last and max_units is None:
             raise row.missing("max_units")
         if max_units is not None and max_edges and max_units <= max_edges[-1]:
-            raise row.err("max_units", plain_decimal(max_units),
-                          f"more than the previous table's max_units ({plain_decimal(max_edges[-1])})")
+            raise row.err(
+                "max_units",
+                plain_decimal(max_units),
+                f"more than the previous table's max_units ({plain_decimal(max_edges[-1])})",
+            )
         max_edges.append(max_units)
         method = row.choice("method", METHODS)
         slab_rows = row.tables("slabs", required=True)
@@ -206,7 +235,7 @@ def _energy_schedules(top: _Fields, where: str) -> list[EnergySchedule]:
                 f"{where}{slab_rows[-1].path}: the last slab must have no up_to (it covers every unit above), "
                 "or reach this table's max_units"
             )
-        slabs = tuple(Slab(e, s.number("rate")) for e, s in zip(edges, slab_rows))
+        slabs = tuple(Slab(e, s.number("rate")) for e, s in zip(edges, slab_rows, strict=False))
         schedules.append(EnergySchedule(method, slabs, max_units))
     return schedules
 
@@ -261,8 +290,15 @@ def _subsidies(top: _Fields, known_bases: list[str]) -> list[Subsidy]:
         if max_units < min_units:
             raise row.err("max_units", plain_decimal(max_units), f"at least min_units ({plain_decimal(min_units)})")
         subsidies.append(
-            Subsidy(row.text("label", default="Subsidy"), percent, _on(row, known_bases, allow_all=True), max_units,
-                    min_units, row.number("cap", required=False), opt_in)
+            Subsidy(
+                row.text("label", default="Subsidy"),
+                percent,
+                _on(row, known_bases, allow_all=True),
+                max_units,
+                min_units,
+                row.number("cap", required=False),
+                opt_in,
+            )
         )
     return subsidies
 
@@ -273,7 +309,7 @@ def _on(row: _Fields, known: list[str], *, allow_all: bool) -> tuple[str, ...]:
         raise row.missing("on")
     if allow_all and value == "all":
         return ("all",)
-    choices = ", ".join(repr(k) for k in known) + (" or \"all\"" if allow_all else "")
+    choices = ", ".join(repr(k) for k in known) + (' or "all"' if allow_all else "")
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise row.err("on", value, f"a list of earlier lines from {choices}")
     for v in value:

@@ -20,7 +20,13 @@ def upi_link(vpa: str, payee_name: str, amount_paise: int, note: str, ref: str |
         raise PaymentError("UPI payee name is empty ([billing] upi_payee_name)")
     if amount_paise <= 0:
         raise PaymentError(f"UPI amount {paise_str(amount_paise)}: must be more than 0")
-    params = [("pa", vpa), ("pn", payee_name.strip()), ("am", paise_str(amount_paise)), ("cu", "INR"), ("tn", note[:80])]
+    params = [
+        ("pa", vpa),
+        ("pn", payee_name.strip()),
+        ("am", paise_str(amount_paise)),
+        ("cu", "INR"),
+        ("tn", note[:80]),
+    ]
     if ref:
         params.append(("tr", ref[:35]))
     return "upi://pay?" + "&".join(f"{k}={quote(v, safe='@.-_')}" for k, v in params)

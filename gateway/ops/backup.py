@@ -67,7 +67,7 @@ class BackupResult:
 
 
 def backup_name(now_ms: int, kind: str = "full") -> str:
-    stamp = dt.datetime.fromtimestamp(now_ms / 1000, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"powergw-{stamp}{'-compact' if kind == 'compact' else ''}.db"
 
 
@@ -81,7 +81,7 @@ def list_backups(dest_dir: Path) -> list[BackupInfo]:
     for p in entries:
         m = NAME_RE.match(p.name)
         if m and p.is_file():
-            taken = dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+            taken = dt.datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
             st = p.stat()
             out.append((st.st_mtime_ns, BackupInfo(p, taken, st.st_size, "compact" if m.group(2) else "full")))
     # Names have whole seconds: two backups in one second are ordered by when their file was written.
@@ -115,7 +115,9 @@ def space_for_backups(db_path: Path, dest_dir: Path) -> tuple[int, str]:
     """Bytes a new backup may take in `dest_dir` (its free space, less RESERVE_BYTES on the database's own disk), and why."""
     free = shutil.disk_usage(dest_dir).free
     if os.stat(dest_dir).st_dev == os.stat(db_path.parent).st_dev:
-        return max(free - RESERVE_BYTES, 0), f"{_mib(free)} free, less {_mib(RESERVE_BYTES)} kept for the database on the same disk"
+        return max(
+            free - RESERVE_BYTES, 0
+        ), f"{_mib(free)} free, less {_mib(RESERVE_BYTES)} kept for the database on the same disk"
     return free, f"{_mib(free)} free"
 
 
@@ -149,7 +151,9 @@ def take_backup(
         dest_dir.mkdir(parents=True, exist_ok=True)
         for stale in dest_dir.glob(".partial-*"):
             stale.unlink(missing_ok=True)
-        budget, room = space_for_backups(db_path, dest_dir) if max_bytes is None else (max_bytes, f"limit {_mib(max_bytes)}")
+        budget, room = (
+            space_for_backups(db_path, dest_dir) if max_bytes is None else (max_bytes, f"limit {_mib(max_bytes)}")
+        )
     except OSError as err:
         raise OpsError(f"cannot write backups to {dest_dir}: {err}") from err
     existing = list_backups(dest_dir)
@@ -166,9 +170,13 @@ def take_backup(
         if kind == "full":
             check = _copy_full(db_path, partial, budget)
         else:
-            check, left_out = _copy_compact(db_path, partial, keep_from_ms=now_ms - raw_hours * HOUR_MS, max_bytes=budget)
+            check, left_out = _copy_compact(
+                db_path, partial, keep_from_ms=now_ms - raw_hours * HOUR_MS, max_bytes=budget
+            )
         if check != "ok":
-            raise OpsError(f"backup of {db_path} failed its check ({check}); the database itself may be damaged: run powergw doctor")
+            raise OpsError(
+                f"backup of {db_path} failed its check ({check}); the database itself may be damaged: run powergw doctor"
+            )
         os.chmod(partial, 0o640)
         with open(partial, "rb") as fh:
             os.fsync(fh.fileno())
@@ -184,8 +192,13 @@ def take_backup(
                 "lower [backup] keep, or point [backup] dir at another disk"
             ) from err
         raise OpsError(f"cannot back up {db_path} to {dest_dir}: {err}") from err
-    result = BackupResult(final, size_bytes=final.stat().st_size, seconds=time.monotonic() - started, kind=kind,
-                          readings_left_out=left_out)
+    result = BackupResult(
+        final,
+        size_bytes=final.stat().st_size,
+        seconds=time.monotonic() - started,
+        kind=kind,
+        readings_left_out=left_out,
+    )
     for old in list_backups(dest_dir)[keep:]:
         old.path.unlink(missing_ok=True)
         result.removed.append(old.path)
@@ -256,7 +269,9 @@ def _copy_compact(db_path: Path, partial: Path, *, keep_from_ms: int, max_bytes:
         ).fetchall()
         tables = [name for kind, name, _ in objects if kind == "table" and not name.startswith("sqlite_")]
         if not {"readings", "meta"} <= set(tables):
-            raise OpsError(f"{db_path} is not a powergw database (no readings/meta tables); use --full to copy it anyway")
+            raise OpsError(
+                f"{db_path} is not a powergw database (no readings/meta tables); use --full to copy it anyway"
+            )
         virtual = [name for kind, name, sql in objects if kind == "table" and sql.upper().startswith("CREATE VIRTUAL")]
         if virtual:
             raise OpsError(f"a compact backup cannot copy virtual table {virtual[0]}; use --full")
@@ -301,7 +316,9 @@ def _first_kept_reading(conn: sqlite3.Connection, keep_from_ms: int) -> int:
     """
     row = conn.execute("SELECT value FROM src.meta WHERE key = 'rollup_watermark'").fetchone()
     watermark = int(row[0]) if row else 0
-    row = conn.execute("SELECT id FROM src.readings WHERE ts_ms < ? ORDER BY id DESC LIMIT 1", (keep_from_ms,)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM src.readings WHERE ts_ms < ? ORDER BY id DESC LIMIT 1", (keep_from_ms,)
+    ).fetchone()
     recent_from = row[0] + 1 if row else 0
     return min(watermark + 1, recent_from)
 
@@ -328,10 +345,18 @@ def backup_job(ctx) -> BackupResult | None:
     local_hour = dt.datetime.fromtimestamp(now_ms / 1000, ctx.store.calendar.tz).hour
     if not backup_due(existing[0] if existing else None, now_ms, local_hour, section.at_hour):
         return None
-    result = take_backup(ctx.store.path, section.dir, keep=section.keep, now_ms=now_ms, kind=section.kind, raw_hours=section.raw_hours)
+    result = take_backup(
+        ctx.store.path, section.dir, keep=section.keep, now_ms=now_ms, kind=section.kind, raw_hours=section.raw_hours
+    )
     if result.path:
-        log.info("backup: %s (%s, %d bytes in %.1f s), %d old removed", result.path, result.kind, result.size_bytes, result.seconds,
-                 len(result.removed))
+        log.info(
+            "backup: %s (%s, %d bytes in %.1f s), %d old removed",
+            result.path,
+            result.kind,
+            result.size_bytes,
+            result.seconds,
+            len(result.removed),
+        )
     else:
         log.info("backup skipped: %s", result.skipped)
     return result
@@ -395,14 +420,16 @@ def restore_backup(backup: Path, db_path: Path, *, now_ms: int | None = None) ->
     users = processes_using(db_path)
     if users:
         pid, cmd = users[0]
-        raise OpsError(f"{db_path} is open by process {pid} ({cmd}); stop it first (systemctl stop powergw powergw-ui powergw-mqtt)")
+        raise OpsError(
+            f"{db_path} is open by process {pid} ({cmd}); stop it first (systemctl stop powergw powergw-ui powergw-mqtt)"
+        )
     db_path.parent.mkdir(parents=True, exist_ok=True)
     kept: Path | None = None
     owner = None
     if db_path.exists():
         st = db_path.stat()
         owner = (st.st_uid, st.st_gid, st.st_mode & 0o777)
-        stamp = dt.datetime.fromtimestamp(now_ms / 1000, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         kept = db_path.with_name(f"{db_path.name}.before-restore-{stamp}")
         _copy_db(db_path, kept)  # through SQLite, so what sits in the -wal comes along
     tmp = db_path.with_name(f".restoring-{db_path.name}")

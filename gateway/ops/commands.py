@@ -20,29 +20,45 @@ DEFAULT_RUNTIME = Path("/run/powergw")
 
 
 def _common(p: argparse.ArgumentParser, *, runtime: bool = False) -> None:
-    p.add_argument("--config", "-c", type=Path,
-                   help=f"TOML config file (default: {DEFAULT_CONFIG} if it exists, else built-in defaults)")
+    p.add_argument(
+        "--config",
+        "-c",
+        type=Path,
+        help=f"TOML config file (default: {DEFAULT_CONFIG} if it exists, else built-in defaults)",
+    )
     p.add_argument("--db", type=Path, help="SQLite database file (overrides [gateway] db)")
     if runtime:
-        p.add_argument("--runtime-dir", type=Path, default=DEFAULT_RUNTIME,
-                       help=f"the daemon's runtime directory holding live.json (default {DEFAULT_RUNTIME})")
+        p.add_argument(
+            "--runtime-dir",
+            type=Path,
+            default=DEFAULT_RUNTIME,
+            help=f"the daemon's runtime directory holding live.json (default {DEFAULT_RUNTIME})",
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backup", help="back up the database now (compact, or --full), or list backups",
-                       description="Take a consistent copy of the database while the daemon runs; keep the newest [backup] keep. "
-                       "A compact backup ([backup] kind, the default) keeps every table but only the raw readings of the "
-                       "last [backup] raw_hours and those not yet rolled up; --full copies every page.")
+    p = sub.add_parser(
+        "backup",
+        help="back up the database now (compact, or --full), or list backups",
+        description="Take a consistent copy of the database while the daemon runs; keep the newest [backup] keep. "
+        "A compact backup ([backup] kind, the default) keeps every table but only the raw readings of the "
+        "last [backup] raw_hours and those not yet rolled up; --full copies every page.",
+    )
     _common(p)
     p.add_argument("--dir", type=Path, help="backup directory (overrides [backup] dir)")
     p.add_argument("--keep", type=int, help="backups to keep (overrides [backup] keep)")
-    p.add_argument("--full", action="store_true", help="copy the whole database, all raw readings included (SQLite online backup)")
+    p.add_argument(
+        "--full", action="store_true", help="copy the whole database, all raw readings included (SQLite online backup)"
+    )
     p.add_argument("--force", action="store_true", help="back up even if nothing changed since the newest backup")
     p.add_argument("--list", action="store_true", help="list backups instead of taking one")
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("restore", help="replace the database by a backup (stop the daemon first)",
-                       description="Check a backup, keep the current database beside it, and put the backup in its place.")
+    p = sub.add_parser(
+        "restore",
+        help="replace the database by a backup (stop the daemon first)",
+        description="Check a backup, keep the current database beside it, and put the backup in its place.",
+    )
     _common(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("backup", nargs="?", type=Path, help="backup file to restore")
@@ -50,32 +66,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", type=Path, help="backup directory for --latest (overrides [backup] dir)")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("doctor", help="check clock, disk, ports, database, nodes, sync, model and backups",
-                       description="One line per check: ok, warning or problem, and what to do. Exit code 1 if any problem.")
+    p = sub.add_parser(
+        "doctor",
+        help="check clock, disk, ports, database, nodes, sync, model and backups",
+        description="One line per check: ok, warning or problem, and what to do. Exit code 1 if any problem.",
+    )
     _common(p, runtime=True)
     p.add_argument("--quick", action="store_true", help="PRAGMA quick_check instead of the full integrity_check")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("metrics", help="Prometheus metrics: print them, or serve /metrics",
-                       description="Prometheus text format computed from the database at each scrape. Without options "
-                       "print the page once; --serve serves http://<host>:<port>/metrics from [metrics] in the config "
-                       "(what powergw-metrics.service runs); --host and --port override it.")
+    p = sub.add_parser(
+        "metrics",
+        help="Prometheus metrics: print them, or serve /metrics",
+        description="Prometheus text format computed from the database at each scrape. Without options "
+        "print the page once; --serve serves http://<host>:<port>/metrics from [metrics] in the config "
+        "(what powergw-metrics.service runs); --host and --port override it.",
+    )
     _common(p, runtime=True)
     p.add_argument("--serve", action="store_true", help="serve on [metrics] host and port until stopped")
     p.add_argument("--port", type=int, help="serve on this port (implies --serve; overrides [metrics] port)")
     p.add_argument("--host", help="serve on this IP address (implies --serve; overrides [metrics] host)")
     p.set_defaults(func=cmd_metrics)
 
-    p = sub.add_parser("mqtt", help="publish to Home Assistant over MQTT (discovery, power, energy, bill)",
-                       description="Publish per-node power and energy and the household bill with Home Assistant discovery.")
+    p = sub.add_parser(
+        "mqtt",
+        help="publish to Home Assistant over MQTT (discovery, power, energy, bill)",
+        description="Publish per-node power and energy and the household bill with Home Assistant discovery.",
+    )
     _common(p, runtime=True)
     p.add_argument("--once", action="store_true", help="publish one round and exit")
     p.set_defaults(func=cmd_mqtt)
 
-    p = sub.add_parser("export", help="CSV of readings, daily usage, bills or payments",
-                       description="Write a CSV export; times are local ISO 8601, energy exact Wh, money exact INR.")
+    p = sub.add_parser(
+        "export",
+        help="CSV of readings, daily usage, bills or payments",
+        description="Write a CSV export; times are local ISO 8601, energy exact Wh, money exact INR.",
+    )
     _common(p)
     p.add_argument("kind", choices=("readings", "daily", "bills", "payments"))
     p.add_argument("--from", dest="date_from", help="first local date, YYYY-MM-DD (default: 30 days ago)")
@@ -135,7 +163,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if args.list:
         backups = list_backups(dest)
         for b in backups:
-            print(f"{b.path}  {b.taken_utc.astimezone().isoformat(timespec='seconds')}  {b.kind:7}  {_size(b.size_bytes)}")
+            print(
+                f"{b.path}  {b.taken_utc.astimezone().isoformat(timespec='seconds')}  {b.kind:7}  {_size(b.size_bytes)}"
+            )
         if not backups:
             print(f"no backups in {dest}")
         return 0
@@ -143,11 +173,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if keep < 1:
         raise OpsError(f"--keep {keep}: expected at least 1")
     kind = "full" if args.full else section.kind
-    result = take_backup(existing_database(args.db, config), dest, keep=keep, force=args.force, kind=kind, raw_hours=section.raw_hours)
+    result = take_backup(
+        existing_database(args.db, config), dest, keep=keep, force=args.force, kind=kind, raw_hours=section.raw_hours
+    )
     if result.path is None:
         print(f"backup skipped: database {result.skipped} (use --force to copy anyway)")
         return 0
-    detail = f", {result.readings_left_out} raw readings older than {section.raw_hours} h left to the rollups" if kind == "compact" else ""
+    detail = (
+        f", {result.readings_left_out} raw readings older than {section.raw_hours} h left to the rollups"
+        if kind == "compact"
+        else ""
+    )
     print(f"backup {result.path} ({kind}, {_size(result.size_bytes)} in {result.seconds:.2f} s{detail})")
     for old in result.removed:
         print(f"removed old backup {old}")
@@ -191,8 +227,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except ConfigError as err:
         findings = [Finding("config", PROBLEM, str(err), "fix the file: `powergw config check`, then restart powergw")]
     else:
-        situation = Situation(config=config, db_path=Path(config.gateway.db), runtime_dir=args.runtime_dir,
-                              now_ms=_now_ms(), full_integrity=not args.quick)
+        situation = Situation(
+            config=config,
+            db_path=Path(config.gateway.db),
+            runtime_dir=args.runtime_dir,
+            now_ms=_now_ms(),
+            full_integrity=not args.quick,
+        )
         findings = run_checks(situation)
     if args.format == "json":
         print(json.dumps(as_dicts(findings), indent=2))
@@ -366,5 +407,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"{args.file}: ok")
     defaults = missing_keys(data)
     if defaults:
-        print(f"{len(defaults)} key(s) not set in the file use their defaults (`powergw config example` documents them)")
+        print(
+            f"{len(defaults)} key(s) not set in the file use their defaults (`powergw config example` documents them)"
+        )
     return 0

@@ -11,9 +11,9 @@ import dataclasses
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from . import OpsError
 from .backup import list_backups
@@ -51,7 +51,9 @@ def clock_synchronised() -> tuple[bool | None, str]:
     if SystemClock().synced():
         return True, "kernel reports the clock synchronised (adjtimex)"
     try:
-        out = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True, text=True, timeout=5
+        )
         if out.returncode == 0 and out.stdout.strip() in ("yes", "no"):
             return out.stdout.strip() == "yes", f"timedatectl NTPSynchronized={out.stdout.strip()}"
     except (OSError, subprocess.TimeoutExpired):
@@ -120,9 +122,13 @@ def check_clock(s: Situation) -> Iterable[Finding]:
     if synced:
         yield Finding("clock", OK, f"synchronised; {detail}")
     else:
-        yield Finding("clock", PROBLEM, f"not synchronised; {detail}",
-                      "a Pi has no real-time clock: check the network and `timedatectl timesync-status`; "
-                      "readings are re-anchored when it syncs, but days and bills need the right date")
+        yield Finding(
+            "clock",
+            PROBLEM,
+            f"not synchronised; {detail}",
+            "a Pi has no real-time clock: check the network and `timedatectl timesync-status`; "
+            "readings are re-anchored when it syncs, but days and bills need the right date",
+        )
 
 
 def check_disk(s: Situation) -> Iterable[Finding]:
@@ -133,10 +139,20 @@ def check_disk(s: Situation) -> Iterable[Finding]:
     frac = usage.free / usage.total if usage.total else 0
     text = f"{_bytes(usage.free)} free of {_bytes(usage.total)} ({frac:.0%}) on {folder}"
     if frac < DISK_PROBLEM_FREE[0] or usage.free < DISK_PROBLEM_FREE[1]:
-        yield Finding("disk", PROBLEM, text, "free space now: old backups (`powergw backup --list`), apt caches (`apt-get clean`), "
-                      "or lower [gateway] retention_days; a full disk stops ingest")
+        yield Finding(
+            "disk",
+            PROBLEM,
+            text,
+            "free space now: old backups (`powergw backup --list`), apt caches (`apt-get clean`), "
+            "or lower [gateway] retention_days; a full disk stops ingest",
+        )
     elif frac < DISK_WARNING_FREE[0] or usage.free < DISK_WARNING_FREE[1]:
-        yield Finding("disk", WARNING, text, "plan for more space: move [backup] dir to a USB stick, lower [gateway] retention_days")
+        yield Finding(
+            "disk",
+            WARNING,
+            text,
+            "plan for more space: move [backup] dir to a USB stick, lower [gateway] retention_days",
+        )
     else:
         yield Finding("disk", OK, text)
 
@@ -148,15 +164,27 @@ def check_serial(s: Situation) -> Iterable[Finding]:
         if Path(port).exists():
             yield Finding("serial", OK, f"{port} present")
         else:
-            yield Finding("serial", PROBLEM, f"{port} is configured but missing",
-                          "check the USB cable and `ls -l /dev/powergw/ /dev/serial/by-id/`; a node's bridge may have another name now")
+            yield Finding(
+                "serial",
+                PROBLEM,
+                f"{port} is configured but missing",
+                "check the USB cable and `ls -l /dev/powergw/ /dev/serial/by-id/`; a node's bridge may have another name now",
+            )
     unused = [p for p in present if p not in configured]
     if not configured and not present:
-        yield Finding("serial", WARNING, "no serial ports configured and no USB serial bridge plugged in",
-                      "plug in a node's USB cable, then add its /dev/powergw/... name to [serial] ports (BLE-only homes can ignore this)")
+        yield Finding(
+            "serial",
+            WARNING,
+            "no serial ports configured and no USB serial bridge plugged in",
+            "plug in a node's USB cable, then add its /dev/powergw/... name to [serial] ports (BLE-only homes can ignore this)",
+        )
     elif not configured:
-        yield Finding("serial", WARNING, f"USB serial devices present but none configured: {', '.join(unused)}",
-                      "add them to [serial] ports in /etc/powergw/config.toml and `systemctl restart powergw`")
+        yield Finding(
+            "serial",
+            WARNING,
+            f"USB serial devices present but none configured: {', '.join(unused)}",
+            "add them to [serial] ports in /etc/powergw/config.toml and `systemctl restart powergw`",
+        )
 
 
 def check_ble(s: Situation) -> Iterable[Finding]:
@@ -165,16 +193,24 @@ def check_ble(s: Situation) -> Iterable[Finding]:
     if adapters:
         yield Finding("bluetooth", OK, f"adapter {', '.join(adapters)} present")
     elif ble_nodes:
-        yield Finding("bluetooth", PROBLEM, f"no Bluetooth adapter, but {len(ble_nodes)} BLE node(s) are known",
-                      "`rfkill unblock bluetooth`, `systemctl status bluetooth`, or plug in a USB Bluetooth adapter")
+        yield Finding(
+            "bluetooth",
+            PROBLEM,
+            f"no Bluetooth adapter, but {len(ble_nodes)} BLE node(s) are known",
+            "`rfkill unblock bluetooth`, `systemctl status bluetooth`, or plug in a USB Bluetooth adapter",
+        )
     else:
         yield Finding("bluetooth", OK, "no adapter (needed only for BLE nodes; none are known)")
 
 
 def check_database(s: Situation) -> Iterable[Finding]:
     if not s.db_path.exists():
-        yield Finding("database", PROBLEM, f"no database at {s.db_path}",
-                      "start the daemon once (`systemctl start powergw`) or restore a backup (`powergw restore`)")
+        yield Finding(
+            "database",
+            PROBLEM,
+            f"no database at {s.db_path}",
+            "start the daemon once (`systemctl start powergw`) or restore a backup (`powergw restore`)",
+        )
         return
     try:
         s.conn = connect_readonly(s.db_path)
@@ -182,16 +218,29 @@ def check_database(s: Situation) -> Iterable[Finding]:
         result = "; ".join(r[0] for r in s.conn.execute(f"PRAGMA {pragma}").fetchmany(5))
         s.health = read_health(s.db_path, s.conn)
     except (OpsError, sqlite3.Error) as err:
-        yield Finding("database", PROBLEM, f"cannot read {s.db_path}: {err}", "restore the newest good backup: `powergw restore --latest`")
+        yield Finding(
+            "database",
+            PROBLEM,
+            f"cannot read {s.db_path}: {err}",
+            "restore the newest good backup: `powergw restore --latest`",
+        )
         return
     h = s.health
     size = f"{_bytes(h.db_bytes)} + {_bytes(h.wal_bytes)} WAL"
     if result != "ok":
-        yield Finding("database", PROBLEM, f"{pragma} failed: {result}",
-                      "stop powergw, keep a copy of the file, and `powergw restore --latest`")
+        yield Finding(
+            "database",
+            PROBLEM,
+            f"{pragma} failed: {result}",
+            "stop powergw, keep a copy of the file, and `powergw restore --latest`",
+        )
     elif h.wal_bytes > WAL_WARNING_BYTES:
-        yield Finding("database", WARNING, f"{pragma} ok, {size}: the WAL is not being checkpointed",
-                      "a long-running reader holds it open; restart the dashboard (`systemctl restart powergw-ui`)")
+        yield Finding(
+            "database",
+            WARNING,
+            f"{pragma} ok, {size}: the WAL is not being checkpointed",
+            "a long-running reader holds it open; restart the dashboard (`systemctl restart powergw-ui`)",
+        )
     else:
         yield Finding("database", OK, f"{pragma} ok, {size}")
 
@@ -200,7 +249,12 @@ def check_nodes(s: Situation) -> Iterable[Finding]:
     if s.health is None:
         return
     if not s.health.nodes:
-        yield Finding("nodes", WARNING, "no node has ever sent a frame", "check the node is powered and on a configured port: `powergw monitor PORT`")
+        yield Finding(
+            "nodes",
+            WARNING,
+            "no node has ever sent a frame",
+            "check the node is powered and on a configured port: `powergw monitor PORT`",
+        )
         return
     offline_ms = s.config.gateway.node_offline_minutes * 60_000
     for n in s.health.nodes:
@@ -214,11 +268,23 @@ def check_nodes(s: Situation) -> Iterable[Finding]:
         rejected = sum(n.rejected.values())
         text = f"last frame {_ago(max(0, age))} ago; {n.frames_ok} ok, {n.frames_lost} lost ({loss:.1%}), {rejected} rejected"
         if age > 24 * 3600_000:
-            yield Finding(label, PROBLEM, text, "the node has been silent for over a day: check its power and cable, or remove it")
+            yield Finding(
+                label, PROBLEM, text, "the node has been silent for over a day: check its power and cable, or remove it"
+            )
         elif age > offline_ms:
-            yield Finding(label, WARNING, text, "offline: check its power, its USB cable or (BLE) its distance from the gateway; `powergw monitor` shows what arrives")
+            yield Finding(
+                label,
+                WARNING,
+                text,
+                "offline: check its power, its USB cable or (BLE) its distance from the gateway; `powergw monitor` shows what arrives",
+            )
         elif loss > LOSS_WARNING or rejected > n.frames_ok * LOSS_WARNING:
-            yield Finding(label, WARNING, text, "many frames lost or rejected: a loose cable, a long USB lead, or electrical noise")
+            yield Finding(
+                label,
+                WARNING,
+                text,
+                "many frames lost or rejected: a loose cable, a long USB lead, or electrical noise",
+            )
         else:
             yield Finding(label, OK, text)
 
@@ -226,13 +292,21 @@ def check_nodes(s: Situation) -> Iterable[Finding]:
 def check_daemon(s: Situation) -> Iterable[Finding]:
     live = read_live(s.runtime_dir)
     if live is None:
-        yield Finding("daemon", WARNING, f"no live values in {s.runtime_dir}/live.json",
-                      "is the daemon running? `systemctl status powergw`, `journalctl -u powergw -n 50`")
+        yield Finding(
+            "daemon",
+            WARNING,
+            f"no live values in {s.runtime_dir}/live.json",
+            "is the daemon running? `systemctl status powergw`, `journalctl -u powergw -n 50`",
+        )
         return
     age = s.now_ms - int(live.get("ts_ms", 0))
     if age > 60_000:
-        yield Finding("daemon", WARNING, f"live values are {_ago(age)} old",
-                      "the daemon has stopped writing them: `systemctl status powergw`, `journalctl -u powergw -n 50`")
+        yield Finding(
+            "daemon",
+            WARNING,
+            f"live values are {_ago(age)} old",
+            "the daemon has stopped writing them: `systemctl status powergw`, `journalctl -u powergw -n 50`",
+        )
     else:
         yield Finding("daemon", OK, f"live values {_ago(max(0, age))} old, {len(live.get('nodes', {}))} node(s)")
 
@@ -242,11 +316,20 @@ def check_sync(s: Situation) -> Iterable[Finding]:
         return
     sync = s.health.sync
     if sync is None:
-        yield Finding("cloud sync", WARNING, "outbox tables missing", "run `powergw migrate` (or restart the daemon) to create them")
+        yield Finding(
+            "cloud sync",
+            WARNING,
+            "outbox tables missing",
+            "run `powergw migrate` (or restart the daemon) to create them",
+        )
         return
     if not sync.registered:
-        yield Finding("cloud sync", OK, f"not set up (optional); {sync.outbox_depth} event(s) queued locally",
-                      "" if sync.outbox_depth < OUTBOX_WARNING_DEPTH else "`powergw cloud register` to send them")
+        yield Finding(
+            "cloud sync",
+            OK,
+            f"not set up (optional); {sync.outbox_depth} event(s) queued locally",
+            "" if sync.outbox_depth < OUTBOX_WARNING_DEPTH else "`powergw cloud register` to send them",
+        )
         return
     last = sync.last_success_ms
     since = "never" if last is None else f"{_ago(max(0, s.now_ms - last))} ago"
@@ -255,14 +338,27 @@ def check_sync(s: Situation) -> Iterable[Finding]:
         text += f"; last error: {sync.last_error[:120]}"
     stale = last is None or s.now_ms - last > SYNC_PROBLEM_MS
     if stale and sync.outbox_depth:
-        yield Finding("cloud sync", PROBLEM, text, "`powergw sync status` and `powergw sync` show why; check the network and the cloud URL")
-    elif (last is not None and s.now_ms - last > SYNC_WARNING_MS and sync.outbox_depth) or sync.outbox_depth > OUTBOX_WARNING_DEPTH:
-        yield Finding("cloud sync", WARNING, text, "events are waiting; they are kept until the cloud acknowledges them")
+        yield Finding(
+            "cloud sync",
+            PROBLEM,
+            text,
+            "`powergw sync status` and `powergw sync` show why; check the network and the cloud URL",
+        )
+    elif (
+        last is not None and s.now_ms - last > SYNC_WARNING_MS and sync.outbox_depth
+    ) or sync.outbox_depth > OUTBOX_WARNING_DEPTH:
+        yield Finding(
+            "cloud sync", WARNING, text, "events are waiting; they are kept until the cloud acknowledges them"
+        )
     else:
         yield Finding("cloud sync", OK, text)
     if sync.dead_letters:
-        yield Finding("cloud sync", WARNING, f"{sync.dead_letters} event(s) refused by the cloud for good",
-                      "`powergw sync status` lists them; they need a person, not a retry")
+        yield Finding(
+            "cloud sync",
+            WARNING,
+            f"{sync.dead_letters} event(s) refused by the cloud for good",
+            "`powergw sync status` lists them; they need a person, not a retry",
+        )
 
 
 def check_alerts(s: Situation) -> Iterable[Finding]:
@@ -274,7 +370,12 @@ def check_alerts(s: Situation) -> Iterable[Finding]:
         yield Finding("alerts", OK, "no open alerts")
     else:
         parts = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-        yield Finding("alerts", WARNING, f"{total} open alert(s): {parts}", "look at them on the dashboard and resolve or ignore each")
+        yield Finding(
+            "alerts",
+            WARNING,
+            f"{total} open alert(s): {parts}",
+            "look at them on the dashboard and resolve or ignore each",
+        )
 
 
 def check_model(s: Situation) -> Iterable[Finding]:
@@ -292,16 +393,31 @@ def check_backups(s: Situation) -> Iterable[Finding]:
     section = s.config["backup"]
     backups = list_backups(section.dir)
     if not section.enabled:
-        yield Finding("backup", WARNING, "nightly backups are off", "set [backup] enabled = true, or copy the database elsewhere yourself")
+        yield Finding(
+            "backup",
+            WARNING,
+            "nightly backups are off",
+            "set [backup] enabled = true, or copy the database elsewhere yourself",
+        )
         return
     if not backups:
-        yield Finding("backup", WARNING, f"no backup in {section.dir} yet", "`powergw backup` takes one now (the daemon takes one nightly)")
+        yield Finding(
+            "backup",
+            WARNING,
+            f"no backup in {section.dir} yet",
+            "`powergw backup` takes one now (the daemon takes one nightly)",
+        )
         return
     newest = backups[0]
     age = s.now_ms - int(newest.taken_utc.timestamp() * 1000)
     text = f"{len(backups)} backup(s), newest {_ago(max(0, age))} old ({_bytes(newest.size_bytes)}) in {section.dir}"
     if age > BACKUP_WARNING_DAYS * 86_400_000:
-        yield Finding("backup", WARNING, text, "backups have stopped: `journalctl -u powergw | grep backup`; `powergw backup` to take one")
+        yield Finding(
+            "backup",
+            WARNING,
+            text,
+            "backups have stopped: `journalctl -u powergw | grep backup`; `powergw backup` to take one",
+        )
     else:
         yield Finding("backup", OK, text)
 
@@ -327,8 +443,9 @@ def check_billing_setup(s: Situation) -> Iterable[Finding]:
     from gateway.billing.setup_gaps import billing_setup_gaps
 
     section, mains = _billing_section(s)
-    gaps = billing_setup_gaps(section, [(n.node_id, n.transport, n.name) for n in s.health.nodes if n.last_seen_ms is not None],
-                              mains)
+    gaps = billing_setup_gaps(
+        section, [(n.node_id, n.transport, n.name) for n in s.health.nodes if n.last_seen_ms is not None], mains
+    )
     for gap in gaps:
         yield Finding("billing", WARNING, gap.message, gap.action)
     if not gaps:
@@ -359,8 +476,14 @@ def run_checks(s: Situation, checks=CHECKS) -> list[Finding]:
             try:
                 findings.extend(check(s))
             except Exception as err:  # noqa: BLE001 - one broken probe must not hide the others
-                findings.append(Finding(check.__name__.removeprefix("check_"), PROBLEM, f"the check itself failed: {err!r}",
-                                        "report this as a bug with `powergw doctor -v` output"))
+                findings.append(
+                    Finding(
+                        check.__name__.removeprefix("check_"),
+                        PROBLEM,
+                        f"the check itself failed: {err!r}",
+                        "report this as a bug with `powergw doctor -v` output",
+                    )
+                )
     finally:
         if s.conn is not None:
             s.conn.close()

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Iterator, TextIO
+from typing import TextIO
 
 from gateway.localtime import LocalCalendar
 
@@ -44,7 +45,20 @@ def _node_filter(conn: sqlite3.Connection, node_id: str | None) -> dict[int, tup
 
 def export_readings(conn: sqlite3.Connection, rng: ExportRange) -> Iterator[list]:
     nodes = _node_filter(conn, rng.node_id)
-    yield ["node_id", "node_name", "start", "end", "power_w", "irms_a", "vrms_v", "energy_wh", "counter_wh", "boot_id", "seq", "flags"]
+    yield [
+        "node_id",
+        "node_name",
+        "start",
+        "end",
+        "power_w",
+        "irms_a",
+        "vrms_v",
+        "energy_wh",
+        "counter_wh",
+        "boot_id",
+        "seq",
+        "flags",
+    ]
     cal = rng.calendar
     cur = conn.execute(
         "SELECT node_key, start_ms, ts_ms, power_dw, irms_ma, vrms_dv, delta_mwh, energy_mwh, boot_id, seq, flags "
@@ -55,8 +69,20 @@ def export_readings(conn: sqlite3.Connection, rng: ExportRange) -> Iterator[list
         node = nodes.get(r[0])
         if node is None:
             continue
-        yield [node[0], node[1], cal.isoformat(r[1]), cal.isoformat(r[2]), str(Decimal(r[3]).scaleb(-1)),
-               str(Decimal(r[4]).scaleb(-3)), str(Decimal(r[5]).scaleb(-1)), _wh(r[6]), _wh(r[7]), r[8], r[9], r[10]]
+        yield [
+            node[0],
+            node[1],
+            cal.isoformat(r[1]),
+            cal.isoformat(r[2]),
+            str(Decimal(r[3]).scaleb(-1)),
+            str(Decimal(r[4]).scaleb(-3)),
+            str(Decimal(r[5]).scaleb(-1)),
+            _wh(r[6]),
+            _wh(r[7]),
+            r[8],
+            r[9],
+            r[10],
+        ]
 
 
 def export_daily(conn: sqlite3.Connection, rng: ExportRange) -> Iterator[list]:
@@ -66,14 +92,17 @@ def export_daily(conn: sqlite3.Connection, rng: ExportRange) -> Iterator[list]:
     first, last = cal.day(rng.start_ms), cal.day(rng.end_ms - 1)
     yield ["date", "node_id", "node_name", "energy_wh"]
     cur = conn.execute(
-        "SELECT day, node_key, energy_mwh FROM usage_day WHERE day >= ? AND day <= ? ORDER BY day, node_key", (first, last)
+        "SELECT day, node_key, energy_mwh FROM usage_day WHERE day >= ? AND day <= ? ORDER BY day, node_key",
+        (first, last),
     )
     for day, node_key, mwh in cur:
         if node_key in nodes:
             yield [day, nodes[node_key][0], nodes[node_key][1], _wh(mwh)]
 
 
-def _table_export(table: str, time_columns: tuple[str, ...]) -> Callable[[sqlite3.Connection, ExportRange], Iterator[list]]:
+def _table_export(
+    table: str, time_columns: tuple[str, ...]
+) -> Callable[[sqlite3.Connection, ExportRange], Iterator[list]]:
     """Every column of another part's table as stored, paise columns also as rupees; rows in range.
 
     Billing owns these tables and may add columns; exporting them as they are keeps the export
@@ -90,9 +119,13 @@ def _table_export(table: str, time_columns: tuple[str, ...]) -> Callable[[sqlite
             where, params = f" WHERE {time_col} >= ? AND {time_col} < ?", (rng.start_ms, rng.end_ms)
         money = [c for c in cols if c.endswith("_paise")]
         ms_cols = [c for c in cols if c.endswith("_ms")]
-        yield cols + [c.removesuffix("_paise") + "_inr" for c in money] + [c.removesuffix("_ms") + "_local" for c in ms_cols]
+        yield (
+            cols
+            + [c.removesuffix("_paise") + "_inr" for c in money]
+            + [c.removesuffix("_ms") + "_local" for c in ms_cols]
+        )
         for row in conn.execute(f"SELECT {', '.join(cols)} FROM {table}{where} ORDER BY rowid", params):
-            item = dict(zip(cols, row))
+            item = dict(zip(cols, row, strict=False))
             inr = ["" if item[c] is None else str(Decimal(item[c]).scaleb(-2)) for c in money]
             local = ["" if item[c] is None else rng.calendar.isoformat(item[c]) for c in ms_cols]
             yield list(row) + inr + local
@@ -104,7 +137,10 @@ EXPORTS: dict[str, tuple[str, Callable[[sqlite3.Connection, ExportRange], Iterat
     "readings": ("raw readings (1 per node per window), kept for [gateway] retention_days", export_readings),
     "daily": ("energy per node per local day", export_daily),
     "bills": ("bills as the billing ledger stores them", _table_export("bills", ("closed_ms", "created_ms"))),
-    "payments": ("payments as the billing ledger stores them", _table_export("payments", ("created_ms", "confirmed_ms"))),
+    "payments": (
+        "payments as the billing ledger stores them",
+        _table_export("payments", ("created_ms", "confirmed_ms")),
+    ),
 }
 
 

@@ -87,7 +87,9 @@ def read_sync(conn: sqlite3.Connection, tables: set[str]) -> SyncHealth | None:
     if not {"outbox", "outbox_dead", "sync_state"} <= tables:
         return None
     state = dict(conn.execute("SELECT key, value FROM sync_state").fetchall())
-    depth, attempts, oldest = conn.execute("SELECT count(*), coalesce(sum(attempts), 0), min(created_ms) FROM outbox").fetchone()
+    depth, attempts, oldest = conn.execute(
+        "SELECT count(*), coalesce(sum(attempts), 0), min(created_ms) FROM outbox"
+    ).fetchone()
     dead = conn.execute("SELECT count(*) FROM outbox_dead").fetchone()[0]
 
     def as_int(key: str) -> int | None:

@@ -13,9 +13,9 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import make_wsgi_app as _prometheus_wsgi_app
@@ -46,7 +46,9 @@ def check_listen_address(host: str, key: str) -> str:
 class MetricsSection:
     """[metrics]: the Prometheus endpoint served by powergw-metrics.service (`powergw metrics --serve`)."""
 
-    enabled: bool = setting(True, doc="serve /metrics from powergw-metrics.service; false makes the service exit at start")
+    enabled: bool = setting(
+        True, doc="serve /metrics from powergw-metrics.service; false makes the service exit at start"
+    )
     host: str = setting(
         "0.0.0.0",
         doc="IP address to listen on: 0.0.0.0 lets a Prometheus server on the LAN scrape it "
@@ -88,8 +90,10 @@ class GatewayCollector:
         # database only while a writer keeps its -wal and -shm files, which a clean close removes.
         wal = Path(f"{self.db_path}-wal")
         if not wal.exists() and not os.access(self.db_path.parent, os.W_OK):
-            return (f" ({self.db_path.parent} is read-only here and {wal.name} is gone: a read-only reader needs "
-                    "another powergw process, normally the daemon, to have the database open; is powergw.service running?)")
+            return (
+                f" ({self.db_path.parent} is read-only here and {wal.name} is gone: a read-only reader needs "
+                "another powergw process, normally the daemon, to have the database open; is powergw.service running?)"
+            )
         return ""
 
     def collect(self) -> Iterator[Metric]:
@@ -118,7 +122,9 @@ class GatewayCollector:
         if self.runtime_dir is not None:
             live = read_live(self.runtime_dir)
             if live is not None:
-                power = GaugeMetricFamily("powergw_node_power_watts", "latest power per node (live.json)", labels=["node"])
+                power = GaugeMetricFamily(
+                    "powergw_node_power_watts", "latest power per node (live.json)", labels=["node"]
+                )
                 for node_id, values in sorted(live.get("nodes", {}).items()):
                     power.add_metric([node_id], float(values.get("power_w", 0.0)))
                 yield power
@@ -152,10 +158,16 @@ def _node_metrics(health: Health, now: int) -> Iterator[Metric]:
     """Frames, reboots, energy and silence per node."""
     accepted = CounterMetricFamily("powergw_frames_accepted", "frames accepted per node", labels=["node"])
     lost = CounterMetricFamily("powergw_frames_lost", "frames lost per node (gaps in seq)", labels=["node"])
-    rejected = CounterMetricFamily("powergw_frames_rejected", "frames rejected per node by reason", labels=["node", "reason"])
+    rejected = CounterMetricFamily(
+        "powergw_frames_rejected", "frames rejected per node by reason", labels=["node", "reason"]
+    )
     reboots = CounterMetricFamily("powergw_node_reboots", "node reboots seen (boot_id changes)", labels=["node"])
-    energy = CounterMetricFamily("powergw_node_energy_wh", "energy accounted per node, Wh (committed rollups)", labels=["node"])
-    silence = GaugeMetricFamily("powergw_node_last_frame_age_seconds", "seconds since the last frame per node", labels=["node"])
+    energy = CounterMetricFamily(
+        "powergw_node_energy_wh", "energy accounted per node, Wh (committed rollups)", labels=["node"]
+    )
+    silence = GaugeMetricFamily(
+        "powergw_node_last_frame_age_seconds", "seconds since the last frame per node", labels=["node"]
+    )
     for n in health.nodes:
         accepted.add_metric([n.node_id], n.frames_ok)
         lost.add_metric([n.node_id], n.frames_lost)
@@ -187,14 +199,20 @@ def _sync_metrics(s: SyncHealth, rejected_changes_count: int | None) -> Iterator
     )
     failing = bool(s.last_error_ms and (s.last_success_ms or 0) < s.last_error_ms)
     yield GaugeMetricFamily("powergw_sync_failing", "1 if the latest sync round ended in an error", value=int(failing))
-    yield GaugeMetricFamily("powergw_sync_registered", "1 if the gateway is registered with a cloud", value=int(s.registered))
+    yield GaugeMetricFamily(
+        "powergw_sync_registered", "1 if the gateway is registered with a cloud", value=int(s.registered)
+    )
     if s.last_success_ms:
         yield GaugeMetricFamily(
-            "powergw_sync_last_success_timestamp_seconds", "time of the last successful sync", value=s.last_success_ms / 1000
+            "powergw_sync_last_success_timestamp_seconds",
+            "time of the last successful sync",
+            value=s.last_success_ms / 1000,
         )
     if s.last_error_ms:
         yield GaugeMetricFamily(
-            "powergw_sync_last_error_timestamp_seconds", "time of the latest sync error of any kind", value=s.last_error_ms / 1000
+            "powergw_sync_last_error_timestamp_seconds",
+            "time of the latest sync error of any kind",
+            value=s.last_error_ms / 1000,
         )
 
 
@@ -205,7 +223,9 @@ def rejected_changes(conn: sqlite3.Connection) -> int | None:
     return conn.execute("SELECT count(*) FROM sync_inbox WHERE status = 'rejected'").fetchone()[0]
 
 
-def registry_for(db_path: Path, runtime_dir: Path | None = None, now_ms: Callable[[], int] | None = None) -> CollectorRegistry:
+def registry_for(
+    db_path: Path, runtime_dir: Path | None = None, now_ms: Callable[[], int] | None = None
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(GatewayCollector(db_path, runtime_dir, now_ms))
     return registry
@@ -227,8 +247,14 @@ def serve(db_path: Path, host: str, port: int, runtime_dir: Path | None = None) 
 
     try:
         # A scrape is a GET: any body is refused as it arrives (waitress's default would spool 1 GiB).
-        server = create_server(make_wsgi_app(db_path, runtime_dir), host=host, port=port, threads=2, ident="powergw-metrics",
-                               max_request_body_size=1024)
+        server = create_server(
+            make_wsgi_app(db_path, runtime_dir),
+            host=host,
+            port=port,
+            threads=2,
+            ident="powergw-metrics",
+            max_request_body_size=1024,
+        )
     except OSError as err:
         raise OpsError(f"cannot listen on {host}:{port}: {err.strerror or err}") from err
     server.run()

@@ -24,10 +24,10 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 from gateway import __version__
 
@@ -122,7 +122,9 @@ BILL_SENSORS = (
 )
 
 
-def _entity(topics: Topics, object_id: str, row: tuple, state_topic: str, device: dict, availability: list[dict]) -> Message:
+def _entity(
+    topics: Topics, object_id: str, row: tuple, state_topic: str, device: dict, availability: list[dict]
+) -> Message:
     key, name, unit, device_class, state_class, template, icon = row
     config = {
         "name": name,
@@ -148,20 +150,36 @@ def _entity(topics: Topics, object_id: str, row: tuple, state_topic: str, device
 def discovery_messages(topics: Topics, snapshot: Snapshot) -> list[Message]:
     """Retained Home Assistant discovery configs for every entity the snapshot can fill."""
     gw = slug(snapshot.gateway_id)
-    household = {"identifiers": [f"powergw_{gw}"], "name": f"powergw {snapshot.gateway_id}", "manufacturer": "powergw",
-                 "model": "home energy gateway", "sw_version": __version__}
+    household = {
+        "identifiers": [f"powergw_{gw}"],
+        "name": f"powergw {snapshot.gateway_id}",
+        "manufacturer": "powergw",
+        "model": "home energy gateway",
+        "sw_version": __version__,
+    }
     gateway_available = {"topic": topics.status}
     out = []
     for node in snapshot.nodes:
         n = slug(node.node_id)
-        device = {"identifiers": [f"powergw_{gw}_{n}"], "name": node.name or f"powergw node {node.node_id}",
-                  "manufacturer": "powergw", "model": "ESP32 energy node", "via_device": f"powergw_{gw}"}
+        device = {
+            "identifiers": [f"powergw_{gw}_{n}"],
+            "name": node.name or f"powergw node {node.node_id}",
+            "manufacturer": "powergw",
+            "model": "ESP32 energy node",
+            "via_device": f"powergw_{gw}",
+        }
         availability = [gateway_available, {"topic": topics.node_availability(node.node_id)}]
         for row in NODE_SENSORS:
-            out.append(_entity(topics, f"powergw_{gw}_{n}_{row[0]}", row, topics.node_state(node.node_id), device, availability))
+            out.append(
+                _entity(
+                    topics, f"powergw_{gw}_{n}_{row[0]}", row, topics.node_state(node.node_id), device, availability
+                )
+            )
     if snapshot.bill is not None:
         for row in BILL_SENSORS:
-            out.append(_entity(topics, f"powergw_{gw}_{row[0]}", row, topics.bill_state, household, [gateway_available]))
+            out.append(
+                _entity(topics, f"powergw_{gw}_{row[0]}", row, topics.bill_state, household, [gateway_available])
+            )
     return out
 
 
@@ -173,14 +191,20 @@ def _inr(paise: int) -> float:
 def state_messages(topics: Topics, snapshot: Snapshot, *, retain: bool = True) -> list[Message]:
     out = []
     for node in snapshot.nodes:
-        state = {"power_w": None if node.power_w is None else round(node.power_w, 1),
-                 "energy_kwh": float(Decimal(node.energy_mwh).scaleb(-6))}
+        state = {
+            "power_w": None if node.power_w is None else round(node.power_w, 1),
+            "energy_kwh": float(Decimal(node.energy_mwh).scaleb(-6)),
+        }
         out.append(Message(topics.node_state(node.node_id), json.dumps(state, sort_keys=True), retain))
         out.append(Message(topics.node_availability(node.node_id), ONLINE if node.online else OFFLINE, True))
     if snapshot.bill is not None:
         b = snapshot.bill
-        state = {"till_date_inr": _inr(b.till_date_paise), "projected_inr": _inr(b.projected_paise),
-                 "cycle_start": b.cycle_start, "cycle_end": b.cycle_end}
+        state = {
+            "till_date_inr": _inr(b.till_date_paise),
+            "projected_inr": _inr(b.projected_paise),
+            "cycle_start": b.cycle_start,
+            "cycle_end": b.cycle_end,
+        }
         out.append(Message(topics.bill_state, json.dumps(state, sort_keys=True), retain))
     return out
 
@@ -191,7 +215,9 @@ def state_messages(topics: Topics, snapshot: Snapshot, *, retain: bool = True) -
 BillFn = Callable[[object, int], "BillFigures | None"]
 
 
-def take_snapshot(store, gateway_id: str, live: dict | None, now_ms: int, offline_ms: int, bill_fn: BillFn | None = None) -> Snapshot:
+def take_snapshot(
+    store, gateway_id: str, live: dict | None, now_ms: int, offline_ms: int, bill_fn: BillFn | None = None
+) -> Snapshot:
     """What to publish now: live power from live.json (else the last committed), energy from the store."""
     live_nodes = (live or {}).get("nodes", {})
     nodes = []
@@ -199,8 +225,15 @@ def take_snapshot(store, gateway_id: str, live: dict | None, now_ms: int, offlin
         lv = live_nodes.get(n["node_id"])
         power = lv.get("power_w") if lv else (None if n["last_power_dw"] is None else n["last_power_dw"] / 10)
         seen = max((lv or {}).get("ts_ms") or 0, n["last_seen_ms"] or 0)
-        nodes.append(NodeSnapshot(n["node_id"], n["name"], power, store.total_energy_mwh(n["node_id"]),
-                                  bool(seen) and now_ms - seen <= offline_ms))
+        nodes.append(
+            NodeSnapshot(
+                n["node_id"],
+                n["name"],
+                power,
+                store.total_energy_mwh(n["node_id"]),
+                bool(seen) and now_ms - seen <= offline_ms,
+            )
+        )
     bill = None
     if bill_fn is not None:
         try:
@@ -224,8 +257,15 @@ def billing_bill_fn(config, every_ms: int = 60_000) -> BillFn:
         if last[0] is None or now_ms - last[0] >= every_ms or now_ms < last[0]:
             est = cycle_estimate(store, section, book, now_ms)
             last_day = est.cycle.end - dt.timedelta(days=1)
-            last[:] = [now_ms, BillFigures(to_paise(est.bill.total), to_paise(est.best.bill.total),
-                                           est.cycle.start.isoformat(), last_day.isoformat())]
+            last[:] = [
+                now_ms,
+                BillFigures(
+                    to_paise(est.bill.total),
+                    to_paise(est.best.bill.total),
+                    est.cycle.start.isoformat(),
+                    last_day.isoformat(),
+                ),
+            ]
         return last[1]
 
     return bill
@@ -241,7 +281,9 @@ def default_gateway_id() -> str:
 class MqttLink:
     """A paho-mqtt client with the publisher's last will; connect() waits for the CONNACK."""
 
-    def __init__(self, section, topics: Topics, password: str | None = None, on_ha_online: Callable[[], None] | None = None):
+    def __init__(
+        self, section, topics: Topics, password: str | None = None, on_ha_online: Callable[[], None] | None = None
+    ):
         try:
             import paho.mqtt.client as paho
         except ImportError as err:
@@ -291,7 +333,9 @@ class MqttLink:
         self.client.loop_start()
         if not self.connected.wait(timeout_s):
             self.client.loop_stop()
-            raise OpsError(f"MQTT broker {self.section.host}:{self.section.port} did not accept us: {self._error or 'no answer'}")
+            raise OpsError(
+                f"MQTT broker {self.section.host}:{self.section.port} did not accept us: {self._error or 'no answer'}"
+            )
 
     def publish(self, messages: list[Message], timeout_s: float = 10.0) -> None:
         infos = [self.client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain) for m in messages]
@@ -316,8 +360,15 @@ def read_password(section) -> str | None:
         raise OpsError(f"[mqtt] password_file {section.password_file}: {err}") from err
 
 
-def run_publisher(link: MqttLink, snapshot_fn: Callable[[], Snapshot], interval_s: float, stop: threading.Event,
-                  *, retain: bool = True, once: bool = False) -> int:
+def run_publisher(
+    link: MqttLink,
+    snapshot_fn: Callable[[], Snapshot],
+    interval_s: float,
+    stop: threading.Event,
+    *,
+    retain: bool = True,
+    once: bool = False,
+) -> int:
     """Publish discovery when the entity set changes, states every `interval_s`; returns rounds."""
     announced: set[str] = set()
     republish = threading.Event()

@@ -18,7 +18,9 @@ class BackupSection:
         doc="where backups go; a USB stick or another disk survives the SD card dying, the same card does not",
     )
     keep: int = setting(7, min=1, max=365, doc="backups kept; older ones are deleted after a new one is complete")
-    at_hour: int = setting(2, min=0, max=23, doc="local hour of the nightly backup; missed ones (power off) are caught up within two days")
+    at_hour: int = setting(
+        2, min=0, max=23, doc="local hour of the nightly backup; missed ones (power off) are caught up within two days"
+    )
     kind: str = setting(
         "compact",
         choices=("compact", "full"),
@@ -26,7 +28,10 @@ class BackupSection:
         "full: every page, as big as the database",
     )
     raw_hours: int = setting(
-        24, min=0, max=24 * 3650, doc="hours of raw 1 s readings a compact backup keeps (readings not yet rolled up are always kept)"
+        24,
+        min=0,
+        max=24 * 3650,
+        doc="hours of raw 1 s readings a compact backup keeps (readings not yet rolled up are always kept)",
     )
 
 
@@ -40,7 +45,8 @@ class MqttSection:
     tls: bool = setting(False, doc="connect with TLS, verifying the broker's certificate")
     username: str = setting("", doc="user name at the broker; empty for none")
     password_file: Path = setting(
-        Path("/etc/powergw/mqtt-password"), doc="file holding the broker password (kept out of this file); read if username is set"
+        Path("/etc/powergw/mqtt-password"),
+        doc="file holding the broker password (kept out of this file); read if username is set",
     )
     client_id: str = setting("", doc="MQTT client id; empty means powergw-<host name>")
     topic_prefix: str = setting("powergw", doc="state topics are <topic_prefix>/<gateway>/...")
@@ -52,4 +58,6 @@ class MqttSection:
         for name in ("topic_prefix", "discovery_prefix"):
             value = getattr(self, name)
             if not value or any(c in value for c in "+#") or value.startswith("/") or value.endswith("/"):
-                raise ValueError(f"{name} = {value!r}: expected topic levels like 'powergw' (no +, #, leading or trailing /)")
+                raise ValueError(
+                    f"{name} = {value!r}: expected topic levels like 'powergw' (no +, #, leading or trailing /)"
+                )

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -27,15 +28,22 @@ import numpy as np
 from .counter_hash import splitmix64, uniform
 
 DAY_S = 86_400.0
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
 
 # Indian seasons by month (index 0 = January), as the IMD names them.
 SEASON_BY_MONTH = (
-    "winter", "winter",
-    "summer", "summer", "summer", "summer",
-    "monsoon", "monsoon", "monsoon",
-    "post_monsoon", "post_monsoon",
+    "winter",
+    "winter",
+    "summer",
+    "summer",
+    "summer",
+    "summer",
+    "monsoon",
+    "monsoon",
+    "monsoon",
+    "post_monsoon",
+    "post_monsoon",
     "winter",
 )
 # How hot the month feels indoors, 0 (cool) .. 1 (peak May): drives fans and fridge duty.
@@ -109,17 +117,46 @@ class LoadProfile(Protocol):
 
 PRESETS: dict[str, HouseholdProfile] = {
     "small": HouseholdProfile(
-        name="small", occupants=2, daytime_occupants=0, base_w=30.0, fridge_w=100.0,
-        fridge_period_s=2_100.0, n_fans=2, n_lights=4, light_w=15.0, geyser_w=0.0, n_ac=0,
-        pump_w=0.0, mixer_w=500.0, has_wet_grinder=False, washer_w=0.0, iron_w=750.0,
+        name="small",
+        occupants=2,
+        daytime_occupants=0,
+        base_w=30.0,
+        fridge_w=100.0,
+        fridge_period_s=2_100.0,
+        n_fans=2,
+        n_lights=4,
+        light_w=15.0,
+        geyser_w=0.0,
+        n_ac=0,
+        pump_w=0.0,
+        mixer_w=500.0,
+        has_wet_grinder=False,
+        washer_w=0.0,
+        iron_w=750.0,
         n_chargers=2,
     ),
     "medium": HouseholdProfile(),
     "large": HouseholdProfile(
-        name="large", occupants=6, daytime_occupants=3, base_w=70.0, fridge_w=180.0,
-        fridge_period_s=2_700.0, n_fans=5, fan_w=75.0, n_lights=10, light_w=20.0,
-        geyser_w=2_000.0, n_ac=3, ac_w=1_500.0, pump_w=1_100.0, n_tv=2, tv_w=120.0,
-        mixer_w=750.0, washer_w=450.0, iron_w=1_000.0, n_chargers=7,
+        name="large",
+        occupants=6,
+        daytime_occupants=3,
+        base_w=70.0,
+        fridge_w=180.0,
+        fridge_period_s=2_700.0,
+        n_fans=5,
+        fan_w=75.0,
+        n_lights=10,
+        light_w=20.0,
+        geyser_w=2_000.0,
+        n_ac=3,
+        ac_w=1_500.0,
+        pump_w=1_100.0,
+        n_tv=2,
+        tv_w=120.0,
+        mixer_w=750.0,
+        washer_w=450.0,
+        iron_w=1_000.0,
+        n_chargers=7,
     ),
 }
 
@@ -345,6 +382,7 @@ APPLIANCES: tuple[tuple[str, Callable[[HouseholdProfile, _Day, np.random.Generat
     ("chargers", _chargers),
 )
 
+
 class Household:
     """One household's load, reproducible from (profile, seed) at any instant."""
 
@@ -394,7 +432,7 @@ class Household:
         if n <= 0:
             return np.zeros(0, dtype=np.float64)
         if start_utc.tzinfo is None:  # naive means UTC, as the name says
-            start_utc = start_utc.replace(tzinfo=dt.timezone.utc)
+            start_utc = start_utc.replace(tzinfo=dt.UTC)
         step_us = int(round(step_s * 1e6))
         if step_us <= 0:
             raise ValueError(f"step_s must be at least 1 µs, got {step_s!r}")
@@ -418,7 +456,7 @@ class Household:
         events = events[(events[:, 1] > t[0]) & (events[:, 0] <= t[-1])]
         lo = np.searchsorted(t, events[:, 0], side="left")
         hi = np.searchsorted(t, events[:, 1], side="left")
-        for (start, _, power, period, duty, phase), a, b in zip(events.tolist(), lo.tolist(), hi.tolist()):
+        for (start, _, power, period, duty, phase), a, b in zip(events.tolist(), lo.tolist(), hi.tolist(), strict=False):
             if a >= b:
                 continue
             if period > 0:
@@ -434,4 +472,3 @@ class Household:
         out += gauss * np.sqrt((0.02 * out) ** 2 + 9.0)
         np.maximum(out, 0.0, out=out)
         return out
-

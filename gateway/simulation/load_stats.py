@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -193,8 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m gateway.simulation.load_stats",
         description="Energy, floors and day-to-day variability of simulated households (and of a recording).",
     )
-    parser.add_argument("--family", choices=sorted(FAMILIES), action="append",
-                        help="household family (repeatable; default: all)")
+    parser.add_argument(
+        "--family", choices=sorted(FAMILIES), action="append", help="household family (repeatable; default: all)"
+    )
     parser.add_argument("--households", type=int, default=48)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--first-seed", type=int, default=0)

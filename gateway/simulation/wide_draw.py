@@ -33,7 +33,11 @@ def _standing_loads(rng: np.random.Generator, own: dict[str, bool], wealth: floa
         left_on = float(rng.uniform(15, 80))
         always_on.append(AlwaysOn("a TV, set-top box or speaker left on", left_on, share=float(rng.uniform(0.1, 0.5))))
     if own["dehumidifier"] and climate != "north":
-        power, period, duty = float(rng.uniform(200, 400)), float(rng.uniform(1_800, 3_600)), float(rng.uniform(0.3, 0.7))
+        power, period, duty = (
+            float(rng.uniform(200, 400)),
+            float(rng.uniform(1_800, 3_600)),
+            float(rng.uniform(0.3, 0.7)),
+        )
         always_on.append(AlwaysOn("dehumidifier", power, period, duty, CLIMATES[climate].humid_months))
     return always_on
 
@@ -41,8 +45,11 @@ def _standing_loads(rng: np.random.Generator, own: dict[str, bool], wealth: floa
 def _fridges_owned(rng: np.random.Generator, own: dict[str, bool], wealth: float) -> list[Fridge]:
     """The fridges and freezers of a household owning `own`; frost-free ones more likely the wealthier it is."""
     fridges = []
-    for thing, low_w, high_w in (("fridge", 80 + 90 * wealth, 130 + 90 * wealth), ("second_fridge", 90, 200),
-                                 ("freezer", 100, 180)):
+    for thing, low_w, high_w in (
+        ("fridge", 80 + 90 * wealth, 130 + 90 * wealth),
+        ("second_fridge", 90, 200),
+        ("freezer", 100, 180),
+    ):
         if own[thing]:
             frost_free = rng.random() < 0.2 + 0.6 * wealth
             power, period = float(rng.uniform(low_w, high_w)), float(rng.uniform(1_800, 3_600))

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Callable
 
 import numpy as np
 
@@ -96,6 +96,7 @@ class WideProfile:
 
 
 # --- what spans days: hash noise and episodes ------------------------------------------------
+
 
 def _stream_key(seed_u: int, stream: int) -> np.uint64:
     key = splitmix64(np.array([seed_u], dtype=np.uint64))[0] ^ np.uint64(stream * 0x2545F4914F6CDD1D % (1 << 64))
@@ -200,15 +201,30 @@ def _wide_day(p: WideProfile, seed_u: int, date: dt.date, holiday: str) -> _Wide
         and (load.share >= 1 or _smooth_normal(seed_u, 100 + i, ordinal, 4) < NormalDist().inv_cdf(load.share))
         for i, load in enumerate(p.always_on)
     )
-    return _WideDay(date, month, off_day, holiday, float(np.clip(heat, 0, 1.4)), float(max(0.0, cold)),
-                    people, day_people, wfh, activity, standing_on, home, wake, bed)
+    return _WideDay(
+        date,
+        month,
+        off_day,
+        holiday,
+        float(np.clip(heat, 0, 1.4)),
+        float(max(0.0, cold)),
+        people,
+        day_people,
+        wfh,
+        activity,
+        standing_on,
+        home,
+        wake,
+        bed,
+    )
 
 
 # --- the appliance rules ----------------------------------------------------------------------
 
+
 def _always_on(p: WideProfile, d: _WideDay, rng: np.random.Generator) -> list[tuple]:
     events = []
-    for load, on in zip(p.always_on, d.standing_on):
+    for load, on in zip(p.always_on, d.standing_on, strict=False):
         if not on:
             continue
         phase = rng.uniform(0, load.period_s) if load.period_s else 0.0
@@ -295,7 +311,9 @@ def _acs(p: WideProfile, d: _WideDay, rng: np.random.Generator) -> list[tuple]:
     return events
 
 
-def _ac_run(power: float, inverter: bool, start: float, end: float, heat: float, rng: np.random.Generator) -> list[tuple]:
+def _ac_run(
+    power: float, inverter: bool, start: float, end: float, heat: float, rng: np.random.Generator
+) -> list[tuple]:
     """A fixed-speed AC cycles on its thermostat; an inverter AC holds a steady draw that swings slowly."""
     events = [(start, end, 40.0, 0.0, 1.0)]  # the indoor unit's fan
     if not inverter:

@@ -39,10 +39,22 @@ CLIMATES: dict[str, Climate] = {
 }
 # `holidays.India` subdivision -> climate, drawn uniformly: about each climate's share of India's homes.
 STATE_CLIMATE: dict[str, str] = {
-    "DL": "north", "UP": "north", "PB": "north", "HR": "north", "RJ": "north", "BR": "north",
-    "TN": "south", "KA": "south", "KL": "south", "AP": "south", "TS": "south",
-    "MH": "west", "GJ": "west",
-    "WB": "east", "OD": "east", "AS": "east",
+    "DL": "north",
+    "UP": "north",
+    "PB": "north",
+    "HR": "north",
+    "RJ": "north",
+    "BR": "north",
+    "TN": "south",
+    "KA": "south",
+    "KL": "south",
+    "AP": "south",
+    "TS": "south",
+    "MH": "west",
+    "GJ": "west",
+    "WB": "east",
+    "OD": "east",
+    "AS": "east",
 }
 
 # Chance of owning each thing at wealth 0 (a one-room flat) and at wealth 1 (a large bungalow);

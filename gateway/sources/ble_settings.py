@@ -19,7 +19,9 @@ class BleSection:
         doc='per-node AES-CCM bind keys, BLE address -> 32 hex digits, e.g. {"A4:CF:12:34:56:7A" = "231d…"}; '
         "a node with a key is accepted only encrypted",
     )
-    passive: bool = setting(True, doc="scan passively (no scan requests); falls back to active scanning where unsupported")
+    passive: bool = setting(
+        True, doc="scan passively (no scan requests); falls back to active scanning where unsupported"
+    )
     gone_minutes: int = setting(5, min=1, max=1440, doc="no advertisement for this long: the node is logged as gone")
     retry_max_s: float = setting(300.0, min=1, max=3600, doc="longest wait between attempts to start a failed scanner")
 

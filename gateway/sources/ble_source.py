@@ -13,8 +13,9 @@ import asyncio
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .. import PowerGwError
 from ..backoff import Backoff
@@ -104,11 +105,15 @@ def decode_advert(device: Any, adv: Any, bindkey: bytes | None, now_s: float = 0
         raise AdvertError(REJECT_INCOMPLETE, address, raw, f"bthome-ble could not parse it: {err!r}") from err
     encrypted = parser.encryption_scheme == EncryptionScheme.BTHOME_BINDKEY
     if parser.downgrade_detected:
-        raise AdvertError(REJECT_UNENCRYPTED, address, raw, "plain advertisement from a node that has a bind key; ignored")
+        raise AdvertError(
+            REJECT_UNENCRYPTED, address, raw, "plain advertisement from a node that has a bind key; ignored"
+        )
     if encrypted and not bindkey:
         raise AdvertError(REJECT_NO_KEY, address, raw, "encrypted; add its key to [ble] bindkeys")
     if encrypted and parser.decryption_failed:
-        raise AdvertError(REJECT_DECRYPT, address, raw, "wrong bind key, or the advertisement was cut short or corrupted")
+        raise AdvertError(
+            REJECT_DECRYPT, address, raw, "wrong bind key, or the advertisement was cut short or corrupted"
+        )
     values = {key.key: value.native_value for key, value in update.entity_values.items()}
     values.pop("signal_strength", None)  # added from the RSSI, not from the payload
     if parser.bthome_version.value != 2:
@@ -246,8 +251,13 @@ class BleTracker:
         # uptime of a fresh boot starts at the last advert heard before it: an upper bound on
         # the node's real uptime, so energy.py's step check accepts every counter it could have.
         node.boot_start_ms = now_ms - since_ms if fresh else now_ms
-        log.info("BLE node restarted (energy %d -> %d mWh): new boot_id %d, counter %s",
-                 node.energy_mwh, adv.energy_mwh, node.boot_id, "from zero" if fresh else "restored")
+        log.info(
+            "BLE node restarted (energy %d -> %d mWh): new boot_id %d, counter %s",
+            node.energy_mwh,
+            adv.energy_mwh,
+            node.boot_id,
+            "from zero" if fresh else "restored",
+        )
 
     def sweep(self, now_ms: int, gone_ms: int) -> list[tuple[str, int]]:
         """Nodes newly silent for `gone_ms`: (address, ms since last heard)."""
@@ -340,10 +350,19 @@ class BleSource:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_config(cls, section: BleSection, submit: Submit, now_ms: Callable[[], int], states: dict | None = None) -> "BleSource":
-        return cls(submit, now_ms, bindkeys=section.keys(), adapter=section.adapter, passive=section.passive,
-                   gone_minutes=section.gone_minutes, resume=resume_from(states or {}),
-                   backoff=Backoff(initial_s=5, max_s=section.retry_max_s))
+    def from_config(
+        cls, section: BleSection, submit: Submit, now_ms: Callable[[], int], states: dict | None = None
+    ) -> BleSource:
+        return cls(
+            submit,
+            now_ms,
+            bindkeys=section.keys(),
+            adapter=section.adapter,
+            passive=section.passive,
+            gone_minutes=section.gone_minutes,
+            resume=resume_from(states or {}),
+            backoff=Backoff(initial_s=5, max_s=section.retry_max_s),
+        )
 
     # ---- the callback (runs on the scanner's loop) -------------------------------------------
 
@@ -469,13 +488,13 @@ class BleSource:
             log.error(
                 "BLE: cannot scan for BTHome nodes on adapter %s (no Bluetooth adapter, or bluetoothd/D-Bus not "
                 "running?): %s. Serial nodes keep running; retrying with backoff.",
-                self.adapter or "default", "; ".join(errors),
+                self.adapter or "default",
+                "; ".join(errors),
             )
         return None
 
     async def _wait(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stop.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
-

@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -107,8 +107,16 @@ class VirtualNode:
             irms_ma = int(round(abs(p) / (self.vnom_dv / 10) * 1000))
             out.append(
                 Reading(
-                    self.node_id, self.boot_id, self._next_seq(), self.uptime_ms, self.window_ms, irms_ma,
-                    self.vnom_dv, power_dw, self.energy_mwh, flags,
+                    self.node_id,
+                    self.boot_id,
+                    self._next_seq(),
+                    self.uptime_ms,
+                    self.window_ms,
+                    irms_ma,
+                    self.vnom_dv,
+                    power_dw,
+                    self.energy_mwh,
+                    flags,
                 )
             )
             self.windows += 1
@@ -174,8 +182,8 @@ def csv_power(path: Path) -> tuple[PowerFn, dt.datetime, dt.datetime]:
         idx = np.clip(np.searchsorted(t, at, side="right") - 1, 0, len(v) - 1)
         return v[idx]
 
-    first = dt.datetime.fromtimestamp(times[0], dt.timezone.utc)
-    last = dt.datetime.fromtimestamp(times[-1], dt.timezone.utc)
+    first = dt.datetime.fromtimestamp(times[0], dt.UTC)
+    last = dt.datetime.fromtimestamp(times[-1], dt.UTC)
     return power, first, last
 
 

@@ -61,8 +61,13 @@ def register_api(app: Flask, ctx: UiContext) -> None:
         allowed = {ep.method for ep in ENDPOINTS if _matches(ep, rest)}
         allowed |= {"HEAD"} if "GET" in allowed else set()
         if allowed:
-            resp = jsonify(error={"status": 405, "message": f"{request.method} is not allowed on /api/v1/{rest}; "
-                                  f"allowed: {', '.join(sorted(allowed))}"})
+            resp = jsonify(
+                error={
+                    "status": 405,
+                    "message": f"{request.method} is not allowed on /api/v1/{rest}; "
+                    f"allowed: {', '.join(sorted(allowed))}",
+                }
+            )
             resp.status_code = 405
             resp.headers["Allow"] = ", ".join(sorted(allowed))
             return resp

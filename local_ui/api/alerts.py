@@ -51,24 +51,74 @@ def model_get(ctx, args, body):
 _COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
 
 ROWS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/alerts", alerts_list, "Alerts newest first, with counts per state", "alerts", params=(
-        Param("state", doc="one or more of open, ignored, raised, resolved (comma-separated)"),
-        Param("kind", doc="one alert kind"),
-        Param("node", doc="one node's id"),
-        Param("since", "date", "only alerts seen on or after this local date"),
-        LIMIT), errors=(503,)),
-    Endpoint("GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts",
-             errors=(503,)),
-    Endpoint("POST", "/alerts/<id:alert_id>/ignore", _act("ignore"), "Ignore: not a problem (teaches the theft model "
-             "this pattern is normal)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
-    Endpoint("POST", "/alerts/<id:alert_id>/unignore", _act("unignore"), "Stop ignoring: take back an Ignore (the "
-             "alert is open again; for theft the next hourly check drops the Ignore's rule and what it taught the "
-             "model)", "alerts", role="admin", body=_COMMENT, errors=(409,)),
-    Endpoint("POST", "/alerts/<id:alert_id>/raise", _act("raise"), "Raise: this is real (escalate; keeps alerting)",
-             "alerts", role="admin", body=_COMMENT, errors=(409,)),
-    Endpoint("POST", "/alerts/<id:alert_id>/resolve", _act("resolve"), "Resolve: dealt with", "alerts", role="admin",
-             body=_COMMENT, errors=(409,)),
-    Endpoint("GET", "/model", model_get, "Theft model: version, check-set figures, whether this household is still "
-             "being learned, and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, "
-             "renewing, alert_state)", "data", errors=(503,)),
+    Endpoint(
+        "GET",
+        "/alerts",
+        alerts_list,
+        "Alerts newest first, with counts per state",
+        "alerts",
+        params=(
+            Param("state", doc="one or more of open, ignored, raised, resolved (comma-separated)"),
+            Param("kind", doc="one alert kind"),
+            Param("node", doc="one node's id"),
+            Param("since", "date", "only alerts seen on or after this local date"),
+            LIMIT,
+        ),
+        errors=(503,),
+    ),
+    Endpoint(
+        "GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts", errors=(503,)
+    ),
+    Endpoint(
+        "POST",
+        "/alerts/<id:alert_id>/ignore",
+        _act("ignore"),
+        "Ignore: not a problem (teaches the theft model this pattern is normal)",
+        "alerts",
+        role="admin",
+        body=_COMMENT,
+        errors=(409,),
+    ),
+    Endpoint(
+        "POST",
+        "/alerts/<id:alert_id>/unignore",
+        _act("unignore"),
+        "Stop ignoring: take back an Ignore (the "
+        "alert is open again; for theft the next hourly check drops the Ignore's rule and what it taught the "
+        "model)",
+        "alerts",
+        role="admin",
+        body=_COMMENT,
+        errors=(409,),
+    ),
+    Endpoint(
+        "POST",
+        "/alerts/<id:alert_id>/raise",
+        _act("raise"),
+        "Raise: this is real (escalate; keeps alerting)",
+        "alerts",
+        role="admin",
+        body=_COMMENT,
+        errors=(409,),
+    ),
+    Endpoint(
+        "POST",
+        "/alerts/<id:alert_id>/resolve",
+        _act("resolve"),
+        "Resolve: dealt with",
+        "alerts",
+        role="admin",
+        body=_COMMENT,
+        errors=(409,),
+    ),
+    Endpoint(
+        "GET",
+        "/model",
+        model_get,
+        "Theft model: version, check-set figures, whether this household is still "
+        "being learned, and the Ignore rules in force in words (ignore_rules: alert_id, text, expires_ms, "
+        "renewing, alert_state)",
+        "data",
+        errors=(503,),
+    ),
 )

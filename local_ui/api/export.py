@@ -31,8 +31,10 @@ _EXPORT_PARAMS = {
     "readings": (_EXPORT_FROM, _EXPORT_TO, _EXPORT_NODE),
     "daily": (_EXPORT_FROM, _EXPORT_TO, _EXPORT_NODE),
     "bills": (Param("from", "date", "first local day a bill was closed on (default: the first bill)"), _EXPORT_TO),
-    "payments": (Param("from", "date", "first local day a payment was recorded on (default: the first payment)"),
-                 _EXPORT_TO),
+    "payments": (
+        Param("from", "date", "first local day a payment was recorded on (default: the first payment)"),
+        _EXPORT_TO,
+    ),
 }
 
 
@@ -53,8 +55,9 @@ def _export(kind: str) -> Callable:
                 ctx.store().node_keys(node)
             except StoreError as err:
                 raise ApiError(404, str(err)) from None
-        rng = ExportRange(cal.day_start_ms(first) if first else 0, cal.day_start_ms(last + dt.timedelta(days=1)), cal,
-                          node)
+        rng = ExportRange(
+            cal.day_start_ms(first) if first else 0, cal.day_start_ms(last + dt.timedelta(days=1)), cal, node
+        )
         # Its own read-only connection, as the CLI's: a long download holds nothing of this thread's store.
         try:
             conn = connect_readonly(ctx.db_path)
@@ -86,8 +89,9 @@ def _export(kind: str) -> Callable:
                 raise
 
         name = f"powergw-{kind}-{first.isoformat() if first else 'all'}-to-{last.isoformat()}.csv"
-        resp = Response(chunks(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        resp = Response(
+            chunks(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        )
         resp.call_on_close(conn.close)  # also when the client goes away mid-download
         return resp
 
@@ -96,8 +100,15 @@ def _export(kind: str) -> Callable:
 
 
 ROWS: tuple[Endpoint, ...] = tuple(
-    Endpoint("GET", f"/export/{kind}.csv", _export(kind), f"CSV of {EXPORTS[kind][0]}, as `powergw export {kind}` "
-             "writes it (local ISO 8601 times, exact Wh and rupees); a download (Content-Disposition: attachment)",
-             "export", params=params, produces=("text/csv",))
+    Endpoint(
+        "GET",
+        f"/export/{kind}.csv",
+        _export(kind),
+        f"CSV of {EXPORTS[kind][0]}, as `powergw export {kind}` "
+        "writes it (local ISO 8601 times, exact Wh and rupees); a download (Content-Disposition: attachment)",
+        "export",
+        params=params,
+        produces=("text/csv",),
+    )
     for kind, params in _EXPORT_PARAMS.items()
 )

@@ -102,12 +102,30 @@ def live_stream(ctx: UiContext, args, body):
 
 
 ROWS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/nodes", nodes_list, "Nodes and their health: online, last seen, frames lost, firmware, "
-             "calibration", "data"),
-    Endpoint("GET", "/live", live_stream, "Live readings as server-sent events (`event: live`), a new value within "
-             "about a second", "data",
-             params=(Param("seconds", "integer", "close the stream after this many seconds (default 300; EventSource "
-                           "reconnects)", minimum=1, maximum=3600),),
-             produces=("text/event-stream",), errors=(503,)),
+    Endpoint(
+        "GET",
+        "/nodes",
+        nodes_list,
+        "Nodes and their health: online, last seen, frames lost, firmware, calibration",
+        "data",
+    ),
+    Endpoint(
+        "GET",
+        "/live",
+        live_stream,
+        "Live readings as server-sent events (`event: live`), a new value within about a second",
+        "data",
+        params=(
+            Param(
+                "seconds",
+                "integer",
+                "close the stream after this many seconds (default 300; EventSource reconnects)",
+                minimum=1,
+                maximum=3600,
+            ),
+        ),
+        produces=("text/event-stream",),
+        errors=(503,),
+    ),
     Endpoint("GET", "/live/snapshot", live_snapshot, "The latest live readings, once", "data"),
 )

@@ -41,17 +41,32 @@ def overview(ctx: UiContext, args, body):
         today_cost=today_cost,
         bill=_part(lambda: bill_summary(ctx)),
         alerts=_part(lambda: Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms).counts()),
-        model=_part(lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root,
-                                                                      ctx.timezone))),
-        setup=[dataclasses.asdict(gap) for gap in billing_setup_gaps(
-            ctx.effective_config()["billing"],
-            [(n["node_id"], n["transport"], n["name"] if n["name"] != n["node_id"] else None)
-             for n in nodes if n["last_seen_ms"]],
-            current_mains(ctx.store().conn))],
+        model=_part(
+            lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root, ctx.timezone))
+        ),
+        setup=[
+            dataclasses.asdict(gap)
+            for gap in billing_setup_gaps(
+                ctx.effective_config()["billing"],
+                [
+                    (n["node_id"], n["transport"], n["name"] if n["name"] != n["node_id"] else None)
+                    for n in nodes
+                    if n["last_seen_ms"]
+                ],
+                current_mains(ctx.store().conn),
+            )
+        ],
     )
 
 
 ROWS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/overview", overview, "Live watts per node and of the whole house, today's units and cost, "
-             "bill till date and projection, open alerts, model status", "data", errors=(503,)),
+    Endpoint(
+        "GET",
+        "/overview",
+        overview,
+        "Live watts per node and of the whole house, today's units and cost, "
+        "bill till date and projection, open alerts, model status",
+        "data",
+        errors=(503,),
+    ),
 )

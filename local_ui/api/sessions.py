@@ -149,37 +149,114 @@ def tokens_delete(ctx, args, body, token_id: int):
 _USERNAME = {"type": "string", "maxLength": 32}
 _PASSWORD = {"type": "string", "maxLength": 256}
 _ROLE = {"type": "string", "enum": ["admin", "viewer"]}
-_LOGIN = {"type": "object", "required": ["username", "password"],
-          "properties": {"username": _USERNAME, "password": _PASSWORD}}
-_SETUP = {"type": "object", "required": ["code", "username", "password"], "properties": {
-    "code": {"type": "string", "maxLength": 20}, "username": _USERNAME, "password": _PASSWORD}}
-_NEW_PASSWORD = {"type": "object", "required": ["current_password", "new_password"], "properties": {
-    "current_password": _PASSWORD, "new_password": _PASSWORD}}
-_NEW_USER = {"type": "object", "required": ["username", "password"], "properties": {
-    "username": _USERNAME, "password": _PASSWORD, "role": _ROLE}}
-_NEW_TOKEN = {"type": "object", "required": ["name"], "properties": {
-    "name": {"type": "string", "maxLength": 64}, "role": _ROLE}}
+_LOGIN = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {"username": _USERNAME, "password": _PASSWORD},
+}
+_SETUP = {
+    "type": "object",
+    "required": ["code", "username", "password"],
+    "properties": {"code": {"type": "string", "maxLength": 20}, "username": _USERNAME, "password": _PASSWORD},
+}
+_NEW_PASSWORD = {
+    "type": "object",
+    "required": ["current_password", "new_password"],
+    "properties": {"current_password": _PASSWORD, "new_password": _PASSWORD},
+}
+_NEW_USER = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {"username": _USERNAME, "password": _PASSWORD, "role": _ROLE},
+}
+_NEW_TOKEN = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string", "maxLength": 64}, "role": _ROLE},
+}
 
 ROWS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/session", session_get, "Who is logged in, the CSRF token to send on writes, "
-             "and whether first-time setup is needed", "auth", role=None),
-    Endpoint("POST", "/session", session_post, "Log in (rate-limited per user at an address and per address: "
-             "after 5 failures (10 from one address over all users) each try waits 30 s, then 1, 2, 4, 8, 15 min: "
-             "429 with Retry-After)", "auth", role=None, body=_LOGIN, login_csrf=True, errors=(401, 429)),
+    Endpoint(
+        "GET",
+        "/session",
+        session_get,
+        "Who is logged in, the CSRF token to send on writes, and whether first-time setup is needed",
+        "auth",
+        role=None,
+    ),
+    Endpoint(
+        "POST",
+        "/session",
+        session_post,
+        "Log in (rate-limited per user at an address and per address: "
+        "after 5 failures (10 from one address over all users) each try waits 30 s, then 1, 2, 4, 8, 15 min: "
+        "429 with Retry-After)",
+        "auth",
+        role=None,
+        body=_LOGIN,
+        login_csrf=True,
+        errors=(401, 429),
+    ),
     Endpoint("DELETE", "/session", session_delete, "Log out", "auth"),
-    Endpoint("POST", "/setup", setup_post, "First-time setup: create the admin with the one-time code from the "
-             "gateway's log", "auth", role=None, login_csrf=True, body=_SETUP, status=(201,), errors=(409, 429)),
-    Endpoint("PUT", "/me/password", password_put, "Change your own password: ends your other sessions and revokes "
-             "your API tokens (tokens_revoked says how many); wrong current passwords are limited like logins", "auth",
-             body=_NEW_PASSWORD, session_only=True, errors=(429,)),
+    Endpoint(
+        "POST",
+        "/setup",
+        setup_post,
+        "First-time setup: create the admin with the one-time code from the gateway's log",
+        "auth",
+        role=None,
+        login_csrf=True,
+        body=_SETUP,
+        status=(201,),
+        errors=(409, 429),
+    ),
+    Endpoint(
+        "PUT",
+        "/me/password",
+        password_put,
+        "Change your own password: ends your other sessions and revokes "
+        "your API tokens (tokens_revoked says how many); wrong current passwords are limited like logins",
+        "auth",
+        body=_NEW_PASSWORD,
+        session_only=True,
+        errors=(429,),
+    ),
     Endpoint("GET", "/users", users_list, "Dashboard users", "auth", role="admin", session_only=True),
-    Endpoint("POST", "/users", users_create, "Add a user (admin or viewer)", "auth", role="admin", session_only=True,
-             body=_NEW_USER, status=(201,), errors=(409,)),
-    Endpoint("DELETE", "/users/<id:user_id>", users_delete, "Remove a user (never the last admin)", "auth",
-             role="admin", session_only=True, errors=(409,)),
+    Endpoint(
+        "POST",
+        "/users",
+        users_create,
+        "Add a user (admin or viewer)",
+        "auth",
+        role="admin",
+        session_only=True,
+        body=_NEW_USER,
+        status=(201,),
+        errors=(409,),
+    ),
+    Endpoint(
+        "DELETE",
+        "/users/<id:user_id>",
+        users_delete,
+        "Remove a user (never the last admin)",
+        "auth",
+        role="admin",
+        session_only=True,
+        errors=(409,),
+    ),
     Endpoint("GET", "/tokens", tokens_list, "API tokens (never their secret)", "auth", role="admin", session_only=True),
-    Endpoint("POST", "/tokens", tokens_create, "Create an API token for scripts; the secret is shown once", "auth",
-             role="admin", session_only=True, body=_NEW_TOKEN, status=(201,)),
-    Endpoint("DELETE", "/tokens/<id:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin",
-             session_only=True),
+    Endpoint(
+        "POST",
+        "/tokens",
+        tokens_create,
+        "Create an API token for scripts; the secret is shown once",
+        "auth",
+        role="admin",
+        session_only=True,
+        body=_NEW_TOKEN,
+        status=(201,),
+    ),
+    Endpoint(
+        "DELETE", "/tokens/<id:token_id>", tokens_delete, "Revoke an API token", "auth", role="admin", session_only=True
+    ),
 )

@@ -48,24 +48,49 @@ def settings_patch(ctx: UiContext, args, body):
     set_values = {} if body.get("set") is None else body["set"]
     reset = [] if body.get("reset") is None else body["reset"]
     if not isinstance(set_values, dict) or not isinstance(reset, list) or not all(isinstance(k, str) for k in reset):
-        raise ApiError(400, "expected {\"set\": {key: value, ...}, \"reset\": [key, ...]}")
+        raise ApiError(400, 'expected {"set": {key: value, ...}, "reset": [key, ...]}')
     if not set_values and not reset:
-        raise ApiError(400, "nothing to change: send \"set\" and/or \"reset\"")
-    editable = HouseholdSettings(ctx.store(), ctx.config).change(set_values, reset, by=principal().username,
-                                                                 now_ms=ctx.now_ms())
+        raise ApiError(400, 'nothing to change: send "set" and/or "reset"')
+    editable = HouseholdSettings(ctx.store(), ctx.config).change(
+        set_values, reset, by=principal().username, now_ms=ctx.now_ms()
+    )
     return jsonify(editable=editable)
 
 
-_CHANGES = {"type": "object", "properties": {
-    "set": {"type": "object", "description": "e.g. {\"billing.tariff\": \"delhi-domestic\", "
-            "\"ble.bindkeys.A4:CF:12:34:56:7A\": \"<32 hex>\"}; secrets (email.password, ble.bindkeys.*) are "
-            "write-only"},
-    "reset": {"type": "array", "items": {"type": "string"}, "description": "keys to take from the config file again"}}}
+_CHANGES = {
+    "type": "object",
+    "properties": {
+        "set": {
+            "type": "object",
+            "description": 'e.g. {"billing.tariff": "delhi-domestic", '
+            '"ble.bindkeys.A4:CF:12:34:56:7A": "<32 hex>"}; secrets (email.password, ble.bindkeys.*) are '
+            "write-only",
+        },
+        "reset": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "keys to take from the config file again",
+        },
+    },
+}
 
 ROWS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/settings", settings_get, "Household settings in force and where each comes from; the config "
-             "file; users and tokens for admins", "settings"),
-    Endpoint("PATCH", "/settings", settings_patch, "Set (\"set\": {key: value}) or reset to the config file "
-             "(\"reset\": [key]) household settings; validated like the config file, all or nothing", "settings",
-             role="admin", body=_CHANGES, errors=(503,)),
+    Endpoint(
+        "GET",
+        "/settings",
+        settings_get,
+        "Household settings in force and where each comes from; the config file; users and tokens for admins",
+        "settings",
+    ),
+    Endpoint(
+        "PATCH",
+        "/settings",
+        settings_patch,
+        'Set ("set": {key: value}) or reset to the config file '
+        '("reset": [key]) household settings; validated like the config file, all or nothing',
+        "settings",
+        role="admin",
+        body=_CHANGES,
+        errors=(503,),
+    ),
 )

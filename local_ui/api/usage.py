@@ -35,8 +35,9 @@ def household_nodes(store, config) -> frozenset[str] | None:
     except UnknownNodesError:
         # No total (household_nodes_checked says why); the listed nodes that did report still show as mains.
         found, _ = resolve_nodes(store.conn, config["billing"].metered_nodes)
-        return frozenset(n for n, meter in store.conn.execute("SELECT node_id, meter_key FROM nodes")
-                         if meter in set(found.values()))
+        return frozenset(
+            n for n, meter in store.conn.execute("SELECT node_id, meter_key FROM nodes") if meter in set(found.values())
+        )
     return house_node_ids(store.conn)
 
 
@@ -59,7 +60,8 @@ def house_live(ctx: UiContext) -> tuple[list[dict], float | None, bool]:
     household = household_nodes(store, ctx.effective_config())
     nodes = [n | {"metered": household is None or n["node_id"] in household} for n in node_views(ctx)]
     power = Membership(household, twin_ids(store.conn)).live_power_w(
-        {n["node_id"]: n["power_w"] for n in nodes if n["online"]})
+        {n["node_id"]: n["power_w"] for n in nodes if n["online"]}
+    )
     return nodes, power, household is None
 
 
@@ -108,8 +110,7 @@ def _usage_period(ctx: UiContext, args: dict):
         raise ApiError(400, str(err)) from None
 
 
-def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] | None,
-                 no_total: str | None) -> dict:
+def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] | None, no_total: str | None) -> dict:
     """Every node's energy per bucket, and the house's total from the house rollup.
 
     The total (`total_kwh`, `total_points`) is the house's, or the one node's asked for; `household` marks
@@ -159,8 +160,14 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
     out = []
     for s in sorted(series.values(), key=lambda s: s["name"] or ""):
         pts = sorted(s["points"].items())
-        out.append({"node_id": s["node_id"], "name": s["name"], "metered": metered(s["node_id"]),
-                    "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts]})
+        out.append(
+            {
+                "node_id": s["node_id"],
+                "name": s["name"],
+                "metered": metered(s["node_id"]),
+                "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts],
+            }
+        )
     return {
         "buckets": _buckets(ctx, p),
         "period": p.kind,
@@ -221,8 +228,9 @@ def _usage_csv(ctx: UiContext, data: dict) -> Response:
         for b, kwh in s["points"]:
             w.writerow([ctx.calendar.isoformat(b), b, s["node_id"], s["name"], f"{kwh:.6f}"])
     name = f"powergw-usage-{data['first_day']}-to-{data['last_day']}-{data['resolution']}.csv"
-    return Response(buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 _USAGE_PARAMS = (
@@ -230,15 +238,26 @@ _USAGE_PARAMS = (
     Param("date", "date", "a local date inside the period (default today)"),
     Param("start", "date", "first local day of a custom range"),
     Param("end", "date", "last local day of a custom range (included)"),
-    Param("resolution", doc="bucket size (default: hour for day/week, day for month/cycle, month for year)",
-          enum=RESOLUTIONS),
+    Param(
+        "resolution",
+        doc="bucket size (default: hour for day/week, day for month/cycle, month for year)",
+        enum=RESOLUTIONS,
+    ),
     Param("node", doc="one node's id (default: every node)"),
     Param("compare", "boolean", "also return the previous period as `previous`"),
     Param("format", doc="json (default) or csv", enum=("json", "csv")),
 )
 
 ROWS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/usage", usage, "Energy (kWh) per node per bucket for a period or a custom range, and the "
-             "household's total ([billing] metered_nodes); CSV with format=csv", "data",
-             params=_USAGE_PARAMS, produces=("application/json", "text/csv"), errors=(404, 503)),
+    Endpoint(
+        "GET",
+        "/usage",
+        usage,
+        "Energy (kWh) per node per bucket for a period or a custom range, and the "
+        "household's total ([billing] metered_nodes); CSV with format=csv",
+        "data",
+        params=_USAGE_PARAMS,
+        produces=("application/json", "text/csv"),
+        errors=(404, 503),
+    ),
 )

@@ -37,7 +37,9 @@ def test_open_dedup_counts_repeats_not_rows(store):
     assert len(alerts.list()) == 1
     # Once resolved, the condition coming back is a new alert.
     alerts.act(first, "resolve", "asha", "replaced the fuse", now_ms=T0 + 3_600_000)
-    new, created = alerts.raise_alert("node_offline", None, "silent again", now_ms=T0 + 7_200_000, dedup_key="offline:kitchen")
+    new, created = alerts.raise_alert(
+        "node_offline", None, "silent again", now_ms=T0 + 7_200_000, dedup_key="offline:kitchen"
+    )
     assert created and new != first
 
 
@@ -45,7 +47,9 @@ def test_ever_dedup_is_once_per_key(store):
     alerts = AlertStore(store)
     a1, c1 = alerts.raise_alert("budget_threshold", None, "50% of budget", now_ms=T0, dedup_key="budget:2024-07-01:50")
     alerts.act(a1, "resolve", "asha", now_ms=T0 + 1)
-    a2, c2 = alerts.raise_alert("budget_threshold", None, "50% of budget", now_ms=T0 + 2, dedup_key="budget:2024-07-01:50")
+    a2, c2 = alerts.raise_alert(
+        "budget_threshold", None, "50% of budget", now_ms=T0 + 2, dedup_key="budget:2024-07-01:50"
+    )
     assert c1 and not c2 and a1 == a2
     assert alerts.get(a1)["state"] == "resolved" and alerts.get(a1)["message"] == "50% of budget"
 
@@ -82,7 +86,9 @@ def test_stop_ignoring_reopens_an_ignored_alert_of_any_kind_with_its_history(sto
         a = alerts.act(aid, "unignore", "asha", "pressed Ignore by mistake", now_ms=T0 + 20)
         assert a["state"] == "open" and a["acted_by"] == "asha" and a["action_comment"] == "pressed Ignore by mistake"
         assert [(x["action"], x["from_state"], x["to_state"]) for x in a["actions"]] == [
-            ("ignore", "open", "ignored"), ("unignore", "ignored", "open")]
+            ("ignore", "open", "ignored"),
+            ("unignore", "ignored", "open"),
+        ]
         # Open again: a repeat of the condition counts on it, and it can be ignored (or raised) anew.
         assert alerts.raise_alert(kind, None, "y", now_ms=T0 + 30, dedup_key=f"{kind}:1") == (aid, False)
         assert alerts.act(aid, "ignore", "ravi", now_ms=T0 + 40)["state"] == "ignored"
@@ -180,18 +186,33 @@ def test_a_theft_alert_keeps_the_text_it_was_raised_with_and_a_repeat_goes_under
     """A later run of the theft job, once the usual load has taken the tap in, reads "+2 W"; the
     household answers the alert they read, so its message and numbers stay the first ones."""
     alerts = AlertStore(store)
-    first, _ = alerts.raise_alert("theft", None, "+298 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 244 W",
-                                  now_ms=T0, dedup_key="theft:01-04", data={"excess_w": 298.0, "window_starts_s": [1.0, 2.0]})
+    first, _ = alerts.raise_alert(
+        "theft",
+        None,
+        "+298 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 244 W",
+        now_ms=T0,
+        dedup_key="theft:01-04",
+        data={"excess_w": 298.0, "window_starts_s": [1.0, 2.0]},
+    )
     for i in (1, 2):
-        again, created = alerts.raise_alert("theft", None, f"+{3 - i} W from 01:00 to 04:00 on 1 of the last 4 nights; usual 542 W",
-                                            now_ms=T0 + i * 3_600_000, dedup_key="theft:01-04",
-                                            data={"excess_w": float(3 - i), "window_starts_s": [3.0]})
+        again, created = alerts.raise_alert(
+            "theft",
+            None,
+            f"+{3 - i} W from 01:00 to 04:00 on 1 of the last 4 nights; usual 542 W",
+            now_ms=T0 + i * 3_600_000,
+            dedup_key="theft:01-04",
+            data={"excess_w": float(3 - i), "window_starts_s": [3.0]},
+        )
         assert again == first and not created
     a = alerts.get(first)
     assert a["message"].startswith("+298 W from 01:00 to 04:00") and a["repeat_count"] == 3
     assert a["data"]["excess_w"] == 298.0 and a["data"]["window_starts_s"] == [1.0, 2.0]
-    assert a["data"]["latest"] == {"excess_w": 1.0, "window_starts_s": [3.0], "message": "+1 W from 01:00 to 04:00 on 1 of the "
-                                   "last 4 nights; usual 542 W", "seen_ms": T0 + 2 * 3_600_000}
+    assert a["data"]["latest"] == {
+        "excess_w": 1.0,
+        "window_starts_s": [3.0],
+        "message": "+1 W from 01:00 to 04:00 on 1 of the last 4 nights; usual 542 W",
+        "seen_ms": T0 + 2 * 3_600_000,
+    }
     assert a["last_seen_ms"] == T0 + 2 * 3_600_000
 
 

@@ -44,8 +44,16 @@ def free_port() -> int:
 
 
 def config_for(port, **extra):
-    email = {"enabled": True, "host": "127.0.0.1", "port": port, "security": "none", "to": ["asha@example.in"],
-             "from_addr": "gw@example.in", "retry_base_s": 60.0, "retry_max_s": 900.0} | extra
+    email = {
+        "enabled": True,
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "to": ["asha@example.in"],
+        "from_addr": "gw@example.in",
+        "retry_base_s": 60.0,
+        "retry_max_s": 900.0,
+    } | extra
     return parse_config({"email": email})
 
 
@@ -68,8 +76,14 @@ def test_alert_email_arrives(store, smtp):
     inbox, port = smtp
     config = config_for(port)
     alerts = alert_store(store, config)
-    alerts.raise_alert("meter_mismatch", None, "meter 412 kWh, sensors 371 kWh: 10.0% gap", now_ms=T0,
-                       dedup_key="mm", data={"gap_pct": "10.0"})
+    alerts.raise_alert(
+        "meter_mismatch",
+        None,
+        "meter 412 kWh, sensors 371 kWh: 10.0% gap",
+        now_ms=T0,
+        dedup_key="mm",
+        data={"gap_pct": "10.0"},
+    )
     alerts.raise_alert("meter_mismatch", None, "again", now_ms=T0 + 1, dedup_key="mm")  # a repeat: no second mail
     alerts.raise_alert("clock_jump", None, "clock moved 2 h", now_ms=T0 + 2)  # a kind that does not email
     outbox = EmailOutbox(store)
@@ -88,9 +102,14 @@ def test_a_theft_email_says_what_it_means_and_what_to_do_without_raw_lists(store
     inbox, port = smtp
     config = config_for(port)
     alerts = alert_store(store, config)
-    aid, _ = alerts.raise_alert("theft", None, "+730 W from 23:00 to 06:00 on 4 of the last 4 nights; usual 240 W", now_ms=T0,
-                                dedup_key="theft:23-06", data={"excess_w": 730.2, "usual_w": 240.1, "days_seen": 4,
-                                                               "window_starts_s": [1721759400.0, 1721763000.0]})
+    aid, _ = alerts.raise_alert(
+        "theft",
+        None,
+        "+730 W from 23:00 to 06:00 on 4 of the last 4 nights; usual 240 W",
+        now_ms=T0,
+        dedup_key="theft:23-06",
+        data={"excess_w": 730.2, "usual_w": 240.1, "days_seen": 4, "window_starts_s": [1721759400.0, 1721763000.0]},
+    )
     assert send_due(EmailOutbox(store), config.email, T0 + 10).sent == 1
     [(_, _, content)] = inbox.messages
     assert "+730 W from 23:00 to 06:00" in content and "excess_w: 730.2" in content
@@ -171,9 +190,26 @@ def test_disabled_email_queues_nothing(store):
 def test_starttls_and_login(store, tmp_path):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
@@ -185,8 +221,16 @@ def test_starttls_and_login(store, tmp_path):
         return AuthResult(success=ok, message=None if ok else "535 5.7.8 Authentication credentials invalid")
 
     inbox, port = Inbox(), free_port()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
-                     authenticator=authenticator, auth_required=True, auth_exclude_mechanism=["LOGIN"])
+    ctl = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_exclude_mechanism=["LOGIN"],
+    )
     ctl.start()
     try:
         pw = tmp_path / "pw"

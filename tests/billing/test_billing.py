@@ -22,6 +22,7 @@ from gateway.billing.tariff_book import TariffBook
 from gateway.config import parse_config
 from tests.support.billing_usage import IST, START, fill, ms
 
+
 def config(**billing):
     return parse_config({"billing": {"meter_reading_date": START.isoformat(), "holiday_state": ""} | billing})
 
@@ -53,7 +54,10 @@ def test_till_date_and_straight_line_vector(store):
     assert straight.projection.low == straight.projection.high == 540  # perfectly steady days: no spread
     profile = est.projections[1]  # a flat profile projects the same
     assert profile.projection.method == "profile" and round(profile.projection.units) == 540
-    assert est.position.message() == "20 units to 200; above it each unit costs ₹4.70 (now ₹2.35); at 500 the bill jumps by ₹243.40"
+    assert (
+        est.position.message()
+        == "20 units to 200; above it each unit costs ₹4.70 (now ₹2.35); at 500 the bill jumps by ₹243.40"
+    )
     j = est.as_json()
     assert j["till_date"]["total"] == "188.00" and j["projections"][0]["total"] == "2376.00"
 
@@ -130,11 +134,20 @@ def test_reconcile_flags_a_gap_beyond_the_threshold(store):
     alerts = AlertStore(store)
     _, none = record_meter_reading(store, section, alerts, "10000", at_ms=ms(START), now_ms=ms(START))
     assert none is None
-    _, ok = record_meter_reading(store, section, alerts, "10245", at_ms=ms(dt.date(2025, 7, 15)), now_ms=ms(dt.date(2025, 7, 15)))
+    _, ok = record_meter_reading(
+        store, section, alerts, "10245", at_ms=ms(dt.date(2025, 7, 15)), now_ms=ms(dt.date(2025, 7, 15))
+    )
     assert not ok.flagged and ok.gap_pct == Decimal("2.0") and alerts.list() == []
     # A real bill says 270 units for the 10 days: the sensors saw 11.1 % less.
-    _, bad = record_billed_units(store, section, alerts, "270", start_ms=ms(START), end_ms=ms(dt.date(2025, 7, 15)),
-                                 now_ms=ms(dt.date(2025, 7, 16)))
+    _, bad = record_billed_units(
+        store,
+        section,
+        alerts,
+        "270",
+        start_ms=ms(START),
+        end_ms=ms(dt.date(2025, 7, 15)),
+        now_ms=ms(dt.date(2025, 7, 16)),
+    )
     assert bad.flagged and bad.gap_pct == Decimal("11.1")
     [alert] = alerts.list(kind="meter_mismatch")
     assert alert["message"] == (
@@ -145,8 +158,13 @@ def test_reconcile_flags_a_gap_beyond_the_threshold(store):
     assert high.flagged and "sensors 20.0% above the meter" in high.message("") and "calibration" in high.message("")
     with pytest.raises(LedgerError, match="less than the previous reading 10245"):
         record_meter_reading(store, section, alerts, "10200", at_ms=ms(dt.date(2025, 7, 16)), now_ms=0)
-    for bad_value, message in (("-1", "up to 6 digits and 3 decimals"), ("12.3456", "up to 6 digits and 3 decimals"),
-                               ("abc", "up to 6 digits"), (12.5, "as text"), ("1e30", "up to 6 digits")):
+    for bad_value, message in (
+        ("-1", "up to 6 digits and 3 decimals"),
+        ("12.3456", "up to 6 digits and 3 decimals"),
+        ("abc", "up to 6 digits"),
+        (12.5, "as text"),
+        ("1e30", "up to 6 digits"),
+    ):
         with pytest.raises(LedgerError, match=message):
             record_meter_reading(store, section, alerts, bad_value, at_ms=ms(dt.date(2025, 7, 17)), now_ms=0)
     assert store.conn.execute("SELECT count(*) FROM meter_readings").fetchone()[0] == 3
@@ -168,7 +186,9 @@ def test_close_cycle_job_bills_once(store):
 def test_close_cycle_prefers_billed_units(store):
     fill(store, START, 62, 250)
     cfg = config()
-    record_billed_units(store, cfg.billing, AlertStore(store), "400", start_ms=ms(START), end_ms=ms(dt.date(2025, 9, 5)), now_ms=0)
+    record_billed_units(
+        store, cfg.billing, AlertStore(store), "400", start_ms=ms(START), end_ms=ms(dt.date(2025, 9, 5)), now_ms=0
+    )
     ctx = JobContext(store=store, config=cfg, now_ms=lambda: ms(dt.date(2025, 9, 6)), extras={})
     [bill] = close_cycles(ctx)
     assert bill["source"] == "meter" and bill["amount_paise"] == 117500  # 235 + 200 × 4.70
@@ -181,14 +201,21 @@ def test_a_metered_node_that_never_reported_is_one_named_error(store):
         cycle_estimate(store, config(metered_nodes=["main", "mian"]).billing, BOOK, ms(dt.date(2025, 7, 7)))
     err = caught.value
     assert (err.unknown, err.known, err.problem) == (("mian",), ("fridge", "main"), "metered_nodes:mian")
-    assert str(err) == ("[billing] metered_nodes lists 'mian', but no node with that id has reported; "
-                        "known nodes: 'fridge', 'main'")
+    assert str(err) == (
+        "[billing] metered_nodes lists 'mian', but no node with that id has reported; known nodes: 'fridge', 'main'"
+    )
     # Every path that counts the house refuses the same way: a meter reading records nothing.
     with pytest.raises(MeteredNodeError, match="'mian'"):
-        record_billed_units(store, config(metered_nodes=["mian"]).billing, AlertStore(store), "30",
-                            start_ms=ms(START), end_ms=ms(dt.date(2025, 7, 7)), now_ms=0)
+        record_billed_units(
+            store,
+            config(metered_nodes=["mian"]).billing,
+            AlertStore(store),
+            "30",
+            start_ms=ms(START),
+            end_ms=ms(dt.date(2025, 7, 7)),
+            now_ms=0,
+        )
     assert store.conn.execute("SELECT count(*) FROM meter_readings").fetchone()[0] == 0
-
 
 
 class Daemon:
@@ -199,7 +226,9 @@ class Daemon:
         from gateway.daemon import build_gateway
 
         self.db, self.clock = db, ManualClock(first_ms)
-        self.gw = build_gateway(config(), db_path=db, serial_ports=[], clock=self.clock, runtime_dir=db.parent / "run", jobs=())
+        self.gw = build_gateway(
+            config(), db_path=db, serial_ports=[], clock=self.clock, runtime_dir=db.parent / "run", jobs=()
+        )
 
     def run(self, target: str, billing: dict, times: int = 1) -> None:
         """Run a billing job `times` times, 15 minutes apart, with these [billing] settings."""
@@ -225,22 +254,35 @@ def test_budget_job_reports_an_unknown_metered_node_once_and_keeps_running(store
         daemon.run("gateway.billing.jobs:check_budget", {"metered_nodes": ["mian"], "budget_inr": 100}, times=20)
         daemon.run("gateway.billing.jobs:close_cycles", {"metered_nodes": ["mian"]}, times=4)
         [alert] = alerts.list()
-        assert alert["kind"] == "metered_node_unknown" and alert["state"] == "open" and alert["dedup_key"] == "metered_nodes:mian"
-        assert alert["message"] == ("[billing] metered_nodes lists 'mian', but no node with that id has reported; known nodes: "
-                                    "'ac', 'main'. No bill is computed until the id is corrected or the node reports.")
+        assert (
+            alert["kind"] == "metered_node_unknown"
+            and alert["state"] == "open"
+            and alert["dedup_key"] == "metered_nodes:mian"
+        )
+        assert alert["message"] == (
+            "[billing] metered_nodes lists 'mian', but no node with that id has reported; known nodes: "
+            "'ac', 'main'. No bill is computed until the id is corrected or the node reports."
+        )
         assert alert["repeat_count"] == 24 and alert["data"] == {"unknown": ["mian"], "known": ["ac", "main"]}
         logged = [r for r in caplog.records if r.name.startswith("gateway")]
         assert [(r.levelname, r.getMessage()) for r in logged] == [
-            ("WARNING", "billing: [billing] metered_nodes lists 'mian', but no node with that id has reported; known nodes: "
-                        "'ac', 'main'; no bill until it is fixed"),
+            (
+                "WARNING",
+                "billing: [billing] metered_nodes lists 'mian', but no node with that id has reported; known nodes: "
+                "'ac', 'main'; no bill until it is fixed",
+            ),
         ]  # once, and no "job billing_check failed" traceback: the daemon carries on
         assert Ledger(store).bills() == []  # nothing billed from part of the house
 
         # Another mistake is another problem: the first is resolved, the new one raised (and logged) once.
         caplog.clear()
-        daemon.run("gateway.billing.jobs:check_budget", {"metered_nodes": ["main", "solar"], "budget_inr": 100}, times=3)
+        daemon.run(
+            "gateway.billing.jobs:check_budget", {"metered_nodes": ["main", "solar"], "budget_inr": 100}, times=3
+        )
         assert [(a["dedup_key"], a["state"]) for a in alerts.list(kind="metered_node_unknown")] == [
-            ("metered_nodes:solar", "open"), ("metered_nodes:mian", "resolved")]
+            ("metered_nodes:solar", "open"),
+            ("metered_nodes:mian", "resolved"),
+        ]
         assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
 
         # Fixed: the alert is resolved and billing works again (budget alerts from the whole house).

@@ -6,11 +6,11 @@ import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from tests.support.billing_usage import START, fill
 
 from gateway.app import open_store
 from gateway.billing.ledger import Ledger
 from gateway.cli import main
+from tests.support.billing_usage import START, fill
 
 
 @pytest.fixture
@@ -32,7 +32,10 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
-@pytest.mark.parametrize("units,total", [(0, "0.00"), (180, "188.00"), (463, "1571.90"), (500, "1805.00"), (501, "2048.40"), (1001, "6881.55")])
+@pytest.mark.parametrize(
+    "units,total",
+    [(0, "0.00"), (180, "188.00"), (463, "1571.90"), (500, "1805.00"), (501, "2048.40"), (1001, "6881.55")],
+)
 def test_bill_units_json(capsys, units, total):
     code, out, _ = run(capsys, "bill", "--units", units, "--format", "json")
     data = json.loads(out)
@@ -56,7 +59,9 @@ def test_bill_errors(capsys, tmp_path):
     code, _, err = run(capsys, "bill", "--units", "100", "--tariff", "goa")
     assert code == 2 and "unknown tariff 'goa'" in err
     bad = tmp_path / "bad.toml"
-    bad.write_text('name = "x"\neffective_from = 2025-01-01\nsource = "s"\ncycle_months = 1\n[[energy]]\nmethod = "telescopic"\nslabs = [{ rate = -1 }]\n')
+    bad.write_text(
+        'name = "x"\neffective_from = 2025-01-01\nsource = "s"\ncycle_months = 1\n[[energy]]\nmethod = "telescopic"\nslabs = [{ rate = -1 }]\n'
+    )
     code, _, err = run(capsys, "bill", "--units", "100", "--tariff", bad)
     assert code == 2 and "energy[0].slabs[0].rate = '-1': expected a number of at least 0" in err
     code, _, err = run(capsys, "tariffs", "--check", bad)
@@ -96,8 +101,10 @@ def test_live_bill_with_a_metered_node_that_never_reported(capsys, setup):
     for fmt in ("table", "json"):
         code, out, err = run(capsys, "bill", "-c", cfg, "--at", "2025-07-25", "--format", fmt)
         assert code == 2 and out == ""
-        assert err == ("powergw bill: error: [billing] metered_nodes lists 'mian', but no node with that id has reported; "
-                       "known nodes: 'ac', 'main'\n")
+        assert err == (
+            "powergw bill: error: [billing] metered_nodes lists 'mian', but no node with that id has reported; "
+            "known nodes: 'ac', 'main'\n"
+        )
     code, out, _ = run(capsys, "bill", "-c", cfg, "--units", "180", "--format", "json")  # no store, no nodes needed
     assert code == 0 and json.loads(out)["total"] == "188.00"
 
@@ -108,13 +115,33 @@ def test_pay_and_balance(capsys, setup):
     assert code == 0 and "payment #1 of ₹500.00 recorded: confirmed" in out and "₹500.00 in credit" in out
     code, out, _ = run(capsys, "pay", "-c", cfg, "--amount", "500", "--key", "k1")  # a retry: recorded once
     assert code == 0 and "already recorded (same key)" in out
-    code, out, _ = run(capsys, "pay", "-c", cfg, "--amount", "705.5", "--upi", "--key", "u1", "--qr", db.parent / "qr.png",
-                       "--format", "table")
+    code, out, _ = run(
+        capsys,
+        "pay",
+        "-c",
+        cfg,
+        "--amount",
+        "705.5",
+        "--upi",
+        "--key",
+        "u1",
+        "--qr",
+        db.parent / "qr.png",
+        "--format",
+        "table",
+    )
     assert code == 0 and "pending" in out and (db.parent / "qr.png").read_bytes()[:4] == b"\x89PNG"
     link = next(l for l in out.splitlines() if l.startswith("upi://"))
     q = parse_qs(urlparse(link).query)
     assert link.startswith("upi://pay?pa=tnpdcl@sbi&pn=TNPDCL%20Chennai&am=705.50&cu=INR&tn=Electricity%20bill")
-    assert q == {"pa": ["tnpdcl@sbi"], "pn": ["TNPDCL Chennai"], "am": ["705.50"], "cu": ["INR"], "tn": ["Electricity bill"], "tr": ["u1"]}
+    assert q == {
+        "pa": ["tnpdcl@sbi"],
+        "pn": ["TNPDCL Chennai"],
+        "am": ["705.50"],
+        "cu": ["INR"],
+        "tn": ["Electricity bill"],
+        "tr": ["u1"],
+    }
     code, out, _ = run(capsys, "balance", "-c", cfg, "--format", "json")
     data = json.loads(out)
     assert data["balance"] == "-500.00" and data["credit"] == "500.00" and data["pending"] == "705.50"
@@ -169,14 +196,18 @@ def test_meter_and_alerts(capsys, setup):
     store = open_store(db)
     fill(store, START, 10, 1000)  # 240 kWh
     store.close()
-    code, out, _ = run(capsys, "meter", "-c", cfg, "--billed-units", "270", "--from", "2025-07-05", "--to", "2025-07-15")
+    code, out, _ = run(
+        capsys, "meter", "-c", cfg, "--billed-units", "270", "--from", "2025-07-05", "--to", "2025-07-15"
+    )
     assert code == 1 and "sensors 11.1% below the meter, more than 5.0%" in out
     code, _, err = run(capsys, "meter", "-c", cfg, "--billed-units", "270")
     assert code == 2 and "needs --from and --to" in err
     code, out, _ = run(capsys, "alerts", "list", "-c", cfg, "--state", "open", "--format", "json")
     [alert] = json.loads(out)
     assert alert["kind"] == "meter_mismatch" and alert["severity"] == "critical"
-    code, out, _ = run(capsys, "alerts", "act", alert["id"], "resolve", "--by", "asha", "--comment", "new CT clamp", "-c", cfg)
+    code, out, _ = run(
+        capsys, "alerts", "act", alert["id"], "resolve", "--by", "asha", "--comment", "new CT clamp", "-c", cfg
+    )
     assert code == 0 and f"alert #{alert['id']} is resolved (by asha)" in out
     code, _, err = run(capsys, "alerts", "act", alert["id"], "ignore", "--by", "asha", "-c", cfg)
     assert code == 2 and "is resolved; ignore needs it to be open" in err

@@ -33,19 +33,35 @@ def tn():
 def test_bills_payments_arrears_and_credit(store, tn):
     ledger = Ledger(store, max_payment_paise=100_000_00)
     b1, created = ledger.close_bill(C1, compute_bill(tn, 450), source="sensor", now_ms=T0)  # ₹1490.00
-    assert created and b1["amount_paise"] == 149000 and b1["due_date"] == "2025-07-25" and b1["previous_balance_paise"] == 0
+    assert (
+        created
+        and b1["amount_paise"] == 149000
+        and b1["due_date"] == "2025-07-25"
+        and b1["previous_balance_paise"] == 0
+    )
     ledger.record_payment("1000", payment_key="p1", now_ms=T0 + 1, bill_id=b1["id"])  # partial
-    assert ledger.balance() == {"balance_paise": 49000, "arrears_paise": 49000, "credit_paise": 0, "pending_paise": 0, "pending_count": 0}
+    assert ledger.balance() == {
+        "balance_paise": 49000,
+        "arrears_paise": 49000,
+        "credit_paise": 0,
+        "pending_paise": 0,
+        "pending_count": 0,
+    }
     b2, _ = ledger.close_bill(C2, compute_bill(tn, 300), source="meter", now_ms=T0 + 2)  # ₹705.00 + ₹490 arrears
     assert b2["previous_balance_paise"] == 49000 and b2["amount_due_paise"] == 119500
     ledger.record_payment("1500.50", payment_key="p2", now_ms=T0 + 3, bill_id=b2["id"])  # overpay → credit
     assert ledger.balance()["balance_paise"] == -30550 and ledger.balance()["credit_paise"] == 30550
     statement = ledger.statement()
     assert [(e["kind"], e["amount_paise"], e["balance_paise"]) for e in statement] == [
-        ("bill", 149000, 149000), ("payment", -100000, 49000), ("bill", 70500, 119500), ("payment", -150050, -30550)
+        ("bill", 149000, 149000),
+        ("payment", -100000, 49000),
+        ("bill", 70500, 119500),
+        ("payment", -150050, -30550),
     ]
     # The credit is carried into the next bill.
-    b3, _ = ledger.close_bill(Cycle(dt.date(2025, 9, 5), dt.date(2025, 11, 5)), compute_bill(tn, 150), source="sensor", now_ms=T0 + 4)
+    b3, _ = ledger.close_bill(
+        Cycle(dt.date(2025, 9, 5), dt.date(2025, 11, 5)), compute_bill(tn, 150), source="sensor", now_ms=T0 + 4
+    )
     assert b3["previous_balance_paise"] == -30550 and b3["amount_due_paise"] == 0  # ₹117.50 covered by credit
 
 
@@ -106,8 +122,10 @@ def test_other_bad_requests_record_nothing(store):
     assert ledger.payments() == []
     # The database refuses what the API would never write, as a last line.
     with pytest.raises(sqlite3.IntegrityError):
-        store.conn.execute("INSERT INTO payments (payment_key, amount_paise, currency, method, state, created_ms) "
-                           "VALUES ('x', 100, 'USD', 'cash', 'confirmed', 0)")
+        store.conn.execute(
+            "INSERT INTO payments (payment_key, amount_paise, currency, method, state, created_ms) "
+            "VALUES ('x', 100, 'USD', 'cash', 'confirmed', 0)"
+        )
 
 
 def test_amounts_are_exact():
@@ -119,15 +137,30 @@ def test_amounts_are_exact():
     assert parse_amount("12,34,567.8") == parse_amount("1,234,567.80") == 123456780
 
 
-@pytest.mark.parametrize("value, words", [
-    ("1_000", "expected rupees as digits"), ("١٠٠", "expected rupees as digits"), ("１２", "expected rupees as digits"),
-    ("1E+2", "expected rupees as digits"), ("1e3", "expected rupees as digits"), ("Infinity", "expected rupees as digits"),
-    (12.5, "not a binary float"), ("12,345,67", "expected rupees as digits"), ("1,5000", "expected rupees as digits"),
-    ("", "expected rupees as digits"), ("-5", "must be more than 0"), ("0", "must be more than 0"),
-    ("1.005", "at most 2 decimal places"), (Decimal("NaN"), "finite"), (10**30, "more than the limit"),
-    (True, "expected rupees as digits"), (None, "expected rupees as digits"), ("\t100", "expected rupees as digits"),
-    ("100\n", "expected rupees as digits"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("1_000", "expected rupees as digits"),
+        ("١٠٠", "expected rupees as digits"),
+        ("１２", "expected rupees as digits"),
+        ("1E+2", "expected rupees as digits"),
+        ("1e3", "expected rupees as digits"),
+        ("Infinity", "expected rupees as digits"),
+        (12.5, "not a binary float"),
+        ("12,345,67", "expected rupees as digits"),
+        ("1,5000", "expected rupees as digits"),
+        ("", "expected rupees as digits"),
+        ("-5", "must be more than 0"),
+        ("0", "must be more than 0"),
+        ("1.005", "at most 2 decimal places"),
+        (Decimal("NaN"), "finite"),
+        (10**30, "more than the limit"),
+        (True, "expected rupees as digits"),
+        (None, "expected rupees as digits"),
+        ("\t100", "expected rupees as digits"),
+        ("100\n", "expected rupees as digits"),
+    ],
+)
 def test_parse_amount_refuses_with_the_rule(value, words):
     from gateway.billing import PaymentError
 
@@ -139,7 +172,9 @@ AMOUNT_SCHEMA = jsonschema_rs.validator_for({"type": "string", "pattern": AMOUNT
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.one_of(st.text(alphabet="0123456789,. ₹-\t\ne_١", max_size=24), st.from_regex(AMOUNT_PATTERN, fullmatch=True)))
+@given(
+    st.one_of(st.text(alphabet="0123456789,. ₹-\t\ne_١", max_size=24), st.from_regex(AMOUNT_PATTERN, fullmatch=True))
+)
 def test_the_documents_amount_pattern_is_what_parse_amount_reads(text):
     """The API documents' pattern (money.AMOUNT_PATTERN, read by the JSON Schema validator schemathesis
     uses) matches exactly the text parse_amount reads, leaving 0, decimals past 2 and limits to its
@@ -167,7 +202,11 @@ def test_parse_amount_names_the_limit_that_applies():
 def test_pending_upi_payment_confirmed_once(store):
     ledger = Ledger(store)
     row, _ = ledger.record_payment("705", payment_key="upi-1", now_ms=T0, method="upi", confirmed=False)
-    assert row["state"] == "pending" and ledger.balance()["pending_paise"] == 70500 and ledger.balance()["balance_paise"] == 0
+    assert (
+        row["state"] == "pending"
+        and ledger.balance()["pending_paise"] == 70500
+        and ledger.balance()["balance_paise"] == 0
+    )
     row, changed = ledger.confirm_payment("upi-1", now_ms=T0 + 5, by="cloud", reference="UTR123")
     assert changed and row["state"] == "confirmed" and row["reference"] == "UTR123" and row["confirmed_by"] == "cloud"
     row, changed = ledger.confirm_payment("upi-1", now_ms=T0 + 9, by="cloud", reference="UTR123")  # redelivered

@@ -7,11 +7,11 @@ import datetime as dt
 import json
 
 import pytest
-from tests.support.dashboard import NOW_MS
 
 from gateway.billing import BilledPeriodError
 from gateway.billing.cycle import billed_period
 from gateway.cli import main
+from tests.support.dashboard import NOW_MS
 
 DAY = 86_400_000
 
@@ -41,7 +41,9 @@ def test_a_typo_is_corrected_then_deleted_and_the_audit_keeps_both(served):
     assert admin.delete(f"{url}/{typo['id']}", timeout=10).status_code == 200
     listed = admin.get(url, timeout=10).json()
     assert [r["id"] for r in listed["readings"]] == [second["id"]] and listed["readings"][0]["gap_pct"] is None
-    assert [(a["reading_id"], a["action"], a["old_value_kwh"], a["new_value_kwh"], a["by"]) for a in listed["audit"]] == [
+    assert [
+        (a["reading_id"], a["action"], a["old_value_kwh"], a["new_value_kwh"], a["by"]) for a in listed["audit"]
+    ] == [
         (typo["id"], "delete", "9999.9", None, "admin"),
         (second["id"], "correct", "10200.0", "10067.1", "admin"),
         (second["id"], "correct", "10067.1", "10200.0", "admin"),
@@ -68,7 +70,12 @@ def test_the_cli_lists_corrects_and_deletes(served, capsys):
     capsys.readouterr()
     assert main(["meter", "--db", db, "--list", "--format", "json"]) == 0
     reading_id = json.loads(capsys.readouterr().out)["readings"][0]["id"]
-    assert main(["meter", "--db", db, "--correct", str(reading_id), "--reading", "9999.9", "--by", "ravi", "--note", "typo"]) == 0
+    assert (
+        main(
+            ["meter", "--db", db, "--correct", str(reading_id), "--reading", "9999.9", "--by", "ravi", "--note", "typo"]
+        )
+        == 0
+    )
     assert "corrected from 99999.9 to 9999.9" in capsys.readouterr().out
     assert main(["meter", "--db", db, "--delete", str(reading_id), "--by", "ravi"]) == 0
     assert main(["meter", "--db", db, "--list"]) == 0
@@ -81,16 +88,19 @@ def test_the_cli_lists_corrects_and_deletes(served, capsys):
 T = dt.date(2026, 3, 15)
 
 
-@pytest.mark.parametrize("first, end, words", [
-    ("2000-01-01", "2100-01-01", "after today"),
-    ("2026-03-10", "2026-03-01", "must end after it starts"),
-    ("2026-03-01", "2026-03-01", "must end after it starts"),
-    ("1999-12-01", "2000-01-01", "before 2000"),
-    ("2025-01-01", "2026-03-01", "at most 100 days"),
-    ("2026-02-30", "2026-03-01", "expected the bill's dates as YYYY-MM-DD"),
-    (None, "2026-03-01", "expected the bill's dates"),
-    ("2026-03-01", "2026-03-16", "after today"),
-])
+@pytest.mark.parametrize(
+    "first, end, words",
+    [
+        ("2000-01-01", "2100-01-01", "after today"),
+        ("2026-03-10", "2026-03-01", "must end after it starts"),
+        ("2026-03-01", "2026-03-01", "must end after it starts"),
+        ("1999-12-01", "2000-01-01", "before 2000"),
+        ("2025-01-01", "2026-03-01", "at most 100 days"),
+        ("2026-02-30", "2026-03-01", "expected the bill's dates as YYYY-MM-DD"),
+        (None, "2026-03-01", "expected the bill's dates"),
+        ("2026-03-01", "2026-03-16", "after today"),
+    ],
+)
 def test_the_billed_period_validator(first, end, words):
     with pytest.raises(BilledPeriodError, match=words):
         billed_period(first, end, T)

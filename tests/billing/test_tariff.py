@@ -21,12 +21,28 @@ from gateway.billing.tariff_book import TariffBook
 # nothing reads ../shared at test time.
 VECTORS = {
     "bills": [
-        (0, "0.00"), (100, "0.00"), (101, "2.35"), (200, "235.00"), (201, "239.70"), (300, "705.00"),
-        (450, "1490.00"), (500, "1805.00"), (501, "2048.40"), (600, "2880.00"), (1000, "6870.00"), (1001, "6881.55"),
+        (0, "0.00"),
+        (100, "0.00"),
+        (101, "2.35"),
+        (200, "235.00"),
+        (201, "239.70"),
+        (300, "705.00"),
+        (450, "1490.00"),
+        (500, "1805.00"),
+        (501, "2048.40"),
+        (600, "2880.00"),
+        (1000, "6870.00"),
+        (1001, "6881.55"),
     ],
     "crossing_500_adds": "243.40",
-    "till_date": {"cycle_days": 60, "day": 20, "units": 180, "bill": "188.00", "straight_line_units": 540,
-                  "projected_bill": "2376.00"},
+    "till_date": {
+        "cycle_days": 60,
+        "day": 20,
+        "units": 180,
+        "bill": "188.00",
+        "straight_line_units": 540,
+        "projected_bill": "2376.00",
+    },
 }
 
 
@@ -65,16 +81,27 @@ def test_tn_crossing_500(tn):
     assert pos.message() == "37 units to 500; crossing it adds ₹243.40"
     pos = slab_position(lambda u: compute_bill(tn, u), tn.boundaries(), 137)
     assert pos.boundary == 200 and not pos.step and pos.step_boundary == 500
-    assert pos.message() == "63 units to 200; above it each unit costs ₹4.70 (now ₹2.35); at 500 the bill jumps by ₹243.40"
-    assert slab_position(lambda u: compute_bill(tn, u), tn.boundaries(), 1200).message() == "1200 units: beyond the last slab"
+    assert (
+        pos.message() == "63 units to 200; above it each unit costs ₹4.70 (now ₹2.35); at 500 the bill jumps by ₹243.40"
+    )
+    assert (
+        slab_position(lambda u: compute_bill(tn, u), tn.boundaries(), 1200).message()
+        == "1200 units: beyond the last slab"
+    )
 
 
-@pytest.mark.parametrize("units,message", [
-    (500, "500 units, the top of a slab: the next unit adds ₹243.40 (the last one cost ₹6.30)"),
-    (600, "600 units, the top of a slab: the next unit costs ₹9.45 (the last one cost ₹8.40)"),
-    (200, "200 units, the top of a slab: the next unit costs ₹4.70 (the last one cost ₹2.35); at 500 the bill jumps by ₹243.40"),
-    (499, "1 units to 500; crossing it adds ₹243.40"),
-])
+@pytest.mark.parametrize(
+    "units,message",
+    [
+        (500, "500 units, the top of a slab: the next unit adds ₹243.40 (the last one cost ₹6.30)"),
+        (600, "600 units, the top of a slab: the next unit costs ₹9.45 (the last one cost ₹8.40)"),
+        (
+            200,
+            "200 units, the top of a slab: the next unit costs ₹4.70 (the last one cost ₹2.35); at 500 the bill jumps by ₹243.40",
+        ),
+        (499, "1 units to 500; crossing it adds ₹243.40"),
+    ],
+)
 def test_on_a_slab_edge_the_next_unit_is_the_one_that_crosses(tn, units, message):
     pos = slab_position(lambda u: compute_bill(tn, u), tn.boundaries(), units)
     assert pos.message() == message
@@ -161,4 +188,3 @@ def test_split_bill_by_days(book, tn, tmp_path):
     assert bill.total == Decimal("745.00")
     assert bill.lines[0].label.startswith("[tn-domestic from 2024-07-01, 20/60 days]")
     assert book2.parts_for_cycle("tn-domestic", dt.date(2025, 8, 10), dt.date(2025, 10, 10))[0][1] == 61
-

@@ -38,8 +38,16 @@ EXAMPLE = bytes.fromhex("40 00 07 0b 02 7f 01 43 fe 10 4a fc 08 4d 40 e2 01 00")
 
 def objects(packet_id: int, power_cw: int, current_ma: int, voltage_dv: int, energy_wh: int) -> bytes:
     """The five BTHome objects in PROTOCOL.md's order."""
-    return (bytes([0x00, packet_id, 0x0B]) + power_cw.to_bytes(3, "little") + b"\x43" + current_ma.to_bytes(2, "little")
-            + b"\x4a" + voltage_dv.to_bytes(2, "little") + b"\x4d" + energy_wh.to_bytes(4, "little"))
+    return (
+        bytes([0x00, packet_id, 0x0B])
+        + power_cw.to_bytes(3, "little")
+        + b"\x43"
+        + current_ma.to_bytes(2, "little")
+        + b"\x4a"
+        + voltage_dv.to_bytes(2, "little")
+        + b"\x4d"
+        + energy_wh.to_bytes(4, "little")
+    )
 
 
 def plain(*values: int) -> bytes:
@@ -70,7 +78,9 @@ def rejected(source: BleSource, node: str = NODE) -> dict[str, int]:
 
 def test_protocol_example_decodes_to_its_values():
     got = decode_advert(*advert(EXAMPLE), None)
-    assert got == ble.Advert(packet_id=7, power_dw=9805, irms_ma=4350, vrms_dv=2300, energy_mwh=123_456_000, counter=None)
+    assert got == ble.Advert(
+        packet_id=7, power_dw=9805, irms_ma=4350, vrms_dv=2300, energy_mwh=123_456_000, counter=None
+    )
     assert plain(7, 98050, 4350, 2300, 123456) == EXAMPLE
 
 
@@ -324,8 +334,12 @@ def test_no_adapter_is_logged_and_serial_keeps_running(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     master, slave = os.openpty()
     tty.setraw(slave)
-    config = parse_config({"gateway": {"db": str(tmp_path / "g.db"), "commit_interval_s": 0.2},
-                           "ble": {"enabled": True, "adapter": "hci7"}})
+    config = parse_config(
+        {
+            "gateway": {"db": str(tmp_path / "g.db"), "commit_interval_s": 0.2},
+            "ble": {"enabled": True, "adapter": "hci7"},
+        }
+    )
     gw = build_gateway(config, serial_ports=[os.ttyname(slave)], runtime_dir=tmp_path / "run", jobs=())
     real = next(s for s in gw.sources if isinstance(s, BleSource))
 
@@ -340,14 +354,18 @@ def test_no_adapter_is_logged_and_serial_keeps_running(tmp_path, caplog):
         wait_for(lambda: serial.connected.is_set() and real.stats.scanner_failures and broken.stats.scanner_failures)
         node = "a4:cf:12:34:56:78"
         for seq in range(5):
-            os.write(master, encode_wire(Reading(node, 3, seq, 1000 * (seq + 1), 1000, 4350, 2300, 10000, 1000 + 2 * seq, 0)))
+            os.write(
+                master, encode_wire(Reading(node, 3, seq, 1000 * (seq + 1), 1000, 4350, 2300, 10000, 1000 + 2 * seq, 0))
+            )
         wait_for(lambda: gw.ingest.states.get(node) is not None and gw.ingest.states[node].frames_ok == 5)
     finally:
         gw.stop()
         os.close(master)
         os.close(slave)
     assert gw.ingest.store.total_energy_mwh(node) == 8
-    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and "BLE: cannot scan" in r.getMessage()]
+    errors = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.ERROR and "BLE: cannot scan" in r.getMessage()
+    ]
     assert len(errors) == 2  # once per source, not once per retry
     assert any("hci7" in m for m in errors) and any("hci9" in m and "BleakError" in m for m in errors)
     assert "Serial nodes keep running" in errors[0]
@@ -362,11 +380,26 @@ def test_host_node_adverts_through_the_source(tmp_path, bindkey):
     """BTHome adverts written by the firmware's C core (powernode-host --ble-out), plain and encrypted."""
     if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
         pytest.skip("needs make and gcc to build firmware/host/powernode-host")
-    build = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
+    )
     assert build.returncode == 0, build.stderr
     out = tmp_path / "ble.jsonl"
-    args = [str(ROOT / "firmware/host/powernode-host"), "--watts", "2300", "--windows", "200", "--ble-every", "5",
-            "--ble-out", str(out), "--seed", "3", "--out", str(tmp_path / "frames.bin")]
+    args = [
+        str(ROOT / "firmware/host/powernode-host"),
+        "--watts",
+        "2300",
+        "--windows",
+        "200",
+        "--ble-every",
+        "5",
+        "--ble-out",
+        str(out),
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path / "frames.bin"),
+    ]
     if bindkey:
         args += ["--bind-key", bindkey]
     run = subprocess.run(args, capture_output=True, text=True, timeout=60)

@@ -4,7 +4,6 @@ correction, a node that refuses, a wrong node id and a silent port."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
@@ -28,7 +27,9 @@ NODE = "a4:cf:12:34:56:78"
 def host_node() -> Path:
     if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
         pytest.skip("needs make and gcc to build firmware/host/powernode-host")
-    build = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
+    )
     assert build.returncode == 0, build.stderr
     return HOST
 
@@ -42,8 +43,24 @@ def node(host_node, tmp_path):
     nvs = tmp_path / "nvs.txt"
 
     def start(*args: str) -> subprocess.Popen:
-        proc = subprocess.Popen([str(host_node), "--out", cable.node_path, "--windows", "0", "--window-ms", "200",
-                                 "--realtime", "--nvs", str(nvs), "--seed", "5", *args], stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [
+                str(host_node),
+                "--out",
+                cable.node_path,
+                "--windows",
+                "0",
+                "--window-ms",
+                "200",
+                "--realtime",
+                "--nvs",
+                str(nvs),
+                "--seed",
+                "5",
+                *args,
+            ],
+            stderr=subprocess.PIPE,
+        )
         procs.append(proc)
         return proc
 
@@ -55,7 +72,9 @@ def node(host_node, tmp_path):
 
 
 def powergw(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def test_sensitivity_correction_maths():
@@ -86,7 +105,9 @@ def test_known_load_corrects_the_sensitivity(node):
 def test_zero_with_the_load_off_then_a_node_that_refuses(node):
     start, cable, nvs = node
     start("--watts", "0", "--zero-error-mv", "25")
-    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--zero", "--vnom", "240", "--timeout", "10")
+    run = powergw(
+        "calibrate", "--port", cable.gateway_path, "--node", NODE, "--zero", "--vnom", "240", "--timeout", "10"
+    )
     assert run.returncode == 0, run.stderr + run.stdout
     assert "node says: applied vnom_dv=2400" in run.stdout
     assert "node says: applied zero=now: zero" in run.stdout
@@ -105,8 +126,17 @@ def test_node_refuses_zero_under_load(node):
 def test_wrong_node_id_times_out_naming_the_node_it_saw(node):
     start, cable, _ = node
     start("--watts", "500")
-    run = powergw("calibrate", "--port", cable.gateway_path, "--node", "a4:cf:12:00:00:01", "--known-watts", "500",
-                  "--timeout", "2")
+    run = powergw(
+        "calibrate",
+        "--port",
+        cable.gateway_path,
+        "--node",
+        "a4:cf:12:00:00:01",
+        "--known-watts",
+        "500",
+        "--timeout",
+        "2",
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "no 1 readings (got 0) from node a4:cf:12:00:00:01" in run.stderr
     assert f"frames seen from other nodes: {NODE}" in run.stderr

@@ -52,14 +52,34 @@ def test_simulated_household_streams_into_the_daemon(tmp_path):
     db = tmp_path / "g.db"
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[gateway]\ndb = "{db}"\ncommit_interval_s = 0.5\n[ui]\nenabled = false\n')
-    daemon = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path],
-                              stderr=subprocess.PIPE)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path], stderr=subprocess.PIPE
+    )
     try:
         time.sleep(1.5)
         sim = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "simulate", "--out", node_path, "--nodes", "2", "--duration", "300",
-             "--speed", "100", "--seed", "11", "--bit-errors", "0.01", "--start", "2026-05-01T19:00:00+05:30"],
-            capture_output=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "simulate",
+                "--out",
+                node_path,
+                "--nodes",
+                "2",
+                "--duration",
+                "300",
+                "--speed",
+                "100",
+                "--seed",
+                "11",
+                "--bit-errors",
+                "0.01",
+                "--start",
+                "2026-05-01T19:00:00+05:30",
+            ],
+            capture_output=True,
+            timeout=60,
         )
         assert sim.returncode == 0, sim.stderr
         time.sleep(2.0)
@@ -78,7 +98,8 @@ def test_simulated_household_streams_into_the_daemon(tmp_path):
     for node_id, final in counters.items():
         first, acct, lost = conn.execute(
             "SELECT (SELECT energy_mwh FROM readings r WHERE r.node_key = n.node_key ORDER BY id LIMIT 1), "
-            "acct_energy_mwh, frames_lost FROM nodes n WHERE node_id = ?", (node_id,)
+            "acct_energy_mwh, frames_lost FROM nodes n WHERE node_id = ?",
+            (node_id,),
         ).fetchone()
         stored = conn.execute(
             "SELECT sum(energy_mwh) FROM usage_day JOIN nodes USING (node_key) WHERE node_id = ?", (node_id,)

@@ -14,7 +14,9 @@ T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 
 
 def reading(seq, energy, *, boot=1, uptime=None, power_dw=10_000, flags=0):
-    return Reading(NODE, boot, seq, uptime if uptime is not None else 1000 * (seq + 1), 1000, 4350, 2300, power_dw, energy, flags)
+    return Reading(
+        NODE, boot, seq, uptime if uptime is not None else 1000 * (seq + 1), 1000, 4350, 2300, power_dw, energy, flags
+    )
 
 
 def test_first_reading_is_only_a_baseline():

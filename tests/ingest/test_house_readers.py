@@ -11,8 +11,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pytest
-from tests.support.ingest import make_ingest
-from tests.support.house_oracle import Household
 
 from gateway.billing.estimate import cycle_estimate, energy_mwh, hourly_kwh
 from gateway.billing.tariff_book import TariffBook
@@ -20,6 +18,8 @@ from gateway.cli import main
 from gateway.config import parse_config
 from gateway.house import current_mains, meters
 from gateway.protocol import Reading
+from tests.support.house_oracle import Household
+from tests.support.ingest import make_ingest
 
 MAINS = "a4:cf:12:34:56:78"  # serial id: the ESP32's base MAC
 MAINS_BLE = "a4:cf:12:34:56:7a"  # the BLE address the same ESP32 advertises from
@@ -44,10 +44,12 @@ def mains_w(t: int) -> int:
 
 
 def config(tmp_path, **billing):
-    return parse_config({
-        "gateway": {"db": str(tmp_path / "gw.db"), "timezone": "Asia/Kolkata"},
-        "billing": {"meter_reading_date": "2025-07-05", "holiday_state": ""} | billing,
-    })
+    return parse_config(
+        {
+            "gateway": {"db": str(tmp_path / "gw.db"), "timezone": "Asia/Kolkata"},
+            "billing": {"meter_reading_date": "2025-07-05", "holiday_state": ""} | billing,
+        }
+    )
 
 
 @pytest.fixture
@@ -102,8 +104,9 @@ def test_every_reader_gives_the_house_total_to_the_mwh(house, tmp_path, capsys):
         "house rollup, hours": sum(store.house_usage(a, b, "hour").values()),
         "house rollup, days": sum(store.house_usage(a, b, "day").values()),
         "bill's hourly history": round(sum(k for _, k in hourly_kwh(store, a, b, section)) * 1_000_000),
-        "theft job's series": round(float(np.nansum(
-            store_job.house_from_store(store, b - 1, "Asia/Kolkata", days=1).minute_w)) * 1000 / 60),
+        "theft job's series": round(
+            float(np.nansum(store_job.house_from_store(store, b - 1, "Asia/Kolkata", days=1).minute_w)) * 1000 / 60
+        ),
         "meter check": round(meter_job.measure(store, a, b)[0] * 1e6),
     }
     assert queue_daily_summaries(store, b + 2 * 3_600_000, section) == 1
@@ -114,13 +117,15 @@ def test_every_reader_gives_the_house_total_to_the_mwh(house, tmp_path, capsys):
 
     # The bill of the cycle so far (5 July to this day's end) counts the same energy, in units.
     est = cycle_estimate(store, section, TariffBook.load(), end)
-    assert est.units == (Decimal(energy_mwh(store, at(0, day=dt.date(2025, 7, 5)), end, section))
-                         / 1_000_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert est.units == (Decimal(energy_mwh(store, at(0, day=dt.date(2025, 7, 5)), end, section)) / 1_000_000).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
 
     # The CLI's usage table: its house line (kWh to the Wh).
     config_file = tmp_path / "powergw.toml"
-    config_file.write_text(f'[gateway]\ndb = "{db}"\n[billing]\nmeter_reading_date = "2025-07-05"\n'
-                           f'metered_nodes = ["{MAINS}"]\n')
+    config_file.write_text(
+        f'[gateway]\ndb = "{db}"\n[billing]\nmeter_reading_date = "2025-07-05"\nmetered_nodes = ["{MAINS}"]\n'
+    )
     assert main(["usage", "--config", str(config_file), "--from", DAY.isoformat(), "--to", DAY.isoformat()]) == 0
     out = capsys.readouterr().out
     assert f"total {bill_mwh / 1_000_000:.3f} kWh for the house" in out
@@ -128,11 +133,18 @@ def test_every_reader_gives_the_house_total_to_the_mwh(house, tmp_path, capsys):
     # The dashboard: the usage view's house total and its per-bucket points.
     from local_ui import create_app
 
-    client = create_app(db, config=cfg, clock=lambda: end, admin_password="correct horse battery",
-                        registry_root=tmp_path / "models").test_client()
+    client = create_app(
+        db, config=cfg, clock=lambda: end, admin_password="correct horse battery", registry_root=tmp_path / "models"
+    ).test_client()
     csrf = client.get("/api/v1/session").get_json()["csrf"]
-    assert client.post("/api/v1/session", json={"username": "admin", "password": "correct horse battery"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/session",
+            json={"username": "admin", "password": "correct horse battery"},
+            headers={"X-CSRF-Token": csrf},
+        ).status_code
+        == 200
+    )
     usage = client.get(f"/api/v1/usage?period=day&date={DAY.isoformat()}&resolution=hour").get_json()
     assert round(usage["total_kwh"] * 1_000_000) == bill_mwh
     assert usage["excluded_from_total"] == [KITCHEN]
@@ -179,8 +191,7 @@ def test_powergw_meters_lists_the_meters_and_sets_the_mains_from_a_day(house, ca
     a, b = at(0), at(0, day=DAY + dt.timedelta(days=1))
     kitchen_after = sum(r["energy_mwh"] for r in store.usage(b, end, "day", KITCHEN))
     mains_after = sum(store.house_usage(b, end, "minute").values())
-    assert kitchen_after > 0 and mains_after == sum(
-        Household(store).usage(b, end, "minute").values()) - kitchen_after
+    assert kitchen_after > 0 and mains_after == sum(Household(store).usage(b, end, "minute").values()) - kitchen_after
     assert main(["meters", "--db", str(db), "--mains", "nope"]) == 2
     assert "never reported" in capsys.readouterr().err
     assert main(["meters", "--db", str(db), "--mains", MAINS, "--since", "11/07/2025"]) == 2
@@ -193,7 +204,9 @@ def test_the_live_board_carries_the_house_power_counted_as_the_rollup_counts(tmp
     live = tmp_path / "live.json"
     ingest, _ = make_ingest(tmp_path / "gw.db", wall_ms=at(9), live=live)
     t = at(9)
-    for i, (node_id, transport, watts) in enumerate([(MAINS, "serial", 1340), (MAINS_BLE, "ble", 1340), (KITCHEN, "serial", 1040)]):
+    for i, (node_id, transport, watts) in enumerate(
+        [(MAINS, "serial", 1340), (MAINS_BLE, "ble", 1340), (KITCHEN, "serial", 1040)]
+    ):
         r = Reading(node_id, 1, 1, 5000, 1000, 1000, 2300, watts * 10, 0, 0)
         ingest.on_reading(r, t + i, transport)
     ingest.flush(t + 10)

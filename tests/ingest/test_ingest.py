@@ -7,7 +7,6 @@ import sqlite3
 
 from gateway.app import open_store
 from gateway.protocol import FLAG_RESTORED, Hello, encode_wire
-
 from tests.support.ingest import NODE, T0, make_ingest, reading_wire
 
 DAY_MS = 86_400_000
@@ -250,7 +249,9 @@ def test_migrations_are_idempotent(tmp_path):
     open_store(db).close()
     store = open_store(db)
     assert store.integrity_check() == "ok"
-    names = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'powergw.core'")]
+    names = [
+        r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'powergw.core'")
+    ]
     assert names == ["m001_core_tables", "m002_house"]
 
 
@@ -295,7 +296,9 @@ def test_clock_jump_becomes_an_alert_in_the_daemon(tmp_path):
     from gateway.daemon import build_gateway
 
     clock = ManualClock(T0, synced=False)
-    gw = build_gateway(Config({}), db_path=tmp_path / "g.db", serial_ports=[], clock=clock, runtime_dir=tmp_path / "run", jobs=())
+    gw = build_gateway(
+        Config({}), db_path=tmp_path / "g.db", serial_ports=[], clock=clock, runtime_dir=tmp_path / "run", jobs=()
+    )
     gw.ingest.feed("p", reading_wire(0, 0))
     clock.step_wall(3 * 3_600_000, synced=True)
     clock.advance(1000)

@@ -26,7 +26,9 @@ NODE = "a4:cf:12:34:56:78"
 def host_node() -> Path:
     if shutil.which(os.environ.get("CC", "gcc")) is None or shutil.which("make") is None:
         pytest.skip("gcc or make missing: cannot build firmware/host/powernode-host")
-    build = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
+    )
     assert build.returncode == 0, build.stdout + build.stderr
     return ROOT / "firmware/host/powernode-host"
 
@@ -36,8 +38,12 @@ def stored(db: Path, node: str) -> tuple[int, int, int, int]:
     conn = sqlite3.connect(db)
     try:
         key, acct = conn.execute("SELECT node_key, acct_energy_mwh FROM nodes WHERE node_id = ?", (node,)).fetchone()
-        first = conn.execute("SELECT energy_mwh FROM readings WHERE node_key = ? ORDER BY id LIMIT 1", (key,)).fetchone()[0]
-        rolled = conn.execute("SELECT coalesce(sum(energy_mwh), 0) FROM usage_day WHERE node_key = ?", (key,)).fetchone()[0]
+        first = conn.execute(
+            "SELECT energy_mwh FROM readings WHERE node_key = ? ORDER BY id LIMIT 1", (key,)
+        ).fetchone()[0]
+        rolled = conn.execute(
+            "SELECT coalesce(sum(energy_mwh), 0) FROM usage_day WHERE node_key = ?", (key,)
+        ).fetchone()[0]
         count = conn.execute("SELECT count(*) FROM readings WHERE node_key = ?", (key,)).fetchone()[0]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         return rolled, first, acct, count
@@ -52,15 +58,45 @@ def test_host_node_into_powergw_run_energy_exact(host_node, tmp_path, watts, win
     db = tmp_path / "g.db"
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'[gateway]\ndb = "{db}"\ncommit_interval_s = 0.3\nrollup_interval_s = 1\n[ui]\nenabled = false\n')
-    daemon = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", cable.gateway_path,
-                               "--db", str(db)], stderr=subprocess.PIPE, cwd=ROOT)
+    daemon = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "run",
+            "--config",
+            str(cfg),
+            "--serial",
+            cable.gateway_path,
+            "--db",
+            str(db),
+        ],
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     try:
         deadline = time.monotonic() + 20
         while not db.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)  # the serial source opens its port
-        node = subprocess.run([str(host_node), "--out", cable.node_path, "--watts", str(watts), "--windows", str(windows),
-                               "--noise", noise, "--seed", "17"], capture_output=True, text=True, timeout=60)
+        node = subprocess.run(
+            [
+                str(host_node),
+                "--out",
+                cable.node_path,
+                "--watts",
+                str(watts),
+                "--windows",
+                str(windows),
+                "--noise",
+                noise,
+                "--seed",
+                "17",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert node.returncode == 0, node.stderr
         final = int(re.search(r"energy_mwh=(\d+)", node.stderr).group(1))
         # wait until the daemon has committed the node's last reading

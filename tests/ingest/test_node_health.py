@@ -7,7 +7,6 @@ from gateway.app import JobContext
 from gateway.config import Config
 from gateway.node_health import check_nodes, node_conditions
 from gateway.protocol import FLAG_NOMINAL_VOLTAGE, FLAG_SATURATED
-
 from tests.support.ingest import NODE, T0, make_ingest, reading_wire
 
 

@@ -16,9 +16,9 @@ from gateway.billing.estimate import cycle_estimate, energy_mwh, hourly_kwh, tod
 from gateway.billing.tariff_book import TariffBook
 from gateway.cli import main
 from gateway.house import meters, twin_ids
-from tests.support.house_oracle import Household, ble_stand_in
 from gateway.node_identity import ble_address_of, ble_twins
 from tests.support.esp32_twin import DAY, IST, NODE, TWIN, Esp32, at, config
+from tests.support.house_oracle import Household, ble_stand_in
 
 BOOK = TariffBook.load()
 
@@ -26,22 +26,37 @@ BOOK = TariffBook.load()
 # ---- which ids are one node ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("base, ble", [
-    (NODE, TWIN),
-    ("a4:cf:12:34:56:fd", "a4:cf:12:34:56:ff"),
-    # esp_read_mac: mac[5] += 2 on a uint8_t. The last byte wraps; nothing carries into the fifth.
-    ("a4:cf:12:34:56:fe", "a4:cf:12:34:56:00"),
-    ("a4:cf:12:34:56:ff", "a4:cf:12:34:56:01"),
-    ("ff:ff:ff:ff:ff:ff", "ff:ff:ff:ff:ff:01"),
-    ("A4-CF-12-34-56-78", TWIN),  # either case and separator in, the stored form out
-])
+@pytest.mark.parametrize(
+    "base, ble",
+    [
+        (NODE, TWIN),
+        ("a4:cf:12:34:56:fd", "a4:cf:12:34:56:ff"),
+        # esp_read_mac: mac[5] += 2 on a uint8_t. The last byte wraps; nothing carries into the fifth.
+        ("a4:cf:12:34:56:fe", "a4:cf:12:34:56:00"),
+        ("a4:cf:12:34:56:ff", "a4:cf:12:34:56:01"),
+        ("ff:ff:ff:ff:ff:ff", "ff:ff:ff:ff:ff:01"),
+        ("A4-CF-12-34-56-78", TWIN),  # either case and separator in, the stored form out
+    ],
+)
 def test_ble_address_is_the_base_mac_plus_two_in_the_last_byte(base, ble):
     assert ble_address_of(base) == ble
 
 
-@pytest.mark.parametrize("bad", ["", "main", "a4:cf:12:34:56", "a4:cf:12:34:56:78:9a", "a4:cf:12:34:56:zz",
-                                 "a4:cf:12-34:56:78", "a4:cf:12:34:56:+7", "a4cf12345678",
-                                 "0f3a6c2e-8d1b-4c5e-9f00-1234567890ab", None])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "main",
+        "a4:cf:12:34:56",
+        "a4:cf:12:34:56:78:9a",
+        "a4:cf:12:34:56:zz",
+        "a4:cf:12-34:56:78",
+        "a4:cf:12:34:56:+7",
+        "a4cf12345678",
+        "0f3a6c2e-8d1b-4c5e-9f00-1234567890ab",
+        None,
+    ],
+)
 def test_an_id_that_is_not_a_mac_is_refused_by_name(bad):
     with pytest.raises(ValueError, match="not a MAC address"):
         ble_address_of(bad)
@@ -49,15 +64,26 @@ def test_an_id_that_is_not_a_mac_is_refused_by_name(bad):
 
 def test_only_a_ble_node_can_be_the_twin_of_a_wired_one():
     nodes = [
-        (NODE, "serial"), (TWIN, "ble"),
-        ("24:6f:28:00:00:04", "sim"), ("24:6f:28:00:00:06", "ble"),  # any wired transport
-        ("a4:cf:12:34:56:fe", "serial"), ("A4:CF:12:34:56:00", "ble"),  # wrapped, stored in upper case
+        (NODE, "serial"),
+        (TWIN, "ble"),
+        ("24:6f:28:00:00:04", "sim"),
+        ("24:6f:28:00:00:06", "ble"),  # any wired transport
+        ("a4:cf:12:34:56:fe", "serial"),
+        ("A4:CF:12:34:56:00", "ble"),  # wrapped, stored in upper case
         ("a4:cf:12:34:57:00", "ble"),  # what a carry would give: another node
         ("a4:cf:12:34:56:7c", "ble"),  # its base would be TWIN, which is BLE itself
-        ("a4:cf:12:34:56:90", "ble"), ("a4:cf:12:34:56:8e", "ble"),  # two BLE nodes: never twins
-        ("0f3a6c2e-8d1b-4c5e-9f00-1234567890ab", "ble"), ("kitchen", "ble"), ("main", "test"), ("", None),
+        ("a4:cf:12:34:56:90", "ble"),
+        ("a4:cf:12:34:56:8e", "ble"),  # two BLE nodes: never twins
+        ("0f3a6c2e-8d1b-4c5e-9f00-1234567890ab", "ble"),
+        ("kitchen", "ble"),
+        ("main", "test"),
+        ("", None),
     ]
-    assert ble_twins(nodes) == {TWIN: NODE, "24:6f:28:00:00:06": "24:6f:28:00:00:04", "A4:CF:12:34:56:00": "a4:cf:12:34:56:fe"}
+    assert ble_twins(nodes) == {
+        TWIN: NODE,
+        "24:6f:28:00:00:06": "24:6f:28:00:00:04",
+        "A4:CF:12:34:56:00": "a4:cf:12:34:56:fe",
+    }
     assert ble_twins([]) == {} and ble_twins([(TWIN, "ble")]) == {} and ble_twins([(NODE, "serial")]) == {}
 
 
@@ -127,7 +153,11 @@ def test_a_node_moving_from_serial_to_ble_mid_day_loses_nothing_and_doubles_noth
     # Once: within one BLE step (1 Wh) of the counter's rise over the day, never both identities.
     got = day_mwh(store)
     assert abs(got - truth) <= 1000, (got, truth)
-    assert cycle_estimate(store, config().billing, BOOK, end).units in {units(truth), units(truth - 1000), units(truth + 1000)}
+    assert cycle_estimate(store, config().billing, BOOK, end).units in {
+        units(truth),
+        units(truth - 1000),
+        units(truth + 1000),
+    }
     # The hour the cable came out: serial till 13:17:20, BLE after, the edge minute the larger.
     hours = {h.hour: k for h, k in hourly_kwh(store, at(0), end, config().billing)}
     assert hours[13] == pytest.approx(1.45, abs=0.002) and hours[14] == pytest.approx(0.25 + 1.2 / 2, abs=0.002)
@@ -176,7 +206,9 @@ def test_explicit_metered_nodes_keep_their_meaning(tmp_path):
     house = Household(store).usage(at(0), end, "day")
     assert serial < sum(house.values()) < serial + ble
     for listed in ([NODE], [TWIN], [NODE, TWIN]):
-        assert cycle_estimate(store, config(metered_nodes=listed).billing, BOOK, end).units == units(sum(house.values()))
+        assert cycle_estimate(store, config(metered_nodes=listed).billing, BOOK, end).units == units(
+            sum(house.values())
+        )
 
 
 def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_path, capsys):
@@ -188,7 +220,12 @@ def test_ids_that_are_not_macs_are_counted_on_their_own_and_nothing_crashes(tmp_
     node.ingest.flush(end)
     store = node.ingest.store
     both = store.usage(at(0), end, "day", NODE)[0]["energy_mwh"]
-    odd = {"0f3a6c2e-8d1b-4c5e-9f00-1234567890ab": "ble", "kitchen": "ble", "main": "test", "A4:CF:12:34:56:7A:00": "ble"}
+    odd = {
+        "0f3a6c2e-8d1b-4c5e-9f00-1234567890ab": "ble",
+        "kitchen": "ble",
+        "main": "test",
+        "A4:CF:12:34:56:7A:00": "ble",
+    }
     batch = Batch()
     for node_id, transport in odd.items():
         batch.add_energy(store.ensure_node(node_id, transport, at(0)), at(1), at(2), 100_000)
@@ -210,7 +247,10 @@ def test_powergw_nodes_says_which_entries_are_one_node(tmp_path, capsys):
     assert lines[TWIN].rstrip().endswith(f"same node as {NODE} (serial)")
     assert lines[NODE].rstrip().endswith(f"same node as {TWIN} (ble)")
     assert "same node" not in lines["24:6f:28:00:00:04"]
-    assert main(["nodes", "--db", str(tmp_path / "gw.db"), "--runtime-dir", str(tmp_path / "run"), "--format", "json"]) == 0
+    assert (
+        main(["nodes", "--db", str(tmp_path / "gw.db"), "--runtime-dir", str(tmp_path / "run"), "--format", "json"])
+        == 0
+    )
     rows = {n["node_id"]: n for n in json.loads(capsys.readouterr().out)}
     assert rows[TWIN]["same_node_as"] == NODE and rows[NODE]["same_node_as"] == TWIN
     assert rows["24:6f:28:00:00:04"]["same_node_as"] is None
@@ -262,11 +302,22 @@ def test_dashboard_counts_the_node_once_live_and_in_the_usage_total(tmp_path, mo
     truth = node.counter_at(end) - node.counter_at(at(0))
     clock = [end + 5_000]
     cfg = config()
-    client = create_app(db, config=cfg, clock=lambda: clock[0], admin_password="correct horse battery",
-                        registry_root=tmp_path / "models").test_client()
+    client = create_app(
+        db,
+        config=cfg,
+        clock=lambda: clock[0],
+        admin_password="correct horse battery",
+        registry_root=tmp_path / "models",
+    ).test_client()
     csrf = client.get("/api/v1/session").get_json()["csrf"]
-    assert client.post("/api/v1/session", json={"username": "admin", "password": "correct horse battery"},
-                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/session",
+            json={"username": "admin", "password": "correct horse battery"},
+            headers={"X-CSRF-Token": csrf},
+        ).status_code
+        == 200
+    )
     over = client.get("/api/v1/overview").get_json()
     by_id = {n["node_id"]: n for n in over["nodes"]}
     assert by_id[TWIN]["same_node_as"] == NODE and by_id[NODE]["same_node_as"] == TWIN
@@ -286,10 +337,19 @@ def test_dashboard_live_total_falls_back_to_ble_when_serial_is_silent(tmp_path, 
     end = at(21)
     node.run(end, serial=lambda t: t < at(13, 17, 20))
     node.ingest.flush(end)
-    client = create_app(db, config=config(), clock=lambda: end + 5_000, admin_password="correct horse battery",
-                        registry_root=tmp_path / "models").test_client()
+    client = create_app(
+        db,
+        config=config(),
+        clock=lambda: end + 5_000,
+        admin_password="correct horse battery",
+        registry_root=tmp_path / "models",
+    ).test_client()
     csrf = client.get("/api/v1/session").get_json()["csrf"]
-    client.post("/api/v1/session", json={"username": "admin", "password": "correct horse battery"}, headers={"X-CSRF-Token": csrf})
+    client.post(
+        "/api/v1/session",
+        json={"username": "admin", "password": "correct horse battery"},
+        headers={"X-CSRF-Token": csrf},
+    )
     over = client.get("/api/v1/overview").get_json()
     assert over["power_w"] == 850.0  # BLE's: the serial identity has been offline since lunch
 

@@ -7,12 +7,11 @@ import threading
 import time
 import tty
 
+from gateway.backoff import Backoff
 from gateway.config import Config
 from gateway.daemon import build_gateway
 from gateway.protocol import FrameDecoder, Reading
-from gateway.backoff import Backoff
 from gateway.sources.serial_source import SerialSource
-
 from tests.support.ingest import NODE, reading_wire
 
 FAST = Backoff(initial_s=0.02, factor=2, max_s=0.1)
@@ -107,8 +106,13 @@ def test_unplug_and_replug_resumes_reading(tmp_path, caplog):
 def test_unopenable_port_is_retried_while_other_ports_feed_the_database(tmp_path):
     good = Pty()
     config = Config({}).replace("serial", retry_max_s=0.1)
-    gw = build_gateway(config, db_path=tmp_path / "g.db", serial_ports=["/dev/powergw-no-such-port", good.path],
-                       runtime_dir=tmp_path / "run", jobs=())
+    gw = build_gateway(
+        config,
+        db_path=tmp_path / "g.db",
+        serial_ports=["/dev/powergw-no-such-port", good.path],
+        runtime_dir=tmp_path / "run",
+        jobs=(),
+    )
     gw.start()
     try:
         bad, ok = gw.sources

@@ -5,10 +5,10 @@ reference rule computed from them. Real Ingest into a temp SQLite file."""
 from __future__ import annotations
 
 import pytest
-from tests.support.esp32_twin import NODE, TWIN, Esp32, at
 
-from tests.support.house_oracle import Household
 from gateway.store import StoreError
+from tests.support.esp32_twin import NODE, TWIN, Esp32, at
+from tests.support.house_oracle import Household
 
 
 def per_id(store, node_ids, lo, hi):

@@ -15,7 +15,6 @@ from gateway.app import JOBS, JobContext, open_store
 from gateway.config import Config
 from gateway.ops import OpsError
 from gateway.ops.backup import backup_due, backup_job, list_backups, restore_backup, take_backup
-
 from tests.support.ingest import T0, make_ingest, reading_wire
 
 HOUR_MS = 3_600_000
@@ -55,7 +54,9 @@ def test_full_backup_is_consistent_while_ingest_keeps_writing(tmp_path):
     t = threading.Thread(target=writer)
     t.start()
     try:
-        results = [take_backup(db, tmp_path / "bk", keep=10, now_ms=T0 + i * 1000, force=True, kind="full") for i in range(5)]
+        results = [
+            take_backup(db, tmp_path / "bk", keep=10, now_ms=T0 + i * 1000, force=True, kind="full") for i in range(5)
+        ]
     finally:
         stop.set()
         t.join()
@@ -78,7 +79,11 @@ def test_rotation_keeps_the_newest_and_unchanged_databases_are_skipped(tmp_path)
         r = take_backup(db, bk, keep=3, now_ms=T0 + day * 86_400_000, force=True)
         assert r.path is not None
     names = [b.path.name for b in list_backups(bk)]
-    assert names == ["powergw-20260105T000000Z-compact.db", "powergw-20260104T000000Z-compact.db", "powergw-20260103T000000Z-compact.db"]
+    assert names == [
+        "powergw-20260105T000000Z-compact.db",
+        "powergw-20260104T000000Z-compact.db",
+        "powergw-20260103T000000Z-compact.db",
+    ]
     skipped = take_backup(db, bk, keep=3, now_ms=T0 + 6 * 86_400_000)
     assert skipped.path is None and "unchanged" in skipped.skipped
     fill(db, 5, start_seq=10, counter=3000)[0].store.close()
@@ -115,9 +120,16 @@ def test_restore_refuses_a_database_in_use_and_a_damaged_backup(tmp_path):
     db = tmp_path / "g.db"
     fill(db, 10)[0].store.close()
     backup = take_backup(db, tmp_path / "bk", keep=3, now_ms=T0).path
-    holder = subprocess.Popen([sys.executable, "-c", f"import sqlite3,time; c=sqlite3.connect({str(db)!r}); "
-                               "c.execute('select 1 from nodes').fetchall(); print('open', flush=True); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sqlite3,time; c=sqlite3.connect({str(db)!r}); "
+            "c.execute('select 1 from nodes').fetchall(); print('open', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         with pytest.raises(OpsError, match=rf"open by process {holder.pid}"):
@@ -138,7 +150,7 @@ def test_restore_refuses_a_database_in_use_and_a_damaged_backup(tmp_path):
 
 
 def test_nightly_schedule():
-    taken = dt.datetime(2026, 1, 1, 20, 30, tzinfo=dt.timezone.utc)  # 02:00 IST on the 2nd
+    taken = dt.datetime(2026, 1, 1, 20, 30, tzinfo=dt.UTC)  # 02:00 IST on the 2nd
 
     class B:
         taken_utc = taken

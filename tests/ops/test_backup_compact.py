@@ -16,7 +16,6 @@ from gateway.billing.ledger import Ledger
 from gateway.billing.tariff import Bill
 from gateway.ops import OpsError
 from gateway.ops.backup import list_backups, restore_backup, take_backup
-
 from tests.support.ingest import T0, make_ingest, reading_wire
 
 HOUR_MS = 3_600_000
@@ -55,8 +54,12 @@ def picture(db: Path) -> dict:
             "nodes": store.conn.execute("SELECT * FROM nodes").fetchall(),
             "events": store.conn.execute("SELECT * FROM energy_events ORDER BY id").fetchall(),
             "meta": store.conn.execute("SELECT * FROM meta ORDER BY key").fetchall(),
-            "schema": store.conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name").fetchall(),
-            "migrations": store.conn.execute("SELECT migration_set, name FROM _sqlite_migrations ORDER BY id").fetchall(),
+            "schema": store.conn.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+            ).fetchall(),
+            "migrations": store.conn.execute(
+                "SELECT migration_set, name FROM _sqlite_migrations ORDER BY id"
+            ).fetchall(),
             "page_size": store.conn.execute("PRAGMA page_size").fetchone()[0],
         }
     finally:
@@ -71,8 +74,12 @@ def three_hours(tmp_path):
     counter = stream(ingest, clock, range(1080), counter=0)
     counter = stream(ingest, clock, range(1080, 1100), counter=counter, rollup_every=10**9)  # raw commits only
     ledger = Ledger(ingest.store)
-    ledger.close_bill(Cycle(dt.date(2025, 12, 1), dt.date(2026, 1, 1)), Bill("tn-domestic", Decimal(120), (), Decimal("812.50")),
-                      source="test", now_ms=T0)
+    ledger.close_bill(
+        Cycle(dt.date(2025, 12, 1), dt.date(2026, 1, 1)),
+        Bill("tn-domestic", Decimal(120), (), Decimal("812.50")),
+        source="test",
+        now_ms=T0,
+    )
     ledger.record_payment("500", payment_key="upi-1", now_ms=T0 + 60_000)
     ingest.store.close()
     last_ts = T0 + 1100 * STEP_MS
@@ -89,7 +96,9 @@ def test_compact_backup_keeps_recent_and_unrolled_readings_and_restores_to_the_s
     result = take_backup(db, tmp_path / "bk", keep=3, now_ms=last_ts, raw_hours=1)
     assert result.kind == "compact" and result.path.name.endswith("-compact.db")
     kept = [r for r in dump(result.path, "SELECT id, ts_ms FROM readings ORDER BY id")]
-    source_recent = dump(db, "SELECT id FROM readings WHERE ts_ms >= ? OR id > ? ORDER BY id", last_ts - HOUR_MS, watermark)
+    source_recent = dump(
+        db, "SELECT id FROM readings WHERE ts_ms >= ? OR id > ? ORDER BY id", last_ts - HOUR_MS, watermark
+    )
     assert [r[0] for r in kept] == [r[0] for r in source_recent]  # the last hour, and everything past the watermark
     assert result.readings_left_out == len(all_ids) - len(kept) > 700
     assert dump(result.path, "PRAGMA integrity_check") == [("ok",)]
@@ -131,8 +140,10 @@ def test_compact_backup_is_a_consistent_snapshot_while_ingest_keeps_writing(tmp_
     t.start()
     try:
         # raw_hours = 0: only the readings past the watermark, so every copy cuts the table.
-        results = [take_backup(db, tmp_path / "bk", keep=10, now_ms=T0 + (i + 1) * 86_400_000, force=True, raw_hours=0)
-                   for i in range(6)]
+        results = [
+            take_backup(db, tmp_path / "bk", keep=10, now_ms=T0 + (i + 1) * 86_400_000, force=True, raw_hours=0)
+            for i in range(6)
+        ]
     finally:
         stop.set()
         t.join()
@@ -147,11 +158,15 @@ def test_compact_backup_is_a_consistent_snapshot_while_ingest_keeps_writing(tmp_
             assert all(i > store.rollup_watermark() for i in ids)
             assert ids == list(range(store.rollup_watermark() + 1, store.rollup_watermark() + 1 + len(ids)))
             last_counter = conn.execute("SELECT energy_mwh FROM readings ORDER BY id DESC LIMIT 1").fetchone()
-            last_counter = last_counter[0] if last_counter else conn.execute("SELECT acct_energy_mwh FROM nodes").fetchone()[0]
+            last_counter = (
+                last_counter[0] if last_counter else conn.execute("SELECT acct_energy_mwh FROM nodes").fetchone()[0]
+            )
             # A snapshot: rollups, node state and the unrolled readings agree with the node's counter.
             assert store.total_energy_mwh() == last_counter
             snapshots.add(last_counter)
-            sums = [conn.execute(f"SELECT sum(energy_mwh) FROM usage_{t}").fetchone()[0] for t in ("minute", "hour", "day")]
+            sums = [
+                conn.execute(f"SELECT sum(energy_mwh) FROM usage_{t}").fetchone()[0] for t in ("minute", "hour", "day")
+            ]
             assert len(set(sums)) == 1
             assert conn.execute("SELECT acct_energy_mwh FROM nodes").fetchone()[0] == sums[0]
         finally:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import tty
@@ -15,12 +15,13 @@ import pytest
 
 from gateway.cli import main
 from gateway.config import ConfigError, load_config, parse_config
-
 from tests.support.ingest import NODE, make_ingest, reading_wire
 
 
 def run(*args, stdin=None, timeout=60):
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], input=stdin, capture_output=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], input=stdin, capture_output=True, timeout=timeout
+    )
 
 
 @pytest.fixture
@@ -46,13 +47,27 @@ def test_every_command_has_help():
 
 def test_usage_json_has_documented_fields_and_sums_to_the_total(history_db):
     db, total = history_db
-    out = run("usage", "--db", str(db), "--from", "2026-01-01", "--to", "2026-01-04", "--resolution", "hour", "--format", "json")
+    out = run(
+        "usage",
+        "--db",
+        str(db),
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-04",
+        "--resolution",
+        "hour",
+        "--format",
+        "json",
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert {"node_id", "start", "end", "energy_wh"} <= set(rows[0])
     assert rows[0]["start"].endswith("+05:30")
     assert round(sum(r["energy_wh"] for r in rows) * 1000) == total
-    days = json.loads(run("usage", "--db", str(db), "--from", "2026-01-01", "--to", "2026-01-04", "--format", "json").stdout)
+    days = json.loads(
+        run("usage", "--db", str(db), "--from", "2026-01-01", "--to", "2026-01-04", "--format", "json").stdout
+    )
     assert [d["start"][:10] for d in days] == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]
     assert round(sum(d["energy_wh"] for d in days) * 1000) == total
 
@@ -82,10 +97,24 @@ def test_usage_and_nodes_take_the_db_and_the_timezone_from_the_config(history_db
     db, total = history_db
     config = tmp_path / "config.toml"
     config.write_text(f'[gateway]\ndb = "{db}"\ntimezone = "Europe/London"\n', encoding="utf-8")
-    days = json.loads(run("usage", "-c", str(config), "--from", "2026-01-01", "--to", "2026-01-05", "--format", "json").stdout)
+    days = json.loads(
+        run("usage", "-c", str(config), "--from", "2026-01-01", "--to", "2026-01-05", "--format", "json").stdout
+    )
     assert days[0]["start"] == "2026-01-01T00:00:00+00:00"  # the household's local days, not India's
     assert round(sum(d["energy_wh"] for d in days) * 1000) == total
-    out = run("usage", "-c", str(config), "--timezone", "Asia/Kolkata", "--from", "2026-01-01", "--to", "2026-01-04", "--format", "json")
+    out = run(
+        "usage",
+        "-c",
+        str(config),
+        "--timezone",
+        "Asia/Kolkata",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-04",
+        "--format",
+        "json",
+    )
     assert json.loads(out.stdout)[0]["start"].endswith("+05:30")  # --timezone wins over the file
     assert NODE.encode() in run("nodes", "-c", str(config)).stdout
     config.write_text('[gateway]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
@@ -106,7 +135,6 @@ def test_nodes_shows_health(history_db, tmp_path):
     assert node["node_id"] == NODE and node["frames_ok"] == 3 * 24 * 60 + 1 and node["source"] == "database"
     table = run("nodes", "--db", str(db), *no_daemon).stdout.decode()
     assert NODE in table and "lost" in table
-
 
 
 def test_nodes_shows_what_the_running_daemon_knows_before_it_saves_node_health(tmp_path):
@@ -131,8 +159,23 @@ def test_nodes_shows_what_the_running_daemon_knows_before_it_saves_node_health(t
             sent.append(seq)
             time.sleep(0.1)
 
-    daemon = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "-c", str(config), "--serial", os.ttyname(slave),
-                               "--no-ui", "--runtime-dir", str(runtime)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    daemon = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "run",
+            "-c",
+            str(config),
+            "--serial",
+            os.ttyname(slave),
+            "--no-ui",
+            "--runtime-dir",
+            str(runtime),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     writer = threading.Thread(target=node, daemon=True)
     writer.start()
     try:
@@ -184,13 +227,18 @@ def test_monitor_decodes_stdin(vectors):
 def test_monitor_reads_a_pty(vectors):
     master, slave = os.openpty()
     tty.setraw(slave)
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "monitor", os.ttyname(slave), "--count", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "monitor", os.ttyname(slave), "--count", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         import time
 
         time.sleep(1.0)
-        os.write(master, bytes.fromhex(vectors["valid"][0]["wire_hex"]) + bytes.fromhex(vectors["valid"][5]["wire_hex"]))
+        os.write(
+            master, bytes.fromhex(vectors["valid"][0]["wire_hex"]) + bytes.fromhex(vectors["valid"][5]["wire_hex"])
+        )
         out, err = proc.communicate(timeout=20)
     finally:
         os.close(master)
@@ -201,8 +249,21 @@ def test_monitor_reads_a_pty(vectors):
 
 def test_simulate_to_a_file_then_run_counts_exact_energy(tmp_path):
     frames = tmp_path / "frames.bin"
-    out = run("simulate", "--out", str(frames), "--nodes", "2", "--duration", "600", "--speed", "0",
-              "--start", "2026-03-01T10:00:00+05:30", "--seed", "3")
+    out = run(
+        "simulate",
+        "--out",
+        str(frames),
+        "--nodes",
+        "2",
+        "--duration",
+        "600",
+        "--speed",
+        "0",
+        "--start",
+        "2026-03-01T10:00:00+05:30",
+        "--seed",
+        "3",
+    )
     assert out.returncode == 0, out.stderr
     counters = {line.split()[0]: int(line.split("counter ")[1].split()[0]) for line in out.stderr.decode().splitlines()}
     assert len(counters) == 2
@@ -211,17 +272,36 @@ def test_simulate_to_a_file_then_run_counts_exact_energy(tmp_path):
     ingest.feed("file", frames.read_bytes())
     ingest.flush()
     assert ingest.frames == 2 * (600 + 10)  # a READING per second, a HELLO every minute
-    first = {n: ingest.store.conn.execute(
-        "SELECT r.energy_mwh FROM readings r JOIN nodes USING (node_key) WHERE node_id = ? ORDER BY r.id LIMIT 1", (n,)
-    ).fetchone()[0] for n in counters}
+    first = {
+        n: ingest.store.conn.execute(
+            "SELECT r.energy_mwh FROM readings r JOIN nodes USING (node_key) WHERE node_id = ? ORDER BY r.id LIMIT 1",
+            (n,),
+        ).fetchone()[0]
+        for n in counters
+    }
     for node_id, counter in counters.items():
         assert ingest.store.total_energy_mwh(node_id) == counter - first[node_id]
 
 
 def test_simulate_with_faults_is_survived(tmp_path):
     frames = tmp_path / "frames.bin"
-    out = run("simulate", "--out", str(frames), "--duration", "1200", "--speed", "0", "--loss", "0.05",
-              "--bit-errors", "0.05", "--reboot-every", "300", "--seed", "5")
+    out = run(
+        "simulate",
+        "--out",
+        str(frames),
+        "--duration",
+        "1200",
+        "--speed",
+        "0",
+        "--loss",
+        "0.05",
+        "--bit-errors",
+        "0.05",
+        "--reboot-every",
+        "300",
+        "--seed",
+        "5",
+    )
     assert out.returncode == 0, out.stderr
     ingest, _ = make_ingest(tmp_path / "g.db")
     ingest.feed("file", frames.read_bytes())
@@ -233,7 +313,9 @@ def test_simulate_with_faults_is_survived(tmp_path):
 
 def test_simulate_replays_a_csv(tmp_path):
     src = tmp_path / "load.csv"
-    src.write_text("ts,power_w\n2026-01-01T00:00:00+05:30,1000\n2026-01-01T00:30:00+05:30,2000\n2026-01-01T00:59:59+05:30,0\n")
+    src.write_text(
+        "ts,power_w\n2026-01-01T00:00:00+05:30,1000\n2026-01-01T00:30:00+05:30,2000\n2026-01-01T00:59:59+05:30,0\n"
+    )
     frames = tmp_path / "frames.bin"
     out = run("simulate", "--csv", str(src), "--out", str(frames), "--speed", "0")
     assert out.returncode == 0, out.stderr
@@ -271,7 +353,7 @@ def test_config_errors_name_key_value_and_what_is_accepted(tmp_path):
     bad.write_text("[gateway\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
-    bad.write_text('[gateway]\nretention_days = 0\n')
+    bad.write_text("[gateway]\nretention_days = 0\n")
     out = run("run", "--config", str(bad))
     assert out.returncode == 2 and b"retention_days = 0: expected a whole number from 1 to 3650" in out.stderr
 
@@ -289,8 +371,11 @@ def test_an_argument_that_is_not_utf8_is_refused_before_any_command_runs(tmp_pat
     """Bytes the terminal sent in another encoding reach Python as lone surrogates, which SQLite
     cannot store: a usage error naming the argument, not a traceback, and nothing written."""
     db = tmp_path / "g.db"
-    out = subprocess.run([sys.executable, "-m", "gateway.cli", "meter", "--db", str(db), "--reading", "100", "--note", b"caf\xe9"],
-                         capture_output=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "meter", "--db", str(db), "--reading", "100", "--note", b"caf\xe9"],
+        capture_output=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and b"Traceback" not in out.stderr
     assert b"argument 'caf\\udce9' (after --note) is not UTF-8 text" in out.stderr
     assert not db.exists()

@@ -26,8 +26,14 @@ def run(capsys, *argv):
 
 def process(*args, cwd=None, stdin=None, timeout=60):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *map(str, args)], capture_output=True, cwd=cwd, env=env,
-                          input=stdin, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *map(str, args)],
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        timeout=timeout,
+    )
 
 
 # ---- no silent new database -------------------------------------------------------------------
@@ -96,12 +102,21 @@ def test_commands_that_create_a_database_still_do(capsys, tmp_path):
 # ---- an unknown tariff stops start-up ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("billing,words", [
-    ('tariff = "atlantis"', "[billing] tariff = 'atlantis': unknown tariff 'atlantis': give one of delhi-domestic, "
-                            "kerala-domestic, tn-domestic"),
-    ('tariff = "/nowhere/mine.toml"', "[billing] tariff = '/nowhere/mine.toml': cannot read tariff file /nowhere/mine.toml"),
-    ('tariff_dir = "/nowhere"', "[billing] tariff_dir = '/nowhere': tariff folder /nowhere does not exist"),
-])
+@pytest.mark.parametrize(
+    "billing,words",
+    [
+        (
+            'tariff = "atlantis"',
+            "[billing] tariff = 'atlantis': unknown tariff 'atlantis': give one of delhi-domestic, "
+            "kerala-domestic, tn-domestic",
+        ),
+        (
+            'tariff = "/nowhere/mine.toml"',
+            "[billing] tariff = '/nowhere/mine.toml': cannot read tariff file /nowhere/mine.toml",
+        ),
+        ('tariff_dir = "/nowhere"', "[billing] tariff_dir = '/nowhere': tariff folder /nowhere does not exist"),
+    ],
+)
 def test_an_unknown_tariff_fails_config_check_and_run(capsys, tmp_path, billing, words):
     cfg = tmp_path / "powergw.toml"
     db = tmp_path / "gw.db"
@@ -125,14 +140,17 @@ def test_a_tariff_file_of_ones_own_passes(capsys, tmp_path):
 # ---- one line, not a traceback ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("units,words", [
-    ("1e309", "more than 100000 in one cycle"),
-    ("99999999999", "more than 100000 in one cycle"),
-    ("-5", "at least 0"),
-    ("nan", "at least 0"),
-    ("12.345", "at most 2 decimals"),
-    ("five", "expected a number of kWh"),
-])
+@pytest.mark.parametrize(
+    "units,words",
+    [
+        ("1e309", "more than 100000 in one cycle"),
+        ("99999999999", "more than 100000 in one cycle"),
+        ("-5", "at least 0"),
+        ("nan", "at least 0"),
+        ("12.345", "at most 2 decimals"),
+        ("five", "expected a number of kWh"),
+    ],
+)
 def test_absurd_units_are_one_line_errors(capsys, units, words):
     code, out, err = run(capsys, "bill", f"--units={units}")
     assert code == 2 and out == "" and words in err and len(err.strip().splitlines()) == 1
@@ -157,17 +175,26 @@ def busy_db(tmp_path):
         ledger.record_payment("10", payment_key=f"k-{i}", now_ms=1_750_000_000_000 + i, method="cash", confirmed=True)
     alerts = AlertStore(store)
     for i in range(600):
-        alerts.raise_alert("node_offline", "warning", f"node n{i} has not reported for 10 minutes " + "." * 80,
-                           now_ms=1_750_000_000_000 + i, dedup_key=f"n{i}")
+        alerts.raise_alert(
+            "node_offline",
+            "warning",
+            f"node n{i} has not reported for 10 minutes " + "." * 80,
+            now_ms=1_750_000_000_000 + i,
+            dedup_key=f"n{i}",
+        )
     with store.conn:
-        store.conn.executemany("INSERT INTO nodes (node_id, name, frames_ok) VALUES (?, ?, 1)",
-                               [(f"24:6f:28:00:{i // 256:02x}:{i % 256:02x}", "x" * 60) for i in range(1200)])
+        store.conn.executemany(
+            "INSERT INTO nodes (node_id, name, frames_ok) VALUES (?, ?, 1)",
+            [(f"24:6f:28:00:{i // 256:02x}:{i % 256:02x}", "x" * 60) for i in range(1200)],
+        )
     store.close()
     return db
 
 
-@pytest.mark.parametrize("argv", [("nodes",), ("balance",), ("alerts", "list", "--limit", "600"),
-                                  ("pay", "--amount", "10", "--upi", "-c", "{cfg}")])
+@pytest.mark.parametrize(
+    "argv",
+    [("nodes",), ("balance",), ("alerts", "list", "--limit", "600"), ("pay", "--amount", "10", "--upi", "-c", "{cfg}")],
+)
 def test_output_piped_into_head_is_not_an_error(busy_db, tmp_path, argv):
     cfg = tmp_path / "upi.toml"
     cfg.write_text(f'[gateway]\ndb = "{busy_db}"\n[billing]\nupi_vpa = "tnpdcl@sbi"\nupi_payee_name = "TNPDCL"\n')
@@ -175,8 +202,12 @@ def test_output_piped_into_head_is_not_an_error(busy_db, tmp_path, argv):
     db_args = [] if "-c" in args else ["--db", str(busy_db)]
     cmd = " ".join([sys.executable, "-m", "gateway.cli", *args, *db_args, "| head -c 100 >/dev/null"])
     for _ in range(3):  # the reader must be gone before the writer is done: it is, most times
-        out = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, timeout=60,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        out = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", cmd],
+            capture_output=True,
+            timeout=60,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
         err = out.stderr.decode()
         assert out.returncode == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
     if argv[0] == "pay":  # recorded before the QR code was printed, whatever became of the output
@@ -199,7 +230,9 @@ def test_monitor_reads_a_capture_file_to_its_end(tmp_path):
 
 
 def test_simulate_to_a_port_that_is_not_there_makes_no_file():
-    port = next(p for p in (Path(f"/dev/ttyUSB{n}") for n in range(90, 1000)) if not p.exists())  # a port this machine lacks
+    port = next(
+        p for p in (Path(f"/dev/ttyUSB{n}") for n in range(90, 1000)) if not p.exists()
+    )  # a port this machine lacks
     out = process("simulate", "--out", port, "--duration", "2", "--speed", "0")
     assert out.returncode == 2 and f"--out {port}: no such serial port" in out.stderr.decode()
     assert not port.exists()
@@ -219,12 +252,15 @@ def test_email_send_fails_when_the_server_cannot_be_reached(capsys, tmp_path):
         port = s.getsockname()[1]
     db = tmp_path / "gw.db"
     cfg = tmp_path / "powergw.toml"
-    cfg.write_text(f'[gateway]\ndb = "{db}"\n[email]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\n'
-                   'security = "none"\nfrom_addr = "gw@example.in"\nto = ["asha@example.in"]\ntimeout_s = 2\n')
+    cfg.write_text(
+        f'[gateway]\ndb = "{db}"\n[email]\nenabled = true\nhost = "127.0.0.1"\nport = {port}\n'
+        'security = "none"\nfrom_addr = "gw@example.in"\nto = ["asha@example.in"]\ntimeout_s = 2\n'
+    )
     config = load_config(cfg)
     store = open_store(db)
     AlertStore(store, alert_listeners(config, store.calendar)).raise_alert(
-        "meter_mismatch", "critical", "sensors 40 % below the meter", now_ms=1_750_000_000_000, dedup_key="m")
+        "meter_mismatch", "critical", "sensors 40 % below the meter", now_ms=1_750_000_000_000, dedup_key="m"
+    )
     store.close()
     code, out, _ = run(capsys, "email", "send", "-c", cfg)
     assert code == 1 and "sent 0, retry later 1" in out

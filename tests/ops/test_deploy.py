@@ -38,7 +38,9 @@ EXPECTED_DIRS = {"var/lib/powergw": 0o750, "var/lib/powergw/backups": 0o750, "et
 
 
 def install(root: Path, *args: str) -> subprocess.CompletedProcess:
-    out = subprocess.run(["bash", str(INSTALL), "--root", str(root), "--no-pip", *args], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["bash", str(INSTALL), "--root", str(root), "--no-pip", *args], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     return out
 
@@ -60,23 +62,31 @@ def test_installer_lays_down_exactly_the_expected_files(tmp_path):
     # (the household's phones), while the MQTT broker's host in the same file stays as it was.
     example = (DEPLOY / "config.example.toml").read_text().splitlines()
     config = (tmp_path / "etc/powergw/config.toml").read_text().splitlines()
-    changed = [(a, b) for a, b in zip(example, config) if a != b]
+    changed = [(a, b) for a, b in zip(example, config, strict=False) if a != b]
     assert len(example) == len(config) and changed == [('# host = "127.0.0.1"', 'host = "0.0.0.0"')]
-    assert config.index('host = "0.0.0.0"') > config.index("[ui]") and config.index('host = "0.0.0.0"') < config.index("[cloud]")
+    assert config.index('host = "0.0.0.0"') > config.index("[ui]") and config.index('host = "0.0.0.0"') < config.index(
+        "[cloud]"
+    )
     assert parse_config(tomllib.loads("\n".join(config)), "installed").ui.host == "0.0.0.0"
     for rel, mode in EXPECTED_DIRS.items():
         assert stat.S_IMODE((tmp_path / rel).stat().st_mode) == mode, rel
     manifest = (tmp_path / "opt/powergw/install-manifest").read_text().split()
     # The manifest (what --uninstall removes) is every file but the user's config and itself.
-    assert sorted(manifest) == sorted(["/" + r for r in EXPECTED if r not in ("etc/powergw/config.toml", "opt/powergw/install-manifest")]
-                                      + ["/usr/local/bin/powergw"])
+    assert sorted(manifest) == sorted(
+        ["/" + r for r in EXPECTED if r not in ("etc/powergw/config.toml", "opt/powergw/install-manifest")]
+        + ["/usr/local/bin/powergw"]
+    )
     # A scratch root never touches the system: every system step is reported as skipped.
     for step in ("system user powergw", "systemctl daemon-reload", "udevadm control", "powergw migrate"):
         assert re.search(rf"skipped.*{step}", out.stdout), step
     # The daemon, the dashboard and the metrics endpoint are enabled and started; MQTT is opt-in.
     for verb in ("enable", "restart"):
         [line] = [x for x in out.stdout.splitlines() if re.search(rf"skipped.*systemctl {verb} powergw", x)]
-        assert line.split(f"systemctl {verb} ")[1].split() == ["powergw.service", "powergw-ui.service", "powergw-metrics.service"]
+        assert line.split(f"systemctl {verb} ")[1].split() == [
+            "powergw.service",
+            "powergw-ui.service",
+            "powergw-metrics.service",
+        ]
 
 
 def test_rerun_upgrades_in_place_keeping_the_config_and_data(tmp_path):
@@ -124,7 +134,9 @@ def test_bad_options_are_refused(tmp_path):
         assert out.returncode != 0 and "error" in out.stderr, args
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd not installed (scripts/test.sh installs it)")
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd not installed (scripts/test.sh installs it)"
+)
 def test_units_pass_systemd_analyze_verify(tmp_path):
     """`verify` with --root needs no running systemd: the root holds the units, the stock targets
     they name (copied from /usr/lib/systemd/system) and an executable at ExecStart's path."""
@@ -135,13 +147,23 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     exe.write_text("#!/bin/sh\nexit 0\n")
     exe.chmod(0o755)
     units = [f"/etc/systemd/system/{u}" for u in UNITS]
-    out = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={tmp_path}", *units], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", f"--root={tmp_path}", *units],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and out.stderr.strip() == "" and out.stdout.strip() == "", out.stderr
     # The check is real: a bad key or a missing binary is reported.
     bad = tmp_path / "etc/systemd/system/powergw.service"
     bad.write_text(bad.read_text().replace("Restart=on-failure", "Restart=sometimes"))
     exe.unlink()
-    out = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={tmp_path}", units[0]], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", f"--root={tmp_path}", units[0]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "restart specifier" in out.stderr and "not executable" in out.stderr
 
 
@@ -157,15 +179,24 @@ def unit_settings(name: str) -> dict[str, list[str]]:
 def test_units_have_the_hardening_and_watchdog_the_issue_asks_for():
     for name in UNITS:
         s = unit_settings(name)
-        for key, value in (("ProtectSystem", "strict"), ("NoNewPrivileges", "yes"), ("PrivateTmp", "yes"),
-                           ("User", "powergw"), ("StandardOutput", "journal"), ("Restart", "on-failure"),
-                           ("CapabilityBoundingSet", ""), ("SystemCallFilter", "@system-service")):
+        for key, value in (
+            ("ProtectSystem", "strict"),
+            ("NoNewPrivileges", "yes"),
+            ("PrivateTmp", "yes"),
+            ("User", "powergw"),
+            ("StandardOutput", "journal"),
+            ("Restart", "on-failure"),
+            ("CapabilityBoundingSet", ""),
+            ("SystemCallFilter", "@system-service"),
+        ):
             assert s.get(key, [None])[0] == value, (name, key)
         assert s["StartLimitBurst"] == ["10"] and s["StartLimitIntervalSec"] == ["600"], name
         if name != "powergw-metrics.service":
             assert s["ReadWritePaths"] == ["/var/lib/powergw"], name
     daemon = unit_settings("powergw.service")
-    assert daemon["Type"] == ["notify"] and daemon["WatchdogSec"] == ["30"] and daemon["RuntimeDirectory"] == ["powergw"]
+    assert (
+        daemon["Type"] == ["notify"] and daemon["WatchdogSec"] == ["30"] and daemon["RuntimeDirectory"] == ["powergw"]
+    )
     assert "run --config /etc/powergw/config.toml" in daemon["ExecStart"][0]
     assert "ProtectClock" not in daemon  # it would hide the kernel's NTP state (adjtimex) from ingest
     assert "adjtimex" in daemon["SystemCallFilter"]
@@ -174,7 +205,9 @@ def test_units_have_the_hardening_and_watchdog_the_issue_asks_for():
 
 def test_metrics_unit_serves_the_config_address_with_a_read_only_file_system():
     s = unit_settings("powergw-metrics.service")
-    assert s["ExecStart"] == ["/opt/powergw/venv/bin/powergw metrics --serve --config /etc/powergw/config.toml --runtime-dir /run/powergw"]
+    assert s["ExecStart"] == [
+        "/opt/powergw/venv/bin/powergw metrics --serve --config /etc/powergw/config.toml --runtime-dir /run/powergw"
+    ]
     # The LAN-facing process writes nothing: no ReadWritePaths under ProtectSystem=strict, no runtime dir of its own.
     assert "ReadWritePaths" not in s and "RuntimeDirectory" not in s and "StateDirectory" not in s
     assert s["PrivateDevices"] == ["yes"] and s["ProtectClock"] == ["yes"]
@@ -193,7 +226,12 @@ def test_shellcheck_every_script():
     assert out.returncode == 0, out.stdout
     # scripts/ belongs to the core; lib.sh is sourced (no shebang), so its shell is given.
     others = sorted((REPO / "scripts").glob("*.sh"))
-    out = subprocess.run(["shellcheck", "--shell=bash", "--severity=warning", *map(str, others)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["shellcheck", "--shell=bash", "--severity=warning", *map(str, others)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stdout
 
 
@@ -227,7 +265,9 @@ def test_example_config_is_generated_and_documents_every_key():
         if m and current:
             sections.setdefault(current, set()).add(m.group(1))
             doc = lines[i - 1]
-            assert doc.startswith("# ") and not re.fullmatch(r"# \w+ = .*", doc), f"[{current}] {m.group(1)} has no doc line"
+            assert doc.startswith("# ") and not re.fullmatch(r"# \w+ = .*", doc), (
+                f"[{current}] {m.group(1)} has no doc line"
+            )
     assert sections == {s: {k for s2, k, _d, _doc in documented_keys() if s2 == s} for s, *_ in documented_keys()}
     assert all(doc for *_x, doc in documented_keys()), "every setting needs a doc= for the example"
     # Every default shown parses as a valid setting.

@@ -13,7 +13,6 @@ from gateway.config import Config
 from gateway.ops.backup import take_backup
 from gateway.ops.doctor import OK, PROBLEM, WARNING, Host, Situation, exit_code, run_checks
 from gateway.settings_store import apply_changes
-
 from tests.support.ingest import T0, make_ingest, reading_wire
 
 DAY_MS = 86_400_000
@@ -66,7 +65,18 @@ def test_a_healthy_gateway_is_all_ok(tmp_path, gateway_db):
     findings = run_checks(situation(tmp_path, gateway_db, config, h, now))
     assert [f for f in findings if f.status != OK] == []
     checks = by_check(findings)
-    assert {"clock", "disk", "database", "serial", "bluetooth", "daemon", "billing", "cloud sync", "theft model", "backup"} <= set(checks)
+    assert {
+        "clock",
+        "disk",
+        "database",
+        "serial",
+        "bluetooth",
+        "daemon",
+        "billing",
+        "cloud sync",
+        "theft model",
+        "backup",
+    } <= set(checks)
     assert "integrity_check ok" in checks["database"][0].message
     assert "version shipped" in checks["theft model"][0].message
     assert any(c.startswith("node ") for c in checks)
@@ -76,14 +86,18 @@ def test_a_healthy_gateway_is_all_ok(tmp_path, gateway_db):
 def test_problems_each_say_what_to_do_and_set_the_exit_code(tmp_path, gateway_db):
     store = open_store(gateway_db)
     conn = store.conn
-    conn.execute("INSERT INTO sync_state (key, value) VALUES ('url', 'https://cloud.example.in'), ('token', 't'), "
-                 "('last_success_ms', ?), ('last_error', 'connection refused'), ('last_error_ms', ?)",
-                 (str(T0 - 3 * DAY_MS), str(T0)))
+    conn.execute(
+        "INSERT INTO sync_state (key, value) VALUES ('url', 'https://cloud.example.in'), ('token', 't'), "
+        "('last_success_ms', ?), ('last_error', 'connection refused'), ('last_error_ms', ?)",
+        (str(T0 - 3 * DAY_MS), str(T0)),
+    )
     from cloud_sync.outbox import Outbox
 
     Outbox.enqueue(conn, "daily_summary", {"day": "2026-01-01"}, now_ms=T0)
-    conn.execute("INSERT INTO alerts (kind, severity, message, state, created_ms, last_seen_ms) "
-                 "VALUES ('node_offline', 'warning', 'x', 'open', 1, 1)")
+    conn.execute(
+        "INSERT INTO alerts (kind, severity, message, state, created_ms, last_seen_ms) "
+        "VALUES ('node_offline', 'warning', 'x', 'open', 1, 1)"
+    )
     store.close()
     h = host(tmp_path, synced=False)
     config = Config({}).replace("serial", ports=["/dev/powergw/gone"]).replace("backup", dir=str(tmp_path / "bk"))
@@ -124,7 +138,7 @@ def test_a_current_theft_model_with_cut_off_metadata_is_a_problem_not_a_crash(tm
 def test_a_damaged_database_is_a_problem(tmp_path, gateway_db):
     data = bytearray(gateway_db.read_bytes())
     # Overwrite the middle of the file (table pages), keeping the header readable.
-    data[len(data) // 2: len(data) // 2 + 3000] = b"\x07" * 3000
+    data[len(data) // 2 : len(data) // 2 + 3000] = b"\x07" * 3000
     gateway_db.write_bytes(bytes(data))
     for side in ("-wal", "-shm"):
         gateway_db.with_name(gateway_db.name + side).unlink(missing_ok=True)
@@ -173,10 +187,10 @@ def test_billing_defaults_are_flagged_while_mains_and_sub_circuits_are_summed(tm
     db = house_db(tmp_path, {MAINS: "serial", SUB: "serial"})
     date, nodes = billing(tmp_path, db, Config({}))
     assert date.status == WARNING and "meter_reading_date is still the default (2024-01-01)" in date.message
-    assert "meter_reading_date = \"YYYY-MM-DD\"" in date.action and "Settings page" in date.action
+    assert 'meter_reading_date = "YYYY-MM-DD"' in date.action and "Settings page" in date.action
     assert nodes.status == WARNING and f"all 2 nodes added up: {MAINS}, {SUB}" in nodes.message
     assert "counted twice, in the bill and in the theft check" in nodes.message
-    assert "metered_nodes = [\"<mains node id>\"]" in nodes.action
+    assert 'metered_nodes = ["<mains node id>"]' in nodes.action
 
     # The reading date set on the dashboard (the settings table) counts as set; the mains listed.
     store = open_store(db)
@@ -186,7 +200,7 @@ def test_billing_defaults_are_flagged_while_mains_and_sub_circuits_are_summed(tm
     assert (done.status, done.message) == (OK, f"meter read on 2025-12-05; the house is {MAINS}")
 
     out = run("doctor", "--db", str(db), "--runtime-dir", str(tmp_path), "--quick")
-    assert f"WARNING  billing            [billing] metered_nodes is empty, so the house is all 2 nodes" in out.stdout
+    assert "WARNING  billing            [billing] metered_nodes is empty, so the house is all 2 nodes" in out.stdout
     assert "meter_reading_date is still the default" not in out.stdout
 
 

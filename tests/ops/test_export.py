@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 
 from gateway.app import open_store
-
 from tests.support.ingest import make_ingest, reading_wire
 
 
@@ -30,7 +29,9 @@ def db(tmp_path):
 
 
 def export(*args):
-    out = subprocess.run([sys.executable, "-m", "gateway.cli", "export", *args], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "export", *args], capture_output=True, text=True, timeout=60
+    )
     return out, list(csv.DictReader(io.StringIO(out.stdout)))
 
 
@@ -58,7 +59,9 @@ def test_readings_to_a_file_with_local_times(db, tmp_path):
 
 def test_one_node_and_an_unknown_node(db):
     path, _ = db
-    out, rows = export("daily", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-02", "--node", "a4:cf:12:34:56:78")
+    out, rows = export(
+        "daily", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-02", "--node", "a4:cf:12:34:56:78"
+    )
     assert out.returncode == 0 and len(rows) == 2
     out, _ = export("daily", "--db", str(path), "--from", "2026-01-01", "--to", "2026-01-02", "--node", "nope")
     assert out.returncode == 2 and "no node 'nope'" in out.stderr

@@ -26,7 +26,9 @@ def esp32_image(path: Path, chip_id: int = 0) -> Path:
 
 
 def powergw(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def assert_clean_error(run: subprocess.CompletedProcess, *needles: str) -> None:
@@ -53,7 +55,9 @@ def test_nothing_answers_the_rom_bootloader_on_a_pty(tmp_path):
     tty.setraw(slave)
     try:
         port = os.ttyname(slave)
-        run = powergw("flash", "--port", port, "--firmware", str(esp32_image(tmp_path / "fw.bin")), "--connect-attempts", "2")
+        run = powergw(
+            "flash", "--port", port, "--firmware", str(esp32_image(tmp_path / "fw.bin")), "--connect-attempts", "2"
+        )
     finally:
         os.close(master)
         os.close(slave)
@@ -65,17 +69,39 @@ def test_a_node_running_its_firmware_is_not_a_bootloader(tmp_path):
     """The host-built node streams protocol frames on the pty: esptool's sync sees only those."""
     if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
         pytest.skip("needs make and gcc to build firmware/host/powernode-host")
-    build = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
+    )
     assert build.returncode == 0, build.stderr
     from tests.support.cable import Cable
 
     cable = Cable()
     cable.start()
-    node = subprocess.Popen([str(ROOT / "firmware/host/powernode-host"), "--out", cable.node_path, "--windows", "0",
-                             "--window-ms", "200", "--realtime", "--seed", "1"], stderr=subprocess.DEVNULL)
+    node = subprocess.Popen(
+        [
+            str(ROOT / "firmware/host/powernode-host"),
+            "--out",
+            cable.node_path,
+            "--windows",
+            "0",
+            "--window-ms",
+            "200",
+            "--realtime",
+            "--seed",
+            "1",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        run = powergw("flash", "--port", cable.gateway_path, "--firmware", str(esp32_image(tmp_path / "fw.bin")),
-                      "--connect-attempts", "2")
+        run = powergw(
+            "flash",
+            "--port",
+            cable.gateway_path,
+            "--firmware",
+            str(esp32_image(tmp_path / "fw.bin")),
+            "--connect-attempts",
+            "2",
+        )
     finally:
         node.terminate()
         node.wait(10)
@@ -88,7 +114,9 @@ def test_bad_images_are_refused_before_touching_the_port(tmp_path):
     run = powergw("flash", "--port", "/dev/null", "--firmware", str(tmp_path / "missing.bin"))
     assert_clean_error(run, "missing.bin", "pio run -d firmware")
     (tmp_path / "text.bin").write_text("hello")
-    assert_clean_error(powergw("flash", "--port", "/dev/null", "--firmware", str(tmp_path / "text.bin")), "not an ESP32 firmware image")
+    assert_clean_error(
+        powergw("flash", "--port", "/dev/null", "--firmware", str(tmp_path / "text.bin")), "not an ESP32 firmware image"
+    )
     s3 = esp32_image(tmp_path / "s3.bin", chip_id=9)
     assert_clean_error(powergw("flash", "--port", "/dev/null", "--firmware", str(s3)), "another Espressif chip")
     assert check_image(esp32_image(tmp_path / "ok.bin"))[0] == 0xE9

@@ -31,7 +31,9 @@ def sleep_long(ctx) -> None:
 def _gateway(tmp_path):
     db = tmp_path / "powergw.db"
     config = parse_config({"gateway": {"db": str(db), "timezone": "Asia/Kolkata"}})
-    return build_gateway(config, db_path=db, serial_ports=[], clock=ManualClock(NOW_MS), runtime_dir=tmp_path / "run", jobs=()), db
+    return build_gateway(
+        config, db_path=db, serial_ports=[], clock=ManualClock(NOW_MS), runtime_dir=tmp_path / "run", jobs=()
+    ), db
 
 
 def test_an_isolated_job_runs_in_its_own_process_with_the_daemons_clock_and_config(tmp_path):

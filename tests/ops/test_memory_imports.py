@@ -41,14 +41,24 @@ def test_importing_the_dashboard_loads_no_numpy_or_simulator():
 
 
 def test_sqlite_utils_is_imported_without_numpy_and_numpy_still_imports_afterwards():
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import sys
         import gateway
         import sqlite_utils.db
         assert "numpy" not in sys.modules and sqlite_utils.db.np is None
         import numpy
         print(numpy.zeros(2).sum())
-    """)], capture_output=True, text=True, timeout=120, check=False)
+    """),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0.0"
 
@@ -67,8 +77,8 @@ def test_the_theft_card_reads_the_model_without_numpy(tmp_path):
     modules = loaded_after(f"""
         from gateway.store import Store
         from local_ui.services import model_status
-        store = Store({str(tmp_path / 'powergw.db')!r})
-        status = model_status(store, 0, registry_root=__import__('pathlib').Path({str(tmp_path / 'models')!r}))
+        store = Store({str(tmp_path / "powergw.db")!r})
+        status = model_status(store, 0, registry_root=__import__('pathlib').Path({str(tmp_path / "models")!r}))
         assert status["learning"] is True, status
     """)
     assert sorted(modules & {"numpy", "onnxruntime", "sklearn"}) == []
@@ -79,7 +89,7 @@ def test_the_cloud_jobs_load_no_http_client_while_cloud_sync_is_off(tmp_path):
         from types import SimpleNamespace
         from gateway.store import Store
         from cloud_sync.jobs import queue_reports, sync_round
-        ctx = SimpleNamespace(config={{"cloud": SimpleNamespace(enabled=False)}}, store=Store({str(tmp_path / 'powergw.db')!r}),
+        ctx = SimpleNamespace(config={{"cloud": SimpleNamespace(enabled=False)}}, store=Store({str(tmp_path / "powergw.db")!r}),
                               now_ms=lambda: 0)
         assert sync_round(ctx) == 0 and queue_reports(ctx) == 0
     """)

@@ -20,7 +20,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.app import open_store
 from gateway.config import ConfigError, parse_config
 from gateway.ops.metrics import make_wsgi_app, render
-
 from tests.support.ingest import NODE, T0, make_ingest, reading_wire
 
 
@@ -34,9 +33,11 @@ def db(tmp_path):
     ingest.flush()
     store = ingest.store
     store.conn.execute("""UPDATE nodes SET rejected = '{"counter_backwards": 2, "implausible": 1}'""")
-    store.conn.execute("INSERT INTO alerts (kind, severity, message, state, created_ms, last_seen_ms) "
-                       "VALUES ('node_offline', 'warning', 'x', 'open', 1, 1), ('node_offline', 'critical', 'y', 'open', 1, 1), "
-                       "('node_offline', 'warning', 'z', 'resolved', 1, 1)")
+    store.conn.execute(
+        "INSERT INTO alerts (kind, severity, message, state, created_ms, last_seen_ms) "
+        "VALUES ('node_offline', 'warning', 'x', 'open', 1, 1), ('node_offline', 'critical', 'y', 'open', 1, 1), "
+        "('node_offline', 'warning', 'z', 'resolved', 1, 1)"
+    )
     store.conn.execute("INSERT INTO sync_state (key, value) VALUES ('last_error', 'boom'), ('last_error_ms', '5')")
     from cloud_sync.outbox import Outbox
 
@@ -46,8 +47,10 @@ def db(tmp_path):
     box = Outbox(store.conn)
     refused = Outbox.enqueue(store.conn, "alert", {"kind": "bad"})
     box.dead_letter([e for e in box.due(T0 * 2, 10) if e.key == refused], 422, "HTTP 422: unknown alert kind", now_ms=7)
-    store.conn.execute("INSERT INTO sync_inbox (seq, type, data, received_ms, status, detail) "
-                       "VALUES (1, 'model_published', '{}', 6, 'rejected', 'SHA-256 mismatch')")
+    store.conn.execute(
+        "INSERT INTO sync_inbox (seq, type, data, received_ms, status, detail) "
+        "VALUES (1, 'model_published', '{}', 6, 'rejected', 'SHA-256 mismatch')"
+    )
     store.close()
     return path
 
@@ -91,8 +94,12 @@ def test_sync_errors_are_counters_of_rows_nothing_deletes(db):
     assert types["powergw_sync_events_refused"] == types["powergw_sync_changes_rejected"] == "counter"
     assert "powergw_outbox_dead_letters" not in types  # the old gauge of the same rows
     repo = Path(__file__).resolve().parents[2]
-    for path in [*repo.glob("gateway/**/*.py"), *repo.glob("cloud_sync/**/*.py"), *repo.glob("local_ui/**/*.py"),
-                 *repo.glob("edge_model/**/*.py")]:
+    for path in [
+        *repo.glob("gateway/**/*.py"),
+        *repo.glob("cloud_sync/**/*.py"),
+        *repo.glob("local_ui/**/*.py"),
+        *repo.glob("edge_model/**/*.py"),
+    ]:
         text = path.read_text()
         assert not re.search(r"DELETE\s+FROM\s+(outbox_dead|sync_inbox)\b", text, re.I), path
         for update in re.findall(r"UPDATE\s+sync_inbox\b[^\"]*", text, re.I):
@@ -103,12 +110,14 @@ def test_metrics_config_section_names_the_bad_key():
     section = parse_config({"metrics": {}})["metrics"]
     assert (section.enabled, section.host, section.port) == (True, "0.0.0.0", 9101)
     assert parse_config({"metrics": {"host": "::1"}})["metrics"].host == "::1"
-    for values, message in (({"host": "lan"}, "[metrics] host = 'lan': expected an IP address"),
-                            ({"host": "192.168.1.300"}, "[metrics] host = '192.168.1.300'"),
-                            ({"port": 0}, "[metrics] port = 0: expected a whole number from 1 to 65535"),
-                            ({"port": "9101"}, "[metrics] port = '9101'"),
-                            ({"enabled": "yes"}, "[metrics] enabled = 'yes': expected true or false"),
-                            ({"bind": "0.0.0.0"}, "[metrics] unknown key 'bind'")):
+    for values, message in (
+        ({"host": "lan"}, "[metrics] host = 'lan': expected an IP address"),
+        ({"host": "192.168.1.300"}, "[metrics] host = '192.168.1.300'"),
+        ({"port": 0}, "[metrics] port = 0: expected a whole number from 1 to 65535"),
+        ({"port": "9101"}, "[metrics] port = '9101'"),
+        ({"enabled": "yes"}, "[metrics] enabled = 'yes': expected true or false"),
+        ({"bind": "0.0.0.0"}, "[metrics] unknown key 'bind'"),
+    ):
         with pytest.raises(ConfigError, match=re.escape(message)):
             parse_config({"metrics": values})
 
@@ -177,7 +186,10 @@ def test_metrics_command_prints_and_serves(db):
     out = powergw("metrics", "--db", str(db))
     assert out.returncode == 0 and "powergw_outbox_depth 3.0" in out.stdout
     port = free_port()
-    r = scrape_served([sys.executable, "-m", "gateway.cli", "metrics", "--db", str(db), "--port", str(port), "--host", "127.0.0.1"], port)
+    r = scrape_served(
+        [sys.executable, "-m", "gateway.cli", "metrics", "--db", str(db), "--port", str(port), "--host", "127.0.0.1"],
+        port,
+    )
     assert "powergw_frames_lost_total" in r.text
 
 
@@ -185,7 +197,9 @@ def test_serve_listens_where_the_config_says(db, tmp_path):
     """What powergw-metrics.service runs: `--serve` on [metrics] host and port, from the real database file."""
     port = free_port()
     config = metrics_config(tmp_path, host="127.0.0.1", port=port)
-    r = scrape_served([sys.executable, "-m", "gateway.cli", "metrics", "--serve", "-c", str(config), "--db", str(db)], port)
+    r = scrape_served(
+        [sys.executable, "-m", "gateway.cli", "metrics", "--serve", "-c", str(config), "--db", str(db)], port
+    )
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
     s = samples(r.text)
     assert s[("powergw_frames_accepted_total", (("node", NODE),))] == 55
@@ -208,11 +222,20 @@ def test_serve_errors_name_the_setting(db, tmp_path):
         config = metrics_config(tmp_path, host="127.0.0.1", port=port)
         out = powergw("metrics", "--serve", "-c", str(config), "--db", str(db))
         assert out.returncode == 2
-        assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and f"change [metrics] host and port ({config})" in out.stderr
+        assert (
+            f"cannot listen on 127.0.0.1:{port}" in out.stderr
+            and f"change [metrics] host and port ({config})" in out.stderr
+        )
         out = powergw("metrics", "--port", str(port), "--host", "127.0.0.1", "--db", str(db))
         assert out.returncode == 2 and "change --host and --port, or stop what is using that port" in out.stderr
-    out = powergw("metrics", "--port", str(free_port()), "--host", "192.0.2.1", "--db", str(db))  # not this machine's address
-    assert out.returncode == 2 and "cannot listen on 192.0.2.1" in out.stderr and out.stderr.rstrip().endswith("change --host and --port")
+    out = powergw(
+        "metrics", "--port", str(free_port()), "--host", "192.0.2.1", "--db", str(db)
+    )  # not this machine's address
+    assert (
+        out.returncode == 2
+        and "cannot listen on 192.0.2.1" in out.stderr
+        and out.stderr.rstrip().endswith("change --host and --port")
+    )
     out = powergw("metrics", "--host", "pi.local", "--db", str(db))
     assert out.returncode == 2 and "--host = 'pi.local': expected an IP address" in out.stderr
     out = powergw("metrics", "--port", "70000", "--db", str(db))
@@ -228,8 +251,11 @@ def _read_only_mount_prefix(tmp_path) -> list[str] | None:
         return None
     data = tmp_path / "data"
     for flags in (["-m"], ["-r", "-m"]):  # root, or an unprivileged user namespace
-        probe = subprocess.run(["unshare", *flags, "sh", "-c", f'mount --bind -o ro "{data}" "{data}" && ! touch "{data}/x"'],
-                               capture_output=True, timeout=10)
+        probe = subprocess.run(
+            ["unshare", *flags, "sh", "-c", f'mount --bind -o ro "{data}" "{data}" && ! touch "{data}/x"'],
+            capture_output=True,
+            timeout=10,
+        )
         if probe.returncode == 0:
             return ["unshare", *flags, "sh", "-c", f'mount --bind -o ro "{data}" "{data}" && exec "$0" "$@"']
     return None

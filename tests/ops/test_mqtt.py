@@ -18,11 +18,12 @@ import pytest
 from gateway.app import open_store
 from gateway.config import Config
 from gateway.ops.mqtt import BillFigures, MqttLink, Topics, run_publisher, take_snapshot
-
 from tests.support.ingest import NODE, make_ingest, reading_wire
 
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
-                                reason="mosquitto not installed (scripts/test.sh installs it)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
+    reason="mosquitto not installed (scripts/test.sh installs it)",
+)
 
 
 def free_port() -> int:
@@ -102,8 +103,11 @@ def gateway(tmp_path):
     ingest.store.close()
     run = tmp_path / "run"
     run.mkdir()
-    (run / "live.json").write_text(json.dumps({"ts_ms": int(time.time() * 1000),
-                                               "nodes": {NODE: {"power_w": 432.1, "ts_ms": int(time.time() * 1000)}}}))
+    (run / "live.json").write_text(
+        json.dumps(
+            {"ts_ms": int(time.time() * 1000), "nodes": {NODE: {"power_w": 432.1, "ts_ms": int(time.time() * 1000)}}}
+        )
+    )
     return db, run, 60 * 12_345
 
 
@@ -115,7 +119,9 @@ def write_config(tmp_path, db, port, **mqtt) -> Path:
 
 
 def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True, timeout=60, **kw
+    )
 
 
 def test_once_publishes_discovery_states_and_availability(tmp_path, broker, recorder, gateway):
@@ -123,14 +129,20 @@ def test_once_publishes_discovery_states_and_availability(tmp_path, broker, reco
     out = cli("mqtt", "--once", "--config", str(write_config(tmp_path, db, broker)), "--runtime-dir", str(run))
     assert out.returncode == 0, out.stderr
     configs = {}
-    recorder.wait_for(lambda r: sum(t.endswith("/config") for t in r.latest) >= 4 and any(t.endswith("/bill/state") for t in r.latest))
+    recorder.wait_for(
+        lambda r: sum(t.endswith("/config") for t in r.latest) >= 4 and any(t.endswith("/bill/state") for t in r.latest)
+    )
     for topic, payload in recorder.latest.items():
         if topic.startswith("homeassistant/sensor/") and topic.endswith("/config"):
             configs[json.loads(payload)["unique_id"]] = json.loads(payload)
     power = next(c for k, c in configs.items() if k.endswith("_power"))
     energy = next(c for k, c in configs.items() if k.endswith("_energy"))
     assert (power["device_class"], power["unit_of_measurement"], power["state_class"]) == ("power", "W", "measurement")
-    assert (energy["device_class"], energy["unit_of_measurement"], energy["state_class"]) == ("energy", "kWh", "total_increasing")
+    assert (energy["device_class"], energy["unit_of_measurement"], energy["state_class"]) == (
+        "energy",
+        "kWh",
+        "total_increasing",
+    )
     assert power["device"]["identifiers"] == energy["device"]["identifiers"]
     assert power["availability_mode"] == "all" and len(power["availability"]) == 2
     state = json.loads(recorder.latest[power["state_topic"]])
@@ -151,9 +163,13 @@ def test_once_publishes_discovery_states_and_availability(tmp_path, broker, reco
 def test_daemon_mode_keeps_publishing_and_its_last_will_marks_it_offline(tmp_path, broker, recorder, gateway):
     db, run, _ = gateway
     cfg = write_config(tmp_path, db, broker, enabled=True)
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "mqtt", "--config", str(cfg), "--runtime-dir", str(run)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "mqtt", "--config", str(cfg), "--runtime-dir", str(run)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
+
         def states(r):
             return [p for t, p in r.history if t.endswith("/state")]
 
@@ -190,20 +206,34 @@ def test_household_bill_entities_in_inr(tmp_path, broker, recorder, gateway):
     section = Config({}).replace("mqtt", port=broker)["mqtt"]
     topics = Topics("testgw")
     store = open_store(db)
-    bill = BillFigures(till_date_paise=123_456, projected_paise=250_001, cycle_start="2026-01-01", cycle_end="2026-02-28")
+    bill = BillFigures(
+        till_date_paise=123_456, projected_paise=250_001, cycle_start="2026-01-01", cycle_end="2026-02-28"
+    )
     link = MqttLink(section, topics)
     link.connect()
     try:
-        run_publisher(link, lambda: take_snapshot(store, "testgw", None, 10**13, 60_000, lambda s, now: bill), 1, threading.Event(), once=True)
+        run_publisher(
+            link,
+            lambda: take_snapshot(store, "testgw", None, 10**13, 60_000, lambda s, now: bill),
+            1,
+            threading.Event(),
+            once=True,
+        )
     finally:
         link.close()
         store.close()
-    recorder.wait_for(lambda r: "powergw/testgw/bill/state" in r.latest
-                      and "homeassistant/sensor/powergw_testgw_bill_projected/config" in r.latest)
+    recorder.wait_for(
+        lambda r: (
+            "powergw/testgw/bill/state" in r.latest
+            and "homeassistant/sensor/powergw_testgw_bill_projected/config" in r.latest
+        )
+    )
     till = json.loads(recorder.latest["homeassistant/sensor/powergw_testgw_bill_till_date/config"])
     assert (till["device_class"], till["unit_of_measurement"]) == ("monetary", "INR")
     state = json.loads(recorder.latest["powergw/testgw/bill/state"])
     assert state["till_date_inr"] == 1234.56 and state["projected_inr"] == 2500.01
     node = json.loads(recorder.latest[f"powergw/testgw/node/{NODE.replace(':', '_')}/state"])
     assert node["power_w"] == 1000.0  # no live.json: the last committed power
-    assert recorder.latest[f"powergw/testgw/node/{NODE.replace(':', '_')}/availability"] == "offline"  # silent for years
+    assert (
+        recorder.latest[f"powergw/testgw/node/{NODE.replace(':', '_')}/availability"] == "offline"
+    )  # silent for years

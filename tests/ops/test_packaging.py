@@ -27,7 +27,9 @@ SERVER = "cloud_sync/server/"  # the reference cloud API: a distribution of its 
 def build_wheel(source: Path, out: Path, pattern: str) -> zipfile.ZipFile:
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     [wheel] = out.glob(pattern)
@@ -38,8 +40,11 @@ def requirements(wheel: zipfile.ZipFile) -> list[str]:
     """The wheel's Requires-Dist names outside extras, lower case."""
     [meta] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
     lines = wheel.read(meta).decode().splitlines()
-    return [re.split(r"[ ;<>=!\[]", line.split(":", 1)[1].strip())[0].lower()
-            for line in lines if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    return [
+        re.split(r"[ ;<>=!\[]", line.split(":", 1)[1].strip())[0].lower()
+        for line in lines
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +55,9 @@ def gateway_wheel(tmp_path_factory):
 @pytest.mark.slow
 def test_wheel_contains_every_tracked_file_of_the_packages(gateway_wheel):
     names = set(gateway_wheel.namelist())
-    tracked = subprocess.run(["git", "ls-files", *PACKAGES], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", *PACKAGES], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     missing = sorted(f for f in tracked if f not in names and not f.startswith((CHECKOUT_ONLY, SERVER)))
     assert missing == []
     assert [n for n in names if n.startswith(CHECKOUT_ONLY)] == []
@@ -75,15 +82,46 @@ def test_the_cloud_server_builds_on_its_own_and_its_console_script_runs(tmp_path
     needs = requirements(wheel)
     assert "psycopg" in needs and "powergw" not in needs
     site = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site),
-                           wheel.filename], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(site),
+            wheel.filename,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     env = dict(os.environ, PYTHONPATH=str(site))  # the installed copy only, not the checkout
-    out = subprocess.run([str(site / "bin" / "powergw-cloud"), "serve", "--help"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(site / "bin" / "powergw-cloud"), "serve", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "--upload-listen" in out.stdout and "POWERGW_CLOUD_ADMIN_TOKEN" in out.stdout
-    out = subprocess.run([sys.executable, "-c", "import powergw_cloud.app, sys; "
-                          "print(sorted({m.split('.')[0] for m in sys.modules} & {'gateway', 'cloud_sync', 'edge_model'}))"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import powergw_cloud.app, sys; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'gateway', 'cloud_sync', 'edge_model'}))",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.stdout.strip() == "[]", out.stderr[-2000:]

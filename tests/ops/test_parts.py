@@ -117,8 +117,10 @@ def imports(tree: ast.AST, name: str, is_init: bool, known: dict) -> dict[str, i
 
 def import_graph() -> dict[str, dict[str, int]]:
     known = modules()
-    return {name: imports(ast.parse(path.read_text(encoding="utf-8")), name, is_init, known)
-            for name, (path, is_init) in known.items()}
+    return {
+        name: imports(ast.parse(path.read_text(encoding="utf-8")), name, is_init, known)
+        for name, (path, is_init) in known.items()
+    }
 
 
 def circles(graph: dict[str, dict[str, int]]) -> list[list[str]]:
@@ -171,7 +173,7 @@ def shortest_loop(graph: dict[str, dict[str, int]], group: set[str], start: str)
 
 
 def describe(loop: list[str], graph: dict[str, dict[str, int]]) -> str:
-    return " -> ".join(f"{a} (line {graph[a][b]})" for a, b in zip(loop, loop[1:])) + f" -> {loop[-1]}"
+    return " -> ".join(f"{a} (line {graph[a][b]})" for a, b in zip(loop, loop[1:], strict=False)) + f" -> {loop[-1]}"
 
 
 def test_the_circle_finder_finds_a_loop_and_its_path():
@@ -190,15 +192,21 @@ def test_the_import_graph_sees_relative_and_function_level_imports():
 
 def _loops_in(inside_local_ui: bool) -> list[str]:
     graph = import_graph()
-    return [describe(loop, graph) for loop in circles(graph)
-            if all(m.split(".")[0] == "local_ui" for m in loop) == inside_local_ui]
+    return [
+        describe(loop, graph)
+        for loop in circles(graph)
+        if all(m.split(".")[0] == "local_ui" for m in loop) == inside_local_ui
+    ]
 
 
 def test_no_import_circle():
     assert _loops_in(inside_local_ui=False) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: local_ui's circles (api, pages <-> server; the package's lazy "
-                   "create_app) are being broken separately")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18: local_ui's circles (api, pages <-> server; the package's lazy "
+    "create_app) are being broken separately",
+)
 def test_no_import_circle_inside_local_ui():
     assert _loops_in(inside_local_ui=True) == []

@@ -17,16 +17,24 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN
 
 from gateway.app import open_store
 from gateway.clock import AnchoredClock, ManualClock
 from gateway.ingest import Ingest, LiveBoard
 from gateway.protocol import Reading, encode_wire
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN
 
 CHROMIUM = os.environ.get("POWERGW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 DEFAULT_NOW = dt.datetime(2027, 2, 5, 0, 45, tzinfo=IST)  # 2027-02-04 19:15 UTC
@@ -67,7 +75,9 @@ class Streamer:
 
     def __init__(self, db: Path, live: Path, start_ms: int):
         self.clock = ManualClock(start_ms)
-        self.ingest = Ingest(open_store(db), AnchoredClock(self.clock, 2000), commit_interval_ms=5000, live=LiveBoard(live))
+        self.ingest = Ingest(
+            open_store(db), AnchoredClock(self.clock, 2000), commit_interval_ms=5000, live=LiveBoard(live)
+        )
         self.seq = 0
         self.energy_mwh = 0
 
@@ -84,7 +94,9 @@ class Streamer:
 def open_page(browser, site, *, phone=False):
     """A page in a fresh context (no cookies) whose clock is the site's, collecting page errors in `page.errors`."""
     viewport = {"width": 360, "height": 740} if phone else {"width": 1280, "height": 860}
-    context = browser.new_context(viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone)
+    context = browser.new_context(
+        viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone
+    )
     context.clock.install(time=site["clock"]() / 1000)  # from then on it runs, as the server's does
     return watched(context.new_page())
 

@@ -35,7 +35,7 @@ class Cable(threading.Thread):
                     continue
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(peer[fd], view):]
+                    view = view[os.write(peer[fd], view) :]
 
     def close(self) -> None:
         self.done.set()

@@ -79,17 +79,34 @@ def start_postgres():
     data, port = base / "data", free_port()
     subprocess.run(
         [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "powergw", "--auth=trust", "-E", "UTF8", "--no-sync"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
     subprocess.run(
-        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "60", "start"],
-        check=True, capture_output=True,
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql://powergw@127.0.0.1:{port}/{{db}}"
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -133,7 +150,9 @@ class ThreadServer:
         from powergw_cloud.context import ServerSettings
         from powergw_cloud.serving import CloudServer
 
-        self.server = CloudServer(app, settings or ServerSettings(), "127.0.0.1", 0, threads=threads, upload=("127.0.0.1", 0))
+        self.server = CloudServer(
+            app, settings or ServerSettings(), "127.0.0.1", 0, threads=threads, upload=("127.0.0.1", 0)
+        )
         self.url, self.upload_url = self.server.url, self.server.upload_url
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -163,9 +182,21 @@ class ServerProcess:
         self.env = dict(os.environ, **(env or {}))
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 20) -> "ServerProcess":
-        cmd = [sys.executable, "-m", "powergw_cloud", "serve", "--db", self.db, "--port", str(self.port), "--threads", "4",
-               "--upload-listen", f"127.0.0.1:{self.upload_port}"]
+    def start(self, timeout_s: float = 20) -> ServerProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "powergw_cloud",
+            "serve",
+            "--db",
+            self.db,
+            "--port",
+            str(self.port),
+            "--threads",
+            "4",
+            "--upload-listen",
+            f"127.0.0.1:{self.upload_port}",
+        ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -263,7 +294,8 @@ class FaultProxy:
                     msg = b'{"error":"injected"}'
                     conn.sendall(
                         f"HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\n{extra}"
-                        f"Content-Length: {len(msg)}\r\n\r\n".encode() + msg
+                        f"Content-Length: {len(msg)}\r\n\r\n".encode()
+                        + msg
                     )
                     continue
                 if fault == "slow":
@@ -272,7 +304,9 @@ class FaultProxy:
                 if fault == "reset_after":
                     return _reset(conn)
                 head = f"HTTP/1.1 {status} {reason}\r\n" + "".join(
-                    f"{k}: {v}\r\n" for k, v in resp_headers if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                    f"{k}: {v}\r\n"
+                    for k, v in resp_headers
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection")
                 )
                 conn.sendall(head.encode() + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
         except OSError:

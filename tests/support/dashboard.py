@@ -28,7 +28,9 @@ class FixedClock:
         self.now += ms
 
 
-def seed_usage(db: Path, *, days: int = 40, now_ms: int = NOW_MS, nodes=((KITCHEN, "kitchen", 400), (MAINS, "mains", 1000))) -> None:
+def seed_usage(
+    db: Path, *, days: int = 40, now_ms: int = NOW_MS, nodes=((KITCHEN, "kitchen", 400), (MAINS, "mains", 1000))
+) -> None:
     """Constant power per node, one interval per hour, through the store's own rollup code."""
     store = open_store(db)
     try:
@@ -61,12 +63,31 @@ def raise_alerts(db: Path, now_ms: int = NOW_MS) -> list[int]:
     try:
         alerts = AlertStore(store)
         ids = [
-            alerts.raise_alert("theft", None, "+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W",
-                               now_ms=now_ms - 3_600_000, dedup_key="theft:1", data={"extra_w": 850, "usual_w": 120})[0],
-            alerts.raise_alert("node_offline", None, "kitchen: no frames for 12 minutes", now_ms=now_ms - 600_000,
-                               node_id=KITCHEN, dedup_key="offline:kitchen", data={"minutes": 12})[0],
-            alerts.raise_alert("slab_ahead", None, "37 units to 500; crossing it adds ₹243.40", now_ms=now_ms - 60_000,
-                               dedup_key="slab:500", data={"units_to_next": 37})[0],
+            alerts.raise_alert(
+                "theft",
+                None,
+                "+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W",
+                now_ms=now_ms - 3_600_000,
+                dedup_key="theft:1",
+                data={"extra_w": 850, "usual_w": 120},
+            )[0],
+            alerts.raise_alert(
+                "node_offline",
+                None,
+                "kitchen: no frames for 12 minutes",
+                now_ms=now_ms - 600_000,
+                node_id=KITCHEN,
+                dedup_key="offline:kitchen",
+                data={"minutes": 12},
+            )[0],
+            alerts.raise_alert(
+                "slab_ahead",
+                None,
+                "37 units to 500; crossing it adds ₹243.40",
+                now_ms=now_ms - 60_000,
+                dedup_key="slab:500",
+                data={"units_to_next": 37},
+            )[0],
         ]
         return ids
     finally:
@@ -80,8 +101,9 @@ def csrf_of(client) -> str:
 
 def login(client, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
     """Log a Flask test client in; returns its session's CSRF token."""
-    resp = client.post("/api/v1/session", json={"username": username, "password": password},
-                       headers={"X-CSRF-Token": csrf_of(client)})
+    resp = client.post(
+        "/api/v1/session", json={"username": username, "password": password}, headers={"X-CSRF-Token": csrf_of(client)}
+    )
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()["csrf"]
 
@@ -106,8 +128,14 @@ class Served:
     def __init__(self, db: Path, tmp: Path, clock: FixedClock, config=None):
         from local_ui import create_app, serve_in_thread
 
-        self.app = create_app(db, live_path=tmp / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
-                              registry_root=tmp / "models", config=config)
+        self.app = create_app(
+            db,
+            live_path=tmp / "run" / "live.json",
+            clock=clock,
+            admin_password=ADMIN_PASSWORD,
+            registry_root=tmp / "models",
+            config=config,
+        )
         self.ctx = self.app.extensions["powergw"]
         self.handle = serve_in_thread(self.app, "127.0.0.1", 0)
         self.url = self.handle.url
@@ -119,14 +147,20 @@ class Served:
 
         s = requests.Session()
         csrf = s.get(self.url + "/api/v1/session", timeout=10).json()["csrf"]
-        r = s.post(self.url + "/api/v1/session", json={"username": username, "password": password},
-                   headers={"X-CSRF-Token": csrf}, timeout=10)
+        r = s.post(
+            self.url + "/api/v1/session",
+            json={"username": username, "password": password},
+            headers={"X-CSRF-Token": csrf},
+            timeout=10,
+        )
         assert r.status_code == 200, r.text
         s.headers["X-CSRF-Token"] = r.json()["csrf"]
         return s
 
     def user(self, admin, username: str, password: str, role: str = "viewer") -> None:
-        r = admin.post(self.url + "/api/v1/users", json={"username": username, "password": password, "role": role}, timeout=10)
+        r = admin.post(
+            self.url + "/api/v1/users", json={"username": username, "password": password, "role": role}, timeout=10
+        )
         assert r.status_code == 201, r.text
 
     def stop(self) -> None:

@@ -17,15 +17,23 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-
 # The suite (and CI) draws the same requests every run, so a red run names a change, not luck;
 # POWERGW_FUZZ_EXPLORE=1 draws new ones each run (with POWERGW_FUZZ_EXAMPLES, the way to hunt).
 EXPLORE = os.environ.get("POWERGW_FUZZ_EXPLORE") == "1"
 
 
-def fuzz(doc: dict, base_url: str, headers: dict, *, examples: int, modes: Iterable[GenerationMode] = (GenerationMode.POSITIVE,),
-         skip: Iterable[tuple[str, str]] = (), excluded_checks: Iterable[Any] = (), fingerprint: Callable[[], Any] | None = None,
-         path_parameters: dict | None = None) -> dict:
+def fuzz(
+    doc: dict,
+    base_url: str,
+    headers: dict,
+    *,
+    examples: int,
+    modes: Iterable[GenerationMode] = (GenerationMode.POSITIVE,),
+    skip: Iterable[tuple[str, str]] = (),
+    excluded_checks: Iterable[Any] = (),
+    fingerprint: Callable[[], Any] | None = None,
+    path_parameters: dict | None = None,
+) -> dict:
     """Every operation of `doc` but those in `skip` ((METHOD, path) pairs), `examples` times per mode.
 
     `path_parameters` fixes those parameters in half of the requests of an operation that has them
@@ -50,8 +58,14 @@ def fuzz(doc: dict, base_url: str, headers: dict, *, examples: int, modes: Itera
             strategies += [op.as_strategy(mode, headers=fixed_headers, path_parameters=fixed) for mode in modes]
 
         @given(case=st.one_of(strategies))
-        @settings(max_examples=examples * len(modes), deadline=None, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck), derandomize=not EXPLORE)
+        @settings(
+            max_examples=examples * len(modes),
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            derandomize=not EXPLORE,
+        )
         def run(case) -> None:
             before = fingerprint() if fingerprint is not None and op.method.upper() != "GET" else None
             try:

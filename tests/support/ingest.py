@@ -67,7 +67,9 @@ def ingesting(db: Path, *, start_ms: int, node: str = "a4:cf:12:34:56:7a", every
             while not stop.is_set():
                 manual.advance(1000)
                 t = time.perf_counter()
-                ingest.feed("load", reading_wire(sent["frames"], energy, node=node, power_dw=12_000), transport="serial")
+                ingest.feed(
+                    "load", reading_wire(sent["frames"], energy, node=node, power_dw=12_000), transport="serial"
+                )
                 sent["feed_s"].append(time.perf_counter() - t)
                 sent["sent_mwh"] = energy - 10_000
                 sent["frames"] += 1
@@ -87,7 +89,15 @@ def ingesting(db: Path, *, start_ms: int, node: str = "a4:cf:12:34:56:7a", every
         ingest.store.close()
 
 
-def reading_wire(seq: int, energy_mwh: int, *, node: str = NODE, boot: int = 1, power_dw: int = 10_000,
-                 uptime_ms: int | None = None, flags: int = 0) -> bytes:
+def reading_wire(
+    seq: int,
+    energy_mwh: int,
+    *,
+    node: str = NODE,
+    boot: int = 1,
+    power_dw: int = 10_000,
+    uptime_ms: int | None = None,
+    flags: int = 0,
+) -> bytes:
     uptime = uptime_ms if uptime_ms is not None else 1000 * (seq + 1)
     return encode_wire(Reading(node, boot, seq, uptime, 1000, 4350, 2300, power_dw, energy_mwh, flags))

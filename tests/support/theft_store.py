@@ -16,8 +16,8 @@ from edge_model.store_job import score_job
 from edge_model.taps import PRESETS, Tap, inject
 from gateway.alerts import AlertStore
 from gateway.app import JobContext, open_store
-from gateway.config import Config
 from gateway.batch import Batch
+from gateway.config import Config
 from gateway.store import Store
 
 SEED = CHECK_SEEDS + 5  # a simulated house no model trains on; one the steady and forest paths leave quiet while clean

@@ -44,7 +44,9 @@ def clock():
 
 @pytest.fixture
 def api(store, clock):
-    app = create_app(store, ServerSettings(admin_token=ADMIN, webhook_secret=HOOK, max_body_bytes=64 << 10), clock_ms=clock)
+    app = create_app(
+        store, ServerSettings(admin_token=ADMIN, webhook_secret=HOOK, max_body_bytes=64 << 10), clock_ms=clock
+    )
     return Api(app.test_client(), store)
 
 
@@ -74,7 +76,12 @@ class Api:
 
 
 def event(kind="bill_closed", **payload):
-    return {"key": str(uuid.uuid4()), "kind": kind, "created_ms": 1_750_000_000_000, "payload": payload or {"bill_id": "b1", "amount_paise": 123456}}
+    return {
+        "key": str(uuid.uuid4()),
+        "kind": kind,
+        "created_ms": 1_750_000_000_000,
+        "payload": payload or {"bill_id": "b1", "amount_paise": 123456},
+    }
 
 
 # ---- registration and tokens ------------------------------------------------------------------
@@ -124,7 +131,11 @@ def test_revoked_gateway_gets_401(api):
 
 def test_events_are_stored_once_per_key(api):
     hid, token = api.gateway()
-    batch = [event(), event("payment_created", payment_id="p1", amount_paise=5000), event("feedback", alert_id=3, verdict="not_theft")]
+    batch = [
+        event(),
+        event("payment_created", payment_id="p1", amount_paise=5000),
+        event("feedback", alert_id=3, verdict="not_theft"),
+    ]
     first = api.as_gw(token, "post", "/v1/events", json={"events": batch})
     assert first.status_code == 200
     assert first.json == {"new": [e["key"] for e in batch], "duplicate": []}
@@ -160,7 +171,12 @@ def test_concurrent_duplicate_batches_store_each_event_once(store):
 
         def post():
             with requests.Session() as s:
-                r = s.post(server.url + "/v1/events", json={"events": batch}, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                r = s.post(
+                    server.url + "/v1/events",
+                    json={"events": batch},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                )
                 results.append(r.json())
 
         threads = [threading.Thread(target=post) for _ in range(8)]
@@ -202,8 +218,15 @@ def test_bad_event_fields_are_400_naming_the_field(api, mutate, field):
 
 @pytest.mark.parametrize(
     "body,field",
-    [(b"{not json", "body"), (b"[]", "body"), (b'{"events": []}', "events"), (b'{"events": {}}', "events"),
-     (b"\xff\xfe", "body"), (b'{"events": [NaN]}', "body"), (b"[" * 50000, "body")],
+    [
+        (b"{not json", "body"),
+        (b"[]", "body"),
+        (b'{"events": []}', "events"),
+        (b'{"events": {}}', "events"),
+        (b"\xff\xfe", "body"),
+        (b'{"events": [NaN]}', "body"),
+        (b"[" * 50000, "body"),
+    ],
 )
 def test_malformed_bodies_are_400(api, body, field):
     _, token = api.gateway()
@@ -220,7 +243,9 @@ def test_oversize_body_is_413(api):
 def test_too_many_events_in_one_batch_is_400(api):
     _, token = api.gateway()
     app = create_app(api.store, ServerSettings(max_batch=5))
-    r = app.test_client().post("/v1/events", json={"events": [event() for _ in range(6)]}, headers={"Authorization": f"Bearer {token}"})
+    r = app.test_client().post(
+        "/v1/events", json={"events": [event() for _ in range(6)]}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 400 and r.json["field"] == "events"
 
 
@@ -230,11 +255,21 @@ def test_too_many_events_in_one_batch_is_400(api):
 def test_changes_are_paged_by_cursor_and_scoped_to_the_household(api):
     hid, token = api.gateway("A")
     other, _ = api.gateway("B")
-    api.admin("post", f"/v1/admin/households/{hid}/counter-payments", json={"bill_id": "b1", "amount_paise": 50000, "reference": "r1"})
+    api.admin(
+        "post",
+        f"/v1/admin/households/{hid}/counter-payments",
+        json={"bill_id": "b1", "amount_paise": 50000, "reference": "r1"},
+    )
     api.admin("post", f"/v1/admin/households/{other}/counter-payments", json={"amount_paise": 1, "reference": "r2"})
     api.admin("post", "/v1/admin/tariffs", json={"tariff": {"slabs": [[100, 350], [None, 700]]}})
-    r = api.admin("put", "/v1/admin/models/v2", data={"model": (io.BytesIO(b"onnx-bytes"), "model.onnx"),
-                                                      "metadata": (io.BytesIO(json.dumps(METADATA).encode()), "metadata.json")})
+    r = api.admin(
+        "put",
+        "/v1/admin/models/v2",
+        data={
+            "model": (io.BytesIO(b"onnx-bytes"), "model.onnx"),
+            "metadata": (io.BytesIO(json.dumps(METADATA).encode()), "metadata.json"),
+        },
+    )
     assert r.status_code == 201 and len(r.json["sha256"]) == 64
     page = api.as_gw(token, "get", "/v1/changes?cursor=0&limit=2").json
     assert [c["type"] for c in page["changes"]] == ["payment_confirmed", "tariff_updated"] and page["more"]
@@ -245,7 +280,11 @@ def test_changes_are_paged_by_cursor_and_scoped_to_the_household(api):
     model = api.as_gw(token, "get", rest["changes"][0]["data"]["path"])
     assert model.data == b"onnx-bytes"
     assert api.as_gw(token, "get", "/v1/changes?cursor=-1").status_code == 400
-    dup = api.admin("post", f"/v1/admin/households/{hid}/counter-payments", json={"bill_id": "b1", "amount_paise": 50000, "reference": "r1"})
+    dup = api.admin(
+        "post",
+        f"/v1/admin/households/{hid}/counter-payments",
+        json={"bill_id": "b1", "amount_paise": 50000, "reference": "r1"},
+    )
     assert dup.json["status"] == "duplicate"
 
 
@@ -264,22 +303,41 @@ def test_payments_past_a_thousand_are_paged_by_after_on_a_real_server(store):
             gw, admin = {"Authorization": f"Bearer {token}"}, {"Authorization": f"Bearer {ADMIN}"}
             sent = [event("payment_created", payment_id=f"p{i}", amount_paise=100 + i) for i in range(n)]
             for i in range(0, n, 1000):
-                assert s.post(server.url + "/v1/events", json={"events": sent[i:i + 1000]}, headers=gw, timeout=30).status_code == 200
-            s.post(server.url + "/v1/events", json={"events": [event("payment_created", payment_id="theirs", amount_paise=1)]},
-                   headers={"Authorization": f"Bearer {other_token}"}, timeout=10)
+                assert (
+                    s.post(
+                        server.url + "/v1/events", json={"events": sent[i : i + 1000]}, headers=gw, timeout=30
+                    ).status_code
+                    == 200
+                )
+            s.post(
+                server.url + "/v1/events",
+                json={"events": [event("payment_created", payment_id="theirs", amount_paise=1)]},
+                headers={"Authorization": f"Bearer {other_token}"},
+                timeout=10,
+            )
             for i in range(n):
-                r = s.post(f"{server.url}/v1/admin/households/{hid}/counter-payments",
-                           json={"amount_paise": 200 + i, "reference": f"r{i}"}, headers=admin, timeout=10)
+                r = s.post(
+                    f"{server.url}/v1/admin/households/{hid}/counter-payments",
+                    json={"amount_paise": 200 + i, "reference": f"r{i}"},
+                    headers=admin,
+                    timeout=10,
+                )
                 assert r.status_code == 201
-            s.post(f"{server.url}/v1/admin/households/{other}/counter-payments", json={"amount_paise": 1, "reference": "theirs"},
-                   headers=admin, timeout=10)
+            s.post(
+                f"{server.url}/v1/admin/households/{other}/counter-payments",
+                json={"amount_paise": 1, "reference": "theirs"},
+                headers=admin,
+                timeout=10,
+            )
 
             url = f"{server.url}/v1/households/{hid}/payments"
             first = s.get(url, params={"limit": 1000}, headers=gw, timeout=30).json()
             assert len(first["gateway"]) == 1000 and len(first["cloud"]) == 1000
             gateway, cloud, after, cloud_after, pages = [], [], 0, 0, 0
             while True:
-                page = s.get(url, params={"after": after, "cloud_after": cloud_after, "limit": 500}, headers=gw, timeout=30).json()
+                page = s.get(
+                    url, params={"after": after, "cloud_after": cloud_after, "limit": 500}, headers=gw, timeout=30
+                ).json()
                 if not page["gateway"] and not page["cloud"]:
                     break
                 pages += 1
@@ -329,23 +387,26 @@ def without(path: str) -> dict:
     return meta
 
 
-@pytest.mark.parametrize("model, metadata, field", [
-    (b"m", None, "metadata"),
-    (None, METADATA, "model"),
-    (b"", METADATA, "model"),
-    (b"m", b"not json", "metadata"),
-    (b"m", b'{"features_version": 4, "threshold": NaN}', "metadata"),
-    (b"m", [METADATA], "metadata"),
-    (b"m", without("features_version"), "metadata.features_version"),
-    (b"m", {**METADATA, "features_version": "4"}, "metadata.features_version"),
-    (b"m", without("threshold"), "metadata.threshold"),
-    (b"m", {**METADATA, "threshold": 1.5}, "metadata.threshold"),
-    (b"m", without("check_set"), "metadata.check_set"),
-    (b"m", without("check_set.days"), "metadata.check_set.days"),
-    (b"m", without("metrics"), "metadata.metrics.check_set"),
-    (b"m", without("metrics.check_set.roc_auc"), "metadata.metrics.check_set.roc_auc"),
-    (b"m", {**METADATA, "feature_names": "power_w"}, "metadata.feature_names"),
-])
+@pytest.mark.parametrize(
+    "model, metadata, field",
+    [
+        (b"m", None, "metadata"),
+        (None, METADATA, "model"),
+        (b"", METADATA, "model"),
+        (b"m", b"not json", "metadata"),
+        (b"m", b'{"features_version": 4, "threshold": NaN}', "metadata"),
+        (b"m", [METADATA], "metadata"),
+        (b"m", without("features_version"), "metadata.features_version"),
+        (b"m", {**METADATA, "features_version": "4"}, "metadata.features_version"),
+        (b"m", without("threshold"), "metadata.threshold"),
+        (b"m", {**METADATA, "threshold": 1.5}, "metadata.threshold"),
+        (b"m", without("check_set"), "metadata.check_set"),
+        (b"m", without("check_set.days"), "metadata.check_set.days"),
+        (b"m", without("metrics"), "metadata.metrics.check_set"),
+        (b"m", without("metrics.check_set.roc_auc"), "metadata.metrics.check_set.roc_auc"),
+        (b"m", {**METADATA, "feature_names": "power_w"}, "metadata.feature_names"),
+    ],
+)
 def test_a_model_without_what_gateways_need_is_refused_naming_the_field(api, model, metadata, field):
     upload = model_upload(model if model is not None else b"", metadata if metadata is not None else b"")
     if model is None:
@@ -371,7 +432,9 @@ def test_a_model_upload_is_multipart_and_bounded(store):
 
 def test_payment_order_carries_a_upi_intent(api):
     hid, token = api.gateway()
-    r = api.as_gw(token, "post", f"/v1/households/{hid}/payment-orders", json={"bill_id": "2025-06", "amount_paise": 123405})
+    r = api.as_gw(
+        token, "post", f"/v1/households/{hid}/payment-orders", json={"bill_id": "2025-06", "amount_paise": 123405}
+    )
     assert r.status_code == 201
     intent = r.json["upi_intent"]
     assert intent.startswith("upi://pay?pa=powergw%40upi&") and "am=1234.05" in intent and "cu=INR" in intent
@@ -381,20 +444,43 @@ def test_payment_order_carries_a_upi_intent(api):
 
 
 def webhook_body(order_id, payment_id="pay_1", amount=123405, created_s=1_750_000_000):
-    return json.dumps({
-        "entity": "event", "event": "payment.captured", "created_at": created_s,
-        "payload": {"payment": {"entity": {"id": payment_id, "amount": amount, "currency": "INR", "order_id": order_id, "method": "upi"}}},
-    }).encode()
+    return json.dumps(
+        {
+            "entity": "event",
+            "event": "payment.captured",
+            "created_at": created_s,
+            "payload": {
+                "payment": {
+                    "entity": {
+                        "id": payment_id,
+                        "amount": amount,
+                        "currency": "INR",
+                        "order_id": order_id,
+                        "method": "upi",
+                    }
+                }
+            },
+        }
+    ).encode()
 
 
 def test_webhook_checks_signature_and_ignores_replays(api, clock):
     hid, token = api.gateway()
-    order = api.as_gw(token, "post", f"/v1/households/{hid}/payment-orders", json={"bill_id": "b1", "amount_paise": 123405}).json
+    order = api.as_gw(
+        token, "post", f"/v1/households/{hid}/payment-orders", json={"bill_id": "b1", "amount_paise": 123405}
+    ).json
     body = webhook_body(order["order_id"])
 
     def hook(raw, event_id="evt_1", sig=None):
-        return api.c.post("/v1/webhooks/razorpay", data=raw, content_type="application/json", headers={
-            "X-Razorpay-Signature": sig if sig is not None else razorpay_signature(HOOK, raw), "X-Razorpay-Event-Id": event_id})
+        return api.c.post(
+            "/v1/webhooks/razorpay",
+            data=raw,
+            content_type="application/json",
+            headers={
+                "X-Razorpay-Signature": sig if sig is not None else razorpay_signature(HOOK, raw),
+                "X-Razorpay-Event-Id": event_id,
+            },
+        )
 
     assert hook(body, sig="0" * 64).status_code == 400
     assert hook(body, sig="é").status_code == 400
@@ -419,27 +505,47 @@ json_values = st.recursive(
 )
 event_like = st.fixed_dictionaries(
     {},
-    optional={"key": st.one_of(st.uuids().map(str), st.text(max_size=40)), "kind": st.sampled_from(["bill_closed", "feedback", "x", ""]),
-              "created_ms": st.one_of(st.integers(), st.text(max_size=5)), "payload": json_values},
+    optional={
+        "key": st.one_of(st.uuids().map(str), st.text(max_size=40)),
+        "kind": st.sampled_from(["bill_closed", "feedback", "x", ""]),
+        "created_ms": st.one_of(st.integers(), st.text(max_size=5)),
+        "payload": json_values,
+    },
 )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
-                      st.lists(event_like, min_size=1, max_size=3).map(lambda es: json.dumps({"events": es}).encode())))
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.lists(event_like, min_size=1, max_size=3).map(lambda es: json.dumps({"events": es}).encode()),
+    )
+)
 def test_no_input_makes_a_500(api, body):
     if not hasattr(api, "token"):
         api.hid, api.token = api.gateway()
     for path in ("/v1/events", "/v1/register", f"/v1/households/{api.hid}/payment-orders", "/v1/webhooks/razorpay"):
-        r = api.as_gw(api.token, "post", path, data=body, content_type="application/json",
-                      headers={"X-Razorpay-Signature": razorpay_signature(HOOK, body), "X-Razorpay-Event-Id": "e"})
+        r = api.as_gw(
+            api.token,
+            "post",
+            path,
+            data=body,
+            content_type="application/json",
+            headers={"X-Razorpay-Signature": razorpay_signature(HOOK, body), "X-Razorpay-Event-Id": "e"},
+        )
         assert r.status_code < 500, (path, r.status_code, r.data[:200])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(model=st.binary(max_size=50), metadata=st.one_of(st.binary(max_size=100), json_values.map(lambda v: json.dumps(v).encode()),
-                                                        st.fixed_dictionaries({}, optional={k: json_values for k in METADATA}).map(
-                                                            lambda d: json.dumps(d).encode())))
+@given(
+    model=st.binary(max_size=50),
+    metadata=st.one_of(
+        st.binary(max_size=100),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries({}, optional={k: json_values for k in METADATA}).map(lambda d: json.dumps(d).encode()),
+    ),
+)
 def test_no_model_upload_makes_a_500(api, model, metadata):
     r = api.admin("put", "/v1/admin/models/fuzz", data=model_upload(model, metadata))
     assert r.status_code in (201, 400, 409), (r.status_code, r.data[:200])

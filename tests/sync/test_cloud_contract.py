@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from powergw_cloud import contract
-from powergw_cloud.errors import BadField
-from powergw_cloud.store import CloudStore
 
 from cloud_sync import MetadataError
 from cloud_sync.model_updates import parse_announcement, parse_metadata
 from cloud_sync.outbox import EVENT_KINDS
 from cloud_sync.payments import CloudPayment
 from edge_model.registry import SHIPPED_MODEL_DIR
+from powergw_cloud import contract
+from powergw_cloud.errors import BadField
+from powergw_cloud.store import CloudStore
 
 METADATA = json.loads((SHIPPED_MODEL_DIR / "metadata.json").read_text())
 
@@ -33,8 +33,10 @@ def _variants(metadata: dict) -> list:
     for key in ("households", "days"):
         out += [{**metadata, "check_set": {**checks, key: bad}} for bad in (0, 1.0, True, None, 7)]
     for key in ("roc_auc", "recall_at_threshold"):
-        out += [{**metadata, "metrics": {**metrics, "check_set": {**metrics["check_set"], key: bad}}}
-                for bad in (-0.1, 1.01, 0, 1, "0.9", float("inf"), None)]
+        out += [
+            {**metadata, "metrics": {**metrics, "check_set": {**metrics["check_set"], key: bad}}}
+            for bad in (-0.1, 1.01, 0, 1, "0.9", float("inf"), None)
+        ]
     out.append({**metadata, "metrics": {"check_set": []}})
     return out
 
@@ -64,5 +66,9 @@ def test_what_the_cloud_announces_and_confirms_is_what_the_gateway_reads(tmp_pat
     assert announced["type"] == "model_published" and confirmed["type"] == "payment_confirmed"
     assert parse_announcement(announced["data"]).metadata == METADATA
     payment = CloudPayment.from_change(confirmed["data"])
-    assert (payment.amount_paise, payment.method, payment.source, payment.bill_ref) == (45_050, "cash", "counter",
-                                                                                        "2025-06-05")
+    assert (payment.amount_paise, payment.method, payment.source, payment.bill_ref) == (
+        45_050,
+        "cash",
+        "counter",
+        "2025-06-05",
+    )

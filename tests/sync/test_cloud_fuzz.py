@@ -17,26 +17,37 @@ import time
 
 import pytest
 import requests
-from tests.support.fuzzing import fuzz, report
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
-from tests.support.cloud_servers import FakeClock, ThreadServer
 
-from powergw_cloud.store import CloudStore
 from powergw_cloud.app import create_app
 from powergw_cloud.context import ServerSettings
+from powergw_cloud.store import CloudStore
+from tests.support.cloud_servers import FakeClock, ThreadServer
+from tests.support.fuzzing import fuzz, report
 
 EXAMPLES = int(os.environ.get("POWERGW_FUZZ_EXAMPLES", "8"))
 ADMIN = "operator-secret"
-TABLES = ("households", "registration_codes", "gateways", "events", "changes", "payment_orders", "payments",
-          "webhook_events", "models")
+TABLES = (
+    "households",
+    "registration_codes",
+    "gateways",
+    "events",
+    "changes",
+    "payment_orders",
+    "payments",
+    "webhook_events",
+    "models",
+)
 
 
 @pytest.fixture
 def cloud(tmp_path):
     db = tmp_path / "cloud.db"
     store = CloudStore(db)
-    server = ThreadServer(create_app(store, ServerSettings(admin_token=ADMIN, webhook_secret="whsec_fuzz"), clock_ms=FakeClock()))
+    server = ThreadServer(
+        create_app(store, ServerSettings(admin_token=ADMIN, webhook_secret="whsec_fuzz"), clock_ms=FakeClock())
+    )
     server.db, server.store = db, store
     yield server
     server.close()
@@ -47,8 +58,10 @@ def fingerprint(db) -> tuple:
     """What a refused request must leave as it was: the rows of every table, and which codes are spent."""
     conn = sqlite3.connect(db)
     try:
-        return (*(conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in TABLES),
-                conn.execute("SELECT count(*) FROM registration_codes WHERE used_ms IS NOT NULL").fetchone())
+        return (
+            *(conn.execute(f"SELECT count(*) FROM {t}").fetchone() for t in TABLES),
+            conn.execute("SELECT count(*) FROM registration_codes WHERE used_ms IS NOT NULL").fetchone(),
+        )
     finally:
         conn.close()
 
@@ -58,15 +71,26 @@ def test_schemathesis_finds_nothing_in_the_cloud_api(cloud, role, capsys):
     household, code = cloud.store.add_household("Iyer")
     cloud.store.add_household("Rao")  # another household: its paths must answer 403 to Iyer's gateway
     token = requests.post(cloud.url + "/v1/register", json={"code": code}, timeout=10).json()["token"]
-    headers = {"household": {"Authorization": f"Bearer {token}"}, "operator": {"Authorization": f"Bearer {ADMIN}"}}.get(role, {})
+    headers = {"household": {"Authorization": f"Bearer {token}"}, "operator": {"Authorization": f"Bearer {ADMIN}"}}.get(
+        role, {}
+    )
     doc = requests.get(cloud.url + "/v1/openapi.json", timeout=10).json()
     t0 = time.monotonic()
-    out = fuzz(doc, cloud.url, headers, examples=EXAMPLES, modes=(GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
-               excluded_checks=[positive_data_acceptance] + ([ignored_auth] if headers else []),
-               fingerprint=lambda: fingerprint(cloud.db), path_parameters={"household_id": household})
+    out = fuzz(
+        doc,
+        cloud.url,
+        headers,
+        examples=EXAMPLES,
+        modes=(GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
+        excluded_checks=[positive_data_acceptance] + ([ignored_auth] if headers else []),
+        fingerprint=lambda: fingerprint(cloud.db),
+        path_parameters={"household_id": household},
+    )
     with capsys.disabled():
-        print(f"\nschemathesis /v1/openapi.json as {role}: {out['requests']} requests over {out['operations']} operations "
-              f"in {time.monotonic() - t0:.1f} s; statuses {dict(sorted(out['statuses'].items()))}")
+        print(
+            f"\nschemathesis /v1/openapi.json as {role}: {out['requests']} requests over {out['operations']} operations "
+            f"in {time.monotonic() - t0:.1f} s; statuses {dict(sorted(out['statuses'].items()))}"
+        )
     assert out["failures"] == {}, report(out)
     assert out["operations"] == sum(len(ops) for ops in doc["paths"].values())
     assert out["requests"] >= 2 * out["operations"] and not any(s >= 500 for s in out["statuses"])

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from tests.support.cloud_servers import FakeClock, ThreadServer
 
-from powergw_cloud.store import CloudStore
-from cloud_sync.outbox import Outbox
 from cloud_sync.client import plain_http_to_another_machine
+from cloud_sync.outbox import Outbox
+from gateway.cli import main
 from powergw_cloud.app import create_app
 from powergw_cloud.context import ServerSettings
-from gateway.cli import main
+from powergw_cloud.store import CloudStore
+from tests.support.cloud_servers import FakeClock, ThreadServer
 
 ADMIN = "admin-secret"
 
@@ -47,13 +47,18 @@ def registered(cloud) -> str:
 def test_an_event_kind_that_is_not_a_string_is_a_400(cloud, kind):
     token = registered(cloud)
     event = {"key": str(uuid.uuid4()), "kind": kind, "created_ms": 1_750_000_000_000, "payload": {}}
-    r = requests.post(cloud.url + "/v1/events", json={"events": [event]}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    r = requests.post(
+        cloud.url + "/v1/events", json={"events": [event]}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert r.status_code == 400 and r.json()["field"] == "events[0].kind"
     assert cloud.store.events(1, "bill_closed", 10) == []
 
 
 def test_registration_guesses_are_limited_per_address(cloud):
-    statuses = [requests.post(cloud.url + "/v1/register", json={"code": f"GUESS-{i:04d}"}, timeout=10).status_code for i in range(12)]
+    statuses = [
+        requests.post(cloud.url + "/v1/register", json={"code": f"GUESS-{i:04d}"}, timeout=10).status_code
+        for i in range(12)
+    ]
     assert statuses == [403] * 10 + [429] * 2
     _, code = cloud.store.add_household("Rao")
     r = requests.post(cloud.url + "/v1/register", json={"code": code}, timeout=10)
@@ -62,10 +67,18 @@ def test_registration_guesses_are_limited_per_address(cloud):
     assert requests.post(cloud.url + "/v1/register", json={"code": code}, timeout=10).status_code == 201
 
 
-@pytest.mark.parametrize("url, plain", [("http://cloud.example.in", True), ("http://192.0.2.5:8700", True),
-                                        ("http://127.0.0.1:8700", False), ("http://localhost:8700", False),
-                                        ("http://[::1]:8700", False), ("https://cloud.example.in", False),
-                                        ("HTTP://cloud.example.in", True)])
+@pytest.mark.parametrize(
+    "url, plain",
+    [
+        ("http://cloud.example.in", True),
+        ("http://192.0.2.5:8700", True),
+        ("http://127.0.0.1:8700", False),
+        ("http://localhost:8700", False),
+        ("http://[::1]:8700", False),
+        ("https://cloud.example.in", False),
+        ("HTTP://cloud.example.in", True),
+    ],
+)
 def test_plain_http_to_another_machine(url, plain):
     assert plain_http_to_another_machine(url) is plain
 
@@ -99,15 +112,24 @@ def admin_headers() -> dict:
 
 def counts(store) -> tuple:
     with store.tx() as tx:
-        return tuple(tx.one(f"SELECT count(*) FROM {t}")[0] for t in ("households", "registration_codes", "changes", "payments"))
+        return tuple(
+            tx.one(f"SELECT count(*) FROM {t}")[0] for t in ("households", "registration_codes", "changes", "payments")
+        )
 
 
-@pytest.mark.parametrize("path", ["/v1/admin/households/9223372036854775808/registration-codes",
-                                  "/v1/admin/households/99999999999999999999999/counter-payments",
-                                  "/v1/admin/households/0/registration-codes"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/admin/households/9223372036854775808/registration-codes",
+        "/v1/admin/households/99999999999999999999999/counter-payments",
+        "/v1/admin/households/0/registration-codes",
+    ],
+)
 def test_a_household_id_past_what_a_database_holds_matches_no_route(cloud, path):
     before = counts(cloud.store)
-    r = requests.post(cloud.url + path, json={"amount_paise": 100, "reference": "r1"}, headers=admin_headers(), timeout=10)
+    r = requests.post(
+        cloud.url + path, json={"amount_paise": 100, "reference": "r1"}, headers=admin_headers(), timeout=10
+    )
     assert r.status_code == 404 and r.headers["Content-Type"] == "application/json"  # was an OverflowError: 500
     assert counts(cloud.store) == before
 
@@ -118,7 +140,9 @@ def test_an_unknown_body_field_or_query_parameter_is_a_400_naming_it(cloud):
     r = requests.get(cloud.url + "/v1/changes?cursor=0&limt=5", headers=auth, timeout=10)
     assert r.status_code == 400 and r.json()["field"] == "limt"
     before = counts(cloud.store)
-    r = requests.post(cloud.url + "/v1/admin/households", json={"name": "Das", "plan": "gold"}, headers=admin_headers(), timeout=10)
+    r = requests.post(
+        cloud.url + "/v1/admin/households", json={"name": "Das", "plan": "gold"}, headers=admin_headers(), timeout=10
+    )
     assert r.status_code == 400 and r.json()["field"] == "plan"
     r = requests.post(cloud.url + "/v1/admin/households", json={"name": None}, headers=admin_headers(), timeout=10)
     assert r.status_code == 400 and r.json()["field"] == "name"
@@ -127,27 +151,43 @@ def test_an_unknown_body_field_or_query_parameter_is_a_400_naming_it(cloud):
 
 def test_a_body_that_is_not_json_is_a_415(cloud):
     before = counts(cloud.store)
-    r = requests.post(cloud.url + "/v1/admin/households", data='{"name": "Das"}', headers={**admin_headers(), "Content-Type": "text/plain"},
-                      timeout=10)
+    r = requests.post(
+        cloud.url + "/v1/admin/households",
+        data='{"name": "Das"}',
+        headers={**admin_headers(), "Content-Type": "text/plain"},
+        timeout=10,
+    )
     assert r.status_code == 415 and "application/json" in r.json()["error"]
     assert counts(cloud.store) == before
 
 
 def test_a_tariff_for_a_household_that_does_not_exist_is_refused(cloud):
     before = counts(cloud.store)
-    r = requests.post(cloud.url + "/v1/admin/tariffs", json={"household_id": 42, "tariff": {"slabs": [[100, 350]]}},
-                      headers=admin_headers(), timeout=10)
+    r = requests.post(
+        cloud.url + "/v1/admin/tariffs",
+        json={"household_id": 42, "tariff": {"slabs": [[100, 350]]}},
+        headers=admin_headers(),
+        timeout=10,
+    )
     assert r.status_code == 404 and counts(cloud.store) == before
     hid, _ = cloud.store.add_household("Das")
-    r = requests.post(cloud.url + "/v1/admin/tariffs", json={"household_id": hid, "tariff": {"slabs": [[100, 350]]}},
-                      headers=admin_headers(), timeout=10)
+    r = requests.post(
+        cloud.url + "/v1/admin/tariffs",
+        json={"household_id": hid, "tariff": {"slabs": [[100, 350]]}},
+        headers=admin_headers(),
+        timeout=10,
+    )
     assert r.status_code == 201
 
 
 @pytest.mark.parametrize("version", [".", "..", "-v2", "_", "v" * 65])
 def test_a_model_version_is_a_plain_path_segment(cloud, version):
-    r = requests.put(cloud.url + f"/v1/admin/models/{version}", files={"model": b"m", "metadata": b"{}"}, headers=admin_headers(),
-                     timeout=10)
+    r = requests.put(
+        cloud.url + f"/v1/admin/models/{version}",
+        files={"model": b"m", "metadata": b"{}"},
+        headers=admin_headers(),
+        timeout=10,
+    )
     assert r.status_code in (400, 404)  # "." and ".." are taken out of the path by the client: no such route
     with cloud.store.tx() as tx:
         assert tx.one("SELECT count(*) FROM models")[0] == 0
@@ -164,11 +204,20 @@ def test_a_method_a_path_does_not_take_is_a_405_naming_those_it_does(cloud):
 def test_the_document_names_every_route_the_server_has(cloud):
     doc = requests.get(cloud.url + "/v1/openapi.json", timeout=10).json()
     app = create_app(cloud.store, ServerSettings(admin_token=ADMIN))
-    served = {(method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)) for rule in app.url_map.iter_rules()
-              for method in rule.methods - {"HEAD", "OPTIONS"} if rule.endpoint != "static"}
+    served = {
+        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if rule.endpoint != "static"
+    }
     documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
     assert served == documented and len(documented) == 16
-    assert doc["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["events"]["maxItems"] == 1000
+    assert (
+        doc["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"][
+            "events"
+        ]["maxItems"]
+        == 1000
+    )
     assert set(doc["paths"]["/v1/register"]["post"]["responses"]) == {"201", "400", "403", "405", "413", "415", "429"}
 
 
@@ -227,7 +276,9 @@ def gateway_db(tmp_path, cloud, *, insecure: bool) -> Path:
     db = tmp_path / "gw.db"
     open_store(db).close()
     _, code = cloud.store.add_household("Menon")
-    args = ["cloud", "register", "--db", str(db), "--url", cloud.url, "--code", code] + (["--insecure"] if insecure else [])
+    args = ["cloud", "register", "--db", str(db), "--url", cloud.url, "--code", code] + (
+        ["--insecure"] if insecure else []
+    )
     assert main(args) == 0
     store = open_store(db)
     with transaction(store.conn):
@@ -285,7 +336,9 @@ def test_the_daemon_round_does_not_send_the_token_in_clear_without_consent(tmp_p
         assert sync_round(ctx) == 0 and sync_round(ctx) == 0
         assert lan_cloud.requests == before
         alerts = store.conn.execute("SELECT kind, message, repeat_count FROM alerts").fetchall()
-        assert len(alerts) == 1 and alerts[0][0] == "sync_failing" and "plain HTTP" in alerts[0][1] and alerts[0][2] == 2
+        assert (
+            len(alerts) == 1 and alerts[0][0] == "sync_failing" and "plain HTTP" in alerts[0][1] and alerts[0][2] == 2
+        )
         assert "plain HTTP" in sync_state(db, "last_error")
         assert main(["sync", "--once", "--no-progress", "--insecure", "--db", str(db)]) == 0  # the operator accepts it
         before = lan_cloud.requests

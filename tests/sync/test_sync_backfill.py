@@ -8,13 +8,9 @@ import datetime as dt
 import json
 
 import pytest
-from tests.support.cloud_servers import FakeClock, ThreadServer
 
 from cloud_sync.backfill import backfill
-from powergw_cloud.store import CloudStore
 from cloud_sync.events import event_key
-from powergw_cloud.app import create_app
-from powergw_cloud.context import ServerSettings
 from gateway.alerts import alert_store
 from gateway.app import open_store
 from gateway.billing.cycle import Cycle
@@ -24,6 +20,10 @@ from gateway.billing.tariff_book import TariffBook
 from gateway.cli import main
 from gateway.config import parse_config
 from gateway.store import transaction
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
+from powergw_cloud.store import CloudStore
+from tests.support.cloud_servers import FakeClock, ThreadServer
 
 T0 = 1_751_328_000_000  # 2025-07-01 00:00 UTC
 C1 = Cycle(dt.date(2025, 5, 5), dt.date(2025, 7, 5))
@@ -49,11 +49,20 @@ def household_history(db, config) -> int:
         ledger = ledger_for(store, config)
         bill, _ = ledger.close_bill(C1, compute_bill(tn, 450), source="sensor", now_ms=T0)
         ledger.record_payment("500", payment_key="cash-1", now_ms=T0 + 1_000, bill_id=bill["id"], method="cash")
-        ledger.record_payment("990", payment_key="upi-1", now_ms=T0 + 2_000, bill_id=bill["id"], method="upi", confirmed=False)
+        ledger.record_payment(
+            "990", payment_key="upi-1", now_ms=T0 + 2_000, bill_id=bill["id"], method="upi", confirmed=False
+        )
         ledger.confirm_payment("upi-1", now_ms=T0 + 60_000, by="asha", reference="UTR42")
         alerts = alert_store(store, config)
-        alert_id, _ = alerts.raise_alert("theft", None, "night load on the pump line", now_ms=T0 + 70_000, node_id="pump",
-                                         dedup_key="theft:pump", data={"score": 0.97})
+        alert_id, _ = alerts.raise_alert(
+            "theft",
+            None,
+            "night load on the pump line",
+            now_ms=T0 + 70_000,
+            node_id="pump",
+            dedup_key="theft:pump",
+            data={"score": 0.97},
+        )
         alerts.act(alert_id, "ignore", "asha", "our new borewell pump", now_ms=T0 + 80_000)
     finally:
         store.close()

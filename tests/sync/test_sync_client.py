@@ -11,14 +11,14 @@ import requests
 
 from cloud_sync import TransientError
 from cloud_sync.client import SyncClient
-from powergw_cloud.store import CloudStore
 from cloud_sync.outbox import Outbox, SyncState
+from cloud_sync.sync import StateAlerts, Syncer, SyncPolicy
+from gateway import cli
+from gateway.app import open_store
 from gateway.store import transaction
 from powergw_cloud.app import create_app
 from powergw_cloud.context import ServerSettings
-from cloud_sync.sync import StateAlerts, SyncPolicy, Syncer
-from gateway import cli
-from gateway.app import open_store
+from powergw_cloud.store import CloudStore
 from tests.support.cloud_servers import FakeClock, ThreadServer
 
 ADMIN = "adm"
@@ -59,10 +59,17 @@ def make_syncer(gw, cloud, clock, alerts=None, handlers=None, batch=50, token=No
     session = requests.Session()
     if token is None:
         token = SyncClient(session, cloud.url).register(cloud.code, "pi")["token"]
-    client = SyncClient(session, cloud.url, token, connect_timeout_s=2, read_timeout_s=5, clock_s=lambda: clock() / 1000)
+    client = SyncClient(
+        session, cloud.url, token, connect_timeout_s=2, read_timeout_s=5, clock_s=lambda: clock() / 1000
+    )
     return Syncer(
-        Outbox(gw.conn), client, clock_ms=clock, rand=random.Random(1).random, alert=alerts or Recorder(),
-        handlers=handlers, policy=SyncPolicy(batch_size=batch, backoff_base_s=1, backoff_max_s=60),
+        Outbox(gw.conn),
+        client,
+        clock_ms=clock,
+        rand=random.Random(1).random,
+        alert=alerts or Recorder(),
+        handlers=handlers,
+        policy=SyncPolicy(batch_size=batch, backoff_base_s=1, backoff_max_s=60),
     )
 
 
@@ -126,8 +133,14 @@ def test_server_down_defers_with_backoff_and_raises_sync_failing_after_hours(gw,
     clock = FakeClock()
     alerts = Recorder()
     client = SyncClient(requests.Session(), "http://127.0.0.1:9", "t", connect_timeout_s=0.5, read_timeout_s=0.5)
-    syncer = Syncer(Outbox(gw.conn), client, clock_ms=clock, rand=lambda: 1.0, alert=alerts,
-                    policy=SyncPolicy(batch_size=10, backoff_base_s=2, backoff_max_s=60))
+    syncer = Syncer(
+        Outbox(gw.conn),
+        client,
+        clock_ms=clock,
+        rand=lambda: 1.0,
+        alert=alerts,
+        policy=SyncPolicy(batch_size=10, backoff_base_s=2, backoff_max_s=60),
+    )
     enqueue(gw, 10)
     delays = []
     for _ in range(8):
@@ -155,7 +168,9 @@ def test_pull_applies_each_change_once(gw, cloud):
     assert gw.conn.execute("SELECT amount_paise FROM ledger").fetchall() == [(45000,)]
     assert applied_tariffs == [{"tariff": {"slabs": [[100, 350]]}}]
     assert gw.conn.execute("SELECT status, detail FROM sync_inbox WHERE type = 'model_published'").fetchone() == (
-        "pending", "no theft-model registry on this gateway")
+        "pending",
+        "no theft-model registry on this gateway",
+    )
     cloud.store.record_counter_payment(hid, "2025-06", 45000, "rcpt-1")  # the counter enters it twice
     SyncState(gw.conn).set("cursor", 0)  # and even a lost cursor does not apply anything twice
     assert syncer.pull().pulled == 3

@@ -15,15 +15,10 @@ import time
 
 import pytest
 import requests
-from tests.support.ingest import stand_in_writer
-from tests.support.cloud_servers import FakeClock, FaultProxy, ServerProcess
 
 from cloud_sync.client import SyncClient
-from powergw_cloud.store import CloudStore
 from cloud_sync.outbox import Outbox, SyncState
-from gateway.store import transaction
 from cloud_sync.runtime import change_handlers
-from powergw_cloud.payments import razorpay_signature
 from cloud_sync.sync import Syncer, SyncPolicy
 from gateway.app import open_store
 from gateway.billing.cycle import Cycle
@@ -31,6 +26,11 @@ from gateway.billing.ledger import Ledger
 from gateway.billing.tariff import compute_bill
 from gateway.billing.tariff_book import TariffBook
 from gateway.config import parse_config
+from gateway.store import transaction
+from powergw_cloud.payments import razorpay_signature
+from powergw_cloud.store import CloudStore
+from tests.support.cloud_servers import FakeClock, FaultProxy, ServerProcess
+from tests.support.ingest import stand_in_writer
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,9 @@ def gw(tmp_path):
     """The gateway's store with one real bill in its ledger (₹1490.00)."""
     store = open_store(tmp_path / "gw.db")
     tariff = TariffBook.load().in_force("tn-domestic", dt.date(2025, 7, 1))
-    store.bill, _ = Ledger(store).close_bill(CYCLE, compute_bill(tariff, 450), source="sensor", now_ms=1_720_000_000_000)
+    store.bill, _ = Ledger(store).close_bill(
+        CYCLE, compute_bill(tariff, 450), source="sensor", now_ms=1_720_000_000_000
+    )
     yield store
     store.close()
 
@@ -63,12 +65,24 @@ def balance_paise(gw) -> int:
 
 def syncer_for(gw, url, token, clock, batch=500, read_timeout_s=5.0):
     """A Syncer with the gateway's real change handlers (the ledger) and its ledger's cloud listener."""
-    client = SyncClient(requests.Session(), url, token, connect_timeout_s=1, read_timeout_s=read_timeout_s,
-                        clock_s=lambda: clock() / 1000)
+    client = SyncClient(
+        requests.Session(),
+        url,
+        token,
+        connect_timeout_s=1,
+        read_timeout_s=read_timeout_s,
+        clock_s=lambda: clock() / 1000,
+    )
     config = parse_config({"cloud": {"url": url}})
-    return Syncer(Outbox(gw.conn), client, clock_ms=clock, rand=random.Random(7).random, alert=lambda *a, **k: None,
-                  handlers=change_handlers(gw.conn, config),
-                  policy=SyncPolicy(batch_size=batch, backoff_base_s=1, backoff_max_s=120))
+    return Syncer(
+        Outbox(gw.conn),
+        client,
+        clock_ms=clock,
+        rand=random.Random(7).random,
+        alert=lambda *a, **k: None,
+        handlers=change_handlers(gw.conn, config),
+        policy=SyncPolicy(batch_size=batch, backoff_base_s=1, backoff_max_s=120),
+    )
 
 
 def drain(syncer, clock, rounds=200):
@@ -175,27 +189,54 @@ def test_faulty_network_and_server_answers(gw, cloud_db):
         assert_exactly_once(path, keys)
 
         # The same batch delivered twice: the second answer is all duplicates.
-        again = syncer.client.post_events([{"key": k, "kind": "node_health", "created_ms": 1, "payload": {}} for k in keys[:50]])
+        again = syncer.client.post_events(
+            [{"key": k, "kind": "node_health", "created_ms": 1, "payload": {}} for k in keys[:50]]
+        )
         assert again.new == [] and again.duplicate == keys[:50]
         assert_exactly_once(path, keys)
 
         # A UPI payment confirmed in the cloud (webhook delivered three times, two event ids) for
         # an order the gateway made and recorded as pending, and a counter payment it never saw.
         bill_paise = gw.bill["amount_paise"]
-        order = requests.post(f"{server.url}/v1/households/{hid}/payment-orders", json={"bill_id": CYCLE.key, "amount_paise": 100_000},
-                              headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
-        Ledger(gw).record_payment("1000", payment_key=order["order_id"], now_ms=clock(), bill_id=gw.bill["id"], method="upi",
-                                  confirmed=False)
+        order = requests.post(
+            f"{server.url}/v1/households/{hid}/payment-orders",
+            json={"bill_id": CYCLE.key, "amount_paise": 100_000},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()
+        Ledger(gw).record_payment(
+            "1000", payment_key=order["order_id"], now_ms=clock(), bill_id=gw.bill["id"], method="upi", confirmed=False
+        )
         assert balance_paise(gw) == bill_paise
-        body = json.dumps({"event": "payment.captured", "created_at": int(time.time()), "payload": {"payment": {"entity": {
-            "id": "pay_F1", "amount": 100_000, "order_id": order["order_id"], "method": "upi"}}}}).encode()
+        body = json.dumps(
+            {
+                "event": "payment.captured",
+                "created_at": int(time.time()),
+                "payload": {
+                    "payment": {
+                        "entity": {"id": "pay_F1", "amount": 100_000, "order_id": order["order_id"], "method": "upi"}
+                    }
+                },
+            }
+        ).encode()
         for event_id in ("evt_a", "evt_a", "evt_b"):
-            r = requests.post(f"{server.url}/v1/webhooks/razorpay", data=body, timeout=5, headers={
-                "X-Razorpay-Signature": razorpay_signature(HOOK, body), "X-Razorpay-Event-Id": event_id,
-                "Content-Type": "application/json"})
+            r = requests.post(
+                f"{server.url}/v1/webhooks/razorpay",
+                data=body,
+                timeout=5,
+                headers={
+                    "X-Razorpay-Signature": razorpay_signature(HOOK, body),
+                    "X-Razorpay-Event-Id": event_id,
+                    "Content-Type": "application/json",
+                },
+            )
             assert r.status_code == 200
-        requests.post(f"{server.url}/v1/admin/households/{hid}/counter-payments", json={"amount_paise": 20_000, "reference": "c1"},
-                      headers={"Authorization": "Bearer adm"}, timeout=5).raise_for_status()
+        requests.post(
+            f"{server.url}/v1/admin/households/{hid}/counter-payments",
+            json={"amount_paise": 20_000, "reference": "c1"},
+            headers={"Authorization": "Bearer adm"},
+            timeout=5,
+        ).raise_for_status()
 
         proxy.script("reset_after", path="/v1/changes")  # the first page of changes is lost on the way back
         assert syncer.pull().errors and SyncState(gw.conn).cursor() == 0
@@ -204,7 +245,9 @@ def test_faulty_network_and_server_answers(gw, cloud_db):
         assert balance_paise(gw) == bill_paise - 100_000 - 20_000
         payments = Ledger(gw).payments()
         assert [(p["payment_key"], p["state"], p["amount_paise"], p["confirmed_by"]) for p in payments] == [
-            (order["order_id"], "confirmed", 100_000, "cloud"), (payments[1]["payment_key"], "confirmed", 20_000, "cloud")]
+            (order["order_id"], "confirmed", 100_000, "cloud"),
+            (payments[1]["payment_key"], "confirmed", 20_000, "cloud"),
+        ]
         SyncState(gw.conn).set("cursor", 0)  # even a lost cursor applies nothing twice
         assert syncer.pull().pulled == 2 and balance_paise(gw) == bill_paise - 100_000 - 20_000
         # The ledger reported both to the cloud in the same transactions: the confirmation of the
@@ -232,10 +275,17 @@ def test_a_long_outage_is_backed_off_and_drained_within_one_step_of_the_return(g
     tick_ms, outage_ms = 60_000, 3 * 3600 * 1000
     try:
         token = SyncClient(requests.Session(), server.url).register(code, "pi")["token"]
-        client = SyncClient(requests.Session(), proxy.url, token, connect_timeout_s=1, read_timeout_s=5,
-                            clock_s=lambda: clock() / 1000)
-        syncer = Syncer(Outbox(gw.conn), client, clock_ms=clock, rand=random.Random(16).random, alert=lambda *a, **k: None,
-                        policy=policy_from(CloudSection()))
+        client = SyncClient(
+            requests.Session(), proxy.url, token, connect_timeout_s=1, read_timeout_s=5, clock_s=lambda: clock() / 1000
+        )
+        syncer = Syncer(
+            Outbox(gw.conn),
+            client,
+            clock_ms=clock,
+            rand=random.Random(16).random,
+            alert=lambda *a, **k: None,
+            policy=policy_from(CloudSection()),
+        )
         keys = enqueue(gw, 1200, clock)
         proxy.outage("http500", "reset", "http503")
         start = clock()
@@ -265,9 +315,11 @@ def test_a_long_outage_is_backed_off_and_drained_within_one_step_of_the_return(g
         status = syncer.status()
         assert status["queue_depth"] == 0 and status["next_attempt_ms"] is None
         assert SyncState(gw.conn).get("outage_failures") == "0"
-        print(f"\noutage 3 h, default backoff: {sum(per_tick)} requests ({first_hour} in the first hour, {last_hour} in the "
-              f"last: {last_hour / 60:.3f}/min); drained {len(keys)} events {drain_ms / 1000:.0f} s after the cloud's return "
-              f"(hold then {step_ms / 1000:.0f} s)")
+        print(
+            f"\noutage 3 h, default backoff: {sum(per_tick)} requests ({first_hour} in the first hour, {last_hour} in the "
+            f"last: {last_hour / 60:.3f}/min); drained {len(keys)} events {drain_ms / 1000:.0f} s after the cloud's return "
+            f"(hold then {step_ms / 1000:.0f} s)"
+        )
     finally:
         proxy.close()
         server.stop()

@@ -11,21 +11,21 @@ import json
 import logging
 
 import pytest
-from tests.support.cloud_servers import ServerProcess
-from tests.support.esp32_twin import DAY, NODE, TWIN, Esp32, at, config
-from tests.support.house_oracle import Household
 
-from powergw_cloud.store import CloudStore
 from cloud_sync.events import daily_summary, event_key
 from cloud_sync.jobs import queue_reports, sync_round
 from cloud_sync.outbox import Outbox, SyncState
 from cloud_sync.reports import LAST_DAY, queue_daily_summaries
 from gateway.app import JobContext, open_store
+from gateway.batch import Batch
 from gateway.billing.estimate import energy_mwh
 from gateway.cli import main
 from gateway.config import parse_config
-from gateway.batch import Batch
 from gateway.store import transaction
+from powergw_cloud.store import CloudStore
+from tests.support.cloud_servers import ServerProcess
+from tests.support.esp32_twin import DAY, NODE, TWIN, Esp32, at, config
+from tests.support.house_oracle import Household
 
 DAYS = [DAY + dt.timedelta(days=i) for i in range(3)]
 PULLED = at(13, 17, 20, day=DAYS[1])  # the USB cable comes out on the second day; BLE carries on
@@ -88,7 +88,7 @@ def test_a_node_on_serial_and_ble_is_counted_once_in_the_days_total_and_each_id_
     assert queue_daily_summaries(store, at(1, 30, day=DAYS[-1] + dt.timedelta(days=1)), billing) == 3
     got = summaries(store)
     assert list(got) == [d.isoformat() for d in DAYS]
-    for day, t in zip(DAYS, truth):
+    for day, t in zip(DAYS, truth, strict=False):
         key, p = got[day.isoformat()]
         assert key == event_key("daily_summary", day.isoformat())  # the day's key, as always
         # The total is billing's own count of the house for that day, exactly...
@@ -133,7 +133,9 @@ def test_a_metered_node_that_never_reported_holds_the_summaries_until_the_config
         assert queue_daily_summaries(store, now + 300_000, typo) == 0  # the job again, 5 min later
     held = [r for r in caplog.records if "daily summaries wait" in r.getMessage()]
     assert len(held) == 1 and "a4:cf:12:34:56:87" in held[0].getMessage()  # said once, naming the id
-    assert Outbox(store.conn).depth() == 0 and SyncState(store.conn).get(LAST_DAY) is None  # nothing lost: not sent, not skipped
+    assert (
+        Outbox(store.conn).depth() == 0 and SyncState(store.conn).get(LAST_DAY) is None
+    )  # nothing lost: not sent, not skipped
     assert queue_daily_summaries(store, now + 600_000, config().billing) == 3  # fixed: every held day, once
     assert queue_daily_summaries(store, now + 900_000, config().billing) == 0
     assert len(summaries(store)) == 3
@@ -155,7 +157,9 @@ def test_the_cloud_keeps_one_summary_per_day_across_the_upgrade_and_a_lost_water
     server = ServerProcess(cloud_db).start()
     try:
         assert main(["cloud", "register", "--db", str(db), "--url", server.url, "--code", code]) == 0
-        cfg = parse_config({"cloud": {"url": server.url}, "billing": {"meter_reading_date": "2025-07-05", "holiday_state": ""}})
+        cfg = parse_config(
+            {"cloud": {"url": server.url}, "billing": {"meter_reading_date": "2025-07-05", "holiday_state": ""}}
+        )
         now = [at(1, 30, day=DAYS[0] + dt.timedelta(days=1))]
         ctx = JobContext(store=store, config=cfg, now_ms=lambda: now[0], extras={})
 
@@ -190,7 +194,9 @@ def test_the_cloud_keeps_one_summary_per_day_across_the_upgrade_and_a_lost_water
             assert p["energy_mwh"] == energy_mwh(store, start(day), end(day), billing)
             assert set(p["nodes"]) >= {TWIN, "pump"}
         assert by_day[DAYS[1].isoformat()]["payload"]["same_node_as"] == {TWIN: NODE}
-        assert by_day[DAYS[1].isoformat()]["payload"]["energy_mwh"] < sum(by_day[DAYS[1].isoformat()]["payload"]["nodes"].values())
+        assert by_day[DAYS[1].isoformat()]["payload"]["energy_mwh"] < sum(
+            by_day[DAYS[1].isoformat()]["payload"]["nodes"].values()
+        )
     finally:
         server.stop()
         store.close()

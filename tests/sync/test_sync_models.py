@@ -13,15 +13,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from cloud_sync import MetadataError, ModelRejected
-from cloud_sync import model_updates
-from powergw_cloud.store import CloudStore
+from cloud_sync import MetadataError, ModelRejected, model_updates
 from cloud_sync.jobs import sync_round
 from cloud_sync.model_updates import ModelInstaller, parse_announcement, parse_metadata, recorded_comparison
 from cloud_sync.outbox import SyncState
 from cloud_sync.runtime import build_syncer, registry_root
-from powergw_cloud.app import create_app
-from powergw_cloud.context import ServerSettings
 from cloud_sync.settings import CloudSection
 from edge_model import FEATURES_VERSION
 from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
@@ -29,8 +25,11 @@ from gateway import cli
 from gateway.alerts import AlertStore
 from gateway.app import JobContext, open_store
 from gateway.config import parse_config
-from tests.support.ingest import stand_in_writer
+from powergw_cloud.app import create_app
+from powergw_cloud.context import ServerSettings
+from powergw_cloud.store import CloudStore
 from tests.support.cloud_servers import FakeClock, ThreadServer
+from tests.support.ingest import stand_in_writer
 
 ADMIN = "adm"
 ONNX = (SHIPPED_MODEL_DIR / "model.onnx").read_bytes()
@@ -61,8 +60,11 @@ def gw(tmp_path, cloud):
 
 
 def publish(cloud, name, model=ONNX, metadata=METADATA):
-    r = requests.put(f"{cloud.upload_url}/v1/admin/models/{name}", headers={"Authorization": f"Bearer {ADMIN}"},
-                     files={"model": ("model.onnx", model), "metadata": ("metadata.json", json.dumps(metadata))})
+    r = requests.put(
+        f"{cloud.upload_url}/v1/admin/models/{name}",
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        files={"model": ("model.onnx", model), "metadata": ("metadata.json", json.dumps(metadata))},
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -72,7 +74,9 @@ def syncer(gw, **kw):
 
 
 def inbox(gw):
-    return gw.conn.execute("SELECT seq, status, detail, data FROM sync_inbox WHERE type = 'model_published' ORDER BY seq").fetchall()
+    return gw.conn.execute(
+        "SELECT seq, status, detail, data FROM sync_inbox WHERE type = 'model_published' ORDER BY seq"
+    ).fetchall()
 
 
 def local_model(root: Path) -> str:
@@ -84,7 +88,11 @@ def local_model(root: Path) -> str:
 
 
 def snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def feature_rows():
@@ -117,19 +125,29 @@ def test_a_published_model_becomes_the_current_version_and_scores_while_ingest_k
     assert meta["cloud"] == {"version": "2025-06", "sha256": info["sha256"], "seq": 1}
     assert meta["features_version"] == FEATURES_VERSION and meta["threshold"] == METADATA["threshold"]
     [(seq, status, detail, data)] = inbox(gw)
-    assert status == "applied" and detail.startswith("model 2025-06 added as v0001 and made current") and "measured here" in detail
+    assert (
+        status == "applied"
+        and detail.startswith("model 2025-06 added as v0001 and made current")
+        and "measured here" in detail
+    )
     assert json.loads(data)["registry_version"] == "v0001" and json.loads(data)["rule"] == "check_set"
 
     scorer = Scorer(registry.current_dir())
     rows = feature_rows()
     assert scorer.version == "v0001" and scorer.threshold == METADATA["threshold"]
     assert (scorer.score(rows) == Scorer(SHIPPED_MODEL_DIR).score(rows)).all()  # the very bytes published
-    assert sync.status()["last_model"] == {"seq": 1, "version": "2025-06", "registry_version": "v0001", "status": "applied",
-                                           "detail": detail}
+    assert sync.status()["last_model"] == {
+        "seq": 1,
+        "version": "2025-06",
+        "registry_version": "v0001",
+        "status": "applied",
+        "detail": detail,
+    }
 
 
 def test_the_daemon_jobs_put_it_where_the_theft_job_scores_from(gw, cloud, capsys):
-    from edge_model.store_job import STATUS_KEY, registry_root as theft_registry_root, score_job
+    from edge_model.store_job import STATUS_KEY, score_job
+    from edge_model.store_job import registry_root as theft_registry_root
 
     publish(cloud, "2025-06")
     ctx = JobContext(store=gw, config=parse_config({"gateway": {"db": str(gw.path)}}), now_ms=FakeClock(), extras={})
@@ -139,7 +157,9 @@ def test_the_daemon_jobs_put_it_where_the_theft_job_scores_from(gw, cloud, capsy
     assert json.loads(gw.get_meta(STATUS_KEY))["model"] == "v0001"
     assert cli.main(["sync", "status", "--db", str(gw.path)]) == 0
     out = capsys.readouterr().out
-    assert f"theft models:   {gw.root}" in out and "last model:     2025-06 (applied): model 2025-06 added as v0001" in out
+    assert (
+        f"theft models:   {gw.root}" in out and "last model:     2025-06 (applied): model 2025-06 added as v0001" in out
+    )
 
 
 # ---- refused: nothing changes in the registry ---------------------------------------------------------
@@ -152,7 +172,10 @@ def test_a_model_trained_on_other_features_is_rejected_and_the_registry_is_untou
     assert syncer(gw).run_once().pulled == 1
     [(seq, status, detail, _)] = inbox(gw)
     assert status == "rejected"
-    assert detail == f"model old-features was trained on features v{FEATURES_VERSION - 1}, this gateway computes v{FEATURES_VERSION}; not used"
+    assert (
+        detail
+        == f"model old-features was trained on features v{FEATURES_VERSION - 1}, this gateway computes v{FEATURES_VERSION}; not used"
+    )
     assert snapshot(gw.root) == before
     assert [(a["severity"], a["dedup_key"]) for a in rejected_alerts(gw)] == [("warning", f"cloud_sync:model:{seq}")]
 
@@ -163,7 +186,9 @@ def test_a_model_whose_checksum_is_not_the_announced_one_is_rejected_and_the_reg
     publish(cloud, "2025-06")
     with cloud.store.tx() as tx:  # an announcement whose checksum does not match the file
         data = json.loads(tx.one("SELECT data FROM changes WHERE type = 'model_published'")[0])
-        tx.execute("UPDATE changes SET data = ?", (json.dumps({**data, "sha256": hashlib.sha256(b"other").hexdigest()}),))
+        tx.execute(
+            "UPDATE changes SET data = ?", (json.dumps({**data, "sha256": hashlib.sha256(b"other").hexdigest()}),)
+        )
     assert syncer(gw).run_once().pulled == 1
     [(_, status, detail, _)] = inbox(gw)
     assert status == "rejected" and "SHA-256" in detail and "not used" in detail
@@ -192,12 +217,16 @@ def test_a_repeated_pull_or_announcement_does_not_add_the_model_twice(gw, cloud)
     assert sync.run_once().pulled == 1
     assert snapshot(gw.root) == after and len(inbox(gw)) == 1
     with cloud.store.tx() as tx:  # the same model announced again (another seq, e.g. after re-registering)
-        tx.execute("INSERT INTO changes (household_id, type, data, created_ms) "
-                   "SELECT household_id, type, data, created_ms FROM changes WHERE type = 'model_published'")
+        tx.execute(
+            "INSERT INTO changes (household_id, type, data, created_ms) "
+            "SELECT household_id, type, data, created_ms FROM changes WHERE type = 'model_published'"
+        )
     sync.run_once()
     assert snapshot(gw.root) == after
     assert [(status, detail) for _, status, detail, _ in inbox(gw)][1] == (
-        "applied", "model 2025-06 is already in the registry as v0001; not added again")
+        "applied",
+        "model 2025-06 is already in the registry as v0001; not added again",
+    )
 
 
 def test_rollback_undoes_a_cloud_model_and_a_repeat_does_not_redo_it(gw, cloud, capsys):
@@ -214,8 +243,10 @@ def test_rollback_undoes_a_cloud_model_and_a_repeat_does_not_redo_it(gw, cloud, 
     assert Scorer(registry.current_dir()).version == "v0001"
     SyncState(gw.conn).set("cursor", 0)
     with cloud.store.tx() as tx:
-        tx.execute("INSERT INTO changes (household_id, type, data, created_ms) "
-                   "SELECT household_id, type, data, created_ms FROM changes WHERE type = 'model_published'")
+        tx.execute(
+            "INSERT INTO changes (household_id, type, data, created_ms) "
+            "SELECT household_id, type, data, created_ms FROM changes WHERE type = 'model_published'"
+        )
     sync.run_once()
     assert registry.current() == "v0001" and registry.versions() == ["v0001", "v0002"]
     assert cli.main(["model", "rollback", "--registry", str(gw.root), "--to", "v0002"]) == 0
@@ -233,7 +264,9 @@ def test_a_model_that_does_worse_here_is_kept_but_not_made_current(gw, cloud):
     registry = ModelRegistry(gw.root)
     assert registry.versions() == ["v0001", "v0002"] and registry.current() == "v0001"
     [(_, status, detail, data)] = inbox(gw)
-    assert status == "applied" and detail.startswith("model too-strict added as v0002, not made current: it does worse than v0001")
+    assert status == "applied" and detail.startswith(
+        "model too-strict added as v0002, not made current: it does worse than v0001"
+    )
     assert "measured here" in detail and "`powergw model rollback --to v0002` would use it anyway" in detail
     assert json.loads(data)["promoted"] is False and not rejected_alerts(gw)
 
@@ -251,7 +284,10 @@ def test_without_the_memory_for_the_check_the_recorded_figures_decide(gw, cloud)
     assert json.loads(data1)["rule"] == json.loads(data2)["rule"] == "recorded"
     assert d1.startswith("model 2025-06 added as v0001 and made current") and "as their metadata record them" in d1
     auc = METADATA["metrics"]["check_set"]["roc_auc"]
-    assert d2.startswith("model 2025-07 added as v0002, not made current") and f"ROC-AUC {auc - 0.01:.4f} against {auc:.4f}" in d2
+    assert (
+        d2.startswith("model 2025-07 added as v0002, not made current")
+        and f"ROC-AUC {auc - 0.01:.4f} against {auc:.4f}" in d2
+    )
 
 
 def test_a_model_pulled_before_the_gateway_had_a_registry_is_installed_by_replay(gw, cloud):
@@ -259,11 +295,24 @@ def test_a_model_pulled_before_the_gateway_had_a_registry_is_installed_by_replay
     without_registry = syncer(gw)
     without_registry.models = None  # a gateway without a registry (an in-memory database, no edge_model)
     without_registry.pull()
-    assert [(status, detail) for _, status, detail, _ in inbox(gw)] == [("pending", "no theft-model registry on this gateway")]
+    assert [(status, detail) for _, status, detail, _ in inbox(gw)] == [
+        ("pending", "no theft-model registry on this gateway")
+    ]
     # A change pulled by the previous release: no metadata, so there is nothing to use it with.
-    gw.conn.execute("INSERT INTO sync_inbox (seq, type, data, received_ms, status, detail) VALUES (0, 'model_published', ?, 1, "
-                    "'pending', 'no handler on this gateway yet')",
-                    (json.dumps({"version": "v3", "sha256": "0" * 64, "path": "/v1/models/v3", "file": "/var/lib/powergw/models/v3.onnx"}),))
+    gw.conn.execute(
+        "INSERT INTO sync_inbox (seq, type, data, received_ms, status, detail) VALUES (0, 'model_published', ?, 1, "
+        "'pending', 'no handler on this gateway yet')",
+        (
+            json.dumps(
+                {
+                    "version": "v3",
+                    "sha256": "0" * 64,
+                    "path": "/v1/models/v3",
+                    "file": "/var/lib/powergw/models/v3.onnx",
+                }
+            ),
+        ),
+    )
     sync = syncer(gw)
     assert sync.replay_pending() == 1 and sync.replay_pending() == 0
     (_, s0, d0, _), (_, s1, d1, _) = inbox(gw)
@@ -294,18 +343,23 @@ def test_the_rule_and_the_file_names_are_edge_models_own():
 
 
 def figures(roc_auc, recall, households=16, days=112):
-    return {"check_set": {"households": households, "days": days},
-            "metrics": {"check_set": {"roc_auc": roc_auc, "recall_at_threshold": recall}}}
+    return {
+        "check_set": {"households": households, "days": days},
+        "metrics": {"check_set": {"roc_auc": roc_auc, "recall_at_threshold": recall}},
+    }
 
 
-@pytest.mark.parametrize("candidate, promoted", [
-    (figures(0.98, 0.90), True),
-    (figures(0.9751, 0.881), True),  # within both tolerances
-    (figures(0.974, 0.95), False),  # loses 0.006 of ROC-AUC
-    (figures(0.99, 0.87), False),  # loses 3 points of recall
-    (figures(0.99, 0.95, days=56), False),  # better figures, on another check set
-    ({"check_set": {"households": 16, "days": 112}}, False),  # no figures
-])
+@pytest.mark.parametrize(
+    "candidate, promoted",
+    [
+        (figures(0.98, 0.90), True),
+        (figures(0.9751, 0.881), True),  # within both tolerances
+        (figures(0.974, 0.95), False),  # loses 0.006 of ROC-AUC
+        (figures(0.99, 0.87), False),  # loses 3 points of recall
+        (figures(0.99, 0.95, days=56), False),  # better figures, on another check set
+        ({"check_set": {"households": 16, "days": 112}}, False),  # no figures
+    ],
+)
 def test_recorded_comparison(candidate, promoted):
     comparison = recorded_comparison(candidate, figures(0.98, 0.90), "v0001")
     assert comparison["promoted"] is promoted and comparison["current_version"] == "v0001"
@@ -316,11 +370,18 @@ def test_an_announcement_needs_its_metadata():
     assert parse_announcement(ok).metadata == METADATA and parse_metadata(METADATA) is METADATA
     with pytest.raises(ModelRejected, match="^model 2025-06: the announcement carries no metadata"):
         parse_announcement({k: v for k, v in ok.items() if k != "metadata"})
-    with pytest.raises(ModelRejected, match=r"^model 2025-06: metadata.threshold: expected a number from 0 to 1; not used$"):
+    with pytest.raises(
+        ModelRejected, match=r"^model 2025-06: metadata.threshold: expected a number from 0 to 1; not used$"
+    ):
         parse_announcement({**ok, "metadata": {**METADATA, "threshold": "0.3"}})
     with pytest.raises(MetadataError) as err:
         parse_metadata({**METADATA, "check_set": {"households": 16, "days": 0}})
     assert err.value.field == "metadata.check_set.days"
-    for bad in ({**ok, "version": "../x"}, {**ok, "sha256": "abc"}, {**ok, "path": "http://elsewhere/m"}, ["not", "an", "object"]):
+    for bad in (
+        {**ok, "version": "../x"},
+        {**ok, "sha256": "abc"},
+        {**ok, "path": "http://elsewhere/m"},
+        ["not", "an", "object"],
+    ):
         with pytest.raises(ModelRejected):
             parse_announcement(bad)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from cloud_sync import OutboxError
 from cloud_sync.backoff import Outcome, classify, parse_retry_after, retry_delay_s
 from cloud_sync.outbox import Outbox
-from gateway.store import transaction
 from gateway.app import open_store
+from gateway.store import transaction
 
 
 @pytest.fixture
@@ -40,7 +40,13 @@ def test_event_commits_and_rolls_back_with_the_change(store):
             raise RuntimeError("the billing code failed after queueing")
     box = Outbox(conn)
     [e] = box.due(now_ms=10, limit=10)
-    assert (e.key, e.kind, e.payload, e.created_ms, e.attempts) == (key, "bill_closed", {"amount_paise": 120000, "bill_id": "b1"}, 5, 0)
+    assert (e.key, e.kind, e.payload, e.created_ms, e.attempts) == (
+        key,
+        "bill_closed",
+        {"amount_paise": 120000, "bill_id": "b1"},
+        5,
+        0,
+    )
     assert conn.execute("SELECT count(*) FROM reported_changes").fetchone()[0] == 1
 
 
@@ -89,9 +95,21 @@ def test_defer_ack_and_dead_letter(store):
 
 @pytest.mark.parametrize(
     "status,outcome",
-    [(200, Outcome.OK), (204, Outcome.OK), (400, Outcome.PERMANENT), (404, Outcome.PERMANENT), (413, Outcome.PERMANENT),
-     (401, Outcome.UNAUTHORIZED), (403, Outcome.UNAUTHORIZED), (408, Outcome.RETRY), (429, Outcome.THROTTLED),
-     (500, Outcome.RETRY), (502, Outcome.RETRY), (503, Outcome.THROTTLED), (302, Outcome.RETRY)],
+    [
+        (200, Outcome.OK),
+        (204, Outcome.OK),
+        (400, Outcome.PERMANENT),
+        (404, Outcome.PERMANENT),
+        (413, Outcome.PERMANENT),
+        (401, Outcome.UNAUTHORIZED),
+        (403, Outcome.UNAUTHORIZED),
+        (408, Outcome.RETRY),
+        (429, Outcome.THROTTLED),
+        (500, Outcome.RETRY),
+        (502, Outcome.RETRY),
+        (503, Outcome.THROTTLED),
+        (302, Outcome.RETRY),
+    ],
 )
 def test_status_table(status, outcome):
     assert classify(status) is outcome
@@ -116,6 +134,6 @@ def test_delay_grows_exponentially_until_the_cap():
 def test_retry_after_as_seconds_or_date():
     now = 1_750_000_000.0
     assert parse_retry_after("120", now) == 120
-    date = email.utils.format_datetime(dt.datetime.fromtimestamp(now + 30, dt.timezone.utc), usegmt=True)
+    date = email.utils.format_datetime(dt.datetime.fromtimestamp(now + 30, dt.UTC), usegmt=True)
     assert parse_retry_after(date, now) == pytest.approx(30)
     assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None

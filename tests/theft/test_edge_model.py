@@ -20,7 +20,17 @@ import pytest
 from edge_model import FEATURES_VERSION, METADATA_FILE, MIN_HISTORY_DAYS, MODEL_FILE, EdgeModelError
 from edge_model.dataset import EVAL_SEEDS, FIRST_LABELLED_DAY, DatasetSpec, simulated_house, training_examples
 from edge_model.features import COLUMN, FEATURE_NAMES, N_FEATURES, as_model_input, build_features
-from edge_model.lifts import CAL_DAYS, MIN_CAL_DAYS, MIN_REF_DAYS, REF_DAYS, Calibration, lift, past, reference, steadiness
+from edge_model.lifts import (
+    CAL_DAYS,
+    MIN_CAL_DAYS,
+    MIN_REF_DAYS,
+    REF_DAYS,
+    Calibration,
+    lift,
+    past,
+    reference,
+    steadiness,
+)
 from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
 from edge_model.scoring import Scorer
 from edge_model.series import MINUTES_PER_DAY, HouseSeries, from_readings, parse_csv
@@ -68,7 +78,9 @@ def small_model(tmp_path_factory):
     from edge_model.pipeline import CheckSet, train_model
     from edge_model.training import ForestParams
 
-    onnx_bytes, metadata = train_model(SMALL_SPEC, ForestParams(n_trees=8, max_depth=10), CheckSet(households=2, days=90), progress=False)
+    onnx_bytes, metadata = train_model(
+        SMALL_SPEC, ForestParams(n_trees=8, max_depth=10), CheckSet(households=2, days=90), progress=False
+    )
     model_dir = tmp_path_factory.mktemp("small_model")
     (model_dir / MODEL_FILE).write_bytes(onnx_bytes)
     (model_dir / METADATA_FILE).write_text(json.dumps({**metadata, "version": "small"}))
@@ -136,8 +148,12 @@ def test_seconds_become_minutes_and_the_floor_is_the_lowest_five_minute_mean():
     s = from_readings(ts, power)
     assert s.first_date == MONDAY and s.days == 2
     assert s.minute_w[0] == 200.0 and s.minute_w[6] == 1_700.0 and np.isnan(s.minute_w[120])
-    assert s.hourly_mean_w[0, 0] == pytest.approx(700.0) and s.hourly_floor_w[0, 0] == pytest.approx(200.0)  # the AC: mean, not floor
-    assert s.hourly_mean_w[0, 1] == pytest.approx(500.0) and s.hourly_floor_w[0, 1] == pytest.approx(500.0)  # the tap: both
+    assert s.hourly_mean_w[0, 0] == pytest.approx(700.0) and s.hourly_floor_w[0, 0] == pytest.approx(
+        200.0
+    )  # the AC: mean, not floor
+    assert s.hourly_mean_w[0, 1] == pytest.approx(500.0) and s.hourly_floor_w[0, 1] == pytest.approx(
+        500.0
+    )  # the tap: both
     assert np.isnan(s.hourly_mean_w[0, 2]) and np.isnan(s.hourly_floor_w[0, 2])  # no readings in that hour
     assert s.missing_minutes[0, :3].tolist() == [0, 0, 60] and s.missing_minutes[1, 0] == 59
     assert s.hourly_mean_w[1, 0] == 50.0 and s.missing_minutes.sum() == 2 * MINUTES_PER_DAY - 121
@@ -182,10 +198,14 @@ def test_past_gives_the_days_before_with_nan_before_the_start():
 def test_a_lift_is_the_lowest_excess_of_the_last_days_over_the_days_before_them():
     days = 40
     v = np.full((days, 24), 100.0) + np.random.default_rng(0).normal(0.0, 5.0, (days, 24))
-    assert np.isnan(reference(v, 3)[: MIN_REF_DAYS + 2]).all() and np.isfinite(reference(v, 3)[MIN_REF_DAYS + 2 :]).all()
+    assert (
+        np.isnan(reference(v, 3)[: MIN_REF_DAYS + 2]).all() and np.isfinite(reference(v, 3)[MIN_REF_DAYS + 2 :]).all()
+    )
     v[30:, 2] += 300.0  # a new load at 02:00 from day 30
     lifted, ref = lift(v, 3)
-    assert ref[31, 2] == pytest.approx(np.median(v[31 - 3 - REF_DAYS + 1 : 31 - 3 + 1, 2]))  # the 28 days before the last 3
+    assert ref[31, 2] == pytest.approx(
+        np.median(v[31 - 3 - REF_DAYS + 1 : 31 - 3 + 1, 2])
+    )  # the 28 days before the last 3
     assert lifted[30, 2] < 30 and lifted[31, 2] < 30  # a load of one or two days is not yet held for three
     assert lifted[32, 2] == pytest.approx(300.0, abs=25.0)
     assert lifted[35, 2] == pytest.approx(300.0, abs=25.0)  # its own days never join their reference
@@ -315,7 +335,9 @@ def test_calendar_history_and_usual_columns():
     s = HouseSeries(dt.date(2024, 1, 8), quiet_house(days=40).minute_w)  # a Monday; Pongal is Monday 15 January
     minutes = s.minute_w.copy()
     minutes[10 * MINUTES_PER_DAY : 11 * MINUTES_PER_DAY] = np.nan  # day 10 not recorded
-    minutes[30 * MINUTES_PER_DAY + 5 * 60 : 30 * MINUTES_PER_DAY + 5 * 60 + 20] = np.nan  # a 20-minute cut at 05:00 on day 30
+    minutes[30 * MINUTES_PER_DAY + 5 * 60 : 30 * MINUTES_PER_DAY + 5 * 60 + 20] = (
+        np.nan
+    )  # a 20-minute cut at 05:00 on day 30
     s = HouseSeries(s.first_date, minutes)
     f = build_features(s, HolidayCalendar("TN"))
     rows = f.rows
@@ -330,7 +352,9 @@ def test_calendar_history_and_usual_columns():
     # The usual mean of an hour is the median of the same hour over the REF_DAYS before.
     i = 35 * 24 + 20
     assert f.usual_w[i] == pytest.approx(np.nanmedian(s.hourly_mean_w[35 - REF_DAYS : 35, 20]))
-    assert f.mean_w[i] == pytest.approx(s.hourly_mean_w[35, 20]) and f.floor_w[i] == pytest.approx(s.hourly_floor_w[35, 20])
+    assert f.mean_w[i] == pytest.approx(s.hourly_mean_w[35, 20]) and f.floor_w[i] == pytest.approx(
+        s.hourly_floor_w[35, 20]
+    )
 
 
 def test_a_night_tap_is_a_new_high_against_the_houses_own_nights():
@@ -351,10 +375,14 @@ def test_a_tap_lifts_the_floor_features_a_cycling_ac_hardly_does():
     tapped = build_features(with_tap(clean, Tap("night", 750.0, 40, first_hour=22, last_hour=6)))
     ac = build_features(ac_nights(clean, from_day=40))  # the same 750 W on average, cycling
     nights = np.array([d * 24 + h for d in range(43, 60) for h in range(1, 5)])
-    lift_w = {name: f.rows[nights, COLUMN["f1_k3_lvl"]] * f.level_w[nights] for name, f in (("tap", tapped), ("ac", ac))}
+    lift_w = {
+        name: f.rows[nights, COLUMN["f1_k3_lvl"]] * f.level_w[nights] for name, f in (("tap", tapped), ("ac", ac))
+    }
     assert np.median(lift_w["tap"]) == pytest.approx(750.0, rel=0.1)
     assert np.median(lift_w["ac"]) < 50.0
-    assert np.median(ac.rows[nights, COLUMN["m1_k3_lvl"]] * ac.level_w[nights]) == pytest.approx(750.0, rel=0.1)  # its mean moved
+    assert np.median(ac.rows[nights, COLUMN["m1_k3_lvl"]] * ac.level_w[nights]) == pytest.approx(
+        750.0, rel=0.1
+    )  # its mean moved
 
 
 def test_a_house_three_times_larger_reads_the_same_in_its_relative_columns():
@@ -413,24 +441,30 @@ def test_taps_of_each_kind_run_as_their_presets_say():
     assert (some >= 3).all() and (some <= 4).all()  # 3 days a week, and always its first day
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("night:300", Tap("night", 300.0, 30, first_hour=1, last_hour=4)),
-    ("switched:1000:40", Tap("switched", 1_000.0, 40, first_hour=18, last_hour=22, period_min=30, duty=0.5)),
-    ("constant:150.5:0", Tap("constant", 150.5, 0, first_hour=0, last_hour=0)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("night:300", Tap("night", 300.0, 30, first_hour=1, last_hour=4)),
+        ("switched:1000:40", Tap("switched", 1_000.0, 40, first_hour=18, last_hour=22, period_min=30, duty=0.5)),
+        ("constant:150.5:0", Tap("constant", 150.5, 0, first_hour=0, last_hour=0)),
+    ],
+)
 def test_an_inject_text_is_a_preset_tap(text, expected):
     assert parse_inject(text, days=60) == expected
 
 
-@pytest.mark.parametrize("text, words", [
-    ("night", "expected KIND:WATTS\\[:START_DAY\\] with KIND one of night, constant, evening, switched, some_days"),
-    ("lamp:300", "expected KIND:WATTS\\[:START_DAY\\] with KIND one of"),
-    ("night:300:2:9", "expected KIND:WATTS"),
-    ("night:lots", "WATTS must be a number and START_DAY a whole day"),
-    ("night:300:soon", "WATTS must be a number and START_DAY a whole day"),
-    ("night:-300", "WATTS must be in \\(0, 20000\\] and START_DAY within the 60 days"),
-    ("night:300:60", "WATTS must be in \\(0, 20000\\] and START_DAY within the 60 days"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("night", "expected KIND:WATTS\\[:START_DAY\\] with KIND one of night, constant, evening, switched, some_days"),
+        ("lamp:300", "expected KIND:WATTS\\[:START_DAY\\] with KIND one of"),
+        ("night:300:2:9", "expected KIND:WATTS"),
+        ("night:lots", "WATTS must be a number and START_DAY a whole day"),
+        ("night:300:soon", "WATTS must be a number and START_DAY a whole day"),
+        ("night:-300", "WATTS must be in \\(0, 20000\\] and START_DAY within the 60 days"),
+        ("night:300:60", "WATTS must be in \\(0, 20000\\] and START_DAY within the 60 days"),
+    ],
+)
 def test_a_bad_inject_text_says_what_is_expected(text, words):
     with pytest.raises(EdgeModelError, match=f"--inject '{text}': {words}"):
         parse_inject(text, days=60)
@@ -478,14 +512,18 @@ def test_labels_come_only_from_the_tapped_minutes_and_the_houses_own_lifts_are_n
     own_load = series.minute_w.copy()
     own_load[40 * MINUTES_PER_DAY :] += 400.0  # the house's own new steady load (an AC season) from day 40
     tap = Tap("night", 500.0, 44, first_hour=1, last_hour=3)
-    monkeypatch.setattr(dataset, "simulated_house", lambda seed, days, family: (HouseSeries(series.first_date, own_load), "TN"))
+    monkeypatch.setattr(
+        dataset, "simulated_house", lambda seed, days, family: (HouseSeries(series.first_date, own_load), "TN")
+    )
     monkeypatch.setattr(dataset, "sporadic", lambda minutes, rng: minutes)
     monkeypatch.setattr(dataset, "power_cuts", lambda minutes, rng: minutes)
     monkeypatch.setattr(dataset, "draw_tap", lambda rng, days: tap)
     (clean_rows, clean_y), (tapped_rows, tapped_y) = dataset.house_examples(0, spec)
     own = build_features(HouseSeries(series.first_date, own_load), HolidayCalendar("TN"))
     lifted = dataset.house_lifted(own)
-    assert lifted[42 * 24 : 54 * 24].mean() > 0.95 and not lifted[: 40 * 24].any()  # its own load, once it held for days
+    assert (
+        lifted[42 * 24 : 54 * 24].mean() > 0.95 and not lifted[: 40 * 24].any()
+    )  # its own load, once it held for days
     assert not lifted[55 * 24 :].any()  # until its usual took it in
     kept = (np.arange(56 * 24) >= FIRST_LABELLED_DAY * 24) & ~lifted
     assert not clean_y.any() and np.array_equal(clean_rows, as_model_input(own.rows[kept]))
@@ -505,18 +543,25 @@ def test_a_data_set_is_a_pure_function_of_its_spec_with_classes_balanced_by_weig
     data = small_examples
     assert data.X.dtype == np.float32 and data.X.flags.c_contiguous and data.X.shape[1] == N_FEATURES
     assert 0 < data.y.sum() < len(data) and set(np.unique(data.group)) == {0, 1, 2}
-    assert data.weight[data.y == 1].sum() == pytest.approx((data.y == 0).sum())  # the few theft rows weigh as much as the rest
+    assert data.weight[data.y == 1].sum() == pytest.approx(
+        (data.y == 0).sum()
+    )  # the few theft rows weigh as much as the rest
     assert (data.weight[data.y == 0] == 1.0).all()
     again = dataset.house_examples(1, DatasetSpec(households=3, days=60))
     rows = np.concatenate([r for r, _ in again])
-    assert np.array_equal(rows, data.X[data.group == 1]) and np.array_equal(np.concatenate([y for _, y in again]), data.y[data.group == 1])
+    assert np.array_equal(rows, data.X[data.group == 1]) and np.array_equal(
+        np.concatenate([y for _, y in again]), data.y[data.group == 1]
+    )
 
 
-@pytest.mark.parametrize("bad, words", [
-    (dict(households=0), "at least 1 household \\(got 0\\)"),
-    (dict(days=MIN_REF_DAYS + MIN_CAL_DAYS + 6), "at least 35 days \\(got 34\\)"),
-    (dict(tapped=-1), "tapped >= 0 \\(got -1\\)"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (dict(households=0), "at least 1 household \\(got 0\\)"),
+        (dict(days=MIN_REF_DAYS + MIN_CAL_DAYS + 6), "at least 35 days \\(got 34\\)"),
+        (dict(tapped=-1), "tapped >= 0 \\(got -1\\)"),
+    ],
+)
 def test_a_data_set_spec_that_cannot_be_built_is_refused(bad, words):
     with pytest.raises(EdgeModelError, match=words):
         DatasetSpec(**bad)
@@ -604,7 +649,9 @@ def test_a_small_model_and_the_steady_path_catch_a_big_constant_tap(small_model)
     scorer = Scorer(model_dir)
     series, state = simulated_house(CLASSIC + 1, 56, "classic")
     clean, _ = score_house(series, scorer, HolidayCalendar(state))
-    tapped, f = score_house(with_tap(series, Tap("constant", 1_000.0, 40, **PRESETS["constant"])), scorer, HolidayCalendar(state))
+    tapped, f = score_house(
+        with_tap(series, Tap("constant", 1_000.0, 40, **PRESETS["constant"])), scorer, HolidayCalendar(state)
+    )
     assert np.array_equal(clean.score[: 40 * 24], tapped.score[: 40 * 24])  # scored as rows, hour by hour
     alerts = [a for a in decide(tapped, AlertPolicy(threshold=scorer.threshold)) if a.index >= 40 * 24]
     assert alerts and (alerts[0].index - 40 * 24) / 24 < 3 and alerts[0].message.startswith("+")
@@ -691,7 +738,9 @@ def test_a_regressed_candidate_is_not_promoted(tmp_path, small_model, small_exam
     bad = registry.add(export_onnx(stump), {**metadata, "threshold": 0.5})
     promoted, comparison = promote_if_no_regression(registry, bad, CheckSet(households=1, days=60))
     assert not promoted and not comparison["promoted"] and registry.current() == good
-    assert comparison["candidate"]["roc_auc"] < comparison["current"]["roc_auc"] and comparison["current_version"] == good
+    assert (
+        comparison["candidate"]["roc_auc"] < comparison["current"]["roc_auc"] and comparison["current_version"] == good
+    )
 
 
 def test_a_retrain_is_compared_with_the_model_in_use_when_the_current_one_is_damaged(tmp_path, small_model):
@@ -748,7 +797,9 @@ def test_model_score_says_per_hour_and_in_alerts_what_the_daemon_would_do(tmp_pa
     days = 45
     series = quiet_house(days=days)
     start = dt.datetime(2024, 3, 4, tzinfo=IST)
-    lines = ["ts,power_w"] + [f"{(start + dt.timedelta(minutes=i)).isoformat()},{p:.1f}" for i, p in enumerate(series.minute_w)]
+    lines = ["ts,power_w"] + [
+        f"{(start + dt.timedelta(minutes=i)).isoformat()},{p:.1f}" for i, p in enumerate(series.minute_w)
+    ]
     csv = tmp_path / "usage.csv"
     csv.write_text("\n".join(lines) + "\n")
     common = ["--input", str(csv), "--format", "json", "--registry", str(tmp_path / "models")]
@@ -759,8 +810,13 @@ def test_model_score_says_per_hour_and_in_alerts_what_the_daemon_would_do(tmp_pa
     rows = report["windows"]
     assert len(rows) == days * 24 and rows[0]["start"] == "2024-03-04T00:00:00+05:30"
     assert {"start", "score", "threshold", "hit", "steady_lift_w", "mean_w", "usual_w"} <= set(rows[0])
-    assert rows[0]["reason"] == f"learning this house (0 of {MIN_HISTORY_DAYS} days): no alert yet" and rows[0]["threshold"] is None
-    assert "reason" not in rows[MIN_HISTORY_DAYS * 24] and rows[MIN_HISTORY_DAYS * 24]["threshold"] >= round(metadata["threshold"], 4)
+    assert (
+        rows[0]["reason"] == f"learning this house (0 of {MIN_HISTORY_DAYS} days): no alert yet"
+        and rows[0]["threshold"] is None
+    )
+    assert "reason" not in rows[MIN_HISTORY_DAYS * 24] and rows[MIN_HISTORY_DAYS * 24]["threshold"] >= round(
+        metadata["threshold"], 4
+    )
     assert all(0 <= r["score"] <= 1 for r in rows) and not any(r["steady_lift_w"] for r in rows)
 
     code, out, _ = _score(common + ["--inject", "night:300:36"], capsys)
@@ -768,11 +824,19 @@ def test_model_score_says_per_hour_and_in_alerts_what_the_daemon_would_do(tmp_pa
     tapped = [i for i, r in enumerate(report["windows"]) if r["tapped"]]
     assert tapped == [d * 24 + h for d in range(36, days) for h in (1, 2, 3)]
     (first, *_) = report["alerts"]
-    assert first["path"] == "steady" and {1, 2, 3} <= set(first["hours"]) and first["excess_w"] == pytest.approx(300.0, rel=0.2)
+    assert (
+        first["path"] == "steady"
+        and {1, 2, 3} <= set(first["hours"])
+        and first["excess_w"] == pytest.approx(300.0, rel=0.2)
+    )
     assert first["at"] < "2024-04-12" and first["message"].startswith("+")  # within 3 nights of its start on 9 April
 
     code, out, err = _score(common + ["--inject", "night:300:99"], capsys)
-    assert code == 2 and out == "" and "--inject 'night:300:99': WATTS must be in (0, 20000] and START_DAY within the 45 days" in err
+    assert (
+        code == 2
+        and out == ""
+        and "--inject 'night:300:99': WATTS must be in (0, 20000] and START_DAY within the 45 days" in err
+    )
     csv.write_text("ts,power_w\n2024-03-04T00:00:00,1\n")
     code, _, err = _score(common, capsys)
     assert code == 2 and "line 2: ts '2024-03-04T00:00:00' needs a UTC offset" in err
@@ -828,20 +892,39 @@ def test_evaluating_one_source_reports_false_alerts_catches_and_auc_by_path(smal
     scorer = Scorer(small_model[2])
     night = [g for g in GOALS if g.name == "night"]
     report = evaluate_source("classic", houses_of("classic", 1, days=60), Judge(scorer), goals=night).to_dict()
-    assert set(report) == {"source", "houses", "household_months", "false_alerts_per_household_month", "caught", "window_auc"}
+    assert set(report) == {
+        "source",
+        "houses",
+        "household_months",
+        "false_alerts_per_household_month",
+        "caught",
+        "window_auc",
+    }
     assert report["source"] == "classic" and report["houses"] == 1
     assert report["household_months"] == round((60 - CALIBRATED_DAY) / 30.44, 1)
     false = report["false_alerts_per_household_month"]
     assert set(false) == {"steady", "forest", "either"} and all(0 <= v <= 2 for v in false.values())
     caught = report["caught"]["night"]
     assert caught["n"] == 5 and set(caught) == {"either", "steady", "forest", "n"}
-    assert caught["steady"] >= 0.8 and caught["either"] >= caught["steady"]  # the unsupervised detector catches a 300 W night tap
+    assert (
+        caught["steady"] >= 0.8 and caught["either"] >= caught["steady"]
+    )  # the unsupervised detector catches a 300 W night tap
     assert set(report["window_auc"]) == {"night"} and 0.6 < report["window_auc"]["night"] <= 1.0
-    _print_report("small", [{**report, "caught": {**report["caught"], **{g.name: {} for g in GOALS if g.name != "night"}},
-                             "window_auc": {**report["window_auc"], "constant": float("nan")}}])
+    _print_report(
+        "small",
+        [
+            {
+                **report,
+                "caught": {**report["caught"], **{g.name: {} for g in GOALS if g.name != "night"}},
+                "window_auc": {**report["window_auc"], "constant": float("nan")},
+            }
+        ],
+    )
     table = capsys.readouterr().out
     assert "model small; goals: false alerts <= 0.5 per household-month" in table
-    assert f"classic | 1 | {false['either']:.2f}" in table and f"{caught['either']:.0%} (s {caught['steady']:.0%}" in table
+    assert (
+        f"classic | 1 | {false['either']:.2f}" in table and f"{caught['either']:.0%} (s {caught['steady']:.0%}" in table
+    )
 
 
 def test_the_judge_counts_each_path_on_its_own(small_model):
@@ -852,7 +935,9 @@ def test_the_judge_counts_each_path_on_its_own(small_model):
     series = with_tap(quiet_house(days=50), night_tap(600.0, start_day=38))
     w = judge.windows(series, "TN")
     alerts = judge.alerts(w)
-    assert {a.numbers["path"] for a in alerts["steady"]} <= {"steady"} and {a.numbers["path"] for a in alerts["forest"]} <= {"forest"}
+    assert {a.numbers["path"] for a in alerts["steady"]} <= {"steady"} and {
+        a.numbers["path"] for a in alerts["forest"]
+    } <= {"forest"}
     assert alerts["steady"] and all(a.index >= 38 * 24 for a in alerts["steady"])
 
 
@@ -864,7 +949,11 @@ def test_the_check_set_is_simulated_once_and_read_back_from_the_data_directory(t
     path = _cache_file(CheckSet(households=1, days=60))
     assert path.parent == tmp_path / "cache" and path.is_file()
     again = CheckSet(households=1, days=60).examples()  # a new process would read the file, not simulate
-    assert np.array_equal(again.X, first.X) and np.array_equal(again.y, first.y) and np.array_equal(again.weight, first.weight)
+    assert (
+        np.array_equal(again.X, first.X)
+        and np.array_equal(again.y, first.y)
+        and np.array_equal(again.weight, first.weight)
+    )
     path.write_bytes(b"cut off by a power cut")  # damaged on the SD card: simulated again and rewritten
     assert np.array_equal(CheckSet(households=1, days=60).examples().X, first.X)
     assert "cannot be read" in caplog.text

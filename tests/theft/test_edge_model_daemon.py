@@ -19,8 +19,20 @@ from edge_model.feedback_store import FeedbackTables
 from gateway.alerts import AlertStore
 from gateway.public_holidays import HolidayCalendar
 from tests.support.theft_store import (
-    DAYS, SEED, TAP_DAY, end_of_day_ms, first_alert, house, job_context, night_tap, origin_ms, saved_examples, saved_rules,
-    store_with_series, thefts, with_load,
+    DAYS,
+    SEED,
+    TAP_DAY,
+    end_of_day_ms,
+    first_alert,
+    house,
+    job_context,
+    night_tap,
+    origin_ms,
+    saved_examples,
+    saved_rules,
+    store_with_series,
+    thefts,
+    with_load,
 )
 
 
@@ -43,11 +55,15 @@ def test_a_night_tap_in_the_store_is_one_theft_alert_on_its_hours_within_three_n
         assert not result.learning
     (alert,) = thefts(store)  # one alert, never a storm: later runs count on it or stay quiet
     assert alert["dedup_key"] == "theft:01-04" and alert["state"] == "open" and alert["severity"] == "critical"
-    assert re.fullmatch(r"\+\d+ W from 01:00 to 04:00 on [34] of the last 4 nights; usual \d+ W", alert["message"]), alert["message"]
+    assert re.fullmatch(r"\+\d+ W from 01:00 to 04:00 on [34] of the last 4 nights; usual \d+ W", alert["message"]), (
+        alert["message"]
+    )
     data = alert["data"]
     assert data["hours"] == [1, 2, 3] and 250 <= data["excess_w"] <= 350 and data["model"] == "shipped"
     windows = [local(s) for s in data["window_starts_s"]]
-    assert windows and all(w.hour in (1, 2, 3) and w.date() >= series.first_date + dt.timedelta(days=TAP_DAY) for w in windows)
+    assert windows and all(
+        w.hour in (1, 2, 3) and w.date() >= series.first_date + dt.timedelta(days=TAP_DAY) for w in windows
+    )
     assert alert["created_ms"] <= end_of_day_ms(series.first_date, TAP_DAY + 3)  # caught within its first three nights
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
     assert status["learning"] is False and status["model"] == "shipped" and status["history_days"] == DAYS
@@ -69,11 +85,17 @@ def test_a_short_history_says_learning_on_the_job_and_the_dashboard_and_never_al
     store = store_with_series(tmp_path / "powergw.db", series.window(0, MIN_HISTORY_DAYS - 1))
     result = run(store, tmp_path, series, MIN_HISTORY_DAYS - 2)
     assert result.learning and result.alerts == [] and thefts(store) == []
-    assert result.status == (f"learning this house: {MIN_HISTORY_DAYS - 1} of {MIN_HISTORY_DAYS} days recorded; "
-                             "theft alerts start once its own usual is known")
+    assert result.status == (
+        f"learning this house: {MIN_HISTORY_DAYS - 1} of {MIN_HISTORY_DAYS} days recorded; "
+        "theft alerts start once its own usual is known"
+    )
     now_ms = end_of_day_ms(series.first_date, MIN_HISTORY_DAYS - 1)
     shown = model_status(store, now_ms, registry_root=tmp_path / "models")
-    assert shown["learning"] is True and shown["history_days"] == MIN_HISTORY_DAYS - 1 and shown["min_history_days"] == MIN_HISTORY_DAYS
+    assert (
+        shown["learning"] is True
+        and shown["history_days"] == MIN_HISTORY_DAYS - 1
+        and shown["min_history_days"] == MIN_HISTORY_DAYS
+    )
     assert shown["last_status"] == result.status and shown["last_model"] == "shipped"
     # One more day: the job watches, and the dashboard says so too.
     store.close()
@@ -92,7 +114,10 @@ def test_the_store_gives_back_the_minutes_written(tapped):
     assert np.allclose(read.minute_w, series.minute_w, atol=0.031)  # whole mWh per minute: 0.06 W
     assert np.allclose(read.hourly_floor_w, series.hourly_floor_w, atol=0.031)
     longer = store_job.house_from_store(store, now_ms, "Asia/Kolkata")
-    assert longer.days == store_job.HISTORY_DAYS and np.isnan(longer.minute_w[: (store_job.HISTORY_DAYS - DAYS) * 1440]).all()
+    assert (
+        longer.days == store_job.HISTORY_DAYS
+        and np.isnan(longer.minute_w[: (store_job.HISTORY_DAYS - DAYS) * 1440]).all()
+    )
 
 
 # -- the alert's life -----------------------------------------------------------------------------
@@ -135,7 +160,9 @@ def test_a_repeat_of_an_open_theft_alert_keeps_its_first_text_and_counts(tmp_pat
         assert now["message"] == first["message"] and now["data"]["excess_w"] == first["data"]["excess_w"]
         latest = now["data"]["latest"]
         assert latest["seen_ms"] == now["last_seen_ms"] and latest["message"]
-        assert latest["window_starts_s"][0] > first["data"]["window_starts_s"][-1] + 5 * 86_400  # the repeat's own evidence
+        assert (
+            latest["window_starts_s"][0] > first["data"]["window_starts_s"][-1] + 5 * 86_400
+        )  # the repeat's own evidence
     store.close()
 
 
@@ -171,7 +198,9 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
     (rule,) = saved_rules(store)
     assert rule["alert_id"] == alert["id"] and 200 <= rule["excess_cap_w"] <= 450 and len(rule["usual_w"]) == 24
     assert len(rule["usual_floor_w"]) == 24 and rule["floor_cap_w"] >= 200  # a steady 300 W load lifted the floor
-    assert {1, 2, 3} <= set(rule["hours"]) and not {10, 11, 12, 13, 14, 15} & set(rule["hours"])  # its nights, not the day
+    assert {1, 2, 3} <= set(rule["hours"]) and not {10, 11, 12, 13, 14, 15} & set(
+        rule["hours"]
+    )  # its nights, not the day
     assert rule["renew_days"] == 90  # kept while it shows
     examples = saved_examples(store)
     assert len(examples) == len(alert["data"]["window_starts_s"]) and not examples.y.any()
@@ -182,7 +211,9 @@ def test_ignore_becomes_a_rule_and_normal_examples_raise_becomes_theft_examples(
     store_job.score_job(ctx)
     examples = saved_examples(store)
     # The Raise replaced the Ignore's normal examples: the windows are taught one way only.
-    assert examples.y.all() and len(examples) == len(alert["data"]["window_starts_s"]) and set(examples.weight) == {10.0}
+    assert (
+        examples.y.all() and len(examples) == len(alert["data"]["window_starts_s"]) and set(examples.weight) == {10.0}
+    )
     assert saved_rules(store) == []  # the Raise took the Ignore's rule back
 
 
@@ -207,7 +238,11 @@ def test_a_larger_load_on_top_of_an_ignored_one_still_alerts(tmp_path):
     assert [r["alert_id"] for r in saved_rules(store)] == [alert["id"]]
     on_top = [r for r in thefts(store) if r["id"] != alert["id"] and r["data"]["excess_w"] >= 600]
     assert on_top and all(r["state"] == "open" and r["data"]["hours"] == [1, 2, 3] for r in on_top)
-    assert all(local(s).date() >= series.first_date + dt.timedelta(days=41) for r in on_top for s in r["data"]["window_starts_s"])
+    assert all(
+        local(s).date() >= series.first_date + dt.timedelta(days=41)
+        for r in on_top
+        for s in r["data"]["window_starts_s"]
+    )
     store.close()
 
 
@@ -258,17 +293,30 @@ def test_rules_saved_by_an_older_gateway_load_and_a_showing_pattern_renews_its_r
     series, store = tapped
     now_ms = end_of_day_ms(series.first_date, DAYS)
     origin_s = _origin_s(series)
-    old_row = {"first_hour": 0, "last_hour": 6, "weekdays": list(range(7)), "max_power_w": 5000.0,
-               "expires_s": now_ms / 1000 + 3_600, "excess_cap_w": 400.0, "usual_w": _usual_w(series),
-               "start_s": origin_s + 34 * 86_400, "usual_floor_w": [0.0] * 24, "floor_cap_w": 1200.0}
+    old_row = {
+        "first_hour": 0,
+        "last_hour": 6,
+        "weekdays": list(range(7)),
+        "max_power_w": 5000.0,
+        "expires_s": now_ms / 1000 + 3_600,
+        "excess_cap_w": 400.0,
+        "usual_w": _usual_w(series),
+        "start_s": origin_s + 34 * 86_400,
+        "usual_floor_w": [0.0] * 24,
+        "floor_cap_w": 1200.0,
+    }
     FeedbackTables(store).save_rule(7, old_row)  # no hours, no renew_days: a rule from before them
     ((rule_id, alert_id, rule),) = store_job._load_rules(store, now_ms / 1000)
     assert alert_id == 7 and rule.hours == () and rule.renew_days == 0
     read = store_job.house_from_store(store, now_ms, "Asia/Kolkata", days=DAYS)
-    assert store_job.renew_rules(store, [store_job.InForce(rule_id, 7, rule)], read, "Asia/Kolkata")[0].rule == rule  # fixed expiry
+    assert (
+        store_job.renew_rules(store, [store_job.InForce(rule_id, 7, rule)], read, "Asia/Kolkata")[0].rule == rule
+    )  # fixed expiry
     renewing = replace(rule, renew_days=30.0, expires_s=origin_s + 37 * 86_400)
     ((_, _, kept),) = store_job.renew_rules(store, [store_job.InForce(rule_id, 7, renewing)], read, "Asia/Kolkata")
-    assert kept.expires_s == origin_s + (DAYS - 1) * 86_400 + 3 * 3_600 + 30 * 86_400  # the tap's last hour, 03:00 on day 44
+    assert (
+        kept.expires_s == origin_s + (DAYS - 1) * 86_400 + 3 * 3_600 + 30 * 86_400
+    )  # the tap's last hour, 03:00 on day 44
     (saved,) = saved_rules(store)
     assert saved["expires_s"] == kept.expires_s and saved["alert_id"] == 7
 
@@ -280,9 +328,19 @@ def test_a_rule_that_expired_while_the_job_was_not_running_is_renewed_by_what_it
     series, store = tapped
     now_ms = end_of_day_ms(series.first_date, DAYS)
     origin_s = _origin_s(series)
-    row = {"first_hour": 0, "last_hour": 6, "weekdays": list(range(7)), "max_power_w": 5000.0,
-           "expires_s": origin_s + 38 * 86_400, "excess_cap_w": 500.0, "usual_w": _usual_w(series),
-           "start_s": origin_s + 34 * 86_400, "usual_floor_w": [0.0] * 24, "floor_cap_w": 1200.0, "renew_days": 30.0}
+    row = {
+        "first_hour": 0,
+        "last_hour": 6,
+        "weekdays": list(range(7)),
+        "max_power_w": 5000.0,
+        "expires_s": origin_s + 38 * 86_400,
+        "excess_cap_w": 500.0,
+        "usual_w": _usual_w(series),
+        "start_s": origin_s + 34 * 86_400,
+        "usual_floor_w": [0.0] * 24,
+        "floor_cap_w": 1200.0,
+        "renew_days": 30.0,
+    }
     tables = FeedbackTables(store)
     tables.save_rule(7, row)  # the +300 W nights, Ignored
     read_from_s = now_ms / 1000 - store_job.HISTORY_DAYS * 86_400
@@ -307,7 +365,9 @@ def test_a_damaged_current_model_falls_back_to_the_shipped_one_and_says_so(tmp_p
     version = registry.add((SHIPPED_MODEL_DIR / "model.onnx").read_bytes()[:5_000], metadata)  # cut off
     registry.promote(version)
     if damage == "metadata":
-        (tmp_path / "models" / version / "metadata.json").write_text(f'{{"features_version": {FEATURES_VERSION}, "thresh')
+        (tmp_path / "models" / version / "metadata.json").write_text(
+            f'{{"features_version": {FEATURES_VERSION}, "thresh'
+        )
     result = run(store, tmp_path, series, TAP_DAY + 3)
     assert [a["dedup_key"] for a in thefts(store)] == ["theft:01-04"]  # the tap is still caught
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
@@ -320,7 +380,13 @@ def test_an_unreadable_ignore_rule_row_stays_in_its_table_and_scoring_goes_on(tm
     text) is left where it is, out of scoring, with a warning each run; the other rules apply."""
     series, store = tapped
     now_ms = end_of_day_ms(series.first_date, DAYS)
-    good = {"first_hour": 12, "last_hour": 14, "weekdays": list(range(7)), "max_power_w": 1500.0, "expires_s": now_ms / 1000 + 86_400}
+    good = {
+        "first_hour": 12,
+        "last_hour": 14,
+        "weekdays": list(range(7)),
+        "max_power_w": 1500.0,
+        "expires_s": now_ms / 1000 + 86_400,
+    }
     tables = FeedbackTables(store)
     tables.save_rule(3, good)
     broken = tables.save_rule(5, {**good, "usual_w": [300.0] * 24})
@@ -340,12 +406,28 @@ def test_the_database_refuses_a_rule_row_that_would_fail_at_scoring(store):
         FeedbackTables(store).save_rule(3, {**good, "usual_w": [300.0] * 3})
 
     def insert(**change):
-        row = {"first_hour": 0, "last_hour": 4, "weekdays": "[0]", "start_s": 0.0, "expires_s": 2e9, "renew_days": 0.0,
-               "max_power_w": 1500.0, "excess_cap_w": 0.0} | change
-        store.conn.execute(f"INSERT INTO theft_rules ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+        row = {
+            "first_hour": 0,
+            "last_hour": 4,
+            "weekdays": "[0]",
+            "start_s": 0.0,
+            "expires_s": 2e9,
+            "renew_days": 0.0,
+            "max_power_w": 1500.0,
+            "excess_cap_w": 0.0,
+        } | change
+        store.conn.execute(
+            f"INSERT INTO theft_rules ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+        )
 
     insert()  # the row itself is fine
-    for change in ({"usual_w": "[1, 2, 3]"}, {"hours": "not json"}, {"weekdays": "{}"}, {"expires_s": "soon"}, {"first_hour": 24},
-                   {"floor_cap_w": "12 W"}):
+    for change in (
+        {"usual_w": "[1, 2, 3]"},
+        {"hours": "not json"},
+        {"weekdays": "{}"},
+        {"expires_s": "soon"},
+        {"first_hour": 24},
+        {"floor_cap_w": "12 W"},
+    ):
         with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
             insert(**change)

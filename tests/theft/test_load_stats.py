@@ -73,8 +73,14 @@ def test_stretches_spread_over_a_recording():
 
 def test_the_stats_command_reports_the_families_and_a_recording(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "house.npz", start="2009-01-01 00:00:00", power=(200 + 500 * rng.random(20 * 1440)).astype(np.float32))
-    assert main(["--households", "2", "--days", "10", "--per-household", "--recording", str(tmp_path / "house.npz")]) == 0
+    np.savez(
+        tmp_path / "house.npz",
+        start="2009-01-01 00:00:00",
+        power=(200 + 500 * rng.random(20 * 1440)).astype(np.float32),
+    )
+    assert (
+        main(["--households", "2", "--days", "10", "--per-household", "--recording", str(tmp_path / "house.npz")]) == 0
+    )
     out = capsys.readouterr().out
     assert "classic family" in out and "wide family" in out and "recording, 6 stretches" in out
     assert out.count("same-hour variability") == 3

@@ -52,7 +52,12 @@ def test_uci_house_reads_the_wheel_in_place_and_splits_at_2009(tmp_path):
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(rec.UCI_MEMBER, excerpt_bytes())
     development = rec.uci_house("development", wheel=wheel)
-    assert (development.name, development.source, development.first_date, development.days) == ("uci-development", "uci", dt.date(2009, 1, 1), 1)
+    assert (development.name, development.source, development.first_date, development.days) == (
+        "uci-development",
+        "uci",
+        dt.date(2009, 1, 1),
+        1,
+    )
     assert "filled" in development.note and "CC BY 4.0" in development.note
     with pytest.raises(RecordingError, match="no whole day before 2009-01-01"):
         rec.uci_house("holdout", wheel=wheel)
@@ -72,15 +77,18 @@ def test_missing_marks_and_absent_minutes_are_nan():
     assert power[0] == 500.0
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    (["2009-03-01 00:00:00,0.5,0.1", "2009-03-01 00:00:00,0.5,0.1"], "line 3: not after the row before it"),
-    (["2009-03-01 00:00:00,0.5,0.1", "2009/03/01 00:01:00,0.5,0.1"], r"line 3: expected '-' at column 5"),
-    (["2009-03-01 00:00:00,abc,0.1"], "line 2: Global_active_power is not a number"),
-    (["2009-03-01 00:00:00,.,0.1"], "line 2: Global_active_power is not a number"),
-    (["2009-03-01 00:00:00,1.2.3,0.1"], "line 2: Global_active_power is not a number"),
-    (["2009-03-01 00:00:30,0.5,0.1"], "not a whole minute"),
-    (["2009-03-01 00:00:00,0.5,0.1"], "does not cover one whole day"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["2009-03-01 00:00:00,0.5,0.1", "2009-03-01 00:00:00,0.5,0.1"], "line 3: not after the row before it"),
+        (["2009-03-01 00:00:00,0.5,0.1", "2009/03/01 00:01:00,0.5,0.1"], r"line 3: expected '-' at column 5"),
+        (["2009-03-01 00:00:00,abc,0.1"], "line 2: Global_active_power is not a number"),
+        (["2009-03-01 00:00:00,.,0.1"], "line 2: Global_active_power is not a number"),
+        (["2009-03-01 00:00:00,1.2.3,0.1"], "line 2: Global_active_power is not a number"),
+        (["2009-03-01 00:00:30,0.5,0.1"], "not a whole minute"),
+        (["2009-03-01 00:00:00,0.5,0.1"], "does not cover one whole day"),
+    ],
+)
 def test_a_bad_table_is_refused_with_the_line_and_why(rows, message):
     with pytest.raises(RecordingError, match=message):
         parse_uci_csv(table(rows))
@@ -141,7 +149,7 @@ def test_six_stretches_of_694_days_overlap_evenly_from_first_to_last_day():
     starts = [(s.first_date - house.first_date).days for s in stretches]
     assert starts == [0, 115, 230, 344, 459, 574]
     assert starts[-1] + 120 == house.days
-    for s, start in zip(stretches, starts):
+    for s, start in zip(stretches, starts, strict=False):
         assert s.days == 120 and s.power_w[0] == start and s.power_w[-1] == start + 119
     assert [s.name for s in stretches] == [f"h/{i}" for i in range(1, 7)]
 
@@ -157,7 +165,7 @@ def test_stretches_that_fit_leave_even_gaps_and_one_stretch_starts_at_the_first_
 def synthetic(days: int, night_dip_w=None, level_w=None) -> Recording:
     """100 W all day with 1 kW from 18:00 to 19:00; optional 5-minute night dips and per-day levels."""
     power = np.full((days, 1_440), 100.0)
-    power[:, 18 * 60:19 * 60] = 1_000.0
+    power[:, 18 * 60 : 19 * 60] = 1_000.0
     if level_w is not None:
         power *= np.asarray(level_w, dtype=float)[:, None] / 100.0
     if night_dip_w is not None:
@@ -196,12 +204,17 @@ def test_house_stats_leave_out_what_is_too_thinly_known():
 
 
 def test_kept_households_round_trip_as_integer_watts(tmp_path):
-    houses = [Recording(f"h{i}", "test", dt.date(2024, 1, 1 + i), np.linspace(0, 3_000.4 + i, 2 * 1_440), f"note {i}") for i in range(3)]
+    houses = [
+        Recording(f"h{i}", "test", dt.date(2024, 1, 1 + i), np.linspace(0, 3_000.4 + i, 2 * 1_440), f"note {i}")
+        for i in range(3)
+    ]
     path = tmp_path / "households.npz"
     rec.save_households(path, houses, {"splits": {"train": [0, 2], "holdout": [2, 3]}})
     loaded, meta = rec.load_households(path)
-    assert [(r.name, r.source, r.first_date, r.note) for r in loaded] == [(h.name, h.source, h.first_date, h.note) for h in houses]
-    for r, h in zip(loaded, houses):
+    assert [(r.name, r.source, r.first_date, r.note) for r in loaded] == [
+        (h.name, h.source, h.first_date, h.note) for h in houses
+    ]
+    for r, h in zip(loaded, houses, strict=False):
         np.testing.assert_array_equal(r.power_w, np.rint(h.power_w))
     assert meta["splits"]["holdout"] == [2, 3]
     with pytest.raises(RecordingError, match="no missing minutes"):

@@ -46,7 +46,9 @@ def at(day: int, hour: int) -> int:
 
 
 POLICY = AlertPolicy(threshold=0.5)
-FLAT = np.full(DAYS * 24, POLICY.threshold)  # the global threshold alone, for stand-ins whose scores say nothing of the house
+FLAT = np.full(
+    DAYS * 24, POLICY.threshold
+)  # the global threshold alone, for stand-ins whose scores say nothing of the house
 
 
 # -- persistence, the house's own threshold -------------------------------------------------------
@@ -159,7 +161,10 @@ def test_the_cooldown_is_per_pattern_another_pattern_alerts_inside_it():
     assert len(decide(windows(score=_nights_and(7)), POLICY)) == 2
     assert len(decide(windows(score=_nights_and(7)), replace(POLICY, pattern_widen_h=4))) == 1
     # Once the cooldown is over, the same hours alert again.
-    assert [a.index for a in decide(windows(score=_nights_and(6, nights=range(20, 31))), POLICY)] == [at(22, 2), at(29, 2)]
+    assert [a.index for a in decide(windows(score=_nights_and(6, nights=range(20, 31))), POLICY)] == [
+        at(22, 2),
+        at(29, 2),
+    ]
 
 
 def test_a_load_that_never_stopped_is_one_pattern_whatever_hours_score_high():
@@ -191,9 +196,14 @@ def test_a_much_larger_load_in_the_same_hours_breaks_the_cooldown():
         power[at(day, 1) : at(day, 4)] = 700.0 if day < 23 else 1_600.0
         score[at(day, 1) : at(day, 4)] = 0.8
     alerts = decide(windows(power_w=power, score=score), POLICY)
-    assert [a.index for a in alerts] == [at(22, 2), at(24, 2)]  # at 02:00 on day 24 the median of the last 72 h is +1300 W
+    assert [a.index for a in alerts] == [
+        at(22, 2),
+        at(24, 2),
+    ]  # at 02:00 on day 24 the median of the last 72 h is +1300 W
     assert alerts[0].numbers["excess_w"] == 400.0 and alerts[1].numbers["excess_w"] == 1_300.0
-    assert alerts[1].numbers["escalated_from_w"] == 400.0 and alerts[1].message.endswith("up from +400 W a few days ago")
+    assert alerts[1].numbers["escalated_from_w"] == 400.0 and alerts[1].message.endswith(
+        "up from +400 W a few days ago"
+    )
     assert "escalated_from_w" not in alerts[0].numbers
     # Only 1.5 times larger: the same pattern, quiet until the cooldown ends; escalation 0 turns it off.
     power[power == 1_600.0] = 900.0
@@ -215,7 +225,9 @@ def steady_windows(lift_w: float = 300.0, from_day: int = 30, hit_days=(32,), sc
     steady, steady_w, span = np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=np.int64)
     for day in hit_days:
         steady[at(day, 3)], steady_w[at(day, 3)], span[at(day, 3)] = True, lift_w, 3
-    return windows(power_w=power, usual_w=np.full(n, 150.0), score=score, steady=steady, steady_w=steady_w, steady_span_h=span)
+    return windows(
+        power_w=power, usual_w=np.full(n, 150.0), score=score, steady=steady, steady_w=steady_w, steady_span_h=span
+    )
 
 
 def test_a_steady_alert_names_every_hour_the_load_held_not_only_the_detectors_span():
@@ -230,8 +242,15 @@ def test_a_steady_alert_names_every_hour_the_load_held_not_only_the_detectors_sp
         floor[lifted] += 300.0
         steady, steady_w, span = np.zeros(n, dtype=bool), np.zeros(n), np.zeros(n, dtype=np.int64)
         steady[at(32, 3)], steady_w[at(32, 3)], span[at(32, 3)] = True, 300.0, 3
-        w = windows(power_w=power, usual_w=np.full(n, 150.0), steady=steady, steady_w=steady_w, steady_span_h=span,
-                    floor_w=floor, usual_floor_w=np.full(n, 100.0))
+        w = windows(
+            power_w=power,
+            usual_w=np.full(n, 150.0),
+            steady=steady,
+            steady_w=steady_w,
+            steady_span_h=span,
+            floor_w=floor,
+            usual_floor_w=np.full(n, 100.0),
+        )
         (alert,) = decide(w, POLICY)
         assert words in alert.message and alert.message.startswith("+300 W")
 
@@ -252,7 +271,11 @@ def test_steady_hits_cool_down_on_their_own_path_not_under_a_forest_alert():
         score[at(day, 1) : at(day, 4)] = 0.8
     w = steady_windows(hit_days=range(32, DAYS), score=score)
     alerts = decide(w, POLICY, thresholds=FLAT)
-    assert [(a.index, a.numbers["path"]) for a in alerts] == [(at(31, 2), "forest"), (at(32, 3), "steady"), (at(39, 3), "steady")]
+    assert [(a.index, a.numbers["path"]) for a in alerts] == [
+        (at(31, 2), "forest"),
+        (at(32, 3), "steady"),
+        (at(39, 3), "steady"),
+    ]
 
 
 def test_a_steady_hit_of_hardly_any_watts_is_no_alert():
@@ -318,7 +341,13 @@ def test_the_alerts_hours_are_those_the_hits_lifted_not_every_hour_that_scored_h
         power[at(day, 14) : at(day, 16)] = 700.0
         score[at(day, 14) : at(day, 16)] = 0.8
     (alert,) = decide(windows(power_w=power, score=score), POLICY)
-    assert "from 01:00 to 04:00 and from 14:00 to 16:00 on" in alert.message and alert.numbers["hours"] == [1, 2, 3, 14, 15]
+    assert "from 01:00 to 04:00 and from 14:00 to 16:00 on" in alert.message and alert.numbers["hours"] == [
+        1,
+        2,
+        3,
+        14,
+        15,
+    ]
 
 
 # -- Ignore ----------------------------------------------------------------------------------------
@@ -431,14 +460,19 @@ def test_a_steady_tap_on_top_of_an_ignored_ac_shows_in_the_floor():
     quiet_ac = power[night] - 400.0  # a cooler night: the AC runs less ...
     tapped_floor = floor[night] + 400.0  # ... and a 400 W tap runs all night
     args = (w.hour[night], w.weekday[night])
-    assert rule.matches(*args, power[night], w.start_s[night], floor[night]).mean() >= 0.7  # the AC itself: mostly the rule's
+    assert (
+        rule.matches(*args, power[night], w.start_s[night], floor[night]).mean() >= 0.7
+    )  # the AC itself: mostly the rule's
     assert not rule.matches(*args, quiet_ac + 400.0, w.start_s[night], tapped_floor).any()  # the tap: evidence
-    assert rule.matches(*args, quiet_ac + 400.0, w.start_s[night]).mean() >= 0.5  # which the mean alone would mostly have hidden
+    assert (
+        rule.matches(*args, quiet_ac + 400.0, w.start_s[night]).mean() >= 0.5
+    )  # which the mean alone would mostly have hidden
 
 
 def test_a_rule_saved_before_usual_load_was_kept_still_caps_by_power():
-    old = SuppressionRule(first_hour=0, last_hour=4, weekdays=frozenset(range(7)), max_power_w=1400.0,
-                          expires_s=MIDNIGHT_S + 90 * 86_400)
+    old = SuppressionRule(
+        first_hour=0, last_hour=4, weekdays=frozenset(range(7)), max_power_w=1400.0, expires_s=MIDNIGHT_S + 90 * 86_400
+    )
     hour, weekday, start = np.array([1, 1, 12]), np.array([0, 0, 0]), np.full(3, MIDNIGHT_S + 86_400)
     assert old.matches(hour, weekday, np.array([1300.0, 1500.0, 100.0]), start).tolist() == [True, False, False]
     assert not old.steady_w(hour, weekday, start, np.full(3, 2_000.0)).any()  # no floors kept: no steady lift judged
@@ -449,22 +483,40 @@ def test_a_saved_rule_row_that_would_fail_at_scoring_is_refused_when_read():
     rule, _ = ignored_rule()
     row = rule.to_dict()
     assert SuppressionRule.from_dict({**row, "steady_cap_w": "12.5"}).steady_cap_w == 12.5  # a number written as text
-    for bad in ({"steady_cap_w": "a lot"}, {"floor_cap_w": [1, 2]}, {"usual_w": [300.0] * 3}, {"usual_floor_w": [1.0] * 25},
-                {"hours": [0, 1, 24]}, {"weekdays": "every day"}, {"expires_s": None}):
+    for bad in (
+        {"steady_cap_w": "a lot"},
+        {"floor_cap_w": [1, 2]},
+        {"usual_w": [300.0] * 3},
+        {"usual_floor_w": [1.0] * 25},
+        {"hours": [0, 1, 24]},
+        {"weekdays": "every day"},
+        {"expires_s": None},
+    ):
         with pytest.raises(ValueError, match="not an Ignore rule"):
             SuppressionRule.from_dict({**row, **bad})
 
 
 def test_a_rule_saved_before_hours_and_renewal_loads_and_keeps_its_band_and_expiry():
-    row = {"first_hour": 23, "last_hour": 5, "weekdays": [0, 1, 2, 3, 4, 5, 6], "max_power_w": 1400.0,
-           "expires_s": MIDNIGHT_S + 90 * 86_400, "excess_cap_w": 1000.0, "usual_w": [300.0] * 24, "start_s": MIDNIGHT_S,
-           "usual_floor_w": [120.0] * 24, "floor_cap_w": 50.0}  # as the daemon saved it before hours and renew_days
+    row = {
+        "first_hour": 23,
+        "last_hour": 5,
+        "weekdays": [0, 1, 2, 3, 4, 5, 6],
+        "max_power_w": 1400.0,
+        "expires_s": MIDNIGHT_S + 90 * 86_400,
+        "excess_cap_w": 1000.0,
+        "usual_w": [300.0] * 24,
+        "start_s": MIDNIGHT_S,
+        "usual_floor_w": [120.0] * 24,
+        "floor_cap_w": 50.0,
+    }  # as the daemon saved it before hours and renew_days
     old = SuppressionRule.from_dict(row)
     assert old.hours == () and old.renew_days == 0.0
     hour = np.array([0, 12, 23])
     assert old.in_scope(hour, np.zeros(3), np.full(3, MIDNIGHT_S + 86_400)).tolist() == [True, False, True]
     late = np.full(3, MIDNIGHT_S + 91 * 86_400)
-    assert old.renewed(hour, np.zeros(3), np.full(3, 1300.0), np.array([MIDNIGHT_S + 86_400.0] * 3)) == old  # no renewal
+    assert (
+        old.renewed(hour, np.zeros(3), np.full(3, 1300.0), np.array([MIDNIGHT_S + 86_400.0] * 3)) == old
+    )  # no renewal
     assert not old.in_scope(hour, np.zeros(3), late).any()
     assert SuppressionRule.from_dict(old.to_dict()) == old
     rule, _ = ignored_rule()
@@ -498,8 +550,13 @@ def ac_home(tap_w: float = 0.0, tap_hours: tuple[int, int] = (0, 6), tap_from: i
 
 def ac_windows(power, floor, score=None) -> Windows:
     n = DAYS * 24
-    return windows(power_w=power, usual_w=np.full(n, 300.0), score=np.zeros(n) if score is None else score,
-                   usual_floor_w=np.full(n, 120.0), floor_w=floor)
+    return windows(
+        power_w=power,
+        usual_w=np.full(n, 300.0),
+        score=np.zeros(n) if score is None else score,
+        usual_floor_w=np.full(n, 120.0),
+        floor_w=floor,
+    )
 
 
 def ac_rule() -> SuppressionRule:
@@ -542,16 +599,22 @@ def test_an_ignored_ac_raises_no_alert_after_the_ignore():
     assert [a for a in ac_alerts(power, floor, (rule,)) if a.index > IGNORED_AT] == []
 
 
-@pytest.mark.parametrize("tap_hours", [
-    (0, 6),
-    (12, 18),
-])
+@pytest.mark.parametrize(
+    "tap_hours",
+    [
+        (0, 6),
+        (12, 18),
+    ],
+)
 def test_a_steady_tap_on_top_of_an_ignored_ac_alerts_at_night_and_in_its_afternoons(tap_hours):
     """The global threshold alone: what the rule leaves as evidence, whatever the house's own bar."""
     rule = ac_rule()
     power, floor = ac_home(tap_w=400.0, tap_hours=tap_hours, tap_from=30)
-    on_tap = [a for a in ac_alerts(power, floor, (rule,), thresholds=FLAT)
-              if at(30, 0) <= a.index < at(33, 0) and set(a.numbers["hours"]) & set(range(*tap_hours))]
+    on_tap = [
+        a
+        for a in ac_alerts(power, floor, (rule,), thresholds=FLAT)
+        if at(30, 0) <= a.index < at(33, 0) and set(a.numbers["hours"]) & set(range(*tap_hours))
+    ]
     assert on_tap  # within 3 days, about its hours
 
 
@@ -655,8 +718,35 @@ def swinging_home(seed: int, extra: np.ndarray) -> Windows:
     and each hour swinging by a third of its level (lognormal), plus `extra`; its usual load is the
     median of the same hour over the previous week."""
     rng = np.random.default_rng(seed)
-    profile = np.array([300, 280, 270, 270, 280, 350, 600, 900, 800, 600, 500, 500, 600, 650, 600, 550, 600, 900, 1400, 1600,
-                        1500, 1200, 800, 450], dtype=float)
+    profile = np.array(
+        [
+            300,
+            280,
+            270,
+            270,
+            280,
+            350,
+            600,
+            900,
+            800,
+            600,
+            500,
+            500,
+            600,
+            650,
+            600,
+            550,
+            600,
+            900,
+            1400,
+            1600,
+            1500,
+            1200,
+            800,
+            450,
+        ],
+        dtype=float,
+    )
     n = DAYS * 24
     power = np.tile(profile, DAYS) * np.repeat(rng.lognormal(0.0, 0.2, DAYS), 24) * rng.lognormal(0.0, 0.3, n) + extra
     usual = np.array([np.median(power[max(i % 24, i - 7 * 24) : max(i, i % 24 + 1) : 24]) for i in range(n)])
@@ -671,10 +761,15 @@ def test_an_ignored_night_tap_in_a_house_whose_days_swing_is_a_rule_over_its_nig
     for day in range(30, DAYS):
         tap[at(day, 1) : at(day, 4)] += 300.0
     hits = [at(d, h) for d in (30, 31) for h in (1, 2, 3)]
-    rules = [rule_from_alert(swinging_home(seed, tap), Alert(hits[-1], 0.0, 0.9, 0.5, tuple(hits), "", {})) for seed in range(20)]
+    rules = [
+        rule_from_alert(swinging_home(seed, tap), Alert(hits[-1], 0.0, 0.9, 0.5, tuple(hits), "", {}))
+        for seed in range(20)
+    ]
     nights = (0, 1, 2, 3, 4, 5, 23)
     assert all(set(range(1, 4)) <= set(r.hours) for r in rules)
-    assert sum(r.hours == nights for r in rules) >= 17  # without the ordinary-high bar 9: e.g. "from 21:00 to 17:00" (seed 7)
+    assert (
+        sum(r.hours == nights for r in rules) >= 17
+    )  # without the ordinary-high bar 9: e.g. "from 21:00 to 17:00" (seed 7)
     assert "from 23:00 to 06:00, every day" in rules[7].describe() and rules[7].hours == nights
     assert max(len(r.hours) for r in rules) <= 12  # at worst one swinging run joined (up to 21 hours without the bar)
     # The cap is the nights' own high: an hour that joined by chance does not lift it.
@@ -758,7 +853,9 @@ IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
 def period(k: int, meter_kwh: float, sensor_kwh: float, coverage: float = 1.0, days: int = 30) -> MeterPeriod:
     """The k-th meter period of `days` days from 1 Nov 2025."""
-    return MeterPeriod(NOV_1_MS + k * days * DAY_MS, NOV_1_MS + (k + 1) * days * DAY_MS, meter_kwh, sensor_kwh, coverage, k + 1)
+    return MeterPeriod(
+        NOV_1_MS + k * days * DAY_MS, NOV_1_MS + (k + 1) * days * DAY_MS, meter_kwh, sensor_kwh, coverage, k + 1
+    )
 
 
 def test_the_ratio_is_learned_on_the_first_fully_covered_period_and_later_ones_are_judged_against_it():
@@ -790,8 +887,12 @@ def test_a_meter_counting_less_is_no_tap():
 
 def test_partially_covered_periods_are_neither_learned_from_nor_judged():
     partial = FULL_COVERAGE - 0.01
-    periods = [period(0, 500.0, 100.0, coverage=partial),  # the gateway was off part of it: the sensors missed units
-               period(1, 100.0, 100.0), period(2, 400.0, 100.0, coverage=partial), period(3, 104.0, 100.0)]
+    periods = [
+        period(0, 500.0, 100.0, coverage=partial),  # the gateway was off part of it: the sensors missed units
+        period(1, 100.0, 100.0),
+        period(2, 400.0, 100.0, coverage=partial),
+        period(3, 104.0, 100.0),
+    ]
     assert learn_ratio(periods) == periods[1]
     assert [j.period for j in judge(periods)] == [periods[3]]
     assert judge([period(0, 100.0, 100.0, coverage=partial)]) == []
@@ -801,7 +902,10 @@ def test_partially_covered_periods_are_neither_learned_from_nor_judged():
 
 def test_the_meter_alert_says_since_when_how_many_units_and_the_watts():
     (j,) = judge([period(0, 300.0, 300.0), period(1, 362.0, 300.0)])
-    assert j.message(IST) == "since 1 Dec your meter counted 62 units more than your sensors usually explain: about 86 W all day"
+    assert (
+        j.message(IST)
+        == "since 1 Dec your meter counted 62 units more than your sensors usually explain: about 86 W all day"
+    )
     assert j.ratio_note() is None
 
 

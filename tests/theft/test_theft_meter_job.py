@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from edge_model import meter_job, store_job
-from edge_model.dataset import CHECK_SEEDS, IST
+from edge_model.dataset import CHECK_SEEDS
 from edge_model.series import HouseSeries
 from gateway.alerts import AlertStore, alert_store
 from gateway.billing.reconcile import record_meter_reading
@@ -41,7 +41,9 @@ def metered(tmp_path):
         if day > 1:
             seen = sensor_kwh(series, day - PERIOD_DAYS, day)
             register.append(register[-1] + Decimal(f"{seen * SENSOR_RATIO * share + extra_kwh:.2f}"))
-        row, _ = record_meter_reading(store, ctx.config["billing"], alerts, str(register[-1]), at_ms=at_ms, now_ms=at_ms)
+        row, _ = record_meter_reading(
+            store, ctx.config["billing"], alerts, str(register[-1]), at_ms=at_ms, now_ms=at_ms
+        )
         return row["id"]
 
     yield {"store": store, "series": series, "ctx": ctx, "alerts": alerts, "enter": enter}
@@ -77,8 +79,10 @@ def test_a_meter_ahead_of_its_learned_ratio_is_one_theft_alert_in_plain_words(me
     excess_kwh = 0.06 * expected_kwh
     watts = 1000 * excess_kwh / (4 * 24)
     since = m["series"].first_date + dt.timedelta(days=9)
-    assert alert["message"] == (f"since {since.day} {since:%b} your meter counted {excess_kwh:.0f} units more than your sensors "
-                                f"usually explain: about {watts:.0f} W all day")
+    assert alert["message"] == (
+        f"since {since.day} {since:%b} your meter counted {excess_kwh:.0f} units more than your sensors "
+        f"usually explain: about {watts:.0f} W all day"
+    )
     assert alert["dedup_key"] == f"theft:meter:{tapped}" and alert["state"] == "open" and alert["repeat_count"] == 1
     data = alert["data"]
     assert data["source"] == "meter" and data["excess_kwh"] == pytest.approx(excess_kwh, abs=0.02)
@@ -86,7 +90,11 @@ def test_a_meter_ahead_of_its_learned_ratio_is_one_theft_alert_in_plain_words(me
     assert data["period_start_ms"] == origin_ms(m["series"].first_date) + 9 * 86_400_000
     assert data["learned_from_ms"] == [origin_ms(m["series"].first_date) + d * 86_400_000 for d in (1, 5)]
     # The alert is kept with the period it was raised on: a corrected reading would measure it afresh.
-    row = m["store"].conn.execute("SELECT alert_id, coverage FROM theft_meter_periods WHERE reading_id = ?", (tapped,)).fetchone()
+    row = (
+        m["store"]
+        .conn.execute("SELECT alert_id, coverage FROM theft_meter_periods WHERE reading_id = ?", (tapped,))
+        .fetchone()
+    )
     assert row == (alert["id"], 1.0)
 
 
@@ -99,7 +107,9 @@ def test_a_meter_below_its_ratio_is_never_theft(metered):
     assert AlertStore(m["store"]).list(kind="meter_mismatch")
 
 
-@pytest.mark.parametrize("answer", [("ignore",), ("ignore", "resolve"), ("raise",)], ids=["ignore", "ignore-then-resolve", "raise"])
+@pytest.mark.parametrize(
+    "answer", [("ignore",), ("ignore", "resolve"), ("raise",)], ids=["ignore", "ignore-then-resolve", "raise"]
+)
 def test_an_ignored_meter_alert_relearns_the_ratio_from_the_next_period(metered, answer):
     """The household says the gap is its own (a sensor reading low since day 5): the next fully
     covered period is the new base, the same gap stays quiet, and a tap on top of it still alerts.
@@ -112,7 +122,9 @@ def test_an_ignored_meter_alert_relearns_the_ratio_from_the_next_period(metered,
     (first,) = [alerts.get(i) for i in check(m, 9)]
     now_ms = end_of_day_ms(m["series"].first_date, 10)
     for action in answer:
-        alerts.act(first["id"], action, "owner", "the sensor on the mains reads low since the electrician came", now_ms=now_ms)
+        alerts.act(
+            first["id"], action, "owner", "the sensor on the mains reads low since the electrician came", now_ms=now_ms
+        )
     enter(13, share=1.10)  # the new base
     enter(17, share=1.10)
     raised = check(m, 17)
@@ -137,10 +149,17 @@ def test_a_period_the_sensors_only_partly_covered_raises_nothing_and_is_never_th
     alerts = alert_store(store, ctx.config)
     first_ms = origin_ms(series.first_date)
     value = START_KWH
-    for day, kwh in ((1, 0.0), (5, 40.0), (9, sensor_kwh(series, 5, 9)), (13, 2 * sensor_kwh(series, 9, 13)),
-                     (17, sensor_kwh(series, 13, 17) + 0.2 * 4 * 24)):
+    for day, kwh in (
+        (1, 0.0),
+        (5, 40.0),
+        (9, sensor_kwh(series, 5, 9)),
+        (13, 2 * sensor_kwh(series, 9, 13)),
+        (17, sensor_kwh(series, 13, 17) + 0.2 * 4 * 24),
+    ):
         value += Decimal(f"{kwh:.2f}")
-        record_meter_reading(store, ctx.config["billing"], alerts, str(value), at_ms=first_ms + day * 86_400_000, now_ms=first_ms)
+        record_meter_reading(
+            store, ctx.config["billing"], alerts, str(value), at_ms=first_ms + day * 86_400_000, now_ms=first_ms
+        )
     raised = meter_job.meter_check(store, alerts, "Asia/Kolkata", end_of_day_ms(series.first_date, 18))
     coverage = dict(store.conn.execute("SELECT start_ms, coverage FROM theft_meter_periods").fetchall())
     assert coverage[first_ms + 86_400_000] == pytest.approx(0.75, abs=1e-3)

@@ -91,20 +91,32 @@ def test_an_unknown_listed_id_is_the_stores_error(store):
 
 def test_the_job_does_not_score_while_a_listed_id_is_unknown_and_resumes_after_the_fix(store, tmp_path, caplog):
     store.set_meta(store_job.SCORED_KEY, "123.0")
-    store.set_meta(store_job.STATUS_KEY, json.dumps({"learning": True, "history_days": 2, "status": "learning this house",
-                                                    "model": "v0002", "last_run_ms": 1}))
+    store.set_meta(
+        store_job.STATUS_KEY,
+        json.dumps(
+            {"learning": True, "history_days": 2, "status": "learning this house", "model": "v0002", "last_run_ms": 1}
+        ),
+    )
     typo = job_context(store, tmp_path, NOW_MS, metered_nodes=["mian"])
     with caplog.at_level(logging.WARNING, logger="edge_model.store_job"):
         first = store_job.score_job(typo)
         again = store_job.score_job(typo)  # the next hour: the same problem
     assert first == again
     assert first.alerts == [] and not first.learning and first.history_days == 0
-    assert first.status == ("not scoring: [billing] metered_nodes lists node ids mian never reported (known: kitchen, main); "
-                            "theft scoring resumes once the list is corrected or that node reports")
+    assert first.status == (
+        "not scoring: [billing] metered_nodes lists node ids mian never reported (known: kitchen, main); "
+        "theft scoring resumes once the list is corrected or that node reports"
+    )
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [f"theft: {first.status}"]  # once per problem, not every hour
     status = json.loads(store.get_meta(store_job.STATUS_KEY))
-    assert status == {"learning": False, "history_days": 0, "status": first.status, "model": "v0002", "last_run_ms": NOW_MS}
+    assert status == {
+        "learning": False,
+        "history_days": 0,
+        "status": first.status,
+        "model": "v0002",
+        "last_run_ms": NOW_MS,
+    }
     assert store.get_meta(store_job.SCORED_KEY) == "123.0"  # the hours meanwhile are scored after the fix
     assert AlertStore(store).list(kind="theft") == []
 

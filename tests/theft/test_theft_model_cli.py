@@ -16,7 +16,17 @@ from edge_model.registry import SHIPPED_MODEL_DIR, ModelRegistry
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from gateway.cli import main
-from tests.support.theft_store import DAYS, SEED, first_alert, house, job_context, night_tap, saved_examples, saved_rules, store_with_series
+from tests.support.theft_store import (
+    DAYS,
+    SEED,
+    first_alert,
+    house,
+    job_context,
+    night_tap,
+    saved_examples,
+    saved_rules,
+    store_with_series,
+)
 
 SMALL = ("--households", "4", "--days", "56", "--trees", "5")  # a small training recipe; the check set is the real one
 
@@ -41,13 +51,22 @@ def gateway(tmp_path, monkeypatch):
     alert, now_ms = first_alert(store, db.parent, series)
     config = tmp_path / "config.toml"
     config.write_text(f'[gateway]\ndb = "{db}"\n')
-    yield {"store": store, "db": db, "config": config, "now_ms": now_ms, "alert": alert, "registry": db.parent / "models"}
+    yield {
+        "store": store,
+        "db": db,
+        "config": config,
+        "now_ms": now_ms,
+        "alert": alert,
+        "registry": db.parent / "models",
+    }
     store.close()
 
 
 def test_retrain_takes_in_the_answers_the_hourly_job_has_not_seen_and_compares_on_them(gateway, capsys):
     store, alert = gateway["store"], gateway["alert"]
-    AlertStore(store).act(alert["id"], "ignore", "owner", "our new pump", now_ms=gateway["now_ms"])  # after the job's last run
+    AlertStore(store).act(
+        alert["id"], "ignore", "owner", "our new pump", now_ms=gateway["now_ms"]
+    )  # after the job's last run
     assert saved_examples(store) is None
     code, out, err = powergw(capsys, "model", "retrain", "--config", str(gateway["config"]), *SMALL)
     assert "retrain: 1 answers taken in" in err, err
@@ -59,7 +78,9 @@ def test_retrain_takes_in_the_answers_the_hourly_job_has_not_seen_and_compares_o
     assert report["current_version"] == "shipped"  # compared with the model in use
     accuracy = report["feedback_accuracy"]
     assert 0.0 <= accuracy["candidate"] <= 1.0 and 0.0 <= accuracy["current"] <= 1.0  # on the Ignore just taken in
-    assert 0.5 < report["candidate"]["roc_auc"] <= 1.0 and 0.5 < report["current"]["roc_auc"] <= 1.0  # on the real check set
+    assert (
+        0.5 < report["candidate"]["roc_auc"] <= 1.0 and 0.5 < report["current"]["roc_auc"] <= 1.0
+    )  # on the real check set
     assert [r["alert_id"] for r in saved_rules(store)] == [alert["id"]]
     (retrain,) = FeedbackTables(store).retrains()
     assert (retrain["version"], retrain["promoted"], retrain["examples"]) == ("v0001", int(report["promoted"]), n)
@@ -100,7 +121,9 @@ def test_rollback_to_shipped_makes_the_shipped_model_score_and_back(gateway, cap
     scorer, problem = registry.load_current()
     assert scorer.version == "shipped" and problem == ""
     store_job.score_job(job_context(gateway["store"], gateway["db"].parent, gateway["now_ms"]))
-    assert json.loads(gateway["store"].get_meta(store_job.STATUS_KEY))["model"] == "shipped"  # what the daemon scores with
+    assert (
+        json.loads(gateway["store"].get_meta(store_job.STATUS_KEY))["model"] == "shipped"
+    )  # what the daemon scores with
     code, out, _ = powergw(capsys, "model", "rollback", "--config", config)  # the one before: back to v0001
     assert code == 0 and out == f"current model is now {v1}\n"
     assert registry.load_current()[0].version == v1

@@ -9,7 +9,17 @@ from edge_model import store_job
 from edge_model.dataset import CHECK_SEEDS
 from edge_model.feedback_store import FeedbackTables
 from gateway.alerts import AlertStore
-from tests.support.theft_store import TAP_DAY, end_of_day_ms, first_alert, house, job_context, saved_examples, saved_rules, store_with_series, with_load
+from tests.support.theft_store import (
+    TAP_DAY,
+    end_of_day_ms,
+    first_alert,
+    house,
+    job_context,
+    saved_examples,
+    saved_rules,
+    store_with_series,
+    with_load,
+)
 
 RETURN_DAY = 47
 DAY = TAP_DAY + 2  # the day whose end the first alert is raised at (theft_store.first_alert)
@@ -80,10 +90,14 @@ def test_stop_ignoring_takes_the_rule_and_examples_back_and_the_pattern_alerts_a
     assert again["state"] == "open" and again["repeat_count"] == 2  # counted on the reopened alert, not a new row
     assert [a["id"] for a in alerts.list(kind="theft")] == [aid]
     # Ignore again: the job makes a new rule and stores the normal examples again.
-    alerts.act(aid, "ignore", "owner", "it is the AC after all", now_ms=end_of_day_ms(series.first_date, RETURN_DAY + 3))
+    alerts.act(
+        aid, "ignore", "owner", "it is the AC after all", now_ms=end_of_day_ms(series.first_date, RETURN_DAY + 3)
+    )
     _, result = _run(store, tmp_path, series, RETURN_DAY + 3)
     assert [r["alert_id"] for r in _rules(store)] == [aid] and _all_taken_in(store)
-    assert _examples(store) == len(alert["data"]["window_starts_s"])  # of the alert's first windows, still in the series
+    assert _examples(store) == len(
+        alert["data"]["window_starts_s"]
+    )  # of the alert's first windows, still in the series
     assert result.alerts == []
     assert [a["action"] for a in alerts.get(aid)["actions"]] == ["ignore", "unignore", "ignore"]
 
@@ -100,8 +114,9 @@ def test_stop_ignoring_then_resolve_before_the_job_runs_still_takes_the_ignore_b
     _run(store, tmp_path, series, DAY)
     assert [r["alert_id"] for r in _rules(store)] == [aid] and _examples(store) > 0  # resolved, still ignored
 
-    aid2, _ = alerts.raise_alert("theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:again",
-                                 data=alert["data"])
+    aid2, _ = alerts.raise_alert(
+        "theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:again", data=alert["data"]
+    )
     alerts.act(aid2, "ignore", "owner", now_ms=ctx.now_ms())
     _run(store, tmp_path, series, DAY)
     assert sorted(r["alert_id"] for r in _rules(store)) == [aid, aid2]
@@ -172,7 +187,9 @@ def test_a_resolved_ignored_pattern_can_still_be_un_ignored_and_the_job_takes_it
     _run(store, tmp_path, series, DAY)
     assert _rules(store) == [] and _examples(store) == 0 and _all_taken_in(store)
     # A resolved alert that was never ignored, or was raised, has no Ignore to stop.
-    other, _ = alerts.raise_alert("theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:other", data=alert["data"])
+    other, _ = alerts.raise_alert(
+        "theft", None, alert["message"], now_ms=ctx.now_ms(), dedup_key="theft:other", data=alert["data"]
+    )
     alerts.act(other, "raise", "owner", now_ms=ctx.now_ms())
     alerts.act(other, "resolve", "owner", now_ms=ctx.now_ms() + 1)
     with pytest.raises(AlertError, match="was not ignored"):

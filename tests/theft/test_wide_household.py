@@ -16,7 +16,7 @@ from gateway.simulation.wide_draw import random_wide_profile
 from gateway.simulation.wide_household import AWAY, _episode, _wide_day
 from gateway.simulation.wide_tables import CLIMATES, SIZE_NAMES
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _profile(seed: int):
@@ -51,9 +51,7 @@ def test_random_chunk_boundaries_over_two_days_match_one_call(seed):
     house = Household(_profile(seed), seed)
     cuts = np.sort(np.random.default_rng(seed).choice(np.arange(1, n), size=25, replace=False))
     bounds = [0, *cuts.tolist(), n]
-    parts = [
-        house.power_w(start + dt.timedelta(seconds=a * step_s), b - a, step_s) for a, b in zip(bounds, bounds[1:])
-    ]
+    parts = [house.power_w(start + dt.timedelta(seconds=a * step_s), b - a, step_s) for a, b in zip(bounds, bounds[1:], strict=False)]
     assert np.array_equal(whole, np.concatenate(parts))
 
 
@@ -121,7 +119,9 @@ def test_an_inverter_ac_holds_a_steady_draw_through_summer_nights():
     base = dataclasses.replace(_profile(36), acs=(), away_per_year=0.0, ev_w=0.0, cooler_w=0.0)
     with_ac = dataclasses.replace(base, acs=((1_500.0, True),), ac_threshold=0.4)
     first = dt.date(2024, 5, 1)
-    lift = night_floor_w(simulated_minutes(with_ac, 36, first, 30)) - night_floor_w(simulated_minutes(base, 36, first, 30))
+    lift = night_floor_w(simulated_minutes(with_ac, 36, first, 30)) - night_floor_w(
+        simulated_minutes(base, 36, first, 30)
+    )
     assert np.mean(lift > 300) > 0.6  # the compressor never stops for 5 minutes on most May nights
 
 

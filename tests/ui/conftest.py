@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
 # ---- the dashboard through Flask's test client (tests/ui/test_ui_api.py, tests/ui/test_settings_api.py) -------
 
 
@@ -28,13 +27,17 @@ def clock():
 @pytest.fixture
 def app(ui_db, clock, tmp_path, monkeypatch):
     """The dashboard's Flask app over `ui_db`, its admin's password tests.support.dashboard.ADMIN_PASSWORD."""
+    from local_ui import create_app
     from tests.support.dashboard import ADMIN_PASSWORD
 
-    from local_ui import create_app
-
     monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
-    return create_app(ui_db, live_path=tmp_path / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
-                      registry_root=tmp_path / "models")
+    return create_app(
+        ui_db,
+        live_path=tmp_path / "run" / "live.json",
+        clock=clock,
+        admin_password=ADMIN_PASSWORD,
+        registry_root=tmp_path / "models",
+    )
 
 
 @pytest.fixture
@@ -52,8 +55,11 @@ def viewer(app, admin):
     """A test client logged in as a viewer the admin added."""
     from tests.support.dashboard import login
 
-    r = admin.post("/api/v1/users", json={"username": "amma", "password": "viewer-pass-1", "role": "viewer"},
-                   headers={"X-CSRF-Token": admin.csrf})
+    r = admin.post(
+        "/api/v1/users",
+        json={"username": "amma", "password": "viewer-pass-1", "role": "viewer"},
+        headers={"X-CSRF-Token": admin.csrf},
+    )
     assert r.status_code == 201
     client = app.test_client()
     client.csrf = login(client, "amma", "viewer-pass-1")
@@ -67,10 +73,13 @@ def viewer(app, admin):
 def browser():
     """Debian's Chromium, headless, driven by Playwright: one per module."""
     from playwright.sync_api import sync_playwright
+
     from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: `bash scripts/test.sh` installs Debian's chromium (or set POWERGW_CHROMIUM)")
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: `bash scripts/test.sh` installs Debian's chromium (or set POWERGW_CHROMIUM)"
+        )
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -81,10 +90,9 @@ def browser():
 def site(tmp_path_factory, seeded):
     """The dashboard on waitress at 127.0.0.1 over 40 days of usage and three alerts, a node streaming
     through a real Ingest, and one clock (tests.support.browser.now_ms, running) for the server and its pages."""
+    from local_ui import create_app, serve_in_thread
     from tests.support.browser import ARTIFACTS, RunningClock, Streamer, now_ms
     from tests.support.dashboard import ADMIN_PASSWORD, raise_alerts
-
-    from local_ui import create_app, serve_in_thread
 
     tmp = tmp_path_factory.mktemp("ui-browser")
     db, live = tmp / "powergw.db", tmp / "run" / "live.json"
@@ -96,5 +104,13 @@ def site(tmp_path_factory, seeded):
     streamer = Streamer(db, live, clock.start_ms)
     streamer.send(512.0)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield {"url": server.url, "db": db, "live": live, "streamer": streamer, "alerts": alert_ids, "app": app, "clock": clock}
+    yield {
+        "url": server.url,
+        "db": db,
+        "live": live,
+        "streamer": streamer,
+        "alerts": alert_ids,
+        "app": app,
+        "clock": clock,
+    }
     server.stop()

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from tests.support.cloud_servers import ThreadServer
-from tests.support.dashboard import ADMIN_PASSWORD, seed_usage
 
-from powergw_cloud.store import CloudStore
+from local_ui import create_app, serve_in_thread
 from powergw_cloud.app import create_app as cloud_app
 from powergw_cloud.context import ServerSettings
-from local_ui import create_app, serve_in_thread
+from powergw_cloud.store import CloudStore
+from tests.support.cloud_servers import ThreadServer
+from tests.support.dashboard import ADMIN_PASSWORD, seed_usage
 
 MiB = 1 << 20
 ADMIN = "admin-secret"
@@ -54,8 +54,10 @@ def send_body(port: int, method: str, path: str, size: int, spool: Path, *, chun
     temp-directory size seen meanwhile, the bytes sent and the status line if one came back."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
-    sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-                 f"{framing}\r\n\r\n".encode())
+    sock.sendall(
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"{framing}\r\n\r\n".encode()
+    )
     piece, sent, peak = b"[" * MiB, 0, 0
     try:
         while sent < size:
@@ -82,7 +84,9 @@ def send_body(port: int, method: str, path: str, size: int, spool: Path, *, chun
 def dashboard(tmp_path):
     db = tmp_path / "g.db"
     seed_usage(db, days=1)
-    server = serve_in_thread(create_app(db, live_path=tmp_path / "live.json", admin_password=ADMIN_PASSWORD), "127.0.0.1", 0)
+    server = serve_in_thread(
+        create_app(db, live_path=tmp_path / "live.json", admin_password=ADMIN_PASSWORD), "127.0.0.1", 0
+    )
     yield server
     server.stop()
 
@@ -101,14 +105,18 @@ def test_dashboard_takes_a_body_up_to_64_kib(dashboard):
     for size, status in ((64 * 1024, 403), (64 * 1024 + 1, 413)):  # 403: no login CSRF cookie; the body got through
         body = b'{"username": "admin", "password": "' + b"x" * (size - 37) + b'"}'
         assert len(body) == size
-        r = requests.post(dashboard.url + "/api/v1/session", data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        r = requests.post(
+            dashboard.url + "/api/v1/session", data=body, headers={"Content-Type": "application/json"}, timeout=10
+        )
         assert r.status_code == status, size
 
 
 @pytest.fixture
 def cloud(tmp_path):
     store = CloudStore(tmp_path / "cloud.db")
-    server = ThreadServer(cloud_app(store, ServerSettings(admin_token=ADMIN)))  # the default limits: 1 MiB, 32 MiB models
+    server = ThreadServer(
+        cloud_app(store, ServerSettings(admin_token=ADMIN))
+    )  # the default limits: 1 MiB, 32 MiB models
     yield server
     server.close()
     store.close()
@@ -165,7 +173,11 @@ def test_the_measurement_sees_a_spooled_body(cloud, spool):
 
 def test_cloud_serve_refuses_a_bad_upload_listen(tmp_path):
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-m", "powergw_cloud", "serve", "--db", str(tmp_path / "c.db"),
-                          "--upload-listen", "8701"], cwd=root, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "powergw_cloud", "serve", "--db", str(tmp_path / "c.db"), "--upload-listen", "8701"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "expected HOST:PORT" in out.stderr
-

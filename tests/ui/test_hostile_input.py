@@ -19,22 +19,27 @@ def quiet(caplog):
 
 
 def post_json(url: str, raw: bytes, session=None, **headers) -> requests.Response:
-    return (session or requests).post(url, data=raw, headers={"Content-Type": "application/json", **headers}, timeout=10)
+    return (session or requests).post(
+        url, data=raw, headers={"Content-Type": "application/json", **headers}, timeout=10
+    )
 
 
 # ---- reachable without logging in -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, words", [
-    (b"[" * 1000, "expected a JSON object"),
-    (b"[" * 1000 + b"]" * 1000, "expected a JSON object"),
-    (b'{"username": ' + b"[" * 50 + b"]" * 50 + b', "password": "x"}', "nested deeper"),
-    (b'{"username": "\\ud800", "password": "whatever1"}', "'username': not valid Unicode"),
-    (b'{"username": "admin", "password": "\\udfff\\ud800"}', "'password': not valid Unicode"),
-    (b'{"\\ud800": 1}', "not valid Unicode"),
-    (b'{"username": NaN, "password": "x"}', "expected a JSON object"),
-    (b"\xff\xfe{", "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"[" * 1000, "expected a JSON object"),
+        (b"[" * 1000 + b"]" * 1000, "expected a JSON object"),
+        (b'{"username": ' + b"[" * 50 + b"]" * 50 + b', "password": "x"}', "nested deeper"),
+        (b'{"username": "\\ud800", "password": "whatever1"}', "'username': not valid Unicode"),
+        (b'{"username": "admin", "password": "\\udfff\\ud800"}', "'password': not valid Unicode"),
+        (b'{"\\ud800": 1}', "not valid Unicode"),
+        (b'{"username": NaN, "password": "x"}', "expected a JSON object"),
+        (b"\xff\xfe{", "expected a JSON object"),
+    ],
+)
 def test_login_with_a_malformed_body_is_a_400(served, quiet, raw, words):
     s = requests.Session()
     csrf = s.get(served.url + "/api/v1/session", timeout=10).json()["csrf"]
@@ -43,8 +48,17 @@ def test_login_with_a_malformed_body_is_a_400(served, quiet, raw, words):
     assert words in r.json()["error"]["message"]
 
 
-@pytest.mark.parametrize("path", ["/static/%00", "/static/a%00b.js", "/static/" + "a" * 5000, "/static/" + "a/" * 3000 + "x",
-                                  "/static/../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/%00",
+        "/static/a%00b.js",
+        "/static/" + "a" * 5000,
+        "/static/" + "a/" * 3000 + "x",
+        "/static/../../etc/passwd",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+    ],
+)
 def test_hostile_static_names_are_404(served, quiet, path):
     r = requests.get(served.url + path, timeout=10)
     assert r.status_code == 404
@@ -75,26 +89,41 @@ def test_a_rebinding_host_is_refused_even_with_a_matching_origin(served, quiet):
 
     port = int(served.url.rsplit(":", 1)[1])
     admin = served.session()
-    token = admin.post(served.url + "/api/v1/tokens", json={"name": "script", "role": "viewer"}, timeout=10).json()["token"]
+    token = admin.post(served.url + "/api/v1/tokens", json={"name": "script", "role": "viewer"}, timeout=10).json()[
+        "token"
+    ]
 
     def ask(method: str, path: str, host: str, **headers) -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request(method, path, body=b"{}" if method == "POST" else None,
-                     headers={"Host": host, "Origin": f"http://{host}", "Content-Type": "application/json", **headers})
+        conn.request(
+            method,
+            path,
+            body=b"{}" if method == "POST" else None,
+            headers={"Host": host, "Origin": f"http://{host}", "Content-Type": "application/json", **headers},
+        )
         resp = conn.getresponse()
         out = resp.status, resp.read().decode()
         conn.close()
         return out
 
     evil = f"attacker.example:{port}"
-    for method, path, headers in (("GET", "/api/v1/session", {}), ("POST", "/api/v1/session", {}),
-                                  ("GET", "/api/v1/overview", {"Authorization": f"Bearer {token}"}),
-                                  ("GET", "/", {}), ("GET", "/healthz", {})):
+    for method, path, headers in (
+        ("GET", "/api/v1/session", {}),
+        ("POST", "/api/v1/session", {}),
+        ("GET", "/api/v1/overview", {"Authorization": f"Bearer {token}"}),
+        ("GET", "/", {}),
+        ("GET", "/healthz", {}),
+    ):
         status, text = ask(method, path, evil, **headers)
         assert status == 400 and "not a name of this gateway" in text, (method, path)
     import socket
 
-    names = [f"127.0.0.1:{port}", f"localhost:{port}", f"{socket.gethostname()}.local:{port}", f"{socket.gethostname()}:{port}"]
+    names = [
+        f"127.0.0.1:{port}",
+        f"localhost:{port}",
+        f"{socket.gethostname()}.local:{port}",
+        f"{socket.gethostname()}:{port}",
+    ]
     if own_address():
         names.append(f"{own_address()}:{port}")
     for host in names:
@@ -103,9 +132,8 @@ def test_a_rebinding_host_is_refused_even_with_a_matching_origin(served, quiet):
 
 
 def test_configured_names_are_allowed(tmp_path):
-    from tests.support.dashboard import FixedClock, Served, seed_usage
-
     from gateway.config import parse_config
+    from tests.support.dashboard import FixedClock, Served, seed_usage
 
     db = tmp_path / "g.db"
     seed_usage(db, days=1)
@@ -134,26 +162,31 @@ def budget_and_payments(served) -> tuple:
 
     conn = sqlite3.connect(served.db)
     try:
-        return (conn.execute("SELECT value FROM meta WHERE key LIKE 'billing.budget%' ORDER BY key").fetchall(),
-                conn.execute("SELECT count(*) FROM payments").fetchone()[0])
+        return (
+            conn.execute("SELECT value FROM meta WHERE key LIKE 'billing.budget%' ORDER BY key").fetchall(),
+            conn.execute("SELECT count(*) FROM payments").fetchone()[0],
+        )
     finally:
         conn.close()
 
 
-@pytest.mark.parametrize("amount, words", [
-    ("1e26", "expected rupees as digits"),
-    ("1E+2", "expected rupees as digits"),
-    ("1_000", "expected rupees as digits"),
-    ("١٠٠", "expected rupees as digits"),
-    ("1.005", "at most 2 decimal places"),
-    ("12,345,67", "expected rupees as digits"),
-    ("NaN", "expected rupees as digits"),
-    (12.5, "not a binary float"),
-    (1.025e130, "not a binary float"),
-    (10**30, "more than the limit of ₹1,00,00,000.00 (the largest budget [billing] budget_inr takes)"),
-    ("-1", "must be 0 or more"),
-    (True, "expected rupees as digits"),
-])
+@pytest.mark.parametrize(
+    "amount, words",
+    [
+        ("1e26", "expected rupees as digits"),
+        ("1E+2", "expected rupees as digits"),
+        ("1_000", "expected rupees as digits"),
+        ("١٠٠", "expected rupees as digits"),
+        ("1.005", "at most 2 decimal places"),
+        ("12,345,67", "expected rupees as digits"),
+        ("NaN", "expected rupees as digits"),
+        (12.5, "not a binary float"),
+        (1.025e130, "not a binary float"),
+        (10**30, "more than the limit of ₹1,00,00,000.00 (the largest budget [billing] budget_inr takes)"),
+        ("-1", "must be 0 or more"),
+        (True, "expected rupees as digits"),
+    ],
+)
 def test_bad_budgets_are_400_naming_the_rule_and_store_nothing(served, quiet, amount, words):
     admin = served.session()
     before = budget_and_payments(served)
@@ -163,8 +196,17 @@ def test_bad_budgets_are_400_naming_the_rule_and_store_nothing(served, quiet, am
     assert budget_and_payments(served) == before
 
 
-@pytest.mark.parametrize("amount, paise", [("1,500", "1500.00"), ("1,23,456.78", "123456.78"), ("₹ 2,500.5", "2500.50"),
-                                           ("1,234,567", "1234567.00"), (2500, "2500.00"), ("0", None)])
+@pytest.mark.parametrize(
+    "amount, paise",
+    [
+        ("1,500", "1500.00"),
+        ("1,23,456.78", "123456.78"),
+        ("₹ 2,500.5", "2500.50"),
+        ("1,234,567", "1234567.00"),
+        (2500, "2500.00"),
+        ("0", None),
+    ],
+)
 def test_budgets_written_as_indians_write_them(served, quiet, amount, paise):
     admin = served.session()
     r = admin.put(served.url + "/api/v1/budget", json={"amount": amount}, timeout=10)
@@ -172,22 +214,29 @@ def test_budgets_written_as_indians_write_them(served, quiet, amount, paise):
     assert r.json()["amount"] == paise
 
 
-@pytest.mark.parametrize("body, words", [
-    ({"amount": "1e26"}, "expected rupees as digits"),
-    ({"amount": 12.5}, "not a binary float"),
-    ({"amount": "2,00,000"}, "more than the limit of ₹1,00,000.00 ([billing] max_payment_inr)"),
-    ({"amount": "100", "bill_id": 2**70}, "'bill_id' = 1180591620717411303424: expected a whole number from 1"),
-    ({"amount": "100", "bill_id": 0}, "expected a whole number from 1"),
-    ({"amount": "100", "reference": "\ud800"}, "'reference': not valid Unicode"),
-    ({"amount": "100", "reference": [[[[[[[[[["x"]]]]]]]]]]}, "nested deeper"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({"amount": "1e26"}, "expected rupees as digits"),
+        ({"amount": 12.5}, "not a binary float"),
+        ({"amount": "2,00,000"}, "more than the limit of ₹1,00,000.00 ([billing] max_payment_inr)"),
+        ({"amount": "100", "bill_id": 2**70}, "'bill_id' = 1180591620717411303424: expected a whole number from 1"),
+        ({"amount": "100", "bill_id": 0}, "expected a whole number from 1"),
+        ({"amount": "100", "reference": "\ud800"}, "'reference': not valid Unicode"),
+        ({"amount": "100", "reference": [[[[[[[[[["x"]]]]]]]]]]}, "nested deeper"),
+    ],
+)
 def test_bad_payments_are_400_and_store_nothing(served, quiet, body, words):
     import json as _json
 
     admin = served.session()
     raw = _json.dumps(body).encode()  # json.dumps writes a lone surrogate as \ud800, as an attacker would
-    r = admin.post(served.url + "/api/v1/payments", data=raw, timeout=10,
-                   headers={"Content-Type": "application/json", "Idempotency-Key": "hostile-0001"})
+    r = admin.post(
+        served.url + "/api/v1/payments",
+        data=raw,
+        timeout=10,
+        headers={"Content-Type": "application/json", "Idempotency-Key": "hostile-0001"},
+    )
     assert r.status_code == 400, r.text
     assert words in r.json()["error"]["message"]
     assert budget_and_payments(served)[1] == 0
@@ -201,7 +250,9 @@ def row_counts(db) -> dict:
     try:
         tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         out = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-        out["budget"] = conn.execute("SELECT group_concat(value) FROM meta WHERE key LIKE 'billing.budget%'").fetchone()[0]
+        out["budget"] = conn.execute(
+            "SELECT group_concat(value) FROM meta WHERE key LIKE 'billing.budget%'"
+        ).fetchone()[0]
         return out
     finally:
         conn.close()
@@ -221,7 +272,6 @@ def test_every_json_endpoint_refuses_nested_or_non_unicode_bodies(served, quiet)
     import re
 
     from local_ui.api import ENDPOINTS, PREFIX
-
     from tests.support.dashboard import raise_alerts
 
     admin = served.session()
@@ -232,8 +282,13 @@ def test_every_json_endpoint_refuses_nested_or_non_unicode_bodies(served, quiet)
     wrong = []
     for method, path in endpoints:
         for raw, words in MALFORMED:
-            r = admin.request(method, served.url + path, data=raw, timeout=10,
-                              headers={"Content-Type": "application/json", "Idempotency-Key": "hostile-0002"})
+            r = admin.request(
+                method,
+                served.url + path,
+                data=raw,
+                timeout=10,
+                headers={"Content-Type": "application/json", "Idempotency-Key": "hostile-0002"},
+            )
             if r.status_code != 400 or words not in r.json()["error"]["message"]:
                 wrong.append((method, path, raw[:30], r.status_code, r.text[:200]))
     assert wrong == []
@@ -249,11 +304,23 @@ def test_a_viewer_asking_for_a_upi_link_with_a_bad_amount_gets_a_400(served, qui
     assert r.status_code == 400, r.text
 
 
-@pytest.mark.parametrize("path", ["/api/v1/alerts/99999999999999999999999", "/api/v1/alerts/0", "/api/v1/alerts/9223372036854775808",
-                                  "/api/v1/payments/99999999999999999999999/confirm", "/api/v1/alerts/-1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/alerts/99999999999999999999999",
+        "/api/v1/alerts/0",
+        "/api/v1/alerts/9223372036854775808",
+        "/api/v1/payments/99999999999999999999999/confirm",
+        "/api/v1/alerts/-1",
+    ],
+)
 def test_ids_out_of_range_are_404(served, quiet, path):
     admin = served.session()
-    r = admin.post(served.url + path, json={}, timeout=10) if path.endswith("confirm") else admin.get(served.url + path, timeout=10)
+    r = (
+        admin.post(served.url + path, json={}, timeout=10)
+        if path.endswith("confirm")
+        else admin.get(served.url + path, timeout=10)
+    )
     assert r.status_code == 404, r.text
     assert r.json()["error"]["status"] == 404
 
@@ -263,8 +330,12 @@ def test_alert_comments_with_a_lone_surrogate_are_400(served, quiet):
 
     alert_id = raise_alerts(served.db)[0]
     admin = served.session()
-    r = admin.post(f"{served.url}/api/v1/alerts/{alert_id}/ignore", data=b'{"comment": "mine \\udc80"}', timeout=10,
-                   headers={"Content-Type": "application/json"})
+    r = admin.post(
+        f"{served.url}/api/v1/alerts/{alert_id}/ignore",
+        data=b'{"comment": "mine \\udc80"}',
+        timeout=10,
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and "'comment': not valid Unicode" in r.json()["error"]["message"]
     assert admin.get(f"{served.url}/api/v1/alerts/{alert_id}", timeout=10).json()["state"] == "open"
 
@@ -309,9 +380,15 @@ def test_one_viewer_cannot_take_every_live_stream(served, quiet):
             resp.close()
 
 
-@pytest.mark.parametrize("method, path, allow", [("PUT", "/api/v1/overview", "GET, HEAD"), ("GET", "/api/v1/setup", "POST"),
-                                                 ("PATCH", "/api/v1/alerts/5/ignore", "POST"),
-                                                 ("POST", "/api/v1/meter-readings/3", "DELETE, PUT")])
+@pytest.mark.parametrize(
+    "method, path, allow",
+    [
+        ("PUT", "/api/v1/overview", "GET, HEAD"),
+        ("GET", "/api/v1/setup", "POST"),
+        ("PATCH", "/api/v1/alerts/5/ignore", "POST"),
+        ("POST", "/api/v1/meter-readings/3", "DELETE, PUT"),
+    ],
+)
 def test_a_wrong_method_is_405_with_allow(served, quiet, method, path, allow):
     admin = served.session()
     r = admin.request(method, served.url + path, json={}, timeout=10)
@@ -321,8 +398,12 @@ def test_a_wrong_method_is_405_with_allow(served, quiet, method, path, allow):
 
 def test_a_surrogate_email_user_name_is_refused(served, quiet):
     admin = served.session()
-    r = admin.patch(served.url + "/api/v1/settings", data=b'{"set": {"email.username": "\\ud83d"}}', timeout=10,
-                    headers={"Content-Type": "application/json"})
+    r = admin.patch(
+        served.url + "/api/v1/settings",
+        data=b'{"set": {"email.username": "\\ud83d"}}',
+        timeout=10,
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and "'set.email.username': not valid Unicode" in r.json()["error"]["message"]
 
 
@@ -352,8 +433,15 @@ def test_the_document_states_the_amount_kwh_date_and_key_rules(served, quiet):
     assert since["schema"]["format"] == "date" and "2000 to 2100" in since["description"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/usage?period=day&date=20260301", "/api/v1/usage?period=day&date=2026-W09-7",
-                                  "/api/v1/export/daily.csv?from=2026-3-1", "/api/v1/alerts?since=20260301"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/usage?period=day&date=20260301",
+        "/api/v1/usage?period=day&date=2026-W09-7",
+        "/api/v1/export/daily.csv?from=2026-3-1",
+        "/api/v1/alerts?since=20260301",
+    ],
+)
 def test_a_date_not_written_yyyy_mm_dd_is_a_400(served, quiet, path):
     """date.fromisoformat alone also reads 20260301 and 2026-W09-7; the document says format: date."""
     r = served.session().get(served.url + path, timeout=10)
@@ -362,9 +450,15 @@ def test_a_date_not_written_yyyy_mm_dd_is_a_400(served, quiet, path):
 
 def test_billed_units_need_their_dates_written_yyyy_mm_dd(served, quiet):
     admin = served.session()
-    r = admin.post(served.url + "/api/v1/meter-readings", json={"billed_units": "300", "from": "20260201", "to": "2026-03-01"},
-                   timeout=10)
-    assert r.status_code == 400 and "from '20260201': expected the bill's dates as YYYY-MM-DD" in r.json()["error"]["message"]
+    r = admin.post(
+        served.url + "/api/v1/meter-readings",
+        json={"billed_units": "300", "from": "20260201", "to": "2026-03-01"},
+        timeout=10,
+    )
+    assert (
+        r.status_code == 400
+        and "from '20260201': expected the bill's dates as YYYY-MM-DD" in r.json()["error"]["message"]
+    )
     assert admin.get(served.url + "/api/v1/meter-readings", timeout=10).json()["readings"] == []
 
 
@@ -374,14 +468,22 @@ def test_a_meter_reading_padded_with_more_than_spaces_is_refused(served, quiet, 
     admin = served.session()
     r = admin.post(served.url + "/api/v1/meter-readings", json=body, timeout=10)
     assert r.status_code == 400 and "up to 6 digits and 3 decimals" in r.json()["error"]["message"]
-    assert admin.post(served.url + "/api/v1/meter-readings", json={"reading": " 12345.6 "}, timeout=10).status_code == 201
+    assert (
+        admin.post(served.url + "/api/v1/meter-readings", json={"reading": " 12345.6 "}, timeout=10).status_code == 201
+    )
 
 
 def test_an_empty_idempotency_key_header_is_refused_not_replaced_by_the_bodys(served, quiet):
     admin = served.session()
-    r = admin.post(served.url + "/api/v1/payments", json={"amount": "100", "idempotency_key": "from-the-body-1"},
-                   headers={"Idempotency-Key": ""}, timeout=10)
+    r = admin.post(
+        served.url + "/api/v1/payments",
+        json={"amount": "100", "idempotency_key": "from-the-body-1"},
+        headers={"Idempotency-Key": ""},
+        timeout=10,
+    )
     assert r.status_code == 400 and "Idempotency-Key header (8 to 100 characters)" in r.json()["error"]["message"]
     assert budget_and_payments(served)[1] == 0
-    r = admin.post(served.url + "/api/v1/payments", json={"amount": "100", "idempotency_key": "from-the-body-1"}, timeout=10)
+    r = admin.post(
+        served.url + "/api/v1/payments", json={"amount": "100", "idempotency_key": "from-the-body-1"}, timeout=10
+    )
     assert r.status_code == 201  # without the header, the body's key is the key

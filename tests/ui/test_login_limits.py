@@ -41,7 +41,9 @@ class Device:
 
     def login(self, username: str, password: str) -> tuple[int, dict, dict]:
         csrf = self.request("GET", "/api/v1/session")[1]["csrf"]
-        return self.request("POST", "/api/v1/session", {"username": username, "password": password}, **{"X-CSRF-Token": csrf})
+        return self.request(
+            "POST", "/api/v1/session", {"username": username, "password": password}, **{"X-CSRF-Token": csrf}
+        )
 
 
 def test_a_stranger_cannot_lock_the_admin_out_from_another_address(served):
@@ -87,8 +89,11 @@ def test_concurrent_wrong_logins_check_only_five_passwords(served):
 
     def guess(i: int) -> None:
         start.wait()
-        statuses.append(device.request("POST", "/api/v1/session", {"username": "admin", "password": f"guess-{i}"},
-                                       **{"X-CSRF-Token": csrf})[0])
+        statuses.append(
+            device.request(
+                "POST", "/api/v1/session", {"username": "admin", "password": f"guess-{i}"}, **{"X-CSRF-Token": csrf}
+            )[0]
+        )
 
     threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
     for t in threads:
@@ -101,11 +106,17 @@ def test_concurrent_wrong_logins_check_only_five_passwords(served):
 def test_wrong_current_passwords_are_limited_and_a_change_revokes_tokens(served):
     admin = served.session()
     url = served.url + "/api/v1/me/password"
-    token = admin.post(served.url + "/api/v1/tokens", json={"name": "script", "role": "admin"}, timeout=10).json()["token"]
+    token = admin.post(served.url + "/api/v1/tokens", json={"name": "script", "role": "admin"}, timeout=10).json()[
+        "token"
+    ]
     bearer = {"Authorization": f"Bearer {token}"}
     assert admin.get(served.url + "/api/v1/overview", headers=bearer, timeout=10).status_code == 200
-    statuses = [admin.put(url, json={"current_password": f"guess-{i}", "new_password": "new-password-1"}, timeout=10).status_code
-                for i in range(12)]
+    statuses = [
+        admin.put(
+            url, json={"current_password": f"guess-{i}", "new_password": "new-password-1"}, timeout=10
+        ).status_code
+        for i in range(12)
+    ]
     assert statuses == [403] * 5 + [429] * 7
     r = admin.put(url, json={"current_password": ADMIN_PASSWORD, "new_password": "new-password-1"}, timeout=10)
     assert r.status_code == 429 and r.headers["Retry-After"] == "30"

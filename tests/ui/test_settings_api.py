@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.support.dashboard import ADMIN_PASSWORD, NOW_MS, error, login, write
 
 from gateway.app import JobSpec, open_store
 from gateway.clock import ManualClock
@@ -14,6 +13,7 @@ from gateway.config import parse_config
 from gateway.daemon import build_gateway
 from gateway.settings_store import effective_config
 from local_ui import create_app
+from tests.support.dashboard import ADMIN_PASSWORD, NOW_MS, error, login, write
 
 KEY = "00112233445566778899aabbccddeeff"
 NODE = "A4:CF:12:34:56:7A"
@@ -62,8 +62,16 @@ def test_budget_is_the_same_override_as_put_budget(admin):
     assert admin.get("/api/v1/budget").get_json() == {"amount": None, "period": "cycle", "source": "config"}
 
 
-@pytest.mark.parametrize("typed, amount, shown", [("1,500", "1500.00", 1500), ("1,23,456.78", "123456.78", "123456.78"),
-                                                  ("2500", "2500.00", 2500), (2500, "2500.00", 2500), ("0", None, 0)])
+@pytest.mark.parametrize(
+    "typed, amount, shown",
+    [
+        ("1,500", "1500.00", 1500),
+        ("1,23,456.78", "123456.78", "123456.78"),
+        ("2500", "2500.00", 2500),
+        (2500, "2500.00", 2500),
+        ("0", None, 0),
+    ],
+)
 def test_the_settings_budget_is_read_as_put_budget_reads_it(admin, typed, amount, shown):
     """One money parser: the Settings page's budget takes what the Bill page's takes."""
     assert patch(admin, {"set": {"billing.budget_inr": typed}}).status_code == 200
@@ -72,9 +80,20 @@ def test_the_settings_budget_is_read_as_put_budget_reads_it(admin, typed, amount
 
 
 def test_email_password_is_write_only(admin, ui_db):
-    r = patch(admin, {"set": {"email.enabled": True, "email.to": ["asha@example.in"], "email.host": "smtp.example.in",
-                              "email.port": 465, "email.security": "tls", "email.username": "asha",
-                              "email.password": "s3cret-pass"}})
+    r = patch(
+        admin,
+        {
+            "set": {
+                "email.enabled": True,
+                "email.to": ["asha@example.in"],
+                "email.host": "smtp.example.in",
+                "email.port": 465,
+                "email.security": "tls",
+                "email.username": "asha",
+                "email.password": "s3cret-pass",
+            }
+        },
+    )
     assert r.status_code == 200, r.get_json()
     flat = json.dumps(admin.get("/api/v1/settings").get_json())
     assert "s3cret-pass" not in flat
@@ -99,25 +118,31 @@ def test_bind_keys_are_write_only_per_node_and_need_a_restart(admin):
     assert not any(k.startswith("ble.bindkeys.") for k in editable(admin))
 
 
-@pytest.mark.parametrize("body, words", [
-    ({"set": {"billing.tariff": "mars-domestic"}}, ["tariff = 'mars-domestic'", "unknown tariff", "tn-domestic"]),
-    ({"set": {"billing.meter_reading_date": "2026-02-30"}}, ["meter_reading_date", "'2026-02-30'", "a date like"]),
-    ({"set": {"billing.budget_inr": -5}}, ["billing.budget_inr", "-5", "must be 0 or more"]),
-    ({"set": {"billing.budget_inr": 12.5}}, ["billing.budget_inr", "not a binary float"]),
-    ({"set": {"billing.budget_inr": "1e26"}}, ["billing.budget_inr", "'1e26'", "rupees as digits"]),
-    ({"set": {"billing.budget_inr": "2,00,00,000"}}, ["billing.budget_inr", "the largest budget [billing] budget_inr takes"]),
-    ({"set": {"email.to": ["not-an-address"]}}, ["'not-an-address'", "email address"]),
-    ({"set": {"email.enabled": True}}, ["to = []", "at least one recipient"]),
-    ({"set": {"email.port": "587"}}, ["port", "'587'", "whole number"]),
-    ({"set": {"email.security": "ssl"}}, ["security", "'ssl'", "'starttls'"]),
-    ({"set": {f"ble.bindkeys.{NODE}": "xyz"}}, ["bindkeys", "32 hex digits"]),
-    ({"set": {"ble.bindkeys.kitchen": KEY}}, ["'kitchen'", "BLE address"]),
-    ({"set": {"gateway.db": "/tmp/x.db"}}, ["unknown setting 'gateway.db'", "billing.tariff"]),
-    ({"set": {"billing.tariff": None}}, ["a value is required", "reset"]),
-    ({"reset": ["ui.port"]}, ["unknown setting 'ui.port'"]),
-    ({"set": []}, ["expected {"]),
-    ({}, ["nothing to change"]),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({"set": {"billing.tariff": "mars-domestic"}}, ["tariff = 'mars-domestic'", "unknown tariff", "tn-domestic"]),
+        ({"set": {"billing.meter_reading_date": "2026-02-30"}}, ["meter_reading_date", "'2026-02-30'", "a date like"]),
+        ({"set": {"billing.budget_inr": -5}}, ["billing.budget_inr", "-5", "must be 0 or more"]),
+        ({"set": {"billing.budget_inr": 12.5}}, ["billing.budget_inr", "not a binary float"]),
+        ({"set": {"billing.budget_inr": "1e26"}}, ["billing.budget_inr", "'1e26'", "rupees as digits"]),
+        (
+            {"set": {"billing.budget_inr": "2,00,00,000"}},
+            ["billing.budget_inr", "the largest budget [billing] budget_inr takes"],
+        ),
+        ({"set": {"email.to": ["not-an-address"]}}, ["'not-an-address'", "email address"]),
+        ({"set": {"email.enabled": True}}, ["to = []", "at least one recipient"]),
+        ({"set": {"email.port": "587"}}, ["port", "'587'", "whole number"]),
+        ({"set": {"email.security": "ssl"}}, ["security", "'ssl'", "'starttls'"]),
+        ({"set": {f"ble.bindkeys.{NODE}": "xyz"}}, ["bindkeys", "32 hex digits"]),
+        ({"set": {"ble.bindkeys.kitchen": KEY}}, ["'kitchen'", "BLE address"]),
+        ({"set": {"gateway.db": "/tmp/x.db"}}, ["unknown setting 'gateway.db'", "billing.tariff"]),
+        ({"set": {"billing.tariff": None}}, ["a value is required", "reset"]),
+        ({"reset": ["ui.port"]}, ["unknown setting 'ui.port'"]),
+        ({"set": []}, ["expected {"]),
+        ({}, ["nothing to change"]),
+    ],
+)
 def test_bad_values_are_400_and_nothing_is_written(admin, body, words):
     before = admin.get("/api/v1/settings").get_json()["editable"]
     # A good value next to the bad one is not written either.
@@ -144,8 +169,12 @@ def test_unauthenticated_is_refused(app):
     assert c.get("/api/v1/settings").status_code == 401
     assert c.get("/api/v1/meter-readings").status_code == 401
     csrf = c.get("/api/v1/session").get_json()["csrf"]
-    r = c.open("/api/v1/settings", method="PATCH", json={"set": {"billing.tariff": "delhi-domestic"}},
-               headers={"X-CSRF-Token": csrf})
+    r = c.open(
+        "/api/v1/settings",
+        method="PATCH",
+        json={"set": {"billing.tariff": "delhi-domestic"}},
+        headers={"X-CSRF-Token": csrf},
+    )
     assert r.status_code == 401
     r = c.post("/api/v1/meter-readings", json={"reading": "100"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 401
@@ -153,7 +182,9 @@ def test_unauthenticated_is_refused(app):
 
 def test_openapi_has_the_new_endpoints(app):
     paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"get", "patch"} <= set(paths["/api/v1/settings"]) and {"get", "post"} <= set(paths["/api/v1/meter-readings"])
+    assert {"get", "patch"} <= set(paths["/api/v1/settings"]) and {"get", "post"} <= set(
+        paths["/api/v1/meter-readings"]
+    )
     assert paths["/api/v1/settings"]["patch"]["x-role"] == "admin"
 
 
@@ -178,28 +209,35 @@ def test_meter_readings_compare_and_raise_a_mismatch_alert(admin, clock):
 
 def test_billed_units_within_the_threshold_raise_nothing(admin):
     # 2026-03-01..03-10: 9 days at 1.4 kW = 302.4 kWh on the sensors.
-    r = write(admin, "POST", "/api/v1/meter-readings", {"billed_units": "305", "from": "2026-03-01", "to": "2026-03-10"})
+    r = write(
+        admin, "POST", "/api/v1/meter-readings", {"billed_units": "305", "from": "2026-03-01", "to": "2026-03-10"}
+    )
     assert r.status_code == 201, r.get_json()
     row = r.get_json()
-    assert row["kind"] == "billed_units" and not row["flagged"] and row["alert_id"] is None and "within" in row["message"]
+    assert (
+        row["kind"] == "billed_units" and not row["flagged"] and row["alert_id"] is None and "within" in row["message"]
+    )
 
 
-@pytest.mark.parametrize("body, words", [
-    ({}, "either reading"),
-    ({"reading": "100", "billed_units": "5"}, "either reading"),
-    ({"reading": "abc"}, "up to 6 digits and 3 decimals"),
-    ({"reading": "-3"}, "up to 6 digits and 3 decimals"),
-    ({"reading": "1e30"}, "up to 6 digits and 3 decimals"),
-    ({"reading": "1000000"}, "up to 6 digits and 3 decimals"),
-    ({"billed_units": "1e30", "from": "2026-03-01", "to": "2026-03-10"}, "up to 6 digits and 3 decimals"),
-    ({"billed_units": "99999", "from": "2026-03-01", "to": "2026-03-10"}, "more than the house can draw"),
-    ({"billed_units": "300", "from": "2000-01-01", "to": "2100-01-01"}, "after today"),
-    ({"billed_units": "300", "from": "2025-01-01", "to": "2026-03-01"}, "at most 100 days"),
-    ({"billed_units": "300"}, "YYYY-MM-DD"),
-    ({"billed_units": "300", "from": "2026-03-10", "to": "2026-03-01"}, "must end after"),
-    ({"billed_units": "300", "from": "1999-12-01", "to": "2000-01-01"}, "before 2000"),
-    ({"reading": "100", "from": "2026-03-01"}, "from/to go with billed_units"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({}, "either reading"),
+        ({"reading": "100", "billed_units": "5"}, "either reading"),
+        ({"reading": "abc"}, "up to 6 digits and 3 decimals"),
+        ({"reading": "-3"}, "up to 6 digits and 3 decimals"),
+        ({"reading": "1e30"}, "up to 6 digits and 3 decimals"),
+        ({"reading": "1000000"}, "up to 6 digits and 3 decimals"),
+        ({"billed_units": "1e30", "from": "2026-03-01", "to": "2026-03-10"}, "up to 6 digits and 3 decimals"),
+        ({"billed_units": "99999", "from": "2026-03-01", "to": "2026-03-10"}, "more than the house can draw"),
+        ({"billed_units": "300", "from": "2000-01-01", "to": "2100-01-01"}, "after today"),
+        ({"billed_units": "300", "from": "2025-01-01", "to": "2026-03-01"}, "at most 100 days"),
+        ({"billed_units": "300"}, "YYYY-MM-DD"),
+        ({"billed_units": "300", "from": "2026-03-10", "to": "2026-03-01"}, "must end after"),
+        ({"billed_units": "300", "from": "1999-12-01", "to": "2000-01-01"}, "before 2000"),
+        ({"reading": "100", "from": "2026-03-01"}, "from/to go with billed_units"),
+    ],
+)
 def test_meter_reading_input_errors(admin, body, words):
     r = write(admin, "POST", "/api/v1/meter-readings", body)
     assert r.status_code == 400 and words in error(r), error(r)
@@ -224,7 +262,9 @@ def capture_billing(ctx) -> None:
 def test_a_job_run_after_a_patch_uses_the_new_tariff(ui_db, clock, tmp_path, monkeypatch):
     monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
     config = parse_config({"gateway": {"db": str(ui_db)}})
-    gw = build_gateway(config, db_path=ui_db, serial_ports=[], clock=ManualClock(NOW_MS), runtime_dir=tmp_path / "run", jobs=())
+    gw = build_gateway(
+        config, db_path=ui_db, serial_ports=[], clock=ManualClock(NOW_MS), runtime_dir=tmp_path / "run", jobs=()
+    )
     job = JobSpec("capture", f"{__name__}:capture_billing", seconds=60)
     try:
         gw._run_job(job)

@@ -12,6 +12,10 @@ import socket
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+
+from local_ui import create_app
+from local_ui.api import ENDPOINTS
+from local_ui.auth import Accounts
 from tests.support.dashboard import (
     ADMIN_PASSWORD,
     KITCHEN,
@@ -23,10 +27,6 @@ from tests.support.dashboard import (
     raise_alerts,
     write,
 )
-
-from local_ui import create_app
-from local_ui.api import ENDPOINTS
-from local_ui.auth import Accounts
 
 
 def concrete(path: str) -> str:
@@ -51,8 +51,9 @@ def test_every_admin_endpoint_refuses_a_viewer(viewer, ep):
     assert "needs the admin role" in error(resp)
 
 
-@pytest.mark.parametrize("ep", [e for e in ENDPOINTS if e.method != "GET" and e.role is not None],
-                         ids=lambda e: f"{e.method} {e.path}")
+@pytest.mark.parametrize(
+    "ep", [e for e in ENDPOINTS if e.method != "GET" and e.role is not None], ids=lambda e: f"{e.method} {e.path}"
+)
 def test_every_write_needs_the_csrf_token(admin, ep):
     for token in (None, "wrong-token"):
         headers = {} if token is None else {"X-CSRF-Token": token}
@@ -82,10 +83,16 @@ def test_openapi_lists_every_endpoint_and_is_public(app):
     assert "/healthz" in doc["paths"]
     usage = doc["paths"]["/api/v1/usage"]["get"]
     assert {p["name"] for p in usage["parameters"]} >= {"period", "date", "resolution", "node", "compare", "format"}
-    for kind, params in (("readings", {"from", "to", "node"}), ("daily", {"from", "to", "node"}), ("bills", {"from", "to"}),
-                         ("payments", {"from", "to"})):
+    for kind, params in (
+        ("readings", {"from", "to", "node"}),
+        ("daily", {"from", "to", "node"}),
+        ("bills", {"from", "to"}),
+        ("payments", {"from", "to"}),
+    ):
         export = doc["paths"][f"/api/v1/export/{kind}.csv"]["get"]
-        assert {p["name"] for p in export["parameters"]} == params and list(export["responses"]["200"]["content"]) == ["text/csv"]
+        assert {p["name"] for p in export["parameters"]} == params and list(export["responses"]["200"]["content"]) == [
+            "text/csv"
+        ]
         assert export["x-role"] == "viewer" and f"powergw export {kind}" in export["summary"]
 
 
@@ -105,13 +112,19 @@ def test_healthz_is_public(app):
 def test_session_cookie_is_httponly_strict_and_secure_only_under_https(app):
     client = app.test_client()
     csrf = csrf_of(client)
-    resp = client.post("/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf})
+    resp = client.post(
+        "/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf}
+    )
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
     secure = app.test_client()
     csrf = secure.get("/api/v1/session", base_url=f"https://{socket.gethostname()}.local").get_json()["csrf"]
-    resp = secure.post("/api/v1/session", base_url=f"https://{socket.gethostname()}.local", json={"username": "admin", "password": ADMIN_PASSWORD},
-                       headers={"X-CSRF-Token": csrf, "Origin": f"https://{socket.gethostname()}.local"})
+    resp = secure.post(
+        "/api/v1/session",
+        base_url=f"https://{socket.gethostname()}.local",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"X-CSRF-Token": csrf, "Origin": f"https://{socket.gethostname()}.local"},
+    )
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("pgw_session="))
     assert "Secure" in cookie
 
@@ -128,21 +141,30 @@ def test_wrong_password_then_rate_limit_then_window_passes(app, clock):
     client = app.test_client()
     csrf = csrf_of(client)
     for _ in range(5):
-        r = client.post("/api/v1/session", json={"username": "admin", "password": "guess-guess"}, headers={"X-CSRF-Token": csrf})
+        r = client.post(
+            "/api/v1/session", json={"username": "admin", "password": "guess-guess"}, headers={"X-CSRF-Token": csrf}
+        )
         assert r.status_code == 401 and error(r) == "wrong username or password"
-    r = client.post("/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf})
+    r = client.post(
+        "/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf}
+    )
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
     clock.advance(15 * 60_000 + 1000)
-    r = client.post("/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf})
+    r = client.post(
+        "/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf}
+    )
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"username": "admin"}, 400, "'password' is required"),
-    ({"username": "admin", "password": 5}, 400, "expected a string"),
-    ({"username": "admin", "password": "x", "extra": 1}, 400, "unknown field 'extra'"),
-    ({"username": "a" * 40, "password": "x"}, 400, "longer than 32"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"username": "admin"}, 400, "'password' is required"),
+        ({"username": "admin", "password": 5}, 400, "expected a string"),
+        ({"username": "admin", "password": "x", "extra": 1}, 400, "unknown field 'extra'"),
+        ({"username": "a" * 40, "password": "x"}, 400, "longer than 32"),
+    ],
+)
 def test_login_input_errors(app, body, status, words):
     client = app.test_client()
     r = client.post("/api/v1/session", json=body, headers={"X-CSRF-Token": csrf_of(client)})
@@ -151,8 +173,12 @@ def test_login_input_errors(app, body, status, words):
 
 def test_login_body_must_be_json(app):
     client = app.test_client()
-    r = client.post("/api/v1/session", data="username=admin", content_type="application/x-www-form-urlencoded",
-                    headers={"X-CSRF-Token": csrf_of(client)})
+    r = client.post(
+        "/api/v1/session",
+        data="username=admin",
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-CSRF-Token": csrf_of(client)},
+    )
     assert r.status_code == 415
 
 
@@ -166,21 +192,37 @@ def test_no_default_password_setup_code_flow(tmp_path, clock, monkeypatch, caplo
     info = client.get("/api/v1/session").get_json()
     assert info["setup_required"] is True and info["authenticated"] is False
     for password in ("admin", "password", "powergw", ""):
-        r = client.post("/api/v1/session", json={"username": "admin", "password": password or "x"}, headers={"X-CSRF-Token": info["csrf"]})
+        r = client.post(
+            "/api/v1/session",
+            json={"username": "admin", "password": password or "x"},
+            headers={"X-CSRF-Token": info["csrf"]},
+        )
         assert r.status_code == 401
-    r = client.post("/api/v1/setup", json={"code": "AAAA-BBBB", "username": "owner", "password": "long-enough-1"},
-                    headers={"X-CSRF-Token": info["csrf"]})
+    r = client.post(
+        "/api/v1/setup",
+        json={"code": "AAAA-BBBB", "username": "owner", "password": "long-enough-1"},
+        headers={"X-CSRF-Token": info["csrf"]},
+    )
     assert r.status_code == 403 and "setup code" in error(r)
-    r = client.post("/api/v1/setup", json={"code": code.lower(), "username": "owner", "password": "short"},
-                    headers={"X-CSRF-Token": info["csrf"]})
+    r = client.post(
+        "/api/v1/setup",
+        json={"code": code.lower(), "username": "owner", "password": "short"},
+        headers={"X-CSRF-Token": info["csrf"]},
+    )
     assert r.status_code == 400 and "password" in error(r)
-    r = client.post("/api/v1/setup", json={"code": code.lower(), "username": "owner", "password": "long-enough-1"},
-                    headers={"X-CSRF-Token": info["csrf"]})
+    r = client.post(
+        "/api/v1/setup",
+        json={"code": code.lower(), "username": "owner", "password": "long-enough-1"},
+        headers={"X-CSRF-Token": info["csrf"]},
+    )
     assert r.status_code == 201 and r.get_json()["role"] == "admin"
     assert client.get("/api/v1/overview").status_code == 200
     other = app.test_client()
-    r = other.post("/api/v1/setup", json={"code": code, "username": "mallory", "password": "long-enough-2"},
-                   headers={"X-CSRF-Token": csrf_of(other)})
+    r = other.post(
+        "/api/v1/setup",
+        json={"code": code, "username": "mallory", "password": "long-enough-2"},
+        headers={"X-CSRF-Token": csrf_of(other)},
+    )
     assert r.status_code == 409
     # A restart with an admin present prints no new code.
     assert create_app(tmp_path / "fresh.db", clock=clock).extensions["powergw"].setup_code is None
@@ -198,7 +240,9 @@ def test_env_password_follows_the_env_until_changed_in_the_dashboard(tmp_path, c
     c = app.test_client()
     login(c, password="second-demo-pass")
     c.csrf = login(c, password="second-demo-pass")
-    r = write(c, "PUT", "/api/v1/me/password", {"current_password": "second-demo-pass", "new_password": "my-own-choice"})
+    r = write(
+        c, "PUT", "/api/v1/me/password", {"current_password": "second-demo-pass", "new_password": "my-own-choice"}
+    )
     assert r.status_code == 200
     monkeypatch.setenv("POWERGW_ADMIN_PASSWORD", "third-demo-pass")
     app = create_app(db, clock=clock)
@@ -220,7 +264,9 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(app, admi
     login(other)
     r = write(admin, "PUT", "/api/v1/me/password", {"current_password": "nope-nope", "new_password": "new-password-1"})
     assert r.status_code == 403
-    r = write(admin, "PUT", "/api/v1/me/password", {"current_password": ADMIN_PASSWORD, "new_password": "new-password-1"})
+    r = write(
+        admin, "PUT", "/api/v1/me/password", {"current_password": ADMIN_PASSWORD, "new_password": "new-password-1"}
+    )
     assert r.status_code == 200
     admin.csrf = r.get_json()["csrf"]
     assert admin.get("/api/v1/overview").status_code == 200
@@ -230,12 +276,15 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(app, admi
 # ---- users and tokens -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"username": "Amma!", "password": "long-enough"}, 400, "username"),
-    ({"username": "amma", "password": "short"}, 400, "password"),
-    ({"username": "amma", "password": "long-enough", "role": "root"}, 400, "role"),
-    ({"username": "admin", "password": "long-enough"}, 409, "taken"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"username": "Amma!", "password": "long-enough"}, 400, "username"),
+        ({"username": "amma", "password": "short"}, 400, "password"),
+        ({"username": "amma", "password": "long-enough", "role": "root"}, 400, "role"),
+        ({"username": "admin", "password": "long-enough"}, 409, "taken"),
+    ],
+)
 def test_user_creation_errors(admin, body, status, words):
     r = write(admin, "POST", "/api/v1/users", body)
     assert r.status_code == status and words in error(r)
@@ -276,8 +325,9 @@ def test_api_tokens(app, admin):
 def test_admin_token_writes_without_csrf(app, admin, ui_db):
     ids = raise_alerts(ui_db)
     token = write(admin, "POST", "/api/v1/tokens", {"name": "bot", "role": "admin"}).get_json()["token"]
-    r = app.test_client().post(f"/api/v1/alerts/{ids[2]}/resolve", json={"comment": "scripted"},
-                               headers={"Authorization": f"Bearer {token}"})
+    r = app.test_client().post(
+        f"/api/v1/alerts/{ids[2]}/resolve", json={"comment": "scripted"}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200 and r.get_json()["state"] == "resolved" and r.get_json()["acted_by"] == "admin"
 
 
@@ -300,8 +350,23 @@ def test_live_snapshot_prefers_live_json_and_falls_back_to_the_store(admin, tmp_
     assert snap["source"] == "database"
     live = tmp_path / "run" / "live.json"
     live.parent.mkdir(parents=True, exist_ok=True)
-    live.write_text(json.dumps({"ts_ms": NOW_MS, "nodes": {KITCHEN: {"name": "kitchen", "power_w": 980.5, "irms_a": 4.35,
-                                                                      "vrms_v": 230.0, "ts_ms": NOW_MS, "flags": 0}}}))
+    live.write_text(
+        json.dumps(
+            {
+                "ts_ms": NOW_MS,
+                "nodes": {
+                    KITCHEN: {
+                        "name": "kitchen",
+                        "power_w": 980.5,
+                        "irms_a": 4.35,
+                        "vrms_v": 230.0,
+                        "ts_ms": NOW_MS,
+                        "flags": 0,
+                    }
+                },
+            }
+        )
+    )
     snap = admin.get("/api/v1/live/snapshot").get_json()
     assert snap["source"] == "live" and snap["nodes"][KITCHEN]["power_w"] == 980.5
     over = admin.get("/api/v1/overview").get_json()
@@ -311,22 +376,33 @@ def test_live_snapshot_prefers_live_json_and_falls_back_to_the_store(admin, tmp_
     assert admin.get("/api/v1/live/snapshot").get_json()["source"] == "database"
 
 
-
 def test_node_counters_come_from_the_daemons_live_json_between_its_saves(admin, tmp_path):
     """The daemon saves node health every 5 minutes; its live.json (the real LiveBoard) has it within a second."""
+    from gateway.batch import NodeState
     from gateway.energy import NodeAccount
     from gateway.ingest import LiveBoard
     from gateway.protocol import Reading
-    from gateway.batch import NodeState
 
     before = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == KITCHEN)
     board = LiveBoard(tmp_path / "run" / "live.json")
-    state = NodeState(node_key=1, account=NodeAccount(KITCHEN), frames_ok=before["frames_ok"] + 12, frames_lost=7, reboots=1,
-                      rejected={"backwards": 2}, last_seen_ms=NOW_MS)
+    state = NodeState(
+        node_key=1,
+        account=NodeAccount(KITCHEN),
+        frames_ok=before["frames_ok"] + 12,
+        frames_lost=7,
+        reboots=1,
+        rejected={"backwards": 2},
+        last_seen_ms=NOW_MS,
+    )
     board.update(KITCHEN, Reading(KITCHEN, 1, 9, 9000, 1000, 4350, 2300, 9805, 123_000, 0), NOW_MS, "kitchen", state)
     board.maybe_write(NOW_MS, force=True)
     now = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == KITCHEN)
-    assert (now["frames_ok"], now["frames_lost"], now["reboots"], now["rejected"]) == (before["frames_ok"] + 12, 7, 1, {"backwards": 2})
+    assert (now["frames_ok"], now["frames_lost"], now["reboots"], now["rejected"]) == (
+        before["frames_ok"] + 12,
+        7,
+        1,
+        {"backwards": 2},
+    )
     assert now["power_w"] == 980.5 and now["last_seen_ms"] == NOW_MS and now["online"]
     mains = next(n for n in admin.get("/api/v1/nodes").get_json()["nodes"] if n["node_id"] == MAINS)
     assert mains["frames_ok"] == 1000  # not in live.json: the store's
@@ -391,23 +467,38 @@ def household_app(tmp_path, clock, seeded, metered_nodes, meter_reading_date="20
     tariffs = tmp_path / "tariffs"
     tariffs.mkdir()
     (tariffs / "test-slabs.toml").write_text(SLAB_TARIFF)
-    config = parse_config({"billing": {"tariff": "test-slabs", "tariff_dir": str(tariffs), "metered_nodes": metered_nodes,
-                                       **({"meter_reading_date": meter_reading_date} if meter_reading_date else {})}})
-    client = create_app(db, config=config, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models").test_client()
+    config = parse_config(
+        {
+            "billing": {
+                "tariff": "test-slabs",
+                "tariff_dir": str(tariffs),
+                "metered_nodes": metered_nodes,
+                **({"meter_reading_date": meter_reading_date} if meter_reading_date else {}),
+            }
+        }
+    )
+    client = create_app(
+        db, config=config, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models"
+    ).test_client()
     login(client)
     return client
 
 
-@pytest.mark.parametrize("metered, watts, before, till_now, today_cost", [
-    # Every node: 1920 W. Cycle from 11 March: 4 days before today = 184.32 units; today till 12:00
-    # IST (data up to 11:30) 11.5 h = 22.08 more, 206.40: today's units cross the 200-unit slab.
-    # (300 + 450 + 6.40 × 6 = 788.40, duty 39.42) − (300 + 84.32 × 4.50 = 679.44, duty 33.97) = 114.41
-    ([], 1920.0, "184.32", "206.40", "114.41"),
-    # Only the mains (1500 W): 144.00 units before today, 161.25 now, both in the ₹4.50 slab:
-    # (300 + 275.63 = 575.63, duty 28.78) − (300 + 198.00 = 498.00, duty 24.90) = 81.51
-    ([MAINS], 1500.0, "144.00", "161.25", "81.51"),
-])
-def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(tmp_path, clock, seeded, metered, watts, before, till_now, today_cost):
+@pytest.mark.parametrize(
+    "metered, watts, before, till_now, today_cost",
+    [
+        # Every node: 1920 W. Cycle from 11 March: 4 days before today = 184.32 units; today till 12:00
+        # IST (data up to 11:30) 11.5 h = 22.08 more, 206.40: today's units cross the 200-unit slab.
+        # (300 + 450 + 6.40 × 6 = 788.40, duty 39.42) − (300 + 84.32 × 4.50 = 679.44, duty 33.97) = 114.41
+        ([], 1920.0, "184.32", "206.40", "114.41"),
+        # Only the mains (1500 W): 144.00 units before today, 161.25 now, both in the ₹4.50 slab:
+        # (300 + 275.63 = 575.63, duty 28.78) − (300 + 198.00 = 498.00, duty 24.90) = 81.51
+        ([MAINS], 1500.0, "144.00", "161.25", "81.51"),
+    ],
+)
+def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(
+    tmp_path, clock, seeded, metered, watts, before, till_now, today_cost
+):
     client = household_app(tmp_path, clock, seeded, metered)
     over = client.get("/api/v1/overview").get_json()
     assert over["today_cost"] == today_cost
@@ -422,15 +513,28 @@ def test_overview_today_cost_is_what_today_adds_to_the_slab_bill(tmp_path, clock
     assert by_id[KITCHEN]["metered"] is (not metered) and by_id[MAINS]["metered"] is True
 
 
-def test_overview_names_the_billing_keys_left_at_defaults_while_mains_and_sub_circuit_are_summed(tmp_path, clock, seeded):
+def test_overview_names_the_billing_keys_left_at_defaults_while_mains_and_sub_circuit_are_summed(
+    tmp_path, clock, seeded
+):
     client = household_app(tmp_path, clock, seeded, [], meter_reading_date=None)
     date, nodes = client.get("/api/v1/overview").get_json()["setup"]
     assert date["key"] == "billing.meter_reading_date" and "still the default (2024-01-01)" in date["message"]
     assert "Settings page" in date["action"]
-    assert nodes["key"] == "billing.metered_nodes" and f"{KITCHEN} (kitchen)" in nodes["message"] and f"{MAINS} (mains)" in nodes["message"]
-    assert "counted twice, in the bill and in the theft check" in nodes["message"] and "metered_nodes = [" in nodes["action"]
+    assert (
+        nodes["key"] == "billing.metered_nodes"
+        and f"{KITCHEN} (kitchen)" in nodes["message"]
+        and f"{MAINS} (mains)" in nodes["message"]
+    )
+    assert (
+        "counted twice, in the bill and in the theft check" in nodes["message"]
+        and "metered_nodes = [" in nodes["action"]
+    )
     # The date set on the Settings page is set: only the mains list is left to do.
-    r = client.patch("/api/v1/settings", json={"set": {"billing.meter_reading_date": "2026-01-11"}}, headers={"X-CSRF-Token": csrf_of(client)})
+    r = client.patch(
+        "/api/v1/settings",
+        json={"set": {"billing.meter_reading_date": "2026-01-11"}},
+        headers={"X-CSRF-Token": csrf_of(client)},
+    )
     assert r.status_code == 200, r.get_json()
     assert [g["key"] for g in client.get("/api/v1/overview").get_json()["setup"]] == ["billing.metered_nodes"]
     (tmp_path / "listed").mkdir()
@@ -448,10 +552,14 @@ def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock, seede
     r = client.get("/api/v1/bill")
     assert r.status_code == 503 and error(r) == (
         "billing cannot count the household's units: [billing] metered_nodes lists 'ff:ff:ff:ff:ff:ff', but no node with "
-        f"that id has reported; known nodes: '{KITCHEN}', '{MAINS}'")
+        f"that id has reported; known nodes: '{KITCHEN}', '{MAINS}'"
+    )
     # A meter reading cannot be compared with the sensors either: refused as unavailable, nothing recorded.
-    r = client.post("/api/v1/meter-readings", json={"billed_units": "300", "from": "2026-02-11", "to": "2026-03-11"},
-                    headers={"X-CSRF-Token": csrf_of(client)})
+    r = client.post(
+        "/api/v1/meter-readings",
+        json={"billed_units": "300", "from": "2026-02-11", "to": "2026-03-11"},
+        headers={"X-CSRF-Token": csrf_of(client)},
+    )
     assert r.status_code == 503 and "'ff:ff:ff:ff:ff:ff'" in error(r)
     assert client.get("/api/v1/meter-readings").get_json()["readings"] == []
 
@@ -508,20 +616,23 @@ def test_usage_csv(admin):
     assert len(lines) == 1 + 48
 
 
-@pytest.mark.parametrize("query, status, words", [
-    ("period=decade", 400, "expected one of day, week, month, cycle, year"),
-    ("period=day&date=2026-13-01", 400, "YYYY-MM-DD"),
-    ("period=day&date=1850-01-01", 400, "2000 to 2100"),
-    ("period=year&resolution=minute", 400, "too many points"),
-    ("period=day&resolution=second", 400, "resolution"),
-    ("start=2026-03-01", 400, "needs both start and end"),
-    ("start=2026-03-05&end=2026-03-01", 400, "before start"),
-    ("period=day&start=2026-03-01&end=2026-03-02", 400, "not both"),
-    ("period=day&compare=maybe", 400, "true or false"),
-    ("period=day&format=xml", 400, "json, csv"),
-    ("period=day&color=red", 400, "unknown query parameter 'color'"),
-    ("period=day&node=ff:ff:ff:ff:ff:ff", 404, "no node"),
-])
+@pytest.mark.parametrize(
+    "query, status, words",
+    [
+        ("period=decade", 400, "expected one of day, week, month, cycle, year"),
+        ("period=day&date=2026-13-01", 400, "YYYY-MM-DD"),
+        ("period=day&date=1850-01-01", 400, "2000 to 2100"),
+        ("period=year&resolution=minute", 400, "too many points"),
+        ("period=day&resolution=second", 400, "resolution"),
+        ("start=2026-03-01", 400, "needs both start and end"),
+        ("start=2026-03-05&end=2026-03-01", 400, "before start"),
+        ("period=day&start=2026-03-01&end=2026-03-02", 400, "not both"),
+        ("period=day&compare=maybe", 400, "true or false"),
+        ("period=day&format=xml", 400, "json, csv"),
+        ("period=day&color=red", 400, "unknown query parameter 'color'"),
+        ("period=day&node=ff:ff:ff:ff:ff:ff", 404, "no node"),
+    ],
+)
 def test_usage_bad_input(admin, query, status, words):
     r = admin.get("/api/v1/usage?" + query)
     assert r.status_code == status and words in error(r)
@@ -539,7 +650,9 @@ def cli_csv(db, kind, first, last, node=None) -> str:
     from gateway.ops.health import connect_readonly
 
     cal = LocalCalendar("Asia/Kolkata")
-    rng = ExportRange(cal.day_start_ms(first), cal.day_start_ms(dt.date.fromisoformat(last) + dt.timedelta(days=1)), cal, node)
+    rng = ExportRange(
+        cal.day_start_ms(first), cal.day_start_ms(dt.date.fromisoformat(last) + dt.timedelta(days=1)), cal, node
+    )
     conn, out = connect_readonly(db), io.StringIO()
     try:
         write_csv(kind, conn, rng, out)
@@ -584,7 +697,10 @@ def test_export_readings_csv(admin, ui_db):
     body = r.get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) >= 890 and len(body) > 65_536 and {r["node_id"] for r in rows} == {KITCHEN}
-    assert all(r["power_w"] == "1000.0" and r["start"].startswith("2026-03-15T11:") and r["start"].endswith("+05:30") for r in rows)
+    assert all(
+        r["power_w"] == "1000.0" and r["start"].startswith("2026-03-15T11:") and r["start"].endswith("+05:30")
+        for r in rows
+    )
     assert body == cli_csv(ui_db, "readings", "2026-03-15", "2026-03-15", KITCHEN)
 
 
@@ -600,11 +716,21 @@ def test_export_bills_and_payments_csv(admin, ui_db):
     store = open_store(ui_db)
     try:
         tariff = TariffBook.load().in_force("tn-domestic", dt.date(2026, 1, 1))
-        Ledger(store).close_bill(Cycle(dt.date(2026, 1, 1), dt.date(2026, 3, 1)), compute_bill(tariff, 463, BillOptions()),
-                                 source="sensors", now_ms=NOW_MS - 14 * 86_400_000)
+        Ledger(store).close_bill(
+            Cycle(dt.date(2026, 1, 1), dt.date(2026, 3, 1)),
+            compute_bill(tariff, 463, BillOptions()),
+            source="sensors",
+            now_ms=NOW_MS - 14 * 86_400_000,
+        )
     finally:
         store.close()
-    r = write(admin, "POST", "/api/v1/payments", {"amount": "1250.50", "method": "cash"}, **{"Idempotency-Key": "export-pay-1"})
+    r = write(
+        admin,
+        "POST",
+        "/api/v1/payments",
+        {"amount": "1250.50", "method": "cash"},
+        **{"Idempotency-Key": "export-pay-1"},
+    )
     assert r.status_code == 201
 
     r = admin.get("/api/v1/export/bills.csv")
@@ -615,23 +741,31 @@ def test_export_bills_and_payments_csv(admin, ui_db):
     assert bill["closed_local"] == "2026-03-01T12:00:00+05:30"
     r = admin.get("/api/v1/export/payments.csv?from=2026-03-15&to=2026-03-15")
     (payment,) = csv.DictReader(io.StringIO(r.get_data(as_text=True)))
-    assert (payment["payment_key"], payment["amount_inr"], payment["method"], payment["state"]) == ("export-pay-1", "1250.50", "cash", "confirmed")
+    assert (payment["payment_key"], payment["amount_inr"], payment["method"], payment["state"]) == (
+        "export-pay-1",
+        "1250.50",
+        "cash",
+        "confirmed",
+    )
     assert payment["created_local"] == "2026-03-15T12:00:00+05:30"
     # A range that holds none of them: the header only.
     r = admin.get("/api/v1/export/bills.csv?from=2026-03-02&to=2026-03-15")
     assert r.status_code == 200 and len(r.get_data(as_text=True).splitlines()) == 1
 
 
-@pytest.mark.parametrize("path, status, words", [
-    ("daily.csv?from=2026-13-01", 400, "from '2026-13-01': expected a date as YYYY-MM-DD"),
-    ("readings.csv?to=yesterday", 400, "YYYY-MM-DD"),
-    ("daily.csv?from=1850-01-01", 400, "2000 to 2100"),
-    ("daily.csv?from=2026-03-10&to=2026-03-01", 400, "to 2026-03-01 is before from 2026-03-10"),
-    ("payments.csv?node=" + KITCHEN, 400, "unknown query parameter 'node'"),
-    ("bills.csv?start=2026-01-01", 400, "unknown query parameter 'start'; known: from, to"),
-    ("readings.csv?node=ff:ff:ff:ff:ff:ff", 404, "no node 'ff:ff:ff:ff:ff:ff'"),
-    ("energy.csv", 404, "no endpoint"),
-])
+@pytest.mark.parametrize(
+    "path, status, words",
+    [
+        ("daily.csv?from=2026-13-01", 400, "from '2026-13-01': expected a date as YYYY-MM-DD"),
+        ("readings.csv?to=yesterday", 400, "YYYY-MM-DD"),
+        ("daily.csv?from=1850-01-01", 400, "2000 to 2100"),
+        ("daily.csv?from=2026-03-10&to=2026-03-01", 400, "to 2026-03-01 is before from 2026-03-10"),
+        ("payments.csv?node=" + KITCHEN, 400, "unknown query parameter 'node'"),
+        ("bills.csv?start=2026-01-01", 400, "unknown query parameter 'start'; known: from, to"),
+        ("readings.csv?node=ff:ff:ff:ff:ff:ff", 404, "no node 'ff:ff:ff:ff:ff:ff'"),
+        ("energy.csv", 404, "no endpoint"),
+    ],
+)
 def test_export_bad_input(admin, path, status, words):
     r = admin.get("/api/v1/export/" + path)
     assert r.status_code == status and words in error(r)
@@ -641,7 +775,9 @@ def test_export_needs_a_login_or_a_token(app, admin):
     r = app.test_client().get("/api/v1/export/payments.csv")
     assert r.status_code == 401 and "log in" in error(r)
     token = write(admin, "POST", "/api/v1/tokens", {"name": "sheets", "role": "viewer"}).get_json()["token"]
-    r = app.test_client().get("/api/v1/export/daily.csv?from=2026-03-14&to=2026-03-14", headers={"Authorization": f"Bearer {token}"})
+    r = app.test_client().get(
+        "/api/v1/export/daily.csv?from=2026-03-14&to=2026-03-14", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200 and len(r.get_data(as_text=True).splitlines()) == 3
 
 
@@ -659,7 +795,11 @@ def test_alerts_list_filter_ignore_raise_and_history(admin, ui_db):
     r = write(admin, "POST", f"/api/v1/alerts/{theft}/ignore", {"comment": "guests staying this week"})
     assert r.status_code == 200
     body = r.get_json()
-    assert body["state"] == "ignored" and body["acted_by"] == "admin" and body["action_comment"] == "guests staying this week"
+    assert (
+        body["state"] == "ignored"
+        and body["acted_by"] == "admin"
+        and body["action_comment"] == "guests staying this week"
+    )
     r = write(admin, "POST", f"/api/v1/alerts/{offline}/raise", {})
     assert r.status_code == 200 and r.get_json()["state"] == "raised"
     r = write(admin, "POST", f"/api/v1/alerts/{theft}/ignore", {"comment": "again"})
@@ -668,18 +808,28 @@ def test_alerts_list_filter_ignore_raise_and_history(admin, ui_db):
     assert r.status_code == 200
     history = admin.get(f"/api/v1/alerts/{theft}").get_json()["actions"]
     assert [(h["action"], h["from_state"], h["to_state"], h["comment"]) for h in history] == [
-        ("ignore", "open", "ignored", "guests staying this week"), ("raise", "ignored", "raised", "not guests after all")]
-    assert admin.get("/api/v1/alerts?state=raised").get_json()["counts"] == {"open": 1, "ignored": 0, "raised": 2, "resolved": 0}
+        ("ignore", "open", "ignored", "guests staying this week"),
+        ("raise", "ignored", "raised", "not guests after all"),
+    ]
+    assert admin.get("/api/v1/alerts?state=raised").get_json()["counts"] == {
+        "open": 1,
+        "ignored": 0,
+        "raised": 2,
+        "resolved": 0,
+    }
     assert len(admin.get("/api/v1/alerts?state=open,raised").get_json()["alerts"]) == 3
 
 
-@pytest.mark.parametrize("query, words", [
-    ("state=closed", "state 'closed'"),
-    ("kind=ufo", "kind 'ufo'"),
-    ("limit=0", "limit 0"),
-    ("limit=5000", "limit 5000"),
-    ("since=yesterday", "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        ("state=closed", "state 'closed'"),
+        ("kind=ufo", "kind 'ufo'"),
+        ("limit=0", "limit 0"),
+        ("limit=5000", "limit 5000"),
+        ("since=yesterday", "YYYY-MM-DD"),
+    ],
+)
 def test_alerts_bad_filters(admin, query, words):
     r = admin.get("/api/v1/alerts?" + query)
     assert r.status_code == 400 and words in error(r)
@@ -707,8 +857,14 @@ def test_viewer_reads_alerts_but_cannot_act(viewer, ui_db):
 # ---- billing, model, settings -------------------------------------------------------------------------
 
 
-BILLING_READS = ["/api/v1/bill", "/api/v1/bills", "/api/v1/budget", "/api/v1/payments", "/api/v1/balance",
-                 "/api/v1/payments/upi?amount=100"]
+BILLING_READS = [
+    "/api/v1/bill",
+    "/api/v1/bills",
+    "/api/v1/budget",
+    "/api/v1/payments",
+    "/api/v1/balance",
+    "/api/v1/payments/upi?amount=100",
+]
 
 
 @pytest.mark.parametrize("path", BILLING_READS)
@@ -719,24 +875,29 @@ def test_billing_reads_answer_or_say_why_not(admin, path):
         assert "billing" in error(r)
 
 
-@pytest.mark.parametrize("body, headers, words", [
-    ({"amount": "0"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
-    ({"amount": "-5"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
-    ({"amount": "10.005"}, {"Idempotency-Key": "k-00000001"}, "2 decimal places"),
-    ({"amount": "ten"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
-    ({"amount": "NaN"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
-    ({"amount": True}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
-    ({"amount": "100"}, {}, "Idempotency-Key"),
-    ({"amount": "100"}, {"Idempotency-Key": "short"}, "Idempotency-Key"),
-    ({"amount": "100", "method": 3}, {"Idempotency-Key": "k-00000001"}, "expected a string"),
-    ({}, {"Idempotency-Key": "k-00000001"}, "'amount' is required"),
-])
+@pytest.mark.parametrize(
+    "body, headers, words",
+    [
+        ({"amount": "0"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
+        ({"amount": "-5"}, {"Idempotency-Key": "k-00000001"}, "more than 0"),
+        ({"amount": "10.005"}, {"Idempotency-Key": "k-00000001"}, "2 decimal places"),
+        ({"amount": "ten"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
+        ({"amount": "NaN"}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
+        ({"amount": True}, {"Idempotency-Key": "k-00000001"}, "expected rupees as digits"),
+        ({"amount": "100"}, {}, "Idempotency-Key"),
+        ({"amount": "100"}, {"Idempotency-Key": "short"}, "Idempotency-Key"),
+        ({"amount": "100", "method": 3}, {"Idempotency-Key": "k-00000001"}, "expected a string"),
+        ({}, {"Idempotency-Key": "k-00000001"}, "'amount' is required"),
+    ],
+)
 def test_payment_input_errors(admin, body, headers, words):
     r = write(admin, "POST", "/api/v1/payments", body, **headers)
     assert r.status_code == 400 and words in error(r)
 
 
-@pytest.mark.parametrize("body, words", [({"amount": "abc"}, "amount"), ({"amount": "-1"}, "must be 0 or more"), ({}, "required")])
+@pytest.mark.parametrize(
+    "body, words", [({"amount": "abc"}, "amount"), ({"amount": "-1"}, "must be 0 or more"), ({}, "required")]
+)
 def test_budget_input_errors(admin, body, words):
     r = write(admin, "PUT", "/api/v1/budget", body)
     assert r.status_code == 400 and words in error(r)
@@ -756,11 +917,25 @@ def test_model_status(admin, tmp_path, ui_db):
 
     assert m["last_run_ms"] is None  # the daemon's theft job has not run on this database
     store = open_store(ui_db)
-    store.set_meta("theft.status", json.dumps({"learning": False, "history_days": 41, "status": "watching: 41 days of history, model shipped",
-                                               "model": "shipped", "last_run_ms": NOW_MS - 600_000}))
+    store.set_meta(
+        "theft.status",
+        json.dumps(
+            {
+                "learning": False,
+                "history_days": 41,
+                "status": "watching: 41 days of history, model shipped",
+                "model": "shipped",
+                "last_run_ms": NOW_MS - 600_000,
+            }
+        ),
+    )
     store.close()
     m = admin.get("/api/v1/model").get_json()
-    assert m["last_run_ms"] == NOW_MS - 600_000 and m["last_status"].startswith("watching") and m["last_model"] == "shipped"
+    assert (
+        m["last_run_ms"] == NOW_MS - 600_000
+        and m["last_status"].startswith("watching")
+        and m["last_model"] == "shipped"
+    )
 
 
 def test_model_status_names_the_model_the_daemon_really_uses(tmp_path, ui_db):
@@ -778,10 +953,14 @@ def test_model_status_names_the_model_the_daemon_really_uses(tmp_path, ui_db):
         (root / "v0001" / "metadata.json").write_text('{"features_version": 4, "thresh')
         m = model_status(store, NOW_MS, root)
         assert m["source"] == "shipped" and m["problem"] == "model v0001 cannot be read; the shipped model is used"
-        (root / "v0001" / "metadata.json").write_text(json.dumps({"features_version": FEATURES_VERSION - 1, "threshold": 0.4, "version": "v0001"}))
+        (root / "v0001" / "metadata.json").write_text(
+            json.dumps({"features_version": FEATURES_VERSION - 1, "threshold": 0.4, "version": "v0001"})
+        )
         m = model_status(store, NOW_MS, root)
         assert m["source"] == "shipped" and f"is of features v{FEATURES_VERSION - 1}" in m["problem"]
-        (root / "v0001" / "metadata.json").write_text(json.dumps({"features_version": FEATURES_VERSION, "threshold": 0.4, "version": "v0001"}))
+        (root / "v0001" / "metadata.json").write_text(
+            json.dumps({"features_version": FEATURES_VERSION, "threshold": 0.4, "version": "v0001"})
+        )
         m = model_status(store, NOW_MS, root)
         assert m["source"] == "registry" and m["version"] == "v0001" and m["problem"] is None
         (root / "state.json").write_text("[]")  # damaged: the daemon's registry reads no current version
@@ -832,7 +1011,9 @@ def test_index_manifest_and_static_files(app):
 
 
 def test_request_body_size_is_bounded(admin):
-    r = admin.post("/api/v1/users", data="x" * 70_000, content_type="application/json", headers={"X-CSRF-Token": admin.csrf})
+    r = admin.post(
+        "/api/v1/users", data="x" * 70_000, content_type="application/json", headers={"X-CSRF-Token": admin.csrf}
+    )
     assert r.status_code == 413
 
 
@@ -885,7 +1066,9 @@ def test_partial_payment_is_recorded_once_and_moves_the_balance(billing):
 
 
 def test_upi_payment_stays_pending_until_confirmed(billing):
-    r = write(billing, "POST", "/api/v1/payments", {"amount": "100", "method": "upi"}, **{"Idempotency-Key": "upi-0000001"})
+    r = write(
+        billing, "POST", "/api/v1/payments", {"amount": "100", "method": "upi"}, **{"Idempotency-Key": "upi-0000001"}
+    )
     payment = r.get_json()["payment"]
     assert payment["status"] == "pending" and billing.get("/api/v1/balance").get_json()["pending"] == "100.00"
     r = write(billing, "POST", f"/api/v1/payments/{payment['id']}/confirm")
@@ -893,11 +1076,14 @@ def test_upi_payment_stays_pending_until_confirmed(billing):
     assert write(billing, "POST", "/api/v1/payments/999/confirm").status_code == 404
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"amount": "99999999"}, 400, "limit"),
-    ({"amount": "100", "bill_id": 77}, 404, "no bill #77"),
-    ({"amount": "100", "method": "barter"}, 400, "expected one of upi, cash"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"amount": "99999999"}, 400, "limit"),
+        ({"amount": "100", "bill_id": 77}, 404, "no bill #77"),
+        ({"amount": "100", "method": "barter"}, 400, "expected one of upi, cash"),
+    ],
+)
 def test_payment_refusals_from_the_ledger(billing, body, status, words):
     r = write(billing, "POST", "/api/v1/payments", body, **{"Idempotency-Key": "refused-0001"})
     assert r.status_code == status and words in error(r)
@@ -925,15 +1111,22 @@ def test_usage_cycle_is_billings_cycle(billing):
     assert usage["previous"]["last_day"] < usage["first_day"]
 
 
-@pytest.mark.parametrize("metered, watts, units", [
-    ([], 1920, "206.40"),  # every node is the house (the units as in the today's-cost test above)
-    ([MAINS], 1500, "161.25"),  # the kitchen is a sub-circuit, already inside the mains
-])
+@pytest.mark.parametrize(
+    "metered, watts, units",
+    [
+        ([], 1920, "206.40"),  # every node is the house (the units as in the today's-cost test above)
+        ([MAINS], 1500, "161.25"),  # the kitchen is a sub-circuit, already inside the mains
+    ],
+)
 def test_usage_totals_follow_the_bills_metered_nodes(tmp_path, clock, seeded, metered, watts, units):
     client = household_app(tmp_path, clock, seeded, metered)
     bill = client.get("/api/v1/bill").get_json()
     usage = client.get("/api/v1/usage?period=cycle&compare=true").get_json()
-    assert (usage["first_day"], usage["last_day"]) == (bill["cycle"]["start"], bill["cycle"]["last_day"]) == ("2026-03-11", "2026-04-10")
+    assert (
+        (usage["first_day"], usage["last_day"])
+        == (bill["cycle"]["start"], bill["cycle"]["last_day"])
+        == ("2026-03-11", "2026-04-10")
+    )
     assert bill["units_till_date"] == units and Decimal(str(usage["total_kwh"])) == Decimal(units)
     # Every node keeps its own series; only the total (and its per-day points) leaves sub-circuits out.
     assert [(s["node_id"], s["metered"]) for s in usage["series"]] == [(KITCHEN, not metered), (MAINS, True)]
@@ -948,7 +1141,11 @@ def test_usage_totals_follow_the_bills_metered_nodes(tmp_path, clock, seeded, me
     week = client.get(f"/api/v1/usage?period=week&date=2026-03-04&resolution=day&node={KITCHEN}").get_json()
     assert week["total_kwh"] == pytest.approx(7 * 24 * 0.42) and week["excluded_from_total"] == []
     # The chart's CSV still has every node's rows (it has no total column).
-    rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/usage?period=day&date=2026-03-14&format=csv").get_data(as_text=True))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(client.get("/api/v1/usage?period=day&date=2026-03-14&format=csv").get_data(as_text=True))
+        )
+    )
     assert {r["node_id"] for r in rows} == {KITCHEN, MAINS} and len(rows) == 48
 
 
@@ -961,7 +1158,8 @@ def test_usage_with_a_metered_node_that_never_reported(tmp_path, clock, seeded):
     assert usage["total_kwh"] is None and usage["total_points"] is None and usage["previous"]["total_kwh"] is None
     assert usage["total_unavailable"] == (
         "billing cannot count the household's units: [billing] metered_nodes lists 'ff:ff:ff:ff:ff:ff', but no node "
-        f"with that id has reported; known nodes: '{KITCHEN}', '{MAINS}'")
+        f"with that id has reported; known nodes: '{KITCHEN}', '{MAINS}'"
+    )
     assert [s["node_id"] for s in usage["series"]] == [KITCHEN, MAINS] and usage["excluded_from_total"] == [KITCHEN]
     one = client.get(f"/api/v1/usage?period=day&date=2026-03-14&node={MAINS}").get_json()
     assert one["total_kwh"] == pytest.approx(24 * 1.5) and one["total_unavailable"] is None

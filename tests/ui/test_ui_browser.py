@@ -15,11 +15,10 @@ import re
 import time
 from pathlib import Path
 
-from tests.support.browser import MARKS, household_date, log_in, open_page, shot
-from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, MAINS
-
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread
+from tests.support.browser import MARKS, household_date, log_in, open_page, shot
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, MAINS
 
 pytestmark = MARKS
 
@@ -53,7 +52,9 @@ def test_live_value_changes_on_screen_within_two_seconds(browser, site):
     for watts, shown in ((2345.6, "2,346 W"), (87.0, "87 W"), (1234.0, "1,234 W")):
         site["streamer"].send(watts)
         sent = time.monotonic()
-        page.wait_for_function("([el, want]) => el.textContent.trim() === want", arg=[card.element_handle(), shown], timeout=2000)
+        page.wait_for_function(
+            "([el, want]) => el.textContent.trim() === want", arg=[card.element_handle(), shown], timeout=2000
+        )
         lags.append(time.monotonic() - sent)
     assert max(lags) < 2.0, lags
     assert page.inner_text("[data-testid=live-total]").endswith("W")
@@ -71,8 +72,10 @@ def usage_page_at(page, site, days_back: int) -> str:
         page.click(".daterow button >> nth=0")  # ‹ the day before
     want = (today - dt.timedelta(days=days_back)).isoformat()
     label = page.evaluate("async (d) => (await import('/static/format.js')).dayOfIso(d)", want)  # "4 Feb 2027"
-    page.wait_for_function("label => document.querySelector('[data-testid=usage-total]').parentElement.textContent.includes(label)",
-                           arg=label)  # the figures shown are that day's
+    page.wait_for_function(
+        "label => document.querySelector('[data-testid=usage-total]').parentElement.textContent.includes(label)",
+        arg=label,
+    )  # the figures shown are that day's
     return want
 
 
@@ -86,11 +89,16 @@ def test_usage_chart_compare_and_csv(browser, site):
     total_day = page.inner_text("[data-testid=usage-total]")
     assert re.match(r"[\d,.]+ kWh", total_day)
     page.click("[data-period=month]")
-    page.wait_for_function("() => document.querySelector('[data-testid=usage-total]').parentElement.textContent.includes('–')")
-    want = page.evaluate("""async (date) => {
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=usage-total]').parentElement.textContent.includes('–')"
+    )
+    want = page.evaluate(
+        """async (date) => {
         const u = await (await fetch('/api/v1/usage?period=month&compare=true&date=' + date)).json();
         return (await import('/static/format.js')).num(u.total_kwh, 2) + ' kWh';
-    }""", date)
+    }""",
+        date,
+    )
     assert page.inner_text("[data-testid=usage-total]") == want != total_day
     assert page.locator("text=Previous period").count() >= 1
     shot(page, "usage-month")
@@ -104,7 +112,7 @@ def test_usage_chart_compare_and_csv(browser, site):
         page.click("[data-testid=export-daily]")
     assert re.fullmatch(r"powergw-daily-\d{4}-\d{2}-01-to-\d{4}-\d{2}-\d{2}\.csv", dl.value.suggested_filename)
     lines = Path(dl.value.path()).read_text().splitlines()
-    month = dl.value.suggested_filename[len("powergw-daily-"):][:7]
+    month = dl.value.suggested_filename[len("powergw-daily-") :][:7]
     assert lines[0] == "date,node_id,node_name,energy_wh"
     assert len(lines) > 2 and all(line.startswith(month) for line in lines[1:])
     assert {line.split(",")[2] for line in lines[1:]} == {"kitchen", "mains"}
@@ -216,8 +224,14 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
     # ... which the Overview asks to check, with the reading date still the default: what to set and why.
     gaps = page.locator("[data-testid=setup-gaps]")
     gaps.wait_for()
-    assert [g.get_attribute("data-setup") for g in gaps.locator(".setup-gap").all()] == ["billing.meter_reading_date", "billing.metered_nodes"]
-    assert "counted twice, in the bill and in the theft check" in gaps.inner_text() and "metered_nodes = [" in gaps.inner_text()
+    assert [g.get_attribute("data-setup") for g in gaps.locator(".setup-gap").all()] == [
+        "billing.meter_reading_date",
+        "billing.metered_nodes",
+    ]
+    assert (
+        "counted twice, in the bill and in the theft check" in gaps.inner_text()
+        and "metered_nodes = [" in gaps.inner_text()
+    )
     shot(page, "overview-setup-gaps")
     page.context.close()
 
@@ -226,15 +240,23 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
     from gateway.config import parse_config
 
     config = parse_config({"billing": {"metered_nodes": [MAINS]}})
-    app = create_app(site["db"], live_path=site["live"], config=config, clock=site["clock"], admin_password=ADMIN_PASSWORD,
-                     registry_root=site["db"].parent / "models")
+    app = create_app(
+        site["db"],
+        live_path=site["live"],
+        config=config,
+        clock=site["clock"],
+        admin_password=ADMIN_PASSWORD,
+        registry_root=site["db"].parent / "models",
+    )
     server = serve_in_thread(app, "127.0.0.1", 0)
     try:
         page = open_page(browser, site)
         log_in(page, {"url": server.url})
         page.wait_for_selector("[data-testid=metered-note]")
         assert page.inner_text("[data-testid=live-total]") == "1,000 W"  # the mains' last reading
-        assert page.locator("[data-setup]").evaluate_all("els => els.map(e => e.dataset.setup)") == ["billing.meter_reading_date"]
+        assert page.locator("[data-setup]").evaluate_all("els => els.map(e => e.dataset.setup)") == [
+            "billing.meter_reading_date"
+        ]
         kitchen = page.inner_text(f"[data-node='{KITCHEN}'] [data-testid=node-power]")
         assert kitchen.endswith(" W") and kitchen != "—"
         shot(page, "overview-metered")
@@ -243,11 +265,14 @@ def test_whole_house_total_leaves_out_sub_circuits(browser, site):
         date = usage_page_at(page, site, 1)
         page.wait_for_selector("[data-testid=usage-metered-note]")
         assert "1 sub-circuit node(s)" in page.inner_text("[data-testid=usage-metered-note]")
-        want = page.evaluate("""async (date) => {
+        want = page.evaluate(
+            """async (date) => {
             const u = await (await fetch('/api/v1/usage?period=day&compare=true&date=' + date)).json();
             const mains = u.series.find((s) => s.metered).points.reduce((a, [, v]) => a + v, 0);
             return [(await import('/static/format.js')).num(u.total_kwh, 2), Math.abs(mains - u.total_kwh) < 1e-6];
-        }""", date)
+        }""",
+            date,
+        )
         assert want[1] and page.inner_text("[data-testid=usage-total]") == want[0] + " kWh"
         shot(page, "usage-metered")
         assert not page.errors, page.errors

@@ -6,15 +6,15 @@ button reopens it (checked in the database). The server and the pages share one 
 from __future__ import annotations
 
 import pytest
-from tests.support.browser import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
-from tests.support.dashboard import ADMIN_PASSWORD, raise_alerts
 
-from edge_model.ignore_rules import SuppressionRule
 from edge_model.feedback_store import FeedbackTables
+from edge_model.ignore_rules import SuppressionRule
 from edge_model.rule_text import describe
 from gateway.alerts import AlertStore
 from gateway.app import open_store
 from local_ui import create_app, serve_in_thread
+from tests.support.browser import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
+from tests.support.dashboard import ADMIN_PASSWORD, raise_alerts
 
 pytestmark = MARKS
 
@@ -29,11 +29,27 @@ def site(tmp_path_factory, seeded):
     theft, _, _ = raise_alerts(db, now)
     store = open_store(db)
     AlertStore(store).act(theft, "ignore", "admin", "guests this week", now_ms=now - 60_000)
-    rule = SuppressionRule(first_hour=1, last_hour=4, weekdays=frozenset(range(7)), max_power_w=970.0, expires_s=now / 1000 + 60 * 86_400,
-                           excess_cap_w=850.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(1, 2, 3))
+    rule = SuppressionRule(
+        first_hour=1,
+        last_hour=4,
+        weekdays=frozenset(range(7)),
+        max_power_w=970.0,
+        expires_s=now / 1000 + 60 * 86_400,
+        excess_cap_w=850.0,
+        usual_w=(120.0,) * 24,
+        start_s=now / 1000 - 5 * 86_400,
+        renew_days=90.0,
+        hours=(1, 2, 3),
+    )
     FeedbackTables(store).save_rule(theft, rule.to_dict())  # as the daemon's theft job saves the Ignore it took in
     store.close()
-    app = create_app(db, live_path=tmp / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp / "models")
+    app = create_app(
+        db,
+        live_path=tmp / "run" / "live.json",
+        clock=clock,
+        admin_password=ADMIN_PASSWORD,
+        registry_root=tmp / "models",
+    )
     server = serve_in_thread(app, "127.0.0.1", 0)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield {"url": server.url, "db": db, "theft": theft, "rule": rule, "clock": clock}
@@ -71,13 +87,16 @@ def test_ignored_patterns_are_listed_and_stop_ignoring_reopens_the_alert(browser
     page.screenshot(path=str(ARTIFACTS / "alerts-stop-ignoring.png"), full_page=True)
     store = open_store(site["db"])
     assert store.conn.execute("SELECT state FROM alerts WHERE id = ?", (theft,)).fetchone() == ("open",)
-    assert store.conn.execute("SELECT action, by, comment FROM alert_actions WHERE alert_id = ? ORDER BY id DESC LIMIT 1",
-                              (theft,)).fetchone() == ("unignore", "admin", "pressed Ignore by mistake")
+    assert store.conn.execute(
+        "SELECT action, by, comment FROM alert_actions WHERE alert_id = ? ORDER BY id DESC LIMIT 1", (theft,)
+    ).fetchone() == ("unignore", "admin", "pressed Ignore by mistake")
     store.close()
     # Until the daemon's next hourly theft check drops the rule, the theft card says it is on its way out.
     page.click("[data-nav=overview]")
     listed.wait_for()
-    page.wait_for_function("el => el.textContent.includes('next hourly check')", arg=listed.element_handle(), timeout=5000)
+    page.wait_for_function(
+        "el => el.textContent.includes('next hourly check')", arg=listed.element_handle(), timeout=5000
+    )
     assert not page.errors, page.errors
     page.context.close()
 
@@ -93,12 +112,27 @@ def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, t
     alerts = AlertStore(store)
     alerts.act(theft, "ignore", "admin", "our pump", now_ms=now - 120_000)
     alerts.act(theft, "resolve", "admin", "nothing to do", now_ms=now - 60_000)
-    rule = SuppressionRule(first_hour=6, last_hour=8, weekdays=frozenset(range(7)), max_power_w=900.0, expires_s=now / 1000 + 60 * 86_400,
-                           excess_cap_w=750.0, usual_w=(120.0,) * 24, start_s=now / 1000 - 5 * 86_400, renew_days=90.0, hours=(6, 7))
+    rule = SuppressionRule(
+        first_hour=6,
+        last_hour=8,
+        weekdays=frozenset(range(7)),
+        max_power_w=900.0,
+        expires_s=now / 1000 + 60 * 86_400,
+        excess_cap_w=750.0,
+        usual_w=(120.0,) * 24,
+        start_s=now / 1000 - 5 * 86_400,
+        renew_days=90.0,
+        hours=(6, 7),
+    )
     FeedbackTables(store).save_rule(theft, rule.to_dict())
     store.close()
-    app = create_app(db, live_path=tmp_path / "run" / "live.json", clock=clock, admin_password=ADMIN_PASSWORD,
-                     registry_root=tmp_path / "models")
+    app = create_app(
+        db,
+        live_path=tmp_path / "run" / "live.json",
+        clock=clock,
+        admin_password=ADMIN_PASSWORD,
+        registry_root=tmp_path / "models",
+    )
     server = serve_in_thread(app, "127.0.0.1", 0)
     try:
         page = open_page(browser, {"url": server.url, "clock": clock})
@@ -106,7 +140,9 @@ def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, t
         listed = page.locator(f"[data-testid=ignored-patterns] [data-rule-alert='{theft}']")
         listed.wait_for()
         listed.locator("[data-action=unignore]").click()
-        page.wait_for_function("el => el.textContent.includes('next hourly check')", arg=listed.element_handle(), timeout=5000)
+        page.wait_for_function(
+            "el => el.textContent.includes('next hourly check')", arg=listed.element_handle(), timeout=5000
+        )
         assert "no longer ignored" in page.locator(".toast").inner_text()
         assert listed.locator("[data-action=unignore]").count() == 0  # open now: nothing more to stop
         assert not page.errors, page.errors

@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.support.browser import MARKS, log_in, open_page, shot, watched
-from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN
 
 from local_ui import create_app, serve_in_thread
+from tests.support.browser import MARKS, log_in, open_page, shot, watched
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN
 
 pytestmark = MARKS
 
@@ -28,15 +28,24 @@ class Streams:
 
 def shows(page, watts: str, timeout: float = 5000) -> None:
     """Wait until the tab's kitchen card shows `watts` (e.g. "1,234 W")."""
-    page.wait_for_function("([node, want]) => document.querySelector(`[data-node='${node}'] [data-testid=node-power]`)"
-                           "?.textContent.trim() === want", arg=[KITCHEN, watts], timeout=timeout)
+    page.wait_for_function(
+        "([node, want]) => document.querySelector(`[data-node='${node}'] [data-testid=node-power]`)"
+        "?.textContent.trim() === want",
+        arg=[KITCHEN, watts],
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
 def dashboard(site):
     """A server of its own on the site's database, live.json and clock, so only this test's tabs hold its streams."""
-    app = create_app(site["db"], live_path=site["live"], clock=site["clock"], admin_password=ADMIN_PASSWORD,
-                     registry_root=site["db"].parent / "models")
+    app = create_app(
+        site["db"],
+        live_path=site["live"],
+        clock=site["clock"],
+        admin_password=ADMIN_PASSWORD,
+        registry_root=site["db"].parent / "models",
+    )
     server = serve_in_thread(app, "127.0.0.1", 0)
     yield {**site, "url": server.url, "ctx": app.extensions["powergw"]}
     server.stop()
@@ -72,7 +81,9 @@ def test_one_stream_per_tab_two_per_session_and_a_refused_tab_reconnects(browser
     third_streams = Streams(third)
     third.goto(dashboard["url"] + "/")
     third.wait_for_selector(".banner.warn", timeout=10_000)  # "Cannot reach the gateway. Retrying…" after 4 s
-    assert third_streams.statuses[0] == 503 and set(third_streams.statuses) == {503} and len(third_streams.statuses) >= 2
+    assert (
+        third_streams.statuses[0] == 503 and set(third_streams.statuses) == {503} and len(third_streams.statuses) >= 2
+    )
     assert "Waiting for live readings" in third.inner_text("[data-testid=live-total] + div") and ctx.streams == 2
     shot(third, "live-third-tab-refused")
 

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, seed_usage
 
 from local_ui import create_app, serve_in_thread
 from local_ui.periods import PeriodError, date_range, period
+from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, seed_usage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +31,12 @@ def free_port() -> int:
 def token_for(app) -> str:
     c = app.test_client()
     csrf = c.get("/api/v1/session").get_json()["csrf"]
-    csrf = c.post("/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf}).get_json()["csrf"]
-    return c.post("/api/v1/tokens", json={"name": "t", "role": "viewer"}, headers={"X-CSRF-Token": csrf}).get_json()["token"]
+    csrf = c.post(
+        "/api/v1/session", json={"username": "admin", "password": ADMIN_PASSWORD}, headers={"X-CSRF-Token": csrf}
+    ).get_json()["csrf"]
+    return c.post("/api/v1/tokens", json={"name": "t", "role": "viewer"}, headers={"X-CSRF-Token": csrf}).get_json()[
+        "token"
+    ]
 
 
 def test_live_stream_through_waitress_delivers_each_new_value(tmp_path):
@@ -60,7 +64,9 @@ def test_live_stream_through_waitress_delivers_each_new_value(tmp_path):
         assert first["source"] == "database"  # no live.json yet: the store's tail stands in
         for watts in (980.5, 1234.0):
             tmp = live.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"ts_ms": 1, "nodes": {KITCHEN: {"name": "kitchen", "power_w": watts, "ts_ms": 1}}}))
+            tmp.write_text(
+                json.dumps({"ts_ms": 1, "nodes": {KITCHEN: {"name": "kitchen", "power_w": watts, "ts_ms": 1}}})
+            )
             os.replace(tmp, live)
             t0 = time.monotonic()
             event = next_event()
@@ -121,9 +127,24 @@ def test_powergw_ui_command_serves_the_database(tmp_path):
     seed_usage(db, days=1)
     port = free_port()
     env = os.environ | {"POWERGW_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port),
-                             "--live", str(tmp_path / "live.json")], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "ui",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--live",
+            str(tmp_path / "live.json"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -146,9 +167,15 @@ def test_powergw_ui_command_serves_the_database(tmp_path):
 
 @pytest.mark.parametrize("args, words", [(["--port", "70000"], "--port 70000"), (["--threads", "2"], "--threads 2")])
 def test_powergw_ui_refuses_bad_options(tmp_path, args, words):
-    out = subprocess.run([sys.executable, "-m", "gateway.cli", "ui", "--db", str(tmp_path / "g.db"), *args],
-                         check=False, cwd=ROOT, capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(ROOT)},
-                         timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "ui", "--db", str(tmp_path / "g.db"), *args],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        timeout=30,
+    )
     assert out.returncode == 2 and words in out.stdout
 
 
@@ -158,12 +185,15 @@ def test_powergw_ui_refuses_bad_options(tmp_path, args, words):
 D = dt.date
 
 
-@pytest.mark.parametrize("kind, anchor, first, end", [
-    ("day", D(2026, 3, 15), D(2026, 3, 15), D(2026, 3, 16)),
-    ("week", D(2026, 3, 15), D(2026, 3, 9), D(2026, 3, 16)),  # a Sunday belongs to the week from Monday
-    ("month", D(2024, 2, 10), D(2024, 2, 1), D(2024, 3, 1)),
-    ("year", D(2026, 7, 1), D(2026, 1, 1), D(2027, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "kind, anchor, first, end",
+    [
+        ("day", D(2026, 3, 15), D(2026, 3, 15), D(2026, 3, 16)),
+        ("week", D(2026, 3, 15), D(2026, 3, 9), D(2026, 3, 16)),  # a Sunday belongs to the week from Monday
+        ("month", D(2024, 2, 10), D(2024, 2, 1), D(2024, 3, 1)),
+        ("year", D(2026, 7, 1), D(2026, 1, 1), D(2027, 1, 1)),
+    ],
+)
 def test_calendar_periods(kind, anchor, first, end):
     p = period(kind, anchor)
     assert (p.first, p.end) == (first, end)
@@ -187,12 +217,15 @@ def test_billing_cycles_and_previous_periods():
     assert (custom.previous().first, custom.previous().end) == (D(2026, 2, 19), D(2026, 3, 1))
 
 
-@pytest.mark.parametrize("call, words", [
-    (lambda: period("decade", D(2026, 1, 1)), "expected one of"),
-    (lambda: period("cycle", D(2026, 1, 1)), "needs billing"),
-    (lambda: period("year", D(2026, 1, 1), "minute"), "too many points"),
-    (lambda: date_range(D(2026, 1, 2), D(2026, 1, 1), "day"), "before start"),
-])
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: period("decade", D(2026, 1, 1)), "expected one of"),
+        (lambda: period("cycle", D(2026, 1, 1)), "needs billing"),
+        (lambda: period("year", D(2026, 1, 1), "minute"), "too many points"),
+        (lambda: date_range(D(2026, 1, 2), D(2026, 1, 1), "day"), "before start"),
+    ],
+)
 def test_period_errors(call, words):
     with pytest.raises(PeriodError, match=words):
         call()

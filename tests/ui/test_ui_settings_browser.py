@@ -43,9 +43,11 @@ def test_settings_change_tariff_and_cycle_date_and_the_bill_follows(browser, sit
 
     page.goto(site["url"] + "/#/bill")
     page.wait_for_function("el => el.textContent.includes('delhi-domestic')", arg=cycle.element_handle(), timeout=5000)
-    shown_start = page.evaluate("iso => { const [y, m, d] = iso.split('-').map(Number); return new Intl.DateTimeFormat('en-IN', "
-                                "{ timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(Date.UTC(y, m - 1, d)); }",
-                                start.isoformat())
+    shown_start = page.evaluate(
+        "iso => { const [y, m, d] = iso.split('-').map(Number); return new Intl.DateTimeFormat('en-IN', "
+        "{ timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(Date.UTC(y, m - 1, d)); }",
+        start.isoformat(),
+    )
     assert f"cycle {shown_start} to" in cycle.inner_text()
     tariff, cycle_start, total = page.evaluate(BILL_NOW)
     assert (tariff, cycle_start) == ("delhi-domestic", start.isoformat())

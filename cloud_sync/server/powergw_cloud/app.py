@@ -11,7 +11,8 @@ import hashlib
 import hmac
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -34,8 +35,9 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=ID_MAX)
 
 
-def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *,
-               clock_ms: Callable[[], int] | None = None) -> Flask:
+def create_app(
+    store: CloudStore, settings: ServerSettings = ServerSettings(), *, clock_ms: Callable[[], int] | None = None
+) -> Flask:
     """The cloud API over `store`, one view per row of `routes(settings)`; `clock_ms` is injectable for tests."""
     clock = clock_ms or (lambda: time.time_ns() // 1_000_000)
     app = Flask("powergw-cloud")
@@ -43,12 +45,18 @@ def create_app(store: CloudStore, settings: ServerSettings = ServerSettings(), *
     app.json.sort_keys = False
     app.url_map.converters["id"] = IdConverter
     table = routes(settings)
-    api = CloudApi(store, settings, clock, AttemptLimiter(clock, limit=settings.max_register_failures),
-                   document(table, settings))
+    api = CloudApi(
+        store, settings, clock, AttemptLimiter(clock, limit=settings.max_register_failures), document(table, settings)
+    )
     _error_handlers(app)
     for route in table:
-        app.add_url_rule(route.path, endpoint=route.view, view_func=_guarded(api, route),
-                         methods=[route.method], provide_automatic_options=False)
+        app.add_url_rule(
+            route.path,
+            endpoint=route.view,
+            view_func=_guarded(api, route),
+            methods=[route.method],
+            provide_automatic_options=False,
+        )
     return app
 
 
@@ -128,6 +136,7 @@ def _own_household(store: CloudStore, household_id: int) -> Caller:
 def _admin(settings: ServerSettings) -> None:
     token = _bearer() or ""
     expected = settings.admin_token
-    if not expected or not hmac.compare_digest(hashlib.sha256(token.encode()).digest(),
-                                               hashlib.sha256(expected.encode()).digest()):
+    if not expected or not hmac.compare_digest(
+        hashlib.sha256(token.encode()).digest(), hashlib.sha256(expected.encode()).digest()
+    ):
         raise Abort(fail(401, "admin token required"))

@@ -25,17 +25,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the reference cloud API with waitress. Secrets come from the environment: "
         "POWERGW_CLOUD_ADMIN_TOKEN (operator endpoints) and POWERGW_RAZORPAY_WEBHOOK_SECRET (payment webhook).",
     )
-    p.add_argument("--db", default="powergw-cloud.db",
-                   help="SQLite file or postgresql://user@host:port/db (default powergw-cloud.db)")
+    p.add_argument(
+        "--db",
+        default="powergw-cloud.db",
+        help="SQLite file or postgresql://user@host:port/db (default powergw-cloud.db)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8700, help="TCP port (default 8700)")
     p.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     p.add_argument("--payee-vpa", default="powergw@upi", help="UPI address payments are made to")
     p.add_argument("--payee-name", default="powergw", help="payee name shown by UPI apps")
     p.add_argument("--max-body-bytes", type=int, default=1 << 20, help="largest request body accepted (default 1 MiB)")
-    p.add_argument("--upload-listen", default="127.0.0.1:8701", metavar="HOST:PORT",
-                   help="the operator's model-upload listener, the only one taking bodies up to 32 MiB "
-                        "(default 127.0.0.1:8701, loopback only; 'off' for none)")
+    p.add_argument(
+        "--upload-listen",
+        default="127.0.0.1:8701",
+        metavar="HOST:PORT",
+        help="the operator's model-upload listener, the only one taking bodies up to 32 MiB "
+        "(default 127.0.0.1:8701, loopback only; 'off' for none)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("add-household", help="create a household in a cloud database and print a registration code")
@@ -77,7 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     store = CloudStore(args.db)
     uploads = f"; model uploads on http://{upload[0]}:{upload[1]}" if upload else ""
-    print(f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect}){uploads}", file=sys.stderr, flush=True)
+    print(
+        f"powergw cloud API on http://{args.host}:{args.port} ({store.dialect}){uploads}", file=sys.stderr, flush=True
+    )
     try:
         serve(create_app(store, settings), args.host, args.port, threads=args.threads, settings=settings, upload=upload)
     except OSError as err:

@@ -28,8 +28,9 @@ def publish_model(api: CloudApi, version: str) -> Response:
     if not re.fullmatch(VERSION, version):
         raise BadField("version", "1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
     if request.mimetype != "multipart/form-data":
-        raise BadField("body", "expected multipart/form-data with the model file as 'model' "
-                               "and its metadata.json as 'metadata'")
+        raise BadField(
+            "body", "expected multipart/form-data with the model file as 'model' and its metadata.json as 'metadata'"
+        )
     part = request.files.get("model")
     data = part.read() if part is not None else b""
     if not data:

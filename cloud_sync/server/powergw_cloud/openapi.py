@@ -7,9 +7,14 @@ from typing import Any
 
 from . import __version__
 
-_ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {
-    "error": {"type": "string", "description": "what is wrong"},
-    "field": {"type": "string", "description": "the field, header or query parameter at fault"}}}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "description": "what is wrong"},
+        "field": {"type": "string", "description": "the field, header or query parameter at fault"},
+    },
+}
 _REASONS = {
     400: "a bad query parameter, header or body field (named in `field`)",
     401: "no token, or not one this server knows",
@@ -26,12 +31,21 @@ _HEADERS = {  # headers an error answer always carries
     405: {"Allow": {"required": True, "schema": {"type": "string"}}},
     429: {"Retry-After": {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
 }
-_SECURITY = {None: [], "razorpay": [], "gateway": [{"gateway": []}], "household": [{"gateway": []}], "admin": [{"admin": []}]}
+_SECURITY = {
+    None: [],
+    "razorpay": [],
+    "gateway": [{"gateway": []}],
+    "household": [{"gateway": []}],
+    "admin": [{"admin": []}],
+}
 _TAGS = {None: "public", "gateway": "gateway", "household": "household", "admin": "operator", "razorpay": "payments"}
 
 
 def _error(code: int) -> dict:
-    out: dict[str, Any] = {"description": _REASONS[code], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    out: dict[str, Any] = {
+        "description": _REASONS[code],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     if code == 413:  # refused by waitress as the body arrives, before the app: its own plain-text page
         out["content"]["text/plain"] = {"schema": {"type": "string"}}
     if code in _HEADERS:
@@ -41,13 +55,23 @@ def _error(code: int) -> dict:
 
 def _operation(route) -> dict:
     params = [{"name": name, "in": "path", "required": True, "schema": schema} for name, schema in route.path_params()]
-    params += [{"name": q.name, "in": "query", "required": False, "description": q.doc,
-                "schema": {"type": "integer", "minimum": q.lo, "maximum": q.hi, "default": q.default}} for q in route.query]
+    params += [
+        {
+            "name": q.name,
+            "in": "query",
+            "required": False,
+            "description": q.doc,
+            "schema": {"type": "integer", "minimum": q.lo, "maximum": q.hi, "default": q.default},
+        }
+        for q in route.query
+    ]
     params += [{"name": name, "in": "header", "required": True, "schema": schema} for name, schema in route.headers]
     responses: dict[str, dict] = {}
     for code in route.status:
-        answer: dict[str, Any] = {"description": "OK" if code == 200 else "Created",
-                                  "content": {route.produces: {"schema": route.answer} if route.answer else {}}}
+        answer: dict[str, Any] = {
+            "description": "OK" if code == 200 else "Created",
+            "content": {route.produces: {"schema": route.answer} if route.answer else {}},
+        }
         if route.answer_headers:
             answer["headers"] = {h: {"required": True, "schema": {"type": "string"}} for h in route.answer_headers}
         responses[str(code)] = answer
@@ -64,9 +88,14 @@ def _operation(route) -> dict:
     if route.body is not None:
         errors.add(415)
     responses.update({str(code): _error(code) for code in sorted(errors)})
-    op: dict[str, Any] = {"operationId": route.view, "summary": route.summary, "tags": [_TAGS[route.caller]],
-                          "description": f"Who may call it: {route.who()}.",
-                          "security": _SECURITY[route.caller], "responses": responses}
+    op: dict[str, Any] = {
+        "operationId": route.view,
+        "summary": route.summary,
+        "tags": [_TAGS[route.caller]],
+        "description": f"Who may call it: {route.who()}.",
+        "security": _SECURITY[route.caller],
+        "responses": responses,
+    }
     if params:
         op["parameters"] = params
     if route.body is not None:
@@ -85,15 +114,26 @@ def document(routes, settings) -> dict:
         paths.setdefault(path, {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "powergw reference cloud API", "version": __version__,
-                 "description": "What gateways sync with (docs/cloud-sync.md). Money is integer paise; times are UTC "
-                                f"milliseconds (`*_ms`). Request bodies up to {settings.max_body_bytes >> 10} KiB; "
-                                "every refusal is a 4xx JSON body {error, field}, never a 500."},
+        "info": {
+            "title": "powergw reference cloud API",
+            "version": __version__,
+            "description": "What gateways sync with (docs/cloud-sync.md). Money is integer paise; times are UTC "
+            f"milliseconds (`*_ms`). Request bodies up to {settings.max_body_bytes >> 10} KiB; "
+            "every refusal is a 4xx JSON body {error, field}, never a 500.",
+        },
         "servers": [{"url": "/"}],
         "components": {
             "securitySchemes": {
-                "gateway": {"type": "http", "scheme": "bearer", "description": "a gateway's token from POST /v1/register"},
-                "admin": {"type": "http", "scheme": "bearer", "description": "the operator's token (POWERGW_CLOUD_ADMIN_TOKEN)"},
+                "gateway": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a gateway's token from POST /v1/register",
+                },
+                "admin": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the operator's token (POWERGW_CLOUD_ADMIN_TOKEN)",
+                },
             },
             "schemas": {"Error": _ERROR_SCHEMA},
         },

@@ -30,8 +30,10 @@ def razorpay_signature(secret: str, raw: bytes) -> str:
 
 
 def payments(api: CloudApi, household_id: int, after: int, cloud_after: int, limit: int) -> Response:
-    return jsonify(gateway=api.store.events(household_id, "payment_created", limit, after),
-                   cloud=api.store.cloud_payments(household_id, limit, cloud_after))
+    return jsonify(
+        gateway=api.store.events(household_id, "payment_created", limit, after),
+        cloud=api.store.cloud_payments(household_id, limit, cloud_after),
+    )
 
 
 def payment_order(api: CloudApi, household_id: int, body: dict) -> Response:
@@ -46,8 +48,9 @@ def counter_payment(api: CloudApi, household_id: int, body: dict) -> Response:
     store = api.store
     if not store.household_exists(household_id):
         return no_household(household_id)
-    created = store.record_counter_payment(household_id, body["bill_id"], body["amount_paise"], body["reference"],
-                                           api.clock())
+    created = store.record_counter_payment(
+        household_id, body["bill_id"], body["amount_paise"], body["reference"], api.clock()
+    )
     return jsonify(status="ok" if created else "duplicate"), 201 if created else 200
 
 
@@ -84,7 +87,15 @@ def razorpay_webhook(api: CloudApi) -> Response:
         if order is None:
             return jsonify(status="ignored", reason="unknown order")
         store.confirm_payment(
-            tx, household_id=order[0], provider_payment_id=payment_id, order_id=order_id, bill_id=order[1],
-            amount_paise=amount, method=method, paid_ms=created_s * 1000, source="razorpay", now=now,
+            tx,
+            household_id=order[0],
+            provider_payment_id=payment_id,
+            order_id=order_id,
+            bill_id=order[1],
+            amount_paise=amount,
+            method=method,
+            paid_ms=created_s * 1000,
+            source="razorpay",
+            now=now,
         )
     return jsonify(status="ok")

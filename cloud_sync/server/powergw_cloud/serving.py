@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 
@@ -37,20 +38,35 @@ class CloudServer:
     1 GiB) per request to disk.
     """
 
-    def __init__(self, app: Any, settings: ServerSettings, host: str, port: int, *, threads: int = 8,
-                 upload: tuple[str, int] | None = None):
+    def __init__(
+        self,
+        app: Any,
+        settings: ServerSettings,
+        host: str,
+        port: int,
+        *,
+        threads: int = 8,
+        upload: tuple[str, int] | None = None,
+    ):
         from waitress.server import create_server
 
         common = {"threads": threads, "ident": "powergw-cloud", "clear_untrusted_proxy_headers": True}
         self.map: dict = {}
-        self.api = create_server(app, map=self.map, host=host, port=port,
-                                 max_request_body_size=settings.max_body_bytes + 1, **common)
+        self.api = create_server(
+            app, map=self.map, host=host, port=port, max_request_body_size=settings.max_body_bytes + 1, **common
+        )
         self.upload = None
         if upload is not None:
             try:
-                self.upload = create_server(uploads_only(app), map=self.map, _dispatcher=self.api.task_dispatcher,
-                                            host=upload[0], port=upload[1],
-                                            max_request_body_size=settings.max_model_bytes + 1, **common)
+                self.upload = create_server(
+                    uploads_only(app),
+                    map=self.map,
+                    _dispatcher=self.api.task_dispatcher,
+                    host=upload[0],
+                    port=upload[1],
+                    max_request_body_size=settings.max_model_bytes + 1,
+                    **common,
+                )
             except OSError:
                 self.api.close()
                 raise
@@ -84,8 +100,15 @@ def parse_listen(value: str) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 8, *, settings: ServerSettings = ServerSettings(),
-          upload: tuple[str, int] | None = None) -> None:
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int = 8,
+    *,
+    settings: ServerSettings = ServerSettings(),
+    upload: tuple[str, int] | None = None,
+) -> None:
     """Serve with waitress (a production WSGI server, pure Python) until interrupted."""
     server = CloudServer(app, settings, host, port, threads=threads, upload=upload)
     try:

@@ -16,10 +16,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from . import CloudError
 
@@ -242,16 +243,23 @@ class CloudStore:
 
     def caller(self, token: str) -> Caller | None:
         with self.tx() as tx:
-            row = tx.one("SELECT id, household_id FROM gateways WHERE token_hash = ? AND revoked_ms IS NULL", (token_hash(token),))
+            row = tx.one(
+                "SELECT id, household_id FROM gateways WHERE token_hash = ? AND revoked_ms IS NULL",
+                (token_hash(token),),
+            )
         return Caller(row[0], row[1]) if row else None
 
     def revoke_gateway(self, gateway_id: int, now: int | None = None) -> None:
         with self.tx() as tx:
-            tx.execute("UPDATE gateways SET revoked_ms = ? WHERE id = ?", (now_ms() if now is None else now, gateway_id))
+            tx.execute(
+                "UPDATE gateways SET revoked_ms = ? WHERE id = ?", (now_ms() if now is None else now, gateway_id)
+            )
 
     # ---- events ---------------------------------------------------------------------------
 
-    def add_events(self, caller: Caller, events: Sequence[tuple[str, str, int, str]], now: int | None = None) -> tuple[list[str], list[str]]:
+    def add_events(
+        self, caller: Caller, events: Sequence[tuple[str, str, int, str]], now: int | None = None
+    ) -> tuple[list[str], list[str]]:
         """Store (key, kind, created_ms, payload_json) rows once each; returns (new keys, duplicate keys)."""
         now = now_ms() if now is None else now
         new, dup = [], []
@@ -276,7 +284,14 @@ class CloudStore:
         with self.tx() as tx:
             rows = tx.all(sql, params)
         return [
-            {"id": r[0], "key": r[1], "kind": r[2], "created_ms": r[3], "received_ms": r[4], "payload": json.loads(r[5])}
+            {
+                "id": r[0],
+                "key": r[1],
+                "kind": r[2],
+                "created_ms": r[3],
+                "received_ms": r[4],
+                "payload": json.loads(r[5]),
+            }
             for r in rows
         ]
 
@@ -316,7 +331,13 @@ class CloudStore:
         metadata (the registry's metadata.json: features version, threshold, check-set figures)."""
         now = now_ms() if now is None else now
         digest = hashlib.sha256(data).hexdigest()
-        info = {"version": version, "sha256": digest, "size_bytes": len(data), "path": f"/v1/models/{version}", "metadata": metadata}
+        info = {
+            "version": version,
+            "sha256": digest,
+            "size_bytes": len(data),
+            "path": f"/v1/models/{version}",
+            "metadata": metadata,
+        }
         with self.tx() as tx:
             tx.execute(
                 "INSERT INTO models (version, sha256, size_bytes, data, created_ms) VALUES (?, ?, ?, ?, ?)",
@@ -381,12 +402,22 @@ class CloudStore:
         self.add_change(tx, household_id, "payment_confirmed", data, now)
         return True
 
-    def record_counter_payment(self, household_id: int, bill_id: str | None, amount_paise: int, reference: str, now: int | None = None) -> bool:
+    def record_counter_payment(
+        self, household_id: int, bill_id: str | None, amount_paise: int, reference: str, now: int | None = None
+    ) -> bool:
         now = now_ms() if now is None else now
         with self.tx() as tx:
             return self.confirm_payment(
-                tx, household_id=household_id, provider_payment_id=f"counter_{reference}", order_id=None,
-                bill_id=bill_id, amount_paise=amount_paise, method="cash", paid_ms=now, source="counter", now=now,
+                tx,
+                household_id=household_id,
+                provider_payment_id=f"counter_{reference}",
+                order_id=None,
+                bill_id=bill_id,
+                amount_paise=amount_paise,
+                method="cash",
+                paid_ms=now,
+                source="counter",
+                now=now,
             )
 
     def seen_webhook(self, tx: _Tx, event_id: str, now: int) -> bool:
@@ -406,4 +437,4 @@ class CloudStore:
                 (household_id, after_id, limit),
             )
         cols = ("id", "payment_id", "order_id", "bill_id", "amount_paise", "method", "paid_ms", "source")
-        return [dict(zip(cols, r)) for r in rows]
+        return [dict(zip(cols, r, strict=False)) for r in rows]
