@@ -133,7 +133,9 @@ def _table(rows: list[list[str]], right: set[int] = frozenset()) -> str:
     out = []
     for r in rows:
         out.append(
-            "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))).rstrip()
+            "  ".join(
+                c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))
+            ).rstrip()
         )
     return "\n".join(out)
 
@@ -322,7 +324,8 @@ def _meter_admin(args, store, config, alerts, now: int) -> int:
                                         "flagged",
                                         "note",
                                     ),
-                                    r, strict=False,
+                                    r,
+                                    strict=False,
                                 )
                             )
                             for r in rows

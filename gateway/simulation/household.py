@@ -456,7 +456,9 @@ class Household:
         events = events[(events[:, 1] > t[0]) & (events[:, 0] <= t[-1])]
         lo = np.searchsorted(t, events[:, 0], side="left")
         hi = np.searchsorted(t, events[:, 1], side="left")
-        for (start, _, power, period, duty, phase), a, b in zip(events.tolist(), lo.tolist(), hi.tolist(), strict=False):
+        for (start, _, power, period, duty, phase), a, b in zip(
+            events.tolist(), lo.tolist(), hi.tolist(), strict=False
+        ):
             if a >= b:
                 continue
             if period > 0:

@@ -158,7 +158,10 @@ def test_random_chunk_boundaries_over_two_days_match_one_call():
     house = Household(profile, seed=42)
     cuts = np.sort(np.random.default_rng(1).choice(np.arange(1, n), size=25, replace=False))
     bounds = [0, *cuts.tolist(), n]
-    parts = [house.power_w(start + dt.timedelta(seconds=a * step_s), b - a, step_s) for a, b in zip(bounds, bounds[1:], strict=False)]
+    parts = [
+        house.power_w(start + dt.timedelta(seconds=a * step_s), b - a, step_s)
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
     assert np.array_equal(whole, np.concatenate(parts))
 
 
