@@ -33,7 +33,7 @@ from gateway.ingest import Ingest  # noqa: E402
 from gateway.protocol import Reading, encode_wire  # noqa: E402
 
 T0 = 1_767_225_600_000
-NODES = ["a4:cf:12:34:56:%02x" % i for i in range(4)]
+NODES = [f"a4:cf:12:34:56:{i:02x}" for i in range(4)]
 
 
 def make_stream(frames: int) -> tuple[bytes, list]:

@@ -117,8 +117,8 @@ def main() -> int:
         },
     }
     for name, batch, repeat in (("one_window", one, 300), ("day_batch_24", day, 300)):
-        sk = _time(lambda: forest.predict_proba(batch), repeat)
-        ox = _time(lambda: session.run(None, {"features": batch}), repeat)
+        sk = _time(lambda batch=batch: forest.predict_proba(batch), repeat)
+        ox = _time(lambda batch=batch: session.run(None, {"features": batch}), repeat)
         results[name] = {"sklearn_ms": sk * 1e3, "onnxruntime_ms": ox * 1e3, "speedup": sk / ox}
 
     for label, extra in (

@@ -119,7 +119,7 @@ def parse_csv(text: str) -> tuple[np.ndarray, np.ndarray]:
             except ValueError as err:
                 raise EdgeModelError(f"line {number}: ts {raw_ts!r} is neither ISO 8601 nor epoch seconds") from err
             if stamp.tzinfo is None:
-                raise EdgeModelError(f"line {number}: ts {raw_ts!r} needs a UTC offset, e.g. +05:30")
+                raise EdgeModelError(f"line {number}: ts {raw_ts!r} needs a UTC offset, e.g. +05:30") from None
             t = stamp.timestamp()
         try:
             p = float(raw_p)

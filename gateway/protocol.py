@@ -10,7 +10,6 @@ import binascii
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 from cobs import cobs
 
@@ -131,7 +130,7 @@ class Config:
     type = TYPE_CONFIG
 
 
-Frame = Union[Reading, Hello, Log, Config]
+Frame = Reading | Hello | Log | Config
 
 
 def _decode_reading(head: tuple, body: bytes) -> Reading:

@@ -264,7 +264,7 @@ def compute_bill(tariff: Tariff, units: Any, options: BillOptions = BillOptions(
     notes = []
     if index:
         notes.append(f"above {plain_decimal(floor)} units the {schedule.method.replace('_', '-')} table applies")
-    totals: dict[str, Decimal] = {"energy": sum((l.amount for l in lines), ZERO)}
+    totals: dict[str, Decimal] = {"energy": sum((entry.amount for entry in lines), ZERO)}
 
     fixed_total = ZERO
     for f in tariff.fixed:
@@ -300,13 +300,15 @@ def compute_bill(tariff: Tariff, units: Any, options: BillOptions = BillOptions(
             continue
         if not (s.min_units <= units <= s.max_units):
             continue
-        base = sum((l.amount for l in lines), ZERO) if s.on == ("all",) else sum((totals[k] for k in s.on), ZERO)
+        base = (
+            sum((entry.amount for entry in lines), ZERO) if s.on == ("all",) else sum((totals[k] for k in s.on), ZERO)
+        )
         off = base * s.percent / 100
         if s.cap is not None:
             off = min(off, s.cap)
         lines.append(BillLine("subsidy", s.label, -rupees(off), percent=s.percent))
 
-    total = rupees(sum((l.amount for l in lines), ZERO))
+    total = rupees(sum((entry.amount for entry in lines), ZERO))
     return Bill(tariff.name, units, tuple(lines), total, tuple(notes))
 
 
@@ -329,18 +331,20 @@ def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: Bil
         share = Decimal(days) / Decimal(total_days)
         part = compute_bill(tariff, units, options)
         tag = f"[{tariff.name} from {tariff.effective_from}, {days}/{total_days} days] "
-        for l in part.lines:
+        for part_line in part.lines:
             lines.append(
                 BillLine(
-                    l.kind,
-                    tag + l.label,
-                    rupees(l.amount * share),
-                    None if l.units is None else (l.units * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
-                    l.rate,
-                    l.percent,
+                    part_line.kind,
+                    tag + part_line.label,
+                    rupees(part_line.amount * share),
+                    None
+                    if part_line.units is None
+                    else (part_line.units * share).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+                    part_line.rate,
+                    part_line.percent,
                 )
             )
-    total = rupees(sum((l.amount for l in lines), ZERO))
+    total = rupees(sum((entry.amount for entry in lines), ZERO))
     name = "+".join(t.name + "@" + str(t.effective_from) for t, _ in parts)
     return Bill(
         name, units, tuple(lines), total, (f"tariff changed during the cycle: split by days ({total_days} days)",)

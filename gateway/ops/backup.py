@@ -296,7 +296,7 @@ def _copy_compact(db_path: Path, partial: Path, *, keep_from_ms: int, max_bytes:
                 dst.execute(f"DELETE FROM main.{t}")
                 dst.execute(f"INSERT INTO main.{t} SELECT * FROM src.{t}")
         # Triggers last, so copying rows fires none of them.
-        for kind, name, sql in objects:
+        for kind, _name, sql in objects:
             if kind in ("view", "trigger"):
                 dst.execute(sql)
         for pragma in ("user_version", "application_id"):

@@ -40,7 +40,7 @@ def test_bill_units_json(capsys, units, total):
     code, out, _ = run(capsys, "bill", "--units", units, "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["total"] == total and data["tariff"] == "tn-domestic"
-    assert isinstance(data["lines"], list) and all(isinstance(l["amount"], str) for l in data["lines"])
+    assert isinstance(data["lines"], list) and all(isinstance(item["amount"], str) for item in data["lines"])
 
 
 def test_bill_table_and_other_tariffs(capsys, setup):
@@ -131,7 +131,7 @@ def test_pay_and_balance(capsys, setup):
         "table",
     )
     assert code == 0 and "pending" in out and (db.parent / "qr.png").read_bytes()[:4] == b"\x89PNG"
-    link = next(l for l in out.splitlines() if l.startswith("upi://"))
+    link = next(ln for ln in out.splitlines() if ln.startswith("upi://"))
     q = parse_qs(urlparse(link).query)
     assert link.startswith("upi://pay?pa=tnpdcl@sbi&pn=TNPDCL%20Chennai&am=705.50&cu=INR&tn=Electricity%20bill")
     assert q == {

@@ -61,12 +61,12 @@ def test_tn_vectors(tn, units, total):
     bill = compute_bill(tn, units)
     assert f"{bill.total:.2f}" == total
     assert bill.as_json()["total"] == total
-    assert sum(Decimal(l["amount"]) for l in bill.as_json()["lines"]) == Decimal(total)
+    assert sum(Decimal(item["amount"]) for item in bill.as_json()["lines"]) == Decimal(total)
 
 
 def test_tn_breakdown_above_500_loses_the_cheap_slab(tn):
     bill = compute_bill(tn, 501)
-    assert [(l.label, str(l.units), f"{l.rate:.2f}", str(l.amount)) for l in bill.lines] == [
+    assert [(ln.label, str(ln.units), f"{ln.rate:.2f}", str(ln.amount)) for ln in bill.lines] == [
         ("1–100", "100", "0.00", "0.00"),
         ("101–400", "300", "4.70", "1410.00"),
         ("401–500", "100", "6.30", "630.00"),
@@ -170,7 +170,7 @@ def test_kerala(book, units, total, energy_label):
     kerala = book.in_force("kerala-domestic", dt.date(2025, 1, 1))
     bill = compute_bill(kerala, units)
     assert f"{bill.total:.2f}" == total
-    assert [l.label for l in bill.lines if l.kind == "energy"][-1] == energy_label
+    assert [ln.label for ln in bill.lines if ln.kind == "energy"][-1] == energy_label
 
 
 def test_split_bill_by_days(book, tn, tmp_path):

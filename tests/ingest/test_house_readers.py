@@ -188,7 +188,7 @@ def test_powergw_meters_lists_the_meters_and_sets_the_mains_from_a_day(house, ca
     assert main(["meters", "--db", str(db), "--mains", MAINS_BLE, "--since", "2025-07-11"]) == 0
     out = capsys.readouterr().out
     assert f"sub-circuit  {KITCHEN}" in out and f"metering from 2025-07-11 (cli): {MAINS_BLE}" in out
-    a, b = at(0), at(0, day=DAY + dt.timedelta(days=1))
+    b = at(0, day=DAY + dt.timedelta(days=1))
     kitchen_after = sum(r["energy_mwh"] for r in store.usage(b, end, "day", KITCHEN))
     mains_after = sum(store.house_usage(b, end, "minute").values())
     assert kitchen_after > 0 and mains_after == sum(Household(store).usage(b, end, "minute").values()) - kitchen_after

@@ -199,7 +199,7 @@ def test_nodes_shows_what_the_running_daemon_knows_before_it_saves_node_health(t
     assert stored == (0, None)  # the store's row: what `nodes` showed before ("ok 0", no power)
     assert n["source"] == "live" and 15 <= n["frames_ok"] <= len(sent) and n["last_power_dw"] == 12_345
     assert abs(time.time() * 1000 - n["last_seen_ms"]) < 10_000
-    line = next(l for l in table.splitlines() if l.startswith(NODE))
+    line = next(row for row in table.splitlines() if row.startswith(NODE))
     # The table is a second read of live.json, a moment later: its count is the JSON's or newer.
     shown = int(re.search(r"1234\.5 W\s+(\d+)\s", line).group(1))
     assert n["frames_ok"] <= shown <= len(sent) and " s ago" in line

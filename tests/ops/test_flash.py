@@ -34,7 +34,7 @@ def powergw(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 def assert_clean_error(run: subprocess.CompletedProcess, *needles: str) -> None:
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Traceback" not in run.stderr + run.stdout
-    line = [l for l in run.stderr.splitlines() if l.startswith("powergw flash: error:")]
+    line = [ln for ln in run.stderr.splitlines() if ln.startswith("powergw flash: error:")]
     assert line, run.stderr
     for needle in needles:
         assert needle in line[0], line[0]

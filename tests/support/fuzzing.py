@@ -66,7 +66,7 @@ def fuzz(
             suppress_health_check=list(HealthCheck),
             derandomize=not EXPLORE,
         )
-        def run(case) -> None:
+        def run(case, op, key) -> None:
             before = fingerprint() if fingerprint is not None and op.method.upper() != "GET" else None
             try:
                 response = case.call(base_url=base_url, headers=headers, timeout=30)
@@ -78,7 +78,7 @@ def fuzz(
             except BaseException as err:  # noqa: BLE001 - schemathesis raises an exception group: keep the first per operation
                 out["failures"].setdefault(f"{key[0]} {key[1]}", str(err)[:2000])
 
-        run()
+        run(op=op, key=key)  # this iteration's operation, passed in rather than read from the loop
     return out
 
 

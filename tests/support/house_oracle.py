@@ -86,15 +86,23 @@ class Household:
         lo = start_ms - start_ms % MINUTE_MS  # Store.usage's first minute
         if resolution == "minute":
             span, bucket_of = (lo, end_ms), (lambda m: m)
-            keep = lambda b: True
+
+            def keep(b):
+                return True
         elif resolution == "hour":
             span, bucket_of = (lo, cal.hour_start_ms(end_ms - 1) + 3_600_000), cal.hour_start_ms
-            keep = lambda b: lo <= b < end_ms  # hours that start inside, as Store.usage
+
+            def keep(b):
+                return lo <= b < end_ms  # hours that start inside, as Store.usage
         elif resolution == "day":
             first, last = cal.day(start_ms), cal.day(end_ms - 1)
             span = (cal.day_start_ms(first), cal.day_start_ms(dt.date.fromisoformat(last) + dt.timedelta(days=1)))
-            bucket_of = lambda m: cal.day_start_ms(cal.day(m))
-            keep = lambda b: True
+
+            def bucket_of(m):
+                return cal.day_start_ms(cal.day(m))
+
+            def keep(b):
+                return True
         else:
             raise ValueError(f"resolution {resolution!r}: expected one of minute, hour, day")
         out: dict[int, int] = {}

@@ -96,7 +96,7 @@ def test_stop_while_requests_are_answered_never_fails(tmp_path, caplog):
         server = serve_in_thread(app, "127.0.0.1", 0)
         port, done, answered = server.port, threading.Event(), []
 
-        def hammer() -> None:
+        def hammer(port=port, done=done, answered=answered) -> None:
             while not done.is_set():
                 try:
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
