@@ -69,8 +69,8 @@ def build(db: Path, days: int) -> dict:
     conn = store.conn
     conn.execute("BEGIN")
     conn.executemany(
-        "INSERT INTO readings (node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, energy_mwh, "
-        "delta_mwh, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO readings (node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, "
+        "vrms_dv, energy_mwh, delta_mwh, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         rows(),
     )
     hours: dict[int, int] = {}

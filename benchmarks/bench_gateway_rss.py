@@ -227,12 +227,14 @@ def _print_text(result: dict, pages_ok: int, page_errors: list[str]) -> None:
     """The figures for a person."""
     print(f"bare interpreter          {result['baseline_bare_interpreter_mb']:7.1f} MB")
     print(
-        f"daemon (run --no-ui) peak {result['daemon_peak_mb']:7.1f} MB  ({result['daemon_vs_bare']}x bare)  last {result['daemon_last_rss_mb']} MB"
+        f"daemon (run --no-ui) peak {result['daemon_peak_mb']:7.1f} MB  ({result['daemon_vs_bare']}x bare)  last "
+        f"{result['daemon_last_rss_mb']} MB"
     )
     print(f"dashboard (ui) peak       {result['ui_peak_mb']:7.1f} MB  last {result['ui_last_rss_mb']} MB")
     print(f"whole gateway peak        {result['whole_gateway_peak_mb']:7.1f} MB  (goal < 150 MB)")
     print(
-        f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, a few seconds, then gone)"
+        f"theft job process peak    {result['theft_job_process_peak_mb'] or 0:7.1f} MB  (hourly, "
+        "a few seconds, then gone)"
     )
     print(f"theft job: {result['theft_status'] or 'did not run'}")
     malloc = result["malloc_env"]

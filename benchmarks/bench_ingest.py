@@ -68,8 +68,8 @@ def bench_throughput(frames: int) -> dict:
     ingest.flush()
     ingest_s = time.perf_counter() - t
     rows = store.conn.execute(
-        "SELECT node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, energy_mwh, delta_mwh, flags "
-        "FROM readings ORDER BY id"
+        "SELECT node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, energy_mwh, "
+        "delta_mwh, flags FROM readings ORDER BY id"
     ).fetchall()
     schema = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'readings'").fetchone()[0]
     store.close()
@@ -78,7 +78,10 @@ def bench_throughput(frames: int) -> dict:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(schema)
-    sql = "INSERT INTO readings (node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, energy_mwh, delta_mwh, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    sql = (
+        "INSERT INTO readings (node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, "
+        "energy_mwh, delta_mwh, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    )
     t = time.perf_counter()
     for off in range(0, len(rows), batch_frames):
         conn.execute("BEGIN")
@@ -207,8 +210,8 @@ def main() -> None:
     args = ap.parse_args()
     frames = 20_000 if args.quick else args.frames
     print(
-        f"powergw ingest benchmark, {dt.datetime.now().isoformat(timespec='seconds')}, Python {sys.version.split()[0]}, "
-        f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores"
+        f"powergw ingest benchmark, {dt.datetime.now().isoformat(timespec='seconds')}, "
+        f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores"
     )
 
     print("\n1. decode + account + store throughput (4 nodes, commits every 10,000 frames)")
@@ -224,8 +227,8 @@ def main() -> None:
         w = bench_writes(interval, nodes, hours)
         label = f"{interval:>4} s" + (f" ({nodes} nodes)" if nodes > 1 else "")
         print(
-            f"   {label:<16} {w['wchar_per_node_hour'] / 1e6:>9.2f} MB   {w['write_bytes_per_node_hour'] / 1e6:>12.2f} MB"
-            f"   {w['commits']:>8}   {interval} s"
+            f"   {label:<16} {w['wchar_per_node_hour'] / 1e6:>9.2f} MB   "
+            f"{w['write_bytes_per_node_hour'] / 1e6:>12.2f} MB   {w['commits']:>8}   {interval} s"
         )
 
     print("\n3. usage query latency, ms (p50 / p95 over runs), 4 years of 1-minute history vs 1 month")
@@ -238,8 +241,8 @@ def main() -> None:
         b50, b95, bn = base[name]
         g50, g95, n = big[name]
         print(
-            f"   {name:<21} {b50:>6.2f} / {b95:<6.2f} ({bn:>5})   {g50:>6.2f} / {g95:<6.2f} ({n:>5})   {g95 / b95:>8.2f}"
-            f"   {(g95 / n) / (b95 / bn):>8.2f}"
+            f"   {name:<21} {b50:>6.2f} / {b95:<6.2f} ({bn:>5})   {g50:>6.2f} / {g95:<6.2f} "
+            f"({n:>5})   {g95 / b95:>8.2f}   {(g95 / n) / (b95 / bn):>8.2f}"
         )
     print(
         f"\n4. house rollup rebuilt from every minute (a metering change from the first day), one node:\n"

@@ -142,22 +142,26 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(
-        f"model: {results['trees']} trees, {results['nodes']} nodes, {results['model_bytes'] / 1e6:.2f} MB ONNX (shipped {results['shipped_model_bytes'] / 1e6:.2f} MB); "
+        f"model: {results['trees']} trees, {results['nodes']} nodes, {results['model_bytes'] / 1e6:.2f} MB ONNX "
+        f"(shipped {results['shipped_model_bytes'] / 1e6:.2f} MB); "
         f"trained on {spec.households} houses in {train_s:.1f} s"
     )
     r = results["scoring_pass"]
     print(
-        f"scoring pass over {r['history_days']} days: {r['whole_pass_s'] * 1e3:.0f} ms, {r['ratio_to_features']:.2f}x building the features alone ({r['features_only_s'] * 1e3:.0f} ms)"
+        f"scoring pass over {r['history_days']} days: {r['whole_pass_s'] * 1e3:.0f} ms, {r['ratio_to_features']:.2f}x "
+        f"building the features alone ({r['features_only_s'] * 1e3:.0f} ms)"
     )
     for name in ("one_window", "day_batch_24"):
         r = results[name]
         print(
-            f"{name:14s} sklearn {r['sklearn_ms']:.3f} ms   onnxruntime {r['onnxruntime_ms']:.3f} ms   onnxruntime is {r['speedup']:.1f}x faster"
+            f"{name:14s} sklearn {r['sklearn_ms']:.3f} ms   onnxruntime {r['onnxruntime_ms']:.3f} ms   onnxruntime is "
+            f"{r['speedup']:.1f}x faster"
         )
     for label in ("model_only", "with_gateway_core"):
         r = results[f"rss_mb_{label}"]
         print(
-            f"RSS {label:18s} {r['after_load_and_score']:.1f} MB (bare interpreter {r['interpreter']:.1f} MB; sklearn imported: {r['sklearn_imported']})"
+            f"RSS {label:18s} {r['after_load_and_score']:.1f} MB (bare interpreter {r['interpreter']:.1f} MB; "
+            f"sklearn imported: {r['sklearn_imported']})"
         )
     return 0
 

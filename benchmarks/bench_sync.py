@@ -195,9 +195,12 @@ def report(r: dict) -> str:
             f"host: {r['host']}",
             "| measurement | powergw | baseline (trivial Flask endpoint) | ratio |",
             "| --- | ---: | ---: | ---: |",
-            f"| drain {d['events']} events after reconnect (batches of {d['batch']}) | {d['seconds']:.2f} s = {d['events_per_s']:,.0f} ev/s "
-            f"| {db['seconds']:.2f} s = {db['events_per_s']:,.0f} ev/s | {db['events_per_s'] / d['events_per_s']:.1f}x slower |",
-            f"| server ingest, {i['gateways']} gateways at once, batches of {i['batch']} | {i['events_per_s']:,.0f} ev/s ({i['events']} in {i['seconds']:.1f} s) "
+            f"| drain {d['events']} events after reconnect (batches of {d['batch']}) | {d['seconds']:.2f} s = "
+            f"{d['events_per_s']:,.0f} ev/s "
+            f"| {db['seconds']:.2f} s = {db['events_per_s']:,.0f} ev/s | "
+            f"{db['events_per_s'] / d['events_per_s']:.1f}x slower |",
+            f"| server ingest, {i['gateways']} gateways at once, batches of {i['batch']} | {i['events_per_s']:,.0f} "
+            f"ev/s ({i['events']} in {i['seconds']:.1f} s) "
             f"| {ib['events_per_s']:,.0f} ev/s | {ib['events_per_s'] / i['events_per_s']:.1f}x slower |",
         ]
     )

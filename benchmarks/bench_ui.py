@@ -324,8 +324,10 @@ def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
             """sel => {
             window.__seen = {};
             const el = document.querySelector(sel);
-            new MutationObserver(() => { const t = el.textContent.trim(); if (!(t in window.__seen)) window.__seen[t] = Date.now(); })
-                .observe(el, { childList: true, subtree: true, characterData: true });
+            new MutationObserver(() => {
+                const t = el.textContent.trim();
+                if (!(t in window.__seen)) window.__seen[t] = Date.now();
+            }).observe(el, { childList: true, subtree: true, characterData: true });
         }""",
             sel,
         )

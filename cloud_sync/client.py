@@ -37,7 +37,8 @@ class ChangePage:
 
 
 def plain_http_to_another_machine(url: str) -> bool:
-    """True for an http:// URL whose host is not this machine's loopback: a token sent there crosses the network in clear."""
+    """True for an http:// URL whose host is not this machine's loopback: a token sent there
+    crosses the network in clear."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() != "http":
         return False

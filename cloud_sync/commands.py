@@ -126,7 +126,8 @@ def cmd_register(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(
-        f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at {client.base_url}"
+        f"registered as gateway {answer.get('gateway_id')} of household {answer.get('household_id')} at "
+        f"{client.base_url}"
     )
     if earlier:
         print(f"queued {earlier} earlier events (bills, payments, alert answers) for the next sync")
@@ -159,7 +160,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         while True:
             result = _round(syncer, section.batch_size, progress=not args.no_progress)
             print(
-                f"sync: {result.acknowledged} acknowledged ({result.duplicates} already there), {result.deferred} deferred, "
+                f"sync: {result.acknowledged} acknowledged ({result.duplicates} already there), "
+                f"{result.deferred} deferred, "
                 f"{result.dead} dead-lettered, {result.pulled} changes pulled; {syncer.outbox.depth()} queued",
                 file=sys.stderr,
             )
@@ -208,7 +210,8 @@ def _print_status(status: dict, as_json: bool) -> int:
         return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC).astimezone().isoformat(timespec="seconds")
 
     print(
-        f"cloud:          {status['url'] or 'not registered'} (gateway {status['gateway_id']}, household {status['household_id']})"
+        f"cloud:          {status['url'] or 'not registered'} (gateway {status['gateway_id']}, "
+        f"household {status['household_id']})"
     )
     print(f"queue depth:    {status['queue_depth']}")
     print(f"oldest event:   {when(status['oldest_event_ms']) if status['queue_depth'] else '-'}")

@@ -57,7 +57,8 @@ def event_ms(row: dict) -> int | None:
 
 
 def ledger_listener(config: Any) -> Listener | None:
-    """For the ledger (gateway.billing.ledger_wiring): bill_closed and payment_created (with confirmations and cancellations)."""
+    """For the ledger (gateway.billing.ledger_wiring): bill_closed and payment_created
+    (with confirmations and cancellations)."""
     section: CloudSection = config["cloud"]
     return outbox_listener(section, LEDGER_EVENTS) if section.enabled else None
 

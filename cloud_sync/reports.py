@@ -6,8 +6,9 @@ backup) only re-sends keys the cloud answers as duplicates. The first run after 
 catches up on every day since the first recorded energy.
 
 A day's household total is the house rollup's (gateway/house.py: the mains meters of [billing]
-metered_nodes, or every meter, each ESP32 once); each id's own energy is still in the payload. The key stays the day's: a summary the cloud already has
-is never sent again under another key, so the cloud holds one summary per day, whatever rule
+metered_nodes, or every meter, each ESP32 once); each id's own energy is still in the payload.
+The key stays the day's: a summary the cloud already has is never sent again under another key,
+so the cloud holds one summary per day, whatever rule
 counted it. While metered_nodes lists an id that never reported, billing cannot count the house
 and no day is summarised (the watermark stays); the days go once the config is fixed.
 """

@@ -28,12 +28,14 @@ class CloudSection:
         900.0,
         min=0.1,
         max=86400,
-        doc="longest wait between two tries against a failing cloud (the queue drains within one such wait of its return)",
+        doc="longest wait between two tries against a failing cloud (the queue drains within one such "
+        "wait of its return)",
     )
     interval_s: int = setting(60, min=5, max=86400, doc="seconds between sync rounds in the daemon")
     models_dir: Path = setting(
         Path("/var/lib/powergw/models"),
-        doc="no longer used: cloud models go to the theft registry beside the database (kept so old configs load; another value logs a warning)",
+        doc="no longer used: cloud models go to the theft registry beside the database (kept so old configs load; "
+        "another value logs a warning)",
     )
 
     def validate(self) -> None:

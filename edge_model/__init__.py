@@ -10,7 +10,9 @@ from gateway import PowerGwError
 # a gateway scores only with models of its own version. Here, not in features.py, so that reading
 # a model's version (doctor, /metrics, the dashboard) imports neither numpy nor onnxruntime.
 FEATURES_VERSION = 5
-MIN_HISTORY_DAYS = 31  # lifts.MIN_REF_DAYS + lifts.MIN_CAL_DAYS + SteadyPolicy.days: before it, no theft alert ("learning this house"; a test checks)
+# lifts.MIN_REF_DAYS + lifts.MIN_CAL_DAYS + SteadyPolicy.days: before it, no theft alert
+# ("learning this house"; a test checks)
+MIN_HISTORY_DAYS = 31
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 # A new model version is made current only if it loses no more than this on the fixed check set

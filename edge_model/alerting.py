@@ -1,4 +1,5 @@
-"""From window scores to alerts: a per-house threshold per hour, persistence, cooldown, Ignore rules, reasons in numbers.
+"""From window scores to alerts: a per-house threshold per hour, persistence, cooldown, Ignore rules,
+reasons in numbers.
 
 Pure: arrays and values in, `Alert`s out. The daemon job and the evaluation both call `decide`.
 """
@@ -123,7 +124,9 @@ def decide(
                 if policy.escalation <= 0:
                     continue
             elif any(_ran_on(w, a, i) or hit[int(a.hits[-1]) : i + 1].mean() >= CONTINUOUS_SHARE for a in cooling):
-                continue  # the alerted load (or its run of hits) never stopped: a constant tap's other hours, the same pattern
+                # the alerted load (or its run of hits) never stopped: a constant tap's other hours,
+                # the same pattern
+                continue
             else:
                 recent = recent[~busy[np.asarray(w.hour[recent], dtype=np.int64) % 24]]
         if not steady[i] and (len(recent) < policy.min_hits or len(np.unique(w.day[recent])) < policy.min_days):

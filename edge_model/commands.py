@@ -118,7 +118,8 @@ def register(subparsers) -> None:
         "--source",
         action="append",
         help="houses to answer alerts on (repeat; default: all): uci-development "
-        "(the UCI house's stretches), ramp (RAMP households), simulated (wide houses; for Ignore with a benign new load)",
+        "(the UCI house's stretches), ramp (RAMP households), simulated (wide houses; "
+        "for Ignore with a benign new load)",
     )
     p.add_argument(
         "--ignore-cases",
@@ -195,7 +196,8 @@ def cmd_train(args) -> int:
         where = registry.root / version
     check = metadata["metrics"]["check_set"]
     print(
-        f"model stored in {where}: {len(onnx_bytes) / 1e6:.2f} MB, trained in {metadata['training']['train_seconds']} s, "
+        f"model stored in {where}: {len(onnx_bytes) / 1e6:.2f} MB, "
+        f"trained in {metadata['training']['train_seconds']} s, "
         f"check-set ROC-AUC {check['roc_auc']:.3f}, threshold {metadata['threshold']:.3f}"
     )
     return 0
@@ -296,8 +298,10 @@ def _print_learning(r: dict) -> None:
     """The report as tables: Ignore then Raise, per source and in total, then a line per case with its verdict."""
     spec = r["spec"]
     print(
-        f"small recipe: {spec['train_households']} houses x {spec['train_days']} days, {spec['trees']} trees, threshold "
-        f"{r['baseline']['threshold']:.3f}; {r['seconds']['total']:.0f} s, {len(r['seconds']['per_training'])} trainings"
+        f"small recipe: {spec['train_households']} houses x {spec['train_days']} days, "
+        f"{spec['trees']} trees, threshold "
+        f"{r['baseline']['threshold']:.3f}; {r['seconds']['total']:.0f} s, "
+        f"{len(r['seconds']['per_training'])} trainings"
     )
     i, k = r["ignore"], r["raise"]
     labels = {
@@ -315,7 +319,8 @@ def _print_learning(r: dict) -> None:
     groups = [*i["by_source"].items(), ("total", i["total"])]
     tried = ", ".join(f"{source} {n['houses_tried']} ({n['alerted']} alerted)" for source, n in i["scanned"].items())
     print(
-        f"\nIgnore: a house's first false alert Ignored. Houses tried: {tried}. Their later alerts (of them on the rule's hours):"
+        f"\nIgnore: a house's first false alert Ignored. Houses tried: {tried}. Their later alerts "
+        "(of them on the rule's hours):"
     )
     settings = list(i["total"]["later_alerts"])  # without the control's two for a lone case
     line("source", "cases", [labels[s] for s in settings])
@@ -336,7 +341,8 @@ def _print_learning(r: dict) -> None:
                 [f"{t['caught'][s]}/{t['injected']}" for s in settings],
             )
     print(
-        f"Mean score, {' / '.join(i['total']['mean_score'])}: the Ignored windows; the later windows on the rule's hours:"
+        f"Mean score, {' / '.join(i['total']['mean_score'])}: the Ignored windows; "
+        "the later windows on the rule's hours:"
     )
     for name, g in groups:
         ms = g["mean_score"]
@@ -348,21 +354,26 @@ def _print_learning(r: dict) -> None:
     for name, g in groups:
         v = g["verdict"]
         against = (
-            f"against the control: fewer {v['learned']['fewer']}, same {v['learned']['same']}, more {v['learned']['more']}"
+            f"against the control: fewer {v['learned']['fewer']}, same {v['learned']['same']}, "
+            f"more {v['learned']['more']}"
             if "control_rule" in settings
             else "no control (a lone case)"
         )
         print(
-            f"  {name}: later alerts with the rule fewer in {v['rule']['fewer']} of {g['cases']} houses (same {v['rule']['same']}, "
-            f"more {v['rule']['more']}); retrained+rule against rule only: fewer {v['retrain']['fewer']}, same {v['retrain']['same']}, "
+            f"  {name}: later alerts with the rule fewer in {v['rule']['fewer']} of {g['cases']} houses "
+            f"(same {v['rule']['same']}, "
+            f"more {v['rule']['more']}); retrained+rule against rule only: fewer {v['retrain']['fewer']}, "
+            f"same {v['retrain']['same']}, "
             f"more {v['retrain']['more']}; {against}; taps caught without feedback, missed after it: {v['taps_lost']}"
         )
     for c in i["cases"]:
         a, v = c["later_alerts"], c["verdict"]
         control = f", control+rule {a['control_rule']['all']}" if v["learned"] else ""
         print(
-            f"  - {c['house']}: Ignored day {c['ignored']['day']} [{c['ignored']['path']}] {c['ignored']['message']}; {c['feedback_rows']} "
-            f"rows; rule {c['rule']['text']}. Later alerts {a['no_feedback']['all']}, rule only {a['rule_only']['all']}, retrained+rule "
+            f"  - {c['house']}: Ignored day {c['ignored']['day']} [{c['ignored']['path']}] {c['ignored']['message']}; "
+            f"{c['feedback_rows']} "
+            f"rows; rule {c['rule']['text']}. Later alerts {a['no_feedback']['all']}, "
+            f"rule only {a['rule_only']['all']}, retrained+rule "
             f"{a['retrained_rule']['all']}{control}: the rule {v['rule']}, the retrain {v['retrain']}"
             + (f" (against the control {v['learned']})" if v["learned"] else "")
         )
@@ -379,7 +390,8 @@ def _print_learning(r: dict) -> None:
         f"\nRaise: a tap's first alert Raised, the same tap again four weeks after it stopped. Houses tapped: {tapped}."
     )
     print(
-        "Caught within the goal's days (by the steady-lift detector alone / the forest alone), median days to catch, mean score of "
+        "Caught within the goal's days (by the steady-lift detector alone / the forest alone), "
+        "median days to catch, mean score of "
         "its windows; 'no first tap': the baseline on the house without the first tap in its history:"
     )
     line("source", "cases", [*models, "no first tap"], 27)
@@ -398,20 +410,22 @@ def _print_learning(r: dict) -> None:
     for name, g in groups:
         v = g["verdict"]
         against = (
-            f"the control sooner in {v['control']['sooner']}; retrained against the control: sooner {v['learned']['sooner']}, "
-            f"same {v['learned']['same']}, later {v['learned']['later']}"
+            f"the control sooner in {v['control']['sooner']}; retrained against the control: "
+            f"sooner {v['learned']['sooner']}, same {v['learned']['same']}, later {v['learned']['later']}"
             if "control" in models
             else "no control (a lone case)"
         )
         print(
-            f"  {name}: caught again sooner than by the baseline in {v['retrain']['sooner']} of {g['cases']} (same {v['retrain']['same']}, "
+            f"  {name}: caught again sooner than by the baseline in {v['retrain']['sooner']} of {g['cases']} "
+            f"(same {v['retrain']['same']}, "
             f"later {v['retrain']['later']}), {against}; alerts on the clean copy after the Raise "
             + ", ".join(f"{m} {n}" for m, n in g["clean_alerts_after_raise"].items())
         )
     for c in k["cases"]:
         t, v = c["second_tap"], c["verdict"]
         print(
-            f"  - {c['house']}: {c['tap']['goal']} {c['tap']['watts']:.0f} W Raised day {c['raised']['day']} [{c['raised']['path']}], "
+            f"  - {c['house']}: {c['tap']['goal']} {c['tap']['watts']:.0f} W Raised day {c['raised']['day']} "
+            f"[{c['raised']['path']}], "
             f"{c['feedback_rows']} rows; again from day {c['tap']['second_day']}, days to catch "
             + ", ".join(f"{m} {t[m]['days_to_catch'] or '-'}" for m in t)
             + f" (no first tap: {c['second_tap_without_first']['days_to_catch'] or '-'}): the retrain {v['retrain']}"

@@ -196,7 +196,8 @@ class FeedbackTables:
         rows = list(rows)
         starts = list(window_starts_s) if window_starts_s is not None else [None] * len(rows)
         self.conn.executemany(
-            "INSERT INTO theft_examples (alert_id, label, weight, features_version, features, window_start_s) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO theft_examples (alert_id, label, weight, features_version, features, window_start_s) VALUES "
+            "(?, ?, ?, ?, ?, ?)",
             [
                 (alert_id, int(label), float(weight), int(features_version), sqlite3.Binary(r), s)
                 for r, s in zip(rows, starts, strict=False)
@@ -225,7 +226,8 @@ class FeedbackTables:
         """(how many, newest id) of the usable examples: ids are never reused, so any change to the
         set (an example added or taken back) changes this."""
         count, newest = self.conn.execute(
-            "SELECT count(*), coalesce(max(id), 0) FROM theft_examples WHERE features_version = ? AND length(features) = ?",
+            "SELECT count(*), coalesce(max(id), 0) FROM theft_examples WHERE features_version = ? "
+            "AND length(features) = ?",
             (features_version, 4 * width),
         ).fetchone()
         return int(count), int(newest)
@@ -281,7 +283,8 @@ class FeedbackTables:
     ) -> None:
         trained = version is not None
         self.conn.execute(
-            "INSERT INTO theft_retrains (at_ms, examples, through_example_id, version, promoted, note) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO theft_retrains (at_ms, examples, through_example_id, version, promoted, note) VALUES "
+            "(?, ?, ?, ?, ?, ?)",
             (
                 at_ms,
                 fingerprint[0],
@@ -353,7 +356,7 @@ def m003_meter_periods(db: sqlite_utils.Database) -> None:
             sensor_kwh REAL NOT NULL CHECK (sensor_kwh >= 0),  -- the house's energy from the sensors over it
             coverage REAL NOT NULL CHECK (coverage BETWEEN 0 AND 1),  -- share of its minutes the sensors covered
             alert_id INTEGER  -- the theft alert raised on it, if any
-        )"""
+        )"""  # noqa: E501 - SQLite keeps this text as the table's schema: not rewrapped
     )
 
 

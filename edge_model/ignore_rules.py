@@ -51,14 +51,18 @@ class SuppressionRule:
     first_hour: int  # local hour of day, inclusive
     last_hour: int  # exclusive; last < first wraps midnight (21 -> 2 is 21:00-01:59); equal = all day
     weekdays: frozenset[int]
-    max_power_w: float  # the highest power the rule explains (the highest usual load plus excess_cap_w); rules before usual_w used it as the cap
+    # the highest power the rule explains (the highest usual load plus excess_cap_w);
+    # rules before usual_w used it as the cap
+    max_power_w: float
     expires_s: float  # epoch seconds
     excess_cap_w: float = 0.0  # at most this much above usual is the Ignored pattern
     usual_w: tuple[float, ...] = ()  # 24 values: the usual load per local hour before the pattern
     start_s: float = 0.0  # the rule covers windows from here (the pattern's first day)
     usual_floor_w: tuple[float, ...] = ()  # 24 values: the usual floor per local hour before the pattern
     floor_cap_w: float | None = None  # at most this much above the usual floor is the pattern (None: excess_cap_w)
-    renew_days: float = 0.0  # each window the rule explains keeps it in force this long after it (0: fixed expiry, rules before renewal)
+    # each window the rule explains keeps it in force this long after it
+    # (0: fixed expiry, rules before renewal)
+    renew_days: float = 0.0
     hours: tuple[
         int, ...
     ] = ()  # the local hours of day the pattern lifted; () = the band first_hour..last_hour (rules before hours)

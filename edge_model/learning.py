@@ -1,4 +1,5 @@
-"""Does a household's Ignore or Raise change what it is told later? Answer one alert per house the daemon's way and count.
+"""Does a household's Ignore or Raise change what it is told later? Answer one alert per house the
+daemon's way and count.
 
 Ignore: a house whose clean series raises a false alert (real ones from the UCI house and RAMP,
 and simulated houses with a benign new load the family runs: an EV charger, a night AC, ...).
@@ -324,7 +325,8 @@ def _control(cases: list, k: int) -> Scorer | None:
 
 
 def evaluate_learning(spec: LearningSpec = LearningSpec(), progress: bool = False) -> dict:
-    """The report of `powergw model evaluate-learning`: per case, per source and in total, with the counts behind each figure."""
+    """The report of `powergw model evaluate-learning`: per case, per source and in total,
+    with the counts behind each figure."""
     t0 = time.perf_counter()
     dataset, forest, check = spec.recipe()
     houses, skipped = {}, {}

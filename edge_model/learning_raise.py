@@ -202,7 +202,8 @@ def sum_raise(rows: list[dict], models: tuple[str, ...]) -> dict:
 def _days_to_catch(
     alerts: list[Alert], w: Windows, tapped_hours: np.ndarray, start_day: int, within_days: int
 ) -> int | None:
-    """The fewest whole days from the tap's start within which an alert catches it (evaluation.caught), None: not within."""
+    """The fewest whole days from the tap's start within which an alert catches it
+    (evaluation.caught), None: not within."""
     for d in range(1, within_days + 1):
         if caught(alerts, w, tapped_hours, start_day, d):
             return d

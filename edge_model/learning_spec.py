@@ -70,7 +70,8 @@ class LearningSpec:
             or self.ignore_per_source + self.raise_per_source == 0
         ):
             raise EdgeModelError(
-                f"measure at least one case (got {self.ignore_per_source} Ignore and {self.raise_per_source} Raise per source)"
+                f"measure at least one case (got {self.ignore_per_source} Ignore and {self.raise_per_source} "
+                "Raise per source)"
             )
         if self.days < MIN_DAYS or self.trees < 1:
             raise EdgeModelError(
@@ -89,7 +90,8 @@ class LearningSpec:
 
 
 class Trainer:
-    """Trains the recipe with `pipeline.train_model` (what `model retrain` runs) and loads each model with onnxruntime."""
+    """Trains the recipe with `pipeline.train_model` (what `model retrain` runs) and loads each
+    model with onnxruntime."""
 
     def __init__(self, spec: LearningSpec, workdir: Path, progress: bool):
         self.recipe = spec.recipe()

@@ -57,7 +57,8 @@ def periods(store) -> list[MeterPeriod]:
             sensor, coverage = measure(store, a_ms, b_ms)
             with transaction(store) as conn:
                 conn.execute(
-                    "INSERT INTO theft_meter_periods (reading_id, start_ms, end_ms, start_kwh, end_kwh, sensor_kwh, coverage) "
+                    "INSERT INTO theft_meter_periods (reading_id, start_ms, end_ms, start_kwh, end_kwh, "
+                    "sensor_kwh, coverage) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reading_id) DO UPDATE SET start_ms = excluded.start_ms, "
                     "end_ms = excluded.end_ms, start_kwh = excluded.start_kwh, end_kwh = excluded.end_kwh, "
                     "sensor_kwh = excluded.sensor_kwh, coverage = excluded.coverage, alert_id = NULL",

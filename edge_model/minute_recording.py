@@ -34,7 +34,8 @@ class Recording:
         power = np.array(self.power_w, dtype=np.float32)  # a copy: the caller's array stays theirs
         if power.ndim != 1 or len(power) == 0 or len(power) % MINUTES_PER_DAY:
             raise RecordingError(
-                f"recording {self.name!r}: power_w must be 1-D whole days of {MINUTES_PER_DAY} minutes, got shape {power.shape}"
+                f"recording {self.name!r}: power_w must be 1-D whole days of {MINUTES_PER_DAY} minutes, "
+                f"got shape {power.shape}"
             )
         power.flags.writeable = False
         object.__setattr__(self, "power_w", power)

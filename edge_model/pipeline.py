@@ -181,7 +181,8 @@ def check_model(model_dir, check: CheckSet, held: Examples | None = None) -> dic
 def promote_if_no_regression(
     registry: ModelRegistry, version: str, check: CheckSet, feedback: Examples | None = None
 ) -> tuple[bool, dict]:
-    """Promote `version` unless it is worse than the current model on the fixed check set (or on the household's own labels)."""
+    """Promote `version` unless it is worse than the current model on the fixed check set
+    (or on the household's own labels)."""
     held = check.examples()
     new = check_model(registry.root / version, check, held)
     in_use = registry.load_current()[0].model_dir  # the shipped model while the current one cannot be loaded

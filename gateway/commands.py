@@ -295,7 +295,8 @@ def describe(item) -> str:
     if isinstance(item, Reading):
         return (
             f"READING {item.node_id} boot={item.boot_id} seq={item.seq} {item.power_dw / 10:.1f} W "
-            f"{item.irms_ma / 1000:.3f} A {item.vrms_dv / 10:.1f} V energy={item.energy_mwh} mWh flags=0x{item.flags:02x}"
+            f"{item.irms_ma / 1000:.3f} A {item.vrms_dv / 10:.1f} V energy={item.energy_mwh} mWh "
+            f"flags=0x{item.flags:02x}"
         )
     if isinstance(item, Hello):
         return (
@@ -474,7 +475,10 @@ def _usage_total(args: argparse.Namespace, store, start_ms: int, end_ms: int, ro
     house_wh = sum(store.house_usage(start_ms, end_ms, "day").values()) / 1000
     if abs(house_wh - rows_wh) < 0.0005:
         return f"total {house_wh / 1000:.3f} kWh"
-    return f"total {house_wh / 1000:.3f} kWh for the house, as the bill counts it (the rows add up to {rows_wh / 1000:.3f} kWh)"
+    return (
+        f"total {house_wh / 1000:.3f} kWh for the house, as the bill counts it "
+        f"(the rows add up to {rows_wh / 1000:.3f} kWh)"
+    )
 
 
 def _table(headers, rows) -> str:

@@ -94,8 +94,8 @@ class UiSection:
     port: int = setting(8080, min=1, max=65535, doc="TCP port")
     allowed_hosts: list[str] = setting(
         default_factory=list,
-        doc="names the dashboard answers to besides localhost, this machine's addresses, its hostname and hostname.local "
-        "(e.g. a DNS name on your router); any other Host is refused (DNS rebinding)",
+        doc="names the dashboard answers to besides localhost, this machine's addresses, "
+        "its hostname and hostname.local (e.g. a DNS name on your router); any other Host is refused (DNS rebinding)",
     )
 
     def validate(self) -> None:

@@ -334,7 +334,8 @@ def calibrate(
     result: dict = {"node": node_id}
     first = link.readings(1)[0]
     say(
-        f"node {node_id} is reading {first.power_dw / 10:.1f} W, {first.irms_ma / 1000:.3f} A at {first.vrms_dv / 10:.1f} V"
+        f"node {node_id} is reading {first.power_dw / 10:.1f} W, {first.irms_ma / 1000:.3f} A at "
+        f"{first.vrms_dv / 10:.1f} V"
     )
 
     def apply(line: str) -> Answer:

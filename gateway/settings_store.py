@@ -293,13 +293,16 @@ def apply_changes(
             if key == BUDGET_KEY:
                 for k, v in ((budget_meta, str(budget_paise)), (budget_meta + ".by", f"{by} {now_ms}")):
                     conn.execute(
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                        "DO UPDATE SET value = excluded.value",
                         (k, v),
                     )
                 continue
             conn.execute(
-                "INSERT INTO settings (key, value_json, updated_ms, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE "
-                "SET value_json = excluded.value_json, updated_ms = excluded.updated_ms, updated_by = excluded.updated_by",
+                "INSERT INTO settings (key, value_json, updated_ms, updated_by) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE "
+                "SET value_json = excluded.value_json, updated_ms = excluded.updated_ms, "
+                "updated_by = excluded.updated_by",
                 (key, json.dumps(value), now_ms, by),
             )
     if normalised or reset:

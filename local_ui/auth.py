@@ -175,7 +175,8 @@ class Accounts:
         username, password, role = check_username(username), check_password(password), check_role(role)
         try:
             cur = self.conn.execute(
-                "INSERT INTO ui_users (username, password_hash, role, password_source, created_ms) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO ui_users (username, password_hash, role, password_source, created_ms) VALUES "
+                "(?, ?, ?, ?, ?)",
                 (username, self.hasher.hash(password), role, source, self.now_ms()),
             )
         except sqlite3.IntegrityError:
@@ -316,8 +317,8 @@ class Accounts:
         if not token.startswith(TOKEN_PREFIX):
             return None
         row = self.conn.execute(
-            "SELECT t.id, u.id, u.username, t.role, t.last_used_ms FROM ui_tokens t JOIN ui_users u ON u.id = t.user_id "
-            "WHERE t.token_sha256 = ?",
+            "SELECT t.id, u.id, u.username, t.role, t.last_used_ms FROM ui_tokens t "
+            "JOIN ui_users u ON u.id = t.user_id WHERE t.token_sha256 = ?",
             (digest(token),),
         ).fetchone()
         if row is None:

@@ -197,7 +197,8 @@ def model_status(store, now_ms: int, registry_root: Path | None = None, tz: str 
         if meta is not None and meta.get("features_version") != FEATURES_VERSION:
             meta, problem = (
                 None,
-                f"model {current} is of features v{meta.get('features_version')}; the shipped model is used until a retrain",
+                f"model {current} is of features v{meta.get('features_version')}; the shipped model is used "
+                "until a retrain",
             )
         if meta is None:
             current = None
@@ -380,8 +381,9 @@ class MeterReadings:
         """Newest first, each with its gap, whether it was flagged and the meter_mismatch alert it raised."""
         cal = self.store.calendar
         rows = self.store.conn.execute(
-            "SELECT m.id, m.kind, m.ts_ms, m.value_kwh, m.period_start_ms, m.meter_kwh, m.sensor_kwh, m.gap_pct, m.flagged, "
-            "m.entered_ms, m.note, a.id, a.state FROM meter_readings m LEFT JOIN alerts a ON a.id = ("
+            "SELECT m.id, m.kind, m.ts_ms, m.value_kwh, m.period_start_ms, m.meter_kwh, m.sensor_kwh, "
+            "m.gap_pct, m.flagged, m.entered_ms, m.note, a.id, a.state "
+            "FROM meter_readings m LEFT JOIN alerts a ON a.id = ("
             "  SELECT max(id) FROM alerts WHERE dedup_key = 'meter_mismatch:' || m.period_start_ms || ':' || m.ts_ms) "
             "ORDER BY m.ts_ms DESC, m.id DESC LIMIT ?",
             (limit,),

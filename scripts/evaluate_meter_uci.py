@@ -87,7 +87,8 @@ def main() -> int:
             ratios = [m / s for _, _, m, s, _ in periods]
             clean = run(periods, 0.0)
             print(
-                f"{part}, {days}-day periods: {len(periods)}, meter/sensor ratio {min(ratios):.3f} .. {max(ratios):.3f} "
+                f"{part}, {days}-day periods: {len(periods)}, meter/sensor ratio {min(ratios):.3f} .. "
+                f"{max(ratios):.3f} "
                 f"(median {np.median(ratios):.3f}); judged {len(clean)}, false alerts {sum(j.tap for j in clean)}; "
                 f"|excess| p95 {np.quantile([abs(j.excess_share) for j in clean], 0.95) * 100:.1f} %"
             )

@@ -47,7 +47,8 @@ ANSWERS = ("ignore", "raise", "unignore")  # the household's answers on an alert
 def last_answer(conn, alert_id: int) -> str | None:
     """The household's last answer on an alert from its history: "ignore", "raise", "unignore" or None."""
     row = conn.execute(
-        f"SELECT action FROM alert_actions WHERE alert_id = ? AND action IN ({', '.join('?' * len(ANSWERS))}) ORDER BY id DESC LIMIT 1",
+        f"SELECT action FROM alert_actions WHERE alert_id = ? AND action IN ({', '.join('?' * len(ANSWERS))}) "
+        "ORDER BY id DESC LIMIT 1",
         (alert_id, *ANSWERS),
     ).fetchone()
     return row[0] if row else None

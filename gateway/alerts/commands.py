@@ -77,7 +77,8 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
         repeat = f" ×{a['repeat_count']}" if a["repeat_count"] > 1 else ""
         acted = f" by {a['acted_by']} {cal.isoformat(a['acted_ms'])}" if a["acted_by"] else ""
         print(
-            f"#{a['id']} {cal.isoformat(a['created_ms'])} {a['severity']:<8} {a['kind']:<17} {a['state']}{acted}{repeat}: {a['message']}"
+            f"#{a['id']} {cal.isoformat(a['created_ms'])} {a['severity']:<8} {a['kind']:<17} "
+            f"{a['state']}{acted}{repeat}: {a['message']}"
         )
     return 0
 

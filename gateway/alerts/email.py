@@ -77,7 +77,8 @@ def enqueue(
     if not to:
         raise EmailError("an email needs at least one recipient", temporary=False)
     cur = conn.execute(
-        "INSERT INTO email_outbox (alert_id, to_addrs, subject, body, created_ms, next_attempt_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO email_outbox (alert_id, to_addrs, subject, body, created_ms, next_attempt_ms) VALUES "
+        "(?, ?, ?, ?, ?, ?)",
         (alert_id, json.dumps(list(to)), subject, body, now_ms, now_ms),
     )
     return cur.lastrowid
@@ -94,7 +95,8 @@ class EmailOutbox:
         with transaction(self.store) as conn:
             cur = conn.execute(
                 "SELECT id, alert_id, to_addrs, subject, body, created_ms, attempts FROM email_outbox "
-                "WHERE state = 'queued' AND next_attempt_ms <= ? AND lease_until_ms <= ? ORDER BY next_attempt_ms, id LIMIT ?",
+                "WHERE state = 'queued' AND next_attempt_ms <= ? AND lease_until_ms <= ? "
+                "ORDER BY next_attempt_ms, id LIMIT ?",
                 (now_ms, now_ms, limit),
             )
             cols = [c[0] for c in cur.description]
@@ -120,7 +122,8 @@ class EmailOutbox:
             attempts = conn.execute("SELECT attempts FROM email_outbox WHERE id = ?", (row_id,)).fetchone()[0] + 1
             delay_ms = int(backoff_s(attempts, section.retry_base_s, section.retry_max_s) * 1000)
             conn.execute(
-                "UPDATE email_outbox SET attempts = ?, next_attempt_ms = ?, lease_until_ms = 0, last_error = ? WHERE id = ?",
+                "UPDATE email_outbox SET attempts = ?, next_attempt_ms = ?, lease_until_ms = 0, "
+                "last_error = ? WHERE id = ?",
                 (attempts, now_ms + delay_ms, error[:500], row_id),
             )
         return delay_ms
@@ -128,7 +131,8 @@ class EmailOutbox:
     def mark_failed(self, row_id: int, error: str) -> None:
         with transaction(self.store) as conn:
             conn.execute(
-                "UPDATE email_outbox SET state = 'failed', attempts = attempts + 1, lease_until_ms = 0, last_error = ? WHERE id = ?",
+                "UPDATE email_outbox SET state = 'failed', attempts = attempts + 1, lease_until_ms = 0, "
+                "last_error = ? WHERE id = ?",
                 (error[:500], row_id),
             )
 
@@ -160,7 +164,10 @@ class EmailOutbox:
         return out
 
     def rows(self, state: str | None = None, limit: int = 50) -> list[dict]:
-        sql = "SELECT id, alert_id, to_addrs, subject, state, created_ms, attempts, next_attempt_ms, last_error, sent_ms FROM email_outbox"
+        sql = (
+            "SELECT id, alert_id, to_addrs, subject, state, created_ms, attempts, next_attempt_ms, last_error, "
+            "sent_ms FROM email_outbox"
+        )
         params: tuple = ()
         if state:
             sql += " WHERE state = ?"

@@ -354,7 +354,8 @@ def _meter_admin(args, store, config, alerts, now: int) -> int:
         raise LedgerError("--correct ID needs the right value as --reading or --billed-units")
     out = correct_reading(store, config.billing, alerts, args.correct, value, by=args.by, now_ms=now, note=args.note)
     print(
-        f"meter reading #{out['id']} corrected from {out['previous_value_kwh']} to {out['value_kwh']} kWh; the audit list keeps the old value"
+        f"meter reading #{out['id']} corrected from {out['previous_value_kwh']} to {out['value_kwh']} kWh; "
+        "the audit list keeps the old value"
     )
     return 0
 

@@ -158,7 +158,8 @@ class Estimate:
         """The estimate for people, one fact a line."""
         c = self.cycle
         out = [
-            f"Cycle {c.start} to {c.end - dt.timedelta(days=1)} (day {int(self.elapsed_days) + 1} of {c.days}), tariff {self.tariff}",
+            f"Cycle {c.start} to {c.end - dt.timedelta(days=1)} (day {int(self.elapsed_days) + 1} of {c.days}), "
+            f"tariff {self.tariff}",
             f"Till date: {self.units} units, {format_inr(to_paise(self.bill.total))}",
         ]
         for p in self.projections:
@@ -172,8 +173,8 @@ class Estimate:
         if self.budget_paise is not None:
             spent = to_paise(self.bill.total)
             out.append(
-                f"Budget: {format_inr(spent)} of {format_inr(self.budget_paise)} ({100 * spent / self.budget_paise:.0f}%), "
-                f"projected {format_inr(to_paise(self.best.bill.total))}"
+                f"Budget: {format_inr(spent)} of {format_inr(self.budget_paise)} "
+                f"({100 * spent / self.budget_paise:.0f}%), projected {format_inr(to_paise(self.best.bill.total))}"
             )
         return out
 

@@ -53,8 +53,10 @@ def budget_alerts(est: Estimate, slab_warning_units: int) -> list[tuple[str, str
                 (
                     "budget_projection",
                     f"budget_projection:{cycle}",
-                    f"projected bill {format_inr(projected)} ({best.projection.units:.0f} units, {best.projection.method.replace('_', ' ')}) "
-                    f"exceeds the budget of {format_inr(est.budget_paise)} by {format_inr(projected - est.budget_paise)}",
+                    f"projected bill {format_inr(projected)} ({best.projection.units:.0f} units, "
+                    f"{best.projection.method.replace('_', ' ')}) "
+                    f"exceeds the budget of {format_inr(est.budget_paise)} by "
+                    f"{format_inr(projected - est.budget_paise)}",
                     {
                         "projected": best.bill.total,
                         "budget_paise": est.budget_paise,

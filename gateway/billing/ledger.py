@@ -139,8 +139,8 @@ class Ledger:
             previous = self._balance(conn)
             due = cycle.end + dt.timedelta(days=due_days)
             cur = conn.execute(
-                "INSERT INTO bills (cycle_start, cycle_end, tariff, units, amount_paise, previous_balance_paise, lines, "
-                "source, closed_ms, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO bills (cycle_start, cycle_end, tariff, units, amount_paise, "
+                "previous_balance_paise, lines, source, closed_ms, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cycle.key,
                     cycle.end.isoformat(),
@@ -217,15 +217,16 @@ class Ledger:
                 if row["amount_paise"] != paise or row["bill_id"] != bill_id:
                     raise LedgerError(
                         f"payment key {key!r} was already used for payment #{row['id']} of "
-                        f"{format_inr(row['amount_paise'])}{' for bill #' + str(row['bill_id']) if row['bill_id'] else ''}"
+                        f"{format_inr(row['amount_paise'])}"
+                        f"{' for bill #' + str(row['bill_id']) if row['bill_id'] else ''}"
                     )
                 return row, False
             if bill_id is not None and self._bill(conn, bill_id) is None:
                 raise LedgerError(f"no bill #{bill_id}")
             state = "confirmed" if confirmed else "pending"
             cur = conn.execute(
-                "INSERT INTO payments (payment_key, amount_paise, currency, bill_id, method, state, note, upi_link, created_ms, "
-                "confirmed_ms, confirmed_by) VALUES (?, ?, 'INR', ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO payments (payment_key, amount_paise, currency, bill_id, method, state, note, "
+                "upi_link, created_ms, confirmed_ms, confirmed_by) VALUES (?, ?, 'INR', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     paise,
@@ -264,8 +265,8 @@ class Ledger:
             if row["state"] == "cancelled":
                 raise LedgerError(f"payment {payment_key!r} was cancelled; record a new payment instead")
             conn.execute(
-                "UPDATE payments SET state = 'confirmed', confirmed_ms = ?, confirmed_by = ?, reference = coalesce(?, reference) "
-                "WHERE id = ?",
+                "UPDATE payments SET state = 'confirmed', confirmed_ms = ?, confirmed_by = ?, "
+                "reference = coalesce(?, reference) WHERE id = ?",
                 (now_ms, by, reference, row["id"]),
             )
             row = _rows(conn.execute("SELECT * FROM payments WHERE id = ?", (row["id"],)))[0]
@@ -329,7 +330,8 @@ class Ledger:
                 "kind": "bill",
                 "id": r["id"],
                 "amount_paise": r["amount_paise"],
-                "text": f"bill #{r['id']} {r['cycle_start']}–{r['cycle_end']}: {r['units']} units ({r['tariff']}), due {r['due_date']}",
+                "text": f"bill #{r['id']} {r['cycle_start']}–{r['cycle_end']}: {r['units']} units ({r['tariff']}), "
+                f"due {r['due_date']}",
             }
             for r in _rows(conn.execute("SELECT * FROM bills"))
         ]

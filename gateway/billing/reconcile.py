@@ -89,8 +89,10 @@ def _plausible_rise(section: BillingSection, rise: Decimal, start_ms: int, end_m
     limit = Decimal(str(round(hours * max_draw_kw(section), 3)))
     if rise > limit:
         raise LedgerError(
-            f"{what}: {rise} kWh in {hours:.0f} h is {float(rise) / hours:.1f} kW on average, more than the house can draw "
-            f"({max_draw_kw(section):g} kW: 3 x [billing] sanctioned_load_kw {section.sanctioned_load_kw:g}); check the digits"
+            f"{what}: {rise} kWh in {hours:.0f} h is {float(rise) / hours:.1f} kW on average, "
+            "more than the house can draw "
+            f"({max_draw_kw(section):g} kW: 3 x [billing] sanctioned_load_kw {section.sanctioned_load_kw:g}); "
+            "check the digits"
         )
 
 
@@ -152,7 +154,8 @@ def record_meter_reading(
     with transaction(store) as conn:
         _check_register(store, section, conn, value, at_ms)
         cur = conn.execute(
-            "INSERT INTO meter_readings (kind, ts_ms, value_kwh, flagged, entered_ms, note) VALUES ('register', ?, ?, 0, ?, ?)",
+            "INSERT INTO meter_readings (kind, ts_ms, value_kwh, flagged, entered_ms, note) VALUES "
+            "('register', ?, ?, 0, ?, ?)",
             (at_ms, str(value), now_ms, note),
         )
         comparison = _compare_register(store, section, alerts, conn, cur.lastrowid, now_ms)
@@ -176,7 +179,8 @@ def _compare_register(
             Decimal(str(section.meter_mismatch_pct)),
         )
     conn.execute(
-        "UPDATE meter_readings SET period_start_ms = ?, meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, flagged = ? WHERE id = ?",
+        "UPDATE meter_readings SET period_start_ms = ?, meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, "
+        "flagged = ? WHERE id = ?",
         (
             prev[0] if prev else None,
             str(comparison.meter_kwh) if comparison else None,
@@ -236,8 +240,8 @@ def record_billed_units(
     )
     with transaction(store) as conn:
         cur = conn.execute(
-            "INSERT INTO meter_readings (kind, ts_ms, value_kwh, period_start_ms, meter_kwh, sensor_kwh, gap_pct, flagged, "
-            "entered_ms, note) VALUES ('billed_units', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO meter_readings (kind, ts_ms, value_kwh, period_start_ms, meter_kwh, sensor_kwh, "
+            "gap_pct, flagged, entered_ms, note) VALUES ('billed_units', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 end_ms,
                 str(value),

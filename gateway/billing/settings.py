@@ -46,7 +46,8 @@ class BillingSection:
     )
     holiday_state: str = setting(
         "TN",
-        doc="state code for public holidays (holidays.India subdivision), in the projection and the theft model's features; empty = none",
+        doc="state code for public holidays (holidays.India subdivision), in the projection and the theft model's "
+        "features; empty = none",
     )
     projection_lookback_days: int = setting(
         28, min=7, max=365, doc="days of recent history the projection's profile learns from"

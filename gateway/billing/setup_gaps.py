@@ -34,8 +34,8 @@ def billing_setup_gaps(
         gaps.append(
             SetupGap(
                 "billing.meter_reading_date",
-                f"[billing] meter_reading_date is still the default ({DEFAULT_READING_DATE}), not a day the utility read this "
-                "meter: cycles, till-date bills and projections start on the wrong day",
+                f"[billing] meter_reading_date is still the default ({DEFAULT_READING_DATE}), "
+                "not a day the utility read this meter: cycles, till-date bills and projections start on the wrong day",
                 'set it to the reading date on the last paper bill: [billing] meter_reading_date = "YYYY-MM-DD" in the '
                 "config, or on the dashboard's Settings page",
             )

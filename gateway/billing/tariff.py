@@ -278,7 +278,8 @@ def compute_bill(tariff: Tariff, units: Any, options: BillOptions = BillOptions(
             load = options.sanctioned_load_kw
             if load is None:
                 raise TariffError(
-                    f"tariff {tariff.name} charges '{f.label}' per kW of sanctioned load: set [billing] sanctioned_load_kw"
+                    f"tariff {tariff.name} charges '{f.label}' per kW of sanctioned load: "
+                    "set [billing] sanctioned_load_kw"
                 )
             band = _band(f.bands, load)
             amount = load * band.value * months

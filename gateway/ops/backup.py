@@ -112,7 +112,8 @@ def _uri(path: Path, mode: str) -> str:
 
 
 def space_for_backups(db_path: Path, dest_dir: Path) -> tuple[int, str]:
-    """Bytes a new backup may take in `dest_dir` (its free space, less RESERVE_BYTES on the database's own disk), and why."""
+    """Bytes a new backup may take in `dest_dir` (its free space, less RESERVE_BYTES on the
+    database's own disk), and why."""
     free = shutil.disk_usage(dest_dir).free
     if os.stat(dest_dir).st_dev == os.stat(db_path.parent).st_dev:
         return max(
@@ -175,7 +176,8 @@ def take_backup(
             )
         if check != "ok":
             raise OpsError(
-                f"backup of {db_path} failed its check ({check}); the database itself may be damaged: run powergw doctor"
+                f"backup of {db_path} failed its check ({check}); the database itself may be damaged: "
+                "run powergw doctor"
             )
         os.chmod(partial, 0o640)
         with open(partial, "rb") as fh:
@@ -421,7 +423,8 @@ def restore_backup(backup: Path, db_path: Path, *, now_ms: int | None = None) ->
     if users:
         pid, cmd = users[0]
         raise OpsError(
-            f"{db_path} is open by process {pid} ({cmd}); stop it first (systemctl stop powergw powergw-ui powergw-mqtt)"
+            f"{db_path} is open by process {pid} ({cmd}); stop it first "
+            "(systemctl stop powergw powergw-ui powergw-mqtt)"
         )
     db_path.parent.mkdir(parents=True, exist_ok=True)
     kept: Path | None = None

@@ -168,7 +168,8 @@ def check_serial(s: Situation) -> Iterable[Finding]:
                 "serial",
                 PROBLEM,
                 f"{port} is configured but missing",
-                "check the USB cable and `ls -l /dev/powergw/ /dev/serial/by-id/`; a node's bridge may have another name now",
+                "check the USB cable and `ls -l /dev/powergw/ /dev/serial/by-id/`; "
+                "a node's bridge may have another name now",
             )
     unused = [p for p in present if p not in configured]
     if not configured and not present:
@@ -176,7 +177,8 @@ def check_serial(s: Situation) -> Iterable[Finding]:
             "serial",
             WARNING,
             "no serial ports configured and no USB serial bridge plugged in",
-            "plug in a node's USB cable, then add its /dev/powergw/... name to [serial] ports (BLE-only homes can ignore this)",
+            "plug in a node's USB cable, then add its /dev/powergw/... name to [serial] ports "
+            "(BLE-only homes can ignore this)",
         )
     elif not configured:
         yield Finding(
@@ -266,7 +268,10 @@ def check_nodes(s: Situation) -> Iterable[Finding]:
         total = n.frames_ok + n.frames_lost
         loss = n.frames_lost / total if total else 0.0
         rejected = sum(n.rejected.values())
-        text = f"last frame {_ago(max(0, age))} ago; {n.frames_ok} ok, {n.frames_lost} lost ({loss:.1%}), {rejected} rejected"
+        text = (
+            f"last frame {_ago(max(0, age))} ago; {n.frames_ok} ok, {n.frames_lost} lost ({loss:.1%}), "
+            f"{rejected} rejected"
+        )
         if age > 24 * 3600_000:
             yield Finding(
                 label, PROBLEM, text, "the node has been silent for over a day: check its power and cable, or remove it"
@@ -276,7 +281,8 @@ def check_nodes(s: Situation) -> Iterable[Finding]:
                 label,
                 WARNING,
                 text,
-                "offline: check its power, its USB cable or (BLE) its distance from the gateway; `powergw monitor` shows what arrives",
+                "offline: check its power, its USB cable or (BLE) its distance from the gateway; "
+                "`powergw monitor` shows what arrives",
             )
         elif loss > LOSS_WARNING or rejected > n.frames_ok * LOSS_WARNING:
             yield Finding(

@@ -409,7 +409,8 @@ class Household:
         return _calendar_day(self._seed_u, date, self.holiday_name(date))
 
     def day_events(self, date: dt.date) -> np.ndarray:
-        """(k, 6) array of the local day's events: start_s, end_s (after its midnight), power_w, period_s, duty, phase_s."""
+        """(k, 6) array of the local day's events: start_s, end_s (after its midnight), power_w,
+        period_s, duty, phase_s."""
         cached = self._days.get(date)
         if cached is not None:
             return cached

@@ -64,7 +64,8 @@ def hourly_means(minutes: np.ndarray) -> np.ndarray:
 
 
 def same_hour_deviations(minutes: np.ndarray) -> np.ndarray:
-    """For each day from the 8th and each hour: |hourly mean - median of that hour on the 7 days before| / that median."""
+    """For each day from the 8th and each hour: |hourly mean - median of that hour on the 7 days
+    before| / that median."""
     hourly = hourly_means(minutes)
     out = np.full((max(0, len(hourly) - HISTORY_DAYS), 24), np.nan)
     for i in range(HISTORY_DAYS, len(hourly)):

@@ -151,8 +151,8 @@ def test_reconcile_flags_a_gap_beyond_the_threshold(store):
     assert bad.flagged and bad.gap_pct == Decimal("11.1")
     [alert] = alerts.list(kind="meter_mismatch")
     assert alert["message"] == (
-        "meter 270 kWh, sensors 240.00 kWh from 2025-07-05 to 2025-07-14: sensors 11.1% below the meter, more than 5.0%: "
-        "a load between the meter and the sensors (tapping) or an unmonitored circuit"
+        "meter 270 kWh, sensors 240.00 kWh from 2025-07-05 to 2025-07-14: sensors 11.1% below the meter, "
+        "more than 5.0%: a load between the meter and the sensors (tapping) or an unmonitored circuit"
     )
     high = compare(Decimal(200), Decimal(240), Decimal(5))
     assert high.flagged and "sensors 20.0% above the meter" in high.message("") and "calibration" in high.message("")

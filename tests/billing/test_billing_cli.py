@@ -60,7 +60,8 @@ def test_bill_errors(capsys, tmp_path):
     assert code == 2 and "unknown tariff 'goa'" in err
     bad = tmp_path / "bad.toml"
     bad.write_text(
-        'name = "x"\neffective_from = 2025-01-01\nsource = "s"\ncycle_months = 1\n[[energy]]\nmethod = "telescopic"\nslabs = [{ rate = -1 }]\n'
+        'name = "x"\neffective_from = 2025-01-01\nsource = "s"\ncycle_months = 1\n[[energy]]\nmethod = '
+        '"telescopic"\nslabs = [{ rate = -1 }]\n'
     )
     code, _, err = run(capsys, "bill", "--units", "100", "--tariff", bad)
     assert code == 2 and "energy[0].slabs[0].rate = '-1': expected a number of at least 0" in err

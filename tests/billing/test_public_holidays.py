@@ -24,12 +24,14 @@ def test_only_india_is_imported_and_its_holidays_are_the_packages():
     script = textwrap.dedent("""
         import json, sys
         from gateway.public_holidays import india_holidays
-        ours = {state: sorted((d.isoformat(), n) for d, n in india_holidays()(subdiv=state, years=(2025, 2026, 2027)).items())
+        ours = {state: sorted((d.isoformat(), n)
+                              for d, n in india_holidays()(subdiv=state, years=(2025, 2026, 2027)).items())
                 for state in ("TN", "KL", "DL", "MH")}
         loaded = sorted(m for m in sys.modules if m.startswith("holidays.countries"))
         import holidays
         from holidays.countries import India  # the real package, every country
-        theirs = {state: sorted((d.isoformat(), n) for d, n in holidays.India(subdiv=state, years=(2025, 2026, 2027)).items())
+        theirs = {state: sorted((d.isoformat(), n)
+                                for d, n in holidays.India(subdiv=state, years=(2025, 2026, 2027)).items())
                   for state in ours}
         print(json.dumps({"loaded": loaded, "same": ours == theirs, "same_class": India is india_holidays(),
                           "countries": len([m for m in sys.modules if m.startswith("holidays.countries.")])}))

@@ -97,7 +97,8 @@ def test_tn_crossing_500(tn):
         (600, "600 units, the top of a slab: the next unit costs ₹9.45 (the last one cost ₹8.40)"),
         (
             200,
-            "200 units, the top of a slab: the next unit costs ₹4.70 (the last one cost ₹2.35); at 500 the bill jumps by ₹243.40",
+            "200 units, the top of a slab: the next unit costs ₹4.70 (the last one cost ₹2.35); "
+            "at 500 the bill jumps by ₹243.40",
         ),
         (499, "1 units to 500; crossing it adds ₹243.40"),
     ],

@@ -73,8 +73,9 @@ def test_bills_and_payments_export_the_ledger_tables_with_exact_rupees(db):
     assert out.returncode == 0 and rows == []
     store = open_store(path)  # the billing ledger's tables, as gateway.billing.ledger creates them
     store.conn.execute(
-        "INSERT INTO bills (cycle_start, cycle_end, tariff, units, amount_paise, previous_balance_paise, lines, source, "
-        "closed_ms, due_date) VALUES ('2025-11-01', '2026-01-01', 'tn-domestic', '412', 176050, 0, '[]', 'estimate', ?, '2026-01-21')",
+        "INSERT INTO bills (cycle_start, cycle_end, tariff, units, amount_paise, previous_balance_paise, lines, "
+        "source, closed_ms, due_date) "
+        "VALUES ('2025-11-01', '2026-01-01', 'tn-domestic', '412', 176050, 0, '[]', 'estimate', ?, '2026-01-21')",
         (1_767_225_600_000,),
     )
     store.conn.execute(

@@ -89,8 +89,8 @@ def test_the_cloud_jobs_load_no_http_client_while_cloud_sync_is_off(tmp_path):
         from types import SimpleNamespace
         from gateway.store import Store
         from cloud_sync.jobs import queue_reports, sync_round
-        ctx = SimpleNamespace(config={{"cloud": SimpleNamespace(enabled=False)}}, store=Store({str(tmp_path / "powergw.db")!r}),
-                              now_ms=lambda: 0)
+        ctx = SimpleNamespace(config={{"cloud": SimpleNamespace(enabled=False)}},
+                              store=Store({str(tmp_path / "powergw.db")!r}), now_ms=lambda: 0)
         assert sync_round(ctx) == 0 and queue_reports(ctx) == 0
     """)
     assert sorted(modules & {"requests", "urllib3", "cloud_sync.client", "cloud_sync.runtime"}) == []

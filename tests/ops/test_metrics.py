@@ -296,7 +296,8 @@ def test_render_time_against_a_hand_written_baseline(tmp_path, capsys):
     path = tmp_path / "many.db"
     store = open_store(path)
     store.conn.executemany(
-        "INSERT INTO nodes (node_id, transport, frames_ok, frames_lost, rejected, last_seen_ms) VALUES (?, 'serial', ?, ?, ?, ?)",
+        "INSERT INTO nodes (node_id, transport, frames_ok, frames_lost, rejected, last_seen_ms) "
+        "VALUES (?, 'serial', ?, ?, ?, ?)",
         [(f"node-{i:02d}", 10_000 + i, i, json.dumps({"crc": i, "cobs": 1}), T0) for i in range(20)],
     )
     store.close()

@@ -82,7 +82,10 @@ def start_postgres():
         check=True,
         capture_output=True,
     )
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
+    opts = (
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c "
+        "max_connections=200"
+    )
     subprocess.run(
         [
             *prefix,

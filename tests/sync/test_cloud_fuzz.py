@@ -88,7 +88,8 @@ def test_schemathesis_finds_nothing_in_the_cloud_api(cloud, role, capsys):
     )
     with capsys.disabled():
         print(
-            f"\nschemathesis /v1/openapi.json as {role}: {out['requests']} requests over {out['operations']} operations "
+            f"\nschemathesis /v1/openapi.json as {role}: {out['requests']} requests over "
+            f"{out['operations']} operations "
             f"in {time.monotonic() - t0:.1f} s; statuses {dict(sorted(out['statuses'].items()))}"
         )
     assert out["failures"] == {}, report(out)

@@ -316,8 +316,10 @@ def test_a_long_outage_is_backed_off_and_drained_within_one_step_of_the_return(g
         assert status["queue_depth"] == 0 and status["next_attempt_ms"] is None
         assert SyncState(gw.conn).get("outage_failures") == "0"
         print(
-            f"\noutage 3 h, default backoff: {sum(per_tick)} requests ({first_hour} in the first hour, {last_hour} in the "
-            f"last: {last_hour / 60:.3f}/min); drained {len(keys)} events {drain_ms / 1000:.0f} s after the cloud's return "
+            f"\noutage 3 h, default backoff: {sum(per_tick)} requests ({first_hour} in the first hour, "
+            f"{last_hour} in the "
+            f"last: {last_hour / 60:.3f}/min); drained {len(keys)} events {drain_ms / 1000:.0f} s after the "
+            "cloud's return "
             f"(hold then {step_ms / 1000:.0f} s)"
         )
     finally:

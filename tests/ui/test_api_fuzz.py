@@ -50,7 +50,8 @@ def fingerprint(db) -> tuple:
                 "SELECT count(*), max(id) FROM meter_readings",
                 "SELECT count(*), max(id) FROM ui_users",
                 "SELECT count(*), max(id) FROM ui_tokens",
-                "SELECT group_concat(key || '=' || value) FROM meta WHERE key LIKE 'billing.budget%' OR key LIKE 'settings.%'",
+                "SELECT group_concat(key || '=' || value) FROM meta WHERE key LIKE 'billing.budget%' "
+                "OR key LIKE 'settings.%'",
                 "SELECT group_concat(id || state) FROM alerts",
             )
         )
@@ -149,9 +150,10 @@ def test_bounded_load_keeps_the_dashboard_answering_and_ingest_storing(served, t
     with capsys.disabled():
         print(
             f"\nload: 2000 requests, 20 concurrent, {elapsed:.1f} s, {2000 / elapsed:.0f} req/s, errors "
-            f"{sum(s != 200 for s in statuses)}, p50 {latencies[1000] * 1000:.0f} ms, p99 {latencies[1980] * 1000:.0f} ms; "
-            f"a real Ingest took {frames_during} frames meanwhile (a commit every 5), slowest feed {feeds[-1] * 1000:.0f} ms, "
-            f"{sent['sent_mwh']} mWh stored exactly"
+            f"{sum(s != 200 for s in statuses)}, p50 {latencies[1000] * 1000:.0f} ms, "
+            f"p99 {latencies[1980] * 1000:.0f} ms; "
+            f"a real Ingest took {frames_during} frames meanwhile (a commit every 5), "
+            f"slowest feed {feeds[-1] * 1000:.0f} ms, {sent['sent_mwh']} mWh stored exactly"
         )
     assert statuses.count(200) == 2000
     assert sent["error"] is None and frames_during > 100 and feeds[-1] < 5.0

@@ -551,7 +551,8 @@ def test_overview_with_a_metered_node_that_never_reported(tmp_path, clock, seede
     assert [n["power_w"] for n in over["nodes"]] == [420.0, 1500.0]  # each node still shows
     r = client.get("/api/v1/bill")
     assert r.status_code == 503 and error(r) == (
-        "billing cannot count the household's units: [billing] metered_nodes lists 'ff:ff:ff:ff:ff:ff', but no node with "
+        "billing cannot count the household's units: [billing] metered_nodes lists 'ff:ff:ff:ff:ff:ff', "
+        "but no node with "
         f"that id has reported; known nodes: '{KITCHEN}', '{MAINS}'"
     )
     # A meter reading cannot be compared with the sensors either: refused as unavailable, nothing recorded.

@@ -175,7 +175,8 @@ def test_the_dashboard_words_saved_rules_without_numpy(tmp_path):
     modules = loaded_after(f"""
         from gateway.app import open_store
         from local_ui.services import model_status
-        status = model_status(open_store({str(db)!r}), {NOW_MS}, registry_root=__import__('pathlib').Path({str(models)!r}))
+        status = model_status(open_store({str(db)!r}), {NOW_MS},
+                              registry_root=__import__('pathlib').Path({str(models)!r}))
         assert [r["text"] for r in status["ignore_rules"]] == [{NIGHTS.describe()!r}], status
     """)
     assert sorted(modules & {"numpy", "onnxruntime", "sklearn"}) == []

@@ -315,8 +315,8 @@ class CloudStore:
     def changes(self, household_id: int, cursor: int, limit: int) -> list[dict]:
         with self.tx() as tx:
             rows = tx.all(
-                "SELECT seq, type, data, created_ms FROM changes WHERE seq > ? AND (household_id = ? OR household_id IS NULL) "
-                "ORDER BY seq LIMIT ?",
+                "SELECT seq, type, data, created_ms FROM changes WHERE seq > ? AND (household_id = ? "
+                "OR household_id IS NULL) ORDER BY seq LIMIT ?",
                 (cursor, household_id, limit),
             )
         return [{"seq": r[0], "type": r[1], "data": json.loads(r[2]), "created_ms": r[3]} for r in rows]
@@ -357,7 +357,8 @@ class CloudStore:
         order_id = "order_" + secrets.token_hex(8)
         with self.tx() as tx:
             tx.execute(
-                "INSERT INTO payment_orders (id, household_id, bill_id, amount_paise, created_ms) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO payment_orders (id, household_id, bill_id, amount_paise, created_ms) VALUES "
+                "(?, ?, ?, ?, ?)",
                 (order_id, household_id, bill_id, amount_paise, now_ms() if now is None else now),
             )
         return order_id
@@ -383,8 +384,8 @@ class CloudStore:
     ) -> bool:
         """Record a payment confirmed in the cloud and queue it for the gateway; False if already known."""
         cur = tx.execute(
-            "INSERT INTO payments (household_id, provider_payment_id, order_id, bill_id, amount_paise, method, paid_ms, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider_payment_id) DO NOTHING",
+            "INSERT INTO payments (household_id, provider_payment_id, order_id, bill_id, amount_paise, method, "
+            "paid_ms, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider_payment_id) DO NOTHING",
             (household_id, provider_payment_id, order_id, bill_id, amount_paise, method, paid_ms, source),
         )
         if cur.rowcount != 1:
@@ -432,8 +433,8 @@ class CloudStore:
         """The household's payments confirmed in the cloud after row `after_id`, oldest first; `id` pages them."""
         with self.tx() as tx:
             rows = tx.all(
-                "SELECT id, provider_payment_id, order_id, bill_id, amount_paise, method, paid_ms, source FROM payments "
-                "WHERE household_id = ? AND id > ? ORDER BY id LIMIT ?",
+                "SELECT id, provider_payment_id, order_id, bill_id, amount_paise, method, paid_ms, "
+                "source FROM payments WHERE household_id = ? AND id > ? ORDER BY id LIMIT ?",
                 (household_id, after_id, limit),
             )
         cols = ("id", "payment_id", "order_id", "bill_id", "amount_paise", "method", "paid_ms", "source")
