@@ -18,7 +18,7 @@ from .protocol import encode_wire
 from .sources.simulator import VirtualNode, household_power, node_id_for
 
 
-def run_demo(args: argparse.Namespace, start_ui: Callable[[object, str, int], object | None]) -> int:
+def run_demo(args: argparse.Namespace, start_ui: Callable[[object, str, int], object]) -> int:
     """Run the demo until Ctrl-C, SIGTERM or `args.duration`; `start_ui(gw, host, port)` serves the dashboard."""
     data_dir: Path = args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,7 @@ They are imported from `.server` on first use (PEP 562 `__getattr__`), not with 
 Flask, Werkzeug, Jinja and argon2 (about 20 MB resident) for a dashboard it does not serve.
 """
 
-from gateway import PowerGwError
-
-
-class UiError(PowerGwError):
-    """Root of every error the dashboard raises on purpose."""
-
+from .errors import UiError
 
 __all__ = ["ServerHandle", "UiError", "create_app", "serve", "serve_in_thread"]
 

@@ -20,7 +20,7 @@ from typing import Any
 from gateway.alerts import ACTIONS, KINDS, STATES, AlertError, alert_store
 from gateway.billing import BillingError, MeteredNodeError, PaymentError, TariffError, reconcile
 
-from . import UiError
+from .errors import UiError
 
 
 class Unavailable(UiError):

@@ -9,7 +9,6 @@ import importlib
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from sqlite_utils.migrations import Migrations
 
 from gateway.app import PARTS
@@ -203,10 +202,5 @@ def test_no_import_circle():
     assert _loops_in(inside_local_ui=False) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: local_ui's circles (api, pages <-> server; the package's lazy "
-    "create_app) are being broken separately",
-)
 def test_no_import_circle_inside_local_ui():
     assert _loops_in(inside_local_ui=True) == []
