@@ -188,17 +188,9 @@ def cmd_evaluate_learning(args) -> int:
 
 
 def cmd_score(args) -> int:
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    import numpy as np
-
-    from edge_model import MIN_HISTORY_DAYS
     from edge_model.alerting import AlertPolicy, decide, hour_thresholds
     from edge_model.registry import ModelRegistry
     from edge_model.scored import score_house
-    from edge_model.series import HouseSeries, from_readings, parse_csv
-    from edge_model.taps import inject, parse_inject
     from gateway.public_holidays import HolidayCalendar
 
     try:
@@ -207,12 +199,7 @@ def cmd_score(args) -> int:
         print(f"score: cannot read {args.input}: {err.strerror or err}", file=sys.stderr)
         return 2
     try:
-        series = from_readings(*parse_csv(text), args.tz)
-        tapped = None
-        if args.inject:
-            tap = parse_inject(args.inject, series.days)
-            minutes, mask = inject(series.minute_w, tap)
-            series, tapped = HouseSeries(series.first_date, minutes), mask.reshape(-1, 60).mean(axis=1) >= 0.2
+        series, tapped = _recording(text, args.tz, args.inject)
     except EdgeModelError as err:
         print(f"score: {err}", file=sys.stderr)
         return 2
@@ -223,8 +210,54 @@ def cmd_score(args) -> int:
     policy = AlertPolicy(threshold=scorer.threshold)
     thresholds = hour_thresholds(w, policy)
     alerts = decide(w, policy, thresholds=thresholds)
-    zone = ZoneInfo(args.tz)
-    when = [dt.datetime.fromtimestamp(s, zone).isoformat() for s in w.start_s]
+    when = _local_times(w.start_s, args.tz)
+    windows = _score_rows(w, series, thresholds, tapped, when)
+    raised = [
+        {
+            "at": when[a.index],
+            "message": a.message,
+            "hours": a.numbers.get("hours"),
+            "excess_w": a.numbers.get("excess_w"),
+            "path": "steady" if w.steady[a.index] else "forest",
+        }
+        for a in alerts
+    ]
+    if args.format == "json":
+        print(json.dumps({"model": scorer.version, "windows": windows, "alerts": raised}, indent=2))
+        return 0
+    _print_score_csv(windows, raised, tapped is not None)
+    return 0
+
+
+def _recording(text: str, tz: str, inject_spec: str | None):
+    """The series of a CSV recording, with the --inject tap added, and which hours it taps (None without one)."""
+    from edge_model.series import HouseSeries, from_readings, parse_csv
+    from edge_model.taps import inject, parse_inject
+
+    series = from_readings(*parse_csv(text), tz)
+    tapped = None
+    if inject_spec:
+        tap = parse_inject(inject_spec, series.days)
+        minutes, mask = inject(series.minute_w, tap)
+        series, tapped = HouseSeries(series.first_date, minutes), mask.reshape(-1, 60).mean(axis=1) >= 0.2
+    return series, tapped
+
+
+def _local_times(start_s, tz: str) -> list[str]:
+    """Each window's start as an ISO time in the zone `tz`."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    return [dt.datetime.fromtimestamp(s, zone).isoformat() for s in start_s]
+
+
+def _score_rows(w, series, thresholds, tapped, when: list[str]) -> list[dict]:
+    """One row per hour: score, threshold, hit, the powers, whether tapped, and why no alert can come yet."""
+    import numpy as np
+
+    from edge_model import MIN_HISTORY_DAYS
+
     recorded = ~np.isnan(series.hourly_mean_w.ravel())
     windows = []
     for i in range(len(w.score)):
@@ -244,21 +277,13 @@ def cmd_score(args) -> int:
         elif w.day[i] < MIN_HISTORY_DAYS:
             row["reason"] = f"learning this house ({int(w.day[i])} of {MIN_HISTORY_DAYS} days): no alert yet"
         windows.append(row)
-    raised = [
-        {
-            "at": when[a.index],
-            "message": a.message,
-            "hours": a.numbers.get("hours"),
-            "excess_w": a.numbers.get("excess_w"),
-            "path": "steady" if w.steady[a.index] else "forest",
-        }
-        for a in alerts
-    ]
-    if args.format == "json":
-        print(json.dumps({"model": scorer.version, "windows": windows, "alerts": raised}, indent=2))
-        return 0
+    return windows
+
+
+def _print_score_csv(windows: list[dict], raised: list[dict], tapped: bool) -> None:
+    """The rows as CSV (booleans lower-case, None empty), then the alerts as # comments."""
     columns = ["start", "score", "threshold", "hit", "steady_lift_w", "mean_w", "usual_w"] + (
-        ["tapped"] if tapped is not None else []
+        ["tapped"] if tapped else []
     )
     print(",".join(columns))
     for row in windows:
@@ -271,7 +296,6 @@ def cmd_score(args) -> int:
     print(f"# alerts the daemon would raise: {len(raised)}")
     for a in raised:
         print(f"# {a['at']} [{a['path']}] {a['message']}")
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
