@@ -60,31 +60,57 @@ def _time(fn, repeat: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument(
-        "--households", type=int, default=None, help="simulated houses to train on (default: the shipped model's)"
-    )
-    args = parser.parse_args()
+    args = _parse_args()
 
     from dataclasses import replace
 
-    import onnxruntime as ort
-
-    from edge_model.dataset import EVAL_SEEDS, DatasetSpec, simulated_house, training_examples
-    from edge_model.features import as_model_input, build_features
+    from edge_model.dataset import DatasetSpec
     from edge_model.registry import SHIPPED_MODEL_DIR
-    from edge_model.scored import score_house
-    from edge_model.scoring import Scorer
-    from edge_model.store_job import HISTORY_DAYS
-    from edge_model.training import ForestParams, export_onnx, train_forest
-    from gateway.public_holidays import HolidayCalendar
+    from edge_model.training import ForestParams
 
     meta = json.loads((SHIPPED_MODEL_DIR / "metadata.json").read_text())
     spec = DatasetSpec(**meta["dataset"])
     if args.households:
         spec = replace(spec, households=args.households)
     params = ForestParams(**meta["training"]["forest"])
+    forest, onnx_bytes, session, train_s = _train(spec, params)
+    rows, scoring_pass = _scoring_pass()
+    results = {
+        "train_seconds_same_params_as_shipped": round(train_s, 1),
+        "model_bytes": len(onnx_bytes),
+        "shipped_model_bytes": (SHIPPED_MODEL_DIR / "model.onnx").stat().st_size,
+        "trees": params.n_trees,
+        "nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
+        "trained_on_households": spec.households,
+        "scoring_pass": scoring_pass,
+    }
+    results.update(_speedups(forest, session, rows))
+    results.update(_rss())
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    _print_results(results, spec.households, train_s)
+    return 0
+
+
+def _parse_args() -> argparse.Namespace:
+    """The command line: --json, --households."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--households", type=int, default=None, help="simulated houses to train on (default: the shipped model's)"
+    )
+    return parser.parse_args()
+
+
+def _train(spec, params):
+    """A forest trained on `spec` with `params`, its ONNX bytes, a one-thread onnxruntime session, the seconds taken."""
+    import onnxruntime as ort
+
+    from edge_model.dataset import training_examples
+    from edge_model.training import export_onnx, train_forest
+
     data = training_examples(spec)
     t0 = time.perf_counter()
     forest = train_forest(data.X, data.y, data.weight, params, progress=False)
@@ -94,33 +120,47 @@ def main() -> int:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+    return forest, onnx_bytes, session, train_s
+
+
+def _scoring_pass() -> tuple[np.ndarray, dict]:
+    """A house's model input rows, and the daemon's scoring pass over its history timed against the features alone."""
+    from edge_model.dataset import EVAL_SEEDS, simulated_house
+    from edge_model.features import as_model_input, build_features
+    from edge_model.registry import SHIPPED_MODEL_DIR
+    from edge_model.scored import score_house
+    from edge_model.scoring import Scorer
+    from edge_model.store_job import HISTORY_DAYS
+    from gateway.public_holidays import HolidayCalendar
 
     series, state = simulated_house(EVAL_SEEDS, HISTORY_DAYS)
     calendar = HolidayCalendar(state)
     rows = as_model_input(build_features(series, calendar).rows)
-    one, day = rows[:1], rows[:24]
     shipped = Scorer(SHIPPED_MODEL_DIR)
     features_s = _time(lambda: build_features(series, calendar), 5)
     pass_s = _time(lambda: score_house(series, shipped, calendar), 5)
-    results = {
-        "train_seconds_same_params_as_shipped": round(train_s, 1),
-        "model_bytes": len(onnx_bytes),
-        "shipped_model_bytes": (SHIPPED_MODEL_DIR / "model.onnx").stat().st_size,
-        "trees": params.n_trees,
-        "nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
-        "trained_on_households": spec.households,
-        "scoring_pass": {
-            "history_days": HISTORY_DAYS,
-            "features_only_s": features_s,
-            "whole_pass_s": pass_s,
-            "ratio_to_features": pass_s / features_s,
-        },
+    return rows, {
+        "history_days": HISTORY_DAYS,
+        "features_only_s": features_s,
+        "whole_pass_s": pass_s,
+        "ratio_to_features": pass_s / features_s,
     }
+
+
+def _speedups(forest, session, rows: np.ndarray) -> dict:
+    """sklearn against onnxruntime on one window and on a day's batch of 24."""
+    one, day = rows[:1], rows[:24]
+    results = {}
     for name, batch, repeat in (("one_window", one, 300), ("day_batch_24", day, 300)):
         sk = _time(lambda batch=batch: forest.predict_proba(batch), repeat)
         ox = _time(lambda batch=batch: session.run(None, {"features": batch}), repeat)
         results[name] = {"sklearn_ms": sk * 1e3, "onnxruntime_ms": ox * 1e3, "speedup": sk / ox}
+    return results
 
+
+def _rss() -> dict:
+    """Resident memory of fresh subprocesses: the model alone, and with the gateway's core imported."""
+    results = {}
     for label, extra in (
         ("model_only", ""),
         (
@@ -137,14 +177,15 @@ def main() -> int:
             "after_load_and_score": float(loaded),
             "sklearn_imported": sklearn_loaded == "True",
         }
+    return results
 
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return 0
+
+def _print_results(results: dict, households: int, train_s: float) -> None:
+    """The results as lines: the model, the scoring pass, the speedups, the memory."""
     print(
         f"model: {results['trees']} trees, {results['nodes']} nodes, {results['model_bytes'] / 1e6:.2f} MB ONNX "
         f"(shipped {results['shipped_model_bytes'] / 1e6:.2f} MB); "
-        f"trained on {spec.households} houses in {train_s:.1f} s"
+        f"trained on {households} houses in {train_s:.1f} s"
     )
     r = results["scoring_pass"]
     print(
@@ -163,7 +204,6 @@ def main() -> int:
             f"RSS {label:18s} {r['after_load_and_score']:.1f} MB (bare interpreter {r['interpreter']:.1f} MB; "
             f"sklearn imported: {r['sklearn_imported']})"
         )
-    return 0
 
 
 if __name__ == "__main__":

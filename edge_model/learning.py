@@ -184,14 +184,16 @@ def _ignore_cases(
 
 
 def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: LearningSpec) -> dict:
+    """One Ignore case: its alert and rule, the later alerts, mean scores and taps under each setting, the verdicts."""
     settings = _settings(models)
     judged = case.judged
     judged.add(judged.windows["baseline"], {k: v for k, v in models.items() if k != "baseline"})
     w = judged.windows["baseline"]
     at = case.alert.index
     scope = _scope_hours(case.rule)
-    later = np.arange(len(w.score)) > at
-    in_scope = np.isin(w.hour % 24, sorted(scope))
+    mean_score = _ignore_mean_scores(case, models, scope)
+    later_alerts = _later_alerts(case, models, settings, scope)
+    taps = _taps_after_ignore(case, models, settings, scope, spec)
     row = {
         "source": case.source,
         "house": case.house,
@@ -210,35 +212,61 @@ def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: Learning
         },
         "feedback_rows": len(case.examples),
         "days_after": int(w.day[-1] - w.day[at]),
-        "later_alerts": {},
-        "mean_score": {
-            m: {
-                "ignored_windows": mean_or_none(judged.windows[m].score[list(case.alert.hits)]),
-                "later_in_rule_hours": mean_or_none(judged.windows[m].score[later & in_scope]),
-            }
-            for m in models
-        },
-        "taps": [],
+        "later_alerts": later_alerts,
+        "mean_score": mean_score,
+        "taps": taps,
     }
+    row["verdict"] = _ignore_verdict(row, control="control" in models)
+    return row
+
+
+def _ignore_mean_scores(case: _IgnoreCase, models: dict[str, Scorer], scope: set[int]) -> dict:
+    """Each model's mean score on the Ignored windows and on the later windows in the rule's hours."""
+    judged = case.judged
+    w = judged.windows["baseline"]
+    later = np.arange(len(w.score)) > case.alert.index
+    in_scope = np.isin(w.hour % 24, sorted(scope))
+    return {
+        m: {
+            "ignored_windows": mean_or_none(judged.windows[m].score[list(case.alert.hits)]),
+            "later_in_rule_hours": mean_or_none(judged.windows[m].score[later & in_scope]),
+        }
+        for m in models
+    }
+
+
+def _later_alerts(case: _IgnoreCase, models: dict[str, Scorer], settings: tuple[Setting, ...], scope: set[int]) -> dict:
+    """Per setting, the alerts after the Ignored one: all, on the rule's hours, and by path."""
+    out = {}
     for s in settings:
-        after = [a for a in judged.alerts(s.model, models[s.model], case.rule if s.rule else None) if a.index > at]
-        row["later_alerts"][s.key] = {
+        alerts = case.judged.alerts(s.model, models[s.model], case.rule if s.rule else None)
+        after = [a for a in alerts if a.index > case.alert.index]
+        out[s.key] = {
             "all": len(after),
             "in_rule_hours": sum(1 for a in after if scope & set(a.numbers["hours"])),
             "steady": sum(1 for a in after if a.numbers["path"] == "steady"),
             "forest": sum(1 for a in after if a.numbers["path"] == "forest"),
         }
-    start_day = int(w.day[at]) + 7
+    return out
+
+
+def _taps_after_ignore(
+    case: _IgnoreCase, models: dict[str, Scorer], settings: tuple[Setting, ...], scope: set[int], spec: LearningSpec
+) -> list[dict]:
+    """The blind-tap goals injected a week after the Ignore, and whether each setting catches them in time."""
+    judged = case.judged
+    start_day = int(judged.windows["baseline"].day[case.alert.index]) + 7
+    taps = []
     for k, goal in enumerate(g for g in GOALS if g.name in spec.blind_taps):
         if start_day + goal.within_days > judged.series.days:
-            row["taps"].append({"goal": goal.name, "start_day": start_day, "skipped": "no room after the Ignore"})
+            taps.append({"goal": goal.name, "start_day": start_day, "skipped": "no room after the Ignore"})
             continue
         tap = Tap(goal.tap, goal.watts, start_day, seed=k, **PRESETS[goal.tap])
         minutes, mask = inject(judged.series.minute_w, tap)
         tapped = Judged.of(HouseSeries(judged.series.first_date, minutes), judged.state, models)
         hours = tapped_hours(mask)
         tw = tapped.windows["baseline"]
-        row["taps"].append(
+        taps.append(
             {
                 "goal": goal.name,
                 "watts": goal.watts,
@@ -257,9 +285,13 @@ def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: Learning
                 },
             }
         )
+    return taps
+
+
+def _ignore_verdict(row: dict, control: bool) -> dict:
+    """What the rule, the retrain and the learning did to the later alerts, and the taps the feedback lost."""
     later_alerts = {k: v["all"] for k, v in row["later_alerts"].items()}
-    control = "control" in models
-    row["verdict"] = {
+    return {
         "rule": compare(later_alerts["no_feedback"], later_alerts["rule_only"]),
         "retrain": compare(later_alerts["rule_only"], later_alerts["retrained_rule"]),
         "control": compare(later_alerts["rule_only"], later_alerts["control_rule"]) if control else None,
@@ -269,7 +301,6 @@ def _measure_ignore(case: _IgnoreCase, models: dict[str, Scorer], spec: Learning
             1 for t in row["taps"] if "caught" in t and t["caught"]["no_feedback"] and not t["caught"]["retrained_rule"]
         ),
     }
-    return row
 
 
 def _settings(models) -> tuple[Setting, ...]:

@@ -885,9 +885,9 @@ def test_the_sources_are_named_and_simulated_ones_come_from_their_own_seeds():
 
 
 def test_evaluating_one_source_reports_false_alerts_catches_and_auc_by_path(small_model, capsys):
-    from edge_model.commands import _print_report
     from edge_model.evaluation import CALIBRATED_DAY, GOALS, Judge, evaluate_source
     from edge_model.evaluation_sources import houses_of
+    from edge_model.report_text import print_evaluation_report
 
     scorer = Scorer(small_model[2])
     night = [g for g in GOALS if g.name == "night"]
@@ -910,7 +910,7 @@ def test_evaluating_one_source_reports_false_alerts_catches_and_auc_by_path(smal
         caught["steady"] >= 0.8 and caught["either"] >= caught["steady"]
     )  # the unsupervised detector catches a 300 W night tap
     assert set(report["window_auc"]) == {"night"} and 0.6 < report["window_auc"]["night"] <= 1.0
-    _print_report(
+    print_evaluation_report(
         "small",
         [
             {

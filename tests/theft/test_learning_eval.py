@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from edge_model.commands import _print_learning, register
+from edge_model.commands import register
 from edge_model.learning import BENIGN_START_DAY, IGNORE_SETTINGS, MODELS
 from edge_model.learning_spec import MIN_DAYS
+from edge_model.report_text import print_learning_report
 
 TINY = [
     "--source",
@@ -134,7 +135,7 @@ def test_evaluate_learning_reports_every_case_and_counts_that_add_up(capsys):
         assert sum(g["verdict"]["retrain"].values()) == len(mine)
         assert sum(g["verdict"]["learned"].values()) == (len(mine) if len(k["cases"]) > 1 else 0)
 
-    _print_learning(r)
+    print_learning_report(r)
     table = capsys.readouterr().out
     assert "Ignore: a house's first false alert Ignored" in table and "Raise: a tap's first alert Raised" in table
     for c in i["cases"] + k["cases"]:
