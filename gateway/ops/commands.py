@@ -246,7 +246,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from gateway.config import ConfigError
 
-    from .doctor import PROBLEM, Finding, Situation, as_dicts, exit_code, run_checks
+    from .doctor import as_dicts, exit_code, run_checks
+    from .doctor_situation import PROBLEM, Finding, Situation
 
     try:
         config = _config(args)
