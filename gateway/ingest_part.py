@@ -16,5 +16,5 @@ INGEST = Part(
         JobSpec("retention", "gateway.jobs:apply_retention", seconds=6 * 3600, first_delay_s=60),
         JobSpec("node_health", "gateway.node_health:check_nodes", seconds=60, first_delay_s=90),
     ),
-    commands=("gateway.commands", "gateway.node_commands", "gateway.house_commands"),
+    commands=("gateway.commands", "gateway.report_commands", "gateway.node_commands", "gateway.house_commands"),
 )

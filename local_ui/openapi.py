@@ -49,69 +49,91 @@ def _field(schema: dict, required: bool) -> dict:
     return out
 
 
+def _path_params(ep) -> list[dict]:
+    """The query, header and `<id:...>` path parameters of an endpoint."""
+    params = [_param(p, "query") for p in ep.params] + [_param(p, "header") for p in ep.headers]
+    params += [
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+        }
+        for n in re.findall(r"<id:(\w+)>", ep.path)
+    ]
+    return params
+
+
+def _responses(ep) -> dict:
+    """An endpoint's successes from the table, and the refusals an endpoint of its kind can give."""
+    responses: dict = {
+        str(code): {"description": "OK" if code == 200 else "Created", "content": {m: {} for m in ep.produces}}
+        for code in ep.status
+    }
+    # Refusals by kind of endpoint, as api._wrap and the server give them; the rest from the table.
+    errors = {400, 405, *ep.errors}
+    if ep.role is not None:
+        errors |= {401, 403}
+    if ep.method != "GET":
+        errors.add(403)  # CSRF token or Origin
+    if ep.body:
+        errors |= {413, 415}  # past 64 KiB (waitress), not JSON
+    if "<id:" in ep.path or any(p.name == "node" for p in ep.params):
+        errors.add(404)  # no such row, or no such node
+    if ep.tag in ("billing", "export"):
+        errors.add(503)
+    for code in sorted(errors):
+        responses[str(code)] = _ERROR
+    if 413 in errors:  # refused by waitress as the body arrives, before the app: its own plain-text page
+        responses["413"] = {
+            "description": "the body is larger than the dashboard takes (64 KiB)",
+            "content": {**_ERROR["content"], "text/plain": {"schema": {"type": "string"}}},
+        }
+    responses["405"] = {
+        "description": "method not allowed on this path",
+        "headers": {"Allow": {"schema": {"type": "string"}}},
+        "content": _ERROR["content"],
+    }
+    return responses
+
+
+def _operation(ep) -> dict:
+    """The OpenAPI operation of one endpoint-table row."""
+    op: dict = {
+        "summary": ep.summary,
+        "tags": [ep.tag],
+        "operationId": ep.handler.__name__,
+        "responses": _responses(ep),
+    }
+    params = _path_params(ep)
+    if params:
+        op["parameters"] = params
+    if ep.body:
+        body = dict(ep.body) | {"additionalProperties": False}
+        required = set(body.get("required", ()))
+        body["properties"] = {
+            name: _field(schema, name in required) for name, schema in body.get("properties", {}).items()
+        }
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if ep.role is None:
+        op["security"] = []
+    else:
+        op["x-role"] = ep.role
+    if ep.method != "GET":
+        op["description"] = (
+            "Browser sessions send the session's CSRF token as X-CSRF-Token; API tokens need none."
+            if not ep.login_csrf
+            else "Send the csrf from GET /session as X-CSRF-Token."
+        )
+    return op
+
+
 def document(endpoints, prefix: str) -> dict:
+    """The whole document: one path per table row (under `prefix`), /healthz, and the shared components."""
     paths: dict[str, dict] = {}
     for ep in endpoints:
         path = prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", ep.path)
-        params = [_param(p, "query") for p in ep.params] + [_param(p, "header") for p in ep.headers]
-        params += [
-            {
-                "name": n,
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
-            }
-            for n in re.findall(r"<id:(\w+)>", ep.path)
-        ]
-        responses: dict = {
-            str(code): {"description": "OK" if code == 200 else "Created", "content": {m: {} for m in ep.produces}}
-            for code in ep.status
-        }
-        # Refusals by kind of endpoint, as api._wrap and the server give them; the rest from the table.
-        errors = {400, 405, *ep.errors}
-        if ep.role is not None:
-            errors |= {401, 403}
-        if ep.method != "GET":
-            errors.add(403)  # CSRF token or Origin
-        if ep.body:
-            errors |= {413, 415}  # past 64 KiB (waitress), not JSON
-        if "<id:" in ep.path or any(p.name == "node" for p in ep.params):
-            errors.add(404)  # no such row, or no such node
-        if ep.tag in ("billing", "export"):
-            errors.add(503)
-        for code in sorted(errors):
-            responses[str(code)] = _ERROR
-        if 413 in errors:  # refused by waitress as the body arrives, before the app: its own plain-text page
-            responses["413"] = {
-                "description": "the body is larger than the dashboard takes (64 KiB)",
-                "content": {**_ERROR["content"], "text/plain": {"schema": {"type": "string"}}},
-            }
-        responses["405"] = {
-            "description": "method not allowed on this path",
-            "headers": {"Allow": {"schema": {"type": "string"}}},
-            "content": _ERROR["content"],
-        }
-        op: dict = {"summary": ep.summary, "tags": [ep.tag], "operationId": ep.handler.__name__, "responses": responses}
-        if params:
-            op["parameters"] = params
-        if ep.body:
-            body = dict(ep.body) | {"additionalProperties": False}
-            required = set(body.get("required", ()))
-            body["properties"] = {
-                name: _field(schema, name in required) for name, schema in body.get("properties", {}).items()
-            }
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-        if ep.role is None:
-            op["security"] = []
-        else:
-            op["x-role"] = ep.role
-        if ep.method != "GET":
-            op["description"] = (
-                "Browser sessions send the session's CSRF token as X-CSRF-Token; API tokens need none."
-                if not ep.login_csrf
-                else "Send the csrf from GET /session as X-CSRF-Token."
-            )
-        paths.setdefault(path, {})[ep.method.lower()] = op
+        paths.setdefault(path, {})[ep.method.lower()] = _operation(ep)
     paths["/healthz"] = {
         "get": {
             "summary": "Liveness: the dashboard can read the database",

@@ -37,6 +37,18 @@ def _common(p: argparse.ArgumentParser, *, runtime: bool = False) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add the operations subcommands, one function each, in `powergw --help` order."""
+    _add_backup(sub)
+    _add_restore(sub)
+    _add_doctor(sub)
+    _add_metrics(sub)
+    _add_mqtt(sub)
+    _add_export(sub)
+    _add_migrate(sub)
+    _add_config(sub)
+
+
+def _add_backup(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "backup",
         help="back up the database now (compact, or --full), or list backups",
@@ -54,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list backups instead of taking one")
     p.set_defaults(func=cmd_backup)
 
+
+def _add_restore(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "restore",
         help="replace the database by a backup (stop the daemon first)",
@@ -66,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", type=Path, help="backup directory for --latest (overrides [backup] dir)")
     p.set_defaults(func=cmd_restore)
 
+
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "doctor",
         help="check clock, disk, ports, database, nodes, sync, model and backups",
@@ -77,6 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_doctor)
 
+
+def _add_metrics(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "metrics",
         help="Prometheus metrics: print them, or serve /metrics",
@@ -90,6 +108,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="serve on this IP address (implies --serve; overrides [metrics] host)")
     p.set_defaults(func=cmd_metrics)
 
+
+def _add_mqtt(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mqtt",
         help="publish to Home Assistant over MQTT (discovery, power, energy, bill)",
@@ -99,6 +119,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--once", action="store_true", help="publish one round and exit")
     p.set_defaults(func=cmd_mqtt)
 
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         help="CSV of readings, daily usage, bills or payments",
@@ -112,10 +134,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", default="-", help="output file, '-' for stdout (default)")
     p.set_defaults(func=cmd_export)
 
+
+def _add_migrate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("migrate", help="apply database migrations (the installer runs this on upgrade)")
     _common(p)
     p.set_defaults(func=cmd_migrate)
 
+
+def _add_config(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="print the example config, or check a config file")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION")
     csub.required = True
@@ -220,7 +246,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from gateway.config import ConfigError
 
-    from .doctor import PROBLEM, Finding, Situation, as_dicts, exit_code, run_checks
+    from .doctor import as_dicts, exit_code, run_checks
+    from .doctor_situation import PROBLEM, Finding, Situation
 
     try:
         config = _config(args)

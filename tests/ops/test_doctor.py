@@ -11,7 +11,8 @@ import pytest
 from gateway.app import open_store
 from gateway.config import Config
 from gateway.ops.backup import take_backup
-from gateway.ops.doctor import OK, PROBLEM, WARNING, Host, Situation, exit_code, run_checks
+from gateway.ops.doctor import exit_code, run_checks
+from gateway.ops.doctor_situation import OK, PROBLEM, WARNING, Host, Situation
 from gateway.settings_store import apply_changes
 from tests.support.ingest import T0, make_ingest, reading_wire
 
