@@ -127,80 +127,118 @@ def _bare_rss_kb(py: str) -> int:
     return baseline_kb
 
 
+def _demo_database(py: str, env: dict, tmp: Path, history_days: int) -> tuple[Path, Path]:
+    """(database, config): `history_days` of simulated history (`powergw demo`) in `tmp`, a daemon config on it."""
+    subprocess.run(
+        [
+            py,
+            "-m",
+            "gateway.cli",
+            "demo",
+            "--data-dir",
+            str(tmp),
+            "--port",
+            str(free_port()),
+            "--history-days",
+            str(history_days),
+            "--duration",
+            "1",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=900,
+    )
+    db = tmp / "powergw.db"
+    cfg = tmp / "config.toml"
+    cfg.write_text(f'[gateway]\ndb = "{db}"\n[ui]\nenabled = false\n[backup]\ndir = "{tmp / "backups"}"\n')
+    return db, cfg
+
+
+def _start_processes(
+    py: str, env: dict, cfg: Path, db: Path, port: int, gw_path: str, node_path: str, seconds: float, daemon_log: Path
+) -> tuple:
+    """Start the daemon on `gw_path`, the dashboard on `port` and a node onto `node_path`, as the units set malloc."""
+    daemon_env, ui_env = unit_malloc_env("powergw.service"), unit_malloc_env("powergw-ui.service")
+    daemon = subprocess.Popen(
+        [py, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path],
+        env=env | daemon_env,
+        stderr=daemon_log.open("w"),
+    )
+    ui = subprocess.Popen(
+        [py, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port)],
+        env=env | ui_env,
+        stderr=subprocess.DEVNULL,
+    )
+    sim = subprocess.Popen(
+        [
+            py,
+            "-m",
+            "gateway.cli",
+            "simulate",
+            "--out",
+            node_path,
+            "--speed",
+            "1",
+            "--duration",
+            str(int(seconds) + 30),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    return daemon, ui, sim, daemon_env, ui_env
+
+
+def _browse_and_sample(port: int, password: str, seconds: float, daemon, ui) -> tuple[list, int, list[str]]:
+    """Open every page every 5 s for `seconds`, sampling both processes' memory: (samples, pages ok, page errors)."""
+    samples, pages_ok, page_errors = [], 0, []
+    started = time.monotonic()
+    browser = login(f"http://127.0.0.1:{port}", password)
+    while time.monotonic() - started < seconds:
+        time.sleep(5.0)
+        for page in PAGES:
+            try:
+                browser.open(f"http://127.0.0.1:{port}{page}", timeout=30).read()
+                pages_ok += 1
+            except OSError as err:  # counted and shown: a dashboard that fails is not a light one
+                page_errors.append(f"{page}: {err}")
+        samples.append((time.monotonic() - started, status_kb(daemon.pid), status_kb(ui.pid)))
+    return samples, pages_ok, page_errors
+
+
+def _theft_results(db: Path, daemon_log: Path) -> tuple[dict | None, list[float]]:
+    """The theft job's last status in the database and the peaks of its processes the daemon logged."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'theft.status'").fetchone()
+    theft_status = json.loads(row[0]) if row else None
+    # The theft job runs in a child process of its own; the daemon logs the largest one's peak.
+    job_peaks = [
+        float(line.rsplit("so far: ", 1)[1].split()[0])
+        for line in daemon_log.read_text().splitlines()
+        if "job theft_score: done in its own process" in line
+    ]
+    return theft_status, job_peaks
+
+
 def _sample_gateway(args: argparse.Namespace, py: str, env: dict, password: str) -> tuple:
     """Run the daemon, the dashboard and a simulated node on a demo database, sampling their memory every 5 s
     while a browser opens every page: (samples, pages answered, page errors, theft status, theft job peaks,
     daemon malloc env, dashboard malloc env)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        subprocess.run(
-            [
-                py,
-                "-m",
-                "gateway.cli",
-                "demo",
-                "--data-dir",
-                str(tmp),
-                "--port",
-                str(free_port()),
-                "--history-days",
-                str(args.history_days),
-                "--duration",
-                "1",
-            ],
-            check=True,
-            env=env,
-            capture_output=True,
-            timeout=900,
-        )
-        db = tmp / "powergw.db"
-        cfg = tmp / "config.toml"
-        cfg.write_text(f'[gateway]\ndb = "{db}"\n[ui]\nenabled = false\n[backup]\ndir = "{tmp / "backups"}"\n')
+        db, cfg = _demo_database(py, env, tmp, args.history_days)
         node_m, node_s, node_path = pty_pair()
         gw_m, gw_s, gw_path = pty_pair()
         stop = threading.Event()
         threading.Thread(target=relay, args=(node_m, gw_m, stop), daemon=True).start()
         port = free_port()
         daemon_log = tmp / "daemon.log"
-        daemon_env, ui_env = unit_malloc_env("powergw.service"), unit_malloc_env("powergw-ui.service")
-        daemon = subprocess.Popen(
-            [py, "-m", "gateway.cli", "run", "--config", str(cfg), "--serial", gw_path],
-            env=env | daemon_env,
-            stderr=daemon_log.open("w"),
+        daemon, ui, sim, daemon_env, ui_env = _start_processes(
+            py, env, cfg, db, port, gw_path, node_path, args.seconds, daemon_log
         )
-        ui = subprocess.Popen(
-            [py, "-m", "gateway.cli", "ui", "--db", str(db), "--port", str(port)],
-            env=env | ui_env,
-            stderr=subprocess.DEVNULL,
-        )
-        sim = subprocess.Popen(
-            [
-                py,
-                "-m",
-                "gateway.cli",
-                "simulate",
-                "--out",
-                node_path,
-                "--speed",
-                "1",
-                "--duration",
-                str(int(args.seconds) + 30),
-            ],
-            stderr=subprocess.DEVNULL,
-        )
-        samples, pages_ok, page_errors = [], 0, []
         try:
-            started = time.monotonic()
-            browser = login(f"http://127.0.0.1:{port}", password)
-            while time.monotonic() - started < args.seconds:
-                time.sleep(5.0)
-                for page in PAGES:
-                    try:
-                        browser.open(f"http://127.0.0.1:{port}{page}", timeout=30).read()
-                        pages_ok += 1
-                    except OSError as err:  # counted and shown: a dashboard that fails is not a light one
-                        page_errors.append(f"{page}: {err}")
-                samples.append((time.monotonic() - started, status_kb(daemon.pid), status_kb(ui.pid)))
+            samples, pages_ok, page_errors = _browse_and_sample(port, password, args.seconds, daemon, ui)
         finally:
             for p in (sim, ui, daemon):
                 p.terminate()
@@ -209,17 +247,7 @@ def _sample_gateway(args: argparse.Namespace, py: str, env: dict, password: str)
             stop.set()
             for fd in (node_m, node_s, gw_m, gw_s):
                 os.close(fd)
-        import sqlite3
-
-        with sqlite3.connect(db) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'theft.status'").fetchone()
-        theft_status = json.loads(row[0]) if row else None
-        # The theft job runs in a child process of its own; the daemon logs the largest one's peak.
-        job_peaks = [
-            float(line.rsplit("so far: ", 1)[1].split()[0])
-            for line in daemon_log.read_text().splitlines()
-            if "job theft_score: done in its own process" in line
-        ]
+        theft_status, job_peaks = _theft_results(db, daemon_log)
     return samples, pages_ok, page_errors, theft_status, job_peaks, daemon_env, ui_env
 
 

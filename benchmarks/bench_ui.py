@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,10 +261,49 @@ def first_load_bytes(url: str) -> dict:
     }
 
 
-def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
-    """A node streaming at 1 Hz into a real Ingest; when does each frame's value reach the screen?"""
+def _latency_stats(xs: list[float]) -> dict:
+    """Median, p95 and max of latencies in ms, rounded to whole ms."""
+    xs = sorted(xs)
+    return {
+        "median_ms": round(statistics.median(xs)),
+        "p95_ms": round(xs[math.ceil(0.95 * len(xs)) - 1]),
+        "max_ms": round(xs[-1]),
+    }
+
+
+def _watch_live_power(url: str, stream: Callable[[], None]) -> dict[str, int]:
+    """Log in to the Overview in Chromium and run `stream`: when each text of the live node's power first showed."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.goto(url + "/")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button:has-text('Log in')")
+        sel = f"[data-node='{LIVE_NODE}'] [data-testid=node-power]"
+        page.wait_for_selector(sel, timeout=15000)
+        page.evaluate(
+            """sel => {
+            window.__seen = {};
+            const el = document.querySelector(sel);
+            new MutationObserver(() => {
+                const t = el.textContent.trim();
+                if (!(t in window.__seen)) window.__seen[t] = Date.now();
+            }).observe(el, { childList: true, subtree: true, characterData: true });
+        }""",
+            sel,
+        )
+        stream()
+        page.wait_for_timeout(2500)
+        seen = page.evaluate("() => window.__seen")
+        browser.close()
+    return seen
+
+
+def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
+    """A node streaming at 1 Hz into a real Ingest; when does each frame's value reach the screen?"""
     store = open_store(db)
     ingest = Ingest(store, AnchoredClock(SystemClock(), 2000), commit_interval_ms=30_000, live=LiveBoard(live))
     lock = threading.Lock()
@@ -311,50 +351,22 @@ def frame_to_screen(url: str, db: Path, live: Path, frames: int) -> dict:
     threading.Thread(target=ticker, daemon=True).start()
     threading.Thread(target=watch_file, daemon=True).start()
     feeder(3, 100)  # the node exists before the page opens
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 860})
-        page.goto(url + "/")
-        page.fill("input[name=username]", "admin")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button:has-text('Log in')")
-        sel = f"[data-node='{LIVE_NODE}'] [data-testid=node-power]"
-        page.wait_for_selector(sel, timeout=15000)
-        page.evaluate(
-            """sel => {
-            window.__seen = {};
-            const el = document.querySelector(sel);
-            new MutationObserver(() => {
-                const t = el.textContent.trim();
-                if (!(t in window.__seen)) window.__seen[t] = Date.now();
-            }).observe(el, { childList: true, subtree: true, characterData: true });
-        }""",
-            sel,
-        )
+
+    def stream_measured():
         fed.clear()
         feeder(frames, 1000)
-        page.wait_for_timeout(2500)
-        seen = page.evaluate("() => window.__seen")
-        browser.close()
+
+    seen = _watch_live_power(url, stream_measured)
     stop.set()
     store.close()
     screen = [(seen[f"{w:,} W"] / 1000 - t) * 1000 for w, t in fed.items() if f"{w:,} W" in seen]
     disk = [(on_disk[w] - t) * 1000 for w, t in fed.items() if w in on_disk]
-
-    def stats(xs):
-        xs = sorted(xs)
-        return {
-            "median_ms": round(statistics.median(xs)),
-            "p95_ms": round(xs[math.ceil(0.95 * len(xs)) - 1]),
-            "max_ms": round(xs[-1]),
-        }
-
     return {
         "frames": len(fed),
         "shown": len(screen),
         "in_live_file": len(disk),
-        "frame_to_screen": stats(screen),
-        "baseline_frame_to_live_file": stats(disk),
+        "frame_to_screen": _latency_stats(screen),
+        "baseline_frame_to_live_file": _latency_stats(disk),
     }
 
 

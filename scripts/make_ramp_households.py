@@ -4,9 +4,9 @@ RAMP (rampdemand, EUPL-1.2) builds stochastic minute-by-minute load profiles bot
 appliances, their power, daily time of use and windows; it was made for households in
 developing countries. Its example inputs (ramp/example/input_file_1.py: low to high income
 households with lights, TV, fridge/freezer duty cycles, mixer) are the model for the household
-types below, extended with what an Indian home runs: ceiling fans and ACs by season, a geyser in
-the cold months, a water pump, and the always-on loads (router, set-top box, inverter/UPS
-losses, water purifier, CCTV) that set the night floor.
+types in ramp_household_types.py, extended with what an Indian home runs: ceiling fans and ACs
+by season, a geyser in the cold months, a water pump, and the always-on loads (router, set-top
+box, inverter/UPS losses, water purifier, CCTV) that set the night floor.
 
 Each household is drawn from fixed seeds: its type's traits from numpy, then RAMP month by month
 (the appliances' use follows that month's heat and cold in its climate), with Python's `random`
@@ -32,6 +32,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from ramp_household_types import CLIMATES, COUNT_TRAITS, TYPES
 
 from edge_model.minute_recording import Recording
 from edge_model.recordings import EVAL_DATA, RAMP_FILE, save_households
@@ -41,173 +42,6 @@ TRAIN = 32  # the first 32 train, the last 16 are held out; types alternate so b
 DAYS = 120
 FIRST_SEED = 20_000
 YEAR = 2023  # each household's 120 days start on a day of this year drawn from its seed
-
-# How warm (fans, ACs, coolers) and how cold (geyser) each month is, 0..1, January first.
-CLIMATES = {
-    "north": (
-        (0.0, 0.05, 0.3, 0.7, 1.0, 1.0, 0.8, 0.75, 0.7, 0.45, 0.1, 0.0),
-        (1.0, 0.8, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.5, 0.95),
-    ),
-    "coastal": (
-        (0.5, 0.6, 0.75, 0.9, 1.0, 0.95, 0.85, 0.85, 0.85, 0.75, 0.6, 0.5),
-        (0.2, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.2),
-    ),
-    "inland south": (
-        (0.25, 0.4, 0.65, 0.8, 0.8, 0.55, 0.45, 0.45, 0.5, 0.45, 0.3, 0.2),
-        (0.6, 0.4, 0.1, 0.0, 0.0, 0.0, 0.1, 0.1, 0.1, 0.2, 0.4, 0.6),
-    ),
-}
-
-# Household types: each trait is (probability of owning it, low, high); counts are integers drawn
-# in [low, high], ratings uniform in [low, high] W. A trait not owned is 0.
-TYPES = {
-    "rural low income": dict(
-        occupants=(1, 3, 6),
-        always_on_w=(1, 15, 35),
-        night_light_w=(0.7, 5, 15),
-        fridge_w=(0.4, 90, 130),
-        fans=(1, 1, 2),
-        fan_w=(1, 50, 75),
-        lights=(1, 3, 5),
-        light_w=(1, 9, 20),
-        tvs=(0.8, 1, 1),
-        tv_w=(1, 50, 90),
-        pump_w=(0.3, 370, 370),
-        mixer_w=(0.6, 400, 550),
-        iron_w=(0.3, 750, 750),
-        chargers=(1, 2, 4),
-    ),
-    "urban 1BHK": dict(
-        occupants=(1, 1, 3),
-        always_on_w=(1, 25, 60),
-        night_light_w=(0.3, 5, 15),
-        fridge_w=(1, 100, 150),
-        fans=(1, 2, 3),
-        fan_w=(1, 50, 75),
-        lights=(1, 4, 7),
-        light_w=(1, 9, 18),
-        tvs=(0.9, 1, 1),
-        tv_w=(1, 60, 120),
-        acs=(0.3, 1, 1),
-        ac_w=(1, 900, 1_200),
-        geyser_w=(0.6, 1_500, 2_000),
-        mixer_w=(1, 500, 750),
-        microwave_w=(0.4, 1_000, 1_200),
-        washer_w=(0.6, 350, 450),
-        iron_w=(0.7, 1_000, 1_000),
-        computer_w=(0.4, 60, 120),
-        chargers=(1, 2, 4),
-    ),
-    "urban 2BHK": dict(
-        occupants=(1, 3, 5),
-        always_on_w=(1, 40, 100),
-        fridge_w=(1, 140, 200),
-        fans=(1, 3, 4),
-        fan_w=(1, 55, 80),
-        lights=(1, 6, 10),
-        light_w=(1, 9, 20),
-        tvs=(1, 1, 2),
-        tv_w=(1, 80, 140),
-        acs=(0.8, 1, 1),
-        ac_w=(1, 1_000, 1_500),
-        geyser_w=(0.8, 2_000, 2_000),
-        pump_w=(0.6, 370, 750),
-        mixer_w=(1, 550, 750),
-        microwave_w=(0.6, 1_100, 1_400),
-        induction_w=(0.3, 1_500, 1_800),
-        washer_w=(0.9, 400, 500),
-        iron_w=(0.8, 1_000, 1_000),
-        computer_w=(0.5, 60, 150),
-        purifier_w=(0.7, 25, 40),
-        chargers=(1, 3, 5),
-    ),
-    "upper-middle 3BHK": dict(
-        occupants=(1, 4, 6),
-        always_on_w=(1, 80, 200),
-        fridge_w=(1, 160, 220),
-        freezer_w=(0.5, 120, 180),
-        fans=(1, 4, 6),
-        fan_w=(1, 55, 80),
-        lights=(1, 10, 16),
-        light_w=(1, 9, 20),
-        tvs=(1, 2, 2),
-        tv_w=(1, 100, 150),
-        acs=(1, 2, 3),
-        ac_w=(1, 1_200, 1_700),
-        geysers=(1, 2, 2),
-        geyser_w=(1, 2_000, 2_000),
-        pump_w=(1, 750, 1_100),
-        mixer_w=(1, 600, 750),
-        microwave_w=(1, 1_200, 1_500),
-        induction_w=(0.5, 1_600, 2_000),
-        washer_w=(1, 450, 550),
-        iron_w=(1, 1_000, 1_000),
-        computers=(1, 1, 2),
-        computer_w=(1, 80, 200),
-        purifier_w=(1, 25, 40),
-        chargers=(1, 4, 7),
-    ),
-    "joint-family bungalow": dict(
-        occupants=(1, 6, 10),
-        always_on_w=(1, 150, 350),
-        fridge_w=(1, 180, 250),
-        freezer_w=(1, 150, 250),
-        fans=(1, 6, 8),
-        fan_w=(1, 60, 80),
-        lights=(1, 15, 25),
-        light_w=(1, 12, 25),
-        tvs=(1, 2, 3),
-        tv_w=(1, 100, 160),
-        acs=(1, 3, 4),
-        ac_w=(1, 1_500, 2_000),
-        day_acs=(1, 1, 2),
-        geysers=(1, 2, 3),
-        geyser_w=(1, 2_000, 3_000),
-        pump_w=(1, 1_100, 1_100),
-        mixer_w=(1, 600, 800),
-        microwave_w=(1, 1_200, 1_500),
-        induction_w=(0.7, 1_800, 2_000),
-        washer_w=(1, 500, 600),
-        iron_w=(1, 1_000, 1_200),
-        computers=(1, 1, 3),
-        computer_w=(1, 80, 200),
-        purifier_w=(1, 30, 45),
-        chargers=(1, 6, 10),
-    ),
-    "elders, AC every night": dict(
-        occupants=(1, 2, 3),
-        always_on_w=(1, 60, 150),
-        night_light_w=(1, 5, 15),
-        fridge_w=(1, 140, 200),
-        fans=(1, 2, 3),
-        fan_w=(1, 55, 75),
-        lights=(1, 5, 8),
-        light_w=(1, 9, 18),
-        tvs=(1, 1, 1),
-        tv_w=(1, 80, 140),
-        acs=(1, 1, 2),
-        ac_w=(1, 900, 1_400),
-        all_night_ac=(1, 1, 1),
-        geyser_w=(0.7, 1_500, 2_000),
-        mixer_w=(1, 500, 700),
-        washer_w=(0.8, 350, 450),
-        iron_w=(0.5, 1_000, 1_000),
-        purifier_w=(0.6, 25, 40),
-        chargers=(1, 1, 3),
-    ),
-}
-COUNT_TRAITS = {
-    "occupants",
-    "fans",
-    "lights",
-    "tvs",
-    "acs",
-    "day_acs",
-    "all_night_ac",
-    "geysers",
-    "computers",
-    "chargers",
-}
 
 
 def draw_traits(kind: str, rng: np.random.Generator) -> dict:
@@ -240,13 +74,12 @@ class Use:
     cycle: tuple | None = None  # (W on, minutes on, W off, minutes off), repeated while it is on
 
 
-def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use]:
-    """What the household runs on the days of a month with this heat and cold (0..1); always_on_w per day."""
-    night = ((0, 360), (1_320, 1_440))
-    hot_night = float(np.clip(0.15 + 1.1 * heat, 0, 1))
-    ac_night = float(np.clip((heat - (0.2 if t.get("all_night_ac") else 0.45)) * 2.2, 0, 0.95))
-    people = t["occupants"]
-    rows = [
+NIGHT = ((0, 360), (1_320, 1_440))  # the hours in bed, minutes after midnight
+
+
+def _steady_loads(t: dict, heat: float, always_on_w: np.ndarray) -> list[Use]:
+    """The loads on all day and night: the always-on floor, a night light, the fridge and freezer duty cycles."""
+    return [
         Use(
             "always-on (router, set-top box, inverter losses, purifier, CCTV)",
             1,
@@ -291,12 +124,20 @@ def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use
             window_var=0,
             cycle=(t.get("freezer_w", 0), int(18 + 8 * heat), 2, int(22 - 8 * heat)),
         ),
+    ]
+
+
+def _fans(t: dict, heat: float) -> list[Use]:
+    """Ceiling fans at night, by day on weekdays and weekends, and in the evening; more of them the hotter it is."""
+    hot_night = float(np.clip(0.15 + 1.1 * heat, 0, 1))
+    people = t["occupants"]
+    return [
         Use(
             "bedroom fans",
             max(1, min(t["fans"], (people + 1) // 2)),
             t["fan_w"] * 0.85,
             420,
-            night,
+            NIGHT,
             func_cycle=60,
             occasional=hot_night,
         ),
@@ -329,6 +170,12 @@ def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use
             func_cycle=30,
             occasional=float(np.clip(heat + 0.1, 0, 1)),
         ),
+    ]
+
+
+def _lights_and_tv(t: dict, cold: float) -> list[Use]:
+    """Lights in the evening and, more in the cold months, the early morning; the TV."""
+    return [
         Use("lights, evening", t["lights"], t["light_w"], 240, ((1_070, 1_420),), func_cycle=30, window_var=0.1),
         Use(
             "lights, morning",
@@ -340,12 +187,19 @@ def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use
             occasional=0.3 + 0.6 * cold,
         ),
         Use("TV", t["tvs"], t.get("tv_w", 0), 200, ((1_140, 1_410), (720, 900)), func_cycle=30, occasional=0.85),
+    ]
+
+
+def _air_conditioners(t: dict, heat: float) -> list[Use]:
+    """Bedroom ACs at night (inverter ACs all night for those who keep them on) and daytime ACs on hot weekends."""
+    ac_night = float(np.clip((heat - (0.2 if t.get("all_night_ac") else 0.45)) * 2.2, 0, 0.95))
+    return [
         Use(
             "bedroom ACs",
             t.get("acs", 0),
             1,
             int(300 + 120 * heat),
-            night,
+            NIGHT,
             func_cycle=60,
             occasional=ac_night,
             cycle=(t.get("ac_w", 0), 20, t.get("ac_w", 0) * 0.25, 10),
@@ -357,7 +211,7 @@ def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use
             t["acs"],
             1,
             460,
-            night,
+            NIGHT,
             func_cycle=20,
             time_var=0.05,
             window_var=0.05,
@@ -375,6 +229,13 @@ def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use
             days=1,
             cycle=(t.get("ac_w", 0), 20, t.get("ac_w", 0) * 0.25, 10),
         ),
+    ]
+
+
+def _kitchen_and_water(t: dict, cold: float) -> list[Use]:
+    """The geyser on cold mornings, the water pump and the kitchen appliances."""
+    people = t["occupants"]
+    return [
         Use(
             "geyser",
             t.get("geysers", 0),
@@ -396,6 +257,12 @@ def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use
             func_cycle=10,
             occasional=0.7,
         ),
+    ]
+
+
+def _chores_and_devices(t: dict) -> list[Use]:
+    """Washing machine, iron, computer, water purifier and phone chargers."""
+    return [
         Use(
             "washing machine, weekends",
             1,
@@ -431,6 +298,18 @@ def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use
         Use("computer", t.get("computers", 0), t.get("computer_w", 0), 360, ((570, 1_110),), func_cycle=60, days=0),
         Use("water purifier", 1, t.get("purifier_w", 0), 60, ((360, 1_320),), func_cycle=10),
         Use("phone chargers", t["chargers"], 8, 120, ((1_260, 1_440), (0, 120)), func_cycle=30),
+    ]
+
+
+def uses(t: dict, heat: float, cold: float, always_on_w: np.ndarray) -> list[Use]:
+    """What the household runs on the days of a month with this heat and cold (0..1); always_on_w per day."""
+    rows = [
+        *_steady_loads(t, heat, always_on_w),
+        *_fans(t, heat),
+        *_lights_and_tv(t, cold),
+        *_air_conditioners(t, heat),
+        *_kitchen_and_water(t, cold),
+        *_chores_and_devices(t),
     ]
     return [
         u

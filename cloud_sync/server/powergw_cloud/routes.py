@@ -158,9 +158,8 @@ _MODEL = _answer(
 _HOUSEHOLD = "/v1/households/<id:household_id>"
 
 
-def routes(settings: ServerSettings) -> tuple[Route, ...]:
-    """The API's operations, with the limits `settings` sets."""
-    batch = {"type": "array", "minItems": 1, "maxItems": settings.max_batch, "items": _event(settings)}
+def _public_routes(settings: ServerSettings) -> tuple[Route, ...]:
+    """Operations anyone may call: liveness, this document and a gateway's registration."""
     return (
         Route("GET", "/v1/health", public.health, "Liveness", None, answer=_answer(status={"const": "ok"})),
         Route("GET", "/v1/openapi.json", public.openapi, "This document", None, answer={"type": "object"}),
@@ -180,6 +179,13 @@ def routes(settings: ServerSettings) -> tuple[Route, ...]:
             answer=_answer(gateway_id=_ID, household_id=_ID, token=_STRING),
             errors=(403, 429),
         ),
+    )
+
+
+def _gateway_routes(settings: ServerSettings) -> tuple[Route, ...]:
+    """Operations of a registered gateway: its events, its household's changes and the models."""
+    batch = {"type": "array", "minItems": 1, "maxItems": settings.max_batch, "items": _event(settings)}
+    return (
         Route(
             "POST",
             "/v1/events",
@@ -207,6 +213,12 @@ def routes(settings: ServerSettings) -> tuple[Route, ...]:
             produces="application/octet-stream",
             answer_headers=("X-Content-SHA256",),
         ),
+    )
+
+
+def _household_routes() -> tuple[Route, ...]:
+    """Operations on one household's records by a gateway of that household."""
+    return (
         *(
             Route(
                 "GET",
@@ -243,6 +255,12 @@ def routes(settings: ServerSettings) -> tuple[Route, ...]:
             status=(201,),
             answer=_answer(order_id=_STRING, amount_paise={"type": "integer"}, upi_intent=_STRING),
         ),
+    )
+
+
+def _webhook_routes() -> tuple[Route, ...]:
+    """Operations a payment provider calls."""
+    return (
         Route(
             "POST",
             "/v1/webhooks/razorpay",
@@ -254,6 +272,12 @@ def routes(settings: ServerSettings) -> tuple[Route, ...]:
             answer=_WEBHOOK_ANSWER,
             errors=(404,),
         ),
+    )
+
+
+def _admin_routes(settings: ServerSettings) -> tuple[Route, ...]:
+    """The operator's operations: households, registration codes, counter payments, tariffs, models."""
+    return (
         Route(
             "POST",
             "/v1/admin/households",
@@ -319,4 +343,15 @@ def routes(settings: ServerSettings) -> tuple[Route, ...]:
             answer=_MODEL,
             errors=(409,),
         ),
+    )
+
+
+def routes(settings: ServerSettings) -> tuple[Route, ...]:
+    """The API's operations, with the limits `settings` sets."""
+    return (
+        *_public_routes(settings),
+        *_gateway_routes(settings),
+        *_household_routes(),
+        *_webhook_routes(),
+        *_admin_routes(settings),
     )
