@@ -89,3 +89,43 @@ def test_a_cycle_the_sensors_covered_in_part_is_closed_saying_so(store):
     assert "78 units (sensor)" in alert["message"]
     assert "the sensors covered only 13.0 of its 62 days" in alert["message"]
     assert "powergw meter --billed-units" in alert["message"]
+
+
+def test_billed_units_over_a_period_the_sensors_missed_are_not_a_tapping_alert(store):
+    """The issue's case: 400 billed units over two months with no data raised a critical "tapping" alert at
+    "100 % below" and e-mailed it. Now it is recorded, not compared, and says why; no alert."""
+    from gateway.billing.reconcile import record_billed_units
+
+    fill(store, START + dt.timedelta(days=50), 5, 250)  # the gateway heard 5 of the 61 days
+    alerts = AlertStore(store)
+    _, comparison = record_billed_units(
+        store,
+        config().billing,
+        alerts,
+        "400",
+        start_ms=ms(START),
+        end_ms=ms(dt.date(2025, 9, 4)),
+        now_ms=ms(dt.date(2025, 9, 5)),
+    )
+    assert not comparison.flagged and not comparison.compared and alerts.list() == []
+    assert "not compared, the sensors covered only 5.0 of the period's 61.0 days" in comparison.message("")
+    row = store.conn.execute("SELECT flagged, sensor_kwh FROM meter_readings").fetchone()
+    assert row == (0, "30.00")
+
+
+def test_a_register_reading_after_a_gap_in_the_sensors_is_recorded_not_flagged(store):
+    from gateway.billing.reconcile import record_meter_reading
+
+    alerts = AlertStore(store)
+    section = config().billing
+    fill(store, START, 2, 250)  # two days heard, then the gateway was off for eight
+    record_meter_reading(store, section, alerts, "10000", at_ms=ms(START), now_ms=ms(START))
+    _, comparison = record_meter_reading(
+        store,
+        section,
+        alerts,
+        "10060",
+        at_ms=ms(START + dt.timedelta(days=10)),
+        now_ms=ms(START + dt.timedelta(days=10)),
+    )
+    assert comparison.covered_days == pytest.approx(2.0) and not comparison.flagged and alerts.list() == []
