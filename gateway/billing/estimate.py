@@ -16,7 +16,7 @@ from ..store import Store, UnknownNodesError
 from . import MeteredNodeError
 from .cycle import Cycle, cycle_containing
 from .money import format_inr, paise_str, to_paise
-from .projection import Projection, profile_projection, season_factor, straight_line
+from .projection import FULL_COVERAGE, Projection, profile_projection, season_factor, straight_line
 from .settings import BillingSection
 from .tariff import (
     Bill,
@@ -29,6 +29,7 @@ from .tariff import (
 from .tariff_book import TariffBook
 
 MWH_PER_KWH = 1_000_000
+WHOLE_DAY_MS = 0.9 * 86_400_000  # a day the sensors heard at least this much of counts as a whole day
 
 
 def kwh(mwh: int) -> Decimal:
@@ -77,6 +78,11 @@ def hourly_kwh(
     return [(cal.to_datetime(s), m / MWH_PER_KWH) for s, m in sorted(sums.items())]
 
 
+def covered_days(store: Store, start_ms: int, end_ms: int) -> float:
+    """Days of [start_ms, end_ms) the house's meters covered (gateway/house.py)."""
+    return sum(c for _, c in store.house_series(start_ms, end_ms, "hour").values()) / 86_400_000
+
+
 def holidays_for(state: str, years: set[int]) -> set[dt.date]:
     """The state's public holidays in those years, with the state's corrections applied."""
     from ..public_holidays import HolidayCalendar
@@ -119,9 +125,20 @@ class Estimate:
     units: Decimal
     bill: Bill
     elapsed_days: float
+    covered_days: float  # of elapsed_days, how much the sensors covered
     projections: tuple[ProjectedBill, ...]
     position: SlabPosition
     budget_paise: int | None
+
+    @property
+    def coverage_note(self) -> str:
+        """What the sensors covered of the cycle so far, in words; "" when they covered nearly all of it."""
+        if self.elapsed_days <= 0 or self.covered_days >= FULL_COVERAGE * self.elapsed_days:
+            return ""
+        return (
+            f"the sensors covered {self.covered_days:.1f} of the {self.elapsed_days:.1f} days of this cycle so far: "
+            "these units are only what they measured"
+        )
 
     @property
     def best(self) -> ProjectedBill:
@@ -135,6 +152,8 @@ class Estimate:
                 "end": self.cycle.end.isoformat(),
                 "days": self.cycle.days,
                 "elapsed_days": round(self.elapsed_days, 2),
+                "covered_days": round(self.covered_days, 2),
+                "coverage_note": self.coverage_note,
             },
             "tariff": self.tariff,
             "till_date": {
@@ -162,6 +181,8 @@ class Estimate:
             f"tariff {self.tariff}",
             f"Till date: {self.units} units, {format_inr(to_paise(self.bill.total))}",
         ]
+        if self.coverage_note:
+            out.append(f"Coverage: {self.coverage_note}")
         for p in self.projections:
             pr = p.projection
             out.append(
@@ -226,9 +247,12 @@ def cycle_estimate(
     units = kwh(mwh).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     elapsed_days = (now_ms - start_ms) / 86_400_000
     total_days = (end_ms - start_ms) / 86_400_000
+    covered = covered_days(store, start_ms, now_ms)
 
-    per_day = store.house_usage(start_ms, cal.day_start_ms(today), "day")
-    straight = straight_line(float(units), elapsed_days, total_days, [m / MWH_PER_KWH for m in per_day.values()])
+    # The day-to-day spread from whole days the sensors heard (a day half missed is not a small day).
+    per_day = store.house_series(start_ms, cal.day_start_ms(today), "day")
+    whole_days = [m / MWH_PER_KWH for m, c in per_day.values() if c >= WHOLE_DAY_MS]
+    straight = straight_line(float(units), elapsed_days, total_days, whole_days, covered)
     projections = [straight]
 
     lookback_ms = section.projection_lookback_days * 86_400_000
@@ -245,7 +269,16 @@ def cycle_estimate(
             lookback_ms / 86_400_000,
             (end_ms - now_ms) / 86_400_000,
         )
-        profile = profile_projection(history, now, end, float(units), holidays, season)
+        profile = profile_projection(
+            history,
+            now,
+            end,
+            float(units),
+            holidays,
+            season,
+            uncovered_days=max(elapsed_days - covered, 0.0),
+            elapsed_days=elapsed_days,
+        )
         if profile is not None:
             projections.append(profile)
 
@@ -261,6 +294,7 @@ def cycle_estimate(
         units=units,
         bill=bill_of(units),
         elapsed_days=elapsed_days,
+        covered_days=min(covered, elapsed_days),
         projections=projected,
         position=slab_position(bill_of, boundaries, units),
         budget_paise=budget_for_cycle(store, section, first),

@@ -16,9 +16,10 @@ from ..alerts import AlertStore, alert_store
 from ..app import JobContext
 from . import MeteredNodeError
 from .cycle import cycle_containing, previous_cycle
-from .estimate import Estimate, bill_options, cycle_estimate, energy_mwh, kwh
+from .estimate import Estimate, bill_options, covered_days, cycle_estimate, energy_mwh, kwh
 from .ledger_wiring import ledger_for
 from .money import format_inr, to_paise
+from .projection import FULL_COVERAGE
 from .reconcile import billed_units_for
 from .tariff import compute_split_bill
 from .tariff_book import TariffBook
@@ -43,7 +44,8 @@ def budget_alerts(est: Estimate, slab_warning_units: int) -> list[tuple[str, str
                         "budget_threshold",
                         f"budget:{cycle}:{threshold}",
                         f"{threshold}% of the budget used: {format_inr(spent)} of {format_inr(est.budget_paise)} "
-                        f"({est.units} units) on day {int(est.elapsed_days) + 1} of {est.cycle.days}",
+                        f"({est.units} units) on day {int(est.elapsed_days) + 1} of {est.cycle.days}"
+                        + (f" ({est.coverage_note})" if est.coverage_note else ""),
                         {"threshold_pct": threshold, "spent": est.bill.total, "budget_paise": est.budget_paise},
                     )
                 )
@@ -56,7 +58,8 @@ def budget_alerts(est: Estimate, slab_warning_units: int) -> list[tuple[str, str
                     f"projected bill {format_inr(projected)} ({best.projection.units:.0f} units, "
                     f"{best.projection.method.replace('_', ' ')}) "
                     f"exceeds the budget of {format_inr(est.budget_paise)} by "
-                    f"{format_inr(projected - est.budget_paise)}",
+                    f"{format_inr(projected - est.budget_paise)}"
+                    + (f" ({best.projection.confidence} confidence: {est.coverage_note})" if est.coverage_note else ""),
                     {
                         "projected": best.bill.total,
                         "budget_paise": est.budget_paise,
@@ -156,6 +159,7 @@ def close_cycles(ctx: JobContext) -> list[dict]:
         return []
     start_ms, end_ms = cal.day_start_ms(cycle.start), cal.day_start_ms(cycle.end)
     billed = billed_units_for(store, start_ms, end_ms)
+    partial = ""
     if billed is None:
         try:
             mwh = energy_mwh(store, start_ms, end_ms, section)
@@ -166,6 +170,13 @@ def close_cycles(ctx: JobContext) -> list[dict]:
         if mwh == 0:
             return []  # nothing measured (the gateway was not running): nothing to bill
         units, source = kwh(mwh).quantize(Decimal(1), rounding=ROUND_HALF_UP), "sensor"
+        covered, days = covered_days(store, start_ms, end_ms), (end_ms - start_ms) / 86_400_000
+        if covered < FULL_COVERAGE * days:
+            partial = (
+                f"; the sensors covered only {covered:.1f} of its {days:.0f} days, so these units are what they "
+                "measured, not the whole cycle: enter the meter's billed units (`powergw meter --billed-units N`) "
+                "to bill it from the meter"
+            )
     else:
         units, source = billed, "meter"
     bill = compute_split_bill(
@@ -178,7 +189,7 @@ def close_cycles(ctx: JobContext) -> list[dict]:
             "bill_closed",
             None,
             f"bill #{row['id']} for {cycle.start} to {cycle.end - dt.timedelta(days=1)}: {units} units ({source}), "
-            f"{format_inr(row['amount_paise'])}; due {row['due_date']}; balance {format_inr(bal)}",
+            f"{format_inr(row['amount_paise'])}; due {row['due_date']}; balance {format_inr(bal)}{partial}",
             now_ms=now,
             dedup_key=f"bill_closed:{cycle.key}",
             data={"bill_id": row["id"]},

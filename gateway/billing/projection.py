@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 Z80 = 1.2816  # two-sided 80 % for a normal error
 HALF_LIFE_DAYS = 14.0
+FULL_COVERAGE = 0.9  # below this share of the cycle so far covered, a projection is at best "medium"
+HALF_COVERAGE = 0.5  # and below this, "low"
+CONFIDENCE_ORDER = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,17 @@ class Projection:
     low: float
     high: float
     note: str = ""
+    coverage: float = 1.0  # share of the cycle so far that the sensors covered
 
     @property
     def confidence(self) -> str:
+        """From the range's width, and never above what the sensors' coverage of the cycle allows."""
         if self.units <= 0:
             return "low"
         half = (self.high - self.low) / 2 / self.units
-        return "high" if half < 0.10 else "medium" if half < 0.25 else "low"
+        word = "high" if half < 0.10 else "medium" if half < 0.25 else "low"
+        cap = "high" if self.coverage >= FULL_COVERAGE else "medium" if self.coverage >= HALF_COVERAGE else "low"
+        return min(word, cap, key=CONFIDENCE_ORDER.index)
 
 
 def _sd(values: list[float]) -> float:
@@ -46,20 +53,47 @@ def _sd(values: list[float]) -> float:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def straight_line(units_so_far: float, elapsed_days: float, total_days: float, daily_totals: list[float]) -> Projection:
-    """units_so_far × total / elapsed; range from this cycle's day-to-day spread."""
+def coverage_note(covered_days: float, elapsed_days: float, filled: str) -> str:
+    """Words for a cycle the sensors covered only in part ("" when they covered nearly all of it)."""
+    if elapsed_days <= 0 or covered_days >= FULL_COVERAGE * elapsed_days:
+        return ""
+    return f"the sensors covered {covered_days:.1f} of the {elapsed_days:.1f} days so far, {filled}"
+
+
+def straight_line(
+    units_so_far: float,
+    elapsed_days: float,
+    total_days: float,
+    daily_totals: list[float],
+    covered_days: float | None = None,
+) -> Projection:
+    """units_so_far at the rate of the time the sensors covered, over the whole cycle; range from this
+    cycle's day-to-day spread over the days still to come and the days nobody measured."""
     if elapsed_days <= 0:
         return Projection("straight_line", units_so_far, units_so_far, units_so_far, "the cycle has just started")
-    rate = units_so_far / elapsed_days
+    covered = elapsed_days if covered_days is None else min(covered_days, elapsed_days)
+    coverage = covered / elapsed_days
+    if covered <= 0:
+        return Projection(
+            "straight_line",
+            units_so_far,
+            units_so_far,
+            units_so_far,
+            "nothing measured in this cycle yet",
+            coverage=0.0,
+        )
+    rate = units_so_far / covered
+    unknown = max(total_days - covered, 0.0)  # days still to come, and elapsed days the sensors missed
     units = rate * total_days
-    remaining = max(total_days - elapsed_days, 0.0)
     if len(daily_totals) >= 3:
-        spread = Z80 * _sd(daily_totals) * math.sqrt(remaining)
+        spread = Z80 * _sd(daily_totals) * math.sqrt(unknown)
         note = f"from {len(daily_totals)} full days of this cycle"
     else:
-        spread = 0.5 * rate * remaining  # too early to measure the spread: say so with a wide range
+        spread = 0.5 * rate * unknown  # too early to measure the spread: say so with a wide range
         note = "too early in the cycle to say how sure"
-    return Projection("straight_line", units, max(units_so_far, units - spread), units + spread, note)
+    gap = coverage_note(covered, elapsed_days, "the days missed counted at the measured rate")
+    note = f"{note}; {gap}" if gap else note
+    return Projection("straight_line", units, max(units_so_far, units - spread), units + spread, note, coverage)
 
 
 def day_type(day: dt.date, holidays: frozenset[dt.date] | set[dt.date]) -> int:
@@ -119,8 +153,13 @@ def profile_projection(
     units_so_far: float,
     holidays: set[dt.date] = frozenset(),
     season: float = 1.0,
+    uncovered_days: float = 0.0,
+    elapsed_days: float | None = None,
 ) -> Projection | None:
-    """Project from the household's own (day type, hour) profile; None with under 7 days of history."""
+    """Project from the household's own (day type, hour) profile; None with under 7 days of history.
+
+    `uncovered_days` of the cycle so far that the sensors missed are filled with the profile's mean day.
+    """
     days = {start.date() for start, _ in hourly}
     if len(days) < 7:
         return None
@@ -146,9 +185,18 @@ def profile_projection(
         predicted = sum(profile_kwh(profile, dt.datetime.combine(day, dt.time(h), tz), holidays) for h in range(24))
         residuals.append(actual - predicted)
     remaining_days = max((cycle_end - now).total_seconds() / 86400, 0.0)
-    spread = Z80 * _sd(residuals) * math.sqrt(remaining_days) if len(residuals) >= 3 else 0.5 * remaining
-    units = units_so_far + remaining
+    missed = max(uncovered_days, 0.0) * 24 * profile["all"]
+    unknown_days = remaining_days + max(uncovered_days, 0.0)
+    if len(residuals) >= 3:
+        spread = Z80 * _sd(residuals) * math.sqrt(unknown_days)
+    else:
+        spread = 0.5 * (remaining + missed)
+    units = units_so_far + remaining + missed
     note = f"profile of {len(days)} days (weekday × hour, holidays as Sundays)"
     if season != 1.0:
         note += f", season factor {season:.2f} from last year"
-    return Projection("profile", units, max(units_so_far, units - spread), units + spread, note)
+    elapsed = elapsed_days if elapsed_days is not None else 0.0
+    coverage = (elapsed - uncovered_days) / elapsed if elapsed > 0 else 1.0
+    gap = coverage_note(elapsed - uncovered_days, elapsed, "the days missed filled from the profile")
+    note = f"{note}; {gap}" if gap else note
+    return Projection("profile", units, max(units_so_far, units - spread), units + spread, note, coverage)

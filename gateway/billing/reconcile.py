@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..alerts import AlertStore
 from ..store import Store, transaction
 from . import LedgerError
-from .estimate import energy_mwh, kwh
+from .estimate import covered_days, energy_mwh, kwh
+from .projection import FULL_COVERAGE
 from .settings import BillingSection
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,21 @@ class Comparison:
     gap_pct: Decimal
     flagged: bool
     threshold_pct: Decimal
+    covered_days: float | None = None  # of the period, what the sensors covered (None: all of it)
+    period_days: float | None = None
+
+    @property
+    def compared(self) -> bool:
+        """Whether the sensors covered enough of the period for the gap to mean anything."""
+        return self.covered_days is None or self.covered_days >= FULL_COVERAGE * (self.period_days or 0)
 
     def message(self, period: str) -> str:
         head = f"meter {self.meter_kwh} kWh, sensors {self.sensor_kwh} kWh {period}"
+        if not self.compared:
+            return (
+                f"{head}: not compared, the sensors covered only {self.covered_days:.1f} of the period's "
+                f"{self.period_days:.1f} days (a gap there is missing data, not a tap)"
+            )
         if self.meter_kwh == 0:
             return head + ": the meter shows no use"
         side = "below" if self.gap_pct > 0 else "above"
@@ -48,14 +61,31 @@ class Comparison:
         return text + f", more than {self.threshold_pct}%: {why}"
 
 
-def compare(meter_kwh: Decimal, sensor_kwh: Decimal, threshold_pct: Decimal) -> Comparison:
-    """Gap as a percentage of the meter: positive when the sensors saw less than the meter."""
+def compare(
+    meter_kwh: Decimal,
+    sensor_kwh: Decimal,
+    threshold_pct: Decimal,
+    covered_days: float | None = None,
+    period_days: float | None = None,
+) -> Comparison:
+    """Gap as a percentage of the meter: positive when the sensors saw less than the meter. Flagged only
+    when over the threshold and the sensors covered the period (at least 90 % of `period_days`)."""
     sensor = sensor_kwh.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if meter_kwh == 0:
         gap = Decimal(0) if sensor == 0 else Decimal(-100)
     else:
         gap = ((meter_kwh - sensor_kwh) * 100 / meter_kwh).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return Comparison(meter_kwh, sensor, gap, abs(gap) > threshold_pct, threshold_pct)
+    out = Comparison(meter_kwh, sensor, gap, False, threshold_pct, covered_days, period_days)
+    return replace(out, flagged=out.compared and abs(gap) > threshold_pct)
+
+
+def sensor_period(store: Store, section: BillingSection, start_ms: int, end_ms: int) -> tuple:
+    """(sensor kWh, days the sensors covered, days of the period) of a period a meter figure is compared over.
+
+    The period's dates are checked where they are read (gateway.billing.cycle.billed_period).
+    """
+    sensor = kwh(energy_mwh(store, start_ms, end_ms, section))
+    return sensor, covered_days(store, start_ms, end_ms), (end_ms - start_ms) / 86_400_000
 
 
 # What a household meter can show: a 6-digit register, read to at most 3 decimals.
@@ -173,10 +203,10 @@ def _compare_register(
     prev, _ = _neighbours(conn, ts, reading_id)
     comparison = None
     if prev is not None:
+        sensor, covered = kwh(energy_mwh(store, prev[0], ts, section)), covered_days(store, prev[0], ts)
+        days = (ts - prev[0]) / 86_400_000
         comparison = compare(
-            Decimal(value) - Decimal(prev[1]),
-            kwh(energy_mwh(store, prev[0], ts, section)),
-            Decimal(str(section.meter_mismatch_pct)),
+            Decimal(value) - Decimal(prev[1]), sensor, Decimal(str(section.meter_mismatch_pct)), covered, days
         )
     conn.execute(
         "UPDATE meter_readings SET period_start_ms = ?, meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, "
@@ -235,9 +265,8 @@ def record_billed_units(
         raise LedgerError("the billed period must end after it starts")
     _plausible_rise(section, value, start_ms, end_ms, f"billed units {value}")
     cal = store.calendar
-    comparison = compare(
-        value, kwh(energy_mwh(store, start_ms, end_ms, section)), Decimal(str(section.meter_mismatch_pct))
-    )
+    sensor, covered, days = sensor_period(store, section, start_ms, end_ms)
+    comparison = compare(value, sensor, Decimal(str(section.meter_mismatch_pct)), covered, days)
     with transaction(store) as conn:
         cur = conn.execute(
             "INSERT INTO meter_readings (kind, ts_ms, value_kwh, period_start_ms, meter_kwh, sensor_kwh, "
@@ -361,8 +390,9 @@ def correct_reading(
             _compare_register(store, section, alerts, conn, reading_id, now_ms)
             _compare_register_after(store, section, alerts, conn, ts, now_ms)
         else:
+            sensor, covered = kwh(energy_mwh(store, start, ts, section)), covered_days(store, start, ts)
             comparison = compare(
-                new, kwh(energy_mwh(store, start, ts, section)), Decimal(str(section.meter_mismatch_pct))
+                new, sensor, Decimal(str(section.meter_mismatch_pct)), covered, (ts - start) / 86_400_000
             )
             conn.execute(
                 "UPDATE meter_readings SET meter_kwh = ?, sensor_kwh = ?, gap_pct = ?, flagged = ? WHERE id = ?",

@@ -117,6 +117,7 @@ export const Overview = {
             <div class="muted small">{{ t('units_till_date', { units: num(Number(bill.units_till_date), 1) }) }}
               <span v-if="bill.cycle"> · {{ t('cycle_day', { day: bill.cycle.day_index, days: bill.cycle.days }) }}</span></div>
             <div class="slab-text small" v-if="bill.slab" data-testid="slab">{{ bill.slab.text }}</div>
+            <div class="small text-warn" v-if="bill.cycle?.coverage_note" data-testid="coverage">{{ bill.cycle.coverage_note }}</div>
           </template>
         </div>
         <div class="card" v-if="!bill.unavailable && bill.projection">
@@ -271,6 +272,7 @@ export const Bill = {
           <div class="muted small" data-testid="bill-cycle">{{ t('bill_tariff_cycle', { tariff: bill.data.value.tariff, start: dayOfIso(bill.data.value.cycle.start), end: dayOfIso(bill.data.value.cycle.last_day) }) }}
             <a href="#/settings" v-if="isAdmin()">{{ t('change') }}</a></div>
           <div class="slab-text" v-if="bill.data.value.slab">{{ bill.data.value.slab.text }}</div>
+          <div class="small text-warn" v-if="bill.data.value.cycle.coverage_note" data-testid="bill-coverage">{{ bill.data.value.cycle.coverage_note }}</div>
           <div class="projection-line" v-if="bill.data.value.projection">
             {{ t('projection') }}: <b>{{ inr(bill.data.value.projection.bill) }}</b>
             <span class="muted small block">{{ t('projection_sub', { units: num(Number(bill.data.value.projection.units), 0), date: dayOfIso(bill.data.value.cycle?.last_day) }) }}</span>

@@ -187,7 +187,13 @@ def test_close_cycle_prefers_billed_units(store):
     fill(store, START, 62, 250)
     cfg = config()
     record_billed_units(
-        store, cfg.billing, AlertStore(store), "400", start_ms=ms(START), end_ms=ms(dt.date(2025, 9, 5)), now_ms=0
+        store,
+        cfg.billing,
+        AlertStore(store),
+        "400",
+        start_ms=ms(START),
+        end_ms=ms(dt.date(2025, 9, 5)),
+        now_ms=ms(dt.date(2025, 9, 5), 9),
     )
     ctx = JobContext(store=store, config=cfg, now_ms=lambda: ms(dt.date(2025, 9, 6)), extras={})
     [bill] = close_cycles(ctx)
@@ -213,7 +219,7 @@ def test_a_metered_node_that_never_reported_is_one_named_error(store):
             "30",
             start_ms=ms(START),
             end_ms=ms(dt.date(2025, 7, 7)),
-            now_ms=0,
+            now_ms=ms(dt.date(2025, 7, 8)),
         )
     assert store.conn.execute("SELECT count(*) FROM meter_readings").fetchone()[0] == 0
 
