@@ -62,6 +62,16 @@ KINDS: dict[str, AlertKind] = {
         # the usual load has taken the tap in, would read "+2 W": its numbers go under data["latest"].
         AlertKind("theft", "Possible theft or tapping", "critical", emails=True, advice=THEFT_ADVICE, repeat="first"),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
+        AlertKind("bill_due", "Bill due soon", "info", emails=True, dedup="ever"),
+        AlertKind(
+            "bill_overdue",
+            "Bill overdue",
+            "warning",
+            emails=True,
+            dedup="ever",
+            advice="Pay the bill to the electricity board (the dashboard's Bill page has a UPI link), then record\n"
+            "the payment there or with `powergw pay`: the alert closes once the balance is paid.",
+        ),
         AlertKind(
             "metered_node_unknown",
             "A whole-house node in [billing] metered_nodes has never reported",

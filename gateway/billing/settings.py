@@ -53,6 +53,9 @@ class BillingSection:
         28, min=7, max=365, doc="days of recent history the projection's profile learns from"
     )
     due_days: int = setting(20, min=0, max=90, doc="a bill is due this many days after the cycle closes")
+    due_reminder_days: int = setting(
+        3, min=0, max=30, doc="remind this many days before a bill's due date while it is unpaid (0: on the day)"
+    )
     max_payment_inr: int = setting(
         100_000, min=1, max=10_000_000, doc="refuse a single payment above this (a typo guard)"
     )
