@@ -22,6 +22,7 @@ HALF_LIFE_DAYS = 14.0
 FULL_COVERAGE = 0.9  # below this share of the cycle so far covered, a projection is at best "medium"
 HALF_COVERAGE = 0.5  # and below this, "low"
 CONFIDENCE_ORDER = ("low", "medium", "high")
+MISSED_SHARE = 0.25  # the least uncertainty of units estimated for days the sensors missed
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ def coverage_note(covered_days: float, elapsed_days: float, filled: str) -> str:
     return f"the sensors covered {covered_days:.1f} of the {elapsed_days:.1f} days so far, {filled}"
 
 
+def missed_spread(missed_units: float, missed_days: float, day_sd: float | None) -> float:
+    """The ~80 % half-range of the units of days the sensors missed: the day-to-day spread, and at least
+    MISSED_SHARE of their estimate (nobody knows if the house was away or ran its AC those days)."""
+    spread = Z80 * day_sd * math.sqrt(missed_days) if day_sd is not None else 0.0
+    return max(spread, MISSED_SHARE * missed_units)
+
+
 def straight_line(
     units_so_far: float,
     elapsed_days: float,
@@ -83,14 +91,16 @@ def straight_line(
             coverage=0.0,
         )
     rate = units_so_far / covered
-    unknown = max(total_days - covered, 0.0)  # days still to come, and elapsed days the sensors missed
+    remaining, missed = max(total_days - elapsed_days, 0.0), elapsed_days - covered
     units = rate * total_days
     if len(daily_totals) >= 3:
-        spread = Z80 * _sd(daily_totals) * math.sqrt(unknown)
+        sd = _sd(daily_totals)
+        spread = Z80 * sd * math.sqrt(remaining)
         note = f"from {len(daily_totals)} full days of this cycle"
     else:
-        spread = 0.5 * rate * unknown  # too early to measure the spread: say so with a wide range
+        sd, spread = None, 0.5 * rate * remaining  # too early to measure the spread: say so with a wide range
         note = "too early in the cycle to say how sure"
+    spread = math.hypot(spread, missed_spread(rate * missed, missed, sd))
     gap = coverage_note(covered, elapsed_days, "the days missed counted at the measured rate")
     note = f"{note}; {gap}" if gap else note
     return Projection("straight_line", units, max(units_so_far, units - spread), units + spread, note, coverage)
@@ -185,12 +195,11 @@ def profile_projection(
         predicted = sum(profile_kwh(profile, dt.datetime.combine(day, dt.time(h), tz), holidays) for h in range(24))
         residuals.append(actual - predicted)
     remaining_days = max((cycle_end - now).total_seconds() / 86400, 0.0)
-    missed = max(uncovered_days, 0.0) * 24 * profile["all"]
-    unknown_days = remaining_days + max(uncovered_days, 0.0)
-    if len(residuals) >= 3:
-        spread = Z80 * _sd(residuals) * math.sqrt(unknown_days)
-    else:
-        spread = 0.5 * (remaining + missed)
+    uncovered = max(uncovered_days, 0.0)
+    missed = uncovered * 24 * profile["all"]
+    sd = _sd(residuals) if len(residuals) >= 3 else None
+    spread = Z80 * sd * math.sqrt(remaining_days) if sd is not None else 0.5 * remaining
+    spread = math.hypot(spread, missed_spread(missed, uncovered, sd))
     units = units_so_far + remaining + missed
     note = f"profile of {len(days)} days (weekday × hour, holidays as Sundays)"
     if season != 1.0:

@@ -43,6 +43,8 @@ def test_the_straight_line_counts_missed_days_at_the_measured_rate_not_as_zero()
     assert full.units == pytest.approx(600.0) and part.units == pytest.approx(600.0)
     assert straight_line(100.0, 30.0, 60.0, days).units == pytest.approx(200.0)  # what counting them as zero gave
     assert part.coverage == pytest.approx(1 / 3) and part.confidence == "low"
+    # Twenty days nobody measured: the range widens by at least a quarter of what they are assumed to hold.
+    assert part.high - part.low >= 2 * 0.25 * 200 and part.high - part.low > full.high - full.low
     assert "the sensors covered 10.0 of the 30.0 days so far" in part.note
     assert straight_line(0.0, 5.0, 60.0, [], covered_days=0.0).note == "nothing measured in this cycle yet"
 
@@ -56,6 +58,7 @@ def test_a_gateway_installed_mid_cycle_says_so_in_the_estimate(store):
     straight = est.projections[0].projection
     assert straight.units == pytest.approx(9.6 * est.cycle.days, rel=1e-6)  # not 96 / 30 × 62
     assert straight.confidence == "low" and "covered 10.0 of the 30.0 days" in straight.note
+    assert straight.high - straight.low >= 2 * 0.25 * 9.6 * 20  # the 20 days missed, ± a quarter at least
     profile = est.best.projection
     assert profile.method == "profile" and profile.confidence == "low"
     assert profile.units == pytest.approx(9.6 * est.cycle.days, rel=0.02)  # the missed 20 days filled in
