@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None, *, modules: tuple[str, ...] = COMMAND_MO
     if args.command in CHATTY:
         level = min(level, logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose < 2:
+        # APScheduler logs every run of every job at INFO ("Running job …", "executed successfully"):
+        # a line every few seconds on the demo's terminal and in the journal. Its warnings still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # here, not at exit, so a reader that went away is seen below

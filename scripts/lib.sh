@@ -19,9 +19,16 @@ ensure_apt() {
 # ensure_venv EXTRA: install powergw editable with the named extra ("" for none). With "test", the
 # reference cloud API (cloud_sync/server/, its own distribution) goes in too, editable, for the tests
 # that run it; a gateway's venv never gets it.
+# A second start skips pip when the packaging files are as they were at the last install (the
+# install is editable, so code changes need none); the stamp is per extra.
 ensure_venv() {
-    local extra="$1"
+    local extra="$1" stamp want
     [ -x .venv/bin/python ] || python3 -m venv .venv
+    stamp=".venv/.powergw-installed-${extra:-runtime}"
+    want="$(cat setup.cfg pyproject.toml cloud_sync/server/pyproject.toml | sha256sum | cut -d' ' -f1)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
     if [ -n "$extra" ]; then
         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
@@ -31,4 +38,5 @@ ensure_venv() {
     if [ "$extra" = test ]; then
         .venv/bin/python -m pip install -q --disable-pip-version-check -e ./cloud_sync/server
     fi
+    echo "$want" >"$stamp"
 }
