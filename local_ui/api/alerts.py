@@ -49,6 +49,16 @@ def model_get(ctx, args, body):
 
 
 _COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
+_ACTIONS = (  # (action, the endpoint's summary), in the OpenAPI document's order
+    ("ignore", "Ignore: not a problem (teaches the theft model this pattern is normal)"),
+    (
+        "unignore",
+        "Stop ignoring: take back an Ignore (the alert is open again; for theft the next hourly check drops the "
+        "Ignore's rule and what it taught the model)",
+    ),
+    ("raise", "Raise: this is real (escalate; keeps alerting)"),
+    ("resolve", "Resolve: dealt with"),
+)
 
 ROWS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -69,47 +79,18 @@ ROWS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts", errors=(503,)
     ),
-    Endpoint(
-        "POST",
-        "/alerts/<id:alert_id>/ignore",
-        _act("ignore"),
-        "Ignore: not a problem (teaches the theft model this pattern is normal)",
-        "alerts",
-        role="admin",
-        body=_COMMENT,
-        errors=(409,),
-    ),
-    Endpoint(
-        "POST",
-        "/alerts/<id:alert_id>/unignore",
-        _act("unignore"),
-        "Stop ignoring: take back an Ignore (the "
-        "alert is open again; for theft the next hourly check drops the Ignore's rule and what it taught the "
-        "model)",
-        "alerts",
-        role="admin",
-        body=_COMMENT,
-        errors=(409,),
-    ),
-    Endpoint(
-        "POST",
-        "/alerts/<id:alert_id>/raise",
-        _act("raise"),
-        "Raise: this is real (escalate; keeps alerting)",
-        "alerts",
-        role="admin",
-        body=_COMMENT,
-        errors=(409,),
-    ),
-    Endpoint(
-        "POST",
-        "/alerts/<id:alert_id>/resolve",
-        _act("resolve"),
-        "Resolve: dealt with",
-        "alerts",
-        role="admin",
-        body=_COMMENT,
-        errors=(409,),
+    *(
+        Endpoint(
+            "POST",
+            f"/alerts/<id:alert_id>/{action}",
+            _act(action),
+            summary,
+            "alerts",
+            role="admin",
+            body=_COMMENT,
+            errors=(409,),
+        )
+        for action, summary in _ACTIONS
     ),
     Endpoint(
         "GET",
