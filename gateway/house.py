@@ -205,9 +205,12 @@ def twin_ids(conn: sqlite3.Connection) -> dict[str, str]:
 def house_node_ids(conn: sqlite3.Connection) -> frozenset[str] | None:
     """Every node id (both transports) of the mains meters in force now; None when every meter is the house."""
     named = current_mains(conn)
-    if not named:
-        return None
-    found, _ = resolve_nodes(conn, named)
+    return same_meter_ids(conn, named) if named else None
+
+
+def same_meter_ids(conn: sqlite3.Connection, node_ids: Iterable[str]) -> frozenset[str]:
+    """Every node id (both transports) of the meters that `node_ids` name; ids that never reported name none."""
+    found, _ = resolve_nodes(conn, list(node_ids))
     keys = set(found.values())
     return frozenset(r[0] for r in conn.execute("SELECT node_id, meter_key FROM nodes") if r[1] in keys)
 
@@ -239,7 +242,14 @@ def resolve_nodes(conn: sqlite3.Connection, node_ids: Iterable[str]) -> tuple[di
 
 
 def add_change(conn: sqlite3.Connection, mains: Mapping[str, int], since_ms: int, now_ms: int, source: str) -> None:
-    """Record that from `since_ms` the mains are `mains` ({node id as named: meter key}; empty: every meter)."""
+    """Record that from `since_ms` on the mains are `mains` ({node id as named: meter key}; empty: every meter).
+
+    "From then on" replaces the changes dated after it; one dated the same day stays in the history,
+    this one in force after it.
+    """
+    later = "SELECT change_id FROM metering_changes WHERE since_ms > ?"
+    conn.execute(f"DELETE FROM metering_mains WHERE change_id IN ({later})", (since_ms,))
+    conn.execute("DELETE FROM metering_changes WHERE since_ms > ?", (since_ms,))
     change_id = conn.execute(
         "INSERT INTO metering_changes (since_ms, set_ms, source) VALUES (?, ?, ?)", (since_ms, now_ms, source)
     ).lastrowid

@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 from decimal import Decimal
 
 from flask import Response, jsonify
 
 from gateway.billing import MeteredNodeError
-from gateway.house import Membership, house_node_ids, resolve_nodes, twin_ids
+from gateway.house import Membership, house_node_ids, same_meter_ids, twin_ids
 from gateway.store import StoreError, UnknownNodesError
 
 from ..context import UiContext
@@ -31,13 +32,10 @@ def household_nodes(store, config) -> frozenset[str] | None:
     """The node ids of the mains meters, the house every total counts (gateway/house.py); None when every
     meter is the house. When [billing] metered_nodes names an id that never reported, the listed ones that did."""
     try:
-        store.apply_config_mains(config["billing"].metered_nodes, 0)
+        store.apply_config_mains(config["billing"].metered_nodes, int(time.time() * 1000))
     except UnknownNodesError:
         # No total (household_nodes_checked says why); the listed nodes that did report still show as mains.
-        found, _ = resolve_nodes(store.conn, config["billing"].metered_nodes)
-        return frozenset(
-            n for n, meter in store.conn.execute("SELECT node_id, meter_key FROM nodes") if meter in set(found.values())
-        )
+        return same_meter_ids(store.conn, config["billing"].metered_nodes)
     return house_node_ids(store.conn)
 
 

@@ -180,7 +180,7 @@ def test_an_unknown_mains_id_is_refused_and_changes_nothing(house):
     assert store.house_series(at(0), end, "day") == before
 
 
-def test_powergw_meters_lists_the_meters_and_sets_the_mains_from_a_day(house, capsys):
+def test_powergw_meters_lists_the_meters_and_sets_the_mains_from_a_day(house, capsys, tmp_path):
     store, db, end = house
     assert main(["meters", "--db", str(db)]) == 0
     out = capsys.readouterr().out
@@ -196,6 +196,14 @@ def test_powergw_meters_lists_the_meters_and_sets_the_mains_from_a_day(house, ca
     assert "never reported" in capsys.readouterr().err
     assert main(["meters", "--db", str(db), "--mains", MAINS, "--since", "11/07/2025"]) == 2
     assert "expected a date" in capsys.readouterr().err
+    assert main(["meters", "--db", str(db), "--mains", MAINS, "--every"]) == 2
+    assert "give --mains NODE... or --every, not both" in capsys.readouterr().err
+    assert main(["meters", "--db", str(tmp_path / "typo.db")]) == 2  # never creates a database
+    assert "no database at" in capsys.readouterr().err and not (tmp_path / "typo.db").exists()
+    after = store.house_series(at(0), end, "day")
+    assert main(["meters", "--db", str(db), "--every"]) == 0  # back to every meter from the start
+    assert sum(store.house_usage(at(0), end, "day").values()) == sum(Household(store).usage(at(0), end, "day").values())
+    assert after != store.house_series(at(0), end, "day")
 
 
 def test_the_live_board_carries_the_house_power_counted_as_the_rollup_counts(tmp_path):
