@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from gateway.alerts import AlertStore
 from gateway.alerts.kinds import KINDS
 from gateway.app import JobContext
@@ -76,3 +78,11 @@ def test_the_job_reminds_once_then_overdue_once_and_resolves_both_when_paid(stor
     clock[0] += 3_600_000
     assert remind_due(ctx) == []
     assert {a["state"] for a in alerts.list(kind="bill_due") + alerts.list(kind="bill_overdue")} == {"resolved"}
+
+
+@pytest.mark.parametrize("bad", [-1, 31, "3"])
+def test_a_bad_reminder_setting_stops_start_up_naming_the_key(bad):
+    from gateway.config import ConfigError
+
+    with pytest.raises(ConfigError, match="due_reminder_days"):
+        parse_config({"billing": {"due_reminder_days": bad}})
