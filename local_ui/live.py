@@ -12,11 +12,16 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.house import membership
+
 FALLBACK_WINDOW_MS = 120_000
 
 
 class LiveSource:
-    """`snapshot()` returns {"ts_ms", "source", "nodes": {node_id: {...}}}; `changed()` is cheap."""
+    """`snapshot()` returns {"ts_ms", "source", "nodes": {node_id: {...}}, "house_power_w"}; `changed()` is cheap.
+
+    `house_power_w` is the gateway's figure (gateway/house.py: the mains, an ESP32 on two transports once).
+    """
 
     def __init__(self, path: Path | None, store_fn: Callable, now_ms: Callable[[], int]):
         self.path = Path(path) if path else None
@@ -39,7 +44,14 @@ class LiveSource:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 if isinstance(data, dict) and isinstance(data.get("nodes"), dict):
-                    return {"ts_ms": data.get("ts_ms"), "source": "live", "nodes": data["nodes"]}
+                    house = data.get("house_power_w")
+                    house = house if isinstance(house, (int, float)) and not isinstance(house, bool) else None
+                    return {
+                        "ts_ms": data.get("ts_ms"),
+                        "source": "live",
+                        "nodes": data["nodes"],
+                        "house_power_w": house,
+                    }
             except (OSError, ValueError):
                 pass
         return self._from_store()
@@ -58,4 +70,5 @@ class LiveSource:
                 "flags": r["flags"],
                 "ts_ms": r["ts_ms"],
             }
-        return {"ts_ms": now, "source": "database", "nodes": nodes}
+        house = membership(store.conn).live_power_w({node_id: v["power_w"] for node_id, v in nodes.items()})
+        return {"ts_ms": now, "source": "database", "nodes": nodes, "house_power_w": house}

@@ -228,3 +228,22 @@ def test_the_live_board_carries_the_house_power_counted_as_the_rollup_counts(tmp
     ingest.on_reading(Reading(KITCHEN, 1, 2, 6000 + 300_000, 1000, 1000, 2300, 10400, 1, 0), t + 300_020, "serial")
     ingest.live.maybe_write(t + 300_020, force=True)  # the mains unheard for five minutes: no figure
     assert json.loads(live.read_text())["house_power_w"] is None
+
+
+def test_the_dashboards_live_source_carries_the_house_power_from_the_file_or_the_store(house, tmp_path):
+    """The dashboard's live stream passes on the gateway's figure (the header and the Overview show it):
+    from live.json as ingest wrote it, or, without the file, worked out from the newest stored readings."""
+    from local_ui.live import LiveSource
+
+    store, _, end = house
+    from_store = LiveSource(None, lambda: store, lambda: end).snapshot()
+    assert from_store["source"] == "database" and set(from_store["nodes"]) == {MAINS_BLE, KITCHEN}
+    assert from_store["house_power_w"] == 380.0  # every meter: the mains by BLE (USB pulled) + the kitchen
+    store.set_mains([MAINS], 0, end)
+    assert LiveSource(None, lambda: store, lambda: end).snapshot()["house_power_w"] == 340.0  # the mains alone
+
+    live = tmp_path / "live.json"
+    for written, shown in ((1234.5, 1234.5), (None, None), ("1234", None), (True, None)):
+        live.write_text(json.dumps({"ts_ms": end, "nodes": {}, "house_power_w": written}))
+        snap = LiveSource(live, lambda: store, lambda: end).snapshot()
+        assert snap["source"] == "live" and snap["house_power_w"] == shown, written
