@@ -89,6 +89,7 @@ export const Overview = {
   },
   template: `
   <section>
+    <h1 class="sr-only">{{ t('nav_overview') }}</h1>
     <Loading v-if="loading && !data"/>
     <ErrorBox v-else-if="error && !data" :error="error" @retry="reload"/>
     <template v-else>
@@ -277,7 +278,7 @@ export const Bill = {
             {{ t('projection') }}: <b>{{ inr(bill.data.value.projection.bill) }}</b>
             <span class="muted small block">{{ t('projection_sub', { units: num(Number(bill.data.value.projection.units), 0), date: dayOfIso(bill.data.value.cycle?.last_day) }) }}</span>
           </div>
-          <h3>{{ t('breakdown') }}</h3>
+          <h2 class="sub">{{ t('breakdown') }}</h2>
           <table class="table">
             <thead><tr><th>{{ t('slab') }}</th><th class="num">{{ t('units') }}</th><th class="num">{{ t('rate') }}</th><th class="num">{{ t('amount') }}</th></tr></thead>
             <tbody>
@@ -297,7 +298,7 @@ export const Bill = {
           <div class="small" :class="Number(balance.data.value.balance) > 0 ? 'text-warn' : 'text-ok'">
             {{ Number(balance.data.value.balance) > 0 ? t('balance_owed') : Number(balance.data.value.balance) < 0 ? t('balance_credit') : t('balance_clear') }}</div>
           <form v-if="isAdmin()" class="pay-form" @submit.prevent="record">
-            <h3>{{ t('pay_title') }}</h3>
+            <h2 class="sub">{{ t('pay_title') }}</h2>
             <div class="row gap">
               <button type="button" class="button ghost" @click="payFull" :disabled="!(Number(balance.data.value.balance) > 0)">{{ t('pay_full') }}</button>
             </div>
