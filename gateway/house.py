@@ -33,6 +33,7 @@ from .localtime import LocalCalendar
 from .node_identity import ble_address_of, ble_twins, is_ble
 
 MINUTE_MS = 60_000
+LIVE_FRESH_MS = 300_000  # a node unheard this long drops out of the house's live power
 CHUNK_MS = 7 * 86_400_000  # a rebuild reads a week of minutes at a time
 
 # (energy mWh, covered ms) of one node or of the house in one minute
@@ -202,6 +203,12 @@ def twin_ids(conn: sqlite3.Connection) -> dict[str, str]:
     return out
 
 
+def metering_stamp(conn: sqlite3.Connection) -> tuple:
+    """Something that changes whenever the metering or the meters do (two indexed lookups)."""
+    change = conn.execute("SELECT max(change_id) FROM metering_changes").fetchone()[0]
+    return change, conn.execute("SELECT max(meter_key) FROM meters").fetchone()[0]
+
+
 def house_node_ids(conn: sqlite3.Connection) -> frozenset[str] | None:
     """Every node id (both transports) of the mains meters in force now; None when every meter is the house."""
     named = current_mains(conn)
@@ -223,7 +230,8 @@ class Membership:
     twin_of: Mapping[str, str]  # {BLE id: serial id}
 
     def live_power_w(self, powers: Mapping[str, float | None]) -> float | None:
-        """The house's power from the nodes heard lately ({node id: W}), by serial while both are heard."""
+        """The house's power from the nodes heard lately ({node id: W}, see LIVE_FRESH_MS), by serial while
+        both are heard."""
         on = {n: w for n, w in powers.items() if w is not None and (self.house_ids is None or n in self.house_ids)}
         counted = [w for n, w in on.items() if self.twin_of.get(n) not in on]
         return round(sum(counted), 1) if counted else None

@@ -20,7 +20,6 @@ from pathlib import Path
 from .batch import Batch, NodeState
 from .clock import AnchoredClock, Jump
 from .energy import AccountingError, Interval, NodeAccount, account_reading, note_frame
-from .house import Membership, membership
 from .protocol import REASON_VERSION, FrameDecoder, FrameError, Hello, Log, Reading
 from .store import Store, StoreError
 
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 # Raw readings held in memory while the disk refuses writes; beyond this the oldest raw rows
 # are dropped (their energy is kept in the rollup increments and node counters, which are small).
 MAX_PENDING_READINGS = 200_000
-LIVE_FRESH_MS = 300_000  # a node unheard this long drops out of the house's live power
 LOG_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
 
 
@@ -44,7 +42,6 @@ class LiveBoard:
         self.path = path
         self.interval_ms = interval_ms
         self.nodes: dict[str, dict] = {}
-        self.membership: Membership | None = None  # which nodes make the house's live power
         self._health: dict[str, NodeState] = {}
         self._written_ms = 0
         self._dirty = False
@@ -80,11 +77,7 @@ class LiveBoard:
                     "rejected": dict(state.rejected),
                 }
             )
-        payload = {"ts_ms": now_ms, "nodes": nodes}
-        if self.membership is not None:
-            fresh = {n: v["power_w"] for n, v in self.nodes.items() if now_ms - v["ts_ms"] < LIVE_FRESH_MS}
-            payload["house_power_w"] = self.membership.live_power_w(fresh)
-        return json.dumps(payload, separators=(",", ":"))
+        return json.dumps({"ts_ms": now_ms, "nodes": nodes}, separators=(",", ":"))
 
     def maybe_write(self, now_ms: int, force: bool = False) -> None:
         if self.path is None or not self._dirty:
@@ -157,7 +150,6 @@ class Ingest:
         self.commit_interval_ms = commit_interval_ms
         self.rollup_interval_ms = max(rollup_interval_ms, commit_interval_ms)
         self.live = live or LiveBoard(None)
-        self.live.membership = membership(store.conn)
         self.on_commit = on_commit
         self.on_jump = on_jump  # (jump, readings moved): the daemon turns it into an alert
         self.states: dict[str, NodeState] = store.load_node_states()
@@ -239,7 +231,6 @@ class Ingest:
             self._store_failing = False
         if rollup:
             self.batch = Batch()
-            self.live.membership = membership(self.store.conn)  # `powergw meters` may have changed the mains
         else:
             self.batch.readings = []
             self.batch.events = []
@@ -284,7 +275,6 @@ class Ingest:
             except sqlite3.Error as err:
                 raise StoreError(f"cannot register node {node_id}: {err}") from err
             state = self.states[node_id] = NodeState(node_key=key, account=NodeAccount(node_id))
-            self.live.membership = membership(self.store.conn)
             log.info("new node %s on %s", node_id, transport)
         return state
 

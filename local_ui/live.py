@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.house import membership
+from gateway.house import LIVE_FRESH_MS, membership, metering_stamp
 
 FALLBACK_WINDOW_MS = 120_000
 
@@ -20,7 +20,8 @@ FALLBACK_WINDOW_MS = 120_000
 class LiveSource:
     """`snapshot()` returns {"ts_ms", "source", "nodes": {node_id: {...}}, "house_power_w"}; `changed()` is cheap.
 
-    `house_power_w` is the gateway's figure (gateway/house.py: the mains, an ESP32 on two transports once).
+    `house_power_w` is the house's, by the registry as it is now (gateway/house.py: the mains, an ESP32
+    on two transports once), so a metering change shows at the next snapshot.
     """
 
     def __init__(self, path: Path | None, store_fn: Callable, now_ms: Callable[[], int]):
@@ -29,7 +30,11 @@ class LiveSource:
         self.now_ms = now_ms
 
     def stamp(self) -> object:
-        """Something that changes whenever the live values may have: the file's identity."""
+        """Something that changes whenever the live values may have: the file's identity (or, without it,
+        the store's newest reading), and the house's metering, which decides the house's power."""
+        return self._values_stamp(), metering_stamp(self.store_fn().conn)
+
+    def _values_stamp(self) -> object:
         if self.path is not None:
             try:
                 st = os.stat(self.path)
@@ -44,14 +49,7 @@ class LiveSource:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 if isinstance(data, dict) and isinstance(data.get("nodes"), dict):
-                    house = data.get("house_power_w")
-                    house = house if isinstance(house, (int, float)) and not isinstance(house, bool) else None
-                    return {
-                        "ts_ms": data.get("ts_ms"),
-                        "source": "live",
-                        "nodes": data["nodes"],
-                        "house_power_w": house,
-                    }
+                    return self._with_house({"ts_ms": data.get("ts_ms"), "source": "live", "nodes": data["nodes"]})
             except (OSError, ValueError):
                 pass
         return self._from_store()
@@ -70,5 +68,25 @@ class LiveSource:
                 "flags": r["flags"],
                 "ts_ms": r["ts_ms"],
             }
-        house = membership(store.conn).live_power_w({node_id: v["power_w"] for node_id, v in nodes.items()})
-        return {"ts_ms": now, "source": "database", "nodes": nodes, "house_power_w": house}
+        return self._with_house({"ts_ms": now, "source": "database", "nodes": nodes})
+
+    def _with_house(self, snap: dict) -> dict:
+        """`snap` with the house's power by the registry's rule: its nodes heard in the last LIVE_FRESH_MS, and
+        for a node it does not hold (not heard since the daemon started), the store's last value, as the
+        node cards show it."""
+        at = snap["ts_ms"] if _number(snap["ts_ms"]) else self.now_ms()
+        store = self.store_fn()
+        heard = {
+            n["node_id"]: (n["last_power_dw"] / 10, n["last_seen_ms"])
+            for n in store.nodes()
+            if n["last_power_dw"] is not None and n["last_seen_ms"] is not None
+        }
+        for node_id, values in snap["nodes"].items():
+            if isinstance(values, dict):
+                heard[node_id] = (values.get("power_w"), values.get("ts_ms"))
+        powers = {n: w for n, (w, ts) in heard.items() if _number(w) and _number(ts) and at - ts < LIVE_FRESH_MS}
+        return snap | {"house_power_w": membership(store.conn).live_power_w(powers)}
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
