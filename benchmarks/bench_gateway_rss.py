@@ -61,7 +61,7 @@ def relay(src: int, dst: int, stop: threading.Event) -> None:
             data = data[os.write(dst, data) :]
 
 
-# What the dashboard's tabs ask for (local_ui/static/pages.js, usage.js), besides its static files.
+# What the dashboard's tabs ask for (local_ui/static/pages/, usage.js), besides its static files.
 PAGES = (
     "/healthz",
     "/",

@@ -1,4 +1,4 @@
-// The dashboard shell: session, live stream, hash router, navigation. Pages live in pages.js
+// The dashboard shell: session, live stream, hash router, navigation. Pages live in pages/ (re-exported by pages.js)
 // (and usage.js, loaded only when the Usage page opens, with the chart library).
 import { createApp, computed, defineAsyncComponent } from "./vendor/vue/vue.esm-browser.prod.js";
 import { api } from "./api.js";
