@@ -24,7 +24,14 @@ def bill_summary(ctx: UiContext) -> dict:
 
 
 def bill_current(ctx, args, body):
-    return jsonify(bill_summary(ctx))
+    """The cycle so far, with the tariff's title and cycle length in words a household knows."""
+    from gateway.billing.tariff_book import TariffBook
+
+    summary = bill_summary(ctx)
+    section = ctx.effective_config()["billing"]
+    today = dt.date.fromisoformat(ctx.store().calendar.day(ctx.now_ms()))
+    tariff = billing_service(ctx).call(lambda: TariffBook.load(section.tariff_dir).in_force(section.tariff, today))
+    return jsonify(summary | {"tariff_title": tariff.title, "cycle_months": tariff.cycle_months})
 
 
 def bills_list(ctx, args, body):

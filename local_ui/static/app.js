@@ -49,7 +49,7 @@ const Shell = {
         </a>
       </nav>
       <div class="who">
-        <span class="muted small">{{ t('signed_in_as', { user: state.session.user, role: t('role_' + state.session.role) }) }}</span>
+        <span class="muted small" data-testid="who">{{ t(state.session.role === 'admin' ? 'signed_in_user' : 'signed_in_viewer', { user: state.session.user }) }}</span>
         <button class="link" @click="logout">{{ t('logout') }}</button>
       </div>
     </header>
