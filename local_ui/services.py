@@ -155,7 +155,10 @@ class Billing:
 
     def upi_ready(self) -> None:
         if not (self.section.upi_vpa and self.section.upi_payee_name):
-            raise Unavailable("no UPI ID yet: add the utility's UPI ID and payee name in Settings, under Bill")
+            raise Unavailable(
+                "no UPI ID yet: add the utility's UPI ID and payee name on the Settings page "
+                "(billing.upi_vpa, billing.upi_payee_name)"
+            )
 
     def cancel(self, payment_id: int, *, by: str) -> dict:
         """Cancel a pending payment (the UPI transfer never went through); a confirmed one is refused (409)."""

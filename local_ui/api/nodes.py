@@ -93,7 +93,7 @@ def change_nodes(ctx: UiContext, names: dict | None, mains: list | None, *, by: 
             raise InputError(str(err)) from err
     if mains is not None:
         try:
-            store.set_mains(sorted(set(mains)), 0, ctx.now_ms(), source="dashboard")
+            store.set_mains(sorted(set(mains)), 0, ctx.now_ms(), source="ui")
         except UnknownNodesError as err:
             raise InputError(str(err)) from err
     ctx.wrote()

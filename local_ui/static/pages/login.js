@@ -191,8 +191,8 @@ export const Setup = {
     </template>
     <template v-else>
       <h1>{{ t('setup_minute_title') }}</h1>
+      <p><button type="button" class="button ghost small-btn" @click="finish" data-testid="skip-setup">{{ t('setup_skip') }}</button></p>
       <HouseholdSetup @done="finish"/>
-      <button class="link small" @click="finish" data-testid="skip-setup">{{ t('setup_skip') }}</button>
     </template>
   </div>`,
 };

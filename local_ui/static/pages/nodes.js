@@ -46,9 +46,9 @@ export const Nodes = {
             <button type="button" class="button ghost small-btn" @click="edit.id = null">{{ t('cancel') }}</button>
           </form>
           <div v-else-if="isAdmin()" class="row gap wrap">
-            <button class="link small" @click="startRename(n)" data-testid="rename">{{ t('node_rename') }}</button>
-            <button v-if="!n.mains" class="link small" @click="setMains([n.node_id])" data-testid="make-mains">{{ t('node_make_mains') }}</button>
-            <button v-else class="link small" @click="setMains([])" data-testid="unmake-mains">{{ t('node_unmake_mains') }}</button>
+            <button class="button ghost small-btn" @click="startRename(n)" data-testid="rename">{{ t('node_rename') }}</button>
+            <button v-if="!n.mains" class="button ghost small-btn" @click="setMains([n.node_id])" data-testid="make-mains">{{ t('node_make_mains') }}</button>
+            <button v-else class="button ghost small-btn" @click="setMains([])" data-testid="unmake-mains">{{ t('node_unmake_mains') }}</button>
           </div>
           <p v-if="n.mains" class="small text-ok" data-testid="is-mains">{{ t('node_is_mains') }}</p>
           <dl class="facts">

@@ -22,7 +22,7 @@ const ADVANCED_GROUPS = [
 export function choiceLabel(key, value, labels) {
   if (key === "billing.tariff" && labels?.[value]) {
     const l = labels[value];
-    return `${l.title} · ${l.cycle_months === 1 ? t("cycle_every_month") : t("cycle_every_n_months", { n: l.cycle_months })}`;
+    return `${l.title} · ${every(l.cycle_months)}`;
   }
   if (key === "billing.holiday_state") return value ? t("state_" + value) : t("state_none");
   if (key === "billing.budget_period") return t("budget_period_" + value);
@@ -30,8 +30,11 @@ export function choiceLabel(key, value, labels) {
 }
 
 // A server notice ({key, params}) as a sentence, its amounts and counts formatted here.
+const every = (months) => (months === 1 ? t("cycle_every_month") : t("cycle_every_n_months", { n: months }));
+
 export function noticeText(n) {
   const p = { ...n.params };
+  if (n.key === "notice_cycle_changed") { p.before = every(p.before); p.after = every(p.after); }
   for (const k of ["spent", "budget", "projected"]) if (p[k] !== undefined) p[k] = inr(p[k]);
   if (p.spent_pct !== undefined) p.pct = num(p.spent_pct, 0);
   const text = t(n.key, p);
@@ -87,7 +90,7 @@ const HouseholdSettings = {
       if (!e || !e.labels || draft["billing.tariff"] === e.value) return null;
       const now = e.labels[e.value], next = e.labels[draft["billing.tariff"]];
       if (!now || !next || now.cycle_months === next.cycle_months) return null;
-      return t("tariff_cycle_warning", { title: next.title, after: next.cycle_months, before: now.cycle_months });
+      return t("tariff_cycle_warning", { title: next.title, after: every(next.cycle_months), before: every(now.cycle_months) });
     });
     function save(g) {
       const set = {};
