@@ -396,7 +396,8 @@ def node_names(store: Any) -> dict[str, str]:
 def set_node_names(store: Any, names: dict[str, str | None], *, by: str, now_ms: int) -> dict[str, str]:
     """Name nodes ({node id: name}; "" or None gives a node its own name back), all checked before any is written.
 
-    A name is 1 to NODE_NAME_MAX printable characters, and two nodes cannot share one. Returns every name kept.
+    A name is 1 to NODE_NAME_MAX printable characters, and two nodes cannot be called alike (their own names
+    included). Returns every name kept.
     """
     from .store import transaction
 
@@ -418,7 +419,8 @@ def set_node_names(store: Any, names: dict[str, str | None], *, by: str, now_ms:
 
 def check_node_names(store: Any, names: dict[str, str | None]) -> dict[str, str]:
     """Every node's name after `names` applied, or SettingsError naming the node and the rule; writes nothing."""
-    known = {r[0] for r in store.conn.execute("SELECT node_id FROM nodes")}
+    own = dict(store.conn.execute("SELECT node_id, coalesce(name, node_id) FROM nodes").fetchall())
+    known = set(own)
     kept = node_names(store)
     for node_id, name in names.items():
         if node_id not in known:
@@ -433,8 +435,8 @@ def check_node_names(store: Any, names: dict[str, str | None]) -> dict[str, str]
         else:
             kept.pop(node_id, None)
     by_name: dict[str, str] = {}
-    for node_id, name in sorted(kept.items()):
+    for node_id, name in sorted((own | kept).items()):
         other = by_name.setdefault(name.casefold(), node_id)
         if other != node_id:
-            raise SettingsError(f"name {name!r} is given to both {other} and {node_id}: pick a different one")
+            raise SettingsError(f"another sensor ({other}) is already called {name!r}: pick a different name")
     return kept

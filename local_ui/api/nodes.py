@@ -68,11 +68,9 @@ def nodes_list(ctx, args, body):
     return jsonify(nodes=views, mains=mains, offline_after_s=ctx.offline_ms // 1000)
 
 
-def change_nodes(ctx: UiContext, names: dict | None, mains: list | None, *, by: str) -> None:
-    """Rename nodes and/or say which are the mains (the house's meters from the start of the data), names
-    checked before anything is written; a mains id that never reported is refused."""
+def check_nodes(ctx: UiContext, names: dict | None, mains: list | None) -> None:
+    """Refuse (400, naming the value) names or mains the store would not take; writes nothing."""
     from gateway import settings_store
-    from gateway.store import UnknownNodesError
 
     store = ctx.store()
     if names is not None and (
@@ -88,9 +86,21 @@ def change_nodes(ctx: UiContext, names: dict | None, mains: list | None, *, by: 
             raise InputError(f"mains: node {unknown[0]!r} has never reported; known: {', '.join(sorted(known))}")
     if names:
         try:
-            settings_store.set_node_names(store, names, by=by, now_ms=ctx.now_ms())
+            settings_store.check_node_names(store, names)
         except settings_store.SettingsError as err:
             raise InputError(str(err)) from err
+
+
+def change_nodes(ctx: UiContext, names: dict | None, mains: list | None, *, by: str) -> None:
+    """Rename nodes and/or say which are the mains (the house's meters from the start of the data), all
+    checked (check_nodes) before anything is written."""
+    from gateway import settings_store
+    from gateway.store import UnknownNodesError
+
+    check_nodes(ctx, names, mains)
+    store = ctx.store()
+    if names:
+        settings_store.set_node_names(store, names, by=by, now_ms=ctx.now_ms())
     if mains is not None:
         try:
             store.set_mains(sorted(set(mains)), 0, ctx.now_ms(), source="ui")

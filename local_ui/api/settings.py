@@ -151,7 +151,7 @@ def household_post(ctx: UiContext, args, body):
     from gateway.billing.reconcile import KWH_PATTERN
 
     from ..services import InputError, MeterReadings
-    from .nodes import change_nodes
+    from .nodes import change_nodes, check_nodes
 
     set_values = {key: body[name] for name, key in SETUP_KEYS.items() if body.get(name) is not None}
     if isinstance(set_values.get("email.to"), str):
@@ -162,10 +162,9 @@ def household_post(ctx: UiContext, args, body):
     reading, names, mains = body.get("meter_reading"), body.get("names"), body.get("mains")
     try:
         settings_store.check_changes(store, ctx.config, set_values, [])
-        if isinstance(names, dict):
-            settings_store.check_node_names(store, names)
     except settings_store.SettingsError as err:
         raise InputError(str(err)) from err
+    check_nodes(ctx, names, mains)
     if reading not in (None, "") and not re.fullmatch(KWH_PATTERN, str(reading)):
         raise InputError(
             f"meter reading {str(reading)[:40]!r}: expected kWh as the meter shows them, up to 6 digits and 3 "

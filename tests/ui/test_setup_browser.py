@@ -206,7 +206,7 @@ def test_sensors_page_in_household_words_rename_and_mains(browser, fresh, size):
     page.locator(f"[data-node='{MAINS}'] [data-testid=rename]").click()
     page.locator(f"[data-node='{MAINS}'] input[name=node-name]").fill("kitchen & FRIDGE")
     page.locator(f"[data-node='{MAINS}'] [data-testid=save-name]").click()
-    page.wait_for_selector("text=pick a different one")
+    page.wait_for_selector("text=pick a different name")
     card.locator("summary").click()
     assert KITCHEN in card.inner_text()  # the id is under Details
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[size][0]
