@@ -13,7 +13,7 @@ from gateway.app import open_store
 from gateway.billing.cycle import Cycle
 from gateway.billing.ledger import Ledger
 from gateway.billing.tariff import Bill
-from tests.support.browser import MARKS, RunningClock, household_date, now_ms, shot, watched
+from tests.support.browser import MARKS, RunningClock, household_date, now_ms, open_page, shot
 from tests.support.dashboard import ADMIN_PASSWORD
 
 pytestmark = MARKS
@@ -41,16 +41,8 @@ def house(tmp_path, seeded):
 
 
 def page_at(browser, house, size: str):
-    width, height = VIEWPORTS[size]
-    phone = size == "phone"
-    context = browser.new_context(
-        viewport={"width": width, "height": height},
-        device_scale_factor=2 if phone else 1,
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    context.clock.install(time=house["clock"]() / 1000)
-    page = watched(context.new_page())
+    """A logged-in page at one of VIEWPORTS."""
+    page = open_page(browser, house, phone=size == "phone", size=VIEWPORTS[size])
     page.goto(house["url"] + "/")
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", ADMIN_PASSWORD)
@@ -149,6 +141,7 @@ def test_upi_payment_waits_for_confirm_and_then_shows_credit_in_words(browser, h
     assert "counts only once you confirm it" in pending.inner_text()
     assert page.inner_text("[data-testid=balance]") == "₹500.00 due"  # pending counts nothing yet
     assert "waiting for you to confirm" in page.text_content("[data-testid=payments]")
+    no_sideways_scroll(page, VIEWPORTS[size][0])
     shot(page, f"bill-pending-{size}")
     page.click("[data-action=confirm-payment]")
     page.wait_for_selector("[data-testid=balance][data-state=credit]")
@@ -239,4 +232,49 @@ def test_upi_qr_shows_payee_and_amount_once_the_upi_id_is_set(browser, house, si
     no_sideways_scroll(page, VIEWPORTS[size][0])
     shot(page, f"bill-upi-qr-{size}")
     assert not page.errors, page.errors
+    page.context.close()
+
+
+TYPED = [
+    "1500",
+    "1,500",
+    "1,00,000",
+    "12,34,567.89",
+    "123,456",
+    "₹ 2,500.50",
+    "₹2500",
+    "  750  ",
+    "0.5",
+    "10.50",
+    "10.500",
+    "1.500,00",
+    "12,34",
+    "1,5000",
+    "abc",
+    "1e5",
+    "-5",
+    "",
+    "₹",
+    "10.555",
+    "१५००",
+    "1 500",
+    "0",
+    "0.00",
+]
+
+
+def test_the_page_reads_amounts_by_the_gateways_rule(browser, house):
+    """amount.js, which checks the form before it is sent, takes exactly what parse_amount takes, as the same paise."""
+    from gateway.billing import PaymentError
+    from gateway.billing.money import paise_str, parse_amount
+
+    page = page_at(browser, house, "laptop")
+    got = page.evaluate("typed => import('/static/amount.js').then(m => typed.map(x => m.parseInr(x)))", TYPED)
+    for typed, js in zip(TYPED, got, strict=True):
+        try:
+            want = paise_str(parse_amount(typed))
+        except PaymentError:
+            want = None
+        assert js.get("value") == want, (typed, js, want)
+        assert ("error" in js) == (want is None), (typed, js)
     page.context.close()

@@ -12,7 +12,7 @@ import pytest
 
 from gateway import house
 from gateway.app import open_store
-from tests.support.browser import MARKS, RunningClock, household_date, now_ms, shot, watched
+from tests.support.browser import MARKS, RunningClock, household_date, now_ms, open_page, shot
 from tests.support.dashboard import KITCHEN, MAINS
 
 pytestmark = MARKS
@@ -36,16 +36,7 @@ def fresh(tmp_path, seeded, monkeypatch):
 
 
 def new_page(browser, site, size):
-    width, height = VIEWPORTS[size]
-    phone = size == "phone"
-    context = browser.new_context(
-        viewport={"width": width, "height": height},
-        device_scale_factor=2 if phone else 1,
-        is_mobile=phone,
-        has_touch=phone,
-    )
-    context.clock.install(time=site["clock"]() / 1000)
-    return watched(context.new_page())
+    return open_page(browser, site, phone=size == "phone", size=VIEWPORTS[size])
 
 
 def create_admin(page, site):

@@ -48,6 +48,11 @@ export const Bill = {
     const budget = useLoad(() => get("/budget"));
     const now = computed(() => standing(balance.data.value, bill.data.value));
     const pending = computed(() => (payments.data.value?.payments || []).filter((p) => p.status === "pending"));
+    // Summed from the list it is shown with (in paise, as integers), so the two never disagree mid-reload.
+    const pendingTotal = computed(() => {
+      const paise = pending.value.reduce((sum, p) => { const [r, f = ""] = p.amount.split("."); return sum + Number(r) * 100 + Number((f + "00").slice(0, 2)); }, 0);
+      return `${Math.floor(paise / 100)}.${String(paise % 100).padStart(2, "0")}`;
+    });
     const budgetForm = reactive({ text: "", error: null, check: null });
     watch(budget.data, (b) => { if (b && b.amount !== undefined) budgetForm.text = b.amount ? inr(b.amount).replace("₹", "").replace(/\.00$/, "") : ""; });
     const pay = reactive({ amount: "", method: "upi", reference: "", key: idempotencyKey(), qr: null, busy: false, error: null });
@@ -109,7 +114,7 @@ export const Bill = {
         payments.reload(); balance.reload();
       } catch (e) { toast(e.message, "bad"); }
     }
-    return { bill, balance, payments, bills, budget, budgetForm, now, pending, pay, payFull, showQr, record, saveBudget, settle, readings, meter, saveReading, t, inr, num, dateTime, dayOfIso, isAdmin };
+    return { bill, balance, payments, bills, budget, budgetForm, now, pending, pendingTotal, pay, payFull, showQr, record, saveBudget, settle, readings, meter, saveReading, t, inr, num, dateTime, dayOfIso, isAdmin };
   },
   template: `
   <section>
@@ -128,7 +133,7 @@ export const Bill = {
           <div class="big" :class="'text-' + now.kind" data-testid="balance" :data-state="balance.data.value.state">{{ now.head }}</div>
           <p class="small" data-testid="due-line">{{ now.sub }}</p>
           <div v-if="pending.length" class="notice" data-testid="pending">
-            <p><b>{{ t('pending_head', { amount: inr(balance.data.value.pending), n: pending.length }) }}</b></p>
+            <p><b>{{ t('pending_head', { amount: inr(pendingTotal), n: pending.length }) }}</b></p>
             <p class="small">{{ t('pending_help') }}</p>
             <ul class="plain">
               <li v-for="p in pending" :key="p.id" class="row gap wrap" :data-pending="p.id">

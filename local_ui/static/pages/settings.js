@@ -168,7 +168,7 @@ export const Settings = {
     const addToken = () => run(async () => { newToken.created = await api("POST", "/tokens", { name: newToken.name, role: newToken.role }); newToken.name = ""; }, null);
     const revoke = (tk) => run(() => api("DELETE", `/tokens/${tk.id}`), null);
     const changePw = () => run(async () => { await api("PUT", "/me/password", { ...pw }); pw.current_password = pw.new_password = ""; await loadSession(); }, t("password_changed"));
-    function setupDone() { view.setupOpen = false; household.reload(); reload(); }
+    async function setupDone() { await household.reload(); view.setupOpen = false; reload(); }
     function changed() { reload(); household.reload(); }
     return { data, error, loading, reload, household, view, setupDone, changed, GROUPS, ADVANCED_GROUPS, newUser, newToken, pw, addUser, delUser, addToken, revoke, changePw, t, dateTime, ago, isAdmin };
   },
