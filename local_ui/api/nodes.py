@@ -101,7 +101,13 @@ def change_nodes(ctx: UiContext, names: dict | None, mains: list | None, *, by: 
     store = ctx.store()
     if names:
         settings_store.set_node_names(store, names, by=by, now_ms=ctx.now_ms())
-    if mains is not None:
+    from gateway import house
+
+    unchanged = mains is not None and (
+        sorted(set(mains)) == house.current_mains(store.conn)
+        and store.conn.execute("SELECT 1 FROM metering_changes LIMIT 1").fetchone() is not None
+    )
+    if mains is not None and not unchanged:  # a change rebuilds the house's rollups from the start: only if needed
         try:
             store.set_mains(sorted(set(mains)), 0, ctx.now_ms(), source="ui")
         except UnknownNodesError as err:
