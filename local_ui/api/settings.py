@@ -131,6 +131,8 @@ def household_get(ctx: UiContext, args, body):
         defaults.append("node_names")
     if len(nodes) > 1 and not metering_set:
         defaults.append("mains")
+    if answers["email_to"]["value"] and rows["email.host"]["source"] == "default":
+        defaults.append("mail_server")  # alert e-mails go nowhere until a mail server is named (Advanced)
     return jsonify(
         answers=answers,
         nodes=nodes,

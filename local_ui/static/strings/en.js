@@ -400,6 +400,7 @@ export default {
   setup_q_email_to: "e-mail",
   setup_q_node_names: "sensor names",
   setup_q_mains: "which sensor is the mains",
+  setup_q_mail_server: "the mail server for alert e-mails (Settings, Advanced)",
   state_none: "None (no holidays)",
   state_AN: "Andaman and Nicobar Islands",
   state_AP: "Andhra Pradesh",
