@@ -1,6 +1,6 @@
 // Bill & payments: what is due now (for which bill, by when) kept apart from this cycle's running estimate,
 // payments waiting for confirmation, the UPI QR with payee and amount, the budget, meter readings.
-import { ref, reactive, watch, computed } from "../vendor/vue/vue.esm-browser.prod.js";
+import { reactive, watch, computed } from "../vendor/vue/vue.esm-browser.prod.js";
 import { api, get } from "../api.js";
 import { t, inr, num, dateTime, dayOfIso } from "../format.js";
 import { parseInr } from "../amount.js";
@@ -53,8 +53,11 @@ export const Bill = {
       const paise = pending.value.reduce((sum, p) => { const [r, f = ""] = p.amount.split("."); return sum + Number(r) * 100 + Number((f + "00").slice(0, 2)); }, 0);
       return `${Math.floor(paise / 100)}.${String(paise % 100).padStart(2, "0")}`;
     });
-    const budgetForm = reactive({ text: "", error: null, check: null });
-    watch(budget.data, (b) => { if (b && b.amount !== undefined) budgetForm.text = b.amount ? inr(b.amount).replace("₹", "").replace(/\.00$/, "") : ""; });
+    const budgetForm = reactive({ text: "", typed: false, error: null, check: null });
+    // The saved budget fills the box, unless someone has typed in it before it arrived.
+    watch(budget.data, (b) => {
+      if (b && b.amount !== undefined && !budgetForm.typed) budgetForm.text = b.amount ? inr(b.amount).replace("₹", "").replace(/\.00$/, "") : "";
+    });
     const pay = reactive({ amount: "", method: "upi", reference: "", key: idempotencyKey(), qr: null, busy: false, error: null });
     function payFull() { pay.amount = balance.data.value?.state === "owed" ? inr(balance.data.value.balance).replace("₹", "") : ""; pay.qr = null; }
     function amountOrError(text, opts) {
@@ -89,6 +92,7 @@ export const Bill = {
       if (a.error) { budgetForm.error = a.error; return; }
       try {
         const r = await api("PUT", "/budget", { amount: a.value });
+        budgetForm.typed = false;
         toast(t("budget_saved"));
         budgetForm.check = r.check;
         budget.reload(); bill.reload();
@@ -210,7 +214,7 @@ export const Bill = {
         <h2 class="card-title">{{ t('budget_title') }}</h2>
         <ErrorBox v-if="budget.error.value" :error="budget.error.value" @retry="budget.reload"/>
         <form v-else class="row gap wrap end" @submit.prevent="saveBudget" novalidate>
-          <label class="grow">{{ t('budget_per_cycle') }}<input name="budget" v-model="budgetForm.text" inputmode="decimal" :disabled="!isAdmin()" aria-describedby="budget-hint" autocomplete="off"></label>
+          <label class="grow">{{ t('budget_per_cycle') }}<input name="budget" v-model="budgetForm.text" @input="budgetForm.typed = true" inputmode="decimal" :disabled="!isAdmin()" aria-describedby="budget-hint" autocomplete="off"></label>
           <button class="button" v-if="isAdmin()" data-testid="save-budget">{{ t('save') }}</button>
         </form>
         <p id="budget-hint" class="small muted">{{ budget.data.value && !budget.data.value.amount ? t('budget_none_yet') : t('amount_hint') }}</p>
