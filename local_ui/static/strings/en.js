@@ -259,4 +259,10 @@ export default {
   ago_h: "{n} h ago",
   ago_d: "{n} days ago",
   just_now: "just now",
+
+  // ---- languages (issue 17)
+  nav_login: "Log in",
+  nav_setup: "First-time setup",
+  language: "Language",
+  language_failed: "Could not load that language: {message}",
 };
