@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-ensure_apt python3-venv python3-dev build-essential libmbedtls-dev chromium shellcheck mosquitto systemd postgresql
+ensure_apt python3-venv python3-dev build-essential libmbedtls-dev chromium fonts-lohit-taml fonts-lohit-deva shellcheck mosquitto systemd postgresql
 ensure_venv test
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet .

@@ -1,11 +1,9 @@
 // Formatting for Indian households: ₹ with lakh/crore grouping (₹1,23,456.78) done on the
 // decimal string, so money never passes through a float; times in the household's zone.
-import en from "./strings/en.js";
-
-const strings = en;
+import { lookup } from "./i18n.js";
 
 export function t(key, vars = {}) {
-  const s = strings[key] ?? key;
+  const s = lookup(key) ?? key;
   return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? `{${k}}`));
 }
 

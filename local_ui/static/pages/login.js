@@ -4,8 +4,10 @@ import { api, get } from "../api.js";
 import { t } from "../format.js";
 import { parseInr } from "../amount.js";
 import { state, loadSession, go, toast } from "../store.js";
+import { LanguagePicker } from "../language_picker.js";
 
 export const Login = {
+  components: { LanguagePicker },
   setup() {
     const form = reactive({ username: "", password: "", error: null, busy: false });
     async function submit() {
@@ -23,6 +25,7 @@ export const Login = {
   },
   template: `
   <div class="auth-card card">
+    <LanguagePicker/>
     <img src="/static/icon.svg" alt="" width="56" height="56">
     <h1>{{ t('login_title') }}</h1>
     <p class="muted">{{ t('login_subtitle') }}</p>
@@ -111,7 +114,7 @@ export const HouseholdSetup = {
         <legend>{{ t('setup_where') }}</legend>
         <label>{{ t('setup_state') }} <span v-if="isDefault('holiday_state')" class="pill warn">{{ t('setup_default') }}</span>
           <select name="holiday_state" v-model="f.holiday_state" @change="pickState">
-            <option v-for="c in info.answers.holiday_state.choices" :value="c">{{ c ? t('state_' + c) : t('state_none') }}</option></select></label>
+            <option v-for="c in info.answers.holiday_state.choices" :value="c">{{ c ? t('india_state_' + c.toLowerCase()) : t('india_state_none') }}</option></select></label>
         <label>{{ t('setup_tariff') }} <span v-if="isDefault('tariff')" class="pill warn">{{ t('setup_default') }}</span>
           <select name="tariff" v-model="f.tariff" @change="touched.tariff = true">
             <option v-for="c in info.answers.tariff.choices" :value="c">{{ tariffLabel(c) }}</option></select></label>
@@ -159,7 +162,7 @@ export const HouseholdSetup = {
 };
 
 export const Setup = {
-  components: { HouseholdSetup },
+  components: { HouseholdSetup, LanguagePicker },
   setup() {
     const form = reactive({ code: "", username: "admin", password: "", error: null, step: 1 });
     async function submit() {
@@ -175,6 +178,7 @@ export const Setup = {
   },
   template: `
   <div class="auth-card card" :class="{ wide: form.step === 2 }">
+    <LanguagePicker/>
     <img src="/static/icon.svg" alt="" width="56" height="56">
     <template v-if="form.step === 1">
       <h1>{{ t('setup_title') }}</h1>

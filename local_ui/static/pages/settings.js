@@ -24,7 +24,7 @@ export function choiceLabel(key, value, labels) {
     const l = labels[value];
     return `${l.title} · ${every(l.cycle_months)}`;
   }
-  if (key === "billing.holiday_state") return value ? t("state_" + value) : t("state_none");
+  if (key === "billing.holiday_state") return value ? t("india_state_" + value.toLowerCase()) : t("india_state_none");
   if (key === "billing.budget_period") return t("budget_period_" + value);
   return value;
 }
