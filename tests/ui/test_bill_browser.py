@@ -278,3 +278,25 @@ def test_the_page_reads_amounts_by_the_gateways_rule(browser, house):
         assert js.get("value") == want, (typed, js, want)
         assert ("error" in js) == (want is None), (typed, js)
     page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "nothing_due", "owed"),
+    [("ta", "இப்போது செலுத்த வேண்டியது எதுவும் இல்லை", "செலுத்த வேண்டும்"), ("hi", "अभी कुछ चुकाना नहीं है", "चुकाना है")],
+)
+def test_the_bill_page_in_tamil_and_hindi_on_a_phone(browser, house, code, nothing_due, owed):
+    page = page_at(browser, house, "phone")
+    page.evaluate("code => localStorage.setItem('pgw-language', code)", code)
+    page.goto(house["url"] + "/#/bill")
+    page.reload()
+    head = page.locator("[data-testid=balance]")
+    head.wait_for()
+    page.wait_for_function("t => document.querySelector('[data-testid=balance]').textContent === t", arg=nothing_due)
+    close_bill(house["db"], days_ago=5, total="1640")
+    page.reload()
+    page.wait_for_selector("[data-testid=balance][data-state=owed]")
+    assert head.inner_text() == f"₹1,640.00 {owed}"  # amounts in ASCII digits, Indian grouping
+    no_sideways_scroll(page, VIEWPORTS["phone"][0])
+    shot(page, f"bill-due-{code}-phone")
+    assert not page.errors, page.errors
+    page.context.close()
