@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from gateway import PowerGwError
-from gateway.node_commands import sensitivity_correction
+from gateway.calibration import sensitivity_correction
 from tests.support.cable import Cable
+from tests.support.voltage_node import Load, VoltageNode
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = ROOT / "firmware/host/powernode-host"
@@ -157,3 +158,76 @@ def test_silent_port_and_bad_arguments(tmp_path):
     assert "two commands" in powergw("calibrate", "--port", "x", "--node", NODE, "--zero", "--known-watts", "9").stderr
     assert "nothing to do" in powergw("calibrate", "--port", "x", "--node", NODE).stderr
     assert "six hex bytes" in powergw("calibrate", "--port", "x", "--node", "kitchen", "--zero").stderr
+
+
+# ---- the voltage channel: --known-volts and --resistive-load -------------------------------------
+
+
+@pytest.fixture
+def voltage_node():
+    """A node with a voltage channel (tests/support/voltage_node.py) behind a real pty cable."""
+    cable = Cable()
+    cable.start()
+    nodes = []
+
+    def start(load: Load, **kw) -> VoltageNode:
+        node = VoltageNode(cable.node_path, load, **kw)
+        node.start()
+        nodes.append(node)
+        return node
+
+    yield start, cable
+    for node in nodes:
+        node.close()
+    cable.close()
+
+
+def test_known_volts_scales_the_voltage_channel_and_checks_it(voltage_node):
+    start, cable = voltage_node
+    node = start(Load(volts=231.4, watts=1000), v_gain=1.04)  # reads 240.7 V: 4 % high
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--known-volts", "231.4", "--timeout", "5")
+    assert run.returncode == 0, run.stderr + run.stdout
+    out = run.stdout
+    assert "at 240.7 V (measured), power factor 0.998" in out
+    assert "averaged 240.7 V over 5 readings against a known 231.4 V" in out
+    assert "node says: applied vcal_dv=2314" in out
+    assert re.search(r"now reading 231\.4 V \(known 231\.4 V, [+-]0\.0\d %\)", out), out
+    assert node.applied == ["vcal_dv=2314"]
+
+
+def test_resistive_load_sets_the_phase_correction_and_checks_it(voltage_node):
+    start, cable = voltage_node
+    node = start(Load(volts=230.0, watts=2000), v_gain=1.0, phase_deg=8.0)  # skew of the two ADC channels
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--resistive-load", "--timeout", "5")
+    assert run.returncode == 0, run.stderr + run.stdout
+    assert "power factor of the resistive load 0.990 -> 1.000" in run.stdout
+    assert node.applied == ["pcal=now"]
+
+
+def test_voltage_steps_refused_with_reasons(voltage_node):
+    start, cable = voltage_node
+    victim = start(Load(volts=231.0, watts=5, pf=1.0))  # a phone charger: too little for a phase calibration
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--resistive-load", "--timeout", "5")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "reads 5.2 W: switch on a resistive load of at least 20 W" in run.stderr  # 4 % gain error
+    victim.close()
+    victim = start(Load(volts=231.0, watts=500), v_gain=0.1)  # module not on the mains: 23 V
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--known-volts", "231", "--timeout", "5")
+    assert run.returncode == 2 and "reads 23.1 V on its voltage channel: is the voltage module" in run.stderr
+    assert victim.applied == []
+
+
+def test_a_node_without_a_voltage_channel_is_told_to_use_vnom(node):
+    start, cable, _ = node
+    start("--watts", "500")  # the firmware's host node as it is: current only, flag bit 2
+    for flag in (["--known-volts", "231"], ["--resistive-load"]):
+        run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, *flag, "--timeout", "10")
+        assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "sends no power factor (READING, not READING_BIDIR)" in run.stderr
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--known-volts", "231", "--timeout", "10")
+    assert f"node {NODE} does not measure voltage (it assumes 230.0 V, flag bit 2): set the voltage" in run.stderr
+
+
+def test_voltage_arguments_are_checked_before_the_port_opens():
+    assert "two commands" in powergw("calibrate", "--port", "x", "--node", NODE, "--zero", "--resistive-load").stderr
+    assert "--known-volts V" in powergw("calibrate", "--port", "x", "--node", NODE).stderr
