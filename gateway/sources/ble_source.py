@@ -213,8 +213,7 @@ class BleTracker:
             vrms_dv=adv.vrms_dv,
             power_dw=adv.power_dw,
             energy_mwh=adv.energy_mwh,
-            # BTHome carries a voltage but not whether it was measured: BLE never feeds voltage quality.
-            flags=node.flags | FLAG_NOMINAL_VOLTAGE,
+            flags=node.flags | FLAG_NOMINAL_VOLTAGE,  # BTHome cannot say the voltage was measured
         )
 
     def _first(self, address: str, now_ms: int) -> NodeTrack:
