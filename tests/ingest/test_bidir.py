@@ -269,3 +269,35 @@ def test_a_database_from_before_export_migrates_losing_nothing(tmp_path):
     assert (node["energy_total_mwh"], node["export_total_mwh"], node["acct_export_mwh"]) == (41300, 550, 88_550)
     assert sum(x for _, x in ingest.store.house_flows(T0, T0 + 86_400_000, "minute").values()) == 550
     assert ingest.store.house_usage(T0, T0 + 86_400_000, "day") == {T0 - 330 * MINUTE: 41300}
+
+
+def test_a_clock_set_after_boot_moves_export_and_voltage_minutes_too(tmp_path):
+    """The Pi booted believing it was 22:00 on Jan 1 (IST); NTP then says 04:00 on Jan 2."""
+    db = tmp_path / "g.db"
+    wrong = T0 + 16 * 3_600_000 + 1_800_000
+    ingest, clock = make_ingest(db, wall_ms=wrong, synced=False)
+    for seq in range(0, 31):
+        if seq:
+            clock.advance(60_000)
+        r = Reading(SOLAR, 1, seq, 60_000 * seq + 1000, 1000, 9000, 2350 + seq, -20_000, 0, 0, 33_333 * seq, 970)
+        ingest.feed("p", encode_wire(r))
+    ingest.flush()
+    clock.step_wall(6 * 3_600_000, synced=True)
+    clock.advance(60_000)
+    ingest.feed(
+        "p", encode_wire(Reading(SOLAR, 1, 31, 60_000 * 31 + 1000, 1000, 9000, 2300, -20_000, 0, 0, 1_033_323, 970))
+    )
+    ingest.flush()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT day, energy_mwh, export_mwh FROM house_day WHERE export_mwh != 0").fetchall() == [
+        ("2026-01-02", 0, 1_033_323)
+    ]
+    assert conn.execute("SELECT sum(export_mwh) FROM usage_day WHERE day = '2026-01-01'").fetchone() == (0,)
+    moved = conn.execute(
+        "SELECT min(start_ms), sum(vrms_n), min(vrms_min_dv), max(vrms_max_dv) FROM usage_minute WHERE vrms_n > 0"
+    ).fetchone()
+    assert moved == (wrong + 6 * 3_600_000, 32, 2300, 2380)
+    assert conn.execute(
+        "SELECT count(*) FROM usage_minute WHERE start_ms < ? AND vrms_n IS NOT NULL", (wrong + 6 * 3_600_000,)
+    ).fetchone() == (0,)
+    conn.close()
