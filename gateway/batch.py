@@ -66,11 +66,15 @@ class Batch:
     ) -> None:
         """An interval's imported and exported energy per minute and the time it covers in each (`sign` -1
         takes it back out)."""
-        for target, mwh_total in ((self.minutes, energy_mwh), (self.exports, export_mwh)):
-            for bucket, mwh in split_by_time(start_ms, end_ms, mwh_total):
+        minutes, covered = self.minutes, self.covered
+        for bucket, mwh in split_by_time(start_ms, end_ms, energy_mwh):
+            key = (node_key, bucket)
+            minutes[key] = minutes.get(key, 0) + sign * mwh
+        if export_mwh:
+            exports = self.exports
+            for bucket, mwh in split_by_time(start_ms, end_ms, export_mwh):
                 key = (node_key, bucket)
-                target[key] = target.get(key, 0) + sign * mwh
-        covered = self.covered
+                exports[key] = exports.get(key, 0) + sign * mwh
         for bucket, ms in split_coverage(start_ms, end_ms):
             key = (node_key, bucket)
             covered[key] = covered.get(key, 0) + sign * ms

@@ -111,9 +111,9 @@ def account_reading(account: NodeAccount, r: Reading, ts_ms: int) -> Interval:
     Raises AccountingError (leaving `account` untouched) for a duplicate, a counter going
     backwards, or a physically impossible value.
     """
-    for counter in (r.energy_mwh, r.export_mwh or 0):
-        if counter > MAX_COUNTER_MWH:
-            raise AccountingError(REJECT_COUNTER, r.node_id, f"energy counter {counter} mWh is beyond 2^63")
+    if r.energy_mwh > MAX_COUNTER_MWH or (r.export_mwh is not None and r.export_mwh > MAX_COUNTER_MWH):
+        counter = max(r.energy_mwh, r.export_mwh or 0)
+        raise AccountingError(REJECT_COUNTER, r.node_id, f"energy counter {counter} mWh is beyond 2^63")
     if abs(r.power_dw) > MAX_POWER_W * 10:
         raise AccountingError(REJECT_POWER, r.node_id, f"{r.power_dw / 10:.1f} W is more than {MAX_POWER_W} W")
 
