@@ -392,7 +392,8 @@ int main(int argc, char **argv)
         char line[64];
         snprintf(line, sizeof line, "bindkey=%s", o.bind_key);
         char msg[128];
-        if (pg_config_apply(&h.nvs.cfg, (const uint8_t *)line, strlen(line), msg, sizeof msg) != PG_CONFIG_APPLIED) {
+        if (pg_config_apply(&h.nvs.cfg, (const uint8_t *)line, strlen(line), false, NULL, msg, sizeof msg) !=
+            PG_CONFIG_APPLIED) {
             fprintf(stderr, "powernode-host: --bind-key: %s\n", msg);
             return 2;
         }
