@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 from gateway.config import ConfigError, parse_config
 from gateway.energy import MAX_MWH_PER_MS
-from gateway.protocol import FLAG_RESTORED, Reading, encode_wire
+from gateway.protocol import FLAG_NOMINAL_VOLTAGE, FLAG_RESTORED, Reading, encode_wire
 from gateway.sources import ble_source as ble
 from gateway.sources.ble_source import BTHOME_UUID, AdvertError, BleSource, BleTracker, decode_advert, resume_from
 from tests.support.ingest import T0, make_ingest
@@ -82,6 +82,44 @@ def test_protocol_example_decodes_to_its_values():
         packet_id=7, power_dw=9805, irms_ma=4350, vrms_dv=2300, energy_mwh=123_456_000, counter=None
     )
     assert plain(7, 98050, 4350, 2300, 123456) == EXAMPLE
+
+
+def signed_objects(packet_id: int, power_cw: int, current_ma: int, voltage_dv: int, energy_wh: int) -> bytes:
+    """A voltage-channel node's objects: signed power (0x5C, s32, 0.01 W) last, in object-id order."""
+    return (
+        bytes([0x00, packet_id, 0x43])
+        + current_ma.to_bytes(2, "little")
+        + b"\x4a"
+        + voltage_dv.to_bytes(2, "little")
+        + b"\x4d"
+        + energy_wh.to_bytes(4, "little")
+        + b"\x5c"
+        + power_cw.to_bytes(4, "little", signed=True)
+    )
+
+
+def test_signed_power_decodes_to_export(caplog):
+    got = decode_advert(*advert(b"\x40" + signed_objects(9, -151_234, 6580, 2391, 2_000)), None)
+    assert got == ble.Advert(
+        packet_id=9, power_dw=-15123, irms_ma=6580, vrms_dv=2391, energy_mwh=2_000_000, counter=None
+    )
+    sd = encrypted(signed_objects(10, 98_050, 4350, 2300, 2_001), counter=77)
+    assert decode_advert(*advert(sd), KEY).power_dw == 9805
+    assert "numerical order" not in caplog.text  # bthome-ble warns about objects out of id order
+
+
+def test_exporting_ble_node_imports_nothing_and_never_feeds_voltage_quality(tmp_path):
+    rig = Rig(tmp_path)
+    for k in range(4):  # exporting 1.5 kW: the import counter stands still
+        r = rig.hear(b"\x40" + signed_objects(k, -150_000, 6520, 2412, 7_000), after_ms=10_000 if k else 5000)
+    assert r.power_dw == -15000 and r.flags & FLAG_NOMINAL_VOLTAGE
+    assert rig.stored() == 0
+    node = rig.node()
+    assert node["last_power_dw"] == -15000 and node["export_total_mwh"] == 0 and node["last_pf_milli"] is None
+    start = rig.ingest.store.usage(0, 2**42, "minute", NODE)
+    assert start == []
+    stats = rig.ingest.store.minute_stats([NODE], 0, 2**42)
+    assert stats == []  # no energy, and BLE does not say whether its voltage was measured
 
 
 def test_encrypted_advert_decodes_with_its_key_only():
