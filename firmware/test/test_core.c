@@ -1009,6 +1009,30 @@ static void test_bthome_counter_never_repeats_across_reboots(void)
     CHECK(pg_bthome_counter_take(&c) > last, "after reboot");
 }
 
+static void test_bthome_signed_power_for_a_voltage_node(void)
+{
+    pg_bthome_values v;
+    pg_bthome_from_reading_signed(&v, 9, -15123, 6580, 2391, 2000999);
+    uint8_t sd[PG_BTHOME_MAX_SERVICE_DATA];
+    size_t n = pg_bthome_plain(&v, sd, sizeof sd);
+    /* packet id, current, voltage, energy, then 0x5C: object ids stay in ascending order */
+    static const uint8_t want[] = {0x40, 0x00, 0x09, 0x43, 0xB4, 0x19, 0x4A, 0x57, 0x09, 0x4D, 0xD0,
+                                   0x07, 0x00, 0x00, 0x5C, 0x42, 0xB1, 0xFD, 0xFF};
+    CHECK(n == sizeof want && memcmp(sd, want, n) == 0, "signed layout, %zu bytes", n);
+    pg_bthome_from_reading_signed(&v, 1, INT32_MAX, 0, 2300, 0);
+    CHECK(v.power_signed_cw == INT32_MAX, "clamped, not wrapped");
+    uint8_t adv[PG_BLE_ADV_MAX];
+    CHECK(pg_bthome_adv(sd, n, adv, sizeof adv) == 3 + 4 + n, "plain fits with the flags");
+    uint8_t key[16] = {1, 2, 3};
+    uint8_t mac[6] = {0xa4, 0xcf, 0x12, 0x34, 0x56, 0x7a};
+    n = pg_bthome_encrypt(key, mac, 5, &v, sd, sizeof sd);
+    CHECK(n == 1 + PG_BTHOME_SIGNED_OBJECTS_LEN + 8 && pg_bthome_adv(sd, n, adv, sizeof adv) == 31,
+          "encrypted fills the 31 bytes exactly: %zu", n);
+    uint8_t plain[32];
+    CHECK(pg_bthome_decrypt(key, mac, sd, n, plain, sizeof plain) == PG_BTHOME_SIGNED_OBJECTS_LEN && plain[13] == 0x5C,
+          "decrypts to the signed objects");
+}
+
 /* ---------------------------------------------------------------- node */
 
 typedef struct {
@@ -1452,6 +1476,7 @@ static const test_case TESTS[] = {
     T(test_bthome_encryption_matches_the_spec_example),
     T(test_bthome_encrypted_round_trip_and_tamper),
     T(test_bthome_counter_never_repeats_across_reboots),
+    T(test_bthome_signed_power_for_a_voltage_node),
     T(test_node_boot_readings_and_hello_schedule),
     T(test_node_applies_config_and_answers),
     T(test_node_restores_energy_and_flags_it),

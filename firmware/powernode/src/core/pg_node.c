@@ -294,8 +294,13 @@ size_t pg_node_ble_adv(pg_node *n, const uint8_t ble_mac[6], uint8_t *adv, size_
         return 0;
     }
     pg_bthome_values v;
-    pg_bthome_from_reading(&v, n->ble_packet_id++, n->last.power_dw, n->last.irms_ma, n->last.vrms_dv,
-                           n->last.energy_mwh);
+    if (n->meter.p.voltage) {
+        pg_bthome_from_reading_signed(&v, n->ble_packet_id++, n->last.power_dw, n->last.irms_ma, n->last.vrms_dv,
+                                      n->last.energy_mwh);
+    } else {
+        pg_bthome_from_reading(&v, n->ble_packet_id++, n->last.power_dw, n->last.irms_ma, n->last.vrms_dv,
+                               n->last.energy_mwh);
+    }
     uint8_t sd[PG_BTHOME_MAX_SERVICE_DATA];
     size_t sd_len;
     if (n->cfg.has_bindkey) {
