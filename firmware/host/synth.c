@@ -128,3 +128,68 @@ double pg_synth_window_iv(pg_synth *s, pg_meter *m, const pg_config *cfg, pg_win
     pg_meter_finish(m, cfg, 0, w);
     return s->true_n ? s->true_p_sum / (double)s->true_n : 0.0;
 }
+
+int pg_synth_voltage_rig(pg_synth *s, pg_meter *m, pg_config *cfg, uint64_t seed)
+{
+    pg_synth_defaults(s, seed);
+    s->sample_rate_hz = 2000;
+    s->skew_s = 250e-6;
+    s->zmpt_lead_deg = 3.0;
+    s->v_harmonic3 = 0.03;
+    s->v_harmonic5 = 0.04;
+    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
+    p.sample_rate_hz = 2000;
+    p.voltage = true;
+    pg_config_defaults(cfg, 30);
+    return pg_meter_init(m, &p);
+}
+
+void pg_synth_calibrate(pg_synth *s, pg_meter *m, pg_config *cfg)
+{
+    pg_window w;
+    s->irms_a = 0;
+    for (int k = 0; k < 3; k++) {
+        pg_synth_window_iv(s, m, cfg, &w);
+    }
+    double mean;
+    double rms;
+    pg_meter_last_window(m, &mean, &rms);
+    pg_meter_set_zero(m, mean, rms);
+    s->irms_a = 10.0;
+    s->phase_rad = 0;
+    s->harmonic3 = s->harmonic5 = s->harmonic7 = 0;
+    pg_synth_window_iv(s, m, cfg, &w);
+    pg_synth_window_iv(s, m, cfg, &w);
+    double vrms_mv;
+    double phase_deg;
+    if (pg_meter_last_voltage(m, &vrms_mv, &phase_deg)) {
+        cfg->phase_cdeg = (int16_t)lround(phase_deg * 100.0);
+        pg_meter_set_phase(m, cfg->phase_cdeg);
+        cfg->v_uv_per_mv = (uint32_t)lround(sqrt(s->true_v2_sum / (double)s->true_n) * 1e6 / vrms_mv);
+    }
+}
+
+pg_synth_load_result pg_synth_measure_load(pg_synth *s, pg_meter *m, const pg_config *cfg, double irms_a,
+                                           double phase_rad, const double harmonics[3])
+{
+    s->irms_a = irms_a;
+    s->phase_rad = phase_rad;
+    s->harmonic3 = harmonics[0];
+    s->harmonic5 = harmonics[1];
+    s->harmonic7 = harmonics[2];
+    pg_window w;
+    pg_synth_window_iv(s, m, cfg, &w);
+    pg_synth_load_result r = {0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < 5; k++) {
+        double truth = pg_synth_window_iv(s, m, cfg, &w);
+        double e = (w.power_w - truth) / fabs(truth);
+        r.mean_err += e / 5;
+        r.worst_err = fabs(e) > fabs(r.worst_err) ? e : r.worst_err;
+        double true_v = sqrt(s->true_v2_sum / (double)s->true_n);
+        r.true_pf = fabs(truth) / (true_v * sqrt(s->true_i2_sum / (double)s->true_n));
+        r.meas_pf = w.pf;
+        r.vrms_v = w.vrms_v;
+        r.true_vrms_v = true_v;
+    }
+    return r;
+}

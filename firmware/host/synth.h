@@ -54,4 +54,27 @@ void pg_synth_reset_truth(pg_synth *s);
  * real power (the mean of v*i at the current's sampling instants). */
 double pg_synth_window_iv(pg_synth *s, pg_meter *m, const pg_config *cfg, pg_window *w);
 
+/* A voltage node's meter as the tests and the benchmark use it: 2 kHz per channel read
+ * alternately (the voltage 250 us after the current, 4.5 degrees), a ZMPT101B leading by 3
+ * degrees, a mains voltage with 3 % 3rd and 4 % 5th harmonic, 2 mV of noise on both channels.
+ * Returns pg_meter_init's result. */
+int pg_synth_voltage_rig(pg_synth *s, pg_meter *m, pg_config *cfg, uint64_t seed);
+/* The calibration procedure on the meter: zero at no load, then with a 10 A kettle the phase
+ * (what pcal=now takes) and the voltage scale (vcal_dv from a true-RMS multimeter). */
+void pg_synth_calibrate(pg_synth *s, pg_meter *m, pg_config *cfg);
+
+typedef struct {
+    double mean_err;  /* relative error of real power, signed */
+    double worst_err; /* the window furthest off */
+    double true_pf;
+    double meas_pf;
+    double vrms_v;
+    double true_vrms_v;
+} pg_synth_load_result;
+
+/* Windows 2..6 of a load of `irms_a` at `phase_rad` with current harmonics {3rd, 5th, 7th}
+ * (the first window lets a new phase setting take effect). */
+pg_synth_load_result pg_synth_measure_load(pg_synth *s, pg_meter *m, const pg_config *cfg, double irms_a,
+                                           double phase_rad, const double harmonics[3]);
+
 #endif

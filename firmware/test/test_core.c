@@ -553,84 +553,6 @@ static void test_meter_rejects_impossible_parameters(void)
 
 #define PI_D 3.14159265358979323846
 
-/* A voltage node's meter: 2 kHz per channel read alternately (the voltage 250 us after the
- * current, 4.5 degrees), a ZMPT101B leading by 3 degrees, a mains voltage with 3 % 3rd and 4 % 5th
- * harmonic, 2 mV of noise on both channels. */
-static void voltage_rig(pg_synth *s, pg_meter *m, pg_config *cfg, uint64_t seed)
-{
-    pg_synth_defaults(s, seed);
-    s->sample_rate_hz = 2000;
-    s->skew_s = 250e-6;
-    s->zmpt_lead_deg = 3.0;
-    s->v_harmonic3 = 0.03;
-    s->v_harmonic5 = 0.04;
-    pg_meter_params p = PG_METER_PARAMS_DEFAULT;
-    p.sample_rate_hz = 2000;
-    p.voltage = true;
-    CHECK(pg_meter_init(m, &p) == 0, "voltage meter init");
-    pg_config_defaults(cfg, 30);
-}
-
-/* What the calibration procedure does, on the meter: zero at no load, then with a kettle on the
- * phase (pcal=now) and the voltage scale (vcal_dv, from a multimeter reading the true RMS). */
-static void calibrate_rig(pg_synth *s, pg_meter *m, pg_config *cfg)
-{
-    pg_window w;
-    s->irms_a = 0;
-    for (int k = 0; k < 3; k++) {
-        pg_synth_window_iv(s, m, cfg, &w);
-    }
-    double mean;
-    double rms;
-    pg_meter_last_window(m, &mean, &rms);
-    pg_meter_set_zero(m, mean, rms);
-    s->irms_a = 10.0;
-    s->phase_rad = 0;
-    pg_synth_window_iv(s, m, cfg, &w);
-    pg_synth_window_iv(s, m, cfg, &w);
-    double vrms_mv;
-    double phase_deg;
-    CHECK(pg_meter_last_voltage(m, &vrms_mv, &phase_deg), "a voltage window");
-    cfg->phase_cdeg = (int16_t)lround(phase_deg * 100.0);
-    pg_meter_set_phase(m, cfg->phase_cdeg);
-    cfg->v_uv_per_mv = (uint32_t)lround(sqrt(s->true_v2_sum / (double)s->true_n) * 1e6 / vrms_mv);
-}
-
-typedef struct {
-    double mean_err; /* relative, signed */
-    double worst_err;
-    double true_pf;
-    double meas_pf;
-    double vrms_v;
-    double true_vrms_v;
-} load_result;
-
-/* Windows 2..6 of a load (the first lets a new phase setting take effect). */
-static load_result measure_load(pg_synth *s, pg_meter *m, const pg_config *cfg, double irms_a, double phase_rad,
-                                const double harmonics[3])
-{
-    s->irms_a = irms_a;
-    s->phase_rad = phase_rad;
-    s->harmonic3 = harmonics[0];
-    s->harmonic5 = harmonics[1];
-    s->harmonic7 = harmonics[2];
-    pg_window w;
-    pg_synth_window_iv(s, m, cfg, &w);
-    load_result r = {0, 0, 0, 0, 0, 0};
-    for (int k = 0; k < 5; k++) {
-        double truth = pg_synth_window_iv(s, m, cfg, &w);
-        double e = (w.power_w - truth) / fabs(truth);
-        r.mean_err += e / 5;
-        r.worst_err = fabs(e) > fabs(r.worst_err) ? e : r.worst_err;
-        double true_v = sqrt(s->true_v2_sum / (double)s->true_n);
-        r.true_pf = fabs(truth) / (true_v * sqrt(s->true_i2_sum / (double)s->true_n));
-        r.meas_pf = w.pf;
-        r.vrms_v = w.vrms_v;
-        r.true_vrms_v = true_v;
-    }
-    return r;
-}
-
 static void test_real_power_within_1pct_after_phase_calibration(void)
 {
     static const double pfs[] = {1.0, 0.9, 0.8, 0.7, 0.6, 0.5};
@@ -643,10 +565,10 @@ static void test_real_power_within_1pct_after_phase_calibration(void)
                 pg_synth s;
                 pg_meter m;
                 pg_config cfg;
-                voltage_rig(&s, &m, &cfg, 20 + (uint64_t)k);
-                calibrate_rig(&s, &m, &cfg);
+                pg_synth_voltage_rig(&s, &m, &cfg, 20 + (uint64_t)k);
+                pg_synth_calibrate(&s, &m, &cfg);
                 double phase = -acos(pfs[k]) + (export ? PI_D : 0.0);
-                load_result r = measure_load(&s, &m, &cfg, 4.0, phase, harm[h]);
+                pg_synth_load_result r = pg_synth_measure_load(&s, &m, &cfg, 4.0, phase, harm[h]);
                 /* The goal is PF 0.5 to 1: the displacement PF 0.5 is 0.496 with the voltage's
                  * harmonics; an SMPS below a displacement PF of 0.8 falls under 0.48. */
                 if (r.true_pf < 0.49) {
@@ -669,18 +591,18 @@ static void test_uncorrected_phase_shows_why_pcal_is_needed(void)
     pg_synth s;
     pg_meter m;
     pg_config cfg;
-    voltage_rig(&s, &m, &cfg, 40);
+    CHECK(pg_synth_voltage_rig(&s, &m, &cfg, 40) == 0, "rig");
     static const double none[3] = {0, 0, 0};
     /* no correction at all: 7.5 degrees (skew + ZMPT101B) at PF 0.5 is ~-22 % */
-    load_result r = measure_load(&s, &m, &cfg, 4.0, -acos(0.5), none);
+    pg_synth_load_result r = pg_synth_measure_load(&s, &m, &cfg, 4.0, -acos(0.5), none);
     CHECK(r.mean_err < -0.15, "uncorrected at PF 0.5: %+.2f %%", 100 * r.mean_err);
     /* the skew alone corrected (the factory setting): the module's 3 degrees remain, ~-9 % */
     pg_meter_set_phase(&m, 450);
-    r = measure_load(&s, &m, &cfg, 4.0, -acos(0.5), none);
+    r = pg_synth_measure_load(&s, &m, &cfg, 4.0, -acos(0.5), none);
     CHECK(r.mean_err < -0.07 && r.mean_err > -0.11, "skew only at PF 0.5: %+.2f %%", 100 * r.mean_err);
-    calibrate_rig(&s, &m, &cfg);
+    pg_synth_calibrate(&s, &m, &cfg);
     CHECK(cfg.phase_cdeg > 740 && cfg.phase_cdeg < 760, "pcal finds 4.5 + 3 degrees: %d", cfg.phase_cdeg);
-    r = measure_load(&s, &m, &cfg, 4.0, -acos(0.5), none);
+    r = pg_synth_measure_load(&s, &m, &cfg, 4.0, -acos(0.5), none);
     CHECK(fabs(r.mean_err) < 0.003, "calibrated at PF 0.5: %+.3f %%", 100 * r.mean_err);
 }
 
@@ -697,19 +619,19 @@ static void test_phase_correction_both_ways_and_rates(void)
         pg_synth s;
         pg_meter m;
         pg_config cfg;
-        voltage_rig(&s, &m, &cfg, 50 + i);
+        pg_synth_voltage_rig(&s, &m, &cfg, 50 + i);
         s.sample_rate_hz = rigs[i].rate;
         s.skew_s = rigs[i].skew_us * 1e-6;
         s.zmpt_lead_deg = rigs[i].lead_deg;
         pg_meter_params p = m.p;
         p.sample_rate_hz = rigs[i].rate;
         pg_meter_init(&m, &p);
-        calibrate_rig(&s, &m, &cfg);
+        pg_synth_calibrate(&s, &m, &cfg);
         double want = rigs[i].skew_us * 1e-6 * 50 * 360 + rigs[i].lead_deg;
         CHECK(fabs(cfg.phase_cdeg / 100.0 - want) < 0.1, "rig %zu: phase %.2f deg, want %.2f", i, cfg.phase_cdeg / 100.0,
               want);
         static const double fan[3] = {-0.1, 0, 0};
-        load_result r = measure_load(&s, &m, &cfg, 3.0, -acos(0.6), fan);
+        pg_synth_load_result r = pg_synth_measure_load(&s, &m, &cfg, 3.0, -acos(0.6), fan);
         CHECK(fabs(r.worst_err) < 0.01, "rig %zu at PF 0.6: %+.3f %%", i, 100 * r.worst_err);
     }
 }
@@ -719,8 +641,8 @@ static void test_import_and_export_count_separately(void)
     pg_synth s;
     pg_meter m;
     pg_config cfg;
-    voltage_rig(&s, &m, &cfg, 60);
-    calibrate_rig(&s, &m, &cfg);
+    pg_synth_voltage_rig(&s, &m, &cfg, 60);
+    pg_synth_calibrate(&s, &m, &cfg);
     pg_meter_set_energy(&m, 1000);
     pg_meter_set_export(&m, 500);
     double import_uj = 0;
@@ -754,8 +676,8 @@ static void test_idle_voltage_channel_counts_nothing(void)
     pg_synth s;
     pg_meter m;
     pg_config cfg;
-    voltage_rig(&s, &m, &cfg, 70);
-    calibrate_rig(&s, &m, &cfg);
+    pg_synth_voltage_rig(&s, &m, &cfg, 70);
+    pg_synth_calibrate(&s, &m, &cfg);
     s.irms_a = 0;
     s.noise_mv = 4.0;
     pg_window w;
@@ -779,7 +701,7 @@ static void test_voltage_channel_saturation_and_feed_rules(void)
     pg_synth s;
     pg_meter m;
     pg_config cfg;
-    voltage_rig(&s, &m, &cfg, 80);
+    pg_synth_voltage_rig(&s, &m, &cfg, 80);
     uint16_t buf[40] = {0};
     CHECK(pg_meter_feed(&m, buf, 40) == 0, "a voltage meter takes pairs only");
     pg_meter cur;
