@@ -127,7 +127,8 @@ static void parse_args(int argc, char **argv, options *o)
                    0x56, 0x78}, .boot_id = -1, .ble_every = 5};
     int has_seed = 0;
     int has_rate = 0;
-    enum { O_WATTS = 256, O_VOLTS, O_PF, O_NODE_PF, O_VCH, O_LEAD, O_SKEW, O_TRUE_V, O_NOISE, O_FREQ, O_ZERR, O_WINDOWS, O_WMS, O_RATE, O_AMPS, O_SENS, O_NODE,
+    enum { O_WATTS = 256, O_VOLTS, O_PF, O_NODE_PF, O_VCH, O_LEAD, O_SKEW, O_TRUE_V,
+           O_NOISE, O_FREQ, O_ZERR, O_WINDOWS, O_WMS, O_RATE, O_AMPS, O_SENS, O_NODE,
            O_BOOT, O_SEED, O_RT, O_OUT, O_NVS, O_BLE, O_BLE_EVERY, O_KEY, O_BLE_MAC, O_HELP };
     static const struct option longopts[] = {
         {"watts", required_argument, 0, O_WATTS}, {"volts", required_argument, 0, O_VOLTS},
@@ -155,7 +156,9 @@ static void parse_args(int argc, char **argv, options *o)
         case O_VCH: o->voltage = 1; break;
         case O_LEAD: o->zmpt_lead_deg = parse_double("--zmpt-lead-deg", optarg, 0, 10); break;
         case O_SKEW: o->skew_us = parse_double("--skew-us", optarg, -2000, 2000); break;
-        case O_TRUE_V: o->true_v_uv_per_mv = (unsigned)parse_double("--true-v-uv-per-mv", optarg, 50000, 5000000); break;
+        case O_TRUE_V:
+            o->true_v_uv_per_mv = (unsigned)parse_double("--true-v-uv-per-mv", optarg, 50000, 5000000);
+            break;
         case O_NOISE: o->noise_mv = parse_double("--noise", optarg, 0, 500); break;
         case O_FREQ: o->freq_hz = parse_double("--freq", optarg, 40, 70); break;
         case O_ZERR: o->zero_error_mv = parse_double("--zero-error-mv", optarg, -1000, 1000); break;

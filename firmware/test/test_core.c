@@ -628,8 +628,8 @@ static void test_phase_correction_both_ways_and_rates(void)
         pg_meter_init(&m, &p);
         pg_synth_calibrate(&s, &m, &cfg);
         double want = rigs[i].skew_us * 1e-6 * 50 * 360 + rigs[i].lead_deg;
-        CHECK(fabs(cfg.phase_cdeg / 100.0 - want) < 0.1, "rig %zu: phase %.2f deg, want %.2f", i, cfg.phase_cdeg / 100.0,
-              want);
+        CHECK(fabs(cfg.phase_cdeg / 100.0 - want) < 0.1, "rig %zu: phase %.2f deg, want %.2f", i,
+              cfg.phase_cdeg / 100.0, want);
         static const double fan[3] = {-0.1, 0, 0};
         pg_synth_load_result r = pg_synth_measure_load(&s, &m, &cfg, 3.0, -acos(0.6), fan);
         CHECK(fabs(r.worst_err) < 0.01, "rig %zu at PF 0.6: %+.3f %%", i, 100 * r.worst_err);
@@ -667,7 +667,8 @@ static void test_import_and_export_count_separately(void)
         }
     }
     /* 1428 W x 300 s = 119 Wh imported; 1495 W x 300 s = 125 Wh exported */
-    CHECK(m.energy_mwh > 1000 + 118000 && m.energy_mwh < 1000 + 120000, "import %llu", (unsigned long long)m.energy_mwh);
+    CHECK(m.energy_mwh > 1000 + 118000 && m.energy_mwh < 1000 + 120000, "import %llu",
+          (unsigned long long)m.energy_mwh);
     CHECK(m.export_mwh > 500 + 124000 && m.export_mwh < 500 + 126000, "export %llu", (unsigned long long)m.export_mwh);
 }
 

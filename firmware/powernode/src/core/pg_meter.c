@@ -60,15 +60,19 @@ uint32_t pg_meter_window_ms(const pg_meter *m)
     return (uint32_t)m->p.cycles * 1000u / m->p.mains_hz;
 }
 
-size_t pg_meter_feed(pg_meter *m, const uint16_t *mv, size_t n)
+/* How many of `n` samples fit in the window; 0 for the wrong kind of feed. */
+static size_t room_for(const pg_meter *m, size_t n, bool pairs)
 {
     size_t room = m->window_samples - m->n;
-    if (m->p.voltage) {
+    if (m->p.voltage != pairs) {
         return 0;
     }
-    if (n > room) {
-        n = room;
-    }
+    return n > room ? room : n;
+}
+
+size_t pg_meter_feed(pg_meter *m, const uint16_t *mv, size_t n)
+{
+    n = room_for(m, n, false);
     if (n == 0) {
         return 0;
     }
@@ -97,13 +101,7 @@ size_t pg_meter_feed(pg_meter *m, const uint16_t *mv, size_t n)
 
 size_t pg_meter_feed_iv(pg_meter *m, const uint16_t *i_mv, const uint16_t *v_mv, size_t n)
 {
-    size_t room = m->window_samples - m->n;
-    if (!m->p.voltage) {
-        return 0;
-    }
-    if (n > room) {
-        n = room;
-    }
+    n = room_for(m, n, true);
     if (n == 0) {
         return 0;
     }

@@ -121,7 +121,8 @@ unsigned pg_node_window(pg_node *n, uint32_t uptime_ms, uint32_t elapsed_ms, pg_
     n->has_reading = true;
 
     uint8_t raw[PG_MAX_RAW];
-    size_t len = voltage ? pg_frame_reading_bidir(&n->h, r, raw, sizeof raw) : pg_frame_reading(&n->h, r, raw, sizeof raw);
+    size_t len = voltage ? pg_frame_reading_bidir(&n->h, r, raw, sizeof raw)
+                         : pg_frame_reading(&n->h, r, raw, sizeof raw);
     emit(n, out, len, raw);
 
     char text[120];

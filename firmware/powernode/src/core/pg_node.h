@@ -84,7 +84,8 @@ int pg_node_init(pg_node *n, const pg_node_boot *boot);
 /* The boot HELLO and a LOG saying where the energy counter starts. */
 void pg_node_start(pg_node *n, pg_out *out);
 /* Close the meter's window ending at `uptime_ms` after `elapsed_ms` (0: nominal): a READING
- * (READING_BIDIR with a voltage channel), then a HELLO when one is due, and LOG lines for new saturation or bad received frames.
+ * (READING_BIDIR with a voltage channel), then a HELLO when one is due, and LOG lines for new
+ * saturation or bad received frames.
  * Returns PG_NODE_SAVE_* bits. */
 unsigned pg_node_window(pg_node *n, uint32_t uptime_ms, uint32_t elapsed_ms, pg_out *out);
 /* Bytes from the port: CONFIG frames are applied and answered with a LOG and a HELLO. */
