@@ -8,6 +8,7 @@ checked on the readings that follow it.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -123,6 +124,14 @@ MAX_VOLTS_ERROR_PCT = 1.0  # a voltage scale that leaves the readings further of
 MIN_PF_AFTER_PCAL = 0.990  # a resistive load reads at least this after the phase correction
 
 
+def known_volts_dv(volts: float) -> int:
+    """`--known-volts` in 0.1 V, or PowerGwError saying what is accepted."""
+    dv = round(volts * 10) if math.isfinite(volts) else 0
+    if not VCAL_DV_RANGE[0] <= dv <= VCAL_DV_RANGE[1]:
+        raise PowerGwError(f"--known-volts {volts:g}: expected a mains voltage of 90 to 270 V")
+    return dv
+
+
 def _mean(values) -> float:
     values = list(values)
     return sum(values) / len(values)
@@ -173,9 +182,7 @@ class Calibration:
 
     def known_volts(self, volts: float) -> None:
         """Scale the voltage channel so that the node reads `volts` (`vcal_dv`), then check the readings."""
-        dv = round(volts * 10)
-        if not VCAL_DV_RANGE[0] <= dv <= VCAL_DV_RANGE[1]:
-            raise PowerGwError(f"--known-volts {volts:g}: expected a mains voltage of 90 to 270 V")
+        dv = known_volts_dv(volts)
         if not self.first.voltage_measured:
             raise PowerGwError(
                 f"node {self.node_id} does not measure voltage (it assumes {self.first.vrms_dv / 10:.1f} V, "

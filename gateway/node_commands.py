@@ -226,7 +226,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import serial
 
-    from .calibration import calibrate
+    from .calibration import calibrate, known_volts_dv
     from .protocol import format_node_id, parse_node_id
 
     try:
@@ -244,6 +244,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise PowerGwError(
             f"--zero needs every load off and {loaded[0]} needs the known load on: run them as two commands"
         )
+    if args.known_volts is not None:
+        known_volts_dv(args.known_volts)
     if args.windows < 1 or not math.isfinite(args.timeout) or args.timeout <= 0:
         raise PowerGwError("--windows must be at least 1 and --timeout above 0")
     try:
