@@ -461,6 +461,36 @@ def test_host_node_adverts_through_the_source(tmp_path, bindkey):
     assert rig.node(node)["frames_lost"] == 0 and rig.source.stats.rejected[(node, ble.SKIP_DUPLICATE)] == 6
 
 
+@pytest.mark.parametrize("bindkey", [None, KEY.hex()])
+def test_voltage_node_adverts_signed_power_through_the_source(tmp_path, bindkey):
+    """The firmware's voltage node advertises signed power (0x5C): exporting, its adverts read negative
+    watts and an import counter that stands still; the gateway stores no energy and no voltage minutes."""
+    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
+        pytest.skip("needs make and gcc to build firmware/host/powernode-host")
+    build = subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
+    )
+    assert build.returncode == 0, build.stderr
+    out = tmp_path / "ble.jsonl"
+    args = [str(ROOT / "firmware/host/powernode-host"), "--voltage-channel", "--watts", "-1500", "--windows", "50"]
+    args += ["--ble-every", "5", "--ble-out", str(out), "--seed", "3", "--out", str(tmp_path / "frames.bin")]
+    if bindkey:
+        args += ["--bind-key", bindkey]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    if not bindkey:
+        assert all("5c" in line["service_data"][-10:-8] for line in lines)  # signed power, last
+    rig = Rig(tmp_path, bindkeys={lines[0]["mac"]: bytes.fromhex(bindkey)} if bindkey else {})
+    readings = [rig.hear(bytes.fromhex(line["service_data"]), mac=line["mac"]) for line in lines]
+    assert len(readings) == 10 and all(readings)
+    assert all(-15_300 <= r.power_dw <= -14_700 for r in readings), [r.power_dw for r in readings]
+    assert all(r.flags & FLAG_NOMINAL_VOLTAGE and 2250 <= r.vrms_dv <= 2350 for r in readings)
+    node = lines[0]["mac"].lower()
+    assert rig.stored(node) == 0 and rig.node(node)["export_total_mwh"] == 0  # BTHome carries no export
+    assert rig.ingest.store.minute_stats([node], 0, 2**45) == []
+
+
 @pytest.mark.hardware
 def test_real_scan_hears_bthome_adverts(tmp_path):
     """Needs a Bluetooth adapter and a powered BTHome node nearby: pytest --hardware."""
