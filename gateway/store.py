@@ -182,7 +182,7 @@ class Store:
                         batch.events,
                     )
                 if rollup:
-                    apply_rollups(conn, self.calendar, batch)
+                    self._apply_rollups(batch)
                     if node_rows:
                         conn.executemany(NODE_UPDATE, node_rows)
                     conn.execute(
@@ -204,6 +204,10 @@ class Store:
         return self.conn.execute(
             f"SELECT {READING_COLUMNS} FROM readings WHERE id > ? ORDER BY id", (self.rollup_watermark(),)
         ).fetchall()
+
+    def _apply_rollups(self, batch: Batch) -> None:
+        """A batch's rollup increments on this connection, inside the caller's transaction (gateway/batch.py)."""
+        apply_rollups(self.conn, self.calendar, batch)
 
     # ---- clock re-anchoring ---------------------------------------------------------------
 
@@ -244,7 +248,7 @@ class Store:
                 with transaction(self):
                     conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
                     conn.execute("UPDATE energy_events SET ts_ms = ts_ms + ? WHERE id >= ?", (delta_ms, first_event_id))
-                    apply_rollups(conn, self.calendar, change)
+                    self._apply_rollups(change)
                     recompute_quality(conn, stamped)
             except sqlite3.Error as err:
                 raise StoreError(f"cannot re-anchor readings in {self.path}: {err}") from err
