@@ -215,27 +215,34 @@ def apply_rollups(conn: sqlite3.Connection, cal: LocalCalendar, batch: Batch) ->
         HouseRollup(conn, cal).refresh({minute for _, minute in cells})
 
 
-def recompute_quality(conn: sqlite3.Connection, keys: set[tuple[int, int]]) -> None:
-    """Set the voltage and power factor of these (node key, minute)s again from their raw readings (after
-    readings moved between minutes)."""
-    for node_key, minute in keys:
-        batch = Batch()
-        rows = conn.execute(
-            f"SELECT {READING_COLUMNS} FROM readings WHERE node_key = ? AND ts_ms >= ? AND ts_ms < ?",
-            (node_key, minute, minute + MINUTE_MS),
-        )
-        for row in rows:
-            if not row[11] & FLAG_NOMINAL_VOLTAGE:
-                batch.add_quality(node_key, row[1], row[8], row[14])
-        q = batch.quality.get((node_key, minute))
-        values = minute_row((node_key, minute), (0, 0, 0), q)[5:]
-        conn.execute(
-            "INSERT INTO usage_minute (node_key, start_ms, energy_mwh, covered_ms) VALUES (?, ?, 0, 0) "
-            "ON CONFLICT (node_key, start_ms) DO NOTHING",
-            (node_key, minute),
-        )
-        conn.execute(
-            "UPDATE usage_minute SET vrms_min_dv = ?, vrms_max_dv = ?, vrms_sum_dv = ?, vrms_n = ?, pf_sum_milli = ?, "
-            "pf_n = ? WHERE node_key = ? AND start_ms = ?",
-            (*values, node_key, minute),
-        )
+def recompute_quality(conn: sqlite3.Connection, keys: set[tuple[int, int]], first_id: int) -> None:
+    """Set the voltage and power factor of these (node key, minute)s again from their raw readings, after
+    the readings from id `first_id` on moved between minutes.
+
+    One pass over the moved readings and the minute before them (`readings` has no time index: rows
+    arrive in time order, so a rowid range finds them): at most 600 readings a node a minute.
+    """
+    if not keys:
+        return
+    nodes = conn.execute("SELECT count(*) FROM nodes").fetchone()[0]
+    lo, hi = min(m for _, m in keys), max(m for _, m in keys) + MINUTE_MS
+    batch = Batch()
+    rows = conn.execute(
+        "SELECT node_key, ts_ms, vrms_dv, pf_milli FROM readings WHERE id >= ? AND ts_ms >= ? AND ts_ms < ? "
+        f"AND flags & {FLAG_NOMINAL_VOLTAGE} = 0",
+        (first_id - 600 * nodes, lo, hi),
+    )
+    for node_key, ts, vrms, pf in rows:
+        if (node_key, ts - ts % MINUTE_MS) in keys:
+            batch.add_quality(node_key, ts, vrms, pf)
+    rows = [minute_row(k, (0, 0, 0), batch.quality.get(k)) for k in keys]
+    conn.executemany(
+        "INSERT INTO usage_minute (node_key, start_ms, energy_mwh, covered_ms) VALUES (?, ?, 0, 0) "
+        "ON CONFLICT (node_key, start_ms) DO NOTHING",
+        [r[:2] for r in rows],
+    )
+    conn.executemany(
+        "UPDATE usage_minute SET vrms_min_dv = ?, vrms_max_dv = ?, vrms_sum_dv = ?, vrms_n = ?, pf_sum_milli = ?, "
+        "pf_n = ? WHERE node_key = ? AND start_ms = ?",
+        [(*r[5:], *r[:2]) for r in rows],
+    )

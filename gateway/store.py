@@ -249,7 +249,7 @@ class Store:
                     conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
                     conn.execute("UPDATE energy_events SET ts_ms = ts_ms + ? WHERE id >= ?", (delta_ms, first_event_id))
                     self._apply_rollups(change)
-                    recompute_quality(conn, stamped)
+                    recompute_quality(conn, stamped, first_id)
             except sqlite3.Error as err:
                 raise StoreError(f"cannot re-anchor readings in {self.path}: {err}") from err
             return len(updates)
