@@ -301,3 +301,44 @@ def test_a_clock_set_after_boot_moves_export_and_voltage_minutes_too(tmp_path):
         "SELECT count(*) FROM usage_minute WHERE start_ms < ? AND vrms_n IS NOT NULL", (wrong + 6 * 3_600_000,)
     ).fetchone() == (0,)
     conn.close()
+
+
+def test_a_meter_heard_on_serial_and_ble_exports_once_and_only_over_serial(tmp_path):
+    """One ESP32 with a voltage channel on USB (READING_BIDIR) and BLE (its import counter in whole Wh,
+    signed power), the cable out for twelve minutes from import into export: the house exports what the serial
+    counter rose, BLE stands in for import only, and the oracle agrees minute by minute."""
+    serial_id, ble_id = "a4:cf:12:34:56:78", "a4:cf:12:34:56:7a"
+    ingest, _ = make_ingest(tmp_path / "g.db")
+    wms = {"import": 0, "export": 0}
+    seq = {"serial": 0, "ble": 0}
+    for step in range(0, 361):  # an hour, a reading every 10 s
+        t = T0 + step * 10_000
+        minute = step // 6
+        watts = 500 if minute < 20 else -1000 if minute < 40 else 300
+        if step:
+            wms["import" if watts > 0 else "export"] += abs(watts) * 10_000
+        energy, export = wms["import"] // 3600, wms["export"] // 3600
+        if not 15 <= minute < 27:
+            seq["serial"] += 1
+            r = Reading(
+                serial_id, 1, seq["serial"], step * 10_000 + 5000, 1000, 0, 2315, watts * 10, energy, 0, export, 990
+            )
+            assert ingest.on_reading(r, t, "serial") is not None
+        if step % 3 == 0:
+            seq["ble"] += 1
+            r = Reading(
+                ble_id, 1, seq["ble"], step * 10_000 + 5000, 1000, 0, 2315, watts * 10, energy // 1000 * 1000, 4
+            )
+            assert ingest.on_reading(r, t, "ble") is not None
+    ingest.flush()
+    store, oracle = ingest.store, Household(ingest.store)
+    serial = next(n for n in store.nodes() if n["node_id"] == serial_id)
+    assert serial["export_total_mwh"] == wms["export"] // 3600 > 300_000
+    end = T0 + 2 * 3_600_000
+    flows = store.house_flows(T0, end, "minute")
+    assert sum(x for _, x in flows.values()) == serial["export_total_mwh"]
+    assert sum(e for e, _ in flows.values()) == serial["energy_total_mwh"]
+    for resolution in ("minute", "hour", "day"):
+        flows = store.house_flows(T0, end, resolution)
+        assert {b: e for b, (e, _) in flows.items() if e} == oracle.usage(T0, end, resolution), resolution
+        assert {b: x for b, (_, x) in flows.items() if x} == oracle.export_usage(T0, end, resolution), resolution
