@@ -24,17 +24,28 @@ typedef struct {
     uint32_t noise_uv;              /* RMS noise at zero current at the ADC pin, uV */
     bool has_bindkey;               /* BTHome advertisements are encrypted with bindkey */
     uint8_t bindkey[PG_BINDKEY_LEN];
+    uint32_t v_uv_per_mv;           /* voltage channel: mains uV per ADC-pin mV */
+    bool v_calibrated;              /* v_uv_per_mv came from `vcal_dv` */
+    int16_t phase_cdeg;             /* voltage channel: phase correction, 0.01 degree */
 } pg_config;
+
+/* A ZMPT101B module on 5 V trimmed to 0.70 V RMS at 230 V, behind a 10k/20k divider: 230 V reads
+ * 469 mV RMS at the ADC pin, i.e. 0.49 V of mains per pin mV. */
+#define PG_V_UV_PER_MV_DEFAULT 490000u
+#define PG_PHASE_CDEG_LIMIT 1000
 
 /* Datasheet sensitivity of an ACS712 variant (5, 20 or 30 A) in 0.1 mV/A; 0 for others. */
 uint16_t pg_acs712_mv_per_a_x10(uint8_t sensor_amps);
 
-/* Factory settings: 230.0 V, power factor 1.00, the variant's datasheet sensitivity. */
+/* Factory settings: 230.0 V, power factor 1.00, the variant's datasheet sensitivity, the
+ * voltage module's nominal ratio, no phase correction. */
 void pg_config_defaults(pg_config *cfg, uint8_t sensor_amps);
 
 typedef enum {
     PG_CONFIG_APPLIED = 0, /* cfg changed; store it */
     PG_CONFIG_ZERO_NOW,    /* `zero=now`: the caller takes the zero from the meter */
+    PG_CONFIG_VCAL,        /* `vcal_dv=N`: the caller scales the voltage so it reads *arg dV */
+    PG_CONFIG_PCAL,        /* `pcal=now`: the caller sets the phase so the last window's PF is 1 */
     PG_CONFIG_BAD_SYNTAX,  /* not `key=value`, not UTF-8, too long */
     PG_CONFIG_BAD_KEY,
     PG_CONFIG_BAD_VALUE
@@ -42,8 +53,10 @@ typedef enum {
 
 /* Apply one CONFIG line to `cfg`. On any error `cfg` is untouched. `msg` receives the text of
  * the LOG answer: what was applied, or the key, the value and what would be accepted. The bind
- * key is never echoed. */
-pg_config_status pg_config_apply(pg_config *cfg, const uint8_t *line, size_t len, char *msg, size_t msg_cap);
+ * key is never echoed. The voltage keys are refused when `voltage` is false; `arg` (may be NULL
+ * otherwise) receives the value of `vcal_dv`. */
+pg_config_status pg_config_apply(pg_config *cfg, const uint8_t *line, size_t len, bool voltage, uint32_t *arg,
+                                 char *msg, size_t msg_cap);
 
 /* True when `len` bytes are well-formed UTF-8 without control characters. */
 bool pg_utf8_printable(const uint8_t *s, size_t len);
