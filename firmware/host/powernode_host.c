@@ -233,6 +233,7 @@ static void parse_args(int argc, char **argv, options *o)
 typedef struct {
     pg_config cfg;
     int has_cfg;
+    int has_phase; /* a state file from before the voltage channel has no phase_cdeg line */
     int has_energy;
     unsigned long long energy_mwh;
     int has_export;
@@ -271,6 +272,7 @@ static void nvs_load(const char *path, nvs_state *s, uint8_t sensor_amps)
             s->cfg.v_calibrated = atoi(v) != 0;
         } else if (strcmp(k, "phase_cdeg") == 0) {
             s->cfg.phase_cdeg = (int16_t)atoi(v);
+            s->has_phase = 1;
         } else if (strcmp(k, "ble_counter") == 0) {
             s->ble_counter = strtoul(v, NULL, 10);
         } else if (strcmp(k, "name") == 0) {
@@ -451,6 +453,8 @@ int main(int argc, char **argv)
     if (!h.nvs.has_cfg) {
         h.nvs.cfg.vnom_dv = (uint16_t)lround(o.volts * 10);
         h.nvs.cfg.pf_x100 = (uint8_t)lround(o.node_pf * 100);
+    }
+    if (!h.nvs.has_phase) {
         h.nvs.cfg.phase_cdeg = o.voltage ? skew_cdeg : 0;
     }
     if (o.bind_key) {

@@ -14,7 +14,8 @@ struct StoredState {
     uint32_t ble_counter;
 };
 
-void nvs_begin(StoredState *out);
+// Reads what flash holds; settings of an earlier firmware's layout are kept (pg_config_load).
+void nvs_begin(StoredState *out, uint8_t sensor_amps, int16_t factory_phase_cdeg);
 bool nvs_save_energy(uint64_t energy_mwh);
 bool nvs_save_export(uint64_t export_mwh);
 bool nvs_save_config(const pg_config *cfg);

@@ -73,8 +73,9 @@ void setup()
     watchdog_begin();
     ble_begin(); // the radio on first makes esp_random() a true RNG
 
+    const int16_t factory_phase_cdeg = HAS_VOLTAGE ? VOLTAGE_SKEW_CDEG : 0;
     StoredState stored;
-    nvs_begin(&stored);
+    nvs_begin(&stored, SENSOR_AMPS, factory_phase_cdeg);
     pg_node_boot boot = {};
     esp_efuse_mac_get_default(boot.node_id);
     esp_read_mac(ble_mac, ESP_MAC_BT);
@@ -85,7 +86,7 @@ void setup()
     boot.meter = meter;
     boot.meter.sample_rate_hz = HAS_VOLTAGE ? SAMPLE_RATE_VOLTAGE_HZ : SAMPLE_RATE_HZ;
     boot.meter.voltage = HAS_VOLTAGE;
-    boot.default_phase_cdeg = HAS_VOLTAGE ? VOLTAGE_SKEW_CDEG : 0;
+    boot.default_phase_cdeg = factory_phase_cdeg;
     boot.meter.mains_hz = MAINS_HZ;
     boot.meter.cycles = CYCLES_PER_WINDOW;
     boot.meter.divider_top_ohm = DIVIDER_TOP_OHM;

@@ -315,6 +315,123 @@ static void test_config_rejects_bad_input_and_leaves_settings_alone(void)
           "tiny message buffer");
 }
 
+/* A settings blob as firmware before the voltage channel wrote it to NVS: the bytes of its
+ * pg_config (`git show main:firmware/powernode/src/core/pg_config.h`), laid out by hand at the
+ * offsets the ESP32's compiler gave them, little-endian, padding bytes left as 0xAA. */
+static void put_le(uint8_t *at, uint32_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        at[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void old_layout_blob(uint8_t blob[68])
+{
+    memset(blob, 0xAA, 68);
+    memset(blob, 0, 33); /* name[33] at 0 */
+    memcpy(blob, "रसोई-main", strlen("रसोई-main"));
+    put_le(blob + 34, 2400, 2);                                      /* vnom_dv */
+    put_le(blob + 36, 672, 2);                                       /* mv_per_a_x10 */
+    blob[38] = 85;                                                   /* pf_x100 */
+    blob[39] = 1;                                                    /* calibrated */
+    put_le(blob + 40, 1650011, 4);                                   /* zero_uv */
+    put_le(blob + 44, 2100, 4);                                      /* noise_uv */
+    blob[48] = 1;                                                    /* has_bindkey */
+    hex_to_bytes("231d39c1d7cc1ab1aee224cd096db932", blob + 49, 16); /* bindkey[16] */
+}
+
+static void test_settings_of_the_previous_layout_are_kept(void)
+{
+    uint8_t blob[68];
+    old_layout_blob(blob);
+    CHECK(sizeof(pg_config_v1) == sizeof blob, "pg_config_v1 is %zu bytes", sizeof(pg_config_v1));
+    pg_config cfg;
+    memset(&cfg, 0x55, sizeof cfg);
+    CHECK(pg_config_load(&cfg, blob, sizeof blob, 30, 450) == PG_CONFIG_LAYOUT_V1, "layout");
+    CHECK(strcmp(cfg.name, "रसोई-main") == 0, "name '%s'", cfg.name);
+    CHECK(cfg.vnom_dv == 2400 && cfg.pf_x100 == 85, "vnom_dv %u pf_x100 %u", cfg.vnom_dv, cfg.pf_x100);
+    CHECK(cfg.mv_per_a_x10 == 672 && cfg.calibrated, "calibration %u %d", cfg.mv_per_a_x10, cfg.calibrated);
+    CHECK(cfg.zero_uv == 1650011 && cfg.noise_uv == 2100, "zero %ld noise %lu", (long)cfg.zero_uv,
+          (unsigned long)cfg.noise_uv);
+    uint8_t key[PG_BINDKEY_LEN];
+    hex_to_bytes("231d39c1d7cc1ab1aee224cd096db932", key, sizeof key);
+    CHECK(cfg.has_bindkey, "bind key on");
+    CHECK_MEM(cfg.bindkey, key, sizeof key, "bind key");
+    CHECK(cfg.v_uv_per_mv == PG_V_UV_PER_MV_DEFAULT && !cfg.v_calibrated && cfg.phase_cdeg == 450,
+          "voltage fields at factory: %lu %d %d", (unsigned long)cfg.v_uv_per_mv, cfg.v_calibrated, cfg.phase_cdeg);
+
+    /* the node boots from it exactly as from settings it stored itself */
+    pg_node node;
+    pg_node_boot boot = {.sensor_amps = 30, .meter = PG_METER_PARAMS_DEFAULT, .persist = PG_PERSIST_DEFAULT};
+    boot.stored_config = &cfg;
+    CHECK(pg_node_init(&node, &boot) == 0 && node.cfg.mv_per_a_x10 == 672 && node.cfg.zero_uv == 1650011,
+          "node keeps the calibration");
+
+    /* a flag byte other than 0 or 1 reads as set, without undefined behaviour */
+    blob[39] = 0xFF;
+    blob[48] = 0;
+    CHECK(pg_config_load(&cfg, blob, sizeof blob, 30, 0) == PG_CONFIG_LAYOUT_V1 && cfg.calibrated &&
+              !cfg.has_bindkey && cfg.phase_cdeg == 0,
+          "flags %d %d phase %d", cfg.calibrated, cfg.has_bindkey, cfg.phase_cdeg);
+    /* a name without its NUL is cut at PG_NAME_MAX */
+    memset(blob, 'x', 33);
+    CHECK(pg_config_load(&cfg, blob, sizeof blob, 30, 0) == PG_CONFIG_LAYOUT_V1 && strlen(cfg.name) == PG_NAME_MAX,
+          "name of %zu bytes", strlen(cfg.name));
+}
+
+static void test_current_settings_round_trip(void)
+{
+    pg_config cfg;
+    pg_config_defaults(&cfg, 20);
+    char msg[160];
+    static const char *const lines[] = {"name=geyser", "mv_per_a_x10=1012", "pf_x100=92", "vnom_dv=2350",
+                                        "bindkey=231d39c1d7cc1ab1aee224cd096db932", "phase_cdeg=-125"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        CHECK(pg_config_apply(&cfg, (const uint8_t *)lines[i], strlen(lines[i]), true, NULL, msg, sizeof msg) ==
+                  PG_CONFIG_APPLIED,
+              "%s: %s", lines[i], msg);
+    }
+    cfg.zero_uv = 1649800;
+    cfg.noise_uv = 1900;
+    cfg.v_uv_per_mv = 512345;
+    cfg.v_calibrated = true;
+    uint8_t blob[sizeof(pg_config)];
+    memcpy(blob, &cfg, sizeof blob); /* what nvs_save_config stores */
+    pg_config back;
+    CHECK(pg_config_load(&back, blob, sizeof blob, 30, 450) == PG_CONFIG_LAYOUT_CURRENT, "layout");
+    CHECK(memcmp(&back, &cfg, sizeof cfg) == 0, "round trip differs");
+    CHECK(back.mv_per_a_x10 == 1012 && back.phase_cdeg == -125 && back.v_uv_per_mv == 512345 && back.v_calibrated,
+          "fields");
+
+    /* flag bytes other than 0 or 1 read as set */
+    blob[offsetof(pg_config, v_calibrated)] = 0x80;
+    blob[offsetof(pg_config, calibrated)] = 0x02;
+    CHECK(pg_config_load(&back, blob, sizeof blob, 30, 450) == PG_CONFIG_LAYOUT_CURRENT && back.v_calibrated &&
+              back.calibrated,
+          "flags");
+}
+
+static void test_settings_of_an_unknown_length_give_factory_settings(void)
+{
+    pg_config factory;
+    pg_config_defaults(&factory, 5);
+    factory.phase_cdeg = 450;
+    uint8_t blob[PG_CONFIG_BLOB_MAX + 1];
+    memset(blob, 0x7E, sizeof blob);
+    for (size_t len = 0; len <= sizeof blob; len++) {
+        if (len == sizeof(pg_config) || len == sizeof(pg_config_v1)) {
+            continue;
+        }
+        pg_config cfg;
+        memset(&cfg, 0x55, sizeof cfg);
+        CHECK(pg_config_load(&cfg, blob, len, 5, 450) == PG_CONFIG_LAYOUT_UNKNOWN, "%zu bytes: layout", len);
+        CHECK(memcmp(&cfg, &factory, sizeof cfg) == 0, "%zu bytes: not the factory settings", len);
+    }
+    pg_config cfg;
+    CHECK(pg_config_load(&cfg, NULL, 0, 5, 450) == PG_CONFIG_LAYOUT_UNKNOWN && memcmp(&cfg, &factory, sizeof cfg) == 0,
+          "nothing stored");
+}
+
 /* ---------------------------------------------------------------- meter */
 
 typedef struct {
@@ -1380,6 +1497,9 @@ static const test_case TESTS[] = {
     T(test_text_is_cut_at_utf8_boundaries),
     T(test_config_applies_each_key),
     T(test_config_rejects_bad_input_and_leaves_settings_alone),
+    T(test_settings_of_the_previous_layout_are_kept),
+    T(test_current_settings_round_trip),
+    T(test_settings_of_an_unknown_length_give_factory_settings),
     T(test_rms_of_a_clean_sine),
     T(test_rms_ignores_dc_offset_and_tracks_drift),
     T(test_rms_over_non_integer_cycle_counts),

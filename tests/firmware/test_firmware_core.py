@@ -381,6 +381,30 @@ def test_export_counter_survives_a_restart_through_the_state_file(host_node, tmp
     assert saved < readings[0].export_mwh <= readings[-1].export_mwh == final_counter(err, "export_mwh")
 
 
+# A state file exactly as the host node wrote it before the voltage channel: no v_uv_per_mv,
+# v_calibrated or phase_cdeg lines.
+OLD_STATE = (
+    "energy_mwh=5000\nble_counter=65536\nname=kitchen-main\nvnom_dv=2400\nmv_per_a_x10=672\npf_x100=85\n"
+    "calibrated=1\nzero_uv=1650011\nnoise_uv=2100\nbindkey=231d39c1d7cc1ab1aee224cd096db932\n"
+)
+
+
+def test_state_file_from_before_the_voltage_channel_keeps_its_settings(host_node, tmp_path):
+    """An upgraded node keeps its calibration, name and bind key; the voltage settings start at factory."""
+    nvs = tmp_path / "nvs.txt"
+    nvs.write_text(OLD_STATE)
+    data, _, _ = run_node(host_node, "--voltage-channel", "--watts", "2300", "--windows", "300", "--nvs", str(nvs))
+    hello = next(f for f in decode_all(data) if isinstance(f, p.Hello))
+    assert hello.name == "kitchen-main" and hello.mv_per_a_x10 == 672
+    state = dict(line.split("=", 1) for line in nvs.read_text().splitlines())
+    kept = {k: state[k] for k in ("name", "vnom_dv", "mv_per_a_x10", "pf_x100", "calibrated", "zero_uv", "noise_uv")}
+    assert kept == dict(line.split("=", 1) for line in OLD_STATE.splitlines()[2:9])
+    assert state["bindkey"] == "231d39c1d7cc1ab1aee224cd096db932"
+    assert int(state["energy_mwh"]) > 5000  # restored and counting on
+    # the factory voltage settings, what a node without stored settings starts from
+    assert (state["v_uv_per_mv"], state["v_calibrated"], state["phase_cdeg"]) == ("490000", "0", "450")
+
+
 def test_voltage_calibration_over_a_pseudo_terminal(host_node, tmp_path):
     """vcal_dv and pcal=now, as the calibration procedure sends them, on a module 4 % off and leading by 3 degrees."""
     master, slave = os.openpty()

@@ -26,6 +26,77 @@ void pg_config_defaults(pg_config *cfg, uint8_t sensor_amps)
     cfg->v_uv_per_mv = PG_V_UV_PER_MV_DEFAULT;
 }
 
+/* The stored layouts are the bytes of these structs on the node, so their layout is part of the
+ * format: these fail the build when a change would misread what a node has in flash. */
+_Static_assert(sizeof(bool) == 1, "a stored flag is one byte");
+_Static_assert(offsetof(pg_config_v1, vnom_dv) == 34 && offsetof(pg_config_v1, mv_per_a_x10) == 36 &&
+                   offsetof(pg_config_v1, pf_x100) == 38 && offsetof(pg_config_v1, calibrated) == 39 &&
+                   offsetof(pg_config_v1, zero_uv) == 40 && offsetof(pg_config_v1, noise_uv) == 44 &&
+                   offsetof(pg_config_v1, has_bindkey) == 48 && offsetof(pg_config_v1, bindkey) == 49 &&
+                   sizeof(pg_config_v1) == 68,
+               "pg_config_v1 is the layout firmware before the voltage channel stored; it must not change");
+_Static_assert(sizeof(pg_config) == 76,
+               "pg_config changed: freeze its previous layout as pg_config_vN and add it to LAYOUTS");
+_Static_assert(sizeof(pg_config) != sizeof(pg_config_v1), "layouts are told apart by length");
+_Static_assert(sizeof(((pg_config *)0)->name) >= sizeof(((pg_config_v1 *)0)->name), "a v1 name fits");
+_Static_assert(sizeof(pg_config) <= PG_CONFIG_BLOB_MAX && sizeof(pg_config_v1) <= PG_CONFIG_BLOB_MAX,
+               "PG_CONFIG_BLOB_MAX holds every layout");
+
+static void load_current(pg_config *cfg, const uint8_t *blob)
+{
+    static const size_t flags[] = {offsetof(pg_config, calibrated), offsetof(pg_config, has_bindkey),
+                                   offsetof(pg_config, v_calibrated)};
+    uint8_t raw[sizeof(pg_config)];
+    memcpy(raw, blob, sizeof raw);
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        raw[flags[i]] = raw[flags[i]] != 0;
+    }
+    memcpy(cfg, raw, sizeof raw);
+}
+
+/* `cfg` holds the factory settings; the fields v1 had are taken from the blob. */
+static void load_v1(pg_config *cfg, const uint8_t *blob)
+{
+    pg_config_v1 v1;
+    memcpy(&v1, blob, sizeof v1);
+    memcpy(cfg->name, v1.name, sizeof v1.name);
+    cfg->vnom_dv = v1.vnom_dv;
+    cfg->mv_per_a_x10 = v1.mv_per_a_x10;
+    cfg->pf_x100 = v1.pf_x100;
+    cfg->calibrated = v1.calibrated != 0;
+    cfg->zero_uv = v1.zero_uv;
+    cfg->noise_uv = v1.noise_uv;
+    cfg->has_bindkey = v1.has_bindkey != 0;
+    memcpy(cfg->bindkey, v1.bindkey, sizeof cfg->bindkey);
+}
+
+typedef struct {
+    size_t len;
+    pg_config_layout layout;
+    void (*load)(pg_config *cfg, const uint8_t *blob);
+} stored_layout;
+
+/* Every layout a node may have in flash, told apart by length (asserted distinct above). */
+static const stored_layout LAYOUTS[] = {
+    {sizeof(pg_config), PG_CONFIG_LAYOUT_CURRENT, load_current},
+    {sizeof(pg_config_v1), PG_CONFIG_LAYOUT_V1, load_v1},
+};
+
+pg_config_layout pg_config_load(pg_config *cfg, const void *blob, size_t len, uint8_t sensor_amps,
+                                int16_t factory_phase_cdeg)
+{
+    pg_config_defaults(cfg, sensor_amps);
+    cfg->phase_cdeg = factory_phase_cdeg;
+    for (size_t i = 0; i < sizeof LAYOUTS / sizeof LAYOUTS[0]; i++) {
+        if (blob != NULL && len == LAYOUTS[i].len) {
+            LAYOUTS[i].load(cfg, (const uint8_t *)blob);
+            cfg->name[PG_NAME_MAX] = '\0';
+            return LAYOUTS[i].layout;
+        }
+    }
+    return PG_CONFIG_LAYOUT_UNKNOWN;
+}
+
 bool pg_utf8_printable(const uint8_t *s, size_t len)
 {
     size_t i = 0;
