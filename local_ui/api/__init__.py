@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 
 from ..context import UiContext
 from ..openapi import document
-from . import alerts, billing, export, meter_readings, nodes, overview, sessions, settings, usage
+from . import alerts, billing, export, meter_readings, nodes, overview, sessions, settings, supply, usage
 from .endpoint import ID_MAX, ApiError, Endpoint, Param
 from .validation import wrap
 
@@ -39,6 +39,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *meter_readings.ROWS,
     *export.ROWS,
     *settings.ROWS,
+    *supply.ROWS,
 )
 
 
