@@ -57,6 +57,7 @@ def track_cuts(ctx: JobContext) -> list[Cut]:
     section = ctx.config.supply
     rule = section.rule(ctx.config.gateway.commit_interval_s)
     tracker, reading_id = tables.tracker()
+    taken_in, judging = reading_id, tracker.silence is not None
     runs = tables.runs_since((tracker.latest_ms or 0) - rule.together_ms)
     found: list[Cut] = []
     while True:
@@ -68,7 +69,8 @@ def track_cuts(ctx: JobContext) -> list[Cut]:
         if len(chunk) < CHUNK:
             break
     found += settle(tracker, now, rule, runs)
-    tables.save(tracker, reading_id, found, now)
+    if reading_id != taken_in or found or judging != (tracker.silence is not None):
+        tables.save(tracker, reading_id, found, now)  # nothing new (a cut going on): no write
     for cut in found:
         log.info("supply: power cut from %s, %d min", _when(ctx, cut.start_ms), round(cut.duration_ms / 60_000))
     if section.alerts:
