@@ -10,14 +10,17 @@ restarted. The rule, step by step (docs/supply.md has the reasons):
 3. The silence is judged once every reporting node has come back or `together_ms` has passed
    since the first came back. Each node that came back either *restarted* during the silence (a new
    boot_id, or an uptime shorter than its silence: it lost power) or ran through it.
-4. It is a cut when at least one reporting node came back and every one that came back restarted.
-   A node that ran through the silence had power: the gateway or the radio link was down, not the
-   supply. A node that restarts alone never makes a silence: the others keep reporting.
+4. It is a cut when at least one reporting node came back restarted and none that reports its own
+   uptime ran through the silence: such a node had power, so the gateway or the radio link was down,
+   not the supply. A BLE node's boot_id and uptime are the gateway's guess (a restart shows only
+   when its counter goes back), so it can show a cut but never veto one (`Tracker.guessed`). A node
+   that restarts alone never makes a silence: the others keep reporting.
 5. A restart caused by the gateway itself is no cut: when the gateway's process started during the
    silence (a `Run`) while its host did not boot in it, and every node booted after that start,
    opening the serial ports reset the boards.
 6. The cut starts at the silence's start (the last sign of power) and ends when the first node
-   booted (its reading's time less its uptime), never before the start nor after the first return.
+   booted (its reading's time less its uptime; with only BLE nodes restarted, the first reading
+   back), never before the start nor after the first return.
 """
 
 from __future__ import annotations
@@ -79,11 +82,13 @@ class Silence:
 
 @dataclass
 class Tracker:
-    """Each node's last reading, the latest time of any, and the silence being judged (if any)."""
+    """Each node's last reading, the latest time of any, and the silence being judged (if any);
+    `guessed` are the nodes whose boot_id and uptime the gateway infers (BLE), set by the caller."""
 
     last: dict[int, Seen] = field(default_factory=dict)
     latest_ms: int | None = None
     silence: Silence | None = None
+    guessed: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -139,14 +144,19 @@ def silent_since(tracker: Tracker, now_ms: int, rule: Rule) -> int | None:
 
 def _judged(tracker: Tracker, runs: Sequence[Run]) -> list[Cut]:
     s, tracker.silence = tracker.silence, None
-    if s is None or not s.back or not all(b.restarted for b in s.back.values()):
+    if s is None:
+        return []
+    restarted = {k: b for k, b in s.back.items() if b.restarted}
+    known = [b for k, b in restarted.items() if k not in tracker.guessed]
+    ran_through = any(not b.restarted for k, b in s.back.items() if k not in tracker.guessed)
+    if not restarted or ran_through:
         return []
     first_back = min(b.ts_ms for b in s.back.values())
-    first_boot = min(b.boot_ms for b in s.back.values())
+    first_boot = min(b.boot_ms for b in known) if known else min(b.ts_ms for b in restarted.values())
     if _gateway_reset(s, first_boot, first_back, runs):
         return []
     end = min(max(first_boot, s.start_ms), first_back)
-    return [Cut(s.start_ms, end, len(s.back), len(s.reporting) - len(s.back))]
+    return [Cut(s.start_ms, end, len(restarted), len(s.reporting) - len(s.back))]
 
 
 def _gateway_reset(s: Silence, first_boot: int, first_back: int, runs: Sequence[Run]) -> bool:

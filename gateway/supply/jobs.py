@@ -57,6 +57,7 @@ def track_cuts(ctx: JobContext) -> list[Cut]:
     section = ctx.config.supply
     rule = section.rule(ctx.config.gateway.commit_interval_s)
     tracker, reading_id = tables.tracker()
+    tracker.guessed = tables.guessed_nodes()
     taken_in, judging = reading_id, tracker.silence is not None
     runs = tables.runs_since((tracker.latest_ms or 0) - rule.together_ms)
     found: list[Cut] = []

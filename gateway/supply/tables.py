@@ -15,6 +15,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from ..db import StoreError, transaction
+from ..node_identity import is_ble
 from .cuts import Back, Cut, Run, Seen, Silence, Tracker
 from .quality import DayQuality, VoltMinute
 
@@ -164,6 +165,11 @@ class SupplyTables:
             (reading_id, limit),
         )
         return [(rid, Seen(key, ts, boot, up)) for rid, key, ts, boot, up in rows]
+
+    def guessed_nodes(self) -> frozenset[int]:
+        """The nodes whose boot_id and uptime the gateway infers (BLE: gateway/sources/ble_source.py)."""
+        rows = self.conn.execute("SELECT node_key, transport FROM nodes").fetchall()
+        return frozenset(key for key, transport in rows if is_ble(transport))
 
     # ---- the gateway's runs ---------------------------------------------------------------------
 

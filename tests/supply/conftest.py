@@ -28,11 +28,12 @@ class Fleet:
     """Nodes on one gateway, by name ("mains", "kitchen"; node ids a4:cf:12:00:00:01 and on): `run`
     streams a reading a second from each."""
 
-    def __init__(self, db, node_ids=("mains", "kitchen"), *, volts=()):
+    def __init__(self, db, node_ids=("mains", "kitchen"), *, volts=(), ble=()):
         self.db = db
         self.ingest, self.clock = make_ingest(db, commit_ms=5_000)
         self.nodes = {n: Node(f"a4:cf:12:00:00:{i + 1:02x}", volts=n in volts) for i, n in enumerate(node_ids)}
         self.config = Config({})
+        self.transport = {n: "ble" if n in ble else "serial" for n in node_ids}
 
     def now(self) -> int:
         return self.clock.wall_ms()
@@ -46,10 +47,10 @@ class Fleet:
                 if only is not None and name not in only:
                     continue
                 v = vrms_dv(i) if callable(vrms_dv) else vrms_dv
-                self.send(node, v)
+                self.send(node, v, self.transport[name])
         self.ingest.tick()
 
-    def send(self, node: Node, vrms_dv: int) -> None:
+    def send(self, node: Node, vrms_dv: int, transport: str = "serial") -> None:
         node.seq += 1
         node.energy_mwh += 100
         flags = FLAG_RESTORED if node.seq == 1 else 0
@@ -68,7 +69,7 @@ class Fleet:
             flags,
             **extra,
         )
-        self.ingest.feed(node.node_id, encode_wire(frame), transport="serial")
+        self.ingest.feed(node.node_id, encode_wire(frame), transport=transport)
 
     def silence(self, ms: int, powered=()) -> None:
         """Nobody reports for `ms`; the nodes in `powered` keep their power (and their uptime)."""
@@ -110,8 +111,8 @@ def fleet(tmp_path):
 def make_fleet(tmp_path):
     made = []
 
-    def make(*node_ids, volts=(), name="powergw.db"):
-        f = Fleet(tmp_path / name, node_ids or ("mains", "kitchen"), volts=volts)
+    def make(*node_ids, volts=(), ble=(), name="powergw.db"):
+        f = Fleet(tmp_path / name, node_ids or ("mains", "kitchen"), volts=volts, ble=ble)
         made.append(f)
         return f
 

@@ -201,3 +201,37 @@ def test_the_log_waits_for_an_unset_clock_but_not_for_ever(fleet):
     assert logged(fleet) == []
     fleet.ingest.epoch_start_ms = fleet.now() - 31 * MIN
     assert len(track_cuts(fleet.context(extras={"gateway": unset}))) == 1
+
+
+def test_a_ble_node_can_show_a_cut_but_never_veto_one(make_fleet):
+    """A BLE node's boot_id and uptime are the gateway's guess: a counter restored from flash at the
+    same value looks like a node that ran through the cut. The serial node's restart decides."""
+    fleet = make_fleet("mains", "porch", ble=("porch",))
+    fleet.run(60)
+    fleet.silence(20 * MIN, powered=("porch",))  # as the gateway sees the BLE node: no restart
+    fleet.restart("mains", booted_ms_ago=1_500)
+    first_boot = fleet.now() - 500
+    fleet.run(200)
+    fleet.cuts_job()
+    (cut,) = logged(fleet)
+    assert (cut.end_ms, cut.nodes) == (first_boot, 1)
+
+
+def test_ble_nodes_alone_log_a_cut_only_when_one_shows_a_restart(make_fleet):
+    quiet = make_fleet("porch", "shed", ble=("porch", "shed"))
+    quiet.run(60)
+    quiet.silence(20 * MIN, powered=("porch", "shed"))  # the BLE radio was down: nothing restarted
+    quiet.run(200)
+    quiet.cuts_job()
+    assert logged(quiet) == []
+
+    cut_off = make_fleet("porch", "shed", ble=("porch", "shed"), name="other.db")
+    cut_off.run(60)
+    start = cut_off.now()
+    cut_off.silence(20 * MIN, powered=("shed",))
+    cut_off.restart("porch", booted_ms_ago=0)  # its counter went back: the gateway starts a new boot
+    cut_off.run(200)
+    cut_off.cuts_job()
+    (cut,) = logged(cut_off)
+    # Only guessed boots: the cut ends at the first reading back, not at a boot time the gateway made up.
+    assert (cut.start_ms, cut.end_ms, cut.nodes) == (start, start + 20 * MIN + 1000, 1)
