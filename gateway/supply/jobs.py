@@ -114,10 +114,10 @@ def _cut_alerts(ctx: JobContext, found: list[Cut], tracker, silent_from: int | N
         start = a["data"].get("start_ms")
         if start in (silent_from, judging):
             continue
-        if a["data"].get("ongoing", True):
-            note = "the nodes came back without restarting: not a power cut (the gateway or the radio link)"
-        else:
+        if not a["data"].get("ongoing", True) or SupplyTables(ctx.store).cuts(start, start + 1):
             note = "supply back"
+        else:
+            note = "the nodes came back without restarting: not a power cut (the gateway or the radio link)"
         alerts.act(a["id"], "resolve", "powergw", note, now_ms=now)
 
 

@@ -119,3 +119,17 @@ def test_minutes_of_three_phases_merge_into_the_houses_lowest_and_highest():
     q = day_quality(m, Band(2162, 2438))
     assert (q.minutes_out, q.sag_dv, q.sag_ms, q.mean_dv) == (1, 2100, 0, round((4500 * 60 + 2290 * 60) / 180))
     assert day_quality([], Band(2162, 2438)) is None
+
+
+def test_without_voltage_at_the_mains_each_voltage_node_alerts_for_itself(make_fleet):
+    fleet = make_fleet("mains", "pump", volts=("pump",))
+    fleet.run(1)
+    fleet.ingest.flush()
+    fleet.ingest.store.set_mains([fleet.nodes["mains"].node_id], 0, fleet.now())
+    fleet.run(599, vrms_dv=lambda i: 2600 if 118 <= i < 418 else 2300)  # 00:02:00 to 00:06:59 UTC
+    figures = fleet.quality_job(alerts=True, voltage_alert_minutes=5)[DAY]
+    pump = fleet.nodes["pump"].node_id
+    assert set(figures) == {pump} and figures[pump].minutes_high == 5
+    (alert,) = AlertStore(fleet.ingest.store).list(kind="voltage_out_of_band")
+    assert alert["node_id"] == pump and alert["dedup_key"] == f"voltage:{pump}:{DAY}"
+    assert f"Voltage of node {pump} outside 216.2-243.8 V for 5 minutes in a row" in alert["message"]
