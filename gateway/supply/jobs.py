@@ -18,6 +18,7 @@ from .tables import HOUSE, SupplyTables
 log = logging.getLogger(__name__)
 
 CHUNK = 50_000  # readings taken in per query
+MAX_CHUNKS = 20  # per run: a catch-up over weeks of readings goes on in the next runs
 # After a start on an unset clock (a Pi has no real-time clock) the readings' times may still move
 # when NTP sets it (gateway/clock.py); the log waits for that, this long at most.
 UNTRUSTED_WAIT_MS = 30 * 60_000
@@ -58,24 +59,31 @@ def track_cuts(ctx: JobContext) -> list[Cut]:
     rule = section.rule(ctx.config.gateway.commit_interval_s)
     tracker, reading_id = tables.tracker()
     tracker.guessed = tables.guessed_nodes()
-    taken_in, judging = reading_id, tracker.silence is not None
     runs = tables.runs_since((tracker.latest_ms or 0) - rule.together_ms)
     found: list[Cut] = []
-    while True:
+    caught_up = False
+    for _ in range(MAX_CHUNKS):
         chunk = tables.readings_after(reading_id, CHUNK)
-        if not chunk:
-            break
-        found += feed(tracker, (seen for _, seen in chunk), rule, runs)
-        reading_id = chunk[-1][0]
+        if chunk:
+            cuts = feed(tracker, (seen for _, seen in chunk), rule, runs)
+            reading_id = chunk[-1][0]
+            tables.save(tracker, reading_id, cuts, now)  # a catch-up stopped half-way resumes from here
+            found += cuts
         if len(chunk) < CHUNK:
+            caught_up = True
             break
-    found += settle(tracker, now, rule, runs)
-    if reading_id != taken_in or found or judging != (tracker.silence is not None):
-        tables.save(tracker, reading_id, found, now)  # nothing new (a cut going on): no write
+    silent_from = None
+    if caught_up:  # judging a silence by the clock, or calling now quiet, waits until the catch-up is done
+        judging = tracker.silence
+        settled = settle(tracker, now, rule, runs)
+        if tracker.silence is not judging:
+            tables.save(tracker, reading_id, settled, now)  # a run with nothing new writes nothing
+        found += settled
+        silent_from = silent_since(tracker, now, rule)
     for cut in found:
         log.info("supply: power cut from %s, %d min", _when(ctx, cut.start_ms), round(cut.duration_ms / 60_000))
     if section.alerts:
-        _cut_alerts(ctx, found, tracker, silent_since(tracker, now, rule), now)
+        _cut_alerts(ctx, found, tracker, silent_from, now)
     return found
 
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 from gateway.alerts import AlertStore
 from gateway.app import open_store
+from gateway.supply import jobs as supply_jobs
 from gateway.supply.cuts import Run
 from gateway.supply.jobs import gateway_run, track_cuts
 from gateway.supply.tables import SupplyTables
@@ -235,3 +236,31 @@ def test_ble_nodes_alone_log_a_cut_only_when_one_shows_a_restart(make_fleet):
     (cut,) = logged(cut_off)
     # Only guessed boots: the cut ends at the first reading back, not at a boot time the gateway made up.
     assert (cut.start_ms, cut.end_ms, cut.nodes) == (start, start + 20 * MIN + 1000, 1)
+
+
+def test_a_long_catch_up_goes_on_over_several_runs_and_judges_nothing_early(fleet, monkeypatch):
+    """A gateway upgraded with weeks of readings takes them in a share per run, saving as it goes;
+    nothing is judged by the clock (nor called a cut going on) until it has caught up."""
+    monkeypatch.setattr(supply_jobs, "CHUNK", 100)
+    monkeypatch.setattr(supply_jobs, "MAX_CHUNKS", 2)
+    fleet.run(60)
+    fleet.silence(40 * MIN)
+    fleet.restart("mains", "kitchen")
+    fleet.run(300)
+    fleet.clock.advance(50 * MIN)  # and all quiet again, long enough for an alert
+    runs = 0
+    while True:
+        runs += 1
+        fleet.cuts_job(alerts=True)
+        _, taken = SupplyTables(fleet.ingest.store).tracker()
+        if taken == fleet.ingest.store.last_reading_id():
+            break
+        ongoing = [a for a in AlertStore(fleet.ingest.store).list(kind="power_cut") if a["data"]["ongoing"]]
+        assert ongoing == []  # the quiet at the end is not called a cut while catching up
+    fleet.cuts_job(alerts=True)
+    assert runs == 4  # 720 readings, 200 a run
+    (cut,) = logged(fleet)
+    assert cut.duration_ms == 40 * MIN - 500
+    alerts = sorted(AlertStore(fleet.ingest.store).list(kind="power_cut"), key=lambda a: a["id"])
+    # the cut found on the way (closed), then the quiet going on now
+    assert [(a["data"]["ongoing"], a["state"]) for a in alerts] == [(False, "resolved"), (True, "open")]
