@@ -17,8 +17,9 @@ from werkzeug.routing import IntegerConverter
 
 from ..context import UiContext
 from ..openapi import document
-from . import alerts, billing, export, meter_readings, nodes, overview, sessions, settings, supply, usage
+from . import alerts, billing, export, meter_readings, nodes, overview, sessions, settings, usage
 from .endpoint import ID_MAX, ApiError, Endpoint, Param
+from .supply import ROWS as SUPPLY_ROWS
 from .validation import wrap
 
 PREFIX = "/api/v1"
@@ -39,7 +40,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *meter_readings.ROWS,
     *export.ROWS,
     *settings.ROWS,
-    *supply.ROWS,
+    *SUPPLY_ROWS,
 )
 
 
