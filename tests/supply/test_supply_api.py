@@ -6,6 +6,9 @@ import sqlite3
 
 import pytest
 
+from gateway.alerts import AlertStore
+from gateway.settings_store import effective_config
+from gateway.supply.jobs import track_cuts
 from tests.support.dashboard import FixedClock, Served
 
 DAY = "2026-01-01"
@@ -58,3 +61,31 @@ def test_it_needs_a_login_and_says_when_the_tables_are_missing(served):
         conn.execute("DROP TABLE supply_cuts")
     r = served.session().get(served.url + "/api/v1/supply", timeout=10)
     assert r.status_code == 503 and "no supply tables" in r.json()["error"]["message"]
+
+
+def test_the_household_turns_cut_alerts_on_from_the_dashboard(make_fleet, tmp_path):
+    """[supply] alerts is off in the file; the admin turns it on in Settings and the daemon's next run
+    (which reads the dashboard's overrides) alerts on a cut going on."""
+    fleet = make_fleet()
+    fleet.run(60)
+    fleet.silence(45 * 60_000)
+    fleet.ingest.flush()
+    server = Served(fleet.db, tmp_path, FixedClock(fleet.now()))
+    try:
+        admin = server.session()
+        r = admin.patch(
+            server.url + "/api/v1/settings",
+            json={"set": {"supply.alerts": True, "supply.cut_alert_minutes": 40}},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        r = admin.patch(server.url + "/api/v1/settings", json={"set": {"supply.cut_alert_minutes": 0}}, timeout=10)
+        assert r.status_code == 400 and "cut_alert_minutes = 0" in r.json()["error"]["message"]
+    finally:
+        server.stop()
+    ctx = fleet.context()
+    ctx.config = effective_config(fleet.ingest.store, ctx.config)
+    assert ctx.config.supply.alerts and ctx.config.supply.cut_alert_minutes == 40
+    track_cuts(ctx)
+    (alert,) = AlertStore(fleet.ingest.store).list(kind="power_cut")
+    assert alert["state"] == "open" and "(45 min)" in alert["message"]
