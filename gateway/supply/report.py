@@ -13,8 +13,9 @@ from .tables import HOUSE, SupplyTables
 
 
 def report(store, section, first: dt.date, last: dt.date, now_ms: int, commit_interval_s: float = 0.0) -> dict:
-    """Cuts overlapping the local days first..last, each day's voltage figures (the house and each node),
-    and the start of a silence of every node going on now (None when nodes are reporting)."""
+    """Cuts overlapping the local days first..last, each day's minutes without power and voltage figures
+    (the house and each node), and the start of a silence of every node going on now (None when nodes
+    are reporting). `cut_minutes` count only the part of each cut inside the range."""
     if last < first:
         raise PowerGwError(f"the range {first} to {last} ends before it starts")
     cal = store.calendar
@@ -28,10 +29,11 @@ def report(store, section, first: dt.date, last: dt.date, now_ms: int, commit_in
         raise PowerGwError(
             f"{store.path} has no supply tables yet ({err}): `powergw migrate` or a start of the daemon adds them"
         ) from None
+    off = _minutes_off(cuts, cal, first, last)
     days = []
-    for day, by_scope in sorted(quality.items()):
-        scopes = {scope: _figures(q) for scope, q in by_scope.items()}
-        days.append({"day": day, "house": scopes.pop(HOUSE, None), "nodes": scopes})
+    for day in sorted(quality.keys() | off.keys()):
+        scopes = {scope: _figures(q) for scope, q in quality.get(day, {}).items()}
+        days.append({"day": day, "cut_minutes": off.get(day, 0.0), "house": scopes.pop(HOUSE, None), "nodes": scopes})
     return {
         "from": first.isoformat(),
         "to": last.isoformat(),
@@ -46,10 +48,23 @@ def report(store, section, first: dt.date, last: dt.date, now_ms: int, commit_in
             }
             for c in cuts
         ],
-        "cut_minutes": round(sum(c.duration_ms for c in cuts) / 60_000, 1),
+        "cut_minutes": round(sum(off.values()), 1),
         "silent_since_ms": silent_since(tracker, now_ms, section.rule(commit_interval_s)),
         "days": days,
     }
+
+
+def _minutes_off(cuts, cal, first: dt.date, last: dt.date) -> dict[str, float]:
+    """{local day: minutes of it inside a cut} for the days first..last that had any."""
+    out = {}
+    day = first
+    while day <= last:
+        lo, hi = cal.day_start_ms(day), cal.day_start_ms(day + dt.timedelta(days=1))
+        ms = sum(max(0, min(c.end_ms, hi) - max(c.start_ms, lo)) for c in cuts)
+        if ms:
+            out[day.isoformat()] = round(ms / 60_000, 1)
+        day += dt.timedelta(days=1)
+    return out
 
 
 def _figures(q) -> dict:
@@ -71,6 +86,9 @@ def as_text(r: dict, cal) -> str:
     for c in r["cuts"]:
         note = f", {c['missing']} node(s) not back" if c["missing"] else ""
         lines.append(f"  {at(c['start_ms'])} to {at(c['end_ms'])}  {c['duration_min']:g} min  {c['nodes']} nodes{note}")
+    off = [f"{d['day']} {d['cut_minutes']:g} min" for d in r["days"] if d["cut_minutes"]]
+    if off:
+        lines.append(f"  without power: {', '.join(off)}")
     low, high = r["band_v"]
     lines.append(f"voltage (band {low:g}-{high:g} V)")
     lines.append(
@@ -84,6 +102,6 @@ def as_text(r: dict, cal) -> str:
                 f"{f['minutes_high']:>4}  {f['longest_out']:>7}  {f['mean_v']:>6.1f}  "
                 f"{f['sag_v']:>6.1f} ({at(f['sag_ms'])})  {f['surge_v']:>6.1f} ({at(f['surge_ms'])})"
             )
-    if not r["days"]:
+    if not any(d["house"] or d["nodes"] for d in r["days"]):
         lines.append("  no node measured the voltage on these days (nodes without a voltage module assume it)")
     return "\n".join(lines)

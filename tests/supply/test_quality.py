@@ -3,6 +3,7 @@ job rolling days up, `powergw supply` and its alerts, on a real SQLite file."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -11,6 +12,7 @@ from gateway.alerts import AlertStore
 from gateway.cli import main
 from gateway.config import ConfigError, parse_config
 from gateway.supply.quality import Band, VoltMinute, day_quality, merged
+from gateway.supply.report import report
 from gateway.supply.tables import HOUSE, SupplyTables
 
 from .conftest import T0
@@ -97,10 +99,12 @@ def test_the_command_prints_the_days_figures_and_the_cuts(house, capsys):
     assert r["cuts"][0]["duration_min"] == pytest.approx(40.0, abs=0.1)
     (day,) = r["days"]
     assert day["house"]["minutes_out"] == 3 and day["house"]["sag_v"] == 205.0
+    assert day["cut_minutes"] == pytest.approx(40.0, abs=0.1)
     assert main(["supply", "--db", db, "--from", DAY, "--to", DAY]) == 0
     text = capsys.readouterr().out
     assert "power cuts 2026-01-01 to 2026-01-01: 1, 40 min in all" in text
     assert f"{DAY}  house" in text and "205.0 (01 Jan 05:33)" in text
+    assert "without power: 2026-01-01 40 min" in text
 
 
 def test_the_command_refuses_a_bad_date_and_a_reversed_range(house, capsys):
@@ -133,3 +137,17 @@ def test_without_voltage_at_the_mains_each_voltage_node_alerts_for_itself(make_f
     (alert,) = AlertStore(fleet.ingest.store).list(kind="voltage_out_of_band")
     assert alert["node_id"] == pump and alert["dedup_key"] == f"voltage:{pump}:{DAY}"
     assert f"Voltage of node {pump} outside 216.2-243.8 V for 5 minutes in a row" in alert["message"]
+
+
+def test_a_cut_over_midnight_counts_on_each_day_and_only_inside_the_range(fleet):
+    fleet.run(60)  # to 05:31 IST
+    fleet.silence(19 * 3_600_000)  # to 00:31 the next day
+    fleet.restart("mains", "kitchen", booted_ms_ago=1_000)
+    fleet.run(200)
+    fleet.cuts_job()
+    store = fleet.ingest.store
+    both = report(store, fleet.config.supply, dt.date(2026, 1, 1), dt.date(2026, 1, 2), fleet.now())
+    assert [(d["day"], d["cut_minutes"]) for d in both["days"]] == [("2026-01-01", 1109.0), ("2026-01-02", 31.0)]
+    assert both["cut_minutes"] == 1140.0 and both["cuts"][0]["duration_min"] == 1140.0
+    second = report(store, fleet.config.supply, dt.date(2026, 1, 2), dt.date(2026, 1, 2), fleet.now())
+    assert second["cut_minutes"] == 31.0 and second["cuts"][0]["duration_min"] == 1140.0
