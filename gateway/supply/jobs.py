@@ -48,13 +48,13 @@ def track_cuts(ctx: JobContext) -> list[Cut]:
     """Take the readings committed since the last run into the cut log; returns the cuts it found."""
     now = ctx.now_ms()
     tables = SupplyTables(ctx.store)
-    if ctx.extras.get("gateway") is not None:
-        run = gateway_run(now)
-        if run is not None:
-            tables.record_run(run)
     if _clock_unsettled(ctx, now):
         log.debug("supply: the clock is not set yet; the power-cut log waits")
         return []
+    if ctx.extras.get("gateway") is not None:  # the daemon's run, dated once its clock can be trusted
+        run = gateway_run(now)
+        if run is not None:
+            tables.record_run(run)
     section = ctx.config.supply
     rule = section.rule(ctx.config.gateway.commit_interval_s)
     tracker, reading_id = tables.tracker()

@@ -199,9 +199,10 @@ def test_the_log_waits_for_an_unset_clock_but_not_for_ever(fleet):
     unset = SimpleNamespace(clock=SimpleNamespace(trusted=False), ingest=fleet.ingest)
     fleet.ingest.epoch_start_ms = fleet.now() - 5 * MIN
     assert track_cuts(fleet.context(extras={"gateway": unset})) == []
-    assert logged(fleet) == []
+    assert logged(fleet) == [] and SupplyTables(fleet.ingest.store).runs_since(0) == []  # no run dated by it
     fleet.ingest.epoch_start_ms = fleet.now() - 31 * MIN
     assert len(track_cuts(fleet.context(extras={"gateway": unset}))) == 1
+    assert len(SupplyTables(fleet.ingest.store).runs_since(0)) == 1  # the daemon's own start, from /proc
 
 
 def test_a_ble_node_can_show_a_cut_but_never_veto_one(make_fleet):
