@@ -19,6 +19,7 @@ from ..context import UiContext
 from ..openapi import document
 from . import alerts, billing, export, meter_readings, nodes, overview, sessions, settings, usage
 from .endpoint import ID_MAX, ApiError, Endpoint, Param
+from .supply import ROWS as SUPPLY_ROWS
 from .validation import wrap
 
 PREFIX = "/api/v1"
@@ -39,6 +40,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *meter_readings.ROWS,
     *export.ROWS,
     *settings.ROWS,
+    *SUPPLY_ROWS,
 )
 
 
