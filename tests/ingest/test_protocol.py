@@ -15,6 +15,7 @@ EXPECTED_REASON = {
     "truncated": p.REASON_CRC,
     "unknown_version": p.REASON_VERSION,
     "reading_wrong_length": p.REASON_LENGTH,
+    "reading_bidir_wrong_length": p.REASON_LENGTH,
     "cobs_garbage": p.REASON_COBS,
     "boot_rom_text": p.REASON_COBS,
 }
