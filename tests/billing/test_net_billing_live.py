@@ -7,8 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from gateway.alerts import AlertStore
+from gateway.app import JobContext
 from gateway.batch import Batch
 from gateway.billing.estimate import cycle_estimate, today_cost
+from gateway.billing.jobs import close_cycles
 from gateway.billing.service import BillingJsonView
 from gateway.billing.tariff import compute_bill
 from gateway.billing.tariff_book import TariffBook
@@ -136,3 +139,18 @@ def test_time_of_day_reads_the_hours_drawn(store, tmp_path):
         ("time_of_day", "40.00"),
     ]
     assert est.net.import_units == 240 and est.units == 240
+
+
+def test_closing_march_settles_the_bank_into_the_ledger(store):
+    # February 2024 banks 29 days × 3.75 = 108.75 units; March (31 days) banks 116.25 more: the
+    # cycle that closes the settlement year pays 225 units × ₹3.15 = ₹708.75 against its ₹45.00.
+    surplus_day = lambda h: (500 if h < 7 or 17 <= h < 20 else 0, sunny_day(h)[1])  # noqa: E731
+    fill_flows(store, dt.date(2024, 2, 1), 29 + 31, surplus_day)
+    cfg = config(anchor=dt.date(2024, 2, 1))
+    ctx = JobContext(store=store, config=cfg, now_ms=lambda: ms(dt.date(2024, 4, 2), 1), extras={})
+    [row] = close_cycles(ctx)
+    assert (row["cycle_start"], row["units"], row["amount_paise"]) == ("2024-03-01", "0", 0)
+    labels = [(line["kind"], line["amount"]) for line in row["lines"]]
+    assert labels == [("fixed", "45.00"), ("charge", "0.00"), ("export", "-708.75"), ("credit", "663.75")]
+    [alert] = AlertStore(store).list(kind="bill_closed")
+    assert "0 units (sensor), ₹0.00" in alert["message"]
