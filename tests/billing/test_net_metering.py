@@ -4,6 +4,7 @@ export settlements, the bank across a settlement year, bad flows and bad tariff 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -255,3 +256,35 @@ def test_a_banking_year_start_is_a_month(solar):
         parse_tariff_text(text.replace("settlement_year_starts = 4", "settlement_year_starts = 13"), "k.toml")
     with pytest.raises(TariffError, match=r"export\.rate: missing"):
         parse_tariff_text(text.replace("rate = 3.15\n", ""), "k.toml")
+
+
+# ---- `powergw bill --units N --export M` through the real CLI ------------------------------------
+
+
+def run_cli(capsys, *argv):
+    from gateway.cli import main
+
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_bills_drawn_and_exported_units(capsys):
+    code, out, _ = run_cli(capsys, "bill", "--units", 420, "--export", 260, "--tariff", "kerala-domestic-solar")
+    assert code == 0 and "total                                 160         888.45" in out
+    assert "drawn 420, exported 260, net 160 units; banked in 0, used 0, carried 0" in out
+    assert "40 units to 200; crossing it adds ₹39.02" in out
+    argv = ("bill", "--units", 200, "--export", 290, "--banked", 40, "--year-end", "--tariff", "kerala-domestic-solar")
+    code, out, _ = run_cli(capsys, *argv, "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["total"] == "0.00" and data["net_metering"]["credit_carried"] == "364.50"
+    assert data["net_metering"]["paid_out_units"] == "130"
+
+
+def test_cli_refuses_export_a_tariff_does_not_settle_and_export_without_units(capsys):
+    code, _, err = run_cli(capsys, "bill", "--units", 300, "--export", 12, "--tariff", "tn-domestic")
+    assert code == 2 and "exported 12 units but tariff tn-domestic does not settle export" in err
+    code, _, err = run_cli(capsys, "bill", "--export", 12)
+    assert code == 2 and "--export, --banked and --year-end go with --units" in err
+    code, _, err = run_cli(capsys, "bill", "--units", 300, "--export", "-3", "--tariff", "kerala-domestic-solar")
+    assert code == 2 and "units '-3': expected a number of kWh of at least 0" in err
