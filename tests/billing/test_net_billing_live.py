@@ -9,45 +9,21 @@ from decimal import Decimal
 
 from gateway.alerts import AlertStore
 from gateway.app import JobContext
-from gateway.batch import Batch
 from gateway.billing.estimate import cycle_estimate, today_cost
 from gateway.billing.jobs import close_cycles
 from gateway.billing.service import BillingJsonView
 from gateway.billing.tariff import compute_bill
 from gateway.billing.tariff_book import TariffBook
 from gateway.config import parse_config
+from tests.billing.solar_usage import MAY, fill_flows, sunny_day
 from tests.support.billing_usage import ms
 
 BOOK = TariffBook.load()
-MAY = dt.date(2024, 5, 1)  # a monthly Kerala cycle, 1–31 May 2024, in the settlement year from 1 April
 
 
 def config(tariff="kerala-domestic-solar", anchor=MAY, **billing):
     section = {"meter_reading_date": anchor.isoformat(), "holiday_state": "", "tariff": tariff}
     return parse_config({"billing": section | billing})
-
-
-def sunny_day(hour: int) -> tuple[int, int]:
-    """(Wh drawn, Wh exported) in a local hour: 1 kWh an hour at night and in the evening, the
-    plant exporting 1.25 kWh an hour from 09:00 to 16:00, nothing drawn then: 14 kWh in, 8.75 out."""
-    if 9 <= hour < 16:
-        return 0, 1250
-    if 7 <= hour < 9 or hour == 16:
-        return 0, 0
-    return 1000, 0
-
-
-def fill_flows(store, first: dt.date, days: int, hourly=sunny_day, node="main"):
-    """Write drawn and exported energy into the store as ingest does: one interval per hour, each
-    covering its hour whether or not energy flowed."""
-    key = store.ensure_node(node, "test", ms(first))
-    batch = Batch()
-    for d in range(days):
-        day = first + dt.timedelta(days=d)
-        for h in range(24):
-            drawn, exported = hourly(h)
-            batch.add_energy(key, ms(day, h), ms(day, h) + 3_600_000, drawn * 1000, export_mwh=exported * 1000)
-    store.write_batch(batch, [])
 
 
 def test_till_date_projection_and_slabs_are_on_net_units(store):
