@@ -30,6 +30,7 @@ from .tariff import (
     BillOptions,
     Tariff,
     bill_lines,
+    checked_units,
     plain_decimal,
     rupees,
     split_bill,
@@ -37,18 +38,6 @@ from .tariff import (
 
 HOURS = 24
 DEFAULT_OPTIONS = BillOptions()
-
-
-def _units(value: Any, what: str) -> Decimal:
-    if isinstance(value, float):
-        raise TariffError(f"{what} {value!r}: give units as an int, a string or a Decimal, not a float")
-    try:
-        units = Decimal(value)
-    except (ArithmeticError, TypeError, ValueError):
-        raise TariffError(f"{what} {value!r}: expected a number of kWh") from None
-    if not units.is_finite() or units < 0:
-        raise TariffError(f"{what} {value!r}: expected a number of kWh of at least 0 (import and export are each ≥ 0)")
-    return units
 
 
 @dataclass(frozen=True)
@@ -73,15 +62,17 @@ class Flows:
         settles: bool = False,
     ) -> Flows:
         """Checked flows: every figure a number of kWh ≥ 0, hours 24 of them summing to the import."""
-        imp = _units(import_units, "import units")
-        by_hour = tuple(_units(h, "import units in an hour") for h in import_by_hour)
+        imp = checked_units(import_units, "import units")
+        by_hour = tuple(checked_units(h, "import units in an hour") for h in import_by_hour)
         if by_hour and len(by_hour) != HOURS:
             raise TariffError(f"import by hour has {len(by_hour)} values: expected {HOURS}, one per hour of the day")
         if by_hour and sum(by_hour) != imp:
             raise TariffError(
                 f"import by hour sums to {plain_decimal(sum(by_hour))}, not the import {plain_decimal(imp)}"
             )
-        return cls(imp, _units(export_units, "export units"), by_hour, _units(banked_in, "banked units"), settles)
+        return cls(
+            imp, checked_units(export_units, "export units"), by_hour, checked_units(banked_in, "banked units"), settles
+        )
 
     def with_billed(self, tariff: Tariff, units: Decimal) -> Flows:
         """These flows with the import moved so the slabs would bill `units` (for the slab position)."""
@@ -215,11 +206,11 @@ def bank_after(tariff: Tariff, cycles: Sequence[tuple[Any, Any, bool]], banked_i
 
     Only a banking tariff keeps a bank; every other tariff's bank is 0.
     """
-    bank = _units(banked_in, "banked units")
+    bank = checked_units(banked_in, "banked units")
     if tariff.export is None or tariff.export.settlement != "banking":
         return ZERO
     for imp, exp, closes in cycles:
-        net = _units(imp, "import units") - _units(exp, "export units")
+        net = checked_units(imp, "import units") - checked_units(exp, "export units")
         bank = bank + (-net if net < 0 else -min(bank, net))
         if closes:
             bank = ZERO  # paid out at the settlement rate on that cycle's bill

@@ -193,15 +193,16 @@ def plain_decimal(value: Decimal) -> str:
     return text
 
 
-def _units(value: Any) -> Decimal:
+def checked_units(value: Any, what: str = "units") -> Decimal:
+    """`value` as a number of kWh >= 0 (an int, a string or a Decimal); TariffError names `what`."""
     if isinstance(value, float):
-        raise TariffError(f"units {value!r}: give units as an int, a string or a Decimal, not a float")
+        raise TariffError(f"{what} {value!r}: give units as an int, a string or a Decimal, not a float")
     try:
         units = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise TariffError(f"units {value!r}: expected a number of kWh") from None
+        raise TariffError(f"{what} {value!r}: expected a number of kWh") from None
     if not units.is_finite() or units < 0:
-        raise TariffError(f"units {value!r}: expected a number of kWh of at least 0")
+        raise TariffError(f"{what} {value!r}: expected a number of kWh of at least 0")
     return units
 
 
@@ -212,7 +213,7 @@ MAX_CYCLE_UNITS = Decimal(100_000)
 def cycle_units(text: str) -> Decimal:
     """Units a person typed for one cycle (`bill --units`): a plain number of kWh from 0 to
     MAX_CYCLE_UNITS, with at most 2 decimals; TariffError says which rule it broke."""
-    units = _units(text)
+    units = checked_units(text)
     if units > MAX_CYCLE_UNITS:
         raise TariffError(
             f"units {text!r}: more than {plain_decimal(MAX_CYCLE_UNITS)} in one cycle; "
@@ -265,7 +266,7 @@ def energy_lines(schedule: EnergySchedule, units: Decimal, floor: Decimal = ZERO
 
 def compute_bill(tariff: Tariff, units: Any, options: BillOptions = BillOptions()) -> Bill:
     """The bill for one whole cycle of `units` kWh under one tariff."""
-    units = _units(units)
+    units = checked_units(units)
     lines, notes = bill_lines(tariff, units, options)
     total = rupees(sum((entry.amount for entry in lines), ZERO))
     return Bill(tariff.name, units, tuple(lines), total, tuple(notes))
@@ -352,7 +353,7 @@ def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: Bil
     cycle's units and contributes its share of days. (Billing units × f against slab edges × f
     is exactly f × the whole-cycle bill, so this is the same as pro-rating slabs.)
     """
-    units = _units(units)
+    units = checked_units(units)
     return split_bill(parts, lambda tariff: compute_bill(tariff, units, options))
 
 
@@ -432,7 +433,7 @@ class SlabPosition:
 
 def slab_position(bill_fn: Callable[[Decimal], Bill], boundaries: list[Decimal], units: Any) -> SlabPosition:
     """Where `units` stands: `bill_fn(units) -> Bill` (a tariff with options, or a split bill)."""
-    units = _units(units)
+    units = checked_units(units)
     one = Decimal(1)
 
     def cost(b: Decimal) -> tuple[Decimal, Decimal, Decimal]:
