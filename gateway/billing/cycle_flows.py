@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ..store import Store, UnknownNodesError
 from . import MeteredNodeError
-from .cycle import Cycle, add_months
+from .cycle import Cycle, previous_cycle
 from .net_metering import HOURS, Flows, bank_after, closes_settlement_year, settlement_year_start
 from .settings import BillingSection
 from .tariff import Tariff
@@ -98,14 +98,12 @@ def banked_units(store: Store, section: BillingSection, tariff: Tariff, cycle: C
         return Decimal(0)
     cal = store.calendar
     year_start = settlement_year_start(tariff, cycle.start)
-    months = tariff.cycle_months
     earlier = []
-    k = -1
-    while (start := add_months(cycle.start, k * months)) >= year_start:
-        end = add_months(cycle.start, (k + 1) * months)
-        imp, exp, _ = flows_mwh(store, cal.day_start_ms(start), cal.day_start_ms(end), section)
+    before = previous_cycle(section.anchor, tariff.cycle_months, cycle)
+    while before.start >= year_start:
+        imp, exp, _ = flows_mwh(store, cal.day_start_ms(before.start), cal.day_start_ms(before.end), section)
         earlier.append((units_of(imp), units_of(exp), False))
-        k -= 1
+        before = previous_cycle(section.anchor, tariff.cycle_months, before)
     return bank_after(tariff, list(reversed(earlier)))
 
 

@@ -130,3 +130,11 @@ def test_closing_march_settles_the_bank_into_the_ledger(store):
     assert labels == [("fixed", "45.00"), ("charge", "0.00"), ("export", "-708.75"), ("credit", "663.75")]
     [alert] = AlertStore(store).list(kind="bill_closed")
     assert "0 units (sensor), ₹0.00" in alert["message"]
+
+
+def test_a_surplus_from_the_last_settlement_year_is_not_carried(store):
+    # March 2024 banks 116.25 units, but its year ended on 31 March (paid out on March's bill).
+    fill_flows(store, dt.date(2024, 3, 1), 31, lambda h: (500 if h < 7 or 17 <= h < 20 else 0, sunny_day(h)[1]))
+    fill_flows(store, MAY, 10)
+    est = cycle_estimate(store, config().billing, BOOK, ms(dt.date(2024, 5, 11)))
+    assert est.net.banked_in == 0 and est.units == Decimal("52.50")
