@@ -50,6 +50,7 @@ export default {
   node_offline: "offline",
   bill_till_date: "Bill till date",
   units_till_date: "{units} units this cycle",
+  bill_net_units: "Drawn {imported} · exported {exported} · net {net} units",
   projection: "Projected bill",
   projection_sub: "{units} units by {date}",
   projection_linear: "straight line: {amount}",
