@@ -27,6 +27,7 @@ def step_for(span_ms: int) -> int:
 def power_series(ctx: UiContext, start_ms: int, end_ms: int) -> dict:
     """Average watts per bucket of the house and of each part; a bucket the house's meters never heard is null."""
     store = ctx.store()
+    household = household_nodes(store, ctx.effective_config())  # first: it brings the house's metering up to date
     start_ms -= start_ms % MINUTE_MS
     step = step_for(end_ms - start_ms)
     buckets = list(range(start_ms, end_ms, step))
@@ -36,7 +37,6 @@ def power_series(ctx: UiContext, start_ms: int, end_ms: int) -> dict:
         cell[0] += mwh
         cell[1] += covered
     names = {n["node_id"]: n.get("name") or n["node_id"] for n in store.nodes()}
-    household = household_nodes(store, ctx.effective_config())
     ids, subs = stack_parts(store.conn, household, sorted(names, key=lambda n: names[n]))
     node_mwh: dict[str, dict[int, int]] = {n: {} for n in ids}
     for node_id, minutes in store.minutes(ids, start_ms, end_ms).items():

@@ -23,7 +23,8 @@ HOUR_MS = 3_600_000
 USUAL_DAYS = 14  # a usual day: each hour's median over the last two weeks
 USUAL_MIN_SAMPLES = 3  # an hour heard on fewer of those days has no usual value
 WHOLE_HOUR_MS = 0.9 * HOUR_MS  # an hour the sensors heard at least this much of is a sample
-NEAR_SHARE = Decimal("0.1")  # a projection this close below a slab's edge makes it the headline
+NEAR_SHARE = Decimal("0.1")  # a projection this close below a slab's edge makes it the headline,
+OVER_SHARE = Decimal("0.2")  # and one this far above an edge the cycle has not reached yet
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,10 @@ def today_by_hour(ctx: UiContext, now_ms: int) -> dict:
             "usual_cost": rupees(usual_costs[i]) if usual[i] is not None and usual_costs[i] is not None else None,
         }
         hours.append(row)
-    now_hour = len(done)
-    usual_so_far = [u for u in usual[:now_hour] if u is not None]
+    # A usual day by now: its whole hours before this one, and the part of this hour gone by.
+    current = len(done) - 1
+    share = [1.0] * current + [(now_ms - starts[current]) / HOUR_MS]
+    usual_so_far = [u * f for u, f in zip(usual, share, strict=False) if u is not None]
     return {
         "hours": hours,
         "usual_days": usual_days,
@@ -172,9 +175,10 @@ def today_by_hour(ctx: UiContext, now_ms: int) -> dict:
 
 
 def slab_headline(ctx: UiContext, bill: dict) -> dict | None:
-    """The next slab when the projection reaches it or nearly: `over` ("40 units over 500 would cost ₹571
-    more than stopping at 500": the projected bill minus the bill at the edge) or `near` (units left before
-    it at the projection, and what each unit above it costs); None when no slab is near or nothing was measured."""
+    """The slab edge nearest the projection, when it is near: `over` ("40 units over 500 would cost ₹571 more
+    than stopping at 500": the projected bill minus the bill at the edge, for an edge the cycle has not reached
+    yet) or `near` (the units left below it at the projection, and what each unit above it costs); None when
+    no edge is near or nothing was measured."""
     from gateway.billing.tariff import plain_decimal
 
     if "unavailable" in bill or not bill.get("projection") or not bill["cycle"].get("covered_days"):
@@ -186,23 +190,23 @@ def slab_headline(ctx: UiContext, bill: dict) -> dict | None:
     now = Decimal(bill["units_till_date"])
     projected = Decimal(str(bill["projection"]["units"])).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     crossed = [b for b in pricing.boundaries if now < b < projected]
-    if crossed:
-        edge = crossed[-1]
+    ahead = [b for b in pricing.boundaries if b >= projected and b > now]
+    over = crossed[-1] if crossed and projected - crossed[-1] <= OVER_SHARE * crossed[-1] else None
+    near = ahead[0] if ahead and ahead[0] - projected <= NEAR_SHARE * ahead[0] else None
+    if over is not None and (near is None or projected - over <= near - projected):
         return {
             "kind": "over",
-            "boundary": plain_decimal(edge),
-            "units_over": plain_decimal(projected - edge),
+            "boundary": plain_decimal(over),
+            "units_over": plain_decimal(projected - over),
             "projected_units": plain_decimal(projected),
-            "extra": rupees(pricing.bill(projected) - pricing.bill(edge)),
+            "extra": rupees(pricing.bill(projected) - pricing.bill(over)),
         }
-    ahead = [b for b in pricing.boundaries if b >= projected and b > now]
-    if ahead and ahead[0] - projected <= NEAR_SHARE * ahead[0]:
-        edge = ahead[0]
+    if near is not None:
         return {
             "kind": "near",
-            "boundary": plain_decimal(edge),
-            "units_left": plain_decimal(edge - projected),
+            "boundary": plain_decimal(near),
+            "units_left": plain_decimal(near - projected),
             "projected_units": plain_decimal(projected),
-            "rate_above": rupees(pricing.bill(edge + 1) - pricing.bill(edge)),
+            "rate_above": rupees(pricing.bill(near + 1) - pricing.bill(near)),
         }
     return None
