@@ -90,6 +90,8 @@ const EnergyChart = {
       const data_ = [xs];
       const n = cols.value.length;
       const size = [Math.min(0.8, 0.5 + 0.3 * (xs.length > 12)), 60];
+      const half = (xs.length > 1 ? xs[1] - xs[0] : 3600) / 2; // room for the first and last bars
+      opts.scales.x.range = (u, min, max) => [min - half, max + half];
       // The largest running sum first, each smaller one drawn over it: every part a band of the bar.
       for (let i = n - 1; i >= 0; i--) {
         const c = cols.value[i];
