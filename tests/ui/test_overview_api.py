@@ -177,3 +177,18 @@ def test_a_gateway_with_no_reading_yet(tmp_path, clock):
     assert all(h["kwh"] in (0, None) and h["usual_kwh"] is None for h in over["today_hours"]["hours"])
     power = client.get(f"/api/v1/power?from={NOW_MS - HOUR}&to={NOW_MS}").get_json()
     assert power["parts"] == [] and set(power["house_w"]) == {None}
+
+
+def test_the_manifest_offers_png_icons_for_home_screens(admin):
+    import json
+    import struct
+
+    manifest = json.loads(admin.get("/manifest.webmanifest").data)
+    pngs = {(i["sizes"], i["purpose"]): i["src"] for i in manifest["icons"] if i["type"] == "image/png"}
+    assert set(pngs) == {("192x192", "any"), ("512x512", "any"), ("192x192", "maskable"), ("512x512", "maskable")}
+    for (sizes, _), src in pngs.items():
+        resp = admin.get(src)
+        assert resp.status_code == 200 and resp.mimetype == "image/png"
+        assert resp.data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", resp.data[16:24])  # the IHDR chunk
+        assert f"{width}x{height}" == sizes
