@@ -11,65 +11,9 @@ import pytest
 
 from local_ui import create_app
 from tests.support.dashboard import ADMIN_PASSWORD, KITCHEN, MAINS, NOW_MS, login
+from tests.support.hand_tariff import household_app, slab_bill
 
 HOUR = 3_600_000
-# Monthly cycles: ₹3 a unit up to 100, ₹4.50 up to 200, ₹6 above (telescopic); ₹50 fixed; 5 % duty on energy.
-TARIFF = """
-name = "hand-slabs"
-effective_from = 2025-01-01
-source = "made up for the overview tests"
-cycle_months = 1
-
-[[energy]]
-method = "telescopic"
-slabs = [{ up_to = 100, rate = 3 }, { up_to = 200, rate = 4.50 }, { rate = 6 }]
-
-[[fixed]]
-label = "Fixed charge"
-basis = "flat"
-per = "month"
-amount = 50
-
-[[charges]]
-id = "duty"
-label = "Electricity duty 5%"
-percent = 5
-on = ["energy"]
-"""
-
-
-def hand_bill(units) -> Decimal:
-    """TARIFF's bill for a cycle's units, worked out by hand."""
-    paise = Decimal("0.01")
-    left, energy = Decimal(str(units)), Decimal(0)
-    for width, rate in ((Decimal(100), Decimal(3)), (Decimal(100), Decimal("4.50")), (None, Decimal(6))):
-        here = left if width is None else min(left, width)
-        energy += (here * rate).quantize(paise, rounding=ROUND_HALF_UP)
-        left -= here
-    return energy + (energy * Decimal("0.05")).quantize(paise, rounding=ROUND_HALF_UP) + Decimal(50)
-
-
-def client_for(tmp_path, seeded, clock, nodes, metered=()):
-    """A logged-in client over 40 days of `nodes` ((id, name, W), ...) on TARIFF, cycles from the 11th."""
-    from gateway.config import parse_config
-
-    db = seeded(tmp_path / "house.db", nodes=nodes)
-    (tmp_path / "tariffs").mkdir()
-    (tmp_path / "tariffs" / "hand-slabs.toml").write_text(TARIFF)
-    config = parse_config(
-        {
-            "billing": {
-                "tariff": "hand-slabs",
-                "tariff_dir": str(tmp_path / "tariffs"),
-                "meter_reading_date": "2026-01-11",
-                "metered_nodes": list(metered),
-            }
-        }
-    )
-    app = create_app(db, config=config, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models")
-    client = app.test_client()
-    login(client)
-    return client
 
 
 def test_today_by_hour_adds_up_to_todays_cost_against_a_usual_day(admin):
@@ -98,7 +42,7 @@ def test_today_by_hour_adds_up_to_todays_cost_against_a_usual_day(admin):
     ],
 )
 def test_slab_headline_is_the_projected_bill_minus_the_bill_at_the_edge(tmp_path, seeded, clock, watts, kind):
-    client = client_for(tmp_path, seeded, clock, ((MAINS, "mains", watts),))
+    client = household_app(tmp_path, clock, seeded, [], nodes=((MAINS, "mains", watts),))
     over = client.get("/api/v1/overview").get_json()
     head, bill = over["slab_headline"], over["bill"]
     projected = Decimal(str(bill["projection"]["units"])).quantize(Decimal(1), rounding=ROUND_HALF_UP)
@@ -109,15 +53,15 @@ def test_slab_headline_is_the_projected_bill_minus_the_bill_at_the_edge(tmp_path
     if kind == "over":
         assert Decimal(bill["units_till_date"]) < 200 < projected
         assert head["boundary"] == "200" and head["units_over"] == str(projected - 200)
-        assert Decimal(head["extra"]) == hand_bill(projected) - hand_bill(200)
-        assert Decimal(head["extra"]) == Decimal(bill["projection"]["bill"]) - hand_bill(200)
+        assert Decimal(head["extra"]) == slab_bill(projected) - slab_bill(200)
+        assert Decimal(head["extra"]) == Decimal(bill["projection"]["bill"]) - slab_bill(200)
     else:
         assert head["boundary"] == "200" and head["units_left"] == str(200 - projected)
-        assert Decimal(head["rate_above"]) == hand_bill(201) - hand_bill(200) == Decimal("6.30")
+        assert Decimal(head["rate_above"]) == slab_bill(201) - slab_bill(200) == Decimal("6.30")
 
 
 def test_power_stacks_sub_circuits_and_the_rest_of_the_house(tmp_path, seeded, clock):
-    client = client_for(tmp_path, seeded, clock, ((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)), [MAINS])
+    client = household_app(tmp_path, clock, seeded, [MAINS])
     day = client.get(f"/api/v1/power?from={NOW_MS - 3 * HOUR}&to={NOW_MS}").get_json()
     assert day["step_ms"] == 60_000 and len(day["buckets"]) == 180 and day["sub_circuits"] is True
     assert [(p["key"], p["name"]) for p in day["parts"]] == [(KITCHEN, "kitchen"), ("rest", None)]
@@ -150,7 +94,7 @@ def test_power_refuses_bad_spans(admin, query, message):
 
 
 def test_usage_in_rupees_is_what_each_bucket_added_to_the_bill(tmp_path, seeded, clock):
-    client = client_for(tmp_path, seeded, clock, ((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)), [MAINS])
+    client = household_app(tmp_path, clock, seeded, [MAINS])
     over = client.get("/api/v1/overview").get_json()
     day = client.get("/api/v1/usage?period=day&money=true").get_json()
     assert day["total_cost"] == over["today_cost"]
@@ -159,7 +103,7 @@ def test_usage_in_rupees_is_what_each_bucket_added_to_the_bill(tmp_path, seeded,
         assert sum(Decimal(p["cost_points"][i][1]) for p in day["parts"]) == Decimal(cost)
     # The cycle so far, day by day from its first unit: the bill's energy and duty, without the fixed charge.
     cycle = client.get("/api/v1/usage?period=cycle&money=true").get_json()
-    assert Decimal(cycle["total_cost"]) == hand_bill(Decimal(over["bill"]["units_till_date"])) - hand_bill(0)
+    assert Decimal(cycle["total_cost"]) == slab_bill(Decimal(over["bill"]["units_till_date"])) - slab_bill(0)
     # The units: the kitchen and the rest stack to the mains' total.
     for b, kwh in cycle["total_points"]:
         assert sum(dict(p["points"]).get(b, 0) for p in cycle["parts"]) == pytest.approx(kwh, abs=1e-5)
