@@ -181,8 +181,8 @@ def slab_headline(ctx: UiContext, bill: dict) -> dict | None:
     no edge is near or nothing was measured."""
     from gateway.billing.tariff import plain_decimal
 
-    if "unavailable" in bill or not bill.get("projection") or not bill["cycle"].get("covered_days"):
-        return None
+    if "unavailable" in bill or not bill.get("projection") or bill["cycle"].get("covered_days", 0) < 1:
+        return None  # a projection from less than a day of readings is no headline
     try:
         pricing = cycle_pricing(ctx, ctx.now_ms())
     except Unavailable:

@@ -52,13 +52,14 @@ def household_app(
     metered_nodes,
     meter_reading_date="2026-01-11",
     nodes=((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)),
+    days=40,
 ):
-    """`nodes` ((id, name, W), ...; by default mains 1500 W and a 420 W kitchen) on SLAB_TARIFF, cycles from
-    the 11th; a test client logged in as admin."""
+    """`days` of `nodes` ((id, name, W), ...; by default mains 1500 W and a 420 W kitchen) on SLAB_TARIFF,
+    cycles from the 11th; a test client logged in as admin."""
     from gateway.config import parse_config
 
     db = tmp_path / "household.db"
-    seeded(db, nodes=nodes)
+    seeded(db, nodes=nodes, days=days)
     tariffs = tmp_path / "tariffs"
     tariffs.mkdir()
     (tariffs / "test-slabs.toml").write_text(SLAB_TARIFF)

@@ -136,3 +136,12 @@ def test_the_manifest_offers_png_icons_for_home_screens(admin):
         assert resp.data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = struct.unpack(">II", resp.data[16:24])  # the IHDR chunk
         assert f"{width}x{height}" == sizes
+
+
+def test_less_than_a_day_of_readings_makes_no_slab_headline(tmp_path, seeded, clock):
+    client = household_app(tmp_path, clock, seeded, [], nodes=((MAINS, "mains", 300),))
+    assert client.get("/api/v1/overview").get_json()["slab_headline"]["kind"] == "over"  # 40 days: about 223 units
+    (tmp_path / "new").mkdir()
+    young = household_app(tmp_path / "new", clock, seeded, [], nodes=((MAINS, "mains", 300),), days=0.25)
+    over = young.get("/api/v1/overview").get_json()
+    assert over["bill"]["cycle"]["covered_days"] == 0.25 and over["slab_headline"] is None

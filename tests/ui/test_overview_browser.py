@@ -150,3 +150,30 @@ def test_a_gateway_just_set_up_shows_no_made_up_figures(browser, tmp_path, site,
         page.context.close()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_first_hours_of_readings_make_no_projection_yet(browser, tmp_path, seeded, size):
+    """Six hours of a 300 W mains: the bill so far and today's hours show (₹0.00 may be true: the first
+    100 units are free); the likely bill and the slab headline wait for a whole day of readings, and the
+    coverage says how little was measured."""
+    from tests.support.browser import RunningClock, now_ms
+
+    clock = RunningClock(now_ms())
+    db = seeded(tmp_path / "new.db", days=0.25, now_ms=clock.start_ms, nodes=((MAINS, "mains", 300),))
+    server = own_server(db, clock)
+    try:
+        page = open_sized(browser, {"clock": clock}, size)
+        log_in(page, {"url": server.url})
+        page.wait_for_selector("[data-testid=projection-later]")
+        assert page.locator("[data-testid=projection]").count() == 0
+        assert page.locator("[data-testid=slab-headline]").count() == 0
+        assert page.locator("[data-testid=welcome]").count() == 0
+        assert re.match(r"The sensors measured 0\.[1-3] of the \d", page.inner_text("[data-testid=coverage]"))
+        found = violations(page)
+        assert found == [], found
+        shot(page, f"overview-first-hours-{size}")
+        assert not page.errors, page.errors
+        page.context.close()
+    finally:
+        server.stop()

@@ -147,7 +147,7 @@ export const Overview = {
             </div>
             <div class="small" v-if="vsUsual" data-testid="today-vs-usual">{{ vsUsual }}</div>
             <HourChart :hours="data.today_hours" :today-kwh="data.today_kwh" :today-cost="data.today_cost"/>
-            <div class="muted small" v-if="data.today_hours.usual_days">{{ t('ov_today_usual_help', { days: data.today_hours.usual_days }) }}</div>
+            <div class="muted small" v-if="data.today_hours.usual_kwh_day != null">{{ t('ov_today_usual_help', { days: data.today_hours.usual_days }) }}</div>
           </template>
           <p class="muted small" v-else>{{ t('ov_today_none') }}</p>
         </div>
@@ -158,13 +158,14 @@ export const Overview = {
           <template v-else-if="measured">
             <div class="big">{{ inr(bill.bill_till_date) }}</div>
             <div class="muted small">{{ t('ov_cycle_so_far', { units: num(Number(bill.units_till_date), 1), day: bill.cycle.day_index, days: bill.cycle.days }) }}</div>
-            <div class="projection-box" v-if="bill.projection" data-testid="projection">
+            <div class="projection-box" v-if="bill.projection && bill.cycle.covered_days >= 1" data-testid="projection">
               <div class="small">{{ t('ov_projection_title', { date: dayOfIso(bill.cycle.last_day) }) }}</div>
               <div class="big-ish" :class="{ warn: bill.projected_over_budget }">{{ inr(bill.projection.bill, { decimals: 0 }) }}</div>
               <div class="small" data-testid="projection-range">{{ t('ov_projection_range', { low: inr(bill.projection.low_total, { decimals: 0 }), high: inr(bill.projection.high_total, { decimals: 0 }) }) }}</div>
               <div class="muted small">{{ t('ov_projection_units', { units: num(bill.projection.units, 0), low: num(bill.projection.low, 0), high: num(bill.projection.high, 0) }) }}</div>
               <div class="muted small" data-testid="projection-method">{{ t('ov_method_' + bill.projection.method) }}</div>
             </div>
+            <p class="muted small" v-else data-testid="projection-later">{{ t('ov_projection_later') }}</p>
             <div class="small" :class="{ 'text-warn': bill.cycle.coverage_note }" data-testid="coverage">{{ coverage }}</div>
             <template v-if="budgetPct !== null">
               <div class="meter" :title="t('budget')">

@@ -89,7 +89,7 @@ export const HourChart = {
       <path :d="usualPath" class="usual-line"/>
       <text v-for="k in ticks" :key="k.x" :x="k.x + 2" :y="H - 5" class="tick">{{ k.text }}</text>
     </svg>
-    <div class="legend small"><span class="key today"></span>{{ t('ov_chart_today') }} <span class="key usual"></span>{{ t('ov_chart_usual') }}</div>
+    <div class="legend small"><span class="key today"></span>{{ t('ov_chart_today') }} <template v-if="usualPath"><span class="key usual"></span>{{ t('ov_chart_usual') }}</template></div>
     <details class="small chart-table">
       <summary>{{ t('ov_chart_table') }}</summary>
       <table class="table">
