@@ -25,9 +25,22 @@ export function inr(amount, { decimals = 2 } = {}) {
   let sign = "";
   if (s.startsWith("-")) { sign = "−"; s = s.slice(1); }
   let [i, f = ""] = s.split(".");
-  i = i.replace(/^0+(?=\d)/, "");
-  f = (f + "00").slice(0, decimals);
+  [i, f] = roundHalfUp(i.replace(/^0+(?=\d)/, ""), f, decimals);
+  if (!/[1-9]/.test(i + f)) sign = "";
   return `${sign}₹${groupIndian(i)}${decimals ? "." + f : ""}`;
+}
+
+// The digits i.f rounded half up to `decimals` places, on the strings (no float): ("1331", "99", 0) -> ("1332", "").
+function roundHalfUp(i, f, decimals) {
+  let all = i + (f + "0".repeat(decimals)).slice(0, decimals);
+  if ((f[decimals] || "0") >= "5") {
+    const d = all.split("");
+    let k = d.length - 1;
+    while (k >= 0 && d[k] === "9") d[k--] = "0";
+    if (k < 0) d.unshift("1"); else d[k] = String(Number(d[k]) + 1);
+    all = d.join("");
+  }
+  return [all.slice(0, all.length - decimals) || "0", decimals ? all.slice(all.length - decimals) : ""];
 }
 
 // x with `digits` decimals, ASCII digits and Indian grouping (1,23,456.7), whatever the browser's language.
