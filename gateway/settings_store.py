@@ -47,6 +47,18 @@ def m001_settings(db: sqlite_utils.Database) -> None:
     )
 
 
+@settings_migrations()
+def m002_node_names(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE node_names (
+            node_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            updated_by TEXT NOT NULL
+        )"""
+    )
+
+
 class SettingsError(PowerGwError):
     """A setting that cannot be accepted; the message names the key, the value and what would be."""
 
@@ -64,6 +76,50 @@ def _known_tariff(config: Config) -> None:
         raise SettingsError(f"billing.tariff = {section.tariff!r}: unknown tariff; expected one of {', '.join(names)}")
 
 
+def _tariff_labels(config: Config) -> dict[str, dict]:
+    """Each tariff's title, utility and cycle length today, so a picker can say what a switch changes."""
+    import datetime as dt
+
+    from .billing.tariff_book import TariffBook
+
+    book = TariffBook.load(config.billing.tariff_dir)
+    today = dt.date.today()
+    out = {}
+    for name in book.names():
+        t = book.in_force(name, today)
+        out[name] = {"title": t.title, "utility": t.utility, "cycle_months": t.cycle_months}
+    return out
+
+
+def _states(config: Config) -> list[str]:
+    from .public_holidays import india_holidays
+
+    return ["", *sorted(india_holidays().subdivisions)]
+
+
+def _known_state(config: Config) -> None:
+    state, known = config.billing.holiday_state, _states(config)
+    if state not in known:
+        raise SettingsError(
+            f"billing.holiday_state = {state!r}: unknown state code; expected one of {', '.join(known[1:])} "
+            "or empty for none"
+        )
+
+
+PAYEE_MAX = 50  # UPI apps show about this much of a payee's name
+
+
+def _payee_name(config: Config) -> None:
+    name = config.billing.upi_payee_name
+    if len(name) > PAYEE_MAX or not all(c.isprintable() for c in name):
+        raise SettingsError(
+            f"billing.upi_payee_name = {name[:60]!r}: expected the utility's name as printed on the bill, "
+            f"at most {PAYEE_MAX} characters"
+        )
+    if config.billing.upi_vpa and not name.strip():
+        raise SettingsError("billing.upi_payee_name: give the payee's name with the UPI ID (the UPI app shows it)")
+
+
 @dataclass(frozen=True)
 class Editable:
     """One config key the dashboard may override, and when a change takes effect."""
@@ -75,6 +131,7 @@ class Editable:
     per_node: bool = False  # one override per BLE address: "<section>.<name>.<address>"
     check: Callable[[Config], None] | None = None  # beyond the file's validators (names the dashboard may pick)
     options: Callable[[Config], list] | None = None  # the values a picker offers, when not the field's `choices`
+    labels: Callable[[Config], dict] | None = None  # what each offered value means (a tariff's title and cycle)
 
     @property
     def key(self) -> str:
@@ -84,10 +141,13 @@ class Editable:
 BUDGET_KEY = "billing.budget_inr"
 
 EDITABLE: tuple[Editable, ...] = (
-    Editable("billing", "tariff", check=_known_tariff, options=_tariff_names),
+    Editable("billing", "tariff", check=_known_tariff, options=_tariff_names, labels=_tariff_labels),
+    Editable("billing", "holiday_state", check=_known_state, options=_states),
     Editable("billing", "meter_reading_date"),
     Editable("billing", "budget_inr"),
     Editable("billing", "budget_period"),
+    Editable("billing", "upi_vpa", check=_payee_name),
+    Editable("billing", "upi_payee_name", check=_payee_name),
     Editable("email", "enabled"),
     Editable("email", "to"),
     Editable("email", "host"),
@@ -193,6 +253,7 @@ def describe(store: Any, config: Config) -> list[dict]:
             "write_only": e.write_only,
             "doc": meta.get("doc", ""),
             "choices": e.options(config) if e.options else list(meta["choices"]) if meta.get("choices") else None,
+            "labels": e.labels(config) if e.labels else None,
         }
         if e.per_node:
             file_keys = {a.lower() for a in getattr(config[e.section], e.name)}
@@ -247,15 +308,11 @@ def _budget_paise(value: Any) -> int:
         raise SettingsError(str(err)) from None
 
 
-def apply_changes(
-    store: Any, config: Config, set_values: dict[str, Any], reset: list[str], *, by: str, now_ms: int
-) -> Config:
-    """Validate every change against the merged config, then write them all in one transaction.
+def check_changes(store: Any, config: Config, set_values: dict[str, Any], reset: list[str]) -> tuple[dict, int]:
+    """Validate changes against the merged config without writing: ({key: value as stored}, budget in paise).
 
-    Returns the new effective config. Raises SettingsError (nothing written) on the first bad value.
+    Raises SettingsError on the first bad value.
     """
-    from .store import transaction
-
     stored = overrides(store)
     for key in reset:
         editable_for(key)
@@ -285,6 +342,19 @@ def apply_changes(
         check = editable_for(key)[0].check
         if check is not None:
             check(new)
+    return normalised, budget_paise
+
+
+def apply_changes(
+    store: Any, config: Config, set_values: dict[str, Any], reset: list[str], *, by: str, now_ms: int
+) -> Config:
+    """Validate every change against the merged config (check_changes), then write them all in one transaction.
+
+    Returns the new effective config. Raises SettingsError (nothing written) on the first bad value.
+    """
+    from .store import transaction
+
+    normalised, budget_paise = check_changes(store, config, set_values, reset)
     budget_meta = _budget_meta()
     with transaction(store) as conn:
         for key in reset:
@@ -311,3 +381,65 @@ def apply_changes(
     if normalised or reset:
         log.info("settings changed by %s: %s", by, ", ".join(sorted([*normalised, *(f"{k} (reset)" for k in reset)])))
     return effective_config(store, config)
+
+
+# ---- the household's names for its nodes ------------------------------------------------------
+
+NODE_NAME_MAX = 40
+
+
+def node_names(store: Any) -> dict[str, str]:
+    """{node id: the name the household gave it}; Store.nodes() shows these instead of the node's own."""
+    try:
+        return dict(store.conn.execute("SELECT node_id, name FROM node_names").fetchall())
+    except sqlite3.OperationalError:  # a read-only store opened before the migration ran
+        return {}
+
+
+def set_node_names(store: Any, names: dict[str, str | None], *, by: str, now_ms: int) -> dict[str, str]:
+    """Name nodes ({node id: name}; "" or None gives a node its own name back), all checked before any is written.
+
+    A name is 1 to NODE_NAME_MAX printable characters, and two nodes cannot be called alike (their own names
+    included). Returns every name kept.
+    """
+    from .store import transaction
+
+    kept = check_node_names(store, names)
+    with transaction(store) as conn:
+        for node_id in names:
+            if node_id in kept:
+                conn.execute(
+                    "INSERT INTO node_names (node_id, name, updated_ms, updated_by) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (node_id) DO UPDATE SET name = excluded.name, updated_ms = excluded.updated_ms, "
+                    "updated_by = excluded.updated_by",
+                    (node_id, kept[node_id], now_ms, by),
+                )
+            else:
+                conn.execute("DELETE FROM node_names WHERE node_id = ?", (node_id,))
+    log.info("node names changed by %s: %s", by, ", ".join(sorted(names)))
+    return kept
+
+
+def check_node_names(store: Any, names: dict[str, str | None]) -> dict[str, str]:
+    """Every node's name after `names` applied, or SettingsError naming the node and the rule; writes nothing."""
+    own = dict(store.conn.execute("SELECT node_id, coalesce(name, node_id) FROM nodes").fetchall())
+    known = set(own)
+    kept = node_names(store)
+    for node_id, name in names.items():
+        if node_id not in known:
+            raise SettingsError(f"node {node_id!r}: no such node has reported; known: {', '.join(sorted(known))}")
+        if name is not None and not isinstance(name, str):
+            raise SettingsError(f"name of {node_id}: expected text")
+        name = (name or "").strip()
+        if len(name) > NODE_NAME_MAX or not all(c.isprintable() for c in name):
+            raise SettingsError(f"name {name[:60]!r}: expected at most {NODE_NAME_MAX} printable characters")
+        if name:
+            kept[node_id] = name
+        else:
+            kept.pop(node_id, None)
+    by_name: dict[str, str] = {}
+    for node_id, name in sorted((own | kept).items()):
+        other = by_name.setdefault(name.casefold(), node_id)
+        if other != node_id:
+            raise SettingsError(f"another sensor ({other}) is already called {name!r}: pick a different name")
+    return kept

@@ -149,13 +149,20 @@ class Store:
         return out
 
     def nodes(self) -> list[dict]:
-        """Every node with its health counters, for `powergw nodes` and the dashboard."""
+        """Every node with its health counters, for `powergw nodes` and the dashboard. `name` is the name the
+        household gave it (settings_store.node_names) or else the node's own, which stays in `reported_name`."""
         cur = self.conn.execute("SELECT * FROM nodes ORDER BY node_id")
         cols = [c[0] for c in cur.description]
+        try:
+            given = dict(self.conn.execute("SELECT node_id, name FROM node_names").fetchall())
+        except sqlite3.OperationalError:  # a store opened before the settings migration ran
+            given = {}
         out = []
         for row in cur.fetchall():
             item = dict(zip(cols, row, strict=False))
             item["rejected"] = json.loads(item["rejected"] or "{}")
+            item["reported_name"] = item["name"]
+            item["name"] = given.get(item["node_id"], item["name"])
             out.append(item)
         return out
 

@@ -155,7 +155,20 @@ class Billing:
 
     def upi_ready(self) -> None:
         if not (self.section.upi_vpa and self.section.upi_payee_name):
-            raise Unavailable("UPI payments need [billing] upi_vpa and upi_payee_name in the config")
+            raise Unavailable(
+                "no UPI ID yet: add the utility's UPI ID and payee name on the Settings page "
+                "(billing.upi_vpa, billing.upi_payee_name)"
+            )
+
+    def cancel(self, payment_id: int, *, by: str) -> dict:
+        """Cancel a pending payment (the UPI transfer never went through); a confirmed one is refused (409)."""
+        from gateway.billing.service import _payment
+
+        rows = [r for r in self.service.ledger.payments() if r["id"] == payment_id]
+        if not rows:
+            raise InputError(f"no payment #{payment_id}", 404)
+        row = self.call(self.service.ledger.cancel_payment, rows[0]["payment_key"], now_ms=self.now_ms(), by=by)
+        return _payment(row)
 
 
 # ---- theft model ----------------------------------------------------------------------------

@@ -70,7 +70,7 @@ class BillingSection:
                 f"meter_reading_date = {self.meter_reading_date!r}: expected a date like 2024-07-05"
             ) from None
         if self.upi_vpa and not VPA_RE.match(self.upi_vpa):
-            raise ValueError(f"upi_vpa = {self.upi_vpa!r}: expected a UPI address like 'tnpdcl@sbi'")
+            raise ValueError(f"upi_vpa = {self.upi_vpa!r}: expected a UPI ID like name@handle, e.g. tnpdcl@sbi")
         self._check_tariff()
 
     def _check_tariff(self) -> None:

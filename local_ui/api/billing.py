@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import jsonify, request
 
-from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR
+from gateway.billing.money import AMOUNT_PATTERN, BUDGET_MAX_INR, paise_str
 
 from ..context import UiContext
 from ..services import Billing
@@ -22,7 +24,14 @@ def bill_summary(ctx: UiContext) -> dict:
 
 
 def bill_current(ctx, args, body):
-    return jsonify(bill_summary(ctx))
+    """The cycle so far, with the tariff's title and cycle length in words a household knows."""
+    from gateway.billing.tariff_book import TariffBook
+
+    summary = bill_summary(ctx)
+    section = ctx.effective_config()["billing"]
+    today = dt.date.fromisoformat(ctx.store().calendar.day(ctx.now_ms()))
+    tariff = billing_service(ctx).call(lambda: TariffBook.load(section.tariff_dir).in_force(section.tariff, today))
+    return jsonify(summary | {"tariff_title": tariff.title, "cycle_months": tariff.cycle_months})
 
 
 def bills_list(ctx, args, body):
@@ -33,8 +42,31 @@ def budget_get(ctx, args, body):
     return jsonify(billing_service(ctx).budget())
 
 
+def budget_check(ctx: UiContext) -> dict | None:
+    """Run the budget job's check now (its alerts raised at once, not at its next run): where the cycle stands
+    against the budget, or None while no node has reported."""
+    from gateway.app import JobContext
+    from gateway.billing.jobs import check_budget
+
+    store = ctx.store()
+    billing = billing_service(ctx)
+    est = billing.call(check_budget, JobContext(store, ctx.effective_config(), ctx.now_ms, {}))
+    ctx.wrote()
+    if est is None or not est.budget_paise:
+        return None
+    spent = est.bill.total
+    return {
+        "spent": f"{spent:.2f}",
+        "budget": paise_str(est.budget_paise),
+        "spent_pct": round(float(100 * spent * 100 / est.budget_paise), 1),
+        "projected": f"{est.best.bill.total:.2f}",
+        "projected_over": est.best.bill.total * 100 > est.budget_paise,
+    }
+
+
 def budget_put(ctx, args, body):
-    return jsonify(billing_service(ctx).set_budget(body["amount"], by=principal().username))
+    budget = billing_service(ctx).set_budget(body["amount"], by=principal().username)
+    return jsonify(budget | {"check": budget_check(ctx)})
 
 
 def payments_list(ctx, args, body):
@@ -65,8 +97,62 @@ def payment_confirm(ctx, args, body, payment_id: int):
     return jsonify(billing_service(ctx).confirm(payment_id, by=principal().username))
 
 
+def payment_cancel(ctx, args, body, payment_id: int):
+    return jsonify(billing_service(ctx).cancel(payment_id, by=principal().username))
+
+
+REMINDER_KINDS = ("bill_due", "bill_overdue")
+
+
 def balance_get(ctx, args, body):
-    return jsonify(billing_service(ctx).balance())
+    """The signed balance, and what it means now: what is due, for which bill, by when; pending payments apart;
+    the open due reminders; whether a UPI QR can be shown."""
+    billing = billing_service(ctx)
+    out = billing.balance()
+    bills = billing.bills()
+    latest = bills[0] if bills else None
+    owed = to_paise_str(out["balance"])
+    today = dt.date.fromisoformat(ctx.store().calendar.day(ctx.now_ms()))
+    due = None
+    if latest is not None and owed > 0:
+        due_day = dt.date.fromisoformat(latest["due_date"])
+        due = {
+            "amount": out["balance"],
+            "bill_id": latest["id"],
+            "cycle_start": latest["cycle_start"],
+            "cycle_last_day": (dt.date.fromisoformat(latest["cycle_end"]) - dt.timedelta(days=1)).isoformat(),
+            "due_date": latest["due_date"],
+            "days_left": (due_day - today).days,
+            "overdue": today > due_day,
+        }
+    elif owed > 0:  # owed with no bill: a payment refunded or a bill entered elsewhere
+        due = {"amount": out["balance"], "bill_id": None, "due_date": None, "days_left": None, "overdue": False}
+    from ..services import Alerts
+
+    alerts = Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms)
+    reminders = [
+        {"id": a["id"], "kind": a["kind"], "created_ms": a["created_ms"]}
+        for kind in REMINDER_KINDS
+        for a in alerts.list(state="open", kind=kind, limit=10)
+    ]
+    section = ctx.effective_config()["billing"]
+    return jsonify(
+        out
+        | {
+            "state": "owed" if owed > 0 else "credit" if owed < 0 else "clear",
+            "due": due,
+            "latest_bill": latest and {k: latest[k] for k in ("id", "cycle_start", "cycle_end", "amount", "due_date")},
+            "reminders": reminders,
+            "upi_ready": bool(section.upi_vpa and section.upi_payee_name),
+        }
+    )
+
+
+def to_paise_str(amount: str) -> int:
+    """A signed rupee string from paise_str ("-100.00") back to paise."""
+    whole, _, frac = amount.lstrip("-").partition(".")
+    paise = int(whole) * 100 + int((frac + "00")[:2])
+    return -paise if amount.startswith("-") else paise
 
 
 def upi_get(ctx, args, body):
@@ -121,7 +207,7 @@ ROWS: tuple[Endpoint, ...] = (
         "PUT",
         "/budget",
         budget_put,
-        "Set the budget (0 turns budget alerts off)",
+        "Set the budget (0 turns budget alerts off); checked at once against this cycle, its alerts raised now",
         "billing",
         role="admin",
         body={"type": "object", "required": ["amount"], "properties": {"amount": _BUDGET}},
@@ -148,6 +234,14 @@ ROWS: tuple[Endpoint, ...] = (
         role="admin",
     ),
     Endpoint(
+        "POST",
+        "/payments/<id:payment_id>/cancel",
+        payment_cancel,
+        "Cancel a pending (UPI) payment that never reached the utility; it never counted in the balance",
+        "billing",
+        role="admin",
+    ),
+    Endpoint(
         "GET",
         "/payments/upi",
         upi_get,
@@ -159,5 +253,12 @@ ROWS: tuple[Endpoint, ...] = (
             ),
         ),
     ),
-    Endpoint("GET", "/balance", balance_get, "Signed running balance: positive is owed, negative is credit", "billing"),
+    Endpoint(
+        "GET",
+        "/balance",
+        balance_get,
+        "Signed running balance (positive is owed, negative is credit), what is due for which bill by when, "
+        "pending payments, open due reminders",
+        "billing",
+    ),
 )

@@ -11,6 +11,7 @@ from gateway.ingest import with_live_health
 from gateway.node_identity import same_node_map
 
 from ..context import UiContext
+from ..services import InputError
 from .endpoint import ApiError, Endpoint, Param, principal
 
 
@@ -22,6 +23,7 @@ def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node
     return {
         "node_id": node["node_id"],
         "name": node.get("name") or (live or {}).get("name") or node["node_id"],
+        "reported_name": node.get("reported_name") or (live or {}).get("name"),
         "transport": node.get("transport"),
         "same_node_as": same_node_as,  # a BLE node's serial twin (one ESP32 on both), and back
         "online": seen is not None and now - seen <= ctx.offline_ms,
@@ -57,7 +59,67 @@ def node_views(ctx: UiContext) -> list[dict]:
 
 
 def nodes_list(ctx, args, body):
-    return jsonify(nodes=node_views(ctx), offline_after_s=ctx.offline_ms // 1000)
+    from gateway import house
+
+    mains = house.current_mains(ctx.store().conn)
+    views = node_views(ctx)
+    for v in views:
+        v["mains"] = v["node_id"] in mains
+    return jsonify(nodes=views, mains=mains, offline_after_s=ctx.offline_ms // 1000)
+
+
+def check_nodes(ctx: UiContext, names: dict | None, mains: list | None) -> None:
+    """Refuse (400, naming the value) names or mains the store would not take; writes nothing."""
+    from gateway import settings_store
+
+    store = ctx.store()
+    if names is not None and (
+        not isinstance(names, dict) or not all(isinstance(v, (str, type(None))) for v in names.values())
+    ):
+        raise ApiError(400, 'names: expected {"<node id>": "a name", ...}')
+    if mains is not None and (not isinstance(mains, list) or not all(isinstance(m, str) for m in mains)):
+        raise ApiError(400, 'mains: expected a list of node ids, e.g. ["a4:cf:12:34:56:79"], or [] for every node')
+    if mains is not None:
+        known = {r[0] for r in store.conn.execute("SELECT node_id FROM nodes")}
+        unknown = sorted(set(mains) - known)
+        if unknown:
+            raise InputError(f"mains: node {unknown[0]!r} has never reported; known: {', '.join(sorted(known))}")
+    if names:
+        try:
+            settings_store.check_node_names(store, names)
+        except settings_store.SettingsError as err:
+            raise InputError(str(err)) from err
+
+
+def change_nodes(ctx: UiContext, names: dict | None, mains: list | None, *, by: str) -> None:
+    """Rename nodes and/or say which are the mains (the house's meters from the start of the data), all
+    checked (check_nodes) before anything is written."""
+    from gateway import settings_store
+    from gateway.store import UnknownNodesError
+
+    check_nodes(ctx, names, mains)
+    store = ctx.store()
+    if names:
+        settings_store.set_node_names(store, names, by=by, now_ms=ctx.now_ms())
+    from gateway import house
+
+    unchanged = mains is not None and (
+        sorted(set(mains)) == house.current_mains(store.conn)
+        and store.conn.execute("SELECT 1 FROM metering_changes LIMIT 1").fetchone() is not None
+    )
+    if mains is not None and not unchanged:  # a change rebuilds the house's rollups from the start: only if needed
+        try:
+            store.set_mains(sorted(set(mains)), 0, ctx.now_ms(), source="ui")
+        except UnknownNodesError as err:
+            raise InputError(str(err)) from err
+    ctx.wrote()
+
+
+def nodes_patch(ctx, args, body):
+    if body.get("names") is None and body.get("mains") is None:
+        raise ApiError(400, 'nothing to change: send "names" and/or "mains"')
+    change_nodes(ctx, body.get("names"), body.get("mains"), by=principal().username)
+    return nodes_list(ctx, args, body)
 
 
 def live_snapshot(ctx, args, body):
@@ -108,6 +170,22 @@ ROWS: tuple[Endpoint, ...] = (
         nodes_list,
         "Nodes and their health: online, last seen, frames lost, firmware, calibration",
         "data",
+    ),
+    Endpoint(
+        "PATCH",
+        "/nodes",
+        nodes_patch,
+        'Name nodes as the household calls them (shown everywhere instead of the node\'s own name; "" gives it '
+        "back) and say which node(s) measure the whole house (the mains; [] for every node)",
+        "data",
+        role="admin",
+        body={
+            "type": "object",
+            "properties": {
+                "names": {"type": "object", "description": '{"<node id>": "Kitchen", ...}'},
+                "mains": {"type": "array", "items": {"type": "string"}, "description": "node ids on the mains"},
+            },
+        },
     ),
     Endpoint(
         "GET",

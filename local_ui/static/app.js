@@ -53,7 +53,7 @@ const Shell = {
       </nav>
       <div class="who">
         <LanguagePicker/>
-        <span class="muted small">{{ t('signed_in_as', { user: state.session.user, role: t('role_' + state.session.role) }) }}</span>
+        <span class="muted small" data-testid="who">{{ t(state.session.role === 'admin' ? 'signed_in_user' : 'signed_in_viewer', { user: state.session.user }) }}</span>
         <button class="link" @click="logout">{{ t('logout') }}</button>
       </div>
     </header>

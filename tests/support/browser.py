@@ -91,9 +91,11 @@ class Streamer:
         self.ingest.tick()
 
 
-def open_page(browser, site, *, phone=False):
-    """A page in a fresh context (no cookies) whose clock is the site's, collecting page errors in `page.errors`."""
-    viewport = {"width": 360, "height": 740} if phone else {"width": 1280, "height": 860}
+def open_page(browser, site, *, phone=False, size: tuple[int, int] | None = None):
+    """A page in a fresh context (no cookies) whose clock is the site's, collecting page errors in `page.errors`;
+    `size` (width, height) instead of the phone's 360x740 or the laptop's 1280x860."""
+    width, height = size or ((360, 740) if phone else (1280, 860))
+    viewport = {"width": width, "height": height}
     context = browser.new_context(
         viewport=viewport, device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone
     )

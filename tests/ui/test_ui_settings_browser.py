@@ -25,7 +25,7 @@ def test_settings_change_tariff_and_cycle_date_and_the_bill_follows(browser, sit
     page.goto(site["url"] + "/#/bill")
     cycle = page.locator("[data-testid=bill-cycle]")
     cycle.wait_for()
-    assert "tn-domestic" in cycle.inner_text()
+    assert "Tamil Nadu" in cycle.inner_text() and "every 2 months" in cycle.inner_text()
     tariff, _, total = page.evaluate(BILL_NOW)
     assert tariff == "tn-domestic" and page.inner_text("[data-testid=bill-total]") == total
 
@@ -35,14 +35,19 @@ def test_settings_change_tariff_and_cycle_date_and_the_bill_follows(browser, sit
     assert source.get_attribute("data-source") == "default"
     start = household_date(site["clock"]()) - dt.timedelta(days=3)
     page.select_option("select[name='billing.tariff']", "delhi-domestic")
+    # A tariff with another cycle length says so before it is saved, and after.
+    warning = page.inner_text("[data-testid=cycle-warning]")
+    assert warning.startswith("Delhi domestic (DERC) is billed every month, not every 2 months")
     page.fill("input[name='billing.meter_reading_date']", start.isoformat())
     page.click("[data-testid=save-billing]")
     page.wait_for_selector("[data-testid=household-settings] [data-source=dashboard]")
+    notices = page.locator("[data-testid=settings-notice]").all_inner_texts()
+    assert "Bills now come every month instead of every 2 months: this cycle's dates changed." in notices
     assert page.locator("[data-reset='billing.tariff']").is_visible()
     shot(page, "settings-household")
 
     page.goto(site["url"] + "/#/bill")
-    page.wait_for_function("el => el.textContent.includes('delhi-domestic')", arg=cycle.element_handle(), timeout=5000)
+    page.wait_for_function("el => el.textContent.includes('Delhi domestic')", arg=cycle.element_handle(), timeout=5000)
     shown_start = page.evaluate(
         "iso => { const [y, m, d] = iso.split('-').map(Number); return new Intl.DateTimeFormat('en-IN', "
         "{ timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(Date.UTC(y, m - 1, d)); }",
