@@ -26,6 +26,9 @@ class AlertKind:
     dedup: str = "open"
     advice: str = ""  # what the household can do, in its e-mail (empty: the message says enough)
     repeat: str = "latest"  # "first": a repeat keeps the message (see the module's docstring)
+    # What the household may answer: Ignore ("this is mine") and Raise ("this is not mine") teach the
+    # theft model and mean nothing on a budget or a bill; those are dealt with (Resolve) or close themselves.
+    actions: tuple[str, ...] = ("resolve",)
 
 
 THEFT_ADVICE = (
@@ -39,6 +42,8 @@ THEFT_ADVICE = (
     "    the wiring from it, or ask your electricity board to inspect the service line."
 )
 
+
+ANSWERED = ("ignore", "unignore", "raise", "resolve")  # the theft model's feedback, and Resolve
 
 KINDS: dict[str, AlertKind] = {
     k.name: k
@@ -60,7 +65,15 @@ KINDS: dict[str, AlertKind] = {
         ),
         # A theft alert's text is the evidence as first seen ("+298 W from 01:00 to 04:00"); a later run, once
         # the usual load has taken the tap in, would read "+2 W": its numbers go under data["latest"].
-        AlertKind("theft", "Possible theft or tapping", "critical", emails=True, advice=THEFT_ADVICE, repeat="first"),
+        AlertKind(
+            "theft",
+            "Possible theft or tapping",
+            "critical",
+            emails=True,
+            advice=THEFT_ADVICE,
+            repeat="first",
+            actions=ANSWERED,
+        ),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
         AlertKind("bill_due", "Bill due soon", "info", emails=True, dedup="ever"),
         AlertKind(
@@ -96,3 +109,17 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "raise": (("open", "ignored"), "raised"),
     "resolve": (("open", "ignored", "raised"), "resolved"),
 }
+
+
+def available_actions(alert: dict) -> list[str]:
+    """The actions that fit the alert's kind and can start from its state now, in ACTIONS' order.
+    Stop ignoring is offered here only on an ignored alert; a resolved, ignored pattern is taken back
+    from the list of ignored patterns (AlertStore.act checks the alert's history)."""
+    spec = KINDS.get(alert["kind"])
+    fits = spec.actions if spec else ()
+    state = alert["state"]
+    return [
+        a
+        for a, (starts, _) in ACTIONS.items()
+        if a in fits and state in starts and (a != "unignore" or state == "ignored")
+    ]

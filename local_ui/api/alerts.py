@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from gateway.alerts.chart import theft_view
+from gateway.alerts.kinds import available_actions
+from gateway.alerts.texts import history, summary
+
 from ..context import UiContext
 from ..services import Alerts, model_status
 from .endpoint import LIMIT, ApiError, Endpoint, Param, principal
@@ -12,6 +16,19 @@ from .endpoint import LIMIT, ApiError, Endpoint, Param, principal
 def _alerts(ctx: UiContext) -> Alerts:
     """Alerts on this request's store, with the listeners the settings in force ask for."""
     return Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms)
+
+
+def _plain(ctx: UiContext, alert: dict) -> dict:
+    """The alert as the household reads it: one sentence (`summary`), the answers that fit it now
+    (`actions`), for theft the small chart, the power graph's span and the evidence's days
+    (`view`), and with its history, each action as a sentence (`history`)."""
+    out = {**alert, "summary": summary(alert, ctx.timezone), "available": available_actions(alert)}
+    out["view"] = theft_view(ctx.store(), alert, ctx.timezone, ctx.now_ms()) if alert["kind"] == "theft" else None
+    if "actions" in alert:
+        out["history"] = history(alert["actions"], principal().username, ctx.timezone)
+    else:
+        out["actions"] = out["available"]
+    return out
 
 
 def alerts_list(ctx, args, body):
@@ -26,11 +43,16 @@ def alerts_list(ctx, args, body):
         raise ApiError(400, f"kind {args['kind']!r}: expected one of {', '.join(sorted(a.kinds))}")
     since = ctx.calendar.day_start_ms(args["since"]) if args["since"] else None
     items = a.list(state=states, kind=args["kind"], since_ms=since, limit=args["limit"] or 100, node_id=args["node"])
-    return jsonify(alerts=items, counts=a.counts(), kinds=a.kinds, actions={k: v[0] for k, v in a.actions.items()})
+    return jsonify(
+        alerts=[_plain(ctx, item) for item in items],
+        counts=a.counts(),
+        kinds=a.kinds,
+        actions={k: v[0] for k, v in a.actions.items()},
+    )
 
 
 def alert_get(ctx, args, body, alert_id: int):
-    return jsonify(_alerts(ctx).get(alert_id))
+    return jsonify(_plain(ctx, _alerts(ctx).get(alert_id)))
 
 
 def _act(action: str):
@@ -38,7 +60,7 @@ def _act(action: str):
 
     def handler(ctx, args, body, alert_id: int):
         comment = (body.get("comment") or "").strip()
-        return jsonify(_alerts(ctx).act(alert_id, action, principal().username, comment))
+        return jsonify(_plain(ctx, _alerts(ctx).act(alert_id, action, principal().username, comment)))
 
     handler.__name__ = f"alert_{action}"
     return handler
