@@ -2,8 +2,8 @@
 
 An Ignore becomes a rule (theft_rules) at the next hourly theft check (edge_model.store_job); until
 then the household would see nothing change. This reads, without numpy, the theft alerts whose
-last answer after the feedback cursor is Ignore and which are still ignored, and words the pattern
-from the alert's own numbers as the rule will cover it.
+last answer after the feedback cursor is Ignore, which are still ignored and have no rule yet, and
+words the pattern from the alert's own numbers as the rule will cover it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def pending_ignores(store) -> list[dict]:
             "SELECT a.alert_id, a.ts_ms, t.data FROM alert_actions a JOIN alerts t ON t.id = a.alert_id "
             "WHERE a.id > ? AND t.kind = 'theft' AND t.state = 'ignored' AND a.action = 'ignore' "
             "AND a.id = (SELECT max(b.id) FROM alert_actions b WHERE b.alert_id = a.alert_id "
-            "AND b.action IN ('ignore', 'raise', 'unignore')) ORDER BY a.id",
+            "AND b.action IN ('ignore', 'raise', 'unignore')) "
+            "AND NOT EXISTS (SELECT 1 FROM theft_rules r WHERE r.alert_id = a.alert_id) ORDER BY a.id",
             (cursor,),
         ).fetchall()
     except sqlite3.OperationalError:  # not migrated by this version: no theft tables, no pending Ignore
@@ -33,6 +34,8 @@ def pending_ignores(store) -> list[dict]:
     for alert_id, ts_ms, data in rows:
         try:
             d = json.loads(data or "{}")
+            if "excess_w" not in d:
+                continue  # an alert without the numbers of its hours: the Ignore has nothing to learn
             item = {
                 "alert_id": alert_id,
                 "ignored_ms": ts_ms,
