@@ -84,3 +84,20 @@ def seed_tapped_house(db: Path, now_ms: int, days: int = 40) -> dict:
     finally:
         store.close()
     return {"theft": theft, "budget": budget, "from_ms": starts[0], "to_ms": starts[-1] + 3_600_000, "nights": nights}
+
+
+def tapped_app(tmp: Path, clock) -> tuple:
+    """The dashboard's Flask app over a new tapped house in `tmp` on `clock`: (app, what seed_tapped_house returned)."""
+    from local_ui import create_app
+    from tests.support.dashboard import ADMIN_PASSWORD
+
+    db = tmp / "powergw.db"
+    seeded = seed_tapped_house(db, clock())
+    app = create_app(
+        db,
+        live_path=tmp / "run" / "live.json",
+        clock=clock,
+        admin_password=ADMIN_PASSWORD,
+        registry_root=tmp / "models",
+    )
+    return app, {"db": db, **seeded}

@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import pytest
 
-from local_ui import create_app
-from tests.support.dashboard import ADMIN_PASSWORD, FixedClock, error, login, write
-from tests.support.tapped_house import TAP_W, USUAL_W, seed_tapped_house
+from tests.support.dashboard import FixedClock, error, login, write
+from tests.support.tapped_house import TAP_W, USUAL_W, tapped_app
 
 
 @pytest.fixture
 def house(tmp_path, monkeypatch):
     monkeypatch.delenv("POWERGW_ADMIN_PASSWORD", raising=False)
-    clock = FixedClock()
-    db = tmp_path / "powergw.db"
-    seeded = seed_tapped_house(db, clock())
-    app = create_app(
-        db,
-        live_path=tmp_path / "run" / "live.json",
-        clock=clock,
-        admin_password=ADMIN_PASSWORD,
-        registry_root=tmp_path / "models",
-    )
+    app, seeded = tapped_app(tmp_path, FixedClock())
     client = app.test_client()
     client.csrf = login(client)
-    return {"client": client, "db": db, **seeded}
+    return {"client": client, **seeded}
 
 
 def by_id(client, alert_id):

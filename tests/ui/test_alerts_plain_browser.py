@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from local_ui import create_app, serve_in_thread
+from local_ui import serve_in_thread
 from tests.support.browser import ARTIFACTS, MARKS, RunningClock, log_in, now_ms, open_page
-from tests.support.dashboard import ADMIN_PASSWORD
-from tests.support.tapped_house import seed_tapped_house
+from tests.support.tapped_house import tapped_app
 
 pytestmark = MARKS
 SIZES = {"phone": (360, 740), "laptop": (1366, 900)}
@@ -21,18 +20,10 @@ SIZES = {"phone": (360, 740), "laptop": (1366, 900)}
 @pytest.fixture
 def site(tmp_path):
     clock = RunningClock(now_ms())
-    db = tmp_path / "powergw.db"
-    seeded = seed_tapped_house(db, clock.start_ms)
-    app = create_app(
-        db,
-        live_path=tmp_path / "run" / "live.json",
-        clock=clock,
-        admin_password=ADMIN_PASSWORD,
-        registry_root=tmp_path / "models",
-    )
+    app, seeded = tapped_app(tmp_path, clock)
     server = serve_in_thread(app, "127.0.0.1", 0)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield {"url": server.url, "db": db, "clock": clock, **seeded}
+    yield {"url": server.url, "clock": clock, **seeded}
     server.stop()
 
 
@@ -103,6 +94,7 @@ def test_raise_shows_what_to_do_next_and_the_evidence(browser, site, size):
     text = steps.inner_text()
     assert "What to do next" in text and "vigilance wing" in text and "TNPDCL" in text
     nights = site["nights"]
+    assert "between 1 am and 5 am" in text and f"{nights[0].day} " in text
     csv = steps.locator("[data-testid=evidence-csv]")
     assert csv.get_attribute("href") == (
         f"/api/v1/export/readings.csv?from={nights[0].isoformat()}&to={nights[-1].isoformat()}"

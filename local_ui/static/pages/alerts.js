@@ -47,7 +47,7 @@ export const AlertChart = {
     <svg :viewBox="'0 0 ' + W + ' ' + H" aria-hidden="true">
       <rect v-if="shade" :x="shade.x" :y="PAD.t" :width="shade.w" :height="H - PAD.t - PAD.b" class="band"/>
       <line :x1="PAD.l" :x2="W - PAD.r" :y1="H - PAD.b" :y2="H - PAD.b" class="axis"/>
-      <text :x="PAD.l - 4" :y="PAD.t + 4" text-anchor="end" class="tick">{{ watts(top) }}</text>
+      <text :x="PAD.l - 4" :y="PAD.t + 4" text-anchor="end" class="tick">{{ top >= 1000 ? t('alert_chart_kw', { n: top / 1000 }) : watts(top) }}</text>
       <text :x="PAD.l - 4" :y="H - PAD.b" text-anchor="end" class="tick">0</text>
       <text v-for="k in ticks" :x="k.x" :y="H - 6" :text-anchor="k.x === PAD.l ? 'start' : 'middle'" class="tick">{{ k.label }}</text>
       <polyline :points="usual" class="usual"/>
@@ -67,7 +67,11 @@ export const NextSteps = {
   setup(props) {
     const ev = props.alert.view?.evidence;
     const csv = ev ? `/api/v1/export/readings.csv?from=${ev.from_day}&to=${ev.to_day}` : null;
-    const when = ev ? t("alert_next_when", { from: dayOfIso(ev.from_day), to: dayOfIso(ev.to_day), summary: say(props.alert.summary) }) : say(props.alert.summary);
+    const p = props.alert.summary?.params || {};
+    const days = ev && { from: dayOfIso(ev.from_day), to: dayOfIso(ev.to_day) };
+    const when = !days ? say(props.alert.summary)
+      : props.alert.view.chart ? t("alert_next_when", { ...days, from_hour: p.from, to_hour: p.to })
+      : t("alert_next_days", days);
     return { csv, when, t };
   },
   template: `

@@ -335,7 +335,9 @@ export default {
   alert_next_look: "Look at your meter and the wire from the pole to it: a second wire, a loose seal or a joint that was not there before is a sign of tapping. Do not touch a live wire.",
   alert_next_complain: "Complain to your electricity board's vigilance wing (in Tamil Nadu, the TNPDCL vigilance wing, formerly TANGEDCO; call the board's helpline or write to its vigilance office), and ask them to inspect the service line.",
   alert_next_evidence: "Take this evidence with you:",
-  alert_next_when: "the dates and hours: {from} to {to}; {summary}",
+  alert_next_when: "the dates and hours: {from} to {to}, between {from_hour} and {to_hour}",
+  alert_next_days: "the dates: {from} to {to}",
+  alert_chart_kw: "{n} kW",
   alert_next_csv: "the recorded readings of those days (CSV file)",
   alert_next_meter: "a photo of your meter's reading today, and your last bill",
 };
