@@ -31,15 +31,20 @@ class AlertKind:
     actions: tuple[str, ...] = ("resolve",)
 
 
-THEFT_ADVICE = (
-    "What it means: your connection drew that much more than usual in those hours on those days.\n"
-    "It may be someone drawing power through your line, or something new of your own: a new AC,\n"
-    "an EV charger, guests, a pump.\n"
+THEFT_ADVICE = (  # lines under 76 characters: the e-mail's quoted-printable body keeps them whole
+    "What it means: your connection drew that much more than usual in those\n"
+    "hours on those days. It may be someone drawing power through your line,\n"
+    "or something new of your own: a new AC, an EV charger, guests, a pump.\n"
     "What to do, on the gateway's dashboard (Alerts):\n"
-    "  - Ignore if it is yours: the gateway treats this pattern as your home's usual load from then\n"
-    "    on, while a larger load on top of it still alerts. Stop ignoring takes that back.\n"
-    "  - Raise if it is not: the alert stays and the gateway keeps watching. Look at the meter and\n"
-    "    the wiring from it, or ask your electricity board to inspect the service line."
+    '  - "This is mine" (Ignore if it is yours): the gateway treats this\n'
+    "    pattern as your home's usual load from then on, while a larger load\n"
+    "    on top of it still alerts. Stop ignoring takes that back.\n"
+    '  - "This is not mine" (Raise if it is not): the alert stays and the\n'
+    "    gateway keeps watching. Look at the meter and the wire from the pole\n"
+    "    for a second wire or a broken seal (never touch a live wire), and\n"
+    "    complain to your electricity board's vigilance wing (in Tamil Nadu,\n"
+    "    TNPDCL's) with the dates and hours and the readings of those days\n"
+    "    (the Alerts card on the dashboard links them as a CSV file)."
 )
 
 
