@@ -56,9 +56,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--history-days",
         type=int,
-        default=100,
-        help="days of simulated history made at the first start (default 100: a whole billing cycle before this "
-        "one, and enough for the theft check)",
+        default=60,
+        help="days of simulated history made at the first start (default 60: enough for the theft check)",
     )
     p.add_argument("--seed", type=int, default=7, help="simulation seed")
     p.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")

@@ -1,10 +1,10 @@
 """`powergw demo`: a simulated house streams into a local database, with the dashboard on localhost.
 
 The first start makes the house's history (gateway/simulation/demo_scenario.py: long enough for
-the theft detector to be calibrated, with someone tapping the line in its last nights), a meter
-reading and a budget already past half; later starts reuse that database and fill in only the
-hours since the last run. The theft check and the budget check run a few seconds after start, so
-their alerts are on the dashboard within a minute.
+the theft detector to be calibrated, with someone tapping the line in its last nights), the units
+of the last paper bill, a meter reading and a budget already past half; later starts reuse that
+database and fill in only the hours since the last run. The theft check and the billing jobs run
+a few seconds after start, so their alerts are on the dashboard within a minute.
 """
 
 from __future__ import annotations
@@ -149,26 +149,39 @@ def _fill_history(ingest, nodes: list[VirtualNode], scenario: Scenario, now: dt.
 
 
 def _first_time(store, config: Config, scenario: Scenario, now: dt.datetime) -> None:
-    """What a household would have done by now: read the meter at the cycle's start and set a budget,
-    here one the cycle so far has already used a little over half of."""
+    """What a household would have done by now: entered the units of its last paper bill (the cycle
+    before this one, mostly before the sensors were installed), read the meter at this cycle's start
+    and set a budget, here one the cycle so far has already used a little over half of."""
     from .alerts import alert_store
-    from .billing.estimate import BUDGET_META_KEY, cycle_estimate, kwh
-    from .billing.reconcile import record_meter_reading
+    from .billing.cycle import cycle_containing, previous_cycle
+    from .billing.estimate import BUDGET_META_KEY, covered_days, cycle_estimate, kwh
+    from .billing.reconcile import record_billed_units, record_meter_reading
     from .billing.tariff_book import TariffBook
 
-    section = config["billing"]
+    section, cal = config["billing"], store.calendar
+    book, alerts = TariffBook.load(section.tariff_dir), alert_store(store, config)
     now_ms = int(now.timestamp() * 1000)
+    months = book.in_force(section.tariff, dt.date.fromisoformat(cal.day(now_ms))).cycle_months
+    this = cycle_containing(section.anchor, months, dt.date.fromisoformat(scenario.meter_reading_date))
+    last = previous_cycle(section.anchor, months, this)
+    start_ms, end_ms = cal.day_start_ms(last.start), cal.day_start_ms(last.end)
+    covered = covered_days(store, start_ms, end_ms)
+    if covered >= 1:
+        measured = kwh(sum(store.house_usage(start_ms, end_ms, "hour").values()))
+        units = int(measured * Decimal((end_ms - start_ms) / 86_400_000 / covered))
+        note = "demo: the units on the last paper bill"
+        record_billed_units(store, section, alerts, units, start_ms=start_ms, end_ms=end_ms, now_ms=now_ms, note=note)
     used = sum(store.house_usage(scenario.history_start_ms, scenario.meter_read_ms, "hour").values())
     record_meter_reading(
         store,
         section,
-        alert_store(store, config),
+        alerts,
         register_kwh(kwh(used)),
         at_ms=scenario.meter_read_ms,
         now_ms=now_ms,
         note="demo: the reading the cycle starts from",
     )
-    est = cycle_estimate(store, section, TariffBook.load(section.tariff_dir), now_ms)
+    est = cycle_estimate(store, section, book, now_ms)
     store.set_meta(BUDGET_META_KEY, str(budget_inr(Decimal(str(est.bill.total))) * 100))
 
 

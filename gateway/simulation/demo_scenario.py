@@ -1,8 +1,9 @@
 """The demo's house and its story, fixed at the first start and kept in the data directory.
 
 `powergw demo` shows every feature with data of its own: history long enough for the theft
-detector to be calibrated, someone tapping the line in its last nights, a meter reading at the
-start of the billing cycle, a budget already past half, and a UPI ID that cannot belong to anyone.
+detector to be calibrated, someone tapping the line in its last nights, the last paper bill's units,
+a meter reading at the start of the billing cycle, a budget already past half, and a UPI ID that
+cannot belong to anyone.
 The dates are chosen once (`Scenario.new`) and saved as demo.json beside the database, so a second
 start reuses the history instead of making it again.
 """

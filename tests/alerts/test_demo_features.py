@@ -1,6 +1,7 @@
 """`powergw demo` shows every feature: a real demo process (a short history, the real jobs in their
 own processes, the dashboard on loopback) raises a theft alert for the tap in its last nights
-shortly after start, with a budget past half, a meter reading and the example UPI ID; the login is
+shortly after start, with a budget past half, the last bill's units and a meter reading, an overdue
+bill and the example UPI ID; the login is
 the last line it prints, and a second start reuses the history."""
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def test_the_demo_raises_a_theft_alert_shortly_after_start_and_restarts_quickly(
         assert theft["view"]["chart"]["flagged_band_w"] > theft["view"]["chart"]["usual_band_w"] + 800
         budget = next(a for a in alerts if a["kind"] == "budget_threshold")
         assert 50 <= int(budget["summary"]["params"]["pct"]) < 80
-        assert len(s.get(f"{url}/api/v1/meter-readings", timeout=10).json()["readings"]) == 1
+        readings = s.get(f"{url}/api/v1/meter-readings", timeout=10).json()["readings"]
+        assert sorted(r["kind"] for r in readings) == ["billed_units", "register"]
+        assert [a for a in alerts if a["kind"] == "bill_overdue"]  # the last paper bill, closed and unpaid
         upi = s.get(f"{url}/api/v1/payments/upi?amount=100", timeout=10).json()
         assert upi["vpa"] == DEMO_UPI_VPA and "examplepsp" in upi["link"] and upi["qr_svg"].startswith("<svg")
         time.sleep(2)
