@@ -58,13 +58,13 @@ def _theft(alert: dict, tz: str) -> Summary:
                 "units": f"{float(d.get('excess_kwh', 0)):.0f}",
             },
         }
-    first, last = int(d.get("first_hour", 0)), int(d.get("last_hour", 0))
+    first, last = int(d["first_hour"]), int(d["last_hour"])
     params = {
         "from": hour_label(first),
         "to": hour_label(last),
-        "power": power_label(float(d.get("excess_w", 0))),
-        "days": str(d.get("days_seen", 0)),
-        "of": str(d.get("days_considered", 0)),
+        "power": power_label(float(d["excess_w"])),
+        "days": str(int(d["days_seen"])),
+        "of": str(int(d["days_considered"])),
     }
     if "escalated_from_w" in d:
         return {

@@ -92,6 +92,7 @@ def test_money_alerts_in_rupees_the_indian_way():
         {"kind": "budget_threshold", "data": {"spent": "lots", "budget_paise": 80_000}},
         {"kind": "budget_threshold", "data": {"spent": "416.00", "budget_paise": 0}},
         {"kind": "theft", "data": {"source": "meter"}},
+        {"kind": "theft", "data": {"extra_w": 850, "usual_w": 120}},
         {"kind": "meter_mismatch", "data": {"meter_kwh": "n/a"}},
     ],
 )
