@@ -58,7 +58,7 @@ def run_demo(args: argparse.Namespace, start_ui: Callable[[object, str, int], ob
     started = time.monotonic()
     if fresh:
         print(f"powergw demo: making {args.history_days} days of history (once; later starts reuse it)…", flush=True)
-    _fill_history(gw.ingest, nodes, scenario, now, args.history_days if fresh else 0)
+    _fill_history(gw.ingest, nodes, now, max(1, args.history_days), fresh)
     if fresh:
         _first_time(gw.ingest.store, config, scenario, now)
         scenario.save(data_dir)
@@ -122,19 +122,21 @@ def _house_nodes(seed: int, scenario: Scenario) -> list[VirtualNode]:
     return nodes
 
 
-def _fill_history(ingest, nodes: list[VirtualNode], scenario: Scenario, now: dt.datetime, history_days: int) -> None:
-    """Minute frames from the history's start (a new database) or from where each node left off
-    (a database the demo made before) up to now; a node's counters continue from the stored ones,
-    so a later start never looks like a reboot."""
+def _fill_history(ingest, nodes: list[VirtualNode], now: dt.datetime, history_days: int, fresh: bool) -> None:
+    """Minute frames from `history_days` ago (a new database) or from where each node left off (a
+    database the demo made before; a gap longer than `history_days` stays a gap, so a start months
+    later is still quick) up to now; a node's counters continue from the stored ones, so a later
+    start never looks like a reboot."""
+    earliest = now - dt.timedelta(days=history_days)
     for node in nodes:
         st = ingest.states.get(node.node_id)
-        if history_days:
-            start = now - dt.timedelta(days=history_days)
+        if fresh:
+            start = earliest
         elif st and st.account.ts_ms and st.account.energy_mwh is not None:
             node.boot_id, node.seq = st.account.boot_id, (st.account.seq or 0) + 1
             node.energy_mwh, node.uptime_ms = st.account.energy_mwh, st.account.uptime_ms or 0
             node._pending_hello = False
-            start = dt.datetime.fromtimestamp(st.account.ts_ms // 1000, dt.UTC)
+            start = max(earliest, dt.datetime.fromtimestamp(st.account.ts_ms // 1000, dt.UTC))
         else:
             continue
         node.window_ms = 60_000  # the longest window the protocol carries (window_ms is 16 bits)
