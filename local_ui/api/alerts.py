@@ -72,13 +72,13 @@ def model_get(ctx, args, body):
 
 _COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
 _ACTIONS = (  # (action, the endpoint's summary), in the OpenAPI document's order
-    ("ignore", "Ignore: not a problem (teaches the theft model this pattern is normal)"),
+    ("ignore", 'Ignore, "this is mine": teaches the theft model this pattern is normal (theft alerts only; 409 else)'),
     (
         "unignore",
         "Stop ignoring: take back an Ignore (the alert is open again; for theft the next hourly check drops the "
         "Ignore's rule and what it taught the model)",
     ),
-    ("raise", "Raise: this is real (escalate; keeps alerting)"),
+    ("raise", 'Raise, "this is not mine": escalate and keep watching (theft alerts only; 409 else)'),
     ("resolve", "Resolve: dealt with"),
 )
 
@@ -87,7 +87,8 @@ ROWS: tuple[Endpoint, ...] = (
         "GET",
         "/alerts",
         alerts_list,
-        "Alerts newest first, with counts per state",
+        "Alerts newest first, with counts per state; each with `summary` {key, params}, `actions` (the answers "
+        "that fit it now) and for theft `view` (the chart, the power graph's span, the evidence's days)",
         "alerts",
         params=(
             Param("state", doc="one or more of open, ignored, raised, resolved (comma-separated)"),
@@ -99,7 +100,13 @@ ROWS: tuple[Endpoint, ...] = (
         errors=(503,),
     ),
     Endpoint(
-        "GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts", errors=(503,)
+        "GET",
+        "/alerts/<id:alert_id>",
+        alert_get,
+        "One alert with its history of actions (records in `actions`, sentences in `history`) and what fits it "
+        "now (`available`)",
+        "alerts",
+        errors=(503,),
     ),
     *(
         Endpoint(
