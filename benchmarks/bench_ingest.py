@@ -137,7 +137,7 @@ def bench_writes(interval_s: float, nodes: int = 1, hours: float = 1.0) -> dict:
 
 def _fill_history(db: Path, days: int) -> float:
     """One node's minutes over `days`, as the rollups hold them; returns seconds to rebuild the house rollup."""
-    from gateway.house import HouseRollup
+    from gateway.house_rollup import HouseRollup
     from gateway.store import transaction
 
     store = open_store(db)

@@ -86,24 +86,19 @@ def hour_thresholds(w: Windows, policy: AlertPolicy) -> np.ndarray:
 
 
 def decide(
-    w: Windows, policy: AlertPolicy, rules: tuple[SuppressionRule, ...] = (), thresholds: np.ndarray | None = None
+    w: Windows,
+    policy: AlertPolicy,
+    rules: tuple[SuppressionRule, ...] = (),
+    thresholds: np.ndarray | None = None,
+    excused: np.ndarray | None = None,
 ) -> list[Alert]:
-    """Walk the windows in time order and return the alerts the daemon would have raised."""
+    """Walk the windows in time order and return the alerts the daemon would have raised.
+
+    `excused` marks windows that are no evidence whatever they score (the hours a battery inverter
+    recharges after a power cut, edge_model.recharge): neither path's hit there counts."""
     if thresholds is None:
         thresholds = hour_thresholds(w, policy)
-    steady = np.zeros(len(w.score), dtype=bool) if w.steady is None else np.asarray(w.steady, dtype=bool)
-    # A window inside an Ignore rule's scope, under its cap and (where known) with no steadier floor
-    # than the pattern's is the household's own pattern: no evidence. A steady-lift hit is judged by
-    # the lift the detector found: the Ignored load's own size (give or take the slack) is the
-    # pattern, however the house's other loads moved that night.
-    forest_explained = np.zeros(len(steady), dtype=bool)
-    steady_explained = np.zeros(len(steady), dtype=bool)
-    lift_w = np.zeros(len(steady)) if w.steady_w is None else np.asarray(w.steady_w, dtype=np.float64)
-    for rule in rules:
-        forest_explained |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s, w.floor_w)
-        steady_explained |= rule.explains_steady(w.hour, w.weekday, w.start_s, lift_w, w.floor_w)
-    steady = steady & ~steady_explained
-    hit = ((w.score >= thresholds) & ~forest_explained) | steady
+    steady, hit = _hits(w, thresholds, rules, excused)
     alerts: list[Alert] = []
 
     def path_of(i: int) -> str:
@@ -133,7 +128,7 @@ def decide(
             today = recent[recent > i - 24]
             if policy.strong_hits <= 0 or (w.score[today] >= policy.strong_score).sum() < policy.strong_hits:
                 continue
-        message, numbers = explain(w, recent, at=int(i) if steady[i] else None)
+        message, numbers = explain(w, recent, at=int(i) if steady[i] else None, excused=excused)
         numbers["path"] = path_of(i)
         if numbers["excess_w"] < MIN_EXCESS_W:
             continue  # less than usual, or hardly more: a node fault or the family away, never theft
@@ -160,6 +155,29 @@ def decide(
             )
         )
     return alerts
+
+
+def _hits(
+    w: Windows, thresholds: np.ndarray, rules: tuple[SuppressionRule, ...], excused: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the steady-lift hits that count, every hit that counts) once the Ignore rules and `excused` are applied.
+
+    A window inside an Ignore rule's scope, under its cap and (where known) with no steadier floor
+    than the pattern's is the household's own pattern: no evidence. A steady-lift hit is judged by
+    the lift the detector found: the Ignored load's own size (give or take the slack) is the
+    pattern, however the house's other loads moved that night."""
+    steady = np.zeros(len(w.score), dtype=bool) if w.steady is None else np.asarray(w.steady, dtype=bool)
+    forest_explained = np.zeros(len(steady), dtype=bool)
+    steady_explained = np.zeros(len(steady), dtype=bool)
+    lift_w = np.zeros(len(steady)) if w.steady_w is None else np.asarray(w.steady_w, dtype=np.float64)
+    for rule in rules:
+        forest_explained |= rule.matches(w.hour, w.weekday, w.power_w, w.start_s, w.floor_w)
+        steady_explained |= rule.explains_steady(w.hour, w.weekday, w.start_s, lift_w, w.floor_w)
+    if excused is not None:
+        forest_explained |= excused
+        steady_explained |= excused
+    steady = steady & ~steady_explained
+    return steady, ((w.score >= thresholds) & ~forest_explained) | steady
 
 
 # A theft alert is someone else's load on the household's line: more than usual. Hits whose typical
@@ -197,7 +215,7 @@ def _ran_on(w: Windows, earlier: Alert, i: int) -> bool:
     return bool(lifted.mean() >= CONTINUOUS_SHARE)
 
 
-def explain(w: Windows, hits: np.ndarray, at: int | None = None) -> tuple[str, dict]:
+def explain(w: Windows, hits: np.ndarray, at: int | None = None, excused: np.ndarray | None = None) -> tuple[str, dict]:
     """ "+850 W from 01:00 to 04:00 on 3 of the last 4 nights; usual 120 W", with the numbers.
 
     The typical excess is the median over the hits; the hours named are those the hits lifted (by at
@@ -205,7 +223,8 @@ def explain(w: Windows, hits: np.ndarray, at: int | None = None) -> tuple[str, d
     a stray evening hit reads "from 01:00 to 04:00", not "from 20:00 to 04:00". For an alert from
     the steady-lift detector (`at`, its window), the excess is the lift it found and the hours its
     span. `first_hour` and `last_hour` are the shortest band covering them (the dedup key, the
-    cooldown), `hours` the hours themselves."""
+    cooldown), `hours` the hours themselves. An `excused` window (a battery's recharge) never lifts an hour
+    into a steady alert's band."""
     hits = np.asarray(hits)
     excess = w.power_w[hits] - w.usual_w[hits]
     if at is not None and w.steady_w is not None and w.steady_span_h is not None:
@@ -218,6 +237,8 @@ def explain(w: Windows, hits: np.ndarray, at: int | None = None) -> tuple[str, d
             # the last STEADY_DAYS days is the same load: a constant tap reads "all day", not "00:00 to 03:00".
             bar = max(MIN_EXCESS_W, 0.5 * typical_excess)
             lifted = np.asarray(w.floor_w, dtype=np.float64) - np.asarray(w.usual_floor_w, dtype=np.float64) >= bar
+            if excused is not None:
+                lifted &= ~excused
             back += [
                 k
                 for k in range(span_h, 24)

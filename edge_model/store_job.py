@@ -22,6 +22,7 @@ from edge_model.feedback_store import Answer, FeedbackTables
 from edge_model.ignore_rules import SuppressionRule
 from edge_model.lifts import CAL_DAYS, REF_DAYS
 from edge_model.meter_job import meter_check
+from edge_model.recharge import recharge_mask, recharge_spans
 from edge_model.scored import score_house
 from edge_model.scoring import Scorer
 from edge_model.series import MINUTES_PER_DAY, HouseSeries
@@ -78,8 +79,10 @@ def score_recent(
     since_s: float,
     tz: str = "Asia/Kolkata",
     steady: SteadyPolicy = SteadyPolicy(),
+    recharges: tuple[tuple[float, float], ...] = (),
 ) -> ScoringResult:
-    """Alerts that fire at windows starting at or after since_s (the previous run)."""
+    """Alerts that fire at windows starting at or after since_s (the previous run); windows a battery
+    recharge after a power cut overlaps (`recharges`, epoch-second spans) are no evidence."""
     series, history = _trimmed(series)
     if history < MIN_HISTORY_DAYS:
         return ScoringResult(
@@ -90,8 +93,12 @@ def score_recent(
             "theft alerts start once its own usual is known",
         )
     w, _ = score_house(series, scorer, calendar, steady, tz)
-    alerts = [a for a in decide(w, policy, rules) if a.start_s >= since_s]
-    return ScoringResult(alerts, history, False, f"watching: {history} days of history, model {scorer.version}")
+    excused = recharge_mask(w.start_s, recharges)
+    alerts = [a for a in decide(w, policy, rules, excused=excused) if a.start_s >= since_s]
+    status = f"watching: {history} days of history, model {scorer.version}"
+    if excused.any():
+        status += f"; {int(excused.sum())} hours after power cuts not counted (battery recharge)"
+    return ScoringResult(alerts, history, False, status)
 
 
 # -- the daemon's jobs (JOBS in gateway.app): the shared alerts table, feedback, retraining ----------
@@ -290,9 +297,10 @@ def score_job(ctx) -> ScoringResult:
     rules = renew_rules(store, rules, series, tz)
     scorer, problem = ModelRegistry(registry_root(ctx)).load_current()
     since_s = float(store.get_meta(SCORED_KEY, "0"))
-    result = score_recent(
-        series, scorer, AlertPolicy(threshold=scorer.threshold), tuple(r.rule for r in rules), calendar, since_s, tz
-    )
+    recharges = recharge_spans(store, ctx.config.supply, round(series_start_s * 1000), now_ms)
+    policy = AlertPolicy(threshold=scorer.threshold)
+    rules_in_force = tuple(r.rule for r in rules)
+    result = score_recent(series, scorer, policy, rules_in_force, calendar, since_s, tz, recharges=recharges)
     if problem:
         result = replace(result, status=f"{result.status} ({problem})")
     for a in result.alerts:

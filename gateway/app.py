@@ -22,9 +22,10 @@ from .ingest_part import INGEST
 from .ops.part import OPS
 from .parts import JobSpec, Part, load_object
 from .store import Store, StoreError
+from .supply.part import SUPPLY
 
 # In this order: sections, migrations (theft's after the alerts'), jobs, commands and listeners.
-PARTS: tuple[Part, ...] = (INGEST, UI, SYNC, OPS, BILLING, ALERTS, THEFT)
+PARTS: tuple[Part, ...] = (INGEST, UI, SYNC, OPS, BILLING, ALERTS, THEFT, SUPPLY)
 
 SECTIONS: dict[str, str] = {name: cls for part in PARTS for name, cls in part.sections.items()}
 JOBS: tuple[JobSpec, ...] = tuple(job for part in PARTS for job in part.jobs)

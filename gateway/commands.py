@@ -87,6 +87,11 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bit-errors", type=float, default=0.0, help="probability of a flipped bit in a frame")
     p.add_argument("--reboot-every", type=int, default=0, help="reboot each node every N windows")
     p.add_argument("--no-restore", action="store_true", help="reboots restart the counter at zero")
+    p.add_argument(
+        "--voltage-channel",
+        action="store_true",
+        help="nodes measure voltage: negative power (a CSV's export) is counted as export, sent as READING_BIDIR",
+    )
     p.set_defaults(func=cmd_simulate)
 
 
@@ -235,6 +240,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 window_ms=args.window_ms,
                 seed=args.seed + i,
                 faults=faults,
+                voltage_channel=args.voltage_channel,
             )
         )
     out = _Output(args.out)
@@ -260,7 +266,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for node in nodes:
         print(
             f"{node.node_id} {node.name}: {node.windows} windows, {node.sent} frames sent, {node.dropped} lost, "
-            f"counter {node.energy_mwh} mWh",
+            f"counter {node.energy_mwh} mWh" + (f", export {node.export_mwh} mWh" if node.voltage_channel else ""),
             file=sys.stderr,
         )
     return 0
@@ -278,7 +284,8 @@ def describe(item) -> str:
         return (
             f"READING {item.node_id} boot={item.boot_id} seq={item.seq} {item.power_dw / 10:.1f} W "
             f"{item.irms_ma / 1000:.3f} A {item.vrms_dv / 10:.1f} V energy={item.energy_mwh} mWh "
-            f"flags=0x{item.flags:02x}"
+            + ("" if item.export_mwh is None else f"export={item.export_mwh} mWh pf={item.pf_milli / 1000:.3f} ")
+            + f"flags=0x{item.flags:02x}"
         )
     if isinstance(item, Hello):
         return (

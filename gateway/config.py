@@ -97,6 +97,11 @@ class UiSection:
         doc="names the dashboard answers to besides localhost, this machine's addresses, "
         "its hostname and hostname.local (e.g. a DNS name on your router); any other Host is refused (DNS rebinding)",
     )
+    language: str = setting(
+        "en",
+        choices=("en", "ta", "hi"),
+        doc="the dashboard's language in a browser that has not picked one: en (English), ta (Tamil), hi (Hindi)",
+    )
 
     def validate(self) -> None:
         for name in self.allowed_hosts:

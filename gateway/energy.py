@@ -1,5 +1,9 @@
 """Exact energy accounting: READING frames in, energy intervals out (docs/PROTOCOL.md rules).
 
+A READING_BIDIR carries a second counter, exported energy, under the same rules as the imported
+one: both baseline, continue, restore and reset together, and a reading that sends one backwards is
+refused whole. A node that sends no export counter (READING) exports nothing.
+
 Pure code. Each node's `NodeAccount` holds the last counter the gateway accounted; the caller
 persists it in the same transaction as the intervals it produced, so after a crash the next
 frame's delta covers whatever was lost and the stored energy still equals the counter's rise.
@@ -58,6 +62,7 @@ class NodeAccount:
     uptime_ms: int | None = None
     ts_ms: int | None = None
     backwards_run: int = 0
+    export_mwh: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,7 @@ class Interval:
     lost_frames: int = 0
     reboot: bool = False
     gap_ms: int = 0
+    export_mwh: int = 0
 
 
 def seq_step(account: NodeAccount, boot_id: int, seq: int) -> int:
@@ -91,14 +97,23 @@ def note_frame(account: NodeAccount, boot_id: int, seq: int) -> int:
     return max(lost, 0)
 
 
+def export_step(account: NodeAccount, r: Reading) -> int:
+    """The rise of the export counter since the account's; 0 where either side has none (a READING, or
+    the first READING_BIDIR after READINGs, which is the export counter's baseline)."""
+    if r.export_mwh is None or account.export_mwh is None:
+        return 0
+    return r.export_mwh - account.export_mwh
+
+
 def account_reading(account: NodeAccount, r: Reading, ts_ms: int) -> Interval:
     """Account one reading received at gateway time `ts_ms`; mutate `account`, return the interval.
 
     Raises AccountingError (leaving `account` untouched) for a duplicate, a counter going
     backwards, or a physically impossible value.
     """
-    if r.energy_mwh > MAX_COUNTER_MWH:
-        raise AccountingError(REJECT_COUNTER, r.node_id, f"energy counter {r.energy_mwh} mWh is beyond 2^63")
+    if r.energy_mwh > MAX_COUNTER_MWH or (r.export_mwh is not None and r.export_mwh > MAX_COUNTER_MWH):
+        counter = max(r.energy_mwh, r.export_mwh or 0)
+        raise AccountingError(REJECT_COUNTER, r.node_id, f"energy counter {counter} mWh is beyond 2^63")
     if abs(r.power_dw) > MAX_POWER_W * 10:
         raise AccountingError(REJECT_POWER, r.node_id, f"{r.power_dw / 10:.1f} W is more than {MAX_POWER_W} W")
 
@@ -110,40 +125,41 @@ def account_reading(account: NodeAccount, r: Reading, ts_ms: int) -> Interval:
         lost = seq_step(account, r.boot_id, r.seq)
         if lost < 0:
             raise AccountingError(REJECT_DUPLICATE, r.node_id, f"seq {r.seq} after {account.seq} in boot {r.boot_id}")
-        delta = r.energy_mwh - account.energy_mwh
-        if delta < 0:
+        delta, export = r.energy_mwh - account.energy_mwh, export_step(account, r)
+        if delta < 0 or export < 0:
             account.backwards_run += 1
             if account.backwards_run >= REBASE_AFTER:
                 _advance(account, r, ts_ms)
                 return Interval(r.node_id, ts_ms, ts_ms, 0, KIND_BASELINE, lost_frames=lost)
+            which = "export counter" if delta >= 0 else "counter"
+            now, before = (r.export_mwh, account.export_mwh) if delta >= 0 else (r.energy_mwh, account.energy_mwh)
             raise AccountingError(
-                REJECT_BACKWARDS,
-                r.node_id,
-                f"counter {r.energy_mwh} mWh below {account.energy_mwh} mWh in boot {r.boot_id}",
+                REJECT_BACKWARDS, r.node_id, f"{which} {now} mWh below {before} mWh in boot {r.boot_id}"
             )
         elapsed_ms = (r.uptime_ms - account.uptime_ms) % U32
-        _check_step(r, delta, elapsed_ms)
+        _check_step(r, delta + export, elapsed_ms)
         start = min(account.ts_ms, ts_ms)
         _advance(account, r, ts_ms)
-        return Interval(r.node_id, start, ts_ms, delta, KIND_DELTA, lost_frames=lost)
+        return Interval(r.node_id, start, ts_ms, delta, KIND_DELTA, lost_frames=lost, export_mwh=export)
 
     # A new boot_id: the node restarted.
     if r.restored:
-        delta = r.energy_mwh - account.energy_mwh
-        if delta < 0:
+        delta, export = r.energy_mwh - account.energy_mwh, export_step(account, r)
+        if delta < 0 or export < 0:
             _advance(account, r, ts_ms)
             return Interval(r.node_id, ts_ms, ts_ms, 0, KIND_BASELINE, reboot=True)
-        _check_step(r, delta, max(ts_ms - account.ts_ms, r.uptime_ms))
+        _check_step(r, delta + export, max(ts_ms - account.ts_ms, r.uptime_ms))
         start = min(account.ts_ms, ts_ms)
         _advance(account, r, ts_ms)
-        return Interval(r.node_id, start, ts_ms, delta, KIND_RESTORED, reboot=True)
+        return Interval(r.node_id, start, ts_ms, delta, KIND_RESTORED, reboot=True, export_mwh=export)
 
-    _check_step(r, r.energy_mwh, r.uptime_ms)
+    export = r.export_mwh or 0  # the counters restarted at zero at this boot
+    _check_step(r, r.energy_mwh + export, r.uptime_ms)
     boot_ms = max(ts_ms - r.uptime_ms, account.ts_ms)
     start = min(boot_ms, ts_ms)
     gap = max(start - account.ts_ms, 0)
     _advance(account, r, ts_ms)
-    return Interval(r.node_id, start, ts_ms, r.energy_mwh, KIND_FRESH_BOOT, reboot=True, gap_ms=gap)
+    return Interval(r.node_id, start, ts_ms, r.energy_mwh, KIND_FRESH_BOOT, reboot=True, gap_ms=gap, export_mwh=export)
 
 
 def _check_step(r: Reading, delta_mwh: int, elapsed_ms: int) -> None:
@@ -164,6 +180,7 @@ def _advance(account: NodeAccount, r: Reading, ts_ms: int) -> None:
     account.uptime_ms = r.uptime_ms
     account.ts_ms = ts_ms
     account.backwards_run = 0
+    account.export_mwh = r.export_mwh
 
 
 def split_by_time(start_ms: int, end_ms: int, energy_mwh: int, bucket_ms: int = 60_000) -> list[tuple[int, int]]:

@@ -6,38 +6,39 @@ whose). The **metering** says which meters are the mains, as dated changes: from
 the house is the sum of those meters (one, or three on a three-phase supply); a change that names
 none means every meter. Everything else is a sub-circuit.
 
-The **house rollup** (`house_minute`, `house_hour`, `house_day`) is the house's energy and how much
-of each period its meters covered, written in the same transaction as the nodes' rollups. Every
-reader (bill, budget, theft, dashboard, CLI, MQTT, cloud reports) reads it through
-`Store.house_usage`; nothing else applies the rules below.
+The **house rollup** (`house_minute`, `house_hour`, `house_day`, written by gateway/house_rollup.py)
+is the house's imported and exported energy and how much of each period its meters covered, written
+in the same transaction as the nodes' rollups. Every reader (bill, budget, theft, dashboard, CLI,
+MQTT, cloud reports) reads it through `Store.house_usage`, `house_series` or `house_flows`; nothing
+else applies the rules below.
 
 Per UTC minute, a meter's energy is its serial transport's, exact to the mWh; BLE's where serial did
 not cover the minute (the cable was out); and at the minute where serial coverage starts or stops
 next to a minute only BLE covered, the larger of the two (each saw part of that minute or all of it,
-never more). Its coverage is the larger of its transports'. The house's coverage is the smallest of
-its mains' (every mains meter must be heard for the total to be whole), or with no mains set, the
-largest of all meters' (the gateway was hearing the house).
+never more). Its coverage is the larger of its transports'. Its export is always its serial
+transport's: BTHome has no object for exported energy, so a BLE copy carries none. The house's
+coverage is the smallest of its mains' (every mains meter must be heard for the total to be whole),
+or with no mains set, the largest of all meters' (the gateway was hearing the house). The house's
+import and export are the sums of its meters' (each meter's counters are kept apart, as a
+net meter on each phase would).
 """
 
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sqlite_utils
 
-from .localtime import LocalCalendar
 from .node_identity import ble_address_of, ble_twins, is_ble
 
 MINUTE_MS = 60_000
 LIVE_FRESH_MS = 300_000  # a node unheard this long drops out of the house's live power
-CHUNK_MS = 7 * 86_400_000  # a rebuild reads a week of minutes at a time
 
-# (energy mWh, covered ms) of one node or of the house in one minute
-Cell = tuple[int, int]
+# (import mWh, covered ms, export mWh) of one node or of the house in one minute
+Cell = tuple[int, int, int]
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -271,22 +272,25 @@ def add_change(conn: sqlite3.Connection, mains: Mapping[str, int], since_ms: int
 
 
 def meter_cell(serial: Mapping[int, Cell], ble: Mapping[int, Cell], minute: int) -> Cell:
-    """A meter's (mWh, covered ms) at `minute` from its two transports' minutes ({minute: cell}). Pure."""
+    """A meter's (import mWh, covered ms, export mWh) at `minute` from its two transports' minutes
+    ({minute: cell}). Pure."""
     s, b = serial.get(minute), ble.get(minute)
     if b is None:
-        return s or (0, 0)
+        return s or (0, 0, 0)
+    export = s[2] if s is not None else 0
     if s is None:
-        return b
+        return b[0], b[1], export
     covered = min(MINUTE_MS, max(s[1], b[1]))
     if b[0] > s[0] and any(m in ble and m not in serial for m in (minute - MINUTE_MS, minute + MINUTE_MS)):
-        return b[0], covered
-    return s[0], covered
+        return b[0], covered, export
+    return s[0], covered, export
 
 
 def house_cells(
     minutes: Iterable[int], nodes: Mapping[int, Mapping[int, Cell]], all_meters: Mapping[int, Meter], plan: Metering
 ) -> dict[int, Cell]:
-    """The house's (mWh, covered ms) at each of `minutes` from the nodes' minutes ({node key: {minute: cell}}).
+    """The house's (import mWh, covered ms, export mWh) at each of `minutes` from the nodes' minutes
+    ({node key: {minute: cell}}).
 
     `nodes` must hold the minutes either side of each one asked for: whether BLE stands in at a minute
     depends on its neighbours. Pure.
@@ -296,187 +300,15 @@ def house_cells(
     for minute in minutes:
         mains = plan.mains_at(minute)
         chosen = [all_meters[k] for k in (mains if mains is not None else all_meters) if k in all_meters]
-        energy, covers = 0, []
+        energy, export, covers = 0, 0, []
         for meter in chosen:
             serial = nodes.get(meter.serial, empty) if meter.serial is not None else empty
             ble = nodes.get(meter.ble, empty) if meter.ble is not None else empty
-            mwh, covered = meter_cell(serial, ble, minute)
+            mwh, covered, exported = meter_cell(serial, ble, minute)
             energy += mwh
+            export += exported
             covers.append(min(MINUTE_MS, max(0, covered)))
         covered = (min(covers) if mains is not None else max(covers)) if covers else 0
-        if energy or covered:
-            out[minute] = (energy, covered)
+        if energy or covered or export:
+            out[minute] = (energy, covered, export)
     return out
-
-
-# ---- the rollup, on a connection -------------------------------------------------------------
-
-
-def node_minutes(conn: sqlite3.Connection, node_keys: Iterable[int], lo: int, hi: int) -> dict[int, dict[int, Cell]]:
-    """{node key: {minute: (mWh, covered ms)}} of the stored minutes in [lo, hi)."""
-    out: dict[int, dict[int, Cell]] = {}
-    for key in node_keys:
-        rows = conn.execute(
-            "SELECT start_ms, energy_mwh, covered_ms FROM usage_minute "
-            "WHERE node_key = ? AND start_ms >= ? AND start_ms < ?",
-            (key, lo, hi),
-        )
-        out[key] = {m: (e, c) for m, e, c in rows if e or c}
-    return out
-
-
-def with_pending(
-    nodes: dict[int, dict[int, Cell]], pending: Mapping[tuple[int, int], Cell]
-) -> dict[int, dict[int, Cell]]:
-    """`nodes` plus minutes not yet rolled up ({(node key, minute): cell}), in place."""
-    for (key, minute), (mwh, covered) in pending.items():
-        cells = nodes.setdefault(key, {})
-        e, c = cells.get(minute, (0, 0))
-        cells[minute] = (e + mwh, c + covered)
-    return nodes
-
-
-def affected(minutes: Iterable[int], twins: bool) -> set[int]:
-    """House minutes to recompute when these node minutes change (neighbours too where a BLE twin may stand in)."""
-    out = set(minutes)
-    if twins:
-        out |= {m + d for m in out for d in (-MINUTE_MS, MINUTE_MS)}
-    return out
-
-
-class HouseRollup:
-    """Writes and reads the house rollup of one connection; the store's calendar buckets hours and days."""
-
-    def __init__(self, conn: sqlite3.Connection, calendar: LocalCalendar):
-        self.conn, self.cal = conn, calendar
-
-    def computed(self, minutes: set[int], pending: Mapping[tuple[int, int], Cell] | None = None) -> dict[int, Cell]:
-        """The house's cells at `minutes`, computed from the nodes' stored minutes (plus `pending`)."""
-        if not minutes:
-            return {}
-        all_meters = meters(self.conn)
-        keys = [k for m in all_meters.values() for k in m.node_keys]
-        nodes = node_minutes(self.conn, keys, min(minutes) - MINUTE_MS, max(minutes) + 2 * MINUTE_MS)
-        if pending:
-            with_pending(nodes, {k: v for k, v in pending.items() if k[0] in set(keys)})
-        return house_cells(sorted(minutes), nodes, all_meters, metering(self.conn))
-
-    def stored(self, minutes: set[int]) -> dict[int, Cell]:
-        if not minutes:
-            return {}
-        rows = self.conn.execute(
-            "SELECT start_ms, energy_mwh, covered_ms FROM house_minute WHERE start_ms >= ? AND start_ms <= ?",
-            (min(minutes), max(minutes)),
-        )
-        return {m: (e, c) for m, e, c in rows if m in minutes}
-
-    def has_twins(self) -> bool:
-        return any(m.serial is not None and m.ble is not None for m in meters(self.conn).values())
-
-    def refresh(self, touched: Iterable[int]) -> None:
-        """Recompute the house minutes the nodes' changed minutes affect, and move hours and days by the difference."""
-        minutes = affected(touched, self.has_twins())
-        new, old = self.computed(minutes), self.stored(minutes)
-        self.write_deltas(new, old)
-
-    def write_deltas(self, new: Mapping[int, Cell], old: Mapping[int, Cell]) -> None:
-        conn, cal = self.conn, self.cal
-        hours: dict[int, list[int]] = {}
-        days: dict[str, list[int]] = {}
-        for minute in set(new) | set(old):
-            n, o = new.get(minute, (0, 0)), old.get(minute, (0, 0))
-            if n == o:
-                continue
-            de, dc = n[0] - o[0], n[1] - o[1]
-            for acc, key in ((hours, cal.hour_start_ms(minute)), (days, cal.day(minute))):
-                cell = acc.setdefault(key, [0, 0])
-                cell[0] += de
-                cell[1] += dc
-            if minute in new:
-                conn.execute(
-                    "INSERT INTO house_minute (start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
-                    "(start_ms) DO UPDATE SET energy_mwh = excluded.energy_mwh, covered_ms = excluded.covered_ms",
-                    (minute, *n),
-                )
-            else:
-                conn.execute("DELETE FROM house_minute WHERE start_ms = ?", (minute,))
-        conn.executemany(
-            "INSERT INTO house_hour (start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
-            "(start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
-            "covered_ms = covered_ms + excluded.covered_ms",
-            [(k, *v) for k, v in hours.items()],
-        )
-        conn.executemany(
-            "INSERT INTO house_day (day, energy_mwh, covered_ms) VALUES (?, ?, ?) ON CONFLICT "
-            "(day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
-            "covered_ms = covered_ms + excluded.covered_ms",
-            [(k, *v) for k, v in days.items()],
-        )
-
-    def rebuild(self, since_ms: int = 0) -> None:
-        """Recompute the house rollup from `since_ms` on (its whole local day), after the metering changed."""
-        conn, cal = self.conn, self.cal
-        day_from = cal.day(max(since_ms, 0))
-        lo = cal.day_start_ms(day_from) if since_ms > 0 else 0
-        conn.execute("DELETE FROM house_minute WHERE start_ms >= ?", (lo,))
-        conn.execute("DELETE FROM house_hour WHERE start_ms >= ?", (lo,))
-        conn.execute("DELETE FROM house_day WHERE day >= ?", (day_from if since_ms > 0 else "",))
-        first, last = conn.execute(
-            "SELECT min(start_ms), max(start_ms) FROM usage_minute WHERE start_ms >= ?", (lo,)
-        ).fetchone()
-        if first is None:
-            return
-        all_meters, plan = meters(conn), metering(conn)
-        keys = [k for m in all_meters.values() for k in m.node_keys]
-        for a in range(first, last + MINUTE_MS, CHUNK_MS):
-            b = min(a + CHUNK_MS, last + MINUTE_MS)
-            nodes = node_minutes(conn, keys, a - MINUTE_MS, b + MINUTE_MS)
-            minutes = sorted({m for cells in nodes.values() for m in cells if a <= m < b})
-            cells = house_cells(minutes, nodes, all_meters, plan)
-            self.write_deltas(cells, {})
-
-
-def house_buckets(
-    conn: sqlite3.Connection,
-    cal: LocalCalendar,
-    start_ms: int,
-    end_ms: int,
-    resolution: str,
-    pending_minutes: Mapping[int, Cell] | None = None,
-) -> dict[int, Cell]:
-    """{bucket start ms: (mWh, covered ms)} of the house, bucketed and bounded as `Store.usage` does."""
-    if end_ms <= start_ms:
-        return {}
-    lo = start_ms - start_ms % MINUTE_MS
-    out: dict[int, list[int]] = {}
-    if resolution == "day":
-        first, last = cal.day(start_ms), cal.day(end_ms - 1)
-        rows = conn.execute(
-            "SELECT day, energy_mwh, covered_ms FROM house_day WHERE day >= ? AND day <= ?", (first, last)
-        )
-        for day, e, c in rows:
-            out[cal.day_start_ms(day)] = [e, c]
-        bucket_of = lambda m: cal.day_start_ms(cal.day(m))  # noqa: E731
-        keep = lambda b: first <= cal.day(b) <= last  # noqa: E731
-    elif resolution in ("hour", "minute"):
-        table = "house_minute" if resolution == "minute" else "house_hour"
-        rows = conn.execute(
-            f"SELECT start_ms, energy_mwh, covered_ms FROM {table} WHERE start_ms >= ? AND start_ms < ?", (lo, end_ms)
-        )
-        for b, e, c in rows:
-            out[b] = [e, c]
-        bucket_of = (lambda m: m) if resolution == "minute" else cal.hour_start_ms
-        keep = lambda b: lo <= b < end_ms  # noqa: E731
-    else:
-        raise ValueError(f"resolution {resolution!r}: expected one of minute, hour, day")
-    for minute, (de, dc) in (pending_minutes or {}).items():
-        b = bucket_of(minute)
-        if keep(b):
-            cell = out.setdefault(b, [0, 0])
-            cell[0] += de
-            cell[1] += dc
-    return {b: (e, c) for b, (e, c) in sorted(out.items()) if e or c}
-
-
-def day_bounds(cal: LocalCalendar, day: str) -> tuple[int, int]:
-    return cal.day_start_ms(day), cal.day_start_ms(dt.date.fromisoformat(day) + dt.timedelta(days=1))

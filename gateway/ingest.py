@@ -52,6 +52,7 @@ class LiveBoard:
             "power_w": r.power_dw / 10,
             "irms_a": r.irms_ma / 1000,
             "vrms_v": r.vrms_dv / 10,
+            "pf": None if r.pf_milli is None else r.pf_milli / 1000,
             "flags": r.flags,
             "ts_ms": ts_ms,
         }
@@ -245,7 +246,8 @@ class Ingest:
         if not rows:
             return 0
         by_key = {s.node_key: s for s in self.states.values()}
-        for node_key, ts, start, boot_id, seq, uptime, power_dw, irms, vrms, energy, delta, flags in rows:
+        for row in rows:
+            node_key, ts, _, boot_id, seq, uptime, power_dw, irms, vrms, energy, delta, flags, export, x_delta, pf = row
             state = by_key.get(node_key)
             if state is None:
                 continue
@@ -253,13 +255,14 @@ class Ingest:
             if a.boot_id is not None and a.boot_id != boot_id:
                 state.reboots += 1
             a.boot_id, a.seq, a.energy_mwh, a.uptime_ms, a.ts_ms, a.backwards_run = boot_id, seq, energy, uptime, ts, 0
+            a.export_mwh = export
             state.frames_ok += 1
             state.energy_total_mwh += delta
+            state.export_total_mwh += x_delta
             state.last_seen_ms, state.last_power_dw, state.last_irms_ma = ts, power_dw, irms
-            state.last_vrms_dv, state.last_flags = vrms, flags
+            state.last_vrms_dv, state.last_flags, state.last_pf_milli = vrms, flags, pf
             state.dirty = True
-            if delta:
-                self.batch.add_energy(node_key, start, ts, delta)
+            self.batch.add_row(row)
         self.store.write_batch(self.batch, self.states.values(), rollup=True)
         self.batch = Batch()
         log.info("replayed %d readings committed after the last rollup", len(rows))
@@ -296,11 +299,15 @@ class Ingest:
         state.last_irms_ma = r.irms_ma
         state.last_vrms_dv = r.vrms_dv
         state.last_flags = r.flags
+        state.last_pf_milli = r.pf_milli
         state.dirty = True
         batch = self.batch
-        if iv.energy_mwh:
+        if iv.energy_mwh or iv.export_mwh:
             state.energy_total_mwh += iv.energy_mwh
-            batch.add_energy(state.node_key, iv.start_ms, iv.end_ms, iv.energy_mwh)
+            state.export_total_mwh += iv.export_mwh
+            batch.add_energy(state.node_key, iv.start_ms, iv.end_ms, iv.energy_mwh, export_mwh=iv.export_mwh)
+        if r.voltage_measured:
+            batch.add_quality(state.node_key, ts, r.vrms_dv, r.pf_milli)
         if iv.reboot:
             state.reboots += 1
             batch.events.append((state.node_key, ts, iv.kind, f"boot_id {r.boot_id}", iv.gap_ms))
@@ -321,6 +328,9 @@ class Ingest:
                 r.energy_mwh,
                 iv.energy_mwh,
                 r.flags,
+                r.export_mwh,
+                iv.export_mwh,
+                r.pf_milli,
             )
         )
         self.live.update(r.node_id, r, ts, self.names.get(r.node_id), state)

@@ -1,4 +1,5 @@
-"""Node subcommands: `flash` (esptool's Python API) and `calibrate` (CONFIG frames over serial).
+"""Node subcommands: `flash` (esptool's Python API) and `calibrate` (CONFIG frames over serial,
+gateway/calibration.py).
 
 Both talk to one node on one serial port, so stop `powergw run` (or take the port out of
 [serial] ports) first: two readers on one port each see half the bytes.
@@ -9,9 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -54,16 +53,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "calibrate",
-        help="calibrate a node's current sensor against a known load",
+        help="calibrate a node's current sensor (and voltage channel) against a known load and voltage",
         description="Send CONFIG frames to a node on a serial port and report what it applied. "
         "`--zero` with every load off, then `--known-watts W` with a known resistive load on (a kettle, a "
-        "heater): two runs. The node answers each CONFIG with a LOG and a new HELLO.",
+        "heater): two runs. A node with a voltage channel also takes `--known-volts V` (the mains voltage "
+        "measured at the socket now) and `--resistive-load` (phase correction with that load on). The node "
+        "answers each CONFIG with a LOG and a new HELLO; each correction is checked on the readings after it.",
     )
     p.add_argument("--port", required=True, help="serial port of the node, e.g. /dev/ttyUSB0")
     p.add_argument("--node", required=True, help="node id, e.g. a4:cf:12:34:56:78 (`powergw monitor PORT` shows it)")
     p.add_argument("--known-watts", type=float, help="the true power of the load now on, in W")
     p.add_argument("--zero", action="store_true", help="take the current reading as zero current (all loads off)")
     p.add_argument("--vnom", type=float, help="set the nominal mains voltage, V (90..270)")
+    p.add_argument(
+        "--known-volts", type=float, help="the mains voltage now, V, measured with a meter (voltage channel only)"
+    )
+    p.add_argument(
+        "--resistive-load",
+        action="store_true",
+        help="a purely resistive load of 20 W or more is on: set the phase correction so it reads PF 1.000",
+    )
     p.add_argument("--windows", type=int, default=5, help="readings averaged before and after a correction (default 5)")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each answer (default 15)")
     p.add_argument("--baud", type=int, default=115200, help="line speed (default 115200)")
@@ -214,205 +223,29 @@ def cmd_flash(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---- calibrate ----------------------------------------------------------------------------------
-
-MV_PER_A_RANGE = (100, 5000)  # what a node accepts for mv_per_a_x10 (docs/firmware.md)
-VNOM_DV_RANGE = (900, 2700)
-
-
-def sensitivity_correction(mv_per_a_x10: int, reported_w: float, known_w: float) -> int:
-    """The sensitivity that makes the node read `known_w`: current is the sensor's voltage divided
-    by its sensitivity, so reported power scales as 1/sensitivity."""
-    if known_w <= 0:
-        raise PowerGwError(f"--known-watts {known_w:g}: expected a load above 0 W")
-    if reported_w < 0.05 * known_w:
-        raise PowerGwError(
-            f"the node reads {reported_w:.1f} W under a known {known_w:g} W load: is the load switched on, "
-            "and on the circuit through this node's sensor?"
-        )
-    new = round(mv_per_a_x10 * reported_w / known_w)
-    lo, hi = MV_PER_A_RANGE
-    if not lo <= new <= hi:
-        raise PowerGwError(
-            f"the correction gives mv_per_a_x10={new}, outside what a node accepts ({lo}..{hi}); "
-            f"check --known-watts {known_w:g} and the sensor variant"
-        )
-    return new
-
-
-@dataclass
-class Answer:
-    line: str
-    level: int
-    text: str
-    hello: object  # the HELLO that followed
-
-
-class NodeLink:
-    """A node on a serial port, as the calibration sees it: frames in, CONFIG out."""
-
-    def __init__(self, port, node_id: str, timeout_s: float, now: Callable[[], float] = time.monotonic):
-        from . import protocol as p
-
-        self.p = p
-        self.port = port
-        self.node_id = node_id
-        self.timeout_s = timeout_s
-        self.now = now
-        self.decoder = p.FrameDecoder()
-        self.pending: list = []
-        self.others: set[str] = set()
-        self.seq = 0
-        self.hello = None
-
-    def frames(self, deadline: float):
-        """Frames from our node until `deadline`; raises a timeout PowerGwError after it."""
-        while True:
-            while self.pending:
-                item = self.pending.pop(0)
-                if isinstance(item, self.p.FrameError):
-                    continue
-                if item.node_id != self.node_id:
-                    self.others.add(item.node_id)
-                    continue
-                if isinstance(item, self.p.Hello):
-                    self.hello = item
-                yield item
-            if self.now() >= deadline:
-                return
-            data = self.port.read(max(1, min(self.port.in_waiting, 4096)))
-            if data:
-                self.pending.extend(self.decoder.feed(data))
-
-    def _timeout(self, what: str) -> PowerGwError:
-        seen = f"; frames seen from other nodes: {', '.join(sorted(self.others))}" if self.others else ""
-        return PowerGwError(f"{self.port.port}: no {what} from node {self.node_id} within {self.timeout_s:g} s{seen}")
-
-    def readings(self, n: int) -> list:
-        deadline = self.now() + self.timeout_s + n * 2
-        out = []
-        for f in self.frames(deadline):
-            if isinstance(f, self.p.Reading):
-                out.append(f)
-                if len(out) == n:
-                    return out
-        raise self._timeout(f"{n} readings (got {len(out)})")
-
-    def send(self, line: str) -> Answer:
-        """Send one CONFIG line; wait for the LOG that answers it and the HELLO after it."""
-        self.port.write(self.p.encode_wire(self.p.Config(self.node_id, 0, self.seq, line)))
-        self.port.flush()
-        self.seq += 1
-        last_log = None
-        for f in self.frames(self.now() + self.timeout_s):
-            if isinstance(f, self.p.Log):
-                last_log = f
-            elif isinstance(f, self.p.Hello) and last_log is not None:
-                return Answer(line, last_log.level, last_log.text, f)
-        raise self._timeout(f"answer (LOG and HELLO) to CONFIG '{line}'")
-
-
-def _refused(answer: Answer) -> bool:
-    return answer.level >= 2 or answer.text.startswith("rejected")
-
-
-def calibrate(
-    port,
-    node_id: str,
-    *,
-    known_watts: float | None = None,
-    zero: bool = False,
-    vnom: float | None = None,
-    windows: int = 5,
-    timeout_s: float = 15.0,
-    out: TextIO = sys.stdout,
-    now: Callable[[], float] = time.monotonic,
-) -> dict:
-    """Run the calibration on an open port; returns what was applied. PowerGwError on any failure."""
-    say = lambda text: print(f"powergw calibrate: {text}", file=out, flush=True)  # noqa: E731
-    link = NodeLink(port, node_id, timeout_s, now)
-    result: dict = {"node": node_id}
-    first = link.readings(1)[0]
-    say(
-        f"node {node_id} is reading {first.power_dw / 10:.1f} W, {first.irms_ma / 1000:.3f} A at "
-        f"{first.vrms_dv / 10:.1f} V"
-    )
-
-    def apply(line: str) -> Answer:
-        answer = link.send(line)
-        if _refused(answer):
-            raise PowerGwError(f"node {node_id} refused '{line}': {answer.text}")
-        say(f"node says: {answer.text}")
-        return answer
-
-    if vnom is not None:
-        dv = round(vnom * 10)
-        if not VNOM_DV_RANGE[0] <= dv <= VNOM_DV_RANGE[1]:
-            raise PowerGwError(f"--vnom {vnom:g}: expected 90 to 270 V")
-        apply(f"vnom_dv={dv}")
-        result["vnom_dv"] = dv
-    if zero:
-        answer = apply("zero=now")
-        result["zero"] = answer.text
-    if known_watts is not None:
-        if link.hello is None:
-            # HELLO carries the sensitivity and comes only every 60 s; restating the nominal
-            # voltage the node already uses (READING carries it) makes the node send one now.
-            if first.flags & link.p.FLAG_NOMINAL_VOLTAGE:
-                apply(f"vnom_dv={first.vrms_dv}")
-            else:
-                for _ in link.frames(now() + max(timeout_s, 65)):
-                    if link.hello is not None:
-                        break
-        if link.hello is None:
-            raise link._timeout("HELLO (it carries the sensor sensitivity)")
-        old = link.hello.mv_per_a_x10
-        before = link.readings(windows)
-        reported_w = sum(r.power_dw for r in before) / len(before) / 10
-        new = sensitivity_correction(old, reported_w, known_watts)
-        say(
-            f"averaged {reported_w:.1f} W over {len(before)} readings against a known {known_watts:g} W: "
-            f"sensitivity {old / 10:.1f} -> {new / 10:.1f} mV/A"
-        )
-        answer = apply(f"mv_per_a_x10={new}")
-        if answer.hello.mv_per_a_x10 != new:
-            raise PowerGwError(
-                f"node {node_id} answered '{answer.text}' but its HELLO says mv_per_a_x10="
-                f"{answer.hello.mv_per_a_x10}, not {new}"
-            )
-        link.readings(1)  # the window the change landed in
-        after = link.readings(windows)
-        now_w = sum(r.power_dw for r in after) / len(after) / 10
-        error = (now_w - known_watts) / known_watts * 100
-        say(
-            f"now reading {now_w:.1f} W (known {known_watts:g} W, {error:+.2f} %); "
-            f"correction {(new - old) / old * 100:+.2f} % (mv_per_a_x10 {old} -> {new})"
-        )
-        result.update(
-            mv_per_a_x10_before=old,
-            mv_per_a_x10=new,
-            reported_w_before=reported_w,
-            reported_w_after=now_w,
-            error_pct_after=error,
-        )
-    return result
-
-
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import serial
 
+    from .calibration import calibrate, known_volts_dv
     from .protocol import format_node_id, parse_node_id
 
     try:
         node_id = format_node_id(parse_node_id(args.node))
     except ValueError as err:
         raise PowerGwError(f"--node: {err}") from None
-    if args.known_watts is None and not args.zero and args.vnom is None:
-        raise PowerGwError("nothing to do: give --known-watts W, --zero or --vnom V")
-    if args.zero and args.known_watts is not None:
+    loaded = [
+        flag
+        for flag, on in (("--known-watts", args.known_watts is not None), ("--resistive-load", args.resistive_load))
+        if on
+    ]
+    if not loaded and not args.zero and args.vnom is None and args.known_volts is None:
+        raise PowerGwError("nothing to do: give --known-watts W, --zero, --vnom V, --known-volts V or --resistive-load")
+    if args.zero and loaded:
         raise PowerGwError(
-            "--zero needs every load off and --known-watts needs the known load on: run them as two commands"
+            f"--zero needs every load off and {loaded[0]} needs the known load on: run them as two commands"
         )
+    if args.known_volts is not None:
+        known_volts_dv(args.known_volts)
     if args.windows < 1 or not math.isfinite(args.timeout) or args.timeout <= 0:
         raise PowerGwError("--windows must be at least 1 and --timeout above 0")
     try:
@@ -426,6 +259,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             known_watts=args.known_watts,
             zero=args.zero,
             vnom=args.vnom,
+            known_volts=args.known_volts,
+            resistive_load=args.resistive_load,
             windows=args.windows,
             timeout_s=args.timeout,
         )

@@ -21,10 +21,14 @@ MAX_RAW = 256
 TYPE_READING = 0x01
 TYPE_HELLO = 0x02
 TYPE_LOG = 0x03
+TYPE_READING_BIDIR = 0x04
 TYPE_CONFIG = 0x10
 
 HEADER = struct.Struct("<BB6sHI")  # version, type, node_id, boot_id, seq
 READING_BODY = struct.Struct("<IHIHiQB")
+BIDIR_TAIL = struct.Struct("<QH")  # export_mwh, pf_milli after READING's 25 bytes
+BIDIR_BODY_SIZE = READING_BODY.size + BIDIR_TAIL.size
+MAX_PF_MILLI = 1000
 HELLO_FIXED = struct.Struct("<BBBHBH")
 CRC = struct.Struct("<H")
 
@@ -75,6 +79,8 @@ def parse_node_id(text: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
+    """A READING, or with `export_mwh` and `pf_milli` set, a READING_BIDIR (a node measuring voltage)."""
+
     node_id: str
     boot_id: int
     seq: int
@@ -85,11 +91,21 @@ class Reading:
     power_dw: int
     energy_mwh: int
     flags: int
-    type = TYPE_READING
+    export_mwh: int | None = None
+    pf_milli: int | None = None
+
+    @property
+    def type(self) -> int:
+        return TYPE_READING if self.export_mwh is None else TYPE_READING_BIDIR
 
     @property
     def power_w(self) -> float:
         return self.power_dw / 10
+
+    @property
+    def voltage_measured(self) -> bool:
+        """The node measured `vrms_dv` (flag bit 2 clear) rather than assuming its nominal voltage."""
+        return not self.flags & FLAG_NOMINAL_VOLTAGE
 
     @property
     def restored(self) -> bool:
@@ -137,6 +153,13 @@ def _decode_reading(head: tuple, body: bytes) -> Reading:
     return Reading(head[0], head[1], head[2], *READING_BODY.unpack(body))
 
 
+def _decode_reading_bidir(head: tuple, body: bytes) -> Reading:
+    export_mwh, pf_milli = BIDIR_TAIL.unpack_from(body, READING_BODY.size)
+    if pf_milli > MAX_PF_MILLI:
+        raise ValueError(f"power factor {pf_milli} thousandths, at most {MAX_PF_MILLI}")
+    return Reading(head[0], head[1], head[2], *READING_BODY.unpack_from(body), export_mwh, pf_milli)
+
+
 def _decode_hello(head: tuple, body: bytes) -> Hello:
     fixed = body[: HELLO_FIXED.size]
     name = body[HELLO_FIXED.size :]
@@ -172,6 +195,7 @@ FRAME_TYPES: dict[int, FrameType] = {
     t.code: t
     for t in (
         FrameType(TYPE_READING, "reading", READING_BODY.size, READING_BODY.size, _decode_reading),
+        FrameType(TYPE_READING_BIDIR, "reading_bidir", BIDIR_BODY_SIZE, BIDIR_BODY_SIZE, _decode_reading_bidir),
         FrameType(TYPE_HELLO, "hello", HELLO_FIXED.size, HELLO_FIXED.size + 32, _decode_hello),
         FrameType(TYPE_LOG, "log", 1, 201, _decode_log),
         FrameType(TYPE_CONFIG, "config", 1, 64, _decode_config),
@@ -239,6 +263,8 @@ def encode_frame(frame: Frame) -> bytes:
             frame.energy_mwh,
             frame.flags,
         )
+        if frame.export_mwh is not None:
+            body += BIDIR_TAIL.pack(frame.export_mwh, frame.pf_milli or 0)
     elif isinstance(frame, Hello):
         name = frame.name.encode("utf-8")
         if len(name) > 32:

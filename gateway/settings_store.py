@@ -96,6 +96,9 @@ EDITABLE: tuple[Editable, ...] = (
     Editable("email", "username"),
     Editable("email", "password", write_only=True),
     Editable("ble", "bindkeys", applies=RESTART, write_only=True, per_node=True),
+    Editable("supply", "alerts"),
+    Editable("supply", "cut_alert_minutes"),
+    Editable("supply", "voltage_alert_minutes"),
 )
 _BY_KEY = {e.key: e for e in EDITABLE}
 

@@ -32,11 +32,21 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from . import house
-from .batch import NODE_UPDATE, READING_INSERT, Batch, NodeState, node_row
+from .batch import (
+    NODE_UPDATE,
+    READING_COLUMNS,
+    READING_INSERT,
+    Batch,
+    NodeState,
+    apply_rollups,
+    node_row,
+    recompute_quality,
+)
 from .db import StoreError, connect, transaction
 from .energy import NodeAccount
-from .house import HouseRollup, house_buckets
+from .house_rollup import HouseRollup, house_buckets
 from .localtime import LocalCalendar
+from .minute_stats import minute_stats
 from .store_schema import core
 
 
@@ -51,16 +61,6 @@ class UnknownNodesError(StoreError):
 
 
 RESOLUTIONS = ("minute", "hour", "day")
-
-_ROLLUP_UPSERT = {
-    "minute": "INSERT INTO usage_minute (node_key, start_ms, energy_mwh, covered_ms) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh, "
-    "covered_ms = covered_ms + excluded.covered_ms",
-    "hour": "INSERT INTO usage_hour (node_key, start_ms, energy_mwh) VALUES (?, ?, ?) "
-    "ON CONFLICT (node_key, start_ms) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
-    "day": "INSERT INTO usage_day (node_key, day, energy_mwh) VALUES (?, ?, ?) "
-    "ON CONFLICT (node_key, day) DO UPDATE SET energy_mwh = energy_mwh + excluded.energy_mwh",
-}
 
 
 class Store:
@@ -123,11 +123,12 @@ class Store:
         rows = self.conn.execute(
             "SELECT node_key, node_id, acct_boot_id, acct_seq, acct_energy_mwh, acct_uptime_ms, acct_ts_ms, "
             "acct_backwards_run, frames_ok, frames_lost, reboots, energy_total_mwh, rejected, last_seen_ms, "
-            "last_power_dw, last_irms_ma, last_vrms_dv, last_flags, unsupported_version FROM nodes"
+            "last_power_dw, last_irms_ma, last_vrms_dv, last_flags, unsupported_version, acct_export_mwh, "
+            "export_total_mwh, last_pf_milli FROM nodes"
         ).fetchall()
         out = {}
         for r in rows:
-            account = NodeAccount(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+            account = NodeAccount(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[19])
             out[r[1]] = NodeState(
                 node_key=r[0],
                 account=account,
@@ -142,6 +143,8 @@ class Store:
                 last_vrms_dv=r[16],
                 last_flags=r[17],
                 unsupported_version=r[18],
+                export_total_mwh=r[20],
+                last_pf_milli=r[21],
             )
         return out
 
@@ -199,29 +202,12 @@ class Store:
     def pending_readings(self) -> list[tuple]:
         """Committed readings whose energy is not yet in the rollups (after a crash), in order."""
         return self.conn.execute(
-            "SELECT node_key, ts_ms, start_ms, boot_id, seq, uptime_ms, power_dw, irms_ma, vrms_dv, energy_mwh, "
-            "delta_mwh, flags FROM readings WHERE id > ? ORDER BY id",
-            (self.rollup_watermark(),),
+            f"SELECT {READING_COLUMNS} FROM readings WHERE id > ? ORDER BY id", (self.rollup_watermark(),)
         ).fetchall()
 
     def _apply_rollups(self, batch: Batch) -> None:
-        """Rollup increments of a batch: minutes, and the local hours and days they fall in."""
-        conn = self.conn
-        cells = batch.cells()
-        if not cells:
-            return
-        hours: dict[tuple[int, int], int] = {}
-        days: dict[tuple[int, str], int] = {}
-        cal = self.calendar
-        for (node_key, minute), mwh in batch.minutes.items():
-            hk = (node_key, cal.hour_start_ms(minute))
-            hours[hk] = hours.get(hk, 0) + mwh
-            dk = (node_key, cal.day(minute))
-            days[dk] = days.get(dk, 0) + mwh
-        conn.executemany(_ROLLUP_UPSERT["minute"], [(k[0], k[1], *v) for k, v in cells.items()])
-        conn.executemany(_ROLLUP_UPSERT["hour"], [(k[0], k[1], v) for k, v in hours.items() if v])
-        conn.executemany(_ROLLUP_UPSERT["day"], [(k[0], k[1], v) for k, v in days.items() if v])
-        HouseRollup(conn, cal).refresh({minute for _, minute in cells})
+        """A batch's rollup increments on this connection, inside the caller's transaction (gateway/batch.py)."""
+        apply_rollups(self.conn, self.calendar, batch)
 
     # ---- clock re-anchoring ---------------------------------------------------------------
 
@@ -241,25 +227,29 @@ class Store:
         with self.lock:
             conn = self.conn
             rows = conn.execute(
-                "SELECT id, node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id >= ?", (first_id,)
+                "SELECT id, node_key, start_ms, ts_ms, delta_mwh, export_delta_mwh FROM readings WHERE id >= ?",
+                (first_id,),
             ).fetchall()
             if not rows:
                 return 0
             change = Batch()
-            updates = []
-            for rid, node_key, start, end, mwh in rows:
+            updates, stamped = [], set()
+            for rid, node_key, start, end, mwh, export in rows:
                 new_end = end + delta_ms
                 new_start = start + delta_ms if start >= epoch_start_ms else min(start, new_end)
-                change.add_energy(node_key, new_start, new_end, mwh)
-                change.add_energy(node_key, start, end, mwh, sign=-1)
+                change.add_energy(node_key, new_start, new_end, mwh, export_mwh=export)
+                change.add_energy(node_key, start, end, mwh, sign=-1, export_mwh=export)
                 updates.append((new_start, new_end, rid))
+                stamped |= {(node_key, t - t % 60_000) for t in (end, new_end)}
             change.minutes = {k: v for k, v in change.minutes.items() if v}
             change.covered = {k: v for k, v in change.covered.items() if v}
+            change.exports = {k: v for k, v in change.exports.items() if v}
             try:
                 with transaction(self):
                     conn.executemany("UPDATE readings SET start_ms = ?, ts_ms = ? WHERE id = ?", updates)
                     conn.execute("UPDATE energy_events SET ts_ms = ts_ms + ? WHERE id >= ?", (delta_ms, first_event_id))
                     self._apply_rollups(change)
+                    recompute_quality(conn, stamped, first_id)
             except sqlite3.Error as err:
                 raise StoreError(f"cannot re-anchor readings in {self.path}: {err}") from err
             return len(updates)
@@ -299,17 +289,19 @@ class Store:
         return {b: cell[0] for b, cell in self.house_series(start_ms, end_ms, resolution).items() if cell[0]}
 
     def house_series(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, tuple[int, int]]:
-        """{bucket start ms: (mWh, ms its meters covered)} of the house, including readings not yet rolled up."""
-        pending = self._pending_cells()
-        overlay: dict[int, tuple[int, int]] = {}
-        if pending:
-            rollup = HouseRollup(self.conn, self.calendar)
-            minutes = house.affected({m for _, m in pending}, rollup.has_twins())
-            new, old = rollup.computed(minutes, pending), rollup.stored(minutes)
-            for m in minutes:
-                n, o = new.get(m, (0, 0)), old.get(m, (0, 0))
-                if n != o:
-                    overlay[m] = (n[0] - o[0], n[1] - o[1])
+        """{bucket start ms: (imported mWh, ms its meters covered)} of the house, including readings not yet
+        rolled up."""
+        cells = self._house_cells(start_ms, end_ms, resolution)
+        return {b: (e, c) for b, (e, c, _) in cells.items() if e or c}
+
+    def house_flows(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, tuple[int, int]]:
+        """{bucket start ms: (imported mWh, exported mWh)} of the house, bucketed as `house_series` (buckets
+        with neither are left out)."""
+        cells = self._house_cells(start_ms, end_ms, resolution)
+        return {b: (e, x) for b, (e, _, x) in cells.items() if e or x}
+
+    def _house_cells(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, tuple[int, int, int]]:
+        overlay = HouseRollup(self.conn, self.calendar).overlay(self._pending_batch().cells())
         return house_buckets(self.conn, self.calendar, start_ms, end_ms, resolution, overlay)
 
     def set_mains(self, node_ids: Sequence[str], since_ms: int, now_ms: int, source: str = "cli") -> None:
@@ -415,18 +407,25 @@ class Store:
                 buckets[minute] = buckets.get(minute, 0) + mwh
         return out
 
-    def _pending_minutes(self, keys: dict[int, str]) -> dict[tuple[int, int], int]:
-        return {k: v[0] for k, v in self._pending_cells().items() if k[0] in keys and v[0]}
+    def minute_stats(self, node_ids: Sequence[str], start_ms: int, end_ms: int) -> list[dict]:
+        """Each minute in [start_ms, end_ms) of each of `node_ids` with energy or a measured voltage
+        (gateway/minute_stats.py), including readings not yet rolled up."""
+        keys: dict[int, str] = {}
+        for node_id in node_ids:
+            keys.update(self.node_keys(node_id))
+        if not keys or end_ms <= start_ms:
+            return []
+        return minute_stats(self.conn, keys, start_ms - start_ms % 60_000, end_ms, self._pending_batch())
 
-    def _pending_cells(self) -> dict[tuple[int, int], tuple[int, int]]:
-        """{(node key, minute): (mWh, covered ms)} of the committed readings not yet in the rollups."""
-        rows = self.conn.execute(
-            "SELECT node_key, start_ms, ts_ms, delta_mwh FROM readings WHERE id > ?", (self.rollup_watermark(),)
-        ).fetchall()
+    def _pending_minutes(self, keys: dict[int, str]) -> dict[tuple[int, int], int]:
+        return {k: v for k, v in self._pending_batch().minutes.items() if k[0] in keys and v}
+
+    def _pending_batch(self) -> Batch:
+        """The committed readings not yet in the rollups, as the rollup increments they will make."""
         batch = Batch()
-        for node_key, start, end, mwh in rows:
-            batch.add_energy(node_key, start, end, mwh)
-        return batch.cells()
+        for row in self.pending_readings():
+            batch.add_row(row)
+        return batch
 
     def total_energy_mwh(self, node_id: str | None = None) -> int:
         """Every accounted mWh (rollups plus readings not yet rolled up), for one node or all."""

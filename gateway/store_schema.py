@@ -94,3 +94,33 @@ def m001_core_tables(db: sqlite_utils.Database) -> None:
 @core()
 def m002_house(db: sqlite_utils.Database) -> None:
     house.migrate(db)
+
+
+@core()
+def m003_export_and_voltage(db: sqlite_utils.Database) -> None:
+    """Export energy beside import, and the voltage and power factor of nodes that measure them.
+
+    Only columns are added: every existing row keeps its values, with no export and NULL voltage
+    statistics (those nodes assumed their voltage). Per node minute, `vrms_*` summarise the
+    readings with a measured voltage (mean = vrms_sum_dv / vrms_n) and `pf_sum_milli` / `pf_n` the
+    power factor of those that sent one; NULL where the node assumed its voltage all minute.
+    """
+    db.executescript(
+        """
+        ALTER TABLE nodes ADD COLUMN acct_export_mwh INTEGER;
+        ALTER TABLE nodes ADD COLUMN export_total_mwh INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE nodes ADD COLUMN last_pf_milli INTEGER;
+        ALTER TABLE readings ADD COLUMN export_mwh INTEGER;
+        ALTER TABLE readings ADD COLUMN export_delta_mwh INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE readings ADD COLUMN pf_milli INTEGER;
+        ALTER TABLE usage_minute ADD COLUMN export_mwh INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage_minute ADD COLUMN vrms_min_dv INTEGER;
+        ALTER TABLE usage_minute ADD COLUMN vrms_max_dv INTEGER;
+        ALTER TABLE usage_minute ADD COLUMN vrms_sum_dv INTEGER;
+        ALTER TABLE usage_minute ADD COLUMN vrms_n INTEGER;
+        ALTER TABLE usage_minute ADD COLUMN pf_sum_milli INTEGER;
+        ALTER TABLE usage_minute ADD COLUMN pf_n INTEGER;
+        ALTER TABLE usage_hour ADD COLUMN export_mwh INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage_day ADD COLUMN export_mwh INTEGER NOT NULL DEFAULT 0;
+        """
+    )

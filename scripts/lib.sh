@@ -3,6 +3,17 @@
 # Debian 12 and Raspberry Pi OS refuse pip into the system Python (PEP 668), so everything
 # Python goes into ./.venv.
 
+# ensure_foreign_arch ARCH: let dpkg install ARCH packages too (e.g. i386 for the firmware's -m32
+# test build). Call it before ensure_apt: a new architecture's packages are missing, so ensure_apt's
+# apt-get update fetches its lists.
+ensure_foreign_arch() {
+    local arch="$1" sudo=""
+    dpkg --print-foreign-architectures | grep -qx "$arch" && return 0
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "adding the $arch architecture to dpkg"
+    $sudo dpkg --add-architecture "$arch"
+}
+
 ensure_apt() {
     local missing=() pkg
     for pkg in "$@"; do

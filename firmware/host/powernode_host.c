@@ -1,7 +1,8 @@
-/* powernode-host: the node firmware's core on a PC, measuring a synthetic ACS712 signal and
- * writing real protocol frames to stdout, a file or a pseudo-terminal (where it also accepts
- * CONFIG frames). Lets the gateway be tested end to end against the firmware's own code.
- * At exit it prints its final energy counter to stderr as `energy_mwh=N`. */
+/* powernode-host: the node firmware's core on a PC, measuring a synthetic ACS712 signal (and with
+ * --voltage-channel a ZMPT101B's) and writing real protocol frames to stdout, a file or a
+ * pseudo-terminal (where it also accepts CONFIG frames). Lets the gateway be tested end to end
+ * against the firmware's own code. At exit it prints its final counters to stderr as
+ * `energy_mwh=N export_mwh=M`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,6 +31,11 @@ typedef struct {
     double watts;
     double volts;
     double pf;
+    double node_pf;
+    int voltage;
+    double zmpt_lead_deg;
+    double skew_us;
+    unsigned true_v_uv_per_mv;
     double noise_mv;
     double freq_hz;
     double zero_error_mv;
@@ -55,9 +61,20 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: powernode-host [options]\n"
-            "  --watts W            load in watts (default 1000)\n"
-            "  --volts V            nominal mains voltage, also the node's vnom (default 230)\n"
-            "  --pf PF              load power factor, also the node's pf (default 1.0)\n"
+            "  --watts W            real power of the load in watts; below 0 is export and needs\n"
+            "                       --voltage-channel (default 1000)\n"
+            "  --volts V            mains voltage, also the node's vnom (default 230)\n"
+            "  --pf PF              the load's power factor (default 1.0)\n"
+            "  --node-pf PF         the power factor a node without a voltage channel is configured\n"
+            "                       with, its pf_x100 (default 1.0)\n"
+            "  --voltage-channel    the node has a ZMPT101B: it measures v*i and sends READING_BIDIR\n"
+            "                       (sample rate 2000 per channel unless --sample-rate is given)\n"
+            "  --zmpt-lead-deg D    the module's own phase lead at 50 Hz (default 3.0)\n"
+            "  --skew-us US         the voltage is read this long after the current (default: half\n"
+            "                       a sample period, as the sketch alternates the channels); the\n"
+            "                       node's factory phase correction is this skew\n"
+            "  --true-v-uv-per-mv N the synthetic module's real ratio, mains uV per ADC-pin mV\n"
+            "                       (default: the firmware's factory value, 490000)\n"
             "  --noise MV           Gaussian noise at the ADC pin, mV RMS (default 2.0)\n"
             "  --freq HZ            mains frequency actually present (default 50.0)\n"
             "  --zero-error-mv MV   sensor zero offset error (default 0)\n"
@@ -104,15 +121,21 @@ static double parse_double(const char *opt, const char *v, double lo, double hi)
 
 static void parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){.watts = 1000, .volts = 230, .pf = 1.0, .noise_mv = 2.0, .freq_hz = 50.0, .windows = 10,
+    *o = (options){.watts = 1000, .volts = 230, .pf = 1.0, .node_pf = 1.0, .zmpt_lead_deg = 3.0, .skew_us = -1,
+                   .noise_mv = 2.0, .freq_hz = 50.0, .windows = 10,
                    .window_ms = 1000, .sample_rate = 4000, .sensor_amps = 30, .node_id = {0xa4, 0xcf, 0x12, 0x34,
                    0x56, 0x78}, .boot_id = -1, .ble_every = 5};
     int has_seed = 0;
-    enum { O_WATTS = 256, O_VOLTS, O_PF, O_NOISE, O_FREQ, O_ZERR, O_WINDOWS, O_WMS, O_RATE, O_AMPS, O_SENS, O_NODE,
+    int has_rate = 0;
+    enum { O_WATTS = 256, O_VOLTS, O_PF, O_NODE_PF, O_VCH, O_LEAD, O_SKEW, O_TRUE_V,
+           O_NOISE, O_FREQ, O_ZERR, O_WINDOWS, O_WMS, O_RATE, O_AMPS, O_SENS, O_NODE,
            O_BOOT, O_SEED, O_RT, O_OUT, O_NVS, O_BLE, O_BLE_EVERY, O_KEY, O_BLE_MAC, O_HELP };
     static const struct option longopts[] = {
         {"watts", required_argument, 0, O_WATTS}, {"volts", required_argument, 0, O_VOLTS},
         {"pf", required_argument, 0, O_PF}, {"noise", required_argument, 0, O_NOISE},
+        {"node-pf", required_argument, 0, O_NODE_PF}, {"voltage-channel", no_argument, 0, O_VCH},
+        {"zmpt-lead-deg", required_argument, 0, O_LEAD}, {"skew-us", required_argument, 0, O_SKEW},
+        {"true-v-uv-per-mv", required_argument, 0, O_TRUE_V},
         {"freq", required_argument, 0, O_FREQ}, {"zero-error-mv", required_argument, 0, O_ZERR},
         {"windows", required_argument, 0, O_WINDOWS}, {"window-ms", required_argument, 0, O_WMS},
         {"sample-rate", required_argument, 0, O_RATE}, {"sensor-amps", required_argument, 0, O_AMPS},
@@ -126,15 +149,22 @@ static void parse_args(int argc, char **argv, options *o)
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case O_WATTS: o->watts = parse_double("--watts", optarg, 0, 100000); break;
+        case O_WATTS: o->watts = parse_double("--watts", optarg, -100000, 100000); break;
         case O_VOLTS: o->volts = parse_double("--volts", optarg, 90, 270); break;
         case O_PF: o->pf = parse_double("--pf", optarg, 0.01, 1.0); break;
+        case O_NODE_PF: o->node_pf = parse_double("--node-pf", optarg, 0.01, 1.0); break;
+        case O_VCH: o->voltage = 1; break;
+        case O_LEAD: o->zmpt_lead_deg = parse_double("--zmpt-lead-deg", optarg, 0, 10); break;
+        case O_SKEW: o->skew_us = parse_double("--skew-us", optarg, -2000, 2000); break;
+        case O_TRUE_V:
+            o->true_v_uv_per_mv = (unsigned)parse_double("--true-v-uv-per-mv", optarg, 50000, 5000000);
+            break;
         case O_NOISE: o->noise_mv = parse_double("--noise", optarg, 0, 500); break;
         case O_FREQ: o->freq_hz = parse_double("--freq", optarg, 40, 70); break;
         case O_ZERR: o->zero_error_mv = parse_double("--zero-error-mv", optarg, -1000, 1000); break;
         case O_WINDOWS: o->windows = (long)parse_double("--windows", optarg, 0, 1e9); break;
         case O_WMS: o->window_ms = (unsigned)parse_double("--window-ms", optarg, 200, 5000); break;
-        case O_RATE: o->sample_rate = (unsigned)parse_double("--sample-rate", optarg, 2000, 20000); break;
+        case O_RATE: o->sample_rate = (unsigned)parse_double("--sample-rate", optarg, 2000, 20000); has_rate = 1; break;
         case O_AMPS: o->sensor_amps = (unsigned)parse_double("--sensor-amps", optarg, 5, 30); break;
         case O_SENS: o->true_mv_per_a_x10 = (unsigned)parse_double("--true-mv-per-a-x10", optarg, 100, 5000); break;
         case O_BOOT: o->boot_id = (long)parse_double("--boot-id", optarg, 0, 65535); break;
@@ -160,6 +190,21 @@ static void parse_args(int argc, char **argv, options *o)
     if (optind < argc) {
         fprintf(stderr, "powernode-host: unexpected argument '%s'\n", argv[optind]);
         exit(2);
+    }
+    if (o->watts < 0 && !o->voltage) {
+        fprintf(stderr, "powernode-host: --watts %g: export needs --voltage-channel (a node without one cannot "
+                        "tell the direction)\n", o->watts);
+        exit(2);
+    }
+    if (o->voltage && !has_rate) {
+        o->sample_rate = 2000;
+    }
+    if (o->skew_us < -1000) {
+        fprintf(stderr, "powernode-host: --skew-us %g: expected -1000..2000\n", o->skew_us);
+        exit(2);
+    }
+    if (o->skew_us == -1) {
+        o->skew_us = o->voltage ? 1e6 / (2.0 * o->sample_rate) : 0;
     }
     if (o->window_ms % 20 != 0 || o->sample_rate % 50 != 0) {
         fprintf(stderr, "powernode-host: --window-ms must be a multiple of 20 and --sample-rate of 50\n");
@@ -188,8 +233,11 @@ static void parse_args(int argc, char **argv, options *o)
 typedef struct {
     pg_config cfg;
     int has_cfg;
+    int has_phase; /* a state file from before the voltage channel has no phase_cdeg line */
     int has_energy;
     unsigned long long energy_mwh;
+    int has_export;
+    unsigned long long export_mwh;
     unsigned long ble_counter;
 } nvs_state;
 
@@ -215,6 +263,16 @@ static void nvs_load(const char *path, nvs_state *s, uint8_t sensor_amps)
         if (strcmp(k, "energy_mwh") == 0) {
             s->energy_mwh = strtoull(v, NULL, 10);
             s->has_energy = 1;
+        } else if (strcmp(k, "export_mwh") == 0) {
+            s->export_mwh = strtoull(v, NULL, 10);
+            s->has_export = 1;
+        } else if (strcmp(k, "v_uv_per_mv") == 0) {
+            s->cfg.v_uv_per_mv = (uint32_t)strtoul(v, NULL, 10);
+        } else if (strcmp(k, "v_calibrated") == 0) {
+            s->cfg.v_calibrated = atoi(v) != 0;
+        } else if (strcmp(k, "phase_cdeg") == 0) {
+            s->cfg.phase_cdeg = (int16_t)atoi(v);
+            s->has_phase = 1;
         } else if (strcmp(k, "ble_counter") == 0) {
             s->ble_counter = strtoul(v, NULL, 10);
         } else if (strcmp(k, "name") == 0) {
@@ -243,7 +301,7 @@ static void nvs_load(const char *path, nvs_state *s, uint8_t sensor_amps)
     fclose(f);
 }
 
-static void nvs_save(const char *path, const pg_node *n, unsigned long long energy_mwh)
+static void nvs_save(const char *path, const pg_node *n)
 {
     if (!path) {
         return;
@@ -256,10 +314,16 @@ static void nvs_save(const char *path, const pg_node *n, unsigned long long ener
         return;
     }
     const pg_config *c = &n->cfg;
-    fprintf(f, "energy_mwh=%llu\nble_counter=%lu\nname=%s\nvnom_dv=%u\nmv_per_a_x10=%u\npf_x100=%u\n", energy_mwh,
+    fprintf(f, "energy_mwh=%llu\n", (unsigned long long)n->saved_mwh);
+    if (n->meter.p.voltage) {
+        fprintf(f, "export_mwh=%llu\n", (unsigned long long)n->saved_export_mwh);
+    }
+    fprintf(f, "ble_counter=%lu\nname=%s\nvnom_dv=%u\nmv_per_a_x10=%u\npf_x100=%u\n",
             (unsigned long)n->ble_counter.reserved_until, c->name, c->vnom_dv, c->mv_per_a_x10, c->pf_x100);
     fprintf(f, "calibrated=%d\nzero_uv=%ld\nnoise_uv=%lu\n", c->calibrated ? 1 : 0, (long)c->zero_uv,
             (unsigned long)c->noise_uv);
+    fprintf(f, "v_uv_per_mv=%lu\nv_calibrated=%d\nphase_cdeg=%d\n", (unsigned long)c->v_uv_per_mv,
+            c->v_calibrated ? 1 : 0, c->phase_cdeg);
     if (c->has_bindkey) {
         fprintf(f, "bindkey=");
         for (int i = 0; i < 16; i++) {
@@ -316,7 +380,7 @@ static void act(host *h, unsigned actions)
         pg_node_energy_saved(&h->node);
     }
     if (actions) {
-        nvs_save(h->o->nvs_path, &h->node, h->node.saved_mwh);
+        nvs_save(h->o->nvs_path, &h->node);
     }
 }
 
@@ -384,15 +448,21 @@ int main(int argc, char **argv)
     h.o = &o;
     h.out = (pg_out){h.buf, 0, sizeof h.buf, false};
     nvs_load(o.nvs_path, &h.nvs, (uint8_t)o.sensor_amps);
+    /* The board's sampling skew, as the sketch passes it: the factory phase correction. */
+    int16_t skew_cdeg = (int16_t)lround(o.skew_us * 1e-6 * 50.0 * 36000.0);
     if (!h.nvs.has_cfg) {
         h.nvs.cfg.vnom_dv = (uint16_t)lround(o.volts * 10);
-        h.nvs.cfg.pf_x100 = (uint8_t)lround(o.pf * 100);
+        h.nvs.cfg.pf_x100 = (uint8_t)lround(o.node_pf * 100);
+    }
+    if (!h.nvs.has_phase) {
+        h.nvs.cfg.phase_cdeg = o.voltage ? skew_cdeg : 0;
     }
     if (o.bind_key) {
         char line[64];
         snprintf(line, sizeof line, "bindkey=%s", o.bind_key);
         char msg[128];
-        if (pg_config_apply(&h.nvs.cfg, (const uint8_t *)line, strlen(line), msg, sizeof msg) != PG_CONFIG_APPLIED) {
+        if (pg_config_apply(&h.nvs.cfg, (const uint8_t *)line, strlen(line), false, NULL, msg, sizeof msg) !=
+            PG_CONFIG_APPLIED) {
             fprintf(stderr, "powernode-host: --bind-key: %s\n", msg);
             return 2;
         }
@@ -405,11 +475,15 @@ int main(int argc, char **argv)
         .stored_config = &h.nvs.cfg,
         .has_stored_energy = h.nvs.has_energy,
         .stored_energy_mwh = h.nvs.energy_mwh,
+        .has_stored_export = h.nvs.has_export,
+        .stored_export_mwh = h.nvs.export_mwh,
+        .default_phase_cdeg = o.voltage ? skew_cdeg : 0,
         .stored_ble_counter = (uint32_t)h.nvs.ble_counter,
     };
     memcpy(boot.node_id, o.node_id, 6);
     boot.meter.sample_rate_hz = (uint16_t)o.sample_rate;
     boot.meter.cycles = (uint8_t)(o.window_ms / 20);
+    boot.meter.voltage = o.voltage != 0;
     if (o.window_ms / 20 > 255 || pg_node_init(&h.node, &boot) != 0) {
         fprintf(stderr, "powernode-host: cannot run %u Hz, %u ms windows, a %u A sensor\n", o.sample_rate, o.window_ms,
                 o.sensor_amps);
@@ -422,7 +496,15 @@ int main(int argc, char **argv)
     s.freq_hz = o.freq_hz;
     s.noise_mv = o.noise_mv;
     s.zero_error_mv = o.zero_error_mv;
-    s.irms_a = o.watts / (o.volts * o.pf);
+    /* The load: |watts| of real power at the load's power factor, the current lagging; exporting
+     * turns the current round. */
+    s.irms_a = fabs(o.watts) / (o.volts * o.pf);
+    s.phase_rad = -acos(o.pf) + (o.watts < 0 ? 3.14159265358979323846 : 0.0);
+    s.vrms_v = o.volts;
+    s.zmpt_lead_deg = o.zmpt_lead_deg;
+    s.skew_s = o.skew_us * 1e-6;
+    unsigned true_v = o.true_v_uv_per_mv ? o.true_v_uv_per_mv : PG_V_UV_PER_MV_DEFAULT;
+    s.zmpt_mv_per_v = s.v_divider_gain * 1e6 / true_v;
     unsigned true_sens = o.true_mv_per_a_x10 ? o.true_mv_per_a_x10 : pg_acs712_mv_per_a_x10((uint8_t)o.sensor_amps);
     s.sens_mv_per_a = true_sens / 10.0;
 
@@ -460,7 +542,8 @@ int main(int argc, char **argv)
     pg_node_start(&h.node, &h.out);
     flush_out(&h);
     uint16_t *samples = malloc(h.node.meter.window_samples * sizeof *samples);
-    if (!samples) {
+    uint16_t *volts = malloc(h.node.meter.window_samples * sizeof *volts);
+    if (!samples || !volts) {
         return 1;
     }
     uint32_t uptime_ms = 350; /* roughly when an ESP32 finishes booting */
@@ -476,8 +559,13 @@ int main(int argc, char **argv)
         } else {
             poll_input(&h, 0);
         }
-        pg_synth_fill(&s, samples, h.node.meter.window_samples);
-        pg_meter_feed(&h.node.meter, samples, h.node.meter.window_samples);
+        if (o.voltage) {
+            pg_synth_fill_iv(&s, samples, volts, h.node.meter.window_samples);
+            pg_meter_feed_iv(&h.node.meter, samples, volts, h.node.meter.window_samples);
+        } else {
+            pg_synth_fill(&s, samples, h.node.meter.window_samples);
+            pg_meter_feed(&h.node.meter, samples, h.node.meter.window_samples);
+        }
         uptime_ms += o.window_ms;
         act(&h, pg_node_window(&h.node, uptime_ms, o.window_ms, &h.out));
         flush_out(&h);
@@ -487,10 +575,12 @@ int main(int argc, char **argv)
         }
     }
     free(samples);
+    free(volts);
     if (h.ble) {
         fclose(h.ble);
     }
-    fprintf(stderr, "energy_mwh=%llu windows=%ld frames=%lu boot_id=%u\n", (unsigned long long)h.node.meter.energy_mwh,
-            done, (unsigned long)h.node.h.seq, (unsigned)h.node.h.boot_id);
+    fprintf(stderr, "energy_mwh=%llu export_mwh=%llu windows=%ld frames=%lu boot_id=%u\n",
+            (unsigned long long)h.node.meter.energy_mwh, (unsigned long long)h.node.meter.export_mwh, done,
+            (unsigned long)h.node.h.seq, (unsigned)h.node.h.boot_id);
     return h.failed ? 1 : 0;
 }

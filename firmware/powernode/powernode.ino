@@ -1,5 +1,5 @@
-// powergw node: ESP32 + ACS712. Measures current, sends protocol frames over USB serial and
-// BTHome v2 over BLE. All logic is in src/core (tested on a PC); this file only wires the
+// powergw node: ESP32 + ACS712 (+ optional ZMPT101B). Measures current (and voltage, real power
+// and export), sends protocol frames over USB serial and BTHome v2 over BLE. All logic is in src/core (tested on a PC); this file only wires the
 // board to it: ADC samples in, serial bytes in and out, flash, radio, watchdog.
 #include <esp_system.h>
 #include <esp_task_wdt.h>
@@ -49,11 +49,11 @@ static bool save(unsigned actions)
 {
     bool ok = true;
     if (actions & PG_NODE_SAVE_ENERGY) {
-        if (nvs_save_energy(node.meter.energy_mwh)) {
+        if (nvs_save_energy(node.meter.energy_mwh) && (!HAS_VOLTAGE || nvs_save_export(node.meter.export_mwh))) {
             pg_node_energy_saved(&node);
         } else {
             ok = false;
-            pg_node_log(&node, PG_LOG_ERROR, "nvs: energy counter not saved", &out);
+            pg_node_log(&node, PG_LOG_ERROR, "nvs: energy counters not saved", &out);
         }
     }
     if ((actions & PG_NODE_SAVE_CONFIG) && !nvs_save_config(&node.cfg)) {
@@ -73,8 +73,9 @@ void setup()
     watchdog_begin();
     ble_begin(); // the radio on first makes esp_random() a true RNG
 
+    const int16_t factory_phase_cdeg = HAS_VOLTAGE ? VOLTAGE_SKEW_CDEG : 0;
     StoredState stored;
-    nvs_begin(&stored);
+    nvs_begin(&stored, SENSOR_AMPS, factory_phase_cdeg);
     pg_node_boot boot = {};
     esp_efuse_mac_get_default(boot.node_id);
     esp_read_mac(ble_mac, ESP_MAC_BT);
@@ -83,7 +84,9 @@ void setup()
     const pg_meter_params meter = PG_METER_PARAMS_DEFAULT;
     const pg_persist_policy persist = PG_PERSIST_DEFAULT;
     boot.meter = meter;
-    boot.meter.sample_rate_hz = SAMPLE_RATE_HZ;
+    boot.meter.sample_rate_hz = HAS_VOLTAGE ? SAMPLE_RATE_VOLTAGE_HZ : SAMPLE_RATE_HZ;
+    boot.meter.voltage = HAS_VOLTAGE;
+    boot.default_phase_cdeg = factory_phase_cdeg;
     boot.meter.mains_hz = MAINS_HZ;
     boot.meter.cycles = CYCLES_PER_WINDOW;
     boot.meter.divider_top_ohm = DIVIDER_TOP_OHM;
@@ -92,6 +95,8 @@ void setup()
     boot.stored_config = stored.has_cfg ? &stored.cfg : nullptr;
     boot.has_stored_energy = stored.has_energy;
     boot.stored_energy_mwh = stored.energy_mwh;
+    boot.has_stored_export = stored.has_export;
+    boot.stored_export_mwh = stored.export_mwh;
     boot.stored_ble_counter = stored.ble_counter;
     if (pg_node_init(&node, &boot) != 0) {
         for (;;) {
@@ -100,7 +105,8 @@ void setup()
     }
     pg_node_start(&node, &out);
     flush_serial();
-    samples = sampler_begin(PIN_SENSOR, SAMPLE_RATE_HZ, SAMPLE_RATE_HZ / MAINS_HZ);
+    uint16_t rate = HAS_VOLTAGE ? SAMPLE_RATE_VOLTAGE_HZ : SAMPLE_RATE_HZ;
+    samples = sampler_begin(PIN_SENSOR, HAS_VOLTAGE ? PIN_VOLTAGE : -1, rate, rate / MAINS_HZ);
     window_start_ms = millis();
 }
 
@@ -130,15 +136,24 @@ static void finish_window()
     }
 }
 
+// The block's samples from `from` on into the meter; returns how many it took.
+static size_t feed(const SampleBlock *block, size_t from)
+{
+    if (HAS_VOLTAGE) {
+        return pg_meter_feed_iv(&node.meter, block->mv + from, block->v + from, block->n - from);
+    }
+    return pg_meter_feed(&node.meter, block->mv + from, block->n - from);
+}
+
 void loop()
 {
     esp_task_wdt_reset();
     SampleBlock block;
     if (xQueueReceive(samples, &block, pdMS_TO_TICKS(100)) == pdTRUE) {
-        size_t used = pg_meter_feed(&node.meter, block.mv, block.n);
+        size_t used = feed(&block, 0);
         if (pg_meter_window_full(&node.meter)) {
             finish_window();
-            pg_meter_feed(&node.meter, block.mv + used, block.n - used);
+            feed(&block, used);
         }
     }
     uint8_t in[64];

@@ -27,6 +27,7 @@ def main(src: str, dst: str) -> None:
     out.append("    uint32_t uptime_ms; uint16_t window_ms; uint32_t irms_ma; uint16_t vrms_dv; int32_t power_dw;")
     out.append("    uint64_t energy_mwh; uint8_t flags; uint8_t fw_major; uint8_t fw_minor; uint8_t sensor_amps;")
     out.append("    uint16_t sample_rate_hz; uint8_t mains_hz; uint16_t mv_per_a_x10; const char *text; uint8_t level;")
+    out.append("    uint64_t export_mwh; uint16_t pf_milli;")
     out.append("    const uint8_t *frame; size_t frame_len; const uint8_t *wire; size_t wire_len; } vector_t;")
     out.append("static const vector_t VALID[] = {")
     for v in vectors["valid"]:
@@ -39,6 +40,7 @@ def main(src: str, dst: str) -> None:
             f'{d.get("power_dw", 0)}, {d.get("energy_mwh", 0)}ull, {d.get("flags", 0)}u, {d.get("fw_major", 0)}u, '
             f'{d.get("fw_minor", 0)}u, {d.get("sensor_amps", 0)}u, {d.get("sample_rate_hz", 0)}u, '
             f'{d.get("mains_hz", 0)}u, {d.get("mv_per_a_x10", 0)}u, {json.dumps(text)}, {d.get("level", 0)}u, '
+            f'{d.get("export_mwh", 0)}ull, {d.get("pf_milli", 0)}u, '
             f"V_{name}_frame, sizeof V_{name}_frame, V_{name}_wire, sizeof V_{name}_wire}},"
         )
     out.append("};")

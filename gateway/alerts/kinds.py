@@ -98,6 +98,8 @@ KINDS: dict[str, AlertKind] = {
         ),
         AlertKind("email_failing", "Alert email cannot be sent", "warning", emails=False),
         AlertKind("clock_jump", "Gateway clock jumped", "info", emails=False),
+        AlertKind("power_cut", "Power cut", "warning", emails=True),
+        AlertKind("voltage_out_of_band", "Mains voltage outside the band", "warning", emails=True, dedup="ever"),
     )
 }
 

@@ -74,13 +74,33 @@ def _bill_table(bill) -> str:
 # ---- handlers ------------------------------------------------------------------------------------
 
 
-def cmd_bill(args: argparse.Namespace) -> int:
-    from .estimate import bill_options, cycle_estimate
+def _bill_for_units(args: argparse.Namespace, tariff, units, options):
+    """(bill, slab position) of `--units` drawn, with `--export`, `--banked` and `--year-end` when
+    given or when the tariff settles export or has time-of-day rates."""
+    from .net_metering import Flows, compute_net_bill, position_bill
     from .tariff import compute_bill, cycle_units, slab_position
+
+    if args.export is None and args.banked is None and not args.year_end and tariff.export is None:
+        if not tariff.time_of_day:
+            bill = compute_bill(tariff, units, options)
+            return bill, slab_position(lambda u: compute_bill(tariff, u, options), tariff.boundaries(), bill.units)
+    exported = cycle_units(args.export) if args.export is not None else 0
+    banked = cycle_units(args.banked) if args.banked is not None else 0
+    flows = Flows.of(units, exported, banked_in=banked, settles=args.year_end)
+    bill = compute_net_bill(tariff, flows, options)
+    return bill, slab_position(position_bill([(tariff, 1)], flows, options), tariff.boundaries(), bill.units)
+
+
+def cmd_bill(args: argparse.Namespace) -> int:
+    from . import BillingError
+    from .estimate import bill_options, cycle_estimate
+    from .tariff import cycle_units
     from .tariff_book import TariffBook
 
     config = _config(args)
     units = cycle_units(args.units) if args.units is not None else None
+    if units is None and (args.export is not None or args.banked is not None or args.year_end):
+        raise BillingError("--export, --banked and --year-end go with --units (the units drawn in the cycle)")
     section = config.billing
     book = TariffBook.load(section.tariff_dir)
     name = args.tariff or section.tariff
@@ -92,8 +112,7 @@ def cmd_bill(args: argparse.Namespace) -> int:
         )
         tariff = book.in_force(name, day)
         options = bill_options(section)
-        bill = compute_bill(tariff, units, options)
-        position = slab_position(lambda u: compute_bill(tariff, u, options), tariff.boundaries(), bill.units)
+        bill, position = _bill_for_units(args, tariff, units, options)
         if args.format == "json":
             out = bill.as_json() | {
                 "tariff_effective_from": tariff.effective_from.isoformat(),
@@ -103,6 +122,12 @@ def cmd_bill(args: argparse.Namespace) -> int:
         else:
             print(f"{tariff.title} (from {tariff.effective_from}; {tariff.source})")
             print(_bill_table(bill))
+            if bill.net is not None:
+                n = bill.net.as_json()
+                print(
+                    f"drawn {n['import_units']}, exported {n['export_units']}, net {n['net_units']} units; "
+                    f"banked in {n['banked_in']}, used {n['banked_used']}, carried {n['banked_out']}"
+                )
             print(position.message())
         return 0
     store = _open(args, config)

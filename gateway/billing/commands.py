@@ -31,7 +31,12 @@ def _add_bill(sub: argparse._SubParsersAction) -> None:
         description="Bill breakdown by slab. Without --units: this cycle's units and bill till date, "
         "projections at cycle end, slab position and budget, from the gateway's data.",
     )
-    p.add_argument("--units", help="units (kWh) in the cycle, e.g. 463")
+    p.add_argument("--units", help="units (kWh) drawn from the grid in the cycle, e.g. 463")
+    p.add_argument("--export", help="with --units: units exported in the cycle (a net-metered tariff), e.g. 260")
+    p.add_argument("--banked", help="with --units: units banked from earlier cycles of the settlement year")
+    p.add_argument(
+        "--year-end", action="store_true", help="with --units: the cycle closes the settlement year (bank paid out)"
+    )
     p.add_argument("--tariff", help="tariff name or .toml path (default: [billing] tariff)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _common(p)

@@ -7,15 +7,28 @@ the budget job all read this one `Estimate`.
 from __future__ import annotations
 
 import datetime as dt
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..store import Store, UnknownNodesError
-from . import MeteredNodeError
+from ..store import Store
 from .cycle import Cycle, cycle_containing
+from .cycle_flows import (
+    MWH_PER_KWH,
+    banked_units,
+    cycle_flows,
+    energy_mwh,
+    flows_mwh,
+    follow_metering,
+    hourly_flow_kwh,
+    units_of,
+)
+from .cycle_flows import kwh as kwh  # re-exported: the jobs and the dashboard read units here
+from .export_rules import NetUnits
 from .money import format_inr, paise_str, to_paise
+from .net_estimate import net_bills, unsettled_export_note
+from .net_metering import closes_settlement_year, compute_split_net_bill
 from .projection import FULL_COVERAGE, Projection, profile_projection, season_factor, straight_line
 from .settings import BillingSection
 from .tariff import (
@@ -24,48 +37,12 @@ from .tariff import (
     SlabPosition,
     Tariff,
     compute_split_bill,
+    plain_decimal,
     slab_position,
 )
 from .tariff_book import TariffBook
 
-MWH_PER_KWH = 1_000_000
 WHOLE_DAY_MS = 0.9 * 86_400_000  # a day the sensors heard at least this much of counts as a whole day
-
-
-def kwh(mwh: int) -> Decimal:
-    return Decimal(mwh) / MWH_PER_KWH
-
-
-def follow_metering(store: Store, section: BillingSection | None) -> None:
-    """Keep the store's house metering on [billing] metered_nodes (empty: every meter; gateway/house.py).
-
-    MeteredNodeError when a listed id never reported: billing refuses rather than bill the other
-    listed nodes, since a typo would under-bill in silence.
-    """
-    if section is None:
-        return
-    try:
-        store.apply_config_mains(section.metered_nodes, int(time.time() * 1000))
-    except UnknownNodesError as err:
-        raise MeteredNodeError(err.unknown, err.known) from None
-
-
-def energy_mwh(store: Store, start_ms: int, end_ms: int, section: BillingSection | None) -> int:
-    """Energy of the house in [start_ms, end_ms): hour rollups inside, minutes at the edges."""
-    if end_ms <= start_ms:
-        return 0
-    follow_metering(store, section)
-    cal = store.calendar
-    h0 = cal.hour_start_ms(start_ms)
-    if h0 < start_ms:
-        h0 = cal.hour_start_ms(h0 + 3_600_000 + 60_000)
-    h1 = cal.hour_start_ms(end_ms)
-    spans = (
-        [(start_ms, end_ms, "minute")]
-        if h0 >= h1
-        else [(start_ms, h0, "minute"), (h0, h1, "hour"), (h1, end_ms, "minute")]
-    )
-    return sum(sum(store.house_usage(a, b, res).values()) for a, b, res in spans if b > a)
 
 
 def hourly_kwh(
@@ -95,14 +72,19 @@ def holidays_for(state: str, years: set[int]) -> set[dt.date]:
 
 @dataclass(frozen=True)
 class ProjectedBill:
+    """A projection of the units the cycle will bill and that bill; on a net-metered tariff the
+    projection is of net units, and `drawn` and `exported` are the projections behind it."""
+
     projection: Projection
     bill: Bill
     low_total: Decimal
     high_total: Decimal
+    drawn: Projection | None = None
+    exported: Projection | None = None
 
     def as_json(self) -> dict:
         p = self.projection
-        return {
+        out = {
             "method": p.method,
             "units": round(p.units, 1),
             "low": round(p.low, 1),
@@ -113,6 +95,10 @@ class ProjectedBill:
             "low_total": f"{self.low_total:.2f}",
             "high_total": f"{self.high_total:.2f}",
         }
+        if self.drawn is not None and self.exported is not None:
+            out |= {"import_units": round(self.drawn.units, 1), "export_units": round(self.exported.units, 1)}
+            out["net_units"] = out["units"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -129,6 +115,14 @@ class Estimate:
     projections: tuple[ProjectedBill, ...]
     position: SlabPosition
     budget_paise: int | None
+    notes: tuple[str, ...] = ()
+    import_units: Decimal = Decimal(0)  # drawn from the grid so far
+    export_units: Decimal = Decimal(0)  # exported so far (settled or not, as the tariff says)
+
+    @property
+    def net(self) -> NetUnits | None:
+        """Units drawn, exported and banked when the tariff settles export or has time-of-day rates."""
+        return self.bill.net
 
     @property
     def coverage_note(self) -> str:
@@ -164,6 +158,15 @@ class Estimate:
             "projections": [p.as_json() for p in self.projections],
             "slab_position": self.position.message(),
         }
+        out["till_date"] |= {
+            "import_units": str(self.import_units),
+            "export_units": str(self.export_units),
+            "net_units": str(self.import_units - self.export_units),
+        }
+        if self.net is not None:
+            out["till_date"]["net_metering"] = self.net.as_json()
+        if self.notes or self.bill.notes:
+            out["notes"] = [*self.notes, *self.bill.notes]
         if self.budget_paise is not None:
             spent = to_paise(self.bill.total)
             out["budget"] = {
@@ -181,12 +184,22 @@ class Estimate:
             f"tariff {self.tariff}",
             f"Till date: {self.units} units, {format_inr(to_paise(self.bill.total))}",
         ]
+        if self.net is not None:
+            n = self.net
+            out.append(
+                f"Net metering: drawn {plain_decimal(n.import_units)}, exported {plain_decimal(n.export_units)}, "
+                f"net {plain_decimal(n.net_units)} units; billed {plain_decimal(n.billed_units)}"
+                + (f"; banked {plain_decimal(n.banked_out)}" if n.banked_out else "")
+            )
+        out.extend(f"Note: {note}" for note in (*self.notes, *self.bill.notes))
         if self.coverage_note:
             out.append(f"Coverage: {self.coverage_note}")
         for p in self.projections:
             pr = p.projection
+            net = " net" if p.drawn is not None else ""
             out.append(
-                f"Projected ({pr.method.replace('_', ' ')}): {pr.units:.0f} units (likely {pr.low:.0f}–{pr.high:.0f}), "
+                f"Projected ({pr.method.replace('_', ' ')}): {pr.units:.0f}{net} units "
+                f"(likely {pr.low:.0f}–{pr.high:.0f}), "
                 f"{format_inr(to_paise(p.bill.total))} (likely {format_inr(to_paise(p.low_total))}–"
                 f"{format_inr(to_paise(p.high_total))}); {pr.confidence} confidence: {pr.note}"
             )
@@ -227,10 +240,93 @@ def _units(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
+def _projections(
+    store: Store,
+    section: BillingSection,
+    span: tuple[int, int, int],
+    so_far: float,
+    whole_days: list[float],
+    history: list[tuple[dt.datetime, float]],
+    energy: Callable[[int, int], int],
+) -> list[Projection]:
+    """The straight line, and the profile when there is history for it, of one flow (drawn or
+    exported): `span` is (cycle start, now, cycle end) in ms, `energy(a, b)` that flow's mWh."""
+    start_ms, now_ms, end_ms = span
+    cal = store.calendar
+    elapsed_days = (now_ms - start_ms) / 86_400_000
+    covered = covered_days(store, start_ms, now_ms)
+    projections = [straight_line(so_far, elapsed_days, (end_ms - start_ms) / 86_400_000, whole_days, covered)]
+    if history:
+        now, end = cal.to_datetime(now_ms), cal.to_datetime(end_ms)
+        holidays = holidays_for(section.holiday_state, {now.year, end.year, history[0][0].year})
+        lookback_ms, year_ms = section.projection_lookback_days * 86_400_000, 365 * 86_400_000
+        season = season_factor(
+            energy(now_ms - lookback_ms - year_ms, now_ms - year_ms) / MWH_PER_KWH,
+            energy(now_ms - year_ms, end_ms - year_ms) / MWH_PER_KWH,
+            lookback_ms / 86_400_000,
+            (end_ms - now_ms) / 86_400_000,
+        )
+        profile = profile_projection(
+            history,
+            now,
+            end,
+            so_far,
+            holidays,
+            season,
+            uncovered_days=max(elapsed_days - covered, 0.0),
+            elapsed_days=elapsed_days,
+        )
+        if profile is not None:
+            projections.append(profile)
+    return projections
+
+
+def _net_estimate(
+    store: Store,
+    section: BillingSection,
+    parts: list[tuple[Tariff, int]],
+    cycle: Cycle,
+    span: tuple[int, int, int],
+    per_day: dict[int, tuple[int, int]],
+    drawn: list[Projection],
+    common: dict[str, Any],
+) -> Estimate:
+    """The estimate on a tariff that settles export or has time-of-day rates: net units, the bank,
+    export projected like import."""
+    cal = store.calendar
+    start_ms, now_ms, _ = span
+    first = parts[0][0]
+    lookback_ms = section.projection_lookback_days * 86_400_000
+    flows = cycle_flows(store, section, first, cycle, now_ms)
+    export_days = store.house_flows(start_ms, cal.day_start_ms(dt.date.fromisoformat(cal.day(now_ms))), "day")
+    whole_export = [export_days.get(k, (0, 0))[1] / MWH_PER_KWH for k, (_, c) in per_day.items() if c >= WHOLE_DAY_MS]
+    exported = _projections(
+        store,
+        section,
+        span,
+        float(flows.export_units),
+        whole_export,
+        hourly_flow_kwh(store, now_ms - lookback_ms, now_ms, section, 1),
+        lambda a, b: flows_mwh(store, a, b, section)[1],
+    )
+    settles = closes_settlement_year(first, cycle.start, cycle.end) if first.export else False
+    bill, rows, position = net_bills(parts, flows, bill_options(section), drawn, exported, settles)
+    return Estimate(
+        units=bill.units,
+        bill=bill,
+        projections=tuple(ProjectedBill(*row) for row in rows),
+        position=position,
+        import_units=flows.import_units,
+        export_units=flows.export_units,
+        **common,
+    )
+
+
 def cycle_estimate(
     store: Store, section: BillingSection, book: TariffBook, now_ms: int, *, tariff: str | None = None
 ) -> Estimate:
-    """Till-date and projected units and bill of the cycle containing `now_ms`."""
+    """Till-date and projected units and bill of the cycle containing `now_ms`; on net units when
+    the tariff settles export (or has time-of-day rates)."""
     cal = store.calendar
     name = tariff or section.tariff
     today = dt.date.fromisoformat(cal.day(now_ms))
@@ -243,61 +339,47 @@ def cycle_estimate(
     def bill_of(units: Any) -> Bill:
         return compute_split_bill(parts, units, options)
 
-    mwh = energy_mwh(store, start_ms, now_ms, section)
-    units = kwh(mwh).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    units = units_of(energy_mwh(store, start_ms, now_ms, section))
     elapsed_days = (now_ms - start_ms) / 86_400_000
-    total_days = (end_ms - start_ms) / 86_400_000
     covered = covered_days(store, start_ms, now_ms)
+    lookback_ms = section.projection_lookback_days * 86_400_000
+    span = (start_ms, now_ms, end_ms)
 
     # The day-to-day spread from whole days the sensors heard (a day half missed is not a small day).
     per_day = store.house_series(start_ms, cal.day_start_ms(today), "day")
     whole_days = [m / MWH_PER_KWH for m, c in per_day.values() if c >= WHOLE_DAY_MS]
-    straight = straight_line(float(units), elapsed_days, total_days, whole_days, covered)
-    projections = [straight]
-
-    lookback_ms = section.projection_lookback_days * 86_400_000
     history = hourly_kwh(store, now_ms - lookback_ms, now_ms, section)
-    if history:
-        now = cal.to_datetime(now_ms)
-        end = cal.to_datetime(end_ms)
-        years = {now.year, end.year, history[0][0].year}
-        holidays = holidays_for(section.holiday_state, years)
-        year_ms = 365 * 86_400_000
-        season = season_factor(
-            energy_mwh(store, now_ms - lookback_ms - year_ms, now_ms - year_ms, section) / MWH_PER_KWH,
-            energy_mwh(store, now_ms - year_ms, end_ms - year_ms, section) / MWH_PER_KWH,
-            lookback_ms / 86_400_000,
-            (end_ms - now_ms) / 86_400_000,
-        )
-        profile = profile_projection(
-            history,
-            now,
-            end,
-            float(units),
-            holidays,
-            season,
-            uncovered_days=max(elapsed_days - covered, 0.0),
-            elapsed_days=elapsed_days,
-        )
-        if profile is not None:
-            projections.append(profile)
-
+    drawn = _projections(
+        store, section, span, float(units), whole_days, history, lambda a, b: energy_mwh(store, a, b, section)
+    )
+    common = {
+        "cycle": cycle,
+        "now_ms": now_ms,
+        "tariff": name if len(parts) == 1 else "+".join(f"{t.name}@{t.effective_from}" for t, _ in parts),
+        "elapsed_days": elapsed_days,
+        "covered_days": min(covered, elapsed_days),
+        "budget_paise": budget_for_cycle(store, section, first),
+    }
+    if any(t.export is not None or t.time_of_day for t, _ in parts):
+        return _net_estimate(store, section, parts, cycle, span, per_day, drawn, common)
+    notes = ()
+    exported_mwh = flows_mwh(store, start_ms, now_ms, section)[1]
+    if exported_mwh:
+        notes = (unsettled_export_note(common["tariff"], exported_mwh, units_of),)
     projected = tuple(
         ProjectedBill(p, bill_of(_units(p.units)), bill_of(_units(p.low)).total, bill_of(_units(p.high)).total)
-        for p in projections
+        for p in drawn
     )
     boundaries = sorted({b for t, _ in parts for b in t.boundaries()})
     return Estimate(
-        cycle=cycle,
-        now_ms=now_ms,
-        tariff=name if len(parts) == 1 else "+".join(f"{t.name}@{t.effective_from}" for t, _ in parts),
         units=units,
         bill=bill_of(units),
-        elapsed_days=elapsed_days,
-        covered_days=min(covered, elapsed_days),
         projections=projected,
         position=slab_position(bill_of, boundaries, units),
-        budget_paise=budget_for_cycle(store, section, first),
+        notes=notes,
+        import_units=units,
+        export_units=units_of(exported_mwh),
+        **common,
     )
 
 
@@ -308,18 +390,27 @@ def today_cost(
 
     With slabs a unit's price depends on the units before it in the cycle, so today's cost is the
     bill's growth today, not today's units times one rate. Same cycle, tariff versions, units
-    rounding and metered nodes as `cycle_estimate`; fixed charges cancel out.
+    rounding, metered nodes and (on a net-metered tariff) net units as `cycle_estimate`; fixed
+    charges cancel out. Today's export can make it negative.
     """
     cal = store.calendar
     name = tariff or section.tariff
     today = dt.date.fromisoformat(cal.day(now_ms))
-    cycle = cycle_containing(section.anchor, book.in_force(name, today).cycle_months, today)
+    first = book.in_force(name, today)
+    cycle = cycle_containing(section.anchor, first.cycle_months, today)
     parts = book.parts_for_cycle(name, cycle.start, cycle.end)
     options = bill_options(section)
     start_ms = cal.day_start_ms(cycle.start)
+    if any(t.export is not None or t.time_of_day for t, _ in parts):
+        bank = banked_units(store, section, first, cycle)
 
-    def bill_till(end_ms: int) -> Decimal:
-        units = kwh(energy_mwh(store, start_ms, end_ms, section)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        return compute_split_bill(parts, units, options).total
+        def bill_till(end_ms: int) -> Decimal:
+            flows = cycle_flows(store, section, first, cycle, end_ms, banked_in=bank)
+            return compute_split_net_bill(parts, flows, options).total
+
+    else:
+
+        def bill_till(end_ms: int) -> Decimal:
+            return compute_split_bill(parts, units_of(energy_mwh(store, start_ms, end_ms, section)), options).total
 
     return bill_till(now_ms) - bill_till(cal.day_start_ms(today))

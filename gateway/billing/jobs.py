@@ -16,9 +16,11 @@ from ..alerts import AlertStore, alert_store
 from ..app import JobContext
 from . import MeteredNodeError
 from .cycle import cycle_containing, previous_cycle
-from .estimate import Estimate, bill_options, covered_days, cycle_estimate, energy_mwh, kwh
+from .cycle_flows import cycle_flows, flows_mwh
+from .estimate import Estimate, bill_options, covered_days, cycle_estimate, kwh
 from .ledger_wiring import ledger_for
 from .money import format_inr, to_paise
+from .net_metering import compute_split_net_bill
 from .projection import FULL_COVERAGE
 from .reconcile import billed_units_for
 from .tariff import compute_split_bill
@@ -159,17 +161,21 @@ def close_cycles(ctx: JobContext) -> list[dict]:
         return []
     start_ms, end_ms = cal.day_start_ms(cycle.start), cal.day_start_ms(cycle.end)
     billed = billed_units_for(store, start_ms, end_ms)
+    parts = book.parts_for_cycle(section.tariff, cycle.start, cycle.end)
     partial = ""
+    flows = None
     if billed is None:
         try:
-            mwh = energy_mwh(store, start_ms, end_ms, section)
+            mwh, exported, _ = flows_mwh(store, start_ms, end_ms, section)
         except MeteredNodeError as err:
             # Not billed from part of the house; closed on the first run after the config is fixed.
             report_metered_nodes(alert_store(store, ctx.config), err, now, resolve=False)
             return []
-        if mwh == 0:
+        if mwh == 0 and exported == 0:
             return []  # nothing measured (the gateway was not running): nothing to bill
         units, source = kwh(mwh).quantize(Decimal(1), rounding=ROUND_HALF_UP), "sensor"
+        if any(t.export is not None or t.time_of_day for t, _ in parts):
+            flows = cycle_flows(store, section, parts[0][0], cycle, end_ms)
         covered, days = covered_days(store, start_ms, end_ms), (end_ms - start_ms) / 86_400_000
         if covered < FULL_COVERAGE * days:
             partial = (
@@ -179,9 +185,11 @@ def close_cycles(ctx: JobContext) -> list[dict]:
             )
     else:
         units, source = billed, "meter"
-    bill = compute_split_bill(
-        book.parts_for_cycle(section.tariff, cycle.start, cycle.end), units, bill_options(section)
-    )
+    if flows is None:
+        bill = compute_split_bill(parts, units, bill_options(section))
+    else:  # net metered: the slabs bill net units, the bank and export settle as the tariff says
+        bill = compute_split_net_bill(parts, flows, bill_options(section))
+        units = bill.units
     row, created = ledger.close_bill(cycle, bill, source=source, now_ms=now, due_days=section.due_days)
     if created:
         bal = ledger.balance()["balance_paise"]

@@ -63,6 +63,11 @@ class BillingJsonView:
             "cycle": j["cycle"]
             | {"day_index": int(est.elapsed_days) + 1, "last_day": (est.cycle.end - dt.timedelta(days=1)).isoformat()},
             "units_till_date": str(est.units),
+            "import_units": str(est.import_units),
+            "export_units": str(est.export_units),
+            "net_units": str(est.import_units - est.export_units),
+            "net_metering": None if est.net is None else est.net.as_json(),
+            "notes": j.get("notes", []),
             "bill_till_date": f"{est.bill.total:.2f}",
             "breakdown": j["till_date"]["lines"],
             "projection": proj(best),

@@ -6,7 +6,8 @@ up) once per bill line; the total is the sum of the rounded lines, as on a print
 
 Order of a bill: energy (the first `[[energy]]` schedule whose `max_units` covers the cycle's
 units), fixed charges, percentage charges in file order (each on a stated base of earlier lines),
-then subsidies (on a stated base, or "all" of the above).
+then subsidies (on a stated base, or "all" of the above). How export and time-of-day windows
+change a bill is `net_metering`; the rules themselves are `export_rules`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from . import TariffError
+from .export_rules import ExportRule, NetUnits, TodWindow
 
 PAISE = Decimal("0.01")
 ZERO = Decimal(0)
@@ -109,6 +111,8 @@ class Tariff:
     utility: str = ""
     currency: str = "INR"
     path: str = ""
+    export: ExportRule | None = None
+    time_of_day: tuple[TodWindow, ...] = ()
 
     def boundaries(self) -> list[Decimal]:
         """Unit counts where the bill's rule changes (slab edges, schedule switches, bands)."""
@@ -160,22 +164,27 @@ class BillLine:
 
 @dataclass(frozen=True)
 class Bill:
-    """A computed bill: lines and their total, in rupees (Decimal, 2 places)."""
+    """A computed bill: lines and their total, in rupees (Decimal, 2 places); `net` on a bill that
+    counted export or time of day."""
 
     tariff: str
     units: Decimal
     lines: tuple[BillLine, ...]
     total: Decimal
     notes: tuple[str, ...] = ()
+    net: NetUnits | None = None
 
     def as_json(self) -> dict:
-        return {
+        out = {
             "tariff": self.tariff,
             "units": plain_decimal(self.units),
             "total": f"{self.total:.2f}",
             "lines": [line.as_json() for line in self.lines],
             "notes": list(self.notes),
         }
+        if self.net is not None:
+            out["net_metering"] = self.net.as_json()
+        return out
 
 
 def plain_decimal(value: Decimal) -> str:
@@ -184,15 +193,16 @@ def plain_decimal(value: Decimal) -> str:
     return text
 
 
-def _units(value: Any) -> Decimal:
+def checked_units(value: Any, what: str = "units") -> Decimal:
+    """`value` as a number of kWh >= 0 (an int, a string or a Decimal); TariffError names `what`."""
     if isinstance(value, float):
-        raise TariffError(f"units {value!r}: give units as an int, a string or a Decimal, not a float")
+        raise TariffError(f"{what} {value!r}: give units as an int, a string or a Decimal, not a float")
     try:
         units = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
-        raise TariffError(f"units {value!r}: expected a number of kWh") from None
+        raise TariffError(f"{what} {value!r}: expected a number of kWh") from None
     if not units.is_finite() or units < 0:
-        raise TariffError(f"units {value!r}: expected a number of kWh of at least 0")
+        raise TariffError(f"{what} {value!r}: expected a number of kWh of at least 0")
     return units
 
 
@@ -203,7 +213,7 @@ MAX_CYCLE_UNITS = Decimal(100_000)
 def cycle_units(text: str) -> Decimal:
     """Units a person typed for one cycle (`bill --units`): a plain number of kWh from 0 to
     MAX_CYCLE_UNITS, with at most 2 decimals; TariffError says which rule it broke."""
-    units = _units(text)
+    units = checked_units(text)
     if units > MAX_CYCLE_UNITS:
         raise TariffError(
             f"units {text!r}: more than {plain_decimal(MAX_CYCLE_UNITS)} in one cycle; "
@@ -256,7 +266,23 @@ def energy_lines(schedule: EnergySchedule, units: Decimal, floor: Decimal = ZERO
 
 def compute_bill(tariff: Tariff, units: Any, options: BillOptions = BillOptions()) -> Bill:
     """The bill for one whole cycle of `units` kWh under one tariff."""
-    units = _units(units)
+    units = checked_units(units)
+    lines, notes = bill_lines(tariff, units, options)
+    total = rupees(sum((entry.amount for entry in lines), ZERO))
+    return Bill(tariff.name, units, tuple(lines), total, tuple(notes))
+
+
+def bill_lines(
+    tariff: Tariff,
+    units: Decimal,
+    options: BillOptions,
+    energy_adjust: Callable[[Decimal], list[BillLine]] | None = None,
+) -> tuple[list[BillLine], list[str]]:
+    """The lines of a bill of `units` (checked), and its notes.
+
+    `energy_adjust(energy charge)` gives lines that change the energy charge (time-of-day
+    surcharges and rebates): they follow the energy lines and count as "energy" for the charges.
+    """
     index = next(i for i, s in enumerate(tariff.energy) if s.max_units is None or units <= s.max_units)
     schedule = tariff.energy[index]
     floor = tariff.energy[index - 1].max_units if index else ZERO
@@ -264,8 +290,37 @@ def compute_bill(tariff: Tariff, units: Any, options: BillOptions = BillOptions(
     notes = []
     if index:
         notes.append(f"above {plain_decimal(floor)} units the {schedule.method.replace('_', '-')} table applies")
-    totals: dict[str, Decimal] = {"energy": sum((entry.amount for entry in lines), ZERO)}
+    energy = sum((entry.amount for entry in lines), ZERO)
+    if energy_adjust is not None:
+        extra = energy_adjust(energy)
+        lines.extend(extra)
+        energy += sum((entry.amount for entry in extra), ZERO)
+    totals: dict[str, Decimal] = {"energy": energy}
+    totals["fixed"] = _fixed_lines(tariff, units, options, lines)
 
+    for c in tariff.charges:
+        base = sum((totals[k] for k in c.on), ZERO)
+        line = BillLine("charge", c.label, rupees(base * c.percent / 100), percent=c.percent)
+        lines.append(line)
+        totals[c.id] = line.amount
+
+    for s in tariff.subsidies:
+        if s.opt_in and not options.subsidy_opt_in:
+            continue
+        if not (s.min_units <= units <= s.max_units):
+            continue
+        base = (
+            sum((entry.amount for entry in lines), ZERO) if s.on == ("all",) else sum((totals[k] for k in s.on), ZERO)
+        )
+        off = base * s.percent / 100
+        if s.cap is not None:
+            off = min(off, s.cap)
+        lines.append(BillLine("subsidy", s.label, -rupees(off), percent=s.percent))
+    return lines, notes
+
+
+def _fixed_lines(tariff: Tariff, units: Decimal, options: BillOptions, lines: list[BillLine]) -> Decimal:
+    """Append the fixed charges to `lines`; return their sum."""
     fixed_total = ZERO
     for f in tariff.fixed:
         months = Decimal(tariff.cycle_months if f.per == "month" else 1)
@@ -288,29 +343,7 @@ def compute_bill(tariff: Tariff, units: Any, options: BillOptions = BillOptions(
         line = BillLine("fixed", label, rupees(amount))
         lines.append(line)
         fixed_total += line.amount
-    totals["fixed"] = fixed_total
-
-    for c in tariff.charges:
-        base = sum((totals[k] for k in c.on), ZERO)
-        line = BillLine("charge", c.label, rupees(base * c.percent / 100), percent=c.percent)
-        lines.append(line)
-        totals[c.id] = line.amount
-
-    for s in tariff.subsidies:
-        if s.opt_in and not options.subsidy_opt_in:
-            continue
-        if not (s.min_units <= units <= s.max_units):
-            continue
-        base = (
-            sum((entry.amount for entry in lines), ZERO) if s.on == ("all",) else sum((totals[k] for k in s.on), ZERO)
-        )
-        off = base * s.percent / 100
-        if s.cap is not None:
-            off = min(off, s.cap)
-        lines.append(BillLine("subsidy", s.label, -rupees(off), percent=s.percent))
-
-    total = rupees(sum((entry.amount for entry in lines), ZERO))
-    return Bill(tariff.name, units, tuple(lines), total, tuple(notes))
+    return fixed_total
 
 
 def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: BillOptions = BillOptions()) -> Bill:
@@ -320,17 +353,27 @@ def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: Bil
     cycle's units and contributes its share of days. (Billing units × f against slab edges × f
     is exactly f × the whole-cycle bill, so this is the same as pro-rating slabs.)
     """
-    units = _units(units)
+    units = checked_units(units)
+    return split_bill(parts, lambda tariff: compute_bill(tariff, units, options))
+
+
+def split_bill(parts: list[tuple[Tariff, int]], bill_of: Callable[[Tariff], Bill]) -> Bill:
+    """`bill_of(tariff)` for each part (tariff, days), each line scaled by the part's share of days.
+
+    The bill's units and `net` are those of the first part (every part bills the same cycle).
+    """
     parts = [(t, d) for t, d in parts if d > 0]
     if not parts:
         raise TariffError("a split bill needs at least one tariff with days > 0")
     if len(parts) == 1:
-        return compute_bill(parts[0][0], units, options)
+        return bill_of(parts[0][0])
     total_days = sum(d for _, d in parts)
     lines: list[BillLine] = []
+    first: Bill | None = None
     for tariff, days in parts:
         share = Decimal(days) / Decimal(total_days)
-        part = compute_bill(tariff, units, options)
+        part = bill_of(tariff)
+        first = first or part
         tag = f"[{tariff.name} from {tariff.effective_from}, {days}/{total_days} days] "
         for part_line in part.lines:
             lines.append(
@@ -347,9 +390,8 @@ def compute_split_bill(parts: list[tuple[Tariff, int]], units: Any, options: Bil
             )
     total = rupees(sum((entry.amount for entry in lines), ZERO))
     name = "+".join(t.name + "@" + str(t.effective_from) for t, _ in parts)
-    return Bill(
-        name, units, tuple(lines), total, (f"tariff changed during the cycle: split by days ({total_days} days)",)
-    )
+    note = f"tariff changed during the cycle: split by days ({total_days} days)"
+    return Bill(name, first.units, tuple(lines), total, (note,), first.net)
 
 
 # ---- where the household stands on the slabs -------------------------------------------------------
@@ -391,7 +433,7 @@ class SlabPosition:
 
 def slab_position(bill_fn: Callable[[Decimal], Bill], boundaries: list[Decimal], units: Any) -> SlabPosition:
     """Where `units` stands: `bill_fn(units) -> Bill` (a tariff with options, or a split bill)."""
-    units = _units(units)
+    units = checked_units(units)
     one = Decimal(1)
 
     def cost(b: Decimal) -> tuple[Decimal, Decimal, Decimal]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import TariffError
+from .export_rules import SETTLEMENTS, ExportRule, TodWindow
 from .tariff import (
     FIXED_BASES,
     FIXED_PER,
@@ -150,7 +151,11 @@ TOP_KEYS = (
     "fixed",
     "charges",
     "subsidies",
+    "export",
+    "time_of_day",
 )
+EXPORT_KEYS = ("settlement", "rate", "settlement_year_starts", "label")
+HOUR_RE = re.compile(r"^([01][0-9]|2[0-4]):00$")
 
 
 def parse_tariff(data: dict, where: str = "") -> Tariff:
@@ -182,7 +187,58 @@ def parse_tariff(data: dict, where: str = "") -> Tariff:
         utility=top.text("utility", default=""),
         currency=currency,
         path=where.rstrip(": "),
+        export=_export_rule(top, where),
+        time_of_day=_time_of_day(top, where),
     )
+
+
+def _export_rule(top: _Fields, where: str) -> ExportRule | None:
+    """The `[export]` table: how exported units are settled; None when the tariff has none."""
+    if not top.has("export"):
+        return None
+    row = _Fields(where, top.table["export"], "export")
+    row.check_keys(EXPORT_KEYS)
+    settlement = row.choice("settlement", SETTLEMENTS)
+    if settlement == "net_units":
+        rate = row.number("rate", default=ZERO)
+    else:
+        rate = row.number("rate")
+    if settlement != "banking" and row.has("settlement_year_starts"):
+        raise TariffError(f"{where}export.settlement_year_starts: only a banking settlement has a settlement year")
+    month = row.choice("settlement_year_starts", tuple(range(1, 13)), default=4)
+    label = {"feed_in": "Export credit", "net_units": "Surplus export", "banking": "Banked export"}[settlement]
+    return ExportRule(settlement, rate, month, row.text("label", default=label))
+
+
+def _hour(row: _Fields, key: str) -> int:
+    value = row.table.get(key)
+    if value is None:
+        raise row.missing(key)
+    if not isinstance(value, str) or not HOUR_RE.match(value) or (key == "from" and value == "24:00"):
+        raise row.err(key, value, 'a whole hour like "18:00" (from 00:00 to 23:00; "to" may be 24:00)')
+    return int(value[:2]) % 24
+
+
+def _time_of_day(top: _Fields, where: str) -> tuple[TodWindow, ...]:
+    """The `[[time_of_day]]` windows: whole local hours, none overlapping, a percent of the energy charge."""
+    windows: list[TodWindow] = []
+    for row in top.tables("time_of_day", required=False):
+        row.check_keys(("label", "from", "to", "percent"))
+        start, end = _hour(row, "from"), _hour(row, "to")
+        if start == end:
+            raise row.err("to", row.table["to"], f"a different hour from 'from' ({row.table['from']})")
+        window = TodWindow(
+            row.text("label", default="Time of day"), start, end, row.number("percent", minimum=Decimal(-100))
+        )
+        for i, other in enumerate(windows):
+            shared = window.hours() & other.hours()
+            if shared:
+                raise TariffError(
+                    f"{where}{row.path}: {start:02d}:00–{end:02d}:00 overlaps time_of_day[{i}] "
+                    f"({other.start_hour:02d}:00–{other.end_hour:02d}:00) at {min(shared):02d}:00"
+                )
+        windows.append(window)
+    return tuple(windows)
 
 
 def _effective_from(top: _Fields) -> dt.date:

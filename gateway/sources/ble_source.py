@@ -20,7 +20,7 @@ from typing import Any
 from .. import PowerGwError
 from ..backoff import Backoff
 from ..energy import MAX_MWH_PER_MS
-from ..protocol import FLAG_RESTORED, Reading
+from ..protocol import FLAG_NOMINAL_VOLTAGE, FLAG_RESTORED, Reading
 from .ble_settings import BleSection
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ class BleTracker:
             vrms_dv=adv.vrms_dv,
             power_dw=adv.power_dw,
             energy_mwh=adv.energy_mwh,
-            flags=node.flags,
+            flags=node.flags | FLAG_NOMINAL_VOLTAGE,  # BTHome cannot say the voltage was measured
         )
 
     def _first(self, address: str, now_ms: int) -> NodeTrack:

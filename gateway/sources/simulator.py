@@ -3,13 +3,16 @@
 A `VirtualNode` integrates power into a cumulative mWh counter exactly as the firmware does
 (sub-mWh remainder carried), numbers every frame with `seq`, sends HELLO at boot and every
 60 s, and can lose frames, flip bits and reboot (with or without a restored counter) on
-purpose. Its bytes go through the real decoder like any port's.
+purpose. Its bytes go through the real decoder like any port's. With `voltage_channel` it is a
+node with a voltage module: it measures a mains voltage that wanders around nominal, counts
+negative power (export) in a second counter and sends READING_BIDIR with its power factor.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +50,8 @@ class VirtualNode:
     seed: int = 0
     faults: Faults = field(default_factory=Faults)
     fw: tuple[int, int] = (1, 0)
+    voltage_channel: bool = False
+    pf_milli: int = 950  # the load's power factor, sent by a node with a voltage channel
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -54,8 +59,11 @@ class VirtualNode:
         self.seq = 0
         self.uptime_ms = 0
         self.energy_mwh = 0
+        self.export_mwh = 0
         self._remainder = 0  # energy below 1 mWh (in 0.1 W·ms) carried to the next window
+        self._export_remainder = 0
         self.flash_mwh = 0
+        self.flash_export_mwh = 0
         self.windows = 0
         self.sent = 0
         self.dropped = 0
@@ -75,12 +83,12 @@ class VirtualNode:
         self.seq = 0
         self.uptime_ms = 0
         if self.faults.restore_on_reboot:
-            self.energy_mwh = self.flash_mwh
+            self.energy_mwh, self.export_mwh = self.flash_mwh, self.flash_export_mwh
             self._restored_flag = True
         else:
-            self.energy_mwh = 0
+            self.energy_mwh = self.export_mwh = 0
             self._restored_flag = False
-        self._remainder = 0
+        self._remainder = self._export_remainder = 0
         self._pending_hello = True
 
     def frames(self, start_utc: dt.datetime, windows: int) -> Iterator[tuple[dt.datetime, list]]:
@@ -96,33 +104,34 @@ class VirtualNode:
                 out.append(self.hello())
                 self._pending_hello = False
             p = float(watts[i])
-            power_dw = int(round(p * 10))
             self.uptime_ms = (self.uptime_ms + self.window_ms) & 0xFFFFFFFF
-            if power_dw > 0:
-                # 0.1 W * ms / 36000 = mWh; the integer remainder carries to the next window.
-                self._remainder += power_dw * self.window_ms
-                whole, self._remainder = divmod(self._remainder, 36_000)
-                self.energy_mwh += whole
-            flags = FLAG_NOMINAL_VOLTAGE | (FLAG_RESTORED if self._restored_flag else 0)
-            irms_ma = int(round(abs(p) / (self.vnom_dv / 10) * 1000))
-            out.append(
-                Reading(
-                    self.node_id,
-                    self.boot_id,
-                    self._next_seq(),
-                    self.uptime_ms,
-                    self.window_ms,
-                    irms_ma,
-                    self.vnom_dv,
-                    power_dw,
-                    self.energy_mwh,
-                    flags,
-                )
-            )
+            out.append(self._reading(p))
             self.windows += 1
-            if self.windows % 600 == 0:
-                self.flash_mwh = self.energy_mwh  # the firmware saves to NVS every 10 minutes
+            if self.windows % 600 == 0:  # the firmware saves to NVS every 10 minutes
+                self.flash_mwh, self.flash_export_mwh = self.energy_mwh, self.export_mwh
             yield end, out
+
+    def _reading(self, p: float) -> Reading:
+        """The window's READING (or READING_BIDIR) at `p` W, its energy added to the counters."""
+        power_dw = int(round(p * 10))
+        if power_dw > 0:
+            # 0.1 W * ms / 36000 = mWh; the integer remainder carries to the next window.
+            self._remainder += power_dw * self.window_ms
+            whole, self._remainder = divmod(self._remainder, 36_000)
+            self.energy_mwh += whole
+        elif power_dw < 0 and self.voltage_channel:  # a current-only node cannot tell export from import
+            self._export_remainder += -power_dw * self.window_ms
+            whole, self._export_remainder = divmod(self._export_remainder, 36_000)
+            self.export_mwh += whole
+        restored = FLAG_RESTORED if self._restored_flag else 0
+        head = (self.node_id, self.boot_id, self._next_seq(), self.uptime_ms, self.window_ms)
+        if not self.voltage_channel:
+            irms_ma = int(round(abs(p) / (self.vnom_dv / 10) * 1000))
+            return Reading(*head, irms_ma, self.vnom_dv, power_dw, self.energy_mwh, FLAG_NOMINAL_VOLTAGE | restored)
+        # the mains wanders a few volts around nominal over the hour, with a little noise
+        vrms_dv = self.vnom_dv + round(60 * math.sin(self.windows * 2 * math.pi / 3600)) + self._rng.randint(-5, 5)
+        irms_ma = int(round(abs(p) / (vrms_dv / 10) / (self.pf_milli / 1000) * 1000))
+        return Reading(*head, irms_ma, vrms_dv, power_dw, self.energy_mwh, restored, self.export_mwh, self.pf_milli)
 
     def wire(self, frames: list) -> bytes:
         """Encode frames, applying loss and bit errors."""

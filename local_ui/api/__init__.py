@@ -17,8 +17,9 @@ from werkzeug.routing import IntegerConverter
 
 from ..context import UiContext
 from ..openapi import document
-from . import alerts, billing, export, meter_readings, nodes, overview, sessions, settings, usage
+from . import alerts, billing, export, meter_readings, nodes, overview, power, sessions, settings, usage
 from .endpoint import ID_MAX, ApiError, Endpoint, Param
+from .supply import ROWS as SUPPLY_ROWS
 from .validation import wrap
 
 PREFIX = "/api/v1"
@@ -34,11 +35,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *overview.ROWS,
     *nodes.ROWS,
     *usage.ROWS,
+    *power.ROWS,
     *billing.ROWS,
     *alerts.ROWS,
     *meter_readings.ROWS,
     *export.ROWS,
     *settings.ROWS,
+    *SUPPLY_ROWS,
 )
 
 

@@ -1,4 +1,5 @@
-"""The overview: every node, the whole house's watts and today's units, the bill, alerts and the model at a glance."""
+"""The overview: every node, the whole house's watts, today by hour against a usual day, the bill with its
+projection and the slab ahead, alerts and the model at a glance."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..context import UiContext
 from ..services import Alerts, Unavailable, model_status
 from .billing import bill_summary
 from .endpoint import Endpoint
+from .today import slab_headline, today_by_hour
 from .usage import house_live, today_units
 
 
@@ -30,7 +32,9 @@ def overview(ctx: UiContext, args, body):
     """The Overview page in one answer; a part that cannot be shown says why instead."""
     now = ctx.now_ms()
     nodes, power_w, count_twins_once = house_live(ctx)
-    today_kwh, today_cost = ctx.memo(("today", ctx.calendar.today(now)), lambda: today_units(ctx, now))
+    day = ctx.calendar.today(now)
+    today_kwh, today_cost = ctx.memo(("today", day), lambda: today_units(ctx, now))
+    bill = _part(lambda: bill_summary(ctx))
     return jsonify(
         now_ms=now,
         timezone=ctx.timezone,
@@ -39,7 +43,10 @@ def overview(ctx: UiContext, args, body):
         count_twins_once=count_twins_once,
         today_kwh=today_kwh,
         today_cost=today_cost,
-        bill=_part(lambda: bill_summary(ctx)),
+        today_hours=ctx.memo(("today_hours", day), lambda: today_by_hour(ctx, now)),
+        has_readings=any(n["last_seen_ms"] for n in nodes),
+        bill=bill,
+        slab_headline=ctx.memo(("slab_headline", day), lambda: slab_headline(ctx, bill)),
         alerts=_part(lambda: Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms).counts()),
         model=_part(
             lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root, ctx.timezone))
@@ -64,8 +71,8 @@ ROWS: tuple[Endpoint, ...] = (
         "GET",
         "/overview",
         overview,
-        "Live watts per node and of the whole house, today's units and cost, "
-        "bill till date and projection, open alerts, model status",
+        "Live watts per node and of the whole house, today's units and cost by hour against a usual day, "
+        "bill till date and projection, the next slab when the projection reaches it, open alerts, model status",
         "data",
         errors=(503,),
     ),

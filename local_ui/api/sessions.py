@@ -28,6 +28,7 @@ def session_get(ctx: UiContext, args, body):
         "authenticated": p is not None,
         "setup_required": ctx.setup_code is not None and ctx.accounts().count_admins() == 0,
         "timezone": ctx.timezone,
+        "language": ctx.config.ui.language,  # the dashboard's default until the browser picks one
         "version": __version__,
     }
     if p is not None:

@@ -51,6 +51,17 @@ def household_nodes_checked(store, config) -> frozenset[str] | None:
     return household_nodes(store, config)
 
 
+def stack_parts(conn, household: frozenset[str] | None, node_ids: list[str]) -> tuple[list[str], bool]:
+    """(node ids that stack inside the house's total, whether they are sub-circuits); what they leave of the
+    total is the rest of the house. Parts are the sub-circuit nodes, or without any, each mains meter
+    (an ESP32 on serial and BLE once), so the stack is the house, never more."""
+    twins = twin_ids(conn)  # {BLE id: serial id}
+    subs = [n for n in node_ids if household is not None and n not in household and twins.get(n) not in node_ids]
+    if subs:
+        return subs, True
+    return [n for n in node_ids if (household is None or n in household) and twins.get(n) not in node_ids], False
+
+
 def house_live(ctx: UiContext) -> tuple[list[dict], float | None, bool]:
     """Every node marked `metered` (a mains meter's), the house's live watts (None while no mains node is
     online), and whether every meter is the house."""
@@ -166,8 +177,9 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
                 "points": [[b, round(mwh / 1e6, 6)] for b, mwh in pts],
             }
         )
+    buckets = _buckets(ctx, p)
     return {
-        "buckets": _buckets(ctx, p),
+        "buckets": buckets,
         "period": p.kind,
         "first_day": p.first.isoformat(),
         "last_day": (p.end - dt.timedelta(days=1)).isoformat(),
@@ -179,7 +191,23 @@ def usage_series(ctx: UiContext, p, node: str | None, household: frozenset[str] 
         "total_unavailable": no_total,
         "excluded_from_total": [s["node_id"] for s in out if not counted(s["node_id"])],
         "series": out,
+        "parts": None if no_total or node is not None else _parts(store, household, out, total_mwh),
     }
+
+
+def _parts(store, household, series: list[dict], total_mwh: dict[int, int]) -> list[dict]:
+    """The bars that stack up to the house's total per bucket: `stack_parts`, and the rest of the house."""
+    ids, subs = stack_parts(store.conn, household, [s["node_id"] for s in series])
+    by_id = {s["node_id"]: s for s in series}
+    parts = [{"key": n, "node_id": n, "name": by_id[n]["name"], "points": by_id[n]["points"]} for n in ids]
+    inside: dict[int, float] = {}
+    for part in parts:
+        for b, kwh in part["points"]:
+            inside[b] = inside.get(b, 0.0) + kwh
+    rest = [[b, round(max(0.0, mwh / 1e6 - inside.get(b, 0.0)), 6)] for b, mwh in sorted(total_mwh.items())]
+    if subs or any(kwh > 0.0005 for _, kwh in rest):
+        parts.append({"key": "rest", "node_id": None, "name": None, "points": rest})
+    return parts
 
 
 def _buckets(ctx: UiContext, p) -> list[int]:
@@ -207,14 +235,50 @@ def usage(ctx: UiContext, args, body):
         except Unavailable as err:
             household, no_total = household_nodes(ctx.store(), ctx.effective_config()), str(err)
         data = usage_series(ctx, p, args["node"], household, no_total)
+        if args["money"]:
+            data |= priced(ctx, data)
         if args["compare"]:
             data["previous"] = usage_series(ctx, p.previous(), args["node"], household, no_total)
         return data
 
-    data = ctx.memo(("usage", p, args["node"], bool(args["compare"]), today), compute)
+    data = ctx.memo(("usage", p, args["node"], bool(args["compare"]), bool(args["money"]), today), compute)
     if args["format"] == "csv":
         return _usage_csv(ctx, data)
     return jsonify(data)
+
+
+def priced(ctx: UiContext, data: dict) -> dict:
+    """Rupees for the house's total and each part, per bucket: what the bucket added to its cycle's bill,
+    shared among the parts by their units (exact to the paisa: the last part takes the remainder). Without a
+    house total (one node, or a metered node that never reported) or a tariff, `cost_unavailable` says why."""
+    from .today import bucket_costs
+
+    if data["parts"] is None:
+        return {"cost_unavailable": data["total_unavailable"] or "rupees are shown for the whole house only"}
+    total = {b: round(kwh * 1e6) for b, kwh in data["total_points"]}
+    try:
+        costs = bucket_costs(ctx, data["buckets"], data["end_ms"], total)
+    except Unavailable as err:
+        return {"cost_unavailable": str(err)}
+    points = {p["key"]: dict(p["points"]) for p in data["parts"]}
+    cost_points = {p["key"]: [] for p in data["parts"]}
+    total_points = []
+    for b, cost in zip(data["buckets"], costs, strict=True):
+        if cost is None:
+            continue
+        total_points.append([b, rupees(cost)])
+        kwh = {k: Decimal(str(pts.get(b, 0))) for k, pts in points.items()}
+        whole, left = sum(kwh.values()), cost
+        for i, key in enumerate(kwh):
+            last = i == len(kwh) - 1
+            share = left if last else (cost * kwh[key] / whole if whole else Decimal(0)).quantize(Decimal("0.01"))
+            left -= share
+            cost_points[key].append([b, rupees(share)])
+    return {
+        "total_cost": rupees(sum((c for c in costs if c is not None), Decimal(0))),
+        "total_cost_points": total_points,
+        "parts": [p | {"cost_points": cost_points[p["key"]]} for p in data["parts"]],
+    }
 
 
 def _usage_csv(ctx: UiContext, data: dict) -> Response:
@@ -243,6 +307,7 @@ _USAGE_PARAMS = (
     ),
     Param("node", doc="one node's id (default: every node)"),
     Param("compare", "boolean", "also return the previous period as `previous`"),
+    Param("money", "boolean", "also price each bucket in rupees (what it added to its cycle's bill)"),
     Param("format", doc="json (default) or csv", enum=("json", "csv")),
 )
 

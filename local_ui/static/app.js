@@ -5,6 +5,8 @@ import { api } from "./api.js";
 import { t, ago } from "./format.js";
 import { state, loadSession, go } from "./store.js";
 import { Overview, Bill, Alerts, Nodes, Settings, Login, Setup } from "./pages.js";
+import { startLanguage, onLanguageChange } from "./i18n.js";
+import { LanguagePicker } from "./language_picker.js";
 
 const Usage = defineAsyncComponent(() => import("./usage.js").then((m) => m.Usage));
 
@@ -26,6 +28,7 @@ function routeFromHash() {
 }
 
 const Shell = {
+  components: { LanguagePicker },
   setup() {
     const page = computed(() => ROUTES[state.route]);
     const authed = computed(() => state.session?.authenticated);
@@ -49,6 +52,7 @@ const Shell = {
         </a>
       </nav>
       <div class="who">
+        <LanguagePicker/>
         <span class="muted small">{{ t('signed_in_as', { user: state.session.user, role: t('role_' + state.session.role) }) }}</span>
         <button class="link" @click="logout">{{ t('logout') }}</button>
       </div>
@@ -66,6 +70,8 @@ async function start() {
   window.addEventListener("pgw-logged-out", async () => { await loadSession().catch(() => {}); go("login"); });
   setInterval(() => (state.now = Date.now()), 1000);
   try { await loadSession(); } catch (e) { state.session = { authenticated: false }; }
+  await startLanguage(state.session.language);
+  onLanguageChange(() => route());
   route();
   createApp(Shell).mount("#app");
 }

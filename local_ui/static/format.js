@@ -1,11 +1,10 @@
-// Formatting for Indian households: ₹ with lakh/crore grouping (₹1,23,456.78) done on the
-// decimal string, so money never passes through a float; times in the household's zone.
-import en from "./strings/en.js";
-
-const strings = en;
+// Formatting for Indian households, the same in every browser language: ₹ with lakh/crore grouping
+// (₹1,23,456.78) done on the decimal string, so money never passes through a float; numbers in ASCII
+// digits with Indian grouping; dates day-month-year ("6 Dec 2026") and times in the household's zone.
+import { lookup } from "./i18n.js";
 
 export function t(key, vars = {}) {
-  const s = strings[key] ?? key;
+  const s = lookup(key) ?? key;
   return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? `{${k}}`));
 }
 
@@ -26,14 +25,32 @@ export function inr(amount, { decimals = 2 } = {}) {
   let sign = "";
   if (s.startsWith("-")) { sign = "−"; s = s.slice(1); }
   let [i, f = ""] = s.split(".");
-  i = i.replace(/^0+(?=\d)/, "");
-  f = (f + "00").slice(0, decimals);
+  [i, f] = roundHalfUp(i.replace(/^0+(?=\d)/, ""), f, decimals);
+  if (!/[1-9]/.test(i + f)) sign = "";
   return `${sign}₹${groupIndian(i)}${decimals ? "." + f : ""}`;
 }
 
+// The digits i.f rounded half up to `decimals` places, on the strings (no float): ("1331", "99", 0) -> ("1332", "").
+function roundHalfUp(i, f, decimals) {
+  let all = i + (f + "0".repeat(decimals)).slice(0, decimals);
+  if ((f[decimals] || "0") >= "5") {
+    const d = all.split("");
+    let k = d.length - 1;
+    while (k >= 0 && d[k] === "9") d[k--] = "0";
+    if (k < 0) d.unshift("1"); else d[k] = String(Number(d[k]) + 1);
+    all = d.join("");
+  }
+  return [all.slice(0, all.length - decimals) || "0", decimals ? all.slice(all.length - decimals) : ""];
+}
+
+// x with `digits` decimals, ASCII digits and Indian grouping (1,23,456.7), whatever the browser's language.
 export function num(x, digits = 1) {
-  if (x === null || x === undefined || Number.isNaN(x)) return "—";
-  return Number(x).toLocaleString("en-IN", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  if (x === null || x === undefined || x === "" || Number.isNaN(Number(x))) return "—";
+  let s = Number(x).toFixed(digits);
+  let sign = "";
+  if (s.startsWith("-")) { s = s.slice(1); if (/[1-9]/.test(s)) sign = "−"; }
+  const [i, f] = s.split(".");
+  return sign + groupIndian(i) + (f ? "." + f : "");
 }
 
 export function watts(w) {
@@ -46,29 +63,51 @@ let zone = "Asia/Kolkata";
 export function setZone(z) { zone = z; }
 export function getZone() { return zone; }
 
-const fmtCache = new Map();
-function fmt(opts) {
-  const key = JSON.stringify(opts) + zone;
-  if (!fmtCache.has(key)) fmtCache.set(key, new Intl.DateTimeFormat("en-IN", { timeZone: zone, ...opts }));
-  return fmtCache.get(key);
+// Dates and times are built from numeric parts in the household's zone ("6 Dec 2026", "9:05 pm"), so they
+// read the same in every browser language; month names and am/pm come from the strings file.
+const partsCache = new Map();
+export function localParts(ms, z = zone) {
+  if (!partsCache.has(z)) {
+    partsCache.set(z, new Intl.DateTimeFormat("en-US", { timeZone: z, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", weekday: "short" }));
+  }
+  const p = Object.fromEntries(partsCache.get(z).formatToParts(ms).map((x) => [x.type, x.value]));
+  if (p.hour === "24") p.hour = "00";
+  return p;
+}
+const WEEKDAYS = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+function monthName(m) { return t("months_short").split(" ")[Number(m) - 1]; }
+function dayMonthYear(y, m, d) { return `${Number(d)} ${monthName(m)} ${y}`; }
+export function clock(p, seconds = false) {
+  const h = Number(p.hour);
+  const hh = h % 12 === 0 ? 12 : h % 12;
+  return `${hh}:${p.minute}${seconds ? ":" + p.second : ""} ${t(h < 12 ? "time_am" : "time_pm")}`;
 }
 
 export function dateTime(ms) {
   if (!ms) return "—";
-  return fmt({ day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hour12: true }).format(ms);
+  const p = localParts(ms);
+  return `${dayMonthYear(p.year, p.month, p.day)}, ${clock(p)}`;
 }
-export function time(ms) { return ms ? fmt({ hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: true }).format(ms) : "—"; }
-export function day(ms) { return ms ? fmt({ weekday: "short", day: "numeric", month: "short", year: "numeric" }).format(ms) : "—"; }
+export function time(ms) { return ms ? clock(localParts(ms), true) : "—"; }
+export function hourMinute(ms) { return ms ? clock(localParts(ms)) : "—"; }
+// "9 pm", "12 am": an hour of the day on a chart's axis.
+export function hourLabel(ms) {
+  const h = Number(localParts(ms).hour);
+  return `${h % 12 === 0 ? 12 : h % 12} ${t(h < 12 ? "time_am" : "time_pm")}`;
+}
+export function day(ms) {
+  if (!ms) return "—";
+  const p = localParts(ms);
+  return `${t("weekdays_short").split(" ")[WEEKDAYS[p.weekday]]} ${dayMonthYear(p.year, p.month, p.day)}`;
+}
+export function dayMonth(ms) { const p = localParts(ms); return `${Number(p.day)} ${monthName(p.month)}`; }
+export function monthYear(ms) { const p = localParts(ms); return `${monthName(p.month)} ${p.year}`; }
 export function dayOfIso(iso) {
-  // A local date (YYYY-MM-DD) needs no zone: format it as the calendar date it is.
+  // A local date (YYYY-MM-DD) needs no zone: it is the calendar date it names.
   if (!iso) return "—";
-  const [y, m, d] = iso.split("-").map(Number);
-  return new Intl.DateTimeFormat("en-IN", { timeZone: "UTC", day: "numeric", month: "short", year: "numeric" }).format(Date.UTC(y, m - 1, d));
-}
-export function localParts(ms) {
-  const p = Object.fromEntries(fmt({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
-    .formatToParts(ms).map((x) => [x.type, x.value]));
-  return p;
+  const [y, m, d] = iso.split("-");
+  return dayMonthYear(y, m, d);
 }
 export function todayIso(ms = Date.now()) {
   const p = localParts(ms);

@@ -162,7 +162,8 @@ def test_book_refuses_two_files_for_the_same_version(tmp_path):
 def test_book_lookup_errors(tmp_path):
     book = TariffBook.load()
     with pytest.raises(
-        TariffError, match=r"unknown tariff 'goa': give one of delhi-domestic, kerala-domestic, tn-domestic"
+        TariffError,
+        match=r"unknown tariff 'goa': give one of delhi-domestic, kerala-domestic, kerala-domestic-solar, tn-domestic",
     ):
         book.resolve("goa")
     with pytest.raises(TariffError, match=r"cannot read tariff file .*nope.toml"):

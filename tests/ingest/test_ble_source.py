@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 from gateway.config import ConfigError, parse_config
 from gateway.energy import MAX_MWH_PER_MS
-from gateway.protocol import FLAG_RESTORED, Reading, encode_wire
+from gateway.protocol import FLAG_NOMINAL_VOLTAGE, FLAG_RESTORED, Reading, encode_wire
 from gateway.sources import ble_source as ble
 from gateway.sources.ble_source import BTHOME_UUID, AdvertError, BleSource, BleTracker, decode_advert, resume_from
 from tests.support.ingest import T0, make_ingest
@@ -82,6 +82,44 @@ def test_protocol_example_decodes_to_its_values():
         packet_id=7, power_dw=9805, irms_ma=4350, vrms_dv=2300, energy_mwh=123_456_000, counter=None
     )
     assert plain(7, 98050, 4350, 2300, 123456) == EXAMPLE
+
+
+def signed_objects(packet_id: int, power_cw: int, current_ma: int, voltage_dv: int, energy_wh: int) -> bytes:
+    """A voltage-channel node's objects: signed power (0x5C, s32, 0.01 W) last, in object-id order."""
+    return (
+        bytes([0x00, packet_id, 0x43])
+        + current_ma.to_bytes(2, "little")
+        + b"\x4a"
+        + voltage_dv.to_bytes(2, "little")
+        + b"\x4d"
+        + energy_wh.to_bytes(4, "little")
+        + b"\x5c"
+        + power_cw.to_bytes(4, "little", signed=True)
+    )
+
+
+def test_signed_power_decodes_to_export(caplog):
+    got = decode_advert(*advert(b"\x40" + signed_objects(9, -151_234, 6580, 2391, 2_000)), None)
+    assert got == ble.Advert(
+        packet_id=9, power_dw=-15123, irms_ma=6580, vrms_dv=2391, energy_mwh=2_000_000, counter=None
+    )
+    sd = encrypted(signed_objects(10, 98_050, 4350, 2300, 2_001), counter=77)
+    assert decode_advert(*advert(sd), KEY).power_dw == 9805
+    assert "numerical order" not in caplog.text  # bthome-ble warns about objects out of id order
+
+
+def test_exporting_ble_node_imports_nothing_and_never_feeds_voltage_quality(tmp_path):
+    rig = Rig(tmp_path)
+    for k in range(4):  # exporting 1.5 kW: the import counter stands still
+        r = rig.hear(b"\x40" + signed_objects(k, -150_000, 6520, 2412, 7_000), after_ms=10_000 if k else 5000)
+    assert r.power_dw == -15000 and r.flags & FLAG_NOMINAL_VOLTAGE
+    assert rig.stored() == 0
+    node = rig.node()
+    assert node["last_power_dw"] == -15000 and node["export_total_mwh"] == 0 and node["last_pf_milli"] is None
+    start = rig.ingest.store.usage(0, 2**42, "minute", NODE)
+    assert start == []
+    stats = rig.ingest.store.minute_stats([NODE], 0, 2**42)
+    assert stats == []  # no energy, and BLE does not say whether its voltage was measured
 
 
 def test_encrypted_advert_decodes_with_its_key_only():
@@ -421,6 +459,36 @@ def test_host_node_adverts_through_the_source(tmp_path, bindkey):
     counter = int(run.stderr.split("energy_mwh=")[1].split()[0])
     assert energies[-1] == counter // 1000 * 1000
     assert rig.node(node)["frames_lost"] == 0 and rig.source.stats.rejected[(node, ble.SKIP_DUPLICATE)] == 6
+
+
+@pytest.mark.parametrize("bindkey", [None, KEY.hex()])
+def test_voltage_node_adverts_signed_power_through_the_source(tmp_path, bindkey):
+    """The firmware's voltage node advertises signed power (0x5C): exporting, its adverts read negative
+    watts and an import counter that stands still; the gateway stores no energy and no voltage minutes."""
+    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
+        pytest.skip("needs make and gcc to build firmware/host/powernode-host")
+    build = subprocess.run(
+        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
+    )
+    assert build.returncode == 0, build.stderr
+    out = tmp_path / "ble.jsonl"
+    args = [str(ROOT / "firmware/host/powernode-host"), "--voltage-channel", "--watts", "-1500", "--windows", "50"]
+    args += ["--ble-every", "5", "--ble-out", str(out), "--seed", "3", "--out", str(tmp_path / "frames.bin")]
+    if bindkey:
+        args += ["--bind-key", bindkey]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    if not bindkey:
+        assert all("5c" in line["service_data"][-10:-8] for line in lines)  # signed power, last
+    rig = Rig(tmp_path, bindkeys={lines[0]["mac"]: bytes.fromhex(bindkey)} if bindkey else {})
+    readings = [rig.hear(bytes.fromhex(line["service_data"]), mac=line["mac"]) for line in lines]
+    assert len(readings) == 10 and all(readings)
+    assert all(-15_300 <= r.power_dw <= -14_700 for r in readings), [r.power_dw for r in readings]
+    assert all(r.flags & FLAG_NOMINAL_VOLTAGE and 2250 <= r.vrms_dv <= 2350 for r in readings)
+    node = lines[0]["mac"].lower()
+    assert rig.stored(node) == 0 and rig.node(node)["export_total_mwh"] == 0  # BTHome carries no export
+    assert rig.ingest.store.minute_stats([node], 0, 2**45) == []
 
 
 @pytest.mark.hardware

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway import PowerGwError
-from gateway.node_commands import sensitivity_correction
+from gateway.calibration import sensitivity_correction
 from tests.support.cable import Cable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,3 +157,72 @@ def test_silent_port_and_bad_arguments(tmp_path):
     assert "two commands" in powergw("calibrate", "--port", "x", "--node", NODE, "--zero", "--known-watts", "9").stderr
     assert "nothing to do" in powergw("calibrate", "--port", "x", "--node", NODE).stderr
     assert "six hex bytes" in powergw("calibrate", "--port", "x", "--node", "kitchen", "--zero").stderr
+
+
+# ---- the voltage channel: --known-volts and --resistive-load -------------------------------------
+
+VOLTAGE_NODE = ("--voltage-channel", "--volts", "231.4")
+
+
+def test_known_volts_resistive_load_and_known_watts_in_one_run(node):
+    start, cable, nvs = node
+    # the module's real ratio is 4 % above the firmware's factory value; it leads the mains by 4 degrees
+    start(*VOLTAGE_NODE, "--watts", "1000", "--true-v-uv-per-mv", "510000", "--zmpt-lead-deg", "4")
+    run = powergw(
+        "calibrate", "--port", cable.gateway_path, "--node", NODE, "--known-volts", "231.4", "--resistive-load",
+        "--known-watts", "1000", "--timeout", "10",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr + run.stdout
+    out = run.stdout
+    assert re.search(r"at 222\.\d V \(measured\), power factor 0\.99\d", out), out
+    assert re.search(r"averaged 222\.\d V over 5 readings against a known 231\.4 V", out), out
+    assert "node says: applied vcal_dv=2314" in out
+    after = float(re.search(r"now reading ([\d.]+) V \(known 231\.4 V", out).group(1))
+    assert abs(after - 231.4) <= 0.3, out
+    pf = re.search(r"power factor of the resistive load (0\.\d+) -> ([01]\.\d+)", out)
+    assert float(pf.group(1)) < 0.999 and float(pf.group(2)) >= 0.999, out
+    watts = float(re.search(r"now reading ([\d.]+) W \(known 1000 W", out).group(1))
+    assert abs(watts - 1000) <= 5, out
+    stored = nvs.read_text()
+    assert "v_calibrated=1" in stored and "phase_cdeg=" in stored  # the node kept both in its "flash"
+
+
+def test_voltage_steps_refused_with_reasons(node):
+    start, cable, _ = node
+    start(*VOLTAGE_NODE, "--watts", "5")  # a phone charger: too little for a phase calibration
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--resistive-load", "--timeout", "10")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert re.search(r"reads \d\.\d W: switch on a resistive load of at least 20 W", run.stderr), run.stderr
+
+
+def test_voltage_module_off_the_mains_and_a_node_that_refuses_pcal(node):
+    start, cable, _ = node
+    start(*VOLTAGE_NODE, "--watts", "800", "--true-v-uv-per-mv", "5000000")  # the module reads a tenth
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--known-volts", "231", "--timeout", "10")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert re.search(r"reads 2\d\.\d V on its voltage channel: is the voltage module", run.stderr), run.stderr
+
+
+def test_node_refuses_a_phase_correction_beyond_its_limit(node):
+    start, cable, _ = node
+    start(*VOLTAGE_NODE, "--watts", "1000", "--zmpt-lead-deg", "10")  # not the kettle it was said to be
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--resistive-load", "--timeout", "10")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"node {NODE} refused 'pcal=now': rejected pcal=now:" in run.stderr
+    assert "is the load resistive" in run.stderr
+
+
+def test_a_node_without_a_voltage_channel_is_told_to_use_vnom(node):
+    start, cable, _ = node
+    start("--watts", "500")  # current only: READING with flag bit 2
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--resistive-load", "--timeout", "10")
+    assert run.returncode == 2 and "sends no power factor (READING, not READING_BIDIR)" in run.stderr
+    run = powergw("calibrate", "--port", cable.gateway_path, "--node", NODE, "--known-volts", "231", "--timeout", "10")
+    assert f"node {NODE} does not measure voltage (it assumes 230.0 V, flag bit 2): set the voltage" in run.stderr
+
+
+def test_voltage_arguments_are_checked_before_the_port_opens():
+    assert "two commands" in powergw("calibrate", "--port", "x", "--node", NODE, "--zero", "--resistive-load").stderr
+    assert "--known-volts V" in powergw("calibrate", "--port", "x", "--node", NODE).stderr
+    run = powergw("calibrate", "--port", "/dev/ttyUSB97", "--node", NODE, "--known-volts", "400")
+    assert run.returncode == 2 and "--known-volts 400: expected a mains voltage of 90 to 270 V" in run.stderr

@@ -1,4 +1,5 @@
-"""kill -9 the daemon at random moments while a node streams: nothing corrupt, energy exact."""
+"""kill -9 the daemon at random moments while two nodes stream (a READING node importing, a
+READING_BIDIR node exporting): nothing corrupt, import and export exact."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import pytest
 from gateway.protocol import Reading, encode_wire
 
 NODE = "a4:cf:12:34:56:78"
+SOLAR = "a4:cf:12:34:56:90"
 
 
 class StreamingNode(threading.Thread):
-    """Writes READINGs of a 1.2 kW load into a pty master as fast as the reader takes them."""
+    """Writes a READING of a 1.2 kW load and a READING_BIDIR of a 0.9 kW export into a pty master, in
+    turn, as fast as the reader takes them."""
 
     def __init__(self, master: int):
         super().__init__(daemon=True)
@@ -28,7 +31,8 @@ class StreamingNode(threading.Thread):
         self.stop = threading.Event()
         self.seq = 0
         self.energy = 10_000
-        self.sent_energy = self.energy
+        self.export = 50_000
+        self.sent_energy, self.sent_export = self.energy, self.export
         self.uptime = 0
 
     def run(self) -> None:
@@ -38,12 +42,16 @@ class StreamingNode(threading.Thread):
                 self.seq += 1
                 self.uptime += 1000
                 self.energy += 333
-                pending = encode_wire(Reading(NODE, 7, self.seq, self.uptime, 1000, 5217, 2300, 12_000, self.energy, 0))
+                self.export += 250
+                pending = encode_wire(Reading(NODE, 7, self.seq, self.uptime, 1000, 5217, 2300, 12_000, self.energy, 4))
+                pending += encode_wire(
+                    Reading(SOLAR, 9, self.seq, self.uptime, 1000, 3900, 2310, -9_000, 777, 0, self.export, 1000)
+                )
             try:
                 n = os.write(self.master, pending)
                 pending = pending[n:]
                 if not pending:
-                    self.sent_energy = self.energy
+                    self.sent_energy, self.sent_export = self.energy, self.export
             except BlockingIOError:
                 time.sleep(0.002)  # nobody reading (daemon dead): the line buffer is full
             time.sleep(0.0005)
@@ -87,10 +95,13 @@ def test_kill_9_ten_times_keeps_energy_exact(tmp_path):
         time.sleep(1.5)
         node.stop.set()
         node.join()
-        final = node.sent_energy
+        final, final_export = node.sent_energy, node.sent_export
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if db.exists() and query(db, "SELECT max(acct_energy_mwh) FROM nodes")[0] == final:
+            if db.exists() and query(db, "SELECT max(acct_energy_mwh), max(acct_export_mwh) FROM nodes") == (
+                final,
+                final_export,
+            ):
                 break
             time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
@@ -102,11 +113,23 @@ def test_kill_9_ten_times_keeps_energy_exact(tmp_path):
         os.close(slave)
 
     assert query(db, "PRAGMA integrity_check")[0] == "ok"
-    acct, total = query(db, "SELECT acct_energy_mwh, energy_total_mwh FROM nodes")
-    baseline = query(db, "SELECT energy_mwh FROM readings ORDER BY id LIMIT 1")[0]
+    acct, total = query(db, f"SELECT acct_energy_mwh, energy_total_mwh FROM nodes WHERE node_id = '{NODE}'")
+    baseline = query(
+        db, f"SELECT energy_mwh FROM readings JOIN nodes USING (node_key) WHERE node_id = '{NODE}' ORDER BY id LIMIT 1"
+    )[0]
     stored = query(db, "SELECT sum(energy_mwh) FROM usage_day")[0]
     assert acct == final
     assert stored == total == final - baseline  # every mWh the counter rose, exactly once
     assert query(db, "SELECT sum(energy_mwh) FROM usage_minute")[0] == stored
     assert query(db, "SELECT sum(delta_mwh) FROM readings")[0] == stored
     assert query(db, "SELECT count(*) FROM readings")[0] > 100
+    # the exporting node: its import counter never moved, its export counter's rise is all there
+    acct, total, export_total = query(
+        db, f"SELECT acct_export_mwh, energy_total_mwh, export_total_mwh FROM nodes WHERE node_id = '{SOLAR}'"
+    )
+    first_export = query(db, "SELECT export_mwh FROM readings WHERE export_mwh IS NOT NULL ORDER BY id LIMIT 1")[0]
+    assert acct == final_export and total == 0
+    exported = query(db, "SELECT sum(export_mwh) FROM usage_day")[0]
+    assert exported == export_total == final_export - first_export
+    assert query(db, "SELECT sum(export_mwh) FROM house_day")[0] == exported
+    assert query(db, "SELECT sum(export_delta_mwh) FROM readings")[0] == exported

@@ -146,3 +146,83 @@ def test_split_is_exact_and_within_bounds(start, length, energy):
     first_bucket = start - start % 60_000
     assert all(first_bucket <= b <= max(first_bucket, start + length - 1) for b, _ in parts)
     assert [b for b, _ in parts] == sorted({b for b, _ in parts})
+
+
+# ---- READING_BIDIR: the export counter follows the same rules --------------------------------
+
+
+def bidir(seq, energy, export, *, boot=1, uptime=None, power_dw=-10_000, flags=0, pf=990):
+    up = uptime if uptime is not None else 1000 * (seq + 1)
+    return Reading(NODE, boot, seq, up, 1000, 4350, 2312, power_dw, energy, flags, export, pf)
+
+
+def test_bidir_first_reading_is_a_baseline_for_both_counters():
+    acct = e.NodeAccount(NODE)
+    iv = e.account_reading(acct, bidir(0, 5_000, 70_000), T0)
+    assert (iv.kind, iv.energy_mwh, iv.export_mwh) == (e.KIND_BASELINE, 0, 0)
+    assert (acct.energy_mwh, acct.export_mwh) == (5_000, 70_000)
+
+
+def test_bidir_deltas_and_lost_frames_count_both_counters():
+    acct = e.NodeAccount(NODE)
+    e.account_reading(acct, bidir(0, 5_000, 70_000), T0)
+    iv = e.account_reading(acct, bidir(1, 5_000, 70_278), T0 + 1000)
+    assert (iv.kind, iv.energy_mwh, iv.export_mwh) == (e.KIND_DELTA, 0, 278)
+    iv = e.account_reading(acct, bidir(6, 5_100, 71_000), T0 + 6000)  # 4 frames lost, both counters moved
+    assert (iv.lost_frames, iv.energy_mwh, iv.export_mwh, iv.start_ms) == (4, 100, 722, T0 + 1000)
+
+
+def test_bidir_export_backwards_is_refused_whole_and_state_untouched():
+    acct = e.NodeAccount(NODE)
+    e.account_reading(acct, bidir(0, 5_000, 70_000), T0)
+    with pytest.raises(e.AccountingError) as info:
+        e.account_reading(acct, bidir(1, 5_050, 69_000), T0 + 1000)
+    assert info.value.reason == e.REJECT_BACKWARDS and "export counter 69000 mWh below 70000" in str(info.value)
+    assert (acct.seq, acct.energy_mwh, acct.export_mwh) == (0, 5_000, 70_000)
+
+
+def test_bidir_restored_counters_cover_the_gap_or_rebase():
+    acct = e.NodeAccount(NODE)
+    e.account_reading(acct, bidir(0, 5_000, 70_000), T0)
+    iv = e.account_reading(acct, bidir(0, 5_200, 70_900, boot=2, uptime=2000, flags=FLAG_RESTORED), T0 + 60_000)
+    assert (iv.kind, iv.energy_mwh, iv.export_mwh, iv.reboot) == (e.KIND_RESTORED, 200, 900, True)
+    # flash saved the export counter before the last value the gateway saw: a new baseline, no energy
+    iv = e.account_reading(acct, bidir(0, 5_300, 70_800, boot=3, uptime=2000, flags=FLAG_RESTORED), T0 + 120_000)
+    assert (iv.kind, iv.energy_mwh, iv.export_mwh) == (e.KIND_BASELINE, 0, 0)
+    assert (acct.energy_mwh, acct.export_mwh) == (5_300, 70_800)
+
+
+def test_bidir_fresh_boot_counts_both_counters_since_boot():
+    acct = e.NodeAccount(NODE)
+    e.account_reading(acct, bidir(0, 5_000, 70_000), T0)
+    iv = e.account_reading(acct, bidir(0, 12, 80, boot=2, uptime=3000), T0 + 600_000)
+    assert (iv.kind, iv.energy_mwh, iv.export_mwh) == (e.KIND_FRESH_BOOT, 12, 80)
+    assert iv.gap_ms == 600_000 - 3000
+
+
+def test_a_node_that_gains_a_voltage_channel_starts_its_export_counter_as_a_baseline():
+    acct = e.NodeAccount(NODE)
+    e.account_reading(acct, reading(0, 1000), T0)
+    iv = e.account_reading(acct, bidir(1, 1100, 900_000), T0 + 1000)  # same boot: export was never seen
+    assert (iv.energy_mwh, iv.export_mwh) == (100, 0)
+    iv = e.account_reading(acct, bidir(2, 1100, 900_250), T0 + 2000)
+    assert (iv.energy_mwh, iv.export_mwh) == (0, 250)
+    iv = e.account_reading(acct, reading(3, 1200), T0 + 3000)  # and back: no export from a READING
+    assert (iv.energy_mwh, iv.export_mwh, acct.export_mwh) == (100, 0, None)
+
+
+def test_bidir_step_check_counts_import_and_export_together():
+    acct = e.NodeAccount(NODE)
+    e.account_reading(acct, bidir(0, 0, 0), T0)
+    limit = int(2000 * e.MAX_MWH_PER_MS)  # 1 s window + 1 s slack
+    e.account_reading(acct, bidir(1, limit // 2, limit // 2), T0 + 1000)
+    with pytest.raises(e.AccountingError) as info:
+        e.account_reading(acct, bidir(2, limit // 2 + limit, limit // 2 + 2), T0 + 2000)
+    assert info.value.reason == e.REJECT_STEP
+
+
+def test_bidir_export_counter_beyond_2_63_is_refused():
+    acct = e.NodeAccount(NODE)
+    with pytest.raises(e.AccountingError) as info:
+        e.account_reading(acct, bidir(0, 0, 2**63 + 5), T0)
+    assert info.value.reason == e.REJECT_COUNTER

@@ -252,7 +252,7 @@ def test_migrations_are_idempotent(tmp_path):
     names = [
         r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'powergw.core'")
     ]
-    assert names == ["m001_core_tables", "m002_house"]
+    assert names == ["m001_core_tables", "m002_house", "m003_export_and_voltage"]
 
 
 def test_raw_commits_between_rollups_are_counted_and_replayed_after_a_crash(tmp_path):

@@ -15,6 +15,7 @@ EXPECTED_REASON = {
     "truncated": p.REASON_CRC,
     "unknown_version": p.REASON_VERSION,
     "reading_wrong_length": p.REASON_LENGTH,
+    "reading_bidir_wrong_length": p.REASON_LENGTH,
     "cobs_garbage": p.REASON_COBS,
     "boot_rom_text": p.REASON_COBS,
 }
@@ -162,3 +163,28 @@ def test_single_bit_flip_is_always_caught(data):
         raw[bit // 8] ^= 1 << (bit % 8)
         with pytest.raises(p.FrameError):
             p.decode_frame(bytes(raw))
+
+
+@settings(max_examples=200)
+@given(node_ids, u32, st.integers(-(2**31), 2**31 - 1), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
+def test_reading_bidir_round_trip(node_id, seq, power, energy, export):
+    r = p.Reading(node_id, 9, seq, 1000, 1000, 4350, 2312, power, energy, 0, export, seq % 1001)
+    wire = p.encode_wire(r)
+    assert len(p.encode_frame(r)) == p.HEADER.size + 35 + 2 and r.type == p.TYPE_READING_BIDIR
+    assert p.FrameDecoder().feed(wire) == [r]
+
+
+def test_reading_and_reading_bidir_share_a_stream(vectors):
+    fan = next(v for v in vectors["valid"] if v["name"] == "reading_bidir_fan")
+    plain = next(v for v in vectors["valid"] if v["name"] == "reading_zero_load")  # nominal voltage, flag bit 2
+    out = p.FrameDecoder().feed(bytes.fromhex(plain["wire_hex"] + fan["wire_hex"] + plain["wire_hex"]))
+    assert [f.type for f in out] == [p.TYPE_READING, p.TYPE_READING_BIDIR, p.TYPE_READING]
+    assert [f.voltage_measured for f in out] == [False, True, False]
+    assert [f.export_mwh is None for f in out] == [True, False, True]
+
+
+def test_power_factor_above_one_is_rejected_as_a_bad_body():
+    r = p.Reading("a4:cf:12:34:56:78", 1, 1, 1000, 1000, 4350, 2300, 9805, 1, 0, 0, 1001)
+    with pytest.raises(p.FrameError) as info:
+        p.decode_frame(p.encode_frame(r))
+    assert info.value.reason == p.REASON_BODY and "power factor 1001" in str(info.value)

@@ -236,9 +236,8 @@ def test_monitor_reads_a_pty(vectors):
         import time
 
         time.sleep(1.0)
-        os.write(
-            master, bytes.fromhex(vectors["valid"][0]["wire_hex"]) + bytes.fromhex(vectors["valid"][5]["wire_hex"])
-        )
+        hello = next(v for v in vectors["valid"] if v["name"] == "hello")
+        os.write(master, bytes.fromhex(vectors["valid"][0]["wire_hex"]) + bytes.fromhex(hello["wire_hex"]))
         out, err = proc.communicate(timeout=20)
     finally:
         os.close(master)

@@ -108,7 +108,7 @@ def test_commands_that_create_a_database_still_do(capsys, tmp_path):
         (
             'tariff = "atlantis"',
             "[billing] tariff = 'atlantis': unknown tariff 'atlantis': give one of delhi-domestic, "
-            "kerala-domestic, tn-domestic",
+            "kerala-domestic, kerala-domestic-solar, tn-domestic",
         ),
         (
             'tariff = "/nowhere/mine.toml"',

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from gateway.node_identity import ble_twins
+from gateway.node_identity import ble_twins, is_ble
 
 MINUTE_MS = 60_000
 READ_CHUNK_MS = 7 * 86_400_000  # the longest span of minutes read at once for the BLE stand-in
@@ -81,35 +81,45 @@ class Household:
                 out[bucket] = out.get(bucket, 0) + mwh
         return out
 
-    def _stand_in_buckets(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, int]:
+    def _bucketing(self, start_ms: int, end_ms: int, resolution: str):
+        """(minute span to read, bucket of a minute, whether a bucket is kept) as Store.usage buckets."""
         cal = self.store.calendar
         lo = start_ms - start_ms % MINUTE_MS  # Store.usage's first minute
         if resolution == "minute":
-            span, bucket_of = (lo, end_ms), (lambda m: m)
-
-            def keep(b):
-                return True
-        elif resolution == "hour":
-            span, bucket_of = (lo, cal.hour_start_ms(end_ms - 1) + 3_600_000), cal.hour_start_ms
-
-            def keep(b):
-                return lo <= b < end_ms  # hours that start inside, as Store.usage
-        elif resolution == "day":
+            return (lo, end_ms), (lambda m: m), (lambda b: True)
+        if resolution == "hour":
+            span = (lo, cal.hour_start_ms(end_ms - 1) + 3_600_000)
+            return span, cal.hour_start_ms, (lambda b: lo <= b < end_ms)  # hours that start inside, as Store.usage
+        if resolution == "day":
             first, last = cal.day(start_ms), cal.day(end_ms - 1)
             span = (cal.day_start_ms(first), cal.day_start_ms(dt.date.fromisoformat(last) + dt.timedelta(days=1)))
+            return span, (lambda m: cal.day_start_ms(cal.day(m))), (lambda b: True)
+        raise ValueError(f"resolution {resolution!r}: expected one of minute, hour, day")
 
-            def bucket_of(m):
-                return cal.day_start_ms(cal.day(m))
-
-            def keep(b):
-                return True
-        else:
-            raise ValueError(f"resolution {resolution!r}: expected one of minute, hour, day")
+    def _stand_in_buckets(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, int]:
+        span, bucket_of, keep = self._bucketing(start_ms, end_ms, resolution)
         out: dict[int, int] = {}
         for minute, mwh in self._stand_in_minutes(*span).items():
             b = bucket_of(minute)
             if keep(b):
                 out[b] = out.get(b, 0) + mwh
+        return out
+
+    def export_usage(self, start_ms: int, end_ms: int, resolution: str) -> dict[int, int]:
+        """{bucket start ms: exported mWh} of the household, from each serial node's own minutes: a BLE
+        copy carries no export (BTHome has no object for it), so there is nothing to count twice."""
+        if end_ms <= start_ms:
+            return {}
+        rows = self.store.conn.execute("SELECT node_id, transport FROM nodes").fetchall()
+        ids = [n for n, transport in rows if not is_ble(transport)]
+        if self.node_ids is not None:
+            ids = [n for n in self.node_ids if n in ids]
+        span, bucket_of, keep = self._bucketing(start_ms, end_ms, resolution)
+        out: dict[int, int] = {}
+        for row in self.store.minute_stats(ids, *span):
+            b = bucket_of(row["start_ms"])
+            if keep(b) and row["export_mwh"]:
+                out[b] = out.get(b, 0) + row["export_mwh"]
         return out
 
     def _stand_in_minutes(self, lo: int, hi: int) -> dict[int, int]:

@@ -9,7 +9,7 @@ import io
 import json
 import re
 import socket
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pytest
 
@@ -27,6 +27,7 @@ from tests.support.dashboard import (
     raise_alerts,
     write,
 )
+from tests.support.hand_tariff import household_app, slab_bill
 
 
 def concrete(path: str) -> str:
@@ -418,70 +419,6 @@ def test_overview_reports_today_and_each_part(admin, ui_db):
     assert over["alerts"] == {"open": 0, "ignored": 0, "raised": 0, "resolved": 0}
     assert over["model"]["learning"] is False and over["model"]["history_days"] >= 7
     assert "bill" in over
-
-
-# A made-up monthly tariff, so the test can bill by hand: telescopic ₹3 up to 100 units, ₹4.50 up to
-# 200, ₹6 above; a flat ₹50 fixed charge; 5 % duty on energy. Each line is rounded to paise, half up.
-SLAB_TARIFF = """
-name = "test-slabs"
-effective_from = 2025-01-01
-source = "made up for the dashboard tests"
-cycle_months = 1
-
-[[energy]]
-method = "telescopic"
-slabs = [{ up_to = 100, rate = 3 }, { up_to = 200, rate = 4.50 }, { rate = 6 }]
-
-[[fixed]]
-label = "Fixed charge"
-basis = "flat"
-per = "month"
-amount = 50
-
-[[charges]]
-id = "duty"
-label = "Electricity duty 5%"
-percent = 5
-on = ["energy"]
-"""
-
-
-def slab_bill(units: str) -> Decimal:
-    """SLAB_TARIFF's bill for a cycle's units, worked out by hand."""
-    paise = Decimal("0.01")
-    left, energy = Decimal(units), Decimal(0)
-    for width, rate in ((Decimal(100), Decimal(3)), (Decimal(100), Decimal("4.50")), (None, Decimal(6))):
-        here = left if width is None else min(left, width)
-        energy += (here * rate).quantize(paise, rounding=ROUND_HALF_UP)
-        left -= here
-    duty = (energy * Decimal("0.05")).quantize(paise, rounding=ROUND_HALF_UP)
-    return energy + duty + Decimal(50)
-
-
-def household_app(tmp_path, clock, seeded, metered_nodes, meter_reading_date="2026-01-11"):
-    """Mains 1500 W and a 420 W kitchen sub-circuit on SLAB_TARIFF, cycles from the 11th; logged in as admin."""
-    from gateway.config import parse_config
-
-    db = tmp_path / "household.db"
-    seeded(db, nodes=((KITCHEN, "kitchen", 420), (MAINS, "mains", 1500)))
-    tariffs = tmp_path / "tariffs"
-    tariffs.mkdir()
-    (tariffs / "test-slabs.toml").write_text(SLAB_TARIFF)
-    config = parse_config(
-        {
-            "billing": {
-                "tariff": "test-slabs",
-                "tariff_dir": str(tariffs),
-                "metered_nodes": metered_nodes,
-                **({"meter_reading_date": meter_reading_date} if meter_reading_date else {}),
-            }
-        }
-    )
-    client = create_app(
-        db, config=config, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=tmp_path / "models"
-    ).test_client()
-    login(client)
-    return client
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,8 @@ export const Bill = {
           <div class="muted small">{{ t('units_till_date', { units: num(Number(bill.data.value.units_till_date), 1) }) }}</div>
           <div class="muted small" data-testid="bill-cycle">{{ t('bill_tariff_cycle', { tariff: bill.data.value.tariff, start: dayOfIso(bill.data.value.cycle.start), end: dayOfIso(bill.data.value.cycle.last_day) }) }}
             <a href="#/settings" v-if="isAdmin()">{{ t('change') }}</a></div>
+          <div class="muted small" v-if="bill.data.value.net_metering || Number(bill.data.value.export_units) > 0" data-testid="bill-net">{{ t('bill_net_units', { imported: num(Number(bill.data.value.import_units), 1), exported: num(Number(bill.data.value.export_units), 1), net: num(Number(bill.data.value.net_units), 1) }) }}
+            <span class="block text-warn" v-for="note in (Number(bill.data.value.export_units) > 0 ? bill.data.value.notes : [])" :key="note">{{ note }}</span></div>
           <div class="slab-text" v-if="bill.data.value.slab">{{ bill.data.value.slab.text }}</div>
           <div class="small text-warn" v-if="bill.data.value.cycle.coverage_note" data-testid="bill-coverage">{{ bill.data.value.cycle.coverage_note }}</div>
           <div class="projection-line" v-if="bill.data.value.projection">

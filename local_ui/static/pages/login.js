@@ -3,8 +3,10 @@ import { reactive } from "../vendor/vue/vue.esm-browser.prod.js";
 import { api } from "../api.js";
 import { t, time } from "../format.js";
 import { state, loadSession, go } from "../store.js";
+import { LanguagePicker } from "../language_picker.js";
 
 export const Login = {
+  components: { LanguagePicker },
   setup() {
     const form = reactive({ username: "", password: "", error: null, busy: false });
     async function submit() {
@@ -22,6 +24,7 @@ export const Login = {
   },
   template: `
   <div class="auth-card card">
+    <LanguagePicker/>
     <img src="/static/icon.svg" alt="" width="56" height="56">
     <h1>{{ t('login_title') }}</h1>
     <p class="muted">{{ t('login_subtitle') }}</p>
@@ -36,6 +39,7 @@ export const Login = {
 };
 
 export const Setup = {
+  components: { LanguagePicker },
   setup() {
     const form = reactive({ code: "", username: "admin", password: "", error: null });
     async function submit() {
@@ -50,6 +54,7 @@ export const Setup = {
   },
   template: `
   <div class="auth-card card">
+    <LanguagePicker/>
     <img src="/static/icon.svg" alt="" width="56" height="56">
     <h1>{{ t('setup_title') }}</h1>
     <p class="muted small">{{ t('setup_help') }}</p>

@@ -14,10 +14,42 @@ void pg_bthome_from_reading(pg_bthome_values *v, uint8_t packet_id, int32_t powe
     v->current_ma = irms_ma > 0xFFFF ? 0xFFFFu : (uint16_t)irms_ma;
     v->voltage_dv = vrms_dv;
     v->energy_wh = wh > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)wh;
+    v->signed_power = false;
+    v->power_signed_cw = 0;
+}
+
+void pg_bthome_from_reading_signed(pg_bthome_values *v, uint8_t packet_id, int32_t power_dw, uint32_t irms_ma,
+                                   uint16_t vrms_dv, uint64_t energy_mwh)
+{
+    pg_bthome_from_reading(v, packet_id, power_dw, irms_ma, vrms_dv, energy_mwh);
+    int64_t cw = (int64_t)power_dw * 10;
+    v->signed_power = true;
+    v->power_signed_cw = cw > INT32_MAX ? INT32_MAX : cw < INT32_MIN ? INT32_MIN : (int32_t)cw;
+}
+
+static size_t signed_objects(const pg_bthome_values *v, uint8_t *out, size_t cap)
+{
+    if (cap < PG_BTHOME_SIGNED_OBJECTS_LEN) {
+        return 0;
+    }
+    uint32_t p = (uint32_t)v->power_signed_cw;
+    const uint8_t objects[PG_BTHOME_SIGNED_OBJECTS_LEN] = {
+        0x00, v->packet_id,
+        0x43, (uint8_t)v->current_ma, (uint8_t)(v->current_ma >> 8),
+        0x4A, (uint8_t)v->voltage_dv, (uint8_t)(v->voltage_dv >> 8),
+        0x4D, (uint8_t)v->energy_wh, (uint8_t)(v->energy_wh >> 8), (uint8_t)(v->energy_wh >> 16),
+        (uint8_t)(v->energy_wh >> 24),
+        0x5C, (uint8_t)p, (uint8_t)(p >> 8), (uint8_t)(p >> 16), (uint8_t)(p >> 24),
+    };
+    memcpy(out, objects, sizeof objects);
+    return sizeof objects;
 }
 
 size_t pg_bthome_objects(const pg_bthome_values *v, uint8_t *out, size_t cap)
 {
+    if (v->signed_power) {
+        return signed_objects(v, out, cap);
+    }
     if (cap < PG_BTHOME_OBJECTS_LEN) {
         return 0;
     }
@@ -35,11 +67,15 @@ size_t pg_bthome_objects(const pg_bthome_values *v, uint8_t *out, size_t cap)
 
 size_t pg_bthome_plain(const pg_bthome_values *v, uint8_t *out, size_t cap)
 {
-    if (cap < 1 + PG_BTHOME_OBJECTS_LEN) {
+    if (cap < 2) {
+        return 0;
+    }
+    size_t n = pg_bthome_objects(v, out + 1, cap - 1);
+    if (n == 0) {
         return 0;
     }
     out[0] = PG_BTHOME_INFO_PLAIN;
-    return 1 + pg_bthome_objects(v, out + 1, cap - 1);
+    return 1 + n;
 }
 
 static void make_nonce(uint8_t nonce[13], const uint8_t mac[6], uint32_t counter)
@@ -82,7 +118,7 @@ size_t pg_bthome_encrypt_objects(const uint8_t key[16], const uint8_t mac[6], ui
 size_t pg_bthome_encrypt(const uint8_t key[16], const uint8_t mac[6], uint32_t counter, const pg_bthome_values *v,
                          uint8_t *out, size_t cap)
 {
-    uint8_t plain[PG_BTHOME_OBJECTS_LEN];
+    uint8_t plain[PG_BTHOME_SIGNED_OBJECTS_LEN];
     size_t n = pg_bthome_objects(v, plain, sizeof plain);
     return pg_bthome_encrypt_objects(key, mac, counter, plain, n, out, cap);
 }

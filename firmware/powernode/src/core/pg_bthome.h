@@ -14,10 +14,11 @@ extern "C" {
 #define PG_BTHOME_UUID 0xFCD2
 #define PG_BTHOME_INFO_PLAIN 0x40     /* version 2, not encrypted */
 #define PG_BTHOME_INFO_ENCRYPTED 0x41 /* version 2, encrypted */
-#define PG_BTHOME_OBJECTS_LEN 17
+#define PG_BTHOME_OBJECTS_LEN 17        /* with unsigned power (0x0B) */
+#define PG_BTHOME_SIGNED_OBJECTS_LEN 18 /* with signed power (0x5C) instead */
 #define PG_BTHOME_MIC_LEN 4
 /* Info byte + objects + counter + MIC. */
-#define PG_BTHOME_MAX_SERVICE_DATA (1 + PG_BTHOME_OBJECTS_LEN + 4 + PG_BTHOME_MIC_LEN)
+#define PG_BTHOME_MAX_SERVICE_DATA (1 + PG_BTHOME_SIGNED_OBJECTS_LEN + 4 + PG_BTHOME_MIC_LEN)
 #define PG_BLE_ADV_MAX 31
 /* An encrypted counter block reserved in NVS at a time: one flash write per 65536 adverts. */
 #define PG_BTHOME_COUNTER_BLOCK 65536u
@@ -28,13 +29,20 @@ typedef struct {
     uint16_t current_ma; /* 0x43, u16, 0.001 A */
     uint16_t voltage_dv; /* 0x4A, u16, 0.1 V */
     uint32_t energy_wh;  /* 0x4D, u32, 0.001 kWh */
+    bool signed_power;   /* a node measuring voltage: power as 0x5C instead of 0x0B */
+    int32_t power_signed_cw; /* 0x5C, s32, 0.01 W; negative is export */
 } pg_bthome_values;
 
 /* Clamp a reading's values into the BTHome fields (negative power -> 0, energy in whole Wh). */
 void pg_bthome_from_reading(pg_bthome_values *v, uint8_t packet_id, int32_t power_dw, uint32_t irms_ma,
                             uint16_t vrms_dv, uint64_t energy_mwh);
+/* The same for a node with a voltage channel: power keeps its sign (0x5C). */
+void pg_bthome_from_reading_signed(pg_bthome_values *v, uint8_t packet_id, int32_t power_dw, uint32_t irms_ma,
+                                   uint16_t vrms_dv, uint64_t energy_mwh);
 
-/* The five objects in PROTOCOL.md's order; returns PG_BTHOME_OBJECTS_LEN or 0 if `cap` is short. */
+/* The five objects in object-id order: PROTOCOL.md's (packet id, 0x0B power, current, voltage,
+ * energy), or with signed power packet id, current, voltage, energy, 0x5C power. Returns
+ * their length, or 0 if `cap` is short. */
 size_t pg_bthome_objects(const pg_bthome_values *v, uint8_t *out, size_t cap);
 
 /* Unencrypted service data: 0x40 then the objects. */

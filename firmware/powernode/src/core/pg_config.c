@@ -23,6 +23,78 @@ void pg_config_defaults(pg_config *cfg, uint8_t sensor_amps)
     cfg->vnom_dv = 2300;
     cfg->mv_per_a_x10 = pg_acs712_mv_per_a_x10(sensor_amps);
     cfg->pf_x100 = 100;
+    cfg->v_uv_per_mv = PG_V_UV_PER_MV_DEFAULT;
+}
+
+/* The stored layouts are the bytes of these structs on the node, so their layout is part of the
+ * format: these fail the build when a change would misread what a node has in flash. */
+_Static_assert(sizeof(bool) == 1, "a stored flag is one byte");
+_Static_assert(offsetof(pg_config_v1, vnom_dv) == 34 && offsetof(pg_config_v1, mv_per_a_x10) == 36 &&
+                   offsetof(pg_config_v1, pf_x100) == 38 && offsetof(pg_config_v1, calibrated) == 39 &&
+                   offsetof(pg_config_v1, zero_uv) == 40 && offsetof(pg_config_v1, noise_uv) == 44 &&
+                   offsetof(pg_config_v1, has_bindkey) == 48 && offsetof(pg_config_v1, bindkey) == 49 &&
+                   sizeof(pg_config_v1) == 68,
+               "pg_config_v1 is the layout firmware before the voltage channel stored; it must not change");
+_Static_assert(sizeof(pg_config) == 76,
+               "pg_config changed: freeze its previous layout as pg_config_vN and add it to LAYOUTS");
+_Static_assert(sizeof(pg_config) != sizeof(pg_config_v1), "layouts are told apart by length");
+_Static_assert(sizeof(((pg_config *)0)->name) >= sizeof(((pg_config_v1 *)0)->name), "a v1 name fits");
+_Static_assert(sizeof(pg_config) <= PG_CONFIG_BLOB_MAX && sizeof(pg_config_v1) <= PG_CONFIG_BLOB_MAX,
+               "PG_CONFIG_BLOB_MAX holds every layout");
+
+static void load_current(pg_config *cfg, const uint8_t *blob)
+{
+    static const size_t flags[] = {offsetof(pg_config, calibrated), offsetof(pg_config, has_bindkey),
+                                   offsetof(pg_config, v_calibrated)};
+    uint8_t raw[sizeof(pg_config)];
+    memcpy(raw, blob, sizeof raw);
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        raw[flags[i]] = raw[flags[i]] != 0;
+    }
+    memcpy(cfg, raw, sizeof raw);
+}
+
+/* `cfg` holds the factory settings; the fields v1 had are taken from the blob. */
+static void load_v1(pg_config *cfg, const uint8_t *blob)
+{
+    pg_config_v1 v1;
+    memcpy(&v1, blob, sizeof v1);
+    memcpy(cfg->name, v1.name, sizeof v1.name);
+    cfg->vnom_dv = v1.vnom_dv;
+    cfg->mv_per_a_x10 = v1.mv_per_a_x10;
+    cfg->pf_x100 = v1.pf_x100;
+    cfg->calibrated = v1.calibrated != 0;
+    cfg->zero_uv = v1.zero_uv;
+    cfg->noise_uv = v1.noise_uv;
+    cfg->has_bindkey = v1.has_bindkey != 0;
+    memcpy(cfg->bindkey, v1.bindkey, sizeof cfg->bindkey);
+}
+
+typedef struct {
+    size_t len;
+    pg_config_layout layout;
+    void (*load)(pg_config *cfg, const uint8_t *blob);
+} stored_layout;
+
+/* Every layout a node may have in flash, told apart by length (asserted distinct above). */
+static const stored_layout LAYOUTS[] = {
+    {sizeof(pg_config), PG_CONFIG_LAYOUT_CURRENT, load_current},
+    {sizeof(pg_config_v1), PG_CONFIG_LAYOUT_V1, load_v1},
+};
+
+pg_config_layout pg_config_load(pg_config *cfg, const void *blob, size_t len, uint8_t sensor_amps,
+                                int16_t factory_phase_cdeg)
+{
+    pg_config_defaults(cfg, sensor_amps);
+    cfg->phase_cdeg = factory_phase_cdeg;
+    for (size_t i = 0; i < sizeof LAYOUTS / sizeof LAYOUTS[0]; i++) {
+        if (blob != NULL && len == LAYOUTS[i].len) {
+            LAYOUTS[i].load(cfg, (const uint8_t *)blob);
+            cfg->name[PG_NAME_MAX] = '\0';
+            return LAYOUTS[i].layout;
+        }
+    }
+    return PG_CONFIG_LAYOUT_UNKNOWN;
 }
 
 bool pg_utf8_printable(const uint8_t *s, size_t len)
@@ -85,6 +157,18 @@ static bool parse_uint(const char *v, size_t n, uint32_t *out)
     return true;
 }
 
+/* A decimal integer of at most 6 digits, an optional leading '-', no spaces. */
+static bool parse_int(const char *v, size_t n, int32_t *out)
+{
+    bool neg = n > 0 && v[0] == '-';
+    uint32_t x;
+    if (!parse_uint(v + neg, n - neg, &x)) {
+        return false;
+    }
+    *out = neg ? -(int32_t)x : (int32_t)x;
+    return true;
+}
+
 static int hex_digit(char c)
 {
     if (c >= '0' && c <= '9') {
@@ -125,7 +209,54 @@ static void set_int(pg_config *cfg, const char *key, uint32_t v)
     }
 }
 
-pg_config_status pg_config_apply(pg_config *cfg, const uint8_t *line, size_t len, char *msg, size_t msg_cap)
+/* The keys of the voltage channel: `vcal_dv=N`, `pcal=now`, `phase_cdeg=N`; anything else is
+ * PG_CONFIG_BAD_KEY with msg untouched. */
+static pg_config_status voltage_key(pg_config *cfg, const char *key, const char *value, bool voltage, uint32_t *arg,
+                                    char *msg, size_t msg_cap)
+{
+    bool known = strcmp(key, "vcal_dv") == 0 || strcmp(key, "pcal") == 0 || strcmp(key, "phase_cdeg") == 0;
+    if (!known) {
+        return PG_CONFIG_BAD_KEY;
+    }
+    if (!voltage) {
+        snprintf(msg, msg_cap, "rejected %s: this node has no voltage channel (flag bit 2: voltage is nominal)", key);
+        return PG_CONFIG_BAD_VALUE;
+    }
+    size_t vlen = strlen(value);
+    if (strcmp(key, "pcal") == 0) {
+        if (strcmp(value, "now") != 0) {
+            snprintf(msg, msg_cap, "rejected pcal=%.40s: expected pcal=now, with a resistive load on", value);
+            return PG_CONFIG_BAD_VALUE;
+        }
+        snprintf(msg, msg_cap, "pcal=now");
+        return PG_CONFIG_PCAL;
+    }
+    if (strcmp(key, "vcal_dv") == 0) {
+        uint32_t v;
+        if (!parse_uint(value, vlen, &v) || v < 900 || v > 2700) {
+            snprintf(msg, msg_cap,
+                     "rejected vcal_dv=%.20s: expected an integer 900..2700, the mains voltage now in 0.1 V", value);
+            return PG_CONFIG_BAD_VALUE;
+        }
+        if (arg) {
+            *arg = v;
+        }
+        snprintf(msg, msg_cap, "vcal_dv=%u", (unsigned)v);
+        return PG_CONFIG_VCAL;
+    }
+    int32_t p;
+    if (!parse_int(value, vlen, &p) || p < -PG_PHASE_CDEG_LIMIT || p > PG_PHASE_CDEG_LIMIT) {
+        snprintf(msg, msg_cap, "rejected phase_cdeg=%.20s: expected an integer -%d..%d, the correction in 0.01 degree",
+                 value, PG_PHASE_CDEG_LIMIT, PG_PHASE_CDEG_LIMIT);
+        return PG_CONFIG_BAD_VALUE;
+    }
+    cfg->phase_cdeg = (int16_t)p;
+    snprintf(msg, msg_cap, "applied phase_cdeg=%d", (int)p);
+    return PG_CONFIG_APPLIED;
+}
+
+pg_config_status pg_config_apply(pg_config *cfg, const uint8_t *line, size_t len, bool voltage, uint32_t *arg,
+                                 char *msg, size_t msg_cap)
 {
     /* A trailing newline from a hand-typed line is not part of the value. */
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
@@ -206,7 +337,13 @@ pg_config_status pg_config_apply(pg_config *cfg, const uint8_t *line, size_t len
         snprintf(msg, msg_cap, "applied %s=%u", k->key, (unsigned)v);
         return PG_CONFIG_APPLIED;
     }
-    snprintf(msg, msg_cap, "rejected unknown key '%.32s': accepted name, vnom_dv, mv_per_a_x10, pf_x100, zero, bindkey",
+    pg_config_status st = voltage_key(cfg, key, value, voltage, arg, msg, msg_cap);
+    if (st != PG_CONFIG_BAD_KEY) {
+        return st;
+    }
+    snprintf(msg, msg_cap,
+             "rejected unknown key '%.32s': accepted name, vnom_dv, mv_per_a_x10, pf_x100, zero, bindkey, vcal_dv, "
+             "pcal, phase_cdeg",
              key);
     return PG_CONFIG_BAD_KEY;
 }

@@ -52,12 +52,8 @@ static bool fits(size_t body_len, size_t cap)
     return PG_HEADER_LEN + body_len + PG_CRC_LEN <= cap;
 }
 
-size_t pg_frame_reading(const pg_header *h, const pg_reading *r, uint8_t *raw, size_t cap)
+static void put_reading(uint8_t *b, const pg_reading *r)
 {
-    if (!fits(PG_READING_BODY_LEN, cap)) {
-        return 0;
-    }
-    uint8_t *b = raw + PG_HEADER_LEN;
     put_u32(b + 0, r->uptime_ms);
     put_u16(b + 4, r->window_ms);
     put_u32(b + 6, r->irms_ma);
@@ -65,7 +61,27 @@ size_t pg_frame_reading(const pg_header *h, const pg_reading *r, uint8_t *raw, s
     put_u32(b + 12, (uint32_t)r->power_dw);
     put_u64(b + 16, r->energy_mwh);
     b[24] = r->flags;
+}
+
+size_t pg_frame_reading(const pg_header *h, const pg_reading *r, uint8_t *raw, size_t cap)
+{
+    if (!fits(PG_READING_BODY_LEN, cap)) {
+        return 0;
+    }
+    put_reading(raw + PG_HEADER_LEN, r);
     return finish(h, PG_TYPE_READING, PG_READING_BODY_LEN, raw);
+}
+
+size_t pg_frame_reading_bidir(const pg_header *h, const pg_reading *r, uint8_t *raw, size_t cap)
+{
+    if (!fits(PG_READING_BIDIR_BODY_LEN, cap)) {
+        return 0;
+    }
+    uint8_t *b = raw + PG_HEADER_LEN;
+    put_reading(b, r);
+    put_u64(b + PG_READING_BODY_LEN, r->export_mwh);
+    put_u16(b + PG_READING_BODY_LEN + 8, r->pf_milli);
+    return finish(h, PG_TYPE_READING_BIDIR, PG_READING_BIDIR_BODY_LEN, raw);
 }
 
 /* Length of the longest prefix of `text` (at most `max` bytes) that does not split a UTF-8
@@ -163,6 +179,7 @@ static const struct {
     {PG_TYPE_READING, PG_READING_BODY_LEN, PG_READING_BODY_LEN},
     {PG_TYPE_HELLO, PG_HELLO_FIXED_LEN, PG_HELLO_FIXED_LEN + PG_NAME_MAX},
     {PG_TYPE_LOG, 1, 1 + PG_LOG_TEXT_MAX},
+    {PG_TYPE_READING_BIDIR, PG_READING_BIDIR_BODY_LEN, PG_READING_BIDIR_BODY_LEN},
     {PG_TYPE_CONFIG, 1, PG_CONFIG_LINE_MAX},
 };
 

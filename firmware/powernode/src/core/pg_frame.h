@@ -17,11 +17,13 @@ extern "C" {
 #define PG_TYPE_READING 0x01
 #define PG_TYPE_HELLO 0x02
 #define PG_TYPE_LOG 0x03
+#define PG_TYPE_READING_BIDIR 0x04
 #define PG_TYPE_CONFIG 0x10
 
 #define PG_HEADER_LEN 14
 #define PG_CRC_LEN 2
 #define PG_READING_BODY_LEN 25
+#define PG_READING_BIDIR_BODY_LEN 35
 #define PG_HELLO_FIXED_LEN 8
 #define PG_NAME_MAX 32
 #define PG_LOG_TEXT_MAX 200
@@ -54,6 +56,8 @@ typedef struct {
     int32_t power_dw;
     uint64_t energy_mwh;
     uint8_t flags;
+    uint64_t export_mwh; /* READING_BIDIR only */
+    uint16_t pf_milli;   /* READING_BIDIR only */
 } pg_reading;
 
 typedef struct {
@@ -69,6 +73,8 @@ typedef struct {
 /* Each encoder writes the raw frame (header, body, CRC) and returns its length, or 0 when
  * `cap` is too small. */
 size_t pg_frame_reading(const pg_header *h, const pg_reading *r, uint8_t *raw, size_t cap);
+/* READING's 25 bytes followed by export_mwh and pf_milli: a node that measures voltage. */
+size_t pg_frame_reading_bidir(const pg_header *h, const pg_reading *r, uint8_t *raw, size_t cap);
 size_t pg_frame_hello(const pg_header *h, const pg_hello *hello, uint8_t *raw, size_t cap);
 /* Text longer than 200 bytes is cut at a UTF-8 character boundary. */
 size_t pg_frame_log(const pg_header *h, uint8_t level, const char *text, uint8_t *raw, size_t cap);

@@ -4,6 +4,13 @@
 #include <string.h>
 
 #define UJ_PER_MWH 3600000ULL
+#define PI 3.14159265358979323846
+
+/* Radians of the fundamental per sample. */
+static double alpha(const pg_meter *m)
+{
+    return 2.0 * PI * m->p.mains_hz / m->p.sample_rate_hz;
+}
 
 static void reset_window(pg_meter *m)
 {
@@ -13,6 +20,21 @@ static void reset_window(pg_meter *m)
     m->sumsq = 0;
     m->min_mv = UINT16_MAX;
     m->max_mv = 0;
+    /* The voltage has no DC of its own: its base is simply the last window's mean. */
+    m->vsum = 0;
+    m->vsumsq = 0;
+    m->cross_a = 0;
+    m->cross_b = 0;
+    m->cross_n = 0;
+    m->vmin_mv = UINT16_MAX;
+    m->vmax_mv = 0;
+    double lag = fabs(m->phase_cdeg / 36000.0 * m->p.sample_rate_hz / m->p.mains_hz);
+    if (lag > PG_METER_HIST - 2) {
+        lag = PG_METER_HIST - 2;
+    }
+    m->delay_voltage = m->phase_cdeg >= 0;
+    m->lag_a = (uint16_t)floor(lag);
+    m->lag_frac = lag - m->lag_a;
 }
 
 int pg_meter_init(pg_meter *m, const pg_meter_params *p)
@@ -28,6 +50,7 @@ int pg_meter_init(pg_meter *m, const pg_meter_params *p)
     }
     m->p = *p;
     m->window_samples = samples;
+    m->vbase = -1;
     reset_window(m);
     return 0;
 }
@@ -37,12 +60,19 @@ uint32_t pg_meter_window_ms(const pg_meter *m)
     return (uint32_t)m->p.cycles * 1000u / m->p.mains_hz;
 }
 
-size_t pg_meter_feed(pg_meter *m, const uint16_t *mv, size_t n)
+/* How many of `n` samples fit in the window; 0 for the wrong kind of feed. */
+static size_t room_for(const pg_meter *m, size_t n, bool pairs)
 {
     size_t room = m->window_samples - m->n;
-    if (n > room) {
-        n = room;
+    if (m->p.voltage != pairs) {
+        return 0;
     }
+    return n > room ? room : n;
+}
+
+size_t pg_meter_feed(pg_meter *m, const uint16_t *mv, size_t n)
+{
+    n = room_for(m, n, false);
     if (n == 0) {
         return 0;
     }
@@ -69,6 +99,81 @@ size_t pg_meter_feed(pg_meter *m, const uint16_t *mv, size_t n)
     return n;
 }
 
+size_t pg_meter_feed_iv(pg_meter *m, const uint16_t *i_mv, const uint16_t *v_mv, size_t n)
+{
+    n = room_for(m, n, true);
+    if (n == 0) {
+        return 0;
+    }
+    if (m->base < 0) {
+        m->base = i_mv[0];
+    }
+    if (m->vbase < 0) {
+        m->vbase = v_mv[0];
+    }
+    const int32_t bi = m->base;
+    const int32_t bv = m->vbase;
+    /* The delayed channel is read back from the ring; `now` is the other one's sample. */
+    const uint16_t *late = m->delay_voltage ? m->hist_v : m->hist_i;
+    const int32_t late_base = m->delay_voltage ? bv : bi;
+    const unsigned la = m->lag_a;
+    const unsigned lb = la + 1u;
+    const unsigned mask = PG_METER_HIST - 1u;
+    unsigned pos = m->hist_pos;
+    unsigned hist = m->hist_n;
+    int64_t sum = 0;
+    uint64_t sumsq = 0;
+    int64_t vsum = 0;
+    uint64_t vsumsq = 0;
+    int64_t ca = 0;
+    int64_t cb = 0;
+    uint32_t cn = 0;
+    uint16_t lo = m->min_mv;
+    uint16_t hi = m->max_mv;
+    uint16_t vlo = m->vmin_mv;
+    uint16_t vhi = m->vmax_mv;
+    for (size_t k = 0; k < n; k++) {
+        const uint16_t ri = i_mv[k];
+        const uint16_t rv = v_mv[k];
+        pos = (pos + 1u) & mask;
+        m->hist_i[pos] = ri;
+        m->hist_v[pos] = rv;
+        const int32_t di = (int32_t)ri - bi;
+        const int32_t dv = (int32_t)rv - bv;
+        sum += di;
+        sumsq += (uint64_t)((int64_t)di * di);
+        vsum += dv;
+        vsumsq += (uint64_t)((int64_t)dv * dv);
+        lo = ri < lo ? ri : lo;
+        hi = ri > hi ? ri : hi;
+        vlo = rv < vlo ? rv : vlo;
+        vhi = rv > vhi ? rv : vhi;
+        if (hist > lb) {
+            const int32_t now = m->delay_voltage ? di : dv;
+            ca += (int64_t)now * ((int32_t)late[(pos - la) & mask] - late_base);
+            cb += (int64_t)now * ((int32_t)late[(pos - lb) & mask] - late_base);
+            cn++;
+        } else {
+            hist++; /* the first samples after boot have no history to pair with */
+        }
+    }
+    m->hist_pos = (uint16_t)pos;
+    m->hist_n = (uint16_t)hist;
+    m->sum += sum;
+    m->sumsq += sumsq;
+    m->vsum += vsum;
+    m->vsumsq += vsumsq;
+    m->cross_a += ca;
+    m->cross_b += cb;
+    m->cross_n += cn;
+    m->min_mv = lo;
+    m->max_mv = hi;
+    m->vmin_mv = vlo;
+    m->vmax_mv = vhi;
+    m->n += (uint32_t)n;
+    return n;
+}
+
 bool pg_meter_window_full(const pg_meter *m)
 {
     return m->n >= m->window_samples;
@@ -80,6 +185,60 @@ double pg_meter_divider_gain(const pg_meter *m)
         return 1.0;
     }
     return (double)(m->p.divider_top_ohm + m->p.divider_bottom_ohm) / m->p.divider_bottom_ohm;
+}
+
+/* Add `uj` to a counter in mWh, keeping the remainder below 1 mWh. */
+static void add_energy(uint64_t *mwh, uint64_t *rem_uj, double uj)
+{
+    if (uj > 0) {
+        *rem_uj += (uint64_t)llround(uj);
+        *mwh += *rem_uj / UJ_PER_MWH;
+        *rem_uj %= UJ_PER_MWH;
+    }
+}
+
+/* Voltage RMS, real power from the phase-corrected cross sums, apparent power and PF. */
+static void finish_voltage(pg_meter *m, const pg_config *cfg, double amps_per_mv, pg_window *out)
+{
+    double n = m->n;
+    double mean_i = (double)m->sum / n;
+    double mean_v = (double)m->vsum / n;
+    double var_v = (double)m->vsumsq / n - mean_v * mean_v;
+    double vrms_mv = var_v > 0 ? sqrt(var_v) : 0.0;
+    double volts_per_mv = cfg->v_uv_per_mv / 1e6;
+    out->voltage = true;
+    out->vrms_v = vrms_mv * volts_per_mv;
+    out->v_min_mv = m->vmin_mv;
+    out->v_max_mv = m->vmax_mv;
+    out->v_saturated = m->vmin_mv <= m->p.sat_low_mv || m->vmax_mv >= m->p.sat_high_mv;
+    double p_pin = 0.0;
+    if (m->cross_n > 0) {
+        /* Covariances at the two lags; then the linear interpolation between them, divided by
+         * the interpolation's own gain at the fundamental (up to 0.3 % at half a sample). */
+        double ca = (double)m->cross_a / m->cross_n - mean_i * mean_v;
+        double cb = (double)m->cross_b / m->cross_n - mean_i * mean_v;
+        double f = m->lag_frac;
+        double a = alpha(m);
+        double gain = hypot(1.0 - f + f * cos(a), f * sin(a));
+        p_pin = ((1.0 - f) * ca + f * cb) / gain;
+        /* The lead of the voltage as sampled: with x the phase at lag_a, ca = C cos x and
+         * cb = C cos(x - s*a), s = +1 when the voltage is the delayed channel, -1 otherwise. */
+        double s = m->delay_voltage ? 1.0 : -1.0;
+        double x = atan2(s * (cb - ca * cos(a)) / sin(a), ca);
+        m->last_phase_deg = (x + s * m->lag_a * a) * 180.0 / PI;
+        m->last_vrms_mv = vrms_mv;
+        m->last_v_valid = true;
+    }
+    out->power_w = p_pin * amps_per_mv * volts_per_mv;
+    if (fabs(out->power_w) < PG_METER_CREEP_W) {
+        out->power_w = 0.0;
+    }
+    out->apparent_va = out->vrms_v * out->irms_a;
+    out->pf = out->apparent_va > 0 ? fmin(1.0, fabs(out->power_w) / out->apparent_va) : 0.0;
+    double dv = lround(out->vrms_v * 10.0);
+    out->vrms_dv = dv > UINT16_MAX ? UINT16_MAX : (uint16_t)dv;
+    out->pf_milli = (uint16_t)lround(out->pf * 1000.0);
+    m->vbase = (int32_t)lround(m->vbase + mean_v);
 }
 
 void pg_meter_finish(pg_meter *m, const pg_config *cfg, uint32_t elapsed_ms, pg_window *out)
@@ -105,10 +264,14 @@ void pg_meter_finish(pg_meter *m, const pg_config *cfg, uint32_t elapsed_ms, pg_
         double dc = mean - m->offset_mv;
         double ms = var + dc * dc - m->noise_var_mv2;
         double rms_adc_mv = ms > 0 ? sqrt(ms) : 0.0;
-        double rms_sensor_mv = rms_adc_mv * pg_meter_divider_gain(m);
-        out->irms_a = cfg->mv_per_a_x10 ? rms_sensor_mv * 10.0 / cfg->mv_per_a_x10 : 0.0;
-        out->power_w = cfg->vnom_dv / 10.0 * out->irms_a * cfg->pf_x100 / 100.0;
-        out->saturated = m->min_mv <= m->p.sat_low_mv || m->max_mv >= m->p.sat_high_mv;
+        double amps_per_mv = cfg->mv_per_a_x10 ? pg_meter_divider_gain(m) * 10.0 / cfg->mv_per_a_x10 : 0.0;
+        out->irms_a = rms_adc_mv * amps_per_mv;
+        if (m->p.voltage) {
+            finish_voltage(m, cfg, amps_per_mv, out);
+        } else {
+            out->power_w = cfg->vnom_dv / 10.0 * out->irms_a * cfg->pf_x100 / 100.0;
+        }
+        out->saturated = m->min_mv <= m->p.sat_low_mv || m->max_mv >= m->p.sat_high_mv || out->v_saturated;
         out->min_mv = m->min_mv;
         out->max_mv = m->max_mv;
         out->mean_mv = mean;
@@ -125,12 +288,10 @@ void pg_meter_finish(pg_meter *m, const pg_config *cfg, uint32_t elapsed_ms, pg_
     }
     /* W * ms = mJ; in uJ the rounding error is 0.5 uJ a window, against 3.6e6 uJ per mWh. */
     double uj = out->power_w * elapsed_ms * 1000.0;
-    if (uj > 0) {
-        m->energy_rem_uj += (uint64_t)llround(uj);
-        m->energy_mwh += m->energy_rem_uj / UJ_PER_MWH;
-        m->energy_rem_uj %= UJ_PER_MWH;
-    }
+    add_energy(&m->energy_mwh, &m->energy_rem_uj, uj);
+    add_energy(&m->export_mwh, &m->export_rem_uj, -uj);
     out->energy_mwh = m->energy_mwh;
+    out->export_mwh = m->export_mwh;
     reset_window(m);
 }
 
@@ -158,4 +319,28 @@ void pg_meter_set_energy(pg_meter *m, uint64_t energy_mwh)
 {
     m->energy_mwh = energy_mwh;
     m->energy_rem_uj = 0;
+}
+
+void pg_meter_set_export(pg_meter *m, uint64_t export_mwh)
+{
+    m->export_mwh = export_mwh;
+    m->export_rem_uj = 0;
+}
+
+void pg_meter_set_phase(pg_meter *m, int16_t phase_cdeg)
+{
+    m->phase_cdeg = phase_cdeg;
+    if (m->n == 0) {
+        reset_window(m);
+    }
+}
+
+bool pg_meter_last_voltage(const pg_meter *m, double *vrms_mv, double *phase_deg)
+{
+    if (!m->last_v_valid) {
+        return false;
+    }
+    *vrms_mv = m->last_vrms_mv;
+    *phase_deg = m->last_phase_deg;
+    return true;
 }

@@ -58,13 +58,24 @@ int pg_node_init(pg_node *n, const pg_node_boot *boot)
     } else {
         pg_config_defaults(&n->cfg, boot->sensor_amps);
     }
+    if (boot->stored_config == NULL) {
+        n->cfg.phase_cdeg = boot->default_phase_cdeg;
+    }
+    if (n->cfg.v_uv_per_mv == 0) {
+        n->cfg.v_uv_per_mv = PG_V_UV_PER_MV_DEFAULT;
+    }
     if (n->cfg.zero_uv > 0) {
         pg_meter_set_zero(&n->meter, n->cfg.zero_uv / 1000.0, n->cfg.noise_uv / 1000.0);
     }
+    pg_meter_set_phase(&n->meter, n->cfg.phase_cdeg);
     if (boot->has_stored_energy) {
         pg_meter_set_energy(&n->meter, boot->stored_energy_mwh);
         n->saved_mwh = boot->stored_energy_mwh;
         n->restored = true;
+    }
+    if (boot->has_stored_export && boot->meter.voltage) {
+        pg_meter_set_export(&n->meter, boot->stored_export_mwh);
+        n->saved_export_mwh = boot->stored_export_mwh;
     }
     pg_bthome_counter_boot(&n->ble_counter, boot->stored_ble_counter);
     pg_rx_init(&n->rx);
@@ -74,8 +85,11 @@ int pg_node_init(pg_node *n, const pg_node_boot *boot)
 void pg_node_start(pg_node *n, pg_out *out)
 {
     send_hello(n, out);
-    char text[96];
-    if (n->restored) {
+    char text[120];
+    if (n->restored && n->meter.p.voltage) {
+        snprintf(text, sizeof text, "boot: energy counters restored from flash at %llu mWh import, %llu mWh export",
+                 (unsigned long long)n->meter.energy_mwh, (unsigned long long)n->meter.export_mwh);
+    } else if (n->restored) {
         snprintf(text, sizeof text, "boot: energy counter restored from flash at %llu mWh",
                  (unsigned long long)n->meter.energy_mwh);
     } else {
@@ -95,20 +109,31 @@ unsigned pg_node_window(pg_node *n, uint32_t uptime_ms, uint32_t elapsed_ms, pg_
     r->uptime_ms = uptime_ms;
     r->window_ms = elapsed_ms > 0xFFFF ? 0xFFFF : (uint16_t)elapsed_ms;
     r->irms_ma = w->irms_ma;
-    r->vrms_dv = n->cfg.vnom_dv;
     r->power_dw = w->power_dw;
     r->energy_mwh = w->energy_mwh;
-    r->flags = PG_FLAG_NOMINAL_VOLTAGE | (w->saturated ? PG_FLAG_SATURATED : 0) |
-               (n->cfg.calibrated ? 0 : PG_FLAG_UNCALIBRATED) | (n->restored ? PG_FLAG_RESTORED : 0);
+    bool voltage = n->meter.p.voltage;
+    bool calibrated = n->cfg.calibrated && (!voltage || n->cfg.v_calibrated);
+    r->flags = (voltage ? 0 : PG_FLAG_NOMINAL_VOLTAGE) | (w->saturated ? PG_FLAG_SATURATED : 0) |
+               (calibrated ? 0 : PG_FLAG_UNCALIBRATED) | (n->restored ? PG_FLAG_RESTORED : 0);
+    r->vrms_dv = voltage ? w->vrms_dv : n->cfg.vnom_dv;
+    r->export_mwh = w->export_mwh;
+    r->pf_milli = w->pf_milli;
     n->has_reading = true;
 
     uint8_t raw[PG_MAX_RAW];
-    emit(n, out, pg_frame_reading(&n->h, r, raw, sizeof raw), raw);
+    size_t len = voltage ? pg_frame_reading_bidir(&n->h, r, raw, sizeof raw)
+                         : pg_frame_reading(&n->h, r, raw, sizeof raw);
+    emit(n, out, len, raw);
 
     char text[120];
     if (w->saturated && !n->was_saturated) {
-        snprintf(text, sizeof text, "adc saturated: samples %u..%u mV, limits %u..%u mV; current beyond range",
-                 w->min_mv, w->max_mv, n->meter.p.sat_low_mv, n->meter.p.sat_high_mv);
+        if (w->v_saturated) {
+            snprintf(text, sizeof text, "adc saturated: voltage samples %u..%u mV, limits %u..%u mV; trim the ZMPT101B",
+                     w->v_min_mv, w->v_max_mv, n->meter.p.sat_low_mv, n->meter.p.sat_high_mv);
+        } else {
+            snprintf(text, sizeof text, "adc saturated: samples %u..%u mV, limits %u..%u mV; current beyond range",
+                     w->min_mv, w->max_mv, n->meter.p.sat_low_mv, n->meter.p.sat_high_mv);
+        }
         send_log(n, out, PG_LOG_WARNING, text);
     }
     n->was_saturated = w->saturated;
@@ -123,8 +148,9 @@ unsigned pg_node_window(pg_node *n, uint32_t uptime_ms, uint32_t elapsed_ms, pg_
         send_hello(n, out);
     }
     n->since_save_ms = add_sat(n->since_save_ms, elapsed_ms);
-    return pg_persist_due(&n->persist, n->meter.energy_mwh, n->saved_mwh, n->since_save_ms) ? PG_NODE_SAVE_ENERGY
-                                                                                             : 0u;
+    /* Both counters share one schedule: what is unsaved of either counts. */
+    uint64_t unsaved = (n->meter.energy_mwh - n->saved_mwh) + (n->meter.export_mwh - n->saved_export_mwh);
+    return pg_persist_due(&n->persist, unsaved, 0, n->since_save_ms) ? PG_NODE_SAVE_ENERGY : 0u;
 }
 
 void pg_node_log(pg_node *n, uint8_t level, const char *text, pg_out *out)
@@ -135,6 +161,7 @@ void pg_node_log(pg_node *n, uint8_t level, const char *text, pg_out *out)
 void pg_node_energy_saved(pg_node *n)
 {
     n->saved_mwh = n->meter.energy_mwh;
+    n->saved_export_mwh = n->meter.export_mwh;
     n->since_save_ms = 0;
 }
 
@@ -160,6 +187,57 @@ static pg_config_status zero_now(pg_node *n, char *msg, size_t cap)
     return PG_CONFIG_APPLIED;
 }
 
+/* `vcal_dv=N`: scale the voltage channel so the last window reads N x 0.1 V. */
+static pg_config_status vcal(pg_node *n, uint32_t dv, char *msg, size_t cap)
+{
+    double vrms_mv;
+    double phase_deg;
+    if (!pg_meter_last_voltage(&n->meter, &vrms_mv, &phase_deg)) {
+        snprintf(msg, cap, "rejected vcal_dv=%u: no complete measurement window yet, send it again in a second",
+                 (unsigned)dv);
+        return PG_CONFIG_BAD_VALUE;
+    }
+    double volts = vrms_mv * n->cfg.v_uv_per_mv / 1e6;
+    if (volts < PG_VCAL_MIN_V) {
+        snprintf(msg, cap, "rejected vcal_dv=%u: the voltage channel reads %.1f V (at least %.0f V); is the ZMPT101B "
+                 "connected and the mains on?", (unsigned)dv, volts, PG_VCAL_MIN_V);
+        return PG_CONFIG_BAD_VALUE;
+    }
+    double ratio = dv * 1e5 / vrms_mv;
+    n->cfg.v_uv_per_mv = (uint32_t)lround(ratio);
+    n->cfg.v_calibrated = true;
+    snprintf(msg, cap, "applied vcal_dv=%u: %.1f V read as %.1f V, now %lu uV per mV (%.1f mV RMS at the ADC pin)",
+             (unsigned)dv, dv / 10.0, volts, (unsigned long)n->cfg.v_uv_per_mv, vrms_mv);
+    return PG_CONFIG_APPLIED;
+}
+
+/* `pcal=now`: a resistive load is on, so the phase the last window measured is the correction. */
+static pg_config_status pcal(pg_node *n, char *msg, size_t cap)
+{
+    double vrms_mv;
+    double phase_deg;
+    double watts = n->last_window.power_w;
+    if (!pg_meter_last_voltage(&n->meter, &vrms_mv, &phase_deg)) {
+        snprintf(msg, cap, "rejected pcal=now: no complete measurement window yet, send it again in a second");
+        return PG_CONFIG_BAD_VALUE;
+    }
+    if (fabs(watts) < PG_PCAL_MIN_W) {
+        snprintf(msg, cap, "rejected pcal=now: %.1f W flowing (at least %.0f W); switch a kettle or heater on", watts,
+                 PG_PCAL_MIN_W);
+        return PG_CONFIG_BAD_VALUE;
+    }
+    long cdeg = lround(phase_deg * 100.0);
+    if (watts < 0 || cdeg < -PG_PHASE_CDEG_LIMIT || cdeg > PG_PHASE_CDEG_LIMIT) {
+        snprintf(msg, cap, "rejected pcal=now: %.1f W at a phase of %.2f deg (limit 10); is the load resistive, and "
+                 "the current sensor's arrow toward the load?", watts, phase_deg);
+        return PG_CONFIG_BAD_VALUE;
+    }
+    double pf_before = n->last_window.pf;
+    n->cfg.phase_cdeg = (int16_t)cdeg;
+    snprintf(msg, cap, "applied pcal=now: phase_cdeg=%ld (power factor read %.3f before)", cdeg, pf_before);
+    return PG_CONFIG_APPLIED;
+}
+
 static unsigned handle_config(pg_node *n, const pg_frame_view *f, pg_out *out)
 {
     char msg[PG_LOG_TEXT_MAX + 1];
@@ -171,14 +249,19 @@ static unsigned handle_config(pg_node *n, const pg_frame_view *f, pg_out *out)
         return 0;
     }
     pg_config next = n->cfg;
-    pg_config_status st = pg_config_apply(&next, f->body, f->body_len, msg, sizeof msg);
-    if (st == PG_CONFIG_ZERO_NOW) {
-        st = zero_now(n, msg, sizeof msg);
+    uint32_t arg = 0;
+    pg_config_status st = pg_config_apply(&next, f->body, f->body_len, n->meter.p.voltage, &arg, msg, sizeof msg);
+    /* These change n->cfg themselves when they succeed. */
+    if (st == PG_CONFIG_ZERO_NOW || st == PG_CONFIG_VCAL || st == PG_CONFIG_PCAL) {
+        st = st == PG_CONFIG_ZERO_NOW ? zero_now(n, msg, sizeof msg)
+             : st == PG_CONFIG_VCAL   ? vcal(n, arg, msg, sizeof msg)
+                                      : pcal(n, msg, sizeof msg);
         next = n->cfg;
     }
     unsigned actions = 0;
     if (st == PG_CONFIG_APPLIED) {
         n->cfg = next;
+        pg_meter_set_phase(&n->meter, n->cfg.phase_cdeg);
         actions = PG_NODE_SAVE_CONFIG;
     }
     send_log(n, out, st == PG_CONFIG_APPLIED ? PG_LOG_INFO : PG_LOG_WARNING, msg);
@@ -212,8 +295,13 @@ size_t pg_node_ble_adv(pg_node *n, const uint8_t ble_mac[6], uint8_t *adv, size_
         return 0;
     }
     pg_bthome_values v;
-    pg_bthome_from_reading(&v, n->ble_packet_id++, n->last.power_dw, n->last.irms_ma, n->last.vrms_dv,
-                           n->last.energy_mwh);
+    if (n->meter.p.voltage) {
+        pg_bthome_from_reading_signed(&v, n->ble_packet_id++, n->last.power_dw, n->last.irms_ma, n->last.vrms_dv,
+                                      n->last.energy_mwh);
+    } else {
+        pg_bthome_from_reading(&v, n->ble_packet_id++, n->last.power_dw, n->last.irms_ma, n->last.vrms_dv,
+                               n->last.energy_mwh);
+    }
     uint8_t sd[PG_BTHOME_MAX_SERVICE_DATA];
     size_t sd_len;
     if (n->cfg.has_bindkey) {
