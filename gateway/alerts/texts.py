@@ -40,6 +40,12 @@ def day_label(ms: int, tz: str) -> str:
     return f"{d.day} {d.strftime('%b')} {d.year}"
 
 
+def when_label(ms: int, tz: str) -> str:
+    """A local time as "6 Dec 2026, 9:05 pm"."""
+    t = dt.datetime.fromtimestamp(ms / 1000, ZoneInfo(tz))
+    return f"{day_label(ms, tz)}, {t.hour % 12 or 12}:{t.minute:02d} {'am' if t.hour < 12 else 'pm'}"
+
+
 def _rupees_paise(value) -> int | None:
     try:
         return int(Decimal(str(value)) * 100)
@@ -146,6 +152,23 @@ def _sensor(alert: dict, tz: str) -> Summary:
     return {"key": f"alert_sum_{alert['kind']}", "params": {"sensor": alert.get("node_id") or ""}}
 
 
+def _power_cut(alert: dict, tz: str) -> Summary:
+    d = alert["data"]
+    start = int(d["start_ms"])
+    if d.get("ongoing"):
+        return {"key": "alert_sum_power_cut_ongoing", "params": {"from": when_label(start, tz)}}
+    end = int(d["end_ms"])
+    params = {"from": when_label(start, tz), "to": when_label(end, tz), "minutes": str(round((end - start) / 60_000))}
+    return {"key": "alert_sum_power_cut", "params": params}
+
+
+def _voltage(alert: dict, tz: str) -> Summary:
+    d = alert["data"]
+    day = dt.date.fromisoformat(d["day"])
+    params = {"minutes": str(int(d["longest_out"])), "day": f"{day.day} {day.strftime('%b')} {day.year}"}
+    return {"key": "alert_sum_voltage_out_of_band", "params": params}
+
+
 SUMMARIES: dict[str, Callable[[dict, str], Summary]] = {
     "theft": _theft,
     "budget_threshold": _budget_threshold,
@@ -154,6 +177,8 @@ SUMMARIES: dict[str, Callable[[dict, str], Summary]] = {
     "bill_due": _owed,
     "bill_overdue": _owed,
     "meter_mismatch": _meter_mismatch,
+    "power_cut": _power_cut,
+    "voltage_out_of_band": _voltage,
     "node_offline": _sensor,
     "sensor_fault": _sensor,
 }

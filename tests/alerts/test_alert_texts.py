@@ -86,6 +86,18 @@ def test_money_alerts_in_rupees_the_indian_way():
     assert summary(slab)["params"] == {"to_go": "38", "boundary": "500", "projected": "580"}
 
 
+def test_supply_alerts_say_when():
+    cut = {"kind": "power_cut", "data": {"start_ms": T0, "end_ms": T0 + 95 * 60_000, "ongoing": False}}
+    assert summary(cut) == {
+        "key": "alert_sum_power_cut",
+        "params": {"from": "6 Dec 2026, 10:30 pm", "to": "7 Dec 2026, 12:05 am", "minutes": "95"},
+    }
+    now = {"kind": "power_cut", "data": {"start_ms": T0 - 12 * 3_600_000, "ongoing": True}}
+    assert summary(now) == {"key": "alert_sum_power_cut_ongoing", "params": {"from": "6 Dec 2026, 10:30 am"}}
+    volts = {"kind": "voltage_out_of_band", "data": {"day": "2026-12-06", "longest_out": 42, "scope": "house"}}
+    assert summary(volts) == {"key": "alert_sum_voltage_out_of_band", "params": {"minutes": "42", "day": "6 Dec 2026"}}
+
+
 @pytest.mark.parametrize(
     "alert",
     [
