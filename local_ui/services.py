@@ -282,7 +282,11 @@ def _pending(store, in_force: set) -> list[dict]:
             "renewing": True,
             "alert_state": "ignored",
             "pending": True,
-            "summary": {"key": "alert_pending_pattern", "params": {"power": f"{p['excess_w']:.0f} W", **_band(p)}},
+            "summary": {
+                "key": "alert_pending_pattern",
+                "params": {"power": f"{p['excess_w']:.0f} W", **_band(p)},
+                "formats": {"from": ["hour", p["first_hour"]], "to": ["hour", p["last_hour"]]},
+            },
         }
         for p in pending_ignores(store)
         if p["alert_id"] not in in_force

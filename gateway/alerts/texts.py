@@ -3,8 +3,10 @@
 Pure: an alert row (as AlertStore returns it) in, `{"key": ..., "params": {...}}` out. The
 dashboard turns the key into words with its strings files (local_ui/static/strings/), so every
 language says the same thing; the params are ready to show (ASCII digits, ₹ with Indian grouping,
-"6 Dec 2026", "1 am"), the same in every language. A kind is a row of SUMMARIES; a kind without a
-row reads as its own key (`alert_sum_<kind>`) with no params.
+"6 Dec 2026", "1 am"), and `formats` says which of them are hours or times, with the raw value, so
+the dashboard can show those in its own language's words instead (`["hour", 1]`, `["day_ms", ms]`,
+`["time_ms", ms]`, `["iso", "2026-12-06"]`). A kind is a row of SUMMARIES; a kind without a row
+reads as its own key (`alert_sum_<kind>`) with no params.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ..billing.money import format_inr
 
-Summary = dict  # {"key": str, "params": {str: str}}
+Summary = dict  # {"key": str, "params": {str: str}, and maybe "formats": {param: [kind, raw value]}}
 
 
 def hour_label(hour: int) -> str:
@@ -56,13 +58,15 @@ def _rupees_paise(value) -> int | None:
 def _theft(alert: dict, tz: str) -> Summary:
     d = alert["data"]
     if d.get("source") == "meter":
+        start, end = int(d["period_start_ms"]), int(d["period_end_ms"]) - 1
         return {
             "key": "alert_sum_theft_meter",
             "params": {
-                "from": day_label(int(d["period_start_ms"]), tz),
-                "to": day_label(int(d["period_end_ms"]) - 1, tz),
+                "from": day_label(start, tz),
+                "to": day_label(end, tz),
                 "units": f"{float(d.get('excess_kwh', 0)):.0f}",
             },
+            "formats": {"from": ["day_ms", start], "to": ["day_ms", end]},
         }
     first, last = int(d["first_hour"]), int(d["last_hour"])
     params = {
@@ -72,10 +76,12 @@ def _theft(alert: dict, tz: str) -> Summary:
         "days": str(int(d["days_seen"])),
         "of": str(int(d["days_considered"])),
     }
+    hours = {"from": ["hour", first], "to": ["hour", last]}
     if "escalated_from_w" in d:
         return {
             "key": "alert_sum_theft_more",
             "params": {**params, "before": power_label(float(d["escalated_from_w"]))},
+            "formats": hours,
         }
     if first == last:
         key = "alert_sum_theft_allday"
@@ -85,7 +91,7 @@ def _theft(alert: dict, tz: str) -> Summary:
     # The steady-lift detector found the house's quietest minutes lifted: nothing the family runs explains it.
     if d.get("path") == "steady":
         key += "_quiet"
-    return {"key": key, "params": params}
+    return {"key": key, "params": params, "formats": hours}
 
 
 def _budget_threshold(alert: dict, tz: str) -> Summary:
@@ -156,17 +162,25 @@ def _power_cut(alert: dict, tz: str) -> Summary:
     d = alert["data"]
     start = int(d["start_ms"])
     if d.get("ongoing"):
-        return {"key": "alert_sum_power_cut_ongoing", "params": {"from": when_label(start, tz)}}
+        return {
+            "key": "alert_sum_power_cut_ongoing",
+            "params": {"from": when_label(start, tz)},
+            "formats": {"from": ["time_ms", start]},
+        }
     end = int(d["end_ms"])
     params = {"from": when_label(start, tz), "to": when_label(end, tz), "minutes": str(round((end - start) / 60_000))}
-    return {"key": "alert_sum_power_cut", "params": params}
+    return {
+        "key": "alert_sum_power_cut",
+        "params": params,
+        "formats": {"from": ["time_ms", start], "to": ["time_ms", end]},
+    }
 
 
 def _voltage(alert: dict, tz: str) -> Summary:
     d = alert["data"]
     day = dt.date.fromisoformat(d["day"])
     params = {"minutes": str(int(d["longest_out"])), "day": f"{day.day} {day.strftime('%b')} {day.year}"}
-    return {"key": "alert_sum_voltage_out_of_band", "params": params}
+    return {"key": "alert_sum_voltage_out_of_band", "params": params, "formats": {"day": ["iso", day.isoformat()]}}
 
 
 SUMMARIES: dict[str, Callable[[dict, str], Summary]] = {
@@ -210,5 +224,8 @@ def history(actions: list[dict], me: str | None, tz: str = "Asia/Kolkata") -> li
             key = "alert_hist_auto"
         elif me is not None and a["by"] == me:
             key += "_you"
-        out.append({"key": key, "params": {"who": a["by"], "date": day_label(int(a["ts_ms"]), tz)}})
+        ts = int(a["ts_ms"])
+        out.append(
+            {"key": key, "params": {"who": a["by"], "date": day_label(ts, tz)}, "formats": {"date": ["day_ms", ts]}}
+        )
     return out

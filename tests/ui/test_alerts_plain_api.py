@@ -32,6 +32,7 @@ def test_a_theft_alert_in_plain_words_with_its_chart_and_span(house):
     assert a["summary"] == {
         "key": "alert_sum_theft_nights_quiet",
         "params": {"from": "1 am", "to": "5 am", "power": "1.1 kW", "days": "4", "of": "4"},
+        "formats": {"from": ["hour", 1], "to": ["hour", 5]},  # the page words hours in its own language
     }
     assert a["actions"] == ["ignore", "raise", "resolve"]
     chart = a["view"]["chart"]
@@ -69,6 +70,7 @@ def test_history_reads_as_sentences(house):
     got = c.get(f"/api/v1/alerts/{house['theft']}").get_json()
     assert [h["key"] for h in got["history"]] == ["alert_hist_ignore_you", "alert_hist_raise_you"]
     assert all(h["params"]["date"] == "15 Mar 2026" and h["params"]["who"] == "admin" for h in got["history"])
+    assert [h["formats"]["date"][0] for h in got["history"]] == ["day_ms", "day_ms"]
     assert [a["comment"] for a in got["actions"]] == ["our new geyser", "no, it is not"]  # the records stay
     assert got["available"] == ["resolve"]
 
@@ -82,6 +84,7 @@ def test_an_ignore_shows_at_once_as_a_pending_pattern(house):
     assert pending["summary"] == {
         "key": "alert_pending_pattern",
         "params": {"power": f"{TAP_W} W", "from": "1 am", "to": "5 am"},
+        "formats": {"from": ["hour", 1], "to": ["hour", 5]},
     }
     assert "from 01:00 to 05:00" in pending["text"] and "next hourly check" in pending["text"]
     # Stop ignoring before the hourly check: nothing is pending any more.

@@ -2,7 +2,7 @@
 // answers that fit each kind, what to do after Raise, and the numbers only under "Details".
 import { reactive, watch, nextTick } from "../vendor/vue/vue.esm-browser.prod.js";
 import { api, get } from "../api.js";
-import { t, dateTime, ago, dayOfIso, watts } from "../format.js";
+import { t, dateTime, ago, dayOfIso, todayIso, watts } from "../format.js";
 import { state, toast } from "../store.js";
 import { isAdmin, useLoad, Loading, ErrorBox, shared } from "./shared.js";
 
@@ -15,7 +15,16 @@ function hashQuery() {
   return new URLSearchParams(location.hash.split("?")[1] || "");
 }
 
-const say = (s) => (s ? t(s.key, s.params || {}) : "");
+// An hour of the day in this language's words: 1 -> "1 am", 0 and 24 -> "12 am".
+const hourOfDay = (h) => `${h % 12 === 0 ? 12 : h % 12} ${t(h % 24 < 12 ? "time_am" : "time_pm")}`;
+const FORMATS = { hour: hourOfDay, day_ms: (ms) => dayOfIso(todayIso(ms)), time_ms: dateTime, iso: dayOfIso };
+// A sentence from the API ({key, params, formats}): hours and dates it marks are put in this language's words.
+export function say(s) {
+  if (!s) return "";
+  const params = { ...(s.params || {}) };
+  for (const [name, [kind, raw]] of Object.entries(s.formats || {})) if (FORMATS[kind]) params[name] = FORMATS[kind](raw);
+  return t(s.key, params);
+}
 
 // The small chart: the flagged days' watts per hour against a usual day's, the flagged hours shaded.
 const W = 360, H = 130, PAD = { l: 46, r: 22, t: 10, b: 22 };
@@ -35,9 +44,9 @@ export const AlertChart = {
     const line = (series) => series.map((v, k) => (v === null ? null : `${x(k).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean).join(" ");
     const band = c.hours.map((h, k) => (c.band_hours.includes(h) ? k : null)).filter((k) => k !== null);
     const shade = band.length ? { x: x(Math.max(0, band[0] - 0.5)), w: x(Math.min(23, band[band.length - 1] + 0.5)) - x(Math.max(0, band[0] - 0.5)) } : null;
-    const ticks = [0, 6, 12, 18].map((k) => ({ x: x(k), label: c.hour_labels[k] }));
+    const ticks = [0, 6, 12, 18].map((k) => ({ x: x(k), label: hourOfDay(c.hours[k]) }));
     const alt = t("alert_chart_alt", {
-      from: c.hour_labels[band[0] ?? 0], to: c.hour_labels[((band[band.length - 1] ?? 23) + 1) % 24] ?? "",
+      from: hourOfDay(c.hours[band[0] ?? 0]), to: hourOfDay(c.hours[((band[band.length - 1] ?? 23) + 1) % 24]),
       flagged: watts(c.flagged_band_w), usual: watts(c.usual_band_w), days: c.days.length,
     });
     return { W, H, PAD, top, y, flagged: line(c.flagged_w), usual: line(c.usual_w), shade, ticks, alt, t, watts };
@@ -67,10 +76,10 @@ export const NextSteps = {
   setup(props) {
     const ev = props.alert.view?.evidence;
     const csv = ev ? `/api/v1/export/readings.csv?from=${ev.from_day}&to=${ev.to_day}` : null;
-    const p = props.alert.summary?.params || {};
+    const f = props.alert.summary?.formats || {};
     const days = ev && { from: dayOfIso(ev.from_day), to: dayOfIso(ev.to_day) };
     const when = !days ? say(props.alert.summary)
-      : props.alert.view.chart ? t("alert_next_when", { ...days, from_hour: p.from, to_hour: p.to })
+      : f.from?.[0] === "hour" && f.to?.[0] === "hour" ? t("alert_next_when", { ...days, from_hour: hourOfDay(f.from[1]), to_hour: hourOfDay(f.to[1]) })
       : t("alert_next_days", days);
     return { csv, when, t };
   },
