@@ -54,7 +54,10 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--port", type=int, default=8080, help="dashboard port (default 8080)")
     p.add_argument(
-        "--history-days", type=int, default=20, help="days of simulated history to fill in at start (default 20)"
+        "--history-days",
+        type=int,
+        default=60,
+        help="days of simulated history made at the first start (default 60: enough for the theft check)",
     )
     p.add_argument("--seed", type=int, default=7, help="simulation seed")
     p.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: until Ctrl-C)")

@@ -279,7 +279,37 @@ def ignore_rules(store, now_ms: int, tz: str | None = None) -> list[dict]:
     states = _alert_states(store, [r["alert_id"] for r in out if r["alert_id"] is not None])
     for r in out:
         r["alert_state"] = states.get(r["alert_id"])
-    return out
+    return out + _pending(store, {r["alert_id"] for r in out if r["alert_state"] == "ignored"})
+
+
+def _pending(store, in_force: set) -> list[dict]:
+    """Ignores the next hourly theft check will take in, listed at once (`pending`: true) so the
+    household sees its answer counted; an alert whose rule is already in force is listed once."""
+    from edge_model.pending_ignores import pending_ignores
+
+    return [
+        {
+            "alert_id": p["alert_id"],
+            "text": p["text"],
+            "expires_ms": None,
+            "renewing": True,
+            "alert_state": "ignored",
+            "pending": True,
+            "summary": {
+                "key": "alert_pending_pattern",
+                "params": {"power": f"{p['excess_w']:.0f} W", **_band(p)},
+                "formats": {"from": ["hour", p["first_hour"]], "to": ["hour", p["last_hour"]]},
+            },
+        }
+        for p in pending_ignores(store)
+        if p["alert_id"] not in in_force
+    ]
+
+
+def _band(p: dict) -> dict:
+    from gateway.alerts.texts import hour_label
+
+    return {"from": hour_label(p["first_hour"]), "to": hour_label(p["last_hour"])}
 
 
 def _alert_states(store, ids: list[int]) -> dict[int, str]:

@@ -185,17 +185,22 @@ class AlertStore:
         return out
 
     def act(self, alert_id: int, action: str, by: str, comment: str = "", *, now_ms: int) -> dict:
-        """Ignore, raise (escalate) or resolve an alert; records who acted when. Returns the alert."""
+        """Ignore, raise (escalate) or resolve an alert; records who acted when. Returns the alert.
+        An action that does not fit the alert's kind (`AlertKind.actions`: Ignore on a budget) is refused."""
         if action not in ACTIONS:
             raise AlertError(f"action {action!r}: expected one of {', '.join(ACTIONS)}")
         if not by or not by.strip():
             raise AlertError("say who is acting (by)")
         allowed_from, to_state = ACTIONS[action]
         with transaction(self.store) as conn:
-            row = conn.execute("SELECT state FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+            row = conn.execute("SELECT state, kind FROM alerts WHERE id = ?", (alert_id,)).fetchone()
             if row is None:
                 raise AlertError(f"no alert #{alert_id}")
-            from_state = row[0]
+            from_state, kind = row
+            fits = KINDS[kind].actions if kind in KINDS else ()
+            if action not in fits:
+                takes = ", ".join(fits) or "none"
+                raise AlertError(f"alert #{alert_id} is a {kind} alert; {action} does not fit it (it takes {takes})")
             if from_state not in allowed_from:
                 raise AlertError(
                     f"alert #{alert_id} is {from_state}; {action} needs it to be {' or '.join(allowed_from)}"

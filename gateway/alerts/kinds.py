@@ -26,19 +26,29 @@ class AlertKind:
     dedup: str = "open"
     advice: str = ""  # what the household can do, in its e-mail (empty: the message says enough)
     repeat: str = "latest"  # "first": a repeat keeps the message (see the module's docstring)
+    # What the household may answer: Ignore ("this is mine") and Raise ("this is not mine") teach the
+    # theft model and mean nothing on a budget or a bill; those are dealt with (Resolve) or close themselves.
+    actions: tuple[str, ...] = ("resolve",)
 
 
-THEFT_ADVICE = (
-    "What it means: your connection drew that much more than usual in those hours on those days.\n"
-    "It may be someone drawing power through your line, or something new of your own: a new AC,\n"
-    "an EV charger, guests, a pump.\n"
+THEFT_ADVICE = (  # lines under 76 characters: the e-mail's quoted-printable body keeps them whole
+    "What it means: your connection drew that much more than usual in those\n"
+    "hours on those days. It may be someone drawing power through your line,\n"
+    "or something new of your own: a new AC, an EV charger, guests, a pump.\n"
     "What to do, on the gateway's dashboard (Alerts):\n"
-    "  - Ignore if it is yours: the gateway treats this pattern as your home's usual load from then\n"
-    "    on, while a larger load on top of it still alerts. Stop ignoring takes that back.\n"
-    "  - Raise if it is not: the alert stays and the gateway keeps watching. Look at the meter and\n"
-    "    the wiring from it, or ask your electricity board to inspect the service line."
+    '  - "This is mine" (Ignore if it is yours): the gateway treats this\n'
+    "    pattern as your home's usual load from then on, while a larger load\n"
+    "    on top of it still alerts. Stop ignoring takes that back.\n"
+    '  - "This is not mine" (Raise if it is not): the alert stays and the\n'
+    "    gateway keeps watching. Look at the meter and the wire from the pole\n"
+    "    for a second wire or a broken seal (never touch a live wire), and\n"
+    "    complain to your electricity board's vigilance wing (in Tamil Nadu,\n"
+    "    TNPDCL's) with the dates and hours and the readings of those days\n"
+    "    (the Alerts card on the dashboard links them as a CSV file)."
 )
 
+
+ANSWERED = ("ignore", "unignore", "raise", "resolve")  # the theft model's feedback, and Resolve
 
 KINDS: dict[str, AlertKind] = {
     k.name: k
@@ -60,7 +70,15 @@ KINDS: dict[str, AlertKind] = {
         ),
         # A theft alert's text is the evidence as first seen ("+298 W from 01:00 to 04:00"); a later run, once
         # the usual load has taken the tap in, would read "+2 W": its numbers go under data["latest"].
-        AlertKind("theft", "Possible theft or tapping", "critical", emails=True, advice=THEFT_ADVICE, repeat="first"),
+        AlertKind(
+            "theft",
+            "Possible theft or tapping",
+            "critical",
+            emails=True,
+            advice=THEFT_ADVICE,
+            repeat="first",
+            actions=ANSWERED,
+        ),
         AlertKind("bill_closed", "Bill for the cycle closed", "info", emails=True, dedup="ever"),
         AlertKind("bill_due", "Bill due soon", "info", emails=True, dedup="ever"),
         AlertKind(
@@ -98,3 +116,17 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "raise": (("open", "ignored"), "raised"),
     "resolve": (("open", "ignored", "raised"), "resolved"),
 }
+
+
+def available_actions(alert: dict) -> list[str]:
+    """The actions that fit the alert's kind and can start from its state now, in ACTIONS' order.
+    Stop ignoring is offered here only on an ignored alert; a resolved, ignored pattern is taken back
+    from the list of ignored patterns (AlertStore.act checks the alert's history)."""
+    spec = KINDS.get(alert["kind"])
+    fits = spec.actions if spec else ()
+    state = alert["state"]
+    return [
+        a
+        for a, (starts, _) in ACTIONS.items()
+        if a in fits and state in starts and (a != "unignore" or state == "ignored")
+    ]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from gateway.alerts.chart import theft_view
+from gateway.alerts.kinds import available_actions
+from gateway.alerts.texts import history, summary
+
 from ..context import UiContext
 from ..services import Alerts, model_status
 from .endpoint import LIMIT, ApiError, Endpoint, Param, principal
@@ -12,6 +16,19 @@ from .endpoint import LIMIT, ApiError, Endpoint, Param, principal
 def _alerts(ctx: UiContext) -> Alerts:
     """Alerts on this request's store, with the listeners the settings in force ask for."""
     return Alerts(ctx.store(), ctx.effective_config(), ctx.now_ms)
+
+
+def _plain(ctx: UiContext, alert: dict) -> dict:
+    """The alert as the household reads it: one sentence (`summary`), the answers that fit it now
+    (`actions`), for theft the small chart, the power graph's span and the evidence's days
+    (`view`), and with its history, each action as a sentence (`history`)."""
+    out = {**alert, "summary": summary(alert, ctx.timezone), "available": available_actions(alert)}
+    out["view"] = theft_view(ctx.store(), alert, ctx.timezone, ctx.now_ms()) if alert["kind"] == "theft" else None
+    if "actions" in alert:
+        out["history"] = history(alert["actions"], principal().username, ctx.timezone)
+    else:
+        out["actions"] = out["available"]
+    return out
 
 
 def alerts_list(ctx, args, body):
@@ -26,11 +43,16 @@ def alerts_list(ctx, args, body):
         raise ApiError(400, f"kind {args['kind']!r}: expected one of {', '.join(sorted(a.kinds))}")
     since = ctx.calendar.day_start_ms(args["since"]) if args["since"] else None
     items = a.list(state=states, kind=args["kind"], since_ms=since, limit=args["limit"] or 100, node_id=args["node"])
-    return jsonify(alerts=items, counts=a.counts(), kinds=a.kinds, actions={k: v[0] for k, v in a.actions.items()})
+    return jsonify(
+        alerts=[_plain(ctx, item) for item in items],
+        counts=a.counts(),
+        kinds=a.kinds,
+        actions={k: v[0] for k, v in a.actions.items()},
+    )
 
 
 def alert_get(ctx, args, body, alert_id: int):
-    return jsonify(_alerts(ctx).get(alert_id))
+    return jsonify(_plain(ctx, _alerts(ctx).get(alert_id)))
 
 
 def _act(action: str):
@@ -38,7 +60,7 @@ def _act(action: str):
 
     def handler(ctx, args, body, alert_id: int):
         comment = (body.get("comment") or "").strip()
-        return jsonify(_alerts(ctx).act(alert_id, action, principal().username, comment))
+        return jsonify(_plain(ctx, _alerts(ctx).act(alert_id, action, principal().username, comment)))
 
     handler.__name__ = f"alert_{action}"
     return handler
@@ -50,13 +72,13 @@ def model_get(ctx, args, body):
 
 _COMMENT = {"type": "object", "properties": {"comment": {"type": "string", "maxLength": 500}}}
 _ACTIONS = (  # (action, the endpoint's summary), in the OpenAPI document's order
-    ("ignore", "Ignore: not a problem (teaches the theft model this pattern is normal)"),
+    ("ignore", 'Ignore, "this is mine": teaches the theft model this pattern is normal (theft alerts only; 409 else)'),
     (
         "unignore",
         "Stop ignoring: take back an Ignore (the alert is open again; for theft the next hourly check drops the "
         "Ignore's rule and what it taught the model)",
     ),
-    ("raise", "Raise: this is real (escalate; keeps alerting)"),
+    ("raise", 'Raise, "this is not mine": escalate and keep watching (theft alerts only; 409 else)'),
     ("resolve", "Resolve: dealt with"),
 )
 
@@ -65,7 +87,8 @@ ROWS: tuple[Endpoint, ...] = (
         "GET",
         "/alerts",
         alerts_list,
-        "Alerts newest first, with counts per state",
+        "Alerts newest first, with counts per state; each with `summary` {key, params}, `actions` (the answers "
+        "that fit it now) and for theft `view` (the chart, the power graph's span, the evidence's days)",
         "alerts",
         params=(
             Param("state", doc="one or more of open, ignored, raised, resolved (comma-separated)"),
@@ -77,7 +100,13 @@ ROWS: tuple[Endpoint, ...] = (
         errors=(503,),
     ),
     Endpoint(
-        "GET", "/alerts/<id:alert_id>", alert_get, "One alert with its history of actions", "alerts", errors=(503,)
+        "GET",
+        "/alerts/<id:alert_id>",
+        alert_get,
+        "One alert with its history of actions (records in `actions`, sentences in `history`) and what fits it "
+        "now (`available`)",
+        "alerts",
+        errors=(503,),
     ),
     *(
         Endpoint(

@@ -76,9 +76,9 @@ def test_act_records_who_and_when_and_enforces_transitions(store):
         alerts.act(aid, "raise", "asha", now_ms=T0 + 40)
 
 
-def test_stop_ignoring_reopens_an_ignored_alert_of_any_kind_with_its_history(store):
+def test_stop_ignoring_reopens_an_ignored_alert_with_its_history(store):
     alerts = AlertStore(store)
-    for kind in ("theft", "node_offline"):
+    for kind in ("theft",):
         aid, _ = alerts.raise_alert(kind, None, "x", now_ms=T0, dedup_key=f"{kind}:1")
         with pytest.raises(AlertError, match="is open; unignore needs it to be ignored"):
             alerts.act(aid, "unignore", "ravi", now_ms=T0 + 1)
@@ -95,6 +95,18 @@ def test_stop_ignoring_reopens_an_ignored_alert_of_any_kind_with_its_history(sto
         alerts.act(aid, "raise", "ravi", now_ms=T0 + 50)
         with pytest.raises(AlertError, match="is raised; unignore needs it to be ignored"):
             alerts.act(aid, "unignore", "ravi", now_ms=T0 + 60)
+
+
+@pytest.mark.parametrize("kind", [k for k, spec in KINDS.items() if "ignore" not in spec.actions])
+def test_answers_that_do_not_fit_a_kind_are_refused_and_change_nothing(store, kind):
+    """Ignore and Raise teach the theft model; on a budget, a bill or a sensor they mean nothing."""
+    alerts = AlertStore(store)
+    aid, _ = alerts.raise_alert(kind, None, "x", now_ms=T0, dedup_key=f"{kind}:1")
+    for action in ("ignore", "raise", "unignore"):
+        with pytest.raises(AlertError, match=f"is a {kind} alert; {action} does not fit it .it takes resolve."):
+            alerts.act(aid, action, "ravi", now_ms=T0 + 1)
+    assert alerts.get(aid)["state"] == "open" and alerts.get(aid)["actions"] == []
+    assert alerts.act(aid, "resolve", "ravi", now_ms=T0 + 2)["state"] == "resolved"
 
 
 def test_bad_input_is_refused_and_nothing_stored(store):
@@ -122,15 +134,15 @@ def test_list_filters(store):
     alerts.raise_alert("theft", None, "a", now_ms=T0, node_id="main")
     b, _ = alerts.raise_alert("node_offline", None, "b", now_ms=T0 + 100, node_id="pump")
     alerts.raise_alert("sensor_fault", "critical", "c", now_ms=T0 + 200, node_id="pump")
-    alerts.act(b, "ignore", "ravi", now_ms=T0 + 300)
+    alerts.act(b, "resolve", "ravi", now_ms=T0 + 300)
     assert [a["message"] for a in alerts.list()] == ["c", "b", "a"]
     assert [a["message"] for a in alerts.list(state="open")] == ["c", "a"]
-    assert [a["message"] for a in alerts.list(state=("open", "ignored"), node_id="pump")] == ["c", "b"]
+    assert [a["message"] for a in alerts.list(state=("open", "resolved"), node_id="pump")] == ["c", "b"]
     assert [a["message"] for a in alerts.list(kind="theft")] == ["a"]
     assert [a["message"] for a in alerts.list(since_ms=T0 + 150)] == ["c"]
     assert [a["message"] for a in alerts.list(limit=1)] == ["c"]
     assert alerts.list(state="open")[0]["severity"] == "critical"
-    assert alerts.counts() == {"open": 2, "ignored": 1, "raised": 0, "resolved": 0}
+    assert alerts.counts() == {"open": 2, "ignored": 0, "raised": 0, "resolved": 1}
 
 
 def test_listeners_run_in_the_same_transaction(store):

@@ -258,7 +258,7 @@ def test_each_answer_is_taken_in_once_in_the_order_given(tmp_path, tapped):
     alerts.act(aid, "ignore", "owner", now_ms=ctx.now_ms())
     alerts.act(aid, "raise", "owner", "no, not ours", now_ms=ctx.now_ms())
     alerts.raise_alert("node_offline", None, "kitchen silent", now_ms=ctx.now_ms(), dedup_key="offline:kitchen")
-    alerts.act(alerts.list(kind="node_offline")[0]["id"], "ignore", "owner", now_ms=ctx.now_ms())  # not a theft answer
+    alerts.act(alerts.list(kind="node_offline")[0]["id"], "resolve", "owner", now_ms=ctx.now_ms())  # not a theft answer
     alerts.act(aid, "resolve", "owner", now_ms=ctx.now_ms())
     assert [a.action for a in tables.new_answers()] == ["ignore", "raise", "resolve"]
     store_job.score_job(ctx)

@@ -134,19 +134,20 @@ def test_ignore_and_raise_alerts(browser, site):
     card.locator("textarea[name=comment]").fill("guests this week")
     card.locator("[data-action=confirm]").click()
     page.wait_for_selector(f"[data-alert='{theft}']", state="detached")  # gone from the Open filter
-    page.locator(f"[data-alert='{offline}'] [data-action=raise]").click()
+    assert page.locator(f"[data-alert='{offline}'] [data-action=raise]").count() == 0  # Raise is for theft
+    page.locator(f"[data-alert='{offline}'] [data-action=resolve]").click()
     page.locator(f"[data-alert='{offline}'] [data-action=confirm]").click()
     page.wait_for_selector(f"[data-alert='{offline}']", state="detached")
     page.click("[data-filter=all]")
     page.wait_for_selector(f"[data-alert='{theft}'] .pill.st-ignored")
     assert "guests this week" in page.inner_text(f"[data-alert='{theft}']")
-    page.wait_for_selector(f"[data-alert='{offline}'] .pill.st-raised")
+    page.wait_for_selector(f"[data-alert='{offline}'] .pill.st-resolved")
     page.locator(f"[data-alert='{theft}'] button:has-text('History')").click()
     page.wait_for_selector(f"[data-alert='{theft}'] .history li")
     shot(page, "alerts-after-actions")
     store = open_store(site["db"])
     states = dict(store.conn.execute("SELECT id, state FROM alerts").fetchall())
-    assert states[theft] == "ignored" and states[offline] == "raised"
+    assert states[theft] == "ignored" and states[offline] == "resolved"
     by = store.conn.execute("SELECT by, comment FROM alert_actions WHERE alert_id = ?", (theft,)).fetchone()
     assert by == ("admin", "guests this week")
     assert not page.errors, page.errors
@@ -193,7 +194,7 @@ def test_phone_viewport(browser, site):
     page.click("[data-filter=open]")
     _, _, slab = site["alerts"]
     card = page.locator(f"[data-alert='{slab}']")
-    card.locator("[data-action=ignore]").click()
+    card.locator("[data-action=resolve]").click()
     card.locator("[data-action=confirm]").click()
     page.wait_for_selector(f"[data-alert='{slab}']", state="detached")
     assert not page.errors, page.errors
