@@ -78,9 +78,17 @@ def build(db: Path, days: int) -> dict:
     for m, mwh in minutes.items():
         hours[cal.hour_start_ms(m)] = hours.get(cal.hour_start_ms(m), 0) + mwh
         daysum[cal.day(m)] = daysum.get(cal.day(m), 0) + mwh
-    conn.executemany("INSERT INTO usage_minute VALUES (?,?,?)", [(key, m, v) for m, v in minutes.items()])
-    conn.executemany("INSERT INTO usage_hour VALUES (?,?,?)", [(key, h, v) for h, v in hours.items()])
-    conn.executemany("INSERT INTO usage_day VALUES (?,?,?)", [(key, d, v) for d, v in daysum.items()])
+    conn.executemany(
+        "INSERT INTO usage_minute (node_key, start_ms, energy_mwh, covered_ms) VALUES (?,?,?,60000)",
+        [(key, m, v) for m, v in minutes.items()],
+    )
+    conn.executemany(
+        "INSERT INTO usage_hour (node_key, start_ms, energy_mwh) VALUES (?,?,?)",
+        [(key, h, v) for h, v in hours.items()],
+    )
+    conn.executemany(
+        "INSERT INTO usage_day (node_key, day, energy_mwh) VALUES (?,?,?)", [(key, d, v) for d, v in daysum.items()]
+    )
     conn.execute("INSERT INTO meta (key, value) VALUES ('rollup_watermark', ?)", (str(seconds - PENDING),))
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
