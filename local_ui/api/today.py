@@ -174,11 +174,29 @@ def today_by_hour(ctx: UiContext, now_ms: int) -> dict:
     }
 
 
+def headline_edge(pricing, now: Decimal, projected: Decimal) -> tuple[str, Decimal] | None:
+    """("over", edge) for an edge the projection runs over, ("near", edge) for one it stops just below, or None
+    when no edge is near. With both, the one with more money at stake: what stopping at the edge run over
+    saves, against what the first unit over the edge ahead costs (in Tamil Nadu, the unit after 500 reprices
+    every unit below it)."""
+    crossed = [b for b in pricing.boundaries if now < b < projected]
+    ahead = [b for b in pricing.boundaries if b >= projected and b > now]
+    over = crossed[-1] if crossed and projected - crossed[-1] <= OVER_SHARE * crossed[-1] else None
+    near = ahead[0] if ahead and ahead[0] - projected <= NEAR_SHARE * ahead[0] else None
+    if over is not None and near is not None:
+        saved = pricing.bill(projected) - pricing.bill(over)
+        step = pricing.bill(near + 1) - pricing.bill(near)
+        return ("over", over) if saved >= step else ("near", near)
+    if over is not None:
+        return "over", over
+    return None if near is None else ("near", near)
+
+
 def slab_headline(ctx: UiContext, bill: dict) -> dict | None:
-    """The slab edge nearest the projection, when it is near: `over` ("40 units over 500 would cost ₹571 more
-    than stopping at 500": the projected bill minus the bill at the edge, for an edge the cycle has not reached
-    yet) or `near` (the units left below it at the projection, and what each unit above it costs); None when
-    no edge is near or nothing was measured."""
+    """The slab edge that matters most near the projection (headline_edge): `over` ("40 units over 500 would
+    cost ₹571 more than stopping at 500": the projected bill minus the bill at the edge, for an edge the cycle
+    has not reached yet) or `near` (the units left below it at the projection, and what each unit above it
+    costs); None when no edge is near or nothing was measured."""
     from gateway.billing.tariff import plain_decimal
 
     if "unavailable" in bill or not bill.get("projection") or bill["cycle"].get("covered_days", 0) < 1:
@@ -189,24 +207,22 @@ def slab_headline(ctx: UiContext, bill: dict) -> dict | None:
         return None
     now = Decimal(bill["units_till_date"])
     projected = Decimal(str(bill["projection"]["units"])).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    crossed = [b for b in pricing.boundaries if now < b < projected]
-    ahead = [b for b in pricing.boundaries if b >= projected and b > now]
-    over = crossed[-1] if crossed and projected - crossed[-1] <= OVER_SHARE * crossed[-1] else None
-    near = ahead[0] if ahead and ahead[0] - projected <= NEAR_SHARE * ahead[0] else None
-    if over is not None and (near is None or projected - over <= near - projected):
+    chosen = headline_edge(pricing, now, projected)
+    if chosen is None:
+        return None
+    kind, edge = chosen
+    if kind == "over":
         return {
             "kind": "over",
-            "boundary": plain_decimal(over),
-            "units_over": plain_decimal(projected - over),
+            "boundary": plain_decimal(edge),
+            "units_over": plain_decimal(projected - edge),
             "projected_units": plain_decimal(projected),
-            "extra": rupees(pricing.bill(projected) - pricing.bill(over)),
+            "extra": rupees(pricing.bill(projected) - pricing.bill(edge)),
         }
-    if near is not None:
-        return {
-            "kind": "near",
-            "boundary": plain_decimal(near),
-            "units_left": plain_decimal(near - projected),
-            "projected_units": plain_decimal(projected),
-            "rate_above": rupees(pricing.bill(near + 1) - pricing.bill(near)),
-        }
-    return None
+    return {
+        "kind": "near",
+        "boundary": plain_decimal(edge),
+        "units_left": plain_decimal(edge - projected),
+        "projected_units": plain_decimal(projected),
+        "rate_above": rupees(pricing.bill(edge + 1) - pricing.bill(edge)),
+    }

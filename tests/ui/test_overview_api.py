@@ -145,3 +145,47 @@ def test_less_than_a_day_of_readings_makes_no_slab_headline(tmp_path, seeded, cl
     young = household_app(tmp_path / "new", clock, seeded, [], nodes=((MAINS, "mains", 300),), days=0.25)
     over = young.get("/api/v1/overview").get_json()
     assert over["bill"]["cycle"]["covered_days"] == 0.25 and over["slab_headline"] is None
+
+
+class TnLikePricing:
+    """Tamil Nadu's shape: ₹0 to 100, rising slabs, and past 500 every unit is repriced at the higher rates."""
+
+    boundaries = [Decimal(b) for b in (100, 200, 400, 500, 600, 800, 1000)]
+
+    def bill(self, units):
+        units = Decimal(units)
+        if units <= 500:
+            rates = ((100, 0), (200, Decimal("2.35")), (400, Decimal("4.70")), (500, Decimal("6.30")))
+        else:
+            rates = (
+                (100, 0),
+                (400, Decimal("4.70")),
+                (500, Decimal("6.30")),
+                (600, Decimal("8.40")),
+                (800, Decimal("9.45")),
+                (1000, Decimal("10.50")),
+                (10**6, Decimal("11.55")),
+            )
+        total, low = Decimal(0), Decimal(0)
+        for top, rate in rates:
+            total += max(Decimal(0), min(units, Decimal(top)) - low) * rate
+            low = Decimal(top)
+        return total
+
+
+@pytest.mark.parametrize(
+    "now, projected, want",
+    [
+        (342, 568, ("over", 500)),  # 68 over the 500 cliff (₹1,000 or so) beats the next unit past 600
+        (342, 480, ("over", 400)),  # 80 over 400 at ₹6.30 (₹504) outweighs the ₹243 jump at the 501st unit
+        (342, 495, ("near", 500)),  # 95 over 400 is beyond a fifth of it: 5 below the cliff is the headline
+        (342, 440, ("over", 400)),  # 60 below 500 is not near; 40 over 400 is
+        (520, 568, ("near", 600)),  # 500 is behind the cycle already
+        (150, 170, None),  # 30 below 200: not near, and no edge run over
+    ],
+)
+def test_the_headline_is_the_edge_with_the_most_money_at_stake(now, projected, want):
+    from local_ui.api.today import headline_edge
+
+    got = headline_edge(TnLikePricing(), Decimal(now), Decimal(projected))
+    assert got == (None if want is None else (want[0], Decimal(want[1])))
