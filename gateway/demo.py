@@ -47,7 +47,7 @@ def run_demo(args: argparse.Namespace, start_ui: Callable[[object, str, int], ob
     if fresh:
         _set_aside(db, now)
         scenario = Scenario.new(now, max(1, args.history_days))
-    config = demo_config(data_dir, args.port, scenario)
+    config = demo_config(data_dir, args.port, scenario, args.seed)
     gw = build_gateway(config, db_path=db, serial_ports=[], runtime_dir=data_dir / "run")
     gw.jobs = tuple(
         replace(s, first_delay_s=min(s.first_delay_s, SOON_S.get(s.name, s.first_delay_s))) for s in gw.jobs
@@ -90,9 +90,10 @@ def _set_aside(db: Path, now: dt.datetime) -> None:
     print(f"powergw demo: the earlier demo database is kept as {aside}")
 
 
-def demo_config(data_dir: Path, port: int, scenario: Scenario) -> Config:
+def demo_config(data_dir: Path, port: int, scenario: Scenario, seed: int) -> Config:
     """The demo's config: everything under its data directory (nothing in /var/lib/powergw), a
-    Chennai house on the TNPDCL tariff read on the scenario's day, and the example UPI ID."""
+    Chennai house on the TNPDCL tariff read on the scenario's day, both floors' sensors as the mains
+    (each measures its own board), and the example UPI ID."""
     db = data_dir / "powergw.db"
     config = Config({}).replace("gateway", db=str(db), commit_interval_s=2.0, timezone=scenario.tz)
     config = config.replace("ui", port=port)
@@ -103,18 +104,21 @@ def demo_config(data_dir: Path, port: int, scenario: Scenario) -> Config:
         tariff="tn-domestic",
         holiday_state="TN",
         meter_reading_date=scenario.meter_reading_date,
+        metered_nodes=[node_id_for(i, seed) for i in range(len(FLOORS))],
         upi_vpa=DEMO_UPI_VPA,
         upi_payee_name=DEMO_PAYEE,
     )
+
+
+FLOORS = (("ground-floor", "medium"), ("first-floor", "small"))  # (sensor name, household_power preset)
 
 
 def _house_nodes(seed: int, scenario: Scenario) -> list[VirtualNode]:
     """A two-storey house with a distribution board per floor, a sensor on each: the two measure
     disjoint circuits, so the household is their sum. The ground floor's line is tapped."""
     tap = SteadyTap(TAP_W, *TAP_HOURS, dt.datetime.fromtimestamp(scenario.tap_since_ms / 1000, dt.UTC), tz=scenario.tz)
-    presets = [("ground-floor", "medium"), ("first-floor", "small")]
     nodes = []
-    for i, (name, preset) in enumerate(presets):
+    for i, (name, preset) in enumerate(FLOORS):
         power = household_power(preset, seed + i, scenario.tz)
         if i == 0:
             power = tapped(power, tap)
