@@ -174,7 +174,8 @@ def test_known_volts_resistive_load_and_known_watts_in_one_run(node):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr + run.stdout
     out = run.stdout
-    assert re.search(r"at 222\.\d V \(measured\), power factor 0\.99\d", out), out
+    # one window's power factor, which noise can round to 1.000; the averaged one is checked below
+    assert re.search(r"at 222\.\d V \(measured\), power factor (0\.99\d|1\.000)", out), out
     assert re.search(r"averaged 222\.\d V over 5 readings against a known 231\.4 V", out), out
     assert "node says: applied vcal_dv=2314" in out
     after = float(re.search(r"now reading ([\d.]+) V \(known 231\.4 V", out).group(1))
