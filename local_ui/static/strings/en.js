@@ -8,7 +8,7 @@ export default {
   nav_bill: "Bill",
   nav_bill_long: "Bill & payments",
   nav_alerts: "Alerts",
-  nav_nodes: "Nodes",
+  nav_nodes: "Sensors",
   nav_settings: "Settings",
   logout: "Log out",
   loading: "Loading…",
@@ -188,7 +188,7 @@ export default {
   alert_reopened: "Reopened",
   alert_numbers: "Numbers",
 
-  nodes_title: "Nodes",
+  nodes_title: "Sensors",
   nodes_none: "No nodes have reported yet. Plug one in, or run `powergw demo`.",
   last_seen: "Last seen",
   frames_lost: "Frames lost",
