@@ -87,6 +87,14 @@ def test_overview_shows_the_supply_the_alerts_and_what_to_set_up_in_household_wo
     page.screenshot(path=str(ARTIFACTS / f"overview-supply-{size}.png"), full_page=True)
     links.first.click()
     page.locator("[data-testid=household-setup]").wait_for()
+    # The reading date in the setup form and in Settings reads day-month-year in a US-English browser too.
+    setup_date = page.locator("[data-testid=household-setup] [data-testid=meter_reading_date-pick] > span")
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}|Choose a date", setup_date.inner_text())
+    page.fill("[data-testid=household-setup] input[name=meter_reading_date]", "2027-01-11")
+    assert setup_date.inner_text() == "11 Jan 2027"
+    settings_date = page.locator("[data-testid='billing.meter_reading_date-pick'] > span")
+    assert settings_date.inner_text() == "1 Jan 2024"
+    assert page.get_attribute("input[name='billing.meter_reading_date']", "aria-label").endswith(": 1 Jan 2024")
     assert not page.errors, page.errors
     page.context.close()
 

@@ -28,6 +28,22 @@ export function sentence(s) {
   return t(s.key, params);
 }
 
+// A date field that reads "5 Feb 2027" whatever the browser's language (as Usage's): the native date input
+// lies over the words, so a click or tap opens its picker and typing still works; its accessible name says
+// the label and the date. v-model gives and takes the ISO date; `input` is passed on.
+export const DatePick = {
+  props: { modelValue: { type: String, default: "" }, name: String, label: String, max: String, disabled: Boolean, required: Boolean },
+  emits: ["update:modelValue", "input"],
+  setup(props, { emit }) {
+    const shown = computed(() => (props.modelValue ? dayOfIso(props.modelValue) : t("date_choose")));
+    const pick = (e) => { try { e.target.showPicker?.(); } catch (err) { /* the field still takes typing */ } };
+    const set = (e) => { emit("update:modelValue", e.target.value); emit("input", e); };
+    return { shown, pick, set };
+  },
+  template: `<span class="date-pick" :data-testid="name + '-pick'"><span aria-hidden="true">{{ shown }}</span><input type="date" :name="name"
+    :value="modelValue" :max="max" :disabled="disabled" :required="required" :aria-label="label + ': ' + shown" @input="set" @click="pick"></span>`,
+};
+
 // The day after a cycle's last day: when its bill is made.
 function dayAfter(iso) {
   const [y, m, d] = iso.split("-").map(Number);
@@ -54,7 +70,7 @@ function standing(bal, bill) {
 }
 
 export const Bill = {
-  components: shared,
+  components: { ...shared, DatePick },
   setup() {
     const bill = useLoad(() => get("/bill"));
     const balance = useLoad(() => get("/balance"));
@@ -133,9 +149,7 @@ export const Bill = {
         payments.reload(); balance.reload();
       } catch (e) { toast(e.message, "bad"); }
     }
-    // The date shows day-month-year whatever the browser's language (as on Usage); the native picker opens on a click.
-    const pick = (e) => { try { e.target.showPicker?.(); } catch (err) { /* the field still takes typing */ } };
-    return { bill, balance, payments, bills, budget, budgetForm, now, pending, pendingTotal, pay, payFull, showQr, record, saveBudget, settle, readings, meter, saveReading, pick, sentence, t, inr, num, dateTime, dayOfIso, isAdmin };
+    return { bill, balance, payments, bills, budget, budgetForm, now, pending, pendingTotal, pay, payFull, showQr, record, saveBudget, settle, readings, meter, saveReading, sentence, t, inr, num, dateTime, dayOfIso, isAdmin };
   },
   template: `
   <section>
@@ -264,10 +278,8 @@ export const Bill = {
         <label v-if="meter.mode === 'reading'">{{ t('meter_reading') }}<input name="meter-reading" v-model="meter.reading" inputmode="decimal" autocomplete="off" required></label>
         <template v-else>
           <label>{{ t('meter_billed_units') }}<input name="billed-units" v-model="meter.billed_units" inputmode="decimal" autocomplete="off" required></label>
-          <div class="date-field"><span>{{ t('meter_from') }}</span><label class="date-pick" data-testid="billed-from-pick"><span aria-hidden="true">{{ meter.from ? dayOfIso(meter.from) : t('date_choose') }}</span>
-            <input type="date" name="billed-from" v-model="meter.from" :aria-label="t('meter_from') + ': ' + (meter.from ? dayOfIso(meter.from) : t('date_choose'))" required @click="pick"></label></div>
-          <div class="date-field"><span>{{ t('meter_to') }}</span><label class="date-pick" data-testid="billed-to-pick"><span aria-hidden="true">{{ meter.to ? dayOfIso(meter.to) : t('date_choose') }}</span>
-            <input type="date" name="billed-to" v-model="meter.to" :aria-label="t('meter_to') + ': ' + (meter.to ? dayOfIso(meter.to) : t('date_choose'))" required @click="pick"></label></div>
+          <label class="date-field">{{ t('meter_from') }}<DatePick name="billed-from" v-model="meter.from" :label="t('meter_from')" required/></label>
+          <label class="date-field">{{ t('meter_to') }}<DatePick name="billed-to" v-model="meter.to" :label="t('meter_to')" required/></label>
         </template>
         <label class="grow">{{ t('meter_note') }}<input name="meter-note" v-model="meter.note" maxlength="200"></label>
         <button class="button" data-testid="save-reading">{{ t('save') }}</button>
