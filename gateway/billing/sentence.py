@@ -21,7 +21,9 @@ class Note(str):
     params: dict[str, Any]
     formats: dict[str, str]
 
-    def __new__(cls, text: str, key: str, params: dict[str, Any] | None = None, formats: dict[str, str] | None = None):
+    def __new__(
+        cls, text: str, key: str = "bill_note_text", params: dict[str, Any] | None = None, formats: dict | None = None
+    ):
         obj = super().__new__(cls, text)
         obj.key = key
         obj.params = dict(params or {})
