@@ -30,6 +30,7 @@ from .money import format_inr, paise_str, to_paise
 from .net_estimate import net_bills, unsettled_export_note
 from .net_metering import closes_settlement_year, compute_split_net_bill
 from .projection import FULL_COVERAGE, Projection, profile_projection, season_factor, straight_line
+from .sentence import Note
 from .settings import BillingSection
 from .tariff import (
     Bill,
@@ -129,9 +130,13 @@ class Estimate:
         """What the sensors covered of the cycle so far, in words; "" when they covered nearly all of it."""
         if self.elapsed_days <= 0 or self.covered_days >= FULL_COVERAGE * self.elapsed_days:
             return ""
-        return (
-            f"the sensors covered {self.covered_days:.1f} of the {self.elapsed_days:.1f} days of this cycle so far: "
-            "these units are only what they measured"
+        covered, elapsed = f"{self.covered_days:.1f}", f"{self.elapsed_days:.1f}"
+        return Note(
+            f"the sensors covered {covered} of the {elapsed} days of this cycle so far: "
+            "these units are only what they measured",
+            "coverage_partial",
+            {"covered": covered, "days": elapsed},
+            {"covered": "days", "days": "days"},
         )
 
     @property

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .net_metering import HOURS, Flows, compute_split_net_bill, position_bill
 from .projection import Projection
+from .sentence import units_note
 from .tariff import Bill, BillOptions, SlabPosition, Tariff, plain_decimal, slab_position
 
 CENTI = Decimal("0.01")
@@ -82,8 +83,10 @@ def net_bills(
 
 def unsettled_export_note(tariff: str, exported_mwh: int, units_of: Callable[[int], Decimal]) -> str:
     """What a house that exported is told when its tariff does not settle export."""
-    return (
-        f"the house exported {plain_decimal(units_of(exported_mwh))} units this cycle, but tariff {tariff} does "
+    units = units_of(exported_mwh)
+    text = (
+        f"the house exported {plain_decimal(units)} units this cycle, but tariff {tariff} does "
         "not settle export: billed on the units drawn; choose a net-metered tariff (e.g. kerala-domestic-solar) "
         "or add an [export] table to your tariff file"
     )
+    return units_note(text, "note_export_unsettled", units=units)

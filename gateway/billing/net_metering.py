@@ -23,6 +23,7 @@ from typing import Any
 
 from . import TariffError
 from .export_rules import NetUnits
+from .sentence import Note, units_note
 from .tariff import (
     ZERO,
     Bill,
@@ -132,7 +133,9 @@ def _tod_adjust(tariff: Tariff, flows: Flows, notes: list[str]):
         return None
     if not flows.import_by_hour or flows.import_units == 0:
         if flows.import_units:
-            notes.append("time-of-day rates not applied: the units drawn in each hour are not known")
+            notes.append(
+                Note("time-of-day rates not applied: the units drawn in each hour are not known", "note_tod_unknown")
+            )
         return None
 
     def adjust(energy: Decimal) -> list[BillLine]:
@@ -166,14 +169,16 @@ def _export_credit(
         if surplus == 0:
             return None, ZERO
         if rule.rate == 0:
-            notes.append(f"{plain_decimal(surplus)} units exported beyond the import lapse (this tariff pays nothing)")
+            text = f"{plain_decimal(surplus)} units exported beyond the import lapse (this tariff pays nothing)"
+            notes.append(units_note(text, "note_export_lapsed", units=surplus))
             return None, ZERO
         label = f"{rule.label}: {plain_decimal(surplus)} surplus units × ₹{rule.rate:.2f}"
         return BillLine("export", label, -rupees(surplus * rule.rate), surplus, rule.rate), surplus
     if bank_out == 0:
         return None, ZERO
     if not flows.settles:
-        notes.append(f"{plain_decimal(bank_out)} units banked, carried to the next cycle")
+        text = f"{plain_decimal(bank_out)} units banked, carried to the next cycle"
+        notes.append(units_note(text, "note_banked", units=bank_out))
         return None, ZERO
     label = f"{rule.label}: {plain_decimal(bank_out)} banked units settled at year end × ₹{rule.rate:.2f}"
     return BillLine("export", label, -rupees(bank_out * rule.rate), bank_out, rule.rate), bank_out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..node_identity import ble_twins
 from .settings import BillingSection
@@ -17,11 +17,19 @@ DEFAULT_READING_DATE = next(f.default for f in dataclasses.fields(BillingSection
 
 @dataclass(frozen=True)
 class SetupGap:
-    """One key to set: which, what is wrong while it is unset, and what to set it to."""
+    """One key to set: which, what is wrong while it is unset, and what to set it to (for `powergw doctor`);
+    `sentence` and `fix` say the same in a household's words as {key, params, formats} for the dashboard,
+    which words them in the reader's language and links to its setup form."""
 
     key: str
     message: str
     action: str
+    sentence: dict = field(default_factory=dict)
+    fix: dict = field(default_factory=dict)
+
+
+def _words(key: str, params: dict | None = None, formats: dict | None = None) -> dict:
+    return {"key": key, "params": params or {}, "formats": formats or {}}
 
 
 def billing_setup_gaps(
@@ -38,6 +46,12 @@ def billing_setup_gaps(
                 "not a day the utility read this meter: cycles, till-date bills and projections start on the wrong day",
                 'set it to the reading date on the last paper bill: [billing] meter_reading_date = "YYYY-MM-DD" in the '
                 "config, or on the dashboard's Settings page",
+                _words(
+                    "setup_gap_reading_date",
+                    {"date": DEFAULT_READING_DATE},
+                    {"date": ["iso", DEFAULT_READING_DATE]},
+                ),
+                _words("setup_gap_reading_date_fix"),
             )
         )
     nodes = list(nodes)
@@ -53,6 +67,11 @@ def billing_setup_gaps(
                 'list the node(s) on the mains: [billing] metered_nodes = ["<mains node id>"] in the config, then '
                 "`systemctl restart powergw` (or `powergw meters --mains <id>`); if no node sits inside another, list "
                 "them all to say so",
+                _words(
+                    "setup_gap_mains",
+                    {"n": len(circuits), "names": ", ".join(name or node_id for node_id, name in circuits)},
+                ),
+                _words("setup_gap_mains_fix"),
             )
         )
     return gaps

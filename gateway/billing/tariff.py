@@ -20,6 +20,7 @@ from typing import Any
 
 from . import TariffError
 from .export_rules import ExportRule, NetUnits, TodWindow
+from .sentence import Note
 
 PAISE = Decimal("0.01")
 ZERO = Decimal(0)
@@ -289,7 +290,15 @@ def bill_lines(
     lines = energy_lines(schedule, units, floor)
     notes = []
     if index:
-        notes.append(f"above {plain_decimal(floor)} units the {schedule.method.replace('_', '-')} table applies")
+        method = schedule.method.replace("_", "-")
+        notes.append(
+            Note(
+                f"above {plain_decimal(floor)} units the {method} table applies",
+                "note_table_above",
+                {"floor": plain_decimal(floor), "method": schedule.method},
+                {"floor": "units", "method": "tariff_method"},
+            )
+        )
     energy = sum((entry.amount for entry in lines), ZERO)
     if energy_adjust is not None:
         extra = energy_adjust(energy)
@@ -411,24 +420,37 @@ class SlabPosition:
     step_cost: Decimal | None
 
     def message(self) -> str:
+        """Where the units stand, in English (a Note: its key and parameters word it on the dashboard)."""
+        u = {"units": self.units, "left": self.units_to_boundary, "edge": self.boundary, "step": self.step_boundary}
+        units = {k: v for k, v in u.items() if v is not None}
+        money = {"cost": self.crossing_cost, "rate": self.rate_before, "jump": self.step_cost}
+        rupee = {k: f"{v:.2f}" for k, v in money.items() if v is not None}
+
+        def note(text: str, key: str) -> Note:
+            params = {k: plain_decimal(v) for k, v in units.items()} | rupee
+            return Note(text, key, params, {k: "units" for k in units} | {k: "inr" for k in rupee})
+
         if self.boundary is None:
-            return f"{plain_decimal(self.units)} units: beyond the last slab"
+            return note(f"{plain_decimal(self.units)} units: beyond the last slab", "slab_beyond")
         if self.units_to_boundary == 0:
             # Exactly on an edge: the very next unit is the one that crosses it.
             head = f"{plain_decimal(self.units)} units, the top of a slab: the next unit"
+            last = f"(the last one cost ₹{self.rate_before:.2f})"
             if self.step:
-                return f"{head} adds ₹{self.crossing_cost:.2f} (the last one cost ₹{self.rate_before:.2f})"
-            text = f"{head} costs ₹{self.crossing_cost:.2f} (the last one cost ₹{self.rate_before:.2f})"
+                return note(f"{head} adds ₹{self.crossing_cost:.2f} {last}", "slab_top_step")
+            text = f"{head} costs ₹{self.crossing_cost:.2f} {last}"
             if self.step_boundary is not None and self.step_boundary != self.boundary:
-                text += f"; at {plain_decimal(self.step_boundary)} the bill jumps by ₹{self.step_cost:.2f}"
-            return text
+                jump = f"; at {plain_decimal(self.step_boundary)} the bill jumps by ₹{self.step_cost:.2f}"
+                return note(text + jump, "slab_top_jump")
+            return note(text, "slab_top")
         head = f"{plain_decimal(self.units_to_boundary)} units to {plain_decimal(self.boundary)}"
         if self.step:
-            return f"{head}; crossing it adds ₹{self.crossing_cost:.2f}"
+            return note(f"{head}; crossing it adds ₹{self.crossing_cost:.2f}", "slab_to_edge_step")
         text = f"{head}; above it each unit costs ₹{self.crossing_cost:.2f} (now ₹{self.rate_before:.2f})"
         if self.step_boundary is not None:
-            text += f"; at {plain_decimal(self.step_boundary)} the bill jumps by ₹{self.step_cost:.2f}"
-        return text
+            jump = f"; at {plain_decimal(self.step_boundary)} the bill jumps by ₹{self.step_cost:.2f}"
+            return note(text + jump, "slab_to_edge_jump")
+        return note(text, "slab_to_edge")
 
 
 def slab_position(bill_fn: Callable[[Decimal], Bill], boundaries: list[Decimal], units: Any) -> SlabPosition:

@@ -31,7 +31,20 @@ def bill_current(ctx, args, body):
     section = ctx.effective_config()["billing"]
     today = dt.date.fromisoformat(ctx.store().calendar.day(ctx.now_ms()))
     tariff = billing_service(ctx).call(lambda: TariffBook.load(section.tariff_dir).in_force(section.tariff, today))
-    return jsonify(summary | {"tariff_title": tariff.title, "cycle_months": tariff.cycle_months})
+    return jsonify(summary | sentences(summary) | {"tariff_title": tariff.title, "cycle_months": tariff.cycle_months})
+
+
+def sentences(summary: dict) -> dict:
+    """The summary's sentences as {key, params, formats} for the page to word in its language: the slab
+    position, the coverage note and the notes (the English text stays beside them, for the CLI and the log)."""
+    from gateway.billing.sentence import sentence_of
+
+    note = summary["cycle"].get("coverage_note")
+    return {
+        "slab": summary["slab"] | {"sentence": sentence_of(summary["slab"]["text"])},
+        "cycle": summary["cycle"] | {"coverage_sentence": sentence_of(note) if note else None},
+        "note_sentences": [sentence_of(n) for n in summary.get("notes", [])],
+    }
 
 
 def bills_list(ctx, args, body):

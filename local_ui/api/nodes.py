@@ -9,6 +9,7 @@ from flask import Response, jsonify, request, stream_with_context
 
 from gateway.ingest import with_live_health
 from gateway.node_identity import same_node_map
+from gateway.protocol import FLAG_NOMINAL_VOLTAGE
 
 from ..context import UiContext
 from ..services import InputError
@@ -20,6 +21,10 @@ def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node
     seen = max(node.get("last_seen_ms") or 0, (live or {}).get("ts_ms") or 0) or None
     ok, lost = node.get("frames_ok") or 0, node.get("frames_lost") or 0
     stored_w = (node.get("last_power_dw") or 0) / 10 if node.get("last_power_dw") is not None else None
+    # Flag bit 2: the node assumed its nominal voltage (no voltage module) rather than measuring it.
+    flags = (live or {}).get("flags", node.get("last_flags"))
+    stored_pf = node["last_pf_milli"] / 1000 if node.get("last_pf_milli") is not None else None
+    pf = (live or {}).get("pf", stored_pf) if flags is not None and not flags & FLAG_NOMINAL_VOLTAGE else None
     return {
         "node_id": node["node_id"],
         "name": node.get("name") or (live or {}).get("name") or node["node_id"],
@@ -31,8 +36,10 @@ def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node
         "first_seen_ms": node.get("first_seen_ms"),
         "power_w": (live or {}).get("power_w", stored_w),
         "irms_a": (live or {}).get("irms_a"),
-        "vrms_v": (live or {}).get("vrms_v"),
-        "flags": (live or {}).get("flags", node.get("last_flags")),
+        "vrms_v": (live or {}).get("vrms_v", node["last_vrms_dv"] / 10 if node.get("last_vrms_dv") else None),
+        "flags": flags,
+        "measures_voltage": None if flags is None else not flags & FLAG_NOMINAL_VOLTAGE,
+        "pf": pf,
         "fw": node.get("fw"),
         "sensor_amps": node.get("sensor_amps"),
         "mv_per_a": node["mv_per_a_x10"] / 10 if node.get("mv_per_a_x10") is not None else None,
@@ -45,6 +52,7 @@ def node_view(ctx: UiContext, node: dict, live: dict | None, now: int, same_node
         "reboots": node.get("reboots") or 0,
         "rejected": node.get("rejected") or {},
         "energy_total_kwh": round((node.get("energy_total_mwh") or 0) / 1e6, 3),
+        "export_total_kwh": round((node.get("export_total_mwh") or 0) / 1e6, 3),
     }
 
 
@@ -168,7 +176,8 @@ ROWS: tuple[Endpoint, ...] = (
         "GET",
         "/nodes",
         nodes_list,
-        "Nodes and their health: online, last seen, frames lost, firmware, calibration",
+        "Nodes and their health: online, last seen, frames lost, firmware, calibration; whether each measures "
+        "the voltage (then its power factor and the units it sent to the grid) or assumes it",
         "data",
     ),
     Endpoint(

@@ -16,6 +16,7 @@ from ..context import UiContext
 from ..services import Alerts, Unavailable, model_status
 from .billing import bill_summary
 from .endpoint import Endpoint
+from .supply import supply_glance
 from .today import slab_headline, today_by_hour
 from .usage import house_live, today_units
 
@@ -51,6 +52,7 @@ def overview(ctx: UiContext, args, body):
         model=_part(
             lambda: ctx.memo(("model",), lambda: model_status(ctx.store(), now, ctx.registry_root, ctx.timezone))
         ),
+        supply=ctx.memo(("supply_glance", day), lambda: supply_glance(ctx)),
         setup=[
             dataclasses.asdict(gap)
             for gap in billing_setup_gaps(
@@ -72,7 +74,8 @@ ROWS: tuple[Endpoint, ...] = (
         "/overview",
         overview,
         "Live watts per node and of the whole house, today's units and cost by hour against a usual day, "
-        "bill till date and projection, the next slab when the projection reaches it, open alerts, model status",
+        "bill till date and projection, the next slab when the projection reaches it, open alerts, model status, "
+        "the power supply's last seven days when there was a cut or bad voltage (else null)",
         "data",
         errors=(503,),
     ),

@@ -50,7 +50,7 @@ def serve(tmp_path, tariff: str):
     "tariff,total,note",
     [
         ("kerala-domestic-solar", "₹264.89", None),
-        ("kerala-domestic", "₹725.90", "does not settle export: billed on the units drawn"),
+        ("kerala-domestic", "₹725.90", "your tariff does not count them: the bill is on the units drawn"),
     ],
 )
 def test_the_bill_page_shows_drawn_exported_and_net(chromium, tmp_path, tariff, total, note):
@@ -63,7 +63,7 @@ def test_the_bill_page_shows_drawn_exported_and_net(chromium, tmp_path, tariff, 
         net.wait_for()
         assert "Drawn 140.0 · exported 87.5 · net 52.5 units" in net.inner_text()
         assert page.inner_text("[data-testid=bill-total]") == total
-        assert (note in net.inner_text()) if note else "does not settle" not in net.inner_text()
+        assert (note in net.inner_text()) if note else "does not count them" not in net.inner_text()
         assert not page.errors, page.errors
         page.context.close()
     finally:

@@ -13,6 +13,37 @@ function idempotencyKey() {
   return Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// A number of units as the bill prints it: "40", "12.5", "3.25" (at most two decimals).
+function units(raw) {
+  const decimals = Math.min(2, (String(raw).split(".")[1] || "").length);
+  return num(Number(raw), decimals);
+}
+const KINDS = { units, inr: (x) => inr(x), days: (x) => num(Number(x), 1), iso: dayOfIso, tariff_method: (m) => t("tariff_method_" + m) };
+// A sentence the server sends as {key, params, formats} (the bill's slab line, coverage note and notes, the
+// overview's setup gaps): units, rupees, days and dates it marks put in this page's language and formats.
+export function sentence(s) {
+  if (!s) return "";
+  const params = { ...(s.params || {}) };
+  for (const [name, [kind, raw]] of Object.entries(s.formats || {})) if (KINDS[kind]) params[name] = KINDS[kind](raw);
+  return t(s.key, params);
+}
+
+// A date field that reads "5 Feb 2027" whatever the browser's language (as Usage's): the native date input
+// lies over the words, so a click or tap opens its picker and typing still works; its accessible name says
+// the label and the date. v-model gives and takes the ISO date; `input` is passed on.
+export const DatePick = {
+  props: { modelValue: { type: String, default: "" }, name: String, label: String, max: String, disabled: Boolean, required: Boolean },
+  emits: ["update:modelValue", "input"],
+  setup(props, { emit }) {
+    const shown = computed(() => (props.modelValue ? dayOfIso(props.modelValue) : t("date_choose")));
+    const pick = (e) => { try { e.target.showPicker?.(); } catch (err) { /* the field still takes typing */ } };
+    const set = (e) => { emit("update:modelValue", e.target.value); emit("input", e); };
+    return { shown, pick, set };
+  },
+  template: `<span class="date-pick" :data-testid="name + '-pick'"><span aria-hidden="true">{{ shown }}</span><input type="date" :name="name"
+    :value="modelValue" :max="max" :disabled="disabled" :required="required" :aria-label="label + ': ' + shown" @input="set" @click="pick"></span>`,
+};
+
 // The day after a cycle's last day: when its bill is made.
 function dayAfter(iso) {
   const [y, m, d] = iso.split("-").map(Number);
@@ -39,7 +70,7 @@ function standing(bal, bill) {
 }
 
 export const Bill = {
-  components: shared,
+  components: { ...shared, DatePick },
   setup() {
     const bill = useLoad(() => get("/bill"));
     const balance = useLoad(() => get("/balance"));
@@ -118,7 +149,7 @@ export const Bill = {
         payments.reload(); balance.reload();
       } catch (e) { toast(e.message, "bad"); }
     }
-    return { bill, balance, payments, bills, budget, budgetForm, now, pending, pendingTotal, pay, payFull, showQr, record, saveBudget, settle, readings, meter, saveReading, t, inr, num, dateTime, dayOfIso, isAdmin };
+    return { bill, balance, payments, bills, budget, budgetForm, now, pending, pendingTotal, pay, payFull, showQr, record, saveBudget, settle, readings, meter, saveReading, sentence, t, inr, num, dateTime, dayOfIso, isAdmin };
   },
   template: `
   <section>
@@ -191,9 +222,9 @@ export const Bill = {
           <div class="muted small" data-testid="bill-cycle">{{ t('bill_tariff_cycle_words', { tariff: bill.data.value.tariff_title, every: t(bill.data.value.cycle_months === 1 ? 'cycle_every_month' : 'cycle_every_n_months', { n: bill.data.value.cycle_months }), start: dayOfIso(bill.data.value.cycle.start), end: dayOfIso(bill.data.value.cycle.last_day) }) }}
             <a href="#/settings" v-if="isAdmin()">{{ t('change') }}</a></div>
           <div class="muted small" v-if="bill.data.value.net_metering || Number(bill.data.value.export_units) > 0" data-testid="bill-net">{{ t('bill_net_units', { imported: num(Number(bill.data.value.import_units), 1), exported: num(Number(bill.data.value.export_units), 1), net: num(Number(bill.data.value.net_units), 1) }) }}
-            <span class="block text-warn" v-for="note in (Number(bill.data.value.export_units) > 0 ? bill.data.value.notes : [])" :key="note">{{ note }}</span></div>
-          <div class="slab-text" v-if="bill.data.value.slab">{{ bill.data.value.slab.text }}</div>
-          <div class="small text-warn" v-if="bill.data.value.cycle.coverage_note" data-testid="bill-coverage">{{ bill.data.value.cycle.coverage_note }}</div>
+            <span class="block text-warn" v-for="(note, i) in (Number(bill.data.value.export_units) > 0 ? bill.data.value.note_sentences : [])" :key="i" data-testid="bill-note">{{ sentence(note) }}</span></div>
+          <div class="slab-text" v-if="bill.data.value.slab" data-testid="bill-slab">{{ sentence(bill.data.value.slab.sentence) }}</div>
+          <div class="small text-warn" v-if="bill.data.value.cycle.coverage_sentence" data-testid="bill-coverage">{{ sentence(bill.data.value.cycle.coverage_sentence) }}</div>
           <div class="projection-line" v-if="bill.data.value.projection">
             {{ t('projection') }}: <b>{{ inr(bill.data.value.projection.bill) }}</b>
             <span class="muted small block">{{ t('projection_sub', { units: num(Number(bill.data.value.projection.units), 0), date: dayOfIso(bill.data.value.cycle?.last_day) }) }}</span>
@@ -247,8 +278,8 @@ export const Bill = {
         <label v-if="meter.mode === 'reading'">{{ t('meter_reading') }}<input name="meter-reading" v-model="meter.reading" inputmode="decimal" autocomplete="off" required></label>
         <template v-else>
           <label>{{ t('meter_billed_units') }}<input name="billed-units" v-model="meter.billed_units" inputmode="decimal" autocomplete="off" required></label>
-          <label>{{ t('meter_from') }}<input type="date" name="billed-from" v-model="meter.from" required></label>
-          <label>{{ t('meter_to') }}<input type="date" name="billed-to" v-model="meter.to" required></label>
+          <label class="date-field">{{ t('meter_from') }}<DatePick name="billed-from" v-model="meter.from" :label="t('meter_from')" required/></label>
+          <label class="date-field">{{ t('meter_to') }}<DatePick name="billed-to" v-model="meter.to" :label="t('meter_to')" required/></label>
         </template>
         <label class="grow">{{ t('meter_note') }}<input name="meter-note" v-model="meter.note" maxlength="200"></label>
         <button class="button" data-testid="save-reading">{{ t('save') }}</button>

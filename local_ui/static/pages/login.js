@@ -3,6 +3,7 @@ import { reactive, ref, computed } from "../vendor/vue/vue.esm-browser.prod.js";
 import { api, get } from "../api.js";
 import { t } from "../format.js";
 import { parseInr } from "../amount.js";
+import { DatePick } from "./bill.js";
 import { state, loadSession, go, toast } from "../store.js";
 import { LanguagePicker } from "../language_picker.js";
 
@@ -46,6 +47,7 @@ const STATE_TARIFF = { TN: "tn-", DL: "delhi-", KL: "kerala-" };
 // budget, UPI ID, e-mail, what each sensor is called and which one measures the whole house. Each answer
 // still at its built-in default says so; nothing is kept at a default without the page saying it.
 export const HouseholdSetup = {
+  components: { DatePick },
   emits: ["done"],
   setup(props, { emit }) {
     const info = ref(null), error = ref(null), busy = ref(false), saved = ref(null);
@@ -122,7 +124,7 @@ export const HouseholdSetup = {
       <fieldset>
         <legend>{{ t('setup_meter') }}</legend>
         <label>{{ t('setup_reading_date') }} <span v-if="isDefault('meter_reading_date')" class="pill warn">{{ t('setup_not_set') }}</span>
-          <input type="date" name="meter_reading_date" v-model="f.meter_reading_date" :max="info.today" @input="touched.meter_reading_date = true"></label>
+          <DatePick name="meter_reading_date" v-model="f.meter_reading_date" :label="t('setup_reading_date')" :max="info.today" @input="touched.meter_reading_date = true"/></label>
         <span class="small muted">{{ t('setup_reading_date_help') }}</span>
         <label>{{ t('setup_reading_now') }} <span v-if="isDefault('meter_reading')" class="pill warn">{{ t('setup_not_set') }}</span>
           <input name="meter_reading" v-model="f.meter_reading" inputmode="decimal" autocomplete="off" @input="touched.meter_reading = true"></label>

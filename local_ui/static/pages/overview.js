@@ -3,10 +3,13 @@
 // open alerts in a sentence each, theft detection in plain words, then each sensor.
 import { ref, computed, watch, onMounted, onUnmounted } from "../vendor/vue/vue.esm-browser.prod.js";
 import { api, get } from "../api.js";
-import { t, inr, num, watts, dayOfIso, ago, hourLabel, hourMinute } from "../format.js";
+import { t, inr, num, watts, dayOfIso, ago, hourLabel, hourMinute, dateTime } from "../format.js";
 import { state, toast } from "../store.js";
 import { isAdmin, useLoad, Unavailable, Loading, ErrorBox, shared } from "./shared.js";
 import { Sparkline, HourChart } from "./overview_charts.js";
+import { say } from "./alerts.js";
+import { sentence } from "./bill.js";
+import { duration } from "./nodes.js";
 
 const HOUR_MS = 3600000;
 
@@ -96,7 +99,7 @@ export const Overview = {
       return c.coverage_note ? t("ov_coverage_part", { covered: num(c.covered_days, 1), days }) : t("ov_coverage_full", { days });
     });
     const openAlerts = computed(() => alerts.data.value?.alerts || []);
-    const alertText = (a) => (a.summary?.key ? t(a.summary.key, a.summary.params || {}) : alerts.data.value?.kinds?.[a.kind] || a.kind);
+    const alertText = (a) => (a.summary?.key ? say(a.summary) : alerts.data.value?.kinds?.[a.kind] || a.kind);
     // An Ignore taken back (Stop ignoring, or a Raise): the daemon's next hourly theft check drops the rule.
     const takenBack = (r) => r.alert_state === "open" || r.alert_state === "raised";
     // Stop ignoring from the list itself: the only place for an ignored alert the household has since
@@ -112,7 +115,7 @@ export const Overview = {
     return {
       data, error, loading, reload, nodes, total, liveOn, lastHour, subCircuits, state, t, inr, num, watts, ago, dayOfIso,
       hourLabel, hourMinute, bill, measured, budgetPct, projPct, vsUsual, headline, coverage, openAlerts, alertText, takenBack,
-      canStop, stopIgnoring,
+      canStop, stopIgnoring, sentence, duration, dateTime,
     };
   },
   template: `
@@ -184,9 +187,18 @@ export const Overview = {
       <div class="card setup-gaps" v-if="data.setup?.length" data-testid="setup-gaps">
         <div class="card-title">{{ t('setup_gaps_title') }}</div>
         <div v-for="g in data.setup" :key="g.key" class="setup-gap" :data-setup="g.key">
-          <div class="small">{{ g.message }}</div>
-          <div class="muted small">{{ g.action }}</div>
+          <div class="small">{{ sentence(g.sentence) }}</div>
+          <div class="small"><span class="muted">{{ sentence(g.fix) }}</span> <a href="#/settings?setup" data-testid="setup-gap-link">{{ t('setup_gap_link') }}</a></div>
         </div>
+      </div>
+
+      <div class="card supply-glance" v-if="data.supply" data-testid="supply-glance">
+        <div class="card-title">{{ t('supply_title') }}</div>
+        <p class="small text-warn" v-if="data.supply.silent_since_ms">{{ t('supply_silent', { when: dateTime(data.supply.silent_since_ms) }) }}</p>
+        <p class="small" v-if="data.supply.cuts">{{ t('supply_glance_cuts', { n: data.supply.cuts, days: data.supply.days, time: duration(data.supply.cut_minutes) }) }}
+          <span v-if="data.supply.last_cut">{{ t('supply_glance_last', { when: dateTime(data.supply.last_cut.start_ms), time: duration(data.supply.last_cut.duration_min) }) }}</span></p>
+        <p class="small" v-if="data.supply.minutes_out">{{ t('supply_glance_volts', { time: duration(data.supply.minutes_out), days: data.supply.days, low: num(data.supply.band_v[0], 0), high: num(data.supply.band_v[1], 0) }) }}</p>
+        <a class="small" href="#/nodes">{{ t('supply_glance_link') }}</a>
       </div>
 
       <div class="grid two">
@@ -244,7 +256,7 @@ export const Overview = {
             <span class="pill" :class="n.online ? 'ok' : 'bad'">{{ n.online ? t('node_online') : t('node_offline') }}</span>
           </div>
           <div class="big" data-testid="node-power">{{ watts(n.power_w) }}</div>
-          <div class="muted small"><span v-if="n.irms_a != null">{{ num(n.irms_a, 2) }} A · </span><span v-if="n.vrms_v != null">{{ num(n.vrms_v, 0) }} V · </span>{{ ago(n.live_ts || n.last_seen_ms, state.now) }}</div>
+          <div class="muted small"><span v-if="n.irms_a != null">{{ num(n.irms_a, 2) }} A · </span><span v-if="n.measures_voltage && n.vrms_v != null">{{ num(n.vrms_v, 0) }} V · </span>{{ ago(n.live_ts || n.last_seen_ms, state.now) }}</div>
         </div>
       </div>
     </template>

@@ -6,6 +6,7 @@ import { t, inr, num, dateTime, ago } from "../format.js";
 import { loadSession, toast } from "../store.js";
 import { isAdmin, useLoad, Loading, ErrorBox, shared } from "./shared.js";
 import { HouseholdSetup } from "./login.js";
+import { DatePick } from "./bill.js";
 
 // The keys the household may set, grouped by when a change takes effect. Values live in the gateway's
 // database (the config file stays read-only); each shows where it comes from, with a reset to the file.
@@ -45,6 +46,7 @@ export function noticeText(n) {
 const NUMBER_KEYS = new Set(["email.port"]);
 
 const HouseholdSettings = {
+  components: { DatePick },
   props: ["editable", "groups", "testid"],
   emits: ["changed"],
   setup(props, { emit }) {
@@ -119,7 +121,7 @@ const HouseholdSettings = {
           <select v-if="byKey[k].choices" v-model="draft[k]" :name="k" :disabled="!isAdmin()">
             <option v-for="c in byKey[k].choices" :value="c">{{ choiceLabel(k, c, byKey[k].labels) }}</option></select>
           <input v-else-if="typeof byKey[k].value === 'boolean'" type="checkbox" v-model="draft[k]" :name="k" :disabled="!isAdmin()">
-          <input v-else-if="k === 'billing.meter_reading_date'" type="date" v-model="draft[k]" :name="k" :disabled="!isAdmin()">
+          <DatePick v-else-if="k === 'billing.meter_reading_date'" v-model="draft[k]" :name="k" :label="t('hs_' + k.replace('.', '_'))" :disabled="!isAdmin()"/>
           <input v-else-if="byKey[k].write_only" type="password" v-model="draft[k]" :name="k" autocomplete="new-password"
                  :placeholder="byKey[k].is_set ? t('hs_secret_set') : t('hs_secret_unset')" :disabled="!isAdmin()">
           <input v-else v-model="draft[k]" :name="k" autocomplete="off" :inputmode="k === 'billing.budget_inr' ? 'decimal' : k === 'email.port' ? 'numeric' : k === 'email.to' ? 'email' : 'text'" :disabled="!isAdmin()">
