@@ -91,6 +91,16 @@ class Streamer:
         self.ingest.tick()
 
 
+def serve_dashboard(db: Path, tmp: Path, clock):
+    """The dashboard on `db` served on a free port of 127.0.0.1 with `clock`, the admin password of
+    tests/support/dashboard.py, live.json and the model registry under `tmp`; stop() it when done."""
+    from local_ui import create_app, serve_in_thread
+
+    live, models = tmp / "run" / "live.json", tmp / "models"
+    app = create_app(db, live_path=live, clock=clock, admin_password=ADMIN_PASSWORD, registry_root=models)
+    return serve_in_thread(app, "127.0.0.1", 0)
+
+
 def open_page(browser, site, *, phone=False, size: tuple[int, int] | None = None):
     """A page in a fresh context (no cookies) whose clock is the site's, collecting page errors in `page.errors`;
     `size` (width, height) instead of the phone's 360x740 or the laptop's 1280x860."""

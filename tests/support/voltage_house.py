@@ -122,17 +122,9 @@ def build_voltage_house(db: Path, now_ms: int, events: bool = True) -> dict:
 
 def serve_voltage_house(tmp: Path, now_ms: int, clock, events: bool = True):
     """The dashboard on waitress at 127.0.0.1 over a new voltage house in `tmp` on `clock`: (server, site)."""
-    from local_ui import create_app, serve_in_thread
-    from tests.support.dashboard import ADMIN_PASSWORD
+    from tests.support.browser import serve_dashboard
 
     db = tmp / "powergw.db"
     house = build_voltage_house(db, now_ms, events=events)
-    app = create_app(
-        db,
-        live_path=tmp / "run" / "live.json",
-        clock=clock,
-        admin_password=ADMIN_PASSWORD,
-        registry_root=tmp / "models",
-    )
-    server = serve_in_thread(app, "127.0.0.1", 0)
+    server = serve_dashboard(db, tmp, clock)
     return server, {"url": server.url, "clock": clock, **house}

@@ -13,7 +13,7 @@ from gateway.app import open_store
 from gateway.billing.cycle import Cycle
 from gateway.billing.ledger import Ledger
 from gateway.billing.tariff import Bill
-from tests.support.browser import MARKS, RunningClock, household_date, now_ms, open_page, shot
+from tests.support.browser import MARKS, RunningClock, household_date, now_ms, open_page, serve_dashboard, shot
 from tests.support.dashboard import ADMIN_PASSWORD
 
 pytestmark = MARKS
@@ -24,18 +24,10 @@ VIEWPORTS = {"phone": (360, 740), "laptop": (1366, 900)}
 @pytest.fixture
 def house(tmp_path, seeded):
     """The dashboard on waitress over 40 days of usage, its clock running from tests.support.browser.now_ms."""
-    from local_ui import create_app, serve_in_thread
 
     clock = RunningClock(now_ms())
     db = seeded(tmp_path / "powergw.db", days=40, now_ms=clock.start_ms)
-    app = create_app(
-        db,
-        live_path=tmp_path / "run" / "live.json",
-        clock=clock,
-        admin_password=ADMIN_PASSWORD,
-        registry_root=tmp_path / "models",
-    )
-    server = serve_in_thread(app, "127.0.0.1", 0)
+    server = serve_dashboard(db, tmp_path, clock)
     yield {"url": server.url, "db": db, "clock": clock}
     server.stop()
 

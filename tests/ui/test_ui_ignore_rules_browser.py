@@ -12,9 +12,17 @@ from edge_model.ignore_rules import SuppressionRule
 from edge_model.rule_text import describe
 from gateway.alerts import AlertStore
 from gateway.app import open_store
-from local_ui import create_app, serve_in_thread
-from tests.support.browser import ARTIFACTS, MARKS, RunningClock, household_date, log_in, now_ms, open_page
-from tests.support.dashboard import ADMIN_PASSWORD, raise_alerts
+from tests.support.browser import (
+    ARTIFACTS,
+    MARKS,
+    RunningClock,
+    household_date,
+    log_in,
+    now_ms,
+    open_page,
+    serve_dashboard,
+)
+from tests.support.dashboard import raise_alerts
 
 pytestmark = MARKS
 
@@ -43,14 +51,7 @@ def site(tmp_path_factory, seeded):
     )
     FeedbackTables(store).save_rule(theft, rule.to_dict())  # as the daemon's theft job saves the Ignore it took in
     store.close()
-    app = create_app(
-        db,
-        live_path=tmp / "run" / "live.json",
-        clock=clock,
-        admin_password=ADMIN_PASSWORD,
-        registry_root=tmp / "models",
-    )
-    server = serve_in_thread(app, "127.0.0.1", 0)
+    server = serve_dashboard(db, tmp, clock)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield {"url": server.url, "db": db, "theft": theft, "rule": rule, "clock": clock}
     server.stop()
@@ -125,14 +126,7 @@ def test_a_resolved_ignored_pattern_is_un_ignored_from_the_theft_card(browser, t
     )
     FeedbackTables(store).save_rule(theft, rule.to_dict())
     store.close()
-    app = create_app(
-        db,
-        live_path=tmp_path / "run" / "live.json",
-        clock=clock,
-        admin_password=ADMIN_PASSWORD,
-        registry_root=tmp_path / "models",
-    )
-    server = serve_in_thread(app, "127.0.0.1", 0)
+    server = serve_dashboard(db, tmp_path, clock)
     try:
         page = open_page(browser, {"url": server.url, "clock": clock})
         log_in(page, {"url": server.url})
