@@ -7,6 +7,7 @@ the last line it prints, and a second start reuses the history."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -62,6 +63,45 @@ def logged_in(url: str) -> requests.Session:
     return s
 
 
+def seen_in_chromium(url: str) -> None:
+    """What a family sees of it in real Chromium, on a phone and a laptop: the theft alert in words with its
+    chart and a link to those hours in the power graph, and the UPI QR with the payee and the amount."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, watched
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for width, height in ((360, 740), (1366, 900)):
+                page = watched(browser.new_page(viewport={"width": width, "height": height}, locale="en-US"))
+                page.goto(url + "/#/login")
+                page.fill("input[autocomplete=username]", "admin")
+                page.fill("input[type=password]", PASSWORD)
+                page.keyboard.press("Enter")
+                page.wait_for_url(re.compile(r".*#/(overview)?$"))  # logged in: the app has left the login page
+                page.goto(url + "/#/alerts?state=open")
+                summary = page.locator("[data-testid=alert-summary]", has_text="1 am").first
+                summary.wait_for()
+                assert "more than usual" in summary.inner_text()
+                card = page.locator(".card", has=summary).first
+                assert card.locator("svg").count() >= 1 and card.locator("[data-testid=alert-chart-text]").count()
+                assert "view=power" in card.locator("[data-testid=alert-graph-link]").get_attribute("href")
+                page.goto(url + "/#/bill")
+                page.get_by_role("button", name="Pay all of").first.click()
+                page.locator("[data-testid=show-qr]").click()
+                qr = page.locator("[data-testid=upi-qr]")
+                qr.wait_for()
+                amount = page.locator("[data-testid=qr-amount]").inner_text()
+                assert amount.startswith("₹") and amount != "₹0.00", amount
+                assert page.locator("[data-testid=qr-payee]").inner_text().strip()
+                assert qr.locator("img").count() == 1
+                assert page.errors == [], page.errors
+                page.close()
+        finally:
+            browser.close()
+
+
 def test_the_demo_raises_a_theft_alert_shortly_after_start_and_restarts_quickly(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -86,6 +126,7 @@ def test_the_demo_raises_a_theft_alert_shortly_after_start_and_restarts_quickly(
         assert [a for a in alerts if a["kind"] == "bill_overdue"]  # the last paper bill, closed and unpaid
         upi = s.get(f"{url}/api/v1/payments/upi?amount=100", timeout=10).json()
         assert upi["vpa"] == DEMO_UPI_VPA and "examplepsp" in upi["link"] and upi["qr_svg"].startswith("<svg")
+        seen_in_chromium(url)
         time.sleep(2)
     finally:
         rest = stop(proc)
