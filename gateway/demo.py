@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .config import Config
 from .daemon import build_gateway
-from .protocol import Hello, encode_wire
+from .protocol import encode_wire
 from .simulation.demo_scenario import DEMO_PAYEE, DEMO_UPI_VPA, TAP_HOURS, TAP_W, Scenario, budget_inr, register_kwh
 from .simulation.tapping import SteadyTap, tapped
 from .sources.simulator import VirtualNode, household_power, node_id_for
@@ -60,7 +60,7 @@ def run_demo(args: argparse.Namespace, start_ui: Callable[[object, str, int], ob
         print(f"powergw demo: making {args.history_days} days of history (once; later starts reuse it)…", flush=True)
     _fill_history(gw.ingest, nodes, now, max(1, args.history_days), fresh)
     if fresh:
-        _first_time(gw.ingest.store, config, scenario, now)
+        _first_time(gw.ingest.store, config, scenario, now, nodes)
         scenario.save(data_dir)
         print(f"powergw demo: history made in {time.monotonic() - started:.0f} s", flush=True)
 
@@ -144,29 +144,30 @@ def _fill_history(ingest, nodes: list[VirtualNode], now: dt.datetime, history_da
         else:
             continue
         node.window_ms = 60_000  # the longest window the protocol carries (window_ms is 16 bits)
-        named = False
         for end, frames in node.frames(start, int((now - start).total_seconds() // 60)):
-            # A HELLO rides along every minute-long window; the first (it names the node) is enough.
-            wire = b"".join(encode_wire(f) for f in frames if not (named and isinstance(f, Hello)))
-            named = True
+            # Every frame, the HELLO riding along each minute-long window included: each took a seq, and a
+            # skipped one would count as a reading missed on the Sensors page.
+            wire = b"".join(encode_wire(f) for f in frames)
             ingest.feed(f"sim:{node.name}", wire, "sim", ts_ms=int(end.timestamp() * 1000))
         node.window_ms = 1000
     ingest.flush()
 
 
-def _first_time(store, config: Config, scenario: Scenario, now: dt.datetime) -> None:
-    """What a household would have done by now: entered the units of its last paper bill (the cycle
-    before this one, mostly before the sensors were installed), read the meter at this cycle's start
-    and set a budget, here one the cycle so far has already used a little over half of."""
+def _first_time(store, config: Config, scenario: Scenario, now: dt.datetime, nodes: list[VirtualNode]) -> None:
+    """What a household would have done by now: named its sensors, entered the units of its last paper
+    bill (the cycle before this one, mostly before the sensors were installed), read the meter at this
+    cycle's start and set a budget, here one the cycle so far has already used a little over half of."""
     from .alerts import alert_store
     from .billing.cycle import cycle_containing, previous_cycle
     from .billing.estimate import BUDGET_META_KEY, covered_days, cycle_estimate, kwh
     from .billing.reconcile import record_billed_units, record_meter_reading
     from .billing.tariff_book import TariffBook
+    from .settings_store import set_node_names
 
     section, cal = config["billing"], store.calendar
     book, alerts = TariffBook.load(section.tariff_dir), alert_store(store, config)
     now_ms = int(now.timestamp() * 1000)
+    set_node_names(store, {n.node_id: n.name.replace("-", " ").capitalize() for n in nodes}, by="demo", now_ms=now_ms)
     months = book.in_force(section.tariff, dt.date.fromisoformat(cal.day(now_ms))).cycle_months
     this = cycle_containing(section.anchor, months, dt.date.fromisoformat(scenario.meter_reading_date))
     last = previous_cycle(section.anchor, months, this)

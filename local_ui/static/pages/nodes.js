@@ -91,7 +91,7 @@ export const SupplyCard = {
           {{ t('supply_range', { low: num(week.sag_v, 0), low_at: at(week.sag_ms), high: num(week.surge_v, 0), high_at: at(week.surge_ms) }) }}</p>
         <p class="small muted" v-if="week.minutes_out">{{ t('supply_why') }}</p>
       </template>
-      <p v-else class="small muted" data-testid="supply-not-measured">{{ t('supply_not_measured') }}</p>
+      <p v-else-if="!fine" class="small muted" data-testid="supply-not-measured">{{ t('supply_not_measured') }}</p>
     </template>
   </div>`,
 };
@@ -121,7 +121,7 @@ export const Nodes = {
     <div v-else-if="!data.nodes.length" class="card empty" data-testid="nodes-empty"><p>{{ t('sensors_none') }}</p><p class="small muted">{{ t('sensors_none_help') }}</p></div>
     <template v-else>
       <SupplyCard/>
-      <p class="small muted" data-testid="mains-line">{{ data.mains.length ? t('mains_some', { names: data.nodes.filter((n) => n.mains).map((n) => n.name).join(', ') }) : t('mains_all') }}</p>
+      <p class="small muted" data-testid="mains-line">{{ data.mains.length && data.nodes.some((n) => !n.mains) ? t('mains_some', { names: data.nodes.filter((n) => n.mains).map((n) => n.name).join(', ') }) : t('mains_all') }}</p>
       <div class="grid nodes-grid">
         <div v-for="n in data.nodes" :key="n.node_id" class="card" :data-node="n.node_id">
           <div class="row between">
