@@ -47,6 +47,14 @@ def tapped(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def host_node() -> Path:
+    """firmware/host/powernode-host, built once for the session (tests/support/host_node.py)."""
+    from tests.support.host_node import build_host_node
+
+    return build_host_node()
+
+
+@pytest.fixture(scope="session")
 def vectors() -> dict:
     return json.loads((DATA / "vectors.json").read_text())
 

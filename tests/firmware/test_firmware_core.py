@@ -25,15 +25,6 @@ NODE = "a4:cf:12:34:56:78"
 BTHOME_UUID = "0000fcd2-0000-1000-8000-00805f9b34fb"
 
 
-@pytest.fixture(scope="session")
-def host_node() -> Path:
-    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
-        pytest.fail("the firmware tests need make and gcc (scripts/test.sh installs build-essential)")
-    out = subprocess.run(["make", "-s", "-C", str(FIRMWARE), "host"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return HOST
-
-
 def run_node(host_node: Path, *args: str, timeout: float = 120) -> tuple[bytes, int, str]:
     """Run the host node to stdout; returns the bytes, its own final energy counter and stderr."""
     out = subprocess.run([str(host_node), *args], capture_output=True, timeout=timeout)

@@ -4,17 +4,13 @@ rebooting with its counters restored, importing) beside a current-only host node
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from gateway.app import open_store
 from tests.support.cable import Cable
@@ -88,17 +84,6 @@ def test_solar_node_streams_import_and_export_into_the_daemon(tmp_path):
 # ---- the firmware's own node with a voltage channel -----------------------------------------------
 
 SOLAR, PLAIN = "a4:cf:12:34:56:78", "a4:cf:12:34:56:90"
-
-
-@pytest.fixture(scope="module")
-def host_node() -> Path:
-    if shutil.which(os.environ.get("CC", "gcc")) is None or shutil.which("make") is None:
-        pytest.skip("gcc or make missing: cannot build firmware/host/powernode-host")
-    build = subprocess.run(
-        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
-    )
-    assert build.returncode == 0, build.stdout + build.stderr
-    return ROOT / "firmware/host/powernode-host"
 
 
 def node_run(host: Path, cable: Cable, *args: str) -> tuple[int, int]:

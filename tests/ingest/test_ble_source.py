@@ -8,7 +8,6 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -414,14 +413,8 @@ def test_no_adapter_is_logged_and_serial_keeps_running(tmp_path, caplog):
 
 
 @pytest.mark.parametrize("bindkey", [None, KEY.hex()])
-def test_host_node_adverts_through_the_source(tmp_path, bindkey):
+def test_host_node_adverts_through_the_source(tmp_path, host_node, bindkey):
     """BTHome adverts written by the firmware's C core (powernode-host --ble-out), plain and encrypted."""
-    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
-        pytest.skip("needs make and gcc to build firmware/host/powernode-host")
-    build = subprocess.run(
-        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
-    )
-    assert build.returncode == 0, build.stderr
     out = tmp_path / "ble.jsonl"
     args = [
         str(ROOT / "firmware/host/powernode-host"),
@@ -462,15 +455,9 @@ def test_host_node_adverts_through_the_source(tmp_path, bindkey):
 
 
 @pytest.mark.parametrize("bindkey", [None, KEY.hex()])
-def test_voltage_node_adverts_signed_power_through_the_source(tmp_path, bindkey):
+def test_voltage_node_adverts_signed_power_through_the_source(tmp_path, host_node, bindkey):
     """The firmware's voltage node advertises signed power (0x5C): exporting, its adverts read negative
     watts and an import counter that stands still; the gateway stores no energy and no voltage minutes."""
-    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
-        pytest.skip("needs make and gcc to build firmware/host/powernode-host")
-    build = subprocess.run(
-        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
-    )
-    assert build.returncode == 0, build.stderr
     out = tmp_path / "ble.jsonl"
     args = [str(ROOT / "firmware/host/powernode-host"), "--voltage-channel", "--watts", "-1500", "--windows", "50"]
     args += ["--ble-every", "5", "--ble-out", str(out), "--seed", "3", "--out", str(tmp_path / "frames.bin")]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tty
@@ -21,17 +20,6 @@ from tests.support.cable import Cable
 ROOT = Path(__file__).resolve().parents[2]
 HOST = ROOT / "firmware/host/powernode-host"
 NODE = "a4:cf:12:34:56:78"
-
-
-@pytest.fixture(scope="module")
-def host_node() -> Path:
-    if shutil.which("make") is None or shutil.which(os.environ.get("CC", "gcc")) is None:
-        pytest.skip("needs make and gcc to build firmware/host/powernode-host")
-    build = subprocess.run(
-        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
-    )
-    assert build.returncode == 0, build.stderr
-    return HOST
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ the node's own final counter minus its first (baseline) counter, exactly."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -20,17 +18,6 @@ from tests.support.cable import Cable
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = "a4:cf:12:34:56:78"
-
-
-@pytest.fixture(scope="module")
-def host_node() -> Path:
-    if shutil.which(os.environ.get("CC", "gcc")) is None or shutil.which("make") is None:
-        pytest.skip("gcc or make missing: cannot build firmware/host/powernode-host")
-    build = subprocess.run(
-        ["make", "-s", "-C", str(ROOT / "firmware"), "host"], capture_output=True, text=True, timeout=300
-    )
-    assert build.returncode == 0, build.stdout + build.stderr
-    return ROOT / "firmware/host/powernode-host"
 
 
 def stored(db: Path, node: str) -> tuple[int, int, int, int]:
