@@ -43,7 +43,7 @@ def clock_synchronised() -> tuple[bool | None, str]:
         if out.returncode == 0 and out.stdout.strip() in ("yes", "no"):
             return out.stdout.strip() == "yes", f"timedatectl NTPSynchronized={out.stdout.strip()}"
     except (OSError, subprocess.TimeoutExpired):
-        pass
+        pass  # no timedatectl (not systemd) or it hung: the kernel's answer above stands
     return False, "kernel reports the clock unsynchronised (adjtimex)"
 
 

@@ -108,7 +108,7 @@ def wait_for(db: Path, node_id: str, counters: tuple[int, int]) -> None:
             if row == counters:
                 return
         except sqlite3.OperationalError:
-            pass
+            pass  # the gateway has not created its tables yet: look again
         time.sleep(0.2)
 
 
