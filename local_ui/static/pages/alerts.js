@@ -45,7 +45,7 @@ export const AlertChart = {
     const band = c.hours.map((h, k) => (c.band_hours.includes(h) ? k : null)).filter((k) => k !== null);
     const shade = band.length ? { x: x(Math.max(0, band[0] - 0.5)), w: x(Math.min(23, band[band.length - 1] + 0.5)) - x(Math.max(0, band[0] - 0.5)) } : null;
     const ticks = [0, 6, 12, 18].map((k) => ({ x: x(k), label: hourOfDay(c.hours[k]) }));
-    const alt = t("alert_chart_alt", {
+    const alt = t(c.days.length === 1 ? "alert_chart_alt_one" : "alert_chart_alt", {
       from: hourOfDay(c.hours[band[0] ?? 0]), to: hourOfDay(c.hours[((band[band.length - 1] ?? 23) + 1) % 24]),
       flagged: watts(c.flagged_band_w), usual: watts(c.usual_band_w), days: c.days.length,
     });
@@ -63,7 +63,7 @@ export const AlertChart = {
       <polyline :points="flagged" class="flagged"/>
     </svg>
     <figcaption class="small muted">
-      <span class="legend"><span class="key flagged-key"></span>{{ t('alert_chart_flagged', { n: chart.days.length }) }}</span>
+      <span class="legend"><span class="key flagged-key"></span>{{ t(chart.days.length === 1 ? 'alert_chart_flagged_one' : 'alert_chart_flagged', { n: chart.days.length }) }}</span>
       <span class="legend"><span class="key usual-key"></span>{{ t('alert_chart_usual') }}</span>
       <span class="chart-text" data-testid="alert-chart-text">{{ alt }}</span>
     </figcaption>
